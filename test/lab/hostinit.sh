@@ -1,0 +1,34 @@
+#!/bin/bash
+# Summary: PID 1 of one lab host, started by lab.sh inside the host's network namespace and fresh
+#          mount, UTS and PID namespaces.
+# Environment: LAB (the lab directory as seen from outside), N (host name), ROLE (ssh | slurm)
+# It mounts the host's private view (/run, /etc overlay, /home, /tmp, /var/log), starts munged,
+# slurmctld and slurmd for the slurm role, then sshd, and reaps orphans until it is SIGKILLed.
+set -eu
+cd /
+hostname "$N"
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/sshd /run/munge /run/lock
+chmod 755 /run/sshd
+# the lab directory at a fixed path, so slurm.conf can name it and a private /tmp can go over /tmp
+mount -t tmpfs -o mode=755 tmpfs /srv
+mkdir /srv/lab
+mount --bind "$LAB" /srv/lab
+H=/srv/lab/hosts/$N
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$H/etc-upper,workdir=$H/etc-work" /etc
+mount --bind "$H/home" /home
+mount --bind "$H/varlog" /var/log   # sshd writes wtmp/lastlog there
+mount --bind "$H/tmp" /tmp          # private /tmp, visible from outside as DIR/hosts/N/tmp
+if [ "$ROLE" = slurm ]; then
+  chown munge:munge /run/munge "$H/munge"
+  chmod 700 "$H/munge"
+  runuser -u munge -- /usr/sbin/munged --key-file=/srv/lab/keys/munge.key \
+    --log-file="$H/munge/munged.log" --seed-file="$H/munge/munged.seed"
+  mount --bind /srv/lab/slurm /etc/slurm
+  /usr/sbin/slurmctld -D >> "$H/log/slurmctld.out" 2>&1 &
+  /usr/sbin/slurmd -D -N "$N" >> "$H/log/slurmd.out" 2>&1 &
+fi
+/usr/sbin/sshd -D -e -f /etc/ssh/sshd_config 2>> "$H/log/sshd.log" &
+echo "init: $N up ($ROLE)"
+trap 'exit 0' TERM INT
+while true; do wait || true; sleep 1; done   # bash as PID 1 also reaps re-parented orphans

@@ -1,0 +1,376 @@
+#!/bin/bash
+# Summary: Throw-away SSH (+ Slurm) test hosts for tej's integration tests, from Linux namespaces only.
+# Usage: lab.sh [-n NAME] [-d DIR] [-s NET] COMMAND [ARG...]
+#   up HOST[:ROLE]...      start a lab; ROLE = ssh (default) | slurm (slurmctld + slurmd + munge)
+#   down                   kill every host of the lab, delete its namespaces and links (idempotent;
+#                          also cleans up after a crashed run with the same NAME)
+#   restart HOST           "reboot" one host: every process in it dies, then it boots again
+#   exec HOST CMD...       run CMD as root inside HOST
+#   fault HOST KIND [ARG]  KIND = link-down | link-up | blackhole | reject | drop PCT | rate RATE | clear
+#   status                 one line per host: name ip role running|stopped
+# Options (or environment):
+#   -n NAME  TEJ_LAB_NAME  prefix of netns and link names, [a-z][a-z0-9]{0,5}   (default tj)
+#   -d DIR   TEJ_LAB_DIR   state directory, wiped by `up`                      (default /tmp/tej-lab/NAME)
+#   -s NET   TEJ_LAB_NET   first three octets of the lab's /24                  (default 10.208.0)
+# Several labs may run at once when each has its own NAME, DIR and NET.
+# Layout: the root namespace gets one veth NAME0 = NET.1; host i (1-based) is NET.(10+i):22, with its
+# own network, mount, UTS and PID namespaces (own hostname, /etc overlay, /home, /run, /tmp, /var/log).
+# Users alice, bob, carol (login shell /bin/bash, key DIR/keys/id_ed25519); carol's ~/.bashrc prints a
+# banner on stdout, also for `ssh carol@host cmd`. DIR/lab.json describes the lab for the test suite.
+# Needs root and: openssh-server iproute2 util-linux (+ slurmctld slurmd slurm-client munge for the
+# slurm role, nftables for the faults blackhole/reject/drop).
+set -euo pipefail
+
+while getopts n:d:s: opt; do
+  case $opt in
+    n) TEJ_LAB_NAME=$OPTARG ;;
+    d) TEJ_LAB_DIR=$OPTARG ;;
+    s) TEJ_LAB_NET=$OPTARG ;;
+    *) sed -n '3,16p' "$0" >&2; exit 64 ;;
+  esac
+done
+shift $((OPTIND - 1))
+
+TL=${TEJ_LAB_NAME:-tj}
+LAB=${TEJ_LAB_DIR:-/tmp/tej-lab/$TL}
+NET=${TEJ_LAB_NET:-10.208.0}
+BIN=$(cd "$(dirname "$0")" && pwd)
+LABNS=$TL-lab
+USERS="alice:2001 bob:2002 carol:2003"
+CAROL_BANNER='*** Welcome to %s, carol. This banner comes from ~/.bashrc. ***\nmotd=noise that looks like key=value\n'
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+log() { echo "[lab $TL] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[[ $TL =~ ^[a-z][a-z0-9]{0,5}$ ]] || die "bad lab name '$TL' (want [a-z][a-z0-9]{0,5})"
+[[ $NET =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "bad net '$NET' (want three octets, e.g. 10.208.0)"
+[ "$(id -u)" = 0 ] || die "needs root (network and mount namespaces)"
+
+host_idx()  { grep -n "^$1:" "$LAB/hosts.conf" | cut -d: -f1; }
+host_role() { grep "^$1:" "$LAB/hosts.conf" | cut -d: -f2; }
+host_ip()   { echo "$NET.$((10 + $(host_idx "$1")))"; }
+all_hosts() { cut -d: -f1 "$LAB/hosts.conf"; }
+known()     { grep -q "^$1:" "$LAB/hosts.conf" 2>/dev/null || die "no host '$1' in this lab"; }
+
+# ------------------------------------------------------------------ network
+net_up() {
+  ip netns add "$LABNS"
+  ip -n "$LABNS" link set lo up
+  ip -n "$LABNS" link add br0 type bridge
+  ip -n "$LABNS" link set br0 up
+  ip link add "${TL}0" type veth peer name uplink netns "$LABNS"
+  ip -n "$LABNS" link set uplink master br0 up
+  ip addr add "$NET.1/24" dev "${TL}0"
+  ip link set "${TL}0" up
+}
+
+# ------------------------------------------------------------------ per-host files
+# /etc inside a host is an overlay: lower = the real /etc, upper = passwd group shadow hosts hostname
+# ssh/. (Bind-mounting single files breaks silently once the real file is replaced by rename.)
+host_etc() {  # NAME
+  local n=$1 u=$LAB/hosts/$1/etc-upper user uid h
+  mkdir -p "$u/ssh" "$LAB/hosts/$n/etc-work"
+  cp -p /etc/passwd /etc/group /etc/shadow "$u/"
+  for user in $USERS; do
+    uid=${user#*:}; user=${user%:*}
+    sed -i "/^$user:/d" "$u/passwd" "$u/group" "$u/shadow"
+    echo "$user:x:$uid:$uid::/home/$user:/bin/bash" >> "$u/passwd"
+    echo "$user:x:$uid:" >> "$u/group"
+    echo "$user:*:19000:0:99999:7:::" >> "$u/shadow"  # '*' = no password; '!' is "locked" for UsePAM no
+  done
+  { echo "127.0.0.1 localhost"; for h in $(all_hosts); do echo "$(host_ip "$h") $h"; done; } > "$u/hosts"
+  echo "$n" > "$u/hostname"
+}
+
+host_files() {  # NAME
+  local n=$1 h=$LAB/hosts/$1 user uid home
+  mkdir -p "$h/keys" "$h/log" "$h/tmp" "$h/varlog" "$h/munge" "$h/slurm/spool" "$h/slurm/state" "$h/home"
+  chmod 1777 "$h/tmp"
+  chown munge:munge "$h/munge" 2>/dev/null || true
+  for user in $USERS; do
+    uid=${user#*:}; user=${user%:*}; home=$h/home/$user
+    install -d -m 755 -o "$uid" -g "$uid" "$home"
+    install -d -m 700 -o "$uid" -g "$uid" "$home/.ssh"
+    install -m 600 -o "$uid" -g "$uid" "$LAB/keys/id_ed25519.pub" "$home/.ssh/authorized_keys"
+  done
+  # Login-shell noise: Debian's bash sources ~/.bashrc for `ssh host cmd` too (SSH_SOURCE_BASHRC).
+  # shellcheck disable=SC2016  # $(hostname) and $HOME are for the host's bash to expand
+  {
+    printf 'printf '\''%s'\'' "$(hostname)"\n' "$CAROL_BANNER" > "$h/home/carol/.bashrc"
+    echo '. "$HOME/.bashrc"' > "$h/home/carol/.profile"
+  }
+  chown 2003:2003 "$h/home/carol/.bashrc" "$h/home/carol/.profile"
+  ssh-keygen -q -t ed25519 -N '' -C "$n" -f "$h/keys/ssh_host_ed25519_key"
+  cp -p "$h/keys/ssh_host_ed25519_key" "$h/keys/ssh_host_ed25519_key.pub" "$h/etc-upper/ssh/"
+  cat > "$h/etc-upper/ssh/sshd_config" <<EOF
+Port 22
+ListenAddress 0.0.0.0
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin no
+PrintMotd no
+PrintLastLog no
+Subsystem sftp internal-sftp
+MaxStartups 100:30:200
+MaxSessions 50
+LogLevel VERBOSE
+EOF
+}
+
+slurm_conf() {
+  local ctld="" h hw mem
+  for h in $(all_hosts); do
+    if [ "$(host_role "$h")" = slurm ]; then
+      [ -z "$ctld" ] || die "only one slurm host per lab ($ctld, $h)"
+      ctld=$h
+    fi
+  done
+  [ -n "$ctld" ] || return 0
+  dd if=/dev/urandom of="$LAB/keys/munge.key" bs=1024 count=1 status=none
+  chown munge:munge "$LAB/keys/munge.key"
+  chmod 400 "$LAB/keys/munge.key"
+  hw=$(slurmd -C | head -1 | sed 's/^NodeName=[^ ]* //')
+  mem=$(echo "$hw" | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
+  hw=${hw/RealMemory=$mem/RealMemory=$((mem / 2))}
+  mkdir -p "$LAB/slurm"
+  if [ -d /etc/slurm/plugstack.conf.d ]; then cp -r /etc/slurm/plugstack.conf* "$LAB/slurm/"; fi
+  # paths as seen inside the hosts, where DIR is bind-mounted at /srv/lab
+  local hd=/srv/lab/hosts/$ctld
+  cat > "$LAB/slurm/slurm.conf" <<EOF
+ClusterName=$TL
+SlurmctldHost=$ctld
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$hd/log/jobcomp.txt
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MinJobAge=300
+KillWait=2
+InactiveLimit=0
+SlurmdTimeout=30
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+StateSaveLocation=$hd/slurm/state
+SlurmdSpoolDir=/srv/lab/hosts/%n/slurm/spool
+SlurmctldLogFile=$hd/log/slurmctld.log
+SlurmdLogFile=/srv/lab/hosts/%n/log/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+NodeName=$ctld $hw State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+}
+
+client_files() {  # ssh_config + known_hosts + lab.json for the test suite
+  local h ip first=1
+  : > "$LAB/known_hosts"; : > "$LAB/ssh_config"
+  for h in $(all_hosts); do
+    ip=$(host_ip "$h")
+    echo "$h,$ip $(cut -d' ' -f1,2 "$LAB/hosts/$h/keys/ssh_host_ed25519_key.pub")" >> "$LAB/known_hosts"
+    cat >> "$LAB/ssh_config" <<EOF
+Host $h
+  HostName $ip
+  User alice
+  IdentityFile $LAB/keys/id_ed25519
+  IdentitiesOnly yes
+  UserKnownHostsFile $LAB/known_hosts
+  StrictHostKeyChecking yes
+  BatchMode yes
+EOF
+  done
+  {
+    printf '{\n  "name": "%s", "dir": "%s", "net": "%s",\n' "$TL" "$LAB" "$NET"
+    printf '  "key": "%s", "knownHosts": "%s", "sshConfig": "%s",\n' \
+      "$LAB/keys/id_ed25519" "$LAB/known_hosts" "$LAB/ssh_config"
+    printf '  "users": ["alice", "bob", "carol"],\n  "hosts": {'
+    for h in $(all_hosts); do
+      [ $first = 1 ] || printf ','
+      first=0
+      printf '\n    "%s": {"ip": "%s", "port": 22, "role": "%s", "hostKey": "%s"}' "$h" "$(host_ip "$h")" \
+        "$(host_role "$h")" "$(cut -d' ' -f1,2 "$LAB/hosts/$h/keys/ssh_host_ed25519_key.pub")"
+    done
+    printf '\n  }\n}\n'
+  } > "$LAB/lab.json"
+}
+
+# ------------------------------------------------------------------ host lifecycle
+host_start() {  # NAME
+  local n=$1 h=$LAB/hosts/$1 ns=$TL-$1 idx up c=""
+  idx=$(host_idx "$n")
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  # a fixed MAC per host: a restarted host keeps it, so no stale ARP entry stalls the first packets
+  ip -n "$LABNS" link add "v-$n" type veth peer name eth0 netns "$ns" \
+    address "02:7e:57:00:00:$(printf %02x $((10 + idx)))"
+  ip -n "$LABNS" link set "v-$n" master br0 up
+  ip -n "$ns" addr add "$(host_ip "$n")/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  # nsenter --net, not `ip netns exec`: that remounts /sys and hides the cgroup mount slurmd needs.
+  # unshare --fork ignores SIGTERM, so host_stop SIGKILLs the namespace's PID 1 instead.
+  setsid nsenter --net="/run/netns/$ns" \
+    unshare --mount --uts --pid --fork --kill-child --mount-proc --propagation private \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LAB="$LAB" N="$n" ROLE="$(host_role "$n")" \
+    "$BIN/hostinit.sh" > "$h/log/init.log" 2>&1 < /dev/null &
+  up=$!
+  echo "$up" > "$h/unshare.pid"
+  for _ in $(seq 1 300); do c=$(pgrep -P "$up" || true); [ -n "$c" ] && break; sleep 0.01; done
+  [ -n "$c" ] || die "$n: init did not start (see $h/log/init.log)"
+  echo "$c" > "$h/init.pid"
+}
+
+host_wait() {  # NAME: sshd answers; for the slurm role the node is also up in slurmctld
+  local n=$1 ip st=""
+  ip=$(host_ip "$n")
+  for _ in $(seq 1 500); do
+    if timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22 && head -c 4 <&3" 2>/dev/null | grep -q SSH-; then break; fi
+    sleep 0.02
+  done
+  timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null || die "$n: sshd does not answer (see $LAB/hosts/$n/log)"
+  [ "$(host_role "$n")" = slurm ] || return 0
+  for _ in $(seq 1 600); do
+    st=$(host_exec "$n" sinfo -h -n "$n" -o %T 2>/dev/null || true)
+    case $st in idle | mixed | allocated | completing) return 0 ;; esac
+    sleep 0.05
+  done
+  die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
+}
+
+# running and not a zombie (kill -0 succeeds on a zombie)
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
+  local pids
+  pids=$(ip netns pids "$1" 2>/dev/null || true)
+  # shellcheck disable=SC2086
+  [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  ip netns del "$1" 2>/dev/null || true
+}
+
+host_stop() {  # NAME
+  local n=$1 h=$LAB/hosts/$1 p
+  if [ -f "$h/init.pid" ]; then kill -KILL "$(cat "$h/init.pid")" 2>/dev/null || true; fi
+  kill_netns "$TL-$n"
+  if [ -f "$h/unshare.pid" ]; then
+    p=$(cat "$h/unshare.pid")
+    for _ in $(seq 1 300); do alive "$p" || break; sleep 0.01; done
+  fi
+  ip -n "$LABNS" link del "v-$n" 2>/dev/null || true   # synchronous; the netns teardown is async
+  rm -f "$h/init.pid" "$h/unshare.pid"
+}
+
+host_exec() {  # NAME CMD...
+  local n=$1; shift
+  [ -s "$LAB/hosts/$n/init.pid" ] || die "host '$n' is not running"
+  nsenter -t "$(cat "$LAB/hosts/$n/init.pid")" -m -u -n -p -i -- "$@"
+}
+
+in_net() { local n=$1; shift; nsenter --net="/run/netns/$TL-$n" -- "$@"; }
+in_labnet() { nsenter --net="/run/netns/$LABNS" -- "$@"; }
+
+lab_down() {
+  local h ns
+  if [ -f "$LAB/hosts.conf" ]; then for h in $(all_hosts); do host_stop "$h"; done; fi
+  # independent of state files (a crashed run may have left none): every netns "$TL-*"
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$TL-" || true); do kill_netns "$ns"; done
+  ip link del "${TL}0" 2>/dev/null || true
+}
+
+# ------------------------------------------------------------------ commands
+cmd=${1:-}; shift || true
+case $cmd in
+up)
+  [ $# -gt 0 ] || die "usage: lab.sh up HOST[:ROLE]..."
+  T0=$(now)
+  lab_down
+  if [ -e "$LAB" ]; then
+    [ -f "$LAB/.tej-lab" ] || [ -z "$(ls -A "$LAB")" ] || die "refusing to wipe $LAB: not a lab directory"
+    rm -rf "$LAB"
+  fi
+  mkdir -p "$LAB/keys" "$LAB/hosts"
+  touch "$LAB/.tej-lab"
+  : > "$LAB/hosts.conf"
+  for spec in "$@"; do
+    n=${spec%%:*}; r=${spec#*:}; [ "$r" = "$spec" ] && r=ssh
+    [[ $n =~ ^[a-z][a-z0-9]{0,9}$ ]] || die "bad host name '$n' (want [a-z][a-z0-9]{0,9})"
+    case $r in ssh | slurm) ;; *) die "unknown role '$r' for $n (ssh | slurm)" ;; esac
+    grep -q "^$n:" "$LAB/hosts.conf" && die "host '$n' given twice"
+    echo "$n:$r" >> "$LAB/hosts.conf"
+  done
+  [ "$(wc -l < "$LAB/hosts.conf")" -le 200 ] || die "at most 200 hosts"
+  ssh-keygen -q -t ed25519 -N '' -C "tej-lab-$TL" -f "$LAB/keys/id_ed25519"
+  net_up
+  for h in $(all_hosts); do host_etc "$h"; host_files "$h"; done
+  slurm_conf
+  client_files
+  for h in $(all_hosts); do host_start "$h"; done
+  for h in $(all_hosts); do host_wait "$h"; done
+  log "up in $(since "$T0")s: $(for h in $(all_hosts); do printf '%s=%s(%s) ' "$h" "$(host_ip "$h")" "$(host_role "$h")"; done)"
+  ;;
+down)
+  T0=$(now); lab_down; log "down in $(since "$T0")s"
+  ;;
+restart)
+  [ $# -eq 1 ] || die "usage: lab.sh restart HOST"
+  known "$1"; T0=$(now); host_stop "$1"; host_start "$1"; host_wait "$1"; log "$1 restarted in $(since "$T0")s"
+  ;;
+exec)
+  [ $# -ge 2 ] || die "usage: lab.sh exec HOST CMD..."
+  known "$1"; host_exec "$@"
+  ;;
+fault)
+  [ $# -ge 2 ] || die "usage: lab.sh fault HOST KIND [ARG]"
+  n=$1; what=$2; arg=${3:-}; known "$n"
+  case $what in
+    link-down) ip -n "$LABNS" link set "v-$n" down ;;
+    link-up) ip -n "$LABNS" link set "v-$n" up ;;
+    blackhole | reject | drop)
+      in_net "$n" nft delete table inet tejlab 2>/dev/null || true
+      in_net "$n" nft add table inet tejlab
+      in_net "$n" nft add chain inet tejlab input '{ type filter hook input priority 0; policy accept; }'
+      case $what in
+        blackhole) in_net "$n" nft add rule inet tejlab input iifname eth0 drop ;;
+        reject) in_net "$n" nft add rule inet tejlab input iifname eth0 tcp dport 22 reject with tcp reset ;;
+        drop)
+          if ! [[ $arg =~ ^[0-9]+$ ]] || [ "$arg" -gt 100 ]; then die "usage: fault HOST drop PCT (0..100)"; fi
+          in_net "$n" nft add rule inet tejlab input iifname eth0 numgen random mod 100 '<' "$arg" drop ;;
+      esac ;;
+    rate)  # both directions: host egress on eth0, host ingress as the bridge port's egress
+      [ -n "$arg" ] || die "usage: fault HOST rate RATE (tc units, e.g. 200kbit)"
+      in_net "$n" tc qdisc replace dev eth0 root tbf rate "$arg" burst 32kbit latency 400ms
+      in_labnet tc qdisc replace dev "v-$n" root tbf rate "$arg" burst 32kbit latency 400ms ;;
+    clear)
+      in_net "$n" nft delete table inet tejlab 2>/dev/null || true
+      in_net "$n" tc qdisc del dev eth0 root 2>/dev/null || true
+      in_labnet tc qdisc del dev "v-$n" root 2>/dev/null || true
+      ip -n "$LABNS" link set "v-$n" up ;;
+    *) die "unknown fault '$what' (link-down link-up blackhole reject drop rate clear)" ;;
+  esac
+  ;;
+status)
+  [ -f "$LAB/hosts.conf" ] || die "no lab in $LAB"
+  for h in $(all_hosts); do
+    p=$(cat "$LAB/hosts/$h/init.pid" 2>/dev/null || true)
+    if [ -n "$p" ] && alive "$p"; then s=running; else s=stopped; fi
+    echo "$h $(host_ip "$h") $(host_role "$h") $s"
+  done
+  ;;
+*) sed -n '3,16p' "$0" >&2; exit 64 ;;
+esac
