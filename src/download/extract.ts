@@ -1,0 +1,101 @@
+// Writes one downloaded tar stream (one top-level entry: the file or directory asked for) to its
+// destination. Entries are checked against tar-slip: nothing is written outside the destination, and
+// symlinks that would point out of it are skipped.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { basename, dirname, join, normalize, relative, resolve, isAbsolute } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { InvalidInputError } from '../errors.js';
+import type { DownloadSpec } from './spec.js';
+
+export interface ExtractResult {
+  /** Where it went: a local path, or '-' for stdout. */
+  destination: string;
+  files: number;
+  bytes: number;
+  skipped: string[];
+}
+
+function inside(root: string, target: string): boolean {
+  const rel = relative(root, target);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function destinationFor(spec: DownloadSpec, cwd: string): Promise<string> {
+  const name = basename(spec.remote === '.' ? 'job' : spec.remote);
+  if (spec.target.kind === 'cwd') return resolve(cwd, name);
+  if (spec.target.kind === 'path') {
+    const p = resolve(cwd, spec.target.path);
+    return spec.target.path.endsWith('/') || (await isDirectory(p)) ? join(p, name) : p;
+  }
+  return '-';
+}
+
+/** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`). */
+export async function extractDownload(source: Readable, destination: string, stdout: Writable): Promise<ExtractResult> {
+  const extract = tar.extract();
+  const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
+  let top: string | undefined;
+  const done = pipeline(source, extract);
+  for await (const entry of extract) {
+    const name = entry.header.name.replace(/\/+$/, '');
+    top ??= name.split('/')[0];
+    const rel = name === top ? '' : name.startsWith(`${top}/`) ? name.slice(top!.length + 1) : undefined;
+    const target = rel === undefined ? undefined : normalize(join(destination, rel));
+    const type = entry.header.type;
+    if (destination === '-') {
+      if (type === 'directory') throw new InvalidInputError(`tej: '${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
+      if (type !== 'file' || rel !== '') {
+        entry.resume();
+        continue;
+      }
+      await pipeline(entry, stdout, { end: false });
+      result.files += 1;
+      result.bytes += entry.header.size ?? 0;
+      continue;
+    }
+    if (target === undefined || !inside(destination, target)) {
+      result.skipped.push(name);
+      entry.resume();
+      continue;
+    }
+    if (type === 'directory') {
+      await mkdir(target, { recursive: true, mode: 0o755 });
+      entry.resume();
+    } else if (type === 'file') {
+      await mkdir(dirname(target), { recursive: true });
+      // Write beside the target and rename: a broken download never leaves a half file under the real name.
+      const tmp = `${target}.tej-${randomBytes(4).toString('hex')}`;
+      try {
+        await pipeline(entry, createWriteStream(tmp, { mode: (entry.header.mode ?? 0o644) & 0o755 }));
+        await rename(tmp, target);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      result.files += 1;
+      result.bytes += entry.header.size ?? 0;
+    } else if (type === 'symlink' && entry.header.linkname && !isAbsolute(entry.header.linkname) && inside(destination, resolve(dirname(target), entry.header.linkname))) {
+      await mkdir(dirname(target), { recursive: true });
+      await rm(target, { force: true });
+      await symlink(entry.header.linkname, target);
+      entry.resume();
+    } else {
+      result.skipped.push(name);
+      entry.resume();
+    }
+  }
+  await done;
+  return result;
+}

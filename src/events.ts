@@ -1,0 +1,13 @@
+// What the library reports while it works. It never prints: the CLI renders these on stderr.
+
+export type TejEvent =
+  | { kind: 'connect'; host: string; via?: string }
+  | { kind: 'connected'; host: string; ms: number }
+  | { kind: 'auth'; host: string; method: string; detail?: string }
+  | { kind: 'exec'; host: string; command: string }
+  | { kind: 'setup'; host: string; queue: string; reason: string }
+  | { kind: 'upload-progress'; host: string; bytes: number; files: number }
+  | { kind: 'retry'; host: string; attempt: number; error: string }
+  | { kind: 'warning'; host: string; message: string };
+
+export type EventHandler = (event: TejEvent) => void;

@@ -1,0 +1,90 @@
+// tej.json: read, validated with ajv against schema/tej.schema.json, errors rendered with field paths.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+
+export interface JobSpec {
+  script?: string;
+  command?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  time_limit?: string | number;
+  cpus?: number;
+  memory?: string;
+  gpus?: number;
+  stdout?: string;
+  stderr?: string;
+  labels?: Record<string, string>;
+  plugin?: string;
+  slurm?: { partition?: string; account?: string; qos?: string; sbatch_args?: string[] };
+}
+
+export const SPEC_FILE = 'tej.json';
+
+const require = createRequire(import.meta.url);
+export const JOB_SPEC_SCHEMA = require('../../schema/tej.schema.json') as Record<string, unknown>;
+
+type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params: Record<string, unknown> }[] | null };
+let validator: Validator | undefined;
+
+async function compile(): Promise<Validator> {
+  // ajv is loaded on first use: most commands never read a tej.json.
+  const { default: Ajv } = await import('ajv');
+  const ajv = new (Ajv as unknown as typeof import('ajv').default)({ allErrors: true, strict: false });
+  return ajv.compile(JOB_SPEC_SCHEMA) as Validator;
+}
+
+export async function validateSpec(data: unknown, source: string): Promise<JobSpec> {
+  validator ??= await compile();
+  if (validator(data)) return data as JobSpec;
+  const problems = (validator.errors ?? []).map((e) => {
+    const path = e.instancePath || '(top level)';
+    if (e.params.additionalProperty) return `${path}: unknown field '${String(e.params.additionalProperty)}'`;
+    return `${path}: ${e.message ?? 'is invalid'}`;
+  });
+  throw new ConfigError(`tej: ${source} does not match the tej.json schema:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`, {
+    hint: "'tej schema' prints the schema",
+  });
+}
+
+/** Reads DIR/tej.json if there is one. */
+export async function readSpec(dir: string): Promise<JobSpec | undefined> {
+  const file = join(dir, SPEC_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`tej: cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`tej: ${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  return validateSpec(data, file);
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** '90s', '1h30m', '2d', '45' (seconds), '1:30:00', '2-00:00:00' -> seconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value > 0) return value;
+    throw new ConfigError(`tej: bad duration ${value}: use a positive whole number of seconds`);
+  }
+  const v = value.trim();
+  let m = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$/.exec(v);
+  if (m) {
+    const [, d = '0', h = '0', min = '0', s = '0'] = m;
+    const total = Number(d) * 86400 + Number(h) * 3600 + Number(min) * 60 + Number(s);
+    if (total > 0) return total;
+  } else if (/^(\d+[smhd]?)+$/.test(v)) {
+    let total = 0;
+    for (m of v.matchAll(/(\d+)([smhd]?)/g)) total += Number(m[1]) * UNIT_SECONDS[m[2] || 's']!;
+    if (total > 0) return total;
+  }
+  throw new ConfigError(`tej: bad duration '${value}'`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d, or hh:mm:ss' });
+}

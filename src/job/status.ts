@@ -1,0 +1,69 @@
+// Job records as the helpers report them, turned into typed values.
+import type { ReplyRecord } from '../protocol/reply.js';
+
+/** One vocabulary for every plugin (docs/protocol.md, "States"). */
+export const JOB_STATES = ['submitting', 'incomplete', 'queued', 'running', 'finished', 'killed', 'timeout', 'lost'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface JobStatus {
+  id: string;
+  state: JobState;
+  plugin?: string;
+  nativeId?: string;
+  submitted?: Date;
+  start?: Date;
+  end?: Date;
+  exitCode?: number;
+  /** Seconds from start to end, or to the remote's now while running. */
+  elapsed?: number;
+}
+
+function time(v: string | undefined): Date | undefined {
+  return v && /^\d+$/.test(v) ? new Date(Number(v) * 1000) : undefined;
+}
+
+/** `now` is the remote clock, so that durations are right whatever the local clock says. */
+export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined {
+  if (r.state === 'absent' || !r.id) return undefined;
+  const state = (JOB_STATES as readonly string[]).includes(r.state ?? '') ? (r.state as JobState) : 'lost';
+  const start = time(r.start);
+  const end = time(r.end);
+  const s: JobStatus = { id: r.id, state };
+  if (r.plugin) s.plugin = r.plugin;
+  if (r.native_id) s.nativeId = r.native_id;
+  const submitted = time(r.submitted);
+  if (submitted) s.submitted = submitted;
+  if (start) s.start = start;
+  if (end) s.end = end;
+  if (r.exit_code && /^\d+$/.test(r.exit_code)) s.exitCode = Number(r.exit_code);
+  if (start) s.elapsed = Math.max(0, Math.round(((end?.getTime() ?? now * 1000) - start.getTime()) / 1000));
+  return s;
+}
+
+/** 1:28:57, 3:05, 2d 4:00:00. */
+export function formatDuration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const hms = h > 0 || d > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+  return d > 0 ? `${d}d ${hms}` : hms;
+}
+
+/** The human line: `running (1:28:57)`, `finished (exit 0, 2:03)`, `no such job`. */
+export function describeStatus(s: JobStatus | undefined): string {
+  if (!s) return 'no such job';
+  const dur = s.elapsed !== undefined ? formatDuration(s.elapsed) : undefined;
+  switch (s.state) {
+    case 'running':
+      return dur ? `running (${dur})` : 'running';
+    case 'finished':
+      return `finished (exit ${s.exitCode ?? '?'}${dur ? `, ${dur}` : ''})`;
+    case 'killed':
+    case 'timeout':
+      return dur ? `${s.state} (after ${dur})` : s.state;
+    default:
+      return s.state;
+  }
+}

@@ -1,0 +1,62 @@
+// The helper bundle: the files of remote-scripts/ as shipped in the package, their content hash, and the
+// tar stream that installs them.
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { PROTO, VERSION } from '../version.js';
+
+export interface BundleFile {
+  path: string;
+  mode: number;
+  data: Buffer;
+}
+
+export interface Bundle {
+  files: BundleFile[];
+  /** sha256 over every path, mode and content: what VERSION's hash= records. */
+  hash: string;
+}
+
+export const REMOTE_SCRIPTS_DIR = fileURLToPath(new URL('../../remote-scripts/', import.meta.url));
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(full)));
+    else if (entry.isFile() && !entry.name.endsWith('.md')) out.push(full);
+  }
+  return out;
+}
+
+let cached: Promise<Bundle> | undefined;
+
+export function loadBundle(): Promise<Bundle> {
+  cached ??= (async () => {
+    const paths = (await walk(REMOTE_SCRIPTS_DIR)).sort();
+    const files: BundleFile[] = [];
+    const hash = createHash('sha256');
+    for (const full of paths) {
+      const path = relative(REMOTE_SCRIPTS_DIR, full).split('\\').join('/');
+      if (path === 'VERSION') continue;
+      const data = await readFile(full);
+      const mode = (await stat(full)).mode & 0o111 ? 0o700 : 0o600;
+      files.push({ path, mode, data });
+      hash.update(`${path}\0${mode.toString(8)}\0${data.length}\0`).update(data);
+    }
+    return { files, hash: hash.digest('hex').slice(0, 32) };
+  })();
+  return cached;
+}
+
+/** A tar of the bundle plus its VERSION file, VERSION last (the installer moves it into place last). */
+export function packBundle(bundle: Bundle): Readable {
+  const pack = tar.pack();
+  for (const f of bundle.files) pack.entry({ name: f.path, mode: f.mode, mtime: new Date(0) }, f.data);
+  pack.entry({ name: 'VERSION', mode: 0o600, mtime: new Date(0) }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`);
+  pack.finalize();
+  return pack as unknown as Readable; // a streamx stream: node pipeline accepts it
+}

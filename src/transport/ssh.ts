@@ -1,0 +1,253 @@
+// The SSH transport: one ssh2 connection per session, host keys checked against known_hosts, auth by
+// agent and identity files, ProxyJump chains. Remote commands always run under /bin/sh.
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig } from 'ssh2';
+import { parseDestination } from '../destination.js';
+import { AuthenticationError, ConnectionError, HostKeyError, TejError } from '../errors.js';
+import type { EventHandler } from '../events.js';
+import { loadSshConfig, resolveTarget, type SshTarget } from '../ssh/config.js';
+import {
+  addKnownHost,
+  fingerprint,
+  keyTypeOfBlob,
+  knownHostsName,
+  knownKeyTypes,
+  loadKnownHosts,
+  verifyHostKey,
+} from '../ssh/known-hosts.js';
+import { shQuote } from './quote.js';
+import type { RunOptions, RunResult, Transport } from './transport.js';
+import { collect } from './transport.js';
+
+const { Client, utils } = ssh2;
+
+export interface SshOptions {
+  /** Add an unknown host's key to known_hosts instead of refusing (like StrictHostKeyChecking=accept-new). */
+  acceptNewHostKey?: boolean;
+  onEvent?: EventHandler;
+}
+
+// Network failures worth retrying; everything else (auth, host key) is final.
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN']);
+
+function connectionError(target: SshTarget, err: Error & { level?: string; code?: string }): TejError {
+  if (err instanceof TejError) return err;
+  const where = `${target.user}@${target.alias}`;
+  if (err.level === 'client-authentication') {
+    return new AuthenticationError(`tej: authentication to ${where} failed (tried: agent and identity files)`, {
+      cause: err,
+      hint: `check that your key is in ~${target.user}/.ssh/authorized_keys on ${target.host}, or set IdentityFile in ~/.ssh/config`,
+    });
+  }
+  const detail = err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message;
+  const e = new ConnectionError(`tej: cannot connect to ${where} (${target.host}:${target.port}): ${detail}`, { cause: err });
+  if (err.code && !TRANSIENT.has(err.code) && err.level !== 'client-timeout' && err.level !== 'client-socket') e.retryable = false;
+  return e;
+}
+
+async function authMethods(target: SshTarget, onEvent?: EventHandler): Promise<AnyAuthMethod[]> {
+  const methods: AnyAuthMethod[] = [];
+  const agent = target.identityAgent ?? process.env.SSH_AUTH_SOCK;
+  if (agent && agent.toLowerCase() !== 'none' && !target.identitiesOnly) {
+    methods.push({ type: 'agent', username: target.user, agent });
+  }
+  for (const file of target.identityFiles) {
+    let data: Buffer;
+    try {
+      data = await readFile(file);
+    } catch {
+      continue; // default key files that do not exist are simply not offered, as OpenSSH does
+    }
+    const parsed = utils.parseKey(data);
+    if (parsed instanceof Error) {
+      onEvent?.({ kind: 'auth', host: target.alias, method: 'publickey', detail: `skipping ${file}: ${parsed.message}` });
+      continue;
+    }
+    methods.push({ type: 'publickey', username: target.user, key: data });
+  }
+  return methods;
+}
+
+export class SshTransport implements Transport {
+  readonly label: string;
+
+  private constructor(
+    private readonly client: InstanceType<typeof Client>,
+    private readonly jump: SshTransport | undefined,
+    readonly target: SshTarget,
+  ) {
+    this.label = `${target.user}@${target.alias}`;
+    // A persistent listener: an error after connect (link drop) must not crash the process; the
+    // channel that was in use reports it.
+    client.on('error', () => undefined);
+  }
+
+  static async connect(destination: string, options: SshOptions = {}): Promise<SshTransport> {
+    const dest = parseDestination(destination);
+    const config = await loadSshConfig();
+    const target = resolveTarget(dest, config, dest.host);
+    let jump: SshTransport | undefined;
+    let sock: Readable | undefined;
+    if (target.proxyJump) {
+      // A chain a,b,c: connect to a, from there to b, ...; the last hop forwards to the target.
+      const hops = target.proxyJump.split(',');
+      for (const hop of hops) {
+        const next: SshTransport = jump
+          ? await jump.hop(hop, options)
+          : await SshTransport.connect(hop, { ...options });
+        jump = next;
+      }
+      sock = await jump!.forward(target.host, target.port);
+    }
+    options.onEvent?.({ kind: 'connect', host: target.alias, via: target.proxyJump });
+    const started = Date.now();
+    const client = await SshTransport.open(target, options, sock);
+    options.onEvent?.({ kind: 'connected', host: target.alias, ms: Date.now() - started });
+    return new SshTransport(client, jump, target);
+  }
+
+  private async hop(destination: string, options: SshOptions): Promise<SshTransport> {
+    const dest = parseDestination(destination);
+    const config = await loadSshConfig();
+    const target = resolveTarget(dest, config, dest.host);
+    const sock = await this.forward(target.host, target.port);
+    const client = await SshTransport.open(target, options, sock);
+    return new SshTransport(client, this, target);
+  }
+
+  private forward(host: string, port: number): Promise<Readable> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+        if (err) reject(new ConnectionError(`tej: jump host ${this.label} cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
+        else resolve(stream);
+      });
+    });
+  }
+
+  private static async open(target: SshTarget, options: SshOptions, sock?: Readable): Promise<InstanceType<typeof Client>> {
+    const known = await loadKnownHosts(target.knownHostsFiles);
+    const name = knownHostsName(target.hostKeyName, target.port);
+    const types = knownKeyTypes(known, name);
+    const methods = await authMethods(target, options.onEvent);
+    if (methods.length === 0) {
+      throw new AuthenticationError(`tej: no way to authenticate to ${target.user}@${target.alias}: no ssh-agent and no readable key`, {
+        hint: 'start ssh-agent and ssh-add your key, or set IdentityFile for this host in ~/.ssh/config',
+      });
+    }
+    let hostKeyProblem: TejError | undefined;
+    const verifier = (blob: Buffer): boolean => {
+      const keyType = keyTypeOfBlob(blob);
+      const keyBase64 = blob.toString('base64');
+      const verdict = verifyHostKey(known, name, keyType, keyBase64);
+      const fp = fingerprint(keyBase64);
+      if (verdict.kind === 'known') return true;
+      if (verdict.kind === 'unknown' && options.acceptNewHostKey) {
+        const file = target.knownHostsFiles[0]!;
+        addKnownHost(file, name, keyType, keyBase64).catch(() => undefined);
+        options.onEvent?.({ kind: 'warning', host: target.alias, message: `added ${keyType} key ${fp} for ${name} to ${file}` });
+        return true;
+      }
+      if (verdict.kind === 'unknown') {
+        hostKeyProblem = new HostKeyError(`tej: host key of ${name} is unknown (${keyType} ${fp}); refusing to connect`, {
+          hint: `check the fingerprint with the host's owner, then run 'ssh ${target.alias}' once to record it, or pass --accept-new-host-key`,
+        });
+      } else if (verdict.kind === 'changed') {
+        const where = verdict.entries.map((e) => `${e.file}:${e.line}`).join(', ');
+        hostKeyProblem = new HostKeyError(
+          `tej: HOST KEY OF ${name} HAS CHANGED (now ${keyType} ${fp}); refusing to connect: this may be an attack`,
+          { hint: `if the host was reinstalled, remove the old key (${where}) with: ssh-keygen -R '${name}'` },
+        );
+      } else {
+        hostKeyProblem = new HostKeyError(`tej: host key of ${name} (${fp}) is marked @revoked in ${verdict.entry.file}; refusing to connect`);
+      }
+      return false;
+    };
+    let remaining = [...methods];
+    const authHandler = (left: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void) => {
+      while (remaining.length > 0) {
+        const m = remaining.shift()!;
+        const wanted = m.type === 'agent' ? 'publickey' : m.type;
+        if (left === null || left.includes(wanted as AuthenticationType)) {
+          options.onEvent?.({ kind: 'auth', host: target.alias, method: m.type });
+          return next(m);
+        }
+      }
+      next(false);
+    };
+    const client = new Client();
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      sock,
+      readyTimeout: target.connectTimeoutMs,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+      hostVerifier: verifier,
+      authHandler: authHandler as unknown as ConnectConfig['authHandler'],
+    };
+    if (types.length > 0) {
+      // Ask for a key type that known_hosts can vouch for, as OpenSSH does.
+      const preferred = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+      const order = preferred.filter((a) => types.includes(a === 'rsa-sha2-512' || a === 'rsa-sha2-256' ? 'ssh-rsa' : a));
+      const rest = preferred.filter((a) => !order.includes(a));
+      config.algorithms = { serverHostKey: [...order, ...rest] as never };
+    }
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error & { level?: string }) => {
+        client.removeListener('ready', onReady);
+        client.end();
+        reject(hostKeyProblem ?? connectionError(target, err));
+      };
+      const onReady = () => {
+        client.removeListener('error', onError);
+        resolve(client);
+      };
+      client.once('error', onError);
+      client.once('ready', onReady);
+      client.connect(config);
+    });
+  }
+
+  run(script: string, options: RunOptions = {}): Promise<RunResult> {
+    // The login shell may be csh or fish: hand it one single-quoted word that runs /bin/sh.
+    const command = `/bin/sh -c ${shQuote(script)}`;
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, channel: ClientChannel) => {
+        if (err) {
+          return reject(new ConnectionError(`tej: cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
+        }
+        let code: number | null = null;
+        let signal: string | undefined;
+        channel.on('exit', (c: number | null, s?: string) => {
+          code = c;
+          signal = s ?? undefined;
+        });
+        const stdout = options.stdout
+          ? pipeline(channel, options.stdout, { end: false }).then(() => Buffer.alloc(0))
+          : collect(channel);
+        let stdinError: Error | undefined;
+        const stderr = collect(channel.stderr);
+        if (options.stdin) {
+          pipeline(options.stdin(), channel).catch((e: Error) => (stdinError = e));
+        } else {
+          channel.end();
+        }
+        channel.on('close', () => {
+          Promise.all([stdout, stderr]).then(
+            ([out, errText]) => resolve({ code, signal, stdout: out, stderr: errText.toString(), stdinError }),
+            (e: Error) => reject(new ConnectionError(`tej: connection to ${this.label} broke: ${e.message}`, { cause: e })),
+          );
+        });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.client.end();
+    await this.jump?.close();
+  }
+}

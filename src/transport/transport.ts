@@ -1,0 +1,39 @@
+// What the rest of tej needs from a connection: run one `/bin/sh -c` script with optional stdin and
+// streamed stdout. SSH and local transports implement it identically, so the same helpers drive both.
+import type { Readable, Writable } from 'node:stream';
+
+export interface RunOptions {
+  /** Data for the remote stdin; a factory so that a retried call can send it again. */
+  stdin?: () => Readable | AsyncIterable<Uint8Array>;
+  /** Stream stdout here instead of collecting it (downloads). */
+  stdout?: Writable;
+}
+
+export interface RunResult {
+  /** Exit status, or null when the remote process died from a signal or the channel broke. */
+  code: number | null;
+  signal?: string;
+  stdout: Buffer;
+  stderr: string;
+  /** The local stdin source failed (an unreadable file in an upload): the real cause of a torn upload. */
+  stdinError?: Error;
+}
+
+export interface Transport {
+  /** For messages: `alice@hpc`, or `local`. */
+  readonly label: string;
+  /** Runs `script` with /bin/sh on the other side (never the login shell's own syntax). */
+  run(script: string, options?: RunOptions): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+/** Collects a child's output; shared by both transports. */
+export function collect(stream: Readable | null | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (!stream) return resolve(Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+  });
+}
