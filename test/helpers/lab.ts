@@ -1,0 +1,304 @@
+// Throw-away SSH (+ Slurm) hosts for the integration tests: a thin API over test/lab/lab.sh.
+// Each startLab() claims its own lab name, directory and /24, so test files can run labs at once.
+import { spawn } from 'node:child_process';
+import { accessSync, constants, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export { startDelayProxy, type DelayProxy } from './delay-proxy.js';
+
+export type Role = 'ssh' | 'slurm';
+export interface HostSpec { readonly name: string; readonly role?: Role }
+export interface LabHost { readonly ip: string; readonly port: number; readonly role: Role; readonly hostKey: string }
+export interface ExecResult { code: number; stdout: string; stderr: string }
+export interface ExecOptions { input?: string; timeoutMs?: number }
+export type FaultKind = 'link-down' | 'link-up' | 'blackhole' | 'reject' | 'drop' | 'rate' | 'clear';
+
+export interface Lab<N extends string = string> {
+  readonly name: string;
+  readonly dir: string;
+  readonly hosts: Readonly<Record<N, LabHost>>;
+  /** Private key that logs in as alice, bob and carol on every host. */
+  readonly keyPath: string;
+  readonly knownHostsPath: string;
+  /** OpenSSH client config: one `Host <name>` per host, User alice, BatchMode, strict host keys. */
+  readonly sshConfigPath: string;
+  /** Runs argv as root inside the host; never throws for a non-zero exit. */
+  exec(host: N, cmd: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Runs a bash command line as `user` in their home directory, without login files. */
+  execAs(host: N, user: string, shellCmd: string, opts?: ExecOptions): Promise<ExecResult>;
+  fault(host: N, kind: FaultKind, arg?: string | number): Promise<void>;
+  restart(host: N): Promise<void>;
+  /** A fresh directory that stop() removes. */
+  makeTmpDir(prefix: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** What carol's ~/.bashrc prints on stdout on `host`, for every ssh session (exec included). */
+export function carolBanner(host: string): string {
+  return `*** Welcome to ${host}, carol. This banner comes from ~/.bashrc. ***\nmotd=noise that looks like key=value\n`;
+}
+
+const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'lab.sh');
+const BASE = join(tmpdir(), 'tej-lab');
+const SLOTS = 4096; // lab tj<slot> on 10.(208 + slot/256).(slot%256).0/24, i.e. inside 10.208.0.0/12
+const HOST_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL=C'];
+
+// command → Debian package, checked before anything is started
+const NEEDS: Record<Role | 'base', ReadonlyArray<readonly [string, string]>> = {
+  base: [['/usr/sbin/sshd', 'openssh-server'], ['ssh', 'openssh-client'], ['ssh-keygen', 'openssh-client'],
+    ['ip', 'iproute2'], ['tc', 'iproute2'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'],
+    ['setsid', 'util-linux'], ['runuser', 'util-linux'], ['pgrep', 'procps'], ['nft', 'nftables']],
+  ssh: [],
+  slurm: [['/usr/sbin/slurmctld', 'slurmctld'], ['/usr/sbin/slurmd', 'slurmd'], ['sbatch', 'slurm-client'],
+    ['sinfo', 'slurm-client'], ['/usr/sbin/munged', 'munge']],
+};
+
+export async function startLab<const H extends readonly HostSpec[]>(opts: { hosts: H }): Promise<Lab<H[number]['name']>> {
+  if (opts.hosts.length === 0) throw new Error('startLab: no hosts given');
+  checkPrerequisites(opts.hosts);
+  await mkdir(BASE, { recursive: true, mode: 0o755 });
+  await reapStaleLabs();
+  const { name, net, dir } = claimSlot();
+  const lab = new NamespaceLab<H[number]['name']>(name, net, dir);
+  try {
+    await lab.sh(['up', ...opts.hosts.map((h) => `${h.name}:${h.role ?? 'ssh'}`)], 60_000);
+    await lab.load();
+  } catch (err) {
+    await lab.stop();
+    throw err;
+  }
+  return lab;
+}
+
+class NamespaceLab<N extends string> implements Lab<N> {
+  hosts = {} as Record<N, LabHost>;
+  keyPath = '';
+  knownHostsPath = '';
+  sshConfigPath = '';
+  private readonly tmpDirs: string[] = [];
+  private stopped = false;
+
+  constructor(readonly name: string, readonly net: string, readonly dir: string) {}
+
+  async load(): Promise<void> {
+    const info = JSON.parse(await readFile(join(this.dir, 'lab.json'), 'utf8')) as {
+      key: string; knownHosts: string; sshConfig: string; hosts: Record<N, LabHost>;
+    };
+    Object.assign(this, { hosts: info.hosts, keyPath: info.key, knownHostsPath: info.knownHosts, sshConfigPath: info.sshConfig });
+  }
+
+  async sh(args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
+    const r = await run('bash', [LAB_SH, '-n', this.name, '-d', this.dir, '-s', this.net, ...args], { timeoutMs });
+    if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} failed (exit ${r.code}) in lab ${this.name}:\n${r.stderr}${r.stdout}`);
+    return r;
+  }
+
+  async exec(host: N, cmd: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (!(host in this.hosts)) throw new Error(`lab ${this.name}: no host '${host}'`);
+    const pid = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim();
+    if (!pid) throw new Error(`lab ${this.name}: host '${host}' is not running`);
+    return run('nsenter', ['-t', pid, '-m', '-u', '-n', '-p', '-i', '--', 'env', '-i', 'HOME=/root', ...HOST_ENV, ...cmd], opts);
+  }
+
+  execAs(host: N, user: string, shellCmd: string, opts?: ExecOptions): Promise<ExecResult> {
+    const env = [`HOME=/home/${user}`, `USER=${user}`, `LOGNAME=${user}`, 'SHELL=/bin/bash', ...HOST_ENV];
+    return this.exec(host, ['runuser', '-u', user, '--', 'env', '-i', ...env, '/bin/bash', '-c', `cd || exit\n${shellCmd}`], opts);
+  }
+
+  async fault(host: N, kind: FaultKind, arg?: string | number): Promise<void> {
+    await this.sh(['fault', host, kind, ...(arg === undefined ? [] : [String(arg)])]);
+  }
+
+  async restart(host: N): Promise<void> {
+    await this.sh(['restart', host], 60_000);
+  }
+
+  async makeTmpDir(prefix: string): Promise<string> {
+    const path = await mkdtemp(join(tmpdir(), prefix));
+    this.tmpDirs.push(path);
+    return path;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      await this.sh(['down']);
+    } finally {
+      for (const d of this.tmpDirs) await rm(d, { recursive: true, force: true });
+      if (!process.env.TEJ_LAB_KEEP) await rm(this.dir, { recursive: true, force: true });
+      releaseSlot(this.name);
+    }
+  }
+}
+
+/** A fresh HOME for the client under test: .ssh/{config,known_hosts,id_ed25519} for every lab host. */
+export async function makeClientHome(lab: Lab, opts: { user?: string; extraConfig?: string } = {}): Promise<string> {
+  const home = await lab.makeTmpDir('tej-home-');
+  const ssh = join(home, '.ssh');
+  await mkdir(ssh, { mode: 0o700 });
+  const key = join(ssh, 'id_ed25519');
+  await copyFile(lab.keyPath, key);
+  await chmod(key, 0o600);
+  await copyFile(`${lab.keyPath}.pub`, `${key}.pub`);
+  const known = join(ssh, 'known_hosts');
+  const hosts = Object.entries(lab.hosts) as [string, LabHost][];
+  const config = hosts.map(([name, h]) => [`Host ${name}`, `  HostName ${h.ip}`, `  Port ${h.port}`,
+    `  User ${opts.user ?? 'alice'}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${known}`,
+    '  StrictHostKeyChecking yes', '  BatchMode yes', ...(opts.extraConfig ? [opts.extraConfig] : []), ''].join('\n'));
+  await writeFile(join(ssh, 'config'), config.join(''), { mode: 0o600 });
+  await writeFile(known, hosts.map(([name, h]) => `${name},${h.ip} ${h.hostKey}\n`).join(''), { mode: 0o644 });
+  return home;
+}
+
+function checkPrerequisites(hosts: readonly HostSpec[]): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error('startLab: the integration tests need root (network and mount namespaces); run them as root');
+  }
+  const roles = new Set<Role>(hosts.map((h) => h.role ?? 'ssh'));
+  const missing = [...NEEDS.base, ...[...roles].flatMap((r) => NEEDS[r])].filter(([cmd]) => !findCommand(cmd));
+  if (missing.length === 0) return;
+  const pkgs = [...new Set(missing.map(([, pkg]) => pkg))].join(' ');
+  throw new Error(`startLab: missing ${missing.map(([cmd]) => cmd).join(', ')}; install them as root with:\n` +
+    `  apt-get install -y --no-install-recommends ${pkgs}`);
+}
+
+function findCommand(cmd: string): boolean {
+  const dirs = cmd.includes('/') ? [''] : [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+  return dirs.some((d) => {
+    try {
+      accessSync(d ? join(d, cmd) : cmd, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+// ------------------------------------------------------------------ slots: name, /24, directory
+// A slot is owned through BASE/tj<slot>.owner ("pid starttime", created with O_EXCL). A slot whose
+// owner is dead (a crashed run) is torn down under BASE/tj<slot>.reap before its owner file goes.
+
+let nextOffset = 0;
+
+function slotOf(slot: number): { name: string; net: string; dir: string } {
+  const name = `tj${slot}`;
+  return { name, net: `10.${208 + (slot >> 8)}.${slot & 255}`, dir: join(BASE, name) };
+}
+
+function claimSlot(): { name: string; net: string; dir: string } {
+  const used = usedAddresses();
+  const start = process.pid + nextOffset++;
+  for (let i = 0; i < SLOTS; i++) {
+    const s = slotOf((start + i) % SLOTS);
+    if (used.some((a) => a.startsWith(`${s.net}.`))) continue;
+    try {
+      writeFileSync(join(BASE, `${s.name}.owner`), `${process.pid} ${startTime(process.pid)}\n`, { flag: 'wx' });
+      return s;
+    } catch {
+      // taken: by a live lab, or a stale one that reapStaleLabs() leaves to the next run
+    }
+  }
+  throw new Error(`startLab: no free lab slot in ${BASE}`);
+}
+
+function releaseSlot(name: string): void {
+  try {
+    unlinkSync(join(BASE, `${name}.owner`));
+  } catch {
+    // already gone
+  }
+}
+
+async function reapStaleLabs(): Promise<void> {
+  for (const file of readdirSync(BASE).filter((f) => /^tj\d+\.owner$/.test(f))) {
+    const slot = Number(file.slice(2, -'.owner'.length));
+    const owner = join(BASE, file);
+    const reap = join(BASE, `tj${slot}.reap`);
+    if (!isStale(owner)) continue;
+    try {
+      if (Date.now() - statSync(reap).mtimeMs > 120_000) unlinkSync(reap); // a reaper that died
+    } catch {
+      // no reap lock
+    }
+    try {
+      writeFileSync(reap, `${process.pid}\n`, { flag: 'wx' });
+    } catch {
+      continue; // someone else is reaping it
+    }
+    try {
+      if (!isStale(owner)) continue;
+      const s = slotOf(slot);
+      await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000 });
+      await rm(s.dir, { recursive: true, force: true });
+      unlinkSync(owner);
+    } finally {
+      unlinkSync(reap);
+    }
+  }
+}
+
+function isStale(ownerFile: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(ownerFile, 'utf8');
+  } catch {
+    return false; // gone: nothing to reap
+  }
+  const [pid, start] = text.trim().split(' ');
+  if (!pid) return Date.now() - statSync(ownerFile).mtimeMs > 10_000; // being written, or crashed while writing
+  return startTime(Number(pid)) !== start;
+}
+
+// The process's start time in clock ticks since boot ("" if it is gone or a zombie): a pid plus its
+// start time names one process, even after the pid is reused.
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? '' : (fields[19] ?? '');
+  } catch {
+    return '';
+  }
+}
+
+function usedAddresses(): string[] {
+  const out: string[] = [];
+  try {
+    // /proc/net/fib_trie lists every local address of the root network namespace
+    for (const m of readFileSync('/proc/net/fib_trie', 'utf8').matchAll(/\|-- (\d+\.\d+\.\d+\.\d+)\n\s+\/32 host LOCAL/g)) {
+      if (m[1]) out.push(m[1]);
+    }
+  } catch {
+    // no procfs view: rely on the owner files alone
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ processes
+function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} ${args.join(' ')}: no exit after ${opts.timeoutMs ?? 30_000} ms\n${Buffer.concat(err).toString()}`));
+    }, opts.timeoutMs ?? 30_000);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 128 + (signal ? osConstants.signals[signal] : 0), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.on('error', () => {}); // the command may exit without reading its input
+    child.stdin.end(opts.input ?? '');
+  });
+}
