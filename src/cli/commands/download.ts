@@ -1,0 +1,29 @@
+import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
+import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
+import { printJson } from '../render.js';
+
+interface Args extends GlobalArgs {
+  specs?: string[];
+  id?: string;
+}
+
+export const downloadCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'download <specs..>',
+  describe: 'Fetch files of a job: FILE (into .), FILE: (to stdout), FILE:DEST',
+  builder: (y) =>
+    y
+      .positional('specs', { type: 'string', array: true, describe: '[destination] SPEC...' })
+      .option('id', { type: 'string', describe: 'Job id', demandOption: true }) as never,
+  handler: async (argv) => {
+    const { destination, rest } = await splitDestination(argv.specs ?? [], 'some');
+    if (rest.length === 0) throw new UsageError('tej: nothing to download', { hint: 'name files: out.txt, log.txt: (stdout), res.csv:/tmp/r.csv' });
+    const results = await withQueue(destination, argv, (q) => q.download(argv.id!, rest, { stdout: process.stdout }));
+    for (const r of results) {
+      if (argv.json && r.destination !== '-') printJson(r);
+      if (r.skipped.length > 0 && !argv.quiet) {
+        process.stderr.write(`tej: warning: skipped ${r.skipped.length} entries that would point outside ${r.destination}: ${r.skipped.slice(0, 5).join(', ')}\n`);
+      }
+    }
+  },
+};

@@ -1,0 +1,26 @@
+import type { CommandModule } from 'yargs';
+import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
+import { printJson } from '../render.js';
+
+interface Args extends GlobalArgs {
+  destination?: string[];
+  plugin?: string;
+  'make-link'?: string;
+  force: boolean;
+}
+
+export const setupCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'setup [destination..]',
+  describe: 'Create the queue on a host and install the tej helpers',
+  builder: (y) =>
+    y
+      .option('plugin', { type: 'string', describe: 'Default queue plugin for jobs (direct, slurm, or your own)' })
+      .option('make-link', { type: 'string', describe: 'Make this path a symlink to the queue, so later commands find it' })
+      .option('force', { type: 'boolean', default: false, describe: 'Install into a non-empty directory that is not a tej queue' }) as never,
+  handler: async (argv) => {
+    const { destination } = await splitDestination(argv.destination ?? [], 0);
+    const r = await withQueue(destination, argv, (q) => q.setup({ plugin: argv.plugin, link: argv['make-link'], force: argv.force }));
+    if (argv.json) printJson(r);
+    else process.stdout.write(`${r.queue} (plugin ${r.plugin}, tej ${r.version})\n`);
+  },
+};

@@ -1,0 +1,82 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { defaultJobId } from '../../job/id.js';
+import { parseDuration, readSpec } from '../../job/spec.js';
+import { UsageError } from '../../errors.js';
+import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
+import { printJson } from '../render.js';
+
+interface Args extends GlobalArgs {
+  args?: string[];
+  id?: string;
+  script?: string;
+  plugin?: string;
+  env?: string[];
+  'time-limit'?: string;
+  cpus?: number;
+}
+
+/** --script names a file of the job when there is one; otherwise it is a command line for sh -c. */
+function scriptOrCommand(dir: string, value: string | undefined): { script?: string; command?: string } {
+  if (value === undefined) return {};
+  try {
+    if (!value.startsWith('/') && statSync(join(dir, value)).isFile()) return { script: value };
+  } catch {
+    // not a file of the job: a command
+  }
+  return { command: value };
+}
+
+function parseEnv(pairs: string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of pairs ?? []) {
+    const eq = p.indexOf('=');
+    const name = eq < 0 ? p : p.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`tej: bad --env '${p}'`, { hint: 'write --env NAME=value' });
+    env[name] = eq < 0 ? (process.env[name] ?? '') : p.slice(eq + 1);
+  }
+  return env;
+}
+
+export const submitCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'submit <args..>',
+  describe: 'Upload a job directory and start it; prints the job id ([destination] DIR)',
+  builder: (y) =>
+    y
+      .positional('args', { type: 'string', array: true, describe: '[destination] DIR' })
+      .option('id', { type: 'string', describe: 'Job id (default <dirname>_<user>_<random>)' })
+      .option('script', { type: 'string', describe: 'Script in DIR to run, or a command line (default start.sh)' })
+      .option('plugin', { type: 'string', describe: 'Queue plugin for this job (default: the queue\'s)' })
+      .option('env', { type: 'string', array: true, describe: 'NAME=value for the job (repeatable)' })
+      .option('time-limit', { type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss' })
+      .option('cpus', { type: 'number', describe: 'CPUs for the job (TEJ_JOB_NPROC)' }) as never,
+  handler: async (argv) => {
+    const { destination, rest } = await splitDestination(argv.args ?? [], 1);
+    const dir = rest[0]!;
+    const spec = (await readSpec(dir).catch((e) => {
+      // a missing directory is reported by the scan, with its own message
+      if ((e as { code?: string }).code === 'E_CONFIG') throw e;
+      return undefined;
+    })) ?? {};
+    const fromFlag = scriptOrCommand(dir, argv.script);
+    const env = { ...spec.env, ...parseEnv(argv.env) };
+    const timeLimit = argv['time-limit'] ?? spec.time_limit;
+    const r = await withQueue(destination, argv, (q) =>
+      q.submit(dir, {
+        id: argv.id ?? defaultJobId(dir),
+        plugin: argv.plugin ?? spec.plugin,
+        ...(argv.script !== undefined ? fromFlag : { script: spec.script, command: spec.command }),
+        args: spec.args,
+        env,
+        stdout: spec.stdout,
+        stderr: spec.stderr,
+        nproc: argv.cpus ?? spec.cpus,
+        timeLimit: timeLimit !== undefined ? parseDuration(timeLimit) : undefined,
+        spec,
+      }),
+    );
+    if (argv.json) printJson(r);
+    else process.stdout.write(`${r.id}\n`);
+  },
+};

@@ -1,0 +1,66 @@
+// What every command shares: global options, telling a destination from a path, opening the queue.
+import type { Argv } from 'yargs';
+import { connect, isLocal } from '../connect.js';
+import { looksLikeDestination } from '../destination.js';
+import { UsageError } from '../errors.js';
+import type { Queue } from '../queue.js';
+import { configHostAliases, loadSshConfig } from '../ssh/config.js';
+import { eventRenderer } from './render.js';
+
+export interface GlobalArgs {
+  queue?: string;
+  verbose: boolean;
+  quiet: boolean;
+  json: boolean;
+  'accept-new-host-key': boolean;
+}
+
+export function globalOptions<T>(y: Argv<T>) {
+  return y
+    .option('queue', { type: 'string', describe: 'Queue directory on the host (default ~/.tej)', global: true })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print diagnostics on stderr', global: true })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but results and errors', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON', global: true })
+    .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'Record an unknown host key instead of refusing', global: true });
+}
+
+/**
+ * Splits positionals into an optional destination and the rest. With a fixed count the destination is
+ * there when there is one positional more; with 'some' (download's specs) the first positional is a
+ * destination only when it looks like one: user@host, ssh://..., `local`, or a Host alias of ~/.ssh/config.
+ */
+export async function splitDestination(positionals: string[], rest: number | 'some'): Promise<{ destination?: string; rest: string[] }> {
+  const [first, ...others] = positionals;
+  if (rest === 'some') {
+    if (first !== undefined && others.length > 0 && looksLikeDestination(first, configHostAliases(await loadSshConfig()))) {
+      return { destination: first, rest: others };
+    }
+    return { rest: positionals };
+  }
+  if (positionals.length === rest + 1) return { destination: first, rest: others };
+  if (positionals.length === rest) return { rest: positionals };
+  throw new UsageError(`tej: expected ${rest === 0 ? 'at most a destination' : `[destination] and ${rest} argument(s)`}, got ${positionals.length} arguments`);
+}
+
+export async function openQueue(destination: string | undefined, argv: GlobalArgs): Promise<Queue> {
+  return connect(isLocal(destination) ? undefined : destination, {
+    queue: argv.queue,
+    acceptNewHostKey: argv['accept-new-host-key'],
+    onEvent: eventRenderer({ verbose: argv.verbose, quiet: argv.quiet }),
+  });
+}
+
+export async function withQueue<R>(destination: string | undefined, argv: GlobalArgs, fn: (q: Queue) => Promise<R>): Promise<R> {
+  const q = await openQueue(destination, argv);
+  try {
+    return await fn(q);
+  } finally {
+    await q.close();
+  }
+}
+
+export function requireIds(ids: unknown): string[] {
+  const list = (Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]).map(String);
+  if (list.length === 0) throw new UsageError('tej: --id is required', { hint: 'name the job with --id ID' });
+  return list;
+}

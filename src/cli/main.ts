@@ -1,0 +1,50 @@
+// The tej command line: yargs, one module per command. The only code that touches process exit status.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UsageError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { globalOptions } from './context.js';
+import { printError } from './render.js';
+import { setupCommand } from './commands/setup.js';
+import { submitCommand } from './commands/submit.js';
+import { statusCommand } from './commands/status.js';
+import { killCommand } from './commands/kill.js';
+import { deleteCommand } from './commands/delete.js';
+import { downloadCommand } from './commands/download.js';
+import { listCommand } from './commands/list.js';
+import { schemaCommand } from './commands/schema.js';
+
+process.on('SIGINT', () => {
+  process.stderr.write('tej: interrupted\n');
+  process.exit(130);
+});
+
+const argv = hideBin(process.argv);
+const verbose = argv.includes('-v') || argv.includes('--verbose');
+
+const cli = globalOptions(yargs(argv))
+  .scriptName('tej')
+  .usage('$0 <command> [destination] [options]\n\nRun jobs on machines you reach over SSH. With no destination, the queue is on this machine.')
+  .command(setupCommand as never)
+  .command(submitCommand as never)
+  .command(statusCommand as never)
+  .command(downloadCommand as never)
+  .command(killCommand as never)
+  .command(deleteCommand as never)
+  .command(listCommand as never)
+  .command(schemaCommand as never)
+  .demandCommand(1, 'tej: name a command (tej --help lists them)')
+  .strict()
+  .version(VERSION)
+  .help()
+  .alias('h', 'help')
+  .epilog('Destinations: [user@]host, ssh://[user@]host[:port], or a Host from ~/.ssh/config.')
+  .fail((msg, err) => {
+    throw err ?? new UsageError(msg.startsWith('tej:') ? msg : `tej: ${msg}`, { hint: 'tej --help shows the usage' });
+  });
+
+try {
+  await cli.parseAsync();
+} catch (err) {
+  process.exitCode = printError(err, verbose);
+}

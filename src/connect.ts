@@ -1,0 +1,54 @@
+// Opening a queue: a destination (or none, for the local queue) -> a connected Queue.
+import pRetry from 'p-retry';
+import type { EventHandler } from './events.js';
+import { TejError } from './errors.js';
+import { DEFAULT_QUEUE, Queue } from './queue.js';
+import { LocalTransport } from './transport/local.js';
+import type { Transport } from './transport/transport.js';
+
+export interface ConnectOptions {
+  /** Queue directory on the host. @default '~/.tej' */
+  queue?: string;
+  /** Record an unknown host key instead of refusing it. @default false */
+  acceptNewHostKey?: boolean;
+  /** Attempts after the first for transient network failures (never auth or host-key errors). @default 2 */
+  retries?: number;
+  onEvent?: EventHandler;
+}
+
+/** True for the destinations that mean "this machine, no SSH". */
+export function isLocal(destination: string | undefined): boolean {
+  return destination === undefined || destination === '' || destination === 'local';
+}
+
+/**
+ * Connects to a tej queue.
+ * @example
+ * const q = await connect('alice@hpc');
+ * const { id } = await q.submit('./job', { id: 'run1' });
+ * console.log(await q.status(id));
+ * await q.close();
+ */
+export async function connect(destination?: string, options: ConnectOptions = {}): Promise<Queue> {
+  const transport: Transport = isLocal(destination)
+    ? new LocalTransport()
+    : await pRetry(
+        async () => {
+          // ssh2 is loaded only when a host is used: the local queue and --help stay fast.
+          const { SshTransport } = await import('./transport/ssh.js');
+          return SshTransport.connect(destination!, { acceptNewHostKey: options.acceptNewHostKey, onEvent: options.onEvent });
+        },
+        {
+          retries: options.retries ?? 2,
+          minTimeout: 500,
+          factor: 2,
+          shouldRetry: (e) => e instanceof TejError && e.retryable,
+          onFailedAttempt: (e) => {
+            if (e instanceof TejError && e.retryable && e.retriesLeft > 0) {
+              options.onEvent?.({ kind: 'retry', host: destination!, attempt: e.attemptNumber, error: e.message });
+            }
+          },
+        },
+      );
+  return new Queue(transport, options.queue ?? DEFAULT_QUEUE, options.onEvent);
+}

@@ -1,0 +1,20 @@
+// Public library API: re-exports only.
+export { connect, isLocal, type ConnectOptions } from './connect.js';
+export {
+  Queue,
+  DEFAULT_QUEUE,
+  type SetupOptions,
+  type SetupResult,
+  type SubmitOptions,
+  type SubmitResult,
+  type KillResult,
+} from './queue.js';
+export * from './errors.js';
+export type { TejEvent, EventHandler } from './events.js';
+export { JOB_STATES, describeStatus, formatDuration, type JobState, type JobStatus } from './job/status.js';
+export { checkJobId, defaultJobId, JOB_ID_PATTERN } from './job/id.js';
+export { parseDownloadSpec, type DownloadSpec } from './download/spec.js';
+export type { ExtractResult } from './download/extract.js';
+export { readSpec, validateSpec, parseDuration, JOB_SPEC_SCHEMA, type JobSpec } from './job/spec.js';
+export { parseDestination, type Destination } from './destination.js';
+export { PROTO, VERSION } from './version.js';

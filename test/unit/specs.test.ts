@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseDownloadSpec } from '../../src/download/spec.js';
+import { ConfigError, InvalidInputError } from '../../src/errors.js';
+import { parseDuration, validateSpec } from '../../src/job/spec.js';
+import { describeStatus, formatDuration } from '../../src/job/status.js';
+
+describe('download specs', () => {
+  it("parses tej's three forms", () => {
+    assert.deepEqual(parseDownloadSpec('out.txt'), { remote: 'out.txt', target: { kind: 'cwd' } });
+    assert.deepEqual(parseDownloadSpec('log.txt:'), { remote: 'log.txt', target: { kind: 'stdout' } });
+    assert.deepEqual(parseDownloadSpec('res.csv:/tmp/r.csv'), { remote: 'res.csv', target: { kind: 'path', path: '/tmp/r.csv' } });
+    assert.deepEqual(parseDownloadSpec('results/'), { remote: 'results', target: { kind: 'cwd' } });
+  });
+
+  it('refuses paths that leave the job', () => {
+    for (const s of ['../x', 'a/../../b', '/etc/passwd', ':', '/etc/passwd:x', 'a\nb']) {
+      assert.throws(() => parseDownloadSpec(s), InvalidInputError, s);
+    }
+  });
+});
+
+describe('tej.json and durations', () => {
+  it('parses human durations', () => {
+    assert.equal(parseDuration('90s'), 90);
+    assert.equal(parseDuration('1h30m'), 5400);
+    assert.equal(parseDuration('2d'), 172800);
+    assert.equal(parseDuration('45'), 45);
+    assert.equal(parseDuration('1:30:00'), 5400);
+    assert.equal(parseDuration('1-00:00:10'), 86410);
+    assert.equal(parseDuration(600), 600);
+    for (const bad of ['', '1x', '0', 'h', '-5']) assert.throws(() => parseDuration(bad), ConfigError, bad);
+  });
+
+  it('accepts a full spec', async () => {
+    const spec = { script: 'run.sh', args: ['a'], env: { A: '1' }, time_limit: '1h', cpus: 2, memory: '4G', gpus: 1, labels: { exp: 'x' }, slurm: { partition: 'debug' } };
+    assert.deepEqual(await validateSpec(spec, 'tej.json'), spec);
+  });
+
+  it('lists every schema problem with its field path', async () => {
+    await assert.rejects(validateSpec({ cpus: 'two', colour: 'red', env: { 'BAD-NAME': 'x' } }, 'job/tej.json'), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.exitCode, 78);
+      assert.match(e.message, /job\/tej\.json/);
+      assert.match(e.message, /\/cpus: must be integer/);
+      assert.match(e.message, /unknown field 'colour'/);
+      assert.match(e.message, /\/env/);
+      return true;
+    });
+  });
+});
+
+describe('status lines', () => {
+  it('formats durations and states like the README shows', () => {
+    assert.equal(formatDuration(5337), '1:28:57');
+    assert.equal(formatDuration(65), '1:05');
+    assert.equal(formatDuration(90061), '1d 1:01:01');
+    assert.equal(describeStatus(undefined), 'no such job');
+    assert.equal(describeStatus({ id: 'a', state: 'running', elapsed: 5337 }), 'running (1:28:57)');
+    assert.equal(describeStatus({ id: 'a', state: 'finished', exitCode: 0, elapsed: 3 }), 'finished (exit 0, 0:03)');
+  });
+});
