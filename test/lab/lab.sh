@@ -9,9 +9,9 @@
 #   fault HOST KIND [ARG]  KIND = link-down | link-up | blackhole | reject | drop PCT | rate RATE | clear
 #   status                 one line per host: name ip role running|stopped
 # Options (or environment):
-#   -n NAME  TEJ_LAB_NAME  prefix of netns and link names, [a-z][a-z0-9]{0,5}   (default tj)
+#   -n NAME  TEJ_LAB_NAME  prefix of netns and link names, [a-z][a-z0-9]{0,5}   (default tlab)
 #   -d DIR   TEJ_LAB_DIR   state directory, wiped by `up`                      (default /tmp/tej-lab/NAME)
-#   -s NET   TEJ_LAB_NET   first three octets of the lab's /24                  (default 10.208.0)
+#   -s NET   TEJ_LAB_NET   first three octets of the lab's /24                  (default 10.207.0)
 # Several labs may run at once when each has its own NAME, DIR and NET.
 # Layout: the root namespace gets one veth NAME0 = NET.1; host i (1-based) is NET.(10+i):22, with its
 # own network, mount, UTS and PID namespaces (own hostname, /etc overlay, /home, /run, /tmp, /var/log).
@@ -31,9 +31,9 @@ while getopts n:d:s: opt; do
 done
 shift $((OPTIND - 1))
 
-TL=${TEJ_LAB_NAME:-tj}
+TL=${TEJ_LAB_NAME:-tlab}
 LAB=${TEJ_LAB_DIR:-/tmp/tej-lab/$TL}
-NET=${TEJ_LAB_NET:-10.208.0}
+NET=${TEJ_LAB_NET:-10.207.0}
 BIN=$(cd "$(dirname "$0")" && pwd)
 LABNS=$TL-lab
 USERS="alice:2001 bob:2002 carol:2003"
@@ -236,8 +236,8 @@ host_start() {  # NAME
   echo "$c" > "$h/init.pid"
 }
 
-host_wait() {  # NAME: sshd answers; for the slurm role the node is also up in slurmctld
-  local n=$1 ip st=""
+host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started after SINCE registered
+  local n=$1 since=$2 ip st="" node
   ip=$(host_ip "$n")
   for _ in $(seq 1 500); do
     if timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22 && head -c 4 <&3" 2>/dev/null | grep -q SSH-; then break; fi
@@ -245,9 +245,13 @@ host_wait() {  # NAME: sshd answers; for the slurm role the node is also up in s
   done
   timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null || die "$n: sshd does not answer (see $LAB/hosts/$n/log)"
   [ "$(host_role "$n")" = slurm ] || return 0
+  # (slurmctld recovers the node's old state from its state files, so look at SlurmdStartTime too)
   for _ in $(seq 1 600); do
-    st=$(host_exec "$n" sinfo -h -n "$n" -o %T 2>/dev/null || true)
-    case $st in idle | mixed | allocated | completing) return 0 ;; esac
+    node=$(host_exec "$n" scontrol -o show node "$n" 2>/dev/null || true)
+    st=$(echo "$node" | sed -n 's/.* State=\([^ ]*\).*/\1/p')
+    if [[ $node =~ SlurmdStartTime=([^ ]+) ]] && ! [[ ${BASH_REMATCH[1]} < $since ]]; then
+      case $st in IDLE | MIXED | ALLOCATED | COMPLETING) return 0 ;; esac
+    fi
     sleep 0.05
   done
   die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
@@ -320,8 +324,9 @@ up)
   for h in $(all_hosts); do host_etc "$h"; host_files "$h"; done
   slurm_conf
   client_files
+  T1=$(date +%Y-%m-%dT%H:%M:%S)
   for h in $(all_hosts); do host_start "$h"; done
-  for h in $(all_hosts); do host_wait "$h"; done
+  for h in $(all_hosts); do host_wait "$h" "$T1"; done
   log "up in $(since "$T0")s: $(for h in $(all_hosts); do printf '%s=%s(%s) ' "$h" "$(host_ip "$h")" "$(host_role "$h")"; done)"
   ;;
 down)
@@ -329,7 +334,8 @@ down)
   ;;
 restart)
   [ $# -eq 1 ] || die "usage: lab.sh restart HOST"
-  known "$1"; T0=$(now); host_stop "$1"; host_start "$1"; host_wait "$1"; log "$1 restarted in $(since "$T0")s"
+  known "$1"; T0=$(now); T1=$(date +%Y-%m-%dT%H:%M:%S)
+  host_stop "$1"; host_start "$1"; host_wait "$1" "$T1"; log "$1 restarted in $(since "$T0")s"
   ;;
 exec)
   [ $# -ge 2 ] || die "usage: lab.sh exec HOST CMD..."
