@@ -1,0 +1,176 @@
+#!/bin/sh
+# Summary: Constants and helpers shared by every tej remote helper (sourced, never run)
+# Usage: . "$TEJ_ROOT/lib/common.sh"   (TEJ_ROOT: physical path of the queue)
+# Output (proto 1): nothing by itself; emit prints the key=value protocol lines
+# Exit: nothing by itself; die exits with one of the EX_* codes below
+# shellcheck shell=sh source-path=SCRIPTDIR
+# shellcheck disable=SC2034 # the EX_* constants are for the scripts that source this file
+
+TEJ_PROTO=1
+
+# Exit codes: the same numbers as the client's error table (sysexits.h). A unit test reads these lines.
+EX_OK=0
+EX_FAILURE=1
+EX_USAGE=64
+EX_DATAERR=65
+EX_NOINPUT=66
+EX_UNAVAILABLE=69
+EX_CANTCREAT=73
+EX_TEMPFAIL=75
+EX_PROTOCOL=76
+EX_NOPERM=77
+
+LC_ALL=C
+export LC_ALL
+# Everything tej writes is private; run-job.sh gives the job back the login umask (TEJ_UMASK).
+umask 077
+
+# say MESSAGE...: one line for humans on stderr
+say() {
+	printf 'tej-remote: %s\n' "$*" >&2
+}
+
+# die STATUS MESSAGE...: say, then exit with STATUS
+die() {
+	_die_status=$1
+	shift
+	say "$@"
+	exit "$_die_status"
+}
+
+# emit KEY VALUE: one protocol line on stdout
+emit() {
+	printf '%s=%s\n' "$1" "$2"
+}
+
+# emit_header: the reply header shared by every command but download
+emit_header() {
+	emit tej-proto "$TEJ_PROTO"
+	emit now "$(now)"
+}
+
+now() {
+	date +%s
+}
+
+# has_cmd NAME: whether NAME can be run
+has_cmd() {
+	command -v "$1" >/dev/null 2>&1
+}
+
+# need_cmd NAME: exit 69 unless NAME can be run
+need_cmd() {
+	has_cmd "$1" || die "$EX_UNAVAILABLE" "this host lacks '$1', which tej needs"
+}
+
+# is_job_id ID: whether ID matches [A-Za-z0-9][A-Za-z0-9._-]{0,127} and holds no '..'
+is_job_id() {
+	case $1 in
+	'' | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]* | *..*) return 1 ;;
+	esac
+	test "${#1}" -le 128
+}
+
+# check_job_id ID: exit 65 unless ID is a valid job id
+check_job_id() {
+	is_job_id "$1" || die "$EX_DATAERR" "invalid job id: '$1'"
+}
+
+# check_plugin_name NAME: exit 65 unless NAME is a plausible plugin name
+check_plugin_name() {
+	case $1 in
+	'' | [!a-z]* | *[!a-z0-9_-]*) die "$EX_DATAERR" "invalid plugin name: '$1'" ;;
+	esac
+}
+
+# check_seconds VALUE WHAT: exit 64 unless VALUE is a whole number of seconds
+check_seconds() {
+	case $1 in
+	'' | *[!0-9]*) die "$EX_USAGE" "$2 must be a whole number of seconds, not '$1'" ;;
+	esac
+}
+
+# write_state FILE VALUE: write one line atomically (FILE.tmp.PID, then mv)
+write_state() {
+	printf '%s\n' "$2" >"$1.tmp.$$"
+	mv -f "$1.tmp.$$" "$1"
+}
+
+# read_state FILE: print the first line of FILE; fail when FILE does not exist
+read_state() {
+	_read_state_line=
+	{ IFS= read -r _read_state_line <"$1"; } 2>/dev/null || test -n "$_read_state_line" || return 1
+	printf '%s\n' "$_read_state_line"
+}
+
+# read_raw FILE: set raw_value to FILE's exact content (builtins only:
+# run-job.sh reads with the job's PATH in effect)
+read_raw() {
+	raw_value=
+	_read_raw_line=
+	while IFS= read -r _read_raw_line; do
+		raw_value="$raw_value$_read_raw_line
+"
+		_read_raw_line=
+	done <"$1"
+	raw_value=$raw_value$_read_raw_line
+}
+
+# key_value FILE KEY: print the value of the first KEY=value line of FILE
+key_value() {
+	test -f "$1" || return 1
+	while IFS= read -r _key_value_line || test -n "$_key_value_line"; do
+		case $_key_value_line in
+		"$2="*)
+			printf '%s\n' "${_key_value_line#*=}"
+			return 0
+			;;
+		esac
+	done <"$1"
+	return 1
+}
+
+# require_setup: exit 69 unless `setup` has run on this queue
+require_setup() {
+	if ! test -d "$TEJ_ROOT/jobs" || ! test -d "$TEJ_ROOT/staging"; then
+		die "$EX_UNAVAILABLE" "the queue $TEJ_ROOT is not set up (run tej setup)"
+	fi
+}
+
+# The queue plugin interface. A plugin (queues/NAME.sh) overrides these failing defaults.
+# shellcheck disable=SC2317 # the defaults are called once a plugin is loaded
+queue_defaults() {
+	queue_check() {
+		say "plugin '$TEJ_PLUGIN' defines no queue_check"
+		return "$EX_UNAVAILABLE"
+	}
+	queue_submit() {
+		say "plugin '$TEJ_PLUGIN' cannot submit jobs"
+		return "$EX_UNAVAILABLE"
+	}
+	queue_state() {
+		say "plugin '$TEJ_PLUGIN' cannot report job states"
+		return "$EX_UNAVAILABLE"
+	}
+	queue_kill() {
+		say "plugin '$TEJ_PLUGIN' cannot kill jobs"
+		return "$EX_UNAVAILABLE"
+	}
+}
+
+# load_queue NAME: source queues/NAME.sh over the defaults; exit 65 when there is no such plugin
+TEJ_PLUGIN=
+load_queue() {
+	check_plugin_name "$1"
+	test "$1" = "$TEJ_PLUGIN" && return 0
+	test -f "$TEJ_ROOT/queues/$1.sh" || die "$EX_DATAERR" "unknown plugin: '$1'"
+	TEJ_PLUGIN=$1
+	queue_defaults
+	# shellcheck source=../queues/direct.sh
+	. "$TEJ_ROOT/queues/$1.sh"
+}
+
+# default_plugin: the plugin named in config, else direct
+default_plugin() {
+	key_value "$TEJ_ROOT/config" plugin || echo direct
+}
