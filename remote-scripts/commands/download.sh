@@ -1,0 +1,122 @@
+#!/bin/sh
+# Summary: Send one file or directory of a job as a tar stream
+# Usage: tej-remote download <job-id> <path> [--job-dir]
+#   PATH is relative to the job's work/ (with --job-dir: to the job's directory, for its stdout and
+#   stderr); it must resolve, symlinks followed, inside the job's directory.
+# Output (stdout): a tar stream holding one top-level entry, named by the physical basename (no protocol
+#   lines); symlinks inside a directory are archived as symlinks
+# Exit: 0 ok; 64 usage; 65 bad id or bad path (empty, absolute, '..', outside the job); 66 no such job
+#   or path; 69 queue not set up or no tar; 1 tar failed
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# shellcheck source=../lib/common.sh
+. "$TEJ_ROOT/lib/common.sh"
+# shellcheck source=../lib/job.sh
+. "$TEJ_ROOT/lib/job.sh"
+
+usage="usage: tej-remote download <job-id> <path> [--job-dir]"
+from=work
+positional=0
+id=
+path=
+while test $# -gt 0; do
+	case $1 in
+	--job-dir) from=job ;;
+	-?*) die "$EX_USAGE" "$usage" ;;
+	*)
+		positional=$((positional + 1))
+		case $positional in
+		1) id=$1 ;;
+		2) path=$1 ;;
+		*) die "$EX_USAGE" "$usage" ;;
+		esac
+		;;
+	esac
+	shift
+done
+test "$positional" -eq 2 || die "$EX_USAGE" "$usage"
+check_job_id "$id"
+case $path in
+'') die "$EX_DATAERR" "bad path: it is empty" ;;
+/*) die "$EX_DATAERR" "bad path '$path': absolute paths are outside the job" ;;
+esac
+case /$path/ in
+*/../*) die "$EX_DATAERR" "bad path '$path': '..' leaves the job's directory" ;;
+esac
+require_setup
+job_dir_for "$id"
+need_cmd tar
+
+root=$(cd -P "$job_dir" && pwd -P)
+if test "$from" = work; then base=$root/work; else base=$root; fi
+
+# check_inside PHYSICAL_PATH: exit 65 unless it is the job's directory or lies below it
+check_inside() {
+	case $1 in
+	"$root" | "$root"/*) ;;
+	*) die "$EX_DATAERR" "bad path '$path': it resolves outside the job's directory" ;;
+	esac
+}
+
+# physical_dir DIR: print DIR with every symlink resolved
+physical_dir() {
+	(cd -P "$1" 2>/dev/null && pwd -P) || die "$EX_NOPERM" "cannot enter '$path'"
+}
+
+while :; do
+	case $path in
+	*?/) path=${path%/} ;;
+	*) break ;;
+	esac
+done
+
+# Resolve the path: a directory with cd -P; else its parent with cd -P, then the last component through
+# at most 40 symlinks with readlink, every step checked against the job's directory.
+real=
+if test -d "$base/$path"; then
+	real=$(physical_dir "$base/$path")
+else
+	case $path in
+	*/*) parent=$base/${path%/*} ;;
+	*) parent=$base ;;
+	esac
+	name=${path##*/}
+	test -d "$parent" || die "$EX_NOINPUT" "no such file in job $id: $path"
+	parent=$(physical_dir "$parent")
+	check_inside "$parent"
+	hops=0
+	while test -L "$parent/$name"; do
+		hops=$((hops + 1))
+		test "$hops" -le 40 || die "$EX_DATAERR" "bad path '$path': too many symlinks"
+		need_cmd readlink
+		link=$(readlink "$parent/$name") || die "$EX_FAILURE" "cannot read the symlink $parent/$name"
+		case $link in
+		/*) ;;
+		*) link=$parent/$link ;;
+		esac
+		if test -d "$link"; then
+			real=$(physical_dir "$link")
+			break
+		fi
+		case $link in
+		*/*) parent=${link%/*} ;;
+		esac
+		name=${link##*/}
+		test -d "${parent:-/}" || die "$EX_NOINPUT" "no such file in job $id: $path (a dangling symlink)"
+		parent=$(physical_dir "${parent:-/}")
+		check_inside "$parent"
+	done
+	if test -z "$real"; then
+		test -e "$parent/$name" || die "$EX_NOINPUT" "no such file in job $id: $path"
+		real=$parent/$name
+	fi
+fi
+check_inside "$real"
+
+parent=${real%/*}
+name=${real##*/}
+case $name in
+-*) name=./$name ;;
+esac
+tar -cf - -C "${parent:-/}" "$name" || die "$EX_FAILURE" "tar failed while sending '$path'"

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Summary: Kill a running or queued job and every process it started
+# Usage: tej-remote kill <job-id> [--grace SECONDS]
+# Output (stdout, proto 1): tej-proto=1, now=, id=, previous_state=, state=
+# Exit: 0 ok (also for a job that had ended already); 64 usage; 65 bad id; 66 no such job;
+#   69 queue not set up; 1 the job survived SIGKILL
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# shellcheck source=../lib/common.sh
+. "$TEJ_ROOT/lib/common.sh"
+# shellcheck source=../lib/job.sh
+. "$TEJ_ROOT/lib/job.sh"
+
+usage="usage: tej-remote kill <job-id> [--grace SECONDS]"
+id=
+have_id=
+grace=10
+while test $# -gt 0; do
+	case $1 in
+	--grace)
+		test $# -ge 2 || die "$EX_USAGE" "$usage"
+		grace=$2
+		shift 2
+		;;
+	-*) die "$EX_USAGE" "$usage" ;;
+	*)
+		test -z "$have_id" || die "$EX_USAGE" "$usage"
+		id=$1
+		have_id=yes
+		shift
+		;;
+	esac
+done
+test -n "$have_id" || die "$EX_USAGE" "$usage"
+check_seconds "$grace" --grace
+check_job_id "$id"
+require_setup
+job_dir_for "$id"
+
+kill_job "$job_dir" "$grace"
+emit_header
+emit id "$id"
+emit previous_state "$previous_state"
+emit state "$state"

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Summary: Report the state of every job of the queue, sorted by id
+# Usage: tej-remote list
+# Output (stdout, proto 1): tej-proto=1, now=, then one status record per job (see status.sh)
+# Exit: 0 ok; 64 usage; 69 queue not set up
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# shellcheck source=../lib/common.sh
+. "$TEJ_ROOT/lib/common.sh"
+# shellcheck source=../lib/job.sh
+. "$TEJ_ROOT/lib/job.sh"
+
+test $# -eq 0 || die "$EX_USAGE" "usage: tej-remote list"
+require_setup
+
+emit_header
+# Globs expand sorted; LC_ALL=C (common.sh) makes the order bytewise.
+for dir in "$TEJ_ROOT"/jobs/*/; do
+	test -d "$dir" || continue
+	dir=${dir%/}
+	id=${dir##*/}
+	is_job_id "$id" || continue
+	emit_job_record "$id"
+done

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Summary: Prepare the queue once the client has installed the helpers: jobs/, staging/, config, link
+# Usage: tej-remote setup [--plugin NAME] [--link PATH]
+# Output (stdout, proto 1): tej-proto=1, now=, queue=<physical path>, plugin=<name>, version=<release>
+# Exit: 0 ok; 64 usage; 65 unknown plugin; 69 plugin unavailable here; 73 PATH exists and is no link
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# shellcheck source=../lib/common.sh
+. "$TEJ_ROOT/lib/common.sh"
+
+usage="usage: tej-remote setup [--plugin NAME] [--link PATH]"
+plugin=
+link=
+while test $# -gt 0; do
+	case $1 in
+	--plugin | --link)
+		test $# -ge 2 || die "$EX_USAGE" "$usage"
+		if test "$1" = --plugin; then plugin=$2; else link=$2; fi
+		shift 2
+		;;
+	*) die "$EX_USAGE" "$usage" ;;
+	esac
+done
+# A new setup keeps the plugin chosen before (the client reruns setup after every upgrade).
+test -n "$plugin" || plugin=$(default_plugin)
+load_queue "$plugin"
+queue_check || die "$EX_UNAVAILABLE" "the $plugin plugin cannot work on this host"
+
+chmod 700 "$TEJ_ROOT"
+mkdir -p "$TEJ_ROOT/jobs" "$TEJ_ROOT/staging"
+chmod 700 "$TEJ_ROOT/jobs" "$TEJ_ROOT/staging"
+write_state "$TEJ_ROOT/config" "plugin=$plugin"
+
+if test -n "$link"; then
+	if test -L "$link"; then
+		rm -f "$link"
+	elif test -e "$link"; then
+		die "$EX_CANTCREAT" "cannot link $link to the queue: it exists and is not a symlink"
+	fi
+	ln -s "$TEJ_ROOT" "$link" || die "$EX_CANTCREAT" "cannot link $link to the queue"
+fi
+
+emit_header
+emit queue "$TEJ_ROOT"
+emit plugin "$plugin"
+emit version "$(key_value "$TEJ_ROOT/VERSION" version || echo unknown)"

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Summary: Report the state of some jobs
+# Usage: tej-remote status <job-id>...
+# Output (stdout, proto 1): tej-proto=1, now=, then per job id=, state=, plugin=, native_id=,
+#   submitted=, start=, end=, exit_code= (the keys that are known; state=absent for a missing job)
+# Exit: 0 ok (absent jobs included); 64 usage; 65 bad id; 69 queue not set up
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# shellcheck source=../lib/common.sh
+. "$TEJ_ROOT/lib/common.sh"
+# shellcheck source=../lib/job.sh
+. "$TEJ_ROOT/lib/job.sh"
+
+test $# -ge 1 || die "$EX_USAGE" "usage: tej-remote status <job-id>..."
+for id in "$@"; do
+	check_job_id "$id"
+done
+require_setup
+
+emit_header
+for id in "$@"; do
+	emit_job_record "$id"
+done

@@ -1,0 +1,135 @@
+#!/bin/sh
+# Summary: Receive a job as a tar stream on stdin, claim its id and hand it to the queue plugin
+# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] < job.tar   (meta/..., work/..., end-<nonce>)
+# Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state=
+# Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 69 queue not set up or
+#   plugin unavailable; 73 the job exists already; else the plugin's status when it fails
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# shellcheck source=../lib/common.sh
+. "$TEJ_ROOT/lib/common.sh"
+# shellcheck source=../lib/job.sh
+. "$TEJ_ROOT/lib/job.sh"
+
+usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME]"
+id=
+nonce=
+plugin=
+positional=0
+while test $# -gt 0; do
+	case $1 in
+	--plugin)
+		test $# -ge 2 || die "$EX_USAGE" "$usage"
+		plugin=$2
+		shift 2
+		;;
+	-*) die "$EX_USAGE" "$usage" ;;
+	*)
+		positional=$((positional + 1))
+		case $positional in
+		1) id=$1 ;;
+		2) nonce=$1 ;;
+		*) die "$EX_USAGE" "$usage" ;;
+		esac
+		shift
+		;;
+	esac
+done
+test "$positional" -eq 2 || die "$EX_USAGE" "$usage"
+check_job_id "$id"
+case $nonce in
+'' | *[!A-Za-z0-9_-]*) die "$EX_DATAERR" "invalid nonce: '$nonce'" ;;
+esac
+require_setup
+test -n "$plugin" || plugin=$(default_plugin)
+load_queue "$plugin"
+queue_check || die "$EX_UNAVAILABLE" "the $plugin plugin cannot work on this host"
+
+# 1. Refuse an existing job before reading anything.
+job_dir=$TEJ_ROOT/jobs/$id
+if test -e "$job_dir" || test -L "$job_dir"; then
+	die "$EX_CANTCREAT" "job $id exists already"
+fi
+
+# 2. Remove what dead submits (and deletes) left in staging/<id>.<pid>.<rand>: their pid is gone.
+host=$(uname -n)
+for dir in "$TEJ_ROOT"/staging/*; do
+	test -d "$dir" || continue
+	pid=${dir##*/}
+	pid=${pid%.*}
+	pid=${pid##*.}
+	case $pid in
+	'' | *[!0-9]*) continue ;;
+	esac
+	# A submit from another host sharing this home directory: its pid means nothing here.
+	dir_host=$(read_state "$dir/host") || dir_host=$host
+	test "$dir_host" = "$host" || continue
+	proc_alive "$pid" || rm -rf "$dir"
+done
+
+# 3. Extract into staging; a torn stream (tar fails, or the end marker is missing) leaves nothing.
+need_cmd tar
+staging=$(mktemp -d "$TEJ_ROOT/staging/$id.$$.XXXXXX") || die "$EX_FAILURE" "cannot create a staging directory"
+write_state "$staging/host" "$host"
+upload=$staging/upload
+mkdir "$upload"
+
+# reject STATUS MESSAGE: remove the staging directory and die
+reject() {
+	rm -rf "$staging"
+	die "$@"
+}
+
+tar -xf - -C "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+test -f "$upload/end-$nonce" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
+
+meta=$upload/meta
+test -d "$meta" || reject "$EX_DATAERR" "the upload holds no meta/"
+mkdir -p "$upload/work"
+if ! test -f "$meta/command"; then
+	script=$(read_state "$meta/script") || reject "$EX_DATAERR" "the job has neither a script nor a command"
+	case /$script/ in
+	//* | */../*) reject "$EX_DATAERR" "bad script path: '$script'" ;;
+	esac
+	test -f "$upload/work/$script" || reject "$EX_DATAERR" "the job's script '$script' is not in its directory"
+fi
+for name in nproc time_limit; do
+	if value=$(read_state "$meta/$name"); then
+		case $value in
+		'' | *[!0-9]*) reject "$EX_DATAERR" "bad $name: '$value'" ;;
+		esac
+	fi
+done
+for file in "$meta"/env/*; do
+	test -f "$file" || continue
+	case ${file##*/} in
+	[!A-Za-z_]* | *[!A-Za-z0-9_]*) reject "$EX_DATAERR" "bad environment variable name: '${file##*/}'" ;;
+	esac
+done
+
+# 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
+mkdir "$job_dir" 2>/dev/null || reject "$EX_CANTCREAT" "job $id exists already"
+write_state "$job_dir/submitter" "$$"
+mv "$upload/work" "$job_dir/work"
+mv "$meta" "$job_dir/meta"
+rm -rf "$staging"
+
+# 5. Hand the job to the plugin. native-id is written last: it marks the submit as done.
+status=0
+native_id=$(queue_submit "$job_dir") || status=$?
+if test "$status" -ne 0 || test -z "$native_id"; then
+	rm -rf "$job_dir"
+	test "$status" -ne 0 || status=$EX_FAILURE
+	die "$status" "the $plugin plugin could not start job $id"
+fi
+write_state "$job_dir/plugin" "$plugin"
+write_state "$job_dir/submitted" "$(now)"
+write_state "$job_dir/native-id" "$native_id"
+rm -f "$job_dir/submitter"
+
+emit_header
+emit id "$id"
+emit plugin "$plugin"
+emit native_id "$native_id"
+emit state "$(job_state "$job_dir")"
