@@ -91,7 +91,7 @@ run_job() {
 	for _run_job_f in "$meta"/args/*; do
 		test -f "$_run_job_f" || continue
 		read_raw "$_run_job_f"
-		set -- "$@" "$raw_value"
+		set -- ${1+"$@"} "$raw_value"
 	done
 	_run_job_command=
 	_run_job_script=
@@ -130,11 +130,11 @@ run_job() {
 	export TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC TEJ_SCRATCH_DIR
 
 	if test -n "$_run_job_command"; then
-		exec "$job_shell" -c "$_run_job_command" "$job_id" "$@"
+		exec "$job_shell" -c "$_run_job_command" "$job_id" ${1+"$@"}
 	elif test -x "$_run_job_script"; then
-		exec "$_run_job_script" "$@"
+		exec "$_run_job_script" ${1+"$@"}
 	else
-		exec "$job_shell" "$_run_job_script" "$@"
+		exec "$job_shell" "$_run_job_script" ${1+"$@"}
 	fi
 }
 
