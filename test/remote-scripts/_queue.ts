@@ -1,0 +1,281 @@
+// Test harness for remote-scripts/: a throw-away queue in a tmp dir, the dispatcher run for real under one
+// shell of the matrix (and, through TEJ_SHELL, every helper it starts), replies parsed as the client does.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import tar from 'tar-stream';
+
+export const REMOTE_SCRIPTS = fileURLToPath(new URL('../../remote-scripts/', import.meta.url));
+export const TEST_HASH = 'testhash';
+
+export interface Shell {
+  name: string;
+  argv: string[];
+}
+
+/** The shell matrix: each runs the dispatcher, the commands and the job wrapper. */
+export const SHELLS: Shell[] = [
+  { name: 'dash', argv: ['/usr/bin/dash'] },
+  { name: 'busybox sh', argv: ['busybox', 'sh'] },
+  { name: 'posh', argv: ['/bin/posh'] },
+  { name: 'bash --posix', argv: ['bash', '--posix'] },
+];
+
+export interface Result {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export interface Reply {
+  header: Record<string, string>;
+  records: Record<string, string>[];
+}
+
+/** Parses a proto-1 reply: `tej-proto=1` first, then key=value lines; each record starts with id=. */
+export function parseReply(stdout: Buffer | string): Reply {
+  const lines = stdout.toString().split('\n');
+  if (lines.pop() !== '') throw new Error(`reply does not end with a newline: ${JSON.stringify(stdout.toString())}`);
+  if (lines[0] !== 'tej-proto=1') throw new Error(`reply does not start with tej-proto=1: ${JSON.stringify(stdout.toString())}`);
+  const header: Record<string, string> = {};
+  const records: Record<string, string>[] = [];
+  for (const line of lines) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new Error(`not a key=value line: ${JSON.stringify(line)}`);
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (key === 'id') records.push({});
+    const target = records.at(-1) ?? header;
+    if (key in target) throw new Error(`key ${key} repeated in one record`);
+    target[key] = value;
+  }
+  return { header, records };
+}
+
+export type TreeEntry = string | { symlink: string } | { mode: number; content: string };
+
+export interface JobSpec {
+  script?: string;
+  command?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  stdout?: string;
+  stderr?: string;
+  nproc?: number;
+  timeLimit?: number;
+  /** Files of work/, by path; a directory is made for every parent. */
+  files?: Record<string, TreeEntry>;
+  /** The end marker's nonce; null leaves the marker out. */
+  nonce?: string | null;
+}
+
+/** The tar stream `submit` reads, packed like the client does (meta/, work/, then end-NONCE). */
+export async function jobTar(spec: JobSpec): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  const file = (name: string, content: string, mode = 0o600) => pack.entry({ name, mode }, content);
+  pack.entry({ name: 'meta/', type: 'directory', mode: 0o700 });
+  if (spec.command !== undefined) file('meta/command', spec.command);
+  if (spec.script !== undefined) file('meta/script', spec.script);
+  (spec.args ?? []).forEach((a, i) => file(`meta/args/${String(i).padStart(4, '0')}`, a));
+  for (const [k, v] of Object.entries(spec.env ?? {})) file(`meta/env/${k}`, v);
+  if (spec.stdout) file('meta/stdout', spec.stdout);
+  if (spec.stderr) file('meta/stderr', spec.stderr);
+  if (spec.nproc) file('meta/nproc', String(spec.nproc));
+  if (spec.timeLimit) file('meta/time_limit', String(spec.timeLimit));
+  pack.entry({ name: 'work/', type: 'directory', mode: 0o700 });
+  const dirs = new Set<string>();
+  for (const [path, entry] of Object.entries(spec.files ?? {})) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!dirs.has(dir)) pack.entry({ name: `work/${dir}/`, type: 'directory', mode: 0o755 });
+      dirs.add(dir);
+    }
+    if (typeof entry === 'string') file(`work/${path}`, entry, 0o644);
+    else if ('symlink' in entry) pack.entry({ name: `work/${path}`, type: 'symlink', linkname: entry.symlink });
+    else file(`work/${path}`, entry.content, entry.mode);
+  }
+  const nonce = spec.nonce === undefined ? 'N0nce' : spec.nonce;
+  if (nonce !== null) file(`end-${nonce}`, '');
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** Lists the entries of a tar stream: name, type and link target. */
+export async function tarEntries(data: Buffer): Promise<{ name: string; type: string; linkname?: string; content: string }[]> {
+  const extract = tar.extract();
+  const out: { name: string; type: string; linkname?: string; content: string }[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const parts: Buffer[] = [];
+      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('end', () => {
+        out.push({ name: header.name, type: header.type ?? 'file', linkname: header.linkname ?? undefined, content: Buffer.concat(parts).toString() });
+        next();
+      });
+      stream.resume();
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(data);
+  await done;
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Live (not zombie) processes whose process group is `pgid`, from /proc. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    if (fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[2]) === pgid) out.push(Number(name));
+  }
+  return out;
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** A queue installed in a fresh tmp dir, driven through the dispatcher under one shell. */
+export class Queue {
+  readonly tmp: string;
+  readonly root: string;
+  readonly wrapper: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(readonly shell: Shell) {
+    this.tmp = mkdtempSync(join(tmpdir(), 'tej-remote-test-'));
+    this.root = join(this.tmp, 'queue');
+    cpSync(REMOTE_SCRIPTS, this.root, { recursive: true });
+    writeFileSync(join(this.root, 'VERSION'), `proto=1\nversion=0.0.0-test\nhash=${TEST_HASH}\n`);
+    // TEJ_SHELL is a script, so that every helper the dispatcher starts runs under the shell under test.
+    this.wrapper = join(this.tmp, 'shell');
+    writeFileSync(this.wrapper, `#!/bin/sh\nexec ${shell.argv.join(' ')} "$@"\n`);
+    chmodSync(this.wrapper, 0o755);
+    mkdirSync(join(this.tmp, 'tmp'));
+    this.env = { ...process.env, TEJ_SHELL: this.wrapper, TMPDIR: join(this.tmp, 'tmp'), TEJ_KILL_GRACE: '1' };
+  }
+
+  static async setUp(shell: Shell): Promise<Queue> {
+    const q = new Queue(shell);
+    const r = await q.run(['setup']);
+    if (r.code !== 0) throw new Error(`setup failed (${r.code}): ${r.stderr}`);
+    return q;
+  }
+
+  /** Runs `tej-remote --proto 1 --hash testhash ARGS` (or the given leading args) under the shell. */
+  run(args: string[], options: { input?: Buffer; raw?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+    const argv = options.raw ? args : ['--proto', '1', '--hash', TEST_HASH, ...args];
+    return new Promise((resolve, reject) => {
+      const [cmd, ...pre] = this.shell.argv;
+      const child = spawn(cmd!, [...pre, join(this.root, 'tej-remote'), ...argv], {
+        env: { ...this.env, ...options.env },
+        cwd: this.tmp,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => err.push(c));
+      child.stdin.on('error', () => {}); // a helper that refuses early does not read its stdin
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
+      child.stdin.end(options.input ?? Buffer.alloc(0));
+    });
+  }
+
+  /** Runs a command that must succeed and returns its parsed reply. */
+  async ok(args: string[], input?: Buffer): Promise<Reply> {
+    const r = await this.run(args, { input });
+    if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return parseReply(r.stdout);
+  }
+
+  async submit(id: string, spec: JobSpec): Promise<Record<string, string>> {
+    const reply = await this.ok(['submit', id, spec.nonce ?? 'N0nce'], await jobTar(spec));
+    return reply.records[0]!;
+  }
+
+  async status(id: string): Promise<Record<string, string>> {
+    return (await this.ok(['status', id])).records[0]!;
+  }
+
+  /** Waits until the job's state is one of `states`, and returns its record. */
+  waitState(id: string, states: string[], ms = 10_000): Promise<Record<string, string>> {
+    return waitFor(`job ${id} to be ${states.join(' or ')}`, async () => {
+      const r = await this.status(id);
+      return states.includes(r.state!) ? r : undefined;
+    }, ms);
+  }
+
+  jobDir(id: string): string {
+    return join(this.root, 'jobs', id);
+  }
+
+  jobFile(id: string, name: string): string {
+    return readFileSync(join(this.jobDir(id), name), 'utf8');
+  }
+
+  /** Kills what the tests' jobs left running, then removes the tmp dir. */
+  cleanUp(): void {
+    const jobs = join(this.root, 'jobs');
+    if (existsSync(jobs)) {
+      for (const id of readdirSync(jobs)) {
+        const nid = join(jobs, id, 'native-id');
+        if (!existsSync(nid)) continue;
+        const pgid = Number(readFileSync(nid, 'utf8'));
+        for (const pid of groupMembers(pgid)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
+        }
+      }
+    }
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+export function shellcheck(files: string[]): { code: number | null; output: string } {
+  const r = spawnSync('shellcheck', ['-s', 'sh', '-x', ...files], { cwd: REMOTE_SCRIPTS, encoding: 'utf8' });
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}

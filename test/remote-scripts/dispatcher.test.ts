@@ -1,0 +1,162 @@
+// The dispatcher and setup: protocol and bundle checks, command validation, the queue layout, exit codes.
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parseReply, Queue, REMOTE_SCRIPTS, SHELLS, shellcheck, waitFor } from './_queue.js';
+
+describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    describe(`under ${shell.name}`, () => {
+      test('setup creates private jobs/ and staging/, writes config and reports the queue', async (t) => {
+        const q = new Queue(shell);
+        t.after(() => q.cleanUp());
+        const r = await q.run(['setup']);
+        assert.equal(r.code, 0, r.stderr);
+        const { header } = parseReply(r.stdout);
+        assert.equal(header.queue, realpathSync(q.root));
+        assert.equal(header.plugin, 'direct');
+        assert.equal(header.version, '0.0.0-test');
+        assert.match(header.now!, /^\d+$/);
+        for (const dir of ['', 'jobs', 'staging']) assert.equal(statSync(join(q.root, dir)).mode & 0o777, 0o700, `mode of ${dir || 'the queue'}`);
+        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), 'plugin=direct\n');
+      });
+
+      test('setup keeps the plugin configured before and refuses an unknown one with 65', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        writeFileSync(join(q.root, 'queues', 'other.sh'), 'queue_check() { return 0; }\n');
+        assert.equal((await q.ok(['setup', '--plugin', 'other'])).header.plugin, 'other');
+        assert.equal((await q.ok(['setup'])).header.plugin, 'other');
+        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), 'plugin=other\n');
+        const bad = await q.run(['setup', '--plugin', 'nosuch']);
+        assert.equal(bad.code, 65);
+        assert.match(bad.stderr, /^tej-remote: unknown plugin/m);
+        const evil = await q.run(['setup', '--plugin', '../lib/common']);
+        assert.equal(evil.code, 65);
+      });
+
+      test('setup refuses a plugin whose queue_check fails with 69', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        writeFileSync(join(q.root, 'queues', 'nohost.sh'), 'queue_check() { say "no sbatch here"; return 69; }\n');
+        const r = await q.run(['setup', '--plugin', 'nohost']);
+        assert.equal(r.code, 69);
+        assert.match(r.stderr, /no sbatch here/);
+        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), 'plugin=direct\n');
+      });
+
+      test('setup --link makes or replaces a symlink and refuses to replace a file with 73', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const link = join(q.tmp, 'link');
+        await q.ok(['setup', '--link', link]);
+        assert.equal(readlinkSync(link), realpathSync(q.root));
+        unlinkSync(link);
+        mkdirSync(join(q.tmp, 'elsewhere'));
+        const { symlinkSync } = await import('node:fs');
+        symlinkSync(join(q.tmp, 'elsewhere'), link);
+        await q.ok(['setup', '--link', link]);
+        assert.equal(readlinkSync(link), realpathSync(q.root));
+        assert.ok(!existsSync(join(q.tmp, 'elsewhere', 'queue')), 'the old target is left alone');
+        const file = join(q.tmp, 'file');
+        writeFileSync(file, 'mine');
+        const r = await q.run(['setup', '--link', file]);
+        assert.equal(r.code, 73);
+        assert.ok(lstatSync(file).isFile());
+      });
+
+      test('a different protocol version exits 76 and names the installed one', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const r = await q.run(['--proto', '2', '--hash', 'testhash', 'list'], { raw: true });
+        assert.equal(r.code, 76);
+        assert.equal(r.stdout.toString(), 'tej-proto=1\n');
+        assert.match(r.stderr, /^tej-remote: protocol mismatch/m);
+      });
+
+      test('a different bundle hash exits 76 with the installed hash, and a missing VERSION too', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const r = await q.run(['--proto', '1', '--hash', 'other', 'list'], { raw: true });
+        assert.equal(r.code, 76);
+        assert.equal(r.stdout.toString(), 'tej-proto=1\nhash=testhash\n');
+        unlinkSync(join(q.root, 'VERSION'));
+        const missing = await q.run(['list']);
+        assert.equal(missing.code, 76);
+        assert.equal(missing.stdout.toString(), 'tej-proto=1\nhash=\n');
+      });
+
+      test('an unknown command, a missing --proto or no command exits 64', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        for (const args of [['--proto', '1', 'rm'], ['list'], ['--proto', '1'], ['--proto', '1', '../commands/list'], ['--proto']]) {
+          const r = await q.run(args, { raw: true });
+          assert.equal(r.code, 64, args.join(' '));
+          assert.equal(r.stdout.length, 0);
+          assert.match(r.stderr, /^tej-remote: /);
+        }
+      });
+
+      test('commands on a queue that is not set up exit 69', async (t) => {
+        const q = new Queue(shell);
+        t.after(() => q.cleanUp());
+        for (const args of [['list'], ['status', 'a'], ['kill', 'a'], ['delete', 'a'], ['download', 'a', 'x'], ['submit', 'a', 'n']]) {
+          const r = await q.run(args);
+          assert.equal(r.code, 69, `${args[0]}: ${r.stderr}`);
+          assert.match(r.stderr, /not set up/);
+        }
+      });
+
+      test('the commands run under TEJ_SHELL, which the dispatcher exports', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        // A TEJ_SHELL that logs each script it runs, then runs it with the shell under test.
+        const log = join(q.tmp, 'shell.log');
+        writeFileSync(q.wrapper, `#!/bin/sh\necho "$1" >>${log}\nexec ${shell.argv.join(' ')} "$@"\n`);
+        await q.submit('logged', { command: 'exit 0' });
+        await waitFor('the job to end', () => (existsSync(join(q.jobDir('logged'), 'exit-code')) ? true : undefined));
+        const root = realpathSync(q.root);
+        // The dispatcher ran submit.sh, the direct plugin ran run-job.sh, which ran the job's command.
+        assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [`${root}/commands/submit.sh`, `${root}/lib/run-job.sh`, '-c']);
+      });
+    });
+  }
+});
+
+describe('the remote scripts', () => {
+  test('shellcheck -s sh -x finds nothing in any of them', () => {
+    const files = ['tej-remote', 'lib/common.sh', 'lib/job.sh', 'lib/run-job.sh', 'queues/direct.sh'];
+    for (const c of ['setup', 'submit', 'status', 'kill', 'download', 'delete', 'list']) files.push(`commands/${c}.sh`);
+    const r = shellcheck(files);
+    assert.equal(r.code, 0, r.output);
+  });
+
+  test('every script starts with #!/bin/sh, the header block and set -eu', () => {
+    for (const f of ['tej-remote', 'lib/run-job.sh', 'commands/setup.sh', 'commands/submit.sh', 'commands/status.sh', 'commands/kill.sh', 'commands/download.sh', 'commands/delete.sh', 'commands/list.sh']) {
+      const text = readFileSync(join(REMOTE_SCRIPTS, f), 'utf8');
+      assert.match(text, /^#!\/bin\/sh\n# Summary: .+\n# Usage: .+\n(#.*\n)*?# Output \(.*\): .+\n(#.*\n)*?# Exit: .+\n(#.*\n)*set -eu\n/, f);
+    }
+  });
+
+  test('lib/common.sh defines the exit codes of the protocol, one per line', () => {
+    const text = readFileSync(join(REMOTE_SCRIPTS, 'lib/common.sh'), 'utf8');
+    const codes = Object.fromEntries([...text.matchAll(/^(EX_[A-Z]+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    assert.deepEqual(codes, {
+      EX_OK: 0, EX_FAILURE: 1, EX_USAGE: 64, EX_DATAERR: 65, EX_NOINPUT: 66, EX_UNAVAILABLE: 69,
+      EX_CANTCREAT: 73, EX_TEMPFAIL: 75, EX_PROTOCOL: 76, EX_NOPERM: 77,
+    });
+  });
+
+  test('the plugins hold function definitions only', () => {
+    const text = readFileSync(join(REMOTE_SCRIPTS, 'queues/direct.sh'), 'utf8');
+    // Outside function bodies there is nothing but comments and blank lines.
+    let depth = 0;
+    for (const line of text.split('\n')) {
+      if (depth === 0 && !/^\s*(#.*)?$/.test(line)) assert.match(line, /^[a-z_]+\(\) \{$/, `top-level line: ${line}`);
+      if (/^[a-z_]+\(\) \{$/.test(line)) depth++;
+      if (line === '}') depth--;
+    }
+    assert.equal(depth, 0);
+  });
+});
