@@ -1,0 +1,170 @@
+// submit: the upload, its checks (torn stream, end marker, existing id, races), the claim and the plugin.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { jobTar, parseReply, Queue, SHELLS } from './_queue.js';
+
+const TARS = [
+  { name: 'tar', shim: undefined },
+  { name: 'busybox tar', shim: '#!/bin/sh\nexec busybox tar "$@"\n' },
+];
+
+/** env that puts a `tar` shim first on PATH. */
+function tarEnv(q: Queue, shim: string | undefined): NodeJS.ProcessEnv {
+  if (!shim) return {};
+  const bin = join(q.tmp, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'tar'), shim);
+  chmodSync(join(bin, 'tar'), 0o755);
+  return { PATH: `${bin}:${process.env.PATH}` };
+}
+
+describe('submit', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    describe(`under ${shell.name}`, () => {
+      test('submit moves the job into jobs/ID, starts it and reports its native id', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const rec = await q.submit('job-1.a_b', { script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'data/in.txt': 'x' } });
+        assert.equal(rec.id, 'job-1.a_b');
+        assert.equal(rec.plugin, 'direct');
+        assert.match(rec.native_id!, /^\d+$/);
+        assert.ok(['running', 'finished'].includes(rec.state!), rec.state);
+        const dir = q.jobDir('job-1.a_b');
+        assert.equal(statSync(dir).mode & 0o777, 0o700);
+        assert.equal(q.jobFile('job-1.a_b', 'work/data/in.txt'), 'x');
+        assert.equal(q.jobFile('job-1.a_b', 'meta/script'), 'run.sh');
+        assert.equal(q.jobFile('job-1.a_b', 'plugin'), 'direct\n');
+        assert.equal(q.jobFile('job-1.a_b', 'native-id'), `${rec.native_id}\n`);
+        assert.match(q.jobFile('job-1.a_b', 'submitted'), /^\d+\n$/);
+        assert.ok(!existsSync(join(dir, 'submitter')));
+        assert.ok(!existsSync(join(dir, 'end-N0nce')));
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+        const done = await q.waitState('job-1.a_b', ['finished']);
+        assert.equal(done.exit_code, '0');
+      });
+
+      for (const tar of TARS) {
+        test(`a torn upload (${tar.name} fails) exits 65 and leaves nothing behind`, async (t) => {
+          const q = await Queue.setUp(shell);
+          t.after(() => q.cleanUp());
+          const whole = await jobTar({ script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'big.bin': 'y'.repeat(20_000) } });
+          const r = await q.run(['submit', 'torn', 'N0nce'], { input: whole.subarray(0, whole.length / 2), env: tarEnv(q, tar.shim) });
+          assert.equal(r.code, 65, r.stderr);
+          assert.match(r.stderr, /^tej-remote: incomplete upload: tar failed/m);
+          assert.equal(r.stdout.length, 0);
+          assert.ok(!existsSync(q.jobDir('torn')));
+          assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+        });
+      }
+
+      test('an upload without its end marker, or with another nonce, exits 65', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        for (const nonce of [null, 'other']) {
+          const input = await jobTar({ script: 'run.sh', files: { 'run.sh': 'exit 0\n' }, nonce });
+          const r = await q.run(['submit', 'nomark', 'N0nce'], { input });
+          assert.equal(r.code, 65, r.stderr);
+          assert.match(r.stderr, /^tej-remote: incomplete upload: the end marker is missing/m);
+          assert.ok(!existsSync(q.jobDir('nomark')));
+        }
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+      });
+
+      test('an existing id is refused with 73 before the upload is read', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('twice', { command: 'exit 0' });
+        // Not a tar at all: an upload that were read would fail with 65.
+        const r = await q.run(['submit', 'twice', 'N0nce'], { input: Buffer.from('not a tar') });
+        assert.equal(r.code, 73, r.stderr);
+        assert.match(r.stderr, /job twice exists already/);
+        assert.equal(q.jobFile('twice', 'meta/command'), 'exit 0');
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+      });
+
+      test('of two concurrent submits of one id exactly one wins', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const big = 'z'.repeat(2_000_000);
+        const [a, b] = await Promise.all(
+          ['A', 'B'].map(async (who) => q.run(['submit', 'race', 'N0nce'], { input: await jobTar({ command: `echo ${who}`, files: { 'big.bin': big } }) })),
+        );
+        assert.deepEqual([a!.code, b!.code].sort(), [0, 73], `${a!.stderr}${b!.stderr}`);
+        const winner = a!.code === 0 ? 'A' : 'B';
+        assert.equal(q.jobFile('race', 'meta/command'), `echo ${winner}`);
+        assert.equal(parseReply((a!.code === 0 ? a! : b!).stdout).records[0]!.id, 'race');
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+      });
+
+      test('submit removes the staging dirs of dead submitters and keeps the live and foreign ones', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const dead = spawnSync('true').pid!;
+        const staging = join(q.root, 'staging');
+        mkdirSync(join(staging, `old.${dead}.AbC123`));
+        writeFileSync(join(staging, `old.${dead}.AbC123`, 'host'), `${hostname()}\n`);
+        mkdirSync(join(staging, `gone.${dead}.deleting`));
+        mkdirSync(join(staging, `live.${process.pid}.XyZ789`));
+        mkdirSync(join(staging, `foreign.${dead}.QwE456`));
+        writeFileSync(join(staging, `foreign.${dead}.QwE456`, 'host'), 'another-host\n');
+        await q.submit('fresh', { command: 'exit 0' });
+        assert.deepEqual(readdirSync(staging).sort(), [`foreign.${dead}.QwE456`, `live.${process.pid}.XyZ789`]);
+      });
+
+      test('bad ids, nonces and plugins exit 65, bad arguments 64', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const input = await jobTar({ command: 'exit 0' });
+        for (const [args, code] of [
+          [['submit', '../x', 'N0nce'], 65],
+          [['submit', '.hidden', 'N0nce'], 65],
+          [['submit', 'a..b', 'N0nce'], 65],
+          [['submit', 'x'.repeat(129), 'N0nce'], 65],
+          [['submit', 'ok', 'bad nonce'], 65],
+          [['submit', 'ok', ''], 65],
+          [['submit', 'ok', 'N0nce', '--plugin', 'nosuch'], 65],
+          [['submit', 'ok'], 64],
+          [['submit', 'ok', 'N0nce', 'extra'], 64],
+          [['submit', 'ok', 'N0nce', '--plugin'], 64],
+        ] as const) {
+          const r = await q.run([...args], { input });
+          assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+        }
+        assert.deepEqual(readdirSync(join(q.root, 'jobs')), []);
+        const long = await q.submit('x'.repeat(128), { command: 'exit 0' });
+        assert.equal(long.id, 'x'.repeat(128));
+      });
+
+      test('a job without a command or a script, or whose script is not in work/, exits 65', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        for (const spec of [{ files: { 'run.sh': '' } }, { script: 'missing.sh' }, { script: '../run.sh' }, { script: '/bin/true' }, { command: 'true', timeLimit: -1 as number }]) {
+          const r = await q.run(['submit', 'bad', 'N0nce'], { input: await jobTar(spec) });
+          assert.equal(r.code, 65, `${JSON.stringify(spec)}: ${r.stderr}`);
+        }
+        const env = await q.run(['submit', 'bad', 'N0nce'], { input: await jobTar({ command: 'true', env: { 'A-B': 'x' } }) });
+        assert.equal(env.code, 65);
+        assert.ok(!existsSync(q.jobDir('bad')));
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+      });
+
+      test('a plugin that fails to start the job removes it and passes on its exit status', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        writeFileSync(
+          join(q.root, 'queues', 'broken.sh'),
+          'queue_check() { return 0; }\nqueue_submit() { say "sbatch: error: no partition"; return 69; }\n',
+        );
+        const r = await q.run(['submit', 'nope', 'N0nce', '--plugin', 'broken'], { input: await jobTar({ command: 'exit 0' }) });
+        assert.equal(r.code, 69);
+        assert.match(r.stderr, /sbatch: error: no partition/);
+        assert.ok(!existsSync(q.jobDir('nope')));
+        assert.equal(r.stdout.length, 0);
+      });
+    });
+  }
+});
