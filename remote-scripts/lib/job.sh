@@ -12,7 +12,8 @@ job_dir_for() {
 	test -d "$job_dir" || die "$EX_NOINPUT" "no such job: $1"
 }
 
-# proc_fields PID: set proc_state, proc_pgrp and proc_start from /proc/PID/stat; fail if unreadable.
+# proc_fields PID: set proc_state, proc_ppid, proc_pgrp and proc_start from /proc/PID/stat; fail if
+# unreadable.
 # The command name (field 2) may hold spaces and parentheses: the fields after its last ') ' are parsed.
 proc_fields() {
 	_proc_fields_line=
@@ -21,6 +22,7 @@ proc_fields() {
 	set -- ${_proc_fields_line##*) }
 	test $# -ge 20 || return 1
 	proc_state=$1
+	proc_ppid=$2
 	proc_pgrp=$3
 	proc_start=${20}
 }
@@ -74,28 +76,35 @@ signal_group() {
 	fi
 }
 
-# group_members PGID: print the pids of the live (not zombie) processes of the group; needs /proc
-group_members() {
-	_group_members_pgid=$1
-	for _group_members_f in /proc/[0-9]*/stat; do
-		_group_members_pid=${_group_members_f#/proc/}
-		_group_members_pid=${_group_members_pid%/stat}
-		proc_fields "$_group_members_pid" || continue
-		test "$proc_pgrp" = "$_group_members_pgid" || continue
-		case $proc_state in
-		Z | X | x) continue ;;
-		esac
-		printf '%s\n' "$_group_members_pid"
+# children_of PID: print the pids of the processes whose parent is PID; needs /proc
+children_of() {
+	_children_of_parent=$1
+	for _children_of_f in /proc/[0-9]*/stat; do
+		_children_of_pid=${_children_of_f#/proc/}
+		_children_of_pid=${_children_of_pid%/stat}
+		proc_fields "$_children_of_pid" || continue
+		test "$proc_ppid" = "$_children_of_parent" && printf '%s\n' "$_children_of_pid"
 	done
+	return 0
 }
 
-# group_alive PGID: whether some live process is left in the group
+# group_alive PGID: whether some live (not zombie) process is left in the group
 group_alive() {
-	if has_proc; then
-		test -n "$(group_members "$1")"
-	else
+	if ! has_proc; then
 		signal_group 0 "$1" 2>/dev/null
+		return
 	fi
+	_group_alive_pgid=$1
+	for _group_alive_f in /proc/[0-9]*/stat; do
+		_group_alive_pid=${_group_alive_f#/proc/}
+		proc_fields "${_group_alive_pid%/stat}" || continue
+		test "$proc_pgrp" = "$_group_alive_pgid" || continue
+		case $proc_state in
+		Z | X | x) ;;
+		*) return 0 ;;
+		esac
+	done
+	return 1
 }
 
 # nap: sleep a tenth of a second where sleep takes fractions (GNU, busybox), else one second

@@ -8,9 +8,8 @@ set -eu
 
 # The wrapper outlives a TERM sent to its process group: it waits for the job and records the end.
 # Caught (not ignored) signals are reset to their default in the job.
-caught=
 timer_fired=
-trap 'caught=yes' TERM INT HUP
+trap : TERM INT HUP
 trap 'timer_fired=yes' USR1
 
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -67,60 +66,71 @@ open_output() {
 	case $1 in
 	*/*) mkdir -p "${1%/*}" 2>/dev/null || true ;;
 	esac
-	if ! { true >"$1"; } 2>/dev/null; then
-		say "cannot write the job's output file '$1' (relative to work/)" 2>>"$job_dir/stderr"
-		exit 126
-	fi
+	{ true >"$1"; } 2>/dev/null && return 0
+	say "cannot write the job's output file '$1' (relative to work/)" 2>>"$job_dir/stderr"
+	return 1
 }
 
-# run_job: the job itself (run in a background subshell)
+# run_job: the runner, a background subshell: it runs the job in a subshell of its own (where the job's
+# environment is exported), outlives a TERM to the group, and leaves the job's status in job-status,
+# which finish turns into exit-code. (The status that wait gives after a trap is not reliable in posh.)
 run_job() {
 	cd "$job_dir/work"
 	_run_job_out=$(read_state "$meta/stdout") || _run_job_out=../stdout
 	_run_job_err=$(read_state "$meta/stderr") || _run_job_err=../stderr
-	open_output "$_run_job_out"
+	if ! open_output "$_run_job_out" || ! open_output "$_run_job_err"; then
+		write_state "$job_dir/job-status" 126
+		exit 126
+	fi
 	if test "$_run_job_err" = "$_run_job_out"; then
 		exec </dev/null >"$_run_job_out" 2>&1
 	else
-		open_output "$_run_job_err"
 		exec </dev/null >"$_run_job_out" 2>"$_run_job_err"
 	fi
-	test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
+	trap : TERM INT HUP
+	_run_job_status=0
+	(exec_job) || _run_job_status=$?
+	write_state "$job_dir/job-status" "$_run_job_status"
+	exit "$_run_job_status"
+}
 
+# exec_job: replace this subshell with the job; caught signals are reset to their default by exec
+exec_job() {
+	test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
 	set --
-	for _run_job_f in "$meta"/args/*; do
-		test -f "$_run_job_f" || continue
-		read_raw "$_run_job_f"
+	for _exec_job_f in "$meta"/args/*; do
+		test -f "$_exec_job_f" || continue
+		read_raw "$_exec_job_f"
 		set -- ${1+"$@"} "$raw_value"
 	done
-	_run_job_command=
-	_run_job_script=
+	_exec_job_command=
+	_exec_job_script=
 	if test -f "$meta/command"; then
 		read_raw "$meta/command"
-		_run_job_command=$raw_value
+		_exec_job_command=$raw_value
 	else
-		_run_job_script=$(read_state "$meta/script") || {
-			say "the job has neither meta/command nor meta/script" >&2
+		_exec_job_script=$(read_state "$meta/script") || {
+			say "the job has neither meta/command nor meta/script"
 			exit 126
 		}
-		case $_run_job_script in
+		case $_exec_job_script in
 		/*) ;;
-		*) _run_job_script=./$_run_job_script ;;
+		*) _exec_job_script=./$_exec_job_script ;;
 		esac
 	fi
 
-	for _run_job_f in "$meta"/env/*; do
-		test -f "$_run_job_f" || continue
-		_run_job_name=${_run_job_f##*/}
-		case $_run_job_name in
+	for _exec_job_f in "$meta"/env/*; do
+		test -f "$_exec_job_f" || continue
+		_exec_job_name=${_exec_job_f##*/}
+		case $_exec_job_name in
 		'' | [!A-Za-z_]* | *[!A-Za-z0-9_]*)
-			say "ignoring the environment variable with a bad name: '$_run_job_name'" >&2
+			say "ignoring the environment variable with a bad name: '$_exec_job_name'"
 			continue
 			;;
 		esac
-		read_raw "$_run_job_f"
-		command export "$_run_job_name=$raw_value" 2>/dev/null ||
-			say "cannot set the environment variable $_run_job_name" >&2
+		read_raw "$_exec_job_f"
+		command export "$_exec_job_name=$raw_value" 2>/dev/null ||
+			say "cannot set the environment variable $_exec_job_name"
 	done
 	TEJ_JOB_ID=$job_id
 	TEJ_JOB_DIR=$job_dir/work
@@ -129,34 +139,57 @@ run_job() {
 	TEJ_SCRATCH_DIR=$scratch
 	export TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC TEJ_SCRATCH_DIR
 
-	if test -n "$_run_job_command"; then
-		exec "$job_shell" -c "$_run_job_command" "$job_id" ${1+"$@"}
-	elif test -x "$_run_job_script"; then
-		exec "$_run_job_script" ${1+"$@"}
+	# ${1+"$@"}: posh takes an empty "$@" for an unset parameter under set -u.
+	if test -n "$_exec_job_command"; then
+		exec "$job_shell" -c "$_exec_job_command" "$job_id" ${1+"$@"}
+	elif test -x "$_exec_job_script"; then
+		exec "$_exec_job_script" ${1+"$@"}
 	else
-		exec "$job_shell" "$_run_job_script" ${1+"$@"}
+		exec "$job_shell" "$_exec_job_script" ${1+"$@"}
 	fi
 }
 
-# start_timer SECONDS: after SECONDS, send USR1 to the wrapper. The timer's sleep dies with it.
+# start_timer SECONDS: after SECONDS, send USR1 to the wrapper. The timer sleeps at most a minute at a
+# time and ends when the wrapper is gone, should stop_timer's TERM come before its trap is set.
 timer=
 start_timer() {
 	_start_timer_wrapper=$$
 	(
 		_timer_sleep=
+		# The trap takes the sleep along, for stop_timer and for a TERM to the whole group (kill).
 		trap 'test -z "$_timer_sleep" || kill "$_timer_sleep" 2>/dev/null; exit 0' TERM
-		sleep "$1" &
-		_timer_sleep=$!
-		if wait "$_timer_sleep"; then
-			kill -USR1 "$_start_timer_wrapper" 2>/dev/null || true
-		fi
+		_timer_left=$1
+		while test "$_timer_left" -gt 0; do
+			_timer_step=$_timer_left
+			test "$_timer_step" -le 60 || _timer_step=60
+			sleep "$_timer_step" &
+			_timer_sleep=$!
+			wait "$_timer_sleep" || exit 0
+			_timer_sleep=
+			_timer_left=$((_timer_left - _timer_step))
+			proc_alive "$_start_timer_wrapper" || exit 0
+		done
+		kill -USR1 "$_start_timer_wrapper" 2>/dev/null || true
 	) </dev/null >/dev/null 2>&1 &
 	timer=$!
 }
 
+# stop_timer: end a timer that has not fired. A timer killed by a TERM to the group may have been
+# reaped already, and pid_max may be small: only a process that is still our child is signalled.
 stop_timer() {
-	test -z "$timer" || kill "$timer" 2>/dev/null || true
+	if test -n "$timer" && our_child "$timer"; then
+		kill "$timer" 2>/dev/null || true
+	fi
 	timer=
+}
+
+# our_child PID: whether PID is a live child of the wrapper
+our_child() {
+	if has_proc; then
+		proc_fields "$1" && test "$proc_ppid" = $$ && proc_alive "$1"
+	else
+		kill -0 "$1" 2>/dev/null
+	fi
 }
 
 # own_pgid: our process group when we lead it (direct: setsid), else nothing
@@ -168,36 +201,26 @@ own_pgid() {
 	fi
 }
 
-# signal_job SIGNAL: the whole process group when we lead it, else the job's main process
+# signal_job SIGNAL: the whole process group when we lead it, else the runner and the job
 signal_job() {
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else
-		kill "-$1" "$child" 2>/dev/null || true
+		for _signal_job_pid in "$child" $(children_of "$child"); do
+			kill "-$1" "$_signal_job_pid" 2>/dev/null || true
+		done
 	fi
 }
 
-# kill_job_processes: SIGKILL every process of the job but the wrapper, which then records the end
+# kill_job_processes: the end of the grace period after the time limit: SIGKILL the job. As the
+# group's leader, the wrapper records the end first, then kills the group and itself with it (a /proc
+# scan for the others would run while children die, which crashes posh).
 kill_job_processes() {
-	if test -n "$pgid" && has_proc; then
-		_kill_job_processes_round=0
-		while test "$_kill_job_processes_round" -lt 50; do
-			_kill_job_processes_left=
-			for _kill_job_processes_pid in $(group_members "$pgid"); do
-				test "$_kill_job_processes_pid" = $$ && continue
-				_kill_job_processes_left=yes
-				kill -KILL "$_kill_job_processes_pid" 2>/dev/null || true
-			done
-			test -n "$_kill_job_processes_left" || return 0
-			_kill_job_processes_round=$((_kill_job_processes_round + 1))
-			nap
-		done
-	elif test -n "$pgid"; then
-		# Without /proc the group cannot be told apart from the wrapper: record, then kill all.
+	if test -n "$pgid"; then
 		finish 137 no-exit
 		signal_group KILL "$pgid"
 	else
-		kill -KILL "$child" 2>/dev/null || true
+		signal_job KILL
 	fi
 }
 
@@ -205,7 +228,7 @@ kill_job_processes() {
 finish() {
 	stop_timer
 	rm -rf "$scratch"
-	rm -f "$job_dir/scratch"
+	rm -f "$job_dir/scratch" "$job_dir/job-status"
 	write_state "$job_dir/end" "$(now)"
 	write_state "$job_dir/exit-code" "$1"
 	test "${2:-}" = no-exit || exit "$1"
@@ -225,14 +248,17 @@ run_job &
 child=$!
 test -z "$time_limit" || start_timer "$time_limit"
 
-# wait returns early when a trapped signal arrives; the job's status is then asked for again.
+# wait returns early when a trapped signal arrives, and in posh also when another child (the timer)
+# ends: the runner is waited for until it is gone. wait says 127 once the runner is no child of ours
+# (an earlier wait reaped it); kill -0 is not asked then, as the pid may name another process by now.
 phase=run
 while :; do
-	status=0
-	wait "$child" || status=$?
+	wait_status=0
+	wait "$child" || wait_status=$?
 	if test -n "$timer_fired"; then
 		timer_fired=
-		if test "$phase" = run && proc_alive "$child"; then
+		timer=
+		if test "$phase" = run && kill -0 "$child" 2>/dev/null; then
 			phase=term
 			write_state "$job_dir/timed-out" "$(now)"
 			signal_job TERM
@@ -241,12 +267,10 @@ while :; do
 			phase='kill'
 			kill_job_processes
 		fi
-		continue
 	fi
-	if test -n "$caught"; then
-		caught=
-		continue
-	fi
-	break
+	test "$wait_status" -ne 127 || break
+	kill -0 "$child" 2>/dev/null || break
 done
+# No job-status: the runner was killed along with the job (SIGKILL at the end of the grace period).
+status=$(read_state "$job_dir/job-status") || status=137
 finish "$status"
