@@ -254,6 +254,21 @@ export class Queue {
     return readFileSync(join(this.jobDir(id), name), 'utf8');
   }
 
+  /**
+   * The live processes of group `pgid` that this queue started. pid_max may be small (32768 here): a pid
+   * seen by a test may by now lead another test's group, so each process must carry this queue's TMPDIR.
+   */
+  members(pgid: number): number[] {
+    const mark = `\0TMPDIR=${this.env.TMPDIR}\0`;
+    return groupMembers(pgid).filter((pid) => {
+      try {
+        return `\0${readFileSync(`/proc/${pid}/environ`, 'utf8')}`.includes(mark);
+      } catch {
+        return false;
+      }
+    });
+  }
+
   /** Kills what the tests' jobs left running, then removes the tmp dir. */
   cleanUp(): void {
     const jobs = join(this.root, 'jobs');
@@ -261,8 +276,7 @@ export class Queue {
       for (const id of readdirSync(jobs)) {
         const nid = join(jobs, id, 'native-id');
         if (!existsSync(nid)) continue;
-        const pgid = Number(readFileSync(nid, 'utf8'));
-        for (const pid of groupMembers(pgid)) {
+        for (const pid of this.members(Number(readFileSync(nid, 'utf8')))) {
           try {
             process.kill(pid, 'SIGKILL');
           } catch {

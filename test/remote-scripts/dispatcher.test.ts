@@ -1,6 +1,6 @@
 // The dispatcher and setup: protocol and bundle checks, command validation, the queue layout, exit codes.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseReply, Queue, REMOTE_SCRIPTS, SHELLS, shellcheck, waitFor } from './_queue.js';
@@ -54,7 +54,6 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         assert.equal(readlinkSync(link), realpathSync(q.root));
         unlinkSync(link);
         mkdirSync(join(q.tmp, 'elsewhere'));
-        const { symlinkSync } = await import('node:fs');
         symlinkSync(join(q.tmp, 'elsewhere'), link);
         await q.ok(['setup', '--link', link]);
         assert.equal(readlinkSync(link), realpathSync(q.root));
@@ -63,7 +62,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         writeFileSync(file, 'mine');
         const r = await q.run(['setup', '--link', file]);
         assert.equal(r.code, 73);
-        assert.ok(lstatSync(file).isFile());
+        assert.ok(lstatSync(file).isFile(), 'the file is left alone');
       });
 
       test('a different protocol version exits 76 and names the installed one', async (t) => {

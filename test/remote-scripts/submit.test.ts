@@ -56,7 +56,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
           assert.equal(r.code, 65, r.stderr);
           assert.match(r.stderr, /^tej-remote: incomplete upload: tar failed/m);
           assert.equal(r.stdout.length, 0);
-          assert.ok(!existsSync(q.jobDir('torn')));
+          assert.ok(!existsSync(q.jobDir('torn')), 'no job dir');
           assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
         });
       }
@@ -69,7 +69,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
           const r = await q.run(['submit', 'nomark', 'N0nce'], { input });
           assert.equal(r.code, 65, r.stderr);
           assert.match(r.stderr, /^tej-remote: incomplete upload: the end marker is missing/m);
-          assert.ok(!existsSync(q.jobDir('nomark')));
+          assert.ok(!existsSync(q.jobDir('nomark')), 'no job dir');
         }
         assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
       });
@@ -148,7 +148,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         }
         const env = await q.run(['submit', 'bad', 'N0nce'], { input: await jobTar({ command: 'true', env: { 'A-B': 'x' } }) });
         assert.equal(env.code, 65);
-        assert.ok(!existsSync(q.jobDir('bad')));
+        assert.ok(!existsSync(q.jobDir('bad')), 'no job dir');
         assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
       });
 
@@ -162,7 +162,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         const r = await q.run(['submit', 'nope', 'N0nce', '--plugin', 'broken'], { input: await jobTar({ command: 'exit 0' }) });
         assert.equal(r.code, 69);
         assert.match(r.stderr, /sbatch: error: no partition/);
-        assert.ok(!existsSync(q.jobDir('nope')));
+        assert.ok(!existsSync(q.jobDir('nope')), 'no job dir');
         assert.equal(r.stdout.length, 0);
       });
     });
