@@ -1,7 +1,7 @@
 #!/bin/sh
 # Summary: The job wrapper: runs one job, records its start, end and exit code, enforces its time limit
 # Usage: "$TEJ_SHELL" run-job.sh JOB_DIR   (started detached by a queue plugin, never by the client)
-# Output (proto 1): none; writes start, scratch, end, exit-code (and timed-out) in JOB_DIR
+# Output (proto 1): none; writes start, scratch, job-status, end, exit-code (and timed-out) in JOB_DIR
 # Exit: the job's exit status; 64 usage; 66 no such job directory
 # shellcheck source-path=SCRIPTDIR
 set -eu
