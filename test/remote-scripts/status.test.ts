@@ -1,0 +1,115 @@
+// status and list: the records, absent jobs, bad ids, and the state vocabulary as the state files and
+// the plugin's queue_state settle it.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Queue, SHELLS } from './_queue.js';
+
+/** A job dir as a plugin left it: native-id, plugin and the given state files. */
+function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
+  mkdirSync(join(q.jobDir(id), 'work'), { recursive: true });
+  mkdirSync(join(q.jobDir(id), 'meta'), { recursive: true });
+  for (const [name, value] of Object.entries({ plugin: 'fake', 'native-id': '42', submitted: '100', ...files })) {
+    writeFileSync(join(q.jobDir(id), name), `${value}\n`);
+  }
+}
+
+describe('status and list', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    describe(`under ${shell.name}`, () => {
+      test('status reports each job asked for, in order, and state=absent for a missing one', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('b', { command: 'exit 2' });
+        await q.waitState('b', ['finished']);
+        const reply = await q.ok(['status', 'nosuch', 'b']);
+        assert.equal(Object.keys(reply.header).join(' '), 'tej-proto now');
+        assert.deepEqual(reply.records[0], { id: 'nosuch', state: 'absent' });
+        const b = reply.records[1]!;
+        assert.deepEqual(Object.keys(b), ['id', 'state', 'plugin', 'native_id', 'submitted', 'start', 'end', 'exit_code']);
+        assert.equal(b.state, 'finished');
+        assert.equal(b.exit_code, '2');
+      });
+
+      test('status with a bad id exits 65 and prints no reply, without ids 64', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const r = await q.run(['status', 'ok', 'bad/id']);
+        assert.equal(r.code, 65);
+        assert.equal(r.stdout.length, 0);
+        assert.match(r.stderr, /^tej-remote: invalid job id: 'bad\/id'$/m);
+        assert.equal((await q.run(['status'])).code, 64);
+      });
+
+      test('list reports every job sorted by id and skips what is not a job', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const empty = await q.ok(['list']);
+        assert.deepEqual(empty.records, []);
+        for (const id of ['zeta', 'Alpha', 'beta', '0x']) await q.submit(id, { command: 'exit 0' });
+        mkdirSync(join(q.root, 'jobs', '.hidden'));
+        writeFileSync(join(q.root, 'jobs', 'stray-file'), '');
+        const reply = await q.ok(['list']);
+        assert.deepEqual(reply.records.map((r) => r.id), ['0x', 'Alpha', 'beta', 'zeta']);
+        for (const r of reply.records) assert.ok(['running', 'finished'].includes(r.state!), `${r.id}: ${r.state}`);
+        assert.equal((await q.run(['list', 'extra'])).code, 64);
+      });
+
+      test('the state files and queue_state give every state of the vocabulary', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        // A plugin whose queue_state says what the file `plugin-says` in the job says.
+        writeFileSync(
+          join(q.root, 'queues', 'fake.sh'),
+          'queue_check() { return 0; }\nqueue_state() { cat "$1/plugin-says"; }\n',
+        );
+        fakeJob(q, 'queued', { 'plugin-says': 'queued' });
+        fakeJob(q, 'started', { 'plugin-says': 'queued', start: '101' });
+        fakeJob(q, 'running', { 'plugin-says': 'running', start: '101' });
+        fakeJob(q, 'finished', { 'plugin-says': 'running', start: '101', end: '102', 'exit-code': '0' });
+        fakeJob(q, 'failed', { 'plugin-says': 'lost', start: '101', end: '102', 'exit-code': '3' });
+        fakeJob(q, 'killed', { 'plugin-says': 'lost', start: '101', killed: '102', end: '102', 'exit-code': '143' });
+        fakeJob(q, 'killhard', { 'plugin-says': 'lost', start: '101', killed: '102', end: '104' });
+        fakeJob(q, 'timeout', { 'plugin-says': 'lost', start: '101', 'timed-out': '102', end: '103', 'exit-code': '143' });
+        fakeJob(q, 'lost', { 'plugin-says': 'lost', start: '101' });
+        fakeJob(q, 'unknown', { 'plugin-says': 'confused', start: '101' });
+        fakeJob(q, 'noplugin', { plugin: 'removed', start: '101' });
+        const reply = await q.ok(['list']);
+        const states = Object.fromEntries(reply.records.map((r) => [r.id, r.state]));
+        assert.deepEqual(states, {
+          failed: 'finished',
+          finished: 'finished',
+          killed: 'killed',
+          killhard: 'killed',
+          lost: 'lost',
+          noplugin: 'lost',
+          queued: 'queued',
+          running: 'running',
+          started: 'running',
+          timeout: 'timeout',
+          unknown: 'lost',
+        });
+        const killhard = reply.records.find((r) => r.id === 'killhard')!;
+        assert.equal(killhard.exit_code, undefined);
+        assert.equal(killhard.end, '104');
+      });
+
+      test('a job still moving in is submitting while its submitter runs, else incomplete', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        mkdirSync(q.jobDir('moving'));
+        writeFileSync(join(q.jobDir('moving'), 'submitter'), `${process.pid}\n`);
+        mkdirSync(q.jobDir('dead'));
+        writeFileSync(join(q.jobDir('dead'), 'submitter'), '999999999\n');
+        mkdirSync(q.jobDir('bare'));
+        const reply = await q.ok(['status', 'moving', 'dead', 'bare']);
+        assert.deepEqual(reply.records, [
+          { id: 'moving', state: 'submitting' },
+          { id: 'dead', state: 'incomplete' },
+          { id: 'bare', state: 'incomplete' },
+        ]);
+      });
+    });
+  }
+});
