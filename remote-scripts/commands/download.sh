@@ -1,6 +1,6 @@
 #!/bin/sh
 # Summary: Send one file or directory of a job as a tar stream
-# Usage: tej-remote download <job-id> <path> [--job-dir]
+# Usage: tej-remote download [--job-dir] [--] <job-id> <path>
 #   PATH is relative to the job's work/ (with --job-dir: to the job's directory, for its stdout and
 #   stderr); it must resolve, symlinks followed, inside the job's directory.
 # Output (stdout): a tar stream holding one top-level entry, named by the physical basename (no protocol
@@ -15,15 +15,17 @@ TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
 # shellcheck source=../lib/job.sh
 . "$TEJ_ROOT/lib/job.sh"
 
-usage="usage: tej-remote download <job-id> <path> [--job-dir]"
+usage="usage: tej-remote download [--job-dir] [--] <job-id> <path>"
 from=work
 positional=0
 id=
 path=
+# A path may start with '-': --job-dir is the only option, and -- ends the options.
+options=yes
 while test $# -gt 0; do
-	case $1 in
-	--job-dir) from=job ;;
-	-?*) die "$EX_USAGE" "$usage" ;;
+	case $options$1 in
+	yes--job-dir) from=job ;;
+	yes--) options= ;;
 	*)
 		positional=$((positional + 1))
 		case $positional in

@@ -1,0 +1,131 @@
+// download: one tar entry named by its physical basename; every path that leaves the job is refused.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Queue, SHELLS, tarEntries, type JobSpec } from './_queue.js';
+
+const JOB: JobSpec = {
+  command: 'echo out; echo err >&2',
+  files: {
+    'a.txt': 'A',
+    '-dash.txt': 'D',
+    'dir/b.txt': 'B',
+    'dir/sub/c.txt': 'C',
+    'dir/passwd-link': { symlink: '/etc/passwd' },
+    'dir/up-link': { symlink: '../a.txt' },
+    'alias.txt': { symlink: 'dir/b.txt' },
+    'chain.txt': { symlink: 'alias.txt' },
+    'dirlink': { symlink: 'dir/sub' },
+    'out-link': { symlink: '/etc/passwd' },
+    'etc-link': { symlink: '/etc' },
+    'rel-out': { symlink: '../../../..' },
+    'jobdir-link': { symlink: '..' },
+    'dangling': { symlink: 'nowhere.txt' },
+    'loop1': { symlink: 'loop2' },
+    'loop2': { symlink: 'loop1' },
+  },
+};
+
+describe('download', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    describe(`under ${shell.name}`, () => {
+      test('a file comes as a tar stream with one entry named by its basename, and nothing else', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('dl', JOB);
+        for (const [path, name, content] of [
+          ['a.txt', 'a.txt', 'A'],
+          ['dir/sub/c.txt', 'c.txt', 'C'],
+          ['./dir//b.txt', 'b.txt', 'B'],
+          ['-dash.txt', './-dash.txt', 'D'],
+          ['alias.txt', 'b.txt', 'B'],
+          ['chain.txt', 'b.txt', 'B'],
+          ['dir/up-link', 'a.txt', 'A'],
+        ]) {
+          const r = await q.run(['download', 'dl', path!]);
+          assert.equal(r.code, 0, `${path}: ${r.stderr}`);
+          assert.notEqual(r.stdout.subarray(0, 10).toString(), 'tej-proto=', 'no protocol lines');
+          const entries = await tarEntries(r.stdout);
+          assert.deepEqual(entries.map((e) => [e.name, e.type, e.content]), [[name, 'file', content]], path);
+        }
+      });
+
+      test('a directory comes whole, its symlinks archived as symlinks, never followed', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('dl', JOB);
+        const entries = await tarEntries((await q.run(['download', 'dl', 'dir/'])).stdout);
+        const byName = Object.fromEntries(entries.map((e) => [e.name.replace(/\/$/, ''), e]));
+        assert.deepEqual(Object.keys(byName).sort(), ['dir', 'dir/b.txt', 'dir/passwd-link', 'dir/sub', 'dir/sub/c.txt', 'dir/up-link']);
+        assert.equal(byName['dir/passwd-link']!.type, 'symlink');
+        assert.equal(byName['dir/passwd-link']!.linkname, '/etc/passwd');
+        assert.equal(byName['dir/up-link']!.linkname, '../a.txt');
+        assert.equal(byName['dir/sub/c.txt']!.content, 'C');
+        // A symlink to a directory inside the job: the directory, under its physical name.
+        const sub = await tarEntries((await q.run(['download', 'dl', 'dirlink'])).stdout);
+        assert.deepEqual(sub.map((e) => e.name.replace(/\/$/, '')).sort(), ['sub', 'sub/c.txt']);
+        const work = await tarEntries((await q.run(['download', 'dl', '.'])).stdout);
+        assert.ok(work.some((e) => e.name === 'work/a.txt'), 'the whole work dir, named work');
+      });
+
+      test('paths that are empty, absolute, hold .. or resolve outside the job exit 65', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('dl', JOB);
+        for (const path of ['', '/etc/passwd', '..', '../stdout', 'dir/../a.txt', 'dir/..', 'out-link', 'etc-link', 'etc-link/passwd', 'etc-link/nosuch', 'rel-out', 'loop1']) {
+          const r = await q.run(['download', 'dl', path]);
+          assert.equal(r.code, 65, `'${path}' exited ${r.code}: ${r.stderr}`);
+          assert.equal(r.stdout.length, 0, `'${path}' printed nothing`);
+          assert.match(r.stderr, /^tej-remote: /m);
+        }
+      });
+
+      test('a path that does not exist, a dangling symlink and a missing job exit 66', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('dl', JOB);
+        for (const [args, code] of [
+          [['download', 'dl', 'nosuch.txt'], 66],
+          [['download', 'dl', 'nodir/x'], 66],
+          [['download', 'dl', 'a.txt/x'], 66],
+          [['download', 'dl', 'dangling'], 66],
+          [['download', 'nosuch', 'a.txt'], 66],
+          [['download', '../x', 'a.txt'], 65],
+          [['download', 'dl'], 64],
+          [['download', 'dl', 'a.txt', 'b.txt'], 64],
+        ] as const) {
+          const r = await q.run([...args]);
+          assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+          assert.equal(r.stdout.length, 0);
+        }
+      });
+
+      test('with --job-dir the path is relative to the job directory: its stdout and stderr', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('dl', JOB);
+        await q.waitState('dl', ['finished']);
+        const out = await tarEntries((await q.run(['download', 'dl', '--job-dir', 'stdout'])).stdout);
+        assert.deepEqual(out.map((e) => [e.name, e.content]), [['stdout', 'out\n']]);
+        const err = await tarEntries((await q.run(['download', '--job-dir', 'dl', 'stderr'])).stdout);
+        assert.deepEqual(err.map((e) => [e.name, e.content]), [['stderr', 'err\n']]);
+        const dashed = await tarEntries((await q.run(['download', '--', 'dl', '-dash.txt'])).stdout);
+        assert.deepEqual(dashed.map((e) => e.name), ['./-dash.txt']);
+        // A symlink in work/ to the job directory stays inside the job.
+        const viaLink = await tarEntries((await q.run(['download', 'dl', 'jobdir-link/stdout'])).stdout);
+        assert.deepEqual(viaLink.map((e) => e.name), ['stdout']);
+        assert.equal((await q.run(['download', 'dl', '--job-dir', '../dl/stdout'])).code, 65);
+        // A queue reached through a symlink: the job's physical directory is the boundary.
+        symlinkSync(q.root, join(q.tmp, 'qlink'));
+        const viaQueueLink = (path: string) =>
+          spawnSync(shell.argv[0]!, [...shell.argv.slice(1), join(q.tmp, 'qlink', 'tej-remote'), '--proto', '1', 'download', 'dl', path], { env: q.env });
+        const inside = viaQueueLink('jobdir-link/stdout');
+        assert.equal(inside.status, 0, inside.stderr.toString());
+        assert.deepEqual((await tarEntries(inside.stdout)).map((e) => e.name), ['stdout']);
+        assert.equal(viaQueueLink('out-link').status, 65);
+      });
+    });
+  }
+});
