@@ -48,6 +48,10 @@ running | queued)
 	test -n "$kill" || die "$EX_TEMPFAIL" "job $id is running (delete --kill kills it first)"
 	kill_job "$job_dir" "$grace"
 	;;
+lost)
+	# The wrapper is gone; --kill sweeps what may be left of the job's processes.
+	test -z "$kill" || kill_job "$job_dir" "$grace"
+	;;
 submitting) die "$EX_TEMPFAIL" "job $id is being submitted" ;;
 esac
 

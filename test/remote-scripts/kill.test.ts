@@ -107,6 +107,15 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
         const busy = await q.run(['delete', 'moving', '--kill']);
         assert.equal(busy.code, 75);
         assert.ok(existsSync(q.jobDir('moving')), 'the submitting job stays');
+        // A lost job whose processes run on: delete --kill sweeps them.
+        const rec = await q.submit('orphan', { command: 'sleep 1000' });
+        const pgid = Number(rec.native_id);
+        await waitFor('the job to start', () => (q.members(pgid).length >= 3 ? true : undefined));
+        process.kill(pgid, 'SIGKILL');
+        await q.waitState('orphan', ['lost']);
+        await q.ok(['delete', 'orphan', '--kill', '--grace', '1']);
+        assert.deepEqual(q.members(pgid), [], 'no process of the lost job is left');
+        assert.ok(!existsSync(q.jobDir('orphan')), 'the lost job is gone');
         const missing = await q.run(['delete', 'nosuch']);
         assert.equal(missing.code, 66);
         assert.equal((await q.run(['delete'])).code, 64);
