@@ -1,8 +1,7 @@
 #!/bin/sh
 # Summary: Send one file or directory of a job as a tar stream
-# Usage: tej-remote download [--job-dir] [--] <job-id> <path>
-#   PATH is relative to the job's work/ (with --job-dir: to the job's directory, for its stdout and
-#   stderr); it must resolve, symlinks followed, inside the job's directory.
+# Usage: tej-remote download [--] <job-id> <path>
+#   PATH is relative to the job's work/; it must resolve, symlinks followed, inside the job's directory.
 # Output (stdout): a tar stream holding one top-level entry, named by the physical basename (no protocol
 #   lines); symlinks inside a directory are archived as symlinks
 # Exit: 0 ok; 64 usage; 65 bad id or bad path (empty, absolute, '..', outside the job); 66 no such job
@@ -15,16 +14,14 @@ TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
 # shellcheck source=../lib/job.sh
 . "$TEJ_ROOT/lib/job.sh"
 
-usage="usage: tej-remote download [--job-dir] [--] <job-id> <path>"
-from=work
+usage="usage: tej-remote download [--] <job-id> <path>"
 positional=0
 id=
 path=
-# A path may start with '-': --job-dir is the only option, and -- ends the options.
+# A path may start with '-': -- before the id ends the options (there are none).
 options=yes
 while test $# -gt 0; do
 	case $options$1 in
-	yes--job-dir) from=job ;;
 	yes--) options= ;;
 	*)
 		positional=$((positional + 1))
@@ -51,7 +48,7 @@ job_dir_for "$id"
 need_cmd tar
 
 root=$(cd -P "$job_dir" && pwd -P)
-if test "$from" = work; then base=$root/work; else base=$root; fi
+base=$root/work
 
 # check_inside PHYSICAL_PATH: exit 65 unless it is the job's directory or lies below it
 check_inside() {

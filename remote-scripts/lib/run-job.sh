@@ -67,7 +67,7 @@ open_output() {
 	*/*) mkdir -p "${1%/*}" 2>/dev/null || true ;;
 	esac
 	{ true >"$1"; } 2>/dev/null && return 0
-	say "cannot write the job's output file '$1' (relative to work/)" 2>>"$job_dir/stderr"
+	say "cannot write the job's output file '$1' (relative to work/)" 2>>"$job_dir/work/tej.stderr"
 	return 1
 }
 
@@ -76,8 +76,8 @@ open_output() {
 # which finish turns into exit-code. (The status that wait gives after a trap is not reliable in posh.)
 run_job() {
 	cd "$job_dir/work"
-	_run_job_out=$(read_state "$meta/stdout") || _run_job_out=../stdout
-	_run_job_err=$(read_state "$meta/stderr") || _run_job_err=../stderr
+	_run_job_out=$(read_state "$meta/stdout") || _run_job_out=tej.stdout
+	_run_job_err=$(read_state "$meta/stderr") || _run_job_err=tej.stderr
 	if ! open_output "$_run_job_out" || ! open_output "$_run_job_err"; then
 		write_state "$job_dir/job-status" 126
 		exit 126
@@ -238,7 +238,7 @@ nproc=$(read_state "$meta/nproc") || nproc=${TEJ_JOB_NPROC:-$(host_nproc)}
 pgid=$(own_pgid) || pgid=
 scratch=
 if ! make_scratch; then
-	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/stderr"
+	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"
 	write_state "$job_dir/start" "$(now)"
 	finish "$EX_FAILURE"
 fi

@@ -102,28 +102,27 @@ describe('download', { concurrency: SHELLS.length }, () => {
         }
       });
 
-      test('with --job-dir the path is relative to the job directory: its stdout and stderr', async (t) => {
+      test('the job\'s default output files are in work/, and symlinks may reach the job directory', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('dl', JOB);
         await q.waitState('dl', ['finished']);
-        const out = await tarEntries((await q.run(['download', 'dl', '--job-dir', 'stdout'])).stdout);
-        assert.deepEqual(out.map((e) => [e.name, e.content]), [['stdout', 'out\n']]);
-        const err = await tarEntries((await q.run(['download', '--job-dir', 'dl', 'stderr'])).stdout);
-        assert.deepEqual(err.map((e) => [e.name, e.content]), [['stderr', 'err\n']]);
+        const out = await tarEntries((await q.run(['download', 'dl', 'tej.stdout'])).stdout);
+        assert.deepEqual(out.map((e) => [e.name, e.content]), [['tej.stdout', 'out\n']]);
+        const err = await tarEntries((await q.run(['download', 'dl', 'tej.stderr'])).stdout);
+        assert.deepEqual(err.map((e) => [e.name, e.content]), [['tej.stderr', 'err\n']]);
         const dashed = await tarEntries((await q.run(['download', '--', 'dl', '-dash.txt'])).stdout);
         assert.deepEqual(dashed.map((e) => e.name), ['./-dash.txt']);
         // A symlink in work/ to the job directory stays inside the job.
-        const viaLink = await tarEntries((await q.run(['download', 'dl', 'jobdir-link/stdout'])).stdout);
-        assert.deepEqual(viaLink.map((e) => e.name), ['stdout']);
-        assert.equal((await q.run(['download', 'dl', '--job-dir', '../dl/stdout'])).code, 65);
+        const viaLink = await tarEntries((await q.run(['download', 'dl', 'jobdir-link/plugin'])).stdout);
+        assert.deepEqual(viaLink.map((e) => [e.name, e.content]), [['plugin', 'direct\n']]);
         // A queue reached through a symlink: the job's physical directory is the boundary.
         symlinkSync(q.root, join(q.tmp, 'qlink'));
         const viaQueueLink = (path: string) =>
           spawnSync(shell.argv[0]!, [...shell.argv.slice(1), join(q.tmp, 'qlink', 'tej-remote'), '--proto', '1', 'download', 'dl', path], { env: q.env });
-        const inside = viaQueueLink('jobdir-link/stdout');
+        const inside = viaQueueLink('jobdir-link/plugin');
         assert.equal(inside.status, 0, inside.stderr.toString());
-        assert.deepEqual((await tarEntries(inside.stdout)).map((e) => e.name), ['stdout']);
+        assert.deepEqual((await tarEntries(inside.stdout)).map((e) => e.name), ['plugin']);
         assert.equal(viaQueueLink('out-link').status, 65);
       });
     });

@@ -41,7 +41,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         assert.equal(rec.exit_code, '3');
         const dir = q.jobDir('env');
         const real = realpathSync(dir);
-        const out = q.jobFile('env', 'stdout');
+        const out = q.jobFile('env', 'work/tej.stdout');
         const expectedUmask = process.umask().toString(8).padStart(4, '0');
         assert.equal(
           out,
@@ -66,7 +66,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
             '',
           ].join('\n'),
         );
-        assert.equal(q.jobFile('env', 'stderr'), 'to-stderr\n');
+        assert.equal(q.jobFile('env', 'work/tej.stderr'), 'to-stderr\n');
         assert.ok(!existsSync(`${q.env.TMPDIR}/tej-${process.getuid!()}/env`), 'the scratch dir is removed after the job');
         assert.ok(!existsSync(join(dir, 'scratch')));
         // (submitted is written once the plugin has started the job: a quick job may end before it)
@@ -81,8 +81,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         await q.waitState('exe', ['finished']);
         await q.waitState('noexe', ['finished']);
         // bash hands the kernel the full path of the script
-        assert.match(q.jobFile('exe', 'stdout'), /^direct (\.|.*\/work)\/run\n$/);
-        assert.equal(q.jobFile('noexe', 'stdout'), 'via ./run.sh\n');
+        assert.match(q.jobFile('exe', 'work/tej.stdout'), /^direct (\.|.*\/work)\/run\n$/);
+        assert.equal(q.jobFile('noexe', 'work/tej.stdout'), 'via ./run.sh\n');
       });
 
       test('a command runs with TEJ_SHELL -c, its output going where meta/stdout and meta/stderr say', async (t) => {
@@ -95,7 +95,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         assert.equal(rec.exit_code, '4');
         assert.equal(q.jobFile('cmd', 'work/logs/out.txt'), 'out A\n');
         assert.equal(q.jobFile('cmd', 'work/logs/err.txt'), 'err\n');
-        assert.ok(!existsSync(join(q.jobDir('cmd'), 'stdout')));
+        assert.ok(!existsSync(join(q.jobDir('cmd'), 'work', 'tej.stdout')), 'no default output file');
         assert.equal(q.jobFile('same', 'work/both.log'), 'one\ntwo\n');
       });
 
@@ -185,7 +185,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         await q.submit('noout', { command: 'echo hi', files: { 'blocker': 'a file' }, stdout: 'blocker/out.txt' });
         const done = await q.waitState('noout', ['finished']);
         assert.equal(done.exit_code, '126');
-        assert.match(q.jobFile('noout', 'stderr'), /cannot write the job's output file 'blocker\/out.txt'/);
+        assert.match(q.jobFile('noout', 'work/tej.stderr'), /cannot write the job's output file 'blocker\/out.txt'/);
         assert.equal(statSync(join(q.jobDir('noout'), 'work', 'blocker')).isFile(), true);
       });
     });
