@@ -194,25 +194,26 @@ emit_job_record() {
 	emit_state_file exit_code "$_emit_job_record_dir/exit-code"
 }
 
-# kill_job DIR GRACE: kill a running or queued job; set previous_state and state (for the caller)
-# shellcheck disable=SC2034
+# kill_job DIR GRACE: kill a running or queued job, sweep what is left of a lost one (its wrapper is
+# gone, other processes of its group may not be; it stays lost); set previous_state and state
+# shellcheck disable=SC2034 # for the caller
 kill_job() {
 	previous_state=$(job_state "$1")
 	case $previous_state in
-	running | queued)
-		write_state "$1/killed" "$(now)"
-		load_queue "$(read_state "$1/plugin")"
-		queue_kill "$1" "$(read_state "$1/native-id")" "$2" ||
-			die "$EX_FAILURE" "could not kill job ${1##*/}"
-		# The wrapper records the end when it survives; when it was killed too, kill records it.
-		test -f "$1/end" || write_state "$1/end" "$(now)"
-		;;
-	lost)
-		# The wrapper is gone, but processes of the job may be left: sweep them, keep the state.
-		load_queue "$(read_state "$1/plugin")"
-		queue_kill "$1" "$(read_state "$1/native-id")" "$2" ||
-			die "$EX_FAILURE" "could not kill the remains of job ${1##*/}"
+	running | queued) write_state "$1/killed" "$(now)" ;;
+	lost) ;;
+	*)
+		state=$previous_state
+		return 0
 		;;
 	esac
+	_kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
+	if test -n "$_kill_job_plugin" && test -f "$TEJ_ROOT/queues/$_kill_job_plugin.sh"; then
+		load_queue "$_kill_job_plugin"
+		queue_kill "$1" "$(read_state "$1/native-id")" "$2" ||
+			die "$EX_FAILURE" "could not kill job ${1##*/}"
+	fi
+	# The wrapper records the end when it survives the kill; when it was killed too, kill records it.
+	test "$previous_state" = lost || test -f "$1/end" || write_state "$1/end" "$(now)"
 	state=$(job_state "$1")
 }
