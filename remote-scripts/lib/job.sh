@@ -13,8 +13,8 @@ job_dir_for() {
 }
 
 # proc_fields PID: set proc_state, proc_ppid, proc_pgrp and proc_start from /proc/PID/stat; fail if
-# unreadable.
-# The command name (field 2) may hold spaces and parentheses: the fields after its last ') ' are parsed.
+# unreadable. The command name (field 2) may hold spaces and parentheses: the fields after its last
+# ') ' are parsed.
 proc_fields() {
 	_proc_fields_line=
 	{ IFS= read -r _proc_fields_line <"/proc/$1/stat"; } 2>/dev/null || return 1
