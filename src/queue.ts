@@ -12,7 +12,7 @@ import { parseReply, type Reply } from './protocol/reply.js';
 import { loadBundle, packBundle } from './remote/bundle.js';
 import { destinationFor, extractDownload, type ExtractResult } from './download/extract.js';
 import { parseDownloadSpec } from './download/spec.js';
-import { shJoin, shQuote, shQuotePath } from './transport/quote.js';
+import { shQuote, shQuotePath } from './transport/quote.js';
 import type { RunOptions, RunResult, Transport } from './transport/transport.js';
 import { PROTO, VERSION } from './version.js';
 
@@ -54,7 +54,16 @@ export interface KillResult {
   state: JobState;
 }
 
-type CallOptions = RunOptions & { autoSetup?: boolean };
+type CallOptions = RunOptions & { autoSetup?: boolean; streamMarker?: boolean };
+/** An argument that is a path on the host: a leading ~/ expands to the remote $HOME. */
+export type Arg = string | { path: string };
+
+/** Printed before a download's tar stream: login files may print banners on stdout before it. */
+export const STREAM_MARKER = 'tej-stream-begins\n';
+
+function quoteArg(a: Arg): string {
+  return typeof a === 'string' ? shQuote(a) : shQuotePath(a.path);
+}
 
 export class Queue {
   constructor(
@@ -68,13 +77,13 @@ export class Queue {
     return this.transport.label;
   }
 
-  private async invocation(command: string, args: string[]): Promise<string> {
+  private async invocation(command: string, args: Arg[], marker = false): Promise<string> {
     const { hash } = await loadBundle();
     const q = shQuotePath(this.path);
     // No VERSION: say whether the directory is absent (set it up) or something else (refuse), in the
     // reply format, so that the client can tell the two apart.
     return (
-      `Q=${q}; if test -f "$Q/VERSION"; then exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} ${shJoin([command, ...args])}; fi; ` +
+      `Q=${q}; if test -f "$Q/VERSION"; then ${marker ? `printf 'tej-stream-begins\\n'; ` : ''}exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} ${[command, ...args].map(quoteArg).join(' ')}; fi; ` +
       `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")"; }; }; ` +
       `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
     );
@@ -84,7 +93,9 @@ export class Queue {
     this.onEvent?.({ kind: 'exec', host: this.host, command: what });
     const r = await this.transport.run(script, options);
     // A local read error tore the upload: that, not the remote's "incomplete upload", is the cause.
-    if (r.stdinError && r.code !== 0) {
+    const code = (r.stdinError as NodeJS.ErrnoException | undefined)?.code;
+    // EPIPE: the helper stopped reading (refused the id, queue absent); its exit status says why.
+    if (r.stdinError && r.code !== 0 && code !== 'EPIPE' && code !== 'ERR_STREAM_PREMATURE_CLOSE') {
       if (r.stdinError instanceof TejError) throw r.stdinError;
       throw new InvalidInputError(`tej: reading the job to upload failed: ${r.stdinError.message}`, { cause: r.stdinError });
     }
@@ -95,10 +106,10 @@ export class Queue {
   }
 
   /** Runs one helper; handles first-use setup and helper upgrades, then maps failures to errors. */
-  async call(command: string, args: string[], options: CallOptions = {}): Promise<{ result: RunResult; reply?: Reply }> {
-    const what = `tej-remote ${command} ${args.join(' ')}`.trim();
+  async call(command: string, args: Arg[], options: CallOptions = {}): Promise<{ result: RunResult; reply?: Reply }> {
+    const what = `tej-remote ${command} ${args.map((a) => (typeof a === 'string' ? a : a.path)).join(' ')}`.trim();
     for (let attempt = 0; ; attempt++) {
-      const result = await this.run(await this.invocation(command, args), options, what);
+      const result = await this.run(await this.invocation(command, args, options.streamMarker), options, what);
       const text = options.stdout ? '' : result.stdout.toString();
       if (result.code === 0) return { result, reply: options.stdout ? undefined : parseReply(text, this.host) };
       if (result.code === EXIT.UNAVAILABLE && /^queue=(absent|foreign)$/m.test(text)) {
@@ -158,9 +169,9 @@ export class Queue {
       throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
     }
     await this.install(options.force ?? false);
-    const args = [];
+    const args: Arg[] = [];
     if (options.plugin) args.push('--plugin', options.plugin);
-    if (options.link) args.push('--link', options.link);
+    if (options.link) args.push('--link', { path: options.link });
     const { reply } = await this.call('setup', args, { autoSetup: false });
     const h = reply!.header;
     return { queue: h.queue ?? this.path, plugin: h.plugin ?? options.plugin ?? 'direct', version: h.version ?? VERSION };
@@ -233,20 +244,22 @@ export class Queue {
     const results: ExtractResult[] = [];
     for (const spec of parsed) {
       const destination = await destinationFor(spec, options.cwd ?? process.cwd());
-      const stream = new PassThrough();
+      const raw = new PassThrough();
+      const stream = skipToMarker(raw);
       const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout);
       extracting.catch(() => undefined); // observed below, after the exit status is known
       let result: RunResult;
       try {
-        ({ result } = await this.call('download', [id, spec.remote], { stdout: stream }));
+        ({ result } = await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true }));
       } catch (e) {
+        raw.destroy();
         stream.destroy();
         if (e instanceof TejError && e.exitCode === EXIT.NOINPUT && !/no such job/i.test(e.message)) {
           throw new JobNotFoundError(e.message.replace(/^tej: /, 'tej: '), { remote: e.remote, hint: e.hint });
         }
         throw e;
       }
-      stream.end();
+      raw.end();
       void result;
       results.push(await extracting);
     }
@@ -258,4 +271,30 @@ export class Queue {
   }
 }
 
-export { shQuote };
+/** Drops what login files printed before the marker; passes the tar stream after it through. */
+function skipToMarker(input: PassThrough): PassThrough {
+  const out = new PassThrough();
+  const marker = Buffer.from(STREAM_MARKER);
+  let pending: Buffer | undefined = Buffer.alloc(0);
+  input.on('data', (chunk: Buffer) => {
+    if (pending === undefined) {
+      if (!out.write(chunk)) {
+        input.pause();
+        out.once('drain', () => input.resume());
+      }
+      return;
+    }
+    pending = Buffer.concat([pending, chunk]);
+    const at = pending.indexOf(marker);
+    if (at >= 0) {
+      const rest = pending.subarray(at + marker.length);
+      pending = undefined;
+      if (rest.length) out.write(rest);
+    }
+  });
+  input.on('end', () => out.end());
+  input.on('close', () => {
+    if (!input.readableEnded) out.destroy();
+  });
+  return out;
+}

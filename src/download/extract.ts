@@ -48,6 +48,7 @@ export async function extractDownload(source: Readable, destination: string, std
   const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
   let top: string | undefined;
   const done = pipeline(source, extract);
+  done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   for await (const entry of extract) {
     const name = entry.header.name.replace(/\/+$/, '');
     top ??= name.split('/')[0];

@@ -1,0 +1,65 @@
+// Runs the built tej CLI as a user would: a separate process, its own HOME, stdout/stderr/exit code.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const TEJ_BIN = fileURLToPath(new URL('../../bin/tej.js', import.meta.url));
+
+export interface TejRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TejRunOptions {
+  home: string;
+  cwd?: string;
+  input?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export function tej(args: string[], o: TejRunOptions): Promise<TejRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TEJ_BIN, ...args], {
+      cwd: o.cwd ?? o.home,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.home, LC_ALL: 'C', ...o.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end(o.input ?? '');
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Polls until `check` returns a value, or fails with the last value seen. */
+export async function waitFor<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T;
+  for (;;) {
+    last = await fn();
+    if (check(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Writes a job directory from a map of relative path -> content (a string, or [content, mode]). */
+export async function makeJob(dir: string, files: Record<string, string | [string, number]>): Promise<string> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { dirname, join } = await import('node:path');
+  await mkdir(dir, { recursive: true });
+  for (const [path, spec] of Object.entries(files)) {
+    const [content, mode] = Array.isArray(spec) ? spec : [spec, 0o644];
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content, { mode });
+  }
+  return dir;
+}

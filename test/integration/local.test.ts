@@ -1,0 +1,51 @@
+// The embedded default: no host, a queue on this machine, the same helpers.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect } from '../../src/index.js';
+import { makeJob, tej, waitFor } from '../helpers/cli.js';
+
+describe('the local queue', () => {
+  let home: string;
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'tej-local-'));
+  });
+  after(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('runs a job with no host given, from submit to download', async () => {
+    const dir = await makeJob(join(home, 'hello'), { 'start.sh': 'echo "hello from $TEJ_JOB_ID" > greeting.txt\n' });
+    const sub = await tej(['submit', dir], { home });
+    assert.equal(sub.code, 0, sub.stderr);
+    const id = sub.stdout.trim();
+    const done = await waitFor('the local job', () => tej(['status', '--id', id], { home }), (r) => r.code !== 2 && r.code !== 3);
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    const dl = await tej(['download', '--id', id, 'greeting.txt'], { home, cwd: home });
+    assert.equal(dl.code, 0, dl.stderr);
+    assert.equal(await readFile(join(home, 'greeting.txt'), 'utf8'), `hello from ${id}\n`);
+    assert.equal(((await stat(join(home, '.tej'))).mode & 0o777).toString(8), '700');
+    const list = await tej(['list'], { home });
+    assert.match(list.stdout, new RegExp(`^${id}\\tfinished\\(0\\)\\t`, 'm'));
+  });
+
+  it('serves the typed library API', async () => {
+    const q = await connect(undefined, { queue: join(home, 'libq') });
+    try {
+      const dir = await makeJob(join(home, 'lib'), { 'start.sh': 'exit 7\n' });
+      const sub = await q.submit(dir, { id: 'lib1' });
+      assert.equal(sub.id, 'lib1');
+      assert.equal(sub.plugin, 'direct');
+      const s = await waitFor('lib1', () => q.status('lib1'), (x) => x?.state === 'finished');
+      assert.equal(s?.exitCode, 7);
+      assert.equal(await q.status('nope'), undefined);
+      assert.deepEqual((await q.list()).map((j) => j.id), ['lib1']);
+      await q.remove('lib1');
+      assert.deepEqual(await q.list(), []);
+    } finally {
+      await q.close();
+    }
+  });
+});
