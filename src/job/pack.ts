@@ -100,6 +100,17 @@ function metaFiles(meta: JobMeta): [string, string][] {
   return files;
 }
 
+/**
+ * Adds an entry whose own error events are ignored: when the receiver stops early (queue absent, id
+ * taken) the pack is destroyed, and with it every entry, finished ones included. That failure is
+ * reported through the pack; an entry with no listener would crash the process instead.
+ */
+export function addEntry(pack: tar.Pack, header: Parameters<tar.Pack["entry"]>[0], content?: string | Buffer): ReturnType<tar.Pack['entry']> {
+  const entry = content === undefined ? pack.entry(header) : pack.entry(header, content);
+  entry.on('error', () => undefined);
+  return entry;
+}
+
 export interface PackProgress {
   (bytes: number, files: number): void;
 }
@@ -109,26 +120,26 @@ export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: P
   const pack = tar.pack();
   (async () => {
     const now = new Date();
-    pack.entry({ name: 'meta/', type: 'directory', mode: 0o700, mtime: now });
-    for (const [name, content] of metaFiles(meta)) pack.entry({ name: `meta/${name}`, mode: 0o600, mtime: now }, content);
-    pack.entry({ name: 'work/', type: 'directory', mode: 0o700, mtime: now });
+    addEntry(pack, { name: 'meta/', type: 'directory', mode: 0o700, mtime: now });
+    for (const [name, content] of metaFiles(meta)) addEntry(pack, { name: `meta/${name}`, mode: 0o600, mtime: now }, content);
+    addEntry(pack, { name: 'work/', type: 'directory', mode: 0o700, mtime: now });
     let sent = 0;
     let files = 0;
     for (const e of scan.entries) {
       const name = `work/${e.path}`;
       if (e.type === 'directory') {
-        pack.entry({ name: `${name}/`, type: 'directory', mode: e.mode | 0o700, mtime: e.mtime });
+        addEntry(pack, { name: `${name}/`, type: 'directory', mode: e.mode | 0o700, mtime: e.mtime });
       } else if (e.type === 'symlink') {
-        pack.entry({ name, type: 'symlink', linkname: e.linkname, mode: 0o777, mtime: e.mtime });
+        addEntry(pack, { name, type: 'symlink', linkname: e.linkname, mode: 0o777, mtime: e.mtime });
       } else {
-        const entry = pack.entry({ name, size: e.size, mode: e.mode | 0o600, mtime: e.mtime });
+        const entry = addEntry(pack, { name, size: e.size, mode: e.mode | 0o600, mtime: e.mtime });
         await pipeline(createReadStream(join(scan.dir, e.path)), entry);
         sent += e.size;
         files += 1;
         onProgress?.(sent, files);
       }
     }
-    pack.entry({ name: `end-${nonce}`, mode: 0o600, mtime: now }, '');
+    addEntry(pack, { name: `end-${nonce}`, mode: 0o600, mtime: now }, '');
     pack.finalize();
   })().catch((err: Error) => pack.destroy(err));
   return pack as unknown as Readable; // a streamx stream: node pipeline accepts it

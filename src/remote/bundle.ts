@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { addEntry } from '../job/pack.js';
 import { PROTO, VERSION } from '../version.js';
 
 export interface BundleFile {
@@ -55,8 +56,8 @@ export function loadBundle(): Promise<Bundle> {
 /** A tar of the bundle plus its VERSION file, VERSION last (the installer moves it into place last). */
 export function packBundle(bundle: Bundle): Readable {
   const pack = tar.pack();
-  for (const f of bundle.files) pack.entry({ name: f.path, mode: f.mode, mtime: new Date(0) }, f.data);
-  pack.entry({ name: 'VERSION', mode: 0o600, mtime: new Date(0) }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`);
+  for (const f of bundle.files) addEntry(pack, { name: f.path, mode: f.mode, mtime: new Date(0) }, f.data);
+  addEntry(pack, { name: 'VERSION', mode: 0o600, mtime: new Date(0) }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`);
   pack.finalize();
   return pack as unknown as Readable; // a streamx stream: node pipeline accepts it
 }

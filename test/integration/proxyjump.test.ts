@@ -1,0 +1,32 @@
+// ProxyJump from ~/.ssh/config: the second host is reached through the first.
+import assert from 'node:assert/strict';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeJob, tej, waitFor } from '../helpers/cli.js';
+import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+
+describe('ProxyJump', () => {
+  let lab: Lab<'jump' | 'inner'>;
+  let home: string;
+  before(async () => {
+    lab = await startLab({ hosts: [{ name: 'jump', role: 'ssh' }, { name: 'inner', role: 'ssh' }] });
+    home = await makeClientHome(lab);
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('submits and reads back a job through a jump host named in ~/.ssh/config', async () => {
+    await appendFile(join(home, '.ssh', 'config'), `Host viajump\n  HostName ${lab.hosts.inner.ip}\n  User alice\n  IdentityFile ${join(home, '.ssh', 'id_ed25519')}\n  IdentitiesOnly yes\n  ProxyJump jump\n`);
+    const dir = await makeJob(join(home, 'pj'), { 'start.sh': 'hostname > where.txt\n' });
+    const sub = await tej(['submit', 'viajump', '--id', 'pj1', dir], { home });
+    assert.equal(sub.code, 0, sub.stderr);
+    await waitFor('pj1', () => tej(['status', 'viajump', '--id', 'pj1'], { home }), (r) => r.code === 0);
+    const where = await tej(['download', 'viajump', '--id', 'pj1', 'where.txt:'], { home });
+    assert.equal(where.stdout, 'inner\n', where.stderr);
+    // the job is on the inner host, not on the jump host
+    assert.equal((await lab.execAs('inner', 'alice', 'test -d ~/.tej/jobs/pj1')).code, 0);
+    assert.notEqual((await lab.execAs('jump', 'alice', 'test -d ~/.tej/jobs/pj1')).code, 0);
+  });
+});
