@@ -248,9 +248,8 @@ export class Queue {
       const stream = skipToMarker(raw);
       const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout);
       extracting.catch(() => undefined); // observed below, after the exit status is known
-      let result: RunResult;
       try {
-        ({ result } = await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true }));
+        await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true });
       } catch (e) {
         raw.destroy();
         stream.destroy();
@@ -260,7 +259,6 @@ export class Queue {
         throw e;
       }
       raw.end();
-      void result;
       results.push(await extracting);
     }
     return results;

@@ -1,6 +1,6 @@
 // The core, end to end: the built CLI against a real OpenSSH sshd in a namespace test host.
 import assert from 'node:assert/strict';
-import { readFile, writeFile, mkdir, stat } from 'node:fs/promises';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, waitFor, type TejRun } from '../helpers/cli.js';
@@ -204,12 +204,10 @@ describe('tej over real SSH', () => {
 
   it('reaches the host as user@ip and as an ssh:// URL', async () => {
     const ip = lab.hosts.h1.ip;
-    const idFile = join(home, '.ssh', 'id_ed25519');
     const plain = await makeClientHome(lab);
     // no Host block for the IP: the default key file is found in ~/.ssh
     await writeFile(join(plain, '.ssh', 'config'), '');
     await writeFile(join(plain, '.ssh', 'known_hosts'), await readFile(join(home, '.ssh', 'known_hosts')));
-    void idFile;
     assert.equal((await tej(['list', `alice@${ip}`], { home: plain })).code, 0);
     const url = await tej(['status', `ssh://alice@${ip}:22`, '--id', 'dup1'], { home: plain });
     assert.equal(url.code, 0, url.stderr);
@@ -253,7 +251,6 @@ describe('tej over real SSH', () => {
     ok(await run(['submit', 'h1', '--id', 'outs1', dir]));
     await waitFor('outs1', () => status('outs1'), (s) => s.code === 0);
     assert.equal(ok(await run(['download', 'h1', '--id', 'outs1', 'my.out:'])), 'to-out\n');
-    const st = await stat(dir);
-    assert.ok(st.isDirectory());
+    assert.equal(ok(await run(['download', 'h1', '--id', 'outs1', 'tej.stderr:'])), 'to-err\n', 'stderr keeps its default file');
   });
 });

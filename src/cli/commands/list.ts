@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { describeStatus, formatDuration } from '../../job/status.js';
+import { formatDuration } from '../../job/status.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 import { statusJson } from './status.js';
@@ -22,6 +22,5 @@ export const listCommand: CommandModule<GlobalArgs, Args> = {
         process.stdout.write(`${j.id}\t${state}\t${start}\t${j.elapsed !== undefined ? formatDuration(j.elapsed) : '-'}\n`);
       }
     }
-    void describeStatus;
   },
 };
