@@ -269,23 +269,32 @@ export class Queue {
     });
   }
 
-  /** Kills what the tests' jobs left running, then removes the tmp dir. */
-  cleanUp(): void {
+  /**
+   * Kills what the tests' jobs left running, waits for them to be gone (a wrapper still writing its end
+   * files would race the removal), then removes the tmp dir.
+   */
+  async cleanUp(): Promise<void> {
     const jobs = join(this.root, 'jobs');
+    const groups: number[] = [];
     if (existsSync(jobs)) {
       for (const id of readdirSync(jobs)) {
         const nid = join(jobs, id, 'native-id');
-        if (!existsSync(nid)) continue;
-        for (const pid of this.members(Number(readFileSync(nid, 'utf8')))) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone meanwhile
-          }
-        }
+        if (existsSync(nid)) groups.push(Number(readFileSync(nid, 'utf8')));
       }
     }
-    rmSync(this.tmp, { recursive: true, force: true });
+    for (let tries = 0; tries < 100; tries++) {
+      const alive = groups.flatMap((pgid) => this.members(pgid));
+      if (alive.length === 0) break;
+      for (const pid of alive) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    rmSync(this.tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 }
 
