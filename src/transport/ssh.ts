@@ -1,5 +1,6 @@
 // The SSH transport: one ssh2 connection per session, host keys checked against known_hosts, auth by
-// agent and identity files, ProxyJump chains. Remote commands always run under /bin/sh.
+// agent and identity files, ProxyJump chains. Remote commands always run under /bin/sh: requests without
+// a data stream go through one persistent remote shell; uploads and downloads get a channel each.
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,8 +20,9 @@ import {
   verifyHostKey,
 } from '../ssh/known-hosts.js';
 import { shQuote } from './quote.js';
+import { ShellSession } from './shell-session.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
-import { collect } from './transport.js';
+import { coalesce, collect } from './transport.js';
 
 const { Client, utils } = ssh2;
 
@@ -71,8 +73,14 @@ async function authMethods(target: SshTarget, onEvent?: EventHandler): Promise<A
   return methods;
 }
 
+// sshd allows 10 channels per connection (MaxSessions); one is the shell, the rest wait their turn.
+const MAX_CHANNELS = 8;
+
 export class SshTransport implements Transport {
   readonly label: string;
+  private shell?: Promise<ShellSession>;
+  private channels = 0;
+  private readonly waitingForChannel: (() => void)[] = [];
 
   private constructor(
     private readonly client: InstanceType<typeof Client>,
@@ -212,30 +220,75 @@ export class SshTransport implements Transport {
     });
   }
 
-  run(script: string, options: RunOptions = {}): Promise<RunResult> {
-    // The login shell may be csh or fish: hand it one single-quoted word that runs /bin/sh.
-    const command = `/bin/sh -c ${shQuote(script)}`;
+  async run(script: string, options: RunOptions = {}): Promise<RunResult> {
+    if (!options.stdin && !options.stdout) return (await this.session()).run(script);
+    await this.acquireChannel();
+    try {
+      return await this.exec(script, options);
+    } finally {
+      this.releaseChannel();
+    }
+  }
+
+  /** The persistent shell, started on first use. */
+  private session(): Promise<ShellSession> {
+    this.shell ??= this.openChannel('/bin/sh', (channel) => {
+      const session = new ShellSession(channel, channel, channel.stderr, this.label);
+      channel.on('close', () => session.fail(new ConnectionError(`tej: the connection to ${this.label} broke`)));
+      return session;
+    });
+    return this.shell;
+  }
+
+  private async acquireChannel(): Promise<void> {
+    if (this.channels < MAX_CHANNELS) {
+      this.channels++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waitingForChannel.push(resolve));
+  }
+
+  private releaseChannel(): void {
+    const next = this.waitingForChannel.shift();
+    if (next) next();
+    else this.channels--;
+  }
+
+  /**
+   * Opens a channel running `command`. `attach` runs inside ssh2's callback: a command that ends at once
+   * can have its exit status parsed in the same tick, and an 'exit' listener added later would miss it.
+   */
+  private openChannel<T>(command: string, attach: (channel: ClientChannel) => T): Promise<T> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel: ClientChannel) => {
-        if (err) {
-          return reject(new ConnectionError(`tej: cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
-        }
-        let code: number | null = null;
-        let signal: string | undefined;
-        channel.on('exit', (c: number | null, s?: string) => {
-          code = c;
-          signal = s ?? undefined;
-        });
-        const stdout = options.stdout
-          ? pipeline(channel, options.stdout, { end: false }).then(() => Buffer.alloc(0))
-          : collect(channel);
-        let stdinError: Error | undefined;
-        const stderr = collect(channel.stderr);
-        if (options.stdin) {
-          pipeline(options.stdin(), channel).catch((e: Error) => (stdinError = e));
-        } else {
-          channel.end();
-        }
+        if (err) reject(new ConnectionError(`tej: cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
+        else resolve(attach(channel));
+      });
+    });
+  }
+
+  /** Runs one script on its own channel: the way for uploads and downloads. */
+  private async exec(script: string, options: RunOptions): Promise<RunResult> {
+    // The login shell may be csh or fish: hand it one single-quoted word that runs /bin/sh.
+    const finished = await this.openChannel(`/bin/sh -c ${shQuote(script)}`, (channel) => {
+      let code: number | null = null;
+      let signal: string | undefined;
+      channel.on('exit', (c: number | null, s?: string) => {
+        code = c;
+        signal = s ?? undefined;
+      });
+      const stdout = options.stdout
+        ? pipeline(channel, options.stdout, { end: false }).then(() => Buffer.alloc(0))
+        : collect(channel);
+      let stdinError: Error | undefined;
+      const stderr = collect(channel.stderr);
+      if (options.stdin) {
+        // Large writes: an SSH packet per small tar block would cost a cipher call each.
+        pipeline(coalesce(options.stdin()), channel).catch((e: Error) => (stdinError = e));
+      } else {
+        channel.end();
+      }
+      return new Promise<RunResult>((resolve, reject) => {
         channel.on('close', () => {
           Promise.all([stdout, stderr]).then(
             ([out, errText]) => resolve({ code, signal, stdout: out, stderr: errText.toString(), stdinError }),
@@ -244,9 +297,11 @@ export class SshTransport implements Transport {
         });
       });
     });
+    return finished;
   }
 
   async close(): Promise<void> {
+    if (this.shell) (await this.shell.catch(() => undefined))?.close();
     this.client.end();
     await this.jump?.close();
   }

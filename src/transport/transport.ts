@@ -37,3 +37,22 @@ export function collect(stream: Readable | null | undefined): Promise<Buffer> {
     stream.on('end', () => resolve(Buffer.concat(chunks)));
   });
 }
+
+/**
+ * Joins small chunks into writes of at least `size` bytes (the last may be shorter). Holding data back
+ * is harmless here: the receiver of an upload answers only after the end of the stream.
+ */
+export async function* coalesce(source: Readable | AsyncIterable<Uint8Array>, size = 256 * 1024): AsyncGenerator<Buffer> {
+  let parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of source as AsyncIterable<Uint8Array>) {
+    parts.push(chunk);
+    length += chunk.length;
+    if (length >= size) {
+      yield Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts, length);
+}

@@ -1,0 +1,159 @@
+// One long-lived remote `/bin/sh` that runs request after request: an exec costs sshd a fork of a new
+// session (~50 ms), a request on a running shell about a millisecond.
+//
+// Framing: each request is written to the shell's stdin as one line,
+//   /bin/sh -c '<script>' </dev/null; s=$?; printf '<MARK>%s\n' "$s"; printf '<MARK>\n' >&2
+// where MARK is random per session. The reply is everything on stdout before MARK (binary-safe: the
+// script cannot know the mark, and its stdin is /dev/null so it cannot read the requests), the exit
+// status after it, and stderr up to MARK on stderr. Login files may print banners before the shell
+// starts: a first "ready" request with its own mark skips them on both streams.
+import { randomBytes } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { ConnectionError } from '../errors.js';
+import { shQuote } from './quote.js';
+import type { RunResult } from './transport.js';
+
+interface Pending {
+  script: string;
+  resolve: (r: RunResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Incoming bytes, with a search for a mark that may arrive split over chunks. */
+class Inbox {
+  private buf: Buffer = Buffer.alloc(0);
+  private searched = 0;
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+  }
+
+  /** Returns what came before `mark` and consumes it and the mark, or undefined if it is not here yet. */
+  take(mark: Buffer): Buffer | undefined {
+    const at = this.buf.indexOf(mark, Math.max(0, this.searched - mark.length + 1));
+    if (at < 0) {
+      this.searched = this.buf.length;
+      return undefined;
+    }
+    const before = this.buf.subarray(0, at);
+    this.buf = this.buf.subarray(at + mark.length);
+    this.searched = 0;
+    return before;
+  }
+
+  /** Reads one line (without its newline) from the start, or undefined if it is not complete. */
+  line(): string | undefined {
+    const nl = this.buf.indexOf(0x0a);
+    if (nl < 0) return undefined;
+    const text = this.buf.subarray(0, nl).toString();
+    this.buf = this.buf.subarray(nl + 1);
+    return text;
+  }
+}
+
+export class ShellSession {
+  private readonly mark: Buffer;
+  private readonly readyMark: Buffer;
+  private readonly out = new Inbox();
+  private readonly err = new Inbox();
+  private readonly queue: Pending[] = [];
+  private current?: Pending & { stdout?: Buffer; status?: string; stderr?: Buffer };
+  private ready = false;
+  private readyOut = false;
+  private readyErr = false;
+  private closed?: Error;
+  private readonly token: string;
+
+  /**
+   * @param stdin   the remote shell's stdin
+   * @param stdout  its stdout
+   * @param stderr  its stderr
+   * @param label   for messages: `alice@hpc`
+   */
+  constructor(
+    private readonly stdin: Writable,
+    stdout: Readable,
+    stderr: Readable,
+    private readonly label: string,
+  ) {
+    const token = randomBytes(16).toString('hex');
+    // The marks as printed; the requests spell them through printf's %s so that no request line holds
+    // a mark verbatim (a shell that echoed its input could not fake one).
+    this.mark = Buffer.from(`\x1etej-end-${token}:`);
+    this.readyMark = Buffer.from(`\x1etej-ready-${token}\n`);
+    stdout.on('data', (c: Buffer) => {
+      this.out.push(c);
+      this.pump();
+    });
+    stderr.on('data', (c: Buffer) => {
+      this.err.push(c);
+      this.pump();
+    });
+    const onEnd = () => this.fail(new ConnectionError(`tej: the remote shell on ${label} ended`));
+    stdout.on('close', onEnd);
+    stdout.on('end', onEnd);
+    stdin.on('error', (e: Error) => this.fail(new ConnectionError(`tej: the remote shell on ${label} broke: ${e.message}`, { cause: e })));
+    this.token = token;
+    this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
+  }
+
+  /** Runs `script` under `/bin/sh -c` with stdin from /dev/null; one request at a time, in order. */
+  run(script: string): Promise<RunResult> {
+    if (this.closed) return Promise.reject(this.closed);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ script, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Fails every waiting request; the session cannot be used afterwards. */
+  fail(error: Error): void {
+    if (this.closed) return;
+    this.closed = error;
+    const waiting = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
+    this.current = undefined;
+    for (const p of waiting) p.reject(error);
+  }
+
+  close(): void {
+    if (!this.closed) this.fail(new ConnectionError(`tej: the remote shell on ${this.label} was closed`));
+    this.stdin.end();
+  }
+
+  private write(text: string): void {
+    this.stdin.write(text);
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    if (!this.ready) {
+      // Banners from login files come before the ready marks; drop them.
+      if (!this.readyOut && this.out.take(this.readyMark) !== undefined) this.readyOut = true;
+      if (!this.readyErr && this.err.take(this.readyMark) !== undefined) this.readyErr = true;
+      this.ready = this.readyOut && this.readyErr;
+      if (!this.ready) return;
+    }
+    for (;;) {
+      if (!this.current) {
+        const next = this.queue.shift();
+        if (!next) return;
+        this.current = next;
+        const t = this.token;
+        this.write(
+          `/bin/sh -c ${shQuote(next.script)} </dev/null; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`,
+        );
+      }
+      const c = this.current;
+      c.stdout ??= this.out.take(this.mark);
+      if (c.stdout === undefined) return;
+      c.status ??= this.out.line();
+      if (c.status === undefined) return; // the mark is here, its status line not yet
+      c.stderr ??= this.err.take(this.mark);
+      if (c.stderr === undefined) return;
+      this.err.line(); // the newline after the stderr mark
+      this.current = undefined;
+      const code = Number(c.status);
+      c.resolve({ code: Number.isInteger(code) ? code : null, stdout: c.stdout, stderr: c.stderr.toString() });
+    }
+  }
+}

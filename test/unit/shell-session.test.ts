@@ -1,0 +1,88 @@
+// The persistent shell's framing, driven against a real local dash (the framing is pure logic; the shell
+// on the other end is real).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+import { ShellSession } from '../../src/transport/shell-session.js';
+import { ConnectionError } from '../../src/errors.js';
+
+/** A local shell whose "login files" print banners on both streams before it starts reading requests. */
+function startShell(banner = 'Welcome!\nkey=value noise\n') {
+  const child = spawn('/usr/bin/dash', ['-c', `printf '%s' "$1"; printf 'stderr banner\\n' >&2; exec /usr/bin/dash`, 'sh', banner], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true, // its own process group, so a test can kill the shell and what it runs at once
+  });
+  const session = new ShellSession(child.stdin, child.stdout, child.stderr, 'test');
+  return { child, session };
+}
+
+describe('ShellSession', () => {
+  test('skips banners and returns stdout, stderr and the exit status of each request', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    const r = await session.run("echo out; echo err >&2; exit 3");
+    assert.deepEqual([r.code, r.stdout.toString(), r.stderr], [3, 'out\n', 'err\n']);
+    const ok = await session.run('printf "no newline"');
+    assert.deepEqual([ok.code, ok.stdout.toString(), ok.stderr], [0, 'no newline', '']);
+  });
+
+  test('passes binary output through unchanged, whatever its size', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    // every byte value, then 3 MB: the mark search must work across chunk boundaries
+    const r = await session.run(`i=0; while [ $i -lt 256 ]; do printf "\\\\$(printf %o $i)"; i=$((i+1)); done; head -c 3000000 /dev/zero`);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout.length, 256 + 3_000_000);
+    for (let i = 0; i < 256; i++) assert.equal(r.stdout[i], i);
+  });
+
+  test('runs queued requests in order, each in a fresh shell that cannot read the next request', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    const results = await Promise.all([
+      session.run('X=1; cd /; cat; echo "$X $(pwd)"'),
+      session.run('echo "${X:-unset} $(pwd)"'),
+      session.run("printf '%s' \"it's \\$HOME; \\`x\\`\""),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.stdout.toString()),
+      ['1 /\n', `unset ${process.cwd()}\n`, "it's $HOME; `x`"],
+    );
+  });
+
+  test('a request that cannot be parsed fails alone; the session goes on', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    const bad = await session.run('if then fi (');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /syntax|unexpected/i);
+    assert.equal((await session.run('echo still here')).stdout.toString(), 'still here\n');
+  });
+
+  test('fails waiting requests with a ConnectionError when the shell dies', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    await session.run('true');
+    const pending = session.run('sleep 5');
+    const queued = session.run('echo never');
+    setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 100);
+    await assert.rejects(pending, ConnectionError);
+    await assert.rejects(queued, ConnectionError);
+    await assert.rejects(session.run('true'), ConnectionError);
+  });
+
+  test('does not answer before the ready marks, even when a banner imitates a reply', async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const session = new ShellSession(stdin, stdout, stderr, 'fake');
+    let answered = false;
+    const r = session.run('true').then((x) => ((answered = true), x));
+    stdout.write('\x1etej-end-0123:0\n');
+    await new Promise((res) => setTimeout(res, 20));
+    assert.equal(answered, false);
+    session.fail(new ConnectionError('done'));
+    await assert.rejects(r, ConnectionError);
+  });
+});
