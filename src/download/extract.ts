@@ -2,7 +2,7 @@
 // destination. Entries are checked against tar-slip: nothing is written outside the destination, and
 // symlinks that would point out of it are skipped.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, normalize, relative, resolve, isAbsolute } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -42,11 +42,34 @@ export async function destinationFor(spec: DownloadSpec, cwd: string): Promise<s
   return '-';
 }
 
+// Files up to this size are gathered and written in one synchronous call: a write stream per small
+// file costs more in stream machinery than the write itself.
+const WHOLE_FILE_MAX = 1 << 20;
+
+/** Writes a small file beside its target, then renames it into place. */
+async function writeWhole(entry: AsyncIterable<unknown>, tmp: string, target: string, mode: number): Promise<void> {
+  const parts: Buffer[] = [];
+  for await (const chunk of entry) parts.push(chunk as Buffer);
+  try {
+    writeFileSync(tmp, Buffer.concat(parts), { mode });
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 /** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`). */
 export async function extractDownload(source: Readable, destination: string, stdout: Writable): Promise<ExtractResult> {
   const extract = tar.extract();
   const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
   let top: string | undefined;
+  const made = new Set<string>(); // directories known to exist: one mkdir each, not one per file
+  const ensureDir = (dir: string) => {
+    if (made.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    made.add(dir);
+  };
   const done = pipeline(source, extract);
   done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   for await (const entry of extract) {
@@ -75,15 +98,20 @@ export async function extractDownload(source: Readable, destination: string, std
       await mkdir(target, { recursive: true, mode: 0o755 });
       entry.resume();
     } else if (type === 'file') {
-      await mkdir(dirname(target), { recursive: true });
+      ensureDir(dirname(target));
       // Write beside the target and rename: a broken download never leaves a half file under the real name.
       const tmp = `${target}.tej-${randomBytes(4).toString('hex')}`;
-      try {
-        await pipeline(entry, createWriteStream(tmp, { mode: (entry.header.mode ?? 0o644) & 0o755 }));
-        await rename(tmp, target);
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
+      const mode = (entry.header.mode ?? 0o644) & 0o755;
+      if ((entry.header.size ?? 0) <= WHOLE_FILE_MAX) {
+        await writeWhole(entry, tmp, target, mode);
+      } else {
+        try {
+          await pipeline(entry, createWriteStream(tmp, { mode }));
+          await rename(tmp, target);
+        } catch (e) {
+          await rm(tmp, { force: true });
+          throw e;
+        }
       }
       result.files += 1;
       result.bytes += entry.header.size ?? 0;

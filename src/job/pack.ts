@@ -1,7 +1,7 @@
 // Packs a job directory and its metadata into the one tar stream that `submit` reads: meta/..., work/...,
 // and last the empty `end-<nonce>` marker that proves the stream arrived whole.
-import { createReadStream } from 'node:fs';
-import { access, constants, lstat, readdir, readlink } from 'node:fs/promises';
+import { accessSync, closeSync, constants, createReadStream, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -49,31 +49,33 @@ export async function scanJobDir(dir: string, exclude: (path: string) => boolean
   if (!top.isDirectory()) throw new InvalidInputError(`tej: '${dir}' is not a directory`, { hint: 'pass the directory that holds start.sh' });
   const entries: ScannedEntry[] = [];
   let bytes = 0;
-  async function walk(abs: string): Promise<void> {
-    for (const name of (await readdir(abs)).sort()) {
+  // Synchronous calls: a job of thousands of small files scans in milliseconds instead of a thread-pool
+  // round trip per call.
+  function walk(abs: string): void {
+    for (const name of readdirSync(abs).sort()) {
       const full = join(abs, name);
       const path = relative(dir, full).split('\\').join('/');
       if (exclude(path)) continue;
-      const st = await lstat(full);
+      const st = lstatSync(full);
       const base = { path, mode: st.mode & 0o777, mtime: st.mtime };
       if (st.isDirectory()) {
         try {
-          await access(full, constants.R_OK | constants.X_OK);
+          accessSync(full, constants.R_OK | constants.X_OK);
         } catch {
           throw new InvalidInputError(`tej: cannot read directory '${full}'`, { hint: 'fix its permissions or exclude it' });
         }
         entries.push({ ...base, type: 'directory', size: 0 });
-        await walk(full);
+        walk(full);
       } else if (st.isFile()) {
         try {
-          await access(full, constants.R_OK);
+          accessSync(full, constants.R_OK);
         } catch {
           throw new InvalidInputError(`tej: cannot read file '${full}'`, { hint: 'fix its permissions or exclude it' });
         }
         entries.push({ ...base, type: 'file', size: st.size });
         bytes += st.size;
       } else if (st.isSymbolicLink()) {
-        entries.push({ ...base, type: 'symlink', size: 0, linkname: await readlink(full) });
+        entries.push({ ...base, type: 'symlink', size: 0, linkname: readlinkSync(full) });
       } else {
         throw new InvalidInputError(`tej: '${full}' is a special file (fifo, socket or device) and cannot be uploaded`, {
           hint: 'remove it from the job directory or exclude it',
@@ -81,7 +83,7 @@ export async function scanJobDir(dir: string, exclude: (path: string) => boolean
       }
     }
   }
-  await walk(dir);
+  walk(dir);
   if (entries.length === 0) throw new InvalidInputError(`tej: job directory '${dir}' is empty`, { hint: 'put a start.sh in it' });
   return { dir, entries, bytes };
 }
@@ -105,17 +107,50 @@ function metaFiles(meta: JobMeta): [string, string][] {
  * taken) the pack is destroyed, and with it every entry, finished ones included. That failure is
  * reported through the pack; an entry with no listener would crash the process instead.
  */
-export function addEntry(pack: tar.Pack, header: Parameters<tar.Pack["entry"]>[0], content?: string | Buffer): ReturnType<tar.Pack['entry']> {
-  const entry = content === undefined ? pack.entry(header) : pack.entry(header, content);
+export function addEntry(
+  pack: tar.Pack,
+  header: Parameters<tar.Pack['entry']>[0],
+  content?: string | Buffer,
+  callback?: (err?: Error | null) => void,
+): ReturnType<tar.Pack['entry']> {
+  const entry = content === undefined ? pack.entry(header, callback) : pack.entry(header, content, callback ?? (() => undefined));
   entry.on('error', () => undefined);
   return entry;
+}
+
+/** Adds an entry with its whole content; resolves once the pack has taken it (its backpressure). */
+function addWhole(pack: tar.Pack, header: Parameters<tar.Pack['entry']>[0], content: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => addEntry(pack, header, content, (err) => (err ? reject(err) : resolve())));
+}
+
+// Files up to this size are read in one synchronous call: streaming each of thousands of small files
+// costs a millisecond of stream machinery apiece, twenty times what reading it does.
+const WHOLE_FILE_MAX = 1 << 20;
+
+function readWhole(path: string, size: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== size || readSync(fd, Buffer.alloc(1), 0, 1, size) !== 0) {
+      throw new InvalidInputError(`tej: '${path}' changed size while it was being sent`, { hint: 'submit when nothing writes into the job directory' });
+    }
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface PackProgress {
   (bytes: number, files: number): void;
 }
 
-/** Streams the job. Backpressure comes from tar-stream: each file is piped into its entry. */
+/** Streams the job as one tar: meta/, work/, then the end marker. Backpressure comes from the pack. */
 export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: PackProgress): Readable {
   const pack = tar.pack();
   (async () => {
@@ -132,8 +167,13 @@ export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: P
       } else if (e.type === 'symlink') {
         addEntry(pack, { name, type: 'symlink', linkname: e.linkname, mode: 0o777, mtime: e.mtime });
       } else {
-        const entry = addEntry(pack, { name, size: e.size, mode: e.mode | 0o600, mtime: e.mtime });
-        await pipeline(createReadStream(join(scan.dir, e.path)), entry);
+        const header = { name, size: e.size, mode: e.mode | 0o600, mtime: e.mtime };
+        const path = join(scan.dir, e.path);
+        if (e.size <= WHOLE_FILE_MAX) {
+          await addWhole(pack, header, readWhole(path, e.size));
+        } else {
+          await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), addEntry(pack, header));
+        }
         sent += e.size;
         files += 1;
         onProgress?.(sent, files);
