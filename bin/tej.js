@@ -1,2 +1,9 @@
 #!/usr/bin/env node
-import '../dist/cli/main.js';
+// `tej --version` answers before anything is loaded (yargs, ssh2 and ajv cost more than node itself).
+const args = process.argv.slice(2);
+if (args.length === 1 && args[0] === '--version') {
+  const { readFileSync } = await import('node:fs');
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+} else {
+  await import('../dist/cli/main.js');
+}
