@@ -1,0 +1,275 @@
+// `npm run bench`: tej against plain OpenSSH doing the same work, on the same throw-away sshd host, in
+// the same run. Each repetition runs both sides back to back, alternating which goes first; medians of
+// wall-clock times are compared. Writes bench/results.json, bench/results.md and the README's table.
+//   --quick        small sizes, one repetition: proves the bench works (CI), writes nothing in the repo
+//   --reps N       repetitions per case (default 5)
+//   --out DIR      where results.json and results.md go (default bench/; --quick: a temp dir)
+//   --only REGEX   run only the cases whose name matches (for development; writes to a temp dir)
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeClientHome, startLab, type Lab } from '../test/helpers/lab.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TEJ = join(ROOT, 'bin', 'tej.js');
+
+const { values: opts } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, out: { type: 'string' }, only: { type: 'string' } },
+});
+const QUICK = opts.quick!;
+const REPS = Number(opts.reps ?? (QUICK ? 1 : 5));
+const SMALL_FILES = QUICK ? 200 : 2000;
+const BIG_MB = QUICK ? 8 : 200;
+const MANY_JOBS = QUICK ? 20 : 200;
+const STATUS_JOBS = QUICK ? 10 : 50;
+const SESSION_CALLS = QUICK ? 5 : 20;
+
+interface Case {
+  name: string;
+  /** What the OpenSSH side runs, shown in the table. */
+  openssh: string;
+  tej: () => Promise<number>;
+  ssh: () => Promise<number>;
+  /** Untimed: runs after each repetition of either side. */
+  reset?: () => Promise<void>;
+  note?: () => string;
+}
+
+interface Result {
+  name: string;
+  tej_median_ms: number;
+  openssh_median_ms: number;
+  ratio: number;
+  openssh: string;
+  note?: string;
+  tej_ms: number[];
+  openssh_ms: number[];
+}
+
+function run(argv: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH!, LC_ALL: 'C', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end(input ?? '');
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
+  });
+}
+
+/** Runs a command, fails the bench if it fails: a fast wrong answer is not a result. */
+async function timed(argv: string[], env: Record<string, string>): Promise<number> {
+  const r = await run(argv, env);
+  if (r.code !== 0) throw new Error(`bench: ${argv.join(' ')} exited ${r.code}\n${r.stderr}`);
+  return r.ms;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function makeFiles(dir: string, count: number, size: number): Promise<void> {
+  await mkdir(join(dir, 'data'), { recursive: true });
+  await writeFile(join(dir, 'start.sh'), 'exit 0\n');
+  const block = Buffer.alloc(size, 'x');
+  for (let i = 0; i < count; i++) {
+    const sub = join(dir, 'data', `d${Math.floor(i / 100)}`);
+    if (i % 100 === 0) await mkdir(sub, { recursive: true });
+    await writeFile(join(sub, `f${i}.txt`), block);
+  }
+}
+
+async function makeBig(dir: string, mb: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'start.sh'), 'exit 0\n');
+  const { createWriteStream } = await import('node:fs');
+  const { randomBytes } = await import('node:crypto');
+  const out = createWriteStream(join(dir, 'big.bin'));
+  const chunk = randomBytes(1 << 20); // incompressible, in case compression is ever on
+  for (let i = 0; i < mb; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  await new Promise((r) => out.end(r));
+}
+
+async function main(): Promise<void> {
+  const lab: Lab<'h1'> = await startLab({ hosts: [{ name: 'h1' }] });
+  const results: Result[] = [];
+  try {
+    const home = await makeClientHome(lab);
+    // OpenSSH reads ~/.ssh/config from the passwd entry, not $HOME: point it at the client home's.
+    const bin = join(home, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'ssh'), `#!/bin/sh\nexec /usr/bin/ssh -F "$HOME/.ssh/config" "$@"\n`, { mode: 0o755 });
+    const env = { HOME: home, PATH: `${bin}:${process.env.PATH}` };
+    const work = await lab.makeTmpDir('tej-bench-');
+    const small = join(work, 'small');
+    const big = join(work, 'big');
+    const oneJob = join(work, 'one');
+    await makeFiles(small, SMALL_FILES, 4096);
+    await makeBig(big, BIG_MB);
+    await makeFiles(oneJob, 1, 1024);
+    const tej = (...args: string[]) => timed(['node', TEJ, ...args], env);
+    const sh = (cmd: string) => timed(['sh', '-c', cmd], env);
+    const remote = (cmd: string) => lab.execAs('h1', 'alice', cmd);
+    const ctl = join(home, '.ssh', 'ctl');
+    const master = `ssh -o ControlMaster=yes -o ControlPath=${ctl} -fN h1`;
+    const viaMaster = `ssh -o ControlPath=${ctl}`;
+    const closeMaster = `ssh -o ControlPath=${ctl} -O exit h1 2>/dev/null`;
+
+    // Untimed: install the helpers and warm both sides' caches.
+    await tej('setup', 'h1');
+    await sh('ssh h1 true');
+    await tej('submit', 'h1', '--id', 'dl-small', small);
+    await tej('submit', 'h1', '--id', 'dl-big', big);
+    for (let i = 0; i < STATUS_JOBS; i++) await tej('submit', 'h1', '--id', `st${i}`, oneJob);
+    const statusIds = Array.from({ length: STATUS_JOBS }, (_, i) => ['--id', `st${i}`]).flat();
+    let rep = 0;
+    const clean = async () => {
+      await remote(`rm -rf ~/.tej/jobs/up-* ~/.tej/jobs/many-* /tmp/bench; mkdir -p /tmp/bench`);
+    };
+    const local = await mkdtemp(join(tmpdir(), 'tej-bench-dl-'));
+    const cleanLocal = async () => {
+      await rm(local, { recursive: true, force: true });
+      await mkdir(local, { recursive: true });
+    };
+    let jobsPerSecond = 0;
+
+    const cases: Case[] = [
+      {
+        name: 'CLI start-up: tej --version vs node -e 0',
+        openssh: 'node -e 0',
+        tej: () => tej('--version'),
+        ssh: () => timed(['node', '-e', '0'], env),
+      },
+      {
+        name: 'one command: tej status (new connection)',
+        openssh: `ssh h1 'cat ~/.tej/jobs/st0/exit-code'`,
+        tej: () => tej('status', 'h1', '--id', 'st0'),
+        ssh: () => sh(`ssh h1 'cat ~/.tej/jobs/st0/exit-code' >/dev/null`),
+      },
+      {
+        name: `status of ${STATUS_JOBS} jobs in one command`,
+        openssh: `ssh h1 'cat ~/.tej/jobs/st*/exit-code'`,
+        tej: () => tej('status', 'h1', ...statusIds),
+        ssh: () => sh(`ssh h1 'cat ~/.tej/jobs/st*/exit-code' >/dev/null`),
+      },
+      {
+        name: `${SESSION_CALLS} calls in one library session`,
+        openssh: `ssh ControlMaster + ${SESSION_CALLS} × ssh cat`,
+        tej: () => timed(['node', join(ROOT, 'bench', 'session.mjs'), 'h1', String(SESSION_CALLS)], env),
+        ssh: () => sh(`${master} && for i in $(seq ${SESSION_CALLS}); do ${viaMaster} h1 'cat ~/.tej/jobs/st0/exit-code' >/dev/null || exit 1; done; ${closeMaster}`),
+      },
+      {
+        name: `upload ${SMALL_FILES} files of 4 KiB`,
+        openssh: `tar c DIR | ssh h1 'tar x'`,
+        tej: () => tej('submit', 'h1', '--id', `up-small-${++rep}`, small),
+        ssh: () => sh(`tar cf - -C ${small} . | ssh h1 'mkdir /tmp/bench/s${++rep} && tar xf - -C /tmp/bench/s${rep}'`),
+        reset: clean,
+      },
+      {
+        name: `upload one ${BIG_MB} MB file`,
+        openssh: `cat FILE | ssh h1 'cat > F'`,
+        tej: () => tej('submit', 'h1', '--id', `up-big-${++rep}`, big),
+        ssh: () => sh(`cat ${big}/big.bin | ssh h1 'cat > /tmp/bench/big${++rep}'`),
+        reset: clean,
+      },
+      {
+        name: `download ${SMALL_FILES} files of 4 KiB`,
+        openssh: `ssh h1 'tar c DIR' | tar x`,
+        tej: () => timed(['sh', '-c', `cd ${local} && node ${TEJ} download h1 --id dl-small data`], env),
+        ssh: () => sh(`ssh h1 'tar cf - -C ~/.tej/jobs/dl-small/work data' | tar xf - -C ${local}`),
+        reset: cleanLocal,
+      },
+      {
+        name: `download one ${BIG_MB} MB file`,
+        openssh: `ssh h1 'cat F' > F`,
+        tej: () => timed(['sh', '-c', `cd ${local} && node ${TEJ} download h1 --id dl-big big.bin`], env),
+        ssh: () => sh(`ssh h1 'cat ~/.tej/jobs/dl-big/work/big.bin' > ${local}/big.bin`),
+        reset: cleanLocal,
+      },
+      {
+        name: `submit ${MANY_JOBS} jobs in one library session`,
+        openssh: `ssh ControlMaster + ${MANY_JOBS} × (tar c | ssh 'mkdir && tar x && start')`,
+        tej: async () => {
+          const r = await run(['node', join(ROOT, 'bench', 'many-jobs.mjs'), 'h1', String(MANY_JOBS), oneJob], env);
+          if (r.code !== 0) throw new Error(`bench: many-jobs failed\n${r.stderr}`);
+          jobsPerSecond = Number(JSON.parse(r.stdout).jobs_per_second);
+          return r.ms;
+        },
+        ssh: () =>
+          sh(
+            `${master} && for i in $(seq ${MANY_JOBS}); do tar cf - -C ${oneJob} . | ${viaMaster} h1 "mkdir /tmp/bench/m$i && tar xf - -C /tmp/bench/m$i && cd /tmp/bench/m$i && (setsid sh start.sh </dev/null >/dev/null 2>&1 &)" || exit 1; done; ${closeMaster}`,
+          ),
+        reset: clean,
+        note: () => `tej: ${jobsPerSecond.toFixed(0)} jobs/s`,
+      },
+    ];
+
+    await clean();
+    await cleanLocal();
+    for (const c of cases.filter((x) => !opts.only || new RegExp(opts.only, 'i').test(x.name))) {
+      const t: number[] = [];
+      const o: number[] = [];
+      for (let i = 0; i < REPS; i++) {
+        // Alternate which side goes first, so neither always gets the warmer cache.
+        const order = i % 2 === 0 ? (['tej', 'ssh'] as const) : (['ssh', 'tej'] as const);
+        for (const side of order) {
+          const ms = await c[side]();
+          (side === 'tej' ? t : o).push(ms);
+          await c.reset?.();
+        }
+      }
+      const r: Result = {
+        name: c.name,
+        tej_median_ms: Math.round(median(t) * 10) / 10,
+        openssh_median_ms: Math.round(median(o) * 10) / 10,
+        ratio: Math.round((median(t) / median(o)) * 100) / 100,
+        openssh: c.openssh,
+        ...(c.note ? { note: c.note() } : {}),
+        tej_ms: t.map((x) => Math.round(x)),
+        openssh_ms: o.map((x) => Math.round(x)),
+      };
+      results.push(r);
+      process.stderr.write(`${r.name}: tej ${r.tej_median_ms} ms, openssh ${r.openssh_median_ms} ms, ratio ${r.ratio}${r.note ? ` (${r.note})` : ''}\n`);
+    }
+    await rm(local, { recursive: true, force: true });
+  } finally {
+    await lab.stop();
+  }
+
+  const out = opts.out ?? (QUICK || opts.only ? await mkdtemp(join(tmpdir(), 'tej-bench-out-')) : join(ROOT, 'bench'));
+  await mkdir(out, { recursive: true });
+  const meta = { date: new Date().toISOString(), quick: QUICK, reps: REPS, node: process.version };
+  await writeFile(join(out, 'results.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
+  const table = renderTable(results);
+  await writeFile(join(out, 'results.md'), table);
+  process.stdout.write(table);
+  if (!QUICK && !opts.only && !opts.out) await updateReadme(table, meta);
+  process.stderr.write(`bench: wrote ${join(out, 'results.json')}\n`);
+}
+
+function renderTable(results: Result[]): string {
+  const rows = results.map((r) => `| ${r.name} | ${r.tej_median_ms} | ${r.openssh_median_ms} | \`${r.openssh.replaceAll('|', '\\|')}\` | **${r.ratio}** |${r.note ? ` ${r.note}` : ''}`);
+  return ['| case | tej ms | OpenSSH ms | OpenSSH command | ratio | |', '|---|---:|---:|---|---:|---|', ...rows, ''].join('\n');
+}
+
+async function updateReadme(table: string, meta: { date: string; reps: number; node: string }): Promise<void> {
+  const path = join(ROOT, 'README.md');
+  const readme = await readFile(path, 'utf8');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const a = readme.indexOf(begin);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a) return;
+  const block = `${begin}\nMedians of ${meta.reps} alternating repetitions, ${meta.date.slice(0, 10)}, Node ${meta.node}, sshd in a network namespace on the same machine:\n\n${table}${end}`;
+  await writeFile(path, readme.slice(0, a) + block + readme.slice(b + end.length));
+}
+
+await main();
