@@ -16,6 +16,20 @@ export interface JobStatus {
   exitCode?: number;
   /** Seconds from start to end, or to the remote's now while running. */
   elapsed?: number;
+  /** tej.json's labels, as the job was submitted with them. */
+  labels?: Record<string, string>;
+}
+
+/** The labels= value of a record: a JSON object of strings; anything else counts as none. */
+function parseLabels(v: string | undefined): Record<string, string> | undefined {
+  if (!v) return undefined;
+  try {
+    const o = JSON.parse(v) as unknown;
+    if (o && typeof o === 'object' && !Array.isArray(o) && Object.values(o).every((x) => typeof x === 'string')) return o as Record<string, string>;
+  } catch {
+    // unreadable: no labels
+  }
+  return undefined;
 }
 
 function time(v: string | undefined): Date | undefined {
@@ -37,6 +51,8 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if (end) s.end = end;
   if (r.exit_code && /^\d+$/.test(r.exit_code)) s.exitCode = Number(r.exit_code);
   if (start) s.elapsed = Math.max(0, Math.round(((end?.getTime() ?? now * 1000) - start.getTime()) / 1000));
+  const labels = parseLabels(r.labels);
+  if (labels) s.labels = labels;
   return s;
 }
 
