@@ -13,6 +13,10 @@ import { deleteCommand } from './commands/delete.js';
 import { downloadCommand } from './commands/download.js';
 import { listCommand } from './commands/list.js';
 import { schemaCommand } from './commands/schema.js';
+import { waitCommand } from './commands/wait.js';
+import { logsCommand } from './commands/logs.js';
+import { showCommand } from './commands/show.js';
+import { resubmitCommand } from './commands/resubmit.js';
 
 process.on('SIGINT', () => {
   process.stderr.write('tej: interrupted\n');
@@ -33,6 +37,10 @@ const cli = globalOptions(yargs(argv))
   .command(deleteCommand as never)
   .command(listCommand as never)
   .command(schemaCommand as never)
+  .command(waitCommand as never)
+  .command(logsCommand as never)
+  .command(showCommand as never)
+  .command(resubmitCommand as never)
   .demandCommand(1, 'tej: name a command (tej --help lists them)')
   .strict()
   .version(VERSION)
