@@ -23,6 +23,12 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+// A reader that stops early (`tej logs -f | head`) ends tej quietly, as it would a shell tool.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
+
 const argv = hideBin(process.argv);
 const verbose = argv.includes('-v') || argv.includes('--verbose');
 

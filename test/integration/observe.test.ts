@@ -149,6 +149,14 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.ok(arrivals.at(-1)![1] - arrivals[0]![1] >= 2000, JSON.stringify(arrivals));
     assert.equal(ok(await run(['logs', 'h1', '--id', 'chatty'])), 'one\ntwo\n');
     assert.equal(ok(await run(['logs', 'h1', '--id', 'chatty', '--stderr'])), 'err\n');
+    // A reader that stops early ends tej quietly (exit 0, no EPIPE trace).
+    await submit('many', { 'start.sh': 'i=0; while [ $i -lt 100000 ]; do echo "line $i"; i=$((i+1)); done\n' });
+    ok(await run(['wait', 'h1', '--id', 'many']));
+    const piped = execFileSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${TEJ_BIN}" logs h1 --id many -f 2>&1 | head -1`], {
+      env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' },
+      encoding: 'utf8',
+    });
+    assert.equal(piped, 'line 0\n');
     await submit('ownout', { 'start.sh': 'echo mine\n', 'tej.json': '{"stdout": "logs/run.log"}' });
     ok(await run(['wait', 'h1', '--id', 'ownout']));
     assert.equal(ok(await run(['logs', 'h1', '--id', 'ownout', '--follow'])), 'mine\n');
