@@ -265,10 +265,13 @@ export class Queue {
     return results;
   }
 
-  /** Full records (status, host, spec, submission record with git provenance) of several jobs, one request. */
-  async show(ids: string[]): Promise<Map<string, JobRecord | undefined>> {
+  /**
+   * Full records (status, host, spec, submission record with git provenance) of several jobs, one
+   * request. `brief` leaves out the submission record, which may hold a large git diff.
+   */
+  async show(ids: string[], options: { brief?: boolean } = {}): Promise<Map<string, JobRecord | undefined>> {
     ids.forEach((id) => checkJobId(id));
-    const { reply } = await this.call('show', ids);
+    const { reply } = await this.call('show', options.brief ? ['--brief', ...ids] : ids);
     const now = Number(reply!.header.now ?? Date.now() / 1000);
     const out = new Map<string, JobRecord | undefined>(ids.map((id) => [id, undefined]));
     for (const r of reply!.records) if (r.id) out.set(r.id, toJobRecord(r, reply!.header, now));

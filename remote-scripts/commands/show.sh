@@ -1,9 +1,9 @@
 #!/bin/sh
 # Summary: Report the full record of some jobs: the status record plus where it runs and what was sent
-# Usage: tej-remote show <job-id>...
+# Usage: tej-remote show [--brief] <job-id>...
 # Output (stdout, proto 1): tej-proto=1, now=, host=, queue=, then per job the status record (see
 #   status.sh) and, when known, work_dir=, stdout=, stderr=, resubmitted_from=, spec= (meta/spec.json)
-#   and job= (meta/job.json), both JSON on one line
+#   and job= (meta/job.json, left out with --brief: it may hold a large git diff), JSON on one line
 # Exit: 0 ok (absent jobs included); 64 usage; 65 bad id; 69 queue not set up
 # shellcheck source-path=SCRIPTDIR
 set -eu
@@ -13,7 +13,12 @@ TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
 # shellcheck source=../lib/job.sh
 . "$TEJ_ROOT/lib/job.sh"
 
-test $# -ge 1 || die "$EX_USAGE" "usage: tej-remote show <job-id>..."
+brief=
+if test "${1:-}" = --brief; then
+	brief=yes
+	shift
+fi
+test $# -ge 1 || die "$EX_USAGE" "usage: tej-remote show [--brief] <job-id>..."
 for id in "$@"; do
 	check_job_id "$id"
 done
@@ -42,5 +47,5 @@ for id in "$@"; do
 	emit stderr "$err"
 	emit_state_file resubmitted_from "$dir/resubmitted-from"
 	emit_json spec "$dir/meta/spec.json"
-	emit_json job "$dir/meta/job.json"
+	test -n "$brief" || emit_json job "$dir/meta/job.json"
 done

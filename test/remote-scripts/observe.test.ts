@@ -40,6 +40,9 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         assert.deepEqual(JSON.parse(rec.spec!), { labels: { exp: 'a b' } });
         assert.deepEqual(JSON.parse(rec.job!), { git: { commit: 'abc', diff: 'x\ny\n' } });
         assert.deepEqual(show.records[1], { id: 'nosuch', state: 'absent' });
+        const brief = await q.ok(['show', '--brief', 'lab']);
+        assert.equal(brief.records[0]!.job, undefined, '--brief leaves the submission record out');
+        assert.equal(brief.records[0]!.spec, rec.spec);
         assert.equal((await q.run(['show', 'bad/id'])).code, 65);
         assert.equal((await q.run(['show'])).code, 64);
       });

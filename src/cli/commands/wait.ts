@@ -71,7 +71,7 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
     process.exitCode = await withQueue(destination, argv, async (q) => {
       const ids = await selectIds(q, argv);
       // One request for the jobs' records: their webhooks (tej.json notify.webhook) and the host's name.
-      const records = await q.show(ids);
+      const records = await q.show(ids, { brief: true });
       let exit = 0;
       let pending = ids;
       let delay: number | undefined;
