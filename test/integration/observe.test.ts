@@ -78,7 +78,10 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.ok(Date.now() - t0 < 15_000);
     assert.match(r.stderr, /timed out waiting for w-long/);
-    assert.equal(r.stdout, '');
+    assert.match(r.stdout, /^w-long\trunning \(0:0\d\)\n$/, 'the jobs still running are reported too');
+    const badTimeout = await run(['wait', 'h1', '--id', 'w-long', '--timeout', 'soon']);
+    assert.equal(badTimeout.code, 64);
+    assert.match(badTimeout.stderr, /bad --timeout 'soon'/);
     ok(await run(['kill', 'h1', '--id', 'w-long', '--grace', '1']));
     const killed = await run(['wait', 'h1', '--id', 'w-long']);
     assert.equal(killed.code, 5, 'killed');

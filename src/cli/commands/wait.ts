@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { TejError } from '../../errors.js';
+import { TejError, UsageError } from '../../errors.js';
 import { jobJson } from '../../job/json.js';
 import { parseDuration } from '../../job/spec.js';
 import { describeStatus, type JobStatus } from '../../job/status.js';
@@ -57,6 +57,14 @@ async function downloadOutputs(q: Queue, id: string, specs: string[], several: b
   }
 }
 
+function timeoutSeconds(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new UsageError(`tej: bad --timeout '${value}'`, { hint: 'write e.g. 90s, 45m, 2h, 1d' });
+  }
+}
+
 export const waitCommand: CommandModule<GlobalArgs, Args> = {
   command: 'wait [destination..]',
   describe: 'Wait until jobs end; the exit code tells their state as status does; --download fetches outputs',
@@ -66,7 +74,7 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
       .option('timeout', { type: 'string', describe: 'Give up after this long (90s, 2h): the exit code then tells the state of the jobs still running' }) as never,
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
-    const deadline = argv.timeout !== undefined ? Date.now() + parseDuration(String(argv.timeout)) * 1000 : Infinity;
+    const deadline = argv.timeout !== undefined ? Date.now() + timeoutSeconds(String(argv.timeout)) * 1000 : Infinity;
     const specs = (argv.download ?? []).map(String);
     process.exitCode = await withQueue(destination, argv, async (q) => {
       const ids = await selectIds(q, argv);
@@ -77,12 +85,15 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
       let delay: number | undefined;
       for (;;) {
         const statuses = pending.length ? await q.statuses(pending) : new Map<string, JobStatus | undefined>();
-        for (const id of pending) {
-          const s = statuses.get(id);
-          if (!hasEnded(s)) continue;
+        const print = (id: string, s: JobStatus | undefined) => {
           exit = Math.max(exit, statusExit(s));
           if (argv.json) printJson(jobJson(id, s));
           else process.stdout.write(`${id}\t${describeStatus(s)}\n`);
+        };
+        for (const id of pending) {
+          const s = statuses.get(id);
+          if (!hasEnded(s)) continue;
+          print(id, s);
           const rec = records.get(id);
           const webhook = rec?.spec?.notify?.webhook;
           if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
@@ -92,7 +103,7 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
         if (pending.length === 0) return exit;
         if (Date.now() >= deadline) {
           if (!argv.quiet) process.stderr.write(`tej: timed out waiting for ${pending.join(', ')}\n`);
-          for (const id of pending) exit = Math.max(exit, statusExit(statuses.get(id)));
+          for (const id of pending) print(id, statuses.get(id));
           return exit;
         }
         delay = nextDelay(delay);
