@@ -69,6 +69,10 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.equal(jsonLines(first!)[0]!.state, 'finished');
     assert.equal(rest.join('\n'), 'result\n', 'out.txt: goes to stdout');
     assert.equal(await readFile(join(cwd, 'out.txt'), 'utf8'), 'result\n', 'one job: into the current directory');
+    const missing = await run(['wait', 'h1', '--id', 'w-ok', '--download', 'nope.txt'], { cwd });
+    assert.equal(missing.code, 66, 'a download that fails counts');
+    assert.match(missing.stdout, /^w-ok\tfinished \(exit 0/);
+    assert.match(missing.stderr, /downloading from job w-ok failed: no such file in job w-ok: nope\.txt/);
   });
 
   it('wait --timeout gives up with the state of the jobs still running; a missing job is 66', async () => {

@@ -43,7 +43,7 @@ async function postWebhook(url: string, body: Record<string, unknown>, quiet: bo
   }
 }
 
-async function downloadOutputs(q: Queue, id: string, specs: string[], several: boolean, quiet: boolean): Promise<number> {
+async function downloadOutputs(q: Queue, id: string, specs: string[], several: boolean): Promise<number> {
   // With several jobs, each job's files go into a directory named after it, so that they do not clash.
   const cwd = several ? join(process.cwd(), id) : process.cwd();
   try {
@@ -51,9 +51,9 @@ async function downloadOutputs(q: Queue, id: string, specs: string[], several: b
     await q.download(id, specs, { cwd, stdout: process.stdout });
     return 0;
   } catch (e) {
-    const code = e instanceof TejError ? e.exitCode : 1;
-    if (!quiet || code !== 0) process.stderr.write(`tej: downloading from job ${id} failed: ${(e as Error).message.replace(/^tej: /, '')}\n`);
-    return code;
+    // Errors show even with --quiet; the other jobs are still waited for.
+    process.stderr.write(`tej: downloading from job ${id} failed: ${(e as Error).message.replace(/^tej: /, '')}\n`);
+    return e instanceof TejError ? e.exitCode : 1;
   }
 }
 
@@ -97,7 +97,7 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
           const rec = records.get(id);
           const webhook = rec?.spec?.notify?.webhook;
           if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
-          if (specs.length && s?.state === 'finished' && s.exitCode === 0) exit = Math.max(exit, await downloadOutputs(q, id, specs, ids.length > 1, argv.quiet));
+          if (specs.length && s?.state === 'finished' && s.exitCode === 0) exit = Math.max(exit, await downloadOutputs(q, id, specs, ids.length > 1));
         }
         pending = pending.filter((id) => !hasEnded(statuses.get(id)));
         if (pending.length === 0) return exit;
