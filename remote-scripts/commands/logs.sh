@@ -53,10 +53,15 @@ size() {
 	printf '%s\n' "$((_size_n + 0))"
 }
 
-# The client gone (the SSH session closed), our parent changes: stop instead of polling on.
+# The client gone (the SSH session closed), our parent changes or is gone: stop instead of polling on.
+# (A write to the closed channel would stop us too, but a quiet job writes nothing.)
 parent=$PPID
 client_gone() {
-	has_proc && proc_fields $$ && test "$proc_ppid" != "$parent"
+	if has_proc; then
+		proc_fields $$ && test "$proc_ppid" != "$parent"
+	elif kill -0 "$parent" 2>/dev/null; then
+		return 1
+	fi
 }
 
 # Each round reads the state first, then prints up to the size seen after it: once the state says the

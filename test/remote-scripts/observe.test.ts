@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Queue, SHELLS, TEST_HASH, waitFor } from './_queue.js';
+import { processAlive, Queue, SHELLS, TEST_HASH, waitFor } from './_queue.js';
 
 describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
@@ -84,6 +84,26 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         writeFileSync(join(q.jobDir('slow'), 'work', 'go'), '');
         assert.equal(await exited, 0);
         assert.equal(seen, 'first\nsecond\n');
+      });
+
+      test('logs --follow stops when the client that started it is gone, though the job runs on', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('quiet', { command: 'sleep 60' });
+        // A parent shell starts the follower and exits, as an SSH session does when the client leaves. It
+        // stays 2 s first: the follower takes its parent's pid when it starts.
+        const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
+        const pidText = await new Promise<string>((resolve, reject) => {
+          const c = spawn('/bin/sh', ['-c', '"$@" >/dev/null 2>&1 & echo $!; sleep 2', 'starter', ...follower], { env: q.env, stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          c.on('error', reject);
+          c.on('close', () => resolve(out));
+        });
+        const pid = Number(pidText.trim());
+        assert.ok(pid > 0, pidText);
+        await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true), 8000);
+        assert.equal((await q.status('quiet')).state, 'running');
       });
 
       test('resubmit runs the job again from its uploaded inputs, not from what it wrote', async (t) => {
