@@ -23,6 +23,11 @@ if ! test -f "$job_dir/input.tar" || ! nonce=$(read_state "$job_dir/input-nonce"
 	die "$EX_NOINPUT" "job $old has no saved input (submitted by an older tej): submit its directory again"
 fi
 plugin=$(read_state "$job_dir/plugin") || plugin=$(default_plugin)
+# The rerun carries the old job's nonce: refuse a taken id here, so that it is never taken for an
+# earlier attempt of this very submit.
+if test -e "$TEJ_ROOT/jobs/$new" || test -L "$TEJ_ROOT/jobs/$new"; then
+	die "$EX_CANTCREAT" "job $new exists already"
+fi
 
 # submit.sh checks the stream as it checks any upload, keeps its own copy and starts the job.
 "${TEJ_SHELL:-/bin/sh}" "$TEJ_ROOT/commands/submit.sh" "$new" "$nonce" --plugin "$plugin" <"$job_dir/input.tar"

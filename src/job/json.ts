@@ -13,6 +13,7 @@ export interface JobJson {
   duration_s: number | null;
   plugin: string | null;
   native_id: string | null;
+  native_state: string | null;
   labels: Record<string, string>;
   [extra: string]: unknown;
 }
@@ -32,6 +33,7 @@ export function jobJson(id: string, s: JobStatus | undefined, extra: Record<stri
     duration_s: s?.elapsed ?? null,
     plugin: s?.plugin ?? null,
     native_id: s?.nativeId ?? null,
+    native_state: s?.nativeState ?? null,
     labels: s?.labels ?? {},
     ...extra,
   };
