@@ -8,6 +8,7 @@ import { checkJobId } from './job/id.js';
 import { packJob, scanJobDir, type JobMeta } from './job/pack.js';
 import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
+import { submissionMeta } from './job/submission.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { parseReply, type Reply } from './protocol/reply.js';
 import { loadBundle, packBundle } from './remote/bundle.js';
@@ -195,6 +196,7 @@ export class Queue {
       }
     }
     const nonce = randomBytes(8).toString('hex');
+    Object.assign(meta, await submissionMeta(dir, meta));
     const args = [id, nonce];
     if (options.plugin) args.push('--plugin', options.plugin);
     const { reply } = await this.call('submit', args, {

@@ -1,12 +1,9 @@
 import { statSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { defaultJobId } from '../../job/id.js';
-import { gitInfo } from '../../job/git.js';
 import { jobJson } from '../../job/json.js';
 import { parseDuration, readSpec } from '../../job/spec.js';
-import { VERSION } from '../../version.js';
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
@@ -76,44 +73,26 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       if ((e as { code?: string }).code === 'E_CONFIG') throw e;
       return undefined;
     })) ?? {};
+    const labels = parseLabels(argv.label);
     const fromFlag = scriptOrCommand(dir, argv.script);
     const env = { ...spec.env, ...parseEnv(argv.env) };
     const timeLimit = argv['time-limit'] ?? spec.time_limit;
-    const labels = { ...spec.labels, ...parseLabels(argv.label) };
-    const run = argv.script !== undefined ? fromFlag : { script: spec.script, command: spec.command };
-    const nproc = argv.cpus ?? spec.cpus;
-    const seconds = timeLimit !== undefined ? parseDuration(timeLimit) : undefined;
-    // The job's record (meta/job.json, `tej show`): what ran, from where, and the git provenance.
-    const record = {
-      ...(run.command !== undefined ? { command: run.command } : { script: run.script ?? 'start.sh' }),
-      args: spec.args ?? [],
-      env,
-      time_limit_s: seconds ?? null,
-      cpus: nproc ?? null,
-      client_host: hostname(),
-      client_user: userInfo().username,
-      dir: resolve(dir),
-      tej_version: VERSION,
-      git: (await gitInfo(dir)) ?? null,
-    };
     const r = await withQueue(destination, argv, (q) =>
       q.submit(dir, {
         id: argv.id ?? defaultJobId(dir),
         plugin: argv.plugin ?? spec.plugin,
-        ...run,
+        ...(argv.script !== undefined ? fromFlag : { script: spec.script, command: spec.command }),
         args: spec.args,
         env,
         stdout: spec.stdout,
         stderr: spec.stderr,
-        nproc,
-        timeLimit: seconds,
+        nproc: argv.cpus ?? spec.cpus,
+        timeLimit: timeLimit !== undefined ? parseDuration(timeLimit) : undefined,
         spec,
         labels,
-        notifyCommand: spec.notify?.command,
-        record,
       }),
     );
-    if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels }));
+    if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
     else process.stdout.write(`${r.id}\n`);
   },
 };
