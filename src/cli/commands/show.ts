@@ -50,8 +50,9 @@ export function describeRecord(r: JobRecord): string {
     ],
     ['spec', r.spec && Object.keys(r.spec).length ? JSON.stringify(r.spec) : undefined],
   ];
-  const width = Math.max(...lines.map(([k]) => k.length)) + 1;
-  return lines.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n') + '\n';
+  const known = lines.filter(([, v]) => v !== undefined && v !== '');
+  const width = Math.max(...known.map(([k]) => k.length)) + 1;
+  return known.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n') + '\n';
 }
 
 export function recordJson(id: string, r: JobRecord | undefined) {
