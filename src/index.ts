@@ -17,4 +17,8 @@ export { parseDownloadSpec, type DownloadSpec } from './download/spec.js';
 export type { ExtractResult } from './download/extract.js';
 export { readSpec, validateSpec, parseDuration, JOB_SPEC_SCHEMA, type JobSpec } from './job/spec.js';
 export { parseDestination, type Destination } from './destination.js';
+export { jobJson, JOB_OUTPUT_SCHEMA, type JobJson } from './job/json.js';
+export { resolveSelection, matches, parseSince, isFailed, type Selector } from './job/select.js';
+export type { JobRecord, Submission } from './job/record.js';
+export type { GitInfo } from './job/git.js';
 export { PROTO, VERSION } from './version.js';

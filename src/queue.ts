@@ -7,6 +7,8 @@ import type { EventHandler } from './events.js';
 import { checkJobId } from './job/id.js';
 import { packJob, scanJobDir, type JobMeta } from './job/pack.js';
 import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
+import { toJobRecord, type JobRecord } from './job/record.js';
+import { submissionMeta } from './job/submission.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { parseReply, type Reply } from './protocol/reply.js';
 import { loadBundle, packBundle } from './remote/bundle.js';
@@ -194,6 +196,7 @@ export class Queue {
       }
     }
     const nonce = randomBytes(8).toString('hex');
+    Object.assign(meta, await submissionMeta(dir, meta));
     const args = [id, nonce];
     if (options.plugin) args.push('--plugin', options.plugin);
     const { reply } = await this.call('submit', args, {
@@ -262,6 +265,51 @@ export class Queue {
       results.push(await extracting);
     }
     return results;
+  }
+
+  /**
+   * Full records (status, host, spec, submission record with git provenance) of several jobs, one
+   * request. `brief` leaves out the submission record, which may hold a large git diff.
+   */
+  async show(ids: string[], options: { brief?: boolean } = {}): Promise<Map<string, JobRecord | undefined>> {
+    ids.forEach((id) => checkJobId(id));
+    const { reply } = await this.call('show', options.brief ? ['--brief', ...ids] : ids);
+    const now = Number(reply!.header.now ?? Date.now() / 1000);
+    const out = new Map<string, JobRecord | undefined>(ids.map((id) => [id, undefined]));
+    for (const r of reply!.records) if (r.id) out.set(r.id, toJobRecord(r, reply!.header, now));
+    return out;
+  }
+
+  /**
+   * Writes the job's stdout (or stderr) file to `out`; with `follow`, one remote loop goes on sending
+   * what the job appends until it ends. The job is looked up first (a missing one is JobNotFoundError),
+   * which also installs or upgrades the helpers before the stream starts.
+   */
+  async logs(id: string, out: Writable, options: { stderr?: boolean; follow?: boolean } = {}): Promise<void> {
+    checkJobId(id);
+    if (!(await this.status(id))) throw new JobNotFoundError(`tej: no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
+    const args = [id];
+    if (options.stderr) args.push('--stderr');
+    if (options.follow) args.push('--follow');
+    const raw = new PassThrough();
+    const stream = skipToMarker(raw);
+    stream.pipe(out, { end: false });
+    const drained = new Promise<void>((resolve) => stream.on('end', resolve).on('close', resolve));
+    try {
+      await this.call('logs', args, { stdout: raw, streamMarker: true });
+    } finally {
+      raw.end();
+    }
+    await drained;
+  }
+
+  /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */
+  async resubmit(id: string, newId: string): Promise<SubmitResult> {
+    checkJobId(id);
+    checkJobId(newId);
+    const { reply } = await this.call('resubmit', [id, newId]);
+    const r = reply!.records[0] ?? reply!.header;
+    return { id: r.id ?? newId, plugin: r.plugin ?? 'direct', nativeId: r.native_id ?? '', state: (r.state as JobState) ?? 'running' };
   }
 
   async close(): Promise<void> {

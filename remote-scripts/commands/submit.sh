@@ -81,7 +81,9 @@ reject() {
 	die "$@"
 }
 
-tar -xf - -C "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+# The stream is kept as input.tar: `resubmit` runs the job again from exactly these inputs.
+cat >"$staging/input.tar" || reject "$EX_DATAERR" "incomplete upload: reading it failed"
+tar -xf "$staging/input.tar" -C "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
 test -f "$upload/end-$nonce" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
 
 meta=$upload/meta
@@ -113,6 +115,8 @@ mkdir "$job_dir" 2>/dev/null || reject "$EX_CANTCREAT" "job $id exists already"
 write_state "$job_dir/submitter" "$$"
 mv "$upload/work" "$job_dir/work"
 mv "$meta" "$job_dir/meta"
+mv "$staging/input.tar" "$job_dir/input.tar"
+write_state "$job_dir/input-nonce" "$nonce"
 rm -rf "$staging"
 
 # 5. Hand the job to the plugin. native-id is written last: it marks the submit as done.

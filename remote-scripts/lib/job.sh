@@ -192,6 +192,7 @@ emit_job_record() {
 	emit_state_file start "$_emit_job_record_dir/start"
 	emit_state_file end "$_emit_job_record_dir/end"
 	emit_state_file exit_code "$_emit_job_record_dir/exit-code"
+	emit_state_file labels "$_emit_job_record_dir/meta/labels"
 }
 
 # kill_job DIR GRACE: kill a running or queued job, sweep what is left of a lost one (its wrapper is

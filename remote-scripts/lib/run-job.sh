@@ -94,6 +94,29 @@ run_job() {
 	exit "$_run_job_status"
 }
 
+# export_job_env: export the variables of meta/env/, then the TEJ_ ones (which win)
+export_job_env() {
+	for _export_job_env_f in "$meta"/env/*; do
+		test -f "$_export_job_env_f" || continue
+		_export_job_env_name=${_export_job_env_f##*/}
+		case $_export_job_env_name in
+		'' | [!A-Za-z_]* | *[!A-Za-z0-9_]*)
+			say "ignoring the environment variable with a bad name: '$_export_job_env_name'"
+			continue
+			;;
+		esac
+		read_raw "$_export_job_env_f"
+		command export "$_export_job_env_name=$raw_value" 2>/dev/null ||
+			say "cannot set the environment variable $_export_job_env_name"
+	done
+	TEJ_JOB_ID=$job_id
+	TEJ_JOB_DIR=$job_dir/work
+	TEJ_QUEUE=$TEJ_ROOT
+	TEJ_JOB_NPROC=$nproc
+	TEJ_SCRATCH_DIR=$scratch
+	export TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC TEJ_SCRATCH_DIR
+}
+
 # exec_job: replace this subshell with the job; caught signals are reset to their default by exec
 exec_job() {
 	test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
@@ -119,25 +142,7 @@ exec_job() {
 		esac
 	fi
 
-	for _exec_job_f in "$meta"/env/*; do
-		test -f "$_exec_job_f" || continue
-		_exec_job_name=${_exec_job_f##*/}
-		case $_exec_job_name in
-		'' | [!A-Za-z_]* | *[!A-Za-z0-9_]*)
-			say "ignoring the environment variable with a bad name: '$_exec_job_name'"
-			continue
-			;;
-		esac
-		read_raw "$_exec_job_f"
-		command export "$_exec_job_name=$raw_value" 2>/dev/null ||
-			say "cannot set the environment variable $_exec_job_name"
-	done
-	TEJ_JOB_ID=$job_id
-	TEJ_JOB_DIR=$job_dir/work
-	TEJ_QUEUE=$TEJ_ROOT
-	TEJ_JOB_NPROC=$nproc
-	TEJ_SCRATCH_DIR=$scratch
-	export TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC TEJ_SCRATCH_DIR
+	export_job_env
 
 	# ${1+"$@"}: posh takes an empty "$@" for an unset parameter under set -u.
 	if test -n "$_exec_job_command"; then
@@ -224,13 +229,33 @@ kill_job_processes() {
 	fi
 }
 
-# finish STATUS [no-exit]: remove the scratch directory, record end and exit-code (last), exit STATUS
+# notify STATUS: run meta/notify-command (tej.json notify.command) once the result is recorded, in work/
+# with the job's environment (its scratch directory is gone) plus TEJ_JOB_STATE and TEJ_JOB_EXIT_CODE.
+# Its output goes to work/tej.notify.log; its failure changes nothing.
+notify() {
+	test -f "$meta/notify-command" || return 0
+	(
+		cd "$job_dir/work" || exit 1
+		test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
+		read_raw "$meta/notify-command"
+		_notify_command=$raw_value
+		export_job_env
+		unset TEJ_SCRATCH_DIR
+		TEJ_JOB_STATE=$(ended_state "$job_dir")
+		TEJ_JOB_EXIT_CODE=$1
+		export TEJ_JOB_STATE TEJ_JOB_EXIT_CODE
+		exec "$job_shell" -c "$_notify_command" "$job_id"
+	) </dev/null >>"$job_dir/work/tej.notify.log" 2>&1 || true
+}
+
+# finish STATUS [no-exit]: remove the scratch directory, record end and exit-code (last), notify, exit STATUS
 finish() {
 	stop_timer
 	rm -rf "$scratch"
 	rm -f "$job_dir/scratch" "$job_dir/job-status"
 	write_state "$job_dir/end" "$(now)"
 	write_state "$job_dir/exit-code" "$1"
+	notify "$1"
 	test "${2:-}" = no-exit || exit "$1"
 }
 

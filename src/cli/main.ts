@@ -13,10 +13,20 @@ import { deleteCommand } from './commands/delete.js';
 import { downloadCommand } from './commands/download.js';
 import { listCommand } from './commands/list.js';
 import { schemaCommand } from './commands/schema.js';
+import { waitCommand } from './commands/wait.js';
+import { logsCommand } from './commands/logs.js';
+import { showCommand } from './commands/show.js';
+import { resubmitCommand } from './commands/resubmit.js';
 
 process.on('SIGINT', () => {
   process.stderr.write('tej: interrupted\n');
   process.exit(130);
+});
+
+// A reader that stops early (`tej logs -f | head`) ends tej quietly, as it would a shell tool.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
 });
 
 const argv = hideBin(process.argv);
@@ -33,6 +43,10 @@ const cli = globalOptions(yargs(argv))
   .command(deleteCommand as never)
   .command(listCommand as never)
   .command(schemaCommand as never)
+  .command(waitCommand as never)
+  .command(logsCommand as never)
+  .command(showCommand as never)
+  .command(resubmitCommand as never)
   .demandCommand(1, 'tej: name a command (tej --help lists them)')
   .strict()
   .version(VERSION)

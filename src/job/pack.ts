@@ -30,6 +30,12 @@ export interface JobMeta {
   timeLimit?: number;
   /** The validated tej.json and CLI overrides, for plugins that want more. */
   spec?: unknown;
+  /** tej.json's labels: meta/labels, one line of JSON, reported by status and list. */
+  labels?: Record<string, string>;
+  /** tej.json's notify.command: meta/notify-command, run by the wrapper when the job ends. */
+  notifyCommand?: string;
+  /** What the client records about the submit (git provenance, client host...): meta/job.json, one line. */
+  record?: Record<string, unknown>;
 }
 
 export interface Scan {
@@ -99,6 +105,9 @@ function metaFiles(meta: JobMeta): [string, string][] {
   if (meta.nproc) files.push(['nproc', String(meta.nproc)]);
   if (meta.timeLimit) files.push(['time_limit', String(meta.timeLimit)]);
   if (meta.spec !== undefined) files.push(['spec.json', JSON.stringify(meta.spec, null, 2) + '\n']);
+  if (meta.labels && Object.keys(meta.labels).length > 0) files.push(['labels', JSON.stringify(meta.labels) + '\n']);
+  if (meta.notifyCommand !== undefined) files.push(['notify-command', meta.notifyCommand]);
+  if (meta.record !== undefined) files.push(['job.json', JSON.stringify(meta.record) + '\n']);
   return files;
 }
 

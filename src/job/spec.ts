@@ -16,6 +16,7 @@ export interface JobSpec {
   stdout?: string;
   stderr?: string;
   labels?: Record<string, string>;
+  notify?: { webhook?: string; command?: string };
   plugin?: string;
   slurm?: { partition?: string; account?: string; qos?: string; sbatch_args?: string[] };
 }

@@ -10,12 +10,28 @@ export interface JobStatus {
   state: JobState;
   plugin?: string;
   nativeId?: string;
+  /** The plugin's own state word (slurm: PENDING, TIMEOUT, OUT_OF_MEMORY, ...), when it has one. */
+  nativeState?: string;
   submitted?: Date;
   start?: Date;
   end?: Date;
   exitCode?: number;
   /** Seconds from start to end, or to the remote's now while running. */
   elapsed?: number;
+  /** tej.json's labels, as the job was submitted with them. */
+  labels?: Record<string, string>;
+}
+
+/** The labels= value of a record: a JSON object of strings; anything else counts as none. */
+function parseLabels(v: string | undefined): Record<string, string> | undefined {
+  if (!v) return undefined;
+  try {
+    const o = JSON.parse(v) as unknown;
+    if (o && typeof o === 'object' && !Array.isArray(o) && Object.values(o).every((x) => typeof x === 'string')) return o as Record<string, string>;
+  } catch {
+    // unreadable: no labels
+  }
+  return undefined;
 }
 
 function time(v: string | undefined): Date | undefined {
@@ -31,12 +47,15 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   const s: JobStatus = { id: r.id, state };
   if (r.plugin) s.plugin = r.plugin;
   if (r.native_id) s.nativeId = r.native_id;
+  if (r.native_state) s.nativeState = r.native_state;
   const submitted = time(r.submitted);
   if (submitted) s.submitted = submitted;
   if (start) s.start = start;
   if (end) s.end = end;
   if (r.exit_code && /^\d+$/.test(r.exit_code)) s.exitCode = Number(r.exit_code);
   if (start) s.elapsed = Math.max(0, Math.round(((end?.getTime() ?? now * 1000) - start.getTime()) / 1000));
+  const labels = parseLabels(r.labels);
+  if (labels) s.labels = labels;
   return s;
 }
 

@@ -69,6 +69,8 @@ export interface JobSpec {
   files?: Record<string, TreeEntry>;
   /** The end marker's nonce; null leaves the marker out. */
   nonce?: string | null;
+  /** More files of meta/ (labels, notify-command, spec.json, job.json), by name. */
+  meta?: Record<string, string>;
 }
 
 /** The tar stream `submit` reads, packed like the client does (meta/, work/, then end-NONCE). */
@@ -90,6 +92,7 @@ export async function jobTar(spec: JobSpec): Promise<Buffer> {
   if (spec.stderr) file('meta/stderr', spec.stderr);
   if (spec.nproc) file('meta/nproc', String(spec.nproc));
   if (spec.timeLimit) file('meta/time_limit', String(spec.timeLimit));
+  for (const [name, content] of Object.entries(spec.meta ?? {})) file(`meta/${name}`, content);
   pack.entry({ name: 'work/', type: 'directory', mode: 0o700 });
   const dirs = new Set<string>();
   for (const [path, entry] of Object.entries(spec.files ?? {})) {

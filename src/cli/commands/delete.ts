@@ -1,10 +1,10 @@
 import type { CommandModule } from 'yargs';
-import { type GlobalArgs, requireIds, splitDestination, withQueue } from '../context.js';
+import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
+import { type SelectArgs, selectIds, selectOptions } from '../select.js';
 
-interface Args extends GlobalArgs {
+interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
-  id?: string[];
   kill: boolean;
 }
 
@@ -12,13 +12,12 @@ export const deleteCommand: CommandModule<GlobalArgs, Args> = {
   command: 'delete [destination..]',
   describe: 'Remove a job and everything it wrote (refuses a running job unless --kill)',
   builder: (y) =>
-    y
-      .option('id', { type: 'string', array: true, describe: 'Job id (repeatable)' })
+    selectOptions(y)
       .option('kill', { type: 'boolean', default: false, describe: 'Kill the job first if it is running' }) as never,
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
-    const ids = requireIds(argv.id);
     await withQueue(destination, argv, async (q) => {
+      const ids = await selectIds(q, argv);
       for (const id of ids) {
         await q.remove(id, { kill: argv.kill });
         if (argv.json) printJson({ id, deleted: true });

@@ -1,26 +1,60 @@
 import type { CommandModule } from 'yargs';
-import { formatDuration } from '../../job/status.js';
+import { jobJson } from '../../job/json.js';
+import { checkStateFilter, matches, parseSince, type Selector } from '../../job/select.js';
+import { formatDuration, type JobStatus } from '../../job/status.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
-import { statusJson } from './status.js';
+import { type SelectArgs, selectOptions, selectorOf } from '../select.js';
 
-interface Args extends GlobalArgs {
+interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
+  state?: string[];
+  since?: string;
+}
+
+function when(d: Date | undefined): string {
+  return d ? d.toISOString().replace('T', ' ').slice(0, 19) : '-';
+}
+
+/** The plain line of a job: tab-separated id, state, start (UTC), duration (what scripts read). */
+export function plainLine(j: JobStatus): string {
+  const state = j.state === 'finished' ? `finished(${j.exitCode ?? '?'})` : j.state;
+  return `${j.id}\t${state}\t${when(j.start)}\t${j.elapsed !== undefined ? formatDuration(j.elapsed) : '-'}`;
+}
+
+/** The table for a terminal: a header and aligned columns. */
+export function table(jobs: JobStatus[]): string {
+  const rows = [
+    ['ID', 'STATE', 'EXIT', 'STARTED (UTC)', 'DURATION', 'LABELS'],
+    ...jobs.map((j) => [
+      j.id,
+      j.state,
+      j.exitCode !== undefined ? String(j.exitCode) : '-',
+      when(j.start),
+      j.elapsed !== undefined ? formatDuration(j.elapsed) : '-',
+      Object.entries(j.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+    ]),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n') + '\n';
 }
 
 export const listCommand: CommandModule<GlobalArgs, Args> = {
   command: 'list [destination..]',
-  describe: 'List the jobs of the queue: id, state, start, duration',
+  describe: 'List the jobs of the queue: id, state, start, duration (filters: --state, --label, --since, --id)',
+  builder: (y) =>
+    selectOptions(y)
+      .option('state', { type: 'string', array: true, describe: 'Only jobs in this state (repeatable); failed: non-zero exit, timeout or lost' })
+      .option('since', { type: 'string', describe: 'Only jobs submitted since: a duration back from now (2h, 1d) or a date (2026-11-23)' }) as never,
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
-    const jobs = await withQueue(destination, argv, (q) => q.list());
-    for (const j of jobs) {
-      if (argv.json) printJson(statusJson(j.id, j));
-      else {
-        const start = j.start ? j.start.toISOString().replace('T', ' ').slice(0, 19) : '-';
-        const state = j.state === 'finished' ? `finished(${j.exitCode ?? '?'})` : j.state;
-        process.stdout.write(`${j.id}\t${state}\t${start}\t${j.elapsed !== undefined ? formatDuration(j.elapsed) : '-'}\n`);
-      }
-    }
+    const states = (argv.state ?? []).map(String).map(checkStateFilter);
+    const sel: Selector = selectorOf(argv, { states, since: argv.since !== undefined ? parseSince(String(argv.since)) : undefined });
+    const jobs = (await withQueue(destination, argv, (q) => q.list())).filter((j) => matches(j, sel));
+    if (argv.json) jobs.forEach((j) => printJson(jobJson(j.id, j)));
+    else if (process.stdout.isTTY) {
+      if (jobs.length) process.stdout.write(table(jobs));
+      else if (!argv.quiet) process.stderr.write('tej: no jobs\n');
+    } else for (const j of jobs) process.stdout.write(plainLine(j) + '\n');
   },
 };

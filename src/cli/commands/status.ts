@@ -1,11 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { describeStatus, type JobStatus } from '../../job/status.js';
-import { type GlobalArgs, requireIds, splitDestination, withQueue } from '../context.js';
+import { jobJson } from '../../job/json.js';
+import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
+import { type SelectArgs, selectIds, selectOptions } from '../select.js';
 
-interface Args extends GlobalArgs {
+interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
-  id?: string[];
 }
 
 /** `tej status` exit codes, one per state (README, "Errors & exit codes"). */
@@ -28,34 +29,21 @@ export function statusExit(s: JobStatus | undefined): number {
   return STATUS_EXIT[s.state];
 }
 
-export function statusJson(id: string, s: JobStatus | undefined) {
-  if (!s) return { id, state: 'absent' };
-  return {
-    id: s.id,
-    state: s.state,
-    exit_code: s.exitCode ?? null,
-    plugin: s.plugin ?? null,
-    native_id: s.nativeId ?? null,
-    submitted: s.submitted?.toISOString() ?? null,
-    start: s.start?.toISOString() ?? null,
-    end: s.end?.toISOString() ?? null,
-    elapsed: s.elapsed ?? null,
-  };
-}
-
 export const statusCommand: CommandModule<GlobalArgs, Args> = {
   command: 'status [destination..]',
   describe: 'Show the state of jobs; the exit code tells the state',
-  builder: (y) => y.option('id', { type: 'string', array: true, describe: 'Job id (repeatable)' }) as never,
+  builder: (y) => selectOptions(y) as never,
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
-    const ids = requireIds(argv.id);
-    const statuses = await withQueue(destination, argv, (q) => q.statuses(ids));
+    const { ids, statuses } = await withQueue(destination, argv, async (q) => {
+      const ids = await selectIds(q, argv);
+      return { ids, statuses: await q.statuses(ids) };
+    });
     let exit = 0;
     for (const id of ids) {
       const s = statuses.get(id);
       exit = Math.max(exit, statusExit(s));
-      if (argv.json) printJson(statusJson(id, s));
+      if (argv.json) printJson(jobJson(id, s));
       else process.stdout.write(ids.length > 1 ? `${id}\t${describeStatus(s)}\n` : `${describeStatus(s)}\n`);
     }
     process.exitCode = exit;

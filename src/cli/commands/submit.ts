@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { defaultJobId } from '../../job/id.js';
+import { jobJson } from '../../job/json.js';
 import { parseDuration, readSpec } from '../../job/spec.js';
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
@@ -15,6 +16,7 @@ interface Args extends GlobalArgs {
   env?: string[];
   'time-limit'?: string;
   cpus?: number;
+  label?: string[];
 }
 
 /** --script names a file of the job when there is one; otherwise it is a command line for sh -c. */
@@ -26,6 +28,17 @@ function scriptOrCommand(dir: string, value: string | undefined): { script?: str
     // not a file of the job: a command
   }
   return { command: value };
+}
+
+function parseLabels(pairs: string[] | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const p of pairs ?? []) {
+    const eq = p.indexOf('=');
+    const key = eq < 0 ? '' : p.slice(0, eq);
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new UsageError(`tej: bad --label '${p}'`, { hint: 'write --label key=value (key: letters, digits, . _ -)' });
+    labels[key] = p.slice(eq + 1);
+  }
+  return labels;
 }
 
 function parseEnv(pairs: string[] | undefined): Record<string, string> {
@@ -50,7 +63,8 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('plugin', { type: 'string', describe: 'Queue plugin for this job (default: the queue\'s)' })
       .option('env', { type: 'string', array: true, describe: 'NAME=value for the job (repeatable)' })
       .option('time-limit', { type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss' })
-      .option('cpus', { type: 'number', describe: 'CPUs for the job (TEJ_JOB_NPROC)' }) as never,
+      .option('cpus', { type: 'number', describe: 'CPUs for the job (TEJ_JOB_NPROC)' })
+      .option('label', { type: 'string', array: true, nargs: 1, describe: 'key=value label to select the job by later (repeatable; adds to tej.json labels)' }) as never,
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
     const dir = rest[0]!;
@@ -59,6 +73,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       if ((e as { code?: string }).code === 'E_CONFIG') throw e;
       return undefined;
     })) ?? {};
+    const labels = parseLabels(argv.label);
     const fromFlag = scriptOrCommand(dir, argv.script);
     const env = { ...spec.env, ...parseEnv(argv.env) };
     const timeLimit = argv['time-limit'] ?? spec.time_limit;
@@ -74,9 +89,10 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
         nproc: argv.cpus ?? spec.cpus,
         timeLimit: timeLimit !== undefined ? parseDuration(timeLimit) : undefined,
         spec,
+        labels,
       }),
     );
-    if (argv.json) printJson(r);
+    if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
     else process.stdout.write(`${r.id}\n`);
   },
 };

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Summary: Print a job's output file; with --follow, go on printing what the job appends until it ends
+# Usage: tej-remote logs <job-id> [--stderr] [--follow]
+# Output (stdout): the raw bytes of the job's stdout file (meta/stdout, default work/tej.stdout) or,
+#   with --stderr, of its stderr file; no protocol lines
+# Exit: 0 ok (a job with no output yet prints nothing); 64 usage; 65 bad id; 66 no such job; 69 queue
+#   not set up, or no tail/head on this host
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# shellcheck source=../lib/common.sh
+. "$TEJ_ROOT/lib/common.sh"
+# shellcheck source=../lib/job.sh
+. "$TEJ_ROOT/lib/job.sh"
+
+usage="usage: tej-remote logs <job-id> [--stderr] [--follow]"
+id=
+stream=stdout
+follow=
+while test $# -gt 0; do
+	case $1 in
+	--stderr) stream=stderr ;;
+	--follow) follow=yes ;;
+	-*) die "$EX_USAGE" "$usage" ;;
+	*)
+		test -z "$id" || die "$EX_USAGE" "$usage"
+		id=$1
+		;;
+	esac
+	shift
+done
+test -n "$id" || die "$EX_USAGE" "$usage"
+check_job_id "$id"
+require_setup
+job_dir_for "$id"
+
+file=$(read_state "$job_dir/meta/$stream") || file=tej.$stream
+case /$file/ in
+//* | */../*) die "$EX_DATAERR" "bad output path in the job's metadata: '$file'" ;;
+esac
+file=$job_dir/work/$file
+
+if test -z "$follow"; then
+	test ! -f "$file" || cat "$file"
+	exit 0
+fi
+need_cmd tail
+need_cmd head
+
+# size FILE: its length in bytes (wc pads it with blanks on some systems)
+size() {
+	_size_n=$(wc -c <"$1")
+	printf '%s\n' "$((_size_n + 0))"
+}
+
+# The client gone (the SSH session closed), our parent changes or is gone: stop instead of polling on.
+# (A write to the closed channel would stop us too, but a quiet job writes nothing.)
+parent=$PPID
+client_gone() {
+	if has_proc; then
+		proc_fields $$ && test "$proc_ppid" != "$parent"
+	elif kill -0 "$parent" 2>/dev/null; then
+		return 1
+	fi
+}
+
+# Each round reads the state first, then prints up to the size seen after it: once the state says the
+# job ended, the last round prints everything it wrote.
+offset=0
+while :; do
+	state=$(job_state "$job_dir")
+	if test -f "$file"; then
+		length=$(size "$file")
+		# A file rewritten from the start (truncated) is printed again from its start.
+		test "$length" -ge "$offset" || offset=0
+		if test "$length" -gt "$offset"; then
+			tail -c "+$((offset + 1))" "$file" | head -c "$((length - offset))"
+			offset=$length
+		fi
+	fi
+	case $state in
+	submitting | queued | running) ;;
+	*) exit 0 ;;
+	esac
+	client_gone && exit 0
+	sleep 0.5 2>/dev/null || sleep 1
+done

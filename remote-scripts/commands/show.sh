@@ -1,0 +1,51 @@
+#!/bin/sh
+# Summary: Report the full record of some jobs: the status record plus where it runs and what was sent
+# Usage: tej-remote show [--brief] <job-id>...
+# Output (stdout, proto 1): tej-proto=1, now=, host=, queue=, then per job the status record (see
+#   status.sh) and, when known, work_dir=, stdout=, stderr=, resubmitted_from=, spec= (meta/spec.json)
+#   and job= (meta/job.json, left out with --brief: it may hold a large git diff), JSON on one line
+# Exit: 0 ok (absent jobs included); 64 usage; 65 bad id; 69 queue not set up
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# shellcheck source=../lib/common.sh
+. "$TEJ_ROOT/lib/common.sh"
+# shellcheck source=../lib/job.sh
+. "$TEJ_ROOT/lib/job.sh"
+
+brief=
+if test "${1:-}" = --brief; then
+	brief=yes
+	shift
+fi
+test $# -ge 1 || die "$EX_USAGE" "usage: tej-remote show [--brief] <job-id>..."
+for id in "$@"; do
+	check_job_id "$id"
+done
+require_setup
+
+# emit_json KEY FILE: a JSON file as one value; newlines between JSON tokens are insignificant, and
+# a JSON string holds none
+emit_json() {
+	test -f "$2" || return 0
+	printf '%s=' "$1"
+	tr -d '\n\r' <"$2"
+	printf '\n'
+}
+
+emit_header
+emit host "$(uname -n)"
+emit queue "$TEJ_ROOT"
+for id in "$@"; do
+	emit_job_record "$id"
+	dir=$TEJ_ROOT/jobs/$id
+	test -d "$dir" || continue
+	emit work_dir "$dir/work"
+	out=$(read_state "$dir/meta/stdout") || out=tej.stdout
+	err=$(read_state "$dir/meta/stderr") || err=tej.stderr
+	emit stdout "$out"
+	emit stderr "$err"
+	emit_state_file resubmitted_from "$dir/resubmitted-from"
+	emit_json spec "$dir/meta/spec.json"
+	test -n "$brief" || emit_json job "$dir/meta/job.json"
+done

@@ -1,0 +1,114 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { TejError, UsageError } from '../../errors.js';
+import { jobJson } from '../../job/json.js';
+import { parseDuration } from '../../job/spec.js';
+import { describeStatus, type JobStatus } from '../../job/status.js';
+import type { Queue } from '../../queue.js';
+import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
+import { printJson } from '../render.js';
+import { type SelectArgs, selectIds, selectOptions } from '../select.js';
+import { statusExit } from './status.js';
+
+interface Args extends GlobalArgs, SelectArgs {
+  destination?: string[];
+  download?: string[];
+  timeout?: string;
+}
+
+/** Polling backoff: 0.5 s, doubling, at most 10 s between polls. */
+export function nextDelay(previous: number | undefined): number {
+  return previous === undefined ? 500 : Math.min(previous * 2, 10_000);
+}
+
+const ACTIVE = new Set(['submitting', 'queued', 'running']);
+
+export function hasEnded(s: JobStatus | undefined): boolean {
+  return !s || !ACTIVE.has(s.state);
+}
+
+/** POSTs the end of a job to its tej.json notify.webhook; a failure is a warning, never the job's result. */
+async function postWebhook(url: string, body: Record<string, unknown>, quiet: boolean): Promise<void> {
+  try {
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'tej' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!r.ok && !quiet) process.stderr.write(`tej: warning: the webhook ${url} answered ${r.status} for job ${String(body.id)}\n`);
+  } catch (e) {
+    if (!quiet) process.stderr.write(`tej: warning: the webhook ${url} failed for job ${String(body.id)}: ${(e as Error).message}\n`);
+  }
+}
+
+async function downloadOutputs(q: Queue, id: string, specs: string[], several: boolean): Promise<number> {
+  // With several jobs, each job's files go into a directory named after it, so that they do not clash.
+  const cwd = several ? join(process.cwd(), id) : process.cwd();
+  try {
+    await mkdir(cwd, { recursive: true });
+    await q.download(id, specs, { cwd, stdout: process.stdout });
+    return 0;
+  } catch (e) {
+    // Errors show even with --quiet; the other jobs are still waited for.
+    process.stderr.write(`tej: downloading from job ${id} failed: ${(e as Error).message.replace(/^tej: /, '')}\n`);
+    return e instanceof TejError ? e.exitCode : 1;
+  }
+}
+
+function timeoutSeconds(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new UsageError(`tej: bad --timeout '${value}'`, { hint: 'write e.g. 90s, 45m, 2h, 1d' });
+  }
+}
+
+export const waitCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'wait [destination..]',
+  describe: 'Wait until jobs end; the exit code tells their state as status does; --download fetches outputs',
+  builder: (y) =>
+    selectOptions(y)
+      .option('download', { type: 'string', array: true, describe: 'SPEC to download (as tej download) from each job that finished with exit 0; repeatable' })
+      .option('timeout', { type: 'string', describe: 'Give up after this long (90s, 2h): the exit code then tells the state of the jobs still running' }) as never,
+  handler: async (argv) => {
+    const { destination } = await splitDestination(argv.destination ?? [], 0);
+    const deadline = argv.timeout !== undefined ? Date.now() + timeoutSeconds(String(argv.timeout)) * 1000 : Infinity;
+    const specs = (argv.download ?? []).map(String);
+    process.exitCode = await withQueue(destination, argv, async (q) => {
+      const ids = await selectIds(q, argv);
+      // One request for the jobs' records: their webhooks (tej.json notify.webhook) and the host's name.
+      const records = await q.show(ids, { brief: true });
+      let exit = 0;
+      let pending = ids;
+      let delay: number | undefined;
+      for (;;) {
+        const statuses = pending.length ? await q.statuses(pending) : new Map<string, JobStatus | undefined>();
+        const print = (id: string, s: JobStatus | undefined) => {
+          exit = Math.max(exit, statusExit(s));
+          if (argv.json) printJson(jobJson(id, s));
+          else process.stdout.write(`${id}\t${describeStatus(s)}\n`);
+        };
+        for (const id of pending) {
+          const s = statuses.get(id);
+          if (!hasEnded(s)) continue;
+          print(id, s);
+          const rec = records.get(id);
+          const webhook = rec?.spec?.notify?.webhook;
+          if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
+          if (specs.length && s?.state === 'finished' && s.exitCode === 0) exit = Math.max(exit, await downloadOutputs(q, id, specs, ids.length > 1));
+        }
+        pending = pending.filter((id) => !hasEnded(statuses.get(id)));
+        if (pending.length === 0) return exit;
+        if (Date.now() >= deadline) {
+          if (!argv.quiet) process.stderr.write(`tej: timed out waiting for ${pending.join(', ')}\n`);
+          for (const id of pending) print(id, statuses.get(id));
+          return exit;
+        }
+        delay = nextDelay(delay);
+        await new Promise((r) => setTimeout(r, Math.min(delay!, Math.max(0, deadline - Date.now()))));
+      }
+    });
+  },
+};

@@ -1,0 +1,25 @@
+// The job selectors shared by status, kill, delete, wait, resubmit and list: --id (repeatable, globs),
+// --label key=value (repeatable, all must match).
+import type { Argv } from 'yargs';
+import type { Queue } from '../queue.js';
+import { resolveSelection, type Selector } from '../job/select.js';
+
+export interface SelectArgs {
+  id?: string[];
+  label?: string[];
+}
+
+export function selectOptions<T>(y: Argv<T>) {
+  return y
+    .option('id', { type: 'string', array: true, describe: "Job id or glob pattern ('train_*'); repeatable" })
+    .option('label', { type: 'string', array: true, describe: 'Only jobs with this label: key=value, or key; repeatable (all must match)' });
+}
+
+export function selectorOf(argv: SelectArgs, more: Partial<Selector> = {}): Selector {
+  return { ids: (argv.id ?? []).map(String), labels: (argv.label ?? []).map(String), ...more };
+}
+
+/** The ids the selectors name; globs and labels cost one `list` request. */
+export function selectIds(q: Queue, argv: SelectArgs, more: Partial<Selector> = {}): Promise<string[]> {
+  return resolveSelection(selectorOf(argv, more), () => q.list(), q.host);
+}

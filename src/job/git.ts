@@ -1,0 +1,60 @@
+// Provenance: when the job directory is in a git work tree, the commit, branch, dirty flag and
+// `git diff HEAD` (capped) go into the job's record. git runs with execFile, never through a shell.
+import { execFile } from 'node:child_process';
+
+export interface GitInfo {
+  commit: string | null;
+  branch: string | null;
+  dirty: boolean;
+  /** The job directory relative to the top of the work tree ('' at the top). */
+  path: string;
+  diff: string;
+  diff_truncated: boolean;
+}
+
+/** Bytes of `git diff HEAD` kept in the record; the rest is cut and diff_truncated is set. */
+export const MAX_DIFF_BYTES = 256 * 1024;
+
+interface Out {
+  ok: boolean;
+  stdout: string;
+  truncated: boolean;
+}
+
+function git(dir: string, args: string[], max = 1024 * 1024): Promise<Out> {
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      ['-C', dir, ...args],
+      // GIT_OPTIONAL_LOCKS=0: reading the status must not take the index lock of a repo in use.
+      { encoding: 'buffer', maxBuffer: max, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' }, timeout: 30_000 },
+      (err, stdout) => {
+        const truncated = (err as { code?: string } | null)?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
+        resolve({ ok: !err || truncated, stdout: (stdout as Buffer | undefined)?.toString('utf8') ?? '', truncated });
+      },
+    );
+  });
+}
+
+/** The git provenance of `dir`, or undefined when it is not in a work tree (or git is not installed). */
+export async function gitInfo(dir: string, maxDiff = MAX_DIFF_BYTES): Promise<GitInfo | undefined> {
+  const inside = await git(dir, ['rev-parse', '--is-inside-work-tree']);
+  if (!inside.ok || inside.stdout.trim() !== 'true') return undefined;
+  const [head, branch, prefix, status] = await Promise.all([
+    git(dir, ['rev-parse', '--verify', '-q', 'HEAD']),
+    git(dir, ['symbolic-ref', '--short', '-q', 'HEAD']),
+    git(dir, ['rev-parse', '--show-prefix']),
+    git(dir, ['status', '--porcelain']),
+  ]);
+  const commit = head.ok && head.stdout.trim() ? head.stdout.trim() : null;
+  // Without a commit there is nothing to diff against.
+  const diff = commit ? await git(dir, ['diff', '--no-color', '--no-ext-diff', 'HEAD'], maxDiff) : { ok: true, stdout: '', truncated: false };
+  return {
+    commit,
+    branch: branch.ok && branch.stdout.trim() ? branch.stdout.trim() : null,
+    dirty: status.stdout.trim() !== '',
+    path: prefix.stdout.trim().replace(/\/$/, ''),
+    diff: diff.truncated ? diff.stdout.slice(0, maxDiff) : diff.stdout,
+    diff_truncated: diff.truncated,
+  };
+}

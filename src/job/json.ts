@@ -1,0 +1,40 @@
+// The one JSON shape every command prints for a job (`--json`), described by schema/job-output.schema.json.
+// Keys are always present (null when unknown), so that scripts need no guards; new keys may be added.
+import { createRequire } from 'node:module';
+import type { JobState, JobStatus } from './status.js';
+
+export interface JobJson {
+  id: string;
+  state: JobState | 'absent';
+  exit_code: number | null;
+  submitted: string | null;
+  started: string | null;
+  ended: string | null;
+  duration_s: number | null;
+  plugin: string | null;
+  native_id: string | null;
+  native_state: string | null;
+  labels: Record<string, string>;
+  [extra: string]: unknown;
+}
+
+const require = createRequire(import.meta.url);
+export const JOB_OUTPUT_SCHEMA = require('../../schema/job-output.schema.json') as Record<string, unknown>;
+
+/** The job object of `id`; a job that does not exist is `{ id, state: 'absent', ... nulls }`. */
+export function jobJson(id: string, s: JobStatus | undefined, extra: Record<string, unknown> = {}): JobJson {
+  return {
+    id: s?.id ?? id,
+    state: s?.state ?? 'absent',
+    exit_code: s?.exitCode ?? null,
+    submitted: s?.submitted?.toISOString() ?? null,
+    started: s?.start?.toISOString() ?? null,
+    ended: s?.end?.toISOString() ?? null,
+    duration_s: s?.elapsed ?? null,
+    plugin: s?.plugin ?? null,
+    native_id: s?.nativeId ?? null,
+    native_state: s?.nativeState ?? null,
+    labels: s?.labels ?? {},
+    ...extra,
+  };
+}

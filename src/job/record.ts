@@ -1,0 +1,61 @@
+// A job's full record, as `show` reports it: its status plus where it runs and what it was sent with.
+import type { ReplyRecord } from '../protocol/reply.js';
+import type { GitInfo } from './git.js';
+import type { JobSpec } from './spec.js';
+import { toJobStatus, type JobStatus } from './status.js';
+
+export interface JobRecord extends JobStatus {
+  /** The host's own name (uname -n). */
+  host: string;
+  /** The queue directory on the host. */
+  queue: string;
+  workDir?: string;
+  /** Output files, relative to workDir. */
+  stdout?: string;
+  stderr?: string;
+  resubmittedFrom?: string;
+  /** The tej.json the job was submitted with. */
+  spec?: JobSpec;
+  /** What the client recorded at submit (meta/job.json). */
+  submission?: Submission;
+}
+
+/** meta/job.json: written by the client at submit, one line of JSON. */
+export interface Submission {
+  script?: string;
+  command?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  time_limit_s?: number;
+  cpus?: number;
+  client_host?: string;
+  client_user?: string;
+  dir?: string;
+  tej_version?: string;
+  git?: GitInfo;
+  [key: string]: unknown;
+}
+
+function json<T>(v: string | undefined): T | undefined {
+  if (!v) return undefined;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export function toJobRecord(r: ReplyRecord, header: ReplyRecord, now: number): JobRecord | undefined {
+  const s = toJobStatus(r, now);
+  if (!s) return undefined;
+  const rec: JobRecord = { ...s, host: header.host ?? '', queue: header.queue ?? '' };
+  if (r.work_dir) rec.workDir = r.work_dir;
+  if (r.stdout) rec.stdout = r.stdout;
+  if (r.stderr) rec.stderr = r.stderr;
+  if (r.resubmitted_from) rec.resubmittedFrom = r.resubmitted_from;
+  const spec = json<JobSpec>(r.spec);
+  if (spec) rec.spec = spec;
+  const submission = json<Submission>(r.job);
+  if (submission) rec.submission = submission;
+  return rec;
+}

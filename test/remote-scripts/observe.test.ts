@@ -1,0 +1,175 @@
+// show, logs, resubmit, labels in status records, and the notify command of run-job.sh.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { processAlive, Queue, SHELLS, TEST_HASH, waitFor } from './_queue.js';
+
+describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    describe(`under ${shell.name}`, () => {
+      test('status and list carry the labels; show adds where the job runs, its spec and record', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('lab', {
+          command: 'echo hi',
+          stdout: 'out/log.txt',
+          meta: {
+            labels: '{"exp":"a b","seed":"1"}\n',
+            'spec.json': '{\n  "labels": {\n    "exp": "a b"\n  }\n}\n',
+            'job.json': '{"git":{"commit":"abc","diff":"x\\ny\\n"}}\n',
+          },
+        });
+        await q.submit('plain', { command: 'exit 1' });
+        await q.waitState('lab', ['finished']);
+        const status = await q.ok(['status', 'lab', 'plain']);
+        assert.equal(status.records[0]!.labels, '{"exp":"a b","seed":"1"}');
+        assert.equal(status.records[1]!.labels, undefined, 'no labels, no key');
+        const list = await q.ok(['list']);
+        assert.equal(list.records.find((r) => r.id === 'lab')!.labels, '{"exp":"a b","seed":"1"}');
+
+        const show = await q.ok(['show', 'lab', 'nosuch']);
+        assert.equal(show.header.queue, q.root);
+        assert.ok(show.header.host, 'host= names the machine');
+        const rec = show.records[0]!;
+        assert.equal(rec.state, 'finished');
+        assert.equal(rec.work_dir, join(q.root, 'jobs', 'lab', 'work'));
+        assert.equal(rec.stdout, 'out/log.txt');
+        assert.equal(rec.stderr, 'tej.stderr');
+        assert.deepEqual(JSON.parse(rec.spec!), { labels: { exp: 'a b' } });
+        assert.deepEqual(JSON.parse(rec.job!), { git: { commit: 'abc', diff: 'x\ny\n' } });
+        assert.deepEqual(show.records[1], { id: 'nosuch', state: 'absent' });
+        const brief = await q.ok(['show', '--brief', 'lab']);
+        assert.equal(brief.records[0]!.job, undefined, '--brief leaves the submission record out');
+        assert.equal(brief.records[0]!.spec, rec.spec);
+        assert.equal((await q.run(['show', 'bad/id'])).code, 65);
+        assert.equal((await q.run(['show'])).code, 64);
+      });
+
+      test('logs prints the output file, or stderr, and exits 66 for a missing job', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('out', { command: 'printf "one\\ntwo\\n"; printf "err\\n" >&2' });
+        await q.waitState('out', ['finished']);
+        const out = await q.run(['logs', 'out']);
+        assert.equal(out.code, 0, out.stderr);
+        assert.equal(out.stdout.toString(), 'one\ntwo\n');
+        assert.equal((await q.run(['logs', 'out', '--stderr'])).stdout.toString(), 'err\n');
+        assert.equal((await q.run(['logs', 'out', '--follow'])).stdout.toString(), 'one\ntwo\n', 'an ended job: follow prints it all and ends');
+        const missing = await q.run(['logs', 'nosuch']);
+        assert.equal(missing.code, 66);
+        assert.match(missing.stderr, /no such job: nosuch/);
+        assert.equal((await q.run(['logs', 'out', '--bogus'])).code, 64);
+        assert.equal((await q.run(['logs'])).code, 64);
+      });
+
+      test('logs --follow streams what the job appends while it runs and ends with the job', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        // The job waits for the file `go` before its last line, so the test sees output arrive in two parts.
+        await q.submit('slow', {
+          command: 'echo first; while ! test -f go; do sleep 0.1; done; echo second; exit 4',
+        });
+        const [cmd, ...pre] = shell.argv;
+        const child = spawn(cmd!, [...pre, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'slow', '--follow'], {
+          env: q.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let seen = '';
+        child.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+        await waitFor('the first line', () => (seen === 'first\n' ? true : undefined));
+        assert.equal(child.exitCode, null, 'follow goes on while the job runs');
+        writeFileSync(join(q.jobDir('slow'), 'work', 'go'), '');
+        assert.equal(await exited, 0);
+        assert.equal(seen, 'first\nsecond\n');
+      });
+
+      test('logs --follow stops when the client that started it is gone, though the job runs on', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('quiet', { command: 'sleep 60' });
+        // A parent shell starts the follower and exits, as an SSH session does when the client leaves. It
+        // stays 2 s first: the follower takes its parent's pid when it starts.
+        const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
+        const pidText = await new Promise<string>((resolve, reject) => {
+          const c = spawn('/bin/sh', ['-c', '"$@" >/dev/null 2>&1 & echo $!; sleep 2', 'starter', ...follower], { env: q.env, stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          c.on('error', reject);
+          c.on('close', () => resolve(out));
+        });
+        const pid = Number(pidText.trim());
+        assert.ok(pid > 0, pidText);
+        await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true), 8000);
+        assert.equal((await q.status('quiet')).state, 'running');
+      });
+
+      test('resubmit runs the job again from its uploaded inputs, not from what it wrote', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('orig', {
+          script: 'run.sh',
+          args: ['A'],
+          files: { 'run.sh': 'cat data.txt; echo "$1"; echo changed > data.txt; exit 2\n', 'data.txt': 'input\n' },
+        });
+        await q.waitState('orig', ['finished']);
+        assert.ok(existsSync(join(q.jobDir('orig'), 'input.tar')), 'the upload is kept');
+        assert.equal(q.jobFile('orig', 'work/data.txt'), 'changed\n');
+        const again = await q.ok(['resubmit', 'orig', 'orig2']);
+        assert.equal(again.records[0]!.id, 'orig2');
+        const rec = await q.waitState('orig2', ['finished']);
+        assert.equal(rec.exit_code, '2');
+        assert.equal(q.jobFile('orig2', 'work/tej.stdout'), 'input\nA\n');
+        assert.equal(q.jobFile('orig2', 'resubmitted-from'), 'orig\n');
+        assert.equal((await q.ok(['show', 'orig2'])).records[0]!.resubmitted_from, 'orig');
+        assert.ok(existsSync(join(q.jobDir('orig2'), 'input.tar')), 'a resubmitted job can be resubmitted');
+
+        const taken = await q.run(['resubmit', 'orig', 'orig2']);
+        assert.equal(taken.code, 73, taken.stderr);
+        assert.equal((await q.run(['resubmit', 'nosuch', 'x'])).code, 66);
+        assert.equal((await q.run(['resubmit', 'orig', 'bad/id'])).code, 65);
+        assert.equal((await q.run(['resubmit', 'orig'])).code, 64);
+        // A job from before input.tar was kept.
+        await q.submit('old', { command: 'exit 0' });
+        await q.waitState('old', ['finished']);
+        const { rmSync } = await import('node:fs');
+        rmSync(join(q.jobDir('old'), 'input.tar'));
+        const noInput = await q.run(['resubmit', 'old', 'old2']);
+        assert.equal(noInput.code, 66);
+        assert.match(noInput.stderr, /no saved input/);
+        assert.ok(!existsSync(q.jobDir('old2')));
+      });
+
+      test('the notify command runs at the end with the job env, state and exit code; its failure changes nothing', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const notify = 'echo "state=$TEJ_JOB_STATE code=$TEJ_JOB_EXIT_CODE id=$TEJ_JOB_ID my=$MY scratch=${TEJ_SCRATCH_DIR-unset} cwd=$(pwd)"; exit 9';
+        await q.submit('n1', { command: 'exit 3', env: { MY: 'v 1' }, meta: { 'notify-command': notify } });
+        const rec = await q.waitState('n1', ['finished']);
+        assert.equal(rec.exit_code, '3', 'the notify command failing does not change the result');
+        const log = await waitFor('the notify log', () => {
+          const f = join(q.jobDir('n1'), 'work', 'tej.notify.log');
+          const text = existsSync(f) ? readFileSync(f, 'utf8') : '';
+          return text.endsWith('\n') ? text : undefined;
+        });
+        const real = (await import('node:fs')).realpathSync(q.jobDir('n1'));
+        assert.equal(log, `state=finished code=3 id=n1 my=v 1 scratch=unset cwd=${real}/work\n`);
+
+        await q.submit('n2', { command: 'sleep 30', meta: { 'notify-command': 'echo "$TEJ_JOB_STATE $TEJ_JOB_EXIT_CODE" > notified' } });
+        await q.waitState('n2', ['running']);
+        await q.ok(['kill', 'n2', '--grace', '5']);
+        const killed = await waitFor('the kill notification', () => {
+          const f = join(q.jobDir('n2'), 'work', 'notified');
+          return existsSync(f) ? readFileSync(f, 'utf8') : undefined;
+        });
+        assert.equal(killed, 'killed 143\n');
+
+        await q.submit('quiet', { command: 'exit 0' });
+        await q.waitState('quiet', ['finished']);
+        assert.ok(!existsSync(join(q.jobDir('quiet'), 'work', 'tej.notify.log')), 'no notify command, no log');
+      });
+    });
+  }
+});
