@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { connect, isLocal } from '../connect.js';
 import { looksLikeDestination } from '../destination.js';
 import { UsageError } from '../errors.js';
+import type { EventHandler } from '../events.js';
 import type { Queue } from '../queue.js';
 import { configHostAliases, loadSshConfig } from '../ssh/config.js';
 import { eventRenderer } from './render.js';
@@ -42,20 +43,25 @@ export async function splitDestination(positionals: string[], rest: number | 'so
   throw new UsageError(`tej: expected ${rest === 0 ? 'at most a destination' : `[destination] and ${rest} argument(s)`}, got ${positionals.length} arguments`);
 }
 
-export async function openQueue(destination: string | undefined, argv: GlobalArgs): Promise<Queue> {
+export async function openQueue(destination: string | undefined, argv: GlobalArgs, onEvent: EventHandler = eventRenderer(argv)): Promise<Queue> {
   return connect(isLocal(destination) ? undefined : destination, {
     queue: argv.queue,
     acceptNewHostKey: argv['accept-new-host-key'],
-    onEvent: eventRenderer({ verbose: argv.verbose, quiet: argv.quiet }),
+    onEvent,
   });
 }
 
 export async function withQueue<R>(destination: string | undefined, argv: GlobalArgs, fn: (q: Queue) => Promise<R>): Promise<R> {
-  const q = await openQueue(destination, argv);
+  const events = eventRenderer(argv);
   try {
-    return await fn(q);
+    const q = await openQueue(destination, argv, events);
+    try {
+      return await fn(q);
+    } finally {
+      await q.close();
+    }
   } finally {
-    await q.close();
+    events.finish(); // no spinner or bar left on screen, whatever happened
   }
 }
 

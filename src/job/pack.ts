@@ -39,7 +39,7 @@ export interface Scan {
 }
 
 /** Walks the directory before anything is sent, so that a bad file fails the submit up front. */
-export async function scanJobDir(dir: string, exclude: (path: string) => boolean = () => false): Promise<Scan> {
+export async function scanJobDir(dir: string, exclude: (path: string, isDirectory: boolean) => boolean = () => false): Promise<Scan> {
   let top;
   try {
     top = await lstat(dir);
@@ -50,10 +50,11 @@ export async function scanJobDir(dir: string, exclude: (path: string) => boolean
   const entries: ScannedEntry[] = [];
   let bytes = 0;
   async function walk(abs: string): Promise<void> {
-    for (const name of (await readdir(abs)).sort()) {
-      const full = join(abs, name);
+    for (const dirent of (await readdir(abs, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const full = join(abs, dirent.name);
       const path = relative(dir, full).split('\\').join('/');
-      if (exclude(path)) continue;
+      // Decided from the directory entry alone: an excluded file is never opened, an excluded directory never walked.
+      if (exclude(path, dirent.isDirectory())) continue;
       const st = await lstat(full);
       const base = { path, mode: st.mode & 0o777, mtime: st.mtime };
       if (st.isDirectory()) {
@@ -133,8 +134,12 @@ export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: P
         addEntry(pack, { name, type: 'symlink', linkname: e.linkname, mode: 0o777, mtime: e.mtime });
       } else {
         const entry = addEntry(pack, { name, size: e.size, mode: e.mode | 0o600, mtime: e.mtime });
-        await pipeline(createReadStream(join(scan.dir, e.path)), entry);
-        sent += e.size;
+        const file = createReadStream(join(scan.dir, e.path));
+        const before = sent;
+        // counted as tar-stream takes the chunks, so a big file moves the bar while it is sent
+        if (onProgress) file.on('data', (chunk) => onProgress((sent += chunk.length), files));
+        await pipeline(file, entry);
+        sent = before + e.size;
         files += 1;
         onProgress?.(sent, files);
       }
