@@ -1,5 +1,6 @@
 // What every command shares: global options, telling a destination from a path, opening the queue.
 import type { Argv } from 'yargs';
+import { configFor, loadConfig, type HostConfig, type TejConfig } from '../config.js';
 import { connect, isLocal } from '../connect.js';
 import { looksLikeDestination } from '../destination.js';
 import { UsageError } from '../errors.js';
@@ -43,9 +44,18 @@ export async function splitDestination(positionals: string[], rest: number | 'so
   throw new UsageError(`tej: expected ${rest === 0 ? 'at most a destination' : `[destination] and ${rest} argument(s)`}, got ${positionals.length} arguments`);
 }
 
+let userConfig: Promise<TejConfig> | undefined;
+
+/** The config file's settings for a destination (read once per run). */
+export async function destinationConfig(destination: string | undefined): Promise<HostConfig> {
+  userConfig ??= loadConfig();
+  return configFor(await userConfig, isLocal(destination) ? undefined : destination);
+}
+
 export async function openQueue(destination: string | undefined, argv: GlobalArgs, onEvent: EventHandler = eventRenderer(argv)): Promise<Queue> {
+  const queue = argv.queue ?? (await destinationConfig(destination)).queue;
   return connect(isLocal(destination) ? undefined : destination, {
-    queue: argv.queue,
+    queue,
     acceptNewHostKey: argv['accept-new-host-key'],
     onEvent,
   });

@@ -108,6 +108,74 @@ describe('submit side and terminal UX over real SSH', () => {
     });
   });
 
+  describe('config file', () => {
+    let xdg: string;
+    const withConfig = async (config: unknown) => {
+      xdg = await lab.makeTmpDir('tej-xdg-');
+      await mkdir(join(xdg, 'tej'));
+      await writeFile(join(xdg, 'tej', 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
+      return { env: { XDG_CONFIG_HOME: xdg } };
+    };
+
+    it("uses the host entry's queue over the defaults, for setup and every later command", async () => {
+      const env = await withConfig({ defaults: { queue: '~/default-q' }, hosts: { h1: { queue: '~/cfg-q' } } });
+      assert.match(ok(await run(['setup', 'h1'], env)), /^\/home\/alice\/cfg-q \(plugin direct/);
+      const dir = await makeJob(join(jobs, 'cfgq'), { 'start.sh': 'echo hi\n' });
+      assert.equal(ok(await run(['submit', 'h1', '--id', 'cfgq1', dir], env)), 'cfgq1\n');
+      assert.equal(await remote('ls ~/cfg-q/jobs'), 'cfgq1\n');
+      assert.equal(await remote('test -e ~/default-q && echo yes || echo no'), 'no\n');
+      await waitFor('cfgq1 to finish', () => run(['status', 'h1', '--id', 'cfgq1'], env), (r) => r.code === 0);
+      // --queue on the command line wins over the file
+      assert.equal((await run(['status', 'h1', '--id', 'cfgq1', '--queue', '~/.tej'], env)).stdout, 'no such job\n');
+    });
+
+    it('fills resources in under tej.json and flags: CLI > tej.json > host entry > defaults', async () => {
+      const env = await withConfig({
+        defaults: { resources: { cpus: 2, time_limit: '1h' } },
+        hosts: { h1: { resources: { cpus: 5 } } },
+      });
+      const script = 'echo "nproc=$TEJ_JOB_NPROC" > res.txt; cat "$TEJ_QUEUE/jobs/$TEJ_JOB_ID/meta/time_limit" >> res.txt\n';
+      const plain = await makeJob(join(jobs, 'cfgres'), { 'start.sh': script });
+      const withSpec = await makeJob(join(jobs, 'cfgres2'), { 'start.sh': script, 'tej.json': JSON.stringify({ cpus: 3 }) });
+      const cases: [string, string[], string][] = [
+        ['cfgres1', [plain], 'nproc=5\n3600'],
+        ['cfgres2', [withSpec], 'nproc=3\n3600'],
+        ['cfgres3', ['--cpus', '7', '--time-limit', '90s', withSpec], 'nproc=7\n90'],
+      ];
+      for (const [id, args] of cases) ok(await run(['submit', 'h1', '--id', id, ...args], env));
+      for (const [id, , expected] of cases) {
+        await waitFor(`${id} to finish`, () => run(['status', 'h1', '--id', id], env), (r) => r.code === 0);
+        assert.equal(ok(await run(['download', 'h1', '--id', id, 'res.txt:'], env)), expected, id);
+      }
+    });
+
+    it("uses the config's plugin unless tej.json or --plugin names one", async () => {
+      const env = await withConfig({ hosts: { h1: { plugin: 'nosuchplugin' } } });
+      const dir = await makeJob(join(jobs, 'cfgplug'), { 'start.sh': 'echo hi\n' });
+      const r = await run(['submit', 'h1', '--id', 'cfgplug1', dir], env);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /nosuchplugin/);
+      assert.equal(ok(await run(['submit', 'h1', '--id', 'cfgplug2', '--plugin', 'direct', dir], env)), 'cfgplug2\n');
+    });
+
+    it('refuses a bad config file with exit 78, naming the file and the field path', async () => {
+      const env = await withConfig({ hosts: { h1: { queue: '~/q', resources: { cpus: 'four', gpu: 1 } } } });
+      const file = join(xdg, 'tej', 'config.json');
+      const dir = await makeJob(join(jobs, 'cfgbad'), { 'start.sh': 'echo hi\n' });
+      for (const args of [['submit', 'h1', '--id', 'cfgbad1', dir], ['status', 'h1', '--id', 'x'], ['setup', 'h1']]) {
+        const r = await run(args, env);
+        assert.equal(r.code, 78, `${args[0]}: ${r.stderr}`);
+        assert.ok(r.stderr.includes(`tej: ${file} is not a valid tej configuration`), r.stderr);
+        assert.match(r.stderr, /\/hosts\/h1\/resources\/cpus: must be integer/);
+        assert.match(r.stderr, /\/hosts\/h1\/resources: unknown field 'gpu'/);
+      }
+      assert.equal(await remote('test -e ~/.tej/jobs/cfgbad1 && echo yes || echo no'), 'no\n');
+      const notJson = await run(['list', 'h1'], await withConfig('{"hosts": '));
+      assert.equal(notJson.code, 78);
+      assert.match(notJson.stderr, /config\.json is not valid JSON/);
+    });
+  });
+
   describe('progress and colour on a terminal', () => {
     it('draws an upload bar with bytes, rate and ETA on a terminal, then a one-line summary', async () => {
       const dir = await makeJob(join(jobs, 'bar'), { 'start.sh': 'echo hi\n' });

@@ -4,7 +4,8 @@ import type { CommandModule } from 'yargs';
 import { checkJobId, defaultJobId } from '../../job/id.js';
 import { parseDuration, readSpec } from '../../job/spec.js';
 import { UsageError } from '../../errors.js';
-import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
+import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
+import { withConfigResources } from '../../config.js';
 import { printJson } from '../render.js';
 import { printPlan } from './submit-dry-run.js';
 import { planJob } from '../../job/plan.js';
@@ -60,17 +61,18 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
     const dir = rest[0]!;
-    const spec = (await readSpec(dir).catch((e) => {
+    const config = await destinationConfig(destination);
+    const spec = withConfigResources((await readSpec(dir).catch((e) => {
       // a missing directory is reported by the scan, with its own message
       if ((e as { code?: string }).code === 'E_CONFIG') throw e;
       return undefined;
-    })) ?? {};
+    })) ?? {}, config.resources);
     const fromFlag = scriptOrCommand(dir, argv.script);
     const env = { ...spec.env, ...parseEnv(argv.env) };
     const timeLimit = argv['time-limit'] ?? spec.time_limit;
     const options = {
       id: argv.id ?? defaultJobId(dir),
-      plugin: argv.plugin ?? spec.plugin,
+      plugin: argv.plugin ?? spec.plugin ?? config.plugin,
       ...(argv.script !== undefined ? fromFlag : { script: spec.script, command: spec.command }),
       args: spec.args,
       env,
