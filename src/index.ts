@@ -17,5 +17,6 @@ export { parseDownloadSpec, type DownloadSpec } from './download/spec.js';
 export type { ExtractResult } from './download/extract.js';
 export { planJob, type JobPlan, type PlanOptions } from './job/plan.js';
 export { readSpec, validateSpec, parseDuration, JOB_SPEC_SCHEMA, type JobSpec } from './job/spec.js';
+export { loadConfig, configFor, configPath, CONFIG_SCHEMA, type TejConfig, type HostConfig, type Resources } from './config.js';
 export { parseDestination, type Destination } from './destination.js';
 export { PROTO, VERSION } from './version.js';

@@ -13,6 +13,7 @@ import { deleteCommand } from './commands/delete.js';
 import { downloadCommand } from './commands/download.js';
 import { listCommand } from './commands/list.js';
 import { schemaCommand } from './commands/schema.js';
+import { completionCommand } from './commands/completion.js';
 
 process.on('SIGINT', () => {
   process.stderr.write('tej: interrupted\n');
@@ -33,6 +34,8 @@ const cli = globalOptions(yargs(argv))
   .command(deleteCommand as never)
   .command(listCommand as never)
   .command(schemaCommand as never)
+  .command(completionCommand as never)
+  .completion('__yargs-completion-script', false) // only for --get-yargs-completions; `tej completion` prints the script
   .demandCommand(1, 'tej: name a command (tej --help lists them)')
   .strict()
   .version(VERSION)

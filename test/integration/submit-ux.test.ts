@@ -156,6 +156,8 @@ describe('submit side and terminal UX over real SSH', () => {
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /nosuchplugin/);
       assert.equal(ok(await run(['submit', 'h1', '--id', 'cfgplug2', '--plugin', 'direct', dir], env)), 'cfgplug2\n');
+      const withSpec = await makeJob(join(jobs, 'cfgplug3'), { 'start.sh': 'echo hi\n', 'tej.json': '{"plugin": "direct"}' });
+      assert.equal(ok(await run(['submit', 'h1', '--id', 'cfgplug3', withSpec], env)), 'cfgplug3\n');
     });
 
     it('refuses a bad config file with exit 78, naming the file and the field path', async () => {
@@ -173,6 +175,45 @@ describe('submit side and terminal UX over real SSH', () => {
       const notJson = await run(['list', 'h1'], await withConfig('{"hosts": '));
       assert.equal(notJson.code, 78);
       assert.match(notJson.stderr, /config\.json is not valid JSON/);
+    });
+  });
+
+  describe('shell completion', () => {
+    /** Sources `tej completion bash` in bash and runs the completion function on WORDS, as bash would on TAB. */
+    async function complete(words: string[]): Promise<string[]> {
+      const bin = await lab.makeTmpDir('tej-bin-');
+      await writeFile(join(bin, 'tej'), `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(TEJ_BIN)} "$@"\n`, { mode: 0o755 });
+      const script = ok(await run(['completion', 'bash']));
+      await writeFile(join(bin, 'completion.bash'), script);
+      const quoted = words.map(shQuote).join(' ');
+      const out = await new Promise<string>((resolve, reject) => {
+        const child = spawn('bash', ['--norc', '-c', `. ${shQuote(join(bin, 'completion.bash'))}; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _tej_completions; printf '%s\\n' "\${COMPREPLY[@]}"`], {
+          env: { PATH: `${bin}:${process.env.PATH}`, HOME: home },
+        });
+        let o = '';
+        child.stdout.on('data', (d) => (o += d));
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`bash exited ${code}`))));
+      });
+      return out.split('\n').filter(Boolean);
+    }
+
+    it('completes commands, their options and argument choices from a sourced bash script', async () => {
+      assert.deepEqual(await complete(['tej', 's']), ['setup', 'submit', 'status', 'schema']);
+      assert.deepEqual(await complete(['tej', 'submit', '--ex']), ['--exclude']);
+      assert.deepEqual(await complete(['tej', 'submit', '--d']), ['--dry-run']);
+      assert.deepEqual(await complete(['tej', 'completion', 'z']), ['zsh']);
+      const any = await complete(['tej', 'completion', '']);
+      assert.ok(any.includes('bash') && any.includes('zsh'), any.join(' '));
+      assert.deepEqual(await complete(['tej', 'download', '--i']), ['--id']);
+    });
+
+    it('prints a zsh script with `tej completion zsh`, or when $SHELL is zsh', async () => {
+      const zsh = ok(await run(['completion', 'zsh']));
+      assert.match(zsh, /^#compdef tej\n/);
+      assert.match(zsh, /compdef _tej_completions tej/);
+      assert.equal(ok(await run(['completion'], { env: { SHELL: '/usr/bin/zsh' } })), zsh);
+      assert.match(ok(await run(['completion'], { env: { SHELL: '/bin/bash' } })), /complete -o bashdefault -o default -F _tej_completions tej/);
     });
   });
 
