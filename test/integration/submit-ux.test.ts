@@ -108,6 +108,60 @@ describe('submit side and terminal UX over real SSH', () => {
     });
   });
 
+  describe('tej.json', () => {
+    it('runs the job it describes: script, args, env, time limit in human units, output files, resources, labels', async () => {
+      const dir = await makeJob(join(jobs, 'spec'), {
+        'run.sh': 'printf "%s|" "$@" > args.txt; echo "$GREETING" >> args.txt; echo oops >&2\n',
+        'tej.json': JSON.stringify({
+          $schema: 'https://github.com/tej/tej/schema/tej.schema.json',
+          script: 'run.sh',
+          args: ['a b', '$HOME'],
+          env: { GREETING: 'hello there' },
+          time_limit: '1h30m',
+          cpus: 2,
+          memory: '4G',
+          gpus: 0,
+          stderr: 'my.err',
+          labels: { experiment: 'e1' },
+          slurm: { partition: 'short' },
+        }),
+      });
+      const id = ok(await run(['submit', 'h1', '--id', 'spec1', dir])).trim();
+      await waitFor('spec1 to finish', () => run(['status', 'h1', '--id', id]), (r) => r.code === 0);
+      assert.equal(ok(await run(['download', 'h1', '--id', id, 'args.txt:'])), 'a b|$HOME|hello there\n');
+      assert.equal(ok(await run(['download', 'h1', '--id', id, 'my.err:'])), 'oops\n');
+      assert.equal(await remote(`cat ~/.tej/jobs/${id}/meta/time_limit`), '5400');
+      const recorded = JSON.parse(await remote(`cat ~/.tej/jobs/${id}/meta/spec.json`));
+      assert.deepEqual([recorded.labels, recorded.memory, recorded.gpus, recorded.slurm], [{ experiment: 'e1' }, '4G', 0, { partition: 'short' }]);
+    });
+
+    it('refuses unknown fields, nested ones too, with their path and exit 78, before creating a job', async () => {
+      const dir = await makeJob(join(jobs, 'specbad'), {
+        'start.sh': 'echo hi\n',
+        'tej.json': JSON.stringify({ cpu: 2, time_limit: '90 minutes', slurm: { partiton: 'short' } }),
+      });
+      const r = await run(['submit', 'h1', '--id', 'specbad1', dir]);
+      assert.equal(r.code, 78, r.stderr);
+      assert.ok(r.stderr.includes(`${join(dir, 'tej.json')} does not match the tej.json schema`), r.stderr);
+      assert.match(r.stderr, /\(top level\): unknown field 'cpu'/);
+      assert.match(r.stderr, /\/slurm: unknown field 'partiton'/);
+      assert.match(r.stderr, /\/time_limit: must match pattern/);
+      assert.match(r.stderr, /tej schema/);
+      assert.equal(await remote('test -e ~/.tej/jobs/specbad1 && echo yes || echo no'), 'no\n');
+    });
+
+    it('tej schema prints the schema the file is checked against', async () => {
+      const schema = JSON.parse(ok(await run(['schema'])));
+      assert.deepEqual(schema, JSON.parse(await readFile(new URL('../../schema/tej.schema.json', import.meta.url), 'utf8')));
+      for (const field of ['script', 'args', 'env', 'time_limit', 'cpus', 'memory', 'gpus', 'stdout', 'stderr', 'labels', 'plugin', 'slurm']) {
+        assert.ok(schema.properties[field]?.description, `${field} is described`);
+      }
+      assert.equal(schema.additionalProperties, false);
+      const config = JSON.parse(ok(await run(['schema', 'config'])));
+      assert.equal(config.$id, 'https://github.com/tej/tej/schema/config.schema.json');
+    });
+  });
+
   describe('config file', () => {
     let xdg: string;
     const withConfig = async (config: unknown) => {
