@@ -243,7 +243,7 @@ export class Queue {
       const destination = await destinationFor(spec, options.cwd ?? process.cwd());
       const raw = new PassThrough();
       const stream = skipToMarker(raw);
-      const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, bytes, files, done });
+      const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, destination, bytes, files, done });
       const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout, progress);
       extracting.catch(() => undefined); // observed below, after the exit status is known
       try {

@@ -58,6 +58,7 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
       }
       case 'download-progress': {
         stopWait();
+        if (e.destination === '-' && process.stdout.isTTY) return; // the file itself is scrolling past
         const b = transfer(`download ${e.path}`, `downloading ${e.path}`, undefined);
         b.progress.update(e.bytes);
         if (e.done) {

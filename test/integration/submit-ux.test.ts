@@ -285,6 +285,9 @@ describe('submit side and terminal UX over real SSH', () => {
       assert.equal(dl.code, 0, dl.stdout);
       assert.match(dl.stdout, /downloaded big\.bin: 1 file, 8\.0 MiB/);
       assert.deepEqual(await readFile(join(jobs, 'big.copy')), Buffer.alloc(8 * 1024 * 1024, 7));
+      const toTty = await tejOnTty(['download', 'h1', '--id', 'bar1', 'start.sh:'], { home });
+      assert.match(toTty.stdout, /connecting to h1\r\x1b\[Kecho hi\r\n$/, 'the spinner is gone before the file is printed');
+      assert.doesNotMatch(toTty.stdout, /downloading|downloaded/, 'no bar over a file printed on the terminal');
     });
 
     it('draws nothing when stderr is not a terminal, or with --quiet', async () => {
