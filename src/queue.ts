@@ -190,11 +190,9 @@ export class Queue {
     const nonce = randomBytes(8).toString('hex');
     const args = [id, nonce];
     if (options.plugin) args.push('--plugin', options.plugin);
+    const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
     const { reply } = await this.call('submit', args, {
-      stdin: () =>
-        packJob(scan, meta, nonce, (bytes, files) =>
-          this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles: scan.entries.filter((e) => e.type === 'file').length }),
-        ),
+      stdin: () => packJob(scan, meta, nonce, (bytes, files) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles })),
     });
     const r = reply!.records[0] ?? reply!.header;
     return { id: r.id ?? id, plugin: r.plugin ?? 'direct', nativeId: r.native_id ?? '', state: (r.state as JobState) ?? 'running' };

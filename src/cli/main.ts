@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { globalOptions } from './context.js';
 import { printError } from './render.js';
+import { clearStatusLine } from './progress.js';
 import { setupCommand } from './commands/setup.js';
 import { submitCommand } from './commands/submit.js';
 import { statusCommand } from './commands/status.js';
@@ -16,6 +17,7 @@ import { schemaCommand } from './commands/schema.js';
 import { completionCommand } from './commands/completion.js';
 
 process.on('SIGINT', () => {
+  clearStatusLine();
   process.stderr.write('tej: interrupted\n');
   process.exit(130);
 });

@@ -73,6 +73,10 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
       case 'connected':
         stopWait();
         break;
+      case 'setup':
+        stopWait();
+        if (live && !o.verbose) wait = spinner(`setting up ${e.queue} on ${e.host} (${e.reason})`);
+        break;
     }
     switch (e.kind) {
       case 'warning':

@@ -290,6 +290,15 @@ describe('submit side and terminal UX over real SSH', () => {
       assert.doesNotMatch(toTty.stdout, /downloading|downloaded/, 'no bar over a file printed on the terminal');
     });
 
+    it('spins while connecting and while setting up a queue on first use, and clears the line after', async () => {
+      const r = await tejOnTty(['status', 'h1', '--id', 'x', '--queue', '~/fresh-q'], { home, env: { NO_COLOR: '1' } });
+      assert.equal(r.code, 66, r.stdout);
+      assert.match(r.stdout, /^\r\x1b\[K[|/\\-] connecting to h1/);
+      assert.match(r.stdout, /\r\x1b\[K[|/\\-] setting up ~\/fresh-q on \S+ \(first use\)/);
+      assert.match(r.stdout, /\r\x1b\[Kno such job\r\n$/);
+      assert.equal(await remote('test -x ~/fresh-q/tej-remote && echo yes'), 'yes\n');
+    });
+
     it('draws nothing when stderr is not a terminal, or with --quiet', async () => {
       const dir = await makeJob(join(jobs, 'nobar'), { 'start.sh': 'echo hi\n', 'f.bin': 'x'.repeat(100_000) });
       const piped = await run(['submit', 'h1', '--id', 'nobar1', dir]);
