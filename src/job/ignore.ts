@@ -19,7 +19,8 @@ const FROM_FLAG = 'flag';
 
 /** Builds the filter from pattern lists; later patterns win, so --exclude (added last) has the last word. */
 export function jobFilter(fromFile: string[], fromFlags: string[] = []): JobFilter {
-  const ig = ignore().add([
+  // case-sensitive, as git is on Linux: the job lands on a POSIX file system
+  const ig = ignore({ ignorecase: false }).add([
     ...fromFile.map((pattern) => ({ pattern, mark: FROM_FILE })),
     ...fromFlags.map((pattern) => ({ pattern, mark: FROM_FLAG })),
   ]);

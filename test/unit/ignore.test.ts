@@ -21,6 +21,7 @@ describe('ignore rules', () => {
     assert.equal(f.excludes('build', false), false, 'a trailing / matches directories only');
     assert.equal(f.excludes('src/build/x.o', false), true, 'inside an excluded directory');
     assert.equal(f.excludes('start.sh', false), false);
+    assert.equal(f.excludes('RUN.LOG', false), false, 'case-sensitive, as git on Linux');
   });
 
   it('lets --exclude patterns come last and names where a rule comes from', () => {
