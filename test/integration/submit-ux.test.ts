@@ -266,6 +266,10 @@ describe('submit side and terminal UX over real SSH', () => {
       const zsh = ok(await run(['completion', 'zsh']));
       assert.match(zsh, /^#compdef tej\n/);
       assert.match(zsh, /compdef _tej_completions tej/);
+      // zsh has no zsh here: check the answer its script asks for (SHELL=zsh: name:description pairs)
+      assert.match(zsh, /SHELL=zsh .*tej --get-yargs-completions "\$\{words\[@\]\}"/);
+      const answer = ok(await run(['--get-yargs-completions', 'tej', 'submit', '--dry'], { env: { SHELL: 'zsh' } }));
+      assert.match(answer, /^--dry-run:List the files that would be sent/m);
       assert.equal(ok(await run(['completion'], { env: { SHELL: '/usr/bin/zsh' } })), zsh);
       assert.match(ok(await run(['completion'], { env: { SHELL: '/bin/bash' } })), /complete -o bashdefault -o default -F _tej_completions tej/);
     });

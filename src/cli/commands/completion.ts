@@ -33,7 +33,7 @@ _tej_completions()
 {
   local reply
   local si=$IFS
-  IFS=$'\\n' reply=($(SHELL=zsh COMP_CWORD="$((CURRENT-1))" COMP_LINE="$BUFFER" COMP_POINT="$CURSOR" tej --get-yargs-completions "\${words[@]:0:$CURRENT}" 2>/dev/null))
+  IFS=$'\\n' reply=($(SHELL=zsh COMP_CWORD="$((CURRENT-1))" COMP_LINE="$BUFFER" COMP_POINT="$CURSOR" tej --get-yargs-completions "\${words[@]}" 2>/dev/null))
   IFS=$si
   if [[ \${#reply} -gt 0 ]]; then _describe 'values' reply; else _files; fi
 }
