@@ -43,8 +43,18 @@ export interface ProgressState {
   elapsedMs: number;
 }
 
-/** One line: label, bar and percentage when the total is known, bytes, rate, ETA. */
+/**
+ * One line: label, bar and percentage when the total is known, bytes, rate, ETA. The label is shortened
+ * so that the line fits WIDTH: a line that wraps could no longer be redrawn in place with \r.
+ */
 export function renderProgress(p: ProgressState, width = 80, color: (bar: string) => string = (b) => b): string {
+  const plain = renderParts(p, width, (b) => b);
+  const room = width - 1 - (plain.length - p.label.length);
+  const label = p.label.length <= room ? p.label : room > 1 ? `${p.label.slice(0, room - 1)}~` : '';
+  return renderParts({ ...p, label }, width, color);
+}
+
+function renderParts(p: ProgressState, width: number, color: (bar: string) => string): string {
   const seconds = p.elapsedMs / 1000;
   const rate = seconds > 0 ? p.bytes / seconds : 0;
   const parts: string[] = [p.label];

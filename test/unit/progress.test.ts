@@ -26,6 +26,9 @@ describe('progress formatting', () => {
     assert.equal(line, 'up  ##########----------   50%  512 KiB/1.0 MiB  512 KiB/s  ETA 0:01');
     assert.equal(renderProgress({ label: 'down', bytes: 3 * 1024 * 1024, elapsedMs: 2000 }), 'down  3.0 MiB  1.5 MiB/s');
     assert.doesNotMatch(renderProgress({ label: 'up', bytes: 10, total: 10, elapsedMs: 10 }), /ETA/, 'no ETA once done');
+    const narrow = renderProgress({ label: 'uploading to someone@a-very-long-host-name.example.org', bytes: 1, total: 2, elapsedMs: 1000 }, 60);
+    assert.equal(narrow.length, 59, 'shortened to fit the terminal');
+    assert.match(narrow, /^uploading to s~  #####-----   50%/);
   });
 
   it('draws at most every 100 ms, then leaves only the summary', () => {
