@@ -141,7 +141,7 @@ export function spinner(label: string, term: Terminal = process.stderr, enabled 
   const draw = () => {
     onScreen = self;
     drawn = true;
-    term.write(`${CLEAR}${paint(term, FRAMES[frame++ % FRAMES.length]!, 'cyan')} ${text}`);
+    term.write(`${CLEAR}${paint(term, FRAMES[frame++ % FRAMES.length]!, 'cyan')} ${text.slice(0, Math.max(0, (term.columns ?? 80) - 3))}`);
   };
   draw();
   const timer = setInterval(draw, REDRAW_MS);
