@@ -5,6 +5,7 @@ import { paint, type Stream } from './style.js';
 
 export interface Terminal extends Stream {
   write(text: string): unknown;
+  /** 0 when unknown (a pty nobody sized): then 80 is assumed. */
   columns?: number;
 }
 
@@ -102,7 +103,7 @@ export function progressBar(label: string, total: number | undefined, term: Term
     onScreen = self;
     drawnAt = Date.now();
     drawn = true;
-    term.write(CLEAR + renderProgress({ label, bytes, total, elapsedMs: drawnAt - started }, term.columns ?? 80, (b) => paint(term, b, 'cyan')));
+    term.write(CLEAR + renderProgress({ label, bytes, total, elapsedMs: drawnAt - started }, term.columns || 80, (b) => paint(term, b, 'cyan')));
   };
   return {
     update(n) {
@@ -141,7 +142,7 @@ export function spinner(label: string, term: Terminal = process.stderr, enabled 
   const draw = () => {
     onScreen = self;
     drawn = true;
-    term.write(`${CLEAR}${paint(term, FRAMES[frame++ % FRAMES.length]!, 'cyan')} ${text.slice(0, Math.max(0, (term.columns ?? 80) - 3))}`);
+    term.write(`${CLEAR}${paint(term, FRAMES[frame++ % FRAMES.length]!, 'cyan')} ${text.slice(0, Math.max(0, (term.columns || 80) - 3))}`);
   };
   draw();
   const timer = setInterval(draw, REDRAW_MS);

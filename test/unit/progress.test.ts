@@ -41,6 +41,14 @@ describe('progress formatting', () => {
     assert.deepEqual(term.writes.slice(1), ['\r\x1b[K', 'sent\n']);
   });
 
+  it('assumes 80 columns when the terminal does not know its width', () => {
+    const term = { ...fakeTerm(true), columns: 0 };
+    progressBar('uploading to h1', 100, term).update(1);
+    spinner('connecting to h1', term).stop();
+    assert.match(term.writes[0]!, /uploading to h1 /);
+    assert.match(term.writes[1]!, /connecting to h1$/);
+  });
+
   it('draws nothing off a terminal', () => {
     const term = fakeTerm(false);
     const bar = progressBar('up', 100, term);
