@@ -6,7 +6,9 @@ export type TejEvent =
   | { kind: 'auth'; host: string; method: string; detail?: string }
   | { kind: 'exec'; host: string; command: string }
   | { kind: 'setup'; host: string; queue: string; reason: string }
-  | { kind: 'upload-progress'; host: string; bytes: number; files: number }
+  | { kind: 'upload-progress'; host: string; bytes: number; files: number; totalBytes: number; totalFiles: number }
+  /** `destination` is the local path, or '-' for stdout. */
+  | { kind: 'download-progress'; host: string; path: string; destination: string; bytes: number; files: number; done: boolean }
   | { kind: 'retry'; host: string; attempt: number; error: string }
   | { kind: 'warning'; host: string; message: string };
 

@@ -5,7 +5,8 @@ import { PassThrough, type Writable } from 'node:stream';
 import { EXIT, InvalidInputError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError } from './errors.js';
 import type { EventHandler } from './events.js';
 import { checkJobId } from './job/id.js';
-import { packJob, scanJobDir, type JobMeta } from './job/pack.js';
+import { packJob, type JobMeta } from './job/pack.js';
+import { planJob } from './job/plan.js';
 import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
 import { submissionMeta } from './job/submission.js';
@@ -40,7 +41,8 @@ export interface SubmitOptions extends Omit<JobMeta, 'spec'> {
   id: string;
   plugin?: string;
   spec?: unknown;
-  exclude?: (path: string) => boolean;
+  /** gitignore patterns not to upload, on top of the job directory's .tejignore. */
+  exclude?: string[];
 }
 
 export interface SubmitResult {
@@ -184,23 +186,16 @@ export class Queue {
     if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
       throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
     }
-    const scan = await scanJobDir(dir, options.exclude);
-    const meta: JobMeta = { ...options };
-    if (meta.command === undefined) {
-      meta.script ??= 'start.sh';
-      const script = scan.entries.find((e) => e.path === meta.script);
-      if (!script || script.type === 'directory') {
-        throw new InvalidInputError(`tej: job directory '${dir}' has no ${meta.script}`, {
-          hint: 'add a start.sh, name another script with --script FILE, or give a command with --script "CMD"',
-        });
-      }
-    }
+    const { exclude, ...rest } = options;
+    const scan = await planJob(dir, { script: options.script, command: options.command, exclude });
+    const meta: JobMeta = { ...rest, script: options.command === undefined ? scan.script : undefined };
     const nonce = randomBytes(8).toString('hex');
     Object.assign(meta, await submissionMeta(dir, meta));
     const args = [id, nonce];
     if (options.plugin) args.push('--plugin', options.plugin);
+    const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
     const { reply } = await this.call('submit', args, {
-      stdin: () => packJob(scan, meta, nonce, (bytes, files) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files })),
+      stdin: () => packJob(scan, meta, nonce, (bytes, files) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles })),
     });
     const r = reply!.records[0] ?? reply!.header;
     return { id: r.id ?? id, plugin: r.plugin ?? 'direct', nativeId: r.native_id ?? '', state: (r.state as JobState) ?? 'running' };
@@ -249,7 +244,8 @@ export class Queue {
       const destination = await destinationFor(spec, options.cwd ?? process.cwd());
       const raw = new PassThrough();
       const stream = skipToMarker(raw);
-      const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout);
+      const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, destination, bytes, files, done });
+      const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout, progress);
       extracting.catch(() => undefined); // observed below, after the exit status is known
       try {
         await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true });
@@ -262,7 +258,9 @@ export class Queue {
         throw e;
       }
       raw.end();
-      results.push(await extracting);
+      const result = await extracting;
+      progress(result.bytes, result.files, true);
+      results.push(result);
     }
     return results;
   }

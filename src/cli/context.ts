@@ -1,8 +1,10 @@
 // What every command shares: global options, telling a destination from a path, opening the queue.
 import type { Argv } from 'yargs';
+import { configFor, loadConfig, type HostConfig, type TejConfig } from '../config.js';
 import { connect, isLocal } from '../connect.js';
 import { looksLikeDestination } from '../destination.js';
 import { UsageError } from '../errors.js';
+import type { EventHandler } from '../events.js';
 import type { Queue } from '../queue.js';
 import { configHostAliases, loadSshConfig } from '../ssh/config.js';
 import { eventRenderer } from './render.js';
@@ -42,20 +44,34 @@ export async function splitDestination(positionals: string[], rest: number | 'so
   throw new UsageError(`tej: expected ${rest === 0 ? 'at most a destination' : `[destination] and ${rest} argument(s)`}, got ${positionals.length} arguments`);
 }
 
-export async function openQueue(destination: string | undefined, argv: GlobalArgs): Promise<Queue> {
+let userConfig: Promise<TejConfig> | undefined;
+
+/** The config file's settings for a destination (read once per run). */
+export async function destinationConfig(destination: string | undefined): Promise<HostConfig> {
+  userConfig ??= loadConfig();
+  return configFor(await userConfig, isLocal(destination) ? undefined : destination);
+}
+
+export async function openQueue(destination: string | undefined, argv: GlobalArgs, onEvent: EventHandler = eventRenderer(argv)): Promise<Queue> {
+  const queue = argv.queue ?? (await destinationConfig(destination)).queue;
   return connect(isLocal(destination) ? undefined : destination, {
-    queue: argv.queue,
+    queue,
     acceptNewHostKey: argv['accept-new-host-key'],
-    onEvent: eventRenderer({ verbose: argv.verbose, quiet: argv.quiet }),
+    onEvent,
   });
 }
 
 export async function withQueue<R>(destination: string | undefined, argv: GlobalArgs, fn: (q: Queue) => Promise<R>): Promise<R> {
-  const q = await openQueue(destination, argv);
+  const events = eventRenderer(argv);
   try {
-    return await fn(q);
+    const q = await openQueue(destination, argv, events);
+    try {
+      return await fn(q);
+    } finally {
+      await q.close();
+    }
   } finally {
-    await q.close();
+    events.finish(); // no spinner or bar left on screen, whatever happened
   }
 }
 

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { globalOptions } from './context.js';
 import { printError } from './render.js';
+import { clearStatusLine } from './progress.js';
 import { setupCommand } from './commands/setup.js';
 import { submitCommand } from './commands/submit.js';
 import { statusCommand } from './commands/status.js';
@@ -17,8 +18,10 @@ import { waitCommand } from './commands/wait.js';
 import { logsCommand } from './commands/logs.js';
 import { showCommand } from './commands/show.js';
 import { resubmitCommand } from './commands/resubmit.js';
+import { completionCommand } from './commands/completion.js';
 
 process.on('SIGINT', () => {
+  clearStatusLine();
   process.stderr.write('tej: interrupted\n');
   process.exit(130);
 });
@@ -47,6 +50,8 @@ const cli = globalOptions(yargs(argv))
   .command(logsCommand as never)
   .command(showCommand as never)
   .command(resubmitCommand as never)
+  .command(completionCommand as never)
+  .completion('__yargs-completion-script', false) // only for --get-yargs-completions; `tej completion` prints the script
   .demandCommand(1, 'tej: name a command (tej --help lists them)')
   .strict()
   .version(VERSION)

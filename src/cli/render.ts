@@ -1,6 +1,8 @@
 // Output: results on stdout (human text or --json), everything else on stderr.
 import type { TejEvent } from '../events.js';
 import { TejError } from '../errors.js';
+import { clearStatusLine, formatBytes, formatRate, progressBar, spinner, type Progress, type Spinner } from './progress.js';
+import { paintErr } from './style.js';
 
 export interface OutputOptions {
   verbose: boolean;
@@ -11,14 +13,74 @@ function stamp(): string {
   return new Date().toISOString().slice(11, 23);
 }
 
-/** Renders library events on stderr: -v shows every command, warnings always show unless --quiet. */
-export function eventRenderer(o: OutputOptions): (e: TejEvent) => void {
-  return (e) => {
+export interface EventRenderer {
+  (e: TejEvent): void;
+  /** Takes down any bar or spinner still on screen (the command is over). */
+  finish(): void;
+}
+
+function summary(verb: string, files: number, bytes: number, ms: number): string {
+  return paintErr(`tej: ${verb} ${files} file${files === 1 ? '' : 's'}, ${formatBytes(bytes)} in ${(ms / 1000).toFixed(1)} s (${formatRate(ms > 0 ? (bytes * 1000) / ms : 0)})`, 'dim');
+}
+
+/**
+ * Renders library events on stderr: -v shows every command, warnings always show unless --quiet; on a
+ * terminal, a spinner while connecting and progress bars for transfers.
+ */
+export function eventRenderer(o: OutputOptions): EventRenderer {
+  const live = !o.quiet && process.stderr.isTTY === true;
+  let wait: Spinner | undefined;
+  let bar: { key: string; progress: Progress; started: number } | undefined;
+  const stopWait = () => {
+    wait?.stop();
+    wait = undefined;
+  };
+  const transfer = (key: string, label: string, total: number | undefined) => {
+    if (bar?.key !== key) {
+      bar?.progress.done();
+      bar = { key, progress: progressBar(label, total, process.stderr, live), started: Date.now() };
+    }
+    return bar;
+  };
+  const render = (e: TejEvent) => {
     if (o.quiet) return;
     let line: string | undefined;
     switch (e.kind) {
+      case 'upload-progress': {
+        stopWait();
+        const b = transfer('upload', `uploading to ${e.host}`, e.totalBytes);
+        b.progress.update(e.bytes);
+        if (e.files === e.totalFiles && e.bytes === e.totalBytes) {
+          b.progress.done(live ? summary('uploaded', e.files, e.bytes, Date.now() - b.started) : undefined);
+          bar = { ...b, key: 'upload-done' };
+        }
+        return;
+      }
+      case 'download-progress': {
+        stopWait();
+        if (e.destination === '-' && process.stdout.isTTY) return; // the file itself is scrolling past
+        const b = transfer(`download ${e.path}`, `downloading ${e.path}`, undefined);
+        b.progress.update(e.bytes);
+        if (e.done) {
+          b.progress.done(live ? summary(`downloaded ${e.path}:`, e.files, e.bytes, Date.now() - b.started) : undefined);
+          bar = { ...b, key: `download-done ${e.path}` };
+        }
+        return;
+      }
+      case 'connect':
+        if (live && !o.verbose) wait = spinner(`connecting to ${e.host}${e.via ? ` via ${e.via}` : ''}`);
+        break;
+      case 'connected':
+        stopWait();
+        break;
+      case 'setup':
+        stopWait();
+        if (live && !o.verbose) wait = spinner(`setting up ${e.queue} on ${e.host} (${e.reason})`);
+        break;
+    }
+    switch (e.kind) {
       case 'warning':
-        line = `tej: warning: ${e.message}`;
+        line = paintErr(`tej: warning: ${e.message}`, 'yellow');
         break;
       case 'retry':
         line = `tej: ${e.error}; retrying (attempt ${e.attempt + 1})`;
@@ -38,17 +100,27 @@ export function eventRenderer(o: OutputOptions): (e: TejEvent) => void {
       case 'auth':
         line = o.verbose ? `[${stamp()}] [${e.host}] auth: ${e.method}${e.detail ? ` (${e.detail})` : ''}` : undefined;
         break;
-      case 'upload-progress':
-        break;
     }
-    if (line) process.stderr.write(line + '\n');
+    if (line) {
+      clearStatusLine();
+      process.stderr.write(line + '\n');
+    }
   };
+  return Object.assign(render, {
+    finish() {
+      stopWait();
+      bar?.progress.done();
+      bar = undefined;
+    },
+  });
 }
 
 export function printError(err: unknown, verbose: boolean): number {
   if (err instanceof TejError) {
-    process.stderr.write(`${err.message}\n`);
-    if (err.hint) process.stderr.write(err.hint.split('\n').map((l) => `  ${l}`).join('\n') + '\n');
+    clearStatusLine();
+    const [first, ...more] = err.message.split('\n');
+    process.stderr.write([paintErr(first!, 'red', 'bold'), ...more].join('\n') + '\n');
+    if (err.hint) process.stderr.write(paintErr(err.hint.split('\n').map((l) => `  ${l}`).join('\n'), 'dim') + '\n');
     if (err.remote?.stderr && verbose) process.stderr.write(`remote stderr:\n${err.remote.stderr}`);
     if (verbose && err.cause instanceof Error) process.stderr.write(`cause: ${err.cause.stack ?? err.cause.message}\n`);
     return err.exitCode;

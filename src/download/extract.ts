@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, normalize, relative, resolve, isAbsolute } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { InvalidInputError } from '../errors.js';
@@ -60,7 +60,13 @@ async function writeWhole(entry: AsyncIterable<unknown>, tmp: string, target: st
 }
 
 /** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`). */
-export async function extractDownload(source: Readable, destination: string, stdout: Writable): Promise<ExtractResult> {
+export async function extractDownload(
+  source: Readable,
+  destination: string,
+  stdout: Writable,
+  /** Called as file content arrives: bytes and files so far. */
+  onProgress?: (bytes: number, files: number) => void,
+): Promise<ExtractResult> {
   const extract = tar.extract();
   const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
   let top: string | undefined;
@@ -72,6 +78,15 @@ export async function extractDownload(source: Readable, destination: string, std
   };
   const done = pipeline(source, extract);
   done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+  let received = 0;
+  // Counts file content on its way to disk (a transform in the pipeline, so no chunk can be missed).
+  const counted = () =>
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        onProgress?.((received += chunk.length), result.files);
+        cb(null, chunk);
+      },
+    });
   for await (const entry of extract) {
     const name = entry.header.name.replace(/\/+$/, '');
     top ??= name.split('/')[0];
@@ -84,7 +99,7 @@ export async function extractDownload(source: Readable, destination: string, std
         entry.resume();
         continue;
       }
-      await pipeline(entry, stdout, { end: false });
+      await pipeline(entry, counted(), stdout, { end: false });
       result.files += 1;
       result.bytes += entry.header.size ?? 0;
       continue;
@@ -104,9 +119,10 @@ export async function extractDownload(source: Readable, destination: string, std
       const mode = (entry.header.mode ?? 0o644) & 0o755;
       if ((entry.header.size ?? 0) <= WHOLE_FILE_MAX) {
         await writeWhole(entry, tmp, target, mode);
+        onProgress?.((received += entry.header.size ?? 0), result.files);
       } else {
         try {
-          await pipeline(entry, createWriteStream(tmp, { mode }));
+          await pipeline(entry, counted(), createWriteStream(tmp, { mode }));
           await rename(tmp, target);
         } catch (e) {
           await rm(tmp, { force: true });

@@ -209,7 +209,7 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.equal(labels.stdout, '{"exp":"wd"}\n', 'labels reach meta/');
 
     // A terminal: script(1) gives the CLI a pty.
-    const tty = execFileSync('script', ['-qec', `${process.execPath} ${TEJ_BIN} list h1 --id 'sel_*'`, '/dev/null'], {
+    const tty = execFileSync('script', ['-qec', `${process.execPath} ${TEJ_BIN} list h1 --id 'sel_*' 2>/dev/null`, '/dev/null'], {
       env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' },
       encoding: 'utf8',
     }).replace(/\r/g, '');

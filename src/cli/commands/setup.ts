@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
+import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 
 interface Args extends GlobalArgs {
@@ -19,7 +19,8 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
       .option('force', { type: 'boolean', default: false, describe: 'Install into a non-empty directory that is not a tej queue' }) as never,
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
-    const r = await withQueue(destination, argv, (q) => q.setup({ plugin: argv.plugin, link: argv['make-link'], force: argv.force }));
+    const config = await destinationConfig(destination);
+    const r = await withQueue(destination, argv, (q) => q.setup({ plugin: argv.plugin ?? config.plugin, link: argv['make-link'], force: argv.force }));
     if (argv.json) printJson(r);
     else process.stdout.write(`${r.queue} (plugin ${r.plugin}, tej ${r.version})\n`);
   },
