@@ -174,6 +174,10 @@ export class Queue {
           });
         }
         if (attempt > 0) throw remoteError(this.host, { command: what, code: result.code, stderr: result.stderr }, 'protocol mismatch');
+        if (reply.header.hash === 'modified') {
+          // A helper no longer matches MANIFEST: never run it; put the shipped one back.
+          this.onEvent?.({ kind: 'warning', host: this.host, message: `the tej helpers in ${this.path} were modified after they were installed; reinstalling them` });
+        }
         this.onEvent?.({ kind: 'setup', host: this.host, queue: this.path, reason: `upgrade from ${reply.header.version ?? `protocol ${reply.proto}`}` });
         await this.install(true);
         continue;

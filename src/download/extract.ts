@@ -1,10 +1,10 @@
 // Writes one downloaded tar stream (one top-level entry: the file or directory asked for) to its
-// destination. Entries are checked against tar-slip: nothing is written outside the destination, and
-// symlinks that would point out of it are skipped.
+// destination. Entries are checked against tar-slip: nothing is written outside the destination or through
+// a symlink, and symlinks that would point out of it are skipped.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
-import { basename, dirname, join, normalize, relative, resolve, isAbsolute } from 'node:path';
+import { lstat, mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { basename, dirname, join, normalize, relative, resolve, isAbsolute, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
@@ -30,6 +30,25 @@ async function isDirectory(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether writing `target` would go through a symlink below `root`: an existing component between them
+ * (and `target` itself when `self`) is a link. The remote tar never puts entries under a symlink, so
+ * such an entry is hostile (top/a -> ., top/a/b -> .., top/b/file lands outside) and is skipped.
+ */
+async function throughLink(root: string, target: string, self: boolean): Promise<boolean> {
+  const parts = relative(root, target).split(sep).filter(Boolean);
+  let path = root;
+  for (const part of self ? parts : parts.slice(0, -1)) {
+    path = join(path, part);
+    try {
+      if ((await lstat(path)).isSymbolicLink()) return true;
+    } catch {
+      return false; // does not exist yet: nothing below it does either
+    }
+  }
+  return false;
 }
 
 export async function destinationFor(spec: DownloadSpec, cwd: string): Promise<string> {
@@ -66,7 +85,7 @@ export async function extractDownload(source: Readable, destination: string, std
       result.bytes += entry.header.size ?? 0;
       continue;
     }
-    if (target === undefined || !inside(destination, target)) {
+    if (target === undefined || !inside(destination, target) || (await throughLink(destination, target, type === 'directory'))) {
       result.skipped.push(name);
       entry.resume();
       continue;

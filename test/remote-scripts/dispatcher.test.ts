@@ -86,6 +86,30 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         assert.equal(missing.stdout.toString(), 'tej-proto=1\nhash=\n');
       });
 
+      test('a helper modified after install is never run: 76 with hash=modified; a missing MANIFEST too', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const marker = join(q.tmp, 'tampered-ran');
+        for (const file of ['commands/list.sh', 'lib/common.sh', 'lib/job.sh']) {
+          const path = join(q.root, file);
+          const original = readFileSync(path);
+          writeFileSync(path, `${original}\ntouch '${marker}'\n`);
+          const r = await q.run(['list']);
+          assert.equal(r.code, 76, `${file}: ${r.stderr}`);
+          assert.equal(r.stdout.toString(), 'tej-proto=1\nhash=modified\n');
+          assert.match(r.stderr, /^tej-remote: the helpers installed in .* were modified after they were installed$/m);
+          assert.ok(!existsSync(marker), `${file}: the modified helper did not run`);
+          writeFileSync(path, original);
+        }
+        // a user's own plugin next to the shipped ones is not part of the bundle
+        writeFileSync(join(q.root, 'queues', 'mine.sh'), 'queue_check() { return 0; }\n');
+        assert.equal((await q.run(['list'])).code, 0);
+        unlinkSync(join(q.root, 'MANIFEST'));
+        const missing = await q.run(['list']);
+        assert.equal(missing.code, 76);
+        assert.equal(missing.stdout.toString(), 'tej-proto=1\nhash=modified\n');
+      });
+
       test('an unknown command, a missing --proto or no command exits 64', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
