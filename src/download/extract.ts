@@ -69,7 +69,8 @@ export async function extractDownload(source: Readable, destination: string, std
   const done = pipeline(source, extract);
   done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   for await (const entry of extract) {
-    const name = entry.header.name.replace(/\/+$/, '');
+    // The helper names an entry that starts with '-' as ./-name (so that tar does not take it for an option).
+    const name = entry.header.name.replace(/^(\.\/)+(?=.)/, '').replace(/\/+$/, '');
     top ??= name.split('/')[0];
     const rel = name === top ? '' : name.startsWith(`${top}/`) ? name.slice(top!.length + 1) : undefined;
     const target = rel === undefined ? undefined : normalize(join(destination, rel));
