@@ -166,6 +166,28 @@ describe('faults', () => {
     assert.ok(!(await jobIds()).includes('half1'));
   });
 
+  it('retries only transient network errors: a refused connection is retried, host-key and auth failures never', async () => {
+    await lab.fault('h1', 'reject');
+    let refused: TejRun;
+    try {
+      refused = await run(['list', 'h1']);
+    } finally {
+      await lab.fault('h1', 'clear');
+    }
+    assert.equal(refused.code, 75, refused.stderr);
+    assert.equal(refused.stderr.match(/retrying \(attempt \d\)/g)?.length, 2, refused.stderr);
+    assert.match(refused.stderr, /cannot connect to alice@h1/);
+    const strangers = await makeClientHome(lab);
+    await writeFile(join(strangers, '.ssh', 'known_hosts'), '');
+    const hostKey = await tej(['list', 'h1'], { home: strangers });
+    assert.equal(hostKey.code, 77, hostKey.stderr);
+    assert.doesNotMatch(hostKey.stderr, /retrying/);
+    const wrongUser = await tej(['list', 'nosuchuser@h1'], { home });
+    assert.equal(wrongUser.code, 77, wrongUser.stderr);
+    assert.match(wrongUser.stderr, /authentication to nosuchuser@h1 failed/);
+    assert.doesNotMatch(wrongUser.stderr, /retrying/);
+  });
+
   it('a job outlives a dropped link, and status works again once the link is back', async () => {
     const dir = await makeJob(join(jobs, 'outage'), { 'start.sh': 'sleep 4\necho survived > out.txt\n' });
     ok(await run(['submit', 'h1', '--id', 'outage1', dir]));
