@@ -159,8 +159,8 @@ until mkdir "$job_dir" 2>/dev/null; do
 	claimed_by_us || reject "$EX_CANTCREAT" "job $id exists already"
 	resume_own
 done
-write_state "$job_dir/nonce" "$nonce"
 write_state "$job_dir/submitter" "$$"
+write_state "$job_dir/nonce" "$nonce"
 mv "$upload/work" "$job_dir/work"
 mv "$meta" "$job_dir/meta"
 rm -rf "$staging"

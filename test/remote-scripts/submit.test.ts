@@ -122,6 +122,20 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
       });
 
+      test('a job claimed but without its submitter file yet is submitting while its staging dir has a live pid', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        // the instant between a submit's mkdir of jobs/ID and its write of jobs/ID/submitter
+        mkdirSync(q.jobDir('claim'));
+        const staging = join(q.root, 'staging');
+        mkdirSync(join(staging, `claim.x.${process.pid}.AbC123`)); // another id's (claim.x)
+        assert.equal((await q.status('claim')).state, 'incomplete');
+        mkdirSync(join(staging, `claim.${process.pid}.XyZ789`));
+        assert.equal((await q.status('claim')).state, 'submitting', 'never incomplete while its submit lives');
+        const list = await q.ok(['list']);
+        assert.equal(list.records.find((r) => r.id === 'claim')!.state, 'submitting');
+      });
+
       test('of two concurrent submits of one id exactly one wins', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
