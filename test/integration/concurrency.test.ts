@@ -90,7 +90,7 @@ describe('concurrency', () => {
   });
 
   it('status and list never print a torn state while jobs start and end', async () => {
-    const dir = await makeJob(join(jobs, 'churn'), { 'start.sh': 'sleep "0.$(( $$ % 9 ))"\nexit $(( $$ % 3 ))\n' });
+    const dir = await makeJob(join(jobs, 'churn'), { 'start.sh': 'sleep "$(( $$ % 3 + 1 )).$(( $$ % 9 ))"\nexit $(( $$ % 3 ))\n' });
     const submits = Promise.all(Array.from({ length: 12 }, (_, i) => run(['submit', 'h1', '--id', `churn${i}`, dir])));
     let done = false;
     let seen = 0;
