@@ -4,12 +4,57 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
 import { makeClientHome, startDelayProxy, startLab, type Lab } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A TCP proxy that holds back what the host sends (`holdMs`) on a connection once the client has sent
+ * more than `holdAfter` bytes on it (an upload, not the handshake), and whose connections can be cut
+ * while it keeps listening: the host finishes a request whose answer the client never gets.
+ */
+async function startCuttableProxy(host: string, port: number): Promise<{ port: number; holdMs: number; holdAfter: number; cut(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const proxy = {
+    port: 0,
+    holdMs: 0,
+    holdAfter: Infinity,
+    cut: () => {
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise<void>((resolve) => {
+      proxy.cut();
+      server.close(() => resolve());
+    }),
+  };
+  const server = createServer((client) => {
+    const upstream = connect(port, host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    let sent = 0;
+    client.on('data', (d) => {
+      sent += d.length;
+      upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      const hold = sent > proxy.holdAfter ? proxy.holdMs : 0;
+      if (hold === 0) client.write(d);
+      else setTimeout(() => client.destroyed || client.write(d), hold);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.port = (server.address() as AddressInfo).port;
+  return proxy;
+}
 
 /** A tej run that the test can kill: the child and a promise of its result. */
 function startTej(args: string[], home: string): { child: ChildProcess; done: Promise<TejRun> } {
@@ -91,6 +136,36 @@ describe('faults', () => {
     assert.deepEqual(await jobIds(), ['drop1']);
     const list = ok(await run(['list', 'h1']));
     assert.equal(list.split('\n').filter((l) => l.startsWith('drop1\t')).length, 1);
+  });
+
+  it('a connection lost after the host accepted the job: the retry gets that job back, it runs once', async () => {
+    const proxy = await startCuttableProxy(lab.hosts.h1.ip, lab.hosts.h1.port);
+    try {
+      const via = await makeClientHome(lab);
+      await appendFile(join(via, '.ssh', 'config'), ['Host via', '  HostName 127.0.0.1', `  Port ${proxy.port}`, '  User alice',
+        `  IdentityFile ${join(via, '.ssh', 'id_ed25519')}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${join(via, '.ssh', 'known_hosts')}`, '  BatchMode yes', ''].join('\n'));
+      await appendFile(join(via, '.ssh', 'known_hosts'), `[127.0.0.1]:${proxy.port} ${lab.hosts.h1.hostKey}\n`);
+      const dir = await bigJob('resume', 400_000, 'echo ran >> ~/runs-resume1\nsleep 2\n');
+      // hold the host's answers once the upload is under way, so that the job is in place before the
+      // client hears of it; then cut the connection: the client never gets the reply
+      proxy.holdMs = 5000;
+      proxy.holdAfter = 200_000;
+      const submit = startTej(['submit', 'via', '--id', 'resume1', dir], via);
+      await waitFor('the job to be in place', () => lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/resume1/native-id'), (r) => r.code === 0, 30_000);
+      proxy.holdAfter = Infinity;
+      proxy.cut();
+      const r = await submit.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'resume1\n');
+      assert.match(r.stderr, /submit: tej: connection to alice@via broke during 'tej-remote submit resume1 [0-9a-f]+'; retrying/);
+      assert.doesNotMatch(r.stderr, /exists/);
+      await waitFor('resume1 to finish', () => run(['status', 'h1', '--id', 'resume1']), (s) => s.code === 0);
+      assert.equal(await remote('cat ~/runs-resume1'), 'ran\n', 'the job ran once');
+      assert.deepEqual((await jobIds()).filter((id) => id.startsWith('resume')), ['resume1']);
+      await waitFor('staging to be empty', staging, (s) => s.length === 0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a link that stays down fails the submit with 75, and the torn upload never becomes a job', async () => {
