@@ -281,6 +281,20 @@ describe('faults', () => {
     assert.equal(ok(await run(['download', 'h1', '--id', 'outage1', 'out.txt:'])), 'survived\n');
   });
 
+  it('after sshd restarts (jobs untouched) the next command works and the job is still running', async () => {
+    const dir = await makeJob(join(jobs, 'sshd'), { 'start.sh': 'sleep 1000\n' });
+    ok(await run(['submit', 'h1', '--id', 'sshd1', dir]));
+    // stop the listening daemon (sessions and jobs live on), then start a new one
+    const restart = await lab.exec('h1', ['sh', '-c', 'kill "$(cat /run/sshd.pid)"; for i in 1 2 3 4 5 6 7 8 9 10; do test -e /run/sshd.pid || break; sleep 0.2; done; ' +
+      '/usr/sbin/sshd -f /etc/ssh/sshd_config']);
+    assert.equal(restart.code, 0, restart.stderr);
+    const s = await waitFor('sshd to answer', () => run(['status', 'h1', '--id', 'sshd1']), (r) => r.code !== 75);
+    assert.equal(s.code, 2, s.stderr);
+    assert.match(s.stdout, /^running/);
+    assert.match(ok(await run(['list', 'h1'])), /^sshd1\trunning/m);
+    assert.equal(ok(await run(['kill', 'h1', '--id', 'sshd1', '--grace', '1'])), 'sshd1: killed\n');
+  });
+
   it('after the host reboots (sshd restarted, every process gone) the next commands work; its jobs are lost', async () => {
     const dir = await makeJob(join(jobs, 'reboot'), { 'start.sh': 'sleep 1000\n' });
     ok(await run(['submit', 'h1', '--id', 'reboot1', dir]));
