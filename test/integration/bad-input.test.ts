@@ -9,15 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
-const NOBODY = 65534;
-
-/** Runs tej as an unprivileged user (root reads every file, whatever its mode). */
-function tejAsNobody(args: string[], home: string): Promise<TejRun> {
+/**
+ * Runs tej as root without the capabilities that let root read any file (CAP_DAC_OVERRIDE,
+ * CAP_DAC_READ_SEARCH): file modes then apply to it as to any user, wherever the checkout lives.
+ */
+function tejWithoutDacOverride(args: string[], home: string): Promise<TejRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TEJ_BIN, ...args], {
+    const child = spawn('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, TEJ_BIN, ...args], {
       cwd: home,
-      uid: NOBODY,
-      gid: NOBODY,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -125,17 +124,15 @@ describe('bad input', () => {
     await writeFile(file, 'not a dir');
     refused(await run(['submit', 'h1', '--id', 'file1', file]), 65, /is not a directory/);
 
-    // Unreadable files and directories: as an unprivileged user (root reads everything).
-    const nobodyHome = await makeClientHome(lab);
-    const unreadable = await makeJob(join(nobodyHome, 'unreadable'), { 'start.sh': 'true\n', 'secret.txt': 'x' });
-    const closedDir = await makeJob(join(nobodyHome, 'closed'), { 'start.sh': 'true\n', 'sub/x.txt': 'x' });
-    await spawnOk('chown', ['-R', `${NOBODY}:${NOBODY}`, nobodyHome]);
+    // Unreadable files and directories: root reads everything, so tej runs without that power.
+    const unreadable = await makeJob(join(jobs, 'unreadable'), { 'start.sh': 'true\n', 'secret.txt': 'x' });
+    const closedDir = await makeJob(join(jobs, 'closed'), { 'start.sh': 'true\n', 'sub/x.txt': 'x' });
     await chmod(join(unreadable, 'secret.txt'), 0o000);
     await chmod(join(closedDir, 'sub'), 0o000);
-    const r1 = await tejAsNobody(['submit', 'h1', '--id', 'unr1', unreadable], nobodyHome);
+    const r1 = await tejWithoutDacOverride(['submit', 'h1', '--id', 'unr1', unreadable], home);
     refused(r1, 65, /cannot read file '.*secret\.txt'/);
     assert.match(r1.stderr, /fix its permissions or exclude it/);
-    refused(await tejAsNobody(['submit', 'h1', '--id', 'unr2', closedDir], nobodyHome), 65, /cannot read directory '.*sub'/);
+    refused(await tejWithoutDacOverride(['submit', 'h1', '--id', 'unr2', closedDir], home), 65, /cannot read directory '.*sub'/);
     await hostHolds(['devlink1', 'dl1']);
   });
 
@@ -160,9 +157,3 @@ describe('bad input', () => {
     assert.equal((await lab.execAs('h1', 'alice', 'cat ~/afile')).stdout, 'data\n');
   });
 });
-
-function spawnOk(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    spawn(cmd, args, { stdio: 'inherit' }).on('close', (c) => (c === 0 ? resolve() : reject(new Error(`${cmd} exited ${c}`)))));
-}
-
