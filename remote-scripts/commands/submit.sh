@@ -4,7 +4,8 @@
 # Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state= (resumed=1: an earlier
 #   attempt with the same nonce had claimed the id; this is its job)
 # Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 69 queue not set up or
-#   plugin unavailable; 73 the job exists already; else the plugin's status when it fails
+#   plugin unavailable; 73 the job exists already; 75 an earlier attempt of this submit is still
+#   moving the job into place after 600 naps; else the plugin's status when it fails
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -71,7 +72,11 @@ claimed_by_us() {
 # place, then report it as this submit's result and exit 0. An earlier attempt that died before the
 # plugin started the job (incomplete, no start) is removed, and this submit goes on in its place.
 resume_own() {
+	_resume_naps=0
 	while _resume_state=$(job_state "$job_dir") && test "$_resume_state" = submitting; do
+		_resume_naps=$((_resume_naps + 1))
+		test "$_resume_naps" -le 600 ||
+			die "$EX_TEMPFAIL" "job $id is still being submitted by an earlier attempt; ask for its status later"
 		nap
 	done
 	if test "$_resume_state" = incomplete; then
