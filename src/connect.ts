@@ -30,25 +30,26 @@ export function isLocal(destination: string | undefined): boolean {
  * await q.close();
  */
 export async function connect(destination?: string, options: ConnectOptions = {}): Promise<Queue> {
-  const transport: Transport = isLocal(destination)
-    ? new LocalTransport()
-    : await pRetry(
-        async () => {
-          // ssh2 is loaded only when a host is used: the local queue and --help stay fast.
-          const { SshTransport } = await import('./transport/ssh.js');
-          return SshTransport.connect(destination!, { acceptNewHostKey: options.acceptNewHostKey, onEvent: options.onEvent });
+  const open = (): Promise<Transport> =>
+    pRetry(
+      async () => {
+        // ssh2 is loaded only when a host is used: the local queue and --help stay fast.
+        const { SshTransport } = await import('./transport/ssh.js');
+        return SshTransport.connect(destination!, { acceptNewHostKey: options.acceptNewHostKey, onEvent: options.onEvent });
+      },
+      {
+        retries: options.retries ?? 2,
+        minTimeout: 500,
+        factor: 2,
+        shouldRetry: (e) => e instanceof TejError && e.retryable,
+        onFailedAttempt: (e) => {
+          if (e instanceof TejError && e.retryable && e.retriesLeft > 0) {
+            options.onEvent?.({ kind: 'retry', host: destination!, attempt: e.attemptNumber, error: e.message });
+          }
         },
-        {
-          retries: options.retries ?? 2,
-          minTimeout: 500,
-          factor: 2,
-          shouldRetry: (e) => e instanceof TejError && e.retryable,
-          onFailedAttempt: (e) => {
-            if (e instanceof TejError && e.retryable && e.retriesLeft > 0) {
-              options.onEvent?.({ kind: 'retry', host: destination!, attempt: e.attemptNumber, error: e.message });
-            }
-          },
-        },
-      );
-  return new Queue(transport, options.queue ?? DEFAULT_QUEUE, options.onEvent);
+      },
+    );
+  if (isLocal(destination)) return new Queue(new LocalTransport(), options.queue ?? DEFAULT_QUEUE, options.onEvent);
+  // `open` again: calls that are safe to repeat reconnect after a broken connection (Queue.retrying).
+  return new Queue(await open(), options.queue ?? DEFAULT_QUEUE, options.onEvent, open);
 }

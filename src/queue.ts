@@ -2,6 +2,7 @@
 // single connection; a host without a queue is set up on first use, and out-of-date helpers upgraded.
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
+import pRetry from 'p-retry';
 import { EXIT, InvalidInputError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError } from './errors.js';
 import type { EventHandler } from './events.js';
 import { checkJobId } from './job/id.js';
@@ -69,13 +70,55 @@ function quoteArg(a: Arg): string {
   return typeof a === 'string' ? shQuote(a) : shQuotePath(a.path);
 }
 
+/** How often an idempotent call is sent again over a new connection after the old one broke. */
+export const CALL_RETRIES = 3;
+
 export class Queue {
+  private broken = false;
+
   constructor(
-    readonly transport: Transport,
+    public transport: Transport,
     /** The queue directory on the host. @default '~/.tej' */
     readonly path: string = DEFAULT_QUEUE,
     private readonly onEvent?: EventHandler,
+    /** Opens a new transport to the same host, for calls retried after the connection broke. */
+    private readonly reopen?: () => Promise<Transport>,
   ) {}
+
+  /**
+   * Runs `fn`; when the connection breaks (a transient network error, never auth or host key), opens a
+   * new one and runs `fn` again. Only for calls that are safe to repeat: status, list, setup, and submit,
+   * whose nonce makes a repeat find its own job (docs/protocol.md, submit).
+   */
+  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.reopen) return fn();
+    return pRetry(
+      async () => {
+        if (this.broken) {
+          await this.transport.close().catch(() => undefined);
+          this.transport = await this.reopen!();
+          this.broken = false;
+        }
+        try {
+          return await fn();
+        } catch (e) {
+          if (e instanceof ConnectionError) this.broken = true;
+          throw e;
+        }
+      },
+      {
+        retries: CALL_RETRIES,
+        minTimeout: 1000,
+        factor: 2,
+        shouldRetry: (e) => e instanceof TejError && e.retryable,
+        onFailedAttempt: (e) => {
+          if (e instanceof TejError && e.retryable && e.retriesLeft > 0) {
+            this.onEvent?.({ kind: 'retry', host: this.host, attempt: e.attemptNumber, error: `${what}: ${e.message}` });
+          }
+        },
+      },
+    );
+  }
 
   get host(): string {
     return this.transport.label;
@@ -135,6 +178,10 @@ export class Queue {
           });
         }
         if (attempt > 0) throw remoteError(this.host, { command: what, code: result.code, stderr: result.stderr }, 'protocol mismatch');
+        if (reply.header.hash === 'modified') {
+          // A helper no longer matches MANIFEST: never run it; put the shipped one back.
+          this.onEvent?.({ kind: 'warning', host: this.host, message: `the tej helpers in ${this.path} were modified after they were installed; reinstalling them` });
+        }
         this.onEvent?.({ kind: 'setup', host: this.host, queue: this.path, reason: `upgrade from ${reply.header.version ?? `protocol ${reply.proto}`}` });
         await this.install(true);
         continue;
@@ -194,9 +241,13 @@ export class Queue {
     const args = [id, nonce];
     if (options.plugin) args.push('--plugin', options.plugin);
     const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
-    const { reply } = await this.call('submit', args, {
-      stdin: () => packJob(scan, meta, nonce, (bytes, files) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles })),
-    });
+    // A repeat after a broken connection sends the same id and nonce: if the first attempt got as far
+    // as claiming the id, the helper answers with that job instead of "exists" (resumed=1).
+    const { reply } = await this.retrying('submit', () =>
+      this.call('submit', args, {
+        stdin: () => packJob(scan, meta, nonce, (bytes, files) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles })),
+      }),
+    );
     const r = reply!.records[0] ?? reply!.header;
     return { id: r.id ?? id, plugin: r.plugin ?? 'direct', nativeId: r.native_id ?? '', state: (r.state as JobState) ?? 'running' };
   }
@@ -204,7 +255,7 @@ export class Queue {
   /** Status of several jobs in one request. A job that does not exist maps to undefined. */
   async statuses(ids: string[]): Promise<Map<string, JobStatus | undefined>> {
     ids.forEach((id) => checkJobId(id));
-    const { reply } = await this.call('status', ids);
+    const { reply } = await this.retrying('status', () => this.call('status', ids));
     const now = Number(reply!.header.now ?? Date.now() / 1000);
     const out = new Map<string, JobStatus | undefined>(ids.map((id) => [id, undefined]));
     for (const r of reply!.records) if (r.id) out.set(r.id, toJobStatus(r, now));
@@ -216,7 +267,7 @@ export class Queue {
   }
 
   async list(): Promise<JobStatus[]> {
-    const { reply } = await this.call('list', []);
+    const { reply } = await this.retrying('list', () => this.call('list', []));
     const now = Number(reply!.header.now ?? Date.now() / 1000);
     return reply!.records.map((r) => toJobStatus(r, now)).filter((s): s is JobStatus => s !== undefined);
   }

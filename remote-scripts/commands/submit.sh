@@ -1,9 +1,11 @@
 #!/bin/sh
 # Summary: Receive a job as a tar stream on stdin, claim its id and hand it to the queue plugin
 # Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] < job.tar   (meta/..., work/..., end-<nonce>)
-# Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state=
+# Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state= (resumed=1: an earlier
+#   attempt with the same nonce had claimed the id; this is its job)
 # Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 69 queue not set up or
-#   plugin unavailable; 73 the job exists already; else the plugin's status when it fails
+#   plugin unavailable; 73 the job exists already; 75 an earlier attempt of this submit is still
+#   moving the job into place after 600 naps; else the plugin's status when it fails
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -46,10 +48,59 @@ test -n "$plugin" || plugin=$(default_plugin)
 load_queue "$plugin"
 queue_check || die "$EX_UNAVAILABLE" "the $plugin plugin cannot work on this host"
 
-# 1. Refuse an existing job before reading anything.
 job_dir=$TEJ_ROOT/jobs/$id
+staging=
+
+# claimed_by_us: whether jobs/ID was claimed by a submit with our nonce, i.e. an earlier attempt of this
+# very submit whose connection broke after the claim. The claimer writes `nonce` right after its mkdir:
+# give it a moment when the file is not there yet (a job without nonce and with native-id is not ours).
+claimed_by_us() {
+	_claimed_tries=0
+	while :; do
+		if _claimed_nonce=$(read_state "$job_dir/nonce"); then
+			test "$_claimed_nonce" = "$nonce"
+			return
+		fi
+		test -d "$job_dir" && ! test -f "$job_dir/native-id" || return 1
+		_claimed_tries=$((_claimed_tries + 1))
+		test "$_claimed_tries" -le 30 || return 1
+		nap
+	done
+}
+
+# resume_own: jobs/ID is ours (claimed_by_us). Wait while the earlier attempt is still moving it into
+# place, then report it as this submit's result and exit 0. An earlier attempt that died before the
+# plugin started the job (incomplete, no start) is removed, and this submit goes on in its place.
+resume_own() {
+	_resume_naps=0
+	while _resume_state=$(job_state "$job_dir") && test "$_resume_state" = submitting; do
+		_resume_naps=$((_resume_naps + 1))
+		test "$_resume_naps" -le 600 ||
+			die "$EX_TEMPFAIL" "job $id is still being submitted by an earlier attempt; ask for its status later"
+		nap
+	done
+	if test "$_resume_state" = incomplete; then
+		if test -f "$job_dir/start"; then
+			die "$EX_CANTCREAT" "job $id exists already: an earlier submit of it died half way (run tej delete)"
+		fi
+		_resume_trash=$TEJ_ROOT/staging/$id.$$.deleting
+		mv "$job_dir" "$_resume_trash" && rm -rf "$_resume_trash"
+		return 0
+	fi
+	test -z "$staging" || rm -rf "$staging"
+	emit_header
+	emit id "$id"
+	emit plugin "$(read_state "$job_dir/plugin" || echo "$plugin")"
+	emit native_id "$(read_state "$job_dir/native-id" || true)"
+	emit state "$_resume_state"
+	emit resumed 1
+	exit 0
+}
+
+# 1. Refuse an existing job before reading anything (unless it is this very submit's, see resume_own).
 if test -e "$job_dir" || test -L "$job_dir"; then
-	die "$EX_CANTCREAT" "job $id exists already"
+	claimed_by_us || die "$EX_CANTCREAT" "job $id exists already"
+	resume_own
 fi
 
 # 2. Remove what dead submits (and deletes) left in staging/<id>.<pid>.<rand>: their pid is gone.
@@ -111,8 +162,12 @@ for file in "$meta"/env/*; do
 done
 
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
-mkdir "$job_dir" 2>/dev/null || reject "$EX_CANTCREAT" "job $id exists already"
+until mkdir "$job_dir" 2>/dev/null; do
+	claimed_by_us || reject "$EX_CANTCREAT" "job $id exists already"
+	resume_own
+done
 write_state "$job_dir/submitter" "$$"
+write_state "$job_dir/nonce" "$nonce"
 mv "$upload/work" "$job_dir/work"
 mv "$meta" "$job_dir/meta"
 mv "$staging/input.tar" "$job_dir/input.tar"

@@ -123,6 +123,24 @@ ended_state() {
 	fi
 }
 
+# staging_submitter ID: print the pid of a live submit of ID that still has its staging dir
+# (staging/ID.PID.XXXXXX); a submit has just claimed jobs/ID and not yet written `submitter` there
+staging_submitter() {
+	for _staging_submitter_dir in "$TEJ_ROOT/staging/$1".*; do
+		_staging_submitter_rest=${_staging_submitter_dir##*/}
+		_staging_submitter_rest=${_staging_submitter_rest#"$1".}
+		case $_staging_submitter_rest in
+		*.*.* | .* | *[!0-9]*.*) continue ;; # another id's, or not PID.XXXXXX
+		esac
+		_staging_submitter_pid=${_staging_submitter_rest%%.*}
+		if proc_alive "$_staging_submitter_pid"; then
+			printf '%s\n' "$_staging_submitter_pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # job_state DIR: print the state of the job in DIR. The files are read in the order the writers commit
 # them (exit-code last in run-job.sh, native-id last in submit), and re-read after a liveness check, so
 # that a job ending meanwhile is never reported lost.
@@ -132,7 +150,8 @@ job_state() {
 		return 0
 	fi
 	if ! test -f "$1/native-id"; then
-		_job_state_submitter=$(read_state "$1/submitter") || _job_state_submitter=
+		_job_state_submitter=$(read_state "$1/submitter") ||
+			_job_state_submitter=$(staging_submitter "${1##*/}") || _job_state_submitter=
 		if proc_alive "$_job_state_submitter"; then
 			echo submitting
 			return 0

@@ -1,10 +1,10 @@
 // Writes one downloaded tar stream (one top-level entry: the file or directory asked for) to its
-// destination. Entries are checked against tar-slip: nothing is written outside the destination, and
-// symlinks that would point out of it are skipped.
+// destination. Entries are checked against tar-slip: nothing is written outside the destination or through
+// a symlink, and symlinks that would point out of it are skipped.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
-import { basename, dirname, join, normalize, relative, resolve, isAbsolute } from 'node:path';
+import { basename, dirname, join, normalize, relative, resolve, isAbsolute, sep } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
@@ -30,6 +30,28 @@ async function isDirectory(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether writing `target` would go through a symlink below `root`: an existing component between them
+ * (and `target` itself when `self`) is a link. The remote tar never puts entries under a symlink, so
+ * such an entry is hostile (top/a -> ., top/a/b -> .., top/b/file lands outside) and is skipped.
+ */
+function throughLink(root: string, target: string, self: boolean, realDirs: Set<string>): boolean {
+  const parts = relative(root, target).split(sep).filter(Boolean);
+  let path = root;
+  for (const part of self ? parts : parts.slice(0, -1)) {
+    path = join(path, part);
+    if (realDirs.has(path)) continue; // checked before; a real directory cannot turn into a link under us
+    try {
+      const st = lstatSync(path);
+      if (st.isSymbolicLink()) return true;
+      if (st.isDirectory()) realDirs.add(path);
+    } catch {
+      return false; // does not exist yet: nothing below it does either
+    }
+  }
+  return false;
 }
 
 export async function destinationFor(spec: DownloadSpec, cwd: string): Promise<string> {
@@ -71,6 +93,7 @@ export async function extractDownload(
   const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
   let top: string | undefined;
   const made = new Set<string>(); // directories known to exist: one mkdir each, not one per file
+  const realDirs = new Set<string>(); // directories known not to be symlinks
   const ensureDir = (dir: string) => {
     if (made.has(dir)) return;
     mkdirSync(dir, { recursive: true });
@@ -88,7 +111,8 @@ export async function extractDownload(
       },
     });
   for await (const entry of extract) {
-    const name = entry.header.name.replace(/\/+$/, '');
+    // The helper names an entry that starts with '-' as ./-name (so that tar does not take it for an option).
+    const name = entry.header.name.replace(/^(\.\/)+(?=.)/, '').replace(/\/+$/, '');
     top ??= name.split('/')[0];
     const rel = name === top ? '' : name.startsWith(`${top}/`) ? name.slice(top!.length + 1) : undefined;
     const target = rel === undefined ? undefined : normalize(join(destination, rel));
@@ -104,7 +128,7 @@ export async function extractDownload(
       result.bytes += entry.header.size ?? 0;
       continue;
     }
-    if (target === undefined || !inside(destination, target)) {
+    if (target === undefined || !inside(destination, target) || throughLink(destination, target, type === 'directory', realDirs)) {
       result.skipped.push(name);
       entry.resume();
       continue;

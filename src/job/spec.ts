@@ -56,7 +56,8 @@ export async function readSpec(dir: string): Promise<JobSpec | undefined> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // no tej.json, or DIR is no directory (the scan of DIR then says so, with its own message)
+    if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw new ConfigError(`tej: cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   let data: unknown;

@@ -53,10 +53,16 @@ export function loadBundle(): Promise<Bundle> {
   return cached;
 }
 
-/** A tar of the bundle plus its VERSION file, VERSION last (the installer moves it into place last). */
+/** `sha256sum -c` input for every helper: the dispatcher checks it before each command (docs/protocol.md). */
+export function manifest(bundle: Bundle): string {
+  return bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}\n`).join('');
+}
+
+/** A tar of the bundle, its MANIFEST and its VERSION file, VERSION last (the installer moves it into place last). */
 export function packBundle(bundle: Bundle): Readable {
   const pack = tar.pack();
   for (const f of bundle.files) addEntry(pack, { name: f.path, mode: f.mode, mtime: new Date(0) }, f.data);
+  addEntry(pack, { name: 'MANIFEST', mode: 0o600, mtime: new Date(0) }, manifest(bundle));
   addEntry(pack, { name: 'VERSION', mode: 0o600, mtime: new Date(0) }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`);
   pack.finalize();
   return pack as unknown as Readable; // a streamx stream: node pipeline accepts it

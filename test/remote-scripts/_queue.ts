@@ -1,7 +1,8 @@
 // Test harness for remote-scripts/: a throw-away queue in a tmp dir, the dispatcher run for real under one
 // shell of the matrix (and, through TEJ_SHELL, every helper it starts), replies parsed as the client does.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -177,6 +178,12 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** `sha256sum -c` lines for every file under `root` but VERSION, as the client installs them. */
+export function manifestOf(root: string): string {
+  const files = (readdirSync(root, { recursive: true }) as string[]).filter((p) => p !== 'VERSION' && statSync(join(root, p)).isFile()).sort();
+  return files.map((p) => `${createHash('sha256').update(readFileSync(join(root, p))).digest('hex')}  ${p}\n`).join('');
+}
+
 /** A queue installed in a fresh tmp dir, driven through the dispatcher under one shell. */
 export class Queue {
   readonly tmp: string;
@@ -189,6 +196,7 @@ export class Queue {
     this.root = join(this.tmp, 'queue');
     cpSync(REMOTE_SCRIPTS, this.root, { recursive: true });
     writeFileSync(join(this.root, 'VERSION'), `proto=1\nversion=0.0.0-test\nhash=${TEST_HASH}\n`);
+    writeFileSync(join(this.root, 'MANIFEST'), manifestOf(this.root));
     // TEJ_SHELL is a script, so that every helper the dispatcher starts runs under the shell under test.
     this.wrapper = join(this.tmp, 'shell');
     writeFileSync(this.wrapper, `#!/bin/sh\nexec ${shell.argv.join(' ')} "$@"\n`);

@@ -1,6 +1,6 @@
 // The dispatcher and setup: protocol and bundle checks, command validation, the queue layout, exit codes.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseReply, Queue, REMOTE_SCRIPTS, SHELLS, shellcheck, waitFor } from './_queue.js';
@@ -84,6 +84,45 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         const missing = await q.run(['list']);
         assert.equal(missing.code, 76);
         assert.equal(missing.stdout.toString(), 'tej-proto=1\nhash=\n');
+      });
+
+      test('a helper modified after install is never run: 76 with hash=modified; a missing MANIFEST too', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const marker = join(q.tmp, 'tampered-ran');
+        for (const file of ['commands/list.sh', 'lib/common.sh', 'lib/job.sh']) {
+          const path = join(q.root, file);
+          const original = readFileSync(path);
+          writeFileSync(path, `${original}\ntouch '${marker}'\n`);
+          const r = await q.run(['list']);
+          assert.equal(r.code, 76, `${file}: ${r.stderr}`);
+          assert.equal(r.stdout.toString(), 'tej-proto=1\nhash=modified\n');
+          assert.match(r.stderr, /^tej-remote: the helpers installed in .* were modified after they were installed$/m);
+          assert.ok(!existsSync(marker), `${file}: the modified helper did not run`);
+          writeFileSync(path, original);
+        }
+        // a user's own plugin next to the shipped ones is not part of the bundle
+        writeFileSync(join(q.root, 'queues', 'mine.sh'), 'queue_check() { return 0; }\n');
+        assert.equal((await q.run(['list'])).code, 0);
+        unlinkSync(join(q.root, 'MANIFEST'));
+        const missing = await q.run(['list']);
+        assert.equal(missing.code, 76);
+        assert.equal(missing.stdout.toString(), 'tej-proto=1\nhash=modified\n');
+      });
+
+      test('a queue open to other users is refused with 77 naming chmod 700, and setup repairs it', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        for (const mode of [0o755, 0o770, 0o701, 0o777]) {
+          chmodSync(q.root, mode);
+          const r = await q.run(['list']);
+          assert.equal(r.code, 77, `mode ${mode.toString(8)}: ${r.stderr}`);
+          assert.match(r.stderr, /^tej-remote: the queue .* is open to other users \(mode d[rwx-]{9}\): run chmod 700 '/m);
+          assert.equal(r.stdout.length, 0);
+        }
+        await q.ok(['setup']);
+        assert.equal(statSync(q.root).mode & 0o777, 0o700);
+        assert.equal((await q.run(['list'])).code, 0);
       });
 
       test('an unknown command, a missing --proto or no command exits 64', async (t) => {

@@ -79,11 +79,61 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         t.after(() => q.cleanUp());
         await q.submit('twice', { command: 'exit 0' });
         // Not a tar at all: an upload that were read would fail with 65.
-        const r = await q.run(['submit', 'twice', 'N0nce'], { input: Buffer.from('not a tar') });
+        const r = await q.run(['submit', 'twice', 'OtherNonce'], { input: Buffer.from('not a tar') });
         assert.equal(r.code, 73, r.stderr);
         assert.match(r.stderr, /job twice exists already/);
         assert.equal(q.jobFile('twice', 'meta/command'), 'exit 0');
         assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+      });
+
+      test('a retry with the same nonce gets its own job back, once, without reading the upload', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const first = await q.submit('again', { command: 'sleep 5', nonce: 'RetryNonce' });
+        assert.equal(q.jobFile('again', 'nonce'), 'RetryNonce\n');
+        // The first attempt's connection broke after the claim: the retry sends the same id and nonce.
+        const r = await q.run(['submit', 'again', 'RetryNonce'], { input: Buffer.from('not a tar') });
+        assert.equal(r.code, 0, r.stderr);
+        const rec = parseReply(r.stdout).records[0]!;
+        assert.equal(rec.id, 'again');
+        assert.equal(rec.native_id, first.native_id, 'the same job, not a second one');
+        assert.equal(rec.resumed, '1');
+        assert.equal(rec.state, 'running');
+        assert.deepEqual(readdirSync(join(q.root, 'jobs')), ['again']);
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+      });
+
+      test('a retry after a submit that died between claim and start takes the job over', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        // What a submit killed right after its mkdir leaves: nonce and a dead submitter, no native-id.
+        const dir = q.jobDir('half');
+        mkdirSync(join(dir, 'work'), { recursive: true });
+        writeFileSync(join(dir, 'nonce'), 'HalfNonce\n');
+        writeFileSync(join(dir, 'submitter'), `${spawnSync('true').pid}\n`);
+        assert.equal((await q.status('half')).state, 'incomplete');
+        const other = await q.run(['submit', 'half', 'NotMine'], { input: Buffer.from('x') });
+        assert.equal(other.code, 73, 'another submit may not take it');
+        const rec = await q.submit('half', { command: 'echo redone > out', nonce: 'HalfNonce' });
+        assert.match(rec.native_id!, /^\d+$/);
+        assert.equal(rec.resumed, undefined);
+        await q.waitState('half', ['finished']);
+        assert.equal(q.jobFile('half', 'work/out'), 'redone\n');
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+      });
+
+      test('a job claimed but without its submitter file yet is submitting while its staging dir has a live pid', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        // the instant between a submit's mkdir of jobs/ID and its write of jobs/ID/submitter
+        mkdirSync(q.jobDir('claim'));
+        const staging = join(q.root, 'staging');
+        mkdirSync(join(staging, `claim.x.${process.pid}.AbC123`)); // another id's (claim.x)
+        assert.equal((await q.status('claim')).state, 'incomplete');
+        mkdirSync(join(staging, `claim.${process.pid}.XyZ789`));
+        assert.equal((await q.status('claim')).state, 'submitting', 'never incomplete while its submit lives');
+        const list = await q.ok(['list']);
+        assert.equal(list.records.find((r) => r.id === 'claim')!.state, 'submitting');
       });
 
       test('of two concurrent submits of one id exactly one wins', async (t) => {
@@ -91,7 +141,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         t.after(() => q.cleanUp());
         const big = 'z'.repeat(2_000_000);
         const [a, b] = await Promise.all(
-          ['A', 'B'].map(async (who) => q.run(['submit', 'race', 'N0nce'], { input: await jobTar({ command: `echo ${who}`, files: { 'big.bin': big } }) })),
+          ['A', 'B'].map(async (who) => q.run(['submit', 'race', `Nonce${who}`], { input: await jobTar({ command: `echo ${who}`, files: { 'big.bin': big }, nonce: `Nonce${who}` }) })),
         );
         assert.deepEqual([a!.code, b!.code].sort(), [0, 73], `${a!.stderr}${b!.stderr}`);
         const winner = a!.code === 0 ? 'A' : 'B';

@@ -1,0 +1,131 @@
+// Security, end to end: private queue and job directories, no user string reaching a remote shell
+// unquoted, helpers verified before they run, tar-slip through a real download. (Host keys: core.test.ts.)
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeJob, tej, waitFor, type TejRun } from '../helpers/cli.js';
+import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+
+/** Shell payloads: each creates /tmp/pwned-<tag> if any shell (remote or local) evaluates it. */
+function payloads(tag: string): string[] {
+  const f = `/tmp/pwned-${tag}`;
+  return [`$(touch ${f}a)`, `\`touch ${f}b\``, `';touch ${f}c;'`, `";touch ${f}d;"`, `x;touch ${f}e`, `x|touch ${f}f`, `x&&touch ${f}g`, `$(touch\t${f}h)`];
+}
+
+describe('security', () => {
+  let lab: Lab<'h1'>;
+  let home: string;
+  let jobs: string;
+  const run = (args: string[], cwd?: string) => tej(args, { home, cwd, timeoutMs: 60_000 });
+  const ok = (r: TejRun) => {
+    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r.stdout;
+  };
+  const pwned = async () => {
+    const remote = await lab.exec('h1', ['sh', '-c', 'ls /tmp | grep pwned || true']);
+    const local = readdirSync('/tmp').filter((f) => f.startsWith('pwned'));
+    return [...remote.stdout.split('\n').filter(Boolean).map((f) => `h1:${f}`), ...local];
+  };
+
+  before(async () => {
+    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
+    home = await makeClientHome(lab);
+    jobs = await lab.makeTmpDir('tej-jobs-');
+    ok(await run(['setup', 'h1']));
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('keeps the queue, staging and every job private (0700) whatever the umask, and other users out', async () => {
+    await lab.execAs('h1', 'alice', 'echo "umask 000" >> ~/.bashrc');
+    const r = await run(['setup', 'h1', '--queue', '/tmp/shared-q']);
+    ok(r);
+    const dir = await makeJob(join(jobs, 'priv'), { 'start.sh': 'echo secret > secret.txt\n' });
+    ok(await run(['submit', 'h1', '--queue', '/tmp/shared-q', '--id', 'priv1', dir]));
+    await waitFor('priv1', () => run(['status', 'h1', '--queue', '/tmp/shared-q', '--id', 'priv1']), (s) => s.code === 0);
+    const modes = await lab.execAs('h1', 'alice', 'stat -c "%a %n" /tmp/shared-q /tmp/shared-q/jobs /tmp/shared-q/staging /tmp/shared-q/jobs/priv1');
+    assert.equal(modes.stdout, ['/tmp/shared-q', '/tmp/shared-q/jobs', '/tmp/shared-q/staging', '/tmp/shared-q/jobs/priv1'].map((p) => `700 ${p}\n`).join(''));
+    const bob = await lab.execAs('h1', 'bob', 'ls /tmp/shared-q/jobs; cat /tmp/shared-q/jobs/priv1/work/secret.txt');
+    assert.notEqual(bob.code, 0);
+    assert.match(bob.stderr, /Permission denied/);
+    await lab.execAs('h1', 'alice', "sed -i '/umask 000/d' ~/.bashrc");
+  });
+
+  it('no user string reaches a shell unquoted: injection through every argument does nothing', async () => {
+    const dir = await makeJob(join(jobs, 'inject'), { 'start.sh': 'echo ran > ran.txt\n' });
+    const tries: { args: string[]; codes: number[] }[] = [];
+    for (const p of payloads('id')) tries.push({ args: ['submit', 'h1', '--id', p, dir], codes: [65] });
+    for (const p of payloads('dest').slice(0, 4)) tries.push({ args: ['list', `alice@h1${p}`], codes: [64, 65, 75, 77] });
+    for (const p of payloads('plugin').slice(0, 4)) tries.push({ args: ['submit', 'h1', '--plugin', p, dir], codes: [65] });
+    for (const p of payloads('tl').slice(0, 4)) tries.push({ args: ['submit', 'h1', '--time-limit', p, dir], codes: [78] });
+    for (const p of payloads('statusid').slice(0, 4)) tries.push({ args: ['status', 'h1', '--id', p], codes: [65] });
+    for (const p of payloads('killid').slice(0, 4)) tries.push({ args: ['kill', 'h1', '--id', p], codes: [65] });
+    for (const p of payloads('delid').slice(0, 4)) tries.push({ args: ['delete', 'h1', '--id', p], codes: [65] });
+    for (const p of payloads('dlid').slice(0, 4)) tries.push({ args: ['download', 'h1', '--id', p, 'x'], codes: [65] });
+    for (const p of payloads('spec').slice(0, 4)) tries.push({ args: ['download', 'h1', '--id', 'safe1', p], codes: [65, 66] });
+    for (const t of tries) {
+      const r = await run(t.args);
+      assert.ok(t.codes.includes(r.code ?? -1), `${JSON.stringify(t.args)}: exit ${r.code}: ${r.stderr}`);
+      assert.match(r.stderr, /^tej: /m, `${JSON.stringify(t.args)}: a message`);
+    }
+    // Strings that are valid are taken literally, never evaluated: queue path, env values, args,
+    // file names in the job, the job's own id.
+    const files: Record<string, string> = { 'start.sh': 'printf "%s\\n" "$@" > args.txt; printf "%s\\n" "$EVIL" > env.txt; ls > ls.txt\n' };
+    payloads('file').forEach((p, i) => (files[`f${i}${p.replace(/\//g, '_')}`] = 'x'));
+    const evil = await makeJob(join(jobs, 'evil'), { ...files, 'tej.json': JSON.stringify({ args: payloads('arg') }) });
+    const queue = `/tmp/q ${payloads('queue')[0]}`;
+    const sub = await run(['submit', 'h1', evil, '--queue', queue, '--id', 'safe1', '--env', `EVIL=${payloads('env').join(' ')}`]);
+    assert.equal(ok(sub), 'safe1\n');
+    await waitFor('safe1', () => run(['status', 'h1', '--queue', queue, '--id', 'safe1']), (s) => s.code === 0);
+    const args = ok(await run(['download', 'h1', '--queue', queue, '--id', 'safe1', 'args.txt:']));
+    assert.equal(args, payloads('arg').join('\n') + '\n');
+    assert.equal(ok(await run(['download', 'h1', '--queue', queue, '--id', 'safe1', 'env.txt:'])), `${payloads('env').join(' ')}\n`);
+    const ls = ok(await run(['download', 'h1', '--queue', queue, '--id', 'safe1', 'ls.txt:']));
+    for (const name of Object.keys(files)) assert.ok(ls.split('\n').includes(name), `${name} arrived under its own name`);
+    const literal = await lab.execAs('h1', 'alice', `test -d '/tmp/q $(touch /tmp/pwned-queuea)/jobs/safe1'`);
+    assert.equal(literal.code, 0, 'the queue is the literal path');
+    for (const name of Object.keys(files).filter((n) => n.startsWith('f'))) {
+      const r = await run(['download', 'h1', '--queue', queue, '--id', 'safe1', `${name}:`]);
+      assert.equal(ok(r), 'x', name);
+    }
+    assert.deepEqual(await pwned(), [], 'no payload ran anywhere');
+  });
+
+  it('a helper modified on the host is detected before it runs, and the shipped one put back', async () => {
+    await lab.execAs('h1', 'alice', `printf '\\ntouch /tmp/pwned-helper\\n' >> ~/.tej/commands/list.sh; printf '\\ntouch /tmp/pwned-lib\\n' >> ~/.tej/lib/common.sh`);
+    const r = await run(['list', 'h1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^tej: warning: the tej helpers in ~\/\.tej were modified after they were installed; reinstalling them$/m);
+    assert.deepEqual(await pwned(), [], 'the modified helper never ran');
+    const check = await lab.execAs('h1', 'alice', 'cd ~/.tej && sha256sum -c MANIFEST >/dev/null && grep -c pwned commands/list.sh lib/common.sh');
+    assert.equal(check.stdout, 'commands/list.sh:0\nlib/common.sh:0\n', 'reinstalled from the bundle');
+    const again = await run(['list', 'h1']);
+    assert.equal(again.code, 0);
+    assert.doesNotMatch(again.stderr, /modified/);
+  });
+
+  it('a download never writes outside its destination, even from a job full of hostile symlinks', async () => {
+    const dir = await makeJob(join(jobs, 'links'), {
+      'start.sh': 'mkdir -p out/sub; echo ok > out/ok.txt; ln -s /etc/passwd out/abs; ln -s ../../.. out/up; ln -s . out/self; ln -s ../.. out/sub/up2; ln -s ../../../.. out/up4\n',
+    });
+    ok(await run(['submit', 'h1', '--id', 'links1', dir]));
+    await waitFor('links1', () => run(['status', 'h1', '--id', 'links1']), (s) => s.code === 0);
+    const cwd = await lab.makeTmpDir('tej-dl-');
+    await mkdir(join(cwd, 'here'));
+    const r = await run(['download', 'h1', '--id', 'links1', 'out:here/'], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /skipped 4 entries that would point outside/);
+    assert.ok(existsSync(join(cwd, 'here', 'out', 'ok.txt')));
+    assert.ok(existsSync(join(cwd, 'here', 'out', 'self')), 'a link inside is kept');
+    for (const l of ['abs', 'up', 'sub/up2', 'up4']) assert.ok(!existsSync(join(cwd, 'here', 'out', l)), l);
+    // the job's own symlinks cannot lead a download spec out of the job either
+    for (const spec of ['out/abs', 'out/up', 'out/up4/VERSION', 'out/up4/jobs']) {
+      const bad = await run(['download', 'h1', '--id', 'links1', spec], cwd);
+      assert.equal(bad.code, 65, `${spec}: ${bad.stderr}`);
+      assert.match(bad.stderr, /outside/);
+    }
+  });
+});
