@@ -132,9 +132,12 @@ reject() {
 	die "$@"
 }
 
-# The stream is kept as input.tar: `resubmit` runs the job again from exactly these inputs.
-cat >"$staging/input.tar" || reject "$EX_DATAERR" "incomplete upload: reading it failed"
-tar -xf "$staging/input.tar" -C "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+# The stream is kept as input.tar (`resubmit` runs the job again from exactly these inputs) while it is
+# extracted, in one pass: saving first and extracting after would make every upload take twice as long.
+# The pipeline's status is tar's; tee's own failure (a full disk) leaves a mark.
+{ tee "$staging/input.tar" || : >"$staging/tee-failed"; } | tar -xf - -C "$upload" ||
+	reject "$EX_DATAERR" "incomplete upload: tar failed"
+test ! -e "$staging/tee-failed" || reject "$EX_DATAERR" "incomplete upload: keeping it as input.tar failed"
 test -f "$upload/end-$nonce" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
 
 meta=$upload/meta
