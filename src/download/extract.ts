@@ -7,7 +7,7 @@ import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, normalize, relative, resolve, isAbsolute, sep } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import { tar } from '../tar.js';
 import { InvalidInputError } from '../errors.js';
 import type { DownloadSpec } from './spec.js';
 
@@ -89,7 +89,7 @@ export async function extractDownload(
   /** Called as file content arrives: bytes and files so far. */
   onProgress?: (bytes: number, files: number) => void,
 ): Promise<ExtractResult> {
-  const extract = tar.extract();
+  const extract = tar().extract();
   const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
   let top: string | undefined;
   const made = new Set<string>(); // directories known to exist: one mkdir each, not one per file

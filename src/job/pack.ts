@@ -5,7 +5,7 @@ import { lstat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import { tar, type Pack } from '../tar.js';
 import { InvalidInputError, LocalPathNotFoundError } from '../errors.js';
 
 export interface ScannedEntry {
@@ -118,18 +118,18 @@ function metaFiles(meta: JobMeta): [string, string][] {
  * reported through the pack; an entry with no listener would crash the process instead.
  */
 export function addEntry(
-  pack: tar.Pack,
-  header: Parameters<tar.Pack['entry']>[0],
+  pack: Pack,
+  header: Parameters<Pack['entry']>[0],
   content?: string | Buffer,
   callback?: (err?: Error | null) => void,
-): ReturnType<tar.Pack['entry']> {
+): ReturnType<Pack['entry']> {
   const entry = content === undefined ? pack.entry(header, callback) : pack.entry(header, content, callback ?? (() => undefined));
   entry.on('error', () => undefined);
   return entry;
 }
 
 /** Adds an entry with its whole content; resolves once the pack has taken it (its backpressure). */
-function addWhole(pack: tar.Pack, header: Parameters<tar.Pack['entry']>[0], content: Buffer): Promise<void> {
+function addWhole(pack: Pack, header: Parameters<Pack['entry']>[0], content: Buffer): Promise<void> {
   return new Promise((resolve, reject) => addEntry(pack, header, content, (err) => (err ? reject(err) : resolve())));
 }
 
@@ -162,7 +162,7 @@ export interface PackProgress {
 
 /** Streams the job as one tar: meta/, work/, then the end marker. Backpressure comes from the pack. */
 export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: PackProgress): Readable {
-  const pack = tar.pack();
+  const pack = tar().pack();
   (async () => {
     const now = new Date();
     addEntry(pack, { name: 'meta/', type: 'directory', mode: 0o700, mtime: now });

@@ -5,7 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import { tar } from '../tar.js';
 import { addEntry } from '../job/pack.js';
 import { PROTO, VERSION } from '../version.js';
 
@@ -60,7 +60,7 @@ export function manifest(bundle: Bundle): string {
 
 /** A tar of the bundle, its MANIFEST and its VERSION file, VERSION last (the installer moves it into place last). */
 export function packBundle(bundle: Bundle): Readable {
-  const pack = tar.pack();
+  const pack = tar().pack();
   for (const f of bundle.files) addEntry(pack, { name: f.path, mode: f.mode, mtime: new Date(0) }, f.data);
   addEntry(pack, { name: 'MANIFEST', mode: 0o600, mtime: new Date(0) }, manifest(bundle));
   addEntry(pack, { name: 'VERSION', mode: 0o600, mtime: new Date(0) }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`);
