@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { defaultJobId } from '../../job/id.js';
-import { parseDuration, readSpec } from '../../job/spec.js';
+import { type JobSpec, mergeSpecs, readSpec, specResources, validateSpec } from '../../job/spec.js';
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
@@ -15,6 +15,29 @@ interface Args extends GlobalArgs {
   env?: string[];
   'time-limit'?: string;
   cpus?: number;
+  mem?: string;
+  gpus?: number;
+  partition?: string;
+  account?: string;
+  qos?: string;
+  'sbatch-arg'?: string[];
+}
+
+/** The command line's layer of the job description, checked against the tej.json schema like a file. */
+async function flagSpec(argv: Args): Promise<JobSpec> {
+  const spec: JobSpec = {};
+  if (argv.plugin !== undefined) spec.plugin = argv.plugin;
+  if (argv['time-limit'] !== undefined) spec.time_limit = argv['time-limit'];
+  if (argv.cpus !== undefined) spec.cpus = argv.cpus;
+  if (argv.mem !== undefined) spec.memory = argv.mem;
+  if (argv.gpus !== undefined) spec.gpus = argv.gpus;
+  const slurm: NonNullable<JobSpec['slurm']> = {};
+  if (argv.partition !== undefined) slurm.partition = argv.partition;
+  if (argv.account !== undefined) slurm.account = argv.account;
+  if (argv.qos !== undefined) slurm.qos = argv.qos;
+  if (argv['sbatch-arg']?.length) slurm.sbatch_args = argv['sbatch-arg'];
+  if (Object.keys(slurm).length > 0) spec.slurm = slurm;
+  return validateSpec(spec, 'the command line');
 }
 
 /** --script names a file of the job when there is one; otherwise it is a command line for sh -c. */
@@ -49,8 +72,14 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('script', { type: 'string', describe: 'Script in DIR to run, or a command line (default start.sh)' })
       .option('plugin', { type: 'string', describe: 'Queue plugin for this job (default: the queue\'s)' })
       .option('env', { type: 'string', array: true, describe: 'NAME=value for the job (repeatable)' })
-      .option('time-limit', { type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss' })
-      .option('cpus', { type: 'number', describe: 'CPUs for the job (TEJ_JOB_NPROC)' }) as never,
+      .option('time-limit', { alias: 'time', type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss (slurm: --time)' })
+      .option('cpus', { type: 'number', describe: 'CPUs for the job, TEJ_JOB_NPROC (slurm: --cpus-per-task)' })
+      .option('mem', { type: 'string', describe: 'Memory, e.g. 4G, 512M (slurm: --mem)' })
+      .option('gpus', { type: 'number', describe: 'GPUs (slurm: --gres=gpu:N)' })
+      .option('partition', { type: 'string', describe: 'Slurm partition (--partition)' })
+      .option('account', { type: 'string', describe: 'Slurm account (--account)' })
+      .option('qos', { type: 'string', describe: 'Slurm QOS (--qos)' })
+      .option('sbatch-arg', { type: 'string', array: true, requiresArg: true, describe: 'Extra raw sbatch option, one word (repeatable): --sbatch-arg=--constraint=ib' }) as never,
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
     const dir = rest[0]!;
@@ -60,19 +89,18 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       return undefined;
     })) ?? {};
     const fromFlag = scriptOrCommand(dir, argv.script);
-    const env = { ...spec.env, ...parseEnv(argv.env) };
-    const timeLimit = argv['time-limit'] ?? spec.time_limit;
+    // Layers, lowest first: tej.json, then the flags. (A per-host default layer goes first.)
+    const merged = mergeSpecs(spec, await flagSpec(argv), { env: parseEnv(argv.env) });
     const r = await withQueue(destination, argv, (q) =>
       q.submit(dir, {
         id: argv.id ?? defaultJobId(dir),
-        plugin: argv.plugin ?? spec.plugin,
+        plugin: merged.plugin,
         ...(argv.script !== undefined ? fromFlag : { script: spec.script, command: spec.command }),
-        args: spec.args,
-        env,
-        stdout: spec.stdout,
-        stderr: spec.stderr,
-        nproc: argv.cpus ?? spec.cpus,
-        timeLimit: timeLimit !== undefined ? parseDuration(timeLimit) : undefined,
+        args: merged.args,
+        env: merged.env ?? {},
+        stdout: merged.stdout,
+        stderr: merged.stderr,
+        ...specResources(merged),
         spec,
       }),
     );
