@@ -123,11 +123,11 @@ ended_state() {
 	fi
 }
 
-# The plugins' answers for the jobs of one command, asked by prefetch_states once per plugin: lines
-# "<tab>JOB_DIR<tab>WORD NATIVE_STATE", each after a newline. Without them, job_state asks per job.
+# The plugins' answers for the jobs of one command, asked by prefetch_states once per plugin: words
+# "ID:WORD:NATIVE_STATE", each after a blank (ids hold no colon; ids, words and native states no blank).
+# Without them, job_state asks per job.
 prefetched=
 plugin_answers=
-tab=$(printf '\t')
 nl='
 '
 
@@ -143,7 +143,7 @@ prefetch_states() {
 	prefetched=yes
 	plugin_answers=
 	_prefetch_plugins=
-	for _prefetch_id in "$@"; do
+	for _prefetch_id in ${1+"$@"}; do
 		needs_plugin "$TEJ_ROOT/jobs/$_prefetch_id" || continue
 		_prefetch_p=$(read_state "$TEJ_ROOT/jobs/$_prefetch_id/plugin") || continue
 		case $_prefetch_p in
@@ -157,7 +157,7 @@ prefetch_states() {
 	for _prefetch_p in $_prefetch_plugins; do
 		test -f "$TEJ_ROOT/queues/$_prefetch_p.sh" || continue
 		_prefetch_in=
-		for _prefetch_id in "$@"; do
+		for _prefetch_id in ${1+"$@"}; do
 			_prefetch_dir=$TEJ_ROOT/jobs/$_prefetch_id
 			needs_plugin "$_prefetch_dir" || continue
 			test "$(read_state "$_prefetch_dir/plugin")" = "$_prefetch_p" || continue
@@ -167,20 +167,21 @@ prefetch_states() {
 		_prefetch_out=$(printf '%s' "$_prefetch_in" | queue_states) || _prefetch_out=
 		while read -r _prefetch_word _prefetch_native _prefetch_dir; do
 			test -n "$_prefetch_dir" || continue
-			plugin_answers="$plugin_answers$nl$tab$_prefetch_dir$tab$_prefetch_word $_prefetch_native"
+			plugin_answers="$plugin_answers ${_prefetch_dir##*/}:$_prefetch_word:$_prefetch_native"
 		done <<EOF
 $_prefetch_out
 EOF
 	done
-	plugin_answers="$plugin_answers$nl"
+	plugin_answers="$plugin_answers "
 }
 
 # plugin_answer DIR: print "WORD NATIVE_STATE" for the job in DIR from the prefetched answers; fail if none
 plugin_answer() {
 	test -n "$prefetched" || return 1
-	_plugin_answer_rest=${plugin_answers#*"$nl$tab$1$tab"}
+	_plugin_answer_rest=${plugin_answers#* "${1##*/}:"}
 	test "$_plugin_answer_rest" != "$plugin_answers" || return 1
-	printf '%s\n' "${_plugin_answer_rest%%"$nl"*}"
+	_plugin_answer_rest=${_plugin_answer_rest%% *}
+	printf '%s %s\n' "${_plugin_answer_rest%%:*}" "${_plugin_answer_rest#*:}"
 }
 
 # plugin_word DIR: the plugin's word for the job in DIR (prefetched, else one queue_state call)

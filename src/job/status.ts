@@ -10,6 +10,8 @@ export interface JobStatus {
   state: JobState;
   plugin?: string;
   nativeId?: string;
+  /** The plugin's own state word (slurm: PENDING, TIMEOUT, OUT_OF_MEMORY, ...), when it has one. */
+  nativeState?: string;
   submitted?: Date;
   start?: Date;
   end?: Date;
@@ -31,6 +33,7 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   const s: JobStatus = { id: r.id, state };
   if (r.plugin) s.plugin = r.plugin;
   if (r.native_id) s.nativeId = r.native_id;
+  if (r.native_state) s.nativeState = r.native_state;
   const submitted = time(r.submitted);
   if (submitted) s.submitted = submitted;
   if (start) s.start = start;

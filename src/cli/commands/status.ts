@@ -36,6 +36,7 @@ export function statusJson(id: string, s: JobStatus | undefined) {
     exit_code: s.exitCode ?? null,
     plugin: s.plugin ?? null,
     native_id: s.nativeId ?? null,
+    native_state: s.nativeState ?? null,
     submitted: s.submitted?.toISOString() ?? null,
     start: s.start?.toISOString() ?? null,
     end: s.end?.toISOString() ?? null,

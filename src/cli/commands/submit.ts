@@ -79,7 +79,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('partition', { type: 'string', describe: 'Slurm partition (--partition)' })
       .option('account', { type: 'string', describe: 'Slurm account (--account)' })
       .option('qos', { type: 'string', describe: 'Slurm QOS (--qos)' })
-      .option('sbatch-arg', { type: 'string', array: true, requiresArg: true, describe: 'Extra raw sbatch option, one word (repeatable): --sbatch-arg=--constraint=ib' }) as never,
+      .option('sbatch-arg', { type: 'string', array: true, nargs: 1, describe: 'Extra raw sbatch option, one word (repeatable): --sbatch-arg=--constraint=ib' }) as never,
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
     const dir = rest[0]!;
