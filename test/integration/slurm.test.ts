@@ -18,7 +18,10 @@ interface JsonStatus {
 describe('the slurm plugin against a real Slurm', { concurrency: true }, () => {
   let lab: Lab<'s1'>;
   let home: string; // alice
-  let bobHome: string; // bob: squeue, sacct and sbatch on his PATH count their calls, then run Slurm's
+  // bob and carol (whose login prints a banner): squeue, sacct, scancel and sbatch on their PATH log their
+  // calls, then run Slurm's. One user per case that counts calls, as the cases run concurrently.
+  let bobHome: string;
+  let carolHome: string;
   let jobs: string;
   const run = (args: string[], h = home) => tej(args, { home: h, timeoutMs: 120_000 });
   const ok = (r: TejRun) => {
@@ -51,6 +54,7 @@ describe('the slurm plugin against a real Slurm', { concurrency: true }, () => {
     lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
     home = await makeClientHome(lab);
     bobHome = await makeClientHome(lab, { user: 'bob' });
+    carolHome = await makeClientHome(lab, { user: 'carol' });
     jobs = await lab.makeTmpDir('tej-slurm-jobs-');
     const wrappers = [
       'mkdir -p ~/testbin',
@@ -71,12 +75,15 @@ fi
 exec /usr/bin/sbatch "$@"
 EOF`,
       'chmod 755 ~/testbin/*',
-      `echo 'PATH=$HOME/testbin:$PATH' > ~/.bashrc`,
+      `echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`,
     ];
-    const w = await lab.execAs('s1', 'bob', wrappers.join('\n'));
-    assert.equal(w.code, 0, w.stderr);
+    for (const user of ['bob', 'carol']) {
+      const w = await lab.execAs('s1', user, wrappers.join('\n'));
+      assert.equal(w.code, 0, w.stderr);
+    }
     ok(await run(['setup', 's1', '--plugin', 'slurm']));
     ok(await run(['setup', 's1', '--plugin', 'slurm'], bobHome));
+    ok(await run(['setup', 's1', '--plugin', 'slurm'], carolHome));
     slurmTimeoutId = await submit('slurmtimeout', { 'start.sh': 'echo started\nsleep 300\n' }, ['--sbatch-arg=--time=1']);
   });
   after(async () => {
@@ -86,6 +93,10 @@ EOF`,
   it('sets up a slurm queue, and keeps the plugin when setup runs again', async () => {
     assert.match(ok(await run(['setup', 's1', '--plugin', 'slurm'])), /\/home\/alice\/\.tej \(plugin slurm, tej /);
     assert.match(ok(await run(['setup', 's1'])), /\(plugin slurm, /);
+    // a queue set up without --plugin stays direct on a Slurm host; setup only says slurm is there
+    const plain = await run(['setup', 's1', '--queue', '~/plainq']);
+    assert.match(ok(plain), /\/home\/alice\/plainq \(plugin direct, /);
+    assert.match(plain.stderr, /this host has sbatch: 'tej setup s1 --plugin slurm' hands jobs to it/);
   });
 
   it('runs a job with its resources as sbatch options and records the exit code of a failed job', async () => {
@@ -199,14 +210,14 @@ EOF`,
   });
 
   it('does not submit twice when sbatch fails after Slurm created the job', async () => {
-    await lab.execAs('s1', 'bob', 'touch ~/sbatch-times-out; : > ~/calls.log');
-    const id = await submit('flaky', { 'start.sh': 'echo once >> ~/flaky.log\n' }, [], bobHome);
-    const calls = (await lab.execAs('s1', 'bob', 'cat ~/calls.log')).stdout.split('\n').filter(Boolean);
+    await lab.execAs('s1', 'carol', 'touch ~/sbatch-times-out; : > ~/calls.log');
+    const id = await submit('flaky', { 'start.sh': 'echo once >> ~/flaky.log\n' }, [], carolHome);
+    const calls = (await lab.exec('s1', ['cat', '/home/carol/calls.log'])).stdout.split('\n').filter(Boolean);
     assert.equal(calls.filter((c) => c === 'sbatch').length, 1, calls.join(' '));
-    const named = (await lab.exec('s1', ['squeue', '-h', '-t', 'all', '-u', 'bob', '-n', id, '-o', '%i'])).stdout.trim();
-    assert.equal(named, await nativeId(id, bobHome), 'one Slurm job, the one tej recorded');
-    await waitFor('the job to end', () => status(id, bobHome), (r) => r.code === 0);
-    assert.equal((await lab.execAs('s1', 'bob', 'cat ~/flaky.log')).stdout, 'once\n');
+    const named = (await lab.exec('s1', ['squeue', '-h', '-t', 'all', '-u', 'carol', '-n', id, '-o', '%i'])).stdout.trim();
+    assert.equal(named, await nativeId(id, carolHome), 'one Slurm job, the one tej recorded');
+    await waitFor('the job to end', () => status(id, carolHome), (r) => r.code === 0);
+    assert.equal((await lab.exec('s1', ['cat', '/home/carol/flaky.log'])).stdout, 'once\n');
   });
 
   it('maps a job that Slurm ends at its --time to timeout', { timeout: 150_000 }, async () => {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Queue, SHELLS } from './_queue.js';
+import { parseReply, Queue, SHELLS } from './_queue.js';
 
 /** A job dir as a plugin left it: native-id, plugin and the given state files. */
 function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
@@ -81,7 +81,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         assert.equal(r.stdout, `${Object.values(errors).join('\n')}\n`);
       });
 
-      test('setup --plugin slurm exits 69 and says why on a host without sbatch', async (t) => {
+      test('setup --plugin slurm exits 69 and says why on a host without sbatch; setup suggests slurm where sbatch is', async (t) => {
         const q = new Queue(shell);
         t.after(() => q.cleanUp());
         // A PATH with every command of /usr/bin and /bin but Slurm's.
@@ -100,6 +100,13 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         const r = await q.run(['setup', '--plugin', 'slurm'], { env: { PATH: bin } });
         assert.equal(r.code, 69, r.stderr);
         assert.match(r.stderr, /the slurm plugin needs 'sbatch' on this host/);
+        // direct works, and setup suggests slurm only where sbatch is (this machine has Slurm's client)
+        const plain = parseReply((await q.run(['setup'], { env: { PATH: bin } })).stdout);
+        assert.equal(plain.header.plugin, 'direct');
+        assert.equal(plain.header.suggest_plugin, undefined);
+        const suggested = parseReply((await q.run(['setup'])).stdout);
+        assert.equal(suggested.header.plugin, 'direct', 'never switched silently');
+        assert.equal(suggested.header.suggest_plugin, 'slurm');
       });
 
       test("status and list ask a plugin's queue_states once for all its jobs, and only about open ones", async (t) => {
