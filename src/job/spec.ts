@@ -146,13 +146,12 @@ export function specResources(spec: JobSpec): JobResources {
   if (spec.time_limit !== undefined) r.timeLimit = parseDuration(spec.time_limit);
   if (spec.memory !== undefined) r.memory = spec.memory;
   if (spec.gpus !== undefined) r.gpus = spec.gpus;
-  const s = spec.slurm;
-  if (s && (s.partition ?? s.account ?? s.qos ?? s.sbatch_args?.length) !== undefined) {
-    r.slurm = {};
-    if (s.partition !== undefined) r.slurm.partition = s.partition;
-    if (s.account !== undefined) r.slurm.account = s.account;
-    if (s.qos !== undefined) r.slurm.qos = s.qos;
-    if (s.sbatch_args?.length) r.slurm.args = [...s.sbatch_args];
-  }
+  const s = spec.slurm ?? {};
+  const slurm: NonNullable<JobResources['slurm']> = {};
+  if (s.partition !== undefined) slurm.partition = s.partition;
+  if (s.account !== undefined) slurm.account = s.account;
+  if (s.qos !== undefined) slurm.qos = s.qos;
+  if (s.sbatch_args?.length) slurm.args = [...s.sbatch_args];
+  if (Object.keys(slurm).length > 0) r.slurm = slurm;
   return r;
 }

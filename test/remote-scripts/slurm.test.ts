@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseReply, Queue, SHELLS } from './_queue.js';
+import { jobTar, parseReply, Queue, SHELLS } from './_queue.js';
 
 /** A job dir as a plugin left it: native-id, plugin and the given state files. */
 function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
@@ -107,6 +107,20 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         const suggested = parseReply((await q.run(['setup'])).stdout);
         assert.equal(suggested.header.plugin, 'direct', 'never switched silently');
         assert.equal(suggested.header.suggest_plugin, 'slurm');
+      });
+
+      test("TEJ_JOB_NPROC is the plugin's allocation (TEJ_ALLOC_NPROC) over the cpus asked for", async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const job = await jobTar({ command: 'echo "$TEJ_JOB_NPROC ${TEJ_ALLOC_NPROC-unset}" > n.txt', nproc: 3 });
+        // direct passes its environment on to the wrapper, as slurm's batch script does
+        const r = await q.run(['submit', 'alloc', 'N0nce'], { input: job, env: { TEJ_ALLOC_NPROC: '5' } });
+        assert.equal(r.code, 0, r.stderr);
+        await q.submit('asked', { command: 'echo "$TEJ_JOB_NPROC" > n.txt', nproc: 3 });
+        await q.waitState('alloc', ['finished']);
+        await q.waitState('asked', ['finished']);
+        assert.equal(readFileSync(join(q.jobDir('alloc'), 'work', 'n.txt'), 'utf8'), '5 unset\n');
+        assert.equal(readFileSync(join(q.jobDir('asked'), 'work', 'n.txt'), 'utf8'), '3\n');
       });
 
       test("status and list ask a plugin's queue_states once for all its jobs, and only about open ones", async (t) => {
