@@ -89,8 +89,7 @@ queue_submit() {
 	_qs_dir=$1
 	_qs_meta=$1/meta
 	slurm_batch_script >"$_qs_dir/batch.sh"
-	set -- --parsable --job-name="${_qs_dir##*/}" --comment="$(slurm_comment "$_qs_dir")" \
-		--chdir="$_qs_dir" --output="$_qs_dir/slurm.out" --ntasks=1
+	set -- --ntasks=1
 	if _qs_v=$(read_state "$_qs_meta/nproc"); then set -- "$@" --cpus-per-task="$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/time_limit"); then set -- "$@" --time="$(slurm_minutes "$_qs_v")"; fi
 	if _qs_v=$(read_state "$_qs_meta/memory"); then set -- "$@" --mem="$_qs_v"; fi
@@ -98,14 +97,16 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/partition"); then set -- "$@" --partition="$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" --account="$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/qos"); then set -- "$@" --qos="$_qs_v"; fi
-	# The user's raw options come last, so that they win over the ones above.
+	# The user's raw options come after those, so that they win over them.
 	for _qs_f in "$_qs_meta"/slurm/args/*; do
 		test -f "$_qs_f" || continue
 		read_raw "$_qs_f"
 		# shellcheck disable=SC2154 # raw_value is set by read_raw (common.sh)
 		set -- "$@" "$raw_value"
 	done
-	set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir"
+	# tej's own plumbing comes after them: the name and comment find the job again after a timeout.
+	set -- "$@" --parsable --job-name="${_qs_dir##*/}" --comment="$(slurm_comment "$_qs_dir")" \
+		--chdir="$_qs_dir" --output="$_qs_dir/slurm.out" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir"
 
 	# The end of the job is confirmed with Slurm (a TIMEOUT or CANCELLED the wrapper cannot see).
 	write_state "$_qs_dir/native-open" "$(now)"
@@ -206,7 +207,18 @@ queue_state() {
 # queue_kill JOB_DIR NATIVE_ID GRACE: scancel (a queued job too), then wait for Slurm to end it: Slurm
 # sends TERM, then KILL after its KillWait. The wrapper survives the TERM and records the end.
 queue_kill() {
-	scancel "$2" || return "$EX_FAILURE"
+	if ! scancel "$2" 2>"$1/scancel.err"; then
+		# A job that Slurm has ended meanwhile cannot be cancelled: that is no failure.
+		_qk_state=$(squeue -h -j "$2" -o %T 2>/dev/null) || _qk_state=
+		case $(slurm_word "$_qk_state") in
+		queued | running)
+			cat "$1/scancel.err" >&2
+			rm -f "$1/scancel.err"
+			return "$EX_FAILURE"
+			;;
+		esac
+	fi
+	rm -f "$1/scancel.err"
 	_qk_left=$(($3 + 30))
 	while test "$_qk_left" -gt 0; do
 		_qk_state=$(squeue -h -j "$2" -o %T 2>/dev/null) || break

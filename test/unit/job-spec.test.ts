@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { mergeSpecs, specResources } from '../../src/job/spec.js';
+import { describeStatus } from '../../src/job/status.js';
 
 describe('mergeSpecs', () => {
   it('lets a later layer win field by field, and skips undefined values and missing layers', () => {
@@ -55,5 +56,15 @@ describe('specResources', () => {
 
   it('rejects a bad time limit with a ConfigError', () => {
     assert.throws(() => specResources({ time_limit: 'soon' }), ConfigError);
+  });
+});
+
+describe('describeStatus with a native state', () => {
+  it('adds the native state when it tells why the job ended, and only then', () => {
+    const ended = { id: 'a', state: 'finished', exitCode: 137, elapsed: 5 } as const;
+    assert.equal(describeStatus({ ...ended, nativeState: 'OUT_OF_MEMORY' }), 'finished (exit 137, 0:05) [OUT_OF_MEMORY]');
+    assert.equal(describeStatus({ id: 'a', state: 'lost', nativeState: 'NODE_FAIL' }), 'lost [NODE_FAIL]');
+    assert.equal(describeStatus({ ...ended, exitCode: 3, nativeState: 'FAILED' }), 'finished (exit 3, 0:05)');
+    assert.equal(describeStatus({ id: 'a', state: 'queued', nativeState: 'PENDING' }), 'queued');
   });
 });
