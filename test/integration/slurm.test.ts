@@ -117,6 +117,16 @@ EOF`,
     assert.equal(s.native_state, 'FAILED');
   });
 
+  it('refuses bad resource flags with 64, naming the flags, before anything reaches the host', async () => {
+    const dir = await makeJob(join(jobs, 'badflags'), { 'start.sh': 'true\n' });
+    const r = await run(['submit', 's1', '--id', 'badflags', '--mem', 'lots', '--cpus', '0', '--partition', 'a;b', dir]);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /--mem: must match pattern/);
+    assert.match(r.stderr, /--cpus: must be >= 1/);
+    assert.match(r.stderr, /--partition: must match pattern/);
+    assert.equal((await status('badflags')).code, 66);
+  });
+
   it('runs the same job directory unchanged under direct', async () => {
     const files = { 'start.sh': 'echo "nproc=$TEJ_JOB_NPROC" > out.txt\n', 'tej.json': JSON.stringify({ cpus: 3 }) };
     const viaSlurm = await submit('same-slurm', files);

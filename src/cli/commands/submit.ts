@@ -37,8 +37,29 @@ async function flagSpec(argv: Args): Promise<JobSpec> {
   if (argv.qos !== undefined) slurm.qos = argv.qos;
   if (argv['sbatch-arg']?.length) slurm.sbatch_args = argv['sbatch-arg'];
   if (Object.keys(slurm).length > 0) spec.slurm = slurm;
-  return validateSpec(spec, 'the command line');
+  try {
+    return await validateSpec(spec, 'the command line');
+  } catch (e) {
+    // The schema speaks of fields; the user wrote flags.
+    const message = (e as Error).message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.replace(/\/[a-z_/]+/, (path) => FLAG_OF_FIELD[path] ?? path))
+      .join('\n');
+    throw new UsageError(`tej: bad resource flags:\n${message}`, { hint: "see 'tej submit --help'" });
+  }
 }
+
+const FLAG_OF_FIELD: Record<string, string> = {
+  '/plugin': '--plugin',
+  '/time_limit': '--time',
+  '/cpus': '--cpus',
+  '/memory': '--mem',
+  '/gpus': '--gpus',
+  '/slurm/partition': '--partition',
+  '/slurm/account': '--account',
+  '/slurm/qos': '--qos',
+};
 
 /** --script names a file of the job when there is one; otherwise it is a command line for sh -c. */
 function scriptOrCommand(dir: string, value: string | undefined): { script?: string; command?: string } {
