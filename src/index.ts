@@ -15,6 +15,6 @@ export { JOB_STATES, describeStatus, formatDuration, type JobState, type JobStat
 export { checkJobId, defaultJobId, JOB_ID_PATTERN } from './job/id.js';
 export { parseDownloadSpec, type DownloadSpec } from './download/spec.js';
 export type { ExtractResult } from './download/extract.js';
-export { readSpec, validateSpec, parseDuration, JOB_SPEC_SCHEMA, type JobSpec } from './job/spec.js';
+export { readSpec, validateSpec, parseDuration, mergeSpecs, specResources, JOB_SPEC_SCHEMA, type JobSpec, type JobResources } from './job/spec.js';
 export { parseDestination, type Destination } from './destination.js';
 export { PROTO, VERSION } from './version.js';
