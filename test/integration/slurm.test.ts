@@ -2,6 +2,7 @@
 // single-node Slurm (slurmctld + slurmd + munge). The cases are independent and run concurrently: the
 // node has 16 cpus and the queued-job case fills its own partition ('hold'), not the default one.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, waitFor, type TejRun } from '../helpers/cli.js';
@@ -186,10 +187,12 @@ EOF`,
   });
 
   it('downloads and deletes slurm jobs, killing a running one with delete --kill', async () => {
-    const done = await submit('deldone', { 'start.sh': 'mkdir res; echo x > res/a.txt\n' });
+    const done = await submit('deldone', { 'start.sh': 'mkdir res; echo "$TEJ_JOB_NPROC" > res/nproc.txt\n' });
     await waitFor('the job to end', () => status(done), (r) => r.code === 0);
     const cwd = await lab.makeTmpDir('tej-slurm-dl-');
     ok(await tej(['download', 's1', '--id', done, 'res'], { home, cwd }));
+    // no --cpus: TEJ_JOB_NPROC is Slurm's allocation (1 cpu), not the host's count
+    assert.equal(await readFile(join(cwd, 'res', 'nproc.txt'), 'utf8'), '1\n');
     const running = await submit('delrun', { 'start.sh': 'sleep 100\n' });
     await waitFor('the job to run', () => status(running), (r) => r.code === 2);
     const refused = await run(['delete', 's1', '--id', running]);
@@ -226,6 +229,7 @@ EOF`,
     assert.equal(calls.filter((c) => c === 'sbatch').length, 1, calls.join(' '));
     const named = (await lab.exec('s1', ['squeue', '-h', '-t', 'all', '-u', 'carol', '-n', id, '-o', '%i'])).stdout.trim();
     assert.equal(named, await nativeId(id, carolHome), 'one Slurm job, the one tej recorded');
+    assert.equal((await lab.exec('s1', ['cat', `/home/carol/.tej/jobs/${id}/sbatch-attempt`])).stdout, '1\n');
     await waitFor('the job to end', () => status(id, carolHome), (r) => r.code === 0);
     assert.equal((await lab.exec('s1', ['cat', '/home/carol/flaky.log'])).stdout, 'once\n');
   });
