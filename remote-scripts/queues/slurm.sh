@@ -154,6 +154,17 @@ slurm_settle() {
 	rm -f "$1/native-open"
 }
 
+# slurm_join SQUEUE_LINES: read "NATIVE_ID JOB_DIR" lines, print "NATIVE_STATE NATIVE_ID JOB_DIR" lines
+# from squeue's "ID STATE REASON" lines (NATIVE_STATE - when squeue has no such job). A job that Slurm is
+# ending shows as COMPLETING: its reason tells a time limit (TIMEOUT) from the rest.
+slurm_join() {
+	{
+		printf '%s\n' "$1" | sed 's/^/S /'
+		sed 's/^/J /'
+	} | awk '$1 == "S" && NF >= 3 { s = $3; if (s == "COMPLETING" && $4 == "TimeLimit") s = "TIMEOUT"; st[$2] = s; next }
+		$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
+}
+
 # queue_states: read "NATIVE_ID JOB_DIR" lines, print "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE is
 # - when unknown). One squeue call for all of them, and one sacct call (when there is a working sacct) for
 # the jobs that squeue no longer knows.
@@ -161,16 +172,8 @@ queue_states() {
 	_qss_in=$(cat)
 	test -n "$_qss_in" || return 0
 	_qss_ok=yes
-	_qss_squeue=$(squeue -h -t all -u "$(id -un)" -o '%i %T' 2>/dev/null) || _qss_ok=no
-	# NATIVE_ID JOB_DIR -> NATIVE_STATE NATIVE_ID JOB_DIR (NATIVE_STATE - when squeue has no such job)
-	# -> "NATIVE_STATE NATIVE_ID JOB_DIR" lines, NATIVE_STATE - when squeue has no such job
-	_qss_joined=$(
-		{
-			printf '%s\n' "$_qss_squeue" | sed 's/^/S /'
-			printf '%s\n' "$_qss_in" | sed 's/^/J /'
-		} | awk '$1 == "S" && NF >= 3 { st[$2] = $3; next }
-			$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
-	)
+	_qss_squeue=$(squeue -h -t all -u "$(id -un)" -o '%i %T %r' 2>/dev/null) || _qss_ok=no
+	_qss_joined=$(printf '%s\n' "$_qss_in" | slurm_join "$_qss_squeue")
 	_qss_unknown=
 	if test "$_qss_ok" = yes; then
 		_qss_unknown=$(printf '%s\n' "$_qss_joined" | awk '$1 == "-" { printf "%s%s", sep, $2; sep = "," }')

@@ -60,6 +60,17 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         assert.equal(r.stdout, expected);
       });
 
+      test("joins squeue's answer to the jobs asked about, a time limit seen while Slurm ends the job as TIMEOUT", async (t) => {
+        const q = new Queue(shell);
+        t.after(() => q.cleanUp());
+        const squeueOut = ['5 COMPLETING TimeLimit', '6 RUNNING None', '8 COMPLETING None', '9 PENDING Resources'].join('\n');
+        writeFileSync(join(q.tmp, 'squeue.txt'), squeueOut);
+        writeFileSync(join(q.tmp, 'asked.txt'), '5 /q/jobs/a\n7 /q u e/jobs/b\n8 /q/jobs/c\n9 /q/jobs/d\n');
+        const r = withSlurmLib(q, 'slurm_join "$(cat squeue.txt)" < asked.txt');
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, 'TIMEOUT 5 /q/jobs/a\n- 7 /q u e/jobs/b\nCOMPLETING 8 /q/jobs/c\nPENDING 9 /q/jobs/d\n');
+      });
+
       test("rounds a time limit up to whole minutes plus one, Slurm's backstop behind the wrapper's limit", async (t) => {
         const q = new Queue(shell);
         t.after(() => q.cleanUp());
