@@ -78,7 +78,34 @@ slurm_batch_script() {
 TEJ_ALLOC_NPROC=${SLURM_CPUS_PER_TASK:-${SLURM_CPUS_ON_NODE:-}}
 TEJ_ROOT=$1
 export TEJ_ALLOC_NPROC TEJ_ROOT
-exec "${TEJ_SHELL:-/bin/sh}" "$1/lib/run-job.sh" "$2"
+job_dir=$2
+
+# Slurm TERMs every process of the job at its time limit as on scancel, and the wrapper cannot tell
+# which: Slurm can (reason TimeLimit). A timeout is kept in the job directory, where it outlives Slurm's
+# memory of the job.
+# shellcheck disable=SC2317 # called by the trap
+on_term() {
+	if test "$(squeue -h -j "$SLURM_JOB_ID" -o %r 2>/dev/null)" = TimeLimit &&
+		! test -f "$job_dir/killed" && ! test -f "$job_dir/timed-out"; then
+		date +%s >"$job_dir/timed-out.tmp.$$" && mv -f "$job_dir/timed-out.tmp.$$" "$job_dir/timed-out"
+	fi
+}
+trap on_term TERM
+
+# The wrapper leads its own process group, as under direct (from this shell, setsid does not fork).
+if command -v setsid >/dev/null 2>&1; then
+	setsid "${TEJ_SHELL:-/bin/sh}" "$1/lib/run-job.sh" "$2" &
+else
+	"${TEJ_SHELL:-/bin/sh}" "$1/lib/run-job.sh" "$2" &
+fi
+wrapper=$!
+# wait returns early when the TERM trap runs: wait until the wrapper is gone.
+while kill -0 "$wrapper" 2>/dev/null; do
+	wait "$wrapper" || :
+done
+status=1
+if test -f "$job_dir/exit-code"; then read -r status <"$job_dir/exit-code" || :; fi
+exit "$status"
 EOF
 }
 

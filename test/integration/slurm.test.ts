@@ -85,7 +85,9 @@ EOF`,
     ok(await run(['setup', 's1', '--plugin', 'slurm']));
     ok(await run(['setup', 's1', '--plugin', 'slurm'], bobHome));
     ok(await run(['setup', 's1', '--plugin', 'slurm'], carolHome));
-    slurmTimeoutId = await submit('slurmtimeout', { 'start.sh': 'echo started\nsleep 300\n' }, ['--sbatch-arg=--time=1']);
+    // carol's: no other case asks about all of carol's jobs (list), so nothing but the job itself
+    // records its end before the case looks.
+    slurmTimeoutId = await submit('slurmtimeout', { 'start.sh': 'echo started\nsleep 300\n' }, ['--sbatch-arg=--time=1'], carolHome);
   });
   after(async () => {
     await lab?.stop();
@@ -234,13 +236,18 @@ EOF`,
     assert.equal((await lab.exec('s1', ['cat', '/home/carol/flaky.log'])).stdout, 'once\n');
   });
 
-  it('maps a job that Slurm ends at its --time to timeout', { timeout: 150_000 }, async () => {
-    const nid = await nativeId(slurmTimeoutId);
+  it('maps a job that Slurm ends at its --time to timeout, and records that in the job directory', { timeout: 150_000 }, async () => {
+    const nid = await nativeId(slurmTimeoutId, carolHome);
     assert.equal(await squeue(nid, '%l'), '1:00');
-    const s = await waitFor('Slurm to time the job out', () => status(slurmTimeoutId), (r) => r.code !== 2 && r.code !== 3, 140_000);
+    // Without asking tej: the batch script learns from Slurm why it was TERMed and records it.
+    const dir = `/home/carol/.tej/jobs/${slurmTimeoutId}`;
+    await waitFor('the wrapper to record the end', () => lab.exec('s1', ['test', '-f', `${dir}/exit-code`]), (r) => r.code === 0, 140_000);
+    // (the batch shell asks squeue while the wrapper records the end: a moment apart, either first)
+    await waitFor('timed-out, recorded by the job itself', () => lab.exec('s1', ['test', '-f', `${dir}/timed-out`]), (r) => r.code === 0, 10_000);
+    const s = await status(slurmTimeoutId, carolHome);
     assert.equal(s.code, 6, s.stdout + s.stderr);
     assert.match(s.stdout, /^timeout \(after 1:\d\d\)\n$/);
-    assert.equal(await squeue(nid, '%T'), 'TIMEOUT');
-    assert.equal((await json(slurmTimeoutId)).native_state, 'TIMEOUT');
+    assert.match(await squeue(nid, '%T %r'), /^(TIMEOUT|COMPLETING) TimeLimit$/);
+    assert.equal((await json(slurmTimeoutId, carolHome)).native_state, 'TIMEOUT');
   });
 });

@@ -71,6 +71,18 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         assert.equal(r.stdout, 'TIMEOUT 5 /q/jobs/a\n- 7 /q u e/jobs/b\nCOMPLETING 8 /q/jobs/c\nPENDING 9 /q/jobs/d\n');
       });
 
+      test('writes a batch script that passes shellcheck and holds no job data', async (t) => {
+        const q = new Queue(shell);
+        t.after(() => q.cleanUp());
+        const r = withSlurmLib(q, 'slurm_batch_script > batch.sh');
+        assert.equal(r.code, 0, r.stderr);
+        const text = readFileSync(join(q.tmp, 'batch.sh'), 'utf8');
+        assert.match(text, /^#!\/bin\/sh\n/);
+        assert.doesNotMatch(text, /tej-remote-test|\/jobs\//, 'the job directory is an argument, not part of the text');
+        const check = spawnSync('shellcheck', ['-s', 'sh', join(q.tmp, 'batch.sh')], { encoding: 'utf8' });
+        assert.equal(check.status, 0, check.stdout + check.stderr);
+      });
+
       test("rounds a time limit up to whole minutes plus one, Slurm's backstop behind the wrapper's limit", async (t) => {
         const q = new Queue(shell);
         t.after(() => q.cleanUp());
