@@ -260,6 +260,11 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
     fi
     sleep 0.05
   done
+  # The lab directory goes with a failed start: show the daemons' last words now.
+  for f in log/slurmctld.log log/slurmctld.out log/slurmd.log log/slurmd.out munge/munged.log log/init.log; do
+    [ -s "$LAB/hosts/$n/$f" ] && { log "--- $n: $f"; tail -n 15 "$LAB/hosts/$n/$f" >&2; }
+  done
+  host_exec "$n" ps -eo pid,args >&2 || true
   die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
 }
 
