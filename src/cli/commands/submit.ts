@@ -26,7 +26,6 @@ interface Args extends GlobalArgs {
 /** The command line's layer of the job description, checked against the tej.json schema like a file. */
 async function flagSpec(argv: Args): Promise<JobSpec> {
   const spec: JobSpec = {};
-  if (argv.plugin !== undefined) spec.plugin = argv.plugin;
   if (argv['time-limit'] !== undefined) spec.time_limit = argv['time-limit'];
   if (argv.cpus !== undefined) spec.cpus = argv.cpus;
   if (argv.mem !== undefined) spec.memory = argv.mem;
@@ -38,7 +37,9 @@ async function flagSpec(argv: Args): Promise<JobSpec> {
   if (argv['sbatch-arg']?.length) slurm.sbatch_args = argv['sbatch-arg'];
   if (Object.keys(slurm).length > 0) spec.slurm = slurm;
   try {
-    return await validateSpec(spec, 'the command line');
+    await validateSpec(spec, 'the command line');
+    // (a bad plugin name is refused with the other bad names, 65)
+    return argv.plugin !== undefined ? { ...spec, plugin: argv.plugin } : spec;
   } catch (e) {
     // The schema speaks of fields; the user wrote flags.
     const message = (e as Error).message
@@ -51,7 +52,6 @@ async function flagSpec(argv: Args): Promise<JobSpec> {
 }
 
 const FLAG_OF_FIELD: Record<string, string> = {
-  '/plugin': '--plugin',
   '/time_limit': '--time',
   '/cpus': '--cpus',
   '/memory': '--mem',
@@ -122,7 +122,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
         stdout: merged.stdout,
         stderr: merged.stderr,
         ...specResources(merged),
-        spec,
+        spec: merged,
       }),
     );
     if (argv.json) printJson(r);
