@@ -172,6 +172,17 @@ EOF`,
     assert.equal((await json(blocker)).exit_code, 143);
   });
 
+  it('says killed for a job cancelled with scancel outside tej', async () => {
+    const id = await submit('scancelled', { 'start.sh': 'sleep 100\n' });
+    await waitFor('the job to run', () => status(id), (r) => r.code === 2);
+    const c = await lab.exec('s1', ['scancel', await nativeId(id)]);
+    assert.equal(c.code, 0, c.stderr);
+    // While Slurm is still ending the job (COMPLETING), the wrapper's exit code (143) may show first.
+    const s = await waitFor('killed', () => status(id), (r) => r.code === 5);
+    assert.match(s.stdout, /^killed \(after 0:\d\d\)\n$/);
+    assert.equal((await json(id)).native_state, 'CANCELLED');
+  });
+
   it('ends a job at its tej time limit with state timeout', async () => {
     const id = await submit('tejtimeout', { 'start.sh': 'sleep 100\n' }, ['--time', '2s']);
     const s = await waitFor('the time limit', () => status(id), (r) => r.code !== 2 && r.code !== 3, 30_000);
