@@ -110,8 +110,3 @@ export function mergeResources(...layers: (Resources | undefined)[]): Resources 
   return out;
 }
 
-/** A tej.json with the configuration's resources under it: tej.json wins. */
-export function withConfigResources(spec: JobSpec, resources: Resources | undefined): JobSpec {
-  const merged = mergeResources(resources, spec);
-  return { ...spec, ...merged };
-}

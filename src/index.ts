@@ -16,7 +16,7 @@ export { checkJobId, defaultJobId, JOB_ID_PATTERN } from './job/id.js';
 export { parseDownloadSpec, type DownloadSpec } from './download/spec.js';
 export type { ExtractResult } from './download/extract.js';
 export { planJob, type JobPlan, type PlanOptions } from './job/plan.js';
-export { readSpec, validateSpec, parseDuration, JOB_SPEC_SCHEMA, type JobSpec } from './job/spec.js';
+export { readSpec, validateSpec, parseDuration, mergeSpecs, specResources, JOB_SPEC_SCHEMA, type JobSpec, type JobResources } from './job/spec.js';
 export { loadConfig, configFor, configPath, CONFIG_SCHEMA, type TejConfig, type HostConfig, type Resources } from './config.js';
 export { parseDestination, type Destination } from './destination.js';
 export { jobJson, JOB_OUTPUT_SCHEMA, type JobJson } from './job/json.js';

@@ -36,6 +36,8 @@ export interface SetupResult {
   queue: string;
   plugin: string;
   version: string;
+  /** A plugin the host looks made for (slurm when it has sbatch), when it is not the one set up. */
+  suggestedPlugin?: string;
 }
 
 export interface SubmitOptions extends Omit<JobMeta, 'spec'> {
@@ -225,7 +227,9 @@ export class Queue {
     if (options.link) args.push('--link', { path: options.link });
     const { reply } = await this.call('setup', args, { autoSetup: false });
     const h = reply!.header;
-    return { queue: h.queue ?? this.path, plugin: h.plugin ?? options.plugin ?? 'direct', version: h.version ?? VERSION };
+    const r: SetupResult = { queue: h.queue ?? this.path, plugin: h.plugin ?? options.plugin ?? 'direct', version: h.version ?? VERSION };
+    if (h.suggest_plugin) r.suggestedPlugin = h.suggest_plugin;
+    return r;
   }
 
   async submit(dir: string, options: SubmitOptions): Promise<SubmitResult> {

@@ -14,12 +14,19 @@ TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
 test $# -eq 0 || die "$EX_USAGE" "usage: tej-remote list"
 require_setup
 
-emit_header
 # Globs expand sorted; LC_ALL=C (common.sh) makes the order bytewise.
+ids=
 for dir in "$TEJ_ROOT"/jobs/*/; do
 	test -d "$dir" || continue
 	dir=${dir%/}
 	id=${dir##*/}
 	is_job_id "$id" || continue
+	ids="$ids $id"
+done
+# One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
+# shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
+prefetch_states $ids
+emit_header
+for id in $ids; do
 	emit_job_record "$id"
 done

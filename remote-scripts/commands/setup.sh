@@ -1,7 +1,8 @@
 #!/bin/sh
 # Summary: Prepare the queue once the client has installed the helpers: jobs/, staging/, config, link
 # Usage: tej-remote setup [--plugin NAME] [--link PATH]
-# Output (stdout, proto 1): tej-proto=1, now=, queue=<physical path>, plugin=<name>, version=<release>
+# Output (stdout, proto 1): tej-proto=1, now=, queue=<physical path>, plugin=<name>, version=<release>,
+#   suggest_plugin=slurm when the plugin is another one and sbatch is here
 # Exit: 0 ok; 64 usage; 65 unknown plugin; 69 plugin unavailable here; 73 PATH exists and is no link
 # shellcheck source-path=SCRIPTDIR
 set -eu
@@ -45,3 +46,7 @@ emit_header
 emit queue "$TEJ_ROOT"
 emit plugin "$plugin"
 emit version "$(key_value "$TEJ_ROOT/VERSION" version || echo unknown)"
+# A Slurm login node: say so, but never switch plugins by ourselves.
+if test "$plugin" != slurm && has_cmd sbatch; then
+	emit suggest_plugin slurm
+fi

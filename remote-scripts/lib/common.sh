@@ -156,6 +156,16 @@ queue_defaults() {
 		say "plugin '$TEJ_PLUGIN' cannot kill jobs"
 		return "$EX_UNAVAILABLE"
 	}
+	# queue_states: the batch form of queue_state, for status and list: reads "NATIVE_ID JOB_DIR" lines,
+	# prints "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE - when the plugin has none). This default asks
+	# queue_state once per job; a plugin whose every question costs (slurm: squeue) asks once for all.
+	queue_states() {
+		while read -r _queue_states_native _queue_states_dir; do
+			test -n "$_queue_states_dir" || continue
+			_queue_states_word=$(queue_state "$_queue_states_dir" "$_queue_states_native") || _queue_states_word=lost
+			printf '%s - %s\n' "$_queue_states_word" "$_queue_states_dir"
+		done
+	}
 }
 
 # load_queue NAME: source queues/NAME.sh over the defaults; exit 65 when there is no such plugin

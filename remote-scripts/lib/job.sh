@@ -141,11 +141,89 @@ staging_submitter() {
 	return 1
 }
 
+# The plugins' answers for the jobs of one command, asked by prefetch_states once per plugin: words
+# "ID:WORD:NATIVE_STATE", each after a blank (ids hold no colon; ids, words and native states no blank).
+# Without them, job_state asks per job.
+prefetched=
+plugin_answers=
+nl='
+'
+
+# needs_plugin DIR: whether the state of the job in DIR depends on its plugin: it has a native id and no
+# recorded end, or its plugin has still to confirm the end (native-open)
+needs_plugin() {
+	test -f "$1/native-id" || return 1
+	! test -f "$1/exit-code" || test -f "$1/native-open"
+}
+
+# prefetch_states ID...: ask each plugin once (queue_states) about those of the jobs that need it
+prefetch_states() {
+	prefetched=yes
+	plugin_answers=
+	_prefetch_plugins=
+	for _prefetch_id in ${1+"$@"}; do
+		needs_plugin "$TEJ_ROOT/jobs/$_prefetch_id" || continue
+		_prefetch_p=$(read_state "$TEJ_ROOT/jobs/$_prefetch_id/plugin") || continue
+		case $_prefetch_p in
+		'' | [!a-z]* | *[!a-z0-9_-]*) continue ;;
+		esac
+		case " $_prefetch_plugins " in
+		*" $_prefetch_p "*) ;;
+		*) _prefetch_plugins="$_prefetch_plugins $_prefetch_p" ;;
+		esac
+	done
+	for _prefetch_p in $_prefetch_plugins; do
+		test -f "$TEJ_ROOT/queues/$_prefetch_p.sh" || continue
+		_prefetch_in=
+		for _prefetch_id in ${1+"$@"}; do
+			_prefetch_dir=$TEJ_ROOT/jobs/$_prefetch_id
+			needs_plugin "$_prefetch_dir" || continue
+			test "$(read_state "$_prefetch_dir/plugin")" = "$_prefetch_p" || continue
+			_prefetch_in="$_prefetch_in$(read_state "$_prefetch_dir/native-id") $_prefetch_dir$nl"
+		done
+		load_queue "$_prefetch_p"
+		_prefetch_out=$(printf '%s' "$_prefetch_in" | queue_states) || _prefetch_out=
+		while read -r _prefetch_word _prefetch_native _prefetch_dir; do
+			test -n "$_prefetch_dir" || continue
+			plugin_answers="$plugin_answers ${_prefetch_dir##*/}:$_prefetch_word:$_prefetch_native"
+		done <<EOF
+$_prefetch_out
+EOF
+	done
+	plugin_answers="$plugin_answers "
+}
+
+# plugin_answer DIR: print "WORD NATIVE_STATE" for the job in DIR from the prefetched answers; fail if none
+plugin_answer() {
+	test -n "$prefetched" || return 1
+	_plugin_answer_rest=${plugin_answers#* "${1##*/}:"}
+	test "$_plugin_answer_rest" != "$plugin_answers" || return 1
+	_plugin_answer_rest=${_plugin_answer_rest%% *}
+	printf '%s %s\n' "${_plugin_answer_rest%%:*}" "${_plugin_answer_rest#*:}"
+}
+
+# plugin_word DIR: the plugin's word for the job in DIR (prefetched, else one queue_state call)
+plugin_word() {
+	if _plugin_word_answer=$(plugin_answer "$1"); then
+		printf '%s\n' "${_plugin_word_answer%% *}"
+		return 0
+	fi
+	_plugin_word_native=$(read_state "$1/native-id") || _plugin_word_native=
+	_plugin_word_plugin=$(read_state "$1/plugin") || _plugin_word_plugin=
+	if test -n "$_plugin_word_plugin" && test -f "$TEJ_ROOT/queues/$_plugin_word_plugin.sh"; then
+		load_queue "$_plugin_word_plugin"
+		queue_state "$1" "$_plugin_word_native" || echo lost
+	else
+		echo lost
+	fi
+}
+
 # job_state DIR: print the state of the job in DIR. The files are read in the order the writers commit
-# them (exit-code last in run-job.sh, native-id last in submit), and re-read after a liveness check, so
-# that a job ending meanwhile is never reported lost.
+# them (exit-code last in run-job.sh, native-id last in submit), and re-read after the plugin is asked,
+# so that a job ending meanwhile is never reported lost. A plugin that confirms ends (native-open) is
+# asked about an ended job too: Slurm may know it timed out or was cancelled.
 job_state() {
-	if test -f "$1/exit-code"; then
+	if test -f "$1/exit-code" && ! test -f "$1/native-open"; then
 		ended_state "$1"
 		return 0
 	fi
@@ -161,12 +239,10 @@ job_state() {
 			return 0
 		fi
 	fi
-	_job_state_native=$(read_state "$1/native-id") || _job_state_native=
-	_job_state_plugin=$(read_state "$1/plugin") || _job_state_plugin=
-	_job_state_word=lost
-	if test -n "$_job_state_plugin" && test -f "$TEJ_ROOT/queues/$_job_state_plugin.sh"; then
-		load_queue "$_job_state_plugin"
-		_job_state_word=$(queue_state "$1" "$_job_state_native") || _job_state_word=lost
+	_job_state_word=$(plugin_word "$1")
+	if test -f "$1/exit-code"; then
+		ended_state "$1"
+		return 0
 	fi
 	case $_job_state_word in
 	running) echo running ;;
@@ -174,14 +250,15 @@ job_state() {
 		if test -f "$1/start"; then echo running; else echo queued; fi
 		;;
 	*)
-		if test -f "$1/exit-code"; then
-			ended_state "$1"
-		elif test -f "$1/killed"; then
+		if test -f "$1/killed"; then
 			echo killed
 		elif test -f "$1/timed-out"; then
 			echo timeout
 		else
-			echo lost
+			case $_job_state_word in
+			killed | timeout) echo "$_job_state_word" ;;
+			*) echo lost ;;
+			esac
 		fi
 		;;
 	esac
@@ -212,6 +289,13 @@ emit_job_record() {
 	emit_state_file end "$_emit_job_record_dir/end"
 	emit_state_file exit_code "$_emit_job_record_dir/exit-code"
 	emit_state_file labels "$_emit_job_record_dir/meta/labels"
+	# The plugin's own word for the job (slurm: PENDING, TIMEOUT, OUT_OF_MEMORY, ...), when it has one.
+	if _emit_job_record_answer=$(plugin_answer "$_emit_job_record_dir") &&
+		test "${_emit_job_record_answer#* }" != -; then
+		emit native_state "${_emit_job_record_answer#* }"
+	else
+		emit_state_file native_state "$_emit_job_record_dir/native-state"
+	fi
 }
 
 # kill_job DIR GRACE: kill a running or queued job, sweep what is left of a lost one (its wrapper is

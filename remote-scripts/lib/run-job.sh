@@ -259,7 +259,12 @@ finish() {
 	test "${2:-}" = no-exit || exit "$1"
 }
 
-nproc=$(read_state "$meta/nproc") || nproc=${TEJ_JOB_NPROC:-$(host_nproc)}
+# A plugin's allocation (slurm: SLURM_CPUS_*) is what the job got: it wins over the cpus asked for.
+nproc=${TEJ_ALLOC_NPROC:-}
+unset TEJ_ALLOC_NPROC
+if test -z "$nproc"; then
+	nproc=$(read_state "$meta/nproc") || nproc=${TEJ_JOB_NPROC:-$(host_nproc)}
+fi
 pgid=$(own_pgid) || pgid=
 scratch=
 if ! make_scratch; then

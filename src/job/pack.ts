@@ -28,6 +28,12 @@ export interface JobMeta {
   stderr?: string;
   nproc?: number;
   timeLimit?: number;
+  /** Memory for the job, e.g. 4G (slurm: --mem). */
+  memory?: string;
+  /** GPUs (slurm: --gres=gpu:N). */
+  gpus?: number;
+  /** The slurm plugin's options: meta/slurm/{partition,account,qos}, raw sbatch words in meta/slurm/args/. */
+  slurm?: { partition?: string; account?: string; qos?: string; args?: string[] };
   /** The validated tej.json and CLI overrides, for plugins that want more. */
   spec?: unknown;
   /** tej.json's labels: meta/labels, one line of JSON, reported by status and list. */
@@ -105,6 +111,11 @@ function metaFiles(meta: JobMeta): [string, string][] {
   if (meta.stderr) files.push(['stderr', meta.stderr]);
   if (meta.nproc) files.push(['nproc', String(meta.nproc)]);
   if (meta.timeLimit) files.push(['time_limit', String(meta.timeLimit)]);
+  if (meta.memory) files.push(['memory', meta.memory]);
+  if (meta.gpus !== undefined) files.push(['gpus', String(meta.gpus)]);
+  const slurm = meta.slurm ?? {};
+  for (const key of ['partition', 'account', 'qos'] as const) if (slurm[key]) files.push([`slurm/${key}`, slurm[key]!]);
+  (slurm.args ?? []).forEach((a, i) => files.push([`slurm/args/${String(i).padStart(4, '0')}`, a]));
   if (meta.spec !== undefined) files.push(['spec.json', JSON.stringify(meta.spec, null, 2) + '\n']);
   if (meta.labels && Object.keys(meta.labels).length > 0) files.push(['labels', JSON.stringify(meta.labels) + '\n']);
   if (meta.notifyCommand !== undefined) files.push(['notify-command', meta.notifyCommand]);

@@ -90,3 +90,70 @@ export function parseDuration(value: string | number): number {
   }
   throw new ConfigError(`tej: bad duration '${value}'`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d, or hh:mm:ss' });
 }
+
+/**
+ * Merges job descriptions, lowest layer first (e.g. a per-host default, then tej.json, then the command
+ * line): a later layer's field wins. `env`, `labels` and `slurm` merge key by key; `slurm.sbatch_args`
+ * add up in layer order (sbatch takes the last of a repeated option, so a later layer still wins).
+ */
+export function mergeSpecs(...layers: (JobSpec | undefined)[]): JobSpec {
+  const out: JobSpec = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [key, value] of Object.entries(layer) as [keyof JobSpec, unknown][]) {
+      if (value === undefined) continue;
+      if (key === 'env' || key === 'labels') {
+        out[key] = { ...out[key], ...(value as Record<string, string>) };
+      } else if (key === 'slurm') {
+        const slurm = value as NonNullable<JobSpec['slurm']>;
+        const args = [...(out.slurm?.sbatch_args ?? []), ...(slurm.sbatch_args ?? [])];
+        const merged: NonNullable<JobSpec['slurm']> = { ...out.slurm };
+        for (const k of ['partition', 'account', 'qos'] as const) if (slurm[k] !== undefined) merged[k] = slurm[k];
+        if (args.length > 0) merged.sbatch_args = args;
+        out.slurm = merged;
+      } else {
+        (out as Record<string, unknown>)[key] = value;
+      }
+    }
+  }
+  // script and command exclude each other: the layer that set one of them last decides.
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i];
+    if (layer?.script !== undefined && layer.command === undefined) {
+      delete out.command;
+      break;
+    }
+    if (layer?.command !== undefined && layer.script === undefined) {
+      delete out.script;
+      break;
+    }
+  }
+  return out;
+}
+
+/** The resources of a job as the queue plugins read them from meta/ (see docs/protocol.md). */
+export interface JobResources {
+  nproc?: number;
+  /** Seconds. */
+  timeLimit?: number;
+  memory?: string;
+  gpus?: number;
+  slurm?: { partition?: string; account?: string; qos?: string; args?: string[] };
+}
+
+/** Turns a merged spec's resource fields into what pack.ts writes into meta/. */
+export function specResources(spec: JobSpec): JobResources {
+  const r: JobResources = {};
+  if (spec.cpus !== undefined) r.nproc = spec.cpus;
+  if (spec.time_limit !== undefined) r.timeLimit = parseDuration(spec.time_limit);
+  if (spec.memory !== undefined) r.memory = spec.memory;
+  if (spec.gpus !== undefined) r.gpus = spec.gpus;
+  const s = spec.slurm ?? {};
+  const slurm: NonNullable<JobResources['slurm']> = {};
+  if (s.partition !== undefined) slurm.partition = s.partition;
+  if (s.account !== undefined) slurm.account = s.account;
+  if (s.qos !== undefined) slurm.qos = s.qos;
+  if (s.sbatch_args?.length) slurm.args = [...s.sbatch_args];
+  if (Object.keys(slurm).length > 0) r.slurm = slurm;
+  return r;
+}

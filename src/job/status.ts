@@ -70,9 +70,17 @@ export function formatDuration(seconds: number): string {
   return d > 0 ? `${d}d ${hms}` : hms;
 }
 
-/** The human line: `running (1:28:57)`, `finished (exit 0, 2:03)`, `no such job`. */
+/** Native states that say why a job ended the way it did, shown after the tej state. */
+const TELLING_NATIVE_STATES = new Set(['OUT_OF_MEMORY', 'NODE_FAIL', 'BOOT_FAIL', 'PREEMPTED', 'DEADLINE']);
+
+/** The human line: `running (1:28:57)`, `finished (exit 0, 2:03)`, `lost (NODE_FAIL)`, `no such job`. */
 export function describeStatus(s: JobStatus | undefined): string {
   if (!s) return 'no such job';
+  const line = describeState(s);
+  return s.nativeState && TELLING_NATIVE_STATES.has(s.nativeState) ? `${line} [${s.nativeState}]` : line;
+}
+
+function describeState(s: JobStatus): string {
   const dur = s.elapsed !== undefined ? formatDuration(s.elapsed) : undefined;
   switch (s.state) {
     case 'running':

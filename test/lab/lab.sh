@@ -138,7 +138,9 @@ slurm_conf() {
   chmod 400 "$LAB/keys/munge.key"
   hw=$(slurmd -C | head -1 | sed 's/^NodeName=[^ ]* //')
   mem=$(echo "$hw" | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
-  hw=${hw/RealMemory=$mem/RealMemory=$((mem / 2))}
+  # 16 cpus whatever the machine has (SlurmdParameters=config_overrides): tests fill them on purpose
+  # to keep jobs queued, while other tests' jobs still find free cpus.
+  hw="CPUs=16 Boards=1 SocketsPerBoard=1 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=$((mem / 2))"
   mkdir -p "$LAB/slurm"
   if [ -d /etc/slurm/plugstack.conf.d ]; then cp -r /etc/slurm/plugstack.conf* "$LAB/slurm/"; fi
   # paths as seen inside the hosts, where DIR is bind-mounted at /srv/lab
@@ -163,7 +165,9 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 MinJobAge=300
+OverTimeLimit=0
 KillWait=2
+SlurmdParameters=config_overrides
 InactiveLimit=0
 SlurmdTimeout=30
 SlurmctldPidFile=/run/slurmctld.pid
@@ -176,6 +180,8 @@ SlurmctldDebug=info
 SlurmdDebug=info
 NodeName=$ctld $hw State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+# A second partition on the same node: a job pending in it for want of cpus blocks no job of debug.
+PartitionName=hold Nodes=ALL MaxTime=INFINITE State=UP
 EOF
 }
 
@@ -254,6 +260,11 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
     fi
     sleep 0.05
   done
+  # The lab directory goes with a failed start: show the daemons' last words now.
+  for f in log/slurmctld.log log/slurmctld.out log/slurmd.log log/slurmd.out munge/munged.log log/init.log; do
+    [ -s "$LAB/hosts/$n/$f" ] && { log "--- $n: $f"; tail -n 15 "$LAB/hosts/$n/$f" >&2; }
+  done
+  host_exec "$n" ps -eo pid,args >&2 || true
   die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
 }
 

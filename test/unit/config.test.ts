@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { configFor, configPath, hostEntry, loadConfig, validateConfig, withConfigResources, type TejConfig } from '../../src/config.js';
+import { configFor, configPath, hostEntry, loadConfig, validateConfig, type TejConfig } from '../../src/config.js';
+import { mergeSpecs } from '../../src/job/spec.js';
 import { ConfigError } from '../../src/errors.js';
 
 const config: TejConfig = {
@@ -43,8 +44,8 @@ describe('config file', () => {
     assert.deepEqual(configFor({}, 'x'), { queue: undefined, plugin: undefined, resources: {} });
   });
 
-  it('puts tej.json above the config resources', () => {
-    const spec = withConfigResources({ cpus: 8, script: 'run.sh', slurm: { qos: 'hi' } }, { cpus: 4, memory: '2G', slurm: { partition: 'p' } });
+  it('puts tej.json above the config resources (the layer order submit uses)', () => {
+    const spec = mergeSpecs({ cpus: 4, memory: '2G', slurm: { partition: 'p' } }, { cpus: 8, script: 'run.sh', slurm: { qos: 'hi' } });
     assert.deepEqual(spec, { cpus: 8, memory: '2G', script: 'run.sh', slurm: { partition: 'p', qos: 'hi' } });
   });
 

@@ -23,5 +23,9 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
     const r = await withQueue(destination, argv, (q) => q.setup({ plugin: argv.plugin ?? config.plugin, link: argv['make-link'], force: argv.force }));
     if (argv.json) printJson(r);
     else process.stdout.write(`${r.queue} (plugin ${r.plugin}, tej ${r.version})\n`);
+    if (r.suggestedPlugin && !argv.quiet) {
+      const dest = destination ? `${destination} ` : '';
+      process.stderr.write(`tej: this host has ${r.suggestedPlugin === 'slurm' ? 'sbatch' : r.suggestedPlugin}: 'tej setup ${dest}--plugin ${r.suggestedPlugin}' hands jobs to it\n`);
+    }
   },
 };

@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkJobId, defaultJobId } from '../../job/id.js';
 import { jobJson } from '../../job/json.js';
-import { parseDuration, readSpec } from '../../job/spec.js';
+import { type JobSpec, mergeSpecs, readSpec, specResources, validateSpec } from '../../job/spec.js';
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
-import { withConfigResources } from '../../config.js';
 import { printJson } from '../render.js';
 import { printPlan } from './submit-dry-run.js';
 import { planJob } from '../../job/plan.js';
@@ -22,7 +21,51 @@ interface Args extends GlobalArgs {
   label?: string[];
   exclude?: string[];
   'dry-run'?: boolean;
+  mem?: string;
+  gpus?: number;
+  partition?: string;
+  account?: string;
+  qos?: string;
+  'sbatch-arg'?: string[];
 }
+
+/** The command line's layer of the job description, checked against the tej.json schema like a file. */
+async function flagSpec(argv: Args): Promise<JobSpec> {
+  const spec: JobSpec = {};
+  if (argv['time-limit'] !== undefined) spec.time_limit = argv['time-limit'];
+  if (argv.cpus !== undefined) spec.cpus = argv.cpus;
+  if (argv.mem !== undefined) spec.memory = argv.mem;
+  if (argv.gpus !== undefined) spec.gpus = argv.gpus;
+  const slurm: NonNullable<JobSpec['slurm']> = {};
+  if (argv.partition !== undefined) slurm.partition = argv.partition;
+  if (argv.account !== undefined) slurm.account = argv.account;
+  if (argv.qos !== undefined) slurm.qos = argv.qos;
+  if (argv['sbatch-arg']?.length) slurm.sbatch_args = argv['sbatch-arg'];
+  if (Object.keys(slurm).length > 0) spec.slurm = slurm;
+  try {
+    await validateSpec(spec, 'the command line');
+    // (a bad plugin name is refused with the other bad names, 65)
+    return argv.plugin !== undefined ? { ...spec, plugin: argv.plugin } : spec;
+  } catch (e) {
+    // The schema speaks of fields; the user wrote flags.
+    const message = (e as Error).message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.replace(/\/[a-z_/]+/, (path) => FLAG_OF_FIELD[path] ?? path))
+      .join('\n');
+    throw new UsageError(`tej: bad resource flags:\n${message}`, { hint: "see 'tej submit --help'" });
+  }
+}
+
+const FLAG_OF_FIELD: Record<string, string> = {
+  '/time_limit': '--time',
+  '/cpus': '--cpus',
+  '/memory': '--mem',
+  '/gpus': '--gpus',
+  '/slurm/partition': '--partition',
+  '/slurm/account': '--account',
+  '/slurm/qos': '--qos',
+};
 
 /** --script names a file of the job when there is one; otherwise it is a command line for sh -c. */
 function scriptOrCommand(dir: string, value: string | undefined): { script?: string; command?: string } {
@@ -67,8 +110,14 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('script', { type: 'string', describe: 'Script in DIR to run, or a command line (default start.sh)' })
       .option('plugin', { type: 'string', describe: 'Queue plugin for this job (default: the queue\'s)' })
       .option('env', { type: 'string', array: true, nargs: 1, describe: 'NAME=value for the job (repeatable)' })
-      .option('time-limit', { type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss' })
-      .option('cpus', { type: 'number', describe: 'CPUs for the job (TEJ_JOB_NPROC)' })
+      .option('time-limit', { alias: 'time', type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss (slurm: --time)' })
+      .option('cpus', { type: 'number', describe: 'CPUs for the job, TEJ_JOB_NPROC (slurm: --cpus-per-task)' })
+      .option('mem', { type: 'string', describe: 'Memory, e.g. 4G, 512M (slurm: --mem)' })
+      .option('gpus', { type: 'number', describe: 'GPUs (slurm: --gres=gpu:N)' })
+      .option('partition', { type: 'string', describe: 'Slurm partition (--partition)' })
+      .option('account', { type: 'string', describe: 'Slurm account (--account)' })
+      .option('qos', { type: 'string', describe: 'Slurm QOS (--qos)' })
+      .option('sbatch-arg', { type: 'string', array: true, nargs: 1, describe: 'Extra raw sbatch option, one word (repeatable): --sbatch-arg=--constraint=ib' })
       .option('label', { type: 'string', array: true, nargs: 1, describe: 'key=value label to select the job by later (repeatable; adds to tej.json labels)' })
       .option('exclude', { type: 'string', array: true, nargs: 1, describe: 'gitignore pattern of files not to upload (repeatable; adds to .tejignore)' })
       .option('dry-run', { type: 'boolean', describe: 'List the files that would be sent and their size; connect to nothing' }) as never,
@@ -76,26 +125,25 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
     const dir = rest[0]!;
     const config = await destinationConfig(destination);
-    const spec = withConfigResources((await readSpec(dir).catch((e) => {
+    const spec: JobSpec = (await readSpec(dir).catch((e) => {
       // a missing directory is reported by the scan, with its own message
       if ((e as { code?: string }).code === 'E_CONFIG') throw e;
       return undefined;
-    })) ?? {}, config.resources);
+    })) ?? {};
     const labels = parseLabels(argv.label);
     const fromFlag = scriptOrCommand(dir, argv.script);
-    const env = { ...spec.env, ...parseEnv(argv.env) };
-    const timeLimit = argv['time-limit'] ?? spec.time_limit;
+    // Layers, lowest first: the config file's resources (host entry over defaults), tej.json, the flags.
+    const merged = mergeSpecs(config.resources as JobSpec | undefined, spec, await flagSpec(argv), { env: parseEnv(argv.env) });
     const options = {
       id: argv.id ?? defaultJobId(dir),
-      plugin: argv.plugin ?? spec.plugin ?? config.plugin,
+      plugin: merged.plugin ?? config.plugin,
       ...(argv.script !== undefined ? fromFlag : { script: spec.script, command: spec.command }),
-      args: spec.args,
-      env,
-      stdout: spec.stdout,
-      stderr: spec.stderr,
-      nproc: argv.cpus ?? spec.cpus,
-      timeLimit: timeLimit !== undefined ? parseDuration(timeLimit) : undefined,
-      spec,
+      args: merged.args,
+      env: merged.env ?? {},
+      stdout: merged.stdout,
+      stderr: merged.stderr,
+      ...specResources(merged),
+      spec: merged,
       labels,
       exclude: argv.exclude,
     };

@@ -1,0 +1,269 @@
+#!/bin/sh
+# Summary: The slurm queue plugin: hands the job to Slurm with sbatch; the batch script runs the job wrapper
+# Usage: load_queue slurm   (function definitions only: queue_check queue_submit queue_state queue_states
+#   queue_kill)
+# Output (proto 1): queue_submit prints the Slurm job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
+#   per "NATIVE_ID JOB_DIR" line it reads
+# Exit: queue_check 69 without sbatch, squeue and scancel; queue_submit sbatch's status when it refuses
+# shellcheck shell=sh
+
+queue_check() {
+	for _queue_check_cmd in sbatch squeue scancel; do
+		if ! has_cmd "$_queue_check_cmd"; then
+			say "the slurm plugin needs '$_queue_check_cmd' on this host (is this a Slurm login node?)"
+			return "$EX_UNAVAILABLE"
+		fi
+	done
+}
+
+# slurm_word STATE: the tej word for a Slurm job state (squeue %T or sacct State, e.g. "CANCELLED by 42"):
+# queued, running, killed, timeout, ended (done by itself or failed: the wrapper's files tell), lost
+# (the node or the launch failed), gone (unknown to Slurm)
+slurm_word() {
+	case $1 in
+	PENDING* | REQUEUE* | RESV_DEL_HOLD* | CONFIGURING* | POWER_UP_NODE*) echo queued ;;
+	RUNNING* | COMPLETING* | SUSPENDED* | STOPPED* | SIGNALING* | STAGE_OUT* | RESIZING* | UPDATE_DB*) echo running ;;
+	CANCELLED*) echo killed ;;
+	TIMEOUT* | DEADLINE*) echo timeout ;;
+	COMPLETED* | FAILED* | OUT_OF_MEMORY* | SPECIAL_EXIT*) echo ended ;;
+	NODE_FAIL* | BOOT_FAIL* | LAUNCH_FAILED* | PREEMPTED* | REVOKED*) echo lost ;;
+	'' | -) echo gone ;;
+	*) echo ended ;;
+	esac
+}
+
+# slurm_minutes SECONDS: Slurm's --time in whole minutes for a tej time limit. The wrapper enforces the
+# limit to the second and then gives the job its kill grace; Slurm's limit is one minute later, a backstop.
+slurm_minutes() {
+	echo $((($1 + 59) / 60 + 1))
+}
+
+# slurm_transient FILE: whether sbatch's error output in FILE says that slurmctld did not answer in time,
+# in which case the job may have been created all the same
+slurm_transient() {
+	case $(cat "$1" 2>/dev/null) in
+	*[Tt]imed\ out* | *"Unable to contact"* | *[Cc]onnection\ refused* | *"Resource temporarily"* | *"try again"* | *[Tt]imeout*)
+		return 0
+		;;
+	esac
+	return 1
+}
+
+# slurm_comment JOB_DIR: the comment that ties a Slurm job to its tej job directory
+slurm_comment() {
+	printf 'tej %s\n' "$1"
+}
+
+# slurm_find JOB_DIR: print the id of the Slurm job of this user named after the job and commented with
+# its directory; fail when there is none (or squeue does not answer)
+slurm_find() {
+	_slurm_find_out=$(squeue -h -t all -u "$(id -un)" -n "${1##*/}" -o '%i %k') || return 1
+	_slurm_find_comment=$(slurm_comment "$1")
+	printf '%s\n' "$_slurm_find_out" | while IFS= read -r _slurm_find_line; do
+		if test "${_slurm_find_line#* }" = "$_slurm_find_comment"; then
+			printf '%s\n' "${_slurm_find_line%% *}"
+			break
+		fi
+	done | grep . # fails when nothing matched
+}
+
+# slurm_batch_script: the batch script, the same text for every job (the job directory and the queue are
+# its arguments, so no user data is ever part of a script)
+slurm_batch_script() {
+	cat <<'EOF'
+#!/bin/sh
+# tej batch script: runs the tej job wrapper in the Slurm allocation
+# Usage: sbatch [options] batch.sh TEJ_ROOT JOB_DIR
+# TEJ_JOB_NPROC: the cpus Slurm allotted (per task, else on this node).
+TEJ_ALLOC_NPROC=${SLURM_CPUS_PER_TASK:-${SLURM_CPUS_ON_NODE:-}}
+TEJ_ROOT=$1
+export TEJ_ALLOC_NPROC TEJ_ROOT
+job_dir=$2
+
+# Slurm TERMs every process of the job at its time limit as on scancel, and the wrapper cannot tell
+# which: Slurm can (reason TimeLimit). A timeout is kept in the job directory, where it outlives Slurm's
+# memory of the job.
+# shellcheck disable=SC2317 # called by the trap
+on_term() {
+	if test "$(squeue -h -j "$SLURM_JOB_ID" -o %r 2>/dev/null)" = TimeLimit &&
+		! test -f "$job_dir/killed" && ! test -f "$job_dir/timed-out"; then
+		date +%s >"$job_dir/timed-out.tmp.$$" && mv -f "$job_dir/timed-out.tmp.$$" "$job_dir/timed-out"
+	fi
+}
+trap on_term TERM
+
+# The wrapper leads its own process group, as under direct (from this shell, setsid does not fork).
+if command -v setsid >/dev/null 2>&1; then
+	setsid "${TEJ_SHELL:-/bin/sh}" "$1/lib/run-job.sh" "$2" &
+else
+	"${TEJ_SHELL:-/bin/sh}" "$1/lib/run-job.sh" "$2" &
+fi
+wrapper=$!
+# wait returns early when the TERM trap runs: wait until the wrapper is gone.
+while kill -0 "$wrapper" 2>/dev/null; do
+	wait "$wrapper" || :
+done
+status=1
+if test -f "$job_dir/exit-code"; then read -r status <"$job_dir/exit-code" || :; fi
+exit "$status"
+EOF
+}
+
+# queue_submit JOB_DIR: write JOB_DIR/batch.sh, run sbatch --parsable with the job's resources as separate
+# words, print the Slurm job id. sbatch that fails on a timeout may have created the job: before trying
+# again, squeue is asked for a job with this name and comment.
+queue_submit() {
+	_qs_dir=$1
+	_qs_meta=$1/meta
+	slurm_batch_script >"$_qs_dir/batch.sh"
+	set -- --ntasks=1
+	if _qs_v=$(read_state "$_qs_meta/nproc"); then set -- "$@" --cpus-per-task="$_qs_v"; fi
+	if _qs_v=$(read_state "$_qs_meta/time_limit"); then set -- "$@" --time="$(slurm_minutes "$_qs_v")"; fi
+	if _qs_v=$(read_state "$_qs_meta/memory"); then set -- "$@" --mem="$_qs_v"; fi
+	if _qs_v=$(read_state "$_qs_meta/gpus") && test "$_qs_v" != 0; then set -- "$@" --gres="gpu:$_qs_v"; fi
+	if _qs_v=$(read_state "$_qs_meta/slurm/partition"); then set -- "$@" --partition="$_qs_v"; fi
+	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" --account="$_qs_v"; fi
+	if _qs_v=$(read_state "$_qs_meta/slurm/qos"); then set -- "$@" --qos="$_qs_v"; fi
+	# The user's raw options come after those, so that they win over them.
+	for _qs_f in "$_qs_meta"/slurm/args/*; do
+		test -f "$_qs_f" || continue
+		read_raw "$_qs_f"
+		# shellcheck disable=SC2154 # raw_value is set by read_raw (common.sh)
+		set -- "$@" "$raw_value"
+	done
+	# tej's own plumbing comes after them: the name and comment find the job again after a timeout.
+	set -- "$@" --parsable --job-name="${_qs_dir##*/}" --comment="$(slurm_comment "$_qs_dir")" \
+		--chdir="$_qs_dir" --output="$_qs_dir/slurm.out" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir"
+
+	# The end of the job is confirmed with Slurm (a TIMEOUT or CANCELLED the wrapper cannot see).
+	write_state "$_qs_dir/native-open" "$(now)"
+	_qs_try=1
+	while :; do
+		write_state "$_qs_dir/sbatch-attempt" "$_qs_try"
+		if _qs_out=$(sbatch "$@" 2>"$_qs_dir/sbatch.err"); then
+			_qs_id=${_qs_out%%;*}
+			break
+		fi
+		if ! slurm_transient "$_qs_dir/sbatch.err"; then
+			cat "$_qs_dir/sbatch.err" >&2
+			return "$EX_FAILURE"
+		fi
+		if _qs_id=$(slurm_find "$_qs_dir"); then
+			say "sbatch failed ($(head -n 1 "$_qs_dir/sbatch.err")), but Slurm has the job: $_qs_id"
+			break
+		fi
+		if test "$_qs_try" -ge 3; then
+			cat "$_qs_dir/sbatch.err" >&2
+			return "$EX_TEMPFAIL"
+		fi
+		sleep "$_qs_try"
+		_qs_try=$((_qs_try + 1))
+	done
+	case $_qs_id in
+	'' | *[!0-9_]*)
+		say "sbatch printed no job id: '$_qs_out'"
+		return "$EX_FAILURE"
+		;;
+	esac
+	rm -f "$_qs_dir/sbatch.err"
+	printf '%s\n' "$_qs_id"
+}
+
+# slurm_settle JOB_DIR WORD NATIVE_STATE: once Slurm says the job is over, keep what it said in the job
+# directory (killed, timed-out, native-state), so that the state survives Slurm forgetting the job
+slurm_settle() {
+	case $2 in
+	queued | running) return 0 ;;
+	killed) test -f "$1/killed" || test -f "$1/timed-out" || write_state "$1/killed" "$(now)" ;;
+	timeout) test -f "$1/timed-out" || test -f "$1/killed" || write_state "$1/timed-out" "$(now)" ;;
+	esac
+	write_state "$1/native-state" "$3"
+	rm -f "$1/native-open"
+}
+
+# slurm_join SQUEUE_LINES: read "NATIVE_ID JOB_DIR" lines, print "NATIVE_STATE NATIVE_ID JOB_DIR" lines
+# from squeue's "ID STATE REASON" lines (NATIVE_STATE - when squeue has no such job). A job that Slurm is
+# ending shows as COMPLETING: its reason tells a time limit (TIMEOUT) from the rest.
+slurm_join() {
+	{
+		printf '%s\n' "$1" | sed 's/^/S /'
+		sed 's/^/J /'
+	} | awk '$1 == "S" && NF >= 3 { s = $3; if (s == "COMPLETING" && $4 == "TimeLimit") s = "TIMEOUT"; st[$2] = s; next }
+		$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
+}
+
+# queue_states: read "NATIVE_ID JOB_DIR" lines, print "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE is
+# - when unknown). One squeue call for all of them, and one sacct call (when there is a working sacct) for
+# the jobs that squeue no longer knows.
+queue_states() {
+	_qss_in=$(cat)
+	test -n "$_qss_in" || return 0
+	_qss_ok=yes
+	_qss_squeue=$(squeue -h -t all -u "$(id -un)" -o '%i %T %r' 2>/dev/null) || _qss_ok=no
+	_qss_joined=$(printf '%s\n' "$_qss_in" | slurm_join "$_qss_squeue")
+	_qss_unknown=
+	if test "$_qss_ok" = yes; then
+		_qss_unknown=$(printf '%s\n' "$_qss_joined" | awk '$1 == "-" { printf "%s%s", sep, $2; sep = "," }')
+	fi
+	_qss_sacct=
+	if test -n "$_qss_unknown" && has_cmd sacct; then
+		_qss_sacct=$(sacct -n -P -X -o JobIDRaw,State -j "$_qss_unknown" 2>/dev/null) || _qss_sacct=
+	fi
+	printf '%s\n' "$_qss_joined" | while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
+		test -n "$_qss_id" || continue
+		if test "$_qss_state" = - && test -n "$_qss_sacct"; then
+			_qss_state=$(printf '%s\n' "$_qss_sacct" | awk -F'|' -v id="$_qss_id" '$1 == id { split($2, w, " "); print w[1]; exit }')
+			test -n "$_qss_state" || _qss_state=-
+		fi
+		if test "$_qss_ok" != yes; then
+			# squeue did not answer: the state files are all there is; settle nothing.
+			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+		else
+			_qss_word=$(slurm_word "$_qss_state")
+			slurm_settle "$_qss_dir" "$_qss_word" "$_qss_state"
+		fi
+		printf '%s %s %s\n' "$_qss_word" "$_qss_state" "$_qss_dir"
+	done
+}
+
+# queue_state JOB_DIR NATIVE_ID: one job through queue_states
+queue_state() {
+	printf '%s %s\n' "$2" "$1" | queue_states | {
+		read -r _qst_word _qst_rest || _qst_word=lost
+		echo "$_qst_word"
+	}
+}
+
+# queue_kill JOB_DIR NATIVE_ID GRACE: scancel (a queued job too), then wait for Slurm to end it: Slurm
+# sends TERM, then KILL after its KillWait. The wrapper survives the TERM and records the end.
+queue_kill() {
+	if ! scancel "$2" 2>"$1/scancel.err"; then
+		# A job that Slurm has ended meanwhile cannot be cancelled: that is no failure.
+		_qk_state=$(squeue -h -j "$2" -o %T 2>/dev/null) || _qk_state=
+		case $(slurm_word "$_qk_state") in
+		queued | running)
+			cat "$1/scancel.err" >&2
+			rm -f "$1/scancel.err"
+			return "$EX_FAILURE"
+			;;
+		esac
+	fi
+	rm -f "$1/scancel.err"
+	_qk_left=$(($3 + 30))
+	while test "$_qk_left" -gt 0; do
+		_qk_state=$(squeue -h -j "$2" -o %T 2>/dev/null) || break
+		case $(slurm_word "$_qk_state") in
+		queued | running) ;;
+		*) break ;;
+		esac
+		sleep 1
+		_qk_left=$((_qk_left - 1))
+	done
+	# Give the wrapper a moment to record the end it saw.
+	_qk_left=20
+	while test "$_qk_left" -gt 0 && test -f "$1/start" && ! test -f "$1/exit-code"; do
+		nap
+		_qk_left=$((_qk_left - 1))
+	done
+	return 0
+}

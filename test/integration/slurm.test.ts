@@ -1,0 +1,264 @@
+// The slurm plugin, end to end: the built CLI over real SSH to a namespace host that runs a real
+// single-node Slurm (slurmctld + slurmd + munge). The cases are independent and run concurrently: the
+// node has 16 cpus and the queued-job case fills its own partition ('hold'), not the default one.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeJob, tej, waitFor, type TejRun } from '../helpers/cli.js';
+import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+
+interface JsonStatus {
+  id: string;
+  state: string;
+  exit_code: number | null;
+  native_id: string | null;
+  native_state: string | null;
+}
+
+describe('the slurm plugin against a real Slurm', { concurrency: true }, () => {
+  let lab: Lab<'s1'>;
+  let home: string; // alice
+  // bob and carol (whose login prints a banner): squeue, sacct, scancel and sbatch on their PATH log their
+  // calls, then run Slurm's. One user per case that counts calls, as the cases run concurrently.
+  let bobHome: string;
+  let carolHome: string;
+  let jobs: string;
+  const run = (args: string[], h = home) => tej(args, { home: h, timeoutMs: 120_000 });
+  const ok = (r: TejRun) => {
+    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r.stdout;
+  };
+  const status = (id: string, h = home) => run(['status', 's1', '--id', id], h);
+  const json = async (id: string, h = home): Promise<JsonStatus> => {
+    const r = await run(['status', 's1', '--id', id, '--json'], h);
+    return JSON.parse(r.stdout) as JsonStatus;
+  };
+  const squeue = async (nativeId: string, format: string) =>
+    (await lab.exec('s1', ['squeue', '-h', '-t', 'all', '-j', nativeId, '-o', format])).stdout.trim();
+  const submit = async (name: string, files: Record<string, string>, flags: string[] = [], h = home) => {
+    const dir = await makeJob(join(jobs, name), files);
+    return ok(await run(['submit', 's1', '--id', name, ...flags, dir], h)).trim();
+  };
+  // The Slurm job id of a tej job
+  const nativeId = async (id: string, h = home) => {
+    const s = await json(id, h);
+    assert.match(s.native_id ?? '', /^\d+$/, JSON.stringify(s));
+    return s.native_id!;
+  };
+
+  // Slurm ends a job that outlives its --time only on its periodic check (every 30 s), one to one and a
+  // half minutes after the start: the job starts first, and every other case runs meanwhile.
+  let slurmTimeoutId = '';
+
+  before(async () => {
+    lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
+    home = await makeClientHome(lab);
+    bobHome = await makeClientHome(lab, { user: 'bob' });
+    carolHome = await makeClientHome(lab, { user: 'carol' });
+    jobs = await lab.makeTmpDir('tej-slurm-jobs-');
+    const wrappers = [
+      'mkdir -p ~/testbin',
+      // every call is counted in ~/calls.log, then the real command does the work
+      ...['squeue', 'sacct', 'scancel'].map(
+        (c) => `printf '#!/bin/sh\\necho ${c} >> "$HOME/calls.log"\\nexec /usr/bin/${c} "$@"\\n' > ~/testbin/${c}`,
+      ),
+      // sbatch that submits the job, then fails as if slurmctld's answer had timed out (once per flag file)
+      `cat > ~/testbin/sbatch <<'EOF'
+#!/bin/sh
+echo sbatch >> "$HOME/calls.log"
+if test -f "$HOME/sbatch-times-out"; then
+  rm -f "$HOME/sbatch-times-out"
+  /usr/bin/sbatch "$@" >/dev/null || exit
+  echo 'sbatch: error: Batch job submission failed: Socket timed out on send/recv operation' >&2
+  exit 1
+fi
+exec /usr/bin/sbatch "$@"
+EOF`,
+      'chmod 755 ~/testbin/*',
+      `echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`,
+    ];
+    for (const user of ['bob', 'carol']) {
+      const w = await lab.execAs('s1', user, wrappers.join('\n'));
+      assert.equal(w.code, 0, w.stderr);
+    }
+    ok(await run(['setup', 's1', '--plugin', 'slurm']));
+    ok(await run(['setup', 's1', '--plugin', 'slurm'], bobHome));
+    ok(await run(['setup', 's1', '--plugin', 'slurm'], carolHome));
+    // carol's: no other case asks about all of carol's jobs (list), so nothing but the job itself
+    // records its end before the case looks.
+    slurmTimeoutId = await submit('slurmtimeout', { 'start.sh': 'echo started\nsleep 300\n' }, ['--sbatch-arg=--time=1'], carolHome);
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('sets up a slurm queue, and keeps the plugin when setup runs again', async () => {
+    assert.match(ok(await run(['setup', 's1', '--plugin', 'slurm'])), /\/home\/alice\/\.tej \(plugin slurm, tej /);
+    assert.match(ok(await run(['setup', 's1'])), /\(plugin slurm, /);
+    // a queue set up without --plugin stays direct on a Slurm host; setup only says slurm is there
+    const plain = await run(['setup', 's1', '--queue', '~/plainq']);
+    assert.match(ok(plain), /\/home\/alice\/plainq \(plugin direct, /);
+    assert.match(plain.stderr, /this host has sbatch: 'tej setup s1 --plugin slurm' hands jobs to it/);
+  });
+
+  it('runs a job with its resources as sbatch options and records the exit code of a failed job', async () => {
+    const files = {
+      'start.sh': 'echo "nproc=$TEJ_JOB_NPROC var=$MY_VAR cwd=$PWD" > out.txt\nexit 3\n',
+      'tej.json': JSON.stringify({ cpus: 2, memory: '64M', env: { MY_VAR: 'a b' }, slurm: { partition: 'hold' } }),
+    };
+    const id = await submit('resources', files, ['--time', '10m', '--sbatch-arg=--nice=5']);
+    const nid = await nativeId(id);
+    // what Slurm was asked for: 2 cpus, 64M, the partition, 10+1 minutes, the raw --nice; named after the job
+    assert.equal(await squeue(nid, '%C|%m|%P|%l|%y|%j'), `2|64M|hold|11:00|5|${id}`);
+    const done = await waitFor('the job to end', () => status(id), (r) => r.code !== 2 && r.code !== 3);
+    assert.equal(done.code, 4, done.stdout + done.stderr);
+    assert.match(done.stdout, /^finished \(exit 3, 0:0\d\)\n$/);
+    assert.equal(ok(await run(['download', 's1', '--id', id, 'out.txt:'])), `nproc=2 var=a b cwd=/home/alice/.tej/jobs/${id}/work\n`);
+    const s = await json(id);
+    assert.equal(s.exit_code, 3);
+    assert.equal(s.native_state, 'FAILED');
+  });
+
+  it('refuses bad resource flags with 64, naming the flags, before anything reaches the host', async () => {
+    const dir = await makeJob(join(jobs, 'badflags'), { 'start.sh': 'true\n' });
+    const r = await run(['submit', 's1', '--id', 'badflags', '--mem', 'lots', '--cpus', '0', '--partition', 'a;b', dir]);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /--mem: must match pattern/);
+    assert.match(r.stderr, /--cpus: must be >= 1/);
+    assert.match(r.stderr, /--partition: must match pattern/);
+    assert.equal((await status('badflags')).code, 66);
+  });
+
+  it('runs the same job directory unchanged under direct', async () => {
+    const files = { 'start.sh': 'echo "nproc=$TEJ_JOB_NPROC" > out.txt\n', 'tej.json': JSON.stringify({ cpus: 3 }) };
+    const viaSlurm = await submit('same-slurm', files);
+    const viaDirect = await submit('same-direct', files, ['--plugin', 'direct']);
+    for (const id of [viaSlurm, viaDirect]) {
+      const done = await waitFor(`${id} to end`, () => status(id), (r) => r.code !== 2 && r.code !== 3);
+      assert.equal(done.code, 0, done.stdout + done.stderr);
+      assert.equal(ok(await run(['download', 's1', '--id', id, 'out.txt:'])), 'nproc=3\n');
+    }
+    assert.equal((await json(viaSlurm)).native_state, 'COMPLETED');
+    assert.equal((await json(viaDirect)).native_state, null, 'direct has no native state');
+  });
+
+  it('shows a job queued behind another as queued, cancels it with kill, and kills the running one', async () => {
+    const blocker = await submit('blocker', { 'start.sh': 'sleep 120\n' }, ['--cpus', '10', '--partition', 'hold']);
+    await waitFor('the blocker to run', () => status(blocker), (r) => r.code === 2);
+    const queued = await submit('waiting', { 'start.sh': 'echo ran > ran.txt\n' }, ['--cpus', '10', '--partition', 'hold']);
+    const q = await status(queued);
+    assert.equal(q.code, 3, q.stderr);
+    assert.equal(q.stdout, 'queued\n');
+    assert.equal((await json(queued)).native_state, 'PENDING');
+    const list = ok(await run(['list', 's1']));
+    assert.match(list, new RegExp(`^${queued}\\tqueued\\t`, 'm'));
+
+    const k = await run(['kill', 's1', '--id', queued]);
+    assert.equal(k.code, 0, k.stderr);
+    assert.equal(await squeue(await nativeId(queued), '%T'), 'CANCELLED');
+    const s = await status(queued);
+    assert.equal(s.code, 5, s.stderr);
+    assert.equal(s.stdout, 'killed\n');
+    // it never ran
+    assert.equal((await lab.execAs('s1', 'alice', `test -e ~/.tej/jobs/${queued}/work/ran.txt || test -e ~/.tej/jobs/${queued}/start`)).code, 1);
+
+    ok(await run(['kill', 's1', '--id', blocker]));
+    const b = await json(blocker);
+    assert.equal(b.state, 'killed');
+    assert.equal(await squeue(await nativeId(blocker), '%T'), 'CANCELLED');
+    // the wrapper outlived Slurm's TERM and recorded how the job ended
+    await waitFor('the exit code', () => json(blocker), (j) => j.exit_code !== null);
+    assert.equal((await json(blocker)).exit_code, 143);
+  });
+
+  it('says killed for a job cancelled with scancel outside tej', async () => {
+    const id = await submit('scancelled', { 'start.sh': 'sleep 100\n' });
+    await waitFor('the job to run', () => status(id), (r) => r.code === 2);
+    const c = await lab.exec('s1', ['scancel', await nativeId(id)]);
+    assert.equal(c.code, 0, c.stderr);
+    // While Slurm is still ending the job (COMPLETING), the wrapper's exit code (143) may show first.
+    const s = await waitFor('killed', () => status(id), (r) => r.code === 5);
+    assert.match(s.stdout, /^killed \(after 0:\d\d\)\n$/);
+    assert.equal((await json(id)).native_state, 'CANCELLED');
+  });
+
+  it('ends a job at its tej time limit with state timeout', async () => {
+    const id = await submit('tejtimeout', { 'start.sh': 'sleep 100\n' }, ['--time', '2s']);
+    const s = await waitFor('the time limit', () => status(id), (r) => r.code !== 2 && r.code !== 3, 30_000);
+    assert.equal(s.code, 6, s.stdout + s.stderr);
+    assert.match(s.stdout, /^timeout \(after 0:0\d\)\n$/);
+  });
+
+  it('says lost when the wrapper dies without recording an end, from what Slurm says', async () => {
+    // The job SIGKILLs the wrapper (its grandparent): the batch step ends, the wrapper records nothing.
+    const id = await submit('lostjob', { 'start.sh': 'kill -KILL "$(ps -o ppid= -p "$PPID" | tr -d " ")"\nsleep 30\n' });
+    const s = await waitFor('lost', () => status(id), (r) => r.code !== 2 && r.code !== 3);
+    assert.equal(s.code, 7, s.stdout + s.stderr);
+    assert.equal(s.stdout, 'lost\n');
+    assert.match((await json(id)).native_state ?? '', /^(FAILED|COMPLETED)$/);
+  });
+
+  it('downloads and deletes slurm jobs, killing a running one with delete --kill', async () => {
+    const done = await submit('deldone', { 'start.sh': 'mkdir res; echo "$TEJ_JOB_NPROC" > res/nproc.txt\n' });
+    await waitFor('the job to end', () => status(done), (r) => r.code === 0);
+    const cwd = await lab.makeTmpDir('tej-slurm-dl-');
+    ok(await tej(['download', 's1', '--id', done, 'res'], { home, cwd }));
+    // no --cpus: TEJ_JOB_NPROC is Slurm's allocation (1 cpu), not the host's count
+    assert.equal(await readFile(join(cwd, 'res', 'nproc.txt'), 'utf8'), '1\n');
+    const running = await submit('delrun', { 'start.sh': 'sleep 100\n' });
+    await waitFor('the job to run', () => status(running), (r) => r.code === 2);
+    const refused = await run(['delete', 's1', '--id', running]);
+    assert.equal(refused.code, 75, refused.stderr);
+    ok(await run(['delete', 's1', '--id', running, '--kill']));
+    ok(await run(['delete', 's1', '--id', done]));
+    for (const id of [done, running]) assert.equal((await status(id)).code, 66);
+  });
+
+  it('asks squeue once (and sacct at most once) per status or list, whatever the number of jobs', async () => {
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) ids.push(await submit(`count${n}`, { 'start.sh': 'sleep 4\n' }, [], bobHome));
+    const calls = async (args: string[]) => {
+      await lab.execAs('s1', 'bob', ': > ~/calls.log');
+      const r = await run(args, bobHome);
+      assert.ok(r.code === 0 || r.code === 2 || r.code === 3, `exit ${r.code}: ${r.stderr}`); // finished, running, queued
+      return (await lab.execAs('s1', 'bob', 'cat ~/calls.log')).stdout.split('\n').filter(Boolean);
+    };
+    const list = await calls(['list', 's1']);
+    assert.equal(list.filter((c) => c === 'squeue').length, 1, list.join(' '));
+    assert.ok(list.filter((c) => c === 'sacct').length <= 1, list.join(' '));
+    const st = await calls(['status', 's1', ...ids.flatMap((id) => ['--id', id])]);
+    assert.equal(st.filter((c) => c === 'squeue').length, 1, st.join(' '));
+    for (const id of ids) await waitFor(`${id} to end`, () => status(id, bobHome), (r) => r.code === 0);
+    // Once Slurm has confirmed the ends, the job directories alone answer: no call at all.
+    ok(await run(['list', 's1'], bobHome));
+    assert.deepEqual(await calls(['list', 's1']), []);
+  });
+
+  it('does not submit twice when sbatch fails after Slurm created the job', async () => {
+    await lab.execAs('s1', 'carol', 'touch ~/sbatch-times-out; : > ~/calls.log');
+    const id = await submit('flaky', { 'start.sh': 'echo once >> ~/flaky.log\n' }, [], carolHome);
+    const calls = (await lab.exec('s1', ['cat', '/home/carol/calls.log'])).stdout.split('\n').filter(Boolean);
+    assert.equal(calls.filter((c) => c === 'sbatch').length, 1, calls.join(' '));
+    const named = (await lab.exec('s1', ['squeue', '-h', '-t', 'all', '-u', 'carol', '-n', id, '-o', '%i'])).stdout.trim();
+    assert.equal(named, await nativeId(id, carolHome), 'one Slurm job, the one tej recorded');
+    assert.equal((await lab.exec('s1', ['cat', `/home/carol/.tej/jobs/${id}/sbatch-attempt`])).stdout, '1\n');
+    await waitFor('the job to end', () => status(id, carolHome), (r) => r.code === 0);
+    assert.equal((await lab.exec('s1', ['cat', '/home/carol/flaky.log'])).stdout, 'once\n');
+  });
+
+  it('maps a job that Slurm ends at its --time to timeout, and records that in the job directory', { timeout: 150_000 }, async () => {
+    const nid = await nativeId(slurmTimeoutId, carolHome);
+    assert.equal(await squeue(nid, '%l'), '1:00');
+    // Without asking tej: the batch script learns from Slurm why it was TERMed and records it.
+    const dir = `/home/carol/.tej/jobs/${slurmTimeoutId}`;
+    await waitFor('the wrapper to record the end', () => lab.exec('s1', ['test', '-f', `${dir}/exit-code`]), (r) => r.code === 0, 140_000);
+    // (the batch shell asks squeue while the wrapper records the end: a moment apart, either first)
+    await waitFor('timed-out, recorded by the job itself', () => lab.exec('s1', ['test', '-f', `${dir}/timed-out`]), (r) => r.code === 0, 10_000);
+    const s = await status(slurmTimeoutId, carolHome);
+    assert.equal(s.code, 6, s.stdout + s.stderr);
+    assert.match(s.stdout, /^timeout \(after 1:\d\d\)\n$/);
+    assert.match(await squeue(nid, '%T %r'), /^(TIMEOUT|COMPLETING) TimeLimit$/);
+    assert.equal((await json(slurmTimeoutId, carolHome)).native_state, 'TIMEOUT');
+  });
+});
