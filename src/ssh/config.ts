@@ -18,8 +18,19 @@ export interface SshTarget {
   knownHostsFiles: string[];
   /** Name to look up in known_hosts (HostKeyAlias, else the host). */
   hostKeyName: string;
+  /** Whether hostKeyName is a HostKeyAlias: OpenSSH then looks it up as is, without [ ]:port. */
+  hostKeyAliased: boolean;
   connectTimeoutMs: number;
+  /** ServerAliveInterval and ServerAliveCountMax, when set: how soon a silent link counts as dead. */
+  serverAliveIntervalMs?: number;
+  serverAliveCountMax?: number;
   identityAgent?: string;
+}
+
+/** `{ [key]: value * scale }` when value is a positive number, else nothing. */
+function positive<K extends string>(key: K, value: string | undefined, scale: number): { [k in K]?: number } {
+  const n = Number(value);
+  return value !== undefined && Number.isFinite(n) && n > 0 ? ({ [key]: n * scale } as { [k in K]?: number }) : {};
 }
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -110,6 +121,9 @@ export function resolveTarget(dest: Destination, config: SSHConfig, alias: strin
     proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
     knownHostsFiles,
     hostKeyName: first(c.hostkeyalias) ?? host,
+    hostKeyAliased: first(c.hostkeyalias) !== undefined,
+    ...positive('serverAliveIntervalMs', first(c.serveraliveinterval), 1000),
+    ...positive('serverAliveCountMax', first(c.serveralivecountmax), 1),
     connectTimeoutMs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 20) * 1000,
     identityAgent: agent && agent.toLowerCase() !== 'none' ? expandTokens(agent, t) : agent,
   };

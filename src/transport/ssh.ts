@@ -137,7 +137,8 @@ export class SshTransport implements Transport {
 
   private static async open(target: SshTarget, options: SshOptions, sock?: Readable): Promise<InstanceType<typeof Client>> {
     const known = await loadKnownHosts(target.knownHostsFiles);
-    const name = knownHostsName(target.hostKeyName, target.port);
+    // As OpenSSH: a HostKeyAlias is looked up as is; a host name with its port when that is not 22.
+    const name = target.hostKeyAliased ? target.hostKeyName : knownHostsName(target.hostKeyName, target.port);
     const types = knownKeyTypes(known, name);
     const methods = await authMethods(target, options.onEvent);
     if (methods.length === 0) {
@@ -192,8 +193,8 @@ export class SshTransport implements Transport {
       username: target.user,
       sock,
       readyTimeout: target.connectTimeoutMs,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
+      keepaliveInterval: target.serverAliveIntervalMs ?? 15_000,
+      keepaliveCountMax: target.serverAliveCountMax ?? 4,
       hostVerifier: verifier,
       authHandler: authHandler as unknown as ConnectConfig['authHandler'],
     };

@@ -1,0 +1,33 @@
+// What tej takes from ~/.ssh/config, read as OpenSSH reads it.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import SSHConfig from 'ssh-config';
+import { parseDestination } from '../../src/destination.js';
+import { resolveTarget } from '../../src/ssh/config.js';
+
+const config = SSHConfig.parse(`
+Host aliased
+  HostName 10.0.0.5
+  Port 2222
+  HostKeyAlias cluster-login
+  ServerAliveInterval 5
+  ServerAliveCountMax 2
+
+Host plain
+  HostName 10.0.0.6
+  Port 2222
+`);
+
+const target = (name: string) => resolveTarget(parseDestination(name), config, name);
+
+describe('ssh config', () => {
+  it('looks a HostKeyAlias up as is, and a host by name (the port is added later)', () => {
+    assert.deepEqual([target('aliased').hostKeyName, target('aliased').hostKeyAliased], ['cluster-login', true]);
+    assert.deepEqual([target('plain').hostKeyName, target('plain').hostKeyAliased, target('plain').port], ['10.0.0.6', false, 2222]);
+  });
+
+  it('takes ServerAliveInterval and ServerAliveCountMax when set, and leaves them to tej otherwise', () => {
+    assert.deepEqual([target('aliased').serverAliveIntervalMs, target('aliased').serverAliveCountMax], [5000, 2]);
+    assert.deepEqual([target('plain').serverAliveIntervalMs, target('plain').serverAliveCountMax], [undefined, undefined]);
+  });
+});
