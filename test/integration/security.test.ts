@@ -60,7 +60,7 @@ describe('security', () => {
     for (const p of payloads('id')) tries.push({ args: ['submit', 'h1', '--id', p, dir], codes: [65] });
     for (const p of payloads('dest').slice(0, 4)) tries.push({ args: ['list', `alice@h1${p}`], codes: [64, 65, 75, 77] });
     for (const p of payloads('plugin').slice(0, 4)) tries.push({ args: ['submit', 'h1', '--plugin', p, dir], codes: [65] });
-    for (const p of payloads('tl').slice(0, 4)) tries.push({ args: ['submit', 'h1', '--time-limit', p, dir], codes: [78] });
+    for (const p of payloads('tl').slice(0, 4)) tries.push({ args: ['submit', 'h1', '--time-limit', p, dir], codes: [64] }); // a bad flag value is a usage error
     for (const p of payloads('statusid').slice(0, 4)) tries.push({ args: ['status', 'h1', '--id', p], codes: [65] });
     for (const p of payloads('killid').slice(0, 4)) tries.push({ args: ['kill', 'h1', '--id', p], codes: [65] });
     for (const p of payloads('delid').slice(0, 4)) tries.push({ args: ['delete', 'h1', '--id', p], codes: [65] });

@@ -11,7 +11,8 @@ import { shQuote } from '../../src/transport/quote.js';
 
 /** Runs tej with a terminal as stdin, stdout and stderr (util-linux `script`): what a user at a shell sees. */
 function tejOnTty(args: string[], o: { home: string; env?: Record<string, string> }): Promise<TejRun> {
-  const cmd = [process.execPath, TEJ_BIN, ...args].map(shQuote).join(' ');
+  // A wide terminal: on a narrow one the bar shortens its label to fit, which the tests do not want.
+  const cmd = `stty cols 160; exec ${[process.execPath, TEJ_BIN, ...args].map(shQuote).join(' ')}`;
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
       cwd: o.home,
