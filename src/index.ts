@@ -3,6 +3,7 @@ export { connect, isLocal, type ConnectOptions } from './connect.js';
 export {
   Queue,
   DEFAULT_QUEUE,
+  KEEP_INPUT_MAX_BYTES,
   type SetupOptions,
   type SetupResult,
   type SubmitOptions,

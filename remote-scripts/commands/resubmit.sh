@@ -20,7 +20,7 @@ check_job_id "$new"
 require_setup
 job_dir_for "$old"
 if ! test -f "$job_dir/input.tar" || ! nonce=$(read_state "$job_dir/input-nonce"); then
-	die "$EX_NOINPUT" "job $old has no saved input (submitted by an older tej): submit its directory again"
+	die "$EX_NOINPUT" "job $old has no saved input (it was submitted without --keep-input, or by an older tej): submit its directory again"
 fi
 plugin=$(read_state "$job_dir/plugin") || plugin=$(default_plugin)
 # The rerun carries the old job's nonce: refuse a taken id here, so that it is never taken for an
@@ -30,5 +30,5 @@ if test -e "$TEJ_ROOT/jobs/$new" || test -L "$TEJ_ROOT/jobs/$new"; then
 fi
 
 # submit.sh checks the stream as it checks any upload, keeps its own copy and starts the job.
-"${TEJ_SHELL:-/bin/sh}" "$TEJ_ROOT/commands/submit.sh" "$new" "$nonce" --plugin "$plugin" <"$job_dir/input.tar"
+"${TEJ_SHELL:-/bin/sh}" "$TEJ_ROOT/commands/submit.sh" "$new" "$nonce" --plugin "$plugin" --keep-input <"$job_dir/input.tar"
 write_state "$TEJ_ROOT/jobs/$new/resubmitted-from" "$old"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Summary: Receive a job as a tar stream on stdin, claim its id and hand it to the queue plugin
-# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] < job.tar   (meta/..., work/..., end-<nonce>)
+# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] < job.tar   (meta/..., work/..., end-<nonce>)
 # Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state= (resumed=1: an earlier
 #   attempt with the same nonce had claimed the id; this is its job)
 # Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 69 queue not set up or
@@ -14,10 +14,11 @@ TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
 # shellcheck source=../lib/job.sh
 . "$TEJ_ROOT/lib/job.sh"
 
-usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME]"
+usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input]"
 id=
 nonce=
 plugin=
+keep_input=
 positional=0
 while test $# -gt 0; do
 	case $1 in
@@ -25,6 +26,10 @@ while test $# -gt 0; do
 		test $# -ge 2 || die "$EX_USAGE" "$usage"
 		plugin=$2
 		shift 2
+		;;
+	--keep-input)
+		keep_input=yes
+		shift
 		;;
 	-*) die "$EX_USAGE" "$usage" ;;
 	*)
@@ -132,12 +137,16 @@ reject() {
 	die "$@"
 }
 
-# The stream is kept as input.tar (`resubmit` runs the job again from exactly these inputs) while it is
-# extracted, in one pass: saving first and extracting after would make every upload take twice as long.
-# The pipeline's status is tar's; tee's own failure (a full disk) leaves a mark.
-{ tee "$staging/input.tar" || : >"$staging/tee-failed"; } | tar -xf - -C "$upload" ||
-	reject "$EX_DATAERR" "incomplete upload: tar failed"
-test ! -e "$staging/tee-failed" || reject "$EX_DATAERR" "incomplete upload: keeping it as input.tar failed"
+# With --keep-input the stream is kept as input.tar (`resubmit` runs the job again from exactly these
+# inputs) while it is extracted, in one pass. The pipeline's status is tar's; tee's own failure (a full
+# disk) leaves a mark.
+if test -n "$keep_input"; then
+	{ tee "$staging/input.tar" || : >"$staging/tee-failed"; } | tar -xf - -C "$upload" ||
+		reject "$EX_DATAERR" "incomplete upload: tar failed"
+	test ! -e "$staging/tee-failed" || reject "$EX_DATAERR" "incomplete upload: keeping it as input.tar failed"
+else
+	tar -xf - -C "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+fi
 test -f "$upload/end-$nonce" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
 
 meta=$upload/meta
@@ -173,8 +182,10 @@ write_state "$job_dir/submitter" "$$"
 write_state "$job_dir/nonce" "$nonce"
 mv "$upload/work" "$job_dir/work"
 mv "$meta" "$job_dir/meta"
-mv "$staging/input.tar" "$job_dir/input.tar"
-write_state "$job_dir/input-nonce" "$nonce"
+if test -n "$keep_input"; then
+	mv "$staging/input.tar" "$job_dir/input.tar"
+	write_state "$job_dir/input-nonce" "$nonce"
+fi
 rm -rf "$staging"
 
 # 5. Hand the job to the plugin. native-id is written last: it marks the submit as done.

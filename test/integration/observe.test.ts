@@ -270,6 +270,13 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.equal(nothing.code, 66);
     assert.match(nothing.stderr, /no failed job/);
     assert.equal((await run(['resubmit', 'h1'])).code, 64);
+    // --no-keep-input: nothing kept on the host, so nothing to run again
+    await submit('rs_nokeep', { 'start.sh': 'true\n' }, ['--no-keep-input']);
+    assert.equal((await lab.execAs('h1', 'alice', 'test -e ~/.tej/jobs/rs_nokeep/input.tar')).code, 1);
+    assert.equal((await lab.execAs('h1', 'alice', 'test -e ~/.tej/jobs/rs_ok/input.tar')).code, 0, 'small uploads are kept by default');
+    const notKept = await run(['resubmit', 'h1', '--id', 'rs_nokeep']);
+    assert.equal(notKept.code, 66);
+    assert.match(notKept.stderr, /no saved input .*--keep-input/);
   });
 
   it('show prints the full record with git provenance; submit and download print JSON too', async () => {

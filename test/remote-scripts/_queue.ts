@@ -241,7 +241,7 @@ export class Queue {
   }
 
   async submit(id: string, spec: JobSpec): Promise<Record<string, string>> {
-    const reply = await this.ok(['submit', id, spec.nonce ?? 'N0nce'], await jobTar(spec));
+    const reply = await this.ok(['submit', id, spec.nonce ?? 'N0nce', ...(spec.keepInput ? ['--keep-input'] : [])], await jobTar(spec));
     return reply.records[0]!;
   }
 

@@ -21,6 +21,7 @@ interface Args extends GlobalArgs {
   label?: string[];
   exclude?: string[];
   'dry-run'?: boolean;
+  'keep-input'?: boolean;
   mem?: string;
   gpus?: number;
   partition?: string;
@@ -120,6 +121,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('sbatch-arg', { type: 'string', array: true, nargs: 1, describe: 'Extra raw sbatch option, one word (repeatable): --sbatch-arg=--constraint=ib' })
       .option('label', { type: 'string', array: true, nargs: 1, describe: 'key=value label to select the job by later (repeatable; adds to tej.json labels)' })
       .option('exclude', { type: 'string', array: true, nargs: 1, describe: 'gitignore pattern of files not to upload (repeatable; adds to .tejignore)' })
+      .option('keep-input', { type: 'boolean', describe: 'Keep the upload on the host for tej resubmit (default: when it is 64 MiB or less); --no-keep-input never' })
       .option('dry-run', { type: 'boolean', describe: 'List the files that would be sent and their size; connect to nothing' }) as never,
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
@@ -146,6 +148,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       spec: merged,
       labels,
       exclude: argv.exclude,
+      keepInput: argv['keep-input'],
     };
     if (argv['dry-run']) {
       checkJobId(options.id);
