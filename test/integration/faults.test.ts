@@ -124,7 +124,7 @@ describe('faults', () => {
     const r = await submit.done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'drop1\n');
-    assert.match(r.stderr, /submit: tej: connection to alice@h1 broke during 'tej-remote submit drop1 [0-9a-f]+'; retrying/);
+    assert.match(r.stderr, /submit: tej: connection to alice@h1 broke during 'tej-remote submit drop1 [0-9a-f]+ --keep-input'; retrying/);
     assert.deepEqual(await jobIds(), ['drop1'], 'one job, not two');
     assert.equal((await remote('stat -c %s ~/.tej/jobs/drop1/work/big.bin')).trim(), '1500000', 'the whole upload');
     await waitFor('drop1 to finish', () => run(['status', 'h1', '--id', 'drop1']), (s) => s.code === 0);
@@ -157,7 +157,7 @@ describe('faults', () => {
       const r = await submit.done;
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, 'resume1\n');
-      assert.match(r.stderr, /submit: tej: connection to alice@via broke during 'tej-remote submit resume1 [0-9a-f]+'; retrying/);
+      assert.match(r.stderr, /submit: tej: connection to alice@via broke during 'tej-remote submit resume1 [0-9a-f]+ --keep-input'; retrying/);
       assert.doesNotMatch(r.stderr, /exists/);
       await waitFor('resume1 to finish', () => run(['status', 'h1', '--id', 'resume1']), (s) => s.code === 0);
       assert.equal(await remote('cat ~/runs-resume1'), 'ran\n', 'the job ran once');
