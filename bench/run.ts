@@ -94,7 +94,7 @@ async function makeBig(dir: string, mb: number): Promise<void> {
   const { randomBytes } = await import('node:crypto');
   const out = createWriteStream(join(dir, 'big.bin'));
   const chunk = randomBytes(1 << 20); // incompressible, in case compression is ever on
-  for (let i = 0; i < mb; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  for (let i = 0; i < mb; i++) if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   await new Promise((r) => out.end(r));
 }
 

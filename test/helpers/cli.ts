@@ -1,4 +1,5 @@
 // Runs the built tej CLI as a user would: a separate process, its own HOME, stdout/stderr/exit code.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +38,12 @@ export function tej(args: string[], o: TejRunOptions): Promise<TejRun> {
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Asserts that a run succeeded and returns its stdout; the message shows all of it when it did not. */
+export function ok(r: TejRun): string {
+  assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** Polls until `check` returns a value, or fails with the last value seen. */

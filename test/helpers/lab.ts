@@ -302,3 +302,19 @@ function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Prom
     child.stdin.end(opts.input ?? '');
   });
 }
+
+export interface SshHost {
+  lab: Lab<'h1'>;
+  /** A client HOME that reaches h1 as alice (makeClientHome). */
+  home: string;
+  /** A fresh directory for job directories. */
+  jobs: string;
+}
+
+/** The common start of an integration suite: a lab with one ssh host h1, a client home, a jobs directory. */
+export async function startSshHost(opts: { extraConfig?: string; jobsPrefix?: string } = {}): Promise<SshHost> {
+  const lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
+  const home = await makeClientHome(lab, opts.extraConfig ? { extraConfig: opts.extraConfig } : {});
+  const jobs = await lab.makeTmpDir(opts.jobsPrefix ?? 'tej-jobs-');
+  return { lab, home, jobs };
+}

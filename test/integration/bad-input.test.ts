@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { chmod, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { makeJob, tej, TEJ_BIN, waitFor, type TejRun, ok } from '../helpers/cli.js';
+import { type Lab, startSshHost } from '../helpers/lab.js';
 
 /**
  * Runs tej as root without the capabilities that let root read any file (CAP_DAC_OVERRIDE,
@@ -34,10 +34,6 @@ describe('bad input', () => {
   let home: string;
   let jobs: string;
   const run = (args: string[], cwd?: string) => tej(args, { home, cwd, timeoutMs: 60_000 });
-  const ok = (r: TejRun) => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  };
   /** Asserts the host holds exactly these jobs and nothing in staging. */
   const hostHolds = async (ids: string[]) => {
     const r = await lab.execAs('h1', 'alice', 'ls -A ~/.tej/jobs; echo --; ls -A ~/.tej/staging');
@@ -50,9 +46,7 @@ describe('bad input', () => {
   };
 
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-    home = await makeClientHome(lab);
-    jobs = await lab.makeTmpDir('tej-jobs-');
+    ({ lab, home, jobs } = await startSshHost());
     ok(await run(['setup', 'h1']));
   });
   after(async () => {

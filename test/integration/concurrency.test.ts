@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, type TejRun } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { makeJob, tej, ok } from '../helpers/cli.js';
+import { type Lab, startSshHost } from '../helpers/lab.js';
 import { JOB_STATES } from '../../src/job/status.js';
 
 interface JsonStatus {
@@ -40,17 +40,11 @@ describe('concurrency', () => {
   let home: string;
   let jobs: string;
   const run = (args: string[]) => tej(args, { home, timeoutMs: 180_000 });
-  const ok = (r: TejRun) => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  };
   const listJson = async () =>
     ok(await run(['list', 'h1', '--json'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonStatus);
 
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-    home = await makeClientHome(lab);
-    jobs = await lab.makeTmpDir('tej-jobs-');
+    ({ lab, home, jobs } = await startSshHost());
     ok(await run(['setup', 'h1']));
   });
   after(async () => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, waitFor, type TejRun } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { makeJob, tej, waitFor, ok } from '../helpers/cli.js';
+import { makeClientHome, type Lab, startSshHost } from '../helpers/lab.js';
 
 describe('tej over real SSH', () => {
   let lab: Lab<'h1'>;
@@ -12,15 +12,9 @@ describe('tej over real SSH', () => {
   let jobs: string;
   const run = (args: string[], extra: { cwd?: string } = {}) => tej(args, { home, ...extra });
   const status = (id: string) => run(['status', 'h1', '--id', id]);
-  const ok = (r: TejRun) => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  };
 
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-    home = await makeClientHome(lab);
-    jobs = await lab.makeTmpDir('tej-jobs-');
+    ({ lab, home, jobs } = await startSshHost());
   });
   after(async () => {
     await lab?.stop();

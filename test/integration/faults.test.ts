@@ -7,8 +7,8 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
-import { makeClientHome, startDelayProxy, startLab, type Lab } from '../helpers/lab.js';
+import { makeJob, tej, TEJ_BIN, waitFor, type TejRun, ok } from '../helpers/cli.js';
+import { makeClientHome, startDelayProxy, type Lab, startSshHost } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,10 +81,6 @@ describe('faults', () => {
     assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
     return r.stdout;
   };
-  const ok = (r: TejRun) => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  };
   /** Names in ~/.tej/staging (uploads in flight and what dead ones left). */
   const staging = async () => (await remote('ls -A ~/.tej/staging')).split('\n').filter(Boolean);
   const jobIds = async () => (await remote('ls -A ~/.tej/jobs')).split('\n').filter(Boolean);
@@ -100,9 +96,7 @@ describe('faults', () => {
   };
 
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-    home = await makeClientHome(lab, { extraConfig: '  ConnectTimeout 4' });
-    jobs = await lab.makeTmpDir('tej-jobs-');
+    ({ lab, home, jobs } = await startSshHost({ extraConfig: '  ConnectTimeout 4' }));
     ok(await run(['setup', 'h1']));
   });
   after(async () => {

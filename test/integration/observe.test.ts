@@ -10,8 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JOB_OUTPUT_SCHEMA } from '../../src/job/json.js';
-import { makeJob, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { makeJob, tej, TEJ_BIN, waitFor, type TejRun, ok } from '../helpers/cli.js';
+import { type Lab, startSshHost } from '../helpers/lab.js';
 
 describe('observing and selecting jobs over real SSH', () => {
   let lab: Lab<'h1'>;
@@ -19,10 +19,6 @@ describe('observing and selecting jobs over real SSH', () => {
   let jobs: string;
   let validate: ((v: unknown) => boolean) & { errors?: unknown };
   const run = (args: string[], extra: { cwd?: string; timeoutMs?: number } = {}) => tej(args, { home, ...extra });
-  const ok = (r: TejRun) => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  };
   const jsonLines = (text: string) =>
     text
       .trim()
@@ -39,9 +35,7 @@ describe('observing and selecting jobs over real SSH', () => {
   };
 
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-    home = await makeClientHome(lab);
-    jobs = await lab.makeTmpDir('tej-observe-');
+    ({ lab, home, jobs } = await startSshHost({ jobsPrefix: 'tej-observe-' }));
     const { default: Ajv } = await import('ajv');
     validate = new (Ajv as unknown as typeof import('ajv').default)({ strict: false }).compile(JOB_OUTPUT_SCHEMA) as never;
   });

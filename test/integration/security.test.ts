@@ -5,8 +5,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, waitFor, type TejRun } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { makeJob, tej, waitFor, ok } from '../helpers/cli.js';
+import { type Lab, startSshHost } from '../helpers/lab.js';
 
 /** Shell payloads: each creates /tmp/pwned-<tag> if any shell (remote or local) evaluates it. */
 function payloads(tag: string): string[] {
@@ -19,10 +19,6 @@ describe('security', () => {
   let home: string;
   let jobs: string;
   const run = (args: string[], cwd?: string) => tej(args, { home, cwd, timeoutMs: 60_000 });
-  const ok = (r: TejRun) => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  };
   const pwned = async () => {
     const remote = await lab.exec('h1', ['sh', '-c', 'ls /tmp | grep pwned || true']);
     const local = readdirSync('/tmp').filter((f) => f.startsWith('pwned'));
@@ -30,9 +26,7 @@ describe('security', () => {
   };
 
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-    home = await makeClientHome(lab);
-    jobs = await lab.makeTmpDir('tej-jobs-');
+    ({ lab, home, jobs } = await startSshHost());
     ok(await run(['setup', 'h1']));
   });
   after(async () => {

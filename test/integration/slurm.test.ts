@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, waitFor, type TejRun } from '../helpers/cli.js';
+import { makeJob, tej, waitFor, ok } from '../helpers/cli.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
 interface JsonStatus {
@@ -25,10 +25,6 @@ describe('the slurm plugin against a real Slurm', { concurrency: true }, () => {
   let carolHome: string;
   let jobs: string;
   const run = (args: string[], h = home) => tej(args, { home: h, timeoutMs: 120_000 });
-  const ok = (r: TejRun) => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  };
   const status = (id: string, h = home) => run(['status', 's1', '--id', id], h);
   const json = async (id: string, h = home): Promise<JsonStatus> => {
     const r = await run(['status', 's1', '--id', id, '--json'], h);

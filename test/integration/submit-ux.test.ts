@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { writeFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { makeJob, tej, TEJ_BIN, waitFor, type TejRun, ok } from '../helpers/cli.js';
+import { type Lab, startSshHost } from '../helpers/lab.js';
 import { shQuote } from '../../src/transport/quote.js';
 
 /** Runs tej with a terminal as stdin, stdout and stderr (util-linux `script`): what a user at a shell sees. */
@@ -40,10 +40,6 @@ describe('submit side and terminal UX over real SSH', () => {
   let home: string;
   let jobs: string;
   const run = (args: string[], extra: { env?: Record<string, string> } = {}) => tej(args, { home, ...extra });
-  const ok = (r: TejRun) => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
-  };
   const remote = async (cmd: string) => {
     const r = await lab.execAs('h1', 'alice', cmd);
     assert.equal(r.code, 0, r.stderr);
@@ -51,9 +47,7 @@ describe('submit side and terminal UX over real SSH', () => {
   };
 
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-    home = await makeClientHome(lab);
-    jobs = await lab.makeTmpDir('tej-jobs-');
+    ({ lab, home, jobs } = await startSshHost());
     ok(await run(['setup', 'h1']));
   });
   after(async () => {

@@ -72,13 +72,15 @@ export interface JobSpec {
   nonce?: string | null;
   /** More files of meta/ (labels, notify-command, spec.json, job.json), by name. */
   meta?: Record<string, string>;
+  /** Submit with --keep-input (the upload is kept as input.tar). */
+  keepInput?: boolean;
 }
 
 /** The tar stream `submit` reads, packed like the client does (meta/, work/, then end-NONCE). */
 export async function jobTar(spec: JobSpec): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     pack.on('end', resolve);
     pack.on('error', reject);
@@ -121,7 +123,7 @@ export async function tarEntries(data: Buffer): Promise<{ name: string; type: st
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const parts: Buffer[] = [];
-      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('data', (c) => parts.push(c as Buffer));
       stream.on('end', () => {
         out.push({ name: header.name, type: header.type ?? 'file', linkname: header.linkname ?? undefined, content: Buffer.concat(parts).toString() });
         next();
