@@ -80,6 +80,29 @@ export function clearStatusLine(): void {
   onScreen?.clear();
 }
 
+/** A line redrawn in place on TERM: what bars and spinners have in common. */
+function statusLine(term: Terminal) {
+  let drawn = false;
+  const line = {
+    clear() {
+      if (drawn) term.write(CLEAR);
+      drawn = false;
+    },
+    draw(text: string) {
+      onScreen = line;
+      drawn = true;
+      term.write(CLEAR + text);
+    },
+    /** Clears the line for good, leaving FINAL in its place when given. */
+    end(final?: string) {
+      line.clear();
+      if (onScreen === line) onScreen = undefined;
+      if (final) term.write(`${final}\n`);
+    },
+  };
+  return line;
+}
+
 export interface Progress {
   update(bytes: number): void;
   /** Removes the bar, leaving SUMMARY in its place when given. */
@@ -90,31 +113,19 @@ export interface Progress {
 export function progressBar(label: string, total: number | undefined, term: Terminal = process.stderr, enabled = term.isTTY === true): Progress {
   if (!enabled) return { update: () => undefined, done: () => undefined };
   const started = Date.now();
+  const line = statusLine(term);
   let bytes = 0;
   let drawnAt = 0;
-  let drawn = false;
-  const self = {
-    clear() {
-      if (drawn) term.write(CLEAR);
-      drawn = false;
-    },
-  };
   const draw = () => {
-    onScreen = self;
     drawnAt = Date.now();
-    drawn = true;
-    term.write(CLEAR + renderProgress({ label, bytes, total, elapsedMs: drawnAt - started }, term.columns || 80, (b) => paint(term, b, 'cyan')));
+    line.draw(renderProgress({ label, bytes, total, elapsedMs: drawnAt - started }, term.columns || 80, (b) => paint(term, b, 'cyan')));
   };
   return {
     update(n) {
       bytes = n;
       if (Date.now() - drawnAt >= REDRAW_MS) draw();
     },
-    done(summary) {
-      self.clear();
-      if (onScreen === self) onScreen = undefined;
-      if (summary) term.write(`${summary}\n`);
-    },
+    done: line.end,
   };
 }
 
@@ -130,20 +141,10 @@ const FRAMES = ['|', '/', '-', '\\'];
 /** A spinner for waits of unknown length ("connecting", "waiting for job"); a no-op off a terminal. */
 export function spinner(label: string, term: Terminal = process.stderr, enabled = term.isTTY === true): Spinner {
   if (!enabled) return { update: () => undefined, stop: () => undefined };
+  const line = statusLine(term);
   let frame = 0;
   let text = label;
-  let drawn = false;
-  const self = {
-    clear() {
-      if (drawn) term.write(CLEAR);
-      drawn = false;
-    },
-  };
-  const draw = () => {
-    onScreen = self;
-    drawn = true;
-    term.write(`${CLEAR}${paint(term, FRAMES[frame++ % FRAMES.length]!, 'cyan')} ${text.slice(0, Math.max(0, (term.columns || 80) - 3))}`);
-  };
+  const draw = () => line.draw(`${paint(term, FRAMES[frame++ % FRAMES.length]!, 'cyan')} ${text.slice(0, Math.max(0, (term.columns || 80) - 3))}`);
   draw();
   const timer = setInterval(draw, REDRAW_MS);
   timer.unref(); // a spinner never keeps the process alive
@@ -153,9 +154,7 @@ export function spinner(label: string, term: Terminal = process.stderr, enabled 
     },
     stop(final) {
       clearInterval(timer);
-      self.clear();
-      if (onScreen === self) onScreen = undefined;
-      if (final) term.write(`${final}\n`);
+      line.end(final);
     },
   };
 }
