@@ -96,11 +96,17 @@ write_state() {
 	mv -f "$1.tmp.$$" "$1"
 }
 
+# read_state_into FILE: set state_line to the first line of FILE; fail when FILE does not exist. No
+# subshell: a status of many jobs reads a dozen files each, and a $(read_state) forks every time.
+read_state_into() {
+	state_line=
+	{ IFS= read -r state_line <"$1"; } 2>/dev/null || test -n "$state_line"
+}
+
 # read_state FILE: print the first line of FILE; fail when FILE does not exist
 read_state() {
-	_read_state_line=
-	{ IFS= read -r _read_state_line <"$1"; } 2>/dev/null || test -n "$_read_state_line" || return 1
-	printf '%s\n' "$_read_state_line"
+	read_state_into "$1" || return 1
+	printf '%s\n' "$state_line"
 }
 
 # read_raw FILE: set raw_value to FILE's exact content (builtins only:

@@ -266,8 +266,9 @@ job_state() {
 
 # emit_state_file KEY FILE: emit KEY with the first line of FILE, when FILE exists
 emit_state_file() {
-	if _emit_state_file_value=$(read_state "$2"); then
-		emit "$1" "$_emit_state_file_value"
+	if read_state_into "$2"; then
+		# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+		emit "$1" "$state_line"
 	fi
 }
 
