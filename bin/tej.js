@@ -5,5 +5,5 @@ if (args.length === 1 && args[0] === '--version') {
   const { readFileSync } = await import('node:fs');
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
 } else {
-  await import('../dist/cli/main.js');
+  await import('../dist/bundle/tej.js');
 }

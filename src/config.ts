@@ -2,7 +2,7 @@
 // validated with ajv against schema/config.schema.json. Precedence: CLI flags > tej.json > the host's
 // entry > defaults.
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { packageJson } from './package-root.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseDestination } from './destination.js';
@@ -22,8 +22,7 @@ export interface TejConfig {
   hosts?: Record<string, HostConfig>;
 }
 
-const require = createRequire(import.meta.url);
-export const CONFIG_SCHEMA = require('../schema/config.schema.json') as Record<string, unknown>;
+export const CONFIG_SCHEMA = packageJson('schema/config.schema.json');
 
 /** $XDG_CONFIG_HOME/tej/config.json; a relative XDG_CONFIG_HOME is ignored, as the XDG spec says. */
 export function configPath(env: NodeJS.ProcessEnv = process.env, home: string = env.HOME || homedir()): string {

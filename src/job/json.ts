@@ -1,6 +1,6 @@
 // The one JSON shape every command prints for a job (`--json`), described by schema/job-output.schema.json.
 // Keys are always present (null when unknown), so that scripts need no guards; new keys may be added.
-import { createRequire } from 'node:module';
+import { packageJson } from '../package-root.js';
 import type { JobState, JobStatus } from './status.js';
 
 export interface JobJson {
@@ -18,8 +18,7 @@ export interface JobJson {
   [extra: string]: unknown;
 }
 
-const require = createRequire(import.meta.url);
-export const JOB_OUTPUT_SCHEMA = require('../../schema/job-output.schema.json') as Record<string, unknown>;
+export const JOB_OUTPUT_SCHEMA = packageJson('schema/job-output.schema.json');
 
 /** The job object of `id`; a job that does not exist is `{ id, state: 'absent', ... nulls }`. */
 export function jobJson(id: string, s: JobStatus | undefined, extra: Record<string, unknown> = {}): JobJson {

@@ -1,6 +1,6 @@
 // tej.json: read, validated with ajv against schema/tej.schema.json, errors rendered with field paths.
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { packageJson } from '../package-root.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
@@ -23,8 +23,7 @@ export interface JobSpec {
 
 export const SPEC_FILE = 'tej.json';
 
-const require = createRequire(import.meta.url);
-export const JOB_SPEC_SCHEMA = require('../../schema/tej.schema.json') as Record<string, unknown>;
+export const JOB_SPEC_SCHEMA = packageJson('schema/tej.schema.json');
 
 type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params: Record<string, unknown> }[] | null };
 let validator: Validator | undefined;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { Readable } from 'node:stream';
 import { tar } from '../tar.js';
 import { addEntry } from '../job/pack.js';
@@ -21,7 +21,7 @@ export interface Bundle {
   hash: string;
 }
 
-export const REMOTE_SCRIPTS_DIR = fileURLToPath(new URL('../../remote-scripts/', import.meta.url));
+export const REMOTE_SCRIPTS_DIR = join(PACKAGE_ROOT, 'remote-scripts');
 
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
