@@ -43,10 +43,13 @@ async function flagSpec(argv: Args): Promise<JobSpec> {
   if (argv.qos !== undefined) slurm.qos = argv.qos;
   if (argv['sbatch-arg']?.length) slurm.sbatch_args = argv['sbatch-arg'];
   if (Object.keys(slurm).length > 0) spec.slurm = slurm;
+  const withPlugin = (s: JobSpec) => (argv.plugin !== undefined ? { ...s, plugin: argv.plugin } : s);
+  // No resource flag: nothing to check, and no need to load and compile the schema (~0.1 s).
+  if (Object.keys(spec).length === 0) return withPlugin(spec);
   try {
     await validateSpec(spec, 'the command line');
     // (a bad plugin name is refused with the other bad names, 65)
-    return argv.plugin !== undefined ? { ...spec, plugin: argv.plugin } : spec;
+    return withPlugin(spec);
   } catch (e) {
     // The schema speaks of fields; the user wrote flags.
     const message = (e as Error).message
