@@ -13,8 +13,8 @@ interface JsonStatus {
   exit_code: number | null;
   plugin: string | null;
   native_id: string | null;
-  start: string | null;
-  end: string | null;
+  started: string | null;
+  ended: string | null;
 }
 
 /** Every record must be a state some single moment of the job had: no half-written job shows. */
@@ -24,15 +24,16 @@ function assertWhole(j: JsonStatus, where: string): void {
   assert.ok(!['lost', 'incomplete'].includes(j.state), `nothing died here: ${what}`);
   if (j.state === 'finished') {
     assert.notEqual(j.exit_code, null, what);
-    assert.notEqual(j.end, null, what);
-    assert.notEqual(j.start, null, what);
+    assert.notEqual(j.ended, null, what);
+    assert.notEqual(j.started, null, what);
   }
   if (j.state === 'running' || j.state === 'finished') {
     assert.equal(j.plugin, 'direct', what);
     assert.match(j.native_id ?? '', /^\d+$/, what);
   }
   if (j.state === 'submitting') assert.equal(j.native_id, null, what);
-  if (j.end !== null) assert.notEqual(j.start, null, what);
+  if (j.ended !== null) assert.notEqual(j.started, null, what);
+  if (j.state === 'running') assert.equal(j.exit_code, null, what);
 }
 
 describe('concurrency', () => {
