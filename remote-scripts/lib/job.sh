@@ -272,6 +272,14 @@ emit_state_file() {
 	fi
 }
 
+# record_file KEY FILE: add the line KEY=<first line of FILE> to $job_record, when FILE exists
+record_file() {
+	if read_state_into "$2"; then
+		# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+		job_record="$job_record$1=$state_line$nl"
+	fi
+}
+
 # emit_job_record ID: the status record of one job (state=absent when it does not exist)
 emit_job_record() {
 	emit id "$1"
@@ -280,23 +288,33 @@ emit_job_record() {
 		emit state absent
 		return 0
 	fi
-	# The state first: the files it depends on are then at least as new as the state.
-	_emit_job_record_state=$(job_state "$_emit_job_record_dir")
-	emit state "$_emit_job_record_state"
-	emit_state_file plugin "$_emit_job_record_dir/plugin"
-	emit_state_file native_id "$_emit_job_record_dir/native-id"
-	emit_state_file submitted "$_emit_job_record_dir/submitted"
-	emit_state_file start "$_emit_job_record_dir/start"
-	emit_state_file end "$_emit_job_record_dir/end"
-	emit_state_file exit_code "$_emit_job_record_dir/exit-code"
-	emit_state_file labels "$_emit_job_record_dir/meta/labels"
-	# The plugin's own word for the job (slurm: PENDING, TIMEOUT, OUT_OF_MEMORY, ...), when it has one.
-	if _emit_job_record_answer=$(plugin_answer "$_emit_job_record_dir") &&
-		test "${_emit_job_record_answer#* }" != -; then
-		emit native_state "${_emit_job_record_answer#* }"
-	else
-		emit_state_file native_state "$_emit_job_record_dir/native-state"
-	fi
+	# One moment of the job: the state, its files, then the state again. A job that moved on in between
+	# (its submit finished, it ended) is read again, so that no record mixes two moments (a submitting
+	# job with a native id, a running one with an exit code).
+	_emit_job_record_tries=0
+	while :; do
+		_emit_job_record_state=$(job_state "$_emit_job_record_dir")
+		job_record="state=$_emit_job_record_state$nl"
+		record_file plugin "$_emit_job_record_dir/plugin"
+		record_file native_id "$_emit_job_record_dir/native-id"
+		record_file submitted "$_emit_job_record_dir/submitted"
+		record_file start "$_emit_job_record_dir/start"
+		record_file end "$_emit_job_record_dir/end"
+		record_file exit_code "$_emit_job_record_dir/exit-code"
+		record_file labels "$_emit_job_record_dir/meta/labels"
+		# The plugin's own word for the job (slurm: PENDING, TIMEOUT, OUT_OF_MEMORY, ...), when it has one.
+		if _emit_job_record_answer=$(plugin_answer "$_emit_job_record_dir") &&
+			test "${_emit_job_record_answer#* }" != -; then
+			job_record="${job_record}native_state=${_emit_job_record_answer#* }$nl"
+		else
+			record_file native_state "$_emit_job_record_dir/native-state"
+		fi
+		_emit_job_record_tries=$((_emit_job_record_tries + 1))
+		if test "$(job_state "$_emit_job_record_dir")" = "$_emit_job_record_state" || test "$_emit_job_record_tries" -ge 5; then
+			break
+		fi
+	done
+	printf '%s' "$job_record"
 }
 
 # kill_job DIR GRACE: kill a running or queued job, sweep what is left of a lost one (its wrapper is
