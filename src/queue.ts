@@ -124,7 +124,7 @@ export class Queue {
         shouldRetry: (e) => e instanceof TejError && e.retryable,
         onFailedAttempt: (e) => {
           if (e instanceof TejError && e.retryable && e.retriesLeft > 0) {
-            this.onEvent?.({ kind: 'retry', host: this.host, attempt: e.attemptNumber, error: `${what}: ${e.message}` });
+            this.onEvent?.({ kind: 'retry', host: this.host, attempt: e.attemptNumber, error: `${what}: ${e.message.replace(/^tej: /, '')}` });
           }
         },
       },

@@ -83,7 +83,7 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
         line = paintErr(`tej: warning: ${e.message}`, 'yellow');
         break;
       case 'retry':
-        line = `tej: ${e.error}; retrying (attempt ${e.attempt + 1})`;
+        line = `tej: ${e.error.replace(/^tej: /, '')}; retrying (attempt ${e.attempt + 1})`;
         break;
       case 'setup':
         line = o.verbose ? `[${stamp()}] [${e.host}] setting up ${e.queue} (${e.reason})` : undefined;

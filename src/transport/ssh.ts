@@ -45,7 +45,13 @@ function connectionError(target: SshTarget, err: Error & { level?: string; code?
     });
   }
   const detail = err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message;
-  const e = new ConnectionError(`tej: cannot connect to ${where} (${target.host}:${target.port}): ${detail}`, { cause: err });
+  // A name that does not resolve will not resolve in a second either (a DNS timeout is EAI_AGAIN).
+  const unresolved = err.code === 'ENOTFOUND';
+  const e = new ConnectionError(`tej: cannot connect to ${where} (${target.host}:${target.port}): ${detail}`, {
+    cause: err,
+    hint: unresolved ? 'check the host name, or add a Host entry for it to ~/.ssh/config' : undefined,
+  });
+  if (unresolved) e.retryable = false;
   if (err.code && !TRANSIENT.has(err.code) && err.level !== 'client-timeout' && err.level !== 'client-socket') e.retryable = false;
   return e;
 }

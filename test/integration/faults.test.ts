@@ -118,7 +118,7 @@ describe('faults', () => {
     const r = await submit.done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'drop1\n');
-    assert.match(r.stderr, /submit: tej: connection to alice@h1 broke during 'tej-remote submit drop1 [0-9a-f]+ --keep-input'; retrying/);
+    assert.match(r.stderr, /submit: connection to alice@h1 broke during 'tej-remote submit drop1 [0-9a-f]+ --keep-input'; retrying/);
     assert.deepEqual(await jobIds(), ['drop1'], 'one job, not two');
     assert.equal((await remote('stat -c %s ~/.tej/jobs/drop1/work/big.bin')).trim(), '1500000', 'the whole upload');
     await waitFor('drop1 to finish', () => run(['status', 'h1', '--id', 'drop1']), (s) => s.code === 0);
@@ -151,7 +151,7 @@ describe('faults', () => {
       const r = await submit.done;
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, 'resume1\n');
-      assert.match(r.stderr, /submit: tej: connection to alice@via broke during 'tej-remote submit resume1 [0-9a-f]+ --keep-input'; retrying/);
+      assert.match(r.stderr, /submit: connection to alice@via broke during 'tej-remote submit resume1 [0-9a-f]+ --keep-input'; retrying/);
       assert.doesNotMatch(r.stderr, /exists/);
       await waitFor('resume1 to finish', () => run(['status', 'h1', '--id', 'resume1']), (s) => s.code === 0);
       assert.equal(await remote('cat ~/runs-resume1'), 'ran\n', 'the job ran once');
@@ -235,7 +235,7 @@ describe('faults', () => {
     assert.ok(!(await jobIds()).includes('half1'));
   });
 
-  it('retries only transient network errors: a refused connection is retried, host-key and auth failures never', async () => {
+  it('retries only transient network errors: a refused connection is retried; host-key, auth and unknown-name failures never', async () => {
     await lab.fault('h1', 'reject');
     let refused: TejRun;
     try {
@@ -246,6 +246,11 @@ describe('faults', () => {
     assert.equal(refused.code, 75, refused.stderr);
     assert.equal(refused.stderr.match(/retrying \(attempt \d\)/g)?.length, 2, refused.stderr);
     assert.match(refused.stderr, /cannot connect to alice@h1/);
+    assert.doesNotMatch(refused.stderr, /tej: tej:/);
+    const unresolved = await run(['list', 'nosuchhost.invalid']);
+    assert.equal(unresolved.code, 75, unresolved.stderr);
+    assert.match(unresolved.stderr, /ENOTFOUND nosuchhost\.invalid\n  check the host name/);
+    assert.doesNotMatch(unresolved.stderr, /retrying/);
     const strangers = await makeClientHome(lab);
     await writeFile(join(strangers, '.ssh', 'known_hosts'), '');
     const hostKey = await tej(['list', 'h1'], { home: strangers });
