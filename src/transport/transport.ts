@@ -49,7 +49,8 @@ export async function* coalesce(source: Readable | AsyncIterable<Uint8Array>, si
     parts.push(chunk);
     length += chunk.length;
     if (length >= size) {
-      yield Buffer.concat(parts, length);
+      // One chunk already big enough goes as it is: concat would copy it for nothing.
+      yield parts.length === 1 ? Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, length) : Buffer.concat(parts, length);
       parts = [];
       length = 0;
     }
