@@ -3,6 +3,7 @@ import pRetry from 'p-retry';
 import type { EventHandler } from './events.js';
 import { TejError } from './errors.js';
 import { DEFAULT_QUEUE, Queue } from './queue.js';
+import { loadBundle } from './remote/bundle.js';
 import { LocalTransport } from './transport/local.js';
 import type { Transport } from './transport/transport.js';
 
@@ -49,6 +50,8 @@ export async function connect(destination?: string, options: ConnectOptions = {}
         },
       },
     );
+  // Every call names the helpers' hash: read and hash them while the connection opens.
+  loadBundle().catch(() => undefined);
   if (isLocal(destination)) return new Queue(new LocalTransport(), options.queue ?? DEFAULT_QUEUE, options.onEvent);
   // `open` again: calls that are safe to repeat reconnect after a broken connection (Queue.retrying).
   return new Queue(await open(), options.queue ?? DEFAULT_QUEUE, options.onEvent, open);

@@ -4,6 +4,8 @@ export {
   Queue,
   DEFAULT_QUEUE,
   KEEP_INPUT_MAX_BYTES,
+  prepareSubmission,
+  type PreparedSubmission,
   type SetupOptions,
   type SetupResult,
   type SubmitOptions,

@@ -7,7 +7,7 @@ import { EXIT, InvalidInputError, JobNotFoundError, ProtocolError, RemoteUnavail
 import type { EventHandler } from './events.js';
 import { checkJobId } from './job/id.js';
 import { packJob, type JobMeta } from './job/pack.js';
-import { planJob } from './job/plan.js';
+import { planJob, type JobPlan } from './job/plan.js';
 import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
 import { submissionMeta } from './job/submission.js';
@@ -56,6 +56,35 @@ export interface SubmitOptions extends Omit<JobMeta, 'spec'> {
 
 /** Uploads up to this size are kept for `resubmit` unless asked otherwise. */
 export const KEEP_INPUT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** A job checked and scanned, ready to send: what submit needs before it touches the host. */
+export interface PreparedSubmission {
+  id: string;
+  options: SubmitOptions;
+  scan: JobPlan;
+  /** Names this submit: a retry after a broken connection sends the same one (docs/protocol.md). */
+  nonce: string;
+  /** The job's meta files; the git provenance in it may take a while, so it is awaited last. */
+  meta: Promise<JobMeta>;
+}
+
+/**
+ * Checks the id and plugin and scans the job directory (bad input fails here, before any connection),
+ * then starts collecting the submission record. The CLI runs this while the connection opens.
+ */
+export async function prepareSubmission(dir: string, options: SubmitOptions): Promise<PreparedSubmission> {
+  const id = checkJobId(options.id);
+  if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
+    throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
+  }
+  const { exclude, keepInput, ...rest } = options;
+  void keepInput; // a submit option, not a meta file
+  const scan = await planJob(dir, { script: options.script, command: options.command, exclude });
+  const meta: JobMeta = { ...rest, script: options.command === undefined ? scan.script : undefined };
+  const full = submissionMeta(dir, meta).then((extra) => ({ ...meta, ...extra }));
+  full.catch(() => undefined); // observed by submitPrepared; never an unhandled rejection meanwhile
+  return { id, options, scan, nonce: randomBytes(8).toString('hex'), meta: full };
+}
 
 export interface SubmitResult {
   id: string;
@@ -242,18 +271,16 @@ export class Queue {
   }
 
   async submit(dir: string, options: SubmitOptions): Promise<SubmitResult> {
-    const id = checkJobId(options.id);
-    if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
-      throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
-    }
-    const { exclude, keepInput, ...rest } = options;
-    const scan = await planJob(dir, { script: options.script, command: options.command, exclude });
-    const meta: JobMeta = { ...rest, script: options.command === undefined ? scan.script : undefined };
-    const nonce = randomBytes(8).toString('hex');
-    Object.assign(meta, await submissionMeta(dir, meta));
+    return this.submitPrepared(prepareSubmission(dir, options));
+  }
+
+  /** Submits a job prepared by prepareSubmission (which may have run while this queue connected). */
+  async submitPrepared(prepared: PreparedSubmission | Promise<PreparedSubmission>): Promise<SubmitResult> {
+    const { id, scan, options, nonce, meta: metaPromise } = await prepared;
+    const meta = await metaPromise;
     const args = [id, nonce];
     if (options.plugin) args.push('--plugin', options.plugin);
-    if (keepInput ?? scan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
+    if (options.keepInput ?? scan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
     const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
     // A repeat after a broken connection sends the same id and nonce: if the first attempt got as far
     // as claiming the id, the helper answers with that job instead of "exists" (resumed=1).

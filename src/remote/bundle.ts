@@ -38,16 +38,18 @@ let cached: Promise<Bundle> | undefined;
 export function loadBundle(): Promise<Bundle> {
   cached ??= (async () => {
     const paths = (await walk(REMOTE_SCRIPTS_DIR)).sort();
-    const files: BundleFile[] = [];
+    // Read in parallel: this runs while the connection opens, in the gaps of the handshake.
+    const files: BundleFile[] = await Promise.all(
+      paths
+        .map((full) => ({ full, path: relative(REMOTE_SCRIPTS_DIR, full).split('\\').join('/') }))
+        .filter((f) => f.path !== 'VERSION')
+        .map(async ({ full, path }) => {
+          const [data, st] = await Promise.all([readFile(full), stat(full)]);
+          return { path, mode: st.mode & 0o111 ? 0o700 : 0o600, data };
+        }),
+    );
     const hash = createHash('sha256');
-    for (const full of paths) {
-      const path = relative(REMOTE_SCRIPTS_DIR, full).split('\\').join('/');
-      if (path === 'VERSION') continue;
-      const data = await readFile(full);
-      const mode = (await stat(full)).mode & 0o111 ? 0o700 : 0o600;
-      files.push({ path, mode, data });
-      hash.update(`${path}\0${mode.toString(8)}\0${data.length}\0`).update(data);
-    }
+    for (const f of files) hash.update(`${f.path}\0${f.mode.toString(8)}\0${f.data.length}\0`).update(f.data);
     return { files, hash: hash.digest('hex').slice(0, 32) };
   })();
   return cached;

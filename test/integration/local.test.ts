@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect } from '../../src/index.js';
+import { connect, InvalidInputError, prepareSubmission } from '../../src/index.js';
 import { makeJob, tej, waitFor } from '../helpers/cli.js';
 
 describe('the local queue', () => {
@@ -44,6 +44,23 @@ describe('the local queue', () => {
       assert.deepEqual((await q.list()).map((j) => j.id), ['lib1']);
       await q.remove('lib1');
       assert.deepEqual(await q.list(), []);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('prepares a submit while the queue opens, and refuses bad input before any connection', async () => {
+    const dir = await makeJob(join(home, 'prep'), { 'start.sh': 'echo prepared > out.txt\n' });
+    await assert.rejects(prepareSubmission(join(home, 'no-such-dir'), { id: 'prep0' }), (e: unknown) => e instanceof InvalidInputError || (e as { exitCode?: number }).exitCode === 66);
+    await assert.rejects(prepareSubmission(dir, { id: 'bad id' }), /invalid job id/);
+    const [prepared, q] = await Promise.all([prepareSubmission(dir, { id: 'prep1', labels: { k: 'v' } }), connect(undefined, { queue: join(home, 'prepq') })]);
+    try {
+      const sub = await q.submitPrepared(prepared);
+      assert.equal(sub.id, 'prep1');
+      await waitFor('prep1', () => q.status('prep1'), (x) => x?.state === 'finished');
+      const rec = (await q.show(['prep1'])).get('prep1');
+      assert.equal(rec?.labels?.k, 'v');
+      assert.equal(rec?.submission?.dir, dir);
     } finally {
       await q.close();
     }

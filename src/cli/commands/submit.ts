@@ -9,6 +9,7 @@ import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from 
 import { printJson } from '../render.js';
 import { printPlan } from './submit-dry-run.js';
 import { planJob } from '../../job/plan.js';
+import { prepareSubmission } from '../../queue.js';
 
 interface Args extends GlobalArgs {
   args?: string[];
@@ -157,7 +158,9 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       checkJobId(options.id);
       return printPlan(await planJob(dir, options), argv.json);
     }
-    const r = await withQueue(destination, argv, (q) => q.submit(dir, options));
+    // Bad input fails here, before any connection; the git provenance is gathered while it opens.
+    const prepared = await prepareSubmission(dir, options);
+    const r = await withQueue(destination, argv, (q) => q.submitPrepared(prepared));
     if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
     else process.stdout.write(`${r.id}\n`);
   },
