@@ -31,7 +31,13 @@ queue_check || die "$EX_UNAVAILABLE" "the $plugin plugin cannot work on this hos
 chmod 700 "$TEJ_ROOT"
 mkdir -p "$TEJ_ROOT/jobs" "$TEJ_ROOT/staging"
 chmod 700 "$TEJ_ROOT/jobs" "$TEJ_ROOT/staging"
-write_state "$TEJ_ROOT/config" "plugin=$plugin"
+# submit extracts uploads with bigger records when tar is GNU tar (untar in common.sh)
+gnu_tar=
+case $(tar --version 2>/dev/null || :) in
+*"GNU tar"*) gnu_tar=$(command -v tar) ;;
+esac
+write_state "$TEJ_ROOT/config" "plugin=$plugin
+gnu_tar=$gnu_tar"
 
 if test -n "$link"; then
 	if test -L "$link"; then

@@ -49,7 +49,8 @@ case $nonce in
 '' | *[!A-Za-z0-9_-]*) die "$EX_DATAERR" "invalid nonce: '$nonce'" ;;
 esac
 require_setup
-test -n "$plugin" || plugin=$(default_plugin)
+read_queue_config
+test -n "$plugin" || plugin=$queue_plugin
 load_queue "$plugin"
 queue_check || die "$EX_UNAVAILABLE" "the $plugin plugin cannot work on this host"
 
@@ -141,11 +142,11 @@ reject() {
 # inputs) while it is extracted, in one pass. The pipeline's status is tar's; tee's own failure (a full
 # disk) leaves a mark.
 if test -n "$keep_input"; then
-	{ tee "$staging/input.tar" || : >"$staging/tee-failed"; } | tar -xf - -C "$upload" ||
+	{ tee "$staging/input.tar" || : >"$staging/tee-failed"; } | untar "$upload" ||
 		reject "$EX_DATAERR" "incomplete upload: tar failed"
 	test ! -e "$staging/tee-failed" || reject "$EX_DATAERR" "incomplete upload: keeping it as input.tar failed"
 else
-	tar -xf - -C "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+	untar "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
 fi
 test -f "$upload/end-$nonce" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
 

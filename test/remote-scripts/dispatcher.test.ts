@@ -2,8 +2,12 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { parseReply, Queue, REMOTE_SCRIPTS, SHELLS, shellcheck, waitFor } from './_queue.js';
+
+/** What setup writes as gnu_tar= here: the path of tar when it is GNU tar (as on Debian), else ''. */
+const GNU_TAR = execFileSync('tar', ['--version'], { encoding: 'utf8' }).includes('GNU tar') ? execFileSync('sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).trim() : '';
 
 describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
@@ -19,7 +23,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         assert.equal(header.version, '0.0.0-test');
         assert.match(header.now!, /^\d+$/);
         for (const dir of ['', 'jobs', 'staging']) assert.equal(statSync(join(q.root, dir)).mode & 0o777, 0o700, `mode of ${dir || 'the queue'}`);
-        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), 'plugin=direct\n');
+        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), `plugin=direct\ngnu_tar=${GNU_TAR}\n`);
       });
 
       test('setup keeps the plugin configured before and refuses an unknown one with 65', async (t) => {
@@ -28,7 +32,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         writeFileSync(join(q.root, 'queues', 'other.sh'), 'queue_check() { return 0; }\n');
         assert.equal((await q.ok(['setup', '--plugin', 'other'])).header.plugin, 'other');
         assert.equal((await q.ok(['setup'])).header.plugin, 'other');
-        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), 'plugin=other\n');
+        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), `plugin=other\ngnu_tar=${GNU_TAR}\n`);
         const bad = await q.run(['setup', '--plugin', 'nosuch']);
         assert.equal(bad.code, 65);
         assert.match(bad.stderr, /^tej-remote: unknown plugin/m);
@@ -43,7 +47,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         const r = await q.run(['setup', '--plugin', 'nohost']);
         assert.equal(r.code, 69);
         assert.match(r.stderr, /no sbatch here/);
-        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), 'plugin=direct\n');
+        assert.equal(readFileSync(join(q.root, 'config'), 'utf8'), `plugin=direct\ngnu_tar=${GNU_TAR}\n`);
       });
 
       test('setup --link makes or replaces a symlink and refuses to replace a file with 73', async (t) => {

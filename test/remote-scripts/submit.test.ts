@@ -1,7 +1,7 @@
 // submit: the upload, its checks (torn stream, end marker, existing id, races), the claim and the plugin.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -48,9 +48,27 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       for (const tar of TARS) {
-        test(`a torn upload (${tar.name} fails) exits 65 and leaves nothing behind`, async (t) => {
-          const q = await Queue.setUp(shell);
+        test(`setup finds ${tar.name}, and submit extracts a whole upload with it`, async (t) => {
+          const q = new Queue(shell);
           t.after(() => q.cleanUp());
+          const env = tarEnv(q, tar.shim);
+          assert.equal((await q.run(['setup'], { env })).code, 0);
+          const config = readFileSync(join(q.root, 'config'), 'utf8');
+          // busybox tar has no -b: setup must not name it as the GNU tar to extract with
+          if (tar.shim) assert.match(config, /^gnu_tar=$/m);
+          else assert.match(config, /^gnu_tar=\/\S*tar$/m);
+          const big = Buffer.alloc(300_000, 'z').toString();
+          const input = await jobTar({ script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'd/big.bin': big, 'd/small.txt': 's' } });
+          const r = await q.run(['submit', 'whole', 'N0nce'], { input, env });
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(q.jobFile('whole', 'work/d/big.bin'), big);
+          assert.equal(q.jobFile('whole', 'work/d/small.txt'), 's');
+        });
+
+        test(`a torn upload (${tar.name} fails) exits 65 and leaves nothing behind`, async (t) => {
+          const q = new Queue(shell);
+          t.after(() => q.cleanUp());
+          assert.equal((await q.run(['setup'], { env: tarEnv(q, tar.shim) })).code, 0);
           const whole = await jobTar({ script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'big.bin': 'y'.repeat(20_000) } });
           const r = await q.run(['submit', 'torn', 'N0nce'], { input: whole.subarray(0, whole.length / 2), env: tarEnv(q, tar.shim) });
           assert.equal(r.code, 65, r.stderr);
@@ -60,6 +78,15 @@ describe('submit', { concurrency: SHELLS.length }, () => {
           assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
         });
       }
+
+      test('a GNU tar named by setup that has gone since: submit extracts with the tar on PATH', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        writeFileSync(join(q.root, 'config'), `plugin=direct\ngnu_tar=${join(q.tmp, 'gone', 'tar')}\n`);
+        const rec = await q.submit('after-gone', { script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'in.txt': 'kept' } });
+        assert.equal(rec.id, 'after-gone');
+        assert.equal(q.jobFile('after-gone', 'work/in.txt'), 'kept');
+      });
 
       test('an upload without its end marker, or with another nonce, exits 65', async (t) => {
         const q = await Queue.setUp(shell);
