@@ -224,6 +224,8 @@ export class Queue {
         }
         this.onEvent?.({ kind: 'setup', host: this.host, queue: this.path, reason: `upgrade from ${reply.header.version ?? `protocol ${reply.proto}`}` });
         await this.install(true);
+        // setup again: a newer release may record more in the queue's config (it keeps the plugin)
+        if (command !== 'setup') await this.call('setup', [], { autoSetup: false });
         continue;
       }
       throw remoteError(this.host, { command: what, code: result.code, stderr: result.stderr }, `'${what}' failed`);

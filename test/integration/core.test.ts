@@ -29,6 +29,17 @@ describe('tej over real SSH', () => {
     ok(await run(['setup', 'h1']));
   });
 
+  it('upgrades out-of-date helpers on first use, and sets the queue up again keeping its plugin', async () => {
+    // What an older release left: another bundle hash, and a config without gnu_tar
+    const old = await lab.execAs('h1', 'alice', 'cd ~/.tej && sed -i "s/^hash=.*/hash=0ld/" VERSION && printf "plugin=direct\\n" > config');
+    assert.equal(old.code, 0, old.stderr);
+    const r = await run(['-v', 'list', 'h1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /upgrade from/);
+    const after = await lab.execAs('h1', 'alice', 'cd ~/.tej && cat config && grep -c "^hash=0ld" VERSION || true');
+    assert.equal(after.stdout, `plugin=direct\ngnu_tar=/usr/bin/tar\n0\n`);
+  });
+
   it('submits a job that outlives the SSH session and records its exit code', async () => {
     const dir = await makeJob(join(jobs, 'outlive'), {
       'start.sh': 'sleep 2\necho "done in $PWD" > result.txt\nexit 3\n',
