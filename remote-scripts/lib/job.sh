@@ -112,15 +112,22 @@ nap() {
 	sleep 0.1 2>/dev/null || sleep 1
 }
 
-# ended_state DIR: the state of a job whose end is known
-ended_state() {
+# ended_state_into DIR: set job_state_value to the state of a job whose end is known. The *_into forms
+# set a variable instead of printing: a status of many jobs would fork for every $(...).
+ended_state_into() {
 	if test -f "$1/killed"; then
-		echo killed
+		job_state_value=killed
 	elif test -f "$1/timed-out"; then
-		echo timeout
+		job_state_value=timeout
 	else
-		echo finished
+		job_state_value=finished
 	fi
+}
+
+# ended_state DIR: print the state of a job whose end is known
+ended_state() {
+	ended_state_into "$1"
+	printf '%s\n' "$job_state_value"
 }
 
 # staging_submitter ID: print the pid of a live submit of ID that still has its staging dir
@@ -193,19 +200,21 @@ EOF
 	plugin_answers="$plugin_answers "
 }
 
-# plugin_answer DIR: print "WORD NATIVE_STATE" for the job in DIR from the prefetched answers; fail if none
-plugin_answer() {
+# plugin_answer_into DIR: set answer_word and answer_native (- for none) for the job in DIR from the
+# prefetched answers; fail if there is none
+plugin_answer_into() {
 	test -n "$prefetched" || return 1
 	_plugin_answer_rest=${plugin_answers#* "${1##*/}:"}
 	test "$_plugin_answer_rest" != "$plugin_answers" || return 1
 	_plugin_answer_rest=${_plugin_answer_rest%% *}
-	printf '%s %s\n' "${_plugin_answer_rest%%:*}" "${_plugin_answer_rest#*:}"
+	answer_word=${_plugin_answer_rest%%:*}
+	answer_native=${_plugin_answer_rest#*:}
 }
 
 # plugin_word DIR: the plugin's word for the job in DIR (prefetched, else one queue_state call)
 plugin_word() {
-	if _plugin_word_answer=$(plugin_answer "$1"); then
-		printf '%s\n' "${_plugin_word_answer%% *}"
+	if plugin_answer_into "$1"; then
+		printf '%s\n' "$answer_word"
 		return 0
 	fi
 	_plugin_word_native=$(read_state "$1/native-id") || _plugin_word_native=
@@ -218,50 +227,64 @@ plugin_word() {
 	fi
 }
 
-# job_state DIR: print the state of the job in DIR. The files are read in the order the writers commit
+# job_state_into DIR: set job_state_value to the state of the job in DIR. The files are read in the order the writers commit
 # them (exit-code last in run-job.sh, native-id last in submit), and re-read after the plugin is asked,
 # so that a job ending meanwhile is never reported lost. A plugin that confirms ends (native-open) is
 # asked about an ended job too: Slurm may know it timed out or was cancelled.
-job_state() {
+job_state_into() {
 	if test -f "$1/exit-code" && ! test -f "$1/native-open"; then
-		ended_state "$1"
+		ended_state_into "$1"
 		return 0
 	fi
 	if ! test -f "$1/native-id"; then
-		_job_state_submitter=$(read_state "$1/submitter") ||
+		if read_state_into "$1/submitter"; then
+			# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+			_job_state_submitter=$state_line
+		else
 			_job_state_submitter=$(staging_submitter "${1##*/}") || _job_state_submitter=
+		fi
 		if proc_alive "$_job_state_submitter"; then
-			echo submitting
+			job_state_value=submitting
 			return 0
 		fi
 		if ! test -f "$1/native-id"; then
-			echo incomplete
+			job_state_value=incomplete
 			return 0
 		fi
 	fi
-	_job_state_word=$(plugin_word "$1")
+	if plugin_answer_into "$1"; then
+		_job_state_word=$answer_word
+	else
+		_job_state_word=$(plugin_word "$1")
+	fi
 	if test -f "$1/exit-code"; then
-		ended_state "$1"
+		ended_state_into "$1"
 		return 0
 	fi
 	case $_job_state_word in
-	running) echo running ;;
+	running) job_state_value=running ;;
 	queued)
-		if test -f "$1/start"; then echo running; else echo queued; fi
+		if test -f "$1/start"; then job_state_value=running; else job_state_value=queued; fi
 		;;
 	*)
 		if test -f "$1/killed"; then
-			echo killed
+			job_state_value=killed
 		elif test -f "$1/timed-out"; then
-			echo timeout
+			job_state_value=timeout
 		else
 			case $_job_state_word in
-			killed | timeout) echo "$_job_state_word" ;;
-			*) echo lost ;;
+			killed | timeout) job_state_value=$_job_state_word ;;
+			*) job_state_value=lost ;;
 			esac
 		fi
 		;;
 	esac
+}
+
+# job_state DIR: print the state of the job in DIR (job_state_into, printed)
+job_state() {
+	job_state_into "$1"
+	printf '%s\n' "$job_state_value"
 }
 
 # emit_state_file KEY FILE: emit KEY with the first line of FILE, when FILE exists
@@ -293,7 +316,8 @@ emit_job_record() {
 	# job with a native id, a running one with an exit code).
 	_emit_job_record_tries=0
 	while :; do
-		_emit_job_record_state=$(job_state "$_emit_job_record_dir")
+		job_state_into "$_emit_job_record_dir"
+		_emit_job_record_state=$job_state_value
 		job_record="state=$_emit_job_record_state$nl"
 		record_file plugin "$_emit_job_record_dir/plugin"
 		record_file native_id "$_emit_job_record_dir/native-id"
@@ -303,14 +327,14 @@ emit_job_record() {
 		record_file exit_code "$_emit_job_record_dir/exit-code"
 		record_file labels "$_emit_job_record_dir/meta/labels"
 		# The plugin's own word for the job (slurm: PENDING, TIMEOUT, OUT_OF_MEMORY, ...), when it has one.
-		if _emit_job_record_answer=$(plugin_answer "$_emit_job_record_dir") &&
-			test "${_emit_job_record_answer#* }" != -; then
-			job_record="${job_record}native_state=${_emit_job_record_answer#* }$nl"
+		if plugin_answer_into "$_emit_job_record_dir" && test "$answer_native" != -; then
+			job_record="${job_record}native_state=$answer_native$nl"
 		else
 			record_file native_state "$_emit_job_record_dir/native-state"
 		fi
 		_emit_job_record_tries=$((_emit_job_record_tries + 1))
-		if test "$(job_state "$_emit_job_record_dir")" = "$_emit_job_record_state" || test "$_emit_job_record_tries" -ge 5; then
+		job_state_into "$_emit_job_record_dir"
+		if test "$job_state_value" = "$_emit_job_record_state" || test "$_emit_job_record_tries" -ge 5; then
 			break
 		fi
 	done
