@@ -131,13 +131,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < STATUS_JOBS; i++) await tej('submit', 'h1', '--id', `st${i}`, oneJob);
     const statusIds = Array.from({ length: STATUS_JOBS }, (_, i) => ['--id', `st${i}`]).flat();
     let rep = 0;
+    // sync: the next repetition must not pay for the write-back of the last one's files (both sides
+    // write to the same disk; without it the times climbed from repetition to repetition).
     const clean = async () => {
-      await remote(`rm -rf ~/.tej/jobs/up-* ~/.tej/jobs/many-* /tmp/bench; mkdir -p /tmp/bench`);
+      await remote(`rm -rf ~/.tej/jobs/up-* ~/.tej/jobs/many-* /tmp/bench; mkdir -p /tmp/bench; sync`);
     };
     const local = await mkdtemp(join(tmpdir(), 'tej-bench-dl-'));
     const cleanLocal = async () => {
       await rm(local, { recursive: true, force: true });
       await mkdir(local, { recursive: true });
+      await run(['sync'], {});
     };
     let jobsPerSecond = 0;
 
