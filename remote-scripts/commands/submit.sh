@@ -128,7 +128,12 @@ done
 # 3. Extract into staging; a torn stream (tar fails, or the end marker is missing) leaves nothing.
 need_cmd tar
 staging=$(mktemp -d "$TEJ_ROOT/staging/$id.$$.XXXXXX") || die "$EX_FAILURE" "cannot create a staging directory"
-write_state "$staging/host" "$host"
+# staging/ is this submit's own: the files made here need no rename to appear whole. Those that go
+# into jobs/ID get there by mv, which renames each one (a reader sees all of a file or nothing), and
+# moves several in one call, in order: one exec, not one per file.
+printf '%s\n' "$host" >"$staging/host"
+printf '%s\n' "$$" >"$staging/submitter"
+printf '%s\n' "$nonce" >"$staging/nonce"
 upload=$staging/upload
 mkdir "$upload"
 
@@ -179,28 +184,28 @@ until mkdir "$job_dir" 2>/dev/null; do
 	claimed_by_us || reject "$EX_CANTCREAT" "job $id exists already"
 	resume_own
 done
-write_state "$job_dir/submitter" "$$"
-write_state "$job_dir/nonce" "$nonce"
-mv "$upload/work" "$job_dir/work"
-mv "$meta" "$job_dir/meta"
+mv -f "$staging/submitter" "$staging/nonce" "$job_dir/"
 if test -n "$keep_input"; then
-	mv "$staging/input.tar" "$job_dir/input.tar"
-	write_state "$job_dir/input-nonce" "$nonce"
+	# input-nonce after input.tar: it says input.tar is whole (resubmit)
+	printf '%s\n' "$nonce" >"$staging/input-nonce"
+	mv "$upload/work" "$meta" "$staging/input.tar" "$staging/input-nonce" "$job_dir/"
+else
+	mv "$upload/work" "$meta" "$job_dir/"
 fi
-rm -rf "$staging"
 
 # 5. Hand the job to the plugin. native-id is written last: it marks the submit as done.
 status=0
 native_id=$(queue_submit "$job_dir") || status=$?
 if test "$status" -ne 0 || test -z "$native_id"; then
-	rm -rf "$job_dir"
+	rm -rf "$job_dir" "$staging"
 	test "$status" -ne 0 || status=$EX_FAILURE
 	die "$status" "the $plugin plugin could not start job $id"
 fi
-write_state "$job_dir/plugin" "$plugin"
-write_state "$job_dir/submitted" "$(now)"
-write_state "$job_dir/native-id" "$native_id"
-rm -f "$job_dir/submitter"
+printf '%s\n' "$plugin" >"$staging/plugin"
+printf '%s\n' "$(now)" >"$staging/submitted"
+printf '%s\n' "$native_id" >"$staging/native-id"
+mv -f "$staging/plugin" "$staging/submitted" "$staging/native-id" "$job_dir/"
+rm -rf "$job_dir/submitter" "$staging"
 
 emit_header
 emit id "$id"

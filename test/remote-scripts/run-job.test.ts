@@ -102,14 +102,15 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('the job outlives the dispatcher in its own session and ends later with its exit code', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const rec = await q.submit('detached', { command: 'sleep 2; exit 7' });
+        // 4 s: under a loaded machine (load 4+ on 2 cores) a 2 s job had ended before the checks below
+        const rec = await q.submit('detached', { command: 'sleep 4; exit 7' });
         // The dispatcher has exited (submit resolved on close): the job runs on.
         const pid = Number(rec.native_id);
         assert.equal(rec.state, 'running');
         assert.ok(processAlive(pid), 'the wrapper runs');
         assert.deepEqual(groupAndSession(pid), [pid, pid], 'the wrapper leads its own session and process group');
         assert.equal((await q.status('detached')).state, 'running');
-        const done = await q.waitState('detached', ['finished']);
+        const done = await q.waitState('detached', ['finished'], 20_000);
         assert.equal(done.exit_code, '7');
         assert.deepEqual(q.members(pid), []);
       });
