@@ -33,8 +33,6 @@ interface Case {
   openssh: string;
   tej: () => Promise<number>;
   ssh: () => Promise<number>;
-  /** Untimed: runs after each repetition of either side. */
-  reset?: () => Promise<void>;
   note?: () => string;
 }
 
@@ -131,16 +129,17 @@ async function main(): Promise<void> {
     for (let i = 0; i < STATUS_JOBS; i++) await tej('submit', 'h1', '--id', `st${i}`, oneJob);
     const statusIds = Array.from({ length: STATUS_JOBS }, (_, i) => ['--id', `st${i}`]).flat();
     let rep = 0;
-    // sync: the next repetition must not pay for the write-back of the last one's files (both sides
-    // write to the same disk; without it the times climbed from repetition to repetition).
-    const clean = async () => {
-      await remote(`rm -rf ~/.tej/jobs/up-* ~/.tej/jobs/many-* /tmp/bench; mkdir -p /tmp/bench; sync`);
-    };
+    // Nothing is deleted until the end: on this machine kind's ext4 (mounted with discard), creating
+    // files right after deleting others is up to 20x slower (2000 files of 4 KiB: 74-93 ms into a fresh
+    // directory, 0.8-2.4 s after an rm -rf), so a clean-up between repetitions made the 2000-file cases
+    // measure the last clean-up, and times climbed from repetition to repetition. Every repetition
+    // writes to names of its own instead; lab.stop() removes them all.
     const local = await mkdtemp(join(tmpdir(), 'tej-bench-dl-'));
-    const cleanLocal = async () => {
-      await rm(local, { recursive: true, force: true });
-      await mkdir(local, { recursive: true });
-      await run(['sync'], {});
+    /** A fresh local directory for one download. */
+    const localDir = async () => {
+      const dir = join(local, `r${++rep}`);
+      await mkdir(dir);
+      return dir;
     };
     let jobsPerSecond = 0;
 
@@ -174,49 +173,45 @@ async function main(): Promise<void> {
         openssh: `tar c DIR | ssh h1 'tar x'`,
         tej: () => tej('submit', 'h1', '--id', `up-small-${++rep}`, small),
         ssh: () => sh(`tar cf - -C ${small} . | ssh h1 'mkdir /tmp/bench/s${++rep} && tar xf - -C /tmp/bench/s${rep}'`),
-        reset: clean,
       },
       {
         name: `upload one ${BIG_MB} MB file`,
         openssh: `cat FILE | ssh h1 'cat > F'`,
         tej: () => tej('submit', 'h1', '--id', `up-big-${++rep}`, big),
         ssh: () => sh(`cat ${big}/big.bin | ssh h1 'cat > /tmp/bench/big${++rep}'`),
-        reset: clean,
       },
       {
         name: `download ${SMALL_FILES} files of 4 KiB`,
         openssh: `ssh h1 'tar c DIR' | tar x`,
-        tej: () => timed(['sh', '-c', `cd ${local} && node ${TEJ} download h1 --id dl-small data`], env),
-        ssh: () => sh(`ssh h1 'tar cf - -C ~/.tej/jobs/dl-small/work data' | tar xf - -C ${local}`),
-        reset: cleanLocal,
+        tej: async () => timed(['sh', '-c', `cd ${await localDir()} && node ${TEJ} download h1 --id dl-small data`], env),
+        ssh: async () => sh(`ssh h1 'tar cf - -C ~/.tej/jobs/dl-small/work data' | tar xf - -C ${await localDir()}`),
       },
       {
         name: `download one ${BIG_MB} MB file`,
         openssh: `ssh h1 'cat F' > F`,
-        tej: () => timed(['sh', '-c', `cd ${local} && node ${TEJ} download h1 --id dl-big big.bin`], env),
-        ssh: () => sh(`ssh h1 'cat ~/.tej/jobs/dl-big/work/big.bin' > ${local}/big.bin`),
-        reset: cleanLocal,
+        tej: async () => timed(['sh', '-c', `cd ${await localDir()} && node ${TEJ} download h1 --id dl-big big.bin`], env),
+        ssh: async () => sh(`ssh h1 'cat ~/.tej/jobs/dl-big/work/big.bin' > ${await localDir()}/big.bin`),
       },
       {
         name: `submit ${MANY_JOBS} jobs in one library session`,
         openssh: `ssh ControlMaster + ${MANY_JOBS} × (tar c | ssh 'mkdir && tar x && start')`,
         tej: async () => {
-          const r = await run(['node', join(ROOT, 'bench', 'many-jobs.mjs'), 'h1', String(MANY_JOBS), oneJob], env);
+          const r = await run(['node', join(ROOT, 'bench', 'many-jobs.mjs'), 'h1', String(MANY_JOBS), oneJob, `many${++rep}`], env);
           if (r.code !== 0) throw new Error(`bench: many-jobs failed\n${r.stderr}`);
           jobsPerSecond = Number(JSON.parse(r.stdout).jobs_per_second);
           return r.ms;
         },
-        ssh: () =>
-          sh(
-            `${master} && for i in $(seq ${MANY_JOBS}); do tar cf - -C ${oneJob} . | ${viaMaster} h1 "mkdir /tmp/bench/m$i && tar xf - -C /tmp/bench/m$i && cd /tmp/bench/m$i && (setsid sh start.sh </dev/null >/dev/null 2>&1 &)" || exit 1; done; ${closeMaster}`,
-          ),
-        reset: clean,
+        ssh: () => {
+          const m = `/tmp/bench/m${++rep}`;
+          return sh(
+            `${master} && for i in $(seq ${MANY_JOBS}); do tar cf - -C ${oneJob} . | ${viaMaster} h1 "mkdir -p ${m}/$i && tar xf - -C ${m}/$i && cd ${m}/$i && (setsid sh start.sh </dev/null >/dev/null 2>&1 &)" || exit 1; done; ${closeMaster}`,
+          );
+        },
         note: () => `tej: ${jobsPerSecond.toFixed(0)} jobs/s`,
       },
     ];
 
-    await clean();
-    await cleanLocal();
+    await remote('mkdir -p /tmp/bench');
     for (const c of cases.filter((x) => !opts.only || new RegExp(opts.only, 'i').test(x.name))) {
       const t: number[] = [];
       const o: number[] = [];
@@ -226,9 +221,9 @@ async function main(): Promise<void> {
         for (const side of order) {
           const ms = await c[side]();
           (side === 'tej' ? t : o).push(ms);
-          await c.reset?.();
         }
       }
+      await run(['sync'], {}); // untimed: the next case does not pay for this one's write-back
       const r: Result = {
         name: c.name,
         tej_median_ms: Math.round(median(t) * 10) / 10,
