@@ -212,7 +212,7 @@ export class SshTransport implements Transport {
         const request = { host: `${target.user}@${target.alias}`, name, instructions, prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })) };
         prompter(request).then(finish, (e: Error) => {
           authProblem = e instanceof TejError ? e : new AuthenticationError(`tej: cannot answer ${request.host}'s prompt: ${e.message}`, { cause: e });
-          finish([]);
+          client.end(); // no answer to give: an empty one would count as a failed login on the host
         });
       },
     } as AnyAuthMethod);
@@ -250,13 +250,18 @@ export class SshTransport implements Transport {
     return new Promise((resolve, reject) => {
       const onError = (err: Error & { level?: string }) => {
         client.removeListener('ready', onReady);
+        client.removeListener('close', onClose);
         client.end();
         reject(hostKeyProblem ?? authProblem ?? connectionError(target, err));
       };
+      // Ended without an error (we hung up on a prompt, or the host did during the handshake).
+      const onClose = () => onError(Object.assign(new Error('the connection closed during the login'), { code: 'ECONNRESET' }));
       const onReady = () => {
         client.removeListener('error', onError);
+        client.removeListener('close', onClose);
         resolve(client);
       };
+      client.once('close', onClose);
       client.once('error', onError);
       client.once('ready', onReady);
       client.connect(config);

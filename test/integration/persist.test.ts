@@ -219,3 +219,77 @@ describe('persistent connections', () => {
     assert.equal(mastersUnder(c.runtime).length, 1);
   });
 });
+
+describe('keyboard-interactive logins (a key and a password, as two-factor hosts ask)', () => {
+  let lab: Lab<'h1'>;
+  let home: string;
+  let runtime: string;
+  let askLog: string;
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    tej(args, { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'askpass'), ...env } });
+  const asked = async () => (existsSync(askLog) ? (await readFile(askLog, 'utf8')).split('\n').filter(Boolean) : []);
+
+  before(async () => {
+    ({ lab, home } = await startSshHost());
+    // sshd asks for the key, then for the password through PAM
+    const conf = await lab.exec('h1', ['sh', '-c', [
+      "sed -i -e 's/^UsePAM no/UsePAM yes/' -e 's/^KbdInteractiveAuthentication no/KbdInteractiveAuthentication yes/' /etc/ssh/sshd_config",
+      'echo "AuthenticationMethods publickey,keyboard-interactive" >> /etc/ssh/sshd_config',
+      'echo alice:sesame | chpasswd',
+      '/usr/sbin/sshd -t -f /etc/ssh/sshd_config',
+      'kill -HUP "$(cat /run/sshd.pid)"',
+    ].join(' && ')]);
+    assert.equal(conf.code, 0, conf.stderr);
+    runtime = join(home, 'run');
+    await mkdir(runtime, { mode: 0o700 });
+    askLog = join(home, 'askpass.log');
+    await writeFile(join(home, 'askpass'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${askLog}'\necho sesame\n`, { mode: 0o755 });
+    // sshd re-executes itself on SIGHUP: wait until it answers again
+    await waitFor('sshd to take the new configuration', () => run(['list', 'h1']), (r) => r.code === 0, 20_000);
+    await rm(askLog, { force: true });
+  });
+  after(async () => {
+    if (home) {
+      await run(['disconnect', 'h1']);
+      for (const pid of mastersUnder(runtime)) process.kill(pid, 'SIGKILL');
+    }
+    await lab?.stop();
+  });
+
+  it('asks TEJ_ASKPASS on every command without --persist', async () => {
+    ok(await run(['list', 'h1']));
+    ok(await run(['list', 'h1']));
+    const prompts = await asked();
+    assert.equal(prompts.length, 2, prompts.join('\n'));
+    assert.match(prompts[0]!, /password/i);
+  });
+
+  it('asks once for the master, and not at all for the commands that reuse it', async () => {
+    await rm(askLog, { force: true });
+    ok(await run(['list', 'h1', '--persist']));
+    assert.equal((await asked()).length, 1, 'the first command answers the master\'s prompt');
+    ok(await run(['list', 'h1', '--persist']));
+    ok(await run(['status', 'h1', '--id', 'nothing', '--persist']).then((r) => ({ ...r, code: r.code === 66 ? 0 : r.code })));
+    assert.equal((await asked()).length, 1, 'later commands go through the master without a prompt');
+    ok(await run(['disconnect', 'h1']));
+  });
+
+  it('fails with 77 and names TEJ_ASKPASS when nothing can answer the prompt, with or without a master', async () => {
+    for (const flags of [[], ['--persist']]) {
+      const r = await run(['list', 'h1', ...flags], { TEJ_ASKPASS: '' });
+      assert.equal(r.code, 77, r.stderr);
+      assert.match(r.stderr, /keyboard-interactive/);
+      assert.match(r.stderr, /TEJ_ASKPASS/);
+    }
+    assert.equal(mastersUnder(runtime).length, 0);
+  });
+
+  it('fails with 77 when the answer is wrong, through a master too', async () => {
+    await writeFile(join(home, 'wrongpass'), '#!/bin/sh\necho wrong\n', { mode: 0o755 });
+    for (const flags of [[], ['--persist']]) {
+      const r = await run(['list', 'h1', ...flags], { TEJ_ASKPASS: join(home, 'wrongpass') });
+      assert.equal(r.code, 77, r.stderr);
+      assert.match(r.stderr, /authentication to alice@h1 failed/);
+    }
+  });
+});
