@@ -116,6 +116,9 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     if (active === 0) idle = setTimeout(() => shutdown(`idle for ${args.idleSeconds}s`), args.idleSeconds * 1000);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // The CLI that started it was interrupted while it logged in (a prompt nobody will answer now).
+  let ready = false;
+  process.once('disconnect', () => ready || shutdown('the CLI that started it went away during the login'));
   process.on('SIGHUP', () => undefined); // the terminal of the CLI that started it may go away
 
   server.on('connection', (sock) => {
@@ -187,6 +190,7 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     return;
   }
   log(args, 'connected');
+  ready = true;
   send({ type: 'ready', existing: false });
   if (process.connected) process.disconnect();
   restartIdle();

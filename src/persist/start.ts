@@ -30,15 +30,19 @@ export async function masterSocket(destination: string): Promise<{ target: SshTa
 }
 
 export async function persistentTransport(destination: string, options: PersistOptions): Promise<SshTransport> {
+  const started = Date.now();
   const { target, socket } = await masterSocket(destination);
+  let how = 'reused';
   try {
     await ping(socket);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw e;
     await startMaster({ destination, socket, idleSeconds: options.idleSeconds, acceptNewHostKey: options.acceptNewHostKey ?? false }, options);
+    how = 'started';
   }
-  options.onEvent?.({ kind: 'connected', host: target.alias, ms: 0 });
+  options.onEvent?.({ kind: 'auth', host: target.alias, method: 'persistent connection', detail: `${how}: ${socket}` });
+  options.onEvent?.({ kind: 'connected', host: target.alias, ms: Date.now() - started });
   return SshTransport.over(new PersistClient(socket), target);
 }
 

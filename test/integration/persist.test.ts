@@ -169,6 +169,25 @@ describe('persistent connections', () => {
     assert.notEqual(now[0], old);
   });
 
+  it('ends the master when its SSH connection drops, and the next command starts a new one', async () => {
+    const c = await client();
+    const first = await c.run(['list', 'h1', '--persist', '-v']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /auth: persistent connection \(started: /);
+    const [old] = mastersUnder(c.runtime);
+    assert.ok(old);
+    // kill alice's sshd session processes on the host (by pid): the master's connection ends
+    const k = await lab.exec('h1', ['sh', '-c', 'for p in $(pgrep -u alice -x sshd); do kill -KILL "$p"; done']);
+    assert.equal(k.code, 0, k.stderr);
+    await waitFor('the master to exit', async () => [mastersUnder(c.runtime), sockets(c.runtime)], ([p, s]) => p!.length === 0 && s!.length === 0, 10_000);
+    const r = await c.run(['list', 'h1', '--persist', '-v']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /auth: persistent connection \(started: /);
+    const again = await c.run(['list', 'h1', '--persist', '-v']);
+    assert.match(again.stderr, /auth: persistent connection \(reused: /);
+    assert.doesNotMatch(again.stderr, /auth: publickey/);
+  });
+
   it('starts one master when two commands start at the same moment', async () => {
     const c = await client();
     const rs = await Promise.all([1, 2, 3].map(() => c.run(['list', 'h1', '--persist'])));
