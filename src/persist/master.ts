@@ -93,6 +93,7 @@ export async function runMaster(args: MasterArgs): Promise<void> {
         send({ type: 'prompt', id, request });
       }),
   });
+  let up: SshTransport | undefined;
   const sockets = new Set<Socket>();
   let active = 0;
   let idle: NodeJS.Timeout | undefined;
@@ -109,7 +110,9 @@ export async function runMaster(args: MasterArgs): Promise<void> {
       // already gone
     }
     for (const s of sockets) s.destroy();
-    connected.then((t) => t.close(), () => undefined).finally(() => process.exit(0));
+    // A login still in progress is simply abandoned; a close that hangs must not keep the master alive.
+    setTimeout(() => process.exit(0), 2000).unref();
+    (up ? up.close() : Promise.resolve()).catch(() => undefined).finally(() => process.exit(0));
   };
   const restartIdle = () => {
     clearTimeout(idle);
@@ -190,6 +193,7 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     return;
   }
   log(args, 'connected');
+  up = transport;
   ready = true;
   send({ type: 'ready', existing: false });
   if (process.connected) process.disconnect();

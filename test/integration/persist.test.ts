@@ -291,6 +291,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     ok(await run(['status', 'h1', '--id', 'nothing', '--persist']).then((r) => ({ ...r, code: r.code === 66 ? 0 : r.code })));
     assert.equal((await asked()).length, 1, 'later commands go through the master without a prompt');
     ok(await run(['disconnect', 'h1']));
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
   });
 
   it('fails with 77 and names TEJ_ASKPASS when nothing can answer the prompt, with or without a master', async () => {
@@ -301,6 +302,14 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
       assert.match(r.stderr, /TEJ_ASKPASS/);
     }
     assert.equal(mastersUnder(runtime).length, 0);
+  });
+
+  it('ends a master whose CLI is killed while it waits for an answer', async () => {
+    await writeFile(join(home, 'slowpass'), '#!/bin/sh\nexec sleep 4\n', { mode: 0o755 });
+    const r = await tej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'slowpass') }, timeoutMs: 2000 });
+    assert.equal(r.code, null, 'killed by the timeout');
+    await waitFor('the master to exit', async () => [mastersUnder(runtime), readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock'))],
+      ([p, s]) => p!.length === 0 && s!.length === 0, 5000);
   });
 
   it('fails with 77 when the answer is wrong, through a master too', async () => {
