@@ -169,7 +169,9 @@ export class SshTransport implements Transport {
     const name = target.hostKeyAliased ? target.hostKeyName : knownHostsName(target.hostKeyName, target.port);
     const types = knownKeyTypes(known, name);
     const methods = await authMethods(target, options.onEvent);
-    if (methods.length === 0) {
+    // Without a key, a host may still let in with keyboard-interactive alone, if someone can answer.
+    const canAnswer = options.prompt !== undefined || !!process.env.TEJ_ASKPASS || (process.stdin.isTTY && process.stderr.isTTY);
+    if (methods.length === 0 && !canAnswer) {
       throw new AuthenticationError(`tej: no way to authenticate to ${target.user}@${target.alias}: no ssh-agent and no readable key`, {
         hint: 'start ssh-agent and ssh-add your key, or set IdentityFile for this host in ~/.ssh/config',
       });
