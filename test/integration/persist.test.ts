@@ -2,12 +2,13 @@
 // Everything here runs the built CLI against the lab's real sshd; each test has its own client HOME and
 // XDG_RUNTIME_DIR (so its own masters), and cleanup ends every master a test started.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { makeJob, ok, tej, waitFor, type TejRun } from '../helpers/cli.js';
+import { makeJob, ok, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
 import { makeClientHome, startSshHost, type Lab } from '../helpers/lab.js';
 
 /** Pids of the masters whose command line names `dir` (their socket is under it). */
@@ -310,6 +311,47 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     assert.equal(r.code, null, 'killed by the timeout');
     await waitFor('the master to exit', async () => [mastersUnder(runtime), readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock'))],
       ([p, s]) => p!.length === 0 && s!.length === 0, 5000);
+  });
+
+  it('asks on the terminal without echoing the answer when there is no TEJ_ASKPASS, and once with a master', async () => {
+    // script(1) gives tej a pseudo-terminal; the answer is typed once the prompt has appeared
+    const onTerminal = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const cmd = [process.execPath, TEJ_BIN, ...args].map((w) => `'${w}'`).join(' ');
+        const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LC_ALL: 'C', XDG_RUNTIME_DIR: runtime, TERM: 'dumb' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let typed = false;
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (!typed && /Password: ?$/.test(out)) {
+            typed = true;
+            setTimeout(() => child.stdin.write('sesame\r'), 200);
+          }
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          child.stdin.destroy();
+          resolve({ code, out });
+        });
+      });
+    const direct = await onTerminal(['list', 'h1']);
+    assert.equal(direct.code, 0, direct.out);
+    assert.match(direct.out, /\(alice@h1\) Password:/);
+    assert.doesNotMatch(direct.out, /sesame/, 'the answer is not echoed');
+    const first = await onTerminal(['list', 'h1', '--persist']);
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /Password:/, 'the master\'s prompt is asked on the terminal of the command that started it');
+    assert.doesNotMatch(first.out, /sesame/);
+    const second = await onTerminal(['list', 'h1', '--persist']);
+    assert.equal(second.code, 0, second.out);
+    assert.doesNotMatch(second.out, /Password:/);
+    ok(await run(['disconnect', 'h1']));
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
   });
 
   it('fails with 77 when the answer is wrong, through a master too', async () => {
