@@ -110,7 +110,7 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     } catch {
       // already gone
     }
-    for (const s of sockets) s.destroy();
+    for (const s of sockets) s.end(); // after what was written to them (a login's error)
     // A login still in progress is simply abandoned; a close that hangs must not keep the master alive.
     setTimeout(() => process.exit(0), 2000).unref();
     (up ? up.close() : Promise.resolve()).catch(() => undefined).finally(() => process.exit(0));
@@ -190,7 +190,8 @@ export async function runMaster(args: MasterArgs): Promise<void> {
   } catch (e) {
     log(args, `connection failed: ${(e as Error).message}`);
     send({ type: 'error', error: toWire(e) });
-    shutdown('connection failed');
+    // after the connections that waited for the login have been sent its error
+    setImmediate(() => shutdown('connection failed'));
     return;
   }
   log(args, 'connected');

@@ -33,13 +33,19 @@ export async function persistentTransport(destination: string, options: PersistO
   const started = Date.now();
   const { target, socket } = await masterSocket(destination);
   let how = 'reused';
-  try {
-    await ping(socket);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw e;
-    await startMaster({ destination, socket, idleSeconds: options.idleSeconds, acceptNewHostKey: options.acceptNewHostKey ?? false }, options);
-    how = 'started';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Also waits for a master that is still logging in (started by another command), or gets its error.
+      await ping(socket);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const noMaster = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
+      if (!noMaster) throw e;
+      if (attempt > 3) throw new ConnectionError(`tej: cannot reach the persistent connection to ${destination} (${socket}): ${(e as Error).message}`, { cause: e });
+      await startMaster({ destination, socket, idleSeconds: options.idleSeconds, acceptNewHostKey: options.acceptNewHostKey ?? false }, options);
+      how = 'started';
+    }
   }
   options.onEvent?.({ kind: 'auth', host: target.alias, method: 'persistent connection', detail: `${how}: ${socket}` });
   options.onEvent?.({ kind: 'connected', host: target.alias, ms: Date.now() - started });

@@ -311,7 +311,8 @@ export class SshTransport implements Transport {
   private openChannel<T>(command: string, attach: (channel: ClientChannel) => T): Promise<T> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
-        if (err) reject(new ConnectionError(`tej: cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
+        // A master's own error (its login failed) keeps its class; anything else is a broken connection.
+        if (err) reject(err instanceof TejError ? err : new ConnectionError(`tej: cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
         else resolve(attach(channel));
       });
     });
