@@ -172,6 +172,8 @@ export async function runMaster(args: MasterArgs): Promise<void> {
       waiting.shift()?.();
       restartIdle();
     };
+    // The CLI may have gone while this waited for a slot or for the channel: never count it again.
+    if (sock.destroyed) return done();
     let channel: ClientChannel;
     try {
       channel = await transport.execChannel(command);
@@ -179,6 +181,10 @@ export async function runMaster(args: MasterArgs): Promise<void> {
       sock.end(encodeFrame(ERROR, JSON.stringify(toWire(e))));
       done();
       return;
+    }
+    if (sock.destroyed) {
+      channel.close();
+      return done();
     }
     sock.write(encodeFrame(OPENED));
     pipeChannel(channel, sock, early, done);
