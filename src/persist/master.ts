@@ -148,13 +148,15 @@ export async function runMaster(args: MasterArgs): Promise<void> {
       } catch {
         op = {};
       }
+      if (op.op === 'exit') {
+        // at once, even during a login that waits for an answer
+        sock.end(encodeFrame(OPENED));
+        return shutdown('tej disconnect');
+      }
       connected.then(
         (transport) => {
           if (op.op === 'ping') sock.end(encodeFrame(OPENED));
-          else if (op.op === 'exit') {
-            sock.end(encodeFrame(OPENED));
-            shutdown('tej disconnect');
-          } else if (op.op === 'exec' && typeof op.command === 'string') relay(transport, op.command, sock, req.rest);
+          else if (op.op === 'exec' && typeof op.command === 'string') relay(transport, op.command, sock, req.rest);
           else sock.end(encodeFrame(ERROR, JSON.stringify(toWire(new Error(`bad request: ${req.line.slice(0, 100)}`)))));
         },
         (e: unknown) => sock.end(encodeFrame(ERROR, JSON.stringify(toWire(e)))),

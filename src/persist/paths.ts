@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { AuthenticationError } from '../errors.js';
+import { AuthenticationError, ConfigError } from '../errors.js';
 import type { SshTarget } from '../ssh/config.js';
 
 /** The directory's path, not yet checked. */
@@ -46,7 +46,16 @@ export function connectionKey(target: SshTarget): string {
     target.identitiesOnly, target.identityAgent ?? '', target.hostKeyName, target.knownHostsFiles]);
 }
 
+/** Longest path a unix socket can have on Linux (sun_path is 108 bytes with its NUL). */
+export const MAX_SOCKET_PATH = 107;
+
 /** A short name (unix socket paths are limited to 108 bytes): 20 hex digits of a sha256. */
 export function socketPath(dir: string, target: SshTarget): string {
-  return join(dir, `${createHash('sha256').update(connectionKey(target)).digest('hex').slice(0, 20)}.sock`);
+  const path = join(dir, `${createHash('sha256').update(connectionKey(target)).digest('hex').slice(0, 20)}.sock`);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw new ConfigError(`tej: the socket path for persistent connections is too long for a unix socket (${Buffer.byteLength(path)} bytes): ${path}`, {
+      hint: 'set XDG_RUNTIME_DIR (or TMPDIR) to a shorter directory',
+    });
+  }
+  return path;
 }

@@ -357,6 +357,20 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
   });
 
+  it('lets tej disconnect end a master that is waiting for an answer', async () => {
+    await writeFile(join(home, 'slowpass'), '#!/bin/sh\nexec sleep 4\n', { mode: 0o755 });
+    const pending = tej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'slowpass') }, timeoutMs: 20_000 });
+    await waitFor('the master to ask', async () => asked().then(() => existsSync(join(runtime, 'tej')) ? readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock')) : []),
+      (s) => s.length === 1, 5000);
+    const d = await run(['disconnect', 'h1']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stderr, /closed the persistent connection/);
+    const r = await pending;
+    assert.equal(r.code, 75, r.stderr);
+    assert.match(r.stderr, /ended before it was ready/);
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
+  });
+
   it('fails with 77 when the answer is wrong, through a master too', async () => {
     await writeFile(join(home, 'wrongpass'), '#!/bin/sh\necho wrong\n', { mode: 0o755 });
     for (const flags of [[], ['--persist']]) {

@@ -68,5 +68,6 @@ describe('persist socket directory', () => {
     for (const change of [{ user: 'bob' }, { port: 2222 }, { proxyJump: 'gw' }, { identityFiles: ['/k'] }, { host: 'x' }]) {
       assert.notEqual(socketPath('/run/user/1000/tej', { ...target, ...change }), a, JSON.stringify(change));
     }
+    assert.throws(() => socketPath(`/${'d'.repeat(80)}/tej`, target), (e) => e instanceof ConfigError && e.exitCode === 78 && /too long/.test(e.message));
   });
 });
