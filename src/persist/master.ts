@@ -18,6 +18,8 @@ export interface MasterArgs {
   socket: string;
   idleSeconds: number;
   acceptNewHostKey: boolean;
+  /** Whether the CLI that starts it can answer prompts (TEJ_ASKPASS, a terminal): else none are relayed. */
+  canPrompt: boolean;
 }
 
 /** Startup messages to the spawning CLI (Node's IPC channel), and its answers to prompts. */
@@ -82,7 +84,7 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     acceptNewHostKey: args.acceptNewHostKey,
     onEvent: (event) => send({ type: 'event', event }),
     // Prompts go to the CLI that started this master: it owns the terminal and TEJ_ASKPASS.
-    prompt: (request) =>
+    prompt: !args.canPrompt ? undefined : (request) =>
       new Promise((resolve, reject) => {
         if (!process.connected) return reject(new Error('no CLI to ask: the master was started without one'));
         const id = ++prompts;

@@ -7,7 +7,7 @@ import { ConnectionError } from '../errors.js';
 import type { EventHandler } from '../events.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { loadSshConfig, resolveTarget, type SshTarget } from '../ssh/config.js';
-import { defaultPrompter, type Prompter } from '../transport/prompt.js';
+import { canAnswerPrompts, defaultPrompter, type Prompter } from '../transport/prompt.js';
 import { SshTransport } from '../transport/ssh.js';
 import { PersistClient, ping } from './client.js';
 import type { FromParent, MasterArgs, ToParent } from './master.js';
@@ -43,7 +43,8 @@ export async function persistentTransport(destination: string, options: PersistO
       const noMaster = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
       if (!noMaster) throw e;
       if (attempt > 3) throw new ConnectionError(`tej: cannot reach the persistent connection to ${destination} (${socket}): ${(e as Error).message}`, { cause: e });
-      await startMaster({ destination, socket, idleSeconds: options.idleSeconds, acceptNewHostKey: options.acceptNewHostKey ?? false }, options);
+      const canPrompt = canAnswerPrompts(options.prompt);
+      await startMaster({ destination, socket, idleSeconds: options.idleSeconds, acceptNewHostKey: options.acceptNewHostKey ?? false, canPrompt }, options);
       how = 'started';
     }
   }

@@ -55,6 +55,11 @@ async function askTerminal(request: PromptRequest): Promise<string[]> {
   }
 }
 
+/** Whether keyboard-interactive prompts can be answered: a prompter given, TEJ_ASKPASS, or a terminal. */
+export function canAnswerPrompts(prompt?: Prompter): boolean {
+  return prompt !== undefined || !!process.env.TEJ_ASKPASS || (process.stdin.isTTY === true && process.stderr.isTTY === true);
+}
+
 /** TEJ_ASKPASS, else the terminal when stdin and stderr are one; else an AuthenticationError. */
 export const defaultPrompter: Prompter = async (request) => {
   const program = process.env.TEJ_ASKPASS;

@@ -19,7 +19,7 @@ import {
   loadKnownHosts,
   verifyHostKey,
 } from '../ssh/known-hosts.js';
-import type { Prompter } from './prompt.js';
+import { canAnswerPrompts, type Prompter } from './prompt.js';
 import { shQuote } from './quote.js';
 import { ShellSession } from './shell-session.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
@@ -170,8 +170,7 @@ export class SshTransport implements Transport {
     const types = knownKeyTypes(known, name);
     const methods = await authMethods(target, options.onEvent);
     // Without a key, a host may still let in with keyboard-interactive alone, if someone can answer.
-    const canAnswer = options.prompt !== undefined || !!process.env.TEJ_ASKPASS || (process.stdin.isTTY && process.stderr.isTTY);
-    if (methods.length === 0 && !canAnswer) {
+    if (methods.length === 0 && !canAnswerPrompts(options.prompt)) {
       throw new AuthenticationError(`tej: no way to authenticate to ${target.user}@${target.alias}: no ssh-agent and no readable key`, {
         hint: 'start ssh-agent and ssh-add your key, or set IdentityFile for this host in ~/.ssh/config',
       });

@@ -2,7 +2,7 @@
 // Everything here runs the built CLI against the lab's real sshd; each test has its own client HOME and
 // XDG_RUNTIME_DIR (so its own masters), and cleanup ends every master a test started.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -215,6 +215,37 @@ describe('persistent connections', () => {
     // --accept-new-host-key reaches the master
     ok(await c.run(['list', 'h1', '--persist', '--accept-new-host-key']));
     assert.match(await readFile(join(c.home, '.ssh', 'known_hosts'), 'utf8'), /ssh-ed25519/);
+  });
+
+  it('fails a refused login and a refused connection through a master as without one (77, 75)', async () => {
+    const c = await client();
+    const key = join(c.home, '.ssh', 'id_ed25519');
+    await rm(key);
+    for (const expected of [/no way to authenticate to alice@h1/, /authentication to alice@h1 failed/]) {
+      const direct = await c.run(['list', 'h1']);
+      const persisted = await c.run(['list', 'h1', '--persist']);
+      assert.equal(direct.code, 77, direct.stderr);
+      assert.equal(persisted.code, 77, persisted.stderr);
+      assert.equal(persisted.stderr, direct.stderr);
+      assert.match(persisted.stderr, expected);
+      // then a key the host does not know
+      await rm(key, { force: true });
+      const gen = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+      assert.equal(gen.status, 0, gen.stderr?.toString());
+    }
+    await lab.fault('h1', 'reject');
+    try {
+      const refusedDirect = await c.run(['list', 'h1']);
+      const refused = await c.run(['list', 'h1', '--persist']);
+      assert.equal(refusedDirect.code, 75, refusedDirect.stderr);
+      assert.equal(refused.code, 75, refused.stderr);
+      assert.match(refused.stderr, /cannot connect to alice@h1 .*ECONNREFUSED/);
+      assert.equal(refused.stderr, refusedDirect.stderr, 'the same message, retries included');
+    } finally {
+      await lab.fault('h1', 'clear');
+    }
+    assert.equal(mastersUnder(c.runtime).length, 0);
+    assert.deepEqual(sockets(c.runtime), []);
   });
 
   it('submits, follows and downloads through a master with the same results as without', async () => {
