@@ -4,6 +4,8 @@ const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
   const { readFileSync } = await import('node:fs');
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+} else if (args[0] === '__persist-master') {
+  await import('../dist/bundle/persist-master.js'); // started by tej itself: src/persist/start.ts
 } else {
   await import('../dist/bundle/tej.js');
 }

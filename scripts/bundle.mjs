@@ -9,7 +9,11 @@ import { build } from 'esbuild';
 const outdir = fileURLToPath(new URL('../dist/bundle/', import.meta.url));
 rmSync(outdir, { recursive: true, force: true }); // chunk names are hashed: old ones would pile up
 await build({
-  entryPoints: { tej: fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)) },
+  entryPoints: {
+    tej: fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)),
+    // the persistent-connection master (bin/tej.js __persist-master)
+    'persist-master': fileURLToPath(new URL('../dist/persist/master-main.js', import.meta.url)),
+  },
   bundle: true,
   splitting: true,
   format: 'esm',

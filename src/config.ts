@@ -15,6 +15,8 @@ export interface HostConfig {
   queue?: string;
   plugin?: string;
   resources?: Resources;
+  /** Keep the connection open between commands: a duration of idle time (true: 10m, false: off). */
+  persist?: string | boolean;
 }
 
 export interface TejConfig {
@@ -90,10 +92,12 @@ export function hostEntry(config: TejConfig, destination: string | undefined): H
 export function configFor(config: TejConfig, destination: string | undefined): HostConfig {
   const d = config.defaults ?? {};
   const h = hostEntry(config, destination) ?? {};
+  const persist = h.persist ?? d.persist;
   return {
     queue: h.queue ?? d.queue,
     plugin: h.plugin ?? d.plugin,
     resources: mergeResources(d.resources, h.resources),
+    ...(persist === undefined ? {} : { persist }),
   };
 }
 

@@ -5,6 +5,7 @@ import { TejError } from './errors.js';
 import { DEFAULT_QUEUE, Queue } from './queue.js';
 import { loadBundle } from './remote/bundle.js';
 import { LocalTransport } from './transport/local.js';
+import type { Prompter } from './transport/prompt.js';
 import type { Transport } from './transport/transport.js';
 
 export interface ConnectOptions {
@@ -14,6 +15,14 @@ export interface ConnectOptions {
   acceptNewHostKey?: boolean;
   /** Attempts after the first for transient network failures (never auth or host-key errors). @default 2 */
   retries?: number;
+  /**
+   * Keep the SSH connection open between calls and processes for this many seconds without use, in a
+   * background master reached over a private unix socket (like OpenSSH's ControlPersist). SSH only.
+   * @default undefined (no master)
+   */
+  persist?: number;
+  /** Answers keyboard-interactive prompts. @default TEJ_ASKPASS, else the terminal */
+  prompt?: Prompter;
   onEvent?: EventHandler;
 }
 
@@ -34,9 +43,18 @@ export async function connect(destination?: string, options: ConnectOptions = {}
   const open = (): Promise<Transport> =>
     pRetry(
       async () => {
+        if (options.persist) {
+          const { persistentTransport } = await import('./persist/start.js');
+          return persistentTransport(destination!, {
+            idleSeconds: options.persist,
+            acceptNewHostKey: options.acceptNewHostKey,
+            prompt: options.prompt,
+            onEvent: options.onEvent,
+          });
+        }
         // ssh2 is loaded only when a host is used: the local queue and --help stay fast.
         const { SshTransport } = await import('./transport/ssh.js');
-        return SshTransport.connect(destination!, { acceptNewHostKey: options.acceptNewHostKey, onEvent: options.onEvent });
+        return SshTransport.connect(destination!, { acceptNewHostKey: options.acceptNewHostKey, prompt: options.prompt, onEvent: options.onEvent });
       },
       {
         retries: options.retries ?? 2,

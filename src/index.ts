@@ -14,6 +14,7 @@ export {
 } from './queue.js';
 export * from './errors.js';
 export type { TejEvent, EventHandler } from './events.js';
+export type { Prompter, PromptRequest } from './transport/prompt.js';
 export { JOB_STATES, describeStatus, formatDuration, type JobState, type JobStatus } from './job/status.js';
 export { checkJobId, defaultJobId, JOB_ID_PATTERN } from './job/id.js';
 export { parseDownloadSpec, type DownloadSpec } from './download/spec.js';

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import type { EventHandler } from '../events.js';
 import type { Queue } from '../queue.js';
 import { configHostAliases, loadSshConfig } from '../ssh/config.js';
+import { persistSeconds } from './persist.js';
 import { eventRenderer } from './render.js';
 
 export interface GlobalArgs {
@@ -15,6 +16,7 @@ export interface GlobalArgs {
   quiet: boolean;
   json: boolean;
   'accept-new-host-key': boolean;
+  persist?: string;
 }
 
 export function globalOptions<T>(y: Argv<T>) {
@@ -23,7 +25,12 @@ export function globalOptions<T>(y: Argv<T>) {
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print diagnostics on stderr', global: true })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but results and errors', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON', global: true })
-    .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'Record an unknown host key instead of refusing', global: true });
+    .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'Record an unknown host key instead of refusing', global: true })
+    .option('persist', {
+      type: 'string',
+      describe: 'Keep the SSH connection open for later commands until unused for DURATION (--persist[=DURATION], default 10m; off: no)',
+      global: true,
+    });
 }
 
 /**
@@ -53,10 +60,14 @@ export async function destinationConfig(destination: string | undefined): Promis
 }
 
 export async function openQueue(destination: string | undefined, argv: GlobalArgs, onEvent: EventHandler = eventRenderer(argv)): Promise<Queue> {
-  const queue = argv.queue ?? (await destinationConfig(destination)).queue;
+  const config = await destinationConfig(destination);
+  const queue = argv.queue ?? config.queue;
+  // Only a host has a connection to keep; the local queue ignores --persist.
+  const persist = isLocal(destination) ? undefined : persistSeconds(argv.persist, process.env.TEJ_PERSIST, config.persist);
   return connect(isLocal(destination) ? undefined : destination, {
     queue,
     acceptNewHostKey: argv['accept-new-host-key'],
+    persist,
     onEvent,
   });
 }

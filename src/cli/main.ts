@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { globalOptions } from './context.js';
+import { normalizePersistArgs } from './persist.js';
 import { printError } from './render.js';
 import { clearStatusLine } from './progress.js';
 import { setupCommand } from './commands/setup.js';
@@ -19,6 +20,7 @@ import { logsCommand } from './commands/logs.js';
 import { showCommand } from './commands/show.js';
 import { resubmitCommand } from './commands/resubmit.js';
 import { completionCommand } from './commands/completion.js';
+import { disconnectCommand } from './commands/disconnect.js';
 
 process.on('SIGINT', () => {
   clearStatusLine();
@@ -32,7 +34,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(0);
 });
 
-const argv = hideBin(process.argv);
+const argv = normalizePersistArgs(hideBin(process.argv));
 const verbose = argv.includes('-v') || argv.includes('--verbose');
 
 const cli = globalOptions(yargs(argv))
@@ -51,6 +53,7 @@ const cli = globalOptions(yargs(argv))
   .command(showCommand as never)
   .command(resubmitCommand as never)
   .command(completionCommand as never)
+  .command(disconnectCommand as never)
   .completion('__yargs-completion-script', false) // only for --get-yargs-completions; `tej completion` prints the script
   .demandCommand(1, 'tej: name a command (tej --help lists them)')
   .strict()

@@ -73,6 +73,9 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
       case 'connected':
         stopWait();
         break;
+      case 'auth':
+        if (e.method === 'keyboard-interactive') stopWait(); // a prompt may follow on the terminal
+        break;
       case 'setup':
         stopWait();
         if (live && !o.verbose) wait = spinner(`setting up ${e.queue} on ${e.host} (${e.reason})`);

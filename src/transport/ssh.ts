@@ -19,6 +19,7 @@ import {
   loadKnownHosts,
   verifyHostKey,
 } from '../ssh/known-hosts.js';
+import { canAnswerPrompts, type Prompter } from './prompt.js';
 import { shQuote } from './quote.js';
 import { ShellSession } from './shell-session.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
@@ -29,7 +30,18 @@ const { Client, utils } = ssh2;
 export interface SshOptions {
   /** Add an unknown host's key to known_hosts instead of refusing (like StrictHostKeyChecking=accept-new). */
   acceptNewHostKey?: boolean;
+  /** Answers keyboard-interactive prompts (one-time codes); default: TEJ_ASKPASS, else the terminal. */
+  prompt?: Prompter;
   onEvent?: EventHandler;
+}
+
+/**
+ * What SshTransport needs of a connection: ssh2's Client, or a client of a persistent-connection master
+ * (src/persist/client.ts) whose channels look like ssh2's.
+ */
+export interface ExecClient {
+  exec(command: string, callback: (err: Error | undefined, channel: ClientChannel) => void): unknown;
+  end(): unknown;
 }
 
 // Network failures worth retrying; everything else (auth, host key) is final.
@@ -89,14 +101,30 @@ export class SshTransport implements Transport {
   private readonly waitingForChannel: (() => void)[] = [];
 
   private constructor(
-    private readonly client: InstanceType<typeof Client>,
+    private readonly client: ExecClient,
     private readonly jump: SshTransport | undefined,
     readonly target: SshTarget,
   ) {
     this.label = `${target.user}@${target.alias}`;
     // A persistent listener: an error after connect (link drop) must not crash the process; the
     // channel that was in use reports it.
-    client.on('error', () => undefined);
+    if (client instanceof Client) client.on('error', () => undefined);
+  }
+
+  /** A transport over a client that is already connected (a persistent-connection master's). */
+  static over(client: ExecClient, target: SshTarget): SshTransport {
+    return new SshTransport(client, undefined, target);
+  }
+
+  /** Resolves when the SSH connection has ended (a master exits then). */
+  closed(): Promise<void> {
+    const client = this.client;
+    return new Promise((resolve) => (client instanceof Client ? client.once('close', () => resolve()) : undefined));
+  }
+
+  /** A raw channel running `command` as is, for a persistent-connection master to relay. */
+  execChannel(command: string): Promise<ClientChannel> {
+    return this.openChannel(command, (channel) => channel);
   }
 
   static async connect(destination: string, options: SshOptions = {}): Promise<SshTransport> {
@@ -134,7 +162,7 @@ export class SshTransport implements Transport {
 
   private forward(host: string, port: number): Promise<Readable> {
     return new Promise((resolve, reject) => {
-      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+      (this.client as InstanceType<typeof Client>).forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
         if (err) reject(new ConnectionError(`tej: jump host ${this.label} cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
         else resolve(stream);
       });
@@ -147,7 +175,8 @@ export class SshTransport implements Transport {
     const name = target.hostKeyAliased ? target.hostKeyName : knownHostsName(target.hostKeyName, target.port);
     const types = knownKeyTypes(known, name);
     const methods = await authMethods(target, options.onEvent);
-    if (methods.length === 0) {
+    // Without a key, a host may still let in with keyboard-interactive alone, if someone can answer.
+    if (methods.length === 0 && !canAnswerPrompts(options.prompt)) {
       throw new AuthenticationError(`tej: no way to authenticate to ${target.user}@${target.alias}: no ssh-agent and no readable key`, {
         hint: 'start ssh-agent and ssh-add your key, or set IdentityFile for this host in ~/.ssh/config',
       });
@@ -180,6 +209,20 @@ export class SshTransport implements Transport {
       }
       return false;
     };
+    // Last, for hosts that want a one-time code too (AuthenticationMethods publickey,keyboard-interactive).
+    let authProblem: TejError | undefined;
+    const prompter = options.prompt ?? (await import('./prompt.js')).defaultPrompter;
+    methods.push({
+      type: 'keyboard-interactive',
+      username: target.user,
+      prompt: (name: string, instructions: string, _lang: string, prompts: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
+        const request = { host: `${target.user}@${target.alias}`, name, instructions, prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })) };
+        prompter(request).then(finish, (e: Error) => {
+          authProblem = e instanceof TejError ? e : new AuthenticationError(`tej: cannot answer ${request.host}'s prompt: ${e.message}`, { cause: e });
+          client.end(); // no answer to give: an empty one would count as a failed login on the host
+        });
+      },
+    } as AnyAuthMethod);
     let remaining = [...methods];
     const authHandler = (left: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void) => {
       while (remaining.length > 0) {
@@ -214,13 +257,18 @@ export class SshTransport implements Transport {
     return new Promise((resolve, reject) => {
       const onError = (err: Error & { level?: string }) => {
         client.removeListener('ready', onReady);
+        client.removeListener('close', onClose);
         client.end();
-        reject(hostKeyProblem ?? connectionError(target, err));
+        reject(hostKeyProblem ?? authProblem ?? connectionError(target, err));
       };
+      // Ended without an error (we hung up on a prompt, or the host did during the handshake).
+      const onClose = () => onError(Object.assign(new Error('the connection closed during the login'), { code: 'ECONNRESET' }));
       const onReady = () => {
         client.removeListener('error', onError);
+        client.removeListener('close', onClose);
         resolve(client);
       };
+      client.once('close', onClose);
       client.once('error', onError);
       client.once('ready', onReady);
       client.connect(config);
@@ -267,8 +315,9 @@ export class SshTransport implements Transport {
    */
   private openChannel<T>(command: string, attach: (channel: ClientChannel) => T): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel: ClientChannel) => {
-        if (err) reject(new ConnectionError(`tej: cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
+      this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
+        // A master's own error (its login failed) keeps its class; anything else is a broken connection.
+        if (err) reject(err instanceof TejError ? err : new ConnectionError(`tej: cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
         else resolve(attach(channel));
       });
     });

@@ -1,6 +1,6 @@
 // ProxyJump from ~/.ssh/config: the second host is reached through the first.
 import assert from 'node:assert/strict';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, waitFor } from '../helpers/cli.js';
@@ -28,5 +28,25 @@ describe('ProxyJump', () => {
     // the job is on the inner host, not on the jump host
     assert.equal((await lab.execAs('inner', 'alice', 'test -d ~/.tej/jobs/pj1')).code, 0);
     assert.notEqual((await lab.execAs('jump', 'alice', 'test -d ~/.tej/jobs/pj1')).code, 0);
+  });
+
+  it('keeps a persistent connection through the jump host (--persist), and disconnect ends it', async () => {
+    const runtime = join(home, 'run');
+    await mkdir(runtime, { recursive: true, mode: 0o700 });
+    const env = { XDG_RUNTIME_DIR: runtime };
+    try {
+      const first = await tej(['download', 'viajump', '--id', 'pj1', 'where.txt:', '--persist', '-v'], { home, env });
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(first.stdout, 'inner\n');
+      assert.match(first.stderr, /persistent connection \(started/);
+      const second = await tej(['download', 'viajump', '--id', 'pj1', 'where.txt:', '--persist', '-v'], { home, env });
+      assert.equal(second.stdout, 'inner\n', second.stderr);
+      assert.match(second.stderr, /persistent connection \(reused/);
+      assert.doesNotMatch(second.stderr, /auth: publickey/, 'neither hop logs in again');
+    } finally {
+      const d = await tej(['disconnect', 'viajump'], { home, env });
+      assert.match(d.stderr, /closed the persistent connection/);
+    }
+    await waitFor('the socket to go', async () => readdir(join(runtime, 'tej')), (f) => !f.some((n) => n.endsWith('.sock')), 5000);
   });
 });

@@ -1,0 +1,92 @@
+// Opening a transport through a persistent-connection master: reuse the live one for the destination,
+// or start one (detached) and wait until it is connected, answering its login prompts meanwhile.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { parseDestination } from '../destination.js';
+import { ConnectionError } from '../errors.js';
+import type { EventHandler } from '../events.js';
+import { PACKAGE_ROOT } from '../package-root.js';
+import { loadSshConfig, resolveTarget, type SshTarget } from '../ssh/config.js';
+import { canAnswerPrompts, defaultPrompter, type Prompter } from '../transport/prompt.js';
+import { SshTransport } from '../transport/ssh.js';
+import { PersistClient, ping } from './client.js';
+import type { FromParent, MasterArgs, ToParent } from './master.js';
+import { socketDir, socketPath } from './paths.js';
+import { toWire, fromWire } from './wire-error.js';
+
+export interface PersistOptions {
+  /** Seconds the master stays without any open channel. */
+  idleSeconds: number;
+  acceptNewHostKey?: boolean;
+  prompt?: Prompter;
+  onEvent?: EventHandler;
+}
+
+/** The destination's target and its master's socket (the socket directory checked). */
+export async function masterSocket(destination: string): Promise<{ target: SshTarget; socket: string }> {
+  const dest = parseDestination(destination);
+  const target = resolveTarget(dest, await loadSshConfig(), dest.host);
+  return { target, socket: socketPath(socketDir(), target) };
+}
+
+export async function persistentTransport(destination: string, options: PersistOptions): Promise<SshTransport> {
+  const started = Date.now();
+  const { target, socket } = await masterSocket(destination);
+  let how = 'reused';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Also waits for a master that is still logging in (started by another command), or gets its error.
+      await ping(socket);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const noMaster = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
+      if (!noMaster) throw e;
+      if (attempt > 3) throw new ConnectionError(`tej: cannot reach the persistent connection to ${destination} (${socket}): ${(e as Error).message}`, { cause: e });
+      const canPrompt = canAnswerPrompts(options.prompt);
+      await startMaster({ destination, socket, idleSeconds: options.idleSeconds, acceptNewHostKey: options.acceptNewHostKey ?? false, canPrompt }, options);
+      how = 'started';
+    }
+  }
+  options.onEvent?.({ kind: 'auth', host: target.alias, method: 'persistent connection', detail: `${how}: ${socket}` });
+  options.onEvent?.({ kind: 'connected', host: target.alias, ms: Date.now() - started });
+  return SshTransport.over(new PersistClient(socket), target);
+}
+
+function startMaster(args: MasterArgs, options: PersistOptions): Promise<void> {
+  const prompter = options.prompt ?? defaultPrompter;
+  return new Promise((resolve, reject) => {
+    // The master runs the same CLI (a hidden command), detached from this process and its terminal.
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'tej.js'), '__persist-master', JSON.stringify(args)], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    let settled = false;
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (child.connected) child.disconnect();
+      child.unref();
+      if (error) reject(error);
+      else resolve();
+    };
+    child.on('message', (m: ToParent) => {
+      if (m.type === 'ready') settle();
+      else if (m.type === 'error') settle(fromWire(m.error));
+      else if (m.type === 'event') options.onEvent?.(m.event);
+      else if (m.type === 'prompt') {
+        const reply = (r: FromParent) => child.connected && child.send(r);
+        prompter(m.request).then(
+          (answers) => reply({ type: 'answers', id: m.id, answers }),
+          (e: unknown) => reply({ type: 'answers', id: m.id, error: toWire(e) }),
+        );
+      }
+    });
+    child.on('error', (e) => settle(new ConnectionError(`tej: cannot start the persistent connection to ${args.destination}: ${e.message}`, { cause: e })));
+    child.on('exit', (code, signal) => {
+      const e = new ConnectionError(`tej: the persistent connection to ${args.destination} ended before it was ready (${signal ?? `exit ${code}`})`);
+      e.retryable = false;
+      settle(e);
+    });
+  });
+}

@@ -1,0 +1,413 @@
+// Persistent connections (--persist): a background master keeps the SSH connection between commands.
+// Everything here runs the built CLI against the lab's real sshd; each test has its own client HOME and
+// XDG_RUNTIME_DIR (so its own masters), and cleanup ends every master a test started.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { makeJob, ok, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
+import { makeClientHome, startSshHost, type Lab } from '../helpers/lab.js';
+
+/** Pids of the masters whose command line names `dir` (their socket is under it). */
+function mastersUnder(dir: string): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      const state = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.[0];
+      if (cmd.includes('__persist-master') && cmd.includes(dir) && state !== 'Z') pids.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function sockets(runtime: string): string[] {
+  const dir = join(runtime, 'tej');
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sock')) : [];
+}
+
+interface Client {
+  home: string;
+  runtime: string;
+  run(args: string[], env?: Record<string, string>): Promise<TejRun>;
+}
+
+describe('persistent connections', () => {
+  let lab: Lab<'h1'>;
+  let jobs: string;
+  const clients: Client[] = [];
+  const sshdLog = () => readFile(join(lab.dir, 'hosts', 'h1', 'log', 'sshd.log'), 'utf8');
+  const accepted = async () => (await sshdLog()).split('\n').filter((l) => /Accepted publickey for alice/.test(l)).length;
+
+  async function client(): Promise<Client> {
+    const home = await makeClientHome(lab);
+    const runtime = join(home, 'run');
+    await mkdir(runtime, { mode: 0o700 });
+    const c: Client = { home, runtime, run: (args, env = {}) => tej(args, { home, env: { XDG_RUNTIME_DIR: runtime, ...env } }) };
+    clients.push(c);
+    return c;
+  }
+
+  before(async () => {
+    ({ lab, jobs } = await startSshHost({ jobsPrefix: 'tej-persist-jobs-' }));
+  });
+  afterEach(async () => {
+    // Masters must not outlive their test: disconnect, then make sure by pid.
+    for (const c of clients.splice(0)) {
+      await c.run(['disconnect', 'h1']);
+      for (const pid of mastersUnder(c.runtime)) process.kill(pid, 'SIGKILL');
+    }
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('runs a second command over the first one\'s connection, without logging in again', async () => {
+    const c = await client();
+    const before = await accepted();
+    ok(await c.run(['setup', 'h1', '--persist', '1m']));
+    assert.equal(await accepted(), before + 1, 'the first command logs in');
+    assert.equal(mastersUnder(c.runtime).length, 1, 'a master runs after the command has exited');
+    // Without its key the client could not log in again: the second command must reuse the master.
+    await rm(join(c.home, '.ssh', 'id_ed25519'));
+    const listed = await c.run(['list', 'h1', '--persist=1m']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(await accepted(), before + 1, 'no new login for the second command');
+    // The proof holds: without a master the same command cannot log in.
+    ok(await c.run(['disconnect', 'h1']));
+    const direct = await c.run(['list', 'h1']);
+    assert.equal(direct.code, 77, direct.stderr);
+  });
+
+  it('takes TEJ_PERSIST and the config file, and is off by default', async () => {
+    const c = await client();
+    ok(await c.run(['list', 'h1']));
+    assert.equal(mastersUnder(c.runtime).length, 0, 'no master without --persist');
+    ok(await c.run(['list', 'h1'], { TEJ_PERSIST: '1m' }));
+    assert.equal(mastersUnder(c.runtime).length, 1, 'TEJ_PERSIST starts one');
+    ok(await c.run(['disconnect', 'h1']));
+    await mkdir(join(c.home, '.config', 'tej'), { recursive: true });
+    await writeFile(join(c.home, '.config', 'tej', 'config.json'), JSON.stringify({ hosts: { h1: { persist: '1m' } } }));
+    ok(await c.run(['list', 'h1']));
+    assert.equal(mastersUnder(c.runtime).length, 1, 'the config file starts one');
+    ok(await c.run(['disconnect', 'h1']));
+    ok(await c.run(['list', 'h1', '--persist', 'off']));
+    assert.equal(mastersUnder(c.runtime).length, 0, '--persist off wins over the config file');
+    const bad = await c.run(['list', 'h1'], { TEJ_PERSIST: 'soon' });
+    assert.equal(bad.code, 64, bad.stderr);
+    assert.match(bad.stderr, /bad TEJ_PERSIST 'soon'/);
+  });
+
+  it('keeps its socket in a 0700 directory and refuses a directory open to others (77)', async () => {
+    const c = await client();
+    ok(await c.run(['list', 'h1', '--persist']));
+    const dir = join(c.runtime, 'tej');
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
+    const [sock] = sockets(c.runtime);
+    assert.ok(sock && (await stat(join(dir, sock))).isSocket(), `a socket in ${dir}`);
+    assert.ok(join(dir, sock).length < 108);
+    ok(await c.run(['disconnect', 'h1']));
+    await chmod(dir, 0o755);
+    const r = await c.run(['list', 'h1', '--persist']);
+    assert.equal(r.code, 77, r.stderr);
+    assert.match(r.stderr, /refusing to keep persistent connections in .* open to others \(mode 755\)/);
+    assert.match(r.stderr, /chmod 700/);
+    assert.equal(mastersUnder(c.runtime).length, 0);
+    // without XDG_RUNTIME_DIR: a directory of its own under the temporary directory, 0700 too
+    const tmp = join(c.home, 'tmp');
+    await mkdir(tmp);
+    ok(await c.run(['list', 'h1', '--persist'], { XDG_RUNTIME_DIR: '', TMPDIR: tmp }));
+    assert.equal((await stat(join(tmp, `tej-${process.getuid!()}`))).mode & 0o777, 0o700);
+    ok(await c.run(['disconnect', 'h1'], { XDG_RUNTIME_DIR: '', TMPDIR: tmp }));
+  });
+
+  it('ends the master with tej disconnect, which removes the socket', async () => {
+    const c = await client();
+    ok(await c.run(['list', 'h1', '--persist']));
+    const [pid] = mastersUnder(c.runtime);
+    assert.ok(pid);
+    assert.equal(sockets(c.runtime).length, 1);
+    const r = await c.run(['disconnect', 'h1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /closed the persistent connection to h1/);
+    assert.deepEqual(sockets(c.runtime), []);
+    await waitFor('the master to exit', async () => mastersUnder(c.runtime), (p) => p.length === 0, 5000);
+    const again = await c.run(['disconnect', 'h1']);
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /no persistent connection to h1 was open/);
+  });
+
+  it('expires after its idle time and not while a command uses it', async () => {
+    const c = await client();
+    ok(await c.run(['list', 'h1', '--persist=2s']));
+    assert.equal(mastersUnder(c.runtime).length, 1);
+    // a command that takes longer than the idle time keeps the master
+    const dir = await makeJob(join(jobs, 'idle'), { 'start.sh': 'sleep 3; echo slept > out.txt\n' });
+    ok(await c.run(['submit', 'h1', '--id', 'idle1', dir, '--persist=2s']));
+    const waited = await c.run(['wait', 'h1', '--id', 'idle1', '--persist=2s']);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.equal(mastersUnder(c.runtime).length, 1, 'still there right after a 3 s command');
+    await waitFor('the idle master to exit', async () => [mastersUnder(c.runtime), sockets(c.runtime)], ([p, s]) => p!.length === 0 && s!.length === 0, 8000);
+  });
+
+  it('starts a new master when the old one was killed with kill -9 (stale socket)', async () => {
+    const c = await client();
+    ok(await c.run(['list', 'h1', '--persist']));
+    const [old] = mastersUnder(c.runtime);
+    assert.ok(old);
+    process.kill(old, 'SIGKILL');
+    await waitFor('the master to die', async () => mastersUnder(c.runtime), (p) => p.length === 0, 5000);
+    assert.equal(sockets(c.runtime).length, 1, 'the socket stays behind');
+    const r = await c.run(['list', 'h1', '--persist']);
+    assert.equal(r.code, 0, r.stderr);
+    const now = mastersUnder(c.runtime);
+    assert.equal(now.length, 1);
+    assert.notEqual(now[0], old);
+  });
+
+  it('ends the master when its SSH connection drops, and the next command starts a new one', async () => {
+    const c = await client();
+    const first = await c.run(['list', 'h1', '--persist', '-v']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /auth: persistent connection \(started: /);
+    const [old] = mastersUnder(c.runtime);
+    assert.ok(old);
+    // kill alice's sshd session processes on the host (by pid): the master's connection ends
+    const k = await lab.exec('h1', ['sh', '-c', 'for p in $(pgrep -u alice -x sshd); do kill -KILL "$p"; done']);
+    assert.equal(k.code, 0, k.stderr);
+    await waitFor('the master to exit', async () => [mastersUnder(c.runtime), sockets(c.runtime)], ([p, s]) => p!.length === 0 && s!.length === 0, 10_000);
+    const r = await c.run(['list', 'h1', '--persist', '-v']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /auth: persistent connection \(started: /);
+    const again = await c.run(['list', 'h1', '--persist', '-v']);
+    assert.match(again.stderr, /auth: persistent connection \(reused: /);
+    assert.doesNotMatch(again.stderr, /auth: publickey/);
+  });
+
+  it('starts one master when two commands start at the same moment', async () => {
+    const c = await client();
+    const rs = await Promise.all([1, 2, 3].map(() => c.run(['list', 'h1', '--persist'])));
+    for (const r of rs) assert.equal(r.code, 0, r.stderr);
+    await waitFor('the losers to leave', async () => mastersUnder(c.runtime), (p) => p.length === 1, 5000);
+    assert.equal(sockets(c.runtime).length, 1);
+    ok(await c.run(['list', 'h1', '--persist']));
+  });
+
+  it('refuses an unknown host key through a master as without one (77), and leaves no master', async () => {
+    const c = await client();
+    await writeFile(join(c.home, '.ssh', 'known_hosts'), '');
+    const direct = await c.run(['list', 'h1']);
+    const persisted = await c.run(['list', 'h1', '--persist']);
+    assert.equal(direct.code, 77, direct.stderr);
+    assert.equal(persisted.code, 77, persisted.stderr);
+    assert.match(persisted.stderr, /host key of 10\.[0-9.]+ is unknown/);
+    assert.equal(persisted.stderr, direct.stderr, 'the same message and hint');
+    // commands that start at once share the first master's refusal, whichever started it
+    const together = await Promise.all([1, 2, 3].map(() => c.run(['list', 'h1', '--persist'])));
+    assert.deepEqual(together.map((r) => r.code), [77, 77, 77], together.map((r) => r.stderr).join('\n'));
+    await waitFor('the masters to exit', async () => mastersUnder(c.runtime), (p) => p.length === 0, 5000);
+    assert.deepEqual(sockets(c.runtime), []);
+    // --accept-new-host-key reaches the master
+    ok(await c.run(['list', 'h1', '--persist', '--accept-new-host-key']));
+    assert.match(await readFile(join(c.home, '.ssh', 'known_hosts'), 'utf8'), /ssh-ed25519/);
+  });
+
+  it('fails a refused login and a refused connection through a master as without one (77, 75)', async () => {
+    const c = await client();
+    const key = join(c.home, '.ssh', 'id_ed25519');
+    await rm(key);
+    for (const expected of [/no way to authenticate to alice@h1/, /authentication to alice@h1 failed/]) {
+      const direct = await c.run(['list', 'h1']);
+      const persisted = await c.run(['list', 'h1', '--persist']);
+      assert.equal(direct.code, 77, direct.stderr);
+      assert.equal(persisted.code, 77, persisted.stderr);
+      assert.equal(persisted.stderr, direct.stderr);
+      assert.match(persisted.stderr, expected);
+      // then a key the host does not know
+      await rm(key, { force: true });
+      const gen = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+      assert.equal(gen.status, 0, gen.stderr?.toString());
+    }
+    await lab.fault('h1', 'reject');
+    try {
+      const refusedDirect = await c.run(['list', 'h1']);
+      const refused = await c.run(['list', 'h1', '--persist']);
+      assert.equal(refusedDirect.code, 75, refusedDirect.stderr);
+      assert.equal(refused.code, 75, refused.stderr);
+      assert.match(refused.stderr, /cannot connect to alice@h1 .*ECONNREFUSED/);
+      assert.equal(refused.stderr, refusedDirect.stderr, 'the same message, retries included');
+    } finally {
+      await lab.fault('h1', 'clear');
+    }
+    assert.equal(mastersUnder(c.runtime).length, 0);
+    assert.deepEqual(sockets(c.runtime), []);
+  });
+
+  it('submits, follows and downloads through a master with the same results as without', async () => {
+    const c = await client();
+    const big = randomBytes(3 * 1024 * 1024);
+    const dir = await makeJob(join(jobs, 'same'), {
+      'start.sh': 'cat big.bin big.bin > out.bin; echo to-stderr >&2; echo "$TEJ_JOB_ID"\n',
+    });
+    await writeFile(join(dir, 'big.bin'), big);
+    const results: string[] = [];
+    for (const [id, flags] of [['same_direct', []], ['same_persist', ['--persist']]] as const) {
+      ok(await c.run(['submit', 'h1', '--id', id, dir, ...flags]));
+      const w = await c.run(['wait', 'h1', '--id', id, ...flags]);
+      assert.equal(w.code, 0, w.stderr);
+      const logs = ok(await c.run(['logs', 'h1', '--id', id, ...flags]));
+      const out = join(c.home, id);
+      await mkdir(out);
+      ok(await c.run(['download', 'h1', '--id', id, `out.bin:${out}/out.bin`, ...flags]));
+      const got = await readFile(join(out, 'out.bin'));
+      assert.equal(got.length, big.length * 2);
+      results.push(`${logs.replace(id, 'ID')} ${createHash('sha256').update(got).digest('hex')}`);
+    }
+    assert.equal(results[0], results[1]);
+    assert.equal(createHash('sha256').update(Buffer.concat([big, big])).digest('hex'), results[1]!.split(' ').pop());
+    assert.equal(mastersUnder(c.runtime).length, 1);
+  });
+});
+
+describe('keyboard-interactive logins (a key and a password, as two-factor hosts ask)', () => {
+  let lab: Lab<'h1'>;
+  let home: string;
+  let runtime: string;
+  let askLog: string;
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    tej(args, { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'askpass'), ...env } });
+  const asked = async () => (existsSync(askLog) ? (await readFile(askLog, 'utf8')).split('\n').filter(Boolean) : []);
+
+  before(async () => {
+    ({ lab, home } = await startSshHost());
+    // sshd asks for the key, then for the password through PAM
+    const conf = await lab.exec('h1', ['sh', '-c', [
+      "sed -i -e 's/^UsePAM no/UsePAM yes/' -e 's/^KbdInteractiveAuthentication no/KbdInteractiveAuthentication yes/' /etc/ssh/sshd_config",
+      'echo "AuthenticationMethods publickey,keyboard-interactive" >> /etc/ssh/sshd_config',
+      'echo alice:sesame | chpasswd',
+      '/usr/sbin/sshd -t -f /etc/ssh/sshd_config',
+      'kill -HUP "$(cat /run/sshd.pid)"',
+    ].join(' && ')]);
+    assert.equal(conf.code, 0, conf.stderr);
+    runtime = join(home, 'run');
+    await mkdir(runtime, { mode: 0o700 });
+    askLog = join(home, 'askpass.log');
+    await writeFile(join(home, 'askpass'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${askLog}'\necho sesame\n`, { mode: 0o755 });
+    // sshd re-executes itself on SIGHUP: wait until it answers again
+    await waitFor('sshd to take the new configuration', () => run(['list', 'h1']), (r) => r.code === 0, 20_000);
+    await rm(askLog, { force: true });
+  });
+  after(async () => {
+    if (home) {
+      await run(['disconnect', 'h1']);
+      for (const pid of mastersUnder(runtime)) process.kill(pid, 'SIGKILL');
+    }
+    await lab?.stop();
+  });
+
+  it('asks TEJ_ASKPASS on every command without --persist', async () => {
+    ok(await run(['list', 'h1']));
+    ok(await run(['list', 'h1']));
+    const prompts = await asked();
+    assert.equal(prompts.length, 2, prompts.join('\n'));
+    assert.match(prompts[0]!, /password/i);
+  });
+
+  it('asks once for the master, and not at all for the commands that reuse it', async () => {
+    await rm(askLog, { force: true });
+    ok(await run(['list', 'h1', '--persist']));
+    assert.equal((await asked()).length, 1, 'the first command answers the master\'s prompt');
+    ok(await run(['list', 'h1', '--persist']));
+    ok(await run(['status', 'h1', '--id', 'nothing', '--persist']).then((r) => ({ ...r, code: r.code === 66 ? 0 : r.code })));
+    assert.equal((await asked()).length, 1, 'later commands go through the master without a prompt');
+    ok(await run(['disconnect', 'h1']));
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
+  });
+
+  it('fails with 77 and names TEJ_ASKPASS when nothing can answer the prompt, with or without a master', async () => {
+    for (const flags of [[], ['--persist']]) {
+      const r = await run(['list', 'h1', ...flags], { TEJ_ASKPASS: '' });
+      assert.equal(r.code, 77, r.stderr);
+      assert.match(r.stderr, /keyboard-interactive/);
+      assert.match(r.stderr, /TEJ_ASKPASS/);
+    }
+    assert.equal(mastersUnder(runtime).length, 0);
+  });
+
+  it('ends a master whose CLI is killed while it waits for an answer', async () => {
+    await writeFile(join(home, 'slowpass'), '#!/bin/sh\nexec sleep 4\n', { mode: 0o755 });
+    const r = await tej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'slowpass') }, timeoutMs: 2000 });
+    assert.equal(r.code, null, 'killed by the timeout');
+    await waitFor('the master to exit', async () => [mastersUnder(runtime), readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock'))],
+      ([p, s]) => p!.length === 0 && s!.length === 0, 5000);
+  });
+
+  it('asks on the terminal without echoing the answer when there is no TEJ_ASKPASS, and once with a master', async () => {
+    // script(1) gives tej a pseudo-terminal; the answer is typed once the prompt has appeared
+    const onTerminal = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const cmd = [process.execPath, TEJ_BIN, ...args].map((w) => `'${w}'`).join(' ');
+        const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LC_ALL: 'C', XDG_RUNTIME_DIR: runtime, TERM: 'dumb' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let typed = false;
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (!typed && /Password: ?$/.test(out)) {
+            typed = true;
+            setTimeout(() => child.stdin.write('sesame\r'), 200);
+          }
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          child.stdin.destroy();
+          resolve({ code, out });
+        });
+      });
+    const direct = await onTerminal(['list', 'h1']);
+    assert.equal(direct.code, 0, direct.out);
+    assert.match(direct.out, /\(alice@h1\) Password:/);
+    assert.doesNotMatch(direct.out, /sesame/, 'the answer is not echoed');
+    const first = await onTerminal(['list', 'h1', '--persist']);
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /Password:/, 'the master\'s prompt is asked on the terminal of the command that started it');
+    assert.doesNotMatch(first.out, /sesame/);
+    const second = await onTerminal(['list', 'h1', '--persist']);
+    assert.equal(second.code, 0, second.out);
+    assert.doesNotMatch(second.out, /Password:/);
+    ok(await run(['disconnect', 'h1']));
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
+  });
+
+  it('lets tej disconnect end a master that is waiting for an answer', async () => {
+    await writeFile(join(home, 'slowpass'), '#!/bin/sh\nexec sleep 4\n', { mode: 0o755 });
+    const pending = tej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'slowpass') }, timeoutMs: 20_000 });
+    await waitFor('the master to ask', async () => asked().then(() => existsSync(join(runtime, 'tej')) ? readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock')) : []),
+      (s) => s.length === 1, 5000);
+    const d = await run(['disconnect', 'h1']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stderr, /closed the persistent connection/);
+    const r = await pending;
+    assert.equal(r.code, 75, r.stderr);
+    assert.match(r.stderr, /ended before it was ready/);
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
+  });
+
+  it('fails with 77 when the answer is wrong, through a master too', async () => {
+    await writeFile(join(home, 'wrongpass'), '#!/bin/sh\necho wrong\n', { mode: 0o755 });
+    for (const flags of [[], ['--persist']]) {
+      const r = await run(['list', 'h1', ...flags], { TEJ_ASKPASS: join(home, 'wrongpass') });
+      assert.equal(r.code, 77, r.stderr);
+      assert.match(r.stderr, /authentication to alice@h1 failed/);
+    }
+  });
+});
