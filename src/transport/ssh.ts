@@ -4,8 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import ssh2 from 'ssh2';
-import type { AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig } from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { parseDestination } from '../destination.js';
 import { AuthenticationError, ConnectionError, HostKeyError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
@@ -25,7 +24,20 @@ import { ShellSession } from './shell-session.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
 import { coalesce, collect } from './transport.js';
 
-const { Client, utils } = ssh2;
+/**
+ * ssh2 itself, loaded on the first login: a command that reuses a persistent connection's master
+ * (src/persist) never logs in, and skips loading it (~50 ms of each such command's start-up).
+ */
+let ssh2Module: typeof import('ssh2') | undefined;
+async function loadSsh2(): Promise<typeof import('ssh2')> {
+  ssh2Module ??= (await import('ssh2')).default;
+  return ssh2Module;
+}
+
+/** Whether the connection is ssh2's own Client (a master's client has no events and no forwarding). */
+function isSsh2Client(client: ExecClient): client is Client {
+  return typeof (client as Partial<Client>).forwardOut === 'function';
+}
 
 export interface SshOptions {
   /** Add an unknown host's key to known_hosts instead of refusing (like StrictHostKeyChecking=accept-new). */
@@ -81,7 +93,7 @@ async function authMethods(target: SshTarget, onEvent?: EventHandler): Promise<A
     } catch {
       continue; // default key files that do not exist are simply not offered, as OpenSSH does
     }
-    const parsed = utils.parseKey(data);
+    const parsed = (await loadSsh2()).utils.parseKey(data);
     if (parsed instanceof Error) {
       onEvent?.({ kind: 'auth', host: target.alias, method: 'publickey', detail: `skipping ${file}: ${parsed.message}` });
       continue;
@@ -108,7 +120,7 @@ export class SshTransport implements Transport {
     this.label = `${target.user}@${target.alias}`;
     // A persistent listener: an error after connect (link drop) must not crash the process; the
     // channel that was in use reports it.
-    if (client instanceof Client) client.on('error', () => undefined);
+    if (isSsh2Client(client)) client.on('error', () => undefined);
   }
 
   /** A transport over a client that is already connected (a persistent-connection master's). */
@@ -119,7 +131,7 @@ export class SshTransport implements Transport {
   /** Resolves when the SSH connection has ended (a master exits then). */
   closed(): Promise<void> {
     const client = this.client;
-    return new Promise((resolve) => (client instanceof Client ? client.once('close', () => resolve()) : undefined));
+    return new Promise((resolve) => (isSsh2Client(client) ? client.once('close', () => resolve()) : undefined));
   }
 
   /** A raw channel running `command` as is, for a persistent-connection master to relay. */
@@ -162,14 +174,14 @@ export class SshTransport implements Transport {
 
   private forward(host: string, port: number): Promise<Readable> {
     return new Promise((resolve, reject) => {
-      (this.client as InstanceType<typeof Client>).forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+      (this.client as Client).forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
         if (err) reject(new ConnectionError(`tej: jump host ${this.label} cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
         else resolve(stream);
       });
     });
   }
 
-  private static async open(target: SshTarget, options: SshOptions, sock?: Readable): Promise<InstanceType<typeof Client>> {
+  private static async open(target: SshTarget, options: SshOptions, sock?: Readable): Promise<Client> {
     const known = await loadKnownHosts(target.knownHostsFiles);
     // As OpenSSH: a HostKeyAlias is looked up as is; a host name with its port when that is not 22.
     const name = target.hostKeyAliased ? target.hostKeyName : knownHostsName(target.hostKeyName, target.port);
@@ -235,7 +247,7 @@ export class SshTransport implements Transport {
       }
       next(false);
     };
-    const client = new Client();
+    const client = new (await loadSsh2()).Client();
     const config: ConnectConfig = {
       host: target.host,
       port: target.port,
