@@ -33,6 +33,9 @@ interface Case {
   openssh: string;
   tej: () => Promise<number>;
   ssh: () => Promise<number>;
+  /** Untimed: before the first repetition and after the last. */
+  before?: () => Promise<void>;
+  after?: () => Promise<void>;
   note?: () => string;
 }
 
@@ -105,7 +108,10 @@ async function main(): Promise<void> {
     const bin = join(home, 'bin');
     await mkdir(bin);
     await writeFile(join(bin, 'ssh'), `#!/bin/sh\nexec /usr/bin/ssh -F "$HOME/.ssh/config" "$@"\n`, { mode: 0o755 });
-    const env = { HOME: home, PATH: `${bin}:${process.env.PATH}` };
+    // --persist masters put their sockets in XDG_RUNTIME_DIR: the client home's own, private one.
+    const runtime = join(home, 'run');
+    await mkdir(runtime, { mode: 0o700 });
+    const env = { HOME: home, PATH: `${bin}:${process.env.PATH}`, XDG_RUNTIME_DIR: runtime };
     const work = await lab.makeTmpDir('tej-bench-');
     const small = join(work, 'small');
     const big = join(work, 'big');
@@ -155,6 +161,20 @@ async function main(): Promise<void> {
         openssh: `ssh h1 'cat ~/.tej/jobs/st0/exit-code'`,
         tej: () => tej('status', 'h1', '--id', 'st0'),
         ssh: () => sh(`ssh h1 'cat ~/.tej/jobs/st0/exit-code' >/dev/null`),
+      },
+      {
+        name: 'one command through a persistent connection (--persist)',
+        openssh: `ssh -o ControlPath=… h1 'cat …' (ControlMaster running)`,
+        before: async () => {
+          await tej('list', 'h1', '--persist', '10m'); // starts the master: the login is not timed
+          await sh(master);
+        },
+        tej: () => tej('status', 'h1', '--id', 'st0', '--persist', '10m'),
+        ssh: () => sh(`${viaMaster} h1 'cat ~/.tej/jobs/st0/exit-code' >/dev/null`),
+        after: async () => {
+          await tej('disconnect', 'h1');
+          await sh(closeMaster);
+        },
       },
       {
         name: `status of ${STATUS_JOBS} jobs in one command`,
@@ -215,6 +235,7 @@ async function main(): Promise<void> {
     for (const c of cases.filter((x) => !opts.only || new RegExp(opts.only, 'i').test(x.name))) {
       const t: number[] = [];
       const o: number[] = [];
+      await c.before?.();
       for (let i = 0; i < REPS; i++) {
         // Alternate which side goes first, so neither always gets the warmer cache.
         const order = i % 2 === 0 ? (['tej', 'ssh'] as const) : (['ssh', 'tej'] as const);
@@ -223,6 +244,7 @@ async function main(): Promise<void> {
           (side === 'tej' ? t : o).push(ms);
         }
       }
+      await c.after?.();
       await run(['sync'], {}); // untimed: the next case does not pay for this one's write-back
       const r: Result = {
         name: c.name,
