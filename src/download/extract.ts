@@ -8,7 +8,7 @@ import { basename, dirname, join, normalize, relative, resolve, isAbsolute, sep 
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tar } from '../tar.js';
-import { coalesce } from '../transport/transport.js';
+import { batches } from '../transport/transport.js';
 import { InvalidInputError } from '../errors.js';
 import type { DownloadSpec } from './spec.js';
 
@@ -89,9 +89,11 @@ async function writeWhole(entry: AsyncIterable<unknown>, tmp: string, target: st
 async function writeStreamed(entry: AsyncIterable<Uint8Array>, tmp: string, target: string, mode: number, onWrite: (n: number) => void): Promise<void> {
   const file = await open(tmp, 'w', mode);
   try {
-    for await (const batch of coalesce(entry, 1 << 20)) {
-      await file.writeFile(batch); // from the current position: the batches follow each other
-      onWrite(batch.length);
+    // 1 MiB per write(v) call, not one per SSH packet, and no copy into one buffer first.
+    for await (const { parts, length } of batches(entry, 1 << 20)) {
+      const { bytesWritten } = await file.writev(parts); // at the current position: batches follow each other
+      if (bytesWritten < length) await file.writeFile(Buffer.concat(parts, length).subarray(bytesWritten)); // a short write: the rest
+      onWrite(length);
     }
     await file.close();
     await rename(tmp, target);

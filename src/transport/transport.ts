@@ -39,21 +39,31 @@ export function collect(stream: Readable | null | undefined): Promise<Buffer> {
 }
 
 /**
- * Joins small chunks into writes of at least `size` bytes (the last may be shorter). Holding data back
- * is harmless here: the receiver of an upload answers only after the end of the stream.
+ * Groups chunks into batches of at least `size` bytes (the last may be smaller), without copying them:
+ * for writev, which writes a batch in one call.
  */
-export async function* coalesce(source: Readable | AsyncIterable<Uint8Array>, size = 256 * 1024): AsyncGenerator<Buffer> {
+export async function* batches(source: Readable | AsyncIterable<Uint8Array>, size: number): AsyncGenerator<{ parts: Uint8Array[]; length: number }> {
   let parts: Uint8Array[] = [];
   let length = 0;
   for await (const chunk of source as AsyncIterable<Uint8Array>) {
     parts.push(chunk);
     length += chunk.length;
     if (length >= size) {
-      // One chunk already big enough goes as it is: concat would copy it for nothing.
-      yield parts.length === 1 ? Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, length) : Buffer.concat(parts, length);
+      yield { parts, length };
       parts = [];
       length = 0;
     }
   }
-  if (length > 0) yield Buffer.concat(parts, length);
+  if (length > 0) yield { parts, length };
+}
+
+/**
+ * Joins small chunks into writes of at least `size` bytes (the last may be shorter). Holding data back
+ * is harmless here: the receiver of an upload answers only after the end of the stream.
+ */
+export async function* coalesce(source: Readable | AsyncIterable<Uint8Array>, size = 256 * 1024): AsyncGenerator<Buffer> {
+  for await (const { parts, length } of batches(source, size)) {
+    // One chunk already big enough goes as it is: concat would copy it for nothing.
+    yield parts.length === 1 ? Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, length) : Buffer.concat(parts, length);
+  }
 }
