@@ -195,6 +195,13 @@ async function main(): Promise<void> {
         ssh: () => sh(`tar cf - -C ${small} . | ssh h1 'mkdir /tmp/bench/s${++rep} && tar xf - -C /tmp/bench/s${rep}'`),
       },
       {
+        // The same without keeping the upload as input.tar for `tej resubmit` (tee on the host)
+        name: `upload ${SMALL_FILES} files of 4 KiB, --no-keep-input`,
+        openssh: `tar c DIR | ssh h1 'tar x'`,
+        tej: () => tej('submit', 'h1', '--no-keep-input', '--id', `up-small-${++rep}`, small),
+        ssh: () => sh(`tar cf - -C ${small} . | ssh h1 'mkdir /tmp/bench/s${++rep} && tar xf - -C /tmp/bench/s${rep}'`),
+      },
+      {
         name: `upload one ${BIG_MB} MB file`,
         openssh: `cat FILE | ssh h1 'cat > F'`,
         tej: () => tej('submit', 'h1', '--id', `up-big-${++rep}`, big),
