@@ -84,9 +84,9 @@ describe('faults', () => {
   /** Names in ~/.tej/staging (uploads in flight and what dead ones left). */
   const staging = async () => (await remote('ls -A ~/.tej/staging')).split('\n').filter(Boolean);
   const jobIds = async () => (await remote('ls -A ~/.tej/jobs')).split('\n').filter(Boolean);
-  /** Waits until an upload of `id` has written `bytes` into its staging dir. */
+  /** Waits until an upload of `id` has written `bytes` into its staging dir (input.tar or upload/). */
   const uploadInFlight = (id: string, bytes: number) =>
-    waitFor(`the upload of ${id} to be in flight`, () => lab.execAs('h1', 'alice', `du -sb ~/.tej/staging/${id}.*/upload 2>/dev/null | cut -f1`),
+    waitFor(`the upload of ${id} to be in flight`, () => lab.execAs('h1', 'alice', `du -sb ~/.tej/staging/${id}.* 2>/dev/null | cut -f1`),
       (r) => Number(r.stdout.trim().split('\n')[0] || 0) >= bytes, 30_000);
   /** A job directory with `size` random (incompressible) bytes. */
   const bigJob = async (name: string, size: number, start = 'echo done > done.txt\n') => {

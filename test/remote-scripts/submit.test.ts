@@ -79,6 +79,28 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         });
       }
 
+      test('--keep-input: a job keeps its upload as input.tar; failing to save it (a full disk) exits 65 and leaves nothing', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const input = await jobTar({ script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'in.txt': 'kept' } });
+        const r = await q.run(['submit', 'kept', 'N0nce', '--keep-input'], { input });
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(readFileSync(join(q.jobDir('kept'), 'input.tar')).equals(input), 'input.tar is the upload, byte for byte');
+        assert.equal(q.jobFile('kept', 'input-nonce'), 'N0nce\n');
+        assert.equal(q.jobFile('kept', 'work/in.txt'), 'kept');
+        // cat is what saves the stream: one that fails as a full disk would
+        const env = tarEnv(q, undefined);
+        const bin = join(q.tmp, 'failing-cat');
+        mkdirSync(bin, { recursive: true });
+        writeFileSync(join(bin, 'cat'), '#!/bin/sh\necho "cat: write error: No space left on device" >&2\nexit 1\n');
+        chmodSync(join(bin, 'cat'), 0o755);
+        const full = await q.run(['submit', 'full', 'N0nce', '--keep-input'], { input, env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
+        assert.equal(full.code, 65, full.stderr);
+        assert.match(full.stderr, /^tej-remote: incomplete upload: keeping it as input\.tar failed/m);
+        assert.ok(!existsSync(q.jobDir('full')), 'no job dir');
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), []);
+      });
+
       test('a GNU tar named by setup that has gone since: submit extracts with the tar on PATH', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
