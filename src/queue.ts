@@ -336,25 +336,34 @@ export class Queue {
     const results: ExtractResult[] = [];
     for (const spec of parsed) {
       const destination = await destinationFor(spec, options.cwd ?? process.cwd());
-      const raw = new PassThrough();
-      const stream = skipToMarker(raw);
       const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, destination, bytes, files, done });
-      const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout, progress);
-      extracting.catch(() => undefined); // observed below, after the exit status is known
-      try {
-        await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true });
-      } catch (e) {
-        raw.destroy();
-        stream.destroy();
-        if (e instanceof TejError && e.exitCode === EXIT.NOINPUT && !/no such job/i.test(e.message)) {
-          throw new JobNotFoundError(e.message.replace(/^tej: /, 'tej: '), { remote: e.remote, hint: e.hint });
+      for (let attempt = 0; ; attempt++) {
+        const raw = new PassThrough();
+        const stream = skipToMarker(raw);
+        const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout, progress);
+        extracting.catch(() => undefined); // observed below, after the exit status is known
+        try {
+          await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true });
+        } catch (e) {
+          raw.destroy();
+          stream.destroy();
+          if (attempt === 0 && e instanceof TejError && e.exitCode === EXIT.PROTOCOL) {
+            // The helpers are not this client's (tej was upgraded): a stream call cannot read the reply
+            // that says so, but a plain one can, and installs them (or refuses a newer queue). Then again.
+            await this.call('setup', [], { autoSetup: false });
+            continue;
+          }
+          if (e instanceof TejError && e.exitCode === EXIT.NOINPUT && !/no such job/i.test(e.message)) {
+            throw new JobNotFoundError(e.message.replace(/^tej: /, 'tej: '), { remote: e.remote, hint: e.hint });
+          }
+          throw e;
         }
-        throw e;
+        raw.end();
+        const result = await extracting;
+        progress(result.bytes, result.files, true);
+        results.push(result);
+        break;
       }
-      raw.end();
-      const result = await extracting;
-      progress(result.bytes, result.files, true);
-      results.push(result);
     }
     return results;
   }

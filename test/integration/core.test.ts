@@ -38,6 +38,17 @@ describe('tej over real SSH', () => {
     assert.match(r.stderr, /upgrade from/);
     const after = await lab.execAs('h1', 'alice', 'cd ~/.tej && cat config && grep -c "^hash=0ld" VERSION || true');
     assert.equal(after.stdout, `plugin=direct\ngnu_tar=/usr/bin/tar\n0\n`);
+
+    // A download as the first command after an upgrade: its stream cannot carry the reply that asks
+    // for the upgrade, so tej upgrades through a plain call and downloads again.
+    const dir = await makeJob(join(jobs, 'upgraded'), { 'start.sh': 'echo kept > out.txt\n' });
+    ok(await run(['submit', 'h1', '--id', 'upg1', dir]));
+    await waitFor('upg1', () => run(['status', 'h1', '--id', 'upg1']), (x) => x.code === 0);
+    assert.equal((await lab.execAs('h1', 'alice', 'sed -i "s/^hash=.*/hash=0ld/" ~/.tej/VERSION')).code, 0);
+    const cwd = await lab.makeTmpDir('tej-upg-');
+    const dl = await run(['download', 'h1', '--id', 'upg1', 'out.txt:'], { cwd });
+    assert.equal(dl.code, 0, dl.stderr);
+    assert.equal(dl.stdout, 'kept\n');
   });
 
   it('submits a job that outlives the SSH session and records its exit code', async () => {
