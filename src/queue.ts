@@ -77,8 +77,8 @@ export async function prepareSubmission(dir: string, options: SubmitOptions): Pr
   if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
     throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
   }
+  // keepInput is a submit option, not a meta file: left out of rest
   const { exclude, keepInput, ...rest } = options;
-  void keepInput; // a submit option, not a meta file
   const scan = await planJob(dir, { script: options.script, command: options.command, exclude });
   const meta: JobMeta = { ...rest, script: options.command === undefined ? scan.script : undefined };
   const full = submissionMeta(dir, meta).then((extra) => ({ ...meta, ...extra }));
