@@ -158,17 +158,20 @@ const WHOLE_FILE_MAX = 1 << 20;
 function readWhole(path: string, size: number): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(size);
+    // One byte more than the scan saw: a regular file reads short only at its end, so a single read
+    // both fills the buffer and shows that the file has not grown (open, read, close per file).
+    const buf = Buffer.allocUnsafe(size + 1);
     let got = 0;
-    while (got < size) {
-      const n = readSync(fd, buf, got, size - got, got);
-      if (n === 0) break;
+    for (;;) {
+      const want = size + 1 - got;
+      const n = readSync(fd, buf, got, want, got);
       got += n;
+      if (n < want || got > size) break; // short: the end of the file; more than size: it grew
     }
-    if (got !== size || readSync(fd, Buffer.alloc(1), 0, 1, size) !== 0) {
+    if (got !== size) {
       throw new InvalidInputError(`tej: '${path}' changed size while it was being sent`, { hint: 'submit when nothing writes into the job directory' });
     }
-    return buf;
+    return buf.subarray(0, size);
   } finally {
     closeSync(fd);
   }

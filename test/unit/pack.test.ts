@@ -1,0 +1,58 @@
+// packJob: what a submit sends. Small files are read whole, in one read each; a file that changed size
+// since the scan is refused, never sent torn (the tar header promised the scan's size).
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { packJob, scanJobDir } from '../../src/job/pack.js';
+import { tar } from '../../src/tar.js';
+
+const root = mkdtempSync(join(tmpdir(), 'tej-pack-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function makeJob(name: string, files: Record<string, string>): string {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
+  return dir;
+}
+
+async function drain(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+/** name -> content of every entry of a tar archive. */
+async function entries(archive: Buffer): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const extract = tar().extract();
+  const reading = (async () => {
+    for await (const entry of extract) out.set(entry.header.name, (await drain(entry as AsyncIterable<Uint8Array>)).toString());
+  })();
+  extract.end(archive);
+  await reading;
+  return out;
+}
+
+describe('packJob', () => {
+  it('sends every file whole, empty ones included, and the end marker last', async () => {
+    const dir = makeJob('whole', { 'start.sh': 'exit 0\n', 'empty.txt': '', 'data.bin': 'y'.repeat(70_000) });
+    const got = await entries(await drain(packJob(await scanJobDir(dir), { script: 'start.sh' }, 'N0nce')));
+    assert.equal(got.get('work/start.sh'), 'exit 0\n');
+    assert.equal(got.get('work/empty.txt'), '');
+    assert.equal(got.get('work/data.bin'), 'y'.repeat(70_000));
+    assert.equal([...got.keys()].at(-1), 'end-N0nce');
+  });
+
+  const changes = { grew: (f: string) => appendFileSync(f, 'more'), shrank: (f: string) => truncateSync(f, 3) };
+  for (const [what, change] of Object.entries(changes)) {
+    it(`refuses a file that ${what} after the scan`, async () => {
+      const dir = makeJob(what, { 'start.sh': 'exit 0\n', 'log.txt': 'x'.repeat(1000) });
+      const scan = await scanJobDir(dir);
+      change(join(dir, 'log.txt'));
+      await assert.rejects(drain(packJob(scan, { script: 'start.sh' }, 'N0nce')), /log\.txt' changed size while it was being sent/);
+    });
+  }
+});
