@@ -200,6 +200,11 @@ read_queue_config() {
 		esac
 		_queue_config_line=
 	done <"$TEJ_ROOT/config"
+	# only what setup writes, an absolute path to a tar: anything else is ignored, not run
+	case $gnu_tar in
+	/*/tar) ;;
+	*) gnu_tar= ;;
+	esac
 }
 
 # untar DIR: extract the tar stream on stdin into DIR. GNU tar reads and writes 10 KiB at a time unless

@@ -110,6 +110,19 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         assert.equal(q.jobFile('after-gone', 'work/in.txt'), 'kept');
       });
 
+      test('a gnu_tar in config that is not a path to a tar is ignored, never run', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const evil = join(q.tmp, 'evil');
+        writeFileSync(evil, `#!/bin/sh\ntouch '${q.tmp}/evil-ran'\nexec tar "$@"\n`);
+        chmodSync(evil, 0o755);
+        writeFileSync(join(q.root, 'config'), `plugin=direct\ngnu_tar=${evil}\n`);
+        const rec = await q.submit('not-tar', { script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'in.txt': 'ok' } });
+        assert.equal(rec.id, 'not-tar');
+        assert.equal(q.jobFile('not-tar', 'work/in.txt'), 'ok');
+        assert.ok(!existsSync(join(q.tmp, 'evil-ran')), 'the program named in config did not run');
+      });
+
       test('an upload without its end marker, or with another nonce, exits 65', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
