@@ -8,6 +8,7 @@ import type { EventHandler } from './events.js';
 import { checkJobId } from './job/id.js';
 import { packJob, type JobMeta } from './job/pack.js';
 import { planJob, type JobPlan } from './job/plan.js';
+import { prepack, PREPACK_MAX_BYTES, replay, type Prepacked } from './job/prepack.js';
 import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
 import { submissionMeta } from './job/submission.js';
@@ -66,13 +67,17 @@ export interface PreparedSubmission {
   nonce: string;
   /** The job's meta files; the git provenance in it may take a while, so it is awaited last. */
   meta: Promise<JobMeta>;
+  /** The tar stream read ahead into memory (with `prepack`, for jobs up to PREPACK_MAX_BYTES). */
+  packed?: Promise<Prepacked>;
 }
 
 /**
  * Checks the id and plugin and scans the job directory (bad input fails here, before any connection),
- * then starts collecting the submission record. The CLI runs this while the connection opens.
+ * then starts collecting the submission record, and with `prepack` reads a small job's tar stream into
+ * memory. The CLI runs this while the connection opens; on a queue already connected, `prepack` would
+ * only put the packing before the upload instead of beside it.
  */
-export async function prepareSubmission(dir: string, options: SubmitOptions): Promise<PreparedSubmission> {
+export async function prepareSubmission(dir: string, options: SubmitOptions, ahead: { prepack?: boolean } = {}): Promise<PreparedSubmission> {
   const id = checkJobId(options.id);
   if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
     throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
@@ -83,7 +88,10 @@ export async function prepareSubmission(dir: string, options: SubmitOptions): Pr
   const meta: JobMeta = { ...rest, script: options.command === undefined ? scan.script : undefined };
   const full = submissionMeta(dir, meta).then((extra) => ({ ...meta, ...extra }));
   full.catch(() => undefined); // observed by submitPrepared; never an unhandled rejection meanwhile
-  return { id, options, scan, nonce: randomBytes(8).toString('hex'), meta: full };
+  const nonce = randomBytes(8).toString('hex');
+  const packed = ahead.prepack && scan.bytes <= PREPACK_MAX_BYTES ? full.then((m) => prepack(scan, m, nonce)) : undefined;
+  packed?.catch(() => undefined); // likewise
+  return { id, options, scan, nonce, meta: full, ...(packed ? { packed } : {}) };
 }
 
 export interface SubmitResult {
@@ -278,8 +286,9 @@ export class Queue {
 
   /** Submits a job prepared by prepareSubmission (which may have run while this queue connected). */
   async submitPrepared(prepared: PreparedSubmission | Promise<PreparedSubmission>): Promise<SubmitResult> {
-    const { id, scan, options, nonce, meta: metaPromise } = await prepared;
+    const { id, scan, options, nonce, meta: metaPromise, packed: packing } = await prepared;
     const meta = await metaPromise;
+    const packed = await packing; // a file that cannot be read fails here, before anything is sent
     const args = [id, nonce];
     if (options.plugin) args.push('--plugin', options.plugin);
     if (options.keepInput ?? scan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
@@ -288,7 +297,10 @@ export class Queue {
     // as claiming the id, the helper answers with that job instead of "exists" (resumed=1).
     const { reply } = await this.retrying('submit', () =>
       this.call('submit', args, {
-        stdin: () => packJob(scan, meta, nonce, (bytes, files) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles })),
+        stdin: () => {
+          const progress = (bytes: number, files: number) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles });
+          return packed ? replay(packed, progress) : packJob(scan, meta, nonce, progress);
+        },
       }),
     );
     const r = reply!.records[0] ?? reply!.header;

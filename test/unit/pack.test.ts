@@ -56,3 +56,24 @@ describe('packJob', () => {
     });
   }
 });
+
+describe('prepack', () => {
+  it('reads the same stream ahead, replays it as often as asked, and reports progress up to the totals', async () => {
+    const { prepack, replay } = await import('../../src/job/prepack.js');
+    const files: Record<string, string> = { 'start.sh': 'exit 0\n' };
+    for (let i = 0; i < 300; i++) files[`f${i}.txt`] = `${i}`.repeat(1000 + i);
+    const dir = makeJob('ahead', files);
+    const scan = await scanJobDir(dir);
+    const streamed = await drain(packJob(scan, { script: 'start.sh' }, 'N0nce'));
+    const packed = await prepack(scan, { script: 'start.sh' }, 'N0nce');
+    const seen: [number, number][] = [];
+    const first = await drain(replay(packed, (bytes, files) => seen.push([bytes, files])));
+    const again = await drain(replay(packed));
+    // the same entries as the streamed pack (byte for byte but for the meta entries' mtime: now)
+    assert.deepEqual(await entries(first), await entries(streamed));
+    assert.ok(again.equals(first), 'a retry sends the very same bytes again');
+    assert.ok(packed.chunks.length > 1, 'in several chunks');
+    assert.deepEqual(seen.at(-1), [scan.bytes, 301]);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i]![0] >= seen[i - 1]![0], 'progress only grows');
+  });
+});

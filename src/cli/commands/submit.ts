@@ -158,8 +158,9 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       checkJobId(options.id);
       return printPlan(await planJob(dir, options), argv.json);
     }
-    // Bad input fails here, before any connection; the git provenance is gathered while it opens.
-    const prepared = await prepareSubmission(dir, options);
+    // Bad input fails here, before any connection; the git provenance is gathered, and a small job
+    // read and packed, while it opens.
+    const prepared = await prepareSubmission(dir, options, { prepack: true });
     const r = await withQueue(destination, argv, (q) => q.submitPrepared(prepared));
     if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
     else process.stdout.write(`${r.id}\n`);
