@@ -121,7 +121,12 @@ async function main(): Promise<void> {
     await makeFiles(oneJob, 1, 1024);
     const tej = (...args: string[]) => timed(['node', TEJ, ...args], env);
     const sh = (cmd: string) => timed(['sh', '-c', cmd], env);
-    const remote = (cmd: string) => lab.execAs('h1', 'alice', cmd);
+    /** Runs a command on the host as alice; fails the bench when it fails (execAs never throws). */
+    const remote = async (cmd: string) => {
+      const r = await lab.execAs('h1', 'alice', cmd);
+      if (r.code !== 0) throw new Error(`bench: on the host, ${cmd} exited ${r.code}\n${r.stderr}`);
+      return r;
+    };
     const ctl = join(home, '.ssh', 'ctl');
     const master = `ssh -o ControlMaster=yes -o ControlPath=${ctl} -fN h1`;
     const viaMaster = `ssh -o ControlPath=${ctl}`;
@@ -192,20 +197,20 @@ async function main(): Promise<void> {
         name: `upload ${SMALL_FILES} files of 4 KiB`,
         openssh: `tar c DIR | ssh h1 'tar x'`,
         tej: () => tej('submit', 'h1', '--id', `up-small-${++rep}`, small),
-        ssh: () => sh(`tar cf - -C ${small} . | ssh h1 'mkdir /tmp/bench/s${++rep} && tar xf - -C /tmp/bench/s${rep}'`),
+        ssh: () => sh(`tar cf - -C ${small} . | ssh h1 'mkdir -p /tmp/bench/s${++rep} && tar xf - -C /tmp/bench/s${rep}'`),
       },
       {
         // The same without keeping the upload as input.tar for `tej resubmit` (tee on the host)
         name: `upload ${SMALL_FILES} files of 4 KiB, --no-keep-input`,
         openssh: `tar c DIR | ssh h1 'tar x'`,
         tej: () => tej('submit', 'h1', '--no-keep-input', '--id', `up-small-${++rep}`, small),
-        ssh: () => sh(`tar cf - -C ${small} . | ssh h1 'mkdir /tmp/bench/s${++rep} && tar xf - -C /tmp/bench/s${rep}'`),
+        ssh: () => sh(`tar cf - -C ${small} . | ssh h1 'mkdir -p /tmp/bench/s${++rep} && tar xf - -C /tmp/bench/s${rep}'`),
       },
       {
         name: `upload one ${BIG_MB} MB file`,
         openssh: `cat FILE | ssh h1 'cat > F'`,
         tej: () => tej('submit', 'h1', '--id', `up-big-${++rep}`, big),
-        ssh: () => sh(`cat ${big}/big.bin | ssh h1 'cat > /tmp/bench/big${++rep}'`),
+        ssh: () => sh(`cat ${big}/big.bin | ssh h1 'mkdir -p /tmp/bench && cat > /tmp/bench/big${++rep}'`),
       },
       {
         name: `download ${SMALL_FILES} files of 4 KiB`,
