@@ -2,11 +2,10 @@
 // or start one (detached) and wait until it is connected, answering its login prompts meanwhile.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { parseDestination } from '../destination.js';
 import { ConnectionError } from '../errors.js';
 import type { EventHandler } from '../events.js';
 import { PACKAGE_ROOT } from '../package-root.js';
-import { loadSshConfig, resolveTarget, type SshTarget } from '../ssh/config.js';
+import { targetFor, type SshTarget } from '../ssh/config.js';
 import { canAnswerPrompts, defaultPrompter, type Prompter } from '../transport/prompt.js';
 import { SshTransport } from '../transport/ssh.js';
 import { PersistClient, ping } from './client.js';
@@ -24,8 +23,7 @@ export interface PersistOptions {
 
 /** The destination's target and its master's socket (the socket directory checked). */
 export async function masterSocket(destination: string): Promise<{ target: SshTarget; socket: string }> {
-  const dest = parseDestination(destination);
-  const target = resolveTarget(dest, await loadSshConfig(), dest.host);
+  const target = await targetFor(destination);
   return { target, socket: socketPath(socketDir(), target) };
 }
 

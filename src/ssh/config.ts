@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
-import type { Destination } from '../destination.js';
+import { parseDestination, type Destination } from '../destination.js';
 import { ConfigError } from '../errors.js';
 
 export interface SshTarget {
@@ -127,4 +127,10 @@ export function resolveTarget(dest: Destination, config: SSHConfig, alias: strin
     connectTimeoutMs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 20) * 1000,
     identityAgent: agent && agent.toLowerCase() !== 'none' ? expandTokens(agent, t) : agent,
   };
+}
+
+/** The target a destination string names: parsed, then resolved through ~/.ssh/config. */
+export async function targetFor(destination: string): Promise<SshTarget> {
+  const dest = parseDestination(destination);
+  return resolveTarget(dest, await loadSshConfig(), dest.host);
 }

@@ -5,10 +5,9 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2';
-import { parseDestination } from '../destination.js';
 import { AuthenticationError, ConnectionError, HostKeyError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
-import { loadSshConfig, resolveTarget, type SshTarget } from '../ssh/config.js';
+import { targetFor, type SshTarget } from '../ssh/config.js';
 import {
   addKnownHost,
   fingerprint,
@@ -140,9 +139,7 @@ export class SshTransport implements Transport {
   }
 
   static async connect(destination: string, options: SshOptions = {}): Promise<SshTransport> {
-    const dest = parseDestination(destination);
-    const config = await loadSshConfig();
-    const target = resolveTarget(dest, config, dest.host);
+    const target = await targetFor(destination);
     let jump: SshTransport | undefined;
     let sock: Readable | undefined;
     if (target.proxyJump) {
@@ -164,9 +161,7 @@ export class SshTransport implements Transport {
   }
 
   private async hop(destination: string, options: SshOptions): Promise<SshTransport> {
-    const dest = parseDestination(destination);
-    const config = await loadSshConfig();
-    const target = resolveTarget(dest, config, dest.host);
+    const target = await targetFor(destination);
     const sock = await this.forward(target.host, target.port);
     const client = await SshTransport.open(target, options, sock);
     return new SshTransport(client, this, target);
