@@ -3,9 +3,8 @@
 import { accessSync, closeSync, constants, createReadStream, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import { tar, type Pack } from '../tar.js';
+import { Readable } from 'node:stream';
+import { TAR_END, tarHeader, tarHeaderSize, tarPadded, writeTarHeader, type TarEntry } from '../tar.js';
 import { InvalidInputError, LocalPathNotFoundError } from '../errors.js';
 
 export interface ScannedEntry {
@@ -130,93 +129,141 @@ function metaFiles(meta: JobMeta): [string, string][] {
   return files;
 }
 
-/**
- * Adds an entry whose own error events are ignored: when the receiver stops early (queue absent, id
- * taken) the pack is destroyed, and with it every entry, finished ones included. That failure is
- * reported through the pack; an entry with no listener would crash the process instead.
- */
-export function addEntry(
-  pack: Pack,
-  header: Parameters<Pack['entry']>[0],
-  content?: string | Buffer,
-  callback?: (err?: Error | null) => void,
-): ReturnType<Pack['entry']> {
-  const entry = content === undefined ? pack.entry(header, callback) : pack.entry(header, content, callback ?? (() => undefined));
-  entry.on('error', () => undefined);
-  return entry;
-}
+// Files are read into the archive's own buffers, a chunk at a time; an entry bigger than a chunk is
+// streamed as it is read.
+const CHUNK_BYTES = 256 * 1024;
 
-/** Adds an entry with its whole content; resolves once the pack has taken it (its backpressure). */
-function addWhole(pack: Pack, header: Parameters<Pack['entry']>[0], content: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => addEntry(pack, header, content, (err) => (err ? reject(err) : resolve())));
-}
-
-// Files up to this size are read in one synchronous call: streaming each of thousands of small files
-// costs a millisecond of stream machinery apiece, twenty times what reading it does.
-const WHOLE_FILE_MAX = 1 << 20;
-
-function readWhole(path: string, size: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    // One byte more than the scan saw: a regular file reads short only at its end, so a single read
-    // both fills the buffer and shows that the file has not grown (open, read, close per file).
-    const buf = Buffer.allocUnsafe(size + 1);
-    let got = 0;
-    for (;;) {
-      const want = size + 1 - got;
-      const n = readSync(fd, buf, got, want, got);
-      got += n;
-      if (n < want || got > size) break; // short: the end of the file; more than size: it grew
-    }
-    if (got !== size) {
-      throw new InvalidInputError(`tej: '${path}' changed size while it was being sent`, { hint: 'submit when nothing writes into the job directory' });
-    }
-    return buf.subarray(0, size);
-  } finally {
-    closeSync(fd);
-  }
+export interface PackOptions {
+  onProgress?: PackProgress;
+  /** Size of the buffers the archive is written into. @default 256 KiB */
+  chunkBytes?: number;
+  /** Let other events run after this many ms of packing (the CLI packs while its connection opens). */
+  sliceMs?: number;
 }
 
 export interface PackProgress {
   (bytes: number, files: number): void;
 }
 
-/** Streams the job as one tar: meta/, work/, then the end marker. Backpressure comes from the pack. */
-export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: PackProgress): Readable {
-  const pack = tar().pack();
-  (async () => {
-    const now = new Date();
-    addEntry(pack, { name: 'meta/', type: 'directory', mode: 0o700, mtime: now });
-    for (const [name, content] of metaFiles(meta)) addEntry(pack, { name: `meta/${name}`, mode: 0o600, mtime: now }, content);
-    addEntry(pack, { name: 'work/', type: 'directory', mode: 0o700, mtime: now });
-    let sent = 0;
-    let files = 0;
-    for (const e of scan.entries) {
-      const name = `work/${e.path}`;
-      if (e.type === 'directory') {
-        addEntry(pack, { name: `${name}/`, type: 'directory', mode: e.mode | 0o700, mtime: e.mtime });
-      } else if (e.type === 'symlink') {
-        addEntry(pack, { name, type: 'symlink', linkname: e.linkname, mode: 0o777, mtime: e.mtime });
-      } else {
-        const header = { name, size: e.size, mode: e.mode | 0o600, mtime: e.mtime };
-        const path = join(scan.dir, e.path);
-        if (e.size <= WHOLE_FILE_MAX) {
-          await addWhole(pack, header, readWhole(path, e.size));
-        } else {
-          const file = createReadStream(path, { highWaterMark: 1 << 20 });
-          const before = sent;
-          // counted as tar-stream takes the chunks, so a big file moves the bar while it is sent
-          if (onProgress) file.on('data', (chunk) => onProgress((sent += chunk.length), files));
-          await pipeline(file, addEntry(pack, header));
-          sent = before;
-        }
-        sent += e.size;
-        files += 1;
-        onProgress?.(sent, files);
-      }
+interface Part {
+  entry: TarEntry;
+  content?: Buffer;
+  /** Where a file's content is read from. */
+  path?: string;
+}
+
+/** The archive's entries in order: meta/, work/, then the empty `end-<nonce>` marker. */
+function* archiveParts(scan: Scan, meta: JobMeta, nonce: string): Generator<Part> {
+  const now = new Date();
+  yield { entry: { name: 'meta/', type: 'directory', mode: 0o700, mtime: now } };
+  for (const [name, content] of metaFiles(meta)) {
+    const data = Buffer.from(content);
+    yield { entry: { name: `meta/${name}`, type: 'file', mode: 0o600, mtime: now, size: data.length }, content: data };
+  }
+  yield { entry: { name: 'work/', type: 'directory', mode: 0o700, mtime: now } };
+  const dir = join(scan.dir, '/'); // then concatenation: join() normalizes again for each of thousands of files
+  for (const e of scan.entries) {
+    const name = `work/${e.path}`;
+    if (e.type === 'directory') yield { entry: { name: `${name}/`, type: 'directory', mode: e.mode | 0o700, mtime: e.mtime } };
+    else if (e.type === 'symlink') yield { entry: { name, type: 'symlink', linkname: e.linkname, mode: 0o777, mtime: e.mtime } };
+    else yield { entry: { name, type: 'file', size: e.size, mode: e.mode | 0o600, mtime: e.mtime }, path: dir + e.path };
+  }
+  yield { entry: { name: `end-${nonce}`, type: 'file', mode: 0o600, mtime: now, size: 0 }, content: Buffer.alloc(0) };
+}
+
+function changedSize(path: string): InvalidInputError {
+  return new InvalidInputError(`tej: '${path}' changed size while it was being sent`, { hint: 'submit when nothing writes into the job directory' });
+}
+
+/**
+ * Reads a file of `size` bytes into buf at off, with one read of size + 1 (open, read, close): a regular
+ * file reads short only at its end, so that one read also shows it has not grown. buf must have a
+ * byte to spare after the file; it is written only when the file grew, which fails the pack.
+ */
+function readInto(path: string, size: number, buf: Buffer, off: number): void {
+  const fd = openSync(path, 'r');
+  try {
+    let got = 0;
+    for (;;) {
+      const want = size + 1 - got;
+      const n = readSync(fd, buf, off + got, want, got);
+      got += n;
+      if (n < want || got > size) break;
     }
-    addEntry(pack, { name: `end-${nonce}`, mode: 0o600, mtime: now }, '');
-    pack.finalize();
-  })().catch((err: Error) => pack.destroy(err));
-  return pack as unknown as Readable; // a streamx stream: node pipeline accepts it
+    if (got !== size) throw changedSize(path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file bigger than a chunk, as it is read (the tar header promised the scan's size: checked). */
+async function* streamFile(path: string, size: number): AsyncGenerator<Buffer> {
+  let got = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    got += chunk.length;
+    if (got > size) throw changedSize(path);
+    yield chunk;
+  }
+  if (got !== size) throw changedSize(path);
+}
+
+/**
+ * The job as one tar, in chunks of chunkBytes (an entry bigger than that in pieces of its own). The
+ * headers and small files are written straight into each chunk's buffer: no stream per entry, no copy.
+ */
+export async function* packChunks(scan: Scan, meta: JobMeta, nonce: string, options: PackOptions = {}): AsyncGenerator<Buffer> {
+  const size = options.chunkBytes ?? CHUNK_BYTES;
+  const fresh = () => Buffer.alloc(size + 1); // zeroed: padding; +1 for readInto's spare byte
+  let buf = fresh();
+  let off = 0;
+  let sent = 0;
+  let files = 0;
+  let sliceStart = performance.now();
+  for (const { entry, content, path } of archiveParts(scan, meta, nonce)) {
+    const length = entry.size ?? 0;
+    const need = tarHeaderSize(entry) + tarPadded(length);
+    if (off + need > size && off > 0) {
+      yield buf.subarray(0, off);
+      buf = fresh();
+      off = 0;
+    }
+    if (need <= size) {
+      off = writeTarHeader(entry, buf, off);
+      if (content) buf.set(content, off);
+      else if (path) readInto(path, length, buf, off);
+      off += tarPadded(length);
+    } else {
+      yield tarHeader(entry);
+      if (content) yield content;
+      else if (path) {
+        // counted as it is read, so that a big file moves the progress bar while it is sent
+        for await (const chunk of streamFile(path, length)) {
+          yield chunk;
+          options.onProgress?.((sent += chunk.length), files);
+        }
+        sent -= length;
+      }
+      if (tarPadded(length) > length) yield Buffer.alloc(tarPadded(length) - length);
+    }
+    if (path) {
+      sent += length;
+      files += 1;
+      options.onProgress?.(sent, files);
+    }
+    if (options.sliceMs !== undefined && performance.now() - sliceStart > options.sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  if (off + TAR_END.length > size) {
+    yield buf.subarray(0, off);
+    off = 0;
+    buf = fresh();
+  }
+  yield buf.subarray(0, off + TAR_END.length); // the buffer is zeroed: the end blocks are already there
+}
+
+/** Streams the job as one tar: meta/, work/, then the end marker. Backpressure comes from the reader. */
+export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: PackProgress): Readable {
+  return Readable.from(packChunks(scan, meta, nonce, { onProgress }), { objectMode: false });
 }

@@ -2,8 +2,7 @@
 // opens: reading and packing thousands of small files is the client's biggest cost in a submit, and it
 // fills the handshake's waits instead of following them. The chunks can be sent again on a retry.
 import { Readable } from 'node:stream';
-import { coalesce } from '../transport/transport.js';
-import { packJob, type JobMeta, type PackProgress, type Scan } from './pack.js';
+import { packChunks, type JobMeta, type PackProgress, type Scan } from './pack.js';
 
 /** Jobs up to this size are packed ahead; bigger ones are streamed as they are read. */
 export const PREPACK_MAX_BYTES = 16 * 1024 * 1024;
@@ -17,7 +16,9 @@ export interface Prepacked {
 export async function prepack(scan: Scan, meta: JobMeta, nonce: string): Promise<Prepacked> {
   let last: [number, number] = [0, 0];
   const out: Prepacked = { chunks: [], progress: [] };
-  for await (const chunk of coalesce(packJob(scan, meta, nonce, (bytes, files) => (last = [bytes, files])))) {
+  // In slices of 2 ms: the connection's handshake messages are answered between them, not after it all.
+  const chunks = packChunks(scan, meta, nonce, { sliceMs: 2, onProgress: (bytes, files) => (last = [bytes, files]) });
+  for await (const chunk of chunks) {
     out.chunks.push(chunk);
     out.progress.push(last);
   }

@@ -4,9 +4,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
-import type { Readable } from 'node:stream';
-import { tar } from '../tar.js';
-import { addEntry } from '../job/pack.js';
+import { Readable } from 'node:stream';
+import { tarArchive, type TarEntry } from '../tar.js';
 import { PROTO, VERSION } from '../version.js';
 
 export interface BundleFile {
@@ -62,10 +61,12 @@ export function manifest(bundle: Bundle): string {
 
 /** A tar of the bundle, its MANIFEST and its VERSION file, VERSION last (the installer moves it into place last). */
 export function packBundle(bundle: Bundle): Readable {
-  const pack = tar().pack();
-  for (const f of bundle.files) addEntry(pack, { name: f.path, mode: f.mode, mtime: new Date(0) }, f.data);
-  addEntry(pack, { name: 'MANIFEST', mode: 0o600, mtime: new Date(0) }, manifest(bundle));
-  addEntry(pack, { name: 'VERSION', mode: 0o600, mtime: new Date(0) }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`);
-  pack.finalize();
-  return pack as unknown as Readable; // a streamx stream: node pipeline accepts it
+  const mtime = new Date(0);
+  return Readable.from([
+    tarArchive([
+      ...bundle.files.map((f): [TarEntry, Buffer] => [{ name: f.path, type: 'file', mode: f.mode, mtime }, f.data]),
+      [{ name: 'MANIFEST', type: 'file', mode: 0o600, mtime }, manifest(bundle)],
+      [{ name: 'VERSION', type: 'file', mode: 0o600, mtime }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`],
+    ]),
+  ]);
 }
