@@ -2,6 +2,7 @@
 // agent and identity files, ProxyJump chains. Remote commands always run under /bin/sh: requests without
 // a data stream go through one persistent remote shell; uploads and downloads get a channel each.
 import { readFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2';
@@ -77,6 +78,21 @@ function connectionError(target: SshTarget, err: Error & { level?: string; code?
   if (unresolved) e.retryable = false;
   if (err.code && !TRANSIENT.has(err.code) && err.level !== 'client-timeout' && err.level !== 'client-socket') e.retryable = false;
   return e;
+}
+
+interface Dialed {
+  socket: Socket;
+  /** An error the socket had before ssh2 took it over. */
+  failed?: Error;
+}
+
+/** Opens the TCP connection to the target; ssh2 takes the socket over, connected or still connecting. */
+function dial(target: SshTarget): Dialed {
+  const socket = new Socket();
+  const dialed: Dialed = { socket };
+  socket.once('error', (e) => (dialed.failed ??= e));
+  socket.connect({ host: target.host, port: target.port });
+  return dialed;
 }
 
 async function authMethods(target: SshTarget, onEvent?: EventHandler): Promise<AnyAuthMethod[]> {
@@ -177,6 +193,18 @@ export class SshTransport implements Transport {
   }
 
   private static async open(target: SshTarget, options: SshOptions, sock?: Readable): Promise<Client> {
+    // The TCP connection opens first: the host accepts it and starts its sshd while known_hosts, the
+    // keys and ssh2 itself load here (tens of ms each side).
+    const dialed = sock ? undefined : dial(target);
+    try {
+      return await SshTransport.login(target, options, sock, dialed);
+    } catch (e) {
+      dialed?.socket.destroy();
+      throw e;
+    }
+  }
+
+  private static async login(target: SshTarget, options: SshOptions, sock?: Readable, dialed?: Dialed): Promise<Client> {
     const known = await loadKnownHosts(target.knownHostsFiles);
     // As OpenSSH: a HostKeyAlias is looked up as is; a host name with its port when that is not 22.
     const name = target.hostKeyAliased ? target.hostKeyName : knownHostsName(target.hostKeyName, target.port);
@@ -243,11 +271,13 @@ export class SshTransport implements Transport {
       next(false);
     };
     const client = new (await loadSsh2()).Client();
+    // Failed before ssh2 was listening (refused, unresolved): reported as ssh2 would have.
+    if (dialed?.failed) throw connectionError(target, Object.assign(dialed.failed, { level: 'client-socket' }));
     const config: ConnectConfig = {
       host: target.host,
       port: target.port,
       username: target.user,
-      sock,
+      sock: sock ?? dialed?.socket,
       readyTimeout: target.connectTimeoutMs,
       keepaliveInterval: target.serverAliveIntervalMs ?? 15_000,
       keepaliveCountMax: target.serverAliveCountMax ?? 4,
