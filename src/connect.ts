@@ -24,6 +24,11 @@ export interface ConnectOptions {
   /** Answers keyboard-interactive prompts. @default TEJ_ASKPASS, else the terminal */
   prompt?: Prompter;
   onEvent?: EventHandler;
+  /**
+   * Abandons the attempt: connect() rejects with the signal's reason and leaves no connection open.
+   * (The CLI's submit opens the connection while it reads the job, and aborts when the job is bad.)
+   */
+  signal?: AbortSignal;
 }
 
 /** True for the destinations that mean "this machine, no SSH". */
@@ -45,19 +50,31 @@ export async function connect(destination?: string, options: ConnectOptions = {}
       async () => {
         if (options.persist) {
           const { persistentTransport } = await import('./persist/start.js');
-          return persistentTransport(destination!, {
+          const transport = await persistentTransport(destination!, {
             idleSeconds: options.persist,
             acceptNewHostKey: options.acceptNewHostKey,
             prompt: options.prompt,
             onEvent: options.onEvent,
           });
+          // A master answers quickly, or has to log in first: its client is only dropped, never aborted.
+          if (options.signal?.aborted) {
+            await transport.close();
+            throw options.signal.reason;
+          }
+          return transport;
         }
         // ssh2 is loaded only when a host is used: the local queue and --help stay fast.
         const { SshTransport } = await import('./transport/ssh.js');
-        return SshTransport.connect(destination!, { acceptNewHostKey: options.acceptNewHostKey, prompt: options.prompt, onEvent: options.onEvent });
+        return SshTransport.connect(destination!, {
+          acceptNewHostKey: options.acceptNewHostKey,
+          prompt: options.prompt,
+          onEvent: options.onEvent,
+          signal: options.signal,
+        });
       },
       {
         retries: options.retries ?? 2,
+        signal: options.signal,
         minTimeout: 500,
         factor: 2,
         shouldRetry: (e) => e instanceof TejError && e.retryable,
@@ -70,6 +87,7 @@ export async function connect(destination?: string, options: ConnectOptions = {}
     );
   // Every call names the helpers' hash: read and hash them while the connection opens.
   loadBundle().catch(() => undefined);
+  options.signal?.throwIfAborted();
   if (isLocal(destination)) return new Queue(new LocalTransport(), options.queue ?? DEFAULT_QUEUE, options.onEvent);
   // `open` again: calls that are safe to repeat reconnect after a broken connection (Queue.retrying).
   return new Queue(await open(), options.queue ?? DEFAULT_QUEUE, options.onEvent, open);

@@ -2,6 +2,8 @@
 
 export type TejEvent =
   | { kind: 'connect'; host: string; via?: string }
+  /** The SSH handshake has begun: from here the client mostly waits on the host (kex, login). */
+  | { kind: 'handshake'; host: string }
   | { kind: 'connected'; host: string; ms: number }
   | { kind: 'auth'; host: string; method: string; detail?: string }
   | { kind: 'exec'; host: string; command: string }

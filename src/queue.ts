@@ -71,17 +71,23 @@ export interface PreparedSubmission {
   packed?: Promise<Prepacked>;
 }
 
-/**
- * Checks the id and plugin and scans the job directory (bad input fails here, before any connection),
- * then starts collecting the submission record, and with `prepack` reads a small job's tar stream into
- * memory. The CLI runs this while the connection opens; on a queue already connected, `prepack` would
- * only put the packing before the upload instead of beside it.
- */
-export async function prepareSubmission(dir: string, options: SubmitOptions, ahead: { prepack?: boolean } = {}): Promise<PreparedSubmission> {
+/** Checks a submit's id and plugin name, without touching the file system; returns the id. */
+export function checkSubmitOptions(options: SubmitOptions): string {
   const id = checkJobId(options.id);
   if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
     throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
   }
+  return id;
+}
+
+/**
+ * Checks the id and plugin and scans the job directory (bad input fails here, before anything is sent),
+ * then starts collecting the submission record, and with `prepack` reads a small job's tar stream into
+ * memory. The CLI runs this during the SSH handshake (src/cli/prepare.ts); on a queue already
+ * connected, `prepack` would only put the packing before the upload instead of beside it.
+ */
+export async function prepareSubmission(dir: string, options: SubmitOptions, ahead: { prepack?: boolean } = {}): Promise<PreparedSubmission> {
+  const id = checkSubmitOptions(options);
   // keepInput is a submit option, not a meta file: left out of rest
   const { exclude, keepInput, ...rest } = options;
   const scan = await planJob(dir, { script: options.script, command: options.command, exclude });

@@ -1,7 +1,7 @@
 // What every command shares: global options, telling a destination from a path, opening the queue.
 import type { Argv } from 'yargs';
 import { configFor, loadConfig, type HostConfig, type TejConfig } from '../config.js';
-import { connect, isLocal } from '../connect.js';
+import { connect, isLocal, type ConnectOptions } from '../connect.js';
 import { looksLikeDestination } from '../destination.js';
 import { UsageError } from '../errors.js';
 import type { EventHandler } from '../events.js';
@@ -59,7 +59,15 @@ export async function destinationConfig(destination: string | undefined): Promis
   return configFor(await userConfig, isLocal(destination) ? undefined : destination);
 }
 
-export async function openQueue(destination: string | undefined, argv: GlobalArgs, onEvent: EventHandler = eventRenderer(argv)): Promise<Queue> {
+/** What a command adds to the connection's options: see submit, which reads the job while it connects. */
+export type OpenOptions = Pick<ConnectOptions, 'signal' | 'prompt'> & { onEvent?: EventHandler };
+
+export async function openQueue(
+  destination: string | undefined,
+  argv: GlobalArgs,
+  onEvent: EventHandler = eventRenderer(argv),
+  more: OpenOptions = {},
+): Promise<Queue> {
   const config = await destinationConfig(destination);
   const queue = argv.queue ?? config.queue;
   // Only a host has a connection to keep; the local queue ignores --persist.
@@ -68,14 +76,21 @@ export async function openQueue(destination: string | undefined, argv: GlobalArg
     queue,
     acceptNewHostKey: argv['accept-new-host-key'],
     persist,
-    onEvent,
+    onEvent: more.onEvent
+      ? (e) => {
+          onEvent(e);
+          more.onEvent!(e);
+        }
+      : onEvent,
+    ...(more.signal ? { signal: more.signal } : {}),
+    ...(more.prompt ? { prompt: more.prompt } : {}),
   });
 }
 
-export async function withQueue<R>(destination: string | undefined, argv: GlobalArgs, fn: (q: Queue) => Promise<R>): Promise<R> {
+export async function withQueue<R>(destination: string | undefined, argv: GlobalArgs, fn: (q: Queue) => Promise<R>, more: OpenOptions = {}): Promise<R> {
   const events = eventRenderer(argv);
   try {
-    const q = await openQueue(destination, argv, events);
+    const q = await openQueue(destination, argv, events, more);
     try {
       return await fn(q);
     } finally {

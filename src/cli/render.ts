@@ -97,6 +97,9 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
       case 'connect':
         line = o.verbose ? `[${stamp()}] [${e.host}] connecting${e.via ? ` via ${e.via}` : ''}` : undefined;
         break;
+      case 'handshake':
+        line = o.verbose ? `[${stamp()}] [${e.host}] handshake` : undefined;
+        break;
       case 'connected':
         line = o.verbose ? `[${stamp()}] [${e.host}] connected in ${e.ms} ms` : undefined;
         break;

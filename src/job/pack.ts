@@ -1,7 +1,6 @@
 // Packs a job directory and its metadata into the one tar stream that `submit` reads: meta/..., work/...,
 // and last the empty `end-<nonce>` marker that proves the stream arrived whole.
 import { accessSync, closeSync, constants, createReadStream, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { TAR_END, tarHeader, tarHeaderSize, tarPadded, writeTarHeader, type TarEntry } from '../tar.js';
@@ -49,15 +48,20 @@ export interface Scan {
   bytes: number;
 }
 
-/** Walks the directory before anything is sent, so that a bad file fails the submit up front. */
-export async function scanJobDir(dir: string, exclude: (path: string, isDirectory: boolean) => boolean = () => false): Promise<Scan> {
+/** Refuses a job directory that does not exist or is not a directory. */
+export function checkJobDir(dir: string): void {
   let top;
   try {
-    top = await lstat(dir);
+    top = lstatSync(dir);
   } catch {
     throw new LocalPathNotFoundError(`tej: job directory '${dir}' does not exist`);
   }
   if (!top.isDirectory()) throw new InvalidInputError(`tej: '${dir}' is not a directory`, { hint: 'pass the directory that holds start.sh' });
+}
+
+/** Walks the directory before anything is sent, so that a bad file fails the submit up front. */
+export async function scanJobDir(dir: string, exclude: (path: string, isDirectory: boolean) => boolean = () => false): Promise<Scan> {
+  checkJobDir(dir);
   const entries: ScannedEntry[] = [];
   let bytes = 0;
   // Synchronous calls: a job of thousands of small files scans in milliseconds instead of a thread-pool

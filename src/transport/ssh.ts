@@ -45,6 +45,8 @@ export interface SshOptions {
   /** Answers keyboard-interactive prompts (one-time codes); default: TEJ_ASKPASS, else the terminal. */
   prompt?: Prompter;
   onEvent?: EventHandler;
+  /** Abandons the login: the connection (and any jump hosts') is closed, and the reason thrown. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -157,23 +159,28 @@ export class SshTransport implements Transport {
   static async connect(destination: string, options: SshOptions = {}): Promise<SshTransport> {
     const target = await targetFor(destination);
     let jump: SshTransport | undefined;
-    let sock: Readable | undefined;
-    if (target.proxyJump) {
-      // A chain a,b,c: connect to a, from there to b, ...; the last hop forwards to the target.
-      const hops = target.proxyJump.split(',');
-      for (const hop of hops) {
-        const next: SshTransport = jump
-          ? await jump.hop(hop, options)
-          : await SshTransport.connect(hop, { ...options });
-        jump = next;
+    try {
+      let sock: Readable | undefined;
+      if (target.proxyJump) {
+        // A chain a,b,c: connect to a, from there to b, ...; the last hop forwards to the target.
+        const hops = target.proxyJump.split(',');
+        for (const hop of hops) {
+          const next: SshTransport = jump ? await jump.hop(hop, options) : await SshTransport.connect(hop, { ...options });
+          jump = next;
+        }
+        options.signal?.throwIfAborted();
+        sock = await jump!.forward(target.host, target.port);
       }
-      sock = await jump!.forward(target.host, target.port);
+      options.onEvent?.({ kind: 'connect', host: target.alias, via: target.proxyJump });
+      const started = Date.now();
+      const client = await SshTransport.open(target, options, sock);
+      options.onEvent?.({ kind: 'connected', host: target.alias, ms: Date.now() - started });
+      return new SshTransport(client, jump, target);
+    } catch (e) {
+      // The hops made so far would keep the process alive: a failed login closes them.
+      await jump?.close().catch(() => undefined);
+      throw e;
     }
-    options.onEvent?.({ kind: 'connect', host: target.alias, via: target.proxyJump });
-    const started = Date.now();
-    const client = await SshTransport.open(target, options, sock);
-    options.onEvent?.({ kind: 'connected', host: target.alias, ms: Date.now() - started });
-    return new SshTransport(client, jump, target);
   }
 
   private async hop(destination: string, options: SshOptions): Promise<SshTransport> {
@@ -193,6 +200,7 @@ export class SshTransport implements Transport {
   }
 
   private static async open(target: SshTarget, options: SshOptions, sock?: Readable): Promise<Client> {
+    options.signal?.throwIfAborted();
     // The TCP connection opens first: the host accepts it and starts its sshd while known_hosts, the
     // keys and ssh2 itself load here (tens of ms each side).
     const dialed = sock ? undefined : dial(target);
@@ -271,6 +279,7 @@ export class SshTransport implements Transport {
       next(false);
     };
     const client = new (await loadSsh2()).Client();
+    options.signal?.throwIfAborted(); // (open() closes the socket)
     // Failed before ssh2 was listening (refused, unresolved): reported as ssh2 would have.
     if (dialed?.failed) throw connectionError(target, Object.assign(dialed.failed, { level: 'client-socket' }));
     const config: ConnectConfig = {
@@ -291,24 +300,35 @@ export class SshTransport implements Transport {
       const rest = preferred.filter((a) => !order.includes(a));
       config.algorithms = { serverHostKey: [...order, ...rest] as never };
     }
+    const { signal } = options;
     return new Promise((resolve, reject) => {
-      const onError = (err: Error & { level?: string }) => {
+      const settle = () => {
         client.removeListener('ready', onReady);
         client.removeListener('close', onClose);
-        client.end();
-        reject(hostKeyProblem ?? authProblem ?? connectionError(target, err));
+        client.removeListener('error', onError);
+        signal?.removeEventListener('abort', onAbort);
       };
+      // After a failed login, the socket's last errors have nobody else to go to.
+      const fail = (e: unknown) => {
+        settle();
+        client.on('error', () => undefined);
+        client.end();
+        reject(e);
+      };
+      const onError = (err: Error & { level?: string }) => fail(hostKeyProblem ?? authProblem ?? connectionError(target, err));
       // Ended without an error (we hung up on a prompt, or the host did during the handshake).
       const onClose = () => onError(Object.assign(new Error('the connection closed during the login'), { code: 'ECONNRESET' }));
+      const onAbort = () => fail(signal!.reason);
       const onReady = () => {
-        client.removeListener('error', onError);
-        client.removeListener('close', onClose);
+        settle();
         resolve(client);
       };
       client.once('close', onClose);
       client.once('error', onError);
       client.once('ready', onReady);
+      signal?.addEventListener('abort', onAbort, { once: true });
       client.connect(config);
+      options.onEvent?.({ kind: 'handshake', host: target.alias });
     });
   }
 

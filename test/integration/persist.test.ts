@@ -339,6 +339,23 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     assert.equal(mastersUnder(runtime).length, 0);
   });
 
+  it('reads a submitted job before anyone is asked: a bad job fails without a prompt, a good one asks once', async () => {
+    await rm(askLog, { force: true });
+    const bad = await makeJob(join(home, 'kbd-bad'), { 'start.sh': 'true\n' });
+    assert.equal(spawnSync('mkfifo', [join(bad, 'pipe')]).status, 0);
+    for (const flags of [[], ['--persist']]) {
+      const r = await run(['submit', 'h1', '--id', 'kbdbad', ...flags, bad]);
+      assert.equal(r.code, 65, `${flags}: ${r.stderr}`);
+      assert.match(r.stderr, /pipe' is a special file/);
+    }
+    assert.deepEqual(await asked(), [], 'nobody is asked for a password for a job that cannot be sent');
+    assert.equal(mastersUnder(runtime).length, 0, 'the master whose login was abandoned is gone');
+    const good = await makeJob(join(home, 'kbd-good'), { 'start.sh': 'echo fine > out.txt\n' });
+    assert.equal(ok(await run(['submit', 'h1', '--id', 'kbdgood', good])), 'kbdgood\n');
+    assert.equal((await asked()).length, 1);
+    await waitFor('kbdgood to finish', () => run(['download', 'h1', '--id', 'kbdgood', 'out.txt:']), (r) => r.code === 0 && r.stdout === 'fine\n');
+  });
+
   it('ends a master whose CLI is killed while it waits for an answer', async () => {
     await writeFile(join(home, 'slowpass'), '#!/bin/sh\nexec sleep 4\n', { mode: 0o755 });
     const r = await tej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'slowpass') }, timeoutMs: 2000 });

@@ -9,7 +9,9 @@ import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from 
 import { printJson } from '../render.js';
 import { printPlan } from './submit-dry-run.js';
 import { planJob } from '../../job/plan.js';
-import { prepareSubmission } from '../../queue.js';
+import { checkSubmitOptions } from '../../queue.js';
+import { checkJobDir } from '../../job/pack.js';
+import { prepareWhileConnecting } from '../prepare.js';
 
 interface Args extends GlobalArgs {
   args?: string[];
@@ -158,10 +160,12 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       checkJobId(options.id);
       return printPlan(await planJob(dir, options), argv.json);
     }
-    // Bad input fails here, before any connection; the git provenance is gathered, and a small job
-    // read and packed, while it opens.
-    const prepared = await prepareSubmission(dir, options, { prepack: true });
-    const r = await withQueue(destination, argv, (q) => q.submitPrepared(prepared));
+    // A bad id, plugin or directory fails here, before any connection. The rest of the job (its files,
+    // the git provenance) is read and packed once the SSH handshake has begun, while it waits on the host.
+    checkSubmitOptions(options);
+    checkJobDir(dir);
+    const preparing = await prepareWhileConnecting(dir, options);
+    const r = await withQueue(destination, argv, (q) => q.submitPrepared(preparing.start()), preparing.connectOptions);
     if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
     else process.stdout.write(`${r.id}\n`);
   },
