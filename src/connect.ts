@@ -26,7 +26,8 @@ export interface ConnectOptions {
   onEvent?: EventHandler;
   /**
    * Abandons the attempt: connect() rejects with the signal's reason and leaves no connection open.
-   * (The CLI's submit opens the connection while it reads the job, and aborts when the job is bad.)
+   * Only connect() itself: the queue's later reconnections ignore it. (The CLI's submit opens the
+   * connection while it reads the job, and aborts when the job is bad.)
    */
   signal?: AbortSignal;
 }
@@ -45,7 +46,7 @@ export function isLocal(destination: string | undefined): boolean {
  * await q.close();
  */
 export async function connect(destination?: string, options: ConnectOptions = {}): Promise<Queue> {
-  const open = (): Promise<Transport> =>
+  const open = (signal?: AbortSignal): Promise<Transport> =>
     pRetry(
       async () => {
         if (options.persist) {
@@ -56,10 +57,11 @@ export async function connect(destination?: string, options: ConnectOptions = {}
             prompt: options.prompt,
             onEvent: options.onEvent,
           });
-          // A master answers quickly, or has to log in first: its client is only dropped, never aborted.
-          if (options.signal?.aborted) {
+          // The master is not interrupted (its login serves later commands too): once it answers, an
+          // aborted attempt drops its client.
+          if (signal?.aborted) {
             await transport.close();
-            throw options.signal.reason;
+            throw signal.reason;
           }
           return transport;
         }
@@ -69,12 +71,12 @@ export async function connect(destination?: string, options: ConnectOptions = {}
           acceptNewHostKey: options.acceptNewHostKey,
           prompt: options.prompt,
           onEvent: options.onEvent,
-          signal: options.signal,
+          signal,
         });
       },
       {
         retries: options.retries ?? 2,
-        signal: options.signal,
+        signal,
         minTimeout: 500,
         factor: 2,
         shouldRetry: (e) => e instanceof TejError && e.retryable,
@@ -90,5 +92,6 @@ export async function connect(destination?: string, options: ConnectOptions = {}
   options.signal?.throwIfAborted();
   if (isLocal(destination)) return new Queue(new LocalTransport(), options.queue ?? DEFAULT_QUEUE, options.onEvent);
   // `open` again: calls that are safe to repeat reconnect after a broken connection (Queue.retrying).
-  return new Queue(await open(), options.queue ?? DEFAULT_QUEUE, options.onEvent, open);
+  // The signal was for this first connection only.
+  return new Queue(await open(options.signal), options.queue ?? DEFAULT_QUEUE, options.onEvent, () => open());
 }
