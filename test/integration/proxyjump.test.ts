@@ -1,6 +1,6 @@
 // ProxyJump from ~/.ssh/config: the second host is reached through the first.
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, waitFor } from '../helpers/cli.js';
@@ -28,6 +28,16 @@ describe('ProxyJump', () => {
     // the job is on the inner host, not on the jump host
     assert.equal((await lab.execAs('inner', 'alice', 'test -d ~/.tej/jobs/pj1')).code, 0);
     assert.notEqual((await lab.execAs('jump', 'alice', 'test -d ~/.tej/jobs/pj1')).code, 0);
+  });
+
+  it('a refused last hop fails at once: the jump host connection is closed with it', async () => {
+    const empty = join(home, '.ssh', 'known_hosts_empty');
+    await writeFile(empty, '');
+    await appendFile(join(home, '.ssh', 'config'), `Host unknownjump\n  HostName ${lab.hosts.inner.ip}\n  User alice\n  IdentityFile ${join(home, '.ssh', 'id_ed25519')}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${empty}\n  ProxyJump jump\n`);
+    const r = await tej(['list', 'unknownjump'], { home, timeoutMs: 15_000 });
+    assert.notEqual(r.code, null, `tej exits by itself, not kept alive by the jump connection: ${r.stderr}`);
+    assert.equal(r.code, 77, r.stderr);
+    assert.match(r.stderr, /host key/i);
   });
 
   it('keeps a persistent connection through the jump host (--persist), and disconnect ends it', async () => {
