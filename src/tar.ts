@@ -106,7 +106,8 @@ function octal(value: number, digits: number): string {
   return value.toString(8).padStart(digits, '0') + ' ';
 }
 
-function writeUstarBlock(entry: TarEntry, buf: Buffer, off: number): void {
+/** Writes an entry's header as one block at off. Only for an entry that needs nothing more: see specialTarHeader. */
+export function writeUstarHeader(entry: TarEntry, buf: Buffer, off: number): void {
   buf.set(USTAR_BLOCK, off); // set, not copy: copy costs a microsecond a call
   let sum = USTAR_SUM;
   sum += field(buf, off, entry.name);
@@ -118,28 +119,14 @@ function writeUstarBlock(entry: TarEntry, buf: Buffer, off: number): void {
   field(buf, off + 148, octal(sum, 6));
 }
 
-/** Bytes the entry's header takes: one block, or more with a pax header for a long or non-ASCII name. */
-export function tarHeaderSize(entry: TarEntry): number {
-  return fitsUstarBlock(entry) ? TAR_BLOCK : tarHeader(entry).length;
-}
-
-/** Writes the entry's header at off (tarHeaderSize bytes); returns the offset after it. */
-export function writeTarHeader(entry: TarEntry, buf: Buffer, off: number): number {
-  if (!fitsUstarBlock(entry)) return off + tarHeader(entry).copy(buf, off);
-  writeUstarBlock(entry, buf, off);
-  return off + TAR_BLOCK;
-}
-
 /**
- * The header block(s) of one entry, as tar-stream's pack writes them: one ustar block, or a pax
- * entry carrying the path (and link) followed by the entry's own block under the name PaxHeader.
+ * The header of an entry that one plain block written by writeUstarHeader would not give as tar-stream
+ * does (a name over 100 bytes or not ASCII, a size or time beyond its field), from tar-stream's encoder:
+ * a block with a ustar prefix, or a pax entry carrying the path (and link) followed by the entry's own
+ * block under the name PaxHeader. Undefined for every other entry.
  */
-export function tarHeader(entry: TarEntry): Buffer {
-  if (fitsUstarBlock(entry)) {
-    const block = Buffer.alloc(TAR_BLOCK);
-    writeUstarBlock(entry, block, 0);
-    return block;
-  }
+export function specialTarHeader(entry: TarEntry): Buffer | undefined {
+  if (fitsUstarBlock(entry)) return undefined;
   const { encode, encodePax } = headers();
   const fields: HeaderFields = { ...entry, size: entry.type === 'file' ? (entry.size ?? 0) : 0, uid: 0, gid: 0 };
   const plain = encode(fields);
@@ -152,6 +139,15 @@ export function tarHeader(entry: TarEntry): Buffer {
   pax.copy(out, TAR_BLOCK);
   encode(named)!.copy(out, out.length - TAR_BLOCK);
   return out;
+}
+
+/** The header block(s) of one entry, as tar-stream's pack writes them. */
+export function tarHeader(entry: TarEntry): Buffer {
+  const special = specialTarHeader(entry);
+  if (special) return special;
+  const block = Buffer.alloc(TAR_BLOCK);
+  writeUstarHeader(entry, block, 0);
+  return block;
 }
 
 /** A whole archive of entries held in memory, end blocks included. */

@@ -3,7 +3,7 @@
 import { accessSync, closeSync, constants, createReadStream, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { TAR_END, tarHeader, tarHeaderSize, tarPadded, writeTarHeader, type TarEntry } from '../tar.js';
+import { TAR_BLOCK, TAR_END, specialTarHeader, tarHeader, tarPadded, writeUstarHeader, type TarEntry } from '../tar.js';
 import { InvalidInputError, LocalPathNotFoundError } from '../errors.js';
 
 export interface ScannedEntry {
@@ -225,19 +225,23 @@ export async function* packChunks(scan: Scan, meta: JobMeta, nonce: string, opti
   let sliceStart = performance.now();
   for (const { entry, content, path } of archiveParts(scan, meta, nonce)) {
     const length = entry.size ?? 0;
-    const need = tarHeaderSize(entry) + tarPadded(length);
+    const special = specialTarHeader(entry); // mostly undefined: one block, written in place
+    const header = special?.length ?? TAR_BLOCK;
+    const need = header + tarPadded(length);
     if (off + need > size && off > 0) {
       yield buf.subarray(0, off);
       buf = fresh();
       off = 0;
     }
     if (need <= size) {
-      off = writeTarHeader(entry, buf, off);
+      if (special) buf.set(special, off);
+      else writeUstarHeader(entry, buf, off);
+      off += header;
       if (content) buf.set(content, off);
       else if (path) readInto(path, length, buf, off);
       off += tarPadded(length);
     } else {
-      yield tarHeader(entry);
+      yield special ?? tarHeader(entry);
       if (content) yield content;
       else if (path) {
         // counted as it is read, so that a big file moves the progress bar while it is sent

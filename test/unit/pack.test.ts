@@ -1,7 +1,8 @@
 // packJob: what a submit sends. Small files are read whole, in one read each; a file that changed size
 // since the scan is refused, never sent torn (the tar header promised the scan's size).
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -44,6 +45,26 @@ describe('packJob', () => {
     assert.equal(got.get('work/empty.txt'), '');
     assert.equal(got.get('work/data.bin'), 'y'.repeat(70_000));
     assert.equal([...got.keys()].at(-1), 'end-N0nce');
+  });
+
+  it('gives long, deep and non-ASCII names and links their pax or prefixed headers, and extracts with GNU tar', async () => {
+    const dir = makeJob('names', { 'start.sh': 'exit 0\n', 'caf\u00e9.txt': 'accent' });
+    const deep = join(dir, ...Array.from({ length: 12 }, (_, i) => `level${i}`));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(join(deep, 'x'.repeat(90)), 'deep');
+    symlinkSync(`../${'t'.repeat(120)}`, join(dir, 'farlink'));
+    const archive = await drain(packJob(await scanJobDir(dir), { script: 'start.sh' }, 'N0nce'));
+    const got = await entries(archive);
+    assert.equal(got.get('work/caf\u00e9.txt'), 'accent');
+    assert.equal(got.get(`work/${Array.from({ length: 12 }, (_, i) => `level${i}`).join('/')}/${'x'.repeat(90)}`), 'deep');
+    const out = join(root, 'names-out');
+    mkdirSync(out);
+    writeFileSync(join(root, 'names.tar'), archive);
+    execFileSync('tar', ['xf', join(root, 'names.tar'), '-C', out]);
+    assert.equal(readFileSync(join(out, 'work', 'caf\u00e9.txt'), 'utf8'), 'accent');
+    assert.equal(readFileSync(join(out, 'work', ...Array.from({ length: 12 }, (_, i) => `level${i}`), 'x'.repeat(90)), 'utf8'), 'deep');
+    assert.equal(readlinkSync(join(out, 'work', 'farlink')), `../${'t'.repeat(120)}`);
+    assert.ok(existsSync(join(out, 'end-N0nce')));
   });
 
   const changes = { grew: (f: string) => appendFileSync(f, 'more'), shrank: (f: string) => truncateSync(f, 3) };
