@@ -5,10 +5,9 @@
 // on an 'exit' request (tej disconnect), and removes its socket.
 import { appendFileSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import type { ClientChannel } from 'ssh2';
 import type { TejEvent } from '../events.js';
 import type { PromptRequest } from '../transport/prompt.js';
-import { SshTransport } from '../transport/ssh.js';
+import { SshTransport, type ExitWatchedChannel } from '../transport/ssh.js';
 import { encodeFrame, ERROR, OPENED, takeLine } from './frame.js';
 import { pipeChannel } from './relay.js';
 import { fromWire, toWire, type WireError } from './wire-error.js';
@@ -178,7 +177,7 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     };
     // The CLI may have gone while this waited for a slot or for the channel: never count it again.
     if (sock.destroyed) return done();
-    let channel: ClientChannel;
+    let channel: ExitWatchedChannel;
     try {
       channel = await transport.execChannel(command);
     } catch (e) {
@@ -187,7 +186,7 @@ export async function runMaster(args: MasterArgs): Promise<void> {
       return;
     }
     if (sock.destroyed) {
-      channel.close();
+      channel.channel.close();
       return done();
     }
     sock.write(encodeFrame(OPENED));

@@ -1,19 +1,19 @@
 // The master's half of one channel: an SSH channel relayed to one socket connection in frames
 // (docs/protocol.md, "Persistent connections"), with backpressure both ways.
 import type { Socket } from 'node:net';
-import type { ClientChannel } from 'ssh2';
+import type { ExitWatchedChannel } from '../transport/ssh.js';
 import { encodeFrame, EXIT, FrameDecoder, STDERR, STDIN, STDIN_EOF, STDOUT } from './frame.js';
 
 /** Relays one channel both ways; each side is paused while the other cannot take more. */
-export function pipeChannel(channel: ClientChannel, sock: Socket, early: Buffer, done: () => void): void {
+export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Buffer, done: () => void): void {
+  const { channel } = watched;
   const decoder = new FrameDecoder();
-  let code: number | null = null;
-  let signal: string | undefined;
   let ended = 0;
   let closed = false;
   const maybeExit = () => {
     if (!closed || ended < 2) return;
-    sock.end(encodeFrame(EXIT, JSON.stringify({ code, signal })));
+    // the status execChannel caught: an 'exit' listener added here could come after the event
+    sock.end(encodeFrame(EXIT, JSON.stringify({ code: watched.exit?.code ?? null, signal: watched.exit?.signal })));
   };
   const forward = (type: number) => (data: Buffer) => {
     if (!sock.write(encodeFrame(type, data))) {
@@ -29,10 +29,6 @@ export function pipeChannel(channel: ClientChannel, sock: Socket, early: Buffer,
   });
   channel.on('end', () => (ended++, maybeExit()));
   channel.stderr.on('end', () => (ended++, maybeExit()));
-  channel.on('exit', (c: number | null, s?: string) => {
-    code = c;
-    signal = s ?? undefined;
-  });
   channel.on('close', () => {
     closed = true;
     maybeExit();

@@ -49,6 +49,12 @@ export interface SshOptions {
   signal?: AbortSignal;
 }
 
+export interface ExitWatchedChannel {
+  channel: ClientChannel;
+  /** Set when the exit status (or signal) has come. */
+  exit?: { code: number | null; signal?: string };
+}
+
 /**
  * What SshTransport needs of a connection: ssh2's Client, or a client of a persistent-connection master
  * (src/persist/client.ts) whose channels look like ssh2's.
@@ -151,9 +157,17 @@ export class SshTransport implements Transport {
     return new Promise((resolve) => (isSsh2Client(client) ? client.once('close', () => resolve()) : undefined));
   }
 
-  /** A raw channel running `command` as is, for a persistent-connection master to relay. */
-  execChannel(command: string): Promise<ClientChannel> {
-    return this.openChannel(command, (channel) => channel);
+  /**
+   * A raw channel running `command` as is, for a persistent-connection master to relay, with its exit
+   * status as soon as it comes: it can arrive in the same read as the channel's opening, before the
+   * caller's `await` resumes.
+   */
+  execChannel(command: string): Promise<ExitWatchedChannel> {
+    return this.openChannel(command, (channel) => {
+      const watched: ExitWatchedChannel = { channel };
+      channel.on('exit', (code: number | null, signal?: string) => (watched.exit = { code, signal: signal ?? undefined }));
+      return watched;
+    });
   }
 
   static async connect(destination: string, options: SshOptions = {}): Promise<SshTransport> {
