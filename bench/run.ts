@@ -50,15 +50,16 @@ interface Result {
   openssh_ms: number[];
 }
 
-function run(argv: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+function run(argv: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH!, LC_ALL: 'C', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // stdin is /dev/null. It was an empty pipe, ended at once: writing that end to a command that had
+    // already exited failed with EPIPE, an unhandled error that ended the whole bench (once, in CI).
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH!, LC_ALL: 'C', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(input ?? '');
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
   });
