@@ -177,20 +177,20 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     };
     // The CLI may have gone while this waited for a slot or for the channel: never count it again.
     if (sock.destroyed) return done();
-    let channel: ExitWatchedChannel;
+    let watched: ExitWatchedChannel;
     try {
-      channel = await transport.execChannel(command);
+      watched = await transport.execChannel(command);
     } catch (e) {
       sock.end(encodeFrame(ERROR, JSON.stringify(toWire(e))));
       done();
       return;
     }
     if (sock.destroyed) {
-      channel.channel.close();
+      watched.channel.close();
       return done();
     }
     sock.write(encodeFrame(OPENED));
-    pipeChannel(channel, sock, early, done);
+    pipeChannel(watched, sock, early, done);
   };
 
   let transport: SshTransport;
