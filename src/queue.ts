@@ -12,6 +12,7 @@ import { prepack, PREPACK_MAX_BYTES, replay, type Prepacked } from './job/prepac
 import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
 import { submissionMeta } from './job/submission.js';
+import { checkOutputPath } from './job/spec.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { parseReply, type Reply } from './protocol/reply.js';
 import { loadBundle, packBundle } from './remote/bundle.js';
@@ -74,6 +75,8 @@ export interface PreparedSubmission {
 /** Checks a submit's id and plugin name, without touching the file system; returns the id. */
 export function checkSubmitOptions(options: SubmitOptions): string {
   const id = checkJobId(options.id);
+  checkOutputPath(options.stdout, 'stdout');
+  checkOutputPath(options.stderr, 'stderr');
   if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
     throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
   }

@@ -166,6 +166,15 @@ if ! test -f "$meta/command"; then
 	esac
 	test -f "$upload/work/$script" || reject "$EX_DATAERR" "the job's script '$script' is not in its directory"
 fi
+# The output files: relative paths inside work/ (run-job.sh checks again, through symlinks, when it
+# opens them: this is the clear early refusal).
+for name in stdout stderr; do
+	if value=$(read_state "$meta/$name"); then
+		case /$value/ in
+		// | //* | */../*) reject "$EX_DATAERR" "bad $name path: '$value' (a file inside the job directory, relative to it)" ;;
+		esac
+	fi
+done
 for name in nproc time_limit; do
 	if value=$(read_state "$meta/$name"); then
 		case $value in

@@ -61,11 +61,30 @@ host_nproc() {
 	getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null || echo 1
 }
 
-# open_output PATH: make PATH's directory and check that PATH can be written (cwd: work/)
+# open_output PATH: make PATH's directory and check that PATH can be written (cwd: work/). PATH stays
+# inside work/: no leading /, no .., and no symlink on the way (a job may upload `out -> ~`), made one
+# directory at a time so that mkdir never follows a link out.
 open_output() {
-	case $1 in
-	*/*) mkdir -p "${1%/*}" 2>/dev/null || true ;;
+	case /$1/ in
+	// | //* | */../*)
+		say "refusing the job's output file '$1': it must be a path inside the job directory" 2>>"$job_dir/work/tej.stderr"
+		return 1
+		;;
 	esac
+	_open_output_at=.
+	_open_output_rest=$1
+	while :; do
+		_open_output_at=$_open_output_at/${_open_output_rest%%/*}
+		if test -L "$_open_output_at"; then
+			say "refusing the job's output file '$1': '${_open_output_at#./}' is a symbolic link" 2>>"$job_dir/work/tej.stderr"
+			return 1
+		fi
+		case $_open_output_rest in
+		*/*) _open_output_rest=${_open_output_rest#*/} ;;
+		*) break ;;
+		esac
+		test -d "$_open_output_at" || mkdir "$_open_output_at" 2>/dev/null || true
+	done
 	{ true >"$1"; } 2>/dev/null && return 0
 	say "cannot write the job's output file '$1' (relative to work/)" 2>>"$job_dir/work/tej.stderr"
 	return 1

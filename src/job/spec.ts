@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { packageJson } from '../package-root.js';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InvalidInputError } from '../errors.js';
 
 export interface JobSpec {
   script?: string;
@@ -48,6 +48,30 @@ export async function validateSpec(data: unknown, source: string): Promise<JobSp
   });
 }
 
+/**
+ * Refuses an output file (tej.json stdout/stderr) that is not a plain relative path inside the job's
+ * directory: absolute, with a `..` component, empty, or with control characters. The host checks again
+ * (symlinks included) before it opens the file.
+ */
+export function checkOutputPath(value: unknown, what: string): void {
+  if (typeof value !== 'string') return; // the schema reports a wrong type
+  const why =
+    value === ''
+      ? 'it is empty'
+      : value.startsWith('/')
+        ? 'absolute paths are outside the job directory'
+        : value.split('/').includes('..')
+          ? "'..' leaves the job's directory"
+          : /[\x00-\x1f\x7f]/.test(value)
+            ? 'it holds a control character'
+            : undefined;
+  if (why) {
+    throw new InvalidInputError(`tej: bad ${what} ${JSON.stringify(value)}: ${why}`, {
+      hint: 'name a file inside the job directory, relative to it (e.g. logs/train.log)',
+    });
+  }
+}
+
 /** Reads DIR/tej.json if there is one. */
 export async function readSpec(dir: string): Promise<JobSpec | undefined> {
   const file = join(dir, SPEC_FILE);
@@ -64,6 +88,10 @@ export async function readSpec(dir: string): Promise<JobSpec | undefined> {
     data = JSON.parse(text);
   } catch (e) {
     throw new ConfigError(`tej: ${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (data && typeof data === 'object') {
+    // bad input (65), checked before the schema: a path that leaves the job is not a typo in the file
+    for (const key of ['stdout', 'stderr'] as const) checkOutputPath((data as JobSpec)[key], `${key} in ${file}`);
   }
   return validateSpec(data, file);
 }

@@ -1,9 +1,9 @@
 // run-job.sh through the direct plugin: the job's environment and output, detaching, time limits, lost jobs.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { processAlive, Queue, SHELLS, waitFor } from './_queue.js';
+import { jobTar, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
 
 /** Fields 5 and 6 of /proc/PID/stat: process group and session. */
 function groupAndSession(pid: number): [number, number] {
@@ -190,6 +190,33 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         assert.equal(done.exit_code, '126');
         assert.match(q.jobFile('noout', 'work/tej.stderr'), /cannot write the job's output file 'blocker\/out.txt'/);
         assert.equal(statSync(join(q.jobDir('noout'), 'work', 'blocker')).isFile(), true);
+      });
+
+      test('an output path through a symlink the job uploaded is refused, and nothing is written outside', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const outside = join(q.tmp, 'outside');
+        mkdirSync(outside);
+        await q.submit('outlink', { command: 'echo owned', files: { out: { symlink: outside } }, stdout: 'out/.profile' });
+        await q.submit('outfile', { command: 'echo owned', files: { 'log.txt': { symlink: join(outside, 'log.txt') } }, stdout: 'log.txt' });
+        await q.submit('outdeep', { command: 'echo owned', files: { 'a/b': { symlink: outside } }, stdout: 'a/b/c/d.txt' });
+        for (const id of ['outlink', 'outfile', 'outdeep']) {
+          const done = await q.waitState(id, ['finished']);
+          assert.equal(done.exit_code, '126', id);
+          assert.match(q.jobFile(id, 'work/tej.stderr'), /refusing the job's output file .*is a symbolic link/, id);
+        }
+        assert.deepEqual(readdirSync(outside), [], 'nothing written through the links');
+      });
+
+      test('submit refuses output paths that are absolute or leave the job with ..', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        for (const [i, path] of ['../../../../.profile', '/tmp/x', 'a/../../b', '..'].entries()) {
+          const r = await q.run(['submit', `bad${i}`, 'N0nce'], { input: await jobTar({ command: 'echo hi', stderr: path }) });
+          assert.equal(r.code, 65, `${path}: ${r.stderr}`);
+          assert.match(r.stderr, /bad stderr path/);
+        }
+        assert.deepEqual(readdirSync(join(q.root, 'jobs')), []);
       });
     });
   }

@@ -135,7 +135,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     const config = await destinationConfig(destination);
     const spec: JobSpec = (await readSpec(dir).catch((e) => {
       // a missing directory is reported by the scan, with its own message
-      if ((e as { code?: string }).code === 'E_CONFIG') throw e;
+      if (['E_CONFIG', 'E_INVALID_INPUT'].includes((e as { code?: string }).code ?? '')) throw e;
       return undefined;
     })) ?? {};
     const labels = parseLabels(argv.label);
