@@ -180,7 +180,7 @@ prefetch_states() {
 		esac
 	done
 	for _prefetch_p in $_prefetch_plugins; do
-		test -f "$TEJ_ROOT/queues/$_prefetch_p.sh" || continue
+		plugin_installed "$_prefetch_p" || continue
 		_prefetch_in=
 		for _prefetch_id in ${1+"$@"}; do
 			_prefetch_dir=$TEJ_ROOT/jobs/$_prefetch_id
@@ -219,7 +219,7 @@ plugin_word() {
 	fi
 	_plugin_word_native=$(read_state "$1/native-id") || _plugin_word_native=
 	_plugin_word_plugin=$(read_state "$1/plugin") || _plugin_word_plugin=
-	if test -n "$_plugin_word_plugin" && test -f "$TEJ_ROOT/queues/$_plugin_word_plugin.sh"; then
+	if test -n "$_plugin_word_plugin" && plugin_installed "$_plugin_word_plugin"; then
 		load_queue "$_plugin_word_plugin"
 		queue_state "$1" "$_plugin_word_native" || echo lost
 	else
@@ -355,7 +355,7 @@ kill_job() {
 		;;
 	esac
 	_kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
-	if test -n "$_kill_job_plugin" && test -f "$TEJ_ROOT/queues/$_kill_job_plugin.sh"; then
+	if test -n "$_kill_job_plugin" && plugin_installed "$_kill_job_plugin"; then
 		load_queue "$_kill_job_plugin"
 		queue_kill "$1" "$(read_state "$1/native-id")" "$2" ||
 			die "$EX_FAILURE" "could not kill job ${1##*/}"

@@ -214,8 +214,25 @@ export class Queue {
     return q;
   }
 
+  /**
+   * Plugins a test writes into queues/ are added to MANIFEST before each run, as if installed (the
+   * helpers source only listed plugins); false leaves them out, as a job planting one would.
+   */
+  listNewPlugins = true;
+
+  private addNewPluginsToManifest(): void {
+    const manifest = join(this.root, 'MANIFEST');
+    if (!this.listNewPlugins || !existsSync(manifest) || !existsSync(join(this.root, 'queues'))) return;
+    const text = readFileSync(manifest, 'utf8');
+    const more = readdirSync(join(this.root, 'queues'))
+      .filter((name) => name.endsWith('.sh') && !text.includes(`  queues/${name}\n`))
+      .map((name) => `${createHash('sha256').update(readFileSync(join(this.root, 'queues', name))).digest('hex')}  queues/${name}\n`);
+    if (more.length) writeFileSync(manifest, text + more.join(''));
+  }
+
   /** Runs `tej-remote --proto 1 --hash testhash ARGS` (or the given leading args) under the shell. */
   run(args: string[], options: { input?: Buffer; raw?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+    this.addNewPluginsToManifest();
     const argv = options.raw ? args : ['--proto', '1', '--hash', TEST_HASH, ...args];
     return new Promise((resolve, reject) => {
       const [cmd, ...pre] = this.shell.argv;
