@@ -33,6 +33,8 @@ emit_json() {
 	printf '\n'
 }
 
+# One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
+prefetch_states "$@"
 emit_header
 emit host "$(uname -n)"
 emit queue "$TEJ_ROOT"

@@ -3,7 +3,7 @@ import { describeStatus, type JobStatus } from '../../job/status.js';
 import { jobJson } from '../../job/json.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
-import { type SelectArgs, selectIds, selectOptions } from '../select.js';
+import { type SelectArgs, selectJobs, selectOptions } from '../select.js';
 
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
@@ -36,8 +36,8 @@ export const statusCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const { ids, statuses } = await withQueue(destination, argv, async (q) => {
-      const ids = await selectIds(q, argv);
-      return { ids, statuses: await q.statuses(ids) };
+      const { ids, listed } = await selectJobs(q, argv);
+      return { ids, statuses: listed ?? (await q.statuses(ids)) };
     });
     let exit = 0;
     for (const id of ids) {

@@ -83,8 +83,11 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
       let exit = 0;
       let pending = ids;
       let delay: number | undefined;
+      // The first poll is the records' own states: one request (one squeue) to begin with, not two.
+      let first: Map<string, JobStatus | undefined> | undefined = records;
       for (;;) {
-        const statuses = pending.length ? await q.statuses(pending) : new Map<string, JobStatus | undefined>();
+        const statuses = first ?? (pending.length ? await q.statuses(pending) : new Map<string, JobStatus | undefined>());
+        first = undefined;
         const print = (id: string, s: JobStatus | undefined) => {
           exit = Math.max(exit, statusExit(s));
           if (argv.json) printJson(jobJson(id, s));
