@@ -1,7 +1,7 @@
 // A tej queue on one host: the typed library API. Every operation is one helper call over the session's
 // single connection; a host without a queue is set up on first use, and out-of-date helpers upgraded.
 import { randomBytes } from 'node:crypto';
-import { PassThrough, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import pRetry from 'p-retry';
 import { EXIT, InvalidInputError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError } from './errors.js';
 import type { EventHandler } from './events.js';
@@ -308,7 +308,8 @@ export class Queue {
       this.call('submit', args, {
         stdin: () => {
           const progress = (bytes: number, files: number) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles });
-          return packed ? replay(packed, progress) : packJob(scan, meta, nonce, progress);
+          const source = packed ? replay(packed, progress) : packJob(scan, meta, nonce, progress);
+          return committing(source, () => this.onEvent?.({ kind: 'upload-committed', host: this.host, id }));
         },
       }),
     );
@@ -437,6 +438,26 @@ export class Queue {
   async close(): Promise<void> {
     await this.transport.close();
   }
+}
+
+/**
+ * Passes SOURCE through and calls onCommit just before the last two chunks go on: they hold the end
+ * marker (and the tar's end blocks), without which the host starts nothing. Until then, a client that
+ * stops (Ctrl-C) leaves no job; after it, the job may start.
+ */
+function committing(source: Readable, onCommit: () => void): Readable {
+  return Readable.from(
+    (async function* () {
+      const held: Buffer[] = [];
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        held.push(chunk);
+        if (held.length > 2) yield held.shift()!;
+      }
+      onCommit();
+      yield* held;
+    })(),
+    { objectMode: false },
+  );
 }
 
 /** Drops what login files printed before the marker; passes the tar stream after it through. */

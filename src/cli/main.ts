@@ -7,6 +7,7 @@ import { globalOptions } from './context.js';
 import { normalizePersistArgs } from './persist.js';
 import { printError } from './render.js';
 import { clearStatusLine } from './progress.js';
+import { sayLastWord } from './interrupt.js';
 import { setupCommand } from './commands/setup.js';
 import { submitCommand } from './commands/submit.js';
 import { statusCommand } from './commands/status.js';
@@ -25,6 +26,7 @@ import { disconnectCommand } from './commands/disconnect.js';
 process.on('SIGINT', () => {
   clearStatusLine();
   process.stderr.write('tej: interrupted\n');
+  sayLastWord();
   process.exit(130);
 });
 

@@ -94,6 +94,9 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
       case 'exec':
         line = o.verbose ? `[${stamp()}] [${e.host}] $ ${e.command}` : undefined;
         break;
+      case 'upload-committed':
+        line = o.verbose ? `[${stamp()}] [${e.host}] sending the end of job ${e.id}: from here it may start` : undefined;
+        break;
       case 'connect':
         line = o.verbose ? `[${stamp()}] [${e.host}] connecting${e.via ? ` via ${e.via}` : ''}` : undefined;
         break;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { TejError, UsageError } from '../../errors.js';
 import { jobJson } from '../../job/json.js';
+import { checkNotifyMac, notifyKey } from '../../job/notify.js';
 import { parseDuration } from '../../job/spec.js';
 import { describeStatus, type JobStatus } from '../../job/status.js';
 import type { Queue } from '../../queue.js';
@@ -99,7 +100,12 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
           print(id, s);
           const rec = records.get(id);
           const webhook = rec?.spec?.notify?.webhook;
-          if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
+          // Only a URL this client submitted: the job may have rewritten its record on the host.
+          if (webhook && !checkNotifyMac(await notifyKey(false), webhook, rec?.notifyMac)) {
+            process.stderr.write(
+              `tej: warning: not posting to the webhook of job ${id}: its record on ${q.host} names ${JSON.stringify(webhook)}, which this client did not submit (the job or someone may have rewritten it, or it was submitted from another machine)\n`,
+            );
+          } else if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
           if (specs.length && s?.state === 'finished' && s.exitCode === 0) exit = Math.max(exit, await downloadOutputs(q, id, specs, ids.length > 1));
         }
         pending = pending.filter((id) => !hasEnded(statuses.get(id)));
