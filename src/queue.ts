@@ -430,7 +430,8 @@ export class Queue {
   async resubmit(id: string, newId: string): Promise<SubmitResult> {
     checkJobId(id);
     checkJobId(newId);
-    const { reply } = await this.call('resubmit', [id, newId]);
+    // a fresh nonce: of two resubmits to one new id, one wins and the other gets 73
+    const { reply } = await this.call('resubmit', [id, newId, randomBytes(8).toString('hex')]);
     const r = reply!.records[0] ?? reply!.header;
     return { id: r.id ?? newId, plugin: r.plugin ?? 'direct', nativeId: r.native_id ?? '', state: (r.state as JobState) ?? 'running' };
   }

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Summary: Receive a job as a tar stream on stdin, claim its id and hand it to the queue plugin
-# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] < job.tar   (meta/..., work/..., end-<nonce>)
+# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M] < job.tar
+#   (meta/..., work/..., end-<nonce>, or end-<M> with --marker: resubmit's kept upload, claimed under a
+#   fresh nonce)
 # Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state= (resumed=1: an earlier
 #   attempt with the same nonce had claimed the id; this is its job)
 # Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 69 queue not set up or
@@ -14,9 +16,10 @@ TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
 # shellcheck source=../lib/job.sh
 . "$TEJ_ROOT/lib/job.sh"
 
-usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input]"
+usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
 id=
 nonce=
+marker=
 plugin=
 keep_input=
 positional=0
@@ -25,6 +28,11 @@ while test $# -gt 0; do
 	--plugin)
 		test $# -ge 2 || die "$EX_USAGE" "$usage"
 		plugin=$2
+		shift 2
+		;;
+	--marker)
+		test $# -ge 2 || die "$EX_USAGE" "$usage"
+		marker=$2
 		shift 2
 		;;
 	--keep-input)
@@ -45,8 +53,9 @@ while test $# -gt 0; do
 done
 test "$positional" -eq 2 || die "$EX_USAGE" "$usage"
 check_job_id "$id"
-case $nonce in
-'' | *[!A-Za-z0-9_-]*) die "$EX_DATAERR" "invalid nonce: '$nonce'" ;;
+test -n "$marker" || marker=$nonce
+case $nonce/$marker in
+/* | */ | *[!A-Za-z0-9_/-]* | */*/*) die "$EX_DATAERR" "invalid nonce: '$nonce' (marker '$marker')" ;;
 esac
 require_setup
 read_queue_config
@@ -154,7 +163,7 @@ if test -n "$keep_input"; then
 else
 	untar "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
 fi
-test -f "$upload/end-$nonce" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
+test -f "$upload/end-$marker" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
 
 meta=$upload/meta
 test -d "$meta" || reject "$EX_DATAERR" "the upload holds no meta/"
@@ -197,7 +206,7 @@ done
 mv -f "$staging/submitter" "$staging/nonce" "$job_dir/"
 if test -n "$keep_input"; then
 	# input-nonce after input.tar: it says input.tar is whole (resubmit)
-	printf '%s\n' "$nonce" >"$staging/input-nonce"
+	printf '%s\n' "$marker" >"$staging/input-nonce"
 	mv "$upload/work" "$meta" "$staging/input.tar" "$staging/input-nonce" "$job_dir/"
 else
 	mv "$upload/work" "$meta" "$job_dir/"

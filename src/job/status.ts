@@ -1,4 +1,5 @@
 // Job records as the helpers report them, turned into typed values.
+import { ProtocolError } from '../errors.js';
 import type { ReplyRecord } from '../protocol/reply.js';
 
 /** One vocabulary for every plugin (docs/protocol.md, "States"). */
@@ -41,13 +42,19 @@ function time(v: string | undefined): Date | undefined {
 /** `now` is the remote clock, so that durations are right whatever the local clock says. */
 export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined {
   if (r.state === 'absent' || !r.id) return undefined;
-  const state = (JOB_STATES as readonly string[]).includes(r.state ?? '') ? (r.state as JobState) : 'lost';
+  // A word this client does not know is a helper it does not understand, not a lost job.
+  if (!(JOB_STATES as readonly string[]).includes(r.state ?? '')) {
+    throw new ProtocolError(`tej: the host reported the unknown state ${JSON.stringify(r.state ?? '')} for job ${r.id}`, {
+      hint: 'the helpers on the host do not match this tej: run tej setup on the host',
+    });
+  }
+  const state = r.state as JobState;
   const start = time(r.start);
   const end = time(r.end);
   const s: JobStatus = { id: r.id, state };
   if (r.plugin) s.plugin = r.plugin;
   if (r.native_id) s.nativeId = r.native_id;
-  if (r.native_state) s.nativeState = r.native_state;
+  if (r.native_state && r.native_state !== '-') s.nativeState = r.native_state; // '-': the plugin has none
   const submitted = time(r.submitted);
   if (submitted) s.submitted = submitted;
   if (start) s.start = start;

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { PLUGIN_NAME } from '../../src/queue.js';
-import { jobTar, Queue, SHELLS } from './_queue.js';
+import { jobTar, parseReply, Queue, SHELLS } from './_queue.js';
 
 describe('what a job can write is never run', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
@@ -21,6 +21,24 @@ describe('what a job can write is never run', { concurrency: SHELLS.length }, ()
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(r.stdout.split('\n').slice(0, -1), names.map((n) => (PLUGIN_NAME.test(n) ? 'yes' : 'no')));
         assert.deepEqual(names.map((n) => PLUGIN_NAME.test(n)), [true, true, true, true, true, false, false, false, false, false, false, false, false, false, false]);
+      });
+
+      test('each resubmit claims its new id under a fresh nonce: of two to one id, exactly one wins, the other gets 73', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('orig', { command: 'true', keepInput: true, nonce: 'OrigNonce' });
+        await q.waitState('orig', ['finished']);
+        const one = await q.ok(['resubmit', 'orig', 'first', 'FreshOne']);
+        assert.equal(one.records[0]!.id, 'first');
+        assert.equal(q.jobFile('first', 'nonce'), 'FreshOne\n', 'not the original job\'s nonce');
+        assert.equal(q.jobFile('first', 'input-nonce'), 'OrigNonce\n', 'the kept upload still ends with its own marker');
+        // and a resubmit of the resubmitted job works from its kept upload
+        await q.ok(['resubmit', 'first', 'second', 'FreshTwo']);
+        const [a, b] = await Promise.all([q.run(['resubmit', 'orig', 'same', 'RaceA']), q.run(['resubmit', 'orig', 'same', 'RaceB'])]);
+        assert.deepEqual([a.code, b.code].sort(), [0, 73], `${a.stderr}\n${b.stderr}`);
+        const winner = a.code === 0 ? 'RaceA' : 'RaceB';
+        assert.equal(q.jobFile('same', 'nonce'), `${winner}\n`);
+        assert.equal(parseReply((a.code === 0 ? a : b).stdout).records[0]!.resumed, undefined);
       });
 
       test("a gnu_tar= planted in the queue's config is not run by later submits", async (t) => {
