@@ -62,6 +62,8 @@ const cli = globalOptions(yargs(argv))
   .version(VERSION)
   .help()
   .alias('h', 'help')
+  // the terminal's width (yargs stops at 80), at most 120 for readability; 80 when not a terminal
+  .wrap(Math.min(120, process.stdout.columns || 80))
   .epilog('Destinations: [user@]host, ssh://[user@]host[:port], or a Host from ~/.ssh/config.')
   .fail((msg, err) => {
     throw err ?? new UsageError(msg.startsWith('tej:') ? msg : `tej: ${msg}`, { hint: 'tej --help shows the usage' });
