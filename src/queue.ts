@@ -222,7 +222,12 @@ export class Queue {
             hint: `choose another directory with --queue, or run 'tej setup ${this.host} --queue ${this.path} --force' to install into it`,
           });
         }
-        if (attempt > 0 || options.autoSetup === false) throw new RemoteUnavailableError(`tej: no tej queue at ${this.path} on ${this.host}`, { hint: `run 'tej setup ${this.host}'` });
+        // Only submit (and setup) create a queue: a mistyped --queue on status or list must not.
+        if (attempt > 0 || !(options.autoSetup ?? command === 'submit')) {
+          throw new RemoteUnavailableError(`tej: no tej queue at ${this.path} on ${this.host}`, {
+            hint: `check --queue, or run 'tej setup ${this.host}${this.path === DEFAULT_QUEUE ? '' : ` --queue ${this.path}`}' to create it`,
+          });
+        }
         this.onEvent?.({ kind: 'setup', host: this.host, queue: this.path, reason: 'first use' });
         await this.setup();
         continue;

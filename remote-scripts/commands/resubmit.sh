@@ -1,7 +1,8 @@
 #!/bin/sh
 # Summary: Run a job again under a new id, from the inputs it was submitted with (its input.tar)
 # Usage: tej-remote resubmit <job-id> <new-job-id> [<nonce>]   (nonce: fresh, names this resubmit)
-# Output (stdout, proto 1): as submit: tej-proto=1, now=, id=, plugin=, native_id=, state=
+# Output (stdout, proto 1): as submit: tej-proto=1, now=, id=, plugin=, native_id=, state=; the old job's
+#   record says rerun_as= from then on
 # Exit: 0 ok; 64 usage; 65 bad id; 66 no such job, or a job without input.tar (submitted by an older
 #   tej); 69 queue not set up or plugin unavailable; 73 the new id exists already; else as submit
 # shellcheck source-path=SCRIPTDIR
@@ -34,3 +35,5 @@ fi
 # submit.sh checks the stream as it checks any upload, keeps its own copy and starts the job.
 "${TEJ_SHELL:-/bin/sh}" "$TEJ_ROOT/commands/submit.sh" "$new" "$fresh" --marker "$marker" --plugin "$plugin" --keep-input <"$job_dir/input.tar"
 write_state "$TEJ_ROOT/jobs/$new/resubmitted-from" "$old"
+# the old job says it was rerun (the last rerun): resubmit --failed skips it from now on
+write_state "$job_dir/rerun-as" "$new"

@@ -326,6 +326,7 @@ emit_job_record() {
 		record_file end "$_emit_job_record_dir/end"
 		record_file exit_code "$_emit_job_record_dir/exit-code"
 		record_file labels "$_emit_job_record_dir/meta/labels"
+		record_file rerun_as "$_emit_job_record_dir/rerun-as"
 		# The plugin's own word for the job (slurm: PENDING, TIMEOUT, OUT_OF_MEMORY, ...), when it has one.
 		if plugin_answer_into "$_emit_job_record_dir" && test "$answer_native" != -; then
 			job_record="${job_record}native_state=$answer_native$nl"

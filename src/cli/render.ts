@@ -139,6 +139,14 @@ export function printError(err: unknown, verbose: boolean): number {
   return 70;
 }
 
+/**
+ * Text from the host (labels, names, a job's record) made safe for a terminal: control characters
+ * (escape sequences, newlines, C1) are shown as \n, \t, \xNN instead of acting.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
 }

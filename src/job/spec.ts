@@ -98,10 +98,20 @@ export async function readSpec(dir: string): Promise<JobSpec | undefined> {
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
+/** The longest duration tej takes (a time limit, a wait): a year. Beyond, numbers lose their digits. */
+export const MAX_DURATION_S = 366 * 86400;
+
+function bounded(total: number, value: string | number): number {
+  if (total > MAX_DURATION_S) {
+    throw new InvalidInputError(`tej: duration '${value}' is too long: at most 366 days (${MAX_DURATION_S} s)`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d' });
+  }
+  return total;
+}
+
 /** '90s', '1h30m', '2d', '45' (seconds), '1:30:00', '2-00:00:00' -> seconds. */
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
-    if (Number.isInteger(value) && value > 0) return value;
+    if (Number.isInteger(value) && value > 0) return bounded(value, value);
     throw new ConfigError(`tej: bad duration ${value}: use a positive whole number of seconds`);
   }
   const v = value.trim();
@@ -109,11 +119,11 @@ export function parseDuration(value: string | number): number {
   if (m) {
     const [, d = '0', h = '0', min = '0', s = '0'] = m;
     const total = Number(d) * 86400 + Number(h) * 3600 + Number(min) * 60 + Number(s);
-    if (total > 0) return total;
+    if (total > 0) return bounded(total, value);
   } else if (/^(\d+[smhd]?)+$/.test(v)) {
     let total = 0;
     for (m of v.matchAll(/(\d+)([smhd]?)/g)) total += Number(m[1]) * UNIT_SECONDS[m[2] || 's']!;
-    if (total > 0) return total;
+    if (total > 0) return bounded(total, value);
   }
   throw new ConfigError(`tej: bad duration '${value}'`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d, or hh:mm:ss' });
 }

@@ -21,6 +21,8 @@ export interface JobStatus {
   elapsed?: number;
   /** tej.json's labels, as the job was submitted with them. */
   labels?: Record<string, string>;
+  /** The id of the job's last rerun (`tej resubmit`), when it was rerun. */
+  rerunAs?: string;
 }
 
 /** The labels= value of a record: a JSON object of strings; anything else counts as none. */
@@ -61,6 +63,7 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if (end) s.end = end;
   if (r.exit_code && /^\d+$/.test(r.exit_code)) s.exitCode = Number(r.exit_code);
   if (start) s.elapsed = Math.max(0, Math.round(((end?.getTime() ?? now * 1000) - start.getTime()) / 1000));
+  if (r.rerun_as) s.rerunAs = r.rerun_as;
   const labels = parseLabels(r.labels);
   if (labels) s.labels = labels;
   return s;

@@ -1,8 +1,18 @@
 import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
 import { jobJson } from '../../job/json.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
+
+/** --grace: whole seconds, 0 to a day. */
+export function parseGrace(value: unknown): number {
+  const text = String(value);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 86400) {
+    throw new UsageError(`tej: bad --grace '${text}'`, { hint: 'give whole seconds between TERM and KILL, 0 to 86400 (e.g. --grace 30)' });
+  }
+  return Number(text);
+}
 
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
@@ -14,7 +24,7 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
   describe: "Stop a job and all its processes (TERM, then KILL after a grace period)",
   builder: (y) =>
     selectOptions(y)
-      .option('grace', { type: 'number', describe: 'Seconds between TERM and KILL (default 10)' }) as never,
+      .option('grace', { type: 'string', coerce: parseGrace, describe: 'Seconds between TERM and KILL (default 10)' }) as never,
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     await withQueue(destination, argv, async (q) => {

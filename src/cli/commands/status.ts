@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { describeStatus, type JobStatus } from '../../job/status.js';
 import { jobJson } from '../../job/json.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
-import { printJson } from '../render.js';
+import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectJobs, selectOptions } from '../select.js';
 
 interface Args extends GlobalArgs, SelectArgs {
@@ -44,7 +44,7 @@ export const statusCommand: CommandModule<GlobalArgs, Args> = {
       const s = statuses.get(id);
       exit = Math.max(exit, statusExit(s));
       if (argv.json) printJson(jobJson(id, s));
-      else process.stdout.write(ids.length > 1 ? `${id}\t${describeStatus(s)}\n` : `${describeStatus(s)}\n`);
+      else process.stdout.write(ids.length > 1 ? `${id}\t${printable(describeStatus(s))}\n` : `${printable(describeStatus(s))}\n`);
     }
     process.exitCode = exit;
   },

@@ -1,14 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { TejError, UsageError } from '../../errors.js';
+import { InvalidInputError, TejError, UsageError } from '../../errors.js';
 import { jobJson } from '../../job/json.js';
 import { checkNotifyMac, notifyKey } from '../../job/notify.js';
 import { parseDuration } from '../../job/spec.js';
 import { describeStatus, type JobStatus } from '../../job/status.js';
 import type { Queue } from '../../queue.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
-import { printJson } from '../render.js';
+import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
 import { statusExit } from './status.js';
 
@@ -61,7 +61,8 @@ async function downloadOutputs(q: Queue, id: string, specs: string[], several: b
 function timeoutSeconds(value: string): number {
   try {
     return parseDuration(value);
-  } catch {
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw e;
     throw new UsageError(`tej: bad --timeout '${value}'`, { hint: 'write e.g. 90s, 45m, 2h, 1d' });
   }
 }
@@ -92,7 +93,7 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
         const print = (id: string, s: JobStatus | undefined) => {
           exit = Math.max(exit, statusExit(s));
           if (argv.json) printJson(jobJson(id, s));
-          else process.stdout.write(`${id}\t${describeStatus(s)}\n`);
+          else process.stdout.write(`${id}\t${printable(describeStatus(s))}\n`);
         };
         for (const id of pending) {
           const s = statuses.get(id);
