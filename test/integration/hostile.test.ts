@@ -126,6 +126,56 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
     assert.equal(end.code, 0, `the job ran: ${end.stdout}${end.stderr}`);
   });
 
+  it('the smaller edges: --json keys, a mistyped --queue, an --id matching nothing, bad --grace and --time-limit', async () => {
+    const setup = JSON.parse(ok(await run(['setup', 'h1', '--json'])));
+    assert.deepEqual(Object.keys(setup).sort(), ['plugin', 'queue', 'suggested_plugin', 'version']);
+    for (const cmd of ['status', 'list']) {
+      const r = await run([cmd, 'h1', '--queue', '~/tej-typo', ...(cmd === 'status' ? ['--id', 'x'] : [])]);
+      assert.equal(r.code, 69, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, /no tej queue at ~\/tej-typo on \S*h1\n.*check --queue/);
+    }
+    const typo = await lab.execAs('h1', 'alice', 'if test -e "$HOME/tej-typo"; then echo made; else echo none; fi');
+    assert.equal(typo.stdout, 'none\n', JSON.stringify(typo));
+    const none = await run(['list', 'h1', '--id', 'nomatch_*']);
+    assert.equal(none.code, 66, none.stderr);
+    assert.match(none.stderr, /no job matches --id 'nomatch_\*'/);
+    const grace = await run(['kill', 'h1', '--id', 'x', '--grace', 'abc']);
+    assert.equal(grace.code, 64, grace.stderr);
+    assert.match(grace.stderr, /bad --grace 'abc'/);
+    assert.doesNotMatch(grace.stderr, /NaN/);
+    const dir = await makeJob(join(jobs, 'limits'), { 'start.sh': 'true\n' });
+    const huge = await run(['submit', 'h1', '--id', 'huge', '--time-limit', '100000000000000000000000', dir]);
+    assert.equal(huge.code, 65, huge.stderr);
+    assert.match(huge.stderr, /too long: at most 366 days/);
+  });
+
+  it('labels and record fields with terminal escapes or newlines are printed escaped', async () => {
+    const dir = await makeJob(join(jobs, 'esc'), { 'start.sh': 'true\n' });
+    ok(await run(['submit', 'h1', '--id', 'esc1', '--label', 'x=\x1b[2J\x1b]0;pwned\x07red\nline', dir]));
+    await finished('esc1');
+    const shown = ok(await run(['show', 'h1', '--id', 'esc1']));
+    assert.doesNotMatch(shown, /[\x00-\x08\x0b-\x1f\x7f]/, 'no control character but newlines between fields');
+    assert.match(shown, /labels: +x=\\x1b\[2J\\x1b\]0;pwned\\x07red\\nline\n/);
+    const json = JSON.parse(ok(await run(['status', 'h1', '--id', 'esc1', '--json'])));
+    assert.equal(json.labels.x, '\x1b[2J\x1b]0;pwned\x07red\nline', 'JSON keeps the value exactly');
+  });
+
+  it('resubmit --failed reruns a failed job once: a job already rerun is skipped', async () => {
+    const dir = await makeJob(join(jobs, 'fails'), { 'start.sh': 'exit 3\n' });
+    ok(await run(['submit', 'h1', '--id', 'fail1', '--label', 'grp=f', dir]));
+    await finished('fail1');
+    const first = ok(await run(['resubmit', 'h1', '--label', 'grp=f', '--failed']));
+    assert.match(first, /^fail1\.r\w{6}\n$/);
+    await finished(first.trim());
+    // the rerun failed too: it is the one rerun now, not fail1 again
+    const second = ok(await run(['resubmit', 'h1', '--label', 'grp=f', '--failed']));
+    assert.match(second, new RegExp(`^fail1\\.r\\w{6}\\n$`));
+    assert.notEqual(second, first);
+    await finished(second.trim());
+    const ids = ok(await run(['list', 'h1', '--label', 'grp=f'])).split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
+    assert.equal(ids.length, 3, `one rerun each of fail1 and of its rerun: ${ids.join(' ')}`);
+  });
+
   it('a status with an --id glob is one request to the host', async () => {
     const dir = await makeJob(join(jobs, 'glob'), { 'start.sh': 'true\n' });
     ok(await run(['submit', 'h1', '--id', 'glob_1', dir]));

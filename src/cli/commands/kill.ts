@@ -16,7 +16,7 @@ export function parseGrace(value: unknown): number {
 
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
-  grace?: number;
+  grace?: string;
 }
 
 export const killCommand: CommandModule<GlobalArgs, Args> = {
@@ -24,13 +24,14 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
   describe: "Stop a job and all its processes (TERM, then KILL after a grace period)",
   builder: (y) =>
     selectOptions(y)
-      .option('grace', { type: 'string', coerce: parseGrace, describe: 'Seconds between TERM and KILL (default 10)' }) as never,
+      .option('grace', { type: 'string', describe: 'Seconds between TERM and KILL (default 10)' }) as never,
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
+    const grace = argv.grace === undefined ? undefined : parseGrace(argv.grace);
     await withQueue(destination, argv, async (q) => {
       const ids = await selectIds(q, argv);
       for (const id of ids) {
-        const r = await q.kill(id, { grace: argv.grace });
+        const r = await q.kill(id, { grace });
         if (argv.json) printJson(jobJson(id, (await q.status(id)) ?? undefined, { previous_state: r.previousState }));
         else if (r.previousState === 'running' || r.previousState === 'queued' || r.previousState === 'submitting') process.stdout.write(`${id}: killed\n`);
         else process.stdout.write(`${id}: not running (already ${r.previousState})\n`);
