@@ -24,6 +24,7 @@ export const EXIT = {
   UNAVAILABLE: 69,
   SOFTWARE: 70,
   CANTCREAT: 73,
+  IOERR: 74,
   TEMPFAIL: 75,
   PROTOCOL: 76,
   NOPERM: 77,
@@ -77,6 +78,11 @@ export class RemoteUnavailableError extends TejError {
 export class JobExistsError extends TejError {
   override code = 'E_JOB_EXISTS';
   override exitCode = EXIT.CANTCREAT;
+}
+/** The host could not write what it was sent (its disk is full). */
+export class RemoteIOError extends TejError {
+  override code = 'E_REMOTE_IO';
+  override exitCode = EXIT.IOERR;
 }
 export class ConnectionError extends TejError {
   override code = 'E_CONNECTION';

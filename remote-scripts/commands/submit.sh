@@ -5,7 +5,8 @@
 #   fresh nonce)
 # Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state= (resumed=1: an earlier
 #   attempt with the same nonce had claimed the id; this is its job)
-# Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 69 queue not set up or
+# Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 74 no space left on the
+#   host for the upload; 69 queue not set up or
 #   plugin unavailable; 73 the job exists already; 75 an earlier attempt of this submit is still
 #   moving the job into place after 600 naps; else the plugin's status when it fails
 # shellcheck source-path=SCRIPTDIR
@@ -152,16 +153,30 @@ reject() {
 	die "$@"
 }
 
+# reject_torn WHAT: the upload could not be kept or extracted: a full disk (exit 74, said so, checked
+# before staging is removed, which frees the space again), else a torn stream (65)
+reject_torn() {
+	_reject_torn_free=$(df -P "$staging" 2>/dev/null | awk 'NR == 2 { print $4 }') || _reject_torn_free=
+	case $_reject_torn_free in
+	'' | *[!0-9]*) ;;
+	*)
+		test "$_reject_torn_free" -ge 64 ||
+			reject "$EX_IOERR" "no space left on the host: the upload did not fit in $TEJ_ROOT (${_reject_torn_free} KiB free)"
+		;;
+	esac
+	reject "$EX_DATAERR" "incomplete upload: $1"
+}
+
 # With --keep-input the stream is kept as input.tar (`resubmit` runs the job again from exactly these
 # inputs): saved whole first, then extracted from the file. On a busy host that beats tee feeding tar
 # through a pipe, and even tar reading the connection itself: 2000 files of 4 KiB over ssh took
 # 0.48-0.58 s this way, 0.59-0.70 s with tee, 0.54-0.72 s with plain tar x. A torn stream leaves a
 # torn input.tar, which tar refuses (or the end marker is missing) as before.
 if test -n "$keep_input"; then
-	cat >"$staging/input.tar" || reject "$EX_DATAERR" "incomplete upload: keeping it as input.tar failed"
-	untar "$upload" <"$staging/input.tar" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+	cat >"$staging/input.tar" || reject_torn "keeping it as input.tar failed"
+	untar "$upload" <"$staging/input.tar" || reject_torn "tar failed"
 else
-	untar "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+	untar "$upload" || reject_torn "tar failed"
 fi
 test -f "$upload/end-$marker" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
 

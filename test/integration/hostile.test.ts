@@ -176,6 +176,26 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
     assert.equal(ids.length, 3, `one rerun each of fail1 and of its rerun: ${ids.join(' ')}`);
   });
 
+  it('a full disk on the host during the upload exits 74, says so, and leaves nothing', async () => {
+    const mounted = await lab.exec('h1', ['sh', '-c', 'mkdir -p /home/alice/small && mount -t tmpfs -o size=3m,mode=0700 tmpfs /home/alice/small && chown alice /home/alice/small']);
+    assert.equal(mounted.code, 0, mounted.stderr);
+    try {
+      ok(await run(['setup', 'h1', '--queue', '~/small/q']));
+      const dir = await makeJob(join(jobs, 'full'), { 'start.sh': 'true\n', 'data.bin': '' });
+      await truncate(join(dir, 'data.bin'), 8 * 1024 * 1024);
+      for (const keep of ['--keep-input', '--no-keep-input']) {
+        const r = await run(['submit', 'h1', '--queue', '~/small/q', '--id', 'full1', keep, dir]);
+        assert.equal(r.code, 74, `${keep}: ${r.stderr}`);
+        assert.match(r.stderr, /no space left on the host/, keep);
+        assert.equal(r.stdout, '');
+      }
+      const left = await lab.execAs('h1', 'alice', 'echo "$(ls -A ~/small/q/jobs)|$(ls -A ~/small/q/staging)"');
+      assert.equal(left.stdout, '|\n');
+    } finally {
+      await lab.exec('h1', ['umount', '-l', '/home/alice/small']);
+    }
+  });
+
   it('a status with an --id glob is one request to the host', async () => {
     const dir = await makeJob(join(jobs, 'glob'), { 'start.sh': 'true\n' });
     ok(await run(['submit', 'h1', '--id', 'glob_1', dir]));
