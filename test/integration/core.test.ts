@@ -231,6 +231,8 @@ describe('tej over real SSH', () => {
   });
 
   it('works for a user whose login shell prints banners', async () => {
+    // (list does not create a queue: setup does, with the banners in its way too)
+    ok(await tej(['setup', 'carol@h1'], { home }));
     const r = await tej(['list', 'carol@h1'], { home });
     assert.equal(r.code, 0, r.stderr);
     const dir = await makeJob(join(jobs, 'carol'), { 'start.sh': 'echo ok > o\n' });
