@@ -117,7 +117,8 @@ describe('bad input', () => {
       const dir = await makeJob(join(jobs, `outpath${i}`), { 'start.sh': 'echo hi\n', 'tej.json': JSON.stringify(fields) });
       refused(await run(['submit', 'h1', '--id', `outpath${i}`, dir]), 65, message, JSON.stringify(fields));
     }
-    await hostHolds([]);
+    const left = await lab.execAs('h1', 'alice', 'echo "$(ls -A ~/.tej/jobs | grep outpath)|$(ls -A ~/.tej/staging)"');
+    assert.equal(left.stdout, '|\n', 'no job and nothing in staging from a refused submit');
     const home = await lab.execAs('h1', 'alice', 'test -e ~/.profile && echo exists || echo none');
     assert.equal(home.stdout, 'none\n');
   });
