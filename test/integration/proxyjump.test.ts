@@ -57,6 +57,6 @@ describe('ProxyJump', () => {
       const d = await tej(['disconnect', 'viajump'], { home, env });
       assert.match(d.stderr, /closed the persistent connection/);
     }
-    await waitFor('the socket to go', async () => readdir(join(runtime, 'tej')), (f) => !f.some((n) => n.endsWith('.sock')), 5000);
+    await waitFor('the socket to go', async () => readdir(join(runtime, 'tej')), (f) => !f.some((n) => n.endsWith('.sock')), 60_000);
   });
 });
