@@ -1,6 +1,7 @@
 // The SSH transport: one ssh2 connection per session, host keys checked against known_hosts, auth by
 // agent and identity files, ProxyJump chains. Remote commands always run under /bin/sh: requests without
-// a data stream go through one persistent remote shell; uploads and downloads get a channel each.
+// a data stream go through one persistent remote shell; uploads and downloads get a channel each. The
+// login shell only ever sees the constant commands of remote-command.ts; scripts travel on stdin.
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -19,10 +20,11 @@ import {
   verifyHostKey,
 } from '../ssh/known-hosts.js';
 import { canAnswerPrompts, type Prompter } from './prompt.js';
-import { shQuote } from './quote.js';
+import { shLine } from './quote.js';
+import { EXEC_COMMAND, SESSION_COMMAND } from './remote-command.js';
 import { ShellSession } from './shell-session.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
-import { coalesce, collect } from './transport.js';
+import { coalesce, collect, withFirst } from './transport.js';
 
 /**
  * ssh2 itself, loaded on the first login: a command that reuses a persistent connection's master
@@ -358,7 +360,7 @@ export class SshTransport implements Transport {
 
   /** The persistent shell, started on first use. */
   private session(): Promise<ShellSession> {
-    this.shell ??= this.openChannel('/bin/sh', (channel) => {
+    this.shell ??= this.openChannel(SESSION_COMMAND, (channel) => {
       const session = new ShellSession(channel, channel, channel.stderr, this.label);
       channel.on('close', () => session.fail(new ConnectionError(`tej: the connection to ${this.label} broke`)));
       return session;
@@ -396,8 +398,9 @@ export class SshTransport implements Transport {
 
   /** Runs one script on its own channel: the way for uploads and downloads. */
   private async exec(script: string, options: RunOptions): Promise<RunResult> {
-    // The login shell may be csh or fish: hand it one single-quoted word that runs /bin/sh.
-    const finished = await this.openChannel(`/bin/sh -c ${shQuote(script)}`, (channel) => {
+    // The login shell may be tcsh or fish: it gets a constant command, and /bin/sh the script on stdin.
+    const line = Buffer.from(`${shLine(script)}\n`);
+    const finished = await this.openChannel(EXEC_COMMAND, (channel) => {
       let code: number | null = null;
       let signal: string | undefined;
       channel.on('exit', (c: number | null, s?: string) => {
@@ -411,9 +414,9 @@ export class SshTransport implements Transport {
       const stderr = collect(channel.stderr);
       if (options.stdin) {
         // Large writes: an SSH packet per small tar block would cost a cipher call each.
-        pipeline(coalesce(options.stdin()), channel).catch((e: Error) => (stdinError = e));
+        pipeline(withFirst(line, coalesce(options.stdin())), channel).catch((e: Error) => (stdinError = e));
       } else {
-        channel.end();
+        channel.end(line);
       }
       return new Promise<RunResult>((resolve, reject) => {
         channel.on('close', () => {
