@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { AuthenticationError, ConnectionError, HostKeyError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
-import { targetFor, type SshTarget } from '../ssh/config.js';
+import { jumpHops, targetFor, type SshTarget } from '../ssh/config.js';
 import {
   addKnownHost,
   fingerprint,
@@ -179,7 +179,7 @@ export class SshTransport implements Transport {
       let sock: Readable | undefined;
       if (target.proxyJump) {
         // A chain a,b,c: connect to a, from there to b, ...; the last hop forwards to the target.
-        const hops = target.proxyJump.split(',');
+        const hops = jumpHops(target.proxyJump);
         for (const hop of hops) {
           const next: SshTransport = jump ? await jump.hop(hop, options) : await SshTransport.connect(hop, { ...options });
           jump = next;
