@@ -241,7 +241,8 @@ export class SshTransport implements Transport {
       });
     }
     let hostKeyProblem: TejError | undefined;
-    const verifier = (blob: Buffer): boolean => {
+    // (key, verify): ssh2 waits for verify() when this returns undefined, as it does while a new key is recorded
+    const verifier = (blob: Buffer, verify: (valid: boolean) => void): boolean | undefined => {
       const keyType = keyTypeOfBlob(blob);
       const keyBase64 = blob.toString('base64');
       const verdict = verifyHostKey(known, name, keyType, keyBase64);
@@ -249,9 +250,14 @@ export class SshTransport implements Transport {
       if (verdict.kind === 'known') return true;
       if (verdict.kind === 'unknown' && options.acceptNewHostKey) {
         const file = target.knownHostsFiles[0]!;
-        addKnownHost(file, name, keyType, keyBase64).catch(() => undefined);
-        options.onEvent?.({ kind: 'warning', host: target.alias, message: `added ${keyType} key ${fp} for ${name} to ${file}` });
-        return true;
+        const warn = (message: string) => options.onEvent?.({ kind: 'warning', host: target.alias, message });
+        addKnownHost(file, name, keyType, keyBase64)
+          .then(
+            () => warn(`added ${keyType} key ${fp} for ${name} to ${file}`),
+            (e: Error) => warn(`accepted the new ${keyType} key ${fp} of ${name} for this connection, but could not record it in ${file} (${e.message}): the next connection will not know it either`),
+          )
+          .finally(() => verify(true));
+        return undefined;
       }
       if (verdict.kind === 'unknown') {
         hostKeyProblem = new HostKeyError(`tej: host key of ${name} is unknown (${keyType} ${fp}); refusing to connect`, {
