@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { AuthenticationError, ConnectionError, HostKeyError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
+import { markBusy } from './busy.js';
 import { jumpHops, targetFor, type SshTarget } from '../ssh/config.js';
 import {
   addKnownHost,
@@ -86,6 +87,8 @@ function connectionError(target: SshTarget, err: Error & { level?: string; code?
     hint: unresolved ? 'check the host name, or add a Host entry for it to ~/.ssh/config' : undefined,
   });
   if (unresolved) e.retryable = false;
+  // Closed before the SSH handshake (sshd's MaxStartups drops connections beyond 10 unauthenticated ones).
+  if (err.level === 'protocol' && /before handshake/i.test(err.message)) markBusy(e);
   if (err.code && !TRANSIENT.has(err.code) && err.level !== 'client-timeout' && err.level !== 'client-socket') e.retryable = false;
   return e;
 }

@@ -112,16 +112,7 @@ host_files() {  # NAME
   chown 2003:2003 "$h/home/carol/.bashrc" "$h/home/carol/.profile"
   ssh-keygen -q -t ed25519 -N '' -C "$n" -f "$h/keys/ssh_host_ed25519_key"
   cp -p "$h/keys/ssh_host_ed25519_key" "$h/keys/ssh_host_ed25519_key.pub" "$h/etc-upper/ssh/"
-  # -o settings first: for most keywords sshd takes the first value it reads
-  local o
-  : > "$h/etc-upper/ssh/sshd_config"
-  for o in ${SSHD_OPTS[@]+"${SSHD_OPTS[@]}"}; do
-    [ "${o%%:*}" = "$n" ] || continue
-    o=${o#*:}
-    [[ $o =~ ^[A-Za-z]+=[A-Za-z0-9:.,/_-]+$ ]] || die "bad sshd option '$o' for $n (want Keyword=value)"
-    echo "${o%%=*} ${o#*=}" >> "$h/etc-upper/ssh/sshd_config"
-  done
-  cat >> "$h/etc-upper/ssh/sshd_config" <<EOF
+  cat > "$h/etc-upper/ssh/sshd_config" <<EOF
 Port 22
 ListenAddress 0.0.0.0
 HostKey /etc/ssh/ssh_host_ed25519_key
@@ -139,6 +130,16 @@ MaxStartups 100:30:200
 MaxSessions 50
 LogLevel VERBOSE
 EOF
+  # -o settings replace the lab's line of their keyword, and go first (sshd takes the first value of most
+  # keywords, the last of some)
+  local o cfg=$h/etc-upper/ssh/sshd_config
+  for o in ${SSHD_OPTS[@]+"${SSHD_OPTS[@]}"}; do
+    [ "${o%%:*}" = "$n" ] || continue
+    o=${o#*:}
+    [[ $o =~ ^[A-Za-z]+=[A-Za-z0-9:.,/_-]+$ ]] || die "bad sshd option '$o' for $n (want Keyword=value)"
+    { echo "${o%%=*} ${o#*=}"; grep -iv "^${o%%=*} " "$cfg" || true; } > "$cfg.new"
+    mv "$cfg.new" "$cfg"
+  done
 }
 
 slurm_conf() {
