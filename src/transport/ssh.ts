@@ -9,7 +9,6 @@ import { pipeline } from 'node:stream/promises';
 import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { AuthenticationError, ConnectionError, HostKeyError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
-import { markBusy } from './busy.js';
 import { jumpHops, targetFor, type SshTarget } from '../ssh/config.js';
 import {
   addKnownHost,
@@ -20,6 +19,7 @@ import {
   loadKnownHosts,
   verifyHostKey,
 } from '../ssh/known-hosts.js';
+import { markBusy } from './busy.js';
 import { canAnswerPrompts, type Prompter } from './prompt.js';
 import { shLine } from './quote.js';
 import { EXEC_COMMAND, SESSION_COMMAND } from './remote-command.js';

@@ -5,11 +5,31 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ERROR, FrameDecoder } from '../../src/persist/frame.js';
 import { shQuote } from '../../src/transport/quote.js';
 import { makeJob, ok, tej, type TejRun } from '../helpers/cli.js';
 import { LOGIN_SHELL_USERS, startSshHost, type Lab } from '../helpers/lab.js';
+
+/** Sends one request line to a persistent-connection master and returns its first frame. */
+function askMaster(path: string, request: object): Promise<{ type: number; payload: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path);
+    const decoder = new FrameDecoder();
+    sock.on('connect', () => sock.write(`${JSON.stringify(request)}\n`));
+    sock.on('data', (chunk: Buffer) => {
+      const [frame] = decoder.push(chunk);
+      if (frame) {
+        sock.destroy();
+        resolve(frame);
+      }
+    });
+    sock.on('error', reject);
+    sock.on('close', () => reject(new Error('the master closed the socket without an answer')));
+  });
+}
 
 const SHELLS = Object.entries(LOGIN_SHELL_USERS) as [keyof typeof LOGIN_SHELL_USERS, string][];
 
@@ -40,20 +60,21 @@ describe('every login shell', { concurrency: true }, () => {
     await lab?.stop();
   });
 
+  // as bob: alice's queue is the bash shell's, set up by its test at the same time
   it('answers status and wait for 4000 ids (a 180 KB command) in one request', async () => {
     const ids = Array.from({ length: 4000 }, (_, i) => `no-such-job-${String(i).padStart(4, '0')}-${'x'.repeat(24)}`);
     const dir = await makeJob(join(jobs, 'many'), { 'start.sh': 'true\n' });
-    ids[1234] = ok(await tej(['submit', 'h1', '--id', 'many-real', dir], { home })).trim();
-    assert.equal((await tej(['wait', 'h1', '--id', 'many-real'], { home })).code, 0);
+    ids[1234] = ok(await tej(['submit', 'bob@h1', '--id', 'many-real', dir], { home })).trim();
+    assert.equal((await tej(['wait', 'bob@h1', '--id', 'many-real'], { home })).code, 0);
     const args = ids.flatMap((id) => ['--id', id]);
-    const r = await tej(['status', 'h1', ...args, '-v'], { home, timeoutMs: 120_000 });
+    const r = await tej(['status', 'bob@h1', ...args, '-v'], { home, timeoutMs: 120_000 });
     assert.equal(r.code, 66, r.stderr.slice(0, 2000));
     const lines = r.stdout.split('\n').filter(Boolean);
     assert.equal(lines.length, 4000);
     assert.equal(lines.filter((l) => /\tno such job$/.test(l)).length, 3999, lines.slice(0, 3).join('\n'));
     assert.match(lines[1234]!, /^many-real\tfinished/);
     assert.equal(r.stderr.match(/tej-remote status/g)?.length, 1, 'one request');
-    const w = await tej(['wait', 'h1', ...args], { home, timeoutMs: 120_000 });
+    const w = await tej(['wait', 'bob@h1', ...args], { home, timeoutMs: 120_000 });
     assert.equal(w.code, 66, w.stderr.slice(0, 2000));
     assert.doesNotMatch(w.stderr, /Argument list too long/);
   });
@@ -144,6 +165,12 @@ describe('every login shell', { concurrency: true }, () => {
           const second = await run(['status', host, '--id', `core-${shell}`, '--persist', '-v'], { env });
           assert.equal(second.code, 0, second.stderr);
           assert.match(second.stderr, /persistent connection \(reused/);
+          // anything but tej's constant commands is refused by the master, never relayed to the host
+          const [sock] = readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock'));
+          const reply = await askMaster(join(runtime, 'tej', sock!), { op: 'exec', command: `touch /tmp/pwn-${shell}-master` });
+          assert.equal(reply.type, ERROR);
+          assert.match(reply.payload.toString(), /bad request/);
+          assert.equal(await pwned(`${shell}-master`), false);
         } finally {
           await run(['disconnect', host], { env });
         }
