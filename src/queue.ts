@@ -366,7 +366,7 @@ export class Queue {
       const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, destination, bytes, files, done });
       for (let attempt = 0; ; attempt++) {
         const raw = new PassThrough();
-        const stream = skipToMarker(raw);
+        const stream = skipToMarker(raw, this.host);
         const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout, progress);
         extracting.catch(() => undefined); // observed below, after the exit status is known
         try {
@@ -420,9 +420,9 @@ export class Queue {
     if (options.stderr) args.push('--stderr');
     if (options.follow) args.push('--follow');
     const raw = new PassThrough();
-    const stream = skipToMarker(raw);
+    const stream = skipToMarker(raw, this.host);
     stream.pipe(out, { end: false });
-    const drained = new Promise<void>((resolve) => stream.on('end', resolve).on('close', resolve));
+    const drained = new Promise<void>((resolve, reject) => stream.on('error', reject).on('end', resolve).on('close', resolve));
     try {
       await this.call('logs', args, { stdout: raw, streamMarker: true });
     } finally {
@@ -467,7 +467,7 @@ function committing(source: Readable, onCommit: () => void): Readable {
 }
 
 /** Drops what login files printed before the marker; passes the tar stream after it through. */
-function skipToMarker(input: PassThrough): PassThrough {
+function skipToMarker(input: PassThrough, host: string): PassThrough {
   const out = new PassThrough();
   const marker = Buffer.from(STREAM_MARKER);
   let pending: Buffer | undefined = Buffer.alloc(0);
@@ -487,7 +487,13 @@ function skipToMarker(input: PassThrough): PassThrough {
       if (rest.length) out.write(rest);
     }
   });
-  input.on('end', () => out.end());
+  // A stream that ended without its marker is not an empty success: the helper never ran (a login shell
+  // that could not parse the command once exited 0 with nothing on stdout).
+  input.on('end', () => {
+    if (pending === undefined) return out.end();
+    const seen = pending.length > 0 ? `it printed ${JSON.stringify(pending.subarray(0, 200).toString())}` : 'it printed nothing';
+    out.destroy(new ProtocolError(`tej: the reply from ${host} ended before its stream began (${seen})`, { hint: 'run the command again with -v; if it fails again, please report it' }));
+  });
   input.on('close', () => {
     if (!input.readableEnded) out.destroy();
   });
