@@ -171,7 +171,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('a live process with another start time is not taken for the wrapper', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const rec = await q.submit('reused', { command: 'sleep 30' });
+        // (no TEJ_JOB_DIR: kill sweeps the processes that carry the job's environment, see userland.test.ts)
+        const rec = await q.submit('reused', { command: 'exec env -u TEJ_JOB_DIR sleep 30' });
         const pid = Number(rec.native_id);
         assert.ok(existsSync(join(q.jobDir('reused'), 'pid-start')));
         // As if the wrapper had died and its pid had gone to a new process.
