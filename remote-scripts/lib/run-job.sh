@@ -41,7 +41,7 @@ owned_dir() {
 	test "${3:-}" = "$(id -u)"
 }
 
-# make_scratch: create TEJ_SCRATCH_DIR, ${TMPDIR:-/tmp}/tej-<uid>/<id>, mode 0700
+# make_scratch: create TEJ_SCRATCH_DIR, ${TMPDIR:-/tmp}/tej-<uid>/<id>.XXXXXX, mode 0700
 make_scratch() {
 	_make_scratch_base=${TMPDIR:-/tmp}/tej-$(id -u)
 	mkdir "$_make_scratch_base" 2>/dev/null || true
@@ -50,9 +50,8 @@ make_scratch() {
 		_make_scratch_base=$(mktemp -d "${TMPDIR:-/tmp}/tej-$(id -u).XXXXXX") || return 1
 	fi
 	chmod 700 "$_make_scratch_base"
-	scratch=$_make_scratch_base/$job_id
-	rm -rf "$scratch"
-	mkdir "$scratch" && chmod 700 "$scratch" || return 1
+	# <id>.XXXXXX: two queues of one user may each run a job of the same id at once
+	scratch=$(mktemp -d "$_make_scratch_base/$job_id.XXXXXX") && chmod 700 "$scratch" || return 1
 	write_state "$job_dir/scratch" "$scratch"
 }
 
@@ -206,26 +205,58 @@ own_pgid() {
 	fi
 }
 
-# signal_job SIGNAL: the whole process group when we lead it, else the runner and the job
+# signal_job SIGNAL: the whole process group when we lead it, else the tree below the runner and the
+# processes with the job's environment (tree_kill, lib/job.sh: frozen first, so that none escapes)
 signal_job() {
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else
-		for _signal_job_pid in "$child" $(children_of "$child"); do
-			kill "-$1" "$_signal_job_pid" 2>/dev/null || true
-		done
+		# In a subshell: posh dies when it scans /proc while its own child (the runner) is stopped.
+		tree_job_dir=$job_dir
+		tree_pids=$(
+			tree_kill "$1" "$child" >/dev/null 2>&1
+			printf '%s\n' "$tree_pids"
+		) || true
 	fi
+}
+
+# job_left: whether a process of the job is left besides the wrapper, its runner and its timer: in the
+# group (pgid) or in the tree (tree_pids). In a subshell: posh may die when it reads /proc while its
+# own children change state.
+job_left() {
+	test "$(
+		if test -n "$pgid"; then
+			for _job_left_f in /proc/[0-9]*/stat; do
+				_job_left_pid=${_job_left_f#/proc/}
+				_job_left_pid=${_job_left_pid%/stat}
+				case $_job_left_pid in "$pgid" | "$child" | "$timer") continue ;; esac
+				proc_fields "$_job_left_pid" || continue
+				if test "$proc_pgrp" != "$pgid" || test "$proc_ppid" = "$timer"; then continue; fi
+				case $proc_state in Z | X | x) continue ;; esac
+				echo yes
+				break
+			done
+		elif tree_alive; then
+			echo yes
+		fi
+	)" = yes
 }
 
 # kill_job_processes: the end of the grace period after the time limit: SIGKILL the job. As the
 # group's leader, the wrapper records the end first, then kills the group and itself with it (a /proc
-# scan for the others would run while children die, which crashes posh).
+# scan for the others would run while children die, which crashes posh). Without a group, the wrapper
+# kills the tree and waits until it is gone: the end is recorded once nothing of the job runs.
 kill_job_processes() {
 	if test -n "$pgid"; then
 		finish 137 no-exit
 		signal_group KILL "$pgid"
 	else
 		signal_job KILL
+		_kill_job_processes_naps=0
+		while job_left && test "$_kill_job_processes_naps" -lt 100; do
+			_kill_job_processes_naps=$((_kill_job_processes_naps + 1))
+			nap
+		done
 	fi
 }
 
@@ -248,13 +279,25 @@ notify() {
 	) </dev/null >>"$job_dir/work/tej.notify.log" 2>&1 || true
 }
 
+# record_end STATUS: write end, then exit-code (last: it says the job ended). On a full disk, the
+# reserve (one block, written at the start) is given up for them.
+record_end() {
+	_record_end_at=$(now)
+	if ! write_state "$job_dir/end" "$_record_end_at" || ! write_state "$job_dir/exit-code" "$1"; then
+		rm -f "$job_dir/reserve"
+		write_state "$job_dir/end" "$_record_end_at" || true
+		write_state "$job_dir/exit-code" "$1" || true
+	fi
+	rm -f "$job_dir/reserve"
+}
+
 # finish STATUS [no-exit]: remove the scratch directory, record end and exit-code (last), notify, exit STATUS
 finish() {
 	stop_timer
-	rm -rf "$scratch"
+	# Neither a tree the job made read-only nor a full disk may keep the end from being recorded.
+	test -z "$scratch" || remove_tree "$scratch" 2>>"$job_dir/work/tej.stderr" || true
 	rm -f "$job_dir/scratch" "$job_dir/job-status"
-	write_state "$job_dir/end" "$(now)"
-	write_state "$job_dir/exit-code" "$1"
+	record_end "$1"
 	notify "$1"
 	test "${2:-}" = no-exit || exit "$1"
 }
@@ -273,6 +316,8 @@ if ! make_scratch; then
 	finish "$EX_FAILURE"
 fi
 write_state "$job_dir/start" "$(now)"
+# A reserve of disk space for the end record, should the job fill the disk (record_end).
+dd if=/dev/zero of="$job_dir/reserve" bs=4096 count=1 2>/dev/null || true
 
 run_job &
 child=$!
@@ -301,6 +346,19 @@ while :; do
 	test "$wait_status" -ne 127 || break
 	kill -0 "$child" 2>/dev/null || break
 done
+# The job's other processes may outlive the runner after the time limit's TERM (a subshell that ignores
+# TERM): they are waited for, and killed when the grace period ends, before the end is recorded.
+if test "$phase" = term && has_proc; then
+	while job_left; do
+		if test -n "$timer_fired"; then
+			timer_fired=
+			timer=
+			kill_job_processes
+			break
+		fi
+		nap
+	done
+fi
 # No job-status: the runner was killed along with the job (SIGKILL at the end of the grace period).
 status=$(read_state "$job_dir/job-status") || status=137
 finish "$status"
