@@ -308,6 +308,29 @@ lab_down() {
   ip link del "${TL}0" 2>/dev/null || true
 }
 
+# ------------------------------------------------------------------ userland accounts (issue 11: h/userland)
+# dave: a macOS/BSD-like userland. sshd gives his sessions a PATH that is one directory of busybox
+# applet links without setsid (and no perl): tar, ps, grep, sleep... are busybox's. /bin/sh is dash.
+BARE_USER=dave:2005
+host_userland() {  # NAME: dave's account, home, key and PATH on host NAME
+  local n=$1 h=$LAB/hosts/$1 u=$LAB/hosts/$1/etc-upper uid=${BARE_USER#*:} user=${BARE_USER%:*} bb a
+  sed -i "/^$user:/d" "$u/passwd" "$u/group" "$u/shadow"
+  echo "$user:x:$uid:$uid::/home/$user:/bin/sh" >> "$u/passwd"
+  echo "$user:x:$uid:" >> "$u/group"
+  echo "$user:*:19000:0:99999:7:::" >> "$u/shadow"
+  install -d -m 755 -o "$uid" -g "$uid" "$h/home/$user"
+  install -d -m 700 -o "$uid" -g "$uid" "$h/home/$user/.ssh"
+  install -m 600 -o "$uid" -g "$uid" "$LAB/keys/id_ed25519.pub" "$h/home/$user/.ssh/authorized_keys"
+  bb=$(command -v busybox) || die "busybox is needed for the bare userland account (apt-get install busybox)"
+  mkdir -p "$h/bare-bin"
+  for a in $("$bb" --list); do
+    [ "$a" = setsid ] || ln -s "$bb" "$h/bare-bin/$a"
+  done
+  chmod 755 "$h/bare-bin"
+  # Match applies to the end of the file: this block comes after every global line.
+  printf 'Match User %s\n  SetEnv PATH=/srv/lab/hosts/%s/bare-bin\n' "$user" "$n" >> "$u/ssh/sshd_config"
+}
+
 # ------------------------------------------------------------------ commands
 cmd=${1:-}; shift || true
 case $cmd in
@@ -332,7 +355,7 @@ up)
   [ "$(wc -l < "$LAB/hosts.conf")" -le 200 ] || die "at most 200 hosts"
   ssh-keygen -q -t ed25519 -N '' -C "tej-lab-$TL" -f "$LAB/keys/id_ed25519"
   net_up
-  for h in $(all_hosts); do host_etc "$h"; host_files "$h"; done
+  for h in $(all_hosts); do host_etc "$h"; host_files "$h"; host_userland "$h"; done
   slurm_conf
   client_files
   T1=$(date +%Y-%m-%dT%H:%M:%S)

@@ -1,0 +1,105 @@
+// A macOS/BSD-like userland on a real OpenSSH host: the lab account dave, whose PATH is busybox applets
+// without setsid (and no perl), with a dash login shell. The core flow, kill and time limits of jobs that
+// fork grandchildren, a follower that goes away, and jobs that leave read-only trees behind.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeJob, ok, tej, TEJ_BIN, waitFor } from '../helpers/cli.js';
+import { makeClientHome, type Lab, startLab } from '../helpers/lab.js';
+
+// Grandchildren in background subshells, one of them deaf to TERM.
+const FAMILY = [
+  '( sleep 1001 & wait ) &',
+  '( ( sleep 1002 & ) ; sleep 1003 ) &',
+  "( trap '' TERM; sleep 1004 ) &",
+  'echo ready > ready',
+  'wait',
+  '',
+].join('\n');
+
+describe('a userland without setsid or perl (busybox tools, dash login shell)', () => {
+  let lab: Lab<'h1'>;
+  let home: string;
+  let jobs: string;
+  const run = (args: string[], extra: { cwd?: string; timeoutMs?: number } = {}) => tej(args, { home, ...extra });
+  const submit = async (id: string, files: Record<string, string | [string, number]>, extra: string[] = []) =>
+    ok(await run(['submit', 'h1', '--id', id, ...extra, await makeJob(join(jobs, id), files)]));
+  /** dave's processes on the host whose command line matches `pattern` (pgrep -f). */
+  const daves = async (pattern: string) => {
+    const r = await lab.exec('h1', ['pgrep', '-u', 'dave', '-f', pattern]);
+    return r.stdout.trim().split('\n').filter(Boolean);
+  };
+
+  before(async () => {
+    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
+    home = await makeClientHome(lab, { user: 'dave' });
+    jobs = await lab.makeTmpDir('tej-jobs-');
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('is the userland it claims: no setsid, no perl, busybox tar and ps', async () => {
+    const ssh = await lab.exec('h1', ['sh', '-c', 'grep -A1 "^Match User dave" /etc/ssh/sshd_config']);
+    const path = /SetEnv PATH=(\S+)/.exec(ssh.stdout)?.[1];
+    assert.ok(path, ssh.stdout);
+    const check = await lab.execAs('h1', 'dave', `PATH=${path}; command -v setsid || echo no-setsid; command -v perl || echo no-perl; readlink "$(command -v tar)"`);
+    assert.equal(check.stdout, `no-setsid\nno-perl\n${(await lab.exec('h1', ['sh', '-c', 'command -v busybox'])).stdout}`);
+  });
+
+  it('runs the core flow: setup, submit, status, logs -f, wait, download, list, resubmit, delete', async () => {
+    ok(await run(['setup', 'h1']));
+    await submit('flow', { 'start.sh': 'echo one\nsleep 1\necho two\nmkdir -p out\necho result > out/r.txt\n' });
+    assert.match(ok(await run(['status', 'h1', '--id', 'flow'])), /^(running|finished)/);
+    assert.equal(ok(await run(['logs', 'h1', '--id', 'flow', '-f'])), 'one\ntwo\n');
+    ok(await run(['wait', 'h1', '--id', 'flow']));
+    assert.match(ok(await run(['status', 'h1', '--id', 'flow'])), /^finished \(exit 0/);
+    const cwd = await lab.makeTmpDir('tej-dl-');
+    ok(await run(['download', 'h1', '--id', 'flow', 'out'], { cwd }));
+    assert.equal(await readFile(join(cwd, 'out', 'r.txt'), 'utf8'), 'result\n');
+    assert.match(ok(await run(['list', 'h1'])), /^flow\tfinished\(0\)\t/m);
+    const again = ok(await run(['resubmit', 'h1', '--id', 'flow', '--new-id', 'flow2'])).trim();
+    assert.equal(again, 'flow2');
+    ok(await run(['wait', 'h1', '--id', 'flow2']));
+    assert.equal(ok(await run(['logs', 'h1', '--id', 'flow2'])), 'one\ntwo\n');
+    ok(await run(['delete', 'h1', '--id', 'flow']));
+    ok(await run(['delete', 'h1', '--id', 'flow2']));
+    assert.doesNotMatch(ok(await run(['list', 'h1'])), /^flow/m);
+  });
+
+  it('kill ends a job and every grandchild, and says killed only once they are gone', async () => {
+    await submit('fam', { 'start.sh': FAMILY });
+    await waitFor('the grandchildren', () => daves('sleep 100[1-4]'), (p) => p.length >= 4);
+    assert.equal(ok(await run(['kill', 'h1', '--id', 'fam', '--grace', '1'])), 'fam: killed\n');
+    assert.deepEqual(await daves('sleep 100[1-4]'), [], 'no process of the job is left');
+    assert.match((await run(['status', 'h1', '--id', 'fam'])).stdout, /^killed/);
+  });
+
+  it('a time limit ends a job and every grandchild before it says timeout', async () => {
+    await submit('late', { 'start.sh': FAMILY }, ['--time-limit', '3s']);
+    const w = await run(['wait', 'h1', '--id', 'late'], { timeoutMs: 60_000 });
+    assert.match((await run(['status', 'h1', '--id', 'late'])).stdout, /^timeout/, w.stderr);
+    assert.deepEqual(await daves('sleep 100[1-4]'), [], 'no process of the job is left');
+  });
+
+  it('delete --kill removes a running job only once its processes are gone', async () => {
+    await submit('gone', { 'start.sh': FAMILY });
+    await waitFor('the grandchildren', () => daves('sleep 100[1-4]'), (p) => p.length >= 4);
+    ok(await run(['delete', 'h1', '--id', 'gone', '--kill']));
+    assert.deepEqual(await daves('sleep 100[1-4]'), []);
+  });
+
+  it('a follower that goes away (SIGINT, SIGKILL) leaves no follow loop on the host', async () => {
+    await submit('endless', { 'start.sh': 'while :; do sleep 1; done\n' });
+    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+      const follower = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'endless', '-f'], { env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' } });
+      await waitFor('the remote follow loop', () => daves('commands/logs.sh'), (p) => p.length > 0);
+      follower.kill(signal);
+      await new Promise((r) => follower.on('close', r));
+      await waitFor('the loop to stop', () => daves('commands/logs.sh'), (p) => p.length === 0, 15_000);
+    }
+    ok(await run(['kill', 'h1', '--id', 'endless', '--grace', '1']));
+  });
+});
