@@ -26,6 +26,7 @@ fi
 job_id=${job_dir##*/}
 meta=$job_dir/meta
 job_shell=${TEJ_SHELL:-/bin/sh}
+cr=$(printf '\r')
 kill_grace=${TEJ_KILL_GRACE:-10}
 check_seconds "$kill_grace" TEJ_KILL_GRACE
 time_limit=$(read_state "$meta/time_limit") || time_limit=
@@ -146,11 +147,38 @@ exec_job() {
 	# ${1+"$@"}: posh takes an empty "$@" for an unset parameter under set -u.
 	if test -n "$_exec_job_command"; then
 		exec "$job_shell" -c "$_exec_job_command" "$job_id" ${1+"$@"}
-	elif test -x "$_exec_job_script"; then
-		exec "$_exec_job_script" ${1+"$@"}
-	else
-		exec "$job_shell" "$_exec_job_script" ${1+"$@"}
 	fi
+	# The script's first line, with builtins only (the job's PATH is in effect): a CRLF script would
+	# end in "bad interpreter" or "not found" (127); its #! line is honoured without the exec bit too.
+	_exec_job_line=
+	{ IFS= read -r _exec_job_line <"$_exec_job_script"; } 2>/dev/null || true
+	case $_exec_job_line in
+	*"$cr")
+		say "the job's script ${_exec_job_script#./} has Windows (CRLF) line endings; convert it (dos2unix ${_exec_job_script#./}, or sed 's/\r\$//') and submit again"
+		exit 126
+		;;
+	esac
+	if test -x "$_exec_job_script"; then
+		exec "$_exec_job_script" ${1+"$@"}
+	fi
+	case $_exec_job_line in
+	'#!'*)
+		# As the kernel reads it: the interpreter, then at most one argument (the rest of the line).
+		_exec_job_rest=${_exec_job_line#??}
+		_exec_job_rest=${_exec_job_rest#"${_exec_job_rest%%[! 	]*}"}
+		_exec_job_interp=${_exec_job_rest%%[ 	]*}
+		_exec_job_arg=${_exec_job_rest#"$_exec_job_interp"}
+		_exec_job_arg=${_exec_job_arg#"${_exec_job_arg%%[! 	]*}"}
+		_exec_job_arg=${_exec_job_arg%"${_exec_job_arg##*[! 	]}"}
+		if test -n "$_exec_job_interp"; then
+			if test -n "$_exec_job_arg"; then
+				exec "$_exec_job_interp" "$_exec_job_arg" "$_exec_job_script" ${1+"$@"}
+			fi
+			exec "$_exec_job_interp" "$_exec_job_script" ${1+"$@"}
+		fi
+		;;
+	esac
+	exec "$job_shell" "$_exec_job_script" ${1+"$@"}
 }
 
 # start_timer SECONDS: after SECONDS, send USR1 to the wrapper. The timer sleeps at most a minute at a
