@@ -91,6 +91,29 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     assert.deepEqual(await daves('sleep 100[1-4]'), []);
   });
 
+  it('deletes a job that left read-only directories, and such a tree in staging blocks no submit', async () => {
+    await submit('ro', { 'start.sh': 'mkdir -p pkg/mod/x && echo v > pkg/mod/x/f && chmod -R a-w pkg\n' });
+    ok(await run(['wait', 'h1', '--id', 'ro']));
+    ok(await run(['delete', 'h1', '--id', 'ro']));
+    assert.doesNotMatch(ok(await run(['list', 'h1'])), /^ro\t/m);
+    // What a delete that died half way leaves (its pid long gone): the next submit removes it.
+    const left = await lab.execAs('h1', 'dave', 'd=~/.tej/staging/old.99999999.deleting; mkdir -p $d/work/pkg/mod && touch $d/work/pkg/mod/f && chmod -R a-w $d');
+    assert.equal(left.code, 0, left.stderr);
+    await submit('after', { 'start.sh': 'echo fine\n' });
+    ok(await run(['wait', 'h1', '--id', 'after']));
+    const staging = await lab.execAs('h1', 'dave', 'ls -A ~/.tej/staging');
+    assert.equal(staging.stdout, '', 'nothing left in staging');
+  });
+
+  it('a job that leaves read-only files in its scratch directory still finishes, and the scratch goes', async () => {
+    await submit('roscratch', { 'start.sh': 'mkdir "$TEJ_SCRATCH_DIR/d" && touch "$TEJ_SCRATCH_DIR/d/f" && chmod -R a-w "$TEJ_SCRATCH_DIR/d"\necho "$TEJ_SCRATCH_DIR" > where\n' });
+    ok(await run(['wait', 'h1', '--id', 'roscratch']));
+    assert.match(ok(await run(['status', 'h1', '--id', 'roscratch'])), /^finished \(exit 0/);
+    const where = (await lab.execAs('h1', 'dave', 'cat ~/.tej/jobs/roscratch/work/where')).stdout.trim();
+    assert.ok(where);
+    assert.equal((await lab.exec('h1', ['test', '-e', where])).code, 1, 'the scratch directory is gone');
+  });
+
   it('a follower that goes away (SIGINT, SIGKILL) leaves no follow loop on the host', async () => {
     await submit('endless', { 'start.sh': 'while :; do sleep 1; done\n' });
     for (const signal of ['SIGINT', 'SIGKILL'] as const) {
