@@ -199,8 +199,10 @@ start_timer() {
 			wait "$_timer_sleep" || exit 0
 			_timer_sleep=
 			_timer_left=$((_timer_left - _timer_step))
-			proc_alive "$_start_timer_wrapper" || exit 0
+			proc_alive "$_start_timer_wrapper" "$wrapper_start" || exit 0
 		done
+		# USR1 ends a process that does not catch it: only the wrapper, never a process that reuses its pid.
+		proc_alive "$_start_timer_wrapper" "$wrapper_start" || exit 0
 		kill -USR1 "$_start_timer_wrapper" 2>/dev/null || true
 	) </dev/null >/dev/null 2>&1 &
 	timer=$!
@@ -337,6 +339,7 @@ if test -z "$nproc"; then
 	nproc=$(read_state "$meta/nproc") || nproc=${TEJ_JOB_NPROC:-$(host_nproc)}
 fi
 pgid=$(own_pgid) || pgid=
+wrapper_start=$(proc_starttime $$) || wrapper_start=
 scratch=
 if ! make_scratch; then
 	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"

@@ -48,8 +48,8 @@ queue_state() {
 	fi
 }
 
-# direct_leads_group PID: whether the wrapper PID leads a process group of its own (setsid), or, when
-# it is gone, whether a group of that number is left
+# direct_leads_group PID: whether the wrapper PID leads a process group of its own (setsid); without
+# /proc, whether a group of that number is left
 direct_leads_group() {
 	if has_proc && proc_fields "$1"; then
 		# shellcheck disable=SC2154 # set by proc_fields (lib/job.sh)
@@ -105,9 +105,9 @@ direct_kill_tree() {
 # Succeeds only when nothing of the job is left.
 queue_kill() {
 	_queue_kill_start=$(read_state "$1/pid-start") || _queue_kill_start=
-	if proc_alive "$2" && ! proc_alive "$2" "$_queue_kill_start"; then
-		# A live process that started at another time reuses the pid: the wrapper is long gone, but
-		# orphans with the job's environment may run on.
+	if ! proc_alive "$2" "$_queue_kill_start" && has_proc; then
+		# The wrapper is gone, or its pid names another process by now: neither that pid nor a group of
+		# that number is signalled (pid_max may be small); the job's processes carry its environment.
 		direct_kill_tree "$1" "" "$3" || return 1
 	elif direct_leads_group "$2"; then
 		direct_signal TERM "$2"
