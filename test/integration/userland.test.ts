@@ -2,12 +2,17 @@
 // without setsid (and no perl), with a dash login shell. The core flow, kill and time limits of jobs that
 // fork grandchildren, a follower that goes away, and jobs that leave read-only trees behind.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, tej, TEJ_BIN, waitFor } from '../helpers/cli.js';
 import { makeClientHome, type Lab, startLab } from '../helpers/lab.js';
+
+const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'lab.sh');
+/** The lab's /24 (the first three octets), from a host's address. */
+const labNet = (lab: Lab<'h1'>) => lab.hosts.h1.ip.split('.').slice(0, 3).join('.');
 
 // Grandchildren in background subshells, one of them deaf to TERM.
 const FAMILY = [
@@ -52,7 +57,7 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
   it('runs the core flow: setup, submit, status, logs -f, wait, download, list, resubmit, delete', async () => {
     ok(await run(['setup', 'h1']));
     await submit('flow', { 'start.sh': 'echo one\nsleep 1\necho two\nmkdir -p out\necho result > out/r.txt\n' });
-    assert.match(ok(await run(['status', 'h1', '--id', 'flow'])), /^(running|finished)/);
+    assert.match((await run(['status', 'h1', '--id', 'flow'])).stdout, /^(running|finished)/);
     assert.equal(ok(await run(['logs', 'h1', '--id', 'flow', '-f'])), 'one\ntwo\n');
     ok(await run(['wait', 'h1', '--id', 'flow']));
     assert.match(ok(await run(['status', 'h1', '--id', 'flow'])), /^finished \(exit 0/);
@@ -112,6 +117,33 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     const where = (await lab.execAs('h1', 'dave', 'cat ~/.tej/jobs/roscratch/work/where')).stdout.trim();
     assert.ok(where);
     assert.equal((await lab.exec('h1', ['test', '-e', where])).code, 1, 'the scratch directory is gone');
+  });
+
+  it('the lab never kills or enters a process whose pid it recorded once, now reused', async () => {
+    const initPid = join(lab.dir, 'hosts', 'h1', 'init.pid');
+    const recorded = await readFile(initPid, 'utf8');
+    const [, start] = recorded.trim().split(' ');
+    assert.match(start ?? '', /^\d+$/, 'init.pid holds "PID START"');
+    // A process of ours now holds a pid the file names, with the start time recorded for the host's init.
+    const stranger = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    const strangerGone = new Promise((r) => stranger.on('exit', r));
+    try {
+      await writeFile(initPid, `${stranger.pid} ${start}\n`);
+      await assert.rejects(lab.exec('h1', ['true']), /not running/, 'lab.ts enters no stranger');
+      const st = spawnSync('bash', [LAB_SH, '-n', lab.name, '-d', lab.dir, '-s', labNet(lab), 'status'], { encoding: 'utf8' });
+      assert.match(st.stdout, /^h1 \S+ ssh stopped$/m, st.stderr);
+      const ex = spawnSync('bash', [LAB_SH, '-n', lab.name, '-d', lab.dir, '-s', labNet(lab), 'exec', 'h1', 'true'], { encoding: 'utf8' });
+      assert.notEqual(ex.status, 0, 'lab.sh exec enters no stranger');
+      // restart: the stop kills what runs in the host's network namespace, never the stranger
+      await writeFile(initPid, `${stranger.pid} ${start}\n`);
+      await lab.restart('h1');
+      const state = (await readFile(`/proc/${stranger.pid}/stat`, 'utf8')).split(') ')[1]?.[0];
+      assert.ok(state && !'ZX'.includes(state), `the stranger lives (state ${state})`);
+      assert.equal((await lab.exec('h1', ['true'])).code, 0, 'the restarted host is entered');
+    } finally {
+      stranger.kill('SIGKILL');
+      await strangerGone;
+    }
   });
 
   it('a follower that goes away (SIGINT, SIGKILL) leaves no follow loop on the host', async () => {

@@ -236,10 +236,10 @@ host_start() {  # NAME
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LAB="$LAB" N="$n" ROLE="$(host_role "$n")" \
     "$BIN/hostinit.sh" > "$h/log/init.log" 2>&1 < /dev/null &
   up=$!
-  echo "$up" > "$h/unshare.pid"
+  echo "$up $(pid_start "$up")" > "$h/unshare.pid"
   for _ in $(seq 1 300); do c=$(pgrep -P "$up" || true); [ -n "$c" ] && break; sleep 0.01; done
   [ -n "$c" ] || die "$n: init did not start (see $h/log/init.log)"
-  echo "$c" > "$h/init.pid"
+  echo "$c $(pid_start "$c")" > "$h/init.pid"
 }
 
 host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started after SINCE registered
@@ -268,8 +268,23 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
   die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
 }
 
-# running and not a zombie (kill -0 succeeds on a zombie)
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+# pid_start PID: its start time (field 22 of /proc/PID/stat); empty when it is gone or a zombie.
+# A pid file holds "PID START": pid_max is 32768 here, and a pid comes back within minutes.
+pid_start() {
+  local s f
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  read -r -a f <<< "${s##*) }"
+  [ "${f[0]}" = Z ] || echo "${f[19]}"
+}
+
+# ours PIDFILE: print the pid of PIDFILE when that process still runs with the recorded start time;
+# fail otherwise (gone, or its pid reused by a process this lab never started)
+ours() {
+  local p s
+  read -r p s < "$1" 2>/dev/null || return 1
+  [ -n "$p" ] && [ -n "$s" ] && [ "$(pid_start "$p")" = "$s" ] || return 1
+  echo "$p"
+}
 
 kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
   local pids
@@ -281,20 +296,17 @@ kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
 
 host_stop() {  # NAME
   local n=$1 h=$LAB/hosts/$1 p
-  if [ -f "$h/init.pid" ]; then kill -KILL "$(cat "$h/init.pid")" 2>/dev/null || true; fi
+  if p=$(ours "$h/init.pid"); then kill -KILL "$p" 2>/dev/null || true; fi
   kill_netns "$TL-$n"
-  if [ -f "$h/unshare.pid" ]; then
-    p=$(cat "$h/unshare.pid")
-    for _ in $(seq 1 300); do alive "$p" || break; sleep 0.01; done
-  fi
+  for _ in $(seq 1 300); do ours "$h/unshare.pid" > /dev/null || break; sleep 0.01; done
   ip -n "$LABNS" link del "v-$n" 2>/dev/null || true   # synchronous; the netns teardown is async
   rm -f "$h/init.pid" "$h/unshare.pid"
 }
 
 host_exec() {  # NAME CMD...
-  local n=$1; shift
-  [ -s "$LAB/hosts/$n/init.pid" ] || die "host '$n' is not running"
-  nsenter -t "$(cat "$LAB/hosts/$n/init.pid")" -m -u -n -p -i -- "$@"
+  local n=$1 p; shift
+  p=$(ours "$LAB/hosts/$n/init.pid") || die "host '$n' is not running"
+  nsenter -t "$p" -m -u -n -p -i -- "$@"
 }
 
 in_net() { local n=$1; shift; nsenter --net="/run/netns/$TL-$n" -- "$@"; }
@@ -407,8 +419,7 @@ fault)
 status)
   [ -f "$LAB/hosts.conf" ] || die "no lab in $LAB"
   for h in $(all_hosts); do
-    p=$(cat "$LAB/hosts/$h/init.pid" 2>/dev/null || true)
-    if [ -n "$p" ] && alive "$p"; then s=running; else s=stopped; fi
+    if ours "$LAB/hosts/$h/init.pid" > /dev/null; then s=running; else s=stopped; fi
     echo "$h $(host_ip "$h") $(host_role "$h") $s"
   done
   ;;
