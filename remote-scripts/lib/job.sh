@@ -454,6 +454,7 @@ kill_job() {
 	case $previous_state in
 	running | queued) write_state "$1/killed" "$(now)" ;;
 	lost) ;;
+	submitting) die "$EX_TEMPFAIL" "job ${1##*/} is being submitted: nothing was killed (kill it once its submit ends)" ;;
 	*)
 		state=$previous_state
 		return 0

@@ -250,7 +250,7 @@ signal_job() {
 	fi
 }
 
-# job_left: whether a process of the job is left besides the wrapper, its runner and its timer: in the
+# job_left: whether a process of the job is left besides the wrapper and its children: in the
 # group (pgid) or in the tree (tree_pids). In a subshell: posh may die when it reads /proc while its
 # own children change state.
 job_left() {
@@ -261,7 +261,8 @@ job_left() {
 				_job_left_pid=${_job_left_pid%/stat}
 				case $_job_left_pid in "$pgid" | "$child" | "$timer") continue ;; esac
 				proc_fields "$_job_left_pid" || continue
-				if test "$proc_pgrp" != "$pgid" || test "$proc_ppid" = "$timer"; then continue; fi
+				# the wrapper's own children (the runner, the timer, this subshell) and the timer's sleep
+				if test "$proc_pgrp" != "$pgid" || test "$proc_ppid" = "$pgid" || test "$proc_ppid" = "$timer"; then continue; fi
 				case $proc_state in Z | X | x) continue ;; esac
 				echo yes
 				break

@@ -325,7 +325,7 @@ lab_down() {
 # applet links without setsid (and no perl): tar, ps, grep, sleep... are busybox's. /bin/sh is dash.
 BARE_USER=dave:2005
 host_userland() {  # NAME: dave's account, home, key and PATH on host NAME
-  local n=$1 h=$LAB/hosts/$1 u=$LAB/hosts/$1/etc-upper uid=${BARE_USER#*:} user=${BARE_USER%:*} bb a
+  local n=$1 h=$LAB/hosts/$1 u=$LAB/hosts/$1/etc-upper uid=${BARE_USER#*:} user=${BARE_USER%:*} bb
   sed -i "/^$user:/d" "$u/passwd" "$u/group" "$u/shadow"
   echo "$user:x:$uid:$uid::/home/$user:/bin/sh" >> "$u/passwd"
   echo "$user:x:$uid:" >> "$u/group"
@@ -335,9 +335,8 @@ host_userland() {  # NAME: dave's account, home, key and PATH on host NAME
   install -m 600 -o "$uid" -g "$uid" "$LAB/keys/id_ed25519.pub" "$h/home/$user/.ssh/authorized_keys"
   bb=$(command -v busybox) || die "busybox is needed for the bare userland account (apt-get install busybox)"
   mkdir -p "$h/bare-bin"
-  for a in $("$bb" --list); do
-    [ "$a" = setsid ] || ln -s "$bb" "$h/bare-bin/$a"
-  done
+  "$bb" --install -s "$h/bare-bin"   # one link per applet, in one process
+  rm -f "$h/bare-bin/setsid" "$h/bare-bin/perl"
   chmod 755 "$h/bare-bin"
   # Match applies to the end of the file: this block comes after every global line.
   printf 'Match User %s\n  SetEnv PATH=/srv/lab/hosts/%s/bare-bin\n' "$user" "$n" >> "$u/ssh/sshd_config"

@@ -41,7 +41,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         assert.equal(rec.exit_code, '3');
         const dir = q.jobDir('env');
         const real = realpathSync(dir);
-        const out = q.jobFile('env', 'work/tej.stdout');
+        // the scratch directory is <id>.XXXXXX: unique per queue and job
+        const out = q.jobFile('env', 'work/tej.stdout').replace(/(\/tej-\d+\/env)\.[A-Za-z0-9]{6}\n/, '$1\n');
         const expectedUmask = process.umask().toString(8).padStart(4, '0');
         assert.equal(
           out,
