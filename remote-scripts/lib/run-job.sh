@@ -90,7 +90,11 @@ run_job() {
 	trap : TERM INT HUP
 	_run_job_status=0
 	(exec_job) || _run_job_status=$?
-	write_state "$job_dir/job-status" "$_run_job_status"
+	# A job that filled the disk: the reserve (see below) makes room for the record.
+	if ! write_state "$job_dir/job-status" "$_run_job_status" 2>/dev/null; then
+		rm -f "$job_dir/reserve"
+		write_state "$job_dir/job-status" "$_run_job_status" || true
+	fi
 	exit "$_run_job_status"
 }
 
@@ -254,23 +258,32 @@ signal_job() {
 # group (pgid) or in the tree (tree_pids). In a subshell: posh may die when it reads /proc while its
 # own children change state.
 job_left() {
-	test "$(
-		if test -n "$pgid"; then
-			for _job_left_f in /proc/[0-9]*/stat; do
-				_job_left_pid=${_job_left_f#/proc/}
-				_job_left_pid=${_job_left_pid%/stat}
-				case $_job_left_pid in "$pgid" | "$child" | "$timer") continue ;; esac
-				proc_fields "$_job_left_pid" || continue
-				# the wrapper's own children (the runner, the timer, this subshell) and the timer's sleep
-				if test "$proc_pgrp" != "$pgid" || test "$proc_ppid" = "$pgid" || test "$proc_ppid" = "$timer"; then continue; fi
-				case $proc_state in Z | X | x) continue ;; esac
-				echo yes
-				break
-			done
-		elif tree_alive; then
+	test "$(job_left_print)" = yes
+}
+
+# job_left_print: print yes when job_left holds (a function: posh cannot parse a case inside $(...))
+job_left_print() {
+	if test -n "$pgid"; then
+		for _job_left_f in /proc/[0-9]*/stat; do
+			_job_left_pid=${_job_left_f#/proc/}
+			_job_left_pid=${_job_left_pid%/stat}
+			case $_job_left_pid in
+			"$pgid" | "$child" | "$timer") continue ;;
+			esac
+			proc_fields "$_job_left_pid" || continue
+			# the wrapper's own children (the runner, the timer, this subshell) and the timer's sleep
+			if test "$proc_pgrp" != "$pgid" || test "$proc_ppid" = "$pgid" || test "$proc_ppid" = "$timer"; then
+				continue
+			fi
+			case $proc_state in
+			Z | X | x) continue ;;
+			esac
 			echo yes
-		fi
-	)" = yes
+			return 0
+		done
+	elif tree_alive; then
+		echo yes
+	fi
 }
 
 # kill_job_processes: the end of the grace period after the time limit: SIGKILL the job. As the
@@ -311,7 +324,7 @@ notify() {
 }
 
 # record_end STATUS: write end, then exit-code (last: it says the job ended). On a full disk, the
-# reserve (one block, written at the start) is given up for them.
+# reserve (a few blocks, written at the start) is given up for them.
 record_end() {
 	_record_end_at=$(now)
 	if ! write_state "$job_dir/end" "$_record_end_at" || ! write_state "$job_dir/exit-code" "$1"; then
@@ -349,7 +362,7 @@ if ! make_scratch; then
 fi
 write_state "$job_dir/start" "$(now)"
 # A reserve of disk space for the end record, should the job fill the disk (record_end).
-dd if=/dev/zero of="$job_dir/reserve" bs=4096 count=1 2>/dev/null || true
+dd if=/dev/zero of="$job_dir/reserve" bs=4096 count=4 2>/dev/null || true
 
 run_job &
 child=$!

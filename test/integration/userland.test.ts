@@ -119,6 +119,22 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     assert.equal((await lab.exec('h1', ['test', '-e', where])).code, 1, 'the scratch directory is gone');
   });
 
+  it('a job that fills the disk still records its end and exit code, and leaves no temp files', async () => {
+    const m = await lab.exec('h1', ['sh', '-c', 'mkdir -p /home/dave/small && mount -t tmpfs -o size=2m,uid=2005,gid=2005,mode=700 tmpfs /home/dave/small']);
+    assert.equal(m.code, 0, m.stderr);
+    try {
+      ok(await run(['setup', 'h1', '--queue', 'small/q']));
+      const dir = await makeJob(join(jobs, 'full'), { 'start.sh': 'dd if=/dev/zero of=fill bs=4096 2>/dev/null\necho after >&2\nexit 3\n' });
+      ok(await run(['submit', 'h1', '--queue', 'small/q', '--id', 'full', dir]));
+      await run(['wait', 'h1', '--queue', 'small/q', '--id', 'full']);
+      assert.match((await run(['status', 'h1', '--queue', 'small/q', '--id', 'full'])).stdout, /^finished \(exit 3/);
+      const files = await lab.execAs('h1', 'dave', 'ls -A ~/small/q/jobs/full');
+      assert.doesNotMatch(files.stdout, /\.tmp\.|reserve/, files.stdout);
+    } finally {
+      await lab.exec('h1', ['umount', '/home/dave/small']);
+    }
+  });
+
   it('the lab never kills or enters a process whose pid it recorded once, now reused', async () => {
     const initPid = join(lab.dir, 'hosts', 'h1', 'init.pid');
     const recorded = await readFile(initPid, 'utf8');
