@@ -173,7 +173,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
         // (no TEJ_JOB_DIR: kill sweeps the processes that carry the job's environment, see userland.test.ts)
-        const rec = await q.submit('reused', { command: 'exec env -u TEJ_JOB_DIR sleep 30' });
+        const rec = await q.submit('reused', { command: 'exec env -u TEJ_JOB_DIR sleep 1000' });
         const pid = Number(rec.native_id);
         assert.ok(existsSync(join(q.jobDir('reused'), 'pid-start')));
         // As if the wrapper had died and its pid had gone to a new process.

@@ -33,7 +33,7 @@ describe('a userland without setsid', { concurrency: SHELLS.length }, () => {
         const q = await Queue.setUp(shell, { bare: true });
         t.after(() => q.cleanUp());
         await q.submit('slow', { script: 'run.sh', timeLimit: 2, files: { 'run.sh': FAMILY } });
-        await q.waitState('slow', ['timeout'], 30_000);
+        await q.waitState('slow', ['timeout'], 120_000);
         assert.equal(q.jobFile('slow', 'work/ready'), 'ready\n', 'the job had started its children');
         assert.deepEqual(sleeps(q), [], 'no process of the job is left once the state says timeout');
       });
