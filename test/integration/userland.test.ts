@@ -126,9 +126,9 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
       ok(await run(['setup', 'h1', '--queue', 'small/q']));
       const dir = await makeJob(join(jobs, 'full'), { 'start.sh': 'dd if=/dev/zero of=fill bs=4096 2>/dev/null\necho after >&2\nexit 3\n' });
       ok(await run(['submit', 'h1', '--queue', 'small/q', '--id', 'full', dir]));
-      await run(['wait', 'h1', '--queue', 'small/q', '--id', 'full']);
-      const files = await lab.execAs('h1', 'dave', 'ls -A ~/small/q/jobs/full; df ~/small; cat ~/small/q/jobs/full/work/tej.stderr');
-      const st = await run(['status', 'h1', '--queue', 'small/q', '--id', 'full']);
+      const st = await waitFor('the job to end', () => run(['status', 'h1', '--queue', 'small/q', '--id', 'full']),
+        (r) => /^(finished|lost|timeout|killed)/.test(r.stdout), 60_000);
+      const files = await lab.execAs('h1', 'dave', 'ls -A ~/small/q/jobs/full');
       assert.match(st.stdout, /^finished \(exit 3/, `${st.stderr}\n${files.stdout}${files.stderr}`);
       assert.doesNotMatch(files.stdout, /\.tmp\.|reserve/, files.stdout);
     } finally {
