@@ -99,8 +99,7 @@ resume_own() {
 		if test -f "$job_dir/start"; then
 			die "$EX_CANTCREAT" "job $id exists already: an earlier submit of it died half way (run tej delete)"
 		fi
-		_resume_trash=$TEJ_ROOT/staging/$id.$$.deleting
-		mv "$job_dir" "$_resume_trash" && rm -rf "$_resume_trash"
+		trash_job "$job_dir" || die "$EX_FAILURE" "cannot remove the incomplete job $id"
 		return 0
 	fi
 	test -z "$staging" || rm -rf "$staging"
@@ -132,7 +131,8 @@ for dir in "$TEJ_ROOT"/staging/*; do
 	# A submit from another host sharing this home directory: its pid means nothing here.
 	dir_host=$(read_state "$dir/host") || dir_host=$host
 	test "$dir_host" = "$host" || continue
-	proc_alive "$pid" || rm -rf "$dir"
+	# A tree that cannot be removed blocks no submit: the next one tries again.
+	proc_alive "$pid" || remove_tree "$dir" || true
 done
 
 # 3. Extract into staging; a torn stream (tar fails, or the end marker is missing) leaves nothing.
@@ -231,7 +231,8 @@ fi
 status=0
 native_id=$(queue_submit "$job_dir") || status=$?
 if test "$status" -ne 0 || test -z "$native_id"; then
-	rm -rf "$job_dir" "$staging"
+	trash_job "$job_dir" || true
+	remove_tree "$staging" || true
 	test "$status" -ne 0 || status=$EX_FAILURE
 	die "$status" "the $plugin plugin could not start job $id"
 fi

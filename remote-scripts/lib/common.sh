@@ -97,10 +97,15 @@ check_seconds() {
 	esac
 }
 
-# write_state FILE VALUE: write one line atomically (FILE.tmp.PID, then mv)
+# write_state FILE VALUE: write one line atomically (FILE.tmp.PID, then mv); fail, leaving no temp
+# file, when the disk is full
 write_state() {
-	printf '%s\n' "$2" >"$1.tmp.$$"
-	mv -f "$1.tmp.$$" "$1"
+	if { printf '%s\n' "$2" >"$1.tmp.$$"; } 2>/dev/null && mv -f "$1.tmp.$$" "$1"; then
+		return 0
+	fi
+	rm -f "$1.tmp.$$"
+	say "cannot write $1"
+	return 1
 }
 
 # read_state_into FILE: set state_line to the first line of FILE; fail when FILE does not exist. No

@@ -17,7 +17,7 @@ export interface JobStatus {
   start?: Date;
   end?: Date;
   exitCode?: number;
-  /** Seconds from start to end, or to the remote's now while running. */
+  /** Seconds from start to end, or to the remote's now while running; unknown for a job lost without an end. */
   elapsed?: number;
   /** tej.json's labels, as the job was submitted with them. */
   labels?: Record<string, string>;
@@ -62,7 +62,9 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if (start) s.start = start;
   if (end) s.end = end;
   if (r.exit_code && /^\d+$/.test(r.exit_code)) s.exitCode = Number(r.exit_code);
-  if (start) s.elapsed = Math.max(0, Math.round(((end?.getTime() ?? now * 1000) - start.getTime()) / 1000));
+  // Up to now only while the job runs: a lost job's end is unknown, so is its duration (not a count that grows forever).
+  const until = end?.getTime() ?? (state === 'running' ? now * 1000 : undefined);
+  if (start && until !== undefined) s.elapsed = Math.max(0, Math.round((until - start.getTime()) / 1000));
   if (r.rerun_as) s.rerunAs = r.rerun_as;
   const labels = parseLabels(r.labels);
   if (labels) s.labels = labels;

@@ -108,8 +108,9 @@ class NamespaceLab<N extends string> implements Lab<N> {
 
   async exec(host: N, cmd: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (!(host in this.hosts)) throw new Error(`lab ${this.name}: no host '${host}'`);
-    const pid = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim();
-    if (!pid) throw new Error(`lab ${this.name}: host '${host}' is not running`);
+    // init.pid is "PID START": enter only the process lab.sh started, never one that reuses its pid
+    const [pid, start] = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim().split(' ');
+    if (!pid || !start || startTime(Number(pid)) !== start) throw new Error(`lab ${this.name}: host '${host}' is not running`);
     return run('nsenter', ['-t', pid, '-m', '-u', '-n', '-p', '-i', '--', 'env', '-i', 'HOME=/root', ...HOST_ENV, ...cmd], opts);
   }
 

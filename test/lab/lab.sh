@@ -254,10 +254,10 @@ host_start() {  # NAME
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LAB="$LAB" N="$n" ROLE="$(host_role "$n")" \
     "$BIN/hostinit.sh" > "$h/log/init.log" 2>&1 < /dev/null &
   up=$!
-  echo "$up" > "$h/unshare.pid"
+  echo "$up $(pid_start "$up")" > "$h/unshare.pid"
   for _ in $(seq 1 300); do c=$(pgrep -P "$up" || true); [ -n "$c" ] && break; sleep 0.01; done
   [ -n "$c" ] || die "$n: init did not start (see $h/log/init.log)"
-  echo "$c" > "$h/init.pid"
+  echo "$c $(pid_start "$c")" > "$h/init.pid"
 }
 
 host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started after SINCE registered
@@ -286,8 +286,23 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
   die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
 }
 
-# running and not a zombie (kill -0 succeeds on a zombie)
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+# pid_start PID: its start time (field 22 of /proc/PID/stat); empty when it is gone or a zombie.
+# A pid file holds "PID START": pid_max is 32768 here, and a pid comes back within minutes.
+pid_start() {
+  local s f
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  read -r -a f <<< "${s##*) }"
+  [ "${f[0]}" = Z ] || echo "${f[19]}"
+}
+
+# ours PIDFILE: print the pid of PIDFILE when that process still runs with the recorded start time;
+# fail otherwise (gone, or its pid reused by a process this lab never started)
+ours() {
+  local p s
+  read -r p s < "$1" 2>/dev/null || return 1
+  [ -n "$p" ] && [ -n "$s" ] && [ "$(pid_start "$p")" = "$s" ] || return 1
+  echo "$p"
+}
 
 kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
   local pids
@@ -299,20 +314,17 @@ kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
 
 host_stop() {  # NAME
   local n=$1 h=$LAB/hosts/$1 p
-  if [ -f "$h/init.pid" ]; then kill -KILL "$(cat "$h/init.pid")" 2>/dev/null || true; fi
+  if p=$(ours "$h/init.pid"); then kill -KILL "$p" 2>/dev/null || true; fi
   kill_netns "$TL-$n"
-  if [ -f "$h/unshare.pid" ]; then
-    p=$(cat "$h/unshare.pid")
-    for _ in $(seq 1 300); do alive "$p" || break; sleep 0.01; done
-  fi
+  for _ in $(seq 1 300); do ours "$h/unshare.pid" > /dev/null || break; sleep 0.01; done
   ip -n "$LABNS" link del "v-$n" 2>/dev/null || true   # synchronous; the netns teardown is async
   rm -f "$h/init.pid" "$h/unshare.pid"
 }
 
 host_exec() {  # NAME CMD...
-  local n=$1; shift
-  [ -s "$LAB/hosts/$n/init.pid" ] || die "host '$n' is not running"
-  nsenter -t "$(cat "$LAB/hosts/$n/init.pid")" -m -u -n -p -i -- "$@"
+  local n=$1 p; shift
+  p=$(ours "$LAB/hosts/$n/init.pid") || die "host '$n' is not running"
+  nsenter -t "$p" -m -u -n -p -i -- "$@"
 }
 
 in_net() { local n=$1; shift; nsenter --net="/run/netns/$TL-$n" -- "$@"; }
@@ -324,6 +336,28 @@ lab_down() {
   # independent of state files (a crashed run may have left none): every netns "$TL-*"
   for ns in $(ip netns list | awk '{print $1}' | grep "^$TL-" || true); do kill_netns "$ns"; done
   ip link del "${TL}0" 2>/dev/null || true
+}
+
+# ------------------------------------------------------------------ userland accounts (issue 11: h/userland)
+# dave: a macOS/BSD-like userland. sshd gives his sessions a PATH that is one directory of busybox
+# applet links without setsid (and no perl): tar, ps, grep, sleep... are busybox's. /bin/sh is dash.
+BARE_USER=dave:2005
+host_userland() {  # NAME: dave's account, home, key and PATH on host NAME
+  local n=$1 h=$LAB/hosts/$1 u=$LAB/hosts/$1/etc-upper uid=${BARE_USER#*:} user=${BARE_USER%:*} bb
+  sed -i "/^$user:/d" "$u/passwd" "$u/group" "$u/shadow"
+  echo "$user:x:$uid:$uid::/home/$user:/bin/sh" >> "$u/passwd"
+  echo "$user:x:$uid:" >> "$u/group"
+  echo "$user:*:19000:0:99999:7:::" >> "$u/shadow"
+  install -d -m 755 -o "$uid" -g "$uid" "$h/home/$user"
+  install -d -m 700 -o "$uid" -g "$uid" "$h/home/$user/.ssh"
+  install -m 600 -o "$uid" -g "$uid" "$LAB/keys/id_ed25519.pub" "$h/home/$user/.ssh/authorized_keys"
+  bb=$(command -v busybox) || die "busybox is needed for the bare userland account (apt-get install busybox)"
+  mkdir -p "$h/bare-bin"
+  "$bb" --install -s "$h/bare-bin"   # one link per applet, in one process
+  rm -f "$h/bare-bin/setsid" "$h/bare-bin/perl"
+  chmod 755 "$h/bare-bin"
+  # Match applies to the end of the file: this block comes after every global line.
+  printf 'Match User %s\n  SetEnv PATH=/srv/lab/hosts/%s/bare-bin\n' "$user" "$n" >> "$u/ssh/sshd_config"
 }
 
 # ------------------------------------------------------------------ commands
@@ -351,7 +385,7 @@ up)
   [ "$(wc -l < "$LAB/hosts.conf")" -le 200 ] || die "at most 200 hosts"
   ssh-keygen -q -t ed25519 -N '' -C "tej-lab-$TL" -f "$LAB/keys/id_ed25519"
   net_up
-  for h in $(all_hosts); do host_etc "$h"; host_files "$h"; done
+  for h in $(all_hosts); do host_etc "$h"; host_files "$h"; host_userland "$h"; done
   slurm_conf
   client_files
   T1=$(date +%Y-%m-%dT%H:%M:%S)
@@ -403,8 +437,7 @@ fault)
 status)
   [ -f "$LAB/hosts.conf" ] || die "no lab in $LAB"
   for h in $(all_hosts); do
-    p=$(cat "$LAB/hosts/$h/init.pid" 2>/dev/null || true)
-    if [ -n "$p" ] && alive "$p"; then s=running; else s=stopped; fi
+    if ours "$LAB/hosts/$h/init.pid" > /dev/null; then s=running; else s=stopped; fi
     echo "$h $(host_ip "$h") $(host_role "$h") $s"
   done
   ;;

@@ -2,7 +2,7 @@
 // shell of the matrix (and, through TEJ_SHELL, every helper it starts), replies parsed as the client does.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +186,25 @@ export function manifestOf(root: string): string {
   return files.map((p) => `${createHash('sha256').update(readFileSync(join(root, p))).digest('hex')}  ${p}\n`).join('');
 }
 
+/**
+ * A macOS/BSD-like userland in DIR/bin: busybox applet links without setsid, no perl (and busybox tar,
+ * ps, grep, ...), plus the shells of the matrix. Returns the directory, to be the whole PATH.
+ */
+export function bareUserland(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+  const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => a && a !== 'setsid');
+  for (const a of [...applets, 'busybox']) symlinkSync(busybox, join(bin, a));
+  symlinkSync(spawnSync('sh', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'bash'));
+  return bin;
+}
+
+export interface QueueOptions {
+  /** Run under bareUserland(): no setsid, no perl, busybox tools only. */
+  bare?: boolean;
+}
+
 /** A queue installed in a fresh tmp dir, driven through the dispatcher under one shell. */
 export class Queue {
   readonly tmp: string;
@@ -193,7 +212,7 @@ export class Queue {
   readonly wrapper: string;
   readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly shell: Shell) {
+  constructor(readonly shell: Shell, opts: QueueOptions = {}) {
     this.tmp = mkdtempSync(join(tmpdir(), 'tej-remote-test-'));
     this.root = join(this.tmp, 'queue');
     cpSync(REMOTE_SCRIPTS, this.root, { recursive: true });
@@ -205,10 +224,11 @@ export class Queue {
     chmodSync(this.wrapper, 0o755);
     mkdirSync(join(this.tmp, 'tmp'));
     this.env = { ...process.env, TEJ_SHELL: this.wrapper, TMPDIR: join(this.tmp, 'tmp'), TEJ_KILL_GRACE: '1' };
+    if (opts.bare) this.env.PATH = bareUserland(this.tmp);
   }
 
-  static async setUp(shell: Shell): Promise<Queue> {
-    const q = new Queue(shell);
+  static async setUp(shell: Shell, opts: QueueOptions = {}): Promise<Queue> {
+    const q = new Queue(shell, opts);
     const r = await q.run(['setup']);
     if (r.code !== 0) throw new Error(`setup failed (${r.code}): ${r.stderr}`);
     return q;
@@ -299,6 +319,29 @@ export class Queue {
     });
   }
 
+  /** The live processes this queue started (they carry its TMPDIR), whatever their group or parent. */
+  processes(): number[] {
+    const mark = `\0TMPDIR=${this.env.TMPDIR}\0`;
+    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
+      try {
+        return processAlive(pid) && `\0${readFileSync(`/proc/${pid}/environ`, 'utf8')}`.includes(mark);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The command lines of processes(), for assertions. */
+  commandLines(): string[] {
+    return this.processes().flatMap((pid) => {
+      try {
+        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   /**
    * Kills what the tests' jobs left running, waits for them to be gone (a wrapper still writing its end
    * files would race the removal), then removes the tmp dir.
@@ -313,7 +356,7 @@ export class Queue {
       }
     }
     for (let tries = 0; tries < 100; tries++) {
-      const alive = groups.flatMap((pgid) => this.members(pgid));
+      const alive = [...new Set([...groups.flatMap((pgid) => this.members(pgid)), ...this.processes()])];
       if (alive.length === 0) break;
       for (const pid of alive) {
         try {

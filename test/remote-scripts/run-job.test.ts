@@ -41,7 +41,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         assert.equal(rec.exit_code, '3');
         const dir = q.jobDir('env');
         const real = realpathSync(dir);
-        const out = q.jobFile('env', 'work/tej.stdout');
+        // the scratch directory is <id>.XXXXXX: unique per queue and job
+        const out = q.jobFile('env', 'work/tej.stdout').replace(/(\/tej-\d+\/env)\.[A-Za-z0-9]{6}\n/, '$1\n');
         const expectedUmask = process.umask().toString(8).padStart(4, '0');
         assert.equal(
           out,
@@ -173,7 +174,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('a live process with another start time is not taken for the wrapper', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const rec = await q.submit('reused', { command: 'sleep 30' });
+        // (no TEJ_JOB_DIR: kill sweeps the processes that carry the job's environment, see userland.test.ts)
+        const rec = await q.submit('reused', { command: 'exec env -u TEJ_JOB_DIR sleep 1000' });
         const pid = Number(rec.native_id);
         assert.ok(existsSync(join(q.jobDir('reused'), 'pid-start')));
         // As if the wrapper had died and its pid had gone to a new process.

@@ -33,8 +33,12 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
       for (const id of ids) {
         const r = await q.kill(id, { grace });
         if (argv.json) printJson(jobJson(id, (await q.status(id)) ?? undefined, { previous_state: r.previousState }));
-        else if (r.previousState === 'running' || r.previousState === 'queued' || r.previousState === 'submitting') process.stdout.write(`${id}: killed\n`);
-        else process.stdout.write(`${id}: not running (already ${r.previousState})\n`);
+        // "killed" only when this kill ended the job (the helper refuses a job still being submitted)
+        else {
+          const wasLive = r.previousState === 'running' || r.previousState === 'queued';
+          if (wasLive && r.state === 'killed') process.stdout.write(`${id}: killed\n`);
+          else process.stdout.write(`${id}: not running (already ${wasLive ? r.state : r.previousState})\n`);
+        }
       }
     });
   },
