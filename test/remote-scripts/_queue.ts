@@ -193,9 +193,9 @@ export class Queue {
   readonly wrapper: string;
   readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly shell: Shell) {
+  constructor(readonly shell: Shell, name = 'queue') {
     this.tmp = mkdtempSync(join(tmpdir(), 'tej-remote-test-'));
-    this.root = join(this.tmp, 'queue');
+    this.root = join(this.tmp, name);
     cpSync(REMOTE_SCRIPTS, this.root, { recursive: true });
     writeFileSync(join(this.root, 'VERSION'), `proto=1\nversion=0.0.0-test\nhash=${TEST_HASH}\n`);
     writeFileSync(join(this.root, 'MANIFEST'), manifestOf(this.root));
@@ -207,8 +207,9 @@ export class Queue {
     this.env = { ...process.env, TEJ_SHELL: this.wrapper, TMPDIR: join(this.tmp, 'tmp'), TEJ_KILL_GRACE: '1' };
   }
 
-  static async setUp(shell: Shell): Promise<Queue> {
-    const q = new Queue(shell);
+  /** `name`: the queue directory's name in the tmp dir. */
+  static async setUp(shell: Shell, name?: string): Promise<Queue> {
+    const q = new Queue(shell, name);
     const r = await q.run(['setup']);
     if (r.code !== 0) throw new Error(`setup failed (${r.code}): ${r.stderr}`);
     return q;
