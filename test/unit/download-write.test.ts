@@ -2,8 +2,8 @@
 // device or a symlink to one is written into and stays what it was; temporary files never stay behind.
 // And the stream before the download: skipToMarker's banner limit and backpressure.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createReadStream, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -30,7 +30,17 @@ function collect(stream: Readable): Promise<string> {
 
 describe('download destinations', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'tej-dest-'));
-  after(() => rmSync(tmp, { recursive: true, force: true }));
+  const readers: ChildProcess[] = [];
+  after(() => {
+    for (const r of readers) r.kill('SIGKILL'); // a FIFO that was replaced leaves its reader waiting
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  /** A reader of a FIFO in another process (cat): what it read once the writer closes. */
+  const reader = (fifo: string) => {
+    const child = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+    readers.push(child);
+    return collect(child.stdout);
+  };
   let n = 0;
   const dir = () => {
     const d = join(tmp, `case${n++}`);
@@ -39,12 +49,12 @@ describe('download destinations', () => {
   };
   const mkfifo = (path: string) => assert.equal(spawnSync('mkfifo', [path]).status, 0, 'mkfifo');
 
-  it('writes into a FIFO, whose reader gets the bytes, and leaves it a FIFO', async () => {
+  it('writes into a FIFO, whose reader gets the bytes, and leaves it a FIFO', { timeout: 30_000 }, async () => {
     const d = dir();
     const fifo = join(d, 'pipe');
     mkfifo(fifo);
     for (const content of ['small\n', 'x'.repeat(3 << 20)]) {
-      const reading = collect(createReadStream(fifo));
+      const reading = reader(fifo);
       const r = await extractDownload(fileTar('tej.stdout', content), fifo, new PassThrough());
       assert.equal(r.files, 1);
       assert.equal(await reading, content);
@@ -53,7 +63,7 @@ describe('download destinations', () => {
     }
   });
 
-  it('writes into a character device (a node like /dev/null) and leaves it a device', async () => {
+  it('writes into a character device (a node like /dev/null) and leaves it a device', { timeout: 30_000 }, async () => {
     const d = dir();
     const dev = join(d, 'null');
     assert.equal(spawnSync('mknod', ['-m', '666', dev, 'c', '1', '3']).status, 0, 'mknod (needs root)');
@@ -64,11 +74,11 @@ describe('download destinations', () => {
     assert.deepEqual(readdirSync(d), ['null']);
   });
 
-  it('judges a symlink by what it resolves to: into a FIFO, or renamed over the regular file it names', async () => {
+  it('judges a symlink by what it resolves to: into a FIFO, or renamed over the regular file it names', { timeout: 30_000 }, async () => {
     const d = dir();
     mkfifo(join(d, 'pipe'));
     symlinkSync('pipe', join(d, 'to-pipe'));
-    const reading = collect(createReadStream(join(d, 'pipe')));
+    const reading = reader(join(d, 'pipe'));
     await extractDownload(fileTar('a', 'through the link\n'), join(d, 'to-pipe'), new PassThrough());
     assert.equal(await reading, 'through the link\n');
     assert.ok(lstatSync(join(d, 'to-pipe')).isSymbolicLink() && lstatSync(join(d, 'pipe')).isFIFO());
@@ -80,7 +90,7 @@ describe('download destinations', () => {
     assert.deepEqual(readdirSync(d).sort(), ['file', 'pipe', 'to-file', 'to-pipe']);
   });
 
-  it('leaves no temporary file when the stream breaks in the middle of a big file', async () => {
+  it('leaves no temporary file when the stream breaks in the middle of a big file', { timeout: 30_000 }, async () => {
     const d = dir();
     const whole: Buffer[] = [];
     const pack = tar.pack();
@@ -98,7 +108,7 @@ describe('download destinations', () => {
 });
 
 describe('skipToMarker', () => {
-  it('fails with a protocol error past BANNER_MAX_BYTES of banner without the marker', async () => {
+  it('fails with a protocol error past BANNER_MAX_BYTES of banner without the marker', { timeout: 30_000 }, async () => {
     const input = new PassThrough();
     const out = skipToMarker(input, 'alice@hpc');
     const failed = new Promise<Error>((resolve) => out.on('error', resolve));
@@ -110,7 +120,7 @@ describe('skipToMarker', () => {
     assert.ok(input.destroyed, 'the source is closed');
   });
 
-  it('passes what follows the marker through, and pauses its source from the first write on when nobody reads', async () => {
+  it('passes what follows the marker through, and pauses its source from the first write on when nobody reads', { timeout: 30_000 }, async () => {
     const input = new PassThrough();
     const out = skipToMarker(input);
     const payload = Buffer.alloc(1 << 20, 7);
