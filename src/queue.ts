@@ -350,7 +350,7 @@ export class Queue {
   /** Downloads each spec (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
   async download(id: string, specs: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
     checkJobId(id);
-    const parsed = specs.map(parseDownloadSpec);
+    const parsed = specs.map((s) => parseDownloadSpec(s));
     const results: ExtractResult[] = [];
     for (const spec of parsed) {
       const stdout = options.stdout ?? process.stdout;
