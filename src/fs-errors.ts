@@ -33,6 +33,13 @@ export function fromFsError(e: unknown, context: FsErrorContext = {}): unknown {
   const dest = (e as NodeJS.ErrnoException & { dest?: string }).dest;
   const where = dest && !context.path ? ` (to '${dest}')` : '';
   const at = `'${path}'${where}`;
+  // Node reads a name that is not UTF-8 with U+FFFD in it, and then cannot find it by that name.
+  if (e.code === 'ENOENT' && path.includes('\uFFFD')) {
+    return new InvalidInputError(`tej: the file name '${path}' is not valid UTF-8, which tej cannot handle`, {
+      cause: e,
+      hint: 'rename it (convmv, or mv with the name as the shell shows it), or leave it out with --exclude or .tejignore',
+    });
+  }
   switch (e.code) {
     case 'ENOENT':
       return write
