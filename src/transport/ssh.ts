@@ -407,6 +407,7 @@ export class SshTransport implements Transport {
       const stdout = options.stdout
         ? pipeline(channel, options.stdout, { end: false }).then(() => Buffer.alloc(0))
         : collect(channel);
+      stdout.catch(() => undefined); // observed at 'close'; a download that failed locally destroys options.stdout before
       let stdinError: Error | undefined;
       const stderr = collect(channel.stderr);
       if (options.stdin) {
