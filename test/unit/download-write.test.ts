@@ -10,8 +10,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import { extractDownload } from '../../src/download/extract.js';
-import { ProtocolError } from '../../src/errors.js';
-import { BANNER_MAX_BYTES, skipToMarker, STREAM_MARKER } from '../../src/queue.js';
+import { JobFileNotFoundError, JobNotFoundError, ProtocolError } from '../../src/errors.js';
+import { BANNER_MAX_BYTES, Queue, skipToMarker, STREAM_MARKER } from '../../src/queue.js';
+import type { RunOptions, RunResult, Transport } from '../../src/transport/transport.js';
 
 /** A download's tar stream: one top-level file. */
 function fileTar(name: string, content: Buffer | string): Readable {
@@ -132,5 +133,35 @@ describe('skipToMarker', () => {
     const got: Buffer[] = [];
     for await (const c of out) got.push(c as Buffer);
     assert.ok(Buffer.concat(got).equals(payload));
+  });
+});
+
+describe('download errors from the host', () => {
+  /** A transport whose every command exits `code` with the helper's `stderr`. */
+  const failing = (code: number, stderr: string): Transport => ({
+    label: 'alice@hpc',
+    run: async (_script: string, options: RunOptions = {}): Promise<RunResult> => {
+      options.stdout?.write(STREAM_MARKER);
+      return { code, stdout: Buffer.alloc(0), stderr };
+    },
+    close: async () => undefined,
+  });
+
+  it('a file missing from a job is E_JOB_FILE_NOT_FOUND (66), a missing job E_JOB_NOT_FOUND', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tej-nofile-'));
+    try {
+      const file = new Queue(failing(66, 'tej-remote: no such file in job j1: nope.txt\n'));
+      await assert.rejects(file.download('j1', ['nope.txt'], { cwd }), (e: Error) => {
+        assert.ok(e instanceof JobFileNotFoundError && !(e instanceof JobNotFoundError), String(e));
+        assert.equal(e.code, 'E_JOB_FILE_NOT_FOUND');
+        assert.equal(e.exitCode, 66);
+        assert.match(e.message, /no such file in job j1: nope\.txt/);
+        return true;
+      });
+      const job = new Queue(failing(66, 'tej-remote: no such job: j2\n'));
+      await assert.rejects(job.download('j2', ['x'], { cwd }), (e: Error) => e instanceof JobNotFoundError && (e as JobNotFoundError).code === 'E_JOB_NOT_FOUND');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });
