@@ -3,7 +3,7 @@
 // are judged physically; local errors fail promptly with sysexits codes; no temporary file survives.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, TEJ_BIN, waitFor, ok } from '../helpers/cli.js';
@@ -145,7 +145,7 @@ describe('download hardening', () => {
     }
   });
 
-  it('reports local errors with their own message and code, not as a bug in tej', async () => {
+  it('reports local errors with their own message and code, not as a bug in tej', async (t) => {
     const cwd = await lab.makeTmpDir('tej-errs-');
     // a directory where a file of a downloaded directory goes (EISDIR)
     mkdirSync(join(cwd, 'res', 'ok.txt'), { recursive: true });
@@ -180,12 +180,14 @@ describe('download hardening', () => {
       assert.match(r.stderr, /is not valid UTF-8/);
     }
     // an ~/.ssh/config this user cannot read (as root every file is readable: run as nobody)
-    const nobodyHome = await lab.makeTmpDir('tej-nobody-');
+    const nobodyHome = mkdtempSync('/tmp/tej-nobody-'); // where nobody can reach it: not under a 0700 directory
+    t.after(() => rmSync(nobodyHome, { recursive: true, force: true }));
     mkdirSync(join(nobodyHome, '.ssh'));
     writeFileSync(join(nobodyHome, '.ssh', 'config'), 'Host x\n', { mode: 0 });
     spawnSync('chown', ['-R', 'nobody', nobodyHome]);
-    spawnSync('chmod', ['755', nobodyHome]);
-    const eacces = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, TEJ_BIN, 'list', 'x'], { cwd: '/', env: { PATH: process.env.PATH, HOME: nobodyHome, LC_ALL: 'C' }, encoding: 'utf8', timeout: 60_000 });
+    spawnSync('chmod', ['755', nobodyHome, join(nobodyHome, '.ssh')]);
+    // runuser sets HOME to the user's own: env sets it back
+    const eacces = spawnSync('runuser', ['-u', 'nobody', '--', 'env', `HOME=${nobodyHome}`, process.execPath, TEJ_BIN, 'list', 'x'], { cwd: '/', env: { PATH: process.env.PATH, LC_ALL: 'C' }, encoding: 'utf8', timeout: 60_000 });
     assert.equal(eacces.status, 77, eacces.stderr);
     assert.match(eacces.stderr, /cannot read '.*\.ssh\/config': permission denied/);
     for (const r of [isDir, parent, missing, queue, ...names, { stderr: eacces.stderr }]) assert.doesNotMatch(r.stderr, /internal error|bug in tej/);
