@@ -423,7 +423,7 @@ export class Queue {
     const raw = new PassThrough();
     const stream = skipToMarker(raw, this.host);
     stream.pipe(out, { end: false });
-    const drained = new Promise<void>((resolve) => stream.on('end', resolve).on('close', resolve));
+    const drained = new Promise<void>((resolve, reject) => stream.on('error', reject).on('end', resolve).on('close', resolve));
     try {
       await this.call('logs', args, { stdout: raw, streamMarker: true });
     } finally {
@@ -459,6 +459,7 @@ export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough
   // Before the marker only its length-1 last bytes are kept (they may hold its start); `skipped` counts the rest.
   let pending: Buffer | undefined = Buffer.alloc(0);
   let skipped = 0;
+  let head = Buffer.alloc(0); // the banner's first bytes, for the message when the stream never begins
   const forward = (chunk: Buffer) => {
     if (!out.write(chunk)) {
       input.pause();
@@ -467,6 +468,7 @@ export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough
   };
   input.on('data', (chunk: Buffer) => {
     if (pending === undefined) return forward(chunk);
+    if (head.length < 200) head = Buffer.concat([head, chunk.subarray(0, 200 - head.length)]);
     const seen: Buffer = Buffer.concat([pending, chunk]);
     const at = seen.indexOf(marker);
     if (at >= 0) {
@@ -487,7 +489,13 @@ export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough
       input.destroy();
     }
   });
-  input.on('end', () => out.end());
+  // A stream that ended without its marker is not an empty success: the helper never ran (a login shell
+  // that could not parse the command once exited 0 with nothing on stdout).
+  input.on('end', () => {
+    if (pending === undefined) return out.end();
+    const seen = head.length > 0 ? `it printed ${JSON.stringify(head.toString())}` : 'it printed nothing';
+    out.destroy(new ProtocolError(`tej: the reply from ${host} ended before its stream began (${seen})`, { hint: 'run the command again with -v; if it fails again, please report it' }));
+  });
   input.on('close', () => {
     if (!input.readableEnded) out.destroy();
   });

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Summary: Throw-away SSH (+ Slurm) test hosts for tej's integration tests, from Linux namespaces only.
-# Usage: lab.sh [-n NAME] [-d DIR] [-s NET] COMMAND [ARG...]
+# Usage: lab.sh [-n NAME] [-d DIR] [-s NET] [-o HOST:Keyword=value]... COMMAND [ARG...]
 #   up HOST[:ROLE]...      start a lab; ROLE = ssh (default) | slurm (slurmctld + slurmd + munge)
 #   down                   kill every host of the lab, delete its namespaces and links (idempotent;
 #                          also cleans up after a crashed run with the same NAME)
@@ -12,21 +12,26 @@
 #   -n NAME  TEJ_LAB_NAME  prefix of netns and link names, [a-z][a-z0-9]{0,5}   (default tlab)
 #   -d DIR   TEJ_LAB_DIR   state directory, wiped by `up`                      (default /tmp/tej-lab/NAME)
 #   -s NET   TEJ_LAB_NET   first three octets of the lab's /24                  (default 10.207.0)
+#   -o HOST:Keyword=value  an sshd_config setting of HOST that replaces the lab's (for `up`; repeatable),
+#                          e.g. -o h2:MaxStartups=10:30:100 (sshd's default; the lab's is 100:30:200)
 # Several labs may run at once when each has its own NAME, DIR and NET.
 # Layout: the root namespace gets one veth NAME0 = NET.1; host i (1-based) is NET.(10+i):22, with its
 # own network, mount, UTS and PID namespaces (own hostname, /etc overlay, /home, /run, /tmp, /var/log).
 # Users alice, bob, carol (login shell /bin/bash, key DIR/keys/id_ed25519); carol's ~/.bashrc prints a
-# banner on stdout, also for `ssh carol@host cmd`. DIR/lab.json describes the lab for the test suite.
-# Needs root and: openssh-server iproute2 util-linux (+ slurmctld slurmd slurm-client munge for the
+# banner on stdout, also for `ssh carol@host cmd`. Users sh_dash, sh_zsh, sh_tcsh, sh_fish, sh_ash have
+# those login shells (same key). DIR/lab.json describes the lab for the test suite.
+# Needs root and: openssh-server iproute2 util-linux zsh tcsh fish busybox (+ slurmctld slurmd slurm-client munge for the
 # slurm role, nftables for the faults blackhole/reject/drop).
 set -euo pipefail
 
-while getopts n:d:s: opt; do
+SSHD_OPTS=()
+while getopts n:d:s:o: opt; do
   case $opt in
+    o) SSHD_OPTS+=("$OPTARG") ;;
     n) TEJ_LAB_NAME=$OPTARG ;;
     d) TEJ_LAB_DIR=$OPTARG ;;
     s) TEJ_LAB_NET=$OPTARG ;;
-    *) sed -n '3,16p' "$0" >&2; exit 64 ;;
+    *) sed -n '3,18p' "$0" >&2; exit 64 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -37,6 +42,9 @@ NET=${TEJ_LAB_NET:-10.207.0}
 BIN=$(cd "$(dirname "$0")" && pwd)
 LABNS=$TL-lab
 USERS="alice:2001 bob:2002 carol:2003"
+# Accounts whose login shell is not bash, NAME:UID:SHELL (test/integration/login-shells.test.ts); the
+# busybox ash is DIR/bin/ash (-> /bin/busybox, which acts as the applet it is named after).
+SHELL_USERS="sh_dash:2011:/bin/sh sh_zsh:2012:/usr/bin/zsh sh_tcsh:2013:/usr/bin/tcsh sh_fish:2014:/usr/bin/fish sh_ash:2015:/srv/lab/bin/ash"
 CAROL_BANNER='*** Welcome to %s, carol. This banner comes from ~/.bashrc. ***\nmotd=noise that looks like key=value\n'
 
 now() { date +%s.%N; }
@@ -70,13 +78,13 @@ net_up() {
 # /etc inside a host is an overlay: lower = the real /etc, upper = passwd group shadow hosts hostname
 # ssh/. (Bind-mounting single files breaks silently once the real file is replaced by rename.)
 host_etc() {  # NAME
-  local n=$1 u=$LAB/hosts/$1/etc-upper user uid h
+  local n=$1 u=$LAB/hosts/$1/etc-upper user uid shell h
   mkdir -p "$u/ssh" "$LAB/hosts/$n/etc-work"
   cp -p /etc/passwd /etc/group /etc/shadow "$u/"
-  for user in $USERS; do
-    uid=${user#*:}; user=${user%:*}
+  for user in $USERS $SHELL_USERS; do
+    IFS=: read -r user uid shell <<< "$user"
     sed -i "/^$user:/d" "$u/passwd" "$u/group" "$u/shadow"
-    echo "$user:x:$uid:$uid::/home/$user:/bin/bash" >> "$u/passwd"
+    echo "$user:x:$uid:$uid::/home/$user:${shell:-/bin/bash}" >> "$u/passwd"
     echo "$user:x:$uid:" >> "$u/group"
     echo "$user:*:19000:0:99999:7:::" >> "$u/shadow"  # '*' = no password; '!' is "locked" for UsePAM no
   done
@@ -89,8 +97,8 @@ host_files() {  # NAME
   mkdir -p "$h/keys" "$h/log" "$h/tmp" "$h/varlog" "$h/munge" "$h/slurm/spool" "$h/slurm/state" "$h/home"
   chmod 1777 "$h/tmp"
   chown munge:munge "$h/munge" 2>/dev/null || true
-  for user in $USERS; do
-    uid=${user#*:}; user=${user%:*}; home=$h/home/$user
+  for user in $USERS $SHELL_USERS; do
+    IFS=: read -r user uid _ <<< "$user"; home=$h/home/$user
     install -d -m 755 -o "$uid" -g "$uid" "$home"
     install -d -m 700 -o "$uid" -g "$uid" "$home/.ssh"
     install -m 600 -o "$uid" -g "$uid" "$LAB/keys/id_ed25519.pub" "$home/.ssh/authorized_keys"
@@ -122,6 +130,16 @@ MaxStartups 100:30:200
 MaxSessions 50
 LogLevel VERBOSE
 EOF
+  # -o settings replace the lab's line of their keyword, and go first (sshd takes the first value of most
+  # keywords, the last of some)
+  local o cfg=$h/etc-upper/ssh/sshd_config
+  for o in ${SSHD_OPTS[@]+"${SSHD_OPTS[@]}"}; do
+    [ "${o%%:*}" = "$n" ] || continue
+    o=${o#*:}
+    [[ $o =~ ^[A-Za-z]+=[A-Za-z0-9:.,/_-]+$ ]] || die "bad sshd option '$o' for $n (want Keyword=value)"
+    { echo "${o%%=*} ${o#*=}"; grep -iv "^${o%%=*} " "$cfg" || true; } > "$cfg.new"
+    mv "$cfg.new" "$cfg"
+  done
 }
 
 slurm_conf() {
@@ -319,7 +337,8 @@ up)
     [ -f "$LAB/.tej-lab" ] || [ -z "$(ls -A "$LAB")" ] || die "refusing to wipe $LAB: not a lab directory"
     rm -rf "$LAB"
   fi
-  mkdir -p "$LAB/keys" "$LAB/hosts"
+  mkdir -p "$LAB/keys" "$LAB/hosts" "$LAB/bin"
+  ln -s /bin/busybox "$LAB/bin/ash"
   touch "$LAB/.tej-lab"
   : > "$LAB/hosts.conf"
   for spec in "$@"; do
@@ -389,5 +408,5 @@ status)
     echo "$h $(host_ip "$h") $(host_role "$h") $s"
   done
   ;;
-*) sed -n '3,16p' "$0" >&2; exit 64 ;;
+*) sed -n '3,18p' "$0" >&2; exit 64 ;;
 esac

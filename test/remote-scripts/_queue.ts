@@ -142,8 +142,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
+/** Polls `probe` until it returns a value other than undefined, or fails after `ms` (long: it only turns a hang into a failure on a loaded machine). */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -253,7 +253,7 @@ export class Queue {
   }
 
   /** Waits until the job's state is one of `states`, and returns its record. */
-  waitState(id: string, states: string[], ms = 10_000): Promise<Record<string, string>> {
+  waitState(id: string, states: string[], ms = 60_000): Promise<Record<string, string>> {
     return waitFor(`job ${id} to be ${states.join(' or ')}`, async () => {
       const r = await this.status(id);
       return states.includes(r.state!) ? r : undefined;

@@ -102,15 +102,17 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('the job outlives the dispatcher in its own session and ends later with its exit code', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        // 4 s: under a loaded machine (load 4+ on 2 cores) a 2 s job had ended before the checks below
-        const rec = await q.submit('detached', { command: 'sleep 4; exit 7' });
+        // The job ends only when the test opens its gate, after the checks: no race with a loaded machine.
+        const gate = join(q.tmp, 'detached.gate');
+        const rec = await q.submit('detached', { command: `while [ ! -e '${gate}' ]; do sleep 0.1; done; exit 7` });
         // The dispatcher has exited (submit resolved on close): the job runs on.
         const pid = Number(rec.native_id);
         assert.equal(rec.state, 'running');
         assert.ok(processAlive(pid), 'the wrapper runs');
         assert.deepEqual(groupAndSession(pid), [pid, pid], 'the wrapper leads its own session and process group');
         assert.equal((await q.status('detached')).state, 'running');
-        const done = await q.waitState('detached', ['finished'], 20_000);
+        writeFileSync(gate, '');
+        const done = await q.waitState('detached', ['finished'], 60_000);
         assert.equal(done.exit_code, '7');
         assert.deepEqual(q.members(pid), []);
       });
@@ -119,20 +121,20 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('slow', { command: 'sleep 30', timeLimit: 1 });
-        const done = await q.waitState('slow', ['timeout', 'finished'], 8000);
+        const done = await q.waitState('slow', ['timeout', 'finished'], 60_000);
         assert.equal(done.state, 'timeout');
         assert.equal(done.exit_code, '143');
         assert.ok(existsSync(join(q.jobDir('slow'), 'timed-out')), 'timed-out is recorded');
         // The grace-period timer, started as the job died, may miss stop_timer's TERM: it ends at its
         // next step (here 1 s), seeing the wrapper gone.
-        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 3000);
+        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 60_000);
       });
 
       test('a job that ignores TERM at its time limit is KILLed after the grace period', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('stubborn', { command: 'trap "" TERM; sleep 30 & wait', timeLimit: 1 });
-        const done = await q.waitState('stubborn', ['timeout', 'finished'], 10_000);
+        const done = await q.waitState('stubborn', ['timeout', 'finished'], 60_000);
         assert.equal(done.state, 'timeout');
         assert.equal(done.exit_code, '137');
         assert.ok(Number(done.end) - Number(done.start) >= 2, 'the limit, then the grace period');
@@ -147,7 +149,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         const done = await q.waitState('quick', ['finished']);
         assert.equal(done.exit_code, '0');
         // The timer and its sleep went with the wrapper.
-        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 3000);
+        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 60_000);
       });
 
       test('a wrapper killed with SIGKILL leaves the job lost, and kill sweeps what is left of it', async (t) => {
