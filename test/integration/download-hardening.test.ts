@@ -132,7 +132,7 @@ describe('download hardening', () => {
   it('downloads a file the job is still writing: what was read, exit 0', async () => {
     const dir = await makeJob(join(jobs, 'grow'), { 'start.sh': 'head -c 30000000 /dev/zero > grow.log; touch started; while :; do echo line >> grow.log; done\n' });
     ok(await run(['submit', 'h1', '--id', 'grow1', dir]));
-    await waitFor('the job to start appending', () => lab.execAs('h1', 'alice', 'test -f ~/.tej/jobs/grow1/work/started'), (r) => r.code === 0);
+    await waitFor('the job to start appending', () => run(['download', 'h1', '--id', 'grow1', 'started:']), (r) => r.code === 0);
     const cwd = await lab.makeTmpDir('tej-grow-');
     try {
       for (let i = 0; i < 2; i++) {
