@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import pRetry from 'p-retry';
-import { EXIT, InvalidInputError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError } from './errors.js';
+import { EXIT, InvalidInputError, JobFileNotFoundError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError } from './errors.js';
 import type { EventHandler } from './events.js';
 import { checkJobId } from './job/id.js';
 import { packJob, type JobMeta } from './job/pack.js';
@@ -359,21 +359,30 @@ export class Queue {
   /** Downloads each spec (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
   async download(id: string, specs: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
     checkJobId(id);
-    const parsed = specs.map(parseDownloadSpec);
+    const parsed = specs.map((s) => parseDownloadSpec(s));
     const results: ExtractResult[] = [];
     for (const spec of parsed) {
-      const destination = await destinationFor(spec, options.cwd ?? process.cwd());
+      const stdout = options.stdout ?? process.stdout;
+      const destination = await destinationFor(spec, options.cwd ?? process.cwd(), stdout === process.stdout);
       const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, destination, bytes, files, done });
       for (let attempt = 0; ; attempt++) {
         const raw = new PassThrough();
         const stream = skipToMarker(raw, this.host);
-        const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout, progress);
-        extracting.catch(() => undefined); // observed below, after the exit status is known
+        const extracting = extractDownload(stream, destination, stdout, progress);
+        // A local failure (a full disk, a file in the way) stops the download at once: destroying what the
+        // channel writes into closes the channel, so the host's tar stops instead of waiting for a reader.
+        let localError: unknown;
+        extracting.catch((e: unknown) => {
+          localError = e;
+          raw.destroy();
+          stream.destroy();
+        });
         try {
           await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true });
         } catch (e) {
           raw.destroy();
           stream.destroy();
+          if (localError !== undefined) throw localError;
           if (attempt === 0 && e instanceof TejError && e.exitCode === EXIT.PROTOCOL) {
             // The helpers are not this client's (tej was upgraded): a stream call cannot read the reply
             // that says so, but a plain one can, and installs them (or refuses a newer queue). Then again.
@@ -381,10 +390,11 @@ export class Queue {
             continue;
           }
           if (e instanceof TejError && e.exitCode === EXIT.NOINPUT && !/no such job/i.test(e.message)) {
-            throw new JobNotFoundError(e.message.replace(/^tej: /, 'tej: '), { remote: e.remote, hint: e.hint });
+            throw new JobFileNotFoundError(e.message, { remote: e.remote, hint: e.hint ?? "paths are relative to the job's work directory, where its start.sh ran" });
           }
           throw e;
         }
+        if (localError !== undefined) throw localError;
         raw.end();
         const result = await extracting;
         progress(result.bytes, result.files, true);
@@ -466,32 +476,54 @@ function committing(source: Readable, onCommit: () => void): Readable {
   );
 }
 
-/** Drops what login files printed before the marker; passes the tar stream after it through. */
-function skipToMarker(input: PassThrough, host: string): PassThrough {
+/** How much a login banner may print before the stream marker: past it, the reply is not tej's. */
+export const BANNER_MAX_BYTES = 1 << 20;
+
+/**
+ * Drops what login files printed before the marker (up to BANNER_MAX_BYTES, else a ProtocolError);
+ * passes the stream after it through, pausing `input` while `out` is full (from its first write on).
+ */
+export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough {
   const out = new PassThrough();
   const marker = Buffer.from(STREAM_MARKER);
+  // Before the marker only its length-1 last bytes are kept (they may hold its start); `skipped` counts the rest.
   let pending: Buffer | undefined = Buffer.alloc(0);
+  let skipped = 0;
+  let head = Buffer.alloc(0); // the banner's first bytes, for the message when the stream never begins
+  const forward = (chunk: Buffer) => {
+    if (!out.write(chunk)) {
+      input.pause();
+      out.once('drain', () => input.resume());
+    }
+  };
   input.on('data', (chunk: Buffer) => {
-    if (pending === undefined) {
-      if (!out.write(chunk)) {
-        input.pause();
-        out.once('drain', () => input.resume());
-      }
+    if (pending === undefined) return forward(chunk);
+    if (head.length < 200) head = Buffer.concat([head, chunk.subarray(0, 200 - head.length)]);
+    const seen: Buffer = Buffer.concat([pending, chunk]);
+    const at = seen.indexOf(marker);
+    if (at >= 0) {
+      pending = undefined;
+      const rest = seen.subarray(at + marker.length);
+      if (rest.length) forward(rest);
       return;
     }
-    pending = Buffer.concat([pending, chunk]);
-    const at = pending.indexOf(marker);
-    if (at >= 0) {
-      const rest = pending.subarray(at + marker.length);
-      pending = undefined;
-      if (rest.length) out.write(rest);
+    const keep = Math.min(seen.length, marker.length - 1);
+    skipped += seen.length - keep;
+    pending = Buffer.from(seen.subarray(seen.length - keep));
+    if (skipped > BANNER_MAX_BYTES) {
+      out.destroy(
+        new ProtocolError(`tej: ${host} printed more than ${BANNER_MAX_BYTES >> 20} MiB before the stream began; that is not a tej reply`, {
+          hint: 'a login file (~/.bashrc, ~/.profile) may print endlessly on stdout: make it quiet for non-interactive shells',
+        }),
+      );
+      input.destroy();
     }
   });
   // A stream that ended without its marker is not an empty success: the helper never ran (a login shell
   // that could not parse the command once exited 0 with nothing on stdout).
   input.on('end', () => {
     if (pending === undefined) return out.end();
-    const seen = pending.length > 0 ? `it printed ${JSON.stringify(pending.subarray(0, 200).toString())}` : 'it printed nothing';
+    const seen = head.length > 0 ? `it printed ${JSON.stringify(head.toString())}` : 'it printed nothing';
     out.destroy(new ProtocolError(`tej: the reply from ${host} ended before its stream began (${seen})`, { hint: 'run the command again with -v; if it fails again, please report it' }));
   });
   input.on('close', () => {

@@ -239,9 +239,11 @@ read_queue_config() {
 
 # untar DIR: extract the tar stream on stdin into DIR. GNU tar reads and writes 10 KiB at a time unless
 # told otherwise: with the one setup found (and still there), 128 KiB records; busybox tar knows no -b.
+# GNU tar decodes escapes in -C's directory (a queue path with a backslash) unless --no-unquote comes
+# first; busybox tar takes it literally and knows no such option.
 untar() {
 	if test -n "${gnu_tar:-}" && test -x "$gnu_tar"; then
-		"$gnu_tar" -xf - -b 256 -C "$1"
+		"$gnu_tar" --no-unquote -xf - -b 256 -C "$1"
 	else
 		tar -xf - -C "$1"
 	fi

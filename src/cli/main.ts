@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
+import { fromFsError } from '../fs-errors.js';
 import { VERSION } from '../version.js';
 import { globalOptions } from './context.js';
 import { normalizePersistArgs } from './persist.js';
@@ -28,6 +29,12 @@ process.on('SIGINT', () => {
   process.stderr.write('tej: interrupted\n');
   sayLastWord();
   process.exit(130);
+});
+// As SIGINT: through process.exit, whose 'exit' handlers remove a download's temporary files.
+process.on('SIGTERM', () => {
+  clearStatusLine();
+  process.stderr.write('tej: terminated\n');
+  process.exit(143);
 });
 
 // A reader that stops early (`tej logs -f | head`) ends tej quietly, as it would a shell tool.
@@ -72,5 +79,6 @@ const cli = globalOptions(yargs(argv))
 try {
   await cli.parseAsync();
 } catch (err) {
-  process.exitCode = printError(err, verbose);
+  // A local file system error that no command explained is still the user's path, not a bug in tej.
+  process.exitCode = printError(fromFsError(err), verbose);
 }

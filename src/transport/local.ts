@@ -16,6 +16,7 @@ export class LocalTransport implements Transport {
     const stdout = options.stdout
       ? pipeline(child.stdout, options.stdout, { end: false }).then(() => Buffer.alloc(0))
       : collect(child.stdout);
+    stdout.catch(() => undefined); // observed at 'close'; a download that failed locally destroys options.stdout before
     let stdinError: Error | undefined;
     const stderr = collect(child.stderr);
     if (options.stdin) {

@@ -419,6 +419,9 @@ export class SshTransport implements Transport {
       const stdout = options.stdout
         ? pipeline(channel, options.stdout, { end: false }).then(() => Buffer.alloc(0))
         : collect(channel);
+      // A reader that failed (a download's local error destroys options.stdout) leaves the channel closed
+      // (pipeline destroys it) but unread: drop what is still in flight, so that 'end', then 'close', come.
+      stdout.catch(() => channel.resume());
       let stdinError: Error | undefined;
       const stderr = collect(channel.stderr);
       if (options.stdin) {

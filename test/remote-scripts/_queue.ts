@@ -203,6 +203,8 @@ export function bareUserland(dir: string): string {
 export interface QueueOptions {
   /** Run under bareUserland(): no setsid, no perl, busybox tools only. */
   bare?: boolean;
+  /** The queue directory's name in the tmp dir. @default 'queue' */
+  name?: string;
 }
 
 /** A queue installed in a fresh tmp dir, driven through the dispatcher under one shell. */
@@ -213,8 +215,9 @@ export class Queue {
   readonly env: NodeJS.ProcessEnv;
 
   constructor(readonly shell: Shell, opts: QueueOptions = {}) {
+    const name = opts.name ?? 'queue';
     this.tmp = mkdtempSync(join(tmpdir(), 'tej-remote-test-'));
-    this.root = join(this.tmp, 'queue');
+    this.root = join(this.tmp, name);
     cpSync(REMOTE_SCRIPTS, this.root, { recursive: true });
     writeFileSync(join(this.root, 'VERSION'), `proto=1\nversion=0.0.0-test\nhash=${TEST_HASH}\n`);
     writeFileSync(join(this.root, 'MANIFEST'), manifestOf(this.root));
