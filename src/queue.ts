@@ -185,10 +185,11 @@ export class Queue {
     const { hash } = await loadBundle();
     const q = shQuotePath(this.path);
     // No VERSION: say whether the directory is absent (set it up) or something else (refuse), in the
-    // reply format, so that the client can tell the two apart.
+    // reply format, so that the client can tell the two apart. A directory holding another client's
+    // install in progress (.install.PID) is not foreign: this one installs too (each into its own dir).
     return (
       `Q=${q}; if test -f "$Q/VERSION"; then ${marker ? `printf 'tej-stream-begins\\n'; ` : ''}exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} ${[command, ...args].map(quoteArg).join(' ')}; fi; ` +
-      `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")"; }; }; ` +
+      `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")" && ! ls -A "$Q" | grep -q '^\\.install\\.'; }; }; ` +
       `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
     );
   }
@@ -262,7 +263,7 @@ export class Queue {
     // half-written helper); VERSION goes last, so a torn install is seen as "absent" and redone.
     const refuseForeign = force
       ? ''
-      : `if test ! -f VERSION && test ! -f tej-remote && test -n "$(ls -A)"; then echo "tej-remote: $Q exists and is not a tej queue" >&2; exit ${EXIT.UNAVAILABLE}; fi; `;
+      : `if test ! -f VERSION && test ! -f tej-remote && test -n "$(ls -A)" && ! ls -A | grep -q '^\\.install\\.'; then echo "tej-remote: $Q exists and is not a tej queue" >&2; exit ${EXIT.UNAVAILABLE}; fi; `;
     const script =
       `umask 077; Q=${q}; mkdir -p "$Q" && cd "$Q" || exit ${EXIT.NOPERM}; ${refuseForeign}chmod 700 . && T=.install.$$ && rm -rf "$T" && mkdir "$T" && ` +
       `tar -xf - -C "$T" && (cd "$T" && find . -type f ! -name VERSION) | while IFS= read -r f; do mkdir -p "$(dirname "$f")" && mv -f "$T/$f" "$f" || exit 1; done && ` +

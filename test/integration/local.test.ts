@@ -1,6 +1,6 @@
 // The embedded default: no host, a queue on this machine, the same helpers.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -64,5 +64,26 @@ describe('the local queue', () => {
     } finally {
       await q.close();
     }
+  });
+
+  it("sets a queue up beside another client's install in progress, and still refuses a foreign directory", async () => {
+    // What a second client sees while a first one installs the helpers: its .install.PID directory and
+    // the first helpers moved into place, no tej-remote and no VERSION yet. That is not "not a tej queue".
+    const racing = join(home, 'racing');
+    await mkdir(join(racing, '.install.4242', 'lib'), { recursive: true });
+    await mkdir(join(racing, 'lib'), { recursive: true });
+    await writeFile(join(racing, 'lib', 'common.sh'), '# half an install\n');
+    const dir = await makeJob(join(home, 'race'), { 'start.sh': 'true\n' });
+    const sub = await tej(['submit', '--queue', racing, '--id', 'race1', dir], { home });
+    assert.equal(sub.code, 0, sub.stderr);
+    assert.equal(sub.stdout.trim(), 'race1');
+    // A directory of someone else's files stays refused.
+    const foreign = join(home, 'foreign');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'notes.txt'), 'mine\n');
+    const refused = await tej(['submit', '--queue', foreign, '--id', 'race2', dir], { home });
+    assert.equal(refused.code, 69, refused.stderr);
+    assert.match(refused.stderr, /exists and is not a tej queue/);
+    assert.deepEqual(await readdir(foreign), ['notes.txt']);
   });
 });
