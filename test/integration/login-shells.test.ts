@@ -113,7 +113,8 @@ describe('every login shell', { concurrency: true }, () => {
       });
 
       const downloadsNames = (names: string[], tag: string) => async () => {
-        const start = names.map((n) => `echo ${shQuote(`content of ${n}`)} > ${shQuote(n)}\n`).join('');
+        // printf, not echo: dash's echo reads backslashes as escapes.
+        const start = names.map((n) => `printf '%s\\n' ${shQuote(`content of ${n}`)} > ${shQuote(n)}\n`).join('');
         const dir = await makeJob(join(jobs, `${tag}-${shell}`), { 'start.sh': start });
         const id = ok(await run(['submit', host, '--id', `${tag}-${shell}`, dir])).trim();
         assert.equal((await run(['wait', host, '--id', id])).code, 0);

@@ -299,7 +299,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     askLog = join(home, 'askpass.log');
     await writeFile(join(home, 'askpass'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${askLog}'\necho sesame\n`, { mode: 0o755 });
     // sshd re-executes itself on SIGHUP: wait until it answers again
-    await waitFor('sshd to take the new configuration', () => run(['list', 'h1']), (r) => r.code === 0, 20_000);
+    await waitFor('sshd to take the new configuration', () => run(['setup', 'h1']), (r) => r.code === 0, 60_000);
     await rm(askLog, { force: true });
   });
   after(async () => {
