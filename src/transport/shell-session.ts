@@ -2,7 +2,9 @@
 // session (~50 ms), a request on a running shell about a millisecond.
 //
 // Framing: each request is written to the shell's stdin as one line,
-//   /bin/sh -c '<script>' </dev/null; s=$?; printf '<MARK>%s\n' "$s"; printf '<MARK>\n' >&2
+//   (eval '<script>') </dev/null; s=$?; printf '<MARK>%s\n' "$s"; printf '<MARK>\n' >&2
+// (a subshell of the session's /bin/sh: the same as `/bin/sh -c '<script>'` but for one exec less on
+// every request; nothing it does reaches the session shell).
 // where MARK is random per session. The reply is everything on stdout before MARK (binary-safe: the
 // script cannot know the mark, and its stdin is /dev/null so it cannot read the requests), the exit
 // status after it, and stderr up to MARK on stderr. Login files may print banners before the shell
@@ -97,7 +99,7 @@ export class ShellSession {
     this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
   }
 
-  /** Runs `script` under `/bin/sh -c` with stdin from /dev/null; one request at a time, in order. */
+  /** Runs `script` in a subshell of the remote /bin/sh with stdin from /dev/null; one request at a time, in order. */
   run(script: string): Promise<RunResult> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
@@ -140,7 +142,7 @@ export class ShellSession {
         this.current = next;
         const t = this.token;
         this.write(
-          `/bin/sh -c ${shQuote(next.script)} </dev/null; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`,
+          `(eval ${shQuote(next.script)}) </dev/null; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`,
         );
       }
       const c = this.current;
