@@ -21,5 +21,7 @@ await build({
   target: 'node20',
   outdir,
   external: ['ssh2', 'ajv'],
+  // cliui's ESM build wraps help text every N characters, mid-word; its CommonJS build wraps at words
+  alias: { cliui: fileURLToPath(new URL('../node_modules/cliui/build/index.cjs', import.meta.url)) },
   logLevel: 'warning',
 });

@@ -4,6 +4,7 @@ import type { EventHandler } from './events.js';
 import { TejError } from './errors.js';
 import { DEFAULT_QUEUE, Queue } from './queue.js';
 import { loadBundle } from './remote/bundle.js';
+import { BUSY_RETRIES, isBusy } from './transport/busy.js';
 import { LocalTransport } from './transport/local.js';
 import type { Prompter } from './transport/prompt.js';
 import type { Transport } from './transport/transport.js';
@@ -46,6 +47,8 @@ export function isLocal(destination: string | undefined): boolean {
  * await q.close();
  */
 export async function connect(destination?: string, options: ConnectOptions = {}): Promise<Queue> {
+  const retries = options.retries ?? 2;
+  const busyRetries = retries === 0 ? 0 : Math.max(retries, BUSY_RETRIES);
   const open = (signal?: AbortSignal): Promise<Transport> =>
     pRetry(
       async () => {
@@ -75,13 +78,17 @@ export async function connect(destination?: string, options: ConnectOptions = {}
         });
       },
       {
-        retries: options.retries ?? 2,
+        // A busy host (closed before the handshake) gets more attempts than other transient failures, at
+        // random times: 100 clients retrying in step would meet sshd's MaxStartups again.
+        retries: busyRetries,
         signal,
         minTimeout: 500,
+        maxTimeout: 10_000,
         factor: 2,
-        shouldRetry: (e) => e instanceof TejError && e.retryable,
+        randomize: true,
+        shouldRetry: (e) => e instanceof TejError && e.retryable && e.attemptNumber <= (isBusy(e) ? busyRetries : retries),
         onFailedAttempt: (e) => {
-          if (e instanceof TejError && e.retryable && e.retriesLeft > 0) {
+          if (e instanceof TejError && e.retryable && e.attemptNumber <= (isBusy(e) ? busyRetries : retries)) {
             options.onEvent?.({ kind: 'retry', host: destination!, attempt: e.attemptNumber, error: e.message });
           }
         },

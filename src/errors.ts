@@ -24,6 +24,7 @@ export const EXIT = {
   UNAVAILABLE: 69,
   SOFTWARE: 70,
   CANTCREAT: 73,
+  IOERR: 74,
   TEMPFAIL: 75,
   PROTOCOL: 76,
   NOPERM: 77,
@@ -64,6 +65,11 @@ export class JobNotFoundError extends TejError {
   override code = 'E_JOB_NOT_FOUND';
   override exitCode = EXIT.NOINPUT;
 }
+/** A file or directory that the job's directory does not hold (the job itself exists). */
+export class JobFileNotFoundError extends TejError {
+  override code = 'E_JOB_FILE_NOT_FOUND';
+  override exitCode = EXIT.NOINPUT;
+}
 /** A local path (job directory, key file) that does not exist. */
 export class LocalPathNotFoundError extends TejError {
   override code = 'E_LOCAL_NOT_FOUND';
@@ -77,6 +83,11 @@ export class RemoteUnavailableError extends TejError {
 export class JobExistsError extends TejError {
   override code = 'E_JOB_EXISTS';
   override exitCode = EXIT.CANTCREAT;
+}
+/** The host could not write what it was sent (its disk is full). */
+export class RemoteIOError extends TejError {
+  override code = 'E_REMOTE_IO';
+  override exitCode = EXIT.IOERR;
 }
 export class ConnectionError extends TejError {
   override code = 'E_CONNECTION';
@@ -102,4 +113,19 @@ export class HostKeyError extends AuthenticationError {
 export class ConfigError extends TejError {
   override code = 'E_CONFIG';
   override exitCode = EXIT.CONFIG;
+}
+/** A local file or directory cannot be created or written where asked (a file in the way, a directory). */
+export class CantCreateError extends TejError {
+  override code = 'E_CANT_CREATE';
+  override exitCode = EXIT.CANTCREAT;
+}
+/** A local read or write failed (a full disk, an I/O error). */
+export class LocalIoError extends TejError {
+  override code = 'E_LOCAL_IO';
+  override exitCode = EXIT.IOERR;
+}
+/** A local file or directory that this user may not read or write. */
+export class LocalPermissionError extends TejError {
+  override code = 'E_LOCAL_PERMISSION';
+  override exitCode = EXIT.NOPERM;
 }

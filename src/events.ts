@@ -9,6 +9,8 @@ export type TejEvent =
   | { kind: 'exec'; host: string; command: string }
   | { kind: 'setup'; host: string; queue: string; reason: string }
   | { kind: 'upload-progress'; host: string; bytes: number; files: number; totalBytes: number; totalFiles: number }
+  /** The submit's end marker is being handed to the connection: from here the host may start the job. */
+  | { kind: 'upload-committed'; host: string; id: string }
   /** `destination` is the local path, or '-' for stdout. */
   | { kind: 'download-progress'; host: string; path: string; destination: string; bytes: number; files: number; done: boolean }
   | { kind: 'retry'; host: string; attempt: number; error: string }

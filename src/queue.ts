@@ -1,9 +1,9 @@
 // A tej queue on one host: the typed library API. Every operation is one helper call over the session's
 // single connection; a host without a queue is set up on first use, and out-of-date helpers upgraded.
 import { randomBytes } from 'node:crypto';
-import { PassThrough, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import pRetry from 'p-retry';
-import { EXIT, InvalidInputError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError } from './errors.js';
+import { EXIT, InvalidInputError, JobFileNotFoundError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError } from './errors.js';
 import type { EventHandler } from './events.js';
 import { checkJobId } from './job/id.js';
 import { packJob, type JobMeta } from './job/pack.js';
@@ -12,6 +12,7 @@ import { prepack, PREPACK_MAX_BYTES, replay, type Prepacked } from './job/prepac
 import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
 import { submissionMeta } from './job/submission.js';
+import { checkOutputPath } from './job/spec.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { parseReply, type Reply } from './protocol/reply.js';
 import { loadBundle, packBundle } from './remote/bundle.js';
@@ -74,6 +75,8 @@ export interface PreparedSubmission {
 /** Checks a submit's id and plugin name, without touching the file system; returns the id. */
 export function checkSubmitOptions(options: SubmitOptions): string {
   const id = checkJobId(options.id);
+  checkOutputPath(options.stdout, 'stdout');
+  checkOutputPath(options.stderr, 'stderr');
   if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
     throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
   }
@@ -219,7 +222,12 @@ export class Queue {
             hint: `choose another directory with --queue, or run 'tej setup ${this.host} --queue ${this.path} --force' to install into it`,
           });
         }
-        if (attempt > 0 || options.autoSetup === false) throw new RemoteUnavailableError(`tej: no tej queue at ${this.path} on ${this.host}`, { hint: `run 'tej setup ${this.host}'` });
+        // Only submit (and setup) create a queue: a mistyped --queue on status or list must not.
+        if (attempt > 0 || !(options.autoSetup ?? command === 'submit')) {
+          throw new RemoteUnavailableError(`tej: no tej queue at ${this.path} on ${this.host}`, {
+            hint: `check --queue, or run 'tej setup ${this.host}${this.path === DEFAULT_QUEUE ? '' : ` --queue ${this.path}`}' to create it`,
+          });
+        }
         this.onEvent?.({ kind: 'setup', host: this.host, queue: this.path, reason: 'first use' });
         await this.setup();
         continue;
@@ -305,7 +313,8 @@ export class Queue {
       this.call('submit', args, {
         stdin: () => {
           const progress = (bytes: number, files: number) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles });
-          return packed ? replay(packed, progress) : packJob(scan, meta, nonce, progress);
+          const source = packed ? replay(packed, progress) : packJob(scan, meta, nonce, progress);
+          return committing(source, () => this.onEvent?.({ kind: 'upload-committed', host: this.host, id }));
         },
       }),
     );
@@ -350,21 +359,30 @@ export class Queue {
   /** Downloads each spec (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
   async download(id: string, specs: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
     checkJobId(id);
-    const parsed = specs.map(parseDownloadSpec);
+    const parsed = specs.map((s) => parseDownloadSpec(s));
     const results: ExtractResult[] = [];
     for (const spec of parsed) {
-      const destination = await destinationFor(spec, options.cwd ?? process.cwd());
+      const stdout = options.stdout ?? process.stdout;
+      const destination = await destinationFor(spec, options.cwd ?? process.cwd(), stdout === process.stdout);
       const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, destination, bytes, files, done });
       for (let attempt = 0; ; attempt++) {
         const raw = new PassThrough();
-        const stream = skipToMarker(raw);
-        const extracting = extractDownload(stream, destination, options.stdout ?? process.stdout, progress);
-        extracting.catch(() => undefined); // observed below, after the exit status is known
+        const stream = skipToMarker(raw, this.host);
+        const extracting = extractDownload(stream, destination, stdout, progress);
+        // A local failure (a full disk, a file in the way) stops the download at once: destroying what the
+        // channel writes into closes the channel, so the host's tar stops instead of waiting for a reader.
+        let localError: unknown;
+        extracting.catch((e: unknown) => {
+          localError = e;
+          raw.destroy();
+          stream.destroy();
+        });
         try {
           await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true });
         } catch (e) {
           raw.destroy();
           stream.destroy();
+          if (localError !== undefined) throw localError;
           if (attempt === 0 && e instanceof TejError && e.exitCode === EXIT.PROTOCOL) {
             // The helpers are not this client's (tej was upgraded): a stream call cannot read the reply
             // that says so, but a plain one can, and installs them (or refuses a newer queue). Then again.
@@ -372,10 +390,11 @@ export class Queue {
             continue;
           }
           if (e instanceof TejError && e.exitCode === EXIT.NOINPUT && !/no such job/i.test(e.message)) {
-            throw new JobNotFoundError(e.message.replace(/^tej: /, 'tej: '), { remote: e.remote, hint: e.hint });
+            throw new JobFileNotFoundError(e.message, { remote: e.remote, hint: e.hint ?? "paths are relative to the job's work directory, where its start.sh ran" });
           }
           throw e;
         }
+        if (localError !== undefined) throw localError;
         raw.end();
         const result = await extracting;
         progress(result.bytes, result.files, true);
@@ -411,9 +430,9 @@ export class Queue {
     if (options.stderr) args.push('--stderr');
     if (options.follow) args.push('--follow');
     const raw = new PassThrough();
-    const stream = skipToMarker(raw);
+    const stream = skipToMarker(raw, this.host);
     stream.pipe(out, { end: false });
-    const drained = new Promise<void>((resolve) => stream.on('end', resolve).on('close', resolve));
+    const drained = new Promise<void>((resolve, reject) => stream.on('error', reject).on('end', resolve).on('close', resolve));
     try {
       await this.call('logs', args, { stdout: raw, streamMarker: true });
     } finally {
@@ -426,7 +445,8 @@ export class Queue {
   async resubmit(id: string, newId: string): Promise<SubmitResult> {
     checkJobId(id);
     checkJobId(newId);
-    const { reply } = await this.call('resubmit', [id, newId]);
+    // a fresh nonce: of two resubmits to one new id, one wins and the other gets 73
+    const { reply } = await this.call('resubmit', [id, newId, randomBytes(8).toString('hex')]);
     const r = reply!.records[0] ?? reply!.header;
     return { id: r.id ?? newId, plugin: r.plugin ?? 'direct', nativeId: r.native_id ?? '', state: (r.state as JobState) ?? 'running' };
   }
@@ -436,28 +456,76 @@ export class Queue {
   }
 }
 
-/** Drops what login files printed before the marker; passes the tar stream after it through. */
-function skipToMarker(input: PassThrough): PassThrough {
+/**
+ * Passes SOURCE through and calls onCommit just before the last two chunks go on: they hold the end
+ * marker (and the tar's end blocks), without which the host starts nothing. Until then, a client that
+ * stops (Ctrl-C) leaves no job; after it, the job may start.
+ */
+function committing(source: Readable, onCommit: () => void): Readable {
+  return Readable.from(
+    (async function* () {
+      const held: Buffer[] = [];
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        held.push(chunk);
+        if (held.length > 2) yield held.shift()!;
+      }
+      onCommit();
+      yield* held;
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** How much a login banner may print before the stream marker: past it, the reply is not tej's. */
+export const BANNER_MAX_BYTES = 1 << 20;
+
+/**
+ * Drops what login files printed before the marker (up to BANNER_MAX_BYTES, else a ProtocolError);
+ * passes the stream after it through, pausing `input` while `out` is full (from its first write on).
+ */
+export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough {
   const out = new PassThrough();
   const marker = Buffer.from(STREAM_MARKER);
+  // Before the marker only its length-1 last bytes are kept (they may hold its start); `skipped` counts the rest.
   let pending: Buffer | undefined = Buffer.alloc(0);
+  let skipped = 0;
+  let head = Buffer.alloc(0); // the banner's first bytes, for the message when the stream never begins
+  const forward = (chunk: Buffer) => {
+    if (!out.write(chunk)) {
+      input.pause();
+      out.once('drain', () => input.resume());
+    }
+  };
   input.on('data', (chunk: Buffer) => {
-    if (pending === undefined) {
-      if (!out.write(chunk)) {
-        input.pause();
-        out.once('drain', () => input.resume());
-      }
+    if (pending === undefined) return forward(chunk);
+    if (head.length < 200) head = Buffer.concat([head, chunk.subarray(0, 200 - head.length)]);
+    const seen: Buffer = Buffer.concat([pending, chunk]);
+    const at = seen.indexOf(marker);
+    if (at >= 0) {
+      pending = undefined;
+      const rest = seen.subarray(at + marker.length);
+      if (rest.length) forward(rest);
       return;
     }
-    pending = Buffer.concat([pending, chunk]);
-    const at = pending.indexOf(marker);
-    if (at >= 0) {
-      const rest = pending.subarray(at + marker.length);
-      pending = undefined;
-      if (rest.length) out.write(rest);
+    const keep = Math.min(seen.length, marker.length - 1);
+    skipped += seen.length - keep;
+    pending = Buffer.from(seen.subarray(seen.length - keep));
+    if (skipped > BANNER_MAX_BYTES) {
+      out.destroy(
+        new ProtocolError(`tej: ${host} printed more than ${BANNER_MAX_BYTES >> 20} MiB before the stream began; that is not a tej reply`, {
+          hint: 'a login file (~/.bashrc, ~/.profile) may print endlessly on stdout: make it quiet for non-interactive shells',
+        }),
+      );
+      input.destroy();
     }
   });
-  input.on('end', () => out.end());
+  // A stream that ended without its marker is not an empty success: the helper never ran (a login shell
+  // that could not parse the command once exited 0 with nothing on stdout).
+  input.on('end', () => {
+    if (pending === undefined) return out.end();
+    const seen = head.length > 0 ? `it printed ${JSON.stringify(head.toString())}` : 'it printed nothing';
+    out.destroy(new ProtocolError(`tej: the reply from ${host} ended before its stream began (${seen})`, { hint: 'run the command again with -v; if it fails again, please report it' }));
+  });
   input.on('close', () => {
     if (!input.readableEnded) out.destroy();
   });

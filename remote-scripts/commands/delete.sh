@@ -56,10 +56,8 @@ submitting) die "$EX_TEMPFAIL" "job $id is being submitted" ;;
 esac
 
 # Move the job out of jobs/ first, so that readers see it whole or not at all. A delete that dies
-# half way leaves staging/<id>.<pid>.deleting, which the next submit removes.
-trash=$TEJ_ROOT/staging/$id.$$.deleting
-mv "$job_dir" "$trash"
-rm -rf "$trash"
+# half way (or a tree it cannot remove) leaves staging/<id>.<pid>.deleting, which a later submit removes.
+trash_job "$job_dir" || die "$EX_FAILURE" "cannot move job $id out of the queue"
 
 emit_header
 emit id "$id"

@@ -5,7 +5,8 @@
 # Output (stdout): a tar stream holding one top-level entry, named by the physical basename (no protocol
 #   lines); symlinks inside a directory are archived as symlinks
 # Exit: 0 ok; 64 usage; 65 bad id or bad path (empty, absolute, '..', outside the job); 66 no such job
-#   or path; 69 queue not set up or no tar; 1 tar failed
+#   or path; 69 queue not set up or no tar; 1 tar failed (not GNU tar's 1 for a file that changed
+#   while it was read: that is 0, the file sent as far as it was read)
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -118,4 +119,19 @@ name=${real##*/}
 case $name in
 -*) name=./$name ;;
 esac
-tar -cf - -C "${parent:-/}" "$name" || die "$EX_FAILURE" "tar failed while sending '$path'"
+# From the parent directory: then no path but the name goes to tar.
+cd "${parent:-/}" || die "$EX_NOPERM" "cannot enter the directory of '$path'"
+case $(tar --version 2>/dev/null || :) in
+*"GNU tar"*)
+	# GNU tar decodes escapes in names (\t, \056) unless told not to: a job's directory named
+	# '\056\056\057x' would send ../x. It exits 1 when a file changed while it read it (a job still
+	# writing): a warning, the archive whole with what was read, so that is success.
+	status=0
+	tar --no-unquote --warning=no-file-changed -cf - "$name" || status=$?
+	test "$status" -le 1 || die "$EX_FAILURE" "tar failed while sending '$path'"
+	;;
+*)
+	# busybox tar takes names literally and has no --no-unquote
+	tar -cf - "$name" || die "$EX_FAILURE" "tar failed while sending '$path'"
+	;;
+esac

@@ -53,10 +53,32 @@ size() {
 	printf '%s\n' "$((_size_n + 0))"
 }
 
-# The client gone (the SSH session closed), our parent changes or is gone: stop instead of polling on.
-# (A write to the closed channel would stop us too, but a quiet job writes nothing.)
+# The client gone (the SSH session closed): stop instead of polling on. (A write to the closed channel
+# would stop us too, but a quiet job writes nothing.) Our parent may be a login shell that waits for us
+# (dash does not exec the last command), so $PPID alone may never change: the nearest sshd above us
+# (the session's process, "sshd: user@notty") ends with the connection, and is watched too.
 parent=$PPID
+session=
+session_start=
+if has_proc; then
+	_up=$PPID
+	while test -n "$_up" && test "$_up" -gt 1; do
+		_comm=
+		{ IFS= read -r _comm <"/proc/$_up/comm"; } 2>/dev/null || break
+		case $_comm in
+		sshd*)
+			session_start=$(proc_starttime "$_up") && session=$_up
+			break
+			;;
+		esac
+		proc_fields "$_up" || break
+		_up=$proc_ppid
+	done
+fi
 client_gone() {
+	if test -n "$session" && ! proc_alive "$session" "$session_start"; then
+		return 0
+	fi
 	if has_proc; then
 		proc_fields $$ && test "$proc_ppid" != "$parent"
 	elif kill -0 "$parent" 2>/dev/null; then

@@ -2,7 +2,7 @@
 # Summary: Report the full record of some jobs: the status record plus where it runs and what was sent
 # Usage: tej-remote show [--brief] <job-id>...
 # Output (stdout, proto 1): tej-proto=1, now=, host=, queue=, then per job the status record (see
-#   status.sh) and, when known, work_dir=, stdout=, stderr=, resubmitted_from=, spec= (meta/spec.json)
+#   status.sh) and, when known, work_dir=, stdout=, stderr=, resubmitted_from=, notify_mac=, spec= (meta/spec.json)
 #   and job= (meta/job.json, left out with --brief: it may hold a large git diff), JSON on one line
 # Exit: 0 ok (absent jobs included); 64 usage; 65 bad id; 69 queue not set up
 # shellcheck source-path=SCRIPTDIR
@@ -33,6 +33,8 @@ emit_json() {
 	printf '\n'
 }
 
+# One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
+prefetch_states "$@"
 emit_header
 emit host "$(uname -n)"
 emit queue "$TEJ_ROOT"
@@ -46,6 +48,7 @@ for id in "$@"; do
 	emit stdout "$out"
 	emit stderr "$err"
 	emit_state_file resubmitted_from "$dir/resubmitted-from"
+	emit_state_file notify_mac "$dir/meta/notify-mac"
 	emit_json spec "$dir/meta/spec.json"
 	test -n "$brief" || emit_json job "$dir/meta/job.json"
 done

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Summary: Receive a job as a tar stream on stdin, claim its id and hand it to the queue plugin
-# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] < job.tar   (meta/..., work/..., end-<nonce>)
+# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M] < job.tar
+#   (meta/..., work/..., end-<nonce>, or end-<M> with --marker: resubmit's kept upload, claimed under a
+#   fresh nonce)
 # Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state= (resumed=1: an earlier
 #   attempt with the same nonce had claimed the id; this is its job)
-# Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 69 queue not set up or
+# Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 74 no space left on the
+#   host for the upload; 69 queue not set up or
 #   plugin unavailable; 73 the job exists already; 75 an earlier attempt of this submit is still
 #   moving the job into place after 600 naps; else the plugin's status when it fails
 # shellcheck source-path=SCRIPTDIR
@@ -14,9 +17,10 @@ TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
 # shellcheck source=../lib/job.sh
 . "$TEJ_ROOT/lib/job.sh"
 
-usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input]"
+usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
 id=
 nonce=
+marker=
 plugin=
 keep_input=
 positional=0
@@ -25,6 +29,11 @@ while test $# -gt 0; do
 	--plugin)
 		test $# -ge 2 || die "$EX_USAGE" "$usage"
 		plugin=$2
+		shift 2
+		;;
+	--marker)
+		test $# -ge 2 || die "$EX_USAGE" "$usage"
+		marker=$2
 		shift 2
 		;;
 	--keep-input)
@@ -45,8 +54,9 @@ while test $# -gt 0; do
 done
 test "$positional" -eq 2 || die "$EX_USAGE" "$usage"
 check_job_id "$id"
-case $nonce in
-'' | *[!A-Za-z0-9_-]*) die "$EX_DATAERR" "invalid nonce: '$nonce'" ;;
+test -n "$marker" || marker=$nonce
+case $nonce/$marker in
+/* | */ | *[!A-Za-z0-9_/-]* | */*/*) die "$EX_DATAERR" "invalid nonce: '$nonce' (marker '$marker')" ;;
 esac
 require_setup
 read_queue_config
@@ -89,8 +99,7 @@ resume_own() {
 		if test -f "$job_dir/start"; then
 			die "$EX_CANTCREAT" "job $id exists already: an earlier submit of it died half way (run tej delete)"
 		fi
-		_resume_trash=$TEJ_ROOT/staging/$id.$$.deleting
-		mv "$job_dir" "$_resume_trash" && rm -rf "$_resume_trash"
+		trash_job "$job_dir" || die "$EX_FAILURE" "cannot remove the incomplete job $id"
 		return 0
 	fi
 	test -z "$staging" || rm -rf "$staging"
@@ -122,7 +131,8 @@ for dir in "$TEJ_ROOT"/staging/*; do
 	# A submit from another host sharing this home directory: its pid means nothing here.
 	dir_host=$(read_state "$dir/host") || dir_host=$host
 	test "$dir_host" = "$host" || continue
-	proc_alive "$pid" || rm -rf "$dir"
+	# A tree that cannot be removed blocks no submit: the next one tries again.
+	proc_alive "$pid" || remove_tree "$dir" || true
 done
 
 # 3. Extract into staging; a torn stream (tar fails, or the end marker is missing) leaves nothing.
@@ -143,18 +153,32 @@ reject() {
 	die "$@"
 }
 
+# reject_torn WHAT: the upload could not be kept or extracted: a full disk (exit 74, said so, checked
+# before staging is removed, which frees the space again), else a torn stream (65)
+reject_torn() {
+	_reject_torn_free=$(df -P "$staging" 2>/dev/null | awk 'NR == 2 { print $4 }') || _reject_torn_free=
+	case $_reject_torn_free in
+	'' | *[!0-9]*) ;;
+	*)
+		test "$_reject_torn_free" -ge 64 ||
+			reject "$EX_IOERR" "no space left on the host: the upload did not fit in $TEJ_ROOT (${_reject_torn_free} KiB free)"
+		;;
+	esac
+	reject "$EX_DATAERR" "incomplete upload: $1"
+}
+
 # With --keep-input the stream is kept as input.tar (`resubmit` runs the job again from exactly these
 # inputs): saved whole first, then extracted from the file. On a busy host that beats tee feeding tar
 # through a pipe, and even tar reading the connection itself: 2000 files of 4 KiB over ssh took
 # 0.48-0.58 s this way, 0.59-0.70 s with tee, 0.54-0.72 s with plain tar x. A torn stream leaves a
 # torn input.tar, which tar refuses (or the end marker is missing) as before.
 if test -n "$keep_input"; then
-	cat >"$staging/input.tar" || reject "$EX_DATAERR" "incomplete upload: keeping it as input.tar failed"
-	untar "$upload" <"$staging/input.tar" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+	cat >"$staging/input.tar" || reject_torn "keeping it as input.tar failed"
+	untar "$upload" <"$staging/input.tar" || reject_torn "tar failed"
 else
-	untar "$upload" || reject "$EX_DATAERR" "incomplete upload: tar failed"
+	untar "$upload" || reject_torn "tar failed"
 fi
-test -f "$upload/end-$nonce" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
+test -f "$upload/end-$marker" || reject "$EX_DATAERR" "incomplete upload: the end marker is missing"
 
 meta=$upload/meta
 test -d "$meta" || reject "$EX_DATAERR" "the upload holds no meta/"
@@ -166,6 +190,15 @@ if ! test -f "$meta/command"; then
 	esac
 	test -f "$upload/work/$script" || reject "$EX_DATAERR" "the job's script '$script' is not in its directory"
 fi
+# The output files: relative paths inside work/ (run-job.sh checks again, through symlinks, when it
+# opens them: this is the clear early refusal).
+for name in stdout stderr; do
+	if value=$(read_state "$meta/$name"); then
+		case /$value/ in
+		// | //* | */../*) reject "$EX_DATAERR" "bad $name path: '$value' (a file inside the job directory, relative to it)" ;;
+		esac
+	fi
+done
 for name in nproc time_limit; do
 	if value=$(read_state "$meta/$name"); then
 		case $value in
@@ -188,7 +221,7 @@ done
 mv -f "$staging/submitter" "$staging/nonce" "$job_dir/"
 if test -n "$keep_input"; then
 	# input-nonce after input.tar: it says input.tar is whole (resubmit)
-	printf '%s\n' "$nonce" >"$staging/input-nonce"
+	printf '%s\n' "$marker" >"$staging/input-nonce"
 	mv "$upload/work" "$meta" "$staging/input.tar" "$staging/input-nonce" "$job_dir/"
 else
 	mv "$upload/work" "$meta" "$job_dir/"
@@ -198,7 +231,8 @@ fi
 status=0
 native_id=$(queue_submit "$job_dir") || status=$?
 if test "$status" -ne 0 || test -z "$native_id"; then
-	rm -rf "$job_dir" "$staging"
+	trash_job "$job_dir" || true
+	remove_tree "$staging" || true
 	test "$status" -ne 0 || status=$EX_FAILURE
 	die "$status" "the $plugin plugin could not start job $id"
 fi

@@ -16,6 +16,7 @@ EX_DATAERR=65
 EX_NOINPUT=66
 EX_UNAVAILABLE=69
 EX_CANTCREAT=73
+EX_IOERR=74
 EX_TEMPFAIL=75
 EX_PROTOCOL=76
 EX_NOPERM=77
@@ -76,11 +77,17 @@ check_job_id() {
 	is_job_id "$1" || die "$EX_DATAERR" "invalid job id: '$1'"
 }
 
+# is_plugin_name NAME: whether NAME matches [a-z][a-z0-9_-]{0,31}, the client's rule (PLUGIN_NAME)
+is_plugin_name() {
+	case $1 in
+	'' | [!a-z]* | *[!a-z0-9_-]*) return 1 ;;
+	esac
+	test "${#1}" -le 32
+}
+
 # check_plugin_name NAME: exit 65 unless NAME is a plausible plugin name
 check_plugin_name() {
-	case $1 in
-	'' | [!a-z]* | *[!a-z0-9_-]*) die "$EX_DATAERR" "invalid plugin name: '$1'" ;;
-	esac
+	is_plugin_name "$1" || die "$EX_DATAERR" "invalid plugin name: '$1'"
 }
 
 # check_seconds VALUE WHAT: exit 64 unless VALUE is a whole number of seconds
@@ -90,10 +97,15 @@ check_seconds() {
 	esac
 }
 
-# write_state FILE VALUE: write one line atomically (FILE.tmp.PID, then mv)
+# write_state FILE VALUE: write one line atomically (FILE.tmp.PID, then mv); fail, leaving no temp
+# file, when the disk is full
 write_state() {
-	printf '%s\n' "$2" >"$1.tmp.$$"
-	mv -f "$1.tmp.$$" "$1"
+	if { printf '%s\n' "$2" >"$1.tmp.$$"; } 2>/dev/null && mv -f "$1.tmp.$$" "$1"; then
+		return 0
+	fi
+	rm -f "$1.tmp.$$"
+	say "cannot write $1"
+	return 1
 }
 
 # read_state_into FILE: set state_line to the first line of FILE; fail when FILE does not exist. No
@@ -174,12 +186,29 @@ queue_defaults() {
 	}
 }
 
+# plugin_installed NAME: whether NAME is a plugin name and queues/NAME.sh exists and is listed in
+# MANIFEST (builtins only)
+plugin_installed() {
+	is_plugin_name "$1" && test -f "$TEJ_ROOT/queues/$1.sh" || return 1
+	_plugin_installed_line=
+	while IFS= read -r _plugin_installed_line || test -n "$_plugin_installed_line"; do
+		case $_plugin_installed_line in
+		*"  queues/$1.sh") return 0 ;;
+		esac
+		_plugin_installed_line=
+	done <"$TEJ_ROOT/MANIFEST"
+	return 1
+} 2>/dev/null
+
 # load_queue NAME: source queues/NAME.sh over the defaults; exit 65 when there is no such plugin
 TEJ_PLUGIN=
 load_queue() {
 	check_plugin_name "$1"
 	test "$1" = "$TEJ_PLUGIN" && return 0
 	test -f "$TEJ_ROOT/queues/$1.sh" || die "$EX_DATAERR" "unknown plugin: '$1'"
+	# Only an installed plugin (listed in MANIFEST, which the dispatcher checked) is ever sourced: a job
+	# can write queues/x.sh and name it in config or in its plugin file.
+	plugin_installed "$1" || die "$EX_DATAERR" "plugin '$1' is not one the client installed (queues/$1.sh is not in MANIFEST)"
 	TEJ_PLUGIN=$1
 	queue_defaults
 	# shellcheck source=../queues/direct.sh
@@ -200,18 +229,21 @@ read_queue_config() {
 		esac
 		_queue_config_line=
 	done <"$TEJ_ROOT/config"
-	# only what setup writes, an absolute path to a tar: anything else is ignored, not run
+	# Only a tar in the system's own directories: a job can write this file (same user), and a path it
+	# names here would run on every later submit. Anything else is ignored, never run.
 	case $gnu_tar in
-	/*/tar) ;;
+	/bin/tar | /usr/bin/tar | /usr/local/bin/tar | /bin/gtar | /usr/bin/gtar | /usr/local/bin/gtar | /opt/homebrew/bin/gtar | /opt/local/bin/gtar) ;;
 	*) gnu_tar= ;;
 	esac
 }
 
 # untar DIR: extract the tar stream on stdin into DIR. GNU tar reads and writes 10 KiB at a time unless
 # told otherwise: with the one setup found (and still there), 128 KiB records; busybox tar knows no -b.
+# GNU tar decodes escapes in -C's directory (a queue path with a backslash) unless --no-unquote comes
+# first; busybox tar takes it literally and knows no such option.
 untar() {
 	if test -n "${gnu_tar:-}" && test -x "$gnu_tar"; then
-		"$gnu_tar" -xf - -b 256 -C "$1"
+		"$gnu_tar" --no-unquote -xf - -b 256 -C "$1"
 	else
 		tar -xf - -C "$1"
 	fi

@@ -76,16 +76,121 @@ signal_group() {
 	fi
 }
 
-# children_of PID: print the pids of the processes whose parent is PID; needs /proc
-children_of() {
-	_children_of_parent=$1
-	for _children_of_f in /proc/[0-9]*/stat; do
-		_children_of_pid=${_children_of_f#/proc/}
-		_children_of_pid=${_children_of_pid%/stat}
-		proc_fields "$_children_of_pid" || continue
-		test "$proc_ppid" = "$_children_of_parent" && printf '%s\n' "$_children_of_pid"
+# proc_scan: set proc_table to one line "PID PPID" per live process of this host (/proc, else ps). No
+# subshell on the /proc path: the job wrapper scans while it kills, and a fork of its own would be
+# counted in the job's tree.
+proc_scan() {
+	proc_table=
+	if has_proc; then
+		for _proc_scan_f in /proc/[0-9]*/stat; do
+			_proc_scan_pid=${_proc_scan_f#/proc/}
+			_proc_scan_pid=${_proc_scan_pid%/stat}
+			proc_fields "$_proc_scan_pid" || continue
+			case $proc_state in
+			Z | X | x) continue ;;
+			esac
+			proc_table="$proc_table$_proc_scan_pid $proc_ppid$nl"
+		done
+	else
+		# POSIX ps takes -A; busybox's lists every process without it (and refuses -A)
+		proc_table=$(ps -A -o pid= -o ppid= 2>/dev/null || ps -o pid= -o ppid=) || proc_table=
+		proc_table="$proc_table$nl"
+	fi
+}
+
+# tree_add PID: add PID to tree_pids (" PID:START ... "), unless it is there; tree_new says one was added
+tree_add() {
+	case $tree_pids in
+	*" $1:"*) return 0 ;;
+	esac
+	_tree_add_start=
+	if has_proc; then
+		proc_fields "$1" || return 0
+		_tree_add_start=$proc_start
+	fi
+	tree_pids="$tree_pids$1:$_tree_add_start "
+	tree_new=yes
+}
+
+# tree_freeze [ROOT...]: stop (SIGSTOP) ROOT and every process below it, and the processes that carry
+# the environment of the job in tree_job_dir (a job's orphans have lost their parent, not their
+# environment), adding them to tree_pids; scan again until no new one appears: a stopped process
+# cannot fork. This is how a job is killed where it leads no process group of its own (no setsid).
+tree_pids=' '
+tree_job_dir=
+tree_freeze() {
+	# Only live members count as parents: a dead member's pid may name a stranger by now.
+	_tree_freeze_old=$tree_pids
+	tree_pids=' '
+	for _tree_freeze_w in $_tree_freeze_old; do
+		if proc_alive "${_tree_freeze_w%%:*}" "${_tree_freeze_w#*:}"; then
+			tree_pids="$tree_pids$_tree_freeze_w "
+		fi
 	done
+	for _tree_freeze_root in ${1+"$@"}; do
+		proc_alive "$_tree_freeze_root" && tree_add "$_tree_freeze_root"
+	done
+	tree_new=yes
+	while test -n "$tree_new"; do
+		tree_new=
+		tree_signal STOP
+		proc_scan
+		while read -r _tree_freeze_pid _tree_freeze_ppid; do
+			test -n "$_tree_freeze_ppid" || continue
+			case $tree_pids in
+			*" $_tree_freeze_ppid:"*) tree_add "$_tree_freeze_pid" ;;
+			esac
+		done <<EOF
+$proc_table
+EOF
+		tree_marked
+	done
+}
+
+# tree_marked: add the processes whose environment holds TEJ_JOB_DIR=<tree_job_dir>/work (with /proc)
+tree_marked() {
+	test -n "$tree_job_dir" && has_proc || return 0
+	# environ is NUL-separated (-z; busybox grep stops a line at a NUL without it); grep exits 2 for
+	# the processes that vanish or are not ours, whatever it found
+	_tree_marked_files=$(grep -lzxF "TEJ_JOB_DIR=$tree_job_dir/work" /proc/[0-9]*/environ 2>/dev/null) || true
+	while read -r _tree_marked_f; do
+		_tree_marked_pid=${_tree_marked_f#/proc/}
+		_tree_marked_pid=${_tree_marked_pid%/environ}
+		case $_tree_marked_pid in
+		'' | *[!0-9]* | "$$") continue ;;
+		esac
+		proc_alive "$_tree_marked_pid" && tree_add "$_tree_marked_pid"
+	done <<EOF
+$_tree_marked_files
+EOF
 	return 0
+}
+
+# tree_signal SIGNAL: send SIGNAL to each process of tree_pids that is still the one recorded
+tree_signal() {
+	for _tree_signal_w in $tree_pids; do
+		if proc_alive "${_tree_signal_w%%:*}" "${_tree_signal_w#*:}"; then
+			kill "-$1" "${_tree_signal_w%%:*}" 2>/dev/null || true
+		fi
+	done
+}
+
+# tree_kill SIGNAL ROOT...: freeze the tree (tree_freeze; what was frozen before stays in it), send
+# it SIGNAL, let it run again
+tree_kill() {
+	_tree_kill_signal=$1
+	shift
+	tree_freeze ${1+"$@"}
+	tree_signal "$_tree_kill_signal"
+	tree_signal CONT
+}
+
+# tree_alive: whether a process of tree_pids runs on
+tree_alive() {
+	for _tree_alive_w in $tree_pids; do
+		proc_alive "${_tree_alive_w%%:*}" "${_tree_alive_w#*:}" && return 0
+	done
+	return 1
 }
 
 # group_alive PGID: whether some live (not zombie) process is left in the group
@@ -180,7 +285,7 @@ prefetch_states() {
 		esac
 	done
 	for _prefetch_p in $_prefetch_plugins; do
-		test -f "$TEJ_ROOT/queues/$_prefetch_p.sh" || continue
+		plugin_installed "$_prefetch_p" || continue
 		_prefetch_in=
 		for _prefetch_id in ${1+"$@"}; do
 			_prefetch_dir=$TEJ_ROOT/jobs/$_prefetch_id
@@ -219,7 +324,7 @@ plugin_word() {
 	fi
 	_plugin_word_native=$(read_state "$1/native-id") || _plugin_word_native=
 	_plugin_word_plugin=$(read_state "$1/plugin") || _plugin_word_plugin=
-	if test -n "$_plugin_word_plugin" && test -f "$TEJ_ROOT/queues/$_plugin_word_plugin.sh"; then
+	if test -n "$_plugin_word_plugin" && plugin_installed "$_plugin_word_plugin"; then
 		load_queue "$_plugin_word_plugin"
 		queue_state "$1" "$_plugin_word_native" || echo lost
 	else
@@ -326,6 +431,7 @@ emit_job_record() {
 		record_file end "$_emit_job_record_dir/end"
 		record_file exit_code "$_emit_job_record_dir/exit-code"
 		record_file labels "$_emit_job_record_dir/meta/labels"
+		record_file rerun_as "$_emit_job_record_dir/rerun-as"
 		# The plugin's own word for the job (slurm: PENDING, TIMEOUT, OUT_OF_MEMORY, ...), when it has one.
 		if plugin_answer_into "$_emit_job_record_dir" && test "$answer_native" != -; then
 			job_record="${job_record}native_state=$answer_native$nl"
@@ -349,13 +455,14 @@ kill_job() {
 	case $previous_state in
 	running | queued) write_state "$1/killed" "$(now)" ;;
 	lost) ;;
+	submitting) die "$EX_TEMPFAIL" "job ${1##*/} is being submitted: nothing was killed (kill it once its submit ends)" ;;
 	*)
 		state=$previous_state
 		return 0
 		;;
 	esac
 	_kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
-	if test -n "$_kill_job_plugin" && test -f "$TEJ_ROOT/queues/$_kill_job_plugin.sh"; then
+	if test -n "$_kill_job_plugin" && plugin_installed "$_kill_job_plugin"; then
 		load_queue "$_kill_job_plugin"
 		queue_kill "$1" "$(read_state "$1/native-id")" "$2" ||
 			die "$EX_FAILURE" "could not kill job ${1##*/}"
@@ -363,4 +470,24 @@ kill_job() {
 	# The wrapper records the end when it survives the kill; when it was killed too, kill records it.
 	test "$previous_state" = lost || test -f "$1/end" || write_state "$1/end" "$(now)"
 	state=$(job_state "$1")
+}
+
+# remove_tree PATH: remove PATH and everything below it, also what the job made read-only (Go's module
+# cache: chmod -R a-w); fail (after a message) when something is left
+remove_tree() {
+	test -e "$1" || test -L "$1" || return 0
+	rm -rf "$1" 2>/dev/null && return 0
+	# Only real directories get their write bit back (chmod -R does not follow symlinks below PATH).
+	test -L "$1" || chmod -R u+w "$1" 2>/dev/null || true
+	rm -rf "$1" && return 0
+	say "could not remove $1"
+	return 1
+}
+
+# trash_job DIR: move a job out of jobs/ (readers see it whole or not at all), then remove it. What a
+# removal leaves (staging/ID.PID.deleting) is removed by a later submit. Fails when the move fails.
+trash_job() {
+	_trash_job_to=$TEJ_ROOT/staging/${1##*/}.$$.deleting
+	mv "$1" "$_trash_job_to" || return 1
+	remove_tree "$_trash_job_to" || true
 }

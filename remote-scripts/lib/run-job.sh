@@ -26,6 +26,7 @@ fi
 job_id=${job_dir##*/}
 meta=$job_dir/meta
 job_shell=${TEJ_SHELL:-/bin/sh}
+cr=$(printf '\r')
 kill_grace=${TEJ_KILL_GRACE:-10}
 check_seconds "$kill_grace" TEJ_KILL_GRACE
 time_limit=$(read_state "$meta/time_limit") || time_limit=
@@ -41,7 +42,7 @@ owned_dir() {
 	test "${3:-}" = "$(id -u)"
 }
 
-# make_scratch: create TEJ_SCRATCH_DIR, ${TMPDIR:-/tmp}/tej-<uid>/<id>, mode 0700
+# make_scratch: create TEJ_SCRATCH_DIR, ${TMPDIR:-/tmp}/tej-<uid>/<id>.XXXXXX, mode 0700
 make_scratch() {
 	_make_scratch_base=${TMPDIR:-/tmp}/tej-$(id -u)
 	mkdir "$_make_scratch_base" 2>/dev/null || true
@@ -50,9 +51,8 @@ make_scratch() {
 		_make_scratch_base=$(mktemp -d "${TMPDIR:-/tmp}/tej-$(id -u).XXXXXX") || return 1
 	fi
 	chmod 700 "$_make_scratch_base"
-	scratch=$_make_scratch_base/$job_id
-	rm -rf "$scratch"
-	mkdir "$scratch" && chmod 700 "$scratch" || return 1
+	# <id>.XXXXXX: two queues of one user may each run a job of the same id at once
+	scratch=$(mktemp -d "$_make_scratch_base/$job_id.XXXXXX") && chmod 700 "$scratch" || return 1
 	write_state "$job_dir/scratch" "$scratch"
 }
 
@@ -61,11 +61,30 @@ host_nproc() {
 	getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null || echo 1
 }
 
-# open_output PATH: make PATH's directory and check that PATH can be written (cwd: work/)
+# open_output PATH: make PATH's directory and check that PATH can be written (cwd: work/). PATH stays
+# inside work/: no leading /, no .., and no symlink on the way (a job may upload `out -> ~`), made one
+# directory at a time so that mkdir never follows a link out.
 open_output() {
-	case $1 in
-	*/*) mkdir -p "${1%/*}" 2>/dev/null || true ;;
+	case /$1/ in
+	// | //* | */../*)
+		say "refusing the job's output file '$1': it must be a path inside the job directory" 2>>"$job_dir/work/tej.stderr"
+		return 1
+		;;
 	esac
+	_open_output_at=.
+	_open_output_rest=$1
+	while :; do
+		_open_output_at=$_open_output_at/${_open_output_rest%%/*}
+		if test -L "$_open_output_at"; then
+			say "refusing the job's output file '$1': '${_open_output_at#./}' is a symbolic link" 2>>"$job_dir/work/tej.stderr"
+			return 1
+		fi
+		case $_open_output_rest in
+		*/*) _open_output_rest=${_open_output_rest#*/} ;;
+		*) break ;;
+		esac
+		test -d "$_open_output_at" || mkdir "$_open_output_at" 2>/dev/null || true
+	done
 	{ true >"$1"; } 2>/dev/null && return 0
 	say "cannot write the job's output file '$1' (relative to work/)" 2>>"$job_dir/work/tej.stderr"
 	return 1
@@ -90,7 +109,11 @@ run_job() {
 	trap : TERM INT HUP
 	_run_job_status=0
 	(exec_job) || _run_job_status=$?
-	write_state "$job_dir/job-status" "$_run_job_status"
+	# A job that filled the disk: the reserve (see below) makes room for the record.
+	if ! write_state "$job_dir/job-status" "$_run_job_status" 2>/dev/null; then
+		rm -f "$job_dir/reserve"
+		write_state "$job_dir/job-status" "$_run_job_status" || true
+	fi
 	exit "$_run_job_status"
 }
 
@@ -147,11 +170,38 @@ exec_job() {
 	# ${1+"$@"}: posh takes an empty "$@" for an unset parameter under set -u.
 	if test -n "$_exec_job_command"; then
 		exec "$job_shell" -c "$_exec_job_command" "$job_id" ${1+"$@"}
-	elif test -x "$_exec_job_script"; then
-		exec "$_exec_job_script" ${1+"$@"}
-	else
-		exec "$job_shell" "$_exec_job_script" ${1+"$@"}
 	fi
+	# The script's first line, with builtins only (the job's PATH is in effect): a CRLF script would
+	# end in "bad interpreter" or "not found" (127); its #! line is honoured without the exec bit too.
+	_exec_job_line=
+	{ IFS= read -r _exec_job_line <"$_exec_job_script"; } 2>/dev/null || true
+	case $_exec_job_line in
+	*"$cr")
+		say "the job's script ${_exec_job_script#./} has Windows (CRLF) line endings; convert it (dos2unix ${_exec_job_script#./}, or sed 's/\r\$//') and submit again"
+		exit 126
+		;;
+	esac
+	if test -x "$_exec_job_script"; then
+		exec "$_exec_job_script" ${1+"$@"}
+	fi
+	case $_exec_job_line in
+	'#!'*)
+		# As the kernel reads it: the interpreter, then at most one argument (the rest of the line).
+		_exec_job_rest=${_exec_job_line#??}
+		_exec_job_rest=${_exec_job_rest#"${_exec_job_rest%%[! 	]*}"}
+		_exec_job_interp=${_exec_job_rest%%[ 	]*}
+		_exec_job_arg=${_exec_job_rest#"$_exec_job_interp"}
+		_exec_job_arg=${_exec_job_arg#"${_exec_job_arg%%[! 	]*}"}
+		_exec_job_arg=${_exec_job_arg%"${_exec_job_arg##*[! 	]}"}
+		if test -n "$_exec_job_interp"; then
+			if test -n "$_exec_job_arg"; then
+				exec "$_exec_job_interp" "$_exec_job_arg" "$_exec_job_script" ${1+"$@"}
+			fi
+			exec "$_exec_job_interp" "$_exec_job_script" ${1+"$@"}
+		fi
+		;;
+	esac
+	exec "$job_shell" "$_exec_job_script" ${1+"$@"}
 }
 
 # start_timer SECONDS: after SECONDS, send USR1 to the wrapper. The timer sleeps at most a minute at a
@@ -172,8 +222,10 @@ start_timer() {
 			wait "$_timer_sleep" || exit 0
 			_timer_sleep=
 			_timer_left=$((_timer_left - _timer_step))
-			proc_alive "$_start_timer_wrapper" || exit 0
+			proc_alive "$_start_timer_wrapper" "$wrapper_start" || exit 0
 		done
+		# USR1 ends a process that does not catch it: only the wrapper, never a process that reuses its pid.
+		proc_alive "$_start_timer_wrapper" "$wrapper_start" || exit 0
 		kill -USR1 "$_start_timer_wrapper" 2>/dev/null || true
 	) </dev/null >/dev/null 2>&1 &
 	timer=$!
@@ -206,26 +258,68 @@ own_pgid() {
 	fi
 }
 
-# signal_job SIGNAL: the whole process group when we lead it, else the runner and the job
+# signal_job SIGNAL: the whole process group when we lead it, else the tree below the runner and the
+# processes with the job's environment (tree_kill, lib/job.sh: frozen first, so that none escapes)
 signal_job() {
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else
-		for _signal_job_pid in "$child" $(children_of "$child"); do
-			kill "-$1" "$_signal_job_pid" 2>/dev/null || true
+		# In a subshell: posh dies when it scans /proc while its own child (the runner) is stopped.
+		tree_job_dir=$job_dir
+		tree_pids=$(
+			tree_kill "$1" "$child" >/dev/null 2>&1
+			printf '%s\n' "$tree_pids"
+		) || true
+	fi
+}
+
+# job_left: whether a process of the job is left besides the wrapper and its children: in the
+# group (pgid) or in the tree (tree_pids). In a subshell: posh may die when it reads /proc while its
+# own children change state.
+job_left() {
+	test "$(job_left_print)" = yes
+}
+
+# job_left_print: print yes when job_left holds (a function: posh cannot parse a case inside $(...))
+job_left_print() {
+	if test -n "$pgid"; then
+		for _job_left_f in /proc/[0-9]*/stat; do
+			_job_left_pid=${_job_left_f#/proc/}
+			_job_left_pid=${_job_left_pid%/stat}
+			case $_job_left_pid in
+			"$pgid" | "$child" | "$timer") continue ;;
+			esac
+			proc_fields "$_job_left_pid" || continue
+			# the wrapper's own children (the runner, the timer, this subshell) and the timer's sleep
+			if test "$proc_pgrp" != "$pgid" || test "$proc_ppid" = "$pgid" || test "$proc_ppid" = "$timer"; then
+				continue
+			fi
+			case $proc_state in
+			Z | X | x) continue ;;
+			esac
+			echo yes
+			return 0
 		done
+	elif tree_alive; then
+		echo yes
 	fi
 }
 
 # kill_job_processes: the end of the grace period after the time limit: SIGKILL the job. As the
 # group's leader, the wrapper records the end first, then kills the group and itself with it (a /proc
-# scan for the others would run while children die, which crashes posh).
+# scan for the others would run while children die, which crashes posh). Without a group, the wrapper
+# kills the tree and waits until it is gone: the end is recorded once nothing of the job runs.
 kill_job_processes() {
 	if test -n "$pgid"; then
 		finish 137 no-exit
 		signal_group KILL "$pgid"
 	else
 		signal_job KILL
+		_kill_job_processes_naps=0
+		while job_left && test "$_kill_job_processes_naps" -lt 100; do
+			_kill_job_processes_naps=$((_kill_job_processes_naps + 1))
+			nap
+		done
 	fi
 }
 
@@ -248,13 +342,25 @@ notify() {
 	) </dev/null >>"$job_dir/work/tej.notify.log" 2>&1 || true
 }
 
+# record_end STATUS: write end, then exit-code (last: it says the job ended). On a full disk, the
+# reserve (a few blocks, written at the start) is given up for them.
+record_end() {
+	_record_end_at=$(now)
+	if ! write_state "$job_dir/end" "$_record_end_at" || ! write_state "$job_dir/exit-code" "$1"; then
+		rm -f "$job_dir/reserve"
+		write_state "$job_dir/end" "$_record_end_at" || true
+		write_state "$job_dir/exit-code" "$1" || true
+	fi
+	rm -f "$job_dir/reserve"
+}
+
 # finish STATUS [no-exit]: remove the scratch directory, record end and exit-code (last), notify, exit STATUS
 finish() {
 	stop_timer
-	rm -rf "$scratch"
+	# Neither a tree the job made read-only nor a full disk may keep the end from being recorded.
+	test -z "$scratch" || remove_tree "$scratch" 2>>"$job_dir/work/tej.stderr" || true
 	rm -f "$job_dir/scratch" "$job_dir/job-status"
-	write_state "$job_dir/end" "$(now)"
-	write_state "$job_dir/exit-code" "$1"
+	record_end "$1"
 	notify "$1"
 	test "${2:-}" = no-exit || exit "$1"
 }
@@ -266,6 +372,7 @@ if test -z "$nproc"; then
 	nproc=$(read_state "$meta/nproc") || nproc=${TEJ_JOB_NPROC:-$(host_nproc)}
 fi
 pgid=$(own_pgid) || pgid=
+wrapper_start=$(proc_starttime $$) || wrapper_start=
 scratch=
 if ! make_scratch; then
 	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"
@@ -273,6 +380,8 @@ if ! make_scratch; then
 	finish "$EX_FAILURE"
 fi
 write_state "$job_dir/start" "$(now)"
+# A reserve of disk space for the end record, should the job fill the disk (record_end).
+dd if=/dev/zero of="$job_dir/reserve" bs=4096 count=4 2>/dev/null || true
 
 run_job &
 child=$!
@@ -301,6 +410,19 @@ while :; do
 	test "$wait_status" -ne 127 || break
 	kill -0 "$child" 2>/dev/null || break
 done
+# The job's other processes may outlive the runner after the time limit's TERM (a subshell that ignores
+# TERM): they are waited for, and killed when the grace period ends, before the end is recorded.
+if test "$phase" = term && has_proc; then
+	while job_left; do
+		if test -n "$timer_fired"; then
+			timer_fired=
+			timer=
+			kill_job_processes
+			break
+		fi
+		nap
+	done
+fi
 # No job-status: the runner was killed along with the job (SIGKILL at the end of the grace period).
 status=$(read_state "$job_dir/job-status") || status=137
 finish "$status"

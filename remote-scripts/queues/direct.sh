@@ -22,9 +22,11 @@ queue_submit() {
 			"$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" "$1" </dev/null >/dev/null 2>&1 &
 		_queue_submit_pid=$!
 	else
-		# Some shells give a background job its own group only under `set -m`; posh aborts on it.
+		# Some shells (bash) give a background job its own group under `set -m`; posh's subshell dies
+		# of it (so ask a throw-away one first); dash, busybox and posh make no group without a
+		# terminal: the wrapper then kills the job's process tree instead (tree_kill, lib/job.sh).
 		_queue_submit_pid=$(
-			set -m 2>/dev/null || true
+			if (set -m) 2>/dev/null; then set -m; fi
 			"$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" "$1" </dev/null >/dev/null 2>&1 &
 			echo "$!"
 		)
@@ -46,45 +48,83 @@ queue_state() {
 	fi
 }
 
+# direct_leads_group PID: whether the wrapper PID leads a process group of its own (setsid); without
+# /proc, whether a group of that number is left
+direct_leads_group() {
+	if has_proc && proc_fields "$1"; then
+		# shellcheck disable=SC2154 # set by proc_fields (lib/job.sh)
+		test "$proc_pgrp" = "$1"
+	else
+		signal_group 0 "$1" 2>/dev/null
+	fi
+}
+
 # direct_gone PGID: whether neither the group nor its leader is left
 direct_gone() {
 	! group_alive "$1" && ! proc_alive "$1"
 }
 
-# direct_wait_gone PGID SECONDS
-direct_wait_gone() {
-	_direct_wait_gone_left=$(($2 * 10))
-	until direct_gone "$1"; do
-		test "$_direct_wait_gone_left" -gt 0 || return 1
-		_direct_wait_gone_left=$((_direct_wait_gone_left - 1))
+# direct_wait SECONDS CHECK ARG...: wait up to SECONDS for CHECK ARG... to succeed
+direct_wait() {
+	_direct_wait_left=$(($1 * 10))
+	shift
+	until "$@"; do
+		test "$_direct_wait_left" -gt 0 || return 1
+		_direct_wait_left=$((_direct_wait_left - 1))
 		nap
 	done
 }
 
-# direct_signal SIGNAL PID: the whole group; the pid alone when it leads no group (set -m fallback)
+# direct_tree_gone: whether no process of the job's tree (tree_pids) is left
+direct_tree_gone() {
+	! tree_alive
+}
+
+# direct_signal SIGNAL PID: the whole group
 direct_signal() {
 	signal_group "$1" "$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null || true
 }
 
-# queue_kill JOB_DIR PID GRACE: TERM the group, wait up to GRACE seconds, then KILL it
-queue_kill() {
-	_queue_kill_start=$(read_state "$1/pid-start") || _queue_kill_start=
-	# A live process that started at another time reuses the pid: the job's group is long gone.
-	if proc_alive "$2" && ! proc_alive "$2" "$_queue_kill_start"; then
-		return 0
-	fi
-	direct_signal TERM "$2"
-	if ! direct_wait_gone "$2" "$3"; then
-		direct_signal KILL "$2"
-		direct_wait_gone "$2" 5 || {
-			say "process group $2 survived SIGKILL"
+# direct_kill_tree JOB_DIR PID GRACE: where the wrapper PID leads no group (no setsid: `set -m` in dash
+# without a terminal makes none), freeze the tree below it and the processes with the job's
+# environment, TERM them, wait up to GRACE seconds, then KILL what is left (tree_kill, lib/job.sh)
+direct_kill_tree() {
+	# shellcheck disable=SC2034 # read by tree_freeze (lib/job.sh)
+	tree_job_dir=$1
+	tree_kill TERM ${2:+"$2"}
+	if ! direct_wait "$3" direct_tree_gone; then
+		tree_kill KILL ${2:+"$2"}
+		direct_wait 5 direct_tree_gone || {
+			say "processes of job ${1##*/} survived SIGKILL"
 			return 1
 		}
+	fi
+}
+
+# queue_kill JOB_DIR PID GRACE: TERM the group (or the tree), wait up to GRACE seconds, then KILL it.
+# Succeeds only when nothing of the job is left.
+queue_kill() {
+	_queue_kill_start=$(read_state "$1/pid-start") || _queue_kill_start=
+	if ! proc_alive "$2" "$_queue_kill_start" && has_proc; then
+		# The wrapper is gone, or its pid names another process by now: neither that pid nor a group of
+		# that number is signalled (pid_max may be small); the job's processes carry its environment.
+		direct_kill_tree "$1" "" "$3" || return 1
+	elif direct_leads_group "$2"; then
+		direct_signal TERM "$2"
+		if ! direct_wait "$3" direct_gone "$2"; then
+			direct_signal KILL "$2"
+			direct_wait 5 direct_gone "$2" || {
+				say "process group $2 survived SIGKILL"
+				return 1
+			}
+		fi
+	else
+		direct_kill_tree "$1" "$2" "$3" || return 1
 	fi
 	# A wrapper killed before it could clean up leaves its scratch directory behind.
 	if ! test -f "$1/exit-code" && _queue_kill_scratch=$(read_state "$1/scratch"); then
 		case $_queue_kill_scratch in
-		*/tej-*/*) rm -rf "$_queue_kill_scratch" ;;
+		*/tej-*/*) remove_tree "$_queue_kill_scratch" || true ;;
 		esac
 		rm -f "$1/scratch"
 	fi

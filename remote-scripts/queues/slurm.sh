@@ -92,6 +92,13 @@ on_term() {
 }
 trap on_term TERM
 
+# A job runs as this user and could have edited the helpers since sbatch: run the wrapper only while
+# they still match MANIFEST (which the client's dispatcher call checked at submit).
+if command -v sha256sum >/dev/null 2>&1 && ! (cd "$1" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
+	echo "tej: the helpers in $1 were modified after they were installed: not running the job" >&2
+	exit 1
+fi
+
 # The wrapper leads its own process group, as under direct (from this shell, setsid does not fork).
 if command -v setsid >/dev/null 2>&1; then
 	setsid "${TEJ_SHELL:-/bin/sh}" "$1/lib/run-job.sh" "$2" &

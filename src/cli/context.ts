@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { configFor, loadConfig, type HostConfig, type TejConfig } from '../config.js';
 import { connect, isLocal, type ConnectOptions } from '../connect.js';
 import { looksLikeDestination } from '../destination.js';
-import { UsageError } from '../errors.js';
+import { InvalidInputError, UsageError } from '../errors.js';
 import type { EventHandler } from '../events.js';
 import type { Queue } from '../queue.js';
 import { configHostAliases, loadSshConfig } from '../ssh/config.js';
@@ -70,6 +70,9 @@ export async function openQueue(
 ): Promise<Queue> {
   const config = await destinationConfig(destination);
   const queue = argv.queue ?? config.queue;
+  if (queue !== undefined && /[\0\n\r]/.test(queue)) {
+    throw new InvalidInputError(`tej: bad queue path ${JSON.stringify(queue)}: it contains a newline or NUL`, { hint: 'name the queue directory with --queue DIR, without line breaks' });
+  }
   // Only a host has a connection to keep; the local queue ignores --persist.
   const persist = isLocal(destination) ? undefined : persistSeconds(argv.persist, process.env.TEJ_PERSIST, config.persist);
   return connect(isLocal(destination) ? undefined : destination, {

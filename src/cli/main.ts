@@ -2,11 +2,13 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
+import { fromFsError } from '../fs-errors.js';
 import { VERSION } from '../version.js';
 import { globalOptions } from './context.js';
 import { normalizePersistArgs } from './persist.js';
 import { printError } from './render.js';
 import { clearStatusLine } from './progress.js';
+import { sayLastWord } from './interrupt.js';
 import { setupCommand } from './commands/setup.js';
 import { submitCommand } from './commands/submit.js';
 import { statusCommand } from './commands/status.js';
@@ -25,7 +27,14 @@ import { disconnectCommand } from './commands/disconnect.js';
 process.on('SIGINT', () => {
   clearStatusLine();
   process.stderr.write('tej: interrupted\n');
+  sayLastWord();
   process.exit(130);
+});
+// As SIGINT: through process.exit, whose 'exit' handlers remove a download's temporary files.
+process.on('SIGTERM', () => {
+  clearStatusLine();
+  process.stderr.write('tej: terminated\n');
+  process.exit(143);
 });
 
 // A reader that stops early (`tej logs -f | head`) ends tej quietly, as it would a shell tool.
@@ -60,6 +69,8 @@ const cli = globalOptions(yargs(argv))
   .version(VERSION)
   .help()
   .alias('h', 'help')
+  // the terminal's width (yargs stops at 80), at most 120 for readability; 80 when not a terminal
+  .wrap(Math.min(120, process.stdout.columns || 80))
   .epilog('Destinations: [user@]host, ssh://[user@]host[:port], or a Host from ~/.ssh/config.')
   .fail((msg, err) => {
     throw err ?? new UsageError(msg.startsWith('tej:') ? msg : `tej: ${msg}`, { hint: 'tej --help shows the usage' });
@@ -68,5 +79,6 @@ const cli = globalOptions(yargs(argv))
 try {
   await cli.parseAsync();
 } catch (err) {
-  process.exitCode = printError(err, verbose);
+  // A local file system error that no command explained is still the user's path, not a bug in tej.
+  process.exitCode = printError(fromFsError(err), verbose);
 }

@@ -94,6 +94,9 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
       case 'exec':
         line = o.verbose ? `[${stamp()}] [${e.host}] $ ${e.command}` : undefined;
         break;
+      case 'upload-committed':
+        line = o.verbose ? `[${stamp()}] [${e.host}] sending the end of job ${e.id}: from here it may start` : undefined;
+        break;
       case 'connect':
         line = o.verbose ? `[${stamp()}] [${e.host}] connecting${e.via ? ` via ${e.via}` : ''}` : undefined;
         break;
@@ -134,6 +137,14 @@ export function printError(err: unknown, verbose: boolean): number {
   const e = err as Error;
   process.stderr.write(`tej: internal error: ${e?.stack ?? String(err)}\nThis is a bug in tej; please report it with the command you ran.\n`);
   return 70;
+}
+
+/**
+ * Text from the host (labels, names, a job's record) made safe for a terminal: control characters
+ * (escape sequences, newlines, C1) are shown as \n, \t, \xNN instead of acting.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 export function printJson(value: unknown): void {

@@ -3,6 +3,7 @@
 import type { Argv } from 'yargs';
 import type { Queue } from '../queue.js';
 import { resolveSelection, type Selector } from '../job/select.js';
+import type { JobStatus } from '../job/status.js';
 
 export interface SelectArgs {
   id?: string[];
@@ -22,4 +23,18 @@ export function selectorOf(argv: SelectArgs, more: Partial<Selector> = {}): Sele
 /** The ids the selectors name; globs and labels cost one `list` request. */
 export function selectIds(q: Queue, argv: SelectArgs, more: Partial<Selector> = {}): Promise<string[]> {
   return resolveSelection(selectorOf(argv, more), () => q.list(), q.host);
+}
+
+/**
+ * The ids the selectors name, and the statuses of those jobs when they had to be listed to find them
+ * (globs, labels): a command that only reports states needs no second request (and no second squeue).
+ */
+export async function selectJobs(q: Queue, argv: SelectArgs, more: Partial<Selector> = {}): Promise<{ ids: string[]; listed?: Map<string, JobStatus> }> {
+  let listed: Map<string, JobStatus> | undefined;
+  const ids = await resolveSelection(selectorOf(argv, more), async () => {
+    const jobs = await q.list();
+    listed = new Map(jobs.map((s) => [s.id, s]));
+    return jobs;
+  }, q.host);
+  return listed ? { ids, listed } : { ids };
 }

@@ -1,16 +1,19 @@
 // Writes one downloaded tar stream (one top-level entry: the file or directory asked for) to its
 // destination. Entries are checked against tar-slip: nothing is written outside the destination or through
-// a symlink, and symlinks that would point out of it are skipped.
+// a symlink, and symlinks that would point out of it (lexically, or physically through other links once
+// the download is whole) are skipped or removed. How each file is written: ./write.ts.
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat, symlink } from 'node:fs/promises';
+import { fstatSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdir, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, normalize, relative, resolve, isAbsolute, sep } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tar } from '../tar.js';
-import { batches } from '../transport/transport.js';
 import { InvalidInputError } from '../errors.js';
+import { fromFsError } from '../fs-errors.js';
+import { inside, physicalPath, removeEscapingLinks } from './links.js';
 import type { DownloadSpec } from './spec.js';
+import { placeFor, writeStreamed, writeWhole } from './write.js';
 
 export interface ExtractResult {
   /** Where it went: a local path, or '-' for stdout. */
@@ -18,11 +21,6 @@ export interface ExtractResult {
   files: number;
   bytes: number;
   skipped: string[];
-}
-
-function inside(root: string, target: string): boolean {
-  const rel = relative(root, target);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -55,11 +53,37 @@ function throughLink(root: string, target: string, self: boolean, realDirs: Set<
   return false;
 }
 
-export async function destinationFor(spec: DownloadSpec, cwd: string): Promise<string> {
+/** Whether `path` is the file this process's stdout is (`/dev/stdout`, `/proc/self/fd/1`, or its name). */
+function isOwnStdout(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = fstatSync(1);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The local path a spec writes to, or '-' for stdout: a path that is this process's own stdout
+ * (`file:/dev/stdout`) is written through `stdout` like `file:`, in order with what else goes there.
+ */
+/** Whether a symlink entry may take this name: nothing there, a regular file or a symlink (never a directory, FIFO or device). */
+function replaceable(target: string): boolean {
+  try {
+    const st = lstatSync(target);
+    return st.isFile() || st.isSymbolicLink();
+  } catch {
+    return true;
+  }
+}
+
+export async function destinationFor(spec: DownloadSpec, cwd: string, stdoutIsOurs = true): Promise<string> {
   const name = basename(spec.remote === '.' ? 'job' : spec.remote);
   if (spec.target.kind === 'cwd') return resolve(cwd, name);
   if (spec.target.kind === 'path') {
     const p = resolve(cwd, spec.target.path);
+    if (stdoutIsOurs && isOwnStdout(p)) return '-';
     return spec.target.path.endsWith('/') || (await isDirectory(p)) ? join(p, name) : p;
   }
   return '-';
@@ -68,41 +92,6 @@ export async function destinationFor(spec: DownloadSpec, cwd: string): Promise<s
 // Files up to this size are gathered and written in one synchronous call: a write stream per small
 // file costs more in stream machinery than the write itself.
 const WHOLE_FILE_MAX = 1 << 20;
-
-/** Writes a small file beside its target, then renames it into place. */
-async function writeWhole(entry: AsyncIterable<unknown>, tmp: string, target: string, mode: number): Promise<void> {
-  const parts: Buffer[] = [];
-  for await (const chunk of entry) parts.push(chunk as Buffer);
-  try {
-    writeFileSync(tmp, Buffer.concat(parts), { mode, flag: 'wx' });
-    renameSync(tmp, target);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(tmp, { force: true }); // never a file that was there before
-    throw e;
-  }
-}
-
-/**
- * Writes a big file beside its target in writes of 1 MiB (the chunks arrive in SSH packets of 32 KiB:
- * a write each cost a third more time than the transfer itself), then renames it into place.
- */
-async function writeStreamed(entry: AsyncIterable<Uint8Array>, tmp: string, target: string, mode: number, onWrite: (n: number) => void): Promise<void> {
-  const file = await open(tmp, 'wx', mode);
-  try {
-    // 1 MiB per write(v) call, not one per SSH packet, and no copy into one buffer first.
-    for await (const { parts, length } of batches(entry, 1 << 20)) {
-      const { bytesWritten } = await file.writev(parts); // at the current position: batches follow each other
-      if (bytesWritten < length) await file.writeFile(Buffer.concat(parts, length).subarray(bytesWritten)); // a short write: the rest
-      onWrite(length);
-    }
-    await file.close();
-    await rename(tmp, target);
-  } catch (e) {
-    await file.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 /** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`). */
 export async function extractDownload(
@@ -115,6 +104,8 @@ export async function extractDownload(
   const extract = tar().extract();
   const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
   let top: string | undefined;
+  let realDest: string | undefined;
+  const realDestination = () => (realDest ??= physicalPath(destination) ?? destination);
   const made = new Set<string>(); // directories known to exist: one mkdir each, not one per file
   const realDirs = new Set<string>(); // directories known not to be symlinks
   const ensureDir = (dir: string) => {
@@ -136,55 +127,97 @@ export async function extractDownload(
         cb(null, chunk);
       },
     });
-  for await (const entry of extract) {
-    // The helper names an entry that starts with '-' as ./-name (so that tar does not take it for an option).
-    const name = entry.header.name.replace(/^(\.\/)+(?=.)/, '').replace(/\/+$/, '');
-    top ??= name.split('/')[0];
-    const rel = name === top ? '' : name.startsWith(`${top}/`) ? name.slice(top!.length + 1) : undefined;
-    const target = rel === undefined ? undefined : normalize(join(destination, rel));
-    const type = entry.header.type;
-    if (destination === '-') {
-      if (type === 'directory') throw new InvalidInputError(`tej: '${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
-      if (type !== 'file' || rel !== '') {
+  const createdLinks = new Set<string>(); // symlinks this download made: checked again at the end
+  try {
+    for await (const entry of extract) {
+      // The helper names an entry that starts with '-' as ./-name (so that tar does not take it for an option).
+      const name = entry.header.name.replace(/^(\.\/)+(?=.)/, '').replace(/\/+$/, '');
+      top ??= name.split('/')[0];
+      const rel = name === top ? '' : name.startsWith(`${top}/`) ? name.slice(top!.length + 1) : undefined;
+      const target = rel === undefined ? undefined : normalize(join(destination, rel));
+      const type = entry.header.type;
+      if (destination === '-') {
+        if (type === 'directory') throw new InvalidInputError(`tej: '${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
+        if (type !== 'file' || rel !== '') {
+          entry.resume();
+          continue;
+        }
+        await pipeline(entry, counted(), stdout, { end: false });
+        result.files += 1;
+        result.bytes += entry.header.size ?? 0;
+        continue;
+      }
+      if (target === undefined || !inside(destination, target) || throughLink(destination, target, type === 'directory', realDirs)) {
+        result.skipped.push(name);
         entry.resume();
         continue;
       }
-      await pipeline(entry, counted(), stdout, { end: false });
-      result.files += 1;
-      result.bytes += entry.header.size ?? 0;
-      continue;
-    }
-    if (target === undefined || !inside(destination, target) || throughLink(destination, target, type === 'directory', realDirs)) {
-      result.skipped.push(name);
-      entry.resume();
-      continue;
-    }
-    if (type === 'directory') {
-      await mkdir(target, { recursive: true, mode: 0o755 });
-      entry.resume();
-    } else if (type === 'file') {
-      ensureDir(dirname(target));
-      // Write beside the target and rename: a broken download never leaves a half file under the real name.
-      const tmp = `${target}.tej-${tmpTag}-${result.files}`;
-      const mode = (entry.header.mode ?? 0o644) & 0o755;
-      if ((entry.header.size ?? 0) <= WHOLE_FILE_MAX) {
-        await writeWhole(entry, tmp, target, mode);
-        onProgress?.((received += entry.header.size ?? 0), result.files);
+      if (type === 'directory') {
+        try {
+          await mkdir(target, { recursive: true, mode: 0o755 });
+        } catch (e) {
+          throw fromFsError(e, { doing: 'create the directory', path: target, write: true });
+        }
+        entry.resume();
+      } else if (type === 'file') {
+        try {
+          ensureDir(dirname(target));
+        } catch (e) {
+          throw fromFsError(e, { doing: 'create the directory', path: dirname(target), write: true });
+        }
+        let place;
+        try {
+          place = placeFor(target, (p) => createdLinks.has(p));
+        } catch (e) {
+          throw fromFsError(e, { path: target, write: true });
+        }
+        // Inside a downloaded directory a link the user had there may be followed only to a place inside.
+        if (rel !== '' && place.path !== target && !inside(realDestination(), place.path)) {
+          result.skipped.push(name);
+          entry.resume();
+          continue;
+        }
+        // Written beside its place and renamed: a broken download never leaves a half file under the real name.
+        const tmp = `${place.path}.tej-${tmpTag}-${result.files}`;
+        const mode = (entry.header.mode ?? 0o644) & 0o755;
+        try {
+          if (place.kind === 'replace' && (entry.header.size ?? 0) <= WHOLE_FILE_MAX) {
+            const parts: Buffer[] = [];
+            for await (const chunk of entry) parts.push(chunk as Buffer);
+            writeWhole(Buffer.concat(parts), place, tmp, mode);
+            onProgress?.((received += entry.header.size ?? 0), result.files);
+          } else {
+            await writeStreamed(entry as AsyncIterable<Uint8Array>, place, tmp, mode, (n) => onProgress?.((received += n), result.files));
+          }
+        } catch (e) {
+          throw fromFsError(e, { path: place.path === target ? target : `${target}' (-> '${place.path}`, write: true });
+        }
+        createdLinks.delete(target);
+        result.files += 1;
+        result.bytes += entry.header.size ?? 0;
+      } else if (type === 'symlink' && entry.header.linkname && !isAbsolute(entry.header.linkname) && inside(destination, resolve(dirname(target), entry.header.linkname)) && replaceable(target)) {
+        try {
+          await mkdir(dirname(target), { recursive: true });
+          try {
+            unlinkSync(target); // a regular file or a symlink (replaceable): as tar would
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          }
+          await symlink(entry.header.linkname, target);
+        } catch (e) {
+          throw fromFsError(e, { doing: 'create the symlink', path: target, write: true });
+        }
+        createdLinks.add(target);
+        entry.resume();
       } else {
-        await writeStreamed(entry as AsyncIterable<Uint8Array>, tmp, target, mode, (n) => onProgress?.((received += n), result.files));
+        result.skipped.push(name);
+        entry.resume();
       }
-      result.files += 1;
-      result.bytes += entry.header.size ?? 0;
-    } else if (type === 'symlink' && entry.header.linkname && !isAbsolute(entry.header.linkname) && inside(destination, resolve(dirname(target), entry.header.linkname))) {
-      await mkdir(dirname(target), { recursive: true });
-      await rm(target, { force: true });
-      await symlink(entry.header.linkname, target);
-      entry.resume();
-    } else {
-      result.skipped.push(name);
-      entry.resume();
     }
+    await done;
+  } finally {
+    // Where a link leads depends on the links written after it: judged once they are all there.
+    for (const link of removeEscapingLinks(destination, createdLinks)) result.skipped.push(relative(dirname(destination), link));
   }
-  await done;
   return result;
 }

@@ -1,4 +1,5 @@
 // Download specs, tej's three forms: `path` -> ./basename, `path:` -> stdout, `path:dest` -> dest.
+import { homedir } from 'node:os';
 import { InvalidInputError } from '../errors.js';
 
 export type DownloadTarget = { kind: 'cwd' } | { kind: 'stdout' } | { kind: 'path'; path: string };
@@ -20,10 +21,20 @@ export function checkJobPath(path: string, spec = path): string {
   return path.replace(/\/+$/, '') || '.';
 }
 
-export function parseDownloadSpec(spec: string): DownloadSpec {
-  const colon = spec.indexOf(':');
-  if (colon < 0) return { remote: checkJobPath(spec), target: { kind: 'cwd' } };
-  const remote = checkJobPath(spec.slice(0, colon), spec);
-  const dest = spec.slice(colon + 1);
+/**
+ * The first `:` not written `\:` splits the job's path from the destination; `\:` is a colon of the
+ * name (`run-10\:00.csv`, `a\:b:out.csv`). A destination `~` or `~/...` is the local home, as a shell
+ * would expand it; `~user` is refused (the shell did not expand it, and tej does not guess).
+ */
+export function parseDownloadSpec(spec: string, home = homedir()): DownloadSpec {
+  const colon = /(?<!\\):/.exec(spec)?.index ?? -1;
+  const unescape = (p: string) => p.replace(/\\:/g, ':');
+  if (colon < 0) return { remote: checkJobPath(unescape(spec), spec), target: { kind: 'cwd' } };
+  const remote = checkJobPath(unescape(spec.slice(0, colon)), spec);
+  let dest = spec.slice(colon + 1);
+  if (dest === '~' || dest.startsWith('~/')) dest = home + dest.slice(1);
+  else if (dest.startsWith('~')) {
+    throw new InvalidInputError(`tej: bad download destination '${dest}' in '${spec}': tej expands only ~ and ~/, not ~user`, { hint: 'write the full path, e.g. /home/user/out.csv' });
+  }
   return { remote, target: dest === '' ? { kind: 'stdout' } : { kind: 'path', path: dest } };
 }

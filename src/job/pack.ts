@@ -38,6 +38,8 @@ export interface JobMeta {
   labels?: Record<string, string>;
   /** tej.json's notify.command: meta/notify-command, run by the wrapper when the job ends. */
   notifyCommand?: string;
+  /** The client's MAC of notify.webhook (job/notify.ts): meta/notify-mac. */
+  notifyMac?: string;
   /** What the client records about the submit (git provenance, client host...): meta/job.json, one line. */
   record?: Record<string, unknown>;
 }
@@ -129,6 +131,7 @@ function metaFiles(meta: JobMeta): [string, string][] {
   if (meta.spec !== undefined) files.push(['spec.json', JSON.stringify(meta.spec, null, 2) + '\n']);
   if (meta.labels && Object.keys(meta.labels).length > 0) files.push(['labels', JSON.stringify(meta.labels) + '\n']);
   if (meta.notifyCommand !== undefined) files.push(['notify-command', meta.notifyCommand]);
+  if (meta.notifyMac !== undefined) files.push(['notify-mac', meta.notifyMac]);
   if (meta.record !== undefined) files.push(['job.json', JSON.stringify(meta.record) + '\n']);
   return files;
 }

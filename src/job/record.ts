@@ -14,8 +14,10 @@ export interface JobRecord extends JobStatus {
   stdout?: string;
   stderr?: string;
   resubmittedFrom?: string;
-  /** The tej.json the job was submitted with. */
+  /** The tej.json the job was submitted with (as the host has it now: the job may have rewritten it). */
   spec?: JobSpec;
+  /** The client's MAC of spec.notify.webhook, made at submit (job/notify.ts). */
+  notifyMac?: string;
   /** What the client recorded at submit (meta/job.json). */
   submission?: Submission;
 }
@@ -53,6 +55,7 @@ export function toJobRecord(r: ReplyRecord, header: ReplyRecord, now: number): J
   if (r.stdout) rec.stdout = r.stdout;
   if (r.stderr) rec.stderr = r.stderr;
   if (r.resubmitted_from) rec.resubmittedFrom = r.resubmitted_from;
+  if (r.notify_mac) rec.notifyMac = r.notify_mac;
   const spec = json<JobSpec>(r.spec);
   if (spec) rec.spec = spec;
   const submission = json<Submission>(r.job);

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { packageJson } from '../package-root.js';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InvalidInputError } from '../errors.js';
 
 export interface JobSpec {
   script?: string;
@@ -48,6 +48,30 @@ export async function validateSpec(data: unknown, source: string): Promise<JobSp
   });
 }
 
+/**
+ * Refuses an output file (tej.json stdout/stderr) that is not a plain relative path inside the job's
+ * directory: absolute, with a `..` component, empty, or with control characters. The host checks again
+ * (symlinks included) before it opens the file.
+ */
+export function checkOutputPath(value: unknown, what: string): void {
+  if (typeof value !== 'string') return; // the schema reports a wrong type
+  const why =
+    value === ''
+      ? 'it is empty'
+      : value.startsWith('/')
+        ? 'absolute paths are outside the job directory'
+        : value.split('/').includes('..')
+          ? "'..' leaves the job's directory"
+          : /[\x00-\x1f\x7f]/.test(value)
+            ? 'it holds a control character'
+            : undefined;
+  if (why) {
+    throw new InvalidInputError(`tej: bad ${what} ${JSON.stringify(value)}: ${why}`, {
+      hint: 'name a file inside the job directory, relative to it (e.g. logs/train.log)',
+    });
+  }
+}
+
 /** Reads DIR/tej.json if there is one. */
 export async function readSpec(dir: string): Promise<JobSpec | undefined> {
   const file = join(dir, SPEC_FILE);
@@ -65,15 +89,29 @@ export async function readSpec(dir: string): Promise<JobSpec | undefined> {
   } catch (e) {
     throw new ConfigError(`tej: ${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
+  if (data && typeof data === 'object') {
+    // bad input (65), checked before the schema: a path that leaves the job is not a typo in the file
+    for (const key of ['stdout', 'stderr'] as const) checkOutputPath((data as JobSpec)[key], `${key} in ${file}`);
+  }
   return validateSpec(data, file);
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
+/** The longest duration tej takes (a time limit, a wait): a year. Beyond, numbers lose their digits. */
+export const MAX_DURATION_S = 366 * 86400;
+
+function bounded(total: number, value: string | number): number {
+  if (total > MAX_DURATION_S) {
+    throw new InvalidInputError(`tej: duration '${value}' is too long: at most 366 days (${MAX_DURATION_S} s)`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d' });
+  }
+  return total;
+}
+
 /** '90s', '1h30m', '2d', '45' (seconds), '1:30:00', '2-00:00:00' -> seconds. */
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
-    if (Number.isInteger(value) && value > 0) return value;
+    if (Number.isInteger(value) && value > 0) return bounded(value, value);
     throw new ConfigError(`tej: bad duration ${value}: use a positive whole number of seconds`);
   }
   const v = value.trim();
@@ -81,11 +119,11 @@ export function parseDuration(value: string | number): number {
   if (m) {
     const [, d = '0', h = '0', min = '0', s = '0'] = m;
     const total = Number(d) * 86400 + Number(h) * 3600 + Number(min) * 60 + Number(s);
-    if (total > 0) return total;
+    if (total > 0) return bounded(total, value);
   } else if (/^(\d+[smhd]?)+$/.test(v)) {
     let total = 0;
     for (m of v.matchAll(/(\d+)([smhd]?)/g)) total += Number(m[1]) * UNIT_SECONDS[m[2] || 's']!;
-    if (total > 0) return total;
+    if (total > 0) return bounded(total, value);
   }
   throw new ConfigError(`tej: bad duration '${value}'`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d, or hh:mm:ss' });
 }

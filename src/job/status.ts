@@ -1,4 +1,5 @@
 // Job records as the helpers report them, turned into typed values.
+import { ProtocolError } from '../errors.js';
 import type { ReplyRecord } from '../protocol/reply.js';
 
 /** One vocabulary for every plugin (docs/protocol.md, "States"). */
@@ -16,10 +17,12 @@ export interface JobStatus {
   start?: Date;
   end?: Date;
   exitCode?: number;
-  /** Seconds from start to end, or to the remote's now while running. */
+  /** Seconds from start to end, or to the remote's now while running; unknown for a job lost without an end. */
   elapsed?: number;
   /** tej.json's labels, as the job was submitted with them. */
   labels?: Record<string, string>;
+  /** The id of the job's last rerun (`tej resubmit`), when it was rerun. */
+  rerunAs?: string;
 }
 
 /** The labels= value of a record: a JSON object of strings; anything else counts as none. */
@@ -41,19 +44,28 @@ function time(v: string | undefined): Date | undefined {
 /** `now` is the remote clock, so that durations are right whatever the local clock says. */
 export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined {
   if (r.state === 'absent' || !r.id) return undefined;
-  const state = (JOB_STATES as readonly string[]).includes(r.state ?? '') ? (r.state as JobState) : 'lost';
+  // A word this client does not know is a helper it does not understand, not a lost job.
+  if (!(JOB_STATES as readonly string[]).includes(r.state ?? '')) {
+    throw new ProtocolError(`tej: the host reported the unknown state ${JSON.stringify(r.state ?? '')} for job ${r.id}`, {
+      hint: 'the helpers on the host do not match this tej: run tej setup on the host',
+    });
+  }
+  const state = r.state as JobState;
   const start = time(r.start);
   const end = time(r.end);
   const s: JobStatus = { id: r.id, state };
   if (r.plugin) s.plugin = r.plugin;
   if (r.native_id) s.nativeId = r.native_id;
-  if (r.native_state) s.nativeState = r.native_state;
+  if (r.native_state && r.native_state !== '-') s.nativeState = r.native_state; // '-': the plugin has none
   const submitted = time(r.submitted);
   if (submitted) s.submitted = submitted;
   if (start) s.start = start;
   if (end) s.end = end;
   if (r.exit_code && /^\d+$/.test(r.exit_code)) s.exitCode = Number(r.exit_code);
-  if (start) s.elapsed = Math.max(0, Math.round(((end?.getTime() ?? now * 1000) - start.getTime()) / 1000));
+  // Up to now only while the job runs: a lost job's end is unknown, so is its duration (not a count that grows forever).
+  const until = end?.getTime() ?? (state === 'running' ? now * 1000 : undefined);
+  if (start && until !== undefined) s.elapsed = Math.max(0, Math.round((until - start.getTime()) / 1000));
+  if (r.rerun_as) s.rerunAs = r.rerun_as;
   const labels = parseLabels(r.labels);
   if (labels) s.labels = labels;
   return s;

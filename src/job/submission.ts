@@ -7,8 +7,9 @@ import { VERSION } from '../version.js';
 import { gitInfo } from './git.js';
 import type { JobMeta } from './pack.js';
 import type { JobSpec } from './spec.js';
+import { notifyKey, notifyMac } from './notify.js';
 
-export type SubmissionMeta = Pick<JobMeta, 'labels' | 'notifyCommand' | 'record'>;
+export type SubmissionMeta = Pick<JobMeta, 'labels' | 'notifyCommand' | 'notifyMac' | 'record'>;
 
 /** Labels are tej.json's plus the caller's (which win); notify.command comes from tej.json. */
 export async function submissionMeta(dir: string, meta: JobMeta): Promise<SubmissionMeta> {
@@ -27,5 +28,6 @@ export async function submissionMeta(dir: string, meta: JobMeta): Promise<Submis
   };
   const out: SubmissionMeta = { labels: { ...spec.labels, ...meta.labels }, record };
   if (spec.notify?.command !== undefined) out.notifyCommand = spec.notify.command;
+  if (spec.notify?.webhook !== undefined) out.notifyMac = notifyMac((await notifyKey(true))!, spec.notify.webhook);
   return out;
 }

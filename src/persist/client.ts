@@ -37,6 +37,13 @@ class SocketChannel extends Duplex {
     cb();
   }
 
+  // Destroyed by its reader (a download that failed locally): close the socket, so that the master
+  // closes the SSH channel and the remote command stops instead of waiting for a reader.
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    if (!this.exited) this.sock.destroy();
+    cb(err);
+  }
+
   deliver(type: number, payload: Buffer): void {
     if (type === STDOUT) {
       if (!this.push(payload)) this.sock.pause();

@@ -7,6 +7,7 @@ import { appendFileSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { TejEvent } from '../events.js';
 import type { PromptRequest } from '../transport/prompt.js';
+import { REMOTE_COMMANDS } from '../transport/remote-command.js';
 import { SshTransport, type ExitWatchedChannel } from '../transport/ssh.js';
 import { encodeFrame, ERROR, OPENED, takeLine } from './frame.js';
 import { pipeChannel } from './relay.js';
@@ -157,7 +158,8 @@ export async function runMaster(args: MasterArgs): Promise<void> {
       connected.then(
         (transport) => {
           if (op.op === 'ping') sock.end(encodeFrame(OPENED));
-          else if (op.op === 'exec' && typeof op.command === 'string') relay(transport, op.command, sock, req.rest);
+          // Only tej's constant commands: nothing else ever reaches the login shell, through a master either.
+          else if (op.op === 'exec' && typeof op.command === 'string' && REMOTE_COMMANDS.includes(op.command)) relay(transport, op.command, sock, req.rest);
           else sock.end(encodeFrame(ERROR, JSON.stringify(toWire(new Error(`bad request: ${req.line.slice(0, 100)}`)))));
         },
         (e: unknown) => sock.end(encodeFrame(ERROR, JSON.stringify(toWire(e)))),

@@ -2,6 +2,7 @@
 // refused host key or a failed login exits with the same code through a master as without one.
 import * as errors from '../errors.js';
 import { TejError } from '../errors.js';
+import { isBusy, markBusy } from '../transport/busy.js';
 
 export interface WireError {
   name: string;
@@ -9,10 +10,12 @@ export interface WireError {
   hint?: string;
   exitCode?: number;
   retryable?: boolean;
+  /** The host closed the connection before the handshake (transport/busy.ts). */
+  busy?: boolean;
 }
 
 export function toWire(e: unknown): WireError {
-  if (e instanceof TejError) return { name: e.name, message: e.message, hint: e.hint, exitCode: e.exitCode, retryable: e.retryable };
+  if (e instanceof TejError) return { name: e.name, message: e.message, hint: e.hint, exitCode: e.exitCode, retryable: e.retryable, ...(isBusy(e) ? { busy: true } : {}) };
   const err = e instanceof Error ? e : new Error(String(e));
   return { name: 'Error', message: err.message };
 }
@@ -22,6 +25,7 @@ export function fromWire(w: WireError): Error {
   if (typeof Class === 'function' && (Class === TejError || Class.prototype instanceof TejError)) {
     const e = new (Class as typeof TejError)(w.message, { hint: w.hint });
     if (w.retryable !== undefined) e.retryable = w.retryable;
+    if (w.busy) markBusy(e);
     return e;
   }
   if (w.exitCode !== undefined) {

@@ -129,6 +129,22 @@ export function resolveTarget(dest: Destination, config: SSHConfig, alias: strin
   };
 }
 
+/**
+ * The hops of a ProxyJump value, each as a destination parseDestination reads: OpenSSH writes a hop
+ * [user@]host[:port] (a bracketed IPv6 address with a port) or ssh://[user@]host[:port].
+ */
+export function jumpHops(proxyJump: string): string[] {
+  return proxyJump
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter(Boolean)
+    .map((hop) => {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(hop)) return hop;
+      const m = /^(.*):(\d+)$/.exec(hop);
+      return m && (!m[1]!.includes(':') || m[1]!.endsWith(']')) ? `ssh://${hop}` : hop;
+    });
+}
+
 /** The target a destination string names: parsed, then resolved through ~/.ssh/config. */
 export async function targetFor(destination: string): Promise<SshTarget> {
   const dest = parseDestination(destination);

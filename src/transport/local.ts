@@ -1,25 +1,31 @@
 // The embedded default: a queue on this machine, driven by the same helpers through /bin/sh.
 import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
+import { shLine } from './quote.js';
+import { EXEC_SCRIPT } from './remote-command.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
-import { collect } from './transport.js';
+import { collect, withFirst } from './transport.js';
 
 export class LocalTransport implements Transport {
   readonly label = 'local';
 
   run(script: string, options: RunOptions = {}): Promise<RunResult> {
-    const child = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // As over SSH, the script goes on stdin: an argument is at most 128 KiB on Linux (thousands of ids).
+    const child = spawn('/bin/sh', ['-c', EXEC_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const line = Buffer.from(`${shLine(script)}\n`);
     const stdout = options.stdout
       ? pipeline(child.stdout, options.stdout, { end: false }).then(() => Buffer.alloc(0))
       : collect(child.stdout);
+    stdout.catch(() => undefined); // observed at 'close'; a download that failed locally destroys options.stdout before
     let stdinError: Error | undefined;
     const stderr = collect(child.stderr);
     if (options.stdin) {
       // EPIPE when the helper exits early (e.g. refuses an existing id) is not an error of ours: the
       // exit status tells what happened.
-      pipeline(options.stdin(), child.stdin).catch((e: Error) => (stdinError = e));
+      pipeline(withFirst(line, options.stdin()), child.stdin).catch((e: Error) => (stdinError = e));
     } else {
-      child.stdin.end();
+      child.stdin.on('error', () => undefined); // EPIPE: the script ended without reading it all
+      child.stdin.end(line);
     }
     return new Promise((resolve, reject) => {
       child.on('error', reject);

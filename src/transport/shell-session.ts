@@ -2,17 +2,18 @@
 // session (~50 ms), a request on a running shell about a millisecond.
 //
 // Framing: each request is written to the shell's stdin as one line,
-//   (eval '<script>') </dev/null; s=$?; printf '<MARK>%s\n' "$s"; printf '<MARK>\n' >&2
-// (a subshell of the session's /bin/sh: the same as `/bin/sh -c '<script>'` but for one exec less on
-// every request; nothing it does reaches the session shell).
-// where MARK is random per session. The reply is everything on stdout before MARK (binary-safe: the
+//   ( eval '<script>' ) </dev/null; s=$?; printf '<MARK>%s\n' "$s"; printf '<MARK>\n' >&2
+// where MARK is random per session (a script with newlines has them spelled "$NL", quote.ts shEvalLine).
+// A subshell rather than `/bin/sh -c`: no exec, so no limit on the script's length (an argument is at
+// most 128 KiB on Linux), and a script that cannot be parsed fails alone. The reply is everything on
+// stdout before MARK (binary-safe: the
 // script cannot know the mark, and its stdin is /dev/null so it cannot read the requests), the exit
 // status after it, and stderr up to MARK on stderr. Login files may print banners before the shell
 // starts: a first "ready" request with its own mark skips them on both streams.
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { ConnectionError } from '../errors.js';
-import { shQuote } from './quote.js';
+import { shEvalLine } from './quote.js';
 import type { RunResult } from './transport.js';
 
 interface Pending {
@@ -99,7 +100,7 @@ export class ShellSession {
     this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
   }
 
-  /** Runs `script` in a subshell of the remote /bin/sh with stdin from /dev/null; one request at a time, in order. */
+  /** Runs `script` in a subshell with stdin from /dev/null; one request at a time, in order. */
   run(script: string): Promise<RunResult> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
@@ -142,7 +143,7 @@ export class ShellSession {
         this.current = next;
         const t = this.token;
         this.write(
-          `(eval ${shQuote(next.script)}) </dev/null; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`,
+          `( ${shEvalLine(next.script)} ) </dev/null; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`,
         );
       }
       const c = this.current;

@@ -1,6 +1,7 @@
 // The SSH transport: one ssh2 connection per session, host keys checked against known_hosts, auth by
 // agent and identity files, ProxyJump chains. Remote commands always run under /bin/sh: requests without
-// a data stream go through one persistent remote shell; uploads and downloads get a channel each.
+// a data stream go through one persistent remote shell; uploads and downloads get a channel each. The
+// login shell only ever sees the constant commands of remote-command.ts; scripts travel on stdin.
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -8,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { AuthenticationError, ConnectionError, HostKeyError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
-import { targetFor, type SshTarget } from '../ssh/config.js';
+import { jumpHops, targetFor, type SshTarget } from '../ssh/config.js';
 import {
   addKnownHost,
   fingerprint,
@@ -18,11 +19,13 @@ import {
   loadKnownHosts,
   verifyHostKey,
 } from '../ssh/known-hosts.js';
+import { markBusy } from './busy.js';
 import { canAnswerPrompts, type Prompter } from './prompt.js';
-import { shQuote } from './quote.js';
+import { shLine } from './quote.js';
+import { EXEC_COMMAND, SESSION_COMMAND } from './remote-command.js';
 import { ShellSession } from './shell-session.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
-import { coalesce, collect } from './transport.js';
+import { coalesce, collect, withFirst } from './transport.js';
 
 /**
  * ssh2 itself, loaded on the first login: a command that reuses a persistent connection's master
@@ -84,6 +87,8 @@ function connectionError(target: SshTarget, err: Error & { level?: string; code?
     hint: unresolved ? 'check the host name, or add a Host entry for it to ~/.ssh/config' : undefined,
   });
   if (unresolved) e.retryable = false;
+  // Closed before the SSH handshake (sshd's MaxStartups drops connections beyond 10 unauthenticated ones).
+  if (err.level === 'protocol' && /before handshake/i.test(err.message)) markBusy(e);
   if (err.code && !TRANSIENT.has(err.code) && err.level !== 'client-timeout' && err.level !== 'client-socket') e.retryable = false;
   return e;
 }
@@ -183,7 +188,7 @@ export class SshTransport implements Transport {
       let sock: Readable | undefined;
       if (target.proxyJump) {
         // A chain a,b,c: connect to a, from there to b, ...; the last hop forwards to the target.
-        const hops = target.proxyJump.split(',');
+        const hops = jumpHops(target.proxyJump);
         for (const hop of hops) {
           const next: SshTransport = jump ? await jump.hop(hop, options) : await SshTransport.connect(hop, { ...options });
           jump = next;
@@ -245,7 +250,8 @@ export class SshTransport implements Transport {
       });
     }
     let hostKeyProblem: TejError | undefined;
-    const verifier = (blob: Buffer): boolean => {
+    // (key, verify): ssh2 waits for verify() when this returns undefined, as it does while a new key is recorded
+    const verifier = (blob: Buffer, verify: (valid: boolean) => void): boolean | undefined => {
       const keyType = keyTypeOfBlob(blob);
       const keyBase64 = blob.toString('base64');
       const verdict = verifyHostKey(known, name, keyType, keyBase64);
@@ -253,9 +259,14 @@ export class SshTransport implements Transport {
       if (verdict.kind === 'known') return true;
       if (verdict.kind === 'unknown' && options.acceptNewHostKey) {
         const file = target.knownHostsFiles[0]!;
-        addKnownHost(file, name, keyType, keyBase64).catch(() => undefined);
-        options.onEvent?.({ kind: 'warning', host: target.alias, message: `added ${keyType} key ${fp} for ${name} to ${file}` });
-        return true;
+        const warn = (message: string) => options.onEvent?.({ kind: 'warning', host: target.alias, message });
+        addKnownHost(file, name, keyType, keyBase64)
+          .then(
+            () => warn(`added ${keyType} key ${fp} for ${name} to ${file}`),
+            (e: Error) => warn(`accepted the new ${keyType} key ${fp} of ${name} for this connection, but could not record it in ${file} (${e.message}): the next connection will not know it either`),
+          )
+          .finally(() => verify(true));
+        return undefined;
       }
       if (verdict.kind === 'unknown') {
         hostKeyProblem = new HostKeyError(`tej: host key of ${name} is unknown (${keyType} ${fp}); refusing to connect`, {
@@ -364,7 +375,7 @@ export class SshTransport implements Transport {
 
   /** The persistent shell, started on first use. */
   private session(): Promise<ShellSession> {
-    this.shell ??= this.openChannel('/bin/sh', (channel) => {
+    this.shell ??= this.openChannel(SESSION_COMMAND, (channel) => {
       const session = new ShellSession(channel, channel, channel.stderr, this.label);
       channel.on('close', () => session.fail(new ConnectionError(`tej: the connection to ${this.label} broke`)));
       return session;
@@ -402,8 +413,9 @@ export class SshTransport implements Transport {
 
   /** Runs one script on its own channel: the way for uploads and downloads. */
   private async exec(script: string, options: RunOptions): Promise<RunResult> {
-    // The login shell may be csh or fish: hand it one single-quoted word that runs /bin/sh.
-    const finished = await this.openChannel(`/bin/sh -c ${shQuote(script)}`, (channel) => {
+    // The login shell may be tcsh or fish: it gets a constant command, and /bin/sh the script on stdin.
+    const line = Buffer.from(`${shLine(script)}\n`);
+    const finished = await this.openChannel(EXEC_COMMAND, (channel) => {
       let code: number | null = null;
       let signal: string | undefined;
       channel.on('exit', (c: number | null, s?: string) => {
@@ -413,13 +425,16 @@ export class SshTransport implements Transport {
       const stdout = options.stdout
         ? pipeline(channel, options.stdout, { end: false }).then(() => Buffer.alloc(0))
         : collect(channel);
+      // A reader that failed (a download's local error destroys options.stdout) leaves the channel closed
+      // (pipeline destroys it) but unread: drop what is still in flight, so that 'end', then 'close', come.
+      stdout.catch(() => channel.resume());
       let stdinError: Error | undefined;
       const stderr = collect(channel.stderr);
       if (options.stdin) {
         // Large writes: an SSH packet per small tar block would cost a cipher call each.
-        pipeline(coalesce(options.stdin()), channel).catch((e: Error) => (stdinError = e));
+        pipeline(withFirst(line, coalesce(options.stdin())), channel).catch((e: Error) => (stdinError = e));
       } else {
-        channel.end();
+        channel.end(line);
       }
       return new Promise<RunResult>((resolve, reject) => {
         channel.on('close', () => {

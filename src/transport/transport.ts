@@ -67,3 +67,9 @@ export async function* coalesce(source: Readable | AsyncIterable<Uint8Array>, si
     yield parts.length === 1 ? Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, length) : Buffer.concat(parts, length);
   }
 }
+
+/** `first`, then what `rest` yields: the script's line before an upload (remote-command.ts). */
+export async function* withFirst(first: Buffer, rest: Readable | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield first;
+  yield* rest as AsyncIterable<Uint8Array>;
+}

@@ -40,14 +40,53 @@ export function tej(args: string[], o: TejRunOptions): Promise<TejRun> {
   });
 }
 
+/** A tej CLI process still running: the test reacts to what it prints instead of waiting some time. */
+export interface RunningTej {
+  child: ReturnType<typeof spawn>;
+  done: Promise<TejRun>;
+  /** Resolves once stderr (everything so far) matches; rejects if the process ends first. */
+  stderrMatches(re: RegExp): Promise<void>;
+}
+
+export function startTej(args: string[], o: TejRunOptions): RunningTej {
+  const child = spawn(process.execPath, [TEJ_BIN, ...args], {
+    cwd: o.cwd ?? o.home,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.home, LC_ALL: 'C', ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers: { re: RegExp; resolve: () => void }[] = [];
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    for (const w of watchers.filter((x) => x.re.test(stderr))) {
+      watchers.splice(watchers.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  const done = new Promise<TejRun>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const stderrMatches = (re: RegExp) =>
+    re.test(stderr)
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          watchers.push({ re, resolve });
+          void done.then((r) => reject(new Error(`tej ended (exit ${r.code}) before its stderr matched ${re}:\n${r.stderr}`)));
+        });
+  return { child, done, stderrMatches };
+}
+
 /** Asserts that a run succeeded and returns its stdout; the message shows all of it when it did not. */
 export function ok(r: TejRun): string {
   assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r.stdout;
 }
 
-/** Polls until `check` returns a value, or fails with the last value seen. */
-export async function waitFor<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+/**
+ * Polls until `check` returns a value, or fails with the last value seen. The default bound is long: it
+ * only turns a hang into a failure, and a loaded 2-core machine can take tens of seconds to start a job.
+ */
+export async function waitFor<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T;
   for (;;) {

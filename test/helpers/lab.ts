@@ -10,7 +10,15 @@ import { fileURLToPath } from 'node:url';
 export { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 
 export type Role = 'ssh' | 'slurm';
-export interface HostSpec { readonly name: string; readonly role?: Role }
+export interface HostSpec {
+  readonly name: string;
+  readonly role?: Role;
+  /** sshd_config settings that replace the lab's, e.g. { MaxStartups: '10:30:100' } (sshd's default). */
+  readonly sshd?: Readonly<Record<string, string>>;
+}
+
+/** Accounts of every lab host (same key as alice) by their login shell; bash is alice's. */
+export const LOGIN_SHELL_USERS = { dash: 'sh_dash', bash: 'alice', zsh: 'sh_zsh', tcsh: 'sh_tcsh', fish: 'sh_fish', ash: 'sh_ash' } as const;
 export interface LabHost { readonly ip: string; readonly port: number; readonly role: Role; readonly hostKey: string }
 export interface ExecResult { code: number; stdout: string; stderr: string }
 export interface ExecOptions { input?: string; timeoutMs?: number }
@@ -50,7 +58,8 @@ const HOST_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 const NEEDS: Record<Role | 'base', ReadonlyArray<readonly [string, string]>> = {
   base: [['/usr/sbin/sshd', 'openssh-server'], ['ssh', 'openssh-client'], ['ssh-keygen', 'openssh-client'],
     ['ip', 'iproute2'], ['tc', 'iproute2'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'],
-    ['setsid', 'util-linux'], ['runuser', 'util-linux'], ['pgrep', 'procps'], ['nft', 'nftables']],
+    ['setsid', 'util-linux'], ['runuser', 'util-linux'], ['pgrep', 'procps'], ['nft', 'nftables'],
+    ['zsh', 'zsh'], ['tcsh', 'tcsh'], ['fish', 'fish'], ['busybox', 'busybox']], // login shells of the lab's sh_* users
   ssh: [],
   slurm: [['/usr/sbin/slurmctld', 'slurmctld'], ['/usr/sbin/slurmd', 'slurmd'], ['sbatch', 'slurm-client'],
     ['sinfo', 'slurm-client'], ['/usr/sbin/munged', 'munge']],
@@ -64,7 +73,8 @@ export async function startLab<const H extends readonly HostSpec[]>(opts: { host
   const { name, net, dir } = claimSlot();
   const lab = new NamespaceLab<H[number]['name']>(name, net, dir);
   try {
-    await lab.sh(['up', ...opts.hosts.map((h) => `${h.name}:${h.role ?? 'ssh'}`)], 60_000);
+    const sshd = opts.hosts.flatMap((h) => Object.entries(h.sshd ?? {}).flatMap(([k, v]) => ['-o', `${h.name}:${k}=${v}`]));
+    await lab.sh([...sshd, 'up', ...opts.hosts.map((h) => `${h.name}:${h.role ?? 'ssh'}`)], 60_000);
     await lab.load();
   } catch (err) {
     await lab.stop();
@@ -98,8 +108,9 @@ class NamespaceLab<N extends string> implements Lab<N> {
 
   async exec(host: N, cmd: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (!(host in this.hosts)) throw new Error(`lab ${this.name}: no host '${host}'`);
-    const pid = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim();
-    if (!pid) throw new Error(`lab ${this.name}: host '${host}' is not running`);
+    // init.pid is "PID START": enter only the process lab.sh started, never one that reuses its pid
+    const [pid, start] = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim().split(' ');
+    if (!pid || !start || startTime(Number(pid)) !== start) throw new Error(`lab ${this.name}: host '${host}' is not running`);
     return run('nsenter', ['-t', pid, '-m', '-u', '-n', '-p', '-i', '--', 'env', '-i', 'HOME=/root', ...HOST_ENV, ...cmd], opts);
   }
 

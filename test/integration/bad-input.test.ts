@@ -106,6 +106,23 @@ describe('bad input', () => {
     await hostHolds(['dl1']);
   });
 
+  it('refuses tej.json stdout/stderr paths that are absolute or leave the job (65), and the host holds nothing', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ stdout: '../../../../.profile' }, /bad stdout .*'\.\.' leaves the job's directory/],
+      [{ stderr: '/home/alice/.profile' }, /bad stderr .*absolute paths are outside the job directory/],
+      [{ stdout: 'logs/../../x' }, /bad stdout .*'\.\.' leaves/],
+      [{ stdout: 'a\nb' }, /bad stdout .*control character/],
+    ];
+    for (const [i, [fields, message]] of cases.entries()) {
+      const dir = await makeJob(join(jobs, `outpath${i}`), { 'start.sh': 'echo hi\n', 'tej.json': JSON.stringify(fields) });
+      refused(await run(['submit', 'h1', '--id', `outpath${i}`, dir]), 65, message, JSON.stringify(fields));
+    }
+    const left = await lab.execAs('h1', 'alice', 'echo "$(ls -A ~/.tej/jobs | grep outpath)|$(ls -A ~/.tej/staging)"');
+    assert.equal(left.stdout, '|\n', 'no job and nothing in staging from a refused submit');
+    const home = await lab.execAs('h1', 'alice', 'test -e ~/.profile && echo exists || echo none');
+    assert.equal(home.stdout, 'none\n');
+  });
+
   it('refuses job directories with special files, unreadable files or directories, or that are files', async () => {
     const fifo = await makeJob(join(jobs, 'fifo'), { 'start.sh': 'true\n' });
     await new Promise<void>((resolve, reject) =>

@@ -136,7 +136,7 @@ describe('persistent connections', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /closed the persistent connection to h1/);
     assert.deepEqual(sockets(c.runtime), []);
-    await waitFor('the master to exit', async () => mastersUnder(c.runtime), (p) => p.length === 0, 5000);
+    await waitFor('the master to exit', async () => mastersUnder(c.runtime), (p) => p.length === 0, 60_000);
     const again = await c.run(['disconnect', 'h1']);
     assert.equal(again.code, 0);
     assert.match(again.stderr, /no persistent connection to h1 was open/);
@@ -147,12 +147,12 @@ describe('persistent connections', () => {
     ok(await c.run(['list', 'h1', '--persist=2s']));
     assert.equal(mastersUnder(c.runtime).length, 1);
     // a command that takes longer than the idle time keeps the master
-    const dir = await makeJob(join(jobs, 'idle'), { 'start.sh': 'sleep 3; echo slept > out.txt\n' });
-    ok(await c.run(['submit', 'h1', '--id', 'idle1', dir, '--persist=2s']));
-    const waited = await c.run(['wait', 'h1', '--id', 'idle1', '--persist=2s']);
+    const dir = await makeJob(join(jobs, 'idle'), { 'start.sh': 'sleep 6; echo slept > out.txt\n' });
+    ok(await c.run(['submit', 'h1', '--id', 'idle1', dir, '--persist=5s']));
+    const waited = await c.run(['wait', 'h1', '--id', 'idle1', '--persist=5s']);
     assert.equal(waited.code, 0, waited.stderr);
-    assert.equal(mastersUnder(c.runtime).length, 1, 'still there right after a 3 s command');
-    await waitFor('the idle master to exit', async () => [mastersUnder(c.runtime), sockets(c.runtime)], ([p, s]) => p!.length === 0 && s!.length === 0, 8000);
+    assert.equal(mastersUnder(c.runtime).length, 1, 'still there right after a 6 s command');
+    await waitFor('the idle master to exit', async () => [mastersUnder(c.runtime), sockets(c.runtime)], ([p, s]) => p!.length === 0 && s!.length === 0, 60_000);
   });
 
   it('starts a new master when the old one was killed with kill -9 (stale socket)', async () => {
@@ -161,7 +161,7 @@ describe('persistent connections', () => {
     const [old] = mastersUnder(c.runtime);
     assert.ok(old);
     process.kill(old, 'SIGKILL');
-    await waitFor('the master to die', async () => mastersUnder(c.runtime), (p) => p.length === 0, 5000);
+    await waitFor('the master to die', async () => mastersUnder(c.runtime), (p) => p.length === 0, 60_000);
     assert.equal(sockets(c.runtime).length, 1, 'the socket stays behind');
     const r = await c.run(['list', 'h1', '--persist']);
     assert.equal(r.code, 0, r.stderr);
@@ -180,7 +180,7 @@ describe('persistent connections', () => {
     // kill alice's sshd session processes on the host (by pid): the master's connection ends
     const k = await lab.exec('h1', ['sh', '-c', 'for p in $(pgrep -u alice -x sshd); do kill -KILL "$p"; done']);
     assert.equal(k.code, 0, k.stderr);
-    await waitFor('the master to exit', async () => [mastersUnder(c.runtime), sockets(c.runtime)], ([p, s]) => p!.length === 0 && s!.length === 0, 10_000);
+    await waitFor('the master to exit', async () => [mastersUnder(c.runtime), sockets(c.runtime)], ([p, s]) => p!.length === 0 && s!.length === 0, 60_000);
     const r = await c.run(['list', 'h1', '--persist', '-v']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /auth: persistent connection \(started: /);
@@ -193,7 +193,7 @@ describe('persistent connections', () => {
     const c = await client();
     const rs = await Promise.all([1, 2, 3].map(() => c.run(['list', 'h1', '--persist'])));
     for (const r of rs) assert.equal(r.code, 0, r.stderr);
-    await waitFor('the losers to leave', async () => mastersUnder(c.runtime), (p) => p.length === 1, 5000);
+    await waitFor('the losers to leave', async () => mastersUnder(c.runtime), (p) => p.length === 1, 60_000);
     assert.equal(sockets(c.runtime).length, 1);
     ok(await c.run(['list', 'h1', '--persist']));
   });
@@ -210,7 +210,7 @@ describe('persistent connections', () => {
     // commands that start at once share the first master's refusal, whichever started it
     const together = await Promise.all([1, 2, 3].map(() => c.run(['list', 'h1', '--persist'])));
     assert.deepEqual(together.map((r) => r.code), [77, 77, 77], together.map((r) => r.stderr).join('\n'));
-    await waitFor('the masters to exit', async () => mastersUnder(c.runtime), (p) => p.length === 0, 5000);
+    await waitFor('the masters to exit', async () => mastersUnder(c.runtime), (p) => p.length === 0, 60_000);
     assert.deepEqual(sockets(c.runtime), []);
     // --accept-new-host-key reaches the master
     ok(await c.run(['list', 'h1', '--persist', '--accept-new-host-key']));
@@ -326,7 +326,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     ok(await run(['status', 'h1', '--id', 'nothing', '--persist']).then((r) => ({ ...r, code: r.code === 66 ? 0 : r.code })));
     assert.equal((await asked()).length, 1, 'later commands go through the master without a prompt');
     ok(await run(['disconnect', 'h1']));
-    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
   });
 
   it('fails with 77 and names TEJ_ASKPASS when nothing can answer the prompt, with or without a master', async () => {
@@ -402,7 +402,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     assert.equal(second.code, 0, second.out);
     assert.doesNotMatch(second.out, /Password:/);
     ok(await run(['disconnect', 'h1']));
-    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
   });
 
   it('lets tej disconnect end a master that is waiting for an answer', async () => {
@@ -416,7 +416,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     const r = await pending;
     assert.equal(r.code, 75, r.stderr);
     assert.match(r.stderr, /ended before it was ready/);
-    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 5000);
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
   });
 
   it('fails with 77 when the answer is wrong, through a master too', async () => {

@@ -30,6 +30,16 @@ describe('ProxyJump', () => {
     assert.notEqual((await lab.execAs('jump', 'alice', 'test -d ~/.tej/jobs/pj1')).code, 0);
   });
 
+  it('follows a ProxyJump written user@host:port or as an ssh:// URL, as OpenSSH does', async () => {
+    const key = join(home, '.ssh', 'id_ed25519');
+    for (const [alias, jump] of [['viaport', 'alice@jump:22'], ['viaurl', 'ssh://alice@jump:22']]) {
+      await appendFile(join(home, '.ssh', 'config'), `Host ${alias}\n  HostName ${lab.hosts.inner.ip}\n  User alice\n  IdentityFile ${key}\n  IdentitiesOnly yes\n  ProxyJump ${jump}\n`);
+      const r = await tej(['list', alias, '-v'], { home });
+      assert.equal(r.code, 0, `${jump}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`via ${jump.replace(/[/.]/g, '\\$&')}`), r.stderr);
+    }
+  });
+
   it('a refused last hop fails at once: the jump host connection is closed with it', async () => {
     const empty = join(home, '.ssh', 'known_hosts_empty');
     await writeFile(empty, '');
@@ -57,6 +67,6 @@ describe('ProxyJump', () => {
       const d = await tej(['disconnect', 'viajump'], { home, env });
       assert.match(d.stderr, /closed the persistent connection/);
     }
-    await waitFor('the socket to go', async () => readdir(join(runtime, 'tej')), (f) => !f.some((n) => n.endsWith('.sock')), 5000);
+    await waitFor('the socket to go', async () => readdir(join(runtime, 'tej')), (f) => !f.some((n) => n.endsWith('.sock')), 60_000);
   });
 });

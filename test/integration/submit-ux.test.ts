@@ -290,11 +290,13 @@ describe('submit side and terminal UX over real SSH', () => {
     });
 
     it('spins while connecting and while setting up a queue on first use, and clears the line after', async () => {
-      const r = await tejOnTty(['status', 'h1', '--id', 'x', '--queue', '~/fresh-q'], { home, env: { NO_COLOR: '1' } });
-      assert.equal(r.code, 66, r.stdout);
+      // (only submit sets a queue up on first use: status and list refuse a queue that is not there)
+      const dir = await makeJob(join(jobs, 'fresh'), { 'start.sh': 'true\n' });
+      const r = await tejOnTty(['submit', 'h1', '--id', 'fresh1', '--queue', '~/fresh-q', dir], { home, env: { NO_COLOR: '1' } });
+      assert.equal(r.code, 0, r.stdout);
       assert.match(r.stdout, /^\r\x1b\[K[|/\\-] connecting to h1/);
       assert.match(r.stdout, /\r\x1b\[K[|/\\-] setting up ~\/fresh-q on \S+ \(first use\)/);
-      assert.match(r.stdout, /\r\x1b\[Kno such job\r\n$/);
+      assert.match(r.stdout, /\r\x1b\[K(.*\r\n)?fresh1\r\n$/);
       assert.equal(await remote('test -x ~/fresh-q/tej-remote && echo yes'), 'yes\n');
     });
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Summary: Throw-away SSH (+ Slurm) test hosts for tej's integration tests, from Linux namespaces only.
-# Usage: lab.sh [-n NAME] [-d DIR] [-s NET] COMMAND [ARG...]
+# Usage: lab.sh [-n NAME] [-d DIR] [-s NET] [-o HOST:Keyword=value]... COMMAND [ARG...]
 #   up HOST[:ROLE]...      start a lab; ROLE = ssh (default) | slurm (slurmctld + slurmd + munge)
 #   down                   kill every host of the lab, delete its namespaces and links (idempotent;
 #                          also cleans up after a crashed run with the same NAME)
@@ -12,21 +12,26 @@
 #   -n NAME  TEJ_LAB_NAME  prefix of netns and link names, [a-z][a-z0-9]{0,5}   (default tlab)
 #   -d DIR   TEJ_LAB_DIR   state directory, wiped by `up`                      (default /tmp/tej-lab/NAME)
 #   -s NET   TEJ_LAB_NET   first three octets of the lab's /24                  (default 10.207.0)
+#   -o HOST:Keyword=value  an sshd_config setting of HOST that replaces the lab's (for `up`; repeatable),
+#                          e.g. -o h2:MaxStartups=10:30:100 (sshd's default; the lab's is 100:30:200)
 # Several labs may run at once when each has its own NAME, DIR and NET.
 # Layout: the root namespace gets one veth NAME0 = NET.1; host i (1-based) is NET.(10+i):22, with its
 # own network, mount, UTS and PID namespaces (own hostname, /etc overlay, /home, /run, /tmp, /var/log).
 # Users alice, bob, carol (login shell /bin/bash, key DIR/keys/id_ed25519); carol's ~/.bashrc prints a
-# banner on stdout, also for `ssh carol@host cmd`. DIR/lab.json describes the lab for the test suite.
-# Needs root and: openssh-server iproute2 util-linux (+ slurmctld slurmd slurm-client munge for the
+# banner on stdout, also for `ssh carol@host cmd`. Users sh_dash, sh_zsh, sh_tcsh, sh_fish, sh_ash have
+# those login shells (same key). DIR/lab.json describes the lab for the test suite.
+# Needs root and: openssh-server iproute2 util-linux zsh tcsh fish busybox (+ slurmctld slurmd slurm-client munge for the
 # slurm role, nftables for the faults blackhole/reject/drop).
 set -euo pipefail
 
-while getopts n:d:s: opt; do
+SSHD_OPTS=()
+while getopts n:d:s:o: opt; do
   case $opt in
+    o) SSHD_OPTS+=("$OPTARG") ;;
     n) TEJ_LAB_NAME=$OPTARG ;;
     d) TEJ_LAB_DIR=$OPTARG ;;
     s) TEJ_LAB_NET=$OPTARG ;;
-    *) sed -n '3,16p' "$0" >&2; exit 64 ;;
+    *) sed -n '3,18p' "$0" >&2; exit 64 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -37,6 +42,9 @@ NET=${TEJ_LAB_NET:-10.207.0}
 BIN=$(cd "$(dirname "$0")" && pwd)
 LABNS=$TL-lab
 USERS="alice:2001 bob:2002 carol:2003"
+# Accounts whose login shell is not bash, NAME:UID:SHELL (test/integration/login-shells.test.ts); the
+# busybox ash is DIR/bin/ash (-> /bin/busybox, which acts as the applet it is named after).
+SHELL_USERS="sh_dash:2011:/bin/sh sh_zsh:2012:/usr/bin/zsh sh_tcsh:2013:/usr/bin/tcsh sh_fish:2014:/usr/bin/fish sh_ash:2015:/srv/lab/bin/ash"
 CAROL_BANNER='*** Welcome to %s, carol. This banner comes from ~/.bashrc. ***\nmotd=noise that looks like key=value\n'
 
 now() { date +%s.%N; }
@@ -70,13 +78,13 @@ net_up() {
 # /etc inside a host is an overlay: lower = the real /etc, upper = passwd group shadow hosts hostname
 # ssh/. (Bind-mounting single files breaks silently once the real file is replaced by rename.)
 host_etc() {  # NAME
-  local n=$1 u=$LAB/hosts/$1/etc-upper user uid h
+  local n=$1 u=$LAB/hosts/$1/etc-upper user uid shell h
   mkdir -p "$u/ssh" "$LAB/hosts/$n/etc-work"
   cp -p /etc/passwd /etc/group /etc/shadow "$u/"
-  for user in $USERS; do
-    uid=${user#*:}; user=${user%:*}
+  for user in $USERS $SHELL_USERS; do
+    IFS=: read -r user uid shell <<< "$user"
     sed -i "/^$user:/d" "$u/passwd" "$u/group" "$u/shadow"
-    echo "$user:x:$uid:$uid::/home/$user:/bin/bash" >> "$u/passwd"
+    echo "$user:x:$uid:$uid::/home/$user:${shell:-/bin/bash}" >> "$u/passwd"
     echo "$user:x:$uid:" >> "$u/group"
     echo "$user:*:19000:0:99999:7:::" >> "$u/shadow"  # '*' = no password; '!' is "locked" for UsePAM no
   done
@@ -89,8 +97,8 @@ host_files() {  # NAME
   mkdir -p "$h/keys" "$h/log" "$h/tmp" "$h/varlog" "$h/munge" "$h/slurm/spool" "$h/slurm/state" "$h/home"
   chmod 1777 "$h/tmp"
   chown munge:munge "$h/munge" 2>/dev/null || true
-  for user in $USERS; do
-    uid=${user#*:}; user=${user%:*}; home=$h/home/$user
+  for user in $USERS $SHELL_USERS; do
+    IFS=: read -r user uid _ <<< "$user"; home=$h/home/$user
     install -d -m 755 -o "$uid" -g "$uid" "$home"
     install -d -m 700 -o "$uid" -g "$uid" "$home/.ssh"
     install -m 600 -o "$uid" -g "$uid" "$LAB/keys/id_ed25519.pub" "$home/.ssh/authorized_keys"
@@ -122,6 +130,16 @@ MaxStartups 100:30:200
 MaxSessions 50
 LogLevel VERBOSE
 EOF
+  # -o settings replace the lab's line of their keyword, and go first (sshd takes the first value of most
+  # keywords, the last of some)
+  local o cfg=$h/etc-upper/ssh/sshd_config
+  for o in ${SSHD_OPTS[@]+"${SSHD_OPTS[@]}"}; do
+    [ "${o%%:*}" = "$n" ] || continue
+    o=${o#*:}
+    [[ $o =~ ^[A-Za-z]+=[A-Za-z0-9:.,/_-]+$ ]] || die "bad sshd option '$o' for $n (want Keyword=value)"
+    { echo "${o%%=*} ${o#*=}"; grep -iv "^${o%%=*} " "$cfg" || true; } > "$cfg.new"
+    mv "$cfg.new" "$cfg"
+  done
 }
 
 slurm_conf() {
@@ -236,10 +254,10 @@ host_start() {  # NAME
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LAB="$LAB" N="$n" ROLE="$(host_role "$n")" \
     "$BIN/hostinit.sh" > "$h/log/init.log" 2>&1 < /dev/null &
   up=$!
-  echo "$up" > "$h/unshare.pid"
+  echo "$up $(pid_start "$up")" > "$h/unshare.pid"
   for _ in $(seq 1 300); do c=$(pgrep -P "$up" || true); [ -n "$c" ] && break; sleep 0.01; done
   [ -n "$c" ] || die "$n: init did not start (see $h/log/init.log)"
-  echo "$c" > "$h/init.pid"
+  echo "$c $(pid_start "$c")" > "$h/init.pid"
 }
 
 host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started after SINCE registered
@@ -268,8 +286,23 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
   die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
 }
 
-# running and not a zombie (kill -0 succeeds on a zombie)
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+# pid_start PID: its start time (field 22 of /proc/PID/stat); empty when it is gone or a zombie.
+# A pid file holds "PID START": pid_max is 32768 here, and a pid comes back within minutes.
+pid_start() {
+  local s f
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  read -r -a f <<< "${s##*) }"
+  [ "${f[0]}" = Z ] || echo "${f[19]}"
+}
+
+# ours PIDFILE: print the pid of PIDFILE when that process still runs with the recorded start time;
+# fail otherwise (gone, or its pid reused by a process this lab never started)
+ours() {
+  local p s
+  read -r p s < "$1" 2>/dev/null || return 1
+  [ -n "$p" ] && [ -n "$s" ] && [ "$(pid_start "$p")" = "$s" ] || return 1
+  echo "$p"
+}
 
 kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
   local pids
@@ -281,20 +314,17 @@ kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
 
 host_stop() {  # NAME
   local n=$1 h=$LAB/hosts/$1 p
-  if [ -f "$h/init.pid" ]; then kill -KILL "$(cat "$h/init.pid")" 2>/dev/null || true; fi
+  if p=$(ours "$h/init.pid"); then kill -KILL "$p" 2>/dev/null || true; fi
   kill_netns "$TL-$n"
-  if [ -f "$h/unshare.pid" ]; then
-    p=$(cat "$h/unshare.pid")
-    for _ in $(seq 1 300); do alive "$p" || break; sleep 0.01; done
-  fi
+  for _ in $(seq 1 300); do ours "$h/unshare.pid" > /dev/null || break; sleep 0.01; done
   ip -n "$LABNS" link del "v-$n" 2>/dev/null || true   # synchronous; the netns teardown is async
   rm -f "$h/init.pid" "$h/unshare.pid"
 }
 
 host_exec() {  # NAME CMD...
-  local n=$1; shift
-  [ -s "$LAB/hosts/$n/init.pid" ] || die "host '$n' is not running"
-  nsenter -t "$(cat "$LAB/hosts/$n/init.pid")" -m -u -n -p -i -- "$@"
+  local n=$1 p; shift
+  p=$(ours "$LAB/hosts/$n/init.pid") || die "host '$n' is not running"
+  nsenter -t "$p" -m -u -n -p -i -- "$@"
 }
 
 in_net() { local n=$1; shift; nsenter --net="/run/netns/$TL-$n" -- "$@"; }
@@ -308,6 +338,28 @@ lab_down() {
   ip link del "${TL}0" 2>/dev/null || true
 }
 
+# ------------------------------------------------------------------ userland accounts (issue 11: h/userland)
+# dave: a macOS/BSD-like userland. sshd gives his sessions a PATH that is one directory of busybox
+# applet links without setsid (and no perl): tar, ps, grep, sleep... are busybox's. /bin/sh is dash.
+BARE_USER=dave:2005
+host_userland() {  # NAME: dave's account, home, key and PATH on host NAME
+  local n=$1 h=$LAB/hosts/$1 u=$LAB/hosts/$1/etc-upper uid=${BARE_USER#*:} user=${BARE_USER%:*} bb
+  sed -i "/^$user:/d" "$u/passwd" "$u/group" "$u/shadow"
+  echo "$user:x:$uid:$uid::/home/$user:/bin/sh" >> "$u/passwd"
+  echo "$user:x:$uid:" >> "$u/group"
+  echo "$user:*:19000:0:99999:7:::" >> "$u/shadow"
+  install -d -m 755 -o "$uid" -g "$uid" "$h/home/$user"
+  install -d -m 700 -o "$uid" -g "$uid" "$h/home/$user/.ssh"
+  install -m 600 -o "$uid" -g "$uid" "$LAB/keys/id_ed25519.pub" "$h/home/$user/.ssh/authorized_keys"
+  bb=$(command -v busybox) || die "busybox is needed for the bare userland account (apt-get install busybox)"
+  mkdir -p "$h/bare-bin"
+  "$bb" --install -s "$h/bare-bin"   # one link per applet, in one process
+  rm -f "$h/bare-bin/setsid" "$h/bare-bin/perl"
+  chmod 755 "$h/bare-bin"
+  # Match applies to the end of the file: this block comes after every global line.
+  printf 'Match User %s\n  SetEnv PATH=/srv/lab/hosts/%s/bare-bin\n' "$user" "$n" >> "$u/ssh/sshd_config"
+}
+
 # ------------------------------------------------------------------ commands
 cmd=${1:-}; shift || true
 case $cmd in
@@ -319,7 +371,8 @@ up)
     [ -f "$LAB/.tej-lab" ] || [ -z "$(ls -A "$LAB")" ] || die "refusing to wipe $LAB: not a lab directory"
     rm -rf "$LAB"
   fi
-  mkdir -p "$LAB/keys" "$LAB/hosts"
+  mkdir -p "$LAB/keys" "$LAB/hosts" "$LAB/bin"
+  ln -s /bin/busybox "$LAB/bin/ash"
   touch "$LAB/.tej-lab"
   : > "$LAB/hosts.conf"
   for spec in "$@"; do
@@ -332,7 +385,7 @@ up)
   [ "$(wc -l < "$LAB/hosts.conf")" -le 200 ] || die "at most 200 hosts"
   ssh-keygen -q -t ed25519 -N '' -C "tej-lab-$TL" -f "$LAB/keys/id_ed25519"
   net_up
-  for h in $(all_hosts); do host_etc "$h"; host_files "$h"; done
+  for h in $(all_hosts); do host_etc "$h"; host_files "$h"; host_userland "$h"; done
   slurm_conf
   client_files
   T1=$(date +%Y-%m-%dT%H:%M:%S)
@@ -384,10 +437,9 @@ fault)
 status)
   [ -f "$LAB/hosts.conf" ] || die "no lab in $LAB"
   for h in $(all_hosts); do
-    p=$(cat "$LAB/hosts/$h/init.pid" 2>/dev/null || true)
-    if [ -n "$p" ] && alive "$p"; then s=running; else s=stopped; fi
+    if ours "$LAB/hosts/$h/init.pid" > /dev/null; then s=running; else s=stopped; fi
     echo "$h $(host_ip "$h") $(host_role "$h") $s"
   done
   ;;
-*) sed -n '3,16p' "$0" >&2; exit 64 ;;
+*) sed -n '3,18p' "$0" >&2; exit 64 ;;
 esac

@@ -2,7 +2,7 @@
 // shell of the matrix (and, through TEJ_SHELL, every helper it starts), replies parsed as the client does.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,8 +142,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
+/** Polls `probe` until it returns a value other than undefined, or fails after `ms` (long: it only turns a hang into a failure on a loaded machine). */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -186,6 +186,27 @@ export function manifestOf(root: string): string {
   return files.map((p) => `${createHash('sha256').update(readFileSync(join(root, p))).digest('hex')}  ${p}\n`).join('');
 }
 
+/**
+ * A macOS/BSD-like userland in DIR/bin: busybox applet links without setsid, no perl (and busybox tar,
+ * ps, grep, ...), plus the shells of the matrix. Returns the directory, to be the whole PATH.
+ */
+export function bareUserland(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+  const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => a && a !== 'setsid');
+  for (const a of [...applets, 'busybox']) symlinkSync(busybox, join(bin, a));
+  symlinkSync(spawnSync('sh', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'bash'));
+  return bin;
+}
+
+export interface QueueOptions {
+  /** Run under bareUserland(): no setsid, no perl, busybox tools only. */
+  bare?: boolean;
+  /** The queue directory's name in the tmp dir. @default 'queue' */
+  name?: string;
+}
+
 /** A queue installed in a fresh tmp dir, driven through the dispatcher under one shell. */
 export class Queue {
   readonly tmp: string;
@@ -193,9 +214,10 @@ export class Queue {
   readonly wrapper: string;
   readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly shell: Shell) {
+  constructor(readonly shell: Shell, opts: QueueOptions = {}) {
+    const name = opts.name ?? 'queue';
     this.tmp = mkdtempSync(join(tmpdir(), 'tej-remote-test-'));
-    this.root = join(this.tmp, 'queue');
+    this.root = join(this.tmp, name);
     cpSync(REMOTE_SCRIPTS, this.root, { recursive: true });
     writeFileSync(join(this.root, 'VERSION'), `proto=1\nversion=0.0.0-test\nhash=${TEST_HASH}\n`);
     writeFileSync(join(this.root, 'MANIFEST'), manifestOf(this.root));
@@ -205,17 +227,35 @@ export class Queue {
     chmodSync(this.wrapper, 0o755);
     mkdirSync(join(this.tmp, 'tmp'));
     this.env = { ...process.env, TEJ_SHELL: this.wrapper, TMPDIR: join(this.tmp, 'tmp'), TEJ_KILL_GRACE: '1' };
+    if (opts.bare) this.env.PATH = bareUserland(this.tmp);
   }
 
-  static async setUp(shell: Shell): Promise<Queue> {
-    const q = new Queue(shell);
+  static async setUp(shell: Shell, opts: QueueOptions = {}): Promise<Queue> {
+    const q = new Queue(shell, opts);
     const r = await q.run(['setup']);
     if (r.code !== 0) throw new Error(`setup failed (${r.code}): ${r.stderr}`);
     return q;
   }
 
+  /**
+   * Plugins a test writes into queues/ are added to MANIFEST before each run, as if installed (the
+   * helpers source only listed plugins); false leaves them out, as a job planting one would.
+   */
+  listNewPlugins = true;
+
+  private addNewPluginsToManifest(): void {
+    const manifest = join(this.root, 'MANIFEST');
+    if (!this.listNewPlugins || !existsSync(manifest) || !existsSync(join(this.root, 'queues'))) return;
+    const text = readFileSync(manifest, 'utf8');
+    const more = readdirSync(join(this.root, 'queues'))
+      .filter((name) => name.endsWith('.sh') && !text.includes(`  queues/${name}\n`))
+      .map((name) => `${createHash('sha256').update(readFileSync(join(this.root, 'queues', name))).digest('hex')}  queues/${name}\n`);
+    if (more.length) writeFileSync(manifest, text + more.join(''));
+  }
+
   /** Runs `tej-remote --proto 1 --hash testhash ARGS` (or the given leading args) under the shell. */
   run(args: string[], options: { input?: Buffer; raw?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+    this.addNewPluginsToManifest();
     const argv = options.raw ? args : ['--proto', '1', '--hash', TEST_HASH, ...args];
     return new Promise((resolve, reject) => {
       const [cmd, ...pre] = this.shell.argv;
@@ -252,7 +292,7 @@ export class Queue {
   }
 
   /** Waits until the job's state is one of `states`, and returns its record. */
-  waitState(id: string, states: string[], ms = 10_000): Promise<Record<string, string>> {
+  waitState(id: string, states: string[], ms = 60_000): Promise<Record<string, string>> {
     return waitFor(`job ${id} to be ${states.join(' or ')}`, async () => {
       const r = await this.status(id);
       return states.includes(r.state!) ? r : undefined;
@@ -282,6 +322,29 @@ export class Queue {
     });
   }
 
+  /** The live processes this queue started (they carry its TMPDIR), whatever their group or parent. */
+  processes(): number[] {
+    const mark = `\0TMPDIR=${this.env.TMPDIR}\0`;
+    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
+      try {
+        return processAlive(pid) && `\0${readFileSync(`/proc/${pid}/environ`, 'utf8')}`.includes(mark);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The command lines of processes(), for assertions. */
+  commandLines(): string[] {
+    return this.processes().flatMap((pid) => {
+      try {
+        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   /**
    * Kills what the tests' jobs left running, waits for them to be gone (a wrapper still writing its end
    * files would race the removal), then removes the tmp dir.
@@ -296,7 +359,7 @@ export class Queue {
       }
     }
     for (let tries = 0; tries < 100; tries++) {
-      const alive = groups.flatMap((pgid) => this.members(pgid));
+      const alive = [...new Set([...groups.flatMap((pgid) => this.members(pgid)), ...this.processes()])];
       if (alive.length === 0) break;
       for (const pid of alive) {
         try {

@@ -1,7 +1,7 @@
 // The dispatcher and setup: protocol and bundle checks, command validation, the queue layout, exit codes.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { jobTar, parseReply, Queue, REMOTE_SCRIPTS, SHELLS, shellcheck, waitFor } from './_queue.js';
@@ -191,16 +191,22 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
 
 describe('the remote scripts', () => {
   test('shellcheck -s sh -x finds nothing in any of them', () => {
-    const files = ['tej-remote', 'lib/common.sh', 'lib/job.sh', 'lib/run-job.sh', 'queues/direct.sh'];
-    for (const c of ['setup', 'submit', 'status', 'kill', 'download', 'delete', 'list']) files.push(`commands/${c}.sh`);
-    const r = shellcheck(files);
+    const r = shellcheck(remoteScripts());
     assert.equal(r.code, 0, r.output);
   });
 
-  test('every script starts with #!/bin/sh, the header block and set -eu', () => {
-    for (const f of ['tej-remote', 'lib/run-job.sh', 'commands/setup.sh', 'commands/submit.sh', 'commands/status.sh', 'commands/kill.sh', 'commands/download.sh', 'commands/delete.sh', 'commands/list.sh']) {
+  test('every executable script (the dispatcher, the wrapper, the commands) starts with #!/bin/sh, the header block and set -eu', () => {
+    const scripts = remoteScripts().filter((f) => f === 'tej-remote' || f === 'lib/run-job.sh' || f.startsWith('commands/'));
+    assert.ok(scripts.length >= 12, `found only ${scripts.join(' ')}`);
+    for (const f of scripts) {
       const text = readFileSync(join(REMOTE_SCRIPTS, f), 'utf8');
       assert.match(text, /^#!\/bin\/sh\n# Summary: .+\n# Usage: .+\n(#.*\n)*?# Output \(.*\): .+\n(#.*\n)*?# Exit: .+\n(#.*\n)*set -eu\n/, f);
+    }
+  });
+
+  test('every library and plugin starts with a Summary line', () => {
+    for (const f of remoteScripts().filter((f) => f.startsWith('lib/') || f.startsWith('queues/'))) {
+      assert.match(readFileSync(join(REMOTE_SCRIPTS, f), 'utf8'), /^#!\/bin\/sh\n# Summary: .+\n/, f);
     }
   });
 
@@ -214,14 +220,27 @@ describe('the remote scripts', () => {
   });
 
   test('the plugins hold function definitions only', () => {
-    const text = readFileSync(join(REMOTE_SCRIPTS, 'queues/direct.sh'), 'utf8');
-    // Outside function bodies there is nothing but comments and blank lines.
-    let depth = 0;
-    for (const line of text.split('\n')) {
-      if (depth === 0 && !/^\s*(#.*)?$/.test(line)) assert.match(line, /^[a-z_]+\(\) \{$/, `top-level line: ${line}`);
-      if (/^[a-z_]+\(\) \{$/.test(line)) depth++;
-      if (line === '}') depth--;
+    const plugins = remoteScripts().filter((f) => f.startsWith('queues/'));
+    assert.ok(plugins.includes('queues/direct.sh') && plugins.includes('queues/slurm.sh'), plugins.join(' '));
+    for (const plugin of plugins) {
+      const text = readFileSync(join(REMOTE_SCRIPTS, plugin), 'utf8');
+      // Outside function bodies there is nothing but comments and blank lines.
+      let depth = 0;
+      for (const line of text.split('\n')) {
+        if (depth === 0 && !/^\s*(#.*)?$/.test(line)) assert.match(line, /^[a-z_]+\(\) \{$/, `${plugin}: top-level line: ${line}`);
+        if (/^[a-z_]+\(\) \{$/.test(line)) depth++;
+        if (line === '}') depth--;
+      }
+      assert.equal(depth, 0, plugin);
     }
-    assert.equal(depth, 0);
   });
 });
+
+/** Every shell file of remote-scripts/, relative to it: the dispatcher and every *.sh below it. */
+function remoteScripts(): string[] {
+  const found = readdirSync(REMOTE_SCRIPTS, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(REMOTE_SCRIPTS, join(e.parentPath ?? e.path, e.name)))
+    .filter((f) => f === 'tej-remote' || f.endsWith('.sh'));
+  return found.sort();
+}

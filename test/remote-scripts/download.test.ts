@@ -1,7 +1,7 @@
 // download: one tar entry named by its physical basename; every path that leaves the job is refused.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Queue, SHELLS, tarEntries, type JobSpec } from './_queue.js';
@@ -28,6 +28,27 @@ const JOB: JobSpec = {
   },
 };
 
+/** A PATH whose `tar` is busybox's (which takes names literally and has no --no-unquote). */
+function busyboxTarPath(q: Queue): string {
+  const bin = join(q.tmp, 'busybox-bin');
+  mkdirSync(bin, { recursive: true });
+  symlinkSync('/usr/bin/busybox', join(bin, 'tar'));
+  return `${bin}:${process.env.PATH}`;
+}
+
+/** A PATH whose `tar` is GNU tar exiting 1 with "file changed as we read it" after a whole archive. */
+function changingTarPath(q: Queue): string {
+  const bin = join(q.tmp, 'changing-bin');
+  mkdirSync(bin, { recursive: true });
+  const real = spawnSync('sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(join(bin, 'tar'), `#!/bin/sh\n"${real}" "$@" || exit\ncase " $* " in *" -cf "*) echo "tar: x: file changed as we read it" >&2; exit 1 ;; esac\n`);
+  chmodSync(join(bin, 'tar'), 0o755);
+  return `${bin}:${process.env.PATH}`;
+}
+
+// Names a job makes that GNU tar would decode: \056\056\057 is ../, \t a tab.
+const ESCAPED = '\\056\\056\\057\\056\\056\\057\\056\\056\\057VERSION';
+
 describe('download', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
@@ -50,6 +71,40 @@ describe('download', { concurrency: SHELLS.length }, () => {
           const entries = await tarEntries(r.stdout);
           assert.deepEqual(entries.map((e) => [e.name, e.type, e.content]), [[name, 'file', content]], path);
         }
+      });
+
+      test('names with backslashes are sent literally, under GNU tar and busybox tar', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('bs', { command: 'true', files: { [ESCAPED]: 'decoy', 'x\\ty': 'not a tab', 'a\\b': 'backslash', 'd\\056/in.txt': 'in' } });
+        for (const [tarName, env] of [['GNU tar', {}], ['busybox tar', { PATH: busyboxTarPath(q) }]] as const) {
+          for (const [path, content] of [[ESCAPED, 'decoy'], ['x\\ty', 'not a tab'], ['a\\b', 'backslash']]) {
+            const r = await q.run(['download', 'bs', path!], { env });
+            assert.equal(r.code, 0, `${tarName} ${path}: ${r.stderr}`);
+            assert.deepEqual((await tarEntries(r.stdout)).map((e) => [e.name, e.content]), [[path, content]], `${tarName} ${path}`);
+          }
+          const dir = await tarEntries((await q.run(['download', 'bs', 'd\\056'], { env })).stdout);
+          assert.deepEqual(dir.map((e) => e.name.replace(/\/$/, '')), ['d\\056', 'd\\056/in.txt'], tarName);
+        }
+      });
+
+      test('a queue whose path holds a backslash takes submits and downloads', async (t) => {
+        const q = await Queue.setUp(shell, { name: 'q\\tx\\056' });
+        t.after(() => q.cleanUp());
+        await q.submit('bq', { command: 'echo ran > ran.txt', files: { 'in.txt': 'in' } });
+        await q.waitState('bq', ['finished']);
+        const r = await q.run(['download', 'bq', 'ran.txt']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual((await tarEntries(r.stdout)).map((e) => [e.name, e.content]), [['ran.txt', 'ran\n']]);
+      });
+
+      test("GNU tar's exit 1 for a file that changed while it was read is success, with what was read", async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('ch', { command: 'true', files: { 'grow.log': 'line\n' } });
+        const r = await q.run(['download', 'ch', 'grow.log'], { env: { PATH: changingTarPath(q) } });
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual((await tarEntries(r.stdout)).map((e) => [e.name, e.content]), [['grow.log', 'line\n']]);
       });
 
       test('a directory comes whole, its symlinks archived as symlinks, never followed', async (t) => {

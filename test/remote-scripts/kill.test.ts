@@ -107,6 +107,11 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
         const busy = await q.run(['delete', 'moving', '--kill']);
         assert.equal(busy.code, 75);
         assert.ok(existsSync(q.jobDir('moving')), 'the submitting job stays');
+        // kill says what is true of it: nothing was killed (75), not "killed".
+        const early = await q.run(['kill', 'moving']);
+        assert.equal(early.code, 75);
+        assert.match(early.stderr, /job moving is being submitted/);
+        assert.ok(!existsSync(join(q.jobDir('moving'), 'killed')));
         // A lost job whose processes run on: delete --kill sweeps them.
         const rec = await q.submit('orphan', { command: 'sleep 1000' });
         const pgid = Number(rec.native_id);

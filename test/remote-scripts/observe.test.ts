@@ -102,7 +102,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         });
         const pid = Number(pidText.trim());
         assert.ok(pid > 0, pidText);
-        await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true), 8000);
+        await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true), 60_000);
         assert.equal((await q.status('quiet')).state, 'running');
       });
 

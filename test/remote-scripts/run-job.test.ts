@@ -1,9 +1,9 @@
 // run-job.sh through the direct plugin: the job's environment and output, detaching, time limits, lost jobs.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { processAlive, Queue, SHELLS, waitFor } from './_queue.js';
+import { jobTar, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
 
 /** Fields 5 and 6 of /proc/PID/stat: process group and session. */
 function groupAndSession(pid: number): [number, number] {
@@ -41,7 +41,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         assert.equal(rec.exit_code, '3');
         const dir = q.jobDir('env');
         const real = realpathSync(dir);
-        const out = q.jobFile('env', 'work/tej.stdout');
+        // the scratch directory is <id>.XXXXXX: unique per queue and job
+        const out = q.jobFile('env', 'work/tej.stdout').replace(/(\/tej-\d+\/env)\.[A-Za-z0-9]{6}\n/, '$1\n');
         const expectedUmask = process.umask().toString(8).padStart(4, '0');
         assert.equal(
           out,
@@ -102,15 +103,17 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('the job outlives the dispatcher in its own session and ends later with its exit code', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        // 4 s: under a loaded machine (load 4+ on 2 cores) a 2 s job had ended before the checks below
-        const rec = await q.submit('detached', { command: 'sleep 4; exit 7' });
+        // The job ends only when the test opens its gate, after the checks: no race with a loaded machine.
+        const gate = join(q.tmp, 'detached.gate');
+        const rec = await q.submit('detached', { command: `while [ ! -e '${gate}' ]; do sleep 0.1; done; exit 7` });
         // The dispatcher has exited (submit resolved on close): the job runs on.
         const pid = Number(rec.native_id);
         assert.equal(rec.state, 'running');
         assert.ok(processAlive(pid), 'the wrapper runs');
         assert.deepEqual(groupAndSession(pid), [pid, pid], 'the wrapper leads its own session and process group');
         assert.equal((await q.status('detached')).state, 'running');
-        const done = await q.waitState('detached', ['finished'], 20_000);
+        writeFileSync(gate, '');
+        const done = await q.waitState('detached', ['finished'], 60_000);
         assert.equal(done.exit_code, '7');
         assert.deepEqual(q.members(pid), []);
       });
@@ -119,20 +122,20 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('slow', { command: 'sleep 30', timeLimit: 1 });
-        const done = await q.waitState('slow', ['timeout', 'finished'], 8000);
+        const done = await q.waitState('slow', ['timeout', 'finished'], 60_000);
         assert.equal(done.state, 'timeout');
         assert.equal(done.exit_code, '143');
         assert.ok(existsSync(join(q.jobDir('slow'), 'timed-out')), 'timed-out is recorded');
         // The grace-period timer, started as the job died, may miss stop_timer's TERM: it ends at its
         // next step (here 1 s), seeing the wrapper gone.
-        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 3000);
+        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 60_000);
       });
 
       test('a job that ignores TERM at its time limit is KILLed after the grace period', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('stubborn', { command: 'trap "" TERM; sleep 30 & wait', timeLimit: 1 });
-        const done = await q.waitState('stubborn', ['timeout', 'finished'], 10_000);
+        const done = await q.waitState('stubborn', ['timeout', 'finished'], 60_000);
         assert.equal(done.state, 'timeout');
         assert.equal(done.exit_code, '137');
         assert.ok(Number(done.end) - Number(done.start) >= 2, 'the limit, then the grace period');
@@ -147,7 +150,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         const done = await q.waitState('quick', ['finished']);
         assert.equal(done.exit_code, '0');
         // The timer and its sleep went with the wrapper.
-        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 3000);
+        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 60_000);
       });
 
       test('a wrapper killed with SIGKILL leaves the job lost, and kill sweeps what is left of it', async (t) => {
@@ -171,7 +174,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('a live process with another start time is not taken for the wrapper', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const rec = await q.submit('reused', { command: 'sleep 30' });
+        // (no TEJ_JOB_DIR: kill sweeps the processes that carry the job's environment, see userland.test.ts)
+        const rec = await q.submit('reused', { command: 'exec env -u TEJ_JOB_DIR sleep 1000' });
         const pid = Number(rec.native_id);
         assert.ok(existsSync(join(q.jobDir('reused'), 'pid-start')));
         // As if the wrapper had died and its pid had gone to a new process.
@@ -190,6 +194,33 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         assert.equal(done.exit_code, '126');
         assert.match(q.jobFile('noout', 'work/tej.stderr'), /cannot write the job's output file 'blocker\/out.txt'/);
         assert.equal(statSync(join(q.jobDir('noout'), 'work', 'blocker')).isFile(), true);
+      });
+
+      test('an output path through a symlink the job uploaded is refused, and nothing is written outside', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const outside = join(q.tmp, 'outside');
+        mkdirSync(outside);
+        await q.submit('outlink', { command: 'echo owned', files: { out: { symlink: outside } }, stdout: 'out/.profile' });
+        await q.submit('outfile', { command: 'echo owned', files: { 'log.txt': { symlink: join(outside, 'log.txt') } }, stdout: 'log.txt' });
+        await q.submit('outdeep', { command: 'echo owned', files: { 'a/b': { symlink: outside } }, stdout: 'a/b/c/d.txt' });
+        for (const id of ['outlink', 'outfile', 'outdeep']) {
+          const done = await q.waitState(id, ['finished']);
+          assert.equal(done.exit_code, '126', id);
+          assert.match(q.jobFile(id, 'work/tej.stderr'), /refusing the job's output file .*is a symbolic link/, id);
+        }
+        assert.deepEqual(readdirSync(outside), [], 'nothing written through the links');
+      });
+
+      test('submit refuses output paths that are absolute or leave the job with ..', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        for (const [i, path] of ['../../../../.profile', '/tmp/x', 'a/../../b', '..'].entries()) {
+          const r = await q.run(['submit', `bad${i}`, 'N0nce'], { input: await jobTar({ command: 'echo hi', stderr: path }) });
+          assert.equal(r.code, 65, `${path}: ${r.stderr}`);
+          assert.match(r.stderr, /bad stderr path/);
+        }
+        assert.deepEqual(readdirSync(join(q.root, 'jobs')), []);
       });
     });
   }

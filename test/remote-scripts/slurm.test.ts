@@ -146,6 +146,25 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         assert.equal(readFileSync(join(q.jobDir('asked'), 'work', 'n.txt'), 'utf8'), '3\n');
       });
 
+      test('show, status and list run squeue once per command, whatever the number of jobs', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const bin = join(q.tmp, 'fakebin');
+        mkdirSync(bin);
+        const calls = join(q.tmp, 'squeue-calls');
+        writeFileSync(join(bin, 'squeue'), `#!/bin/sh\necho squeue >> '${calls}'\necho "1 RUNNING None"\n`, { mode: 0o755 });
+        writeFileSync(join(bin, 'sacct'), `#!/bin/sh\necho sacct >> '${calls}'\n`, { mode: 0o755 });
+        for (const id of ['j1', 'j2', 'j3', 'j4']) fakeJob(q, id, { plugin: 'slurm', 'native-id': id === 'j1' ? '1' : '7', start: '101' });
+        const env = { PATH: `${bin}:${process.env.PATH}` };
+        for (const args of [['show', 'j1', 'j2', 'j3'], ['show', '--brief', 'j1', 'j2'], ['status', 'j1', 'j2', 'j3', 'j4'], ['list']]) {
+          writeFileSync(calls, '');
+          const r = await q.run(args, { env });
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(readFileSync(calls, 'utf8').split('\n').filter((l) => l === 'squeue').length, 1, `${args.join(' ')}: ${readFileSync(calls, 'utf8')}`);
+          assert.equal(parseReply(r.stdout).records.find((x) => x.id === 'j1')?.state, 'running', args.join(' '));
+        }
+      });
+
       test("status and list ask a plugin's queue_states once for all its jobs, and only about open ones", async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());

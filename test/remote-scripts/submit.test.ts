@@ -151,7 +151,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       test('a retry with the same nonce gets its own job back, once, without reading the upload', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const first = await q.submit('again', { command: 'sleep 5', nonce: 'RetryNonce' });
+        const first = await q.submit('again', { command: 'sleep 1000', nonce: 'RetryNonce' });
         assert.equal(q.jobFile('again', 'nonce'), 'RetryNonce\n');
         // The first attempt's connection broke after the claim: the retry sends the same id and nonce.
         const r = await q.run(['submit', 'again', 'RetryNonce'], { input: Buffer.from('not a tar') });

@@ -79,8 +79,11 @@ describe('ShellSession', () => {
     const session = new ShellSession(stdin, stdout, stderr, 'fake');
     let answered = false;
     const r = session.run('true').then((x) => ((answered = true), x));
+    // Let the stream deliver the chunk and every reaction to it run: an event, not a wait of some ms.
+    const delivered = new Promise((res) => stdout.once('data', () => setImmediate(res)));
     stdout.write('\x1etej-end-0123:0\n');
-    await new Promise((res) => setTimeout(res, 20));
+    await delivered;
+    await new Promise((res) => setImmediate(res));
     assert.equal(answered, false);
     session.fail(new ConnectionError('done'));
     await assert.rejects(r, ConnectionError);

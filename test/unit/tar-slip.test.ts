@@ -1,7 +1,7 @@
 // Tar-slip: a download's tar stream comes from the remote host, which the client does not trust to stay
 // inside the destination. Hostile streams (as a compromised host could send) must write nothing outside.
 import assert from 'node:assert/strict';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -87,5 +87,53 @@ describe('download extraction refuses tar-slip', () => {
     assert.ok(files.every((f) => f === 'in/' || f.startsWith('in/top/')), `nothing beside the destination:\n${files.join('\n')}`);
     assert.ok(!files.includes('in/top/a/escape5') && !files.some((f) => f.startsWith('in/top/b ->')), files.join('\n'));
     assert.deepEqual(r.skipped.sort(), ['top/a/b', 'top/a/escape5', 'top/d/x/escape6']);
+  });
+
+  /** Every symlink under `root` that resolves (or, dangling, would resolve) outside `root`. */
+  const escaping = (root: string): string[] =>
+    tree(root)
+      .filter((f) => f.includes(' -> '))
+      .map((f) => f.split(' -> ')[0]!)
+      .filter((l) => {
+        try {
+          const to = realpathSync(join(root, l));
+          return !to.startsWith(realpathSync(root) + '/') && to !== realpathSync(root);
+        } catch {
+          return true; // dangling: where a write through it would create a file is not known to be inside
+        }
+      });
+
+  it('judges links by where they lead through the links already written: a chain of l -> prev/.. is cut', async () => {
+    // Lexically each of these stays inside (l1 -> l0/.. is top); physically l0 is top, so l1 is top's
+    // parent, l2 the one above, and key the file beside it: the client's ~/.ssh/id_ed25519 in the report.
+    const { base, r } = await extract([
+      { name: 'top/', type: 'directory' },
+      { name: 'top/l0', type: 'symlink', linkname: '.' },
+      { name: 'top/l1', type: 'symlink', linkname: 'l0/..' },
+      { name: 'top/l2', type: 'symlink', linkname: 'l1/..' },
+      { name: 'top/key', type: 'symlink', linkname: 'l2/secret' },
+      { name: 'top/rc', type: 'symlink', linkname: 'l2/bashrc' },
+      { name: 'top/ok.txt', content: 'fine' },
+    ]);
+    writeFileSync(join(base, 'secret'), 'private');
+    const top = join(base, 'in', 'top');
+    assert.deepEqual(escaping(top), [], tree(top).join('\n'));
+    assert.ok(existsSync(join(top, 'l0')), 'a link to the directory itself is inside and kept');
+    assert.equal(readFileSync(join(top, 'ok.txt'), 'utf8'), 'fine');
+    assert.deepEqual(r.skipped.sort(), ['top/key', 'top/l1', 'top/l2', 'top/rc']);
+    assert.ok(!existsSync(join(base, 'bashrc')));
+  });
+
+  it('a link that climbs through a name not there yet is judged once that name exists', async () => {
+    // a -> x/.. is top while x is missing; x -> l0 and l0 -> . come later and make a the parent.
+    const { base, r } = await extract([
+      { name: 'top/', type: 'directory' },
+      { name: 'top/a', type: 'symlink', linkname: 'x/..' },
+      { name: 'top/x', type: 'symlink', linkname: 'l0' },
+      { name: 'top/l0', type: 'symlink', linkname: '.' },
+    ]);
+    const top = join(base, 'in', 'top');
+    assert.deepEqual(escaping(top), [], tree(top).join('\n'));
+    assert.deepEqual(r.skipped, ['top/a']);
   });
 });

@@ -9,14 +9,19 @@ interface Args extends GlobalArgs {
 }
 
 export const downloadCommand: CommandModule<GlobalArgs, Args> = {
-  command: 'download <specs..>',
+  command: 'download [specs..]',
   describe: 'Fetch files of a job: FILE (into .), FILE: (to stdout), FILE:DEST',
   builder: (y) =>
     y
       .positional('specs', { type: 'string', array: true, describe: '[destination] SPEC...' })
       .option('id', { type: 'string', describe: 'Job id', demandOption: true }) as never,
   handler: async (argv) => {
-    const { destination, rest } = await splitDestination(argv.specs ?? [], 'some');
+    // Words after `--` are specs (yargs leaves them in `_`, after the command's name): `-- -x.csv`.
+    const afterDashes = (argv._ ?? []).slice(1).map(String);
+    // Only a word before them can be the destination.
+    const specs = argv.specs ?? [];
+    const all = [...specs, ...afterDashes];
+    const { destination, rest } = specs.length > 0 ? await splitDestination(all, 'some') : { destination: undefined, rest: all };
     if (rest.length === 0) throw new UsageError('tej: nothing to download', { hint: 'name files: out.txt, log.txt: (stdout), res.csv:/tmp/r.csv' });
     const results = await withQueue(destination, argv, (q) => q.download(argv.id!, rest, { stdout: process.stdout }));
     for (const r of results) {

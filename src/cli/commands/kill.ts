@@ -1,12 +1,22 @@
 import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
 import { jobJson } from '../../job/json.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
 
+/** --grace: whole seconds, 0 to a day. */
+export function parseGrace(value: unknown): number {
+  const text = String(value);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 86400) {
+    throw new UsageError(`tej: bad --grace '${text}'`, { hint: 'give whole seconds between TERM and KILL, 0 to 86400 (e.g. --grace 30)' });
+  }
+  return Number(text);
+}
+
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
-  grace?: number;
+  grace?: string;
 }
 
 export const killCommand: CommandModule<GlobalArgs, Args> = {
@@ -14,16 +24,21 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
   describe: "Stop a job and all its processes (TERM, then KILL after a grace period)",
   builder: (y) =>
     selectOptions(y)
-      .option('grace', { type: 'number', describe: 'Seconds between TERM and KILL (default 10)' }) as never,
+      .option('grace', { type: 'string', describe: 'Seconds between TERM and KILL (default 10)' }) as never,
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
+    const grace = argv.grace === undefined ? undefined : parseGrace(argv.grace);
     await withQueue(destination, argv, async (q) => {
       const ids = await selectIds(q, argv);
       for (const id of ids) {
-        const r = await q.kill(id, { grace: argv.grace });
+        const r = await q.kill(id, { grace });
         if (argv.json) printJson(jobJson(id, (await q.status(id)) ?? undefined, { previous_state: r.previousState }));
-        else if (r.previousState === 'running' || r.previousState === 'queued' || r.previousState === 'submitting') process.stdout.write(`${id}: killed\n`);
-        else process.stdout.write(`${id}: not running (already ${r.previousState})\n`);
+        // "killed" only when this kill ended the job (the helper refuses a job still being submitted)
+        else {
+          const wasLive = r.previousState === 'running' || r.previousState === 'queued';
+          if (wasLive && r.state === 'killed') process.stdout.write(`${id}: killed\n`);
+          else process.stdout.write(`${id}: not running (already ${wasLive ? r.state : r.previousState})\n`);
+        }
       }
     });
   },

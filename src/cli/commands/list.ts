@@ -1,9 +1,10 @@
 import type { CommandModule } from 'yargs';
+import { JobNotFoundError } from '../../errors.js';
 import { jobJson } from '../../job/json.js';
 import { checkStateFilter, matches, parseSince, type Selector } from '../../job/select.js';
 import { formatDuration, type JobStatus } from '../../job/status.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
-import { printJson } from '../render.js';
+import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectOptions, selectorOf } from '../select.js';
 
 interface Args extends GlobalArgs, SelectArgs {
@@ -19,7 +20,7 @@ function when(d: Date | undefined): string {
 /** The plain line of a job: tab-separated id, state, start (UTC), duration (what scripts read). */
 export function plainLine(j: JobStatus): string {
   const state = j.state === 'finished' ? `finished(${j.exitCode ?? '?'})` : j.state;
-  return `${j.id}\t${state}\t${when(j.start)}\t${j.elapsed !== undefined ? formatDuration(j.elapsed) : '-'}`;
+  return `${j.id}\t${printable(state)}\t${when(j.start)}\t${j.elapsed !== undefined ? formatDuration(j.elapsed) : '-'}`;
 }
 
 /** The table for a terminal: a header and aligned columns. */
@@ -32,7 +33,7 @@ export function table(jobs: JobStatus[]): string {
       j.exitCode !== undefined ? String(j.exitCode) : '-',
       when(j.start),
       j.elapsed !== undefined ? formatDuration(j.elapsed) : '-',
-      Object.entries(j.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+      printable(Object.entries(j.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')) || '-',
     ]),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -50,7 +51,19 @@ export const listCommand: CommandModule<GlobalArgs, Args> = {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const states = (argv.state ?? []).map(String).map(checkStateFilter);
     const sel: Selector = selectorOf(argv, { states, since: argv.since !== undefined ? parseSince(String(argv.since)) : undefined });
-    const jobs = (await withQueue(destination, argv, (q) => q.list())).filter((j) => matches(j, sel));
+    let host = destination ?? 'local';
+    const jobs = (
+      await withQueue(destination, argv, (q) => {
+        host = q.host;
+        return q.list();
+      })
+    ).filter((j) => matches(j, sel));
+    // as for every other command: an --id that matches nothing is an error (66), not an empty list
+    for (const p of sel.ids ?? []) {
+      if (!jobs.some((j) => matches(j, { ids: [p] }))) {
+        throw new JobNotFoundError(`tej: no job matches --id '${p}' (on ${host})`, { hint: `'tej list${destination ? ` ${destination}` : ''}' without --id shows the jobs` });
+      }
+    }
     if (argv.json) jobs.forEach((j) => printJson(jobJson(j.id, j)));
     else if (process.stdout.isTTY) {
       if (jobs.length) process.stdout.write(table(jobs));

@@ -35,11 +35,18 @@ export const resubmitCommand: CommandModule<GlobalArgs, Args> = {
       let ids = all ? (await q.list()).map((s) => s.id) : await selectIds(q, argv);
       if (argv.failed) {
         const statuses = await q.statuses(ids);
-        ids = ids.filter((id) => {
+        const failed = ids.filter((id) => {
           const s = statuses.get(id);
           return s !== undefined && isFailed(s);
         });
-        if (ids.length === 0) throw new JobNotFoundError(`tej: no failed job in the selection (on ${q.host})`);
+        // a failed job that was rerun already is not rerun again (its rerun is what to look at)
+        ids = failed.filter((id) => statuses.get(id)?.rerunAs === undefined);
+        const rerun = failed.length - ids.length;
+        if (ids.length === 0) {
+          throw new JobNotFoundError(`tej: no failed job in the selection${rerun ? ` that was not rerun already (${rerun} was)` : ''} (on ${q.host})`, {
+            hint: rerun ? "'tej resubmit --id ID' reruns a job again" : undefined,
+          });
+        }
       }
       if (argv['new-id'] !== undefined && ids.length !== 1) throw new UsageError(`tej: --new-id names one job, the selection has ${ids.length}`);
       for (const id of ids) {

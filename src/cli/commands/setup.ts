@@ -21,7 +21,8 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const config = await destinationConfig(destination);
     const r = await withQueue(destination, argv, (q) => q.setup({ plugin: argv.plugin ?? config.plugin, link: argv['make-link'], force: argv.force }));
-    if (argv.json) printJson(r);
+    // snake_case, as every --json key; the library's type keeps camelCase, as all its types
+    if (argv.json) printJson({ queue: r.queue, plugin: r.plugin, version: r.version, suggested_plugin: r.suggestedPlugin ?? null });
     else process.stdout.write(`${r.queue} (plugin ${r.plugin}, tej ${r.version})\n`);
     if (r.suggestedPlugin && !argv.quiet) {
       const dest = destination ? `${destination} ` : '';

@@ -3,7 +3,7 @@ import { jobJson } from '../../job/json.js';
 import type { JobRecord } from '../../job/record.js';
 import { describeStatus } from '../../job/status.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
-import { printJson } from '../render.js';
+import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
 import { statusExit } from './status.js';
 
@@ -52,7 +52,7 @@ export function describeRecord(r: JobRecord): string {
   ];
   const known = lines.filter(([, v]) => v !== undefined && v !== '');
   const width = Math.max(...known.map(([k]) => k.length)) + 1;
-  return known.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n') + '\n';
+  return known.map(([k, v]) => `${`${k}:`.padEnd(width)} ${printable(v!)}`).join('\n') + '\n';
 }
 
 export function recordJson(id: string, r: JobRecord | undefined) {

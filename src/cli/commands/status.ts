@@ -2,8 +2,8 @@ import type { CommandModule } from 'yargs';
 import { describeStatus, type JobStatus } from '../../job/status.js';
 import { jobJson } from '../../job/json.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
-import { printJson } from '../render.js';
-import { type SelectArgs, selectIds, selectOptions } from '../select.js';
+import { printable, printJson } from '../render.js';
+import { type SelectArgs, selectJobs, selectOptions } from '../select.js';
 
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
@@ -36,15 +36,15 @@ export const statusCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const { ids, statuses } = await withQueue(destination, argv, async (q) => {
-      const ids = await selectIds(q, argv);
-      return { ids, statuses: await q.statuses(ids) };
+      const { ids, listed } = await selectJobs(q, argv);
+      return { ids, statuses: listed ?? (await q.statuses(ids)) };
     });
     let exit = 0;
     for (const id of ids) {
       const s = statuses.get(id);
       exit = Math.max(exit, statusExit(s));
       if (argv.json) printJson(jobJson(id, s));
-      else process.stdout.write(ids.length > 1 ? `${id}\t${describeStatus(s)}\n` : `${describeStatus(s)}\n`);
+      else process.stdout.write(ids.length > 1 ? `${id}\t${printable(describeStatus(s))}\n` : `${printable(describeStatus(s))}\n`);
     }
     process.exitCode = exit;
   },

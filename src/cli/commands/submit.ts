@@ -12,6 +12,7 @@ import { planJob } from '../../job/plan.js';
 import { checkSubmitOptions } from '../../queue.js';
 import { checkJobDir } from '../../job/pack.js';
 import { prepareWhileConnecting } from '../prepare.js';
+import { onInterrupt } from '../interrupt.js';
 
 interface Args extends GlobalArgs {
   args?: string[];
@@ -135,7 +136,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     const config = await destinationConfig(destination);
     const spec: JobSpec = (await readSpec(dir).catch((e) => {
       // a missing directory is reported by the scan, with its own message
-      if ((e as { code?: string }).code === 'E_CONFIG') throw e;
+      if (['E_CONFIG', 'E_INVALID_INPUT'].includes((e as { code?: string }).code ?? '')) throw e;
       return undefined;
     })) ?? {};
     const labels = parseLabels(argv.label);
@@ -165,7 +166,22 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     checkSubmitOptions(options);
     checkJobDir(dir);
     const preparing = await prepareWhileConnecting(dir, options);
-    const r = await withQueue(destination, argv, (q) => q.submitPrepared(preparing.start()), preparing.connectOptions);
+    const connectOptions = preparing.connectOptions;
+    const onEvent = connectOptions.onEvent;
+    // Interrupted before the upload's end marker is sent, the host starts nothing (a torn stream); after
+    // it, the job may start: then say its id, on stdout as a finished submit would.
+    const r = await withQueue(destination, argv, (q) => q.submitPrepared(preparing.start()), {
+      ...connectOptions,
+      onEvent: (e) => {
+        onEvent?.(e);
+        if (e.kind === 'upload-committed') {
+          onInterrupt(() => {
+            process.stdout.write(`${e.id}\n`);
+            process.stderr.write(`tej: the upload of job ${e.id} was complete: the job may have started ('tej status${destination ? ` ${destination}` : ''} --id ${e.id}' tells; 'tej kill' stops it)\n`);
+          });
+        }
+      },
+    }).finally(() => onInterrupt(undefined));
     if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
     else process.stdout.write(`${r.id}\n`);
   },

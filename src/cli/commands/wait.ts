@@ -1,13 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { TejError, UsageError } from '../../errors.js';
+import { InvalidInputError, TejError, UsageError } from '../../errors.js';
 import { jobJson } from '../../job/json.js';
+import { checkNotifyMac, notifyKey } from '../../job/notify.js';
 import { parseDuration } from '../../job/spec.js';
 import { describeStatus, type JobStatus } from '../../job/status.js';
 import type { Queue } from '../../queue.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
-import { printJson } from '../render.js';
+import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
 import { statusExit } from './status.js';
 
@@ -60,7 +61,8 @@ async function downloadOutputs(q: Queue, id: string, specs: string[], several: b
 function timeoutSeconds(value: string): number {
   try {
     return parseDuration(value);
-  } catch {
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw e;
     throw new UsageError(`tej: bad --timeout '${value}'`, { hint: 'write e.g. 90s, 45m, 2h, 1d' });
   }
 }
@@ -83,12 +85,15 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
       let exit = 0;
       let pending = ids;
       let delay: number | undefined;
+      // The first poll is the records' own states: one request (one squeue) to begin with, not two.
+      let first: Map<string, JobStatus | undefined> | undefined = records;
       for (;;) {
-        const statuses = pending.length ? await q.statuses(pending) : new Map<string, JobStatus | undefined>();
+        const statuses = first ?? (pending.length ? await q.statuses(pending) : new Map<string, JobStatus | undefined>());
+        first = undefined;
         const print = (id: string, s: JobStatus | undefined) => {
           exit = Math.max(exit, statusExit(s));
           if (argv.json) printJson(jobJson(id, s));
-          else process.stdout.write(`${id}\t${describeStatus(s)}\n`);
+          else process.stdout.write(`${id}\t${printable(describeStatus(s))}\n`);
         };
         for (const id of pending) {
           const s = statuses.get(id);
@@ -96,7 +101,12 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
           print(id, s);
           const rec = records.get(id);
           const webhook = rec?.spec?.notify?.webhook;
-          if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
+          // Only a URL this client submitted: the job may have rewritten its record on the host.
+          if (webhook && !checkNotifyMac(await notifyKey(false), webhook, rec?.notifyMac)) {
+            process.stderr.write(
+              `tej: warning: not posting to the webhook of job ${id}: its record on ${q.host} names ${JSON.stringify(webhook)}, which this client did not submit (the job or someone may have rewritten it, or it was submitted from another machine)\n`,
+            );
+          } else if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
           if (specs.length && s?.state === 'finished' && s.exitCode === 0) exit = Math.max(exit, await downloadOutputs(q, id, specs, ids.length > 1));
         }
         pending = pending.filter((id) => !hasEnded(statuses.get(id)));

@@ -1,0 +1,210 @@
+// A job is hostile input, and the client acts only on what it submitted: a job that rewrites its record
+// cannot redirect `tej wait`'s webhook; Ctrl-C during a submit either leaves nothing or says the id;
+// selections cost one request. Against the real sshd lab host.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { truncate } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeJob, ok, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
+import { type Lab, startSshHost } from '../helpers/lab.js';
+
+/** A local HTTP server that records the path and body of every POST. */
+async function recorder(): Promise<{ server: Server; url: string; posts: { path: string; body: string }[] }> {
+  const posts: { path: string; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      posts.push({ path: req.url ?? '', body });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts };
+}
+
+/**
+ * Runs tej -v; when a stderr line matches `at`, stops it (SIGSTOP), sends SIGINT and lets it go on
+ * (SIGCONT): the interrupt lands at that point of the submit, however loaded the machine.
+ */
+function interruptAt(args: string[], home: string, at: RegExp): Promise<TejRun & { seen: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TEJ_BIN, '-v', ...args], {
+      cwd: home,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let seen = false;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!seen && at.test(stderr)) {
+        seen = true;
+        child.kill('SIGSTOP');
+        child.kill('SIGINT');
+        child.kill('SIGCONT');
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, seen });
+    });
+  });
+}
+
+describe('a job is hostile input; the client acts only on what it submitted', () => {
+  let lab: Lab<'h1'>;
+  let home: string;
+  let jobs: string;
+  const run = (args: string[]) => tej(args, { home, timeoutMs: 120_000 });
+  const finished = (id: string) => waitFor(`${id} to end`, () => run(['status', 'h1', '--id', id]), (r) => r.code !== 2 && r.code !== 3);
+
+  before(async () => {
+    ({ lab, home, jobs } = await startSshHost());
+    ok(await run(['setup', 'h1']));
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('a job that rewrites its record cannot redirect the webhook: tej wait posts only to the submitted URL', async () => {
+    const hooks = await recorder();
+    try {
+      const evil = `${hooks.url}/evil`;
+      // The job points its record's webhook elsewhere; it cannot make the MAC that goes with a URL.
+      const rewrite = `printf '%s' '{"notify":{"webhook":"${evil}"}}' > ../meta/spec.json\n`;
+      const bad = await makeJob(join(jobs, 'rewrites'), { 'start.sh': rewrite, 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.url}/mine` } }) });
+      const good = await makeJob(join(jobs, 'honest'), { 'start.sh': 'true\n', 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.url}/honest` } }) });
+      ok(await run(['submit', 'h1', '--id', 'rewrites', bad]));
+      ok(await run(['submit', 'h1', '--id', 'honest', good]));
+      await finished('rewrites');
+      await finished('honest');
+      const shown = JSON.parse(ok(await run(['show', 'h1', '--id', 'rewrites', '--json'])));
+      assert.equal(shown.spec.notify.webhook, evil, 'the job did rewrite its record');
+      const r = await run(['wait', 'h1', '--id', 'rewrites', '--id', 'honest']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(hooks.posts.map((p) => p.path), ['/honest'], 'nothing posted to the URL the job wrote');
+      assert.match(r.stderr, /not posting to the webhook of job rewrites: .*which this client did not submit/);
+      assert.equal(JSON.parse(hooks.posts[0]!.body).id, 'honest');
+    } finally {
+      hooks.server.close();
+    }
+  });
+
+  it('Ctrl-C before the upload is whole leaves no job and exits 130; after it, prints the id', async () => {
+    // big enough that the upload is still going when the interrupt lands (the client is stopped first)
+    const dir = await makeJob(join(jobs, 'big'), { 'start.sh': 'true\n', 'data.bin': '' });
+    await truncate(join(dir, 'data.bin'), 128 * 1024 * 1024);
+    const early = await interruptAt(['submit', 'h1', '--id', 'int-early', dir], home, /\$ tej-remote submit/);
+    assert.ok(early.seen, early.stderr);
+    assert.equal(early.code, 130, early.stderr);
+    assert.equal(early.stdout, '', 'no id: no job');
+    assert.match(early.stderr, /tej: interrupted/);
+    // the host's submit sees a torn stream and leaves nothing, not even in staging
+    await waitFor(
+      'the torn submit to give up',
+      () => lab.execAs('h1', 'alice', 'echo "$(ls -A ~/.tej/jobs | grep int-early)|$(ls -A ~/.tej/staging)|$(pgrep -u alice -f "commands/[s]ubmit.sh")"'),
+      (x) => x.stdout === '||\n',
+      60_000,
+    );
+    assert.equal((await run(['status', 'h1', '--id', 'int-early'])).code, 66);
+
+    const small = await makeJob(join(jobs, 'small'), { 'start.sh': 'true\n' });
+    const late = await interruptAt(['submit', 'h1', '--id', 'int-late', small], home, /sending the end of job int-late/);
+    assert.ok(late.seen, late.stderr);
+    assert.equal(late.code, 130, late.stderr);
+    assert.equal(late.stdout, 'int-late\n', 'the id, as a submit prints it');
+    assert.match(late.stderr, /the upload of job int-late was complete: the job may have started/);
+    const end = await finished('int-late');
+    assert.equal(end.code, 0, `the job ran: ${end.stdout}${end.stderr}`);
+  });
+
+  it('the smaller edges: --json keys, a mistyped --queue, an --id matching nothing, bad --grace and --time-limit', async () => {
+    const setup = JSON.parse(ok(await run(['setup', 'h1', '--json'])));
+    assert.deepEqual(Object.keys(setup).sort(), ['plugin', 'queue', 'suggested_plugin', 'version']);
+    for (const cmd of ['status', 'list']) {
+      const r = await run([cmd, 'h1', '--queue', '~/tej-typo', ...(cmd === 'status' ? ['--id', 'x'] : [])]);
+      assert.equal(r.code, 69, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, /no tej queue at ~\/tej-typo on \S*h1\n.*check --queue/);
+    }
+    const typo = await lab.execAs('h1', 'alice', 'if test -e "$HOME/tej-typo"; then echo made; else echo none; fi');
+    assert.equal(typo.stdout, 'none\n', JSON.stringify(typo));
+    const none = await run(['list', 'h1', '--id', 'nomatch_*']);
+    assert.equal(none.code, 66, none.stderr);
+    assert.match(none.stderr, /no job matches --id 'nomatch_\*'/);
+    const grace = await run(['kill', 'h1', '--id', 'x', '--grace', 'abc']);
+    assert.equal(grace.code, 64, grace.stderr);
+    assert.match(grace.stderr, /bad --grace 'abc'/);
+    assert.doesNotMatch(grace.stderr, /NaN/);
+    const dir = await makeJob(join(jobs, 'limits'), { 'start.sh': 'true\n' });
+    const huge = await run(['submit', 'h1', '--id', 'huge', '--time-limit', '100000000000000000000000', dir]);
+    assert.equal(huge.code, 65, huge.stderr);
+    assert.match(huge.stderr, /too long: at most 366 days/);
+  });
+
+  it('labels and record fields with terminal escapes or newlines are printed escaped', async () => {
+    const dir = await makeJob(join(jobs, 'esc'), { 'start.sh': 'true\n' });
+    ok(await run(['submit', 'h1', '--id', 'esc1', '--label', 'x=\x1b[2J\x1b]0;pwned\x07red\nline', dir]));
+    await finished('esc1');
+    const shown = ok(await run(['show', 'h1', '--id', 'esc1']));
+    assert.doesNotMatch(shown, /[\x00-\x08\x0b-\x1f\x7f]/, 'no control character but newlines between fields');
+    assert.match(shown, /labels: +x=\\x1b\[2J\\x1b\]0;pwned\\x07red\\nline\n/);
+    const json = JSON.parse(ok(await run(['status', 'h1', '--id', 'esc1', '--json'])));
+    assert.equal(json.labels.x, '\x1b[2J\x1b]0;pwned\x07red\nline', 'JSON keeps the value exactly');
+  });
+
+  it('resubmit --failed reruns a failed job once: a job already rerun is skipped', async () => {
+    const dir = await makeJob(join(jobs, 'fails'), { 'start.sh': 'exit 3\n' });
+    ok(await run(['submit', 'h1', '--id', 'fail1', '--label', 'grp=f', dir]));
+    await finished('fail1');
+    const first = ok(await run(['resubmit', 'h1', '--label', 'grp=f', '--failed']));
+    assert.match(first, /^fail1\.r\w{6}\n$/);
+    await finished(first.trim());
+    // the rerun failed too: it is the one rerun now, not fail1 again
+    const second = ok(await run(['resubmit', 'h1', '--label', 'grp=f', '--failed']));
+    assert.match(second, new RegExp(`^fail1\\.r\\w{6}\\n$`));
+    assert.notEqual(second, first);
+    await finished(second.trim());
+    const ids = ok(await run(['list', 'h1', '--label', 'grp=f'])).split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
+    assert.equal(ids.length, 3, `one rerun each of fail1 and of its rerun: ${ids.join(' ')}`);
+  });
+
+  it('a full disk on the host during the upload exits 74, says so, and leaves nothing', async () => {
+    const mounted = await lab.exec('h1', ['sh', '-c', 'mkdir -p /home/alice/small && mount -t tmpfs -o size=3m,mode=0700 tmpfs /home/alice/small && chown alice /home/alice/small']);
+    assert.equal(mounted.code, 0, mounted.stderr);
+    try {
+      ok(await run(['setup', 'h1', '--queue', '~/small/q']));
+      const dir = await makeJob(join(jobs, 'full'), { 'start.sh': 'true\n', 'data.bin': '' });
+      await truncate(join(dir, 'data.bin'), 8 * 1024 * 1024);
+      for (const keep of ['--keep-input', '--no-keep-input']) {
+        const r = await run(['submit', 'h1', '--queue', '~/small/q', '--id', 'full1', keep, dir]);
+        assert.equal(r.code, 74, `${keep}: ${r.stderr}`);
+        assert.match(r.stderr, /no space left on the host/, keep);
+        assert.equal(r.stdout, '');
+      }
+      const left = await lab.execAs('h1', 'alice', 'echo "$(ls -A ~/small/q/jobs)|$(ls -A ~/small/q/staging)"');
+      assert.equal(left.stdout, '|\n');
+    } finally {
+      await lab.exec('h1', ['umount', '-l', '/home/alice/small']);
+    }
+  });
+
+  it('a status with an --id glob is one request to the host', async () => {
+    const dir = await makeJob(join(jobs, 'glob'), { 'start.sh': 'true\n' });
+    ok(await run(['submit', 'h1', '--id', 'glob_1', dir]));
+    ok(await run(['submit', 'h1', '--id', 'glob_2', dir]));
+    await finished('glob_1');
+    await finished('glob_2');
+    const r = await run(['status', 'h1', '--id', 'glob_*', '-v']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^glob_1\tfinished \(exit 0[^\n]*\nglob_2\tfinished \(exit 0[^\n]*\n$/);
+    assert.equal(r.stderr.split('\n').filter((l) => / \$ tej-remote /.test(l)).length, 1, r.stderr);
+  });
+});

@@ -1,0 +1,24 @@
+// `tej --help` wraps at word boundaries, to the terminal's width (80 when it is not a terminal).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { TEJ_BIN } from '../helpers/cli.js';
+
+/** Every word of the command descriptions, as the help prints them when nothing is wrapped. */
+function words(text: string): Set<string> {
+  return new Set(text.split(/\s+/).filter(Boolean));
+}
+
+test('tej --help breaks lines between words, at 80 columns off a terminal and at the terminal\'s width on one', () => {
+  const piped = spawnSync(process.execPath, [TEJ_BIN, '--help'], { encoding: 'utf8' });
+  assert.equal(piped.status, 0, piped.stderr);
+  const lines = piped.stdout.split('\n');
+  assert.ok(lines.every((l) => l.length <= 80), lines.find((l) => l.length > 80));
+  for (const w of ['helpers', 'stdout),', 'KILL', 'duration']) assert.ok(words(piped.stdout).has(w), `'${w}' is whole in:\n${piped.stdout}`);
+  const tty = spawnSync('script', ['-qfec', `stty cols 110; exec ${process.execPath} ${TEJ_BIN} --help`, '/dev/null'], { encoding: 'utf8' });
+  assert.equal(tty.status, 0, tty.stderr);
+  const ttyLines = tty.stdout.replace(/\r/g, '').split('\n');
+  assert.ok(ttyLines.every((l) => l.length <= 110), ttyLines.find((l) => l.length > 110));
+  assert.ok(ttyLines.some((l) => l.length > 80), 'uses the terminal\'s width');
+  for (const w of ['helpers', 'KILL']) assert.ok(words(tty.stdout).has(w), `'${w}' is whole`);
+});
