@@ -52,21 +52,21 @@ describe('TCP_NODELAY', () => {
   };
 
   it('on the connection of a direct login', async () => {
-    const lines = await probed('direct', ['list', 'jump']);
+    const lines = await probed('direct', ['setup', 'jump']);
     assert.equal(lines.length, 1);
     assert.deepEqual(lines[0]!.tcp.map((s) => s.to), [`${lab.hosts.jump.ip}:${lab.hosts.jump.port}`]);
     assertAllNoDelay(lines);
   });
 
   it('on the first hop of a ProxyJump chain (the next hops are channels in it)', async () => {
-    const lines = await probed('jump', ['list', 'viajump']);
+    const lines = await probed('jump', ['setup', 'viajump']);
     assert.equal(lines.length, 1);
     assert.deepEqual(lines[0]!.tcp.map((s) => s.to), [`${lab.hosts.jump.ip}:${lab.hosts.jump.port}`]);
     assertAllNoDelay(lines);
   });
 
   it("on a --persist master's connection, and the CLI through it dials no TCP at all", async () => {
-    const lines = await probed('persist', ['list', 'viajump', '--persist', '10m'], ['list', 'viajump', '--persist', '10m'], ['disconnect', 'viajump']);
+    const lines = await probed('persist', ['setup', 'viajump', '--persist', '10m'], ['list', 'viajump', '--persist', '10m'], ['disconnect', 'viajump']);
     const master = lines.filter((l) => l.argv[0] === '__persist-master');
     assert.equal(master.length, 1, JSON.stringify(lines));
     assert.equal(master[0]!.tcp.length, 1, JSON.stringify(master));
