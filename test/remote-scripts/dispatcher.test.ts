@@ -215,7 +215,7 @@ describe('the remote scripts', () => {
     const codes = Object.fromEntries([...text.matchAll(/^(EX_[A-Z]+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
     assert.deepEqual(codes, {
       EX_OK: 0, EX_FAILURE: 1, EX_USAGE: 64, EX_DATAERR: 65, EX_NOINPUT: 66, EX_UNAVAILABLE: 69,
-      EX_CANTCREAT: 73, EX_TEMPFAIL: 75, EX_PROTOCOL: 76, EX_NOPERM: 77,
+      EX_CANTCREAT: 73, EX_IOERR: 74, EX_TEMPFAIL: 75, EX_PROTOCOL: 76, EX_NOPERM: 77,
     });
   });
 
