@@ -4,7 +4,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { parseReply, Queue, REMOTE_SCRIPTS, SHELLS, shellcheck, waitFor } from './_queue.js';
+import { jobTar, parseReply, Queue, REMOTE_SCRIPTS, SHELLS, shellcheck, waitFor } from './_queue.js';
 
 /** What setup writes as gnu_tar= here: the path of tar when it is GNU tar (as on Debian), else ''. */
 const GNU_TAR = execFileSync('tar', ['--version'], { encoding: 'utf8' }).includes('GNU tar') ? execFileSync('sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).trim() : '';
@@ -162,6 +162,29 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         // The dispatcher ran submit.sh, the direct plugin ran run-job.sh, which ran the job's command.
         assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [`${root}/commands/submit.sh`, `${root}/lib/run-job.sh`, '-c']);
       });
+
+      test('without TEJ_SHELL (as the client runs it) the dispatcher runs the command itself: same replies and statuses', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const log = join(q.tmp, 'shell.log');
+        writeFileSync(q.wrapper, `#!/bin/sh\necho "$1" >>${log}\nexec ${shell.argv.join(' ')} "$@"\n`);
+        const bare = { TEJ_SHELL: '' };
+        const sub = await q.run(['submit', 'own', 'N0nce'], { env: bare, input: await jobTar({ command: 'exit 3' }) });
+        assert.equal(sub.code, 0, sub.stderr);
+        await waitFor('the job to end', () => (existsSync(join(q.jobDir('own'), 'exit-code')) ? true : undefined));
+        for (const args of [['status', 'own', 'nosuch'], ['list'], ['show', 'own']]) {
+          const sourced = await q.run(args, { env: bare });
+          const exec = await q.run(args);
+          assert.equal(sourced.code, 0, sourced.stderr);
+          assert.equal(sourced.stdout.toString().replace(/^now=\d+$/m, ''), exec.stdout.toString().replace(/^now=\d+$/m, ''), args.join(' '));
+        }
+        assert.match((await q.run(['status', 'own'], { env: bare })).stdout.toString(), /^exit_code=3$/m);
+        // a command's own failure keeps its status: usage 64, a bad id 65
+        assert.equal((await q.run(['status'], { env: bare })).code, 64);
+        assert.equal((await q.run(['status', '../x'], { env: bare })).code, 65);
+        // only the runs with TEJ_SHELL went through it
+        assert.equal(readFileSync(log, 'utf8').trim().split('\n').filter((l) => l.endsWith('.sh') && l.includes('/commands/')).length, 3);
+      });
     });
   }
 });
@@ -192,7 +215,7 @@ describe('the remote scripts', () => {
     const codes = Object.fromEntries([...text.matchAll(/^(EX_[A-Z]+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
     assert.deepEqual(codes, {
       EX_OK: 0, EX_FAILURE: 1, EX_USAGE: 64, EX_DATAERR: 65, EX_NOINPUT: 66, EX_UNAVAILABLE: 69,
-      EX_CANTCREAT: 73, EX_TEMPFAIL: 75, EX_PROTOCOL: 76, EX_NOPERM: 77,
+      EX_CANTCREAT: 73, EX_IOERR: 74, EX_TEMPFAIL: 75, EX_PROTOCOL: 76, EX_NOPERM: 77,
     });
   });
 
