@@ -288,7 +288,8 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     // sshd asks for the key, then for the password through PAM
     const conf = await lab.exec('h1', ['sh', '-c', [
       "sed -i -e 's/^UsePAM no/UsePAM yes/' -e 's/^KbdInteractiveAuthentication no/KbdInteractiveAuthentication yes/' /etc/ssh/sshd_config",
-      'echo "AuthenticationMethods publickey,keyboard-interactive" >> /etc/ssh/sshd_config',
+      // first, not appended: sshd_config ends with Match blocks (lab.sh), which would capture it
+      "sed -i '1i AuthenticationMethods publickey,keyboard-interactive' /etc/ssh/sshd_config",
       'echo alice:sesame | chpasswd',
       '/usr/sbin/sshd -t -f /etc/ssh/sshd_config',
       'kill -HUP "$(cat /run/sshd.pid)"',
