@@ -15,7 +15,7 @@ import { submissionMeta } from './job/submission.js';
 import { checkOutputPath } from './job/spec.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { parseReply, type Reply } from './protocol/reply.js';
-import { loadBundle, packBundle } from './remote/bundle.js';
+import { loadBundle, manifest, packBundle } from './remote/bundle.js';
 import { destinationFor, extractDownload, type ExtractResult } from './download/extract.js';
 import { parseDownloadSpec } from './download/spec.js';
 import { shQuote, shQuotePath } from './transport/quote.js';
@@ -182,13 +182,27 @@ export class Queue {
   }
 
   private async invocation(command: string, args: Arg[], marker = false): Promise<string> {
-    const { hash } = await loadBundle();
+    const bundle = await loadBundle();
+    const { hash } = bundle;
     const q = shQuotePath(this.path);
+    // Before the dispatcher runs, the installed helpers (tej-remote itself included) are checked against
+    // this client's own MANIFEST, sent here: a job, which runs as the same user, could edit a helper and
+    // the host's MANIFEST with it. Any difference: no helper runs, and the reply says the installed
+    // protocol and hash (hash=modified when VERSION claims this very bundle), which the client answers
+    // by reinstalling (or refusing a newer queue). A host with no sha256 tool relies on VERSION's hash.
+    const check =
+      `(cd "$Q" && M=${shQuote(manifest(bundle))} && if command -v sha256sum >/dev/null 2>&1; then printf '%s' "$M" | sha256sum -c -; ` +
+      `elif command -v shasum >/dev/null 2>&1; then printf '%s' "$M" | shasum -a 256 -c -; fi) >/dev/null 2>&1`;
+    const mismatch =
+      `p=0; h=; while IFS= read -r l || test -n "$l"; do case $l in proto=*) p=\${l#proto=} ;; hash=*) h=\${l#hash=} ;; esac; l=; done <"$Q/VERSION"; ` +
+      `printf 'tej-proto=%s\\n' "$p"; if test "$h" = ${hash}; then printf 'hash=modified\\n'; ` +
+      `echo "tej-remote: the helpers installed in $Q were modified after they were installed" >&2; else printf 'hash=%s\\n' "$h"; fi; exit ${EXIT.PROTOCOL}`;
     // No VERSION: say whether the directory is absent (set it up) or something else (refuse), in the
     // reply format, so that the client can tell the two apart. A directory holding another client's
     // install in progress (.install.PID) is not foreign: this one installs too (each into its own dir).
     return (
-      `Q=${q}; if test -f "$Q/VERSION"; then ${marker ? `printf 'tej-stream-begins\\n'; ` : ''}exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} ${[command, ...args].map(quoteArg).join(' ')}; fi; ` +
+      `Q=${q}; if test -f "$Q/VERSION"; then if ${check}; then ${marker ? `printf 'tej-stream-begins\\n'; ` : ''}` +
+      `exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} --verified ${[command, ...args].map(quoteArg).join(' ')}; fi; ${mismatch}; fi; ` +
       `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")" && ! ls -A "$Q" | grep -q '^\\.install\\.'; }; }; ` +
       `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
     );

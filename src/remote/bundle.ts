@@ -54,9 +54,20 @@ export function loadBundle(): Promise<Bundle> {
   return cached;
 }
 
-/** `sha256sum -c` input for every helper: the dispatcher checks it before each command (docs/protocol.md). */
+const manifests = new WeakMap<Bundle, string>();
+
+/**
+ * `sha256sum -c` input for every helper, installed as MANIFEST; each call also sends it with the
+ * invocation, which checks the installed helpers against this copy, not against the host's MANIFEST
+ * (a job can rewrite that) (docs/protocol.md).
+ */
 export function manifest(bundle: Bundle): string {
-  return bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}\n`).join('');
+  let text = manifests.get(bundle);
+  if (text === undefined) {
+    text = bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}\n`).join('');
+    manifests.set(bundle, text);
+  }
+  return text;
 }
 
 /** A tar of the bundle, its MANIFEST and its VERSION file, VERSION last (the installer moves it into place last). */

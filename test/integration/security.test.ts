@@ -101,6 +101,26 @@ describe('security', () => {
     assert.doesNotMatch(again.stderr, /modified/);
   });
 
+  it('a job that edits the dispatcher itself and rewrites MANIFEST to match gets nothing run', async () => {
+    // What a job can do as the queue's user: plant a line at the top of tej-remote and of a command,
+    // then make the host's MANIFEST agree. The client checks against its own MANIFEST, sent with each call.
+    const plant = [
+      'cd ~/.tej',
+      "sed -i '2i touch /tmp/pwned-dispatcher' tej-remote",
+      "sed -i '2i touch /tmp/pwned-status' commands/status.sh",
+      'sha256sum $(cut -c67- MANIFEST) > MANIFEST.new && mv MANIFEST.new MANIFEST',
+      'sha256sum -c MANIFEST >/dev/null',
+    ].join(' && ');
+    const planted = await lab.execAs('h1', 'alice', plant);
+    assert.equal(planted.code, 0, planted.stderr);
+    const r = await run(['status', 'h1', '--id', 'nosuchjob']);
+    assert.equal(r.code, 66, r.stderr);
+    assert.match(r.stderr, /^tej: warning: the tej helpers in ~\/\.tej were modified after they were installed; reinstalling them$/m);
+    assert.deepEqual(await pwned(), [], 'neither the edited dispatcher nor the edited command ran');
+    const check = await lab.execAs('h1', 'alice', 'cd ~/.tej && grep -c pwned tej-remote commands/status.sh');
+    assert.equal(check.stdout, 'tej-remote:0\ncommands/status.sh:0\n', 'reinstalled from the bundle');
+  });
+
   it('a download never writes outside its destination, even from a job full of hostile symlinks', async () => {
     const dir = await makeJob(join(jobs, 'links'), {
       'start.sh': 'mkdir -p out/sub; echo ok > out/ok.txt; ln -s /etc/passwd out/abs; ln -s ../../.. out/up; ln -s . out/self; ln -s ../.. out/sub/up2; ln -s ../../../.. out/up4\n',
