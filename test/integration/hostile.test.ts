@@ -110,7 +110,7 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
     // the host's submit sees a torn stream and leaves nothing, not even in staging
     await waitFor(
       'the torn submit to give up',
-      () => lab.execAs('h1', 'alice', 'echo "$(ls -A ~/.tej/jobs | grep int-early)|$(ls -A ~/.tej/staging)|$(pgrep -u alice -f "commands/[s]ubmit.sh")"'),
+      () => lab.execAs('h1', 'alice', 'echo "$(ls -A ~/.tej/jobs | grep int-early)|$(ls -A ~/.tej/staging)|$(pgrep -u alice -f "[s]ubmit(\\.sh)? int-early ")"'),
       (x) => x.stdout === '||\n',
       60_000,
     );

@@ -180,10 +180,12 @@ describe('observing and selecting jobs over real SSH', () => {
     // A follower that goes away (Ctrl-C) leaves no loop behind on the host.
     await submit('endless', { 'start.sh': 'while :; do sleep 1; done\n' });
     const follower = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'endless', '-f'], { env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' } });
-    await waitFor('the remote follow loop', () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'commands/logs.sh']), (r) => r.stdout.trim() !== '');
+    // The dispatcher sources the command (tej-remote ... logs endless), or runs commands/logs.sh under TEJ_SHELL.
+    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'logs(\\.sh)? endless --follow']);
+    await waitFor('the remote follow loop', followLoop, (r) => r.stdout.trim() !== '');
     follower.kill('SIGINT');
     await new Promise((r) => follower.on('close', r));
-    await waitFor('the loop to stop', () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'commands/logs.sh']), (r) => r.stdout.trim() === '', 60_000);
+    await waitFor('the loop to stop', followLoop, (r) => r.stdout.trim() === '', 60_000);
     ok(await run(['kill', 'h1', '--id', 'endless', '--grace', '1']));
     const missing = await run(['logs', 'h1', '--id', 'nosuch']);
     assert.equal(missing.code, 66);
