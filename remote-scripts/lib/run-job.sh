@@ -258,18 +258,32 @@ own_pgid() {
 	fi
 }
 
+# tree_shell CODE ARG...: run CODE with lib/job.sh loaded, tree_job_dir and tree_pids set, in a new
+# shell (exec'd, not a subshell of the wrapper), with ARG... as its "$@". posh crashes (SIGSEGV) in a
+# forked subshell of the wrapper that scans /proc and signals the job's tree: one that stopped the
+# runner and died before the SIGCONT left the runner stopped and the wrapper waiting for it forever,
+# and an empty tree_pids. A new shell has no child and no job table but its own, like kill's.
+tree_shell() {
+	_tree_shell_code=$1
+	shift
+	# shellcheck disable=SC2016 # expanded by the new shell
+	"$job_shell" -c '. "$1/lib/common.sh" && . "$1/lib/job.sh" || exit 70
+tree_job_dir=$2
+tree_pids=$3
+shift 3
+'"$_tree_shell_code" tree-shell "$TEJ_ROOT" "$job_dir" "$tree_pids" ${1+"$@"}
+}
+
 # signal_job SIGNAL: the whole process group when we lead it, else the tree below the runner and the
-# processes with the job's environment (tree_kill, lib/job.sh: frozen first, so that none escapes)
+# processes with the job's environment (tree_kill, lib/job.sh: frozen first, so that none escapes).
+# The tree is kept (tree_pids) from one signal to the next: the job's orphans stay in it.
 signal_job() {
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else
-		# In a subshell: posh dies when it scans /proc while its own child (the runner) is stopped.
-		tree_job_dir=$job_dir
-		tree_pids=$(
-			tree_kill "$1" "$child" >/dev/null 2>&1
-			printf '%s\n' "$tree_pids"
-		) || true
+		# shellcheck disable=SC2016 # expanded by the new shell
+		_signal_job_pids=$(tree_shell 'tree_kill "$@" >/dev/null 2>&1
+printf "%s\n" "$tree_pids"' "$1" "$child") && tree_pids=$_signal_job_pids
 	fi
 }
 
@@ -300,7 +314,7 @@ job_left_print() {
 			echo yes
 			return 0
 		done
-	elif tree_alive; then
+	elif tree_shell 'tree_alive'; then
 		echo yes
 	fi
 }
