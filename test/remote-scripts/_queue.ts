@@ -346,6 +346,25 @@ export class Queue {
   }
 
   /**
+   * SIGKILLs every process of this queue's jobs, again and again until none is left: a wrapper may
+   * fork between one listing and the signals, and a listed process may have exited (ESRCH).
+   */
+  async killAll(groups: number[] = []): Promise<void> {
+    await waitFor('the jobs\' processes to be gone', async () => {
+      const alive = [...new Set([...groups.flatMap((pgid) => this.members(pgid)), ...this.processes()])];
+      if (alive.length === 0) return true;
+      for (const pid of alive) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return undefined;
+    });
+  }
+
+  /**
    * Kills what the tests' jobs left running, waits for them to be gone (a wrapper still writing its end
    * files would race the removal), then removes the tmp dir.
    */
@@ -358,18 +377,7 @@ export class Queue {
         if (existsSync(nid)) groups.push(Number(readFileSync(nid, 'utf8')));
       }
     }
-    for (let tries = 0; tries < 100; tries++) {
-      const alive = [...new Set([...groups.flatMap((pgid) => this.members(pgid)), ...this.processes()])];
-      if (alive.length === 0) break;
-      for (const pid of alive) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await this.killAll(groups);
     rmSync(this.tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 }

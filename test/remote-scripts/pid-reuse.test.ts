@@ -16,7 +16,7 @@ describe('reused pids', { concurrency: SHELLS.length }, () => {
         const rec = await q.submit('lost', { command: 'sleep 1000' });
         const wrapper = Number(rec.native_id);
         await waitFor('the job to start', () => (q.processes().length >= 2 ? true : undefined));
-        for (const pid of q.processes()) process.kill(pid, 'SIGKILL');
+        await q.killAll();
         await q.waitState('lost', ['lost']);
         // A stranger: a group whose leader has exited, its member runs on (setsid: a new group).
         const stranger = spawn('setsid', ['sh', '-c', 'sleep 1001 & echo $$'], { stdio: ['ignore', 'pipe', 'ignore'] });
