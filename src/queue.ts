@@ -197,12 +197,15 @@ export class Queue {
       `p=0; h=; while IFS= read -r l || test -n "$l"; do case $l in proto=*) p=\${l#proto=} ;; hash=*) h=\${l#hash=} ;; esac; l=; done <"$Q/VERSION"; ` +
       `printf 'tej-proto=%s\\n' "$p"; if test "$h" = ${hash}; then printf 'hash=modified\\n'; ` +
       `echo "tej-remote: the helpers installed in $Q were modified after they were installed" >&2; else printf 'hash=%s\\n' "$h"; fi; exit ${EXIT.PROTOCOL}`;
+    // TEJ_CALLER_PID: this shell's parent (sshd's session process, a login shell, or the local client),
+    // which the shell read when it started, before this script arrived: a follower started after the
+    // client left still knows whom to watch (logs.sh).
     // No VERSION: say whether the directory is absent (set it up) or something else (refuse), in the
     // reply format, so that the client can tell the two apart. A directory holding another client's
     // install in progress (.install.PID) is not foreign: this one installs too (each into its own dir).
     return (
       `Q=${q}; if test -f "$Q/VERSION"; then if ${check}; then ${marker ? `printf 'tej-stream-begins\\n'; ` : ''}` +
-      `exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} --verified ${[command, ...args].map(quoteArg).join(' ')}; fi; ${mismatch}; fi; ` +
+      `TEJ_CALLER_PID=$PPID; export TEJ_CALLER_PID; exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} --verified ${[command, ...args].map(quoteArg).join(' ')}; fi; ${mismatch}; fi; ` +
       `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")" && ! ls -A "$Q" | grep -q '^\\.install\\.'; }; }; ` +
       `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
     );

@@ -55,13 +55,21 @@ size() {
 
 # The client gone (the SSH session closed): stop instead of polling on. (A write to the closed channel
 # would stop us too, but a quiet job writes nothing.) Our parent may be a login shell that waits for us
-# (dash does not exec the last command), so $PPID alone may never change: the nearest sshd above us
-# (the session's process, "sshd: user@notty") ends with the connection, and is watched too.
+# (dash does not exec the last command), so the parent alone may never change: the nearest sshd above
+# it (the session's process, "sshd: user@notty") ends with the connection, and is watched too.
+# The parent is the one the client's shell saw when it started (TEJ_CALLER_PID), not ours now: a
+# client that left before this loop began has made us an orphan already, and $PPID would be init.
 parent=$PPID
+case ${TEJ_CALLER_PID:-} in
+'' | *[!0-9]*) ;;
+*) parent=$TEJ_CALLER_PID ;;
+esac
 session=
 session_start=
 if has_proc; then
-	_up=$PPID
+	# gone before we looked: no parent any more, or we are no longer its child
+	proc_fields $$ && test "$proc_ppid" = "$parent" || exit 0
+	_up=$parent
 	while test -n "$_up" && test "$_up" -gt 1; do
 		_comm=
 		{ IFS= read -r _comm <"/proc/$_up/comm"; } 2>/dev/null || break

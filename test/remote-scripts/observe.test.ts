@@ -86,25 +86,36 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         assert.equal(seen, 'first\nsecond\n');
       });
 
-      test('logs --follow stops when the client that started it is gone, though the job runs on', async (t) => {
-        const q = await Queue.setUp(shell);
-        t.after(() => q.cleanUp());
-        await q.submit('quiet', { command: 'sleep 60' });
-        // A parent shell starts the follower and exits, as an SSH session does when the client leaves. It
-        // stays 2 s first: the follower takes its parent's pid when it starts.
-        const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
-        const pidText = await new Promise<string>((resolve, reject) => {
-          const c = spawn('/bin/sh', ['-c', '"$@" >/dev/null 2>&1 & echo $!; sleep 2', 'starter', ...follower], { env: q.env, stdio: ['ignore', 'pipe', 'inherit'] });
-          let out = '';
-          c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-          c.on('error', reject);
-          c.on('close', () => resolve(out));
+      // A starter shell plays the client's shell: it records its parent for the follower (TEJ_CALLER_PID, as
+      // the client's invocation does), starts it, and exits as an SSH session does when the client leaves.
+      // `late`: the follower starts only once the starter is gone (under load a client may leave before
+      // the loop begins): it must not take init, its parent by then, for the client.
+      for (const late of [false, true]) {
+        test(`logs --follow stops when the client that started it is gone${late ? ', even before it began' : ''}, though the job runs on`, async (t) => {
+          const q = await Queue.setUp(shell);
+          t.after(() => q.cleanUp());
+          await q.submit('quiet', { command: 'exec sleep 100000' });
+          const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
+          const holdUntilOrphaned = join(q.tmp, 'hold.sh');
+          // waits until its parent (the starter) has exited: its ppid then is no longer TEJ_CALLER_PID
+          writeFileSync(holdUntilOrphaned, 'while read -r _ _ _ p _ </proc/$$/stat && test "$p" = "$TEJ_CALLER_PID"; do sleep 0.05; done; exec "$@"\n');
+          const pre = late ? ['/bin/sh', holdUntilOrphaned] : [];
+          const pidText = await new Promise<string>((resolve, reject) => {
+            const c = spawn('/bin/sh', ['-c', 'TEJ_CALLER_PID=$$; export TEJ_CALLER_PID; "$@" >/dev/null 2>&1 & echo $!', 'starter', ...pre, ...follower], {
+              env: q.env,
+              stdio: ['ignore', 'pipe', 'inherit'],
+            });
+            let out = '';
+            c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            c.on('error', reject);
+            c.on('close', () => resolve(out));
+          });
+          const pid = Number(pidText.trim());
+          assert.ok(pid > 0, pidText);
+          await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true), 60_000);
+          assert.equal((await q.status('quiet')).state, 'running');
         });
-        const pid = Number(pidText.trim());
-        assert.ok(pid > 0, pidText);
-        await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true), 60_000);
-        assert.equal((await q.status('quiet')).state, 'running');
-      });
+      }
 
       test('resubmit runs the job again from its uploaded inputs, not from what it wrote', async (t) => {
         const q = await Queue.setUp(shell);
