@@ -168,7 +168,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         const real = (await import('node:fs')).realpathSync(q.jobDir('n1'));
         assert.equal(log, `state=finished code=3 id=n1 my=v 1 scratch=unset cwd=${real}/work\n`);
 
-        await q.submit('n2', { command: 'sleep 30', meta: { 'notify-command': 'echo "$TEJ_JOB_STATE $TEJ_JOB_EXIT_CODE" > notified' } });
+        await q.submit('n2', { command: 'sleep 100000', meta: { 'notify-command': 'echo "$TEJ_JOB_STATE $TEJ_JOB_EXIT_CODE" > notified' } });
         await q.waitState('n2', ['running']);
         await q.ok(['kill', 'n2', '--grace', '5']);
         const killed = await waitFor('the kill notification', () => {

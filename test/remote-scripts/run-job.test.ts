@@ -121,7 +121,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('a time limit TERMs the job and records the state timeout', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const rec = await q.submit('slow', { command: 'sleep 30', timeLimit: 1 });
+        const rec = await q.submit('slow', { command: 'sleep 100000', timeLimit: 1 });
         const done = await q.waitState('slow', ['timeout', 'finished'], 60_000);
         assert.equal(done.state, 'timeout');
         assert.equal(done.exit_code, '143');
@@ -134,7 +134,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('a job that ignores TERM at its time limit is KILLed after the grace period', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const rec = await q.submit('stubborn', { command: 'trap "" TERM; sleep 30 & wait', timeLimit: 1 });
+        const rec = await q.submit('stubborn', { command: 'trap "" TERM; sleep 100000 & wait', timeLimit: 1 });
         const done = await q.waitState('stubborn', ['timeout', 'finished'], 60_000);
         assert.equal(done.state, 'timeout');
         assert.equal(done.exit_code, '137');
@@ -156,7 +156,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('a wrapper killed with SIGKILL leaves the job lost, and kill sweeps what is left of it', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const rec = await q.submit('orphan', { command: 'sleep 30' });
+        const rec = await q.submit('orphan', { command: 'sleep 100000' });
         const pid = Number(rec.native_id);
         await waitFor('the job to start', () => (q.members(pid).length >= 2 ? true : undefined));
         process.kill(pid, 'SIGKILL');
