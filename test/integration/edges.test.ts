@@ -1,5 +1,5 @@
 // Edges of the CLI that no other suite reaches, end to end against the sshd test host: setup --force
-// into a directory of the user's, logs -f on an output file that is rewritten, kill of a
+// into a directory of the user's, logs -f on an output file that is rewritten or replaced, kill of a
 // job that is still being submitted, two resubmits racing for one new id, one job id in two queues.
 // The jobs and the submit helper wait on gate files the test creates, never on time.
 import assert from 'node:assert/strict';
@@ -102,6 +102,21 @@ describe('edges of the CLI over real SSH', () => {
     const r = await follow.done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'a first line, longer than what follows\nafter\n');
+  });
+
+  it('logs -f on a job that replaces its output file prints the new file from its start, and ends with the job', async () => {
+    const dir = await makeJob(join(jobs, 'repl'), {
+      'start.sh': `echo short\n${gate('gate1')}echo "a new file, longer than the one it replaces" > new.txt\nmv new.txt tej.stdout\n${gate('gate2')}`,
+    });
+    ok(await run(['submit', 'h1', '--id', 'repl1', dir]));
+    const follow = startTej(['logs', 'h1', '--id', 'repl1', '-f'], { home });
+    await follow.stdoutMatches(/short\n/);
+    await remote('alice', 'touch ~/.tej/jobs/repl1/work/gate1');
+    await follow.stdoutMatches(/it replaces\n/);
+    await remote('alice', 'touch ~/.tej/jobs/repl1/work/gate2');
+    const r = await follow.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'short\na new file, longer than the one it replaces\n');
   });
 
   it('a job still uploading is no job yet: kill and status say so, list is whole, and the submit then completes', async () => {
