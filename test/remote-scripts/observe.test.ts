@@ -117,16 +117,19 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       test('logs --follow stops when the client that started it is gone, though the job runs on', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        await q.submit('quiet', { command: 'sleep 60' });
+        await q.submit('quiet', { command: 'echo hi; sleep 1000' });
         // A parent shell starts the follower and exits, as an SSH session does when the client leaves. It
-        // stays 2 s first: the follower takes its parent's pid when it starts.
+        // stays until the follower has printed the job's first line: the follower takes its parent's pid
+        // when it starts, and on a loaded machine it may start seconds later.
         const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
+        const out = join(q.tmp, 'follower.out');
         const pidText = await new Promise<string>((resolve, reject) => {
-          const c = spawn('/bin/sh', ['-c', '"$@" >/dev/null 2>&1 & echo $!; sleep 2', 'starter', ...follower], { env: q.env, stdio: ['ignore', 'pipe', 'inherit'] });
-          let out = '';
-          c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          const c = spawn('/bin/sh', ['-c', 'out=$1; shift; "$@" >"$out" 2>&1 & echo $!; while ! test -s "$out"; do sleep 0.1; done', 'starter', out, ...follower],
+            { env: q.env, stdio: ['ignore', 'pipe', 'inherit'] });
+          let text = '';
+          c.stdout.on('data', (d: Buffer) => (text += d.toString()));
           c.on('error', reject);
-          c.on('close', () => resolve(out));
+          c.on('close', () => resolve(text));
         });
         const pid = Number(pidText.trim());
         assert.ok(pid > 0, pidText);
