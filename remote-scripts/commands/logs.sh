@@ -53,6 +53,14 @@ size() {
 	printf '%s\n' "$((_size_n + 0))"
 }
 
+# inode FILE: its inode number (ls pads it with blanks on some systems); a file replaced by a rename is
+# another file
+inode() {
+	_inode_n=$(ls -iL -- "$1")
+	_inode_n=${_inode_n#"${_inode_n%%[! ]*}"}
+	printf '%s\n' "${_inode_n%% *}"
+}
+
 # The client gone (the SSH session closed): stop instead of polling on. (A write to the closed channel
 # would stop us too, but a quiet job writes nothing.) Our parent may be a login shell that waits for us
 # (dash does not exec the last command), so the parent alone may never change: the nearest sshd above
@@ -97,12 +105,16 @@ client_gone() {
 # Each round reads the state first, then prints up to the size seen after it: once the state says the
 # job ended, the last round prints everything it wrote.
 offset=0
+last_inode=
 while :; do
 	state=$(job_state "$job_dir")
 	if test -f "$file"; then
 		length=$(size "$file")
-		# A file rewritten from the start (truncated) is printed again from its start.
-		test "$length" -ge "$offset" || offset=0
+		# A file rewritten from the start (truncated) or replaced (another inode, read after the size: a
+		# file replaced in between is printed from its start) is printed again from its start.
+		this_inode=$(inode "$file") || this_inode=
+		test "$length" -ge "$offset" && test "$this_inode" = "$last_inode" || offset=0
+		last_inode=$this_inode
 		if test "$length" -gt "$offset"; then
 			tail -c "+$((offset + 1))" "$file" | head -c "$((length - offset))"
 			offset=$length

@@ -46,6 +46,8 @@ export interface RunningTej {
   done: Promise<TejRun>;
   /** Resolves once stderr (everything so far) matches; rejects if the process ends first. */
   stderrMatches(re: RegExp): Promise<void>;
+  /** Resolves once stdout (everything so far) matches; rejects if the process ends first. */
+  stdoutMatches(re: RegExp): Promise<void>;
 }
 
 export function startTej(args: string[], o: TejRunOptions): RunningTej {
@@ -54,26 +56,26 @@ export function startTej(args: string[], o: TejRunOptions): RunningTej {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.home, LC_ALL: 'C', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  const watchers: { re: RegExp; resolve: () => void }[] = [];
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-    for (const w of watchers.filter((x) => x.re.test(stderr))) {
+  const out = { stdout: '', stderr: '' };
+  const watchers: { stream: keyof typeof out; re: RegExp; resolve: () => void }[] = [];
+  const collect = (stream: keyof typeof out) => (d: Buffer) => {
+    out[stream] += d;
+    for (const w of watchers.filter((x) => x.stream === stream && x.re.test(out[stream]))) {
       watchers.splice(watchers.indexOf(w), 1);
       w.resolve();
     }
-  });
-  const done = new Promise<TejRun>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  const stderrMatches = (re: RegExp) =>
-    re.test(stderr)
+  };
+  child.stdout!.on('data', collect('stdout'));
+  child.stderr!.on('data', collect('stderr'));
+  const done = new Promise<TejRun>((resolve) => child.on('close', (code) => resolve({ code, ...out })));
+  const matches = (stream: keyof typeof out) => (re: RegExp) =>
+    re.test(out[stream])
       ? Promise.resolve()
       : new Promise<void>((resolve, reject) => {
-          watchers.push({ re, resolve });
-          void done.then((r) => reject(new Error(`tej ended (exit ${r.code}) before its stderr matched ${re}:\n${r.stderr}`)));
+          watchers.push({ stream, re, resolve });
+          void done.then((r) => reject(new Error(`tej ended (exit ${r.code}) before its ${stream} matched ${re}:\n${r.stdout}${r.stderr}`)));
         });
-  return { child, done, stderrMatches };
+  return { child, done, stderrMatches: matches('stderr'), stdoutMatches: matches('stdout') };
 }
 
 /** Asserts that a run succeeded and returns its stdout; the message shows all of it when it did not. */

@@ -1,13 +1,13 @@
 // Faults, end to end: links that drop mid-upload and mid-job, a client SIGKILLed mid-submit, a host
 // that reboots, a wrapper killed -9, latency and packet loss. The built CLI against the sshd test host.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, TEJ_BIN, waitFor, type TejRun, ok } from '../helpers/cli.js';
+import { makeJob, ok, startTej, tej, waitFor, type TejRun } from '../helpers/cli.js';
 import { makeClientHome, startDelayProxy, type Lab, startSshHost } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,21 +56,6 @@ async function startCuttableProxy(host: string, port: number): Promise<{ port: n
   return proxy;
 }
 
-/** A tej run that the test can kill: the child and a promise of its result. */
-function startTej(args: string[], home: string): { child: ChildProcess; done: Promise<TejRun> } {
-  const child = spawn(process.execPath, [TEJ_BIN, ...args], {
-    cwd: home,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LC_ALL: 'C' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<TejRun>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
-}
-
 describe('faults', () => {
   let lab: Lab<'h1'>;
   let home: string;
@@ -106,7 +91,7 @@ describe('faults', () => {
   it('a link that drops mid-upload: the retry resends under the same id, one job, no leftovers', async () => {
     const dir = await bigJob('drop', 1_500_000);
     await lab.fault('h1', 'rate', '2mbit');
-    const submit = startTej(['submit', 'h1', '--id', 'drop1', dir], home);
+    const submit = startTej(['submit', 'h1', '--id', 'drop1', dir], { home });
     try {
       await uploadInFlight('drop1', 100_000);
       // every packet from the client now gets a TCP reset: the connection dies in the middle of the tar
@@ -144,7 +129,7 @@ describe('faults', () => {
       // client hears of it; then cut the connection: the client never gets the reply
       proxy.holdMs = 5000;
       proxy.holdAfter = 200_000;
-      const submit = startTej(['submit', 'via', '--id', 'resume1', dir], via);
+      const submit = startTej(['submit', 'via', '--id', 'resume1', dir], { home: via });
       await waitFor('the job to be in place', () => lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/resume1/native-id'), (r) => r.code === 0, 30_000);
       proxy.holdAfter = Infinity;
       proxy.cut();
@@ -165,7 +150,7 @@ describe('faults', () => {
   it('a link that stays down fails the submit with 75, and the torn upload never becomes a job', async () => {
     const dir = await bigJob('down', 1_500_000);
     await lab.fault('h1', 'rate', '2mbit');
-    const submit = startTej(['submit', 'h1', '--id', 'down1', dir], home);
+    const submit = startTej(['submit', 'h1', '--id', 'down1', dir], { home });
     let r: TejRun;
     try {
       await uploadInFlight('down1', 100_000);
@@ -189,7 +174,7 @@ describe('faults', () => {
     const dir = await bigJob('killed', 1_500_000);
     await lab.fault('h1', 'rate', '4mbit');
     try {
-      const submit = startTej(['submit', 'h1', '--id', 'kill1', dir], home);
+      const submit = startTej(['submit', 'h1', '--id', 'kill1', dir], { home });
       await uploadInFlight('kill1', 100_000);
       submit.child.kill('SIGKILL');
       await submit.done;
@@ -207,7 +192,7 @@ describe('faults', () => {
     const dir = await makeJob(join(jobs, 'ghost'), { 'start.sh': 'sleep 3\n' });
     for (const [i, delay] of [150, 300, 450, 600, 750, 900, 1200].entries()) {
       const id = `ghost${i}`;
-      const submit = startTej(['submit', 'h1', '--id', id, dir], home);
+      const submit = startTej(['submit', 'h1', '--id', id, dir], { home });
       await sleep(delay);
       submit.child.kill('SIGKILL');
       await submit.done;

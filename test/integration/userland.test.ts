@@ -8,21 +8,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, tej, TEJ_BIN, waitFor } from '../helpers/cli.js';
+import { FAMILY, FAMILY_SLEEPS } from '../helpers/family-job.js';
 import { makeClientHome, type Lab, startLab } from '../helpers/lab.js';
 
 const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'lab.sh');
 /** The lab's /24 (the first three octets), from a host's address. */
 const labNet = (lab: Lab<'h1'>) => lab.hosts.h1.ip.split('.').slice(0, 3).join('.');
-
-// Grandchildren in background subshells, one of them deaf to TERM.
-const FAMILY = [
-  '( sleep 1001 & wait ) &',
-  '( ( sleep 1002 & ) ; sleep 1003 ) &',
-  "( trap '' TERM; sleep 1004 ) &",
-  'echo ready > ready',
-  'wait',
-  '',
-].join('\n');
 
 describe('a userland without setsid or perl (busybox tools, dash login shell)', () => {
   let lab: Lab<'h1'>;
@@ -76,9 +67,9 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
 
   it('kill ends a job and every grandchild, and says killed only once they are gone', async () => {
     await submit('fam', { 'start.sh': FAMILY });
-    await waitFor('the grandchildren', () => daves('sleep 100[1-4]'), (p) => p.length >= 4);
+    await waitFor('the grandchildren', () => daves(FAMILY_SLEEPS), (p) => p.length >= 4);
     assert.equal(ok(await run(['kill', 'h1', '--id', 'fam', '--grace', '1'])), 'fam: killed\n');
-    assert.deepEqual(await daves('sleep 100[1-4]'), [], 'no process of the job is left');
+    assert.deepEqual(await daves(FAMILY_SLEEPS), [], 'no process of the job is left');
     assert.match((await run(['status', 'h1', '--id', 'fam'])).stdout, /^killed/);
   });
 
@@ -86,14 +77,14 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     await submit('late', { 'start.sh': FAMILY }, ['--time-limit', '3s']);
     const w = await run(['wait', 'h1', '--id', 'late'], { timeoutMs: 60_000 });
     assert.match((await run(['status', 'h1', '--id', 'late'])).stdout, /^timeout/, w.stderr);
-    assert.deepEqual(await daves('sleep 100[1-4]'), [], 'no process of the job is left');
+    assert.deepEqual(await daves(FAMILY_SLEEPS), [], 'no process of the job is left');
   });
 
   it('delete --kill removes a running job only once its processes are gone', async () => {
     await submit('gone', { 'start.sh': FAMILY });
-    await waitFor('the grandchildren', () => daves('sleep 100[1-4]'), (p) => p.length >= 4);
+    await waitFor('the grandchildren', () => daves(FAMILY_SLEEPS), (p) => p.length >= 4);
     ok(await run(['delete', 'h1', '--id', 'gone', '--kill']));
-    assert.deepEqual(await daves('sleep 100[1-4]'), []);
+    assert.deepEqual(await daves(FAMILY_SLEEPS), []);
   });
 
   it('deletes a job that left read-only directories, and such a tree in staging blocks no submit', async () => {

@@ -86,6 +86,34 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         assert.equal(seen, 'first\nsecond\n');
       });
 
+      test('logs --follow prints an output file rewritten from its start, or replaced, again from its start', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        // Each step waits for its gate (go1, go2, go3), created once the follower has printed the step before.
+        const gate = (n: number) => `while ! test -f go${n}; do sleep 0.1; done`;
+        await q.submit('rewrite', {
+          command: `echo "a first line, longer than the next"; ${gate(1)}; echo short > tej.stdout; ${gate(2)}; ` +
+            `echo "a new file, longer than all before it" > new; mv new tej.stdout; ${gate(3)}`,
+        });
+        const [cmd, ...pre] = shell.argv;
+        const child = spawn(cmd!, [...pre, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'rewrite', '--follow'], {
+          env: q.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let seen = '';
+        child.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+        const lines = ['a first line, longer than the next\n', 'short\n', 'a new file, longer than all before it\n'];
+        for (let i = 0; i < lines.length; i++) {
+          const want = lines.slice(0, i + 1).join('');
+          await waitFor(`the follower to print ${JSON.stringify(want)}`, () => (seen.length >= want.length ? true : undefined));
+          assert.equal(seen, want);
+          writeFileSync(join(q.jobDir('rewrite'), 'work', `go${i + 1}`), '');
+        }
+        assert.equal(await exited, 0);
+        assert.equal(seen, lines.join(''));
+      });
+
       // A starter shell plays the client's shell: it records its parent for the follower (TEJ_CALLER_PID, as
       // the client's invocation does), starts it, and exits as an SSH session does when the client leaves.
       // `late`: the follower starts only once the starter is gone (under load a client may leave before

@@ -2,18 +2,10 @@
 // wrapper leads no process group there, and kill and time limits must still end every process.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { FAMILY, FAMILY_SLEEPS } from '../helpers/family-job.js';
 import { Queue, SHELLS, waitFor } from './_queue.js';
 
-// A job whose grandchildren run in background subshells, one of them deaf to TERM.
-const FAMILY = [
-  '( sleep 1001 & wait ) &',
-  '( ( sleep 1002 & ) ; sleep 1003 ) &',
-  "( trap '' TERM; sleep 1004 ) &",
-  'echo ready > ready',
-  'wait',
-].join('\n');
-
-const sleeps = (q: Queue) => q.commandLines().filter((c) => /sleep 100\d/.test(c));
+const sleeps = (q: Queue) => q.commandLines().filter((c) => new RegExp(FAMILY_SLEEPS).test(c));
 
 describe('a userland without setsid', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
