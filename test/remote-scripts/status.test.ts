@@ -1,8 +1,8 @@
 // status and list: the records, absent jobs, bad ids, and the state vocabulary as the state files and
 // the plugin's queue_state settle it.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Queue, SHELLS } from './_queue.js';
 
@@ -13,6 +13,35 @@ function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
   for (const [name, value] of Object.entries({ plugin: 'fake', 'native-id': '42', submitted: '100', ...files })) {
     writeFileSync(join(q.jobDir(id), name), `${value}\n`);
   }
+}
+
+/** A directory of links to every command of PATH but awk: the helpers' way without awk. */
+function pathWithoutAwk(q: Queue): string {
+  const bin = join(q.tmp, 'no-awk');
+  mkdirSync(bin);
+  for (const dir of (q.env.PATH ?? '').split(delimiter)) {
+    if (!dir || !existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (!/awk$/.test(name) && !existsSync(join(bin, name))) symlinkSync(join(dir, name), join(bin, name));
+    }
+  }
+  return bin;
+}
+
+/** Ended jobs whose records test every way a first line is read, a running one between them. */
+function endedJobs(q: Queue): string[] {
+  const write = (id: string, name: string, content: string) => writeFileSync(join(q.jobDir(id), name), content);
+  fakeJob(q, 'e1', { start: '101', end: '102', 'exit-code': '0' });
+  fakeJob(q, 'e2', { start: '101', end: '103', 'exit-code': '137', killed: '103', 'rerun-as': 'e2-again' });
+  fakeJob(q, 'e3', { start: '101', 'exit-code': '124', 'timed-out': '104', 'native-state': 'TIMEOUT' });
+  write('e3', 'end', '105'); // no newline at its end
+  write('e3', 'submitted', ''); // empty: no key
+  write('e3', 'meta/labels', 'a=1,b=x y\\z\nsecond line\n'); // only the first line
+  write('e3', 'start', '\nsecond\n'); // an empty first line: start=
+  fakeJob(q, 'running', { start: '101' }); // not ended: asked about one by one
+  fakeJob(q, 'e4', { start: '101', 'exit-code': '3' });
+  mkdirSync(join(q.jobDir('e4'), 'end')); // a directory where a file should be (a hostile job)
+  return ['e1', 'e2', 'running', 'e3', 'nosuch', 'e4'];
 }
 
 describe('status and list', { concurrency: SHELLS.length }, () => {
@@ -95,6 +124,25 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
         assert.equal(killhard.end, '104');
       });
 
+      test('status and list of ended jobs give the same bytes with awk and without it', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        const ids = endedJobs(q);
+        const noAwk = { PATH: pathWithoutAwk(q) };
+        for (const args of [['status', ...ids], ['list']]) {
+          const [withAwk, without] = [await q.run(args), await q.run(args, { env: noAwk })];
+          assert.equal(withAwk.code, 0, withAwk.stderr);
+          assert.equal(without.code, 0, without.stderr);
+          const body = (r: { stdout: Buffer }) => r.stdout.toString().replace(/^now=.*\n/m, '');
+          assert.equal(body(withAwk), body(without));
+        }
+        const records = (await q.ok(['status', ...ids])).records;
+        assert.deepEqual(records.map((r) => `${r.id} ${r.state}`), ['e1 finished', 'e2 killed', 'running lost', 'e3 timeout', 'nosuch absent', 'e4 finished']);
+        assert.deepEqual(records[3], { id: 'e3', state: 'timeout', plugin: 'fake', native_id: '42', start: '', end: '105', exit_code: '124', labels: 'a=1,b=x y\\z', native_state: 'TIMEOUT' });
+        assert.equal(records[1]!.rerun_as, 'e2-again');
+        assert.equal(records[5]!.end, undefined);
+      });
+
       test('a job still moving in is submitting while its submitter runs, else incomplete', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
@@ -112,4 +160,14 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       });
     });
   }
+});
+
+test('status of 1200 ended jobs gives every record, in order, under dash', async (t) => {
+  const q = await Queue.setUp(SHELLS[0]!);
+  t.after(() => q.cleanUp());
+  const ids = Array.from({ length: 1200 }, (_, i) => `j${i}`);
+  for (const [i, id] of ids.entries()) fakeJob(q, id, { 'exit-code': String(i % 256), end: String(1000 + i) });
+  const records = (await q.ok(['status', ...ids])).records;
+  assert.equal(records.length, ids.length);
+  for (const [i, r] of records.entries()) assert.deepEqual(r, { id: `j${i}`, state: 'finished', plugin: 'fake', native_id: '42', submitted: '100', end: String(1000 + i), exit_code: String(i % 256) });
 });
