@@ -89,7 +89,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       test('logs --follow stops when the client that started it is gone, though the job runs on', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        await q.submit('quiet', { command: 'sleep 60' });
+        await q.submit('quiet', { command: 'sleep 1000' }); // outlives the wait below, however loaded the machine
         // A parent shell starts the follower and exits, as an SSH session does when the client leaves. It
         // stays 2 s first: the follower takes its parent's pid when it starts.
         const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
