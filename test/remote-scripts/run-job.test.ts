@@ -156,7 +156,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       test('a wrapper killed with SIGKILL leaves the job lost, and kill sweeps what is left of it', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const rec = await q.submit('orphan', { command: 'sleep 30' });
+        const rec = await q.submit('orphan', { command: 'sleep 1000' }); // outlives the test's waits at any load; kill sweeps it
         const pid = Number(rec.native_id);
         await waitFor('the job to start', () => (q.members(pid).length >= 2 ? true : undefined));
         process.kill(pid, 'SIGKILL');
