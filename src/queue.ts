@@ -1,6 +1,8 @@
 // A tej queue on one host: the typed library API. Every operation is one helper call over the session's
 // single connection; a host without a queue is set up on first use, and out-of-date helpers upgraded.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import pRetry from 'p-retry';
 import { EXIT, InvalidInputError, JobFileNotFoundError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError } from './errors.js';
@@ -13,9 +15,11 @@ import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
 import { submissionMeta } from './job/submission.js';
 import { checkOutputPath } from './job/spec.js';
+import { fromFsError } from './fs-errors.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { parseReply, type Reply } from './protocol/reply.js';
 import { loadBundle, manifest, packBundle } from './remote/bundle.js';
+import { builtinPlugins, loadUserPlugins, PLUGIN_NAME, pluginCheck, saveUserPlugin, sha256, type UserPlugins } from './remote/user-plugins.js';
 import { destinationFor, extractDownload, type ExtractResult } from './download/extract.js';
 import { parseDownloadSpec } from './download/spec.js';
 import { shQuote, shQuotePath } from './transport/quote.js';
@@ -23,13 +27,18 @@ import type { RunOptions, RunResult, Transport } from './transport/transport.js'
 import { PROTO, VERSION } from './version.js';
 
 export const DEFAULT_QUEUE = '~/.tej';
-export const PLUGIN_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+export { PLUGIN_NAME };
 
 export interface SetupOptions {
   /** Default plugin for jobs of this queue. @default 'direct' */
   plugin?: string;
   /** Make this path a symlink to the queue, so later commands find it by default. */
   link?: string;
+  /**
+   * A plugin of the user's own to install into the queue, as `plugin` when that is given (it becomes the
+   * default then), else under the file's name without `.sh`. Its hash is kept on this machine.
+   */
+  pluginFile?: string;
   /** Install even into a non-empty directory that is not a tej queue. */
   force?: boolean;
 }
@@ -137,6 +146,7 @@ export const CALL_RETRIES = 3;
 
 export class Queue {
   private broken = false;
+  private ownPlugins?: Promise<UserPlugins>;
 
   constructor(
     public transport: Transport,
@@ -209,11 +219,17 @@ export class Queue {
     // reply format, so that the client can tell the two apart. A directory holding another client's
     // install in progress (.install.PID) is not foreign: this one installs too (each into its own dir).
     return (
-      `Q=${q}; if test -f "$Q/VERSION"; then if ${check}; then ${marker ? `printf 'tej-stream-begins\\n'; ` : ''}` +
+      `Q=${q}; if test -f "$Q/VERSION"; then if ${check}; then ${pluginCheck(bundle, await this.userPlugins())}${marker ? `printf 'tej-stream-begins\\n'; ` : ''}` +
       `TEJ_CALLER_PID=$PPID; export TEJ_CALLER_PID; exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} --verified ${[command, ...args].map(quoteArg).join(' ')}; fi; ${mismatch}; fi; ` +
       `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")" && ! ls -A "$Q" | grep -q '^\\.install\\.'; }; }; ` +
       `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
     );
+  }
+
+  /** The plugins this machine installed into this queue with setup --plugin-file (src/remote/user-plugins.ts). */
+  private userPlugins(): Promise<UserPlugins> {
+    this.ownPlugins ??= loadUserPlugins(this.host, this.path);
+    return this.ownPlugins;
   }
 
   private async run(script: string, options: RunOptions, what: string): Promise<RunResult> {
@@ -254,6 +270,13 @@ export class Queue {
         this.onEvent?.({ kind: 'setup', host: this.host, queue: this.path, reason: 'first use' });
         await this.setup();
         continue;
+      }
+      const modified = [...text.matchAll(/^plugin_modified=(.+)$/gm)].map((m) => m[1]);
+      if (result.code === EXIT.UNAVAILABLE && modified.length > 0) {
+        const which = modified.map((n) => `'${n}'`).join(', ');
+        throw new RemoteUnavailableError(`tej: your plugin ${which} in ${this.path} on ${this.host} has changed since you installed it; tej runs nothing of the queue until it matches`, {
+          hint: `if you changed it, install it again: tej setup ${this.host}${this.path === DEFAULT_QUEUE ? '' : ` --queue ${this.path}`} --plugin-file FILE${modified.length === 1 ? ` --plugin ${modified[0]}` : ''} (else a job may have rewritten it: look at queues/ in the queue)`,
+        });
       }
       if (result.code === EXIT.PROTOCOL && !options.stdout && text.includes('tej-proto=')) {
         const reply = parseReply(text, this.host);
@@ -306,7 +329,10 @@ export class Queue {
     if (options.plugin !== undefined && !PLUGIN_NAME.test(options.plugin)) {
       throw new InvalidInputError(`tej: bad plugin name '${options.plugin}'`, { hint: 'plugins are named like direct or slurm' });
     }
+    // A bad plugin name or file fails before the host is touched.
+    const own = options.pluginFile === undefined ? undefined : await this.readPlugin(options.pluginFile, options.plugin);
     await this.install(options.force ?? false);
+    if (own) await this.installPlugin(own.name, own.data);
     const args: Arg[] = [];
     if (options.plugin) args.push('--plugin', options.plugin);
     if (options.link) args.push('--link', { path: options.link });
@@ -315,6 +341,37 @@ export class Queue {
     const r: SetupResult = { queue: h.queue ?? this.path, plugin: h.plugin ?? options.plugin ?? 'direct', version: h.version ?? VERSION };
     if (h.suggest_plugin) r.suggestedPlugin = h.suggest_plugin;
     return r;
+  }
+
+  /** The name (--plugin, else the file's) and the content of a plugin file of the user's own. */
+  private async readPlugin(file: string, plugin?: string): Promise<{ name: string; data: Buffer }> {
+    const name = plugin ?? basename(file).replace(/\.sh$/, '');
+    if (!PLUGIN_NAME.test(name)) {
+      throw new InvalidInputError(`tej: '${name}' is not a plugin name (from ${plugin === undefined ? `the file name ${file}` : '--plugin'})`, {
+        hint: 'plugin names are a lower-case letter, then up to 31 of a-z, 0-9, _ and -: name it with --plugin NAME',
+      });
+    }
+    if (builtinPlugins(await loadBundle()).includes(name)) {
+      throw new InvalidInputError(`tej: '${name}' is one of tej's own plugins; yours needs another name`, { hint: 'name it with --plugin NAME' });
+    }
+    let data: Buffer;
+    try {
+      data = await readFile(file);
+    } catch (e) {
+      throw fromFsError(e, { doing: 'read the plugin file' });
+    }
+    return { name, data };
+  }
+
+  /** Copies the user's plugin into queues/NAME.sh, then records its hash on this machine. */
+  private async installPlugin(name: string, data: Buffer): Promise<void> {
+    const q = shQuotePath(this.path);
+    // Into place by rename, so that a call never sources half a file.
+    const script = `umask 077; Q=${q}; cd "$Q" && mkdir -p queues && cat > queues/.${name}.sh.$$ && mv -f queues/.${name}.sh.$$ queues/${name}.sh`;
+    const r = await this.run(script, { stdin: () => Readable.from([data]) }, `install the plugin ${name} into ${this.path}`);
+    if (r.code !== 0) throw remoteError(this.host, { command: 'install plugin', code: r.code ?? 1, stderr: r.stderr }, `cannot install the plugin ${name} into ${this.path}`);
+    this.ownPlugins = saveUserPlugin(this.host, this.path, name, sha256(data));
+    await this.ownPlugins;
   }
 
   async submit(dir: string, options: SubmitOptions): Promise<SubmitResult> {

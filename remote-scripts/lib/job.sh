@@ -12,12 +12,16 @@ job_dir_for() {
 	test -d "$job_dir" || die "$EX_NOINPUT" "no such job: $1"
 }
 
+# TEJ_PROC: the process table (/proc). A test points it at a directory that does not exist, to run the
+# fallbacks of a host without /proc (ps, kill -0) on this one.
+TEJ_PROC=${TEJ_PROC:-/proc}
+
 # proc_fields PID: set proc_state, proc_ppid, proc_pgrp and proc_start from /proc/PID/stat; fail if
 # unreadable. The command name (field 2) may hold spaces and parentheses: the fields after its last
 # ') ' are parsed.
 proc_fields() {
 	_proc_fields_line=
-	{ IFS= read -r _proc_fields_line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	{ IFS= read -r _proc_fields_line <"$TEJ_PROC/$1/stat"; } 2>/dev/null || return 1
 	# shellcheck disable=SC2086 # split on purpose: the fields are numbers and one state letter
 	set -- ${_proc_fields_line##*) }
 	test $# -ge 20 || return 1
@@ -28,7 +32,7 @@ proc_fields() {
 }
 
 has_proc() {
-	test -r /proc/self/stat
+	test -r "$TEJ_PROC/self/stat"
 }
 
 # proc_starttime PID: print the start time of PID (field 22 of /proc/PID/stat); fail without /proc
@@ -48,13 +52,14 @@ proc_alive() {
 		Z | X | x) return 1 ;;
 		esac
 		test -z "${2:-}" || test "$2" = "$proc_start"
-	elif has_cmd ps; then
-		_proc_alive_stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-		case $_proc_alive_stat in
-		'' | *Z*) return 1 ;;
-		esac
 	else
-		kill -0 "$1" 2>/dev/null
+		# Without /proc: kill -0, then ps for a zombie (which still takes signals), where ps knows -p
+		# (busybox's does not: a process it cannot ask about counts as alive).
+		kill -0 "$1" 2>/dev/null || return 1
+		_proc_alive_stat=$(ps -o stat= -p "$1" 2>/dev/null) || _proc_alive_stat=
+		case $_proc_alive_stat in
+		*Z*) return 1 ;;
+		esac
 	fi
 }
 
@@ -82,8 +87,8 @@ signal_group() {
 proc_scan() {
 	proc_table=
 	if has_proc; then
-		for _proc_scan_f in /proc/[0-9]*/stat; do
-			_proc_scan_pid=${_proc_scan_f#/proc/}
+		for _proc_scan_f in "$TEJ_PROC"/[0-9]*/stat; do
+			_proc_scan_pid=${_proc_scan_f#"$TEJ_PROC"/}
 			_proc_scan_pid=${_proc_scan_pid%/stat}
 			proc_fields "$_proc_scan_pid" || continue
 			case $proc_state in
@@ -152,9 +157,9 @@ tree_marked() {
 	test -n "$tree_job_dir" && has_proc || return 0
 	# environ is NUL-separated (-z; busybox grep stops a line at a NUL without it); grep exits 2 for
 	# the processes that vanish or are not ours, whatever it found
-	_tree_marked_files=$(grep -lzxF "TEJ_JOB_DIR=$tree_job_dir/work" /proc/[0-9]*/environ 2>/dev/null) || true
+	_tree_marked_files=$(grep -lzxF "TEJ_JOB_DIR=$tree_job_dir/work" "$TEJ_PROC"/[0-9]*/environ 2>/dev/null) || true
 	while read -r _tree_marked_f; do
-		_tree_marked_pid=${_tree_marked_f#/proc/}
+		_tree_marked_pid=${_tree_marked_f#"$TEJ_PROC"/}
 		_tree_marked_pid=${_tree_marked_pid%/environ}
 		case $_tree_marked_pid in
 		'' | *[!0-9]* | "$$") continue ;;
@@ -200,8 +205,8 @@ group_alive() {
 		return
 	fi
 	_group_alive_pgid=$1
-	for _group_alive_f in /proc/[0-9]*/stat; do
-		_group_alive_pid=${_group_alive_f#/proc/}
+	for _group_alive_f in "$TEJ_PROC"/[0-9]*/stat; do
+		_group_alive_pid=${_group_alive_f#"$TEJ_PROC"/}
 		proc_fields "${_group_alive_pid%/stat}" || continue
 		test "$proc_pgrp" = "$_group_alive_pgid" || continue
 		case $proc_state in

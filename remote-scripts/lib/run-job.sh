@@ -297,8 +297,8 @@ job_left() {
 # job_left_print: print yes when job_left holds (a function: posh cannot parse a case inside $(...))
 job_left_print() {
 	if test -n "$pgid"; then
-		for _job_left_f in /proc/[0-9]*/stat; do
-			_job_left_pid=${_job_left_f#/proc/}
+		for _job_left_f in "$TEJ_PROC"/[0-9]*/stat; do
+			_job_left_pid=${_job_left_f#"$TEJ_PROC"/}
 			_job_left_pid=${_job_left_pid%/stat}
 			case $_job_left_pid in
 			"$pgid" | "$child" | "$timer") continue ;;
@@ -425,8 +425,9 @@ while :; do
 	kill -0 "$child" 2>/dev/null || break
 done
 # The job's other processes may outlive the runner after the time limit's TERM (a subshell that ignores
-# TERM): they are waited for, and killed when the grace period ends, before the end is recorded.
-if test "$phase" = term && has_proc; then
+# TERM): they are waited for, and killed when the grace period ends, before the end is recorded. The
+# tree (no group) is watched with or without /proc (ps); a group only through /proc.
+if test "$phase" = term && { has_proc || test -z "$pgid"; }; then
 	while job_left; do
 		if test -n "$timer_fired"; then
 			timer_fired=

@@ -8,7 +8,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import type { TejEvent } from '../events.js';
 import type { PromptRequest } from '../transport/prompt.js';
 import { REMOTE_COMMANDS } from '../transport/remote-command.js';
-import { SshTransport, type ExitWatchedChannel } from '../transport/ssh.js';
+import { MAX_OPEN_CHANNELS, SshTransport, type ExitWatchedChannel } from '../transport/ssh.js';
 import { encodeFrame, ERROR, OPENED, takeLine } from './frame.js';
 import { pipeChannel } from './relay.js';
 import { fromWire, toWire, type WireError } from './wire-error.js';
@@ -30,8 +30,6 @@ export type ToParent =
   | { type: 'prompt'; id: number; request: PromptRequest };
 export type FromParent = { type: 'answers'; id: number; answers?: string[]; error?: WireError };
 
-// sshd's default MaxSessions is 10: every CLI's channels share this connection.
-const MAX_CHANNELS = 9;
 
 function log(args: MasterArgs, text: string): void {
   try {
@@ -171,7 +169,8 @@ export async function runMaster(args: MasterArgs): Promise<void> {
   const relay = async (transport: SshTransport, command: string, sock: Socket, early: Buffer) => {
     active++;
     clearTimeout(idle);
-    if (active > MAX_CHANNELS) await new Promise<void>((resolve) => waiting.push(resolve));
+    // Every CLI's channels share this one connection.
+    if (active > MAX_OPEN_CHANNELS) await new Promise<void>((resolve) => waiting.push(resolve));
     const done = () => {
       active--;
       waiting.shift()?.();

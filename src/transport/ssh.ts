@@ -1,55 +1,34 @@
-// The SSH transport: one ssh2 connection per session, host keys checked against known_hosts, auth by
-// agent and identity files, ProxyJump chains. Remote commands always run under /bin/sh: requests without
+// The SSH transport: the channels of one ssh2 connection per session (the login itself is src/ssh/login.ts),
+// and ProxyJump chains, each hop a channel of the one before. Remote commands always run under /bin/sh: requests without
 // a data stream go through one persistent remote shell; uploads and downloads get a channel each. The
 // login shell only ever sees the constant commands of remote-command.ts; scripts travel on stdin.
-import { readFile } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2';
-import { AuthenticationError, ConnectionError, HostKeyError, TejError } from '../errors.js';
-import type { EventHandler } from '../events.js';
+import type { Client, ClientChannel } from 'ssh2';
+import { ConnectionError, TejError } from '../errors.js';
 import { jumpHops, targetFor, type SshTarget } from '../ssh/config.js';
-import {
-  addKnownHost,
-  fingerprint,
-  keyTypeOfBlob,
-  knownHostsName,
-  knownKeyTypes,
-  loadKnownHosts,
-  verifyHostKey,
-} from '../ssh/known-hosts.js';
-import { markBusy } from './busy.js';
-import { canAnswerPrompts, type Prompter } from './prompt.js';
+import { login, type SshOptions } from '../ssh/login.js';
 import { shLine } from './quote.js';
 import { EXEC_COMMAND, SESSION_COMMAND } from './remote-command.js';
 import { ShellSession } from './shell-session.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
 import { coalesce, collect, withFirst } from './transport.js';
 
+export type { SshOptions };
+
+/** sshd's default MaxSessions: the channels one connection may have open at once. */
+export const SSHD_MAX_SESSIONS = 10;
 /**
- * ssh2 itself, loaded on the first login: a command that reuses a persistent connection's master
- * (src/persist) never logs in, and skips loading it (~50 ms of each such command's start-up).
+ * The channels tej keeps open on one connection: one below sshd's limit, a margin both users of it
+ * (this transport, and a --persist master relaying every CLI's channels) have always kept.
  */
-let ssh2Module: typeof import('ssh2') | undefined;
-async function loadSsh2(): Promise<typeof import('ssh2')> {
-  ssh2Module ??= (await import('ssh2')).default;
-  return ssh2Module;
-}
+export const MAX_OPEN_CHANNELS = SSHD_MAX_SESSIONS - 1;
+// One channel is the persistent shell; uploads and downloads wait their turn for the others.
+const MAX_DATA_CHANNELS = MAX_OPEN_CHANNELS - 1;
 
 /** Whether the connection is ssh2's own Client (a master's client has no events and no forwarding). */
 function isSsh2Client(client: ExecClient): client is Client {
   return typeof (client as Partial<Client>).forwardOut === 'function';
-}
-
-export interface SshOptions {
-  /** Add an unknown host's key to known_hosts instead of refusing (like StrictHostKeyChecking=accept-new). */
-  acceptNewHostKey?: boolean;
-  /** Answers keyboard-interactive prompts (one-time codes); default: TEJ_ASKPASS, else the terminal. */
-  prompt?: Prompter;
-  onEvent?: EventHandler;
-  /** Abandons the login: the connection (and any jump hosts') is closed, and the reason thrown. */
-  signal?: AbortSignal;
 }
 
 export interface ExitWatchedChannel {
@@ -66,79 +45,6 @@ export interface ExecClient {
   exec(command: string, callback: (err: Error | undefined, channel: ClientChannel) => void): unknown;
   end(): unknown;
 }
-
-// Network failures worth retrying; everything else (auth, host key) is final.
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN']);
-
-function connectionError(target: SshTarget, err: Error & { level?: string; code?: string }): TejError {
-  if (err instanceof TejError) return err;
-  const where = `${target.user}@${target.alias}`;
-  if (err.level === 'client-authentication') {
-    return new AuthenticationError(`tej: authentication to ${where} failed (tried: agent and identity files)`, {
-      cause: err,
-      hint: `check that your key is in ~${target.user}/.ssh/authorized_keys on ${target.host}, or set IdentityFile in ~/.ssh/config`,
-    });
-  }
-  const detail = err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message;
-  // A name that does not resolve will not resolve in a second either (a DNS timeout is EAI_AGAIN).
-  const unresolved = err.code === 'ENOTFOUND';
-  const e = new ConnectionError(`tej: cannot connect to ${where} (${target.host}:${target.port}): ${detail}`, {
-    cause: err,
-    hint: unresolved ? 'check the host name, or add a Host entry for it to ~/.ssh/config' : undefined,
-  });
-  if (unresolved) e.retryable = false;
-  // Closed before the SSH handshake (sshd's MaxStartups drops connections beyond 10 unauthenticated ones).
-  if (err.level === 'protocol' && /before handshake/i.test(err.message)) markBusy(e);
-  if (err.code && !TRANSIENT.has(err.code) && err.level !== 'client-timeout' && err.level !== 'client-socket') e.retryable = false;
-  return e;
-}
-
-interface Dialed {
-  socket: Socket;
-  /** An error the socket had before ssh2 took it over. */
-  failed?: Error;
-}
-
-/**
- * Opens the TCP connection to the target; ssh2 takes the socket over, connected or still connecting.
- * The only TCP socket tej opens (jump hosts' next hops are channels in it; a --persist master dials here
- * too). TCP_NODELAY: ssh2 writes a request in several small pieces (without its native crypto binding,
- * one per packet part), and with Nagle each would wait for the host's delayed ACK (~40 ms a request).
- */
-function dial(target: SshTarget): Dialed {
-  const socket = new Socket();
-  socket.setNoDelay(true);
-  const dialed: Dialed = { socket };
-  socket.once('error', (e) => (dialed.failed ??= e));
-  socket.connect({ host: target.host, port: target.port });
-  return dialed;
-}
-
-async function authMethods(target: SshTarget, onEvent?: EventHandler): Promise<AnyAuthMethod[]> {
-  const methods: AnyAuthMethod[] = [];
-  const agent = target.identityAgent ?? process.env.SSH_AUTH_SOCK;
-  if (agent && agent.toLowerCase() !== 'none' && !target.identitiesOnly) {
-    methods.push({ type: 'agent', username: target.user, agent });
-  }
-  for (const file of target.identityFiles) {
-    let data: Buffer;
-    try {
-      data = await readFile(file);
-    } catch {
-      continue; // default key files that do not exist are simply not offered, as OpenSSH does
-    }
-    const parsed = (await loadSsh2()).utils.parseKey(data);
-    if (parsed instanceof Error) {
-      onEvent?.({ kind: 'auth', host: target.alias, method: 'publickey', detail: `skipping ${file}: ${parsed.message}` });
-      continue;
-    }
-    methods.push({ type: 'publickey', username: target.user, key: data });
-  }
-  return methods;
-}
-
-// sshd allows 10 channels per connection (MaxSessions); one is the shell, the rest wait their turn.
-const MAX_CHANNELS = 8;
 
 export class SshTransport implements Transport {
   readonly label: string;
@@ -198,7 +104,7 @@ export class SshTransport implements Transport {
       }
       options.onEvent?.({ kind: 'connect', host: target.alias, via: target.proxyJump });
       const started = Date.now();
-      const client = await SshTransport.open(target, options, sock);
+      const client = await login(target, options, sock);
       options.onEvent?.({ kind: 'connected', host: target.alias, ms: Date.now() - started });
       return new SshTransport(client, jump, target);
     } catch (e) {
@@ -211,7 +117,7 @@ export class SshTransport implements Transport {
   private async hop(destination: string, options: SshOptions): Promise<SshTransport> {
     const target = await targetFor(destination);
     const sock = await this.forward(target.host, target.port);
-    const client = await SshTransport.open(target, options, sock);
+    const client = await login(target, options, sock);
     return new SshTransport(client, this, target);
   }
 
@@ -221,145 +127,6 @@ export class SshTransport implements Transport {
         if (err) reject(new ConnectionError(`tej: jump host ${this.label} cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
         else resolve(stream);
       });
-    });
-  }
-
-  private static async open(target: SshTarget, options: SshOptions, sock?: Readable): Promise<Client> {
-    options.signal?.throwIfAborted();
-    // The TCP connection opens first: the host accepts it and starts its sshd while known_hosts, the
-    // keys and ssh2 itself load here (tens of ms each side).
-    const dialed = sock ? undefined : dial(target);
-    try {
-      return await SshTransport.login(target, options, sock, dialed);
-    } catch (e) {
-      dialed?.socket.destroy();
-      throw e;
-    }
-  }
-
-  private static async login(target: SshTarget, options: SshOptions, sock?: Readable, dialed?: Dialed): Promise<Client> {
-    const known = await loadKnownHosts(target.knownHostsFiles);
-    // As OpenSSH: a HostKeyAlias is looked up as is; a host name with its port when that is not 22.
-    const name = target.hostKeyAliased ? target.hostKeyName : knownHostsName(target.hostKeyName, target.port);
-    const types = knownKeyTypes(known, name);
-    const methods = await authMethods(target, options.onEvent);
-    // Without a key, a host may still let in with keyboard-interactive alone, if someone can answer.
-    if (methods.length === 0 && !canAnswerPrompts(options.prompt)) {
-      throw new AuthenticationError(`tej: no way to authenticate to ${target.user}@${target.alias}: no ssh-agent and no readable key`, {
-        hint: 'start ssh-agent and ssh-add your key, or set IdentityFile for this host in ~/.ssh/config',
-      });
-    }
-    let hostKeyProblem: TejError | undefined;
-    // (key, verify): ssh2 waits for verify() when this returns undefined, as it does while a new key is recorded
-    const verifier = (blob: Buffer, verify: (valid: boolean) => void): boolean | undefined => {
-      const keyType = keyTypeOfBlob(blob);
-      const keyBase64 = blob.toString('base64');
-      const verdict = verifyHostKey(known, name, keyType, keyBase64);
-      const fp = fingerprint(keyBase64);
-      if (verdict.kind === 'known') return true;
-      if (verdict.kind === 'unknown' && options.acceptNewHostKey) {
-        const file = target.knownHostsFiles[0]!;
-        const warn = (message: string) => options.onEvent?.({ kind: 'warning', host: target.alias, message });
-        addKnownHost(file, name, keyType, keyBase64)
-          .then(
-            () => warn(`added ${keyType} key ${fp} for ${name} to ${file}`),
-            (e: Error) => warn(`accepted the new ${keyType} key ${fp} of ${name} for this connection, but could not record it in ${file} (${e.message}): the next connection will not know it either`),
-          )
-          .finally(() => verify(true));
-        return undefined;
-      }
-      if (verdict.kind === 'unknown') {
-        hostKeyProblem = new HostKeyError(`tej: host key of ${name} is unknown (${keyType} ${fp}); refusing to connect`, {
-          hint: `check the fingerprint with the host's owner, then run 'ssh ${target.alias}' once to record it, or pass --accept-new-host-key`,
-        });
-      } else if (verdict.kind === 'changed') {
-        const where = verdict.entries.map((e) => `${e.file}:${e.line}`).join(', ');
-        hostKeyProblem = new HostKeyError(
-          `tej: HOST KEY OF ${name} HAS CHANGED (now ${keyType} ${fp}); refusing to connect: this may be an attack`,
-          { hint: `if the host was reinstalled, remove the old key (${where}) with: ssh-keygen -R '${name}'` },
-        );
-      } else {
-        hostKeyProblem = new HostKeyError(`tej: host key of ${name} (${fp}) is marked @revoked in ${verdict.entry.file}; refusing to connect`);
-      }
-      return false;
-    };
-    // Last, for hosts that want a one-time code too (AuthenticationMethods publickey,keyboard-interactive).
-    let authProblem: TejError | undefined;
-    const prompter = options.prompt ?? (await import('./prompt.js')).defaultPrompter;
-    methods.push({
-      type: 'keyboard-interactive',
-      username: target.user,
-      prompt: (name: string, instructions: string, _lang: string, prompts: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
-        const request = { host: `${target.user}@${target.alias}`, name, instructions, prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })) };
-        prompter(request).then(finish, (e: Error) => {
-          authProblem = e instanceof TejError ? e : new AuthenticationError(`tej: cannot answer ${request.host}'s prompt: ${e.message}`, { cause: e });
-          client.end(); // no answer to give: an empty one would count as a failed login on the host
-        });
-      },
-    } as AnyAuthMethod);
-    let remaining = [...methods];
-    const authHandler = (left: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void) => {
-      while (remaining.length > 0) {
-        const m = remaining.shift()!;
-        const wanted = m.type === 'agent' ? 'publickey' : m.type;
-        if (left === null || left.includes(wanted as AuthenticationType)) {
-          options.onEvent?.({ kind: 'auth', host: target.alias, method: m.type });
-          return next(m);
-        }
-      }
-      next(false);
-    };
-    const client = new (await loadSsh2()).Client();
-    options.signal?.throwIfAborted(); // (open() closes the socket)
-    // Failed before ssh2 was listening (refused, unresolved): reported as ssh2 would have.
-    if (dialed?.failed) throw connectionError(target, Object.assign(dialed.failed, { level: 'client-socket' }));
-    const config: ConnectConfig = {
-      host: target.host,
-      port: target.port,
-      username: target.user,
-      sock: sock ?? dialed?.socket,
-      readyTimeout: target.connectTimeoutMs,
-      keepaliveInterval: target.serverAliveIntervalMs ?? 15_000,
-      keepaliveCountMax: target.serverAliveCountMax ?? 4,
-      hostVerifier: verifier,
-      authHandler: authHandler as unknown as ConnectConfig['authHandler'],
-    };
-    if (types.length > 0) {
-      // Ask for a key type that known_hosts can vouch for, as OpenSSH does.
-      const preferred = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
-      const order = preferred.filter((a) => types.includes(a === 'rsa-sha2-512' || a === 'rsa-sha2-256' ? 'ssh-rsa' : a));
-      const rest = preferred.filter((a) => !order.includes(a));
-      config.algorithms = { serverHostKey: [...order, ...rest] as never };
-    }
-    const { signal } = options;
-    return new Promise((resolve, reject) => {
-      const settle = () => {
-        client.removeListener('ready', onReady);
-        client.removeListener('close', onClose);
-        client.removeListener('error', onError);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      // After a failed login, the socket's last errors have nobody else to go to.
-      const fail = (e: unknown) => {
-        settle();
-        client.on('error', () => undefined);
-        client.end();
-        reject(e);
-      };
-      const onError = (err: Error & { level?: string }) => fail(hostKeyProblem ?? authProblem ?? connectionError(target, err));
-      // Ended without an error (we hung up on a prompt, or the host did during the handshake).
-      const onClose = () => onError(Object.assign(new Error('the connection closed during the login'), { code: 'ECONNRESET' }));
-      const onAbort = () => fail(signal!.reason);
-      const onReady = () => {
-        settle();
-        resolve(client);
-      };
-      client.once('close', onClose);
-      client.once('error', onError);
-      client.once('ready', onReady);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      client.connect(config);
-      options.onEvent?.({ kind: 'handshake', host: target.alias });
     });
   }
 
@@ -384,7 +151,7 @@ export class SshTransport implements Transport {
   }
 
   private async acquireChannel(): Promise<void> {
-    if (this.channels < MAX_CHANNELS) {
+    if (this.channels < MAX_DATA_CHANNELS) {
       this.channels++;
       return;
     }

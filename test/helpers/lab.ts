@@ -110,8 +110,15 @@ class NamespaceLab<N extends string> implements Lab<N> {
     if (!(host in this.hosts)) throw new Error(`lab ${this.name}: no host '${host}'`);
     // init.pid is "PID START": enter only the process lab.sh started, never one that reuses its pid
     const [pid, start] = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim().split(' ');
-    if (!pid || !start || startTime(Number(pid)) !== start) throw new Error(`lab ${this.name}: host '${host}' is not running`);
+    if (!pid || !start || startTime(Number(pid)) !== start) throw new Error(`lab ${this.name}: host '${host}' is not running${await this.initWords(host)}`);
     return run('nsenter', ['-t', pid, '-m', '-u', '-n', '-p', '-i', '--', 'env', '-i', 'HOME=/root', ...HOST_ENV, ...cmd], opts);
+  }
+
+  /** The end of a host's init log (hostinit.sh writes down stray signals there), for a message. */
+  private async initWords(host: N): Promise<string> {
+    const log = join(this.dir, 'hosts', host, 'log', 'init.log');
+    const text = (await readFile(log, 'utf8').catch(() => '')).trim();
+    return text ? ` (its ${log} ends:\n${text.split('\n').slice(-5).join('\n')})` : ` (no ${log})`;
   }
 
   execAs(host: N, user: string, shellCmd: string, opts?: ExecOptions): Promise<ExecResult> {
@@ -136,6 +143,11 @@ class NamespaceLab<N extends string> implements Lab<N> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // A stray signal that a host's init survived (hostinit.sh): say so, so that its source can be found.
+    for (const host of Object.keys(this.hosts)) {
+      const text = await readFile(join(this.dir, 'hosts', host, 'log', 'init.log'), 'utf8').catch(() => '');
+      for (const line of text.split('\n').filter((l) => l.includes('stray SIG'))) process.stderr.write(`lab ${this.name}: ${line}\n`);
+    }
     try {
       await this.sh(['down']);
     } finally {

@@ -305,10 +305,16 @@ ours() {
 }
 
 kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
-  local pids
+  local pids p ns
   pids=$(ip netns pids "$1" 2>/dev/null || true)
-  # shellcheck disable=SC2086
-  [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  ns=$(stat -L -c %i "/run/netns/$1" 2>/dev/null) || ns=
+  # A listed process may exit and its pid go to another lab's process before the kill (pid_max is
+  # 32768 here): only a pid still in this network namespace is signalled.
+  for p in $pids; do
+    if [ -n "$ns" ] && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = "net:[$ns]" ]; then
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
   ip netns del "$1" 2>/dev/null || true
 }
 
@@ -321,9 +327,15 @@ host_stop() {  # NAME
   rm -f "$h/init.pid" "$h/unshare.pid"
 }
 
+init_words() {  # NAME: the last lines of the host's init log, for a message about a host that is gone
+  local log_file=$LAB/hosts/$1/log/init.log
+  [ -s "$log_file" ] || return 0
+  printf ' (its %s ends:\n%s)' "$log_file" "$(tail -n 5 "$log_file")"
+}
+
 host_exec() {  # NAME CMD...
   local n=$1 p; shift
-  p=$(ours "$LAB/hosts/$n/init.pid") || die "host '$n' is not running"
+  p=$(ours "$LAB/hosts/$n/init.pid") || die "host '$n' is not running$(init_words "$n")"
   nsenter -t "$p" -m -u -n -p -i -- "$@"
 }
 

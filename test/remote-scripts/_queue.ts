@@ -205,6 +205,8 @@ export interface QueueOptions {
   bare?: boolean;
   /** The queue directory's name in the tmp dir. @default 'queue' */
   name?: string;
+  /** More environment for every helper this queue runs. */
+  env?: Record<string, string>;
 }
 
 /** A queue installed in a fresh tmp dir, driven through the dispatcher under one shell. */
@@ -228,6 +230,7 @@ export class Queue {
     mkdirSync(join(this.tmp, 'tmp'));
     this.env = { ...process.env, TEJ_SHELL: this.wrapper, TMPDIR: join(this.tmp, 'tmp'), TEJ_KILL_GRACE: '1' };
     if (opts.bare) this.env.PATH = bareUserland(this.tmp);
+    Object.assign(this.env, opts.env);
   }
 
   static async setUp(shell: Shell, opts: QueueOptions = {}): Promise<Queue> {

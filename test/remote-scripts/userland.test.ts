@@ -1,9 +1,24 @@
 // A userland without setsid and without perl (busybox applets only, as on macOS or BSD): the job
 // wrapper leads no process group there, and kill and time limits must still end every process.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FAMILY, FAMILY_SLEEPS } from '../helpers/family-job.js';
 import { Queue, SHELLS, waitFor } from './_queue.js';
+
+// FAMILY without an orphan: every process keeps a live parent until the kill. Without /proc the
+// helpers see no process's environment, so an orphan (reparented to init) cannot be told to be the job's.
+const TREE = [
+  '( sleep 1001 & wait ) &',
+  '( ( sleep 1002 & wait ) & sleep 1003; wait ) &',
+  "( trap '' TERM; sleep 1004 ) &",
+  'echo ready > ready',
+  'wait',
+].join('\n');
+
+/** A host without /proc, as the helpers see it (TEJ_PROC, lib/job.sh): they fall back to ps and kill -0. */
+const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
 
 const sleeps = (q: Queue) => q.commandLines().filter((c) => new RegExp(FAMILY_SLEEPS).test(c));
 
@@ -37,6 +52,32 @@ describe('a userland without setsid', { concurrency: SHELLS.length }, () => {
         await waitFor('the job to start its children', () => (sleeps(q).length >= 4 ? true : undefined));
         await q.ok(['delete', 'busy', '--kill', '--grace', '1']);
         assert.deepEqual(sleeps(q), []);
+      });
+    });
+  }
+});
+
+describe('a userland without setsid and without /proc (the ps fallback of the tree kill)', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    describe(`under ${shell.name}`, () => {
+      test('kill ends the job and every process below it', async (t) => {
+        const q = await Queue.setUp(shell, { bare: true, env: NO_PROC });
+        t.after(() => q.cleanUp());
+        await q.submit('tree', { script: 'run.sh', files: { 'run.sh': TREE } });
+        await waitFor('the job to start its children', () => (sleeps(q).length >= 4 ? true : undefined));
+        assert.equal(existsSync(join(q.jobDir('tree'), 'pid-start')), false, 'the helpers did not read /proc');
+        const k = await q.ok(['kill', 'tree', '--grace', '1']);
+        assert.deepEqual(k.records.map((r) => [r.previous_state, r.state]), [['running', 'killed']]);
+        assert.deepEqual(sleeps(q), [], 'no process of the job is left once kill says killed');
+      });
+
+      test('a time limit ends the job and every process below it before it says timeout', async (t) => {
+        const q = await Queue.setUp(shell, { bare: true, env: NO_PROC });
+        t.after(() => q.cleanUp());
+        await q.submit('slow', { script: 'run.sh', timeLimit: 2, files: { 'run.sh': TREE } });
+        await q.waitState('slow', ['timeout'], 120_000);
+        assert.equal(q.jobFile('slow', 'work/ready'), 'ready\n', 'the job had started its children');
+        assert.deepEqual(sleeps(q), [], 'no process of the job is left once the state says timeout');
       });
     });
   }

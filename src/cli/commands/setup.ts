@@ -1,10 +1,12 @@
 import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
 import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 
 interface Args extends GlobalArgs {
   destination?: string[];
   plugin?: string;
+  'plugin-file'?: string;
   'make-link'?: string;
   force: boolean;
 }
@@ -14,13 +16,23 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Create the queue on a host and install the tej helpers',
   builder: (y) =>
     y
-      .option('plugin', { type: 'string', describe: 'Default queue plugin for jobs (direct, slurm, or your own)' })
+      .option('plugin', { type: 'string', describe: 'Default queue plugin for jobs (direct, slurm, or your own); with --plugin-file, the name to install it as' })
+      .option('plugin-file', { type: 'string', describe: 'Install this file as a queue plugin of your own (named after the file without .sh, or --plugin)' })
       .option('make-link', { type: 'string', describe: 'Make this path a symlink to the queue, so later commands find it' })
       .option('force', { type: 'boolean', default: false, describe: 'Install into a non-empty directory that is not a tej queue' }) as never,
   handler: async (argv) => {
+    if (argv['plugin-file'] === '') throw new UsageError('tej: --plugin-file needs a file', { hint: 'tej setup HOST --plugin-file ./mine.sh [--plugin mine]' });
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const config = await destinationConfig(destination);
-    const r = await withQueue(destination, argv, (q) => q.setup({ plugin: argv.plugin ?? config.plugin, link: argv['make-link'], force: argv.force }));
+    const r = await withQueue(destination, argv, (q) =>
+      q.setup({
+        // A plugin file is named by --plugin only: the configured default plugin is not its name.
+        plugin: argv.plugin ?? (argv['plugin-file'] === undefined ? config.plugin : undefined),
+        pluginFile: argv['plugin-file'],
+        link: argv['make-link'],
+        force: argv.force,
+      }),
+    );
     // snake_case, as every --json key; the library's type keeps camelCase, as all its types
     if (argv.json) printJson({ queue: r.queue, plugin: r.plugin, version: r.version, suggested_plugin: r.suggestedPlugin ?? null });
     else process.stdout.write(`${r.queue} (plugin ${r.plugin}, tej ${r.version})\n`);
