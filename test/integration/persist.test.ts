@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { makeJob, ok, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
+import { makeJob, ok, startTej, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
 import { makeClientHome, startSshHost, type Lab } from '../helpers/lab.js';
 
 /** Pids of the masters whose command line names `dir` (their socket is under it). */
@@ -270,6 +270,26 @@ describe('persistent connections', () => {
     }
     assert.equal(results[0], results[1]);
     assert.equal(createHash('sha256').update(Buffer.concat([big, big])).digest('hex'), results[1]!.split(' ').pop());
+    assert.equal(mastersUnder(c.runtime).length, 1);
+  });
+
+  it('stops the host\'s follow loop when the client of a logs -f through a master goes away, and serves on', async () => {
+    const c = await client();
+    const dir = await makeJob(join(jobs, 'quiet'), { 'start.sh': 'while :; do sleep 1; done\n' });
+    ok(await c.run(['submit', 'h1', '--id', 'quiet', dir, '--persist']));
+    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'logs(\\.sh)? quiet --follow']);
+    // A quiet job: the loop writes nothing, so only the master closing its channel can tell it to stop.
+    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+      const follower = startTej(['logs', 'h1', '--id', 'quiet', '-f', '--persist'], { home: c.home, env: { XDG_RUNTIME_DIR: c.runtime } });
+      await waitFor('the remote follow loop', followLoop, (r) => r.stdout.trim() !== '');
+      follower.child.kill(signal);
+      await follower.done;
+      await waitFor(`the follow loop to stop after ${signal}`, followLoop, (r) => r.stdout.trim() === '', 60_000);
+    }
+    const status = await c.run(['status', 'h1', '--id', 'quiet', '--persist']);
+    assert.equal(status.code, 2, status.stderr); // running
+    assert.match(status.stdout, /running/);
+    ok(await c.run(['kill', 'h1', '--id', 'quiet', '--grace', '1', '--persist']));
     assert.equal(mastersUnder(c.runtime).length, 1);
   });
 });
