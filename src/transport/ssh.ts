@@ -137,8 +137,12 @@ async function authMethods(target: SshTarget, onEvent?: EventHandler): Promise<A
   return methods;
 }
 
-// sshd allows 10 channels per connection (MaxSessions); one is the shell, the rest wait their turn.
-const MAX_CHANNELS = 8;
+/**
+ * The channel limit: sshd allows 10 channels per connection (MaxSessions); a transport keeps its
+ * shell and at most this many exec channels open, one below sshd's limit; the rest wait their turn.
+ * A --persist master relays shells and exec channels of many CLIs and derives its limit from this one.
+ */
+export const MAX_CHANNELS = 8;
 
 export class SshTransport implements Transport {
   readonly label: string;
