@@ -4,15 +4,19 @@
 // exit code. It loads neither yargs nor ssh2 nor the commands (the cost of a command through a master
 // was mostly that). Whatever it cannot tell for sure (no master, another tej, an unusual command line)
 // it leaves to the full CLI, before anything has run: the result is then the same, only slower.
-import { lstatSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { PACKAGE_ROOT } from '../package-root.js';
-import { VERSION } from '../version.js';
+import { fileURLToPath } from 'node:url';
+import { aliasPath } from './alias.js';
 import { encodeFrame, ERROR, EXIT, FrameDecoder, OPENED, SIGNAL, STDERR, STDOUT } from './frame.js';
-import { aliasPath } from './paths.js';
 import type { Request } from './master.js';
+
+/** The package this file is in (dist/persist/ or dist/bundle/, two levels down), as package-root.ts finds it. */
+function packageRoot(): string {
+  return fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+}
 
 /** Commands that run on a destination; others (disconnect, schema, completion, help) are the full CLI's. */
 const HOST_COMMANDS = new Set(['setup', 'submit', 'status', 'download', 'kill', 'delete', 'list', 'wait', 'logs', 'show', 'resubmit']);
@@ -52,6 +56,9 @@ export function leanAlias(args: string[], env: NodeJS.ProcessEnv = process.env):
 export function runThroughMaster(args: string[]): Promise<boolean> {
   const path = leanAlias(args);
   if (!path) return Promise.resolve(false);
+  const root = packageRoot();
+  // package-root.ts and version.ts cost this process more than the rest of it (the CommonJS loader)
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   return new Promise((resolve) => {
     const sock = connect(path);
     const decoder = new FrameDecoder();
@@ -59,8 +66,8 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
     let exited = false;
     const request: Request = {
       op: 'run',
-      version: VERSION,
-      root: PACKAGE_ROOT,
+      version,
+      root,
       argv: args,
       env: process.env as Record<string, string>,
       cwd: process.cwd(),

@@ -32,6 +32,8 @@ process.once('message', (m: WorkerRequest) => {
   // Ended when the command has: what is left (closing the channels to the master) is not waited for.
   void runCli(m.argv).then(() => process.exit());
 });
-// What a command loads on first use (the transports, ssh2, ajv), loaded before the command comes.
-await Promise.all([import('ssh2'), import('ajv'), import('../transport/ssh.js'), import('../transport/prompt.js'), import('./start.js'), import('./client.js')]);
+// What a command through a master loads on first use, loaded before the command comes. (Not ssh2 or
+// ajv: a transport over the master never loads ssh2, and ajv only reads a config file; each would
+// cost every worker more than it saves the few commands that use them.)
+await Promise.all([import('../transport/ssh.js'), import('./start.js'), import('./client.js')]);
 process.send?.({ type: 'ready' });
