@@ -13,6 +13,10 @@ await build({
     tej: fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)),
     // the persistent-connection master (bin/tej.js __persist-master)
     'persist-master': fileURLToPath(new URL('../dist/persist/master-main.js', import.meta.url)),
+    // the master's worker, which runs a command for a lean client (bin/tej.js __persist-worker)
+    'persist-worker': fileURLToPath(new URL('../dist/persist/worker-main.js', import.meta.url)),
+    // the lean client: a command through a running master without loading the CLI
+    'persist-lean': fileURLToPath(new URL('../dist/persist/lean-client.js', import.meta.url)),
   },
   bundle: true,
   splitting: true,

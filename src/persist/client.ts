@@ -119,14 +119,15 @@ export class PersistClient implements ExecClient {
  * Asks the master whether it is there and its connection is up. Resolves when it is; rejects with the
  * socket error (ENOENT, ECONNREFUSED: no master) or the master's own error.
  */
-export function ping(path: string): Promise<void> {
-  return request(path, 'ping');
+export function ping(path: string, destination?: string): Promise<void> {
+  // The destination as typed: the master answers lean clients that name it so (paths.ts aliasPath).
+  return request(path, { op: 'ping', destination });
 }
 
 /** Tells the master to end (tej disconnect). Resolves false when there was none. */
 export async function stopMaster(path: string): Promise<boolean> {
   try {
-    await request(path, 'exit');
+    await request(path, { op: 'exit' });
     return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -135,12 +136,12 @@ export async function stopMaster(path: string): Promise<boolean> {
   }
 }
 
-function request(path: string, op: 'ping' | 'exit'): Promise<void> {
+function request(path: string, req: { op: 'ping'; destination?: string } | { op: 'exit' }): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = connect(path);
     const decoder = new FrameDecoder();
     let answered = false;
-    sock.on('connect', () => sock.write(`${JSON.stringify({ op })}\n`));
+    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
     sock.on('data', (chunk: Buffer) => {
       for (const f of decoder.push(chunk)) {
         answered = true;

@@ -4,6 +4,8 @@
 /** Client to master. */
 export const STDIN = 0x01;
 export const STDIN_EOF = 0x02;
+/** A signal the client got (payload: its name, SIGINT, SIGTERM or SIGHUP), for the command it runs (op 'run'). */
+export const SIGNAL = 0x03;
 /** Master to client. */
 export const OPENED = 0x10;
 export const STDOUT = 0x11;

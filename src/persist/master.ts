@@ -1,17 +1,24 @@
 // The persistent-connection master: a detached process (`tej __persist-master`, started by start.ts)
-// that holds one SSH connection and relays channels to CLI processes over a unix socket. Binding the
-// socket is the lock: of two masters started at once, the second finds the first and leaves.
-// It exits after its idle time with no channel open, when the SSH connection drops, on SIGTERM and
-// on an 'exit' request (tej disconnect), and removes its socket.
-import { appendFileSync, statSync, unlinkSync } from 'node:fs';
+// that holds one SSH connection and serves CLI processes over a unix socket: it relays channels (op
+// 'exec'), and runs whole commands for lean clients in worker processes (op 'run', workers.ts).
+// Binding the socket is the lock: of two masters started at once, the second finds the first and leaves.
+// It exits after its idle time with no channel or command open, when the SSH connection drops, on
+// SIGTERM and on an 'exit' request (tej disconnect), and removes its socket and its aliases.
+import { appendFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { basename, dirname } from 'node:path';
 import type { TejEvent } from '../events.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { PromptRequest } from '../transport/prompt.js';
 import { REMOTE_COMMANDS } from '../transport/remote-command.js';
-import { MAX_OPEN_CHANNELS, SshTransport, type ExitWatchedChannel } from '../transport/ssh.js';
+import { MAX_OPEN_CHANNELS, type SshTransport } from '../transport/ssh.js';
+import { VERSION } from '../version.js';
 import { encodeFrame, ERROR, OPENED, takeLine } from './frame.js';
+import { login, send } from './master-login.js';
+import { aliasPath } from './paths.js';
 import { pipeChannel } from './relay.js';
-import { fromWire, toWire, type WireError } from './wire-error.js';
+import { toWire, type WireError } from './wire-error.js';
+import { WorkerPool, type WorkerRequest } from './workers.js';
 
 export interface MasterArgs {
   destination: string;
@@ -30,6 +37,12 @@ export type ToParent =
   | { type: 'prompt'; id: number; request: PromptRequest };
 export type FromParent = { type: 'answers'; id: number; answers?: string[]; error?: WireError };
 
+/** A socket connection's first line. */
+export type Request =
+  | { op: 'exec'; command: string }
+  | { op: 'ping'; destination?: string }
+  | { op: 'exit' }
+  | ({ op: 'run'; version: string; root: string } & WorkerRequest);
 
 function log(args: MasterArgs, text: string): void {
   try {
@@ -39,11 +52,9 @@ function log(args: MasterArgs, text: string): void {
   }
 }
 
-function send(message: ToParent): void {
-  if (process.connected) process.send?.(message);
-}
+const refuse = (sock: Socket, e: unknown) => sock.end(encodeFrame(ERROR, JSON.stringify(toWire(e))));
 
-/** Binds the socket; undefined when a live master holds it already. A stale socket is removed. */
+/** Binds the socket; false when a live master holds it already. A stale socket is removed. */
 async function bind(server: Server, path: string): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
@@ -67,6 +78,166 @@ async function bind(server: Server, path: string): Promise<boolean> {
   }
 }
 
+/** Reads a connection's first line (at most 64 KiB), then hands it and the bytes after it on. */
+function readRequest(sock: Socket, then: (req: Partial<Request> & { line: string }, rest: Buffer) => void): void {
+  let head: Buffer = Buffer.alloc(0);
+  const onHead = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    let got;
+    try {
+      got = takeLine(head);
+    } catch {
+      sock.destroy();
+      return;
+    }
+    if (!got) return;
+    sock.removeListener('data', onHead);
+    sock.pause();
+    let req: Partial<Request>;
+    try {
+      req = JSON.parse(got.line) as Partial<Request>;
+    } catch {
+      req = {};
+    }
+    then({ ...req, line: got.line }, got.rest);
+  };
+  sock.on('data', onHead);
+}
+
+class Master {
+  private up: SshTransport | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly aliases = new Set<string>();
+  private readonly waiting: (() => void)[] = [];
+  private readonly workers = new WorkerPool(() => this.restartIdle());
+  private channels = 0;
+  private idle: NodeJS.Timeout | undefined;
+  private ending = false;
+
+  constructor(
+    private readonly args: MasterArgs,
+    private readonly server: Server,
+    private readonly connected: Promise<SshTransport>,
+  ) {
+    server.on('connection', (sock) => this.accept(sock));
+  }
+
+  /** The login succeeded: serve, and end with the connection. */
+  ready(transport: SshTransport): void {
+    this.up = transport;
+    this.alias(this.args.destination);
+    this.workers.prepare();
+    this.restartIdle();
+    transport.closed().then(() => this.shutdown('the SSH connection ended'));
+  }
+
+  private accept(sock: Socket): void {
+    this.sockets.add(sock);
+    sock.on('close', () => this.sockets.delete(sock));
+    sock.on('error', () => undefined);
+    readRequest(sock, (req, rest) => {
+      // at once, even during a login that waits for an answer
+      if (req.op === 'exit') {
+        sock.end(encodeFrame(OPENED));
+        return this.shutdown('tej disconnect');
+      }
+      this.connected.then(
+        (transport) => this.dispatch(transport, req, sock, rest),
+        (e: unknown) => refuse(sock, e),
+      );
+    });
+  }
+
+  private dispatch(transport: SshTransport, req: Partial<Request> & { line: string }, sock: Socket, rest: Buffer): void {
+    if (req.op === 'ping') {
+      if (typeof req.destination === 'string') this.alias(req.destination);
+      sock.end(encodeFrame(OPENED));
+    } else if (req.op === 'exec' && typeof req.command === 'string' && REMOTE_COMMANDS.includes(req.command)) {
+      // Only tej's constant commands: nothing else ever reaches the login shell, through a master either.
+      void this.relayChannel(transport, req.command, sock, rest);
+    } else if (req.op === 'run' && Array.isArray(req.argv) && typeof req.cwd === 'string' && req.env && req.tty) {
+      // A client of another tej (or another copy) runs its own code: it falls back to its full CLI.
+      if (req.version !== VERSION || req.root !== PACKAGE_ROOT) {
+        refuse(sock, new Error('another tej: run the command in the client'));
+        return;
+      }
+      const { argv, env, cwd, tty } = req;
+      log(this.args, `running '${String(argv[0])}' for a client`);
+      void this.workers.run({ argv, env, cwd, tty }, sock, rest).then((ok) => {
+        if (!ok) refuse(sock, new Error('no worker could start'));
+      });
+    } else refuse(sock, new Error(`bad request: ${req.line.slice(0, 100)}`));
+  }
+
+  /** Relays one SSH channel to one socket connection, at most MAX_OPEN_CHANNELS at once. */
+  private async relayChannel(transport: SshTransport, command: string, sock: Socket, early: Buffer): Promise<void> {
+    this.channels++;
+    clearTimeout(this.idle);
+    if (this.channels > MAX_OPEN_CHANNELS) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    const done = () => {
+      this.channels--;
+      this.waiting.shift()?.();
+      this.restartIdle();
+    };
+    // The CLI may have gone while this waited for a slot or for the channel: never count it again.
+    if (sock.destroyed) return done();
+    let watched;
+    try {
+      watched = await transport.execChannel(command);
+    } catch (e) {
+      refuse(sock, e);
+      return done();
+    }
+    if (sock.destroyed) {
+      watched.channel.close();
+      return done();
+    }
+    sock.write(encodeFrame(OPENED));
+    pipeChannel(watched, sock, early, done);
+  }
+
+  /** Points the alias of `destination` at this master's socket (a link replaced atomically). */
+  private alias(destination: string): void {
+    const path = aliasPath(dirname(this.args.socket), destination);
+    if (this.aliases.has(path)) return;
+    const tmp = `${path}.${process.pid}`;
+    try {
+      symlinkSync(basename(this.args.socket), tmp);
+      renameSync(tmp, path);
+      this.aliases.add(path);
+    } catch (e) {
+      log(this.args, `cannot write the alias for ${destination}: ${(e as Error).message}`);
+    }
+  }
+
+  private restartIdle(): void {
+    clearTimeout(this.idle);
+    if (this.ending || this.channels > 0 || this.workers.busy > 0) return;
+    this.idle = setTimeout(() => this.shutdown(`idle for ${this.args.idleSeconds}s`), this.args.idleSeconds * 1000);
+  }
+
+  shutdown(why: string): void {
+    if (this.ending) return;
+    this.ending = true;
+    clearTimeout(this.idle);
+    log(this.args, `exiting: ${why}`);
+    this.server.close();
+    for (const path of [this.args.socket, ...this.aliases]) {
+      try {
+        // an alias another master has taken over since is left to it
+        if (path === this.args.socket || readlinkSync(path) === basename(this.args.socket)) unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    }
+    this.workers.close();
+    for (const s of this.sockets) s.end(); // after what was written to them (a login's error)
+    // A login still in progress is simply abandoned; a close that hangs must not keep the master alive.
+    setTimeout(() => process.exit(0), 2000).unref();
+    (this.up ? this.up.close() : Promise.resolve()).catch(() => undefined).finally(() => process.exit(0));
+  }
+}
+
 export async function runMaster(args: MasterArgs): Promise<void> {
   const server = createServer();
   if (!(await bind(server, args.socket))) {
@@ -75,124 +246,13 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     return;
   }
   log(args, `listening for ${args.destination}`);
-  let prompts = 0;
-  const answers = new Map<number, (m: FromParent) => void>();
-  process.on('message', (m: FromParent) => answers.get(m.id)?.(m));
-  const connected = SshTransport.connect(args.destination, {
-    acceptNewHostKey: args.acceptNewHostKey,
-    onEvent: (event) => send({ type: 'event', event }),
-    // Prompts go to the CLI that started this master: it owns the terminal and TEJ_ASKPASS.
-    prompt: !args.canPrompt ? undefined : (request) =>
-      new Promise((resolve, reject) => {
-        if (!process.connected) return reject(new Error('no CLI to ask: the master was started without one'));
-        const id = ++prompts;
-        answers.set(id, (m) => {
-          answers.delete(id);
-          if (m.error) reject(fromWire(m.error));
-          else resolve(m.answers ?? []);
-        });
-        send({ type: 'prompt', id, request });
-      }),
-  });
-  let up: SshTransport | undefined;
-  const sockets = new Set<Socket>();
-  let active = 0;
-  let idle: NodeJS.Timeout | undefined;
-  const waiting: (() => void)[] = [];
-  let ending = false;
-  const shutdown = (why: string) => {
-    if (ending) return;
-    ending = true;
-    log(args, `exiting: ${why}`);
-    server.close();
-    try {
-      unlinkSync(args.socket);
-    } catch {
-      // already gone
-    }
-    for (const s of sockets) s.end(); // after what was written to them (a login's error)
-    // A login still in progress is simply abandoned; a close that hangs must not keep the master alive.
-    setTimeout(() => process.exit(0), 2000).unref();
-    (up ? up.close() : Promise.resolve()).catch(() => undefined).finally(() => process.exit(0));
-  };
-  const restartIdle = () => {
-    clearTimeout(idle);
-    if (active === 0) idle = setTimeout(() => shutdown(`idle for ${args.idleSeconds}s`), args.idleSeconds * 1000);
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  const connected = login(args);
+  const master = new Master(args, server, connected);
+  process.on('SIGTERM', () => master.shutdown('SIGTERM'));
   // The CLI that started it was interrupted while it logged in (a prompt nobody will answer now).
   let ready = false;
-  process.once('disconnect', () => ready || shutdown('the CLI that started it went away during the login'));
+  process.once('disconnect', () => ready || master.shutdown('the CLI that started it went away during the login'));
   process.on('SIGHUP', () => undefined); // the terminal of the CLI that started it may go away
-
-  server.on('connection', (sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-    sock.on('error', () => undefined);
-    let head: Buffer = Buffer.alloc(0);
-    const onHead = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      let req;
-      try {
-        req = takeLine(head);
-      } catch {
-        sock.destroy();
-        return;
-      }
-      if (!req) return;
-      sock.removeListener('data', onHead);
-      sock.pause();
-      let op: { op?: string; command?: string };
-      try {
-        op = JSON.parse(req.line) as typeof op;
-      } catch {
-        op = {};
-      }
-      if (op.op === 'exit') {
-        // at once, even during a login that waits for an answer
-        sock.end(encodeFrame(OPENED));
-        return shutdown('tej disconnect');
-      }
-      connected.then(
-        (transport) => {
-          if (op.op === 'ping') sock.end(encodeFrame(OPENED));
-          // Only tej's constant commands: nothing else ever reaches the login shell, through a master either.
-          else if (op.op === 'exec' && typeof op.command === 'string' && REMOTE_COMMANDS.includes(op.command)) relay(transport, op.command, sock, req.rest);
-          else sock.end(encodeFrame(ERROR, JSON.stringify(toWire(new Error(`bad request: ${req.line.slice(0, 100)}`)))));
-        },
-        (e: unknown) => sock.end(encodeFrame(ERROR, JSON.stringify(toWire(e)))),
-      );
-    };
-    sock.on('data', onHead);
-  });
-
-  const relay = async (transport: SshTransport, command: string, sock: Socket, early: Buffer) => {
-    active++;
-    clearTimeout(idle);
-    // Every CLI's channels share this one connection.
-    if (active > MAX_OPEN_CHANNELS) await new Promise<void>((resolve) => waiting.push(resolve));
-    const done = () => {
-      active--;
-      waiting.shift()?.();
-      restartIdle();
-    };
-    // The CLI may have gone while this waited for a slot or for the channel: never count it again.
-    if (sock.destroyed) return done();
-    let watched: ExitWatchedChannel;
-    try {
-      watched = await transport.execChannel(command);
-    } catch (e) {
-      sock.end(encodeFrame(ERROR, JSON.stringify(toWire(e))));
-      done();
-      return;
-    }
-    if (sock.destroyed) {
-      watched.channel.close();
-      return done();
-    }
-    sock.write(encodeFrame(OPENED));
-    pipeChannel(watched, sock, early, done);
-  };
 
   let transport: SshTransport;
   try {
@@ -201,14 +261,12 @@ export async function runMaster(args: MasterArgs): Promise<void> {
     log(args, `connection failed: ${(e as Error).message}`);
     send({ type: 'error', error: toWire(e) });
     // after the connections that waited for the login have been sent its error
-    setImmediate(() => shutdown('connection failed'));
+    setImmediate(() => master.shutdown('connection failed'));
     return;
   }
   log(args, 'connected');
-  up = transport;
   ready = true;
   send({ type: 'ready', existing: false });
   if (process.connected) process.disconnect();
-  restartIdle();
-  transport.closed().then(() => shutdown('the SSH connection ended'));
+  master.ready(transport);
 }

@@ -59,3 +59,5 @@ export function socketPath(dir: string, target: SshTarget): string {
   }
   return path;
 }
+
+export { aliasPath } from './alias.js';

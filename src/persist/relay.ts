@@ -1,6 +1,7 @@
 // The master's half of one channel: an SSH channel relayed to one socket connection in frames
 // (docs/protocol.md, "Persistent connections"), with backpressure both ways.
 import type { Socket } from 'node:net';
+import type { ClientChannel } from 'ssh2';
 import type { ExitWatchedChannel } from '../transport/ssh.js';
 import { encodeFrame, EXIT, FrameDecoder, STDERR, STDIN, STDIN_EOF, STDOUT } from './frame.js';
 
@@ -50,10 +51,36 @@ export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Bu
   channel.on('drain', () => sock.resume());
   sock.on('data', onFrames);
   // The CLI went away (killed, or its transport closed): the remote command loses its channel too.
+  // Closing a channel does not stop its command (sshd signals nothing without a terminal, and the
+  // session's sshd stays up with the master's connection): a quiet `logs -f` would poll on until its job
+  // ends. A command still running is sent SIGTERM first (its login shell, if it did not exec, dies and
+  // the command's parent changes, which the follow loop watches).
   sock.on('close', () => {
+    if (!watched.exit) signalChannel(channel, 'TERM');
     channel.close();
     done();
   });
   if (early.length > 0) onFrames(early);
   sock.resume();
+}
+
+/** The parts of ssh2's channel that its signal() uses (ssh2 1.x). */
+interface ChannelInternals {
+  type?: string;
+  outgoing?: { id: number; state: string };
+  _client?: { _protocol?: { signal(id: number, name: string): void } };
+}
+
+/**
+ * Sends a "signal" channel request (RFC 4254 6.9; sshd signals the command's process group). ssh2's
+ * channel.signal() sends nothing once the channel's stdin has ended (state 'eof'), which every tej command's has
+ * (its script was sent): this sends it as long as the channel is open.
+ */
+export function signalChannel(channel: ClientChannel, name: string): void {
+  const c = channel as unknown as ChannelInternals;
+  try {
+    if (c.type === 'session' && (c.outgoing?.state === 'open' || c.outgoing?.state === 'eof')) c._client?._protocol?.signal(c.outgoing.id, name);
+  } catch {
+    // the connection is already closing
+  }
 }

@@ -34,7 +34,7 @@ export async function persistentTransport(destination: string, options: PersistO
   for (let attempt = 1; ; attempt++) {
     try {
       // Also waits for a master that is still logging in (started by another command), or gets its error.
-      await ping(socket);
+      await ping(socket, destination);
       break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;

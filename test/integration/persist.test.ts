@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { makeJob, ok, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
+import { makeJob, ok, startTej, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
 import { makeClientHome, startSshHost, type Lab } from '../helpers/lab.js';
 
 /** Pids of the masters whose command line names `dir` (their socket is under it). */
@@ -270,6 +270,68 @@ describe('persistent connections', () => {
     }
     assert.equal(results[0], results[1]);
     assert.equal(createHash('sha256').update(Buffer.concat([big, big])).digest('hex'), results[1]!.split(' ').pop());
+    assert.equal(mastersUnder(c.runtime).length, 1);
+  });
+
+  it('stops the host\'s follow loop when the client of a logs -f through a master goes away, and serves on', async () => {
+    const c = await client();
+    const dir = await makeJob(join(jobs, 'quiet'), { 'start.sh': 'while :; do sleep 1; done\n' });
+    ok(await c.run(['submit', 'h1', '--id', 'quiet', dir, '--persist']));
+    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'logs(\\.sh)? quiet --follow']);
+    // --persist: the command runs in the master's worker (a lean client); persist in the config file:
+    // the CLI runs it and the master relays its channels.
+    await mkdir(join(c.home, '.config', 'tej'), { recursive: true });
+    await writeFile(join(c.home, '.config', 'tej', 'config.json'), JSON.stringify({ hosts: { h1: { persist: '10m' } } }));
+    for (const how of [['--persist'], []]) {
+      // A quiet job: the loop writes nothing, so only the master can tell it to stop.
+      for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+        const follower = startTej(['logs', 'h1', '--id', 'quiet', '-f', ...how], { home: c.home, env: { XDG_RUNTIME_DIR: c.runtime } });
+        await waitFor('the remote follow loop', followLoop, (r) => r.stdout.trim() !== '');
+        follower.child.kill(signal);
+        const r = await follower.done;
+        if (signal === 'SIGINT') {
+          assert.equal(r.code, 130, r.stderr);
+          assert.match(r.stderr, /tej: interrupted/);
+        }
+        await waitFor(`the follow loop to stop after ${signal} ${how.join(' ')}`, followLoop, (r) => r.stdout.trim() === '', 60_000);
+      }
+    }
+    const status = await c.run(['status', 'h1', '--id', 'quiet', '--persist']);
+    assert.equal(status.code, 2, status.stderr); // running
+    assert.match(status.stdout, /running/);
+    ok(await c.run(['kill', 'h1', '--id', 'quiet', '--grace', '1', '--persist']));
+    assert.equal(mastersUnder(c.runtime).length, 1);
+  });
+
+  it('runs a command in the master\'s worker when one is running, with the output and exit code of the CLI', async () => {
+    const c = await client();
+    const dir = await makeJob(join(jobs, 'lean'), { 'start.sh': 'echo out; echo err >&2; exit 3\n' });
+    ok(await c.run(['submit', 'h1', '--id', 'lean', dir]));
+    ok(await c.run(['wait', 'h1', '--id', 'lean']).then((r) => ({ ...r, code: r.code === 4 ? 0 : r.code })));
+    const cases = [
+      ['status', 'h1', '--id', 'lean'],
+      ['status', 'h1', '--id', 'lean', '--json'],
+      ['logs', 'h1', '--id', 'lean', '--stderr'],
+      ['status', 'h1', '--id', 'nosuch'],
+      ['list', 'h1', '--state', 'sleeping'],
+      ['show', 'h1', '--id', 'lean', '--json'],
+    ];
+    const direct = [];
+    for (const args of cases) direct.push(await c.run(args));
+    ok(await c.run(['list', 'h1', '--persist'])); // starts the master
+    const log = () => readFile(join(c.runtime, 'tej', readdirSync(join(c.runtime, 'tej')).find((f) => f.endsWith('.log'))!), 'utf8');
+    const ranBefore = (await log()).split('running ').length;
+    for (const [i, args] of cases.entries()) {
+      const through = await c.run([...args, '--persist']);
+      assert.deepEqual([through.code, through.stdout, through.stderr], [direct[i]!.code, direct[i]!.stdout, direct[i]!.stderr], args.join(' '));
+    }
+    assert.equal((await log()).split('running ').length - ranBefore, cases.length, 'each command ran in a worker of the master');
+    // The working directory and the environment are the client's.
+    const here = join(c.home, 'here');
+    await mkdir(here);
+    const got = await tej(['download', 'h1', '--id', 'lean', 'tej.stdout:got.txt', '--persist'], { home: c.home, cwd: here, env: { XDG_RUNTIME_DIR: c.runtime } });
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(await readFile(join(here, 'got.txt'), 'utf8'), 'out\n');
     assert.equal(mastersUnder(c.runtime).length, 1);
   });
 });

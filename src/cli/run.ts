@@ -1,0 +1,88 @@
+// The tej command line: yargs, one module per command. The only code that touches process exit status.
+// runCli is the whole run of one command in this process: bin/tej.js runs it (main.ts), and so does a
+// --persist master's worker (src/persist/worker-main.ts) for a command a lean client forwarded.
+import yargs from 'yargs';
+import { UsageError } from '../errors.js';
+import { fromFsError } from '../fs-errors.js';
+import { VERSION } from '../version.js';
+import { globalOptions } from './context.js';
+import { normalizePersistArgs } from './persist.js';
+import { printError } from './render.js';
+import { clearStatusLine } from './progress.js';
+import { sayLastWord } from './interrupt.js';
+import { setupCommand } from './commands/setup.js';
+import { submitCommand } from './commands/submit.js';
+import { statusCommand } from './commands/status.js';
+import { killCommand } from './commands/kill.js';
+import { deleteCommand } from './commands/delete.js';
+import { downloadCommand } from './commands/download.js';
+import { listCommand } from './commands/list.js';
+import { schemaCommand } from './commands/schema.js';
+import { waitCommand } from './commands/wait.js';
+import { logsCommand } from './commands/logs.js';
+import { showCommand } from './commands/show.js';
+import { resubmitCommand } from './commands/resubmit.js';
+import { completionCommand } from './commands/completion.js';
+import { disconnectCommand } from './commands/disconnect.js';
+
+/** Runs the command line `args` (without node and the script) in this process; sets process.exitCode. */
+export async function runCli(args: string[]): Promise<void> {
+  process.on('SIGINT', () => {
+    clearStatusLine();
+    process.stderr.write('tej: interrupted\n');
+    sayLastWord();
+    process.exit(130);
+  });
+  // As SIGINT: through process.exit, whose 'exit' handlers remove a download's temporary files.
+  process.on('SIGTERM', () => {
+    clearStatusLine();
+    process.stderr.write('tej: terminated\n');
+    process.exit(143);
+  });
+
+  // A reader that stops early (`tej logs -f | head`) ends tej quietly, as it would a shell tool.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+
+  const argv = normalizePersistArgs(args);
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
+
+  const cli = globalOptions(yargs(argv))
+    .scriptName('tej')
+    .usage('$0 <command> [destination] [options]\n\nRun jobs on machines you reach over SSH. With no destination, the queue is on this machine.')
+    .command(setupCommand as never)
+    .command(submitCommand as never)
+    .command(statusCommand as never)
+    .command(downloadCommand as never)
+    .command(killCommand as never)
+    .command(deleteCommand as never)
+    .command(listCommand as never)
+    .command(schemaCommand as never)
+    .command(waitCommand as never)
+    .command(logsCommand as never)
+    .command(showCommand as never)
+    .command(resubmitCommand as never)
+    .command(completionCommand as never)
+    .command(disconnectCommand as never)
+    .completion('__yargs-completion-script', false) // only for --get-yargs-completions; `tej completion` prints the script
+    .demandCommand(1, 'tej: name a command (tej --help lists them)')
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('h', 'help')
+    // the terminal's width (yargs stops at 80), at most 120 for readability; 80 when not a terminal
+    .wrap(Math.min(120, process.stdout.columns || 80))
+    .epilog('Destinations: [user@]host, ssh://[user@]host[:port], or a Host from ~/.ssh/config.')
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg.startsWith('tej:') ? msg : `tej: ${msg}`, { hint: 'tej --help shows the usage' });
+    });
+
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    // A local file system error that no command explained is still the user's path, not a bug in tej.
+    process.exitCode = printError(fromFsError(err), verbose);
+  }
+}

@@ -1,0 +1,120 @@
+// The lean client (bin/tej.js, with --persist or TEJ_PERSIST): when a master for the destination as
+// typed is running, the command runs in the master's worker (workers.ts), and this process only sends
+// its argv, environment, working directory and terminal, then relays the output, the signals and the
+// exit code. It loads neither yargs nor ssh2 nor the commands (the cost of a command through a master
+// was mostly that). Whatever it cannot tell for sure (no master, another tej, an unusual command line)
+// it leaves to the full CLI, before anything has run: the result is then the same, only slower.
+import { lstatSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { aliasPath } from './alias.js';
+import { encodeFrame, ERROR, EXIT, FrameDecoder, OPENED, SIGNAL, STDERR, STDOUT } from './frame.js';
+import type { Request } from './master.js';
+
+/** The package this file is in (dist/persist/ or dist/bundle/, two levels down), as package-root.ts finds it. */
+function packageRoot(): string {
+  return fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+}
+
+/** Commands that run on a destination; others (disconnect, schema, completion, help) are the full CLI's. */
+const HOST_COMMANDS = new Set(['setup', 'submit', 'status', 'download', 'kill', 'delete', 'list', 'wait', 'logs', 'show', 'resubmit']);
+const OFF = new Set(['off', 'no', 'false', '0']);
+// as cli/persist.ts: what a bare --persist may take as its value
+const DURATION_WORD = /^(([0-9]+[smhd]?)+|([0-9]+-)?([0-9]+:)?[0-9]+:[0-9]+|on|off|yes|no|true|false)$/i;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** --persist's value (the flag wins over TEJ_PERSIST), or undefined when neither says. */
+function persistValue(args: string[], env: NodeJS.ProcessEnv): string | undefined {
+  const end = args.indexOf('--');
+  const flags = end < 0 ? args : args.slice(0, end);
+  for (let i = flags.length - 1; i >= 0; i--) {
+    const a = flags[i]!;
+    if (a.startsWith('--persist=')) return a.slice('--persist='.length);
+    if (a === '--persist') return DURATION_WORD.test(flags[i + 1] ?? '') ? flags[i + 1] : 'on';
+  }
+  return env.TEJ_PERSIST || undefined;
+}
+
+/** The alias socket to try, or undefined when this command line is left to the full CLI. */
+export function leanAlias(args: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const [command, destination] = args;
+  if (!command || !HOST_COMMANDS.has(command) || !destination || destination.startsWith('-') || destination === 'local') return undefined;
+  if (args.some((a) => a === '--help' || a === '-h' || a === '--version')) return undefined;
+  const persist = persistValue(args, env);
+  if (persist === undefined || OFF.has(persist.trim().toLowerCase())) return undefined;
+  // The directory's checks are paths.ts socketDir's; anything amiss is for the full CLI to explain.
+  const xdg = env.XDG_RUNTIME_DIR;
+  const dir = xdg && isAbsolute(xdg) ? join(xdg, 'tej') : join(tmpdir(), `tej-${process.getuid?.() ?? 'user'}`);
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st?.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) return undefined;
+  return aliasPath(dir, destination);
+}
+
+/** Runs the command through a master's worker; false (nothing run, nothing printed) to use the full CLI. */
+export function runThroughMaster(args: string[]): Promise<boolean> {
+  const path = leanAlias(args);
+  if (!path) return Promise.resolve(false);
+  const root = packageRoot();
+  // package-root.ts and version.ts cost this process more than the rest of it (the CommonJS loader)
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  return new Promise((resolve) => {
+    const sock = connect(path);
+    const decoder = new FrameDecoder();
+    let opened = false;
+    let exited = false;
+    const request: Request = {
+      op: 'run',
+      version,
+      root,
+      argv: args,
+      env: process.env as Record<string, string>,
+      cwd: process.cwd(),
+      tty: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true, columns: process.stdout.columns || process.stderr.columns },
+    };
+    sock.on('connect', () => sock.write(`${JSON.stringify(request)}\n`));
+    const write = (out: NodeJS.WriteStream, data: Buffer) => {
+      if (!out.write(data)) {
+        sock.pause();
+        out.once('drain', () => sock.resume());
+      }
+    };
+    sock.on('data', (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = decoder.push(chunk);
+      } catch {
+        sock.destroy();
+        return;
+      }
+      for (const f of frames) {
+        if (!opened) {
+          if (f.type !== OPENED) return sock.destroy(); // ERROR: refused before anything ran
+          opened = true;
+          for (const s of SIGNALS) process.on(s, () => sock.write(encodeFrame(SIGNAL, s)));
+          // A reader that stops early (`tej logs -f | head`) ends tej quietly, as main.ts does.
+          process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+            if (e.code !== 'EPIPE') throw e;
+            process.exit(0);
+          });
+        } else if (f.type === STDOUT) write(process.stdout, f.payload);
+        else if (f.type === STDERR) write(process.stderr, f.payload);
+        else if (f.type === EXIT) {
+          exited = true;
+          process.exitCode = (JSON.parse(f.payload.toString()) as { code: number }).code;
+          sock.end();
+        } else if (f.type === ERROR) sock.destroy();
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      if (!opened) return resolve(false);
+      if (!exited) {
+        process.stderr.write('tej: the persistent connection master ended during the command; it may have run in part\n');
+        process.exitCode = 75;
+      }
+      resolve(true);
+    });
+  });
+}
