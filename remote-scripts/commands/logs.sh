@@ -80,7 +80,7 @@ if has_proc; then
 	_up=$parent
 	while test -n "$_up" && test "$_up" -gt 1; do
 		_comm=
-		{ IFS= read -r _comm <"/proc/$_up/comm"; } 2>/dev/null || break
+		{ IFS= read -r _comm <"$TEJ_PROC/$_up/comm"; } 2>/dev/null || break
 		case $_comm in
 		sshd*)
 			session_start=$(proc_starttime "$_up") && session=$_up
