@@ -1,0 +1,41 @@
+// The invocation: the script that runs one helper call of a queue on the host. It checks the installed
+// helpers against the client's own MANIFEST before the dispatcher runs, and answers in the reply format
+// when the queue is absent, foreign or not this client's (docs/protocol.md).
+import { EXIT } from '../errors.js';
+import { manifest, type Bundle } from '../remote/bundle.js';
+import { shQuote, shQuotePath } from '../transport/quote.js';
+import { PROTO } from '../version.js';
+
+/** An argument that is a path on the host: a leading ~/ expands to the remote $HOME. */
+export type Arg = string | { path: string };
+
+export function quoteArg(a: Arg): string {
+  return typeof a === 'string' ? shQuote(a) : shQuotePath(a.path);
+}
+
+/** The script that runs `tej-remote COMMAND ARGS` of the queue at `queue`, with `marker` before a stream. */
+export function invocationScript(bundle: Bundle, queue: string, command: string, args: Arg[], marker = false): string {
+  const { hash } = bundle;
+  const q = shQuotePath(queue);
+  // Before the dispatcher runs, the installed helpers (tej-remote itself included) are checked against
+  // this client's own MANIFEST, sent here: a job, which runs as the same user, could edit a helper and
+  // the host's MANIFEST with it. Any difference: no helper runs, and the reply says the installed
+  // protocol and hash (hash=modified when VERSION claims this very bundle), which the client answers
+  // by reinstalling (or refusing a newer queue). A host with no sha256 tool relies on VERSION's hash.
+  const check =
+    `(cd "$Q" && M=${shQuote(manifest(bundle))} && if command -v sha256sum >/dev/null 2>&1; then printf '%s' "$M" | sha256sum -c -; ` +
+    `elif command -v shasum >/dev/null 2>&1; then printf '%s' "$M" | shasum -a 256 -c -; fi) >/dev/null 2>&1`;
+  const mismatch =
+    `p=0; h=; while IFS= read -r l || test -n "$l"; do case $l in proto=*) p=\${l#proto=} ;; hash=*) h=\${l#hash=} ;; esac; l=; done <"$Q/VERSION"; ` +
+    `printf 'tej-proto=%s\\n' "$p"; if test "$h" = ${hash}; then printf 'hash=modified\\n'; ` +
+    `echo "tej-remote: the helpers installed in $Q were modified after they were installed" >&2; else printf 'hash=%s\\n' "$h"; fi; exit ${EXIT.PROTOCOL}`;
+  // No VERSION: say whether the directory is absent (set it up) or something else (refuse), in the
+  // reply format, so that the client can tell the two apart. A directory holding another client's
+  // install in progress (.install.PID) is not foreign: this one installs too (each into its own dir).
+  return (
+    `Q=${q}; if test -f "$Q/VERSION"; then if ${check}; then ${marker ? `printf 'tej-stream-begins\\n'; ` : ''}` +
+    `exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} --verified ${[command, ...args].map(quoteArg).join(' ')}; fi; ${mismatch}; fi; ` +
+    `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")" && ! ls -A "$Q" | grep -q '^\\.install\\.'; }; }; ` +
+    `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
+  );
+}
