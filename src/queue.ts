@@ -17,6 +17,9 @@ import { parseReply, type Reply } from './protocol/reply.js';
 import { skipToMarker } from './protocol/stream-marker.js';
 import { loadBundle } from './remote/bundle.js';
 import { installHelpers, notAQueueError } from './remote/install.js';
+import { probedRoot, probeScript, SESSION_COMMANDS, sessionCallScript, sessionLoadScript } from './remote/session.js';
+import type { ShellSession } from './transport/shell-session.js';
+import { shQuotePath } from './transport/quote.js';
 import { destinationFor, extractDownload, type ExtractResult } from './download/extract.js';
 import { parseDownloadSpec } from './download/spec.js';
 import type { RunOptions, RunResult, Transport } from './transport/transport.js';
@@ -58,8 +61,14 @@ type CallOptions = RunOptions & { autoSetup?: boolean; streamMarker?: boolean };
 /** How often an idempotent call is sent again over a new connection after the old one broke. */
 export const CALL_RETRIES = 3;
 
+/** Sessions that hold this client's helpers (src/remote/session.ts): one load per session. */
+const loaded = new WeakMap<ShellSession, Promise<boolean>>();
+
 export class Queue {
   private broken = false;
+  /** Per session: the queue's physical path when calls may run from memory there, else undefined. */
+  private probed = new WeakMap<ShellSession, Promise<string | undefined>>();
+  private readonly firstCalls = new WeakSet<ShellSession>();
 
   constructor(
     public transport: Transport,
@@ -129,9 +138,61 @@ export class Queue {
     return r;
   }
 
+  /**
+   * The root to run COMMAND from memory in SESSION with (src/remote/session.ts), or undefined. The first
+   * call of a session takes the invocation (a CLI command makes one call: the load would only delay it);
+   * the second loads the helpers and probes the queue, once for the session.
+   */
+  private async sessionRoot(session: ShellSession): Promise<string | undefined> {
+    let root = this.probed.get(session);
+    if (!root && !this.firstCalls.has(session)) {
+      this.firstCalls.add(session);
+      return undefined;
+    }
+    if (!root) {
+      root = (async () => {
+        const bundle = await loadBundle();
+        let load = loaded.get(session);
+        if (!load) {
+          load = session.load(sessionLoadScript(bundle)).then((r) => r.code === 0);
+          loaded.set(session, load);
+        }
+        if (!(await load)) return undefined;
+        const probe = await session.run(probeScript(shQuotePath(this.path)));
+        return probe.code === 0 ? probedRoot(probe.stdout.toString(), bundle) : undefined;
+      })();
+      this.probed.set(session, root);
+    }
+    return root;
+  }
+
+  /** A call through the session's loaded helpers, or undefined when it must take the invocation. */
+  private async sessionCall(command: string, args: Arg[], options: CallOptions, what: string): Promise<RunResult | undefined> {
+    if (!SESSION_COMMANDS.has(command) || options.stdin || options.stdout || options.streamMarker || !this.transport.session) return undefined;
+    if (!args.every((a): a is string => typeof a === 'string')) return undefined;
+    const session = await this.transport.session();
+    const root = await this.sessionRoot(session);
+    if (root === undefined) return undefined;
+    this.onEvent?.({ kind: 'exec', host: this.host, command: what });
+    const r = await session.run(sessionCallScript(root, command, args));
+    // The queue changed since the probe (removed, reinstalled, its mode opened): the invocation finds out
+    // what and says it, or sets up, upgrades; this session probes again after that.
+    if (r.code === EXIT.UNAVAILABLE || r.code === EXIT.PROTOCOL || r.code === EXIT.NOPERM) {
+      this.probed.delete(session);
+      return undefined;
+    }
+    return r;
+  }
+
   /** Runs one helper; handles first-use setup and helper upgrades, then maps failures to errors. */
   async call(command: string, args: Arg[], options: CallOptions = {}): Promise<{ result: RunResult; reply?: Reply }> {
     const what = `tej-remote ${command} ${args.map((a) => (typeof a === 'string' ? a : a.path)).join(' ')}`.trim();
+    const fast = await this.sessionCall(command, args, options, what);
+    if (fast) {
+      if (fast.code === null) throw new ConnectionError(`tej: connection to ${this.host} broke during '${what}'`);
+      if (fast.code === 0) return { result: fast, reply: parseReply(fast.stdout.toString(), this.host) };
+      throw remoteError(this.host, { command: what, code: fast.code, stderr: fast.stderr }, `'${what}' failed`);
+    }
     for (let attempt = 0; ; attempt++) {
       const result = await this.run(await this.invocation(command, args, options.streamMarker), options, what);
       const text = options.stdout ? '' : result.stdout.toString();
@@ -173,6 +234,7 @@ export class Queue {
   }
 
   private install(force: boolean): Promise<void> {
+    this.probed = new WeakMap(); // probe again after it
     return installHelpers((script, options, what) => this.run(script, options, what), this.path, this.host, force);
   }
 
