@@ -12,7 +12,7 @@ import { replay } from './job/prepack.js';
 import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
 import { remoteError } from './protocol/exit-codes.js';
-import { invocationScript, type Arg } from './protocol/invocation.js';
+import { invocationScript, withInlineStdin, type Arg } from './protocol/invocation.js';
 import { parseReply, type Reply } from './protocol/reply.js';
 import { skipToMarker } from './protocol/stream-marker.js';
 import { loadBundle } from './remote/bundle.js';
@@ -57,7 +57,15 @@ export interface KillResult {
   state: JobState;
 }
 
-type CallOptions = RunOptions & { autoSetup?: boolean; streamMarker?: boolean };
+/**
+ * `inline`: the call's whole stdin, small, sent inside the request on the session's shell instead of over
+ * a channel of its own (opening one costs the host a fork of sshd and a login shell); `onSend` is told
+ * just before it goes. A transport without a session sends it as stdin.
+ */
+type CallOptions = RunOptions & { autoSetup?: boolean; streamMarker?: boolean; inline?: Buffer; onSend?: () => void };
+
+/** A submit whose tar stream is at most this long travels inside the request (CallOptions.inline). */
+export const INLINE_MAX_BYTES = 64 * 1024;
 /** How often an idempotent call is sent again over a new connection after the old one broke. */
 export const CALL_RETRIES = 3;
 
@@ -122,9 +130,18 @@ export class Queue {
     return invocationScript(await loadBundle(), this.path, command, args, marker);
   }
 
-  private async run(script: string, options: RunOptions, what: string): Promise<RunResult> {
+  private async run(script: string, options: CallOptions, what: string): Promise<RunResult> {
     this.onEvent?.({ kind: 'exec', host: this.host, command: what });
-    const r = await this.transport.run(script, options);
+    // Only on an idle shell: it runs one request at a time, and submits sent at once go faster side by
+    // side on channels of their own (measured: 20 at once, 36.5 s all through the shell, 16.2 s on channels).
+    const session = options.inline && this.transport.session ? await this.transport.session() : undefined;
+    let r: RunResult;
+    if (session && !session.busy) {
+      options.onSend?.();
+      r = await session.run(withInlineStdin(script, options.inline!));
+    } else {
+      r = await this.transport.run(script, options);
+    }
     // A local read error tore the upload: that, not the remote's "incomplete upload", is the cause.
     const code = (r.stdinError as NodeJS.ErrnoException | undefined)?.code;
     // EPIPE: the helper stopped reading (refused the id, queue absent); its exit status says why.
@@ -264,10 +281,16 @@ export class Queue {
     if (options.plugin) args.push('--plugin', options.plugin);
     if (options.keepInput ?? scan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
     const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
+    const inline = this.transport.session && scan.bytes <= INLINE_MAX_BYTES ? await inlineTar(packed ? replay(packed) : packJob(scan, meta, nonce)) : undefined;
     // A repeat after a broken connection sends the same id and nonce: if the first attempt got as far
     // as claiming the id, the helper answers with that job instead of "exists" (resumed=1).
     const { reply } = await this.retrying('submit', () =>
       this.call('submit', args, {
+        inline,
+        onSend: () => {
+          this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes: scan.bytes, files: totalFiles, totalBytes: scan.bytes, totalFiles });
+          this.onEvent?.({ kind: 'upload-committed', host: this.host, id });
+        },
         stdin: () => {
           const progress = (bytes: number, files: number) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles });
           const source = packed ? replay(packed, progress) : packJob(scan, meta, nonce, progress);
@@ -409,6 +432,27 @@ export class Queue {
   async close(): Promise<void> {
     await this.transport.close();
   }
+}
+
+/** A tar stream read whole, when it is at most INLINE_MAX_BYTES long. */
+async function inlineTar(source: Readable): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length > INLINE_MAX_BYTES) {
+        source.destroy();
+        return undefined;
+      }
+    }
+  } catch (e) {
+    // as run() says it for a streamed upload
+    if (e instanceof TejError) throw e;
+    throw new InvalidInputError(`tej: reading the job to upload failed: ${(e as Error).message}`, { cause: e });
+  }
+  return Buffer.concat(chunks, length);
 }
 
 /** The reply of submit and resubmit → what they return. */

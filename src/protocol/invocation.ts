@@ -39,3 +39,33 @@ export function invocationScript(bundle: Bundle, queue: string, command: string,
     `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
   );
 }
+
+/**
+ * A printf format that prints `data` exactly: printable ASCII as itself, every other byte (and `\`, `%`,
+ * `'`) as an octal escape, which POSIX printf supports; so the format is one line and needs no quoting
+ * but single quotes. A digit right after an escape is escaped too (busybox reads `\0` and up to four
+ * digits), and NUL, the tar's commonest byte, is the short `\0` when no digit follows.
+ */
+export function printfFormat(data: Uint8Array): string {
+  const parts: string[] = [];
+  let escaped = false;
+  for (let i = 0; i < data.length; i++) {
+    const b = data[i]!;
+    const digit = b >= 0x30 && b <= 0x39;
+    if (b >= 0x20 && b < 0x7f && b !== 0x5c && b !== 0x25 && b !== 0x27 && !(digit && escaped)) {
+      parts.push(String.fromCharCode(b));
+      escaped = false;
+      continue;
+    }
+    const next = data[i + 1];
+    const nextDigit = next !== undefined && next >= 0x30 && next <= 0x39;
+    parts.push(b === 0 && !nextDigit ? '\\0' : `\\${b.toString(8).padStart(3, '0')}`);
+    escaped = true;
+  }
+  return parts.join('');
+}
+
+/** SCRIPT with DATA on its stdin, as one line for the session's shell: printf's output piped into it. */
+export function withInlineStdin(script: string, data: Uint8Array): string {
+  return `printf '${printfFormat(data)}' | (${script})`;
+}

@@ -129,6 +129,11 @@ export class ShellSession {
     });
   }
 
+  /** Whether a request is running or waiting: one more would wait for them. */
+  get busy(): boolean {
+    return this.current !== undefined || this.queue.length > 0;
+  }
+
   /** Fails every waiting request; the session cannot be used afterwards. */
   fail(error: Error): void {
     if (this.closed) return;

@@ -2,7 +2,8 @@
 // delete from the helpers the client loaded into its shell (src/remote/session.ts), never from the
 // queue's files. Replies as the dispatcher's; modified helpers never run; an open queue still refused.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, TejError, type TejEvent } from '../../src/index.js';
@@ -91,6 +92,31 @@ describe('library session', () => {
       }
       await waitFor('again1', () => q.status('again1'), (s) => s?.state === 'finished');
       assert.equal(await alice('ls ~ | grep pwned || true'), '');
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('sends a small job inside the request on its shell: every byte arrives, and a taken id is refused', async () => {
+    const q = await connect('h1', { onEvent });
+    try {
+      const data = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
+      const odd = "0 1%'.txt"; // digits after escapes, a quote, a percent sign
+      const dir = await makeJob(join(jobs, 'inline'), { 'start.sh': `sha256sum data.bin "0 1%'.txt" > sums.txt\n`, [odd]: '00\n\0 7\n' });
+      await writeFile(join(dir, 'data.bin'), data);
+      let channels = 0;
+      const run = q.transport.run.bind(q.transport);
+      q.transport.run = (script, options) => {
+        if (options?.stdin) channels++;
+        return run(script, options);
+      };
+      await q.submit(dir, { id: 'inline1' });
+      assert.equal(channels, 0, 'no channel of its own');
+      await waitFor('inline1', () => q.status('inline1'), (s) => s?.state === 'finished');
+      const local = await alice(`cd ~/.tej/jobs/inline1/work && cat sums.txt`);
+      const expected = [['data.bin', data], [odd, '00\n\0 7\n']].map(([f, c]) => `${createHash('sha256').update(c!).digest('hex')}  ${f}\n`).join('');
+      assert.equal(local, expected);
+      await assert.rejects(q.submit(dir, { id: 'inline1' }), (e: TejError) => e.exitCode === 73);
     } finally {
       await q.close();
     }
