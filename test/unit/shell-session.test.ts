@@ -51,6 +51,28 @@ describe('ShellSession', () => {
     );
   });
 
+  test('a load defines functions for the later requests, without leaking set -eu or its umask', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    const before = (await session.run('umask')).stdout.toString();
+    const loaded = await session.load("greet() {\n\tprintf 'hi %s\\n' \"$1\"\n}\nset -eu\numask 077\ngreeting=yes");
+    assert.equal(loaded.code, 0, loaded.stderr);
+    const r = await session.run('greet "$greeting"; echo "$-"; umask; echo "${unset_var:-u}"');
+    assert.equal(r.stdout.toString(), `hi yes\n${(await session.run('echo "$-"')).stdout}${before}u\n`);
+    assert.doesNotMatch(r.stdout.toString().split('\n')[1]!, /[eu]/);
+  });
+
+  test('a load that does not parse, or that exits, fails alone and defines nothing; the session goes on', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    for (const script of ['f() { echo f; }\nif then fi (', 'f() { echo f; }\nexit 0', 'f() { echo f; }\nexec true']) {
+      const r = await session.load(script);
+      assert.notEqual(r.code, 0, script);
+      assert.equal((await session.run('command -v f || echo none')).stdout.toString(), 'none\n', script);
+    }
+    assert.equal((await session.run('echo still here')).stdout.toString(), 'still here\n');
+  });
+
   test('a request that cannot be parsed fails alone; the session goes on', async (t) => {
     const { child, session } = startShell();
     t.after(() => child.kill());
