@@ -90,6 +90,11 @@ if has_proc; then
 		proc_fields "$_up" || break
 		_up=$proc_ppid
 	done
+	# In an SSH session (sshd set SSH_CONNECTION) with no sshd above the caller: the session ended before
+	# we looked, and the caller, a login shell that waits for us (dash, fish, tcsh), was made an orphan.
+	if test -z "$session" && test -n "${SSH_CONNECTION:-}" && proc_fields "$parent" && test "$proc_ppid" = 1; then
+		exit 0
+	fi
 fi
 client_gone() {
 	if test -n "$session" && ! proc_alive "$session" "$session_start"; then

@@ -325,6 +325,20 @@ export class Queue {
     });
   }
 
+  /**
+   * Waits until a member of the group runs COMMAND (its argv joined by spaces): counting members would
+   * also count the wrapper's own short-lived subshells, which come before the job's first process.
+   */
+  async waitForCommand(pgid: number, command: string): Promise<number> {
+    return waitFor(`'${command}' to run in group ${pgid}`, () => this.members(pgid).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim() === command;
+      } catch {
+        return false;
+      }
+    }));
+  }
+
   /** The live processes this queue started (they carry its TMPDIR), whatever their group or parent. */
   processes(): number[] {
     const mark = `\0TMPDIR=${this.env.TMPDIR}\0`;

@@ -115,7 +115,7 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
         // A lost job whose processes run on: delete --kill sweeps them.
         const rec = await q.submit('orphan', { command: 'sleep 1000' });
         const pgid = Number(rec.native_id);
-        await waitFor('the job to start', () => (q.members(pgid).length >= 3 ? true : undefined));
+        await q.waitForCommand(pgid, 'sleep 1000');
         process.kill(pgid, 'SIGKILL');
         await q.waitState('orphan', ['lost']);
         await q.ok(['delete', 'orphan', '--kill', '--grace', '1']);

@@ -145,6 +145,36 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         });
       }
 
+      // Over SSH the caller may be a login shell that waits for the follower (dash, fish, tcsh): when the
+      // session ended before the follower began, that shell is an orphan, no sshd is above it, and it lives
+      // on. A middle shell plays it here, under SSH_CONNECTION as sshd sets it; the follower starts only
+      // once the starter (sshd's part) is gone.
+      test('logs --follow in an SSH session stops when the session ended before it began, though its login shell waits', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        await q.submit('quiet', { command: 'exec sleep 100000' });
+        const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
+        const hold = join(q.tmp, 'hold-middle.sh');
+        // waits until the middle shell (TEJ_CALLER_PID) is no longer the starter's child
+        writeFileSync(hold, 'while read -r _ _ _ p _ </proc/$TEJ_CALLER_PID/stat && test "$p" = "$STARTER"; do sleep 0.05; done; exec "$@"\n');
+        const middle = 'TEJ_CALLER_PID=$$; export TEJ_CALLER_PID; "$@"; exit $?';
+        const pidText = await new Promise<string>((resolve, reject) => {
+          const c = spawn('/bin/sh', ['-c', 'STARTER=$$ SSH_CONNECTION="10.0.0.1 50000 10.0.0.2 22"; export STARTER SSH_CONNECTION; /bin/sh -c "$0" middle "$@" >/dev/null 2>&1 & echo $!', middle, '/bin/sh', hold, ...follower], {
+            env: q.env,
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          let out = '';
+          c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          c.on('error', reject);
+          c.on('close', () => resolve(out));
+        });
+        const pid = Number(pidText.trim());
+        assert.ok(pid > 0, pidText);
+        // the middle shell ends once the follower it waits for has stopped
+        await waitFor('the follower and its login shell to stop', () => (processAlive(pid) ? undefined : true), 60_000);
+        assert.equal((await q.status('quiet')).state, 'running');
+      });
+
       test('resubmit runs the job again from its uploaded inputs, not from what it wrote', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());

@@ -158,12 +158,12 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         t.after(() => q.cleanUp());
         const rec = await q.submit('orphan', { command: 'sleep 100000' });
         const pid = Number(rec.native_id);
-        await waitFor('the job to start', () => (q.members(pid).length >= 2 ? true : undefined));
+        const sleep = await q.waitForCommand(pid, 'sleep 100000');
         process.kill(pid, 'SIGKILL');
         const lost = await q.waitState('orphan', ['lost', 'finished']);
         assert.equal(lost.state, 'lost');
         assert.equal(lost.exit_code, undefined);
-        assert.ok(q.members(pid).length >= 1, 'the sleep runs on');
+        assert.ok(q.members(pid).includes(sleep), 'the sleep runs on');
         const k = await q.ok(['kill', 'orphan', '--grace', '1']);
         assert.equal(k.records[0]!.previous_state, 'lost');
         assert.equal(k.records[0]!.state, 'lost');
