@@ -154,8 +154,7 @@ export class Queue {
     const session = options.inline && this.transport.session ? await this.transport.session() : undefined;
     let r: RunResult;
     if (session && !session.busy) {
-      options.onSend?.();
-      r = await session.run(withInlineStdin(script, options.inline!));
+      r = await session.run(withInlineStdin(script, options.inline!), options.onSend);
     } else {
       r = await this.transport.run(script, options);
     }

@@ -25,6 +25,8 @@ interface Pending {
   script: string;
   /** A load: run in the shell itself, not a subshell. */
   main?: boolean;
+  /** Called once the request has been written to the shell's stdin (not while it waits its turn). */
+  onWritten?: () => void;
   resolve: (r: RunResult) => void;
   reject: (e: Error) => void;
 }
@@ -107,11 +109,15 @@ export class ShellSession {
     this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
   }
 
-  /** Runs `script` in a subshell with stdin from /dev/null; one request at a time, in order. */
-  run(script: string): Promise<RunResult> {
+  /**
+   * Runs `script` in a subshell with stdin from /dev/null; one request at a time, in order. `onWritten`
+   * is called when the request leaves for the host: before the shell is ready, or behind another
+   * request, it waits here, and a client that exits meanwhile has sent nothing.
+   */
+  run(script: string, onWritten?: () => void): Promise<RunResult> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
-      this.queue.push({ script, resolve, reject });
+      this.queue.push({ script, onWritten, resolve, reject });
       this.pump();
     });
   }
@@ -169,6 +175,7 @@ export class ShellSession {
         const t = this.token;
         const request = next.main ? loadLine(next.script) : `( ${shEvalLine(next.script)} ) </dev/null`;
         this.write(`${request}; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`);
+        next.onWritten?.();
       }
       const c = this.current;
       c.stdout ??= this.out.take(this.mark);

@@ -51,6 +51,29 @@ describe('ShellSession', () => {
     );
   });
 
+  test('tells a request it was written only once it leaves: not before the shell is ready, not while another runs', async () => {
+    // A shell that has not printed its ready marks yet: nothing may be written to it.
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const written: string[] = [];
+    const session = new ShellSession(stdin, stdout, stderr, 'test');
+    const ready = /' ready (\w+)/.exec(String(stdin.read()))![1]; // the ready request, and its token
+    const first = session.run('echo one', () => written.push('one'));
+    const second = session.run('echo two', () => written.push('two'));
+    assert.deepEqual(written, [], 'nothing written before the shell is ready');
+    assert.equal(stdin.read(), null);
+    stdout.write(`\x1etej-ready-${ready}\n`);
+    stderr.write(`\x1etej-ready-${ready}\n`);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(written, ['one'], 'the first request is written once the shell is ready, the second waits');
+    assert.match(String(stdin.read()), /echo one/);
+    session.fail(new ConnectionError('test over'));
+    await assert.rejects(first);
+    await assert.rejects(second);
+    assert.deepEqual(written, ['one']);
+  });
+
   test('a load defines functions for the later requests, without leaking set -eu or its umask', async (t) => {
     const { child, session } = startShell();
     t.after(() => child.kill());
