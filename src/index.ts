@@ -1,17 +1,7 @@
 // Public library API: re-exports only.
 export { connect, isLocal, type ConnectOptions } from './connect.js';
-export {
-  Queue,
-  DEFAULT_QUEUE,
-  KEEP_INPUT_MAX_BYTES,
-  prepareSubmission,
-  type PreparedSubmission,
-  type SetupOptions,
-  type SetupResult,
-  type SubmitOptions,
-  type SubmitResult,
-  type KillResult,
-} from './queue.js';
+export { Queue, DEFAULT_QUEUE, type SetupOptions, type SetupResult, type SubmitResult, type KillResult } from './queue.js';
+export { KEEP_INPUT_MAX_BYTES, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
 export * from './errors.js';
 export type { TejEvent, EventHandler } from './events.js';
 export type { Prompter, PromptRequest } from './transport/prompt.js';

@@ -7,10 +7,13 @@
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# shellcheck source=../lib/common.sh
-. "$TEJ_ROOT/lib/common.sh"
-# shellcheck source=../lib/job.sh
-. "$TEJ_ROOT/lib/job.sh"
+# In a library session the client has loaded both already, from its own bundle (docs/protocol.md).
+if test -z "${tej_session:-}"; then
+	# shellcheck source=../lib/common.sh
+	. "$TEJ_ROOT/lib/common.sh"
+	# shellcheck source=../lib/job.sh
+	. "$TEJ_ROOT/lib/job.sh"
+fi
 
 usage="usage: tej-remote kill <job-id> [--grace SECONDS]"
 id=

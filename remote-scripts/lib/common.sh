@@ -47,7 +47,8 @@ emit() {
 # emit_header: the reply header shared by every command but download
 emit_header() {
 	emit tej-proto "$TEJ_PROTO"
-	emit now "$(now)"
+	# date itself in $( ): the shell execs it in the substitution's child; $(now) forks once more
+	emit now "$(date +%s)"
 }
 
 now() {
@@ -215,6 +216,17 @@ load_queue() {
 	check_plugin_name "$1"
 	test "$1" = "$TEJ_PLUGIN" && return 0
 	test -f "$TEJ_ROOT/queues/$1.sh" || die "$EX_DATAERR" "unknown plugin: '$1'"
+	# In a library session the plugins are the client's own, loaded from its bundle (tej_plugin, defined
+	# by the session's load): the file on disk is never read, whatever a job wrote into it. A user's own
+	# plugin is not in the bundle: 69, and the client sends the call again through the dispatcher, which
+	# checks that plugin against the hash the client keeps.
+	if test -n "${tej_session:-}"; then
+		tej_plugin_known "$1" || die "$EX_UNAVAILABLE" "plugin '$1' is not in this library session's bundle"
+		TEJ_PLUGIN=$1
+		queue_defaults
+		tej_plugin "$1"
+		return 0
+	fi
 	# Only a plugin the client vouches for is ever sourced: a job can write queues/x.sh and name it in
 	# config or in its plugin file.
 	plugin_installed "$1" || die "$EX_DATAERR" "plugin '$1' is not one the client installed (install your own with tej setup --plugin-file)"

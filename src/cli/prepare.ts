@@ -4,8 +4,7 @@
 // master that is up) the job is read when the queue is open.
 // A bad job aborts the connection attempt, and nobody is asked for a one-time code before the job is
 // known to be good.
-import type { PreparedSubmission, SubmitOptions } from '../queue.js';
-import { prepareSubmission } from '../queue.js';
+import { prepareSubmission, type PreparedSubmission, type SubmitOptions } from '../job/prepare.js';
 import type { OpenOptions } from './context.js';
 
 export interface PreparingSubmission {

@@ -10,14 +10,23 @@
 // script cannot know the mark, and its stdin is /dev/null so it cannot read the requests), the exit
 // status after it, and stderr up to MARK on stderr. Login files may print banners before the shell
 // starts: a first "ready" request with its own mark skips them on both streams.
+//
+// A load (load()) runs in the shell itself instead, so that the functions it defines stay for later
+// requests: its script is first run whole in a subshell, and only one that got to its end (no syntax
+// error, no exit) runs again in the shell; afterwards `set +eu` and the umask from before undo what it may
+// have set. The session's reply framing is the same.
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { ConnectionError } from '../errors.js';
-import { shEvalLine } from './quote.js';
+import { shEvalLine, shLine, shQuote } from './quote.js';
 import type { RunResult } from './transport.js';
 
 interface Pending {
   script: string;
+  /** A load: run in the shell itself, not a subshell. */
+  main?: boolean;
+  /** Called once the request has been written to the shell's stdin (not while it waits its turn). */
+  onWritten?: () => void;
   resolve: (r: RunResult) => void;
   reject: (e: Error) => void;
 }
@@ -100,13 +109,35 @@ export class ShellSession {
     this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
   }
 
-  /** Runs `script` in a subshell with stdin from /dev/null; one request at a time, in order. */
-  run(script: string): Promise<RunResult> {
+  /**
+   * Runs `script` in a subshell with stdin from /dev/null; one request at a time, in order. `onWritten`
+   * is called when the request leaves for the host: before the shell is ready, or behind another
+   * request, it waits here, and a client that exits meanwhile has sent nothing.
+   */
+  run(script: string, onWritten?: () => void): Promise<RunResult> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
-      this.queue.push({ script, resolve, reject });
+      this.queue.push({ script, onWritten, resolve, reject });
       this.pump();
     });
+  }
+
+  /**
+   * Runs `script` in the session's shell itself, where the functions and variables it defines stay for the
+   * later requests; a script that does not parse or that exits fails alone (code 1) and defines nothing.
+   * It should only define: its stdin is /dev/null, and `set -e`/`set -u`/umask are reset after it.
+   */
+  load(script: string): Promise<RunResult> {
+    if (this.closed) return Promise.reject(this.closed);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ script, main: true, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Whether a request is running or waiting: one more would wait for them. */
+  get busy(): boolean {
+    return this.current !== undefined || this.queue.length > 0;
   }
 
   /** Fails every waiting request; the session cannot be used afterwards. */
@@ -142,9 +173,9 @@ export class ShellSession {
         if (!next) return;
         this.current = next;
         const t = this.token;
-        this.write(
-          `( ${shEvalLine(next.script)} ) </dev/null; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`,
-        );
+        const request = next.main ? loadLine(next.script) : `( ${shEvalLine(next.script)} ) </dev/null`;
+        this.write(`${request}; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`);
+        next.onWritten?.();
       }
       const c = this.current;
       c.stdout ??= this.out.take(this.mark);
@@ -159,4 +190,17 @@ export class ShellSession {
       c.resolve({ code: Number.isInteger(code) ? code : null, stdout: c.stdout, stderr: c.stderr.toString() });
     }
   }
+}
+
+/**
+ * The line of a load: the script as one quoted word in tej_load, tried in a subshell (its output
+ * dropped) that says `ok` after it, which a script that does not parse, exits or execs never reaches;
+ * then run in the shell itself, with the umask put back after.
+ */
+function loadLine(script: string): string {
+  const word = shLine(`tej_load=${shQuote(script)}`);
+  return (
+    `${word}; if test "$(eval "$tej_load" </dev/null >/dev/null 2>&1; echo ok)" = ok; then tej_load_umask=$(umask); ` +
+    `eval "$tej_load" </dev/null; s=$?; set +eu; umask "$tej_load_umask"; unset tej_load; (exit "$s"); else unset tej_load; false; fi`
+  );
 }

@@ -141,7 +141,7 @@ export class SshTransport implements Transport {
   }
 
   /** The persistent shell, started on first use. */
-  private session(): Promise<ShellSession> {
+  session(): Promise<ShellSession> {
     this.shell ??= this.openChannel(SESSION_COMMAND, (channel) => {
       const session = new ShellSession(channel, channel, channel.stderr, this.label);
       channel.on('close', () => session.fail(new ConnectionError(`tej: the connection to ${this.label} broke`)));

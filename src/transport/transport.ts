@@ -1,6 +1,7 @@
 // What the rest of tej needs from a connection: run one `/bin/sh -c` script with optional stdin and
 // streamed stdout. SSH and local transports implement it identically, so the same helpers drive both.
 import type { Readable, Writable } from 'node:stream';
+import type { ShellSession } from './shell-session.js';
 
 export interface RunOptions {
   /** Data for the remote stdin; a factory so that a retried call can send it again. */
@@ -25,6 +26,8 @@ export interface Transport {
   /** Runs `script` with /bin/sh on the other side (never the login shell's own syntax). */
   run(script: string, options?: RunOptions): Promise<RunResult>;
   close(): Promise<void>;
+  /** The long-lived remote shell that runs the calls without stdin or streamed stdout, if there is one. */
+  session?(): Promise<ShellSession>;
 }
 
 /** Collects a child's output; shared by both transports. */

@@ -420,11 +420,28 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
   });
 
   it('ends a master whose CLI is killed while it waits for an answer', async () => {
-    await writeFile(join(home, 'slowpass'), '#!/bin/sh\nexec sleep 4\n', { mode: 0o755 });
-    const r = await tej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'slowpass') }, timeoutMs: 2000 });
-    assert.equal(r.code, null, 'killed by the timeout');
-    await waitFor('the master to exit', async () => [mastersUnder(runtime), readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock'))],
-      ([p, s]) => p!.length === 0 && s!.length === 0, 5000);
+    // The prompt is asked and never answered (a gate the test opens once it is over): only the CLI's
+    // death can end the login, and the master's log says that it did.
+    const gate = join(home, 'gate');
+    const prompted = join(home, 'prompted');
+    spawnSync('mkfifo', [gate]);
+    await writeFile(join(home, 'gatedpass'), `#!/bin/sh\n: >'${prompted}'\nread -r x <'${gate}'\n`, { mode: 0o755 });
+    const cli = startTej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'gatedpass') } });
+    try {
+      await waitFor('the prompt', async () => existsSync(prompted), (x) => x, 60_000);
+      const [master] = mastersUnder(runtime);
+      assert.ok(master, 'a master logs in');
+      cli.child.kill('SIGKILL');
+      await waitFor('the master to exit', async () => [mastersUnder(runtime), readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock'))],
+        ([p, s]) => p!.length === 0 && s!.length === 0, 60_000);
+      const logs = readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.log'));
+      const text = logs.map((f) => readFileSync(join(runtime, 'tej', f), 'utf8')).join('');
+      assert.match(text, new RegExp(`\\[${master}\\] exiting: the CLI that started it went away during the login`));
+    } finally {
+      cli.child.kill('SIGKILL');
+      if (existsSync(prompted)) await writeFile(gate, ''); // lets the prompt go (a FIFO: only with a reader)
+      await cli.done;
+    }
   });
 
   it('asks on the terminal without echoing the answer when there is no TEJ_ASKPASS, and once with a master', async () => {

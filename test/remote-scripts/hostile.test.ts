@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { PLUGIN_NAME } from '../../src/queue.js';
+import { PLUGIN_NAME } from '../../src/remote/user-plugins.js';
 import { jobTar, parseReply, Queue, SHELLS } from './_queue.js';
 
 describe('what a job can write is never run', { concurrency: SHELLS.length }, () => {

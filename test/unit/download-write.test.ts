@@ -11,7 +11,8 @@ import { after, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import { extractDownload } from '../../src/download/extract.js';
 import { JobFileNotFoundError, JobNotFoundError, ProtocolError } from '../../src/errors.js';
-import { BANNER_MAX_BYTES, Queue, skipToMarker, STREAM_MARKER } from '../../src/queue.js';
+import { Queue } from '../../src/queue.js';
+import { BANNER_MAX_BYTES, skipToMarker, STREAM_MARKER } from '../../src/protocol/stream-marker.js';
 import type { RunOptions, RunResult, Transport } from '../../src/transport/transport.js';
 
 /** A download's tar stream: one top-level file. */

@@ -51,6 +51,51 @@ describe('ShellSession', () => {
     );
   });
 
+  test('tells a request it was written only once it leaves: not before the shell is ready, not while another runs', async () => {
+    // A shell that has not printed its ready marks yet: nothing may be written to it.
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const written: string[] = [];
+    const session = new ShellSession(stdin, stdout, stderr, 'test');
+    const ready = /' ready (\w+)/.exec(String(stdin.read()))![1]; // the ready request, and its token
+    const first = session.run('echo one', () => written.push('one'));
+    const second = session.run('echo two', () => written.push('two'));
+    assert.deepEqual(written, [], 'nothing written before the shell is ready');
+    assert.equal(stdin.read(), null);
+    stdout.write(`\x1etej-ready-${ready}\n`);
+    stderr.write(`\x1etej-ready-${ready}\n`);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(written, ['one'], 'the first request is written once the shell is ready, the second waits');
+    assert.match(String(stdin.read()), /echo one/);
+    session.fail(new ConnectionError('test over'));
+    await assert.rejects(first);
+    await assert.rejects(second);
+    assert.deepEqual(written, ['one']);
+  });
+
+  test('a load defines functions for the later requests, without leaking set -eu or its umask', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    const before = (await session.run('umask')).stdout.toString();
+    const loaded = await session.load("greet() {\n\tprintf 'hi %s\\n' \"$1\"\n}\nset -eu\numask 077\ngreeting=yes");
+    assert.equal(loaded.code, 0, loaded.stderr);
+    const r = await session.run('greet "$greeting"; echo "$-"; umask; echo "${unset_var:-u}"');
+    assert.equal(r.stdout.toString(), `hi yes\n${(await session.run('echo "$-"')).stdout}${before}u\n`);
+    assert.doesNotMatch(r.stdout.toString().split('\n')[1]!, /[eu]/);
+  });
+
+  test('a load that does not parse, or that exits, fails alone and defines nothing; the session goes on', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    for (const script of ['f() { echo f; }\nif then fi (', 'f() { echo f; }\nexit 0', 'f() { echo f; }\nexec true']) {
+      const r = await session.load(script);
+      assert.notEqual(r.code, 0, script);
+      assert.equal((await session.run('command -v f || echo none')).stdout.toString(), 'none\n', script);
+    }
+    assert.equal((await session.run('echo still here')).stdout.toString(), 'still here\n');
+  });
+
   test('a request that cannot be parsed fails alone; the session goes on', async (t) => {
     const { child, session } = startShell();
     t.after(() => child.kill());

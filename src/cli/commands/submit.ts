@@ -9,7 +9,7 @@ import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from 
 import { printJson } from '../render.js';
 import { printPlan } from './submit-dry-run.js';
 import { planJob } from '../../job/plan.js';
-import { checkSubmitOptions } from '../../queue.js';
+import { checkSubmitOptions } from '../../job/prepare.js';
 import { checkJobDir } from '../../job/pack.js';
 import { prepareWhileConnecting } from '../prepare.js';
 import { onInterrupt } from '../interrupt.js';

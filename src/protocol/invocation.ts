@@ -1,0 +1,77 @@
+// The invocation: the script that runs one helper call of a queue on the host. It checks the installed
+// helpers against the client's own MANIFEST before the dispatcher runs, and answers in the reply format
+// when the queue is absent, foreign or not this client's (docs/protocol.md).
+import { EXIT } from '../errors.js';
+import { manifest, type Bundle } from '../remote/bundle.js';
+import { shQuote, shQuotePath } from '../transport/quote.js';
+import { PROTO } from '../version.js';
+
+/** An argument that is a path on the host: a leading ~/ expands to the remote $HOME. */
+export type Arg = string | { path: string };
+
+export function quoteArg(a: Arg): string {
+  return typeof a === 'string' ? shQuote(a) : shQuotePath(a.path);
+}
+
+/**
+ * The script that runs `tej-remote COMMAND ARGS` of the queue at `queue`, with `marker` before a stream;
+ * `pluginCheck` (src/remote/user-plugins.ts) checks the user's own plugins once the bundle checked out.
+ */
+export function invocationScript(bundle: Bundle, queue: string, command: string, args: Arg[], marker = false, pluginCheck = ''): string {
+  const { hash } = bundle;
+  const q = shQuotePath(queue);
+  // Before the dispatcher runs, the installed helpers (tej-remote itself included) are checked against
+  // this client's own MANIFEST, sent here: a job, which runs as the same user, could edit a helper and
+  // the host's MANIFEST with it. Any difference: no helper runs, and the reply says the installed
+  // protocol and hash (hash=modified when VERSION claims this very bundle), which the client answers
+  // by reinstalling (or refusing a newer queue). A host with no sha256 tool relies on VERSION's hash.
+  const check =
+    `(cd "$Q" && M=${shQuote(manifest(bundle))} && if command -v sha256sum >/dev/null 2>&1; then printf '%s' "$M" | sha256sum -c -; ` +
+    `elif command -v shasum >/dev/null 2>&1; then printf '%s' "$M" | shasum -a 256 -c -; fi) >/dev/null 2>&1`;
+  const mismatch =
+    `p=0; h=; while IFS= read -r l || test -n "$l"; do case $l in proto=*) p=\${l#proto=} ;; hash=*) h=\${l#hash=} ;; esac; l=; done <"$Q/VERSION"; ` +
+    `printf 'tej-proto=%s\\n' "$p"; if test "$h" = ${hash}; then printf 'hash=modified\\n'; ` +
+    `echo "tej-remote: the helpers installed in $Q were modified after they were installed" >&2; else printf 'hash=%s\\n' "$h"; fi; exit ${EXIT.PROTOCOL}`;
+  // TEJ_CALLER_PID: this shell's parent (sshd's session process, a login shell, or the local client),
+  // which the shell read when it started, before this script arrived: a follower started after the
+  // client left still knows whom to watch (logs.sh).
+  // No VERSION: say whether the directory is absent (set it up) or something else (refuse), in the
+  // reply format, so that the client can tell the two apart. A directory holding another client's
+  // install in progress (.install.PID) is not foreign: this one installs too (each into its own dir).
+  return (
+    `Q=${q}; if test -f "$Q/VERSION"; then if ${check}; then ${pluginCheck}${marker ? `printf 'tej-stream-begins\\n'; ` : ''}` +
+    `TEJ_CALLER_PID=$PPID; export TEJ_CALLER_PID; exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} --verified ${[command, ...args].map(quoteArg).join(' ')}; fi; ${mismatch}; fi; ` +
+    `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")" && ! ls -A "$Q" | grep -q '^\\.install\\.'; }; }; ` +
+    `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
+  );
+}
+
+/**
+ * A printf format that prints `data` exactly: printable ASCII as itself, every other byte (and `\`, `%`,
+ * `'`) as an octal escape, which POSIX printf supports; so the format is one line and needs no quoting
+ * but single quotes. A digit right after an escape is escaped too (busybox reads `\0` and up to four
+ * digits), and NUL, the tar's commonest byte, is the short `\0` when no digit follows.
+ */
+export function printfFormat(data: Uint8Array): string {
+  const parts: string[] = [];
+  let escaped = false;
+  for (let i = 0; i < data.length; i++) {
+    const b = data[i]!;
+    const digit = b >= 0x30 && b <= 0x39;
+    if (b >= 0x20 && b < 0x7f && b !== 0x5c && b !== 0x25 && b !== 0x27 && !(digit && escaped)) {
+      parts.push(String.fromCharCode(b));
+      escaped = false;
+      continue;
+    }
+    const next = data[i + 1];
+    const nextDigit = next !== undefined && next >= 0x30 && next <= 0x39;
+    parts.push(b === 0 && !nextDigit ? '\\0' : `\\${b.toString(8).padStart(3, '0')}`);
+    escaped = true;
+  }
+  return parts.join('');
+}
+
+/** SCRIPT with DATA on its stdin, as one line for the session's shell: printf's output piped into it. */
+export function withInlineStdin(script: string, data: Uint8Array): string {
+  return `printf '${printfFormat(data)}' | (${script})`;
+}

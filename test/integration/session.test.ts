@@ -1,0 +1,137 @@
+// Library sessions, end to end: from its second call on, a session runs status, list, show, kill and
+// delete from the helpers the client loaded into its shell (src/remote/session.ts), never from the
+// queue's files. Replies as the dispatcher's; modified helpers never run; an open queue still refused.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect, TejError, type TejEvent } from '../../src/index.js';
+import { makeJob, waitFor } from '../helpers/cli.js';
+import { startSshHost, type Lab } from '../helpers/lab.js';
+
+const HELPERS = join(import.meta.dirname, '..', '..', 'remote-scripts');
+
+describe('library session', () => {
+  let lab: Lab<'h1'>;
+  let jobs: string;
+  const events: TejEvent[] = [];
+  const onEvent = (e: TejEvent) => events.push(e);
+  const alice = async (cmd: string) => {
+    const r = await lab.execAs('h1', 'alice', cmd);
+    assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+    return r.stdout;
+  };
+  /** The dispatcher's own reply on the host (the path every call took before sessions), without now=. */
+  const dispatcher = async (args: string) => (await alice(`sh ~/.tej/tej-remote --proto 1 ${args}`)).replace(/^now=.*\n/m, '');
+
+  before(async () => {
+    let home: string;
+    ({ lab, home, jobs } = await startSshHost({ jobsPrefix: 'tej-session-' }));
+    process.env.HOME = home; // connect() reads ~/.ssh/config from here
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('answers status, list, show, kill and delete as the dispatcher does', async () => {
+    const q = await connect('h1', { onEvent });
+    try {
+      const dir = await makeJob(join(jobs, 'fmt'), { 'start.sh': 'echo out\n' });
+      await q.submit(dir, { id: 'fmt1' });
+      await waitFor('fmt1', () => q.status('fmt1'), (s) => s?.state === 'finished');
+      for (const args of [['status', 'fmt1'], ['list'], ['show', 'fmt1'], ['show', '--brief', 'fmt1', 'nosuch'], ['status', 'nosuch', 'fmt1']]) {
+        const { result } = await q.call(args[0]!, args.slice(1));
+        assert.equal(result.stdout.toString().replace(/^now=.*\n/m, ''), await dispatcher(args.join(' ')), args.join(' '));
+      }
+      await assert.rejects(q.status('bad..id'), (e: TejError) => e.exitCode === 65);
+      await assert.rejects(q.kill('nosuch'), (e: TejError) => e.exitCode === 66 && /no such job: nosuch/.test(e.message));
+
+      const gate = await makeJob(join(jobs, 'gate'), { 'start.sh': 'while ! test -f gate; do sleep 1; done\n' });
+      await q.submit(gate, { id: 'gate1' });
+      await waitFor('gate1 running', () => q.status('gate1'), (s) => s?.state === 'running');
+      await assert.rejects(q.remove('gate1'), (e: TejError) => e.exitCode === 75 && /is running/.test(e.message));
+      const killed = await q.kill('gate1', { grace: 1 });
+      assert.equal(killed.previousState, 'running');
+      assert.equal((await q.status('gate1'))?.state, 'killed');
+      await q.remove('gate1');
+      assert.equal(await q.status('gate1'), undefined);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('never runs a helper a job rewrote between two calls, and the next submit reinstalls it', async () => {
+    const q = await connect('h1', { onEvent });
+    try {
+      await q.list(); // the first call of the session; the next ones run from its loaded helpers
+      await q.list();
+      // The job rewrites the two commands the next calls run (its own wrapper sources neither); after it,
+      // the libraries every command sources, as the same user could.
+      const dir = await makeJob(join(jobs, 'rewrite'), {
+        'start.sh': 'for c in status show; do printf \'touch "$HOME/pwned-%s"\\n\' "$c" >>"$HOME/.tej/commands/$c.sh"; done\n',
+      });
+      await q.submit(dir, { id: 'rewrite1' });
+      await waitFor('rewrite1', () => q.status('rewrite1'), (s) => s?.state === 'finished');
+      await alice('for f in common job; do printf \'touch "$HOME/pwned-%s"\\n\' "$f" >>"$HOME/.tej/lib/$f.sh"; done');
+      events.length = 0;
+
+      assert.equal((await q.status('rewrite1'))?.state, 'finished');
+      assert.equal((await q.show(['rewrite1'])).get('rewrite1')?.state, 'finished');
+      assert.equal((await q.list()).length > 0, true);
+      assert.equal(await alice('ls ~ | grep pwned || true'), '');
+      // served from memory: nothing noticed the change, nothing reinstalled (the invocation would have)
+      assert.match(await alice('tail -n 1 ~/.tej/commands/status.sh ~/.tej/lib/common.sh'), /pwned-status[^]*pwned-common/);
+      assert.deepEqual(events.filter((e) => e.kind === 'warning' || e.kind === 'setup'), []);
+
+      const again = await makeJob(join(jobs, 'again'), { 'start.sh': 'true\n' });
+      await q.submit(again, { id: 'again1' });
+      assert.ok(events.some((e) => e.kind === 'warning' && /modified after they were installed; reinstalling/.test(e.message)), JSON.stringify(events));
+      for (const f of ['commands/status.sh', 'commands/show.sh', 'lib/common.sh', 'lib/job.sh']) {
+        assert.equal(await alice(`cat ~/.tej/${f}`), await readFile(join(HELPERS, f), 'utf8'), f);
+      }
+      await waitFor('again1', () => q.status('again1'), (s) => s?.state === 'finished');
+      assert.equal(await alice('ls ~ | grep pwned || true'), '');
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('sends a small job inside the request on its shell: every byte arrives, and a taken id is refused', async () => {
+    const q = await connect('h1', { onEvent });
+    try {
+      const data = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
+      const odd = "0 1%'.txt"; // digits after escapes, a quote, a percent sign
+      const dir = await makeJob(join(jobs, 'inline'), { 'start.sh': `sha256sum data.bin "0 1%'.txt" > sums.txt\n`, [odd]: '00\n\0 7\n' });
+      await writeFile(join(dir, 'data.bin'), data);
+      let channels = 0;
+      const run = q.transport.run.bind(q.transport);
+      q.transport.run = (script, options) => {
+        if (options?.stdin) channels++;
+        return run(script, options);
+      };
+      await q.submit(dir, { id: 'inline1' });
+      assert.equal(channels, 0, 'no channel of its own');
+      await waitFor('inline1', () => q.status('inline1'), (s) => s?.state === 'finished');
+      const local = await alice(`cd ~/.tej/jobs/inline1/work && cat sums.txt`);
+      const expected = [['data.bin', data], [odd, '00\n\0 7\n']].map(([f, c]) => `${createHash('sha256').update(c!).digest('hex')}  ${f}\n`).join('');
+      assert.equal(local, expected);
+      await assert.rejects(q.submit(dir, { id: 'inline1' }), (e: TejError) => e.exitCode === 73);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('refuses a queue opened to other users, from its first call and its later ones', async () => {
+    await alice('chmod 755 ~/.tej');
+    const q = await connect('h1', { onEvent });
+    try {
+      for (let i = 0; i < 3; i++) {
+        await assert.rejects(q.status('fmt1'), (e: TejError) => e.exitCode === 77 && /open to other users \(mode drwxr-xr-x\)/.test(e.message));
+      }
+    } finally {
+      await q.close();
+      await alice('chmod 700 ~/.tej');
+    }
+  });
+});
