@@ -10,10 +10,13 @@
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# shellcheck source=../lib/common.sh
-. "$TEJ_ROOT/lib/common.sh"
-# shellcheck source=../lib/job.sh
-. "$TEJ_ROOT/lib/job.sh"
+# From the helper program the dispatcher has run both already (docs/protocol.md).
+if test -z "${tej_in_memory:-}"; then
+	# shellcheck source=../lib/common.sh
+	. "$TEJ_ROOT/lib/common.sh"
+	# shellcheck source=../lib/job.sh
+	. "$TEJ_ROOT/lib/job.sh"
+fi
 
 usage="usage: tej-remote download [--] <job-id> <path>"
 positional=0

@@ -6,8 +6,8 @@
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# In a library session the client has loaded both already, from its own bundle (docs/protocol.md).
-if test -z "${tej_session:-}"; then
+# From the helper program the dispatcher has run both already (docs/protocol.md).
+if test -z "${tej_in_memory:-}"; then
 	# shellcheck source=../lib/common.sh
 	. "$TEJ_ROOT/lib/common.sh"
 	# shellcheck source=../lib/job.sh

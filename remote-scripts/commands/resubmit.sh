@@ -8,10 +8,13 @@
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# shellcheck source=../lib/common.sh
-. "$TEJ_ROOT/lib/common.sh"
-# shellcheck source=../lib/job.sh
-. "$TEJ_ROOT/lib/job.sh"
+# From the helper program the dispatcher has run both already (docs/protocol.md).
+if test -z "${tej_in_memory:-}"; then
+	# shellcheck source=../lib/common.sh
+	. "$TEJ_ROOT/lib/common.sh"
+	# shellcheck source=../lib/job.sh
+	. "$TEJ_ROOT/lib/job.sh"
+fi
 
 test $# -eq 2 || test $# -eq 3 || die "$EX_USAGE" "usage: tej-remote resubmit <job-id> <new-job-id> [<nonce>]"
 old=$1
@@ -33,7 +36,12 @@ if test -e "$TEJ_ROOT/jobs/$new" || test -L "$TEJ_ROOT/jobs/$new"; then
 fi
 
 # submit.sh checks the stream as it checks any upload, keeps its own copy and starts the job.
-"${TEJ_SHELL:-/bin/sh}" "$TEJ_ROOT/commands/submit.sh" "$new" "$fresh" --marker "$marker" --plugin "$plugin" --keep-input <"$job_dir/input.tar"
+# From the helper program it is the program's own submit, in a subshell as a new shell would be.
+if test -n "${tej_in_memory:-}"; then
+	(tej_cmd_submit "$new" "$fresh" --marker "$marker" --plugin "$plugin" --keep-input) <"$job_dir/input.tar"
+else
+	"${TEJ_SHELL:-/bin/sh}" "$TEJ_ROOT/commands/submit.sh" "$new" "$fresh" --marker "$marker" --plugin "$plugin" --keep-input <"$job_dir/input.tar"
+fi
 write_state "$TEJ_ROOT/jobs/$new/resubmitted-from" "$old"
 # the old job says it was rerun (the last rerun): resubmit --failed skips it from now on
 write_state "$job_dir/rerun-as" "$new"

@@ -7,8 +7,11 @@
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# shellcheck source=../lib/common.sh
-. "$TEJ_ROOT/lib/common.sh"
+# From the helper program the dispatcher has run it already (docs/protocol.md).
+if test -z "${tej_in_memory:-}"; then
+	# shellcheck source=../lib/common.sh
+	. "$TEJ_ROOT/lib/common.sh"
+fi
 
 usage="usage: tej-remote setup [--plugin NAME] [--link PATH]"
 plugin=

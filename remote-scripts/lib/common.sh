@@ -192,7 +192,11 @@ queue_defaults() {
 # checked them against the client's MANIFEST) and the user's own, which it checked against the hashes
 # the client keeps (a job can write queues/ and MANIFEST, so neither is trusted for this). Without
 # TEJ_PLUGINS (a person at the shell, a test harness): the plugins MANIFEST lists.
+# From the helper program a plugin of the bundle is installed whatever a job made of its file.
 plugin_installed() {
+	if test -n "${tej_in_memory:-}" && tej_plugin_known "$1"; then
+		return 0
+	fi
 	is_plugin_name "$1" && test -f "$TEJ_ROOT/queues/$1.sh" || return 1
 	if test -n "${TEJ_PLUGINS+set}"; then
 		case " $TEJ_PLUGINS " in
@@ -215,25 +219,76 @@ TEJ_PLUGIN=
 load_queue() {
 	check_plugin_name "$1"
 	test "$1" = "$TEJ_PLUGIN" && return 0
-	test -f "$TEJ_ROOT/queues/$1.sh" || die "$EX_DATAERR" "unknown plugin: '$1'"
-	# In a library session the plugins are the client's own, loaded from its bundle (tej_plugin, defined
-	# by the session's load): the file on disk is never read, whatever a job wrote into it. A user's own
-	# plugin is not in the bundle: 69, and the client sends the call again through the dispatcher, which
-	# checks that plugin against the hash the client keeps.
-	if test -n "${tej_session:-}"; then
-		tej_plugin_known "$1" || die "$EX_UNAVAILABLE" "plugin '$1' is not in this library session's bundle"
+	# From the helper program a plugin of the bundle is the program's own function: the file on disk is
+	# never read, whatever a job wrote into it.
+	if test -n "${tej_in_memory:-}" && tej_plugin_known "$1"; then
 		TEJ_PLUGIN=$1
 		queue_defaults
 		tej_plugin "$1"
 		return 0
 	fi
+	test -f "$TEJ_ROOT/queues/$1.sh" || die "$EX_DATAERR" "unknown plugin: '$1'"
 	# Only a plugin the client vouches for is ever sourced: a job can write queues/x.sh and name it in
 	# config or in its plugin file.
 	plugin_installed "$1" || die "$EX_DATAERR" "plugin '$1' is not one the client installed (install your own with tej setup --plugin-file)"
 	TEJ_PLUGIN=$1
 	queue_defaults
+	if test -n "${tej_in_memory:-}"; then
+		load_own_plugin "$1"
+		return 0
+	fi
 	# shellcheck source=../queues/direct.sh
 	. "$TEJ_ROOT/queues/$1.sh"
+}
+
+# load_own_plugin NAME: run the user's own plugin from the text read once and checked against the sha256
+# the client sent for it (TEJ_PLUGIN_SUMS, "NAME=HEX ..."), so that a job rewriting the file while the
+# call runs cannot get its code run. Without a sum (a library session's call) it fails with 69, and the
+# client sends the call again through the invocation, which sends the sums.
+load_own_plugin() {
+	_own_sum=
+	for _own_pair in ${TEJ_PLUGIN_SUMS:-}; do
+		case $_own_pair in "$1="*) _own_sum=${_own_pair#*=} ;; esac
+	done
+	test -n "$_own_sum" || die "$EX_UNAVAILABLE" "plugin '$1' is not in the helper program, and this call has no sum of it"
+	_own_text=$(cat "$TEJ_ROOT/queues/$1.sh" && echo x) || die "$EX_UNAVAILABLE" "cannot read the plugin '$1'"
+	_own_text=${_own_text%x}
+	if has_cmd sha256sum; then
+		_own_got=$(printf '%s' "$_own_text" | sha256sum)
+	elif has_cmd shasum; then
+		_own_got=$(printf '%s' "$_own_text" | shasum -a 256)
+	else
+		die "$EX_UNAVAILABLE" "cannot check the plugin '$1': no sha256sum or shasum on this host"
+	fi
+	test "${_own_got%% *}" = "$_own_sum" ||
+		die "$EX_UNAVAILABLE" "the plugin '$1' was changed since it was installed: run tej setup --plugin-file again"
+	eval "$_own_text"
+}
+
+# The job wrapper started from the helper program: a new shell gets the texts of the libraries and of
+# lib/run-job.sh in its environment, with the few lines that run them (TEJ_CODE_BOOT), takes them out of
+# it before anything else runs (the job must not inherit them), and runs them: no file of the queue is
+# read, so what a job wrote there cannot run as a later job's wrapper. A plugin starts it with
+#   wrapper_code_export; "$TEJ_SHELL" -c 'eval "$TEJ_CODE_BOOT"' run-job.sh JOB_DIR; wrapper_code_unexport
+# (its command line as short as the file's: ps shows it), and from files with
+#   "$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" JOB_DIR
+# An environment string is at most 128 KiB on Linux: each text is far below.
+# shellcheck disable=SC2016,SC2089,SC2090,SC2154 # the boot is code for the new shell, which expands it;
+# tej_text_* are set by the helper program (src/remote/program.ts)
+wrapper_code_export() {
+	TEJ_CODE_BOOT='tej_text_libs=$TEJ_CODE_LIBS tej_text_run_job=$TEJ_CODE_RUN_JOB
+unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+tej_in_memory=1
+eval "tej_libs() {
+$tej_text_libs
+}"
+eval "$tej_text_run_job"'
+	TEJ_CODE_LIBS=$tej_text_libs
+	TEJ_CODE_RUN_JOB=$tej_text_run_job
+	export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+}
+wrapper_code_unexport() {
+	unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
 }
 
 # read_queue_config: set queue_plugin (the plugin named in config, else direct) and gnu_tar (the path of

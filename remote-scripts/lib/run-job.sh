@@ -13,10 +13,15 @@ trap : TERM INT HUP
 trap 'timer_fired=yes' USR1
 
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# shellcheck source=common.sh
-. "$TEJ_ROOT/lib/common.sh"
-# shellcheck source=job.sh
-. "$TEJ_ROOT/lib/job.sh"
+# From the helper program (wrapper_code_export, lib/common.sh) the libraries are a function.
+if test -n "${tej_in_memory:-}"; then
+	tej_libs
+else
+	# shellcheck source=common.sh
+	. "$TEJ_ROOT/lib/common.sh"
+	# shellcheck source=job.sh
+	. "$TEJ_ROOT/lib/job.sh"
+fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
 job_dir=$(cd -P "$1" 2>/dev/null && pwd -P) || die "$EX_NOINPUT" "no such job directory: $1"
@@ -266,6 +271,18 @@ own_pgid() {
 tree_shell() {
 	_tree_shell_code=$1
 	shift
+	# From the helper program the libraries' text goes in the environment, out of it before the code runs.
+	if test -n "${tej_in_memory:-}"; then
+		# shellcheck disable=SC2016 # expanded by the new shell
+		TEJ_CODE_LIBS=$tej_text_libs "$job_shell" -c 'tej_l=$TEJ_CODE_LIBS
+unset TEJ_CODE_LIBS
+eval "$tej_l" || exit 70
+tree_job_dir=$2
+tree_pids=$3
+shift 3
+'"$_tree_shell_code" tree-shell "$TEJ_ROOT" "$job_dir" "$tree_pids" ${1+"$@"}
+		return
+	fi
 	# shellcheck disable=SC2016 # expanded by the new shell
 	"$job_shell" -c '. "$1/lib/common.sh" && . "$1/lib/job.sh" || exit 70
 tree_job_dir=$2

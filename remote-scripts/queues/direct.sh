@@ -9,17 +9,26 @@ queue_check() {
 	return 0
 }
 
-# queue_submit JOB_DIR: start lib/run-job.sh in a new session (setsid, else perl's POSIX::setsid, else a
+# queue_submit JOB_DIR: start the wrapper (lib/run-job.sh, or its text from the helper program:
+# wrapper_code_export in lib/common.sh) in a new session (setsid, else perl's POSIX::setsid, else a
 # job-control background), with stdin, stdout and stderr away from the SSH channel so that it can close.
 # From a non-interactive shell the background child is never a process group leader, so setsid(1)
 # calls setsid(2) without forking: $! is the wrapper itself.
 queue_submit() {
+	_queue_submit_dir=$1
+	if test -n "${tej_in_memory:-}"; then
+		# shellcheck disable=SC2016 # expanded by the wrapper's shell
+		set -- -c 'eval "$TEJ_CODE_BOOT"' run-job.sh "$1"
+		wrapper_code_export
+	else
+		set -- "$TEJ_ROOT/lib/run-job.sh" "$1"
+	fi
 	if has_cmd setsid; then
-		setsid "$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" "$1" </dev/null >/dev/null 2>&1 &
+		setsid "$TEJ_SHELL" "$@" </dev/null >/dev/null 2>&1 &
 		_queue_submit_pid=$!
 	elif has_cmd perl; then
 		perl -e 'use POSIX (); POSIX::setsid(); exec @ARGV or die "exec: $!\n"' \
-			"$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" "$1" </dev/null >/dev/null 2>&1 &
+			"$TEJ_SHELL" "$@" </dev/null >/dev/null 2>&1 &
 		_queue_submit_pid=$!
 	else
 		# Some shells (bash) give a background job its own group under `set -m`; posh's subshell dies
@@ -27,10 +36,12 @@ queue_submit() {
 		# terminal: the wrapper then kills the job's process tree instead (tree_kill, lib/job.sh).
 		_queue_submit_pid=$(
 			if (set -m) 2>/dev/null; then set -m; fi
-			"$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" "$1" </dev/null >/dev/null 2>&1 &
+			"$TEJ_SHELL" "$@" </dev/null >/dev/null 2>&1 &
 			echo "$!"
 		)
 	fi
+	wrapper_code_unexport
+	set -- "$_queue_submit_dir"
 	# The start time tells the wrapper from a later process that reuses its pid.
 	if _queue_submit_start=$(proc_starttime "$_queue_submit_pid"); then
 		write_state "$1/pid-start" "$_queue_submit_start"

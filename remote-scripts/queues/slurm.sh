@@ -67,18 +67,26 @@ slurm_find() {
 	done | grep . # fails when nothing matched
 }
 
-# slurm_batch_script: the batch script, the same text for every job (the job directory and the queue are
-# its arguments, so no user data is ever part of a script)
+# slurm_batch_script: the batch script. From files it is the same text for every job (the job directory
+# and the queue are its arguments, so no user data is ever part of a script); from the helper program it
+# also holds the texts of the libraries and of the wrapper, and reaches sbatch on its stdin (Slurm keeps
+# its own copy at submit): no file a job could rewrite is read, before or when the job starts. The
+# job directory is then the working directory (--chdir), and the queue the directory above jobs/.
 slurm_batch_script() {
 	cat <<'EOF'
 #!/bin/sh
 # tej batch script: runs the tej job wrapper in the Slurm allocation
-# Usage: sbatch [options] batch.sh TEJ_ROOT JOB_DIR
+# Usage: sbatch [options] batch.sh TEJ_ROOT JOB_DIR, or sbatch --chdir=JOB_DIR [options] <batch.sh
 # TEJ_JOB_NPROC: the cpus Slurm allotted (per task, else on this node).
 TEJ_ALLOC_NPROC=${SLURM_CPUS_PER_TASK:-${SLURM_CPUS_ON_NODE:-}}
-TEJ_ROOT=$1
+if test $# -ge 2; then
+	TEJ_ROOT=$1
+	job_dir=$2
+else
+	job_dir=$(pwd -P)
+	TEJ_ROOT=$(cd -P ../.. && pwd -P)
+fi
 export TEJ_ALLOC_NPROC TEJ_ROOT
-job_dir=$2
 
 # Slurm TERMs every process of the job at its time limit as on scancel, and the wrapper cannot tell
 # which: Slurm can (reason TimeLimit). A timeout is kept in the job directory, where it outlives Slurm's
@@ -91,19 +99,48 @@ on_term() {
 	fi
 }
 trap on_term TERM
+EOF
+	if test -n "${tej_in_memory:-}"; then
+		# tej_text_* are the helper program's; single-quoted here, each ' as '\''.
+		# shellcheck disable=SC2154
+		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
+		# shellcheck disable=SC2154
+		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
+		cat <<'EOF'
+# The wrapper's code is above, as the client's call checked it at submit: start it as direct does
+# (wrapper_code_export, lib/common.sh).
+# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell
+TEJ_CODE_BOOT='tej_text_libs=$TEJ_CODE_LIBS tej_text_run_job=$TEJ_CODE_RUN_JOB
+unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+tej_in_memory=1
+eval "tej_libs() {
+$tej_text_libs
+}"
+eval "$tej_text_run_job"'
+# shellcheck disable=SC2090 # code, for the wrapper's shell
+export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+# shellcheck disable=SC2016 # expanded by the wrapper's shell
+set -- -c 'eval "$TEJ_CODE_BOOT"' run-job.sh "$job_dir"
+EOF
+	else
+		cat <<'EOF'
 
 # A job runs as this user and could have edited the helpers since sbatch: run the wrapper only while
 # they still match MANIFEST (which the client's dispatcher call checked at submit).
-if command -v sha256sum >/dev/null 2>&1 && ! (cd "$1" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
-	echo "tej: the helpers in $1 were modified after they were installed: not running the job" >&2
+if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
+	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
 	exit 1
 fi
+set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
+EOF
+	fi
+	cat <<'EOF'
 
 # The wrapper leads its own process group, as under direct (from this shell, setsid does not fork).
 if command -v setsid >/dev/null 2>&1; then
-	setsid "${TEJ_SHELL:-/bin/sh}" "$1/lib/run-job.sh" "$2" &
+	setsid "${TEJ_SHELL:-/bin/sh}" "$@" &
 else
-	"${TEJ_SHELL:-/bin/sh}" "$1/lib/run-job.sh" "$2" &
+	"${TEJ_SHELL:-/bin/sh}" "$@" &
 fi
 wrapper=$!
 # wait returns early when the TERM trap runs: wait until the wrapper is gone.
@@ -122,7 +159,11 @@ EOF
 queue_submit() {
 	_qs_dir=$1
 	_qs_meta=$1/meta
-	slurm_batch_script >"$_qs_dir/batch.sh"
+	# From files the script is batch.sh, its arguments the queue and the job; from the helper program
+	# it goes on sbatch's stdin (slurm_batch_script).
+	if test -z "${tej_in_memory:-}"; then
+		slurm_batch_script >"$_qs_dir/batch.sh"
+	fi
 	set -- --ntasks=1
 	if _qs_v=$(read_state "$_qs_meta/nproc"); then set -- "$@" --cpus-per-task="$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/time_limit"); then set -- "$@" --time="$(slurm_minutes "$_qs_v")"; fi
@@ -140,14 +181,17 @@ queue_submit() {
 	done
 	# tej's own plumbing comes after them: the name and comment find the job again after a timeout.
 	set -- "$@" --parsable --job-name="${_qs_dir##*/}" --comment="$(slurm_comment "$_qs_dir")" \
-		--chdir="$_qs_dir" --output="$_qs_dir/slurm.out" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir"
+		--chdir="$_qs_dir" --output="$_qs_dir/slurm.out"
+	if test -z "${tej_in_memory:-}"; then
+		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir"
+	fi
 
 	# The end of the job is confirmed with Slurm (a TIMEOUT or CANCELLED the wrapper cannot see).
 	write_state "$_qs_dir/native-open" "$(now)"
 	_qs_try=1
 	while :; do
 		write_state "$_qs_dir/sbatch-attempt" "$_qs_try"
-		if _qs_out=$(sbatch "$@" 2>"$_qs_dir/sbatch.err"); then
+		if _qs_out=$(slurm_batch_script | sbatch "$@" 2>"$_qs_dir/sbatch.err"); then
 			_qs_id=${_qs_out%%;*}
 			break
 		fi

@@ -1,8 +1,9 @@
-// The invocation: the script that runs one helper call of a queue on the host. It checks the installed
-// helpers against the client's own MANIFEST before the dispatcher runs, and answers in the reply format
-// when the queue is absent, foreign or not this client's (docs/protocol.md).
+// The invocation: the script that runs one helper call of a queue on the host. It runs the installed
+// helper program once it has checked the bytes it read against the client's own hash, and answers in
+// the reply format when the queue is absent, foreign or not this client's (docs/protocol.md).
 import { EXIT } from '../errors.js';
 import { manifest, type Bundle } from '../remote/bundle.js';
+import { helperProgram, PROGRAM_FILE, readChecked } from '../remote/program.js';
 import { shQuote, shQuotePath } from '../transport/quote.js';
 import { PROTO } from '../version.js';
 
@@ -20,14 +21,19 @@ export function quoteArg(a: Arg): string {
 export function invocationScript(bundle: Bundle, queue: string, command: string, args: Arg[], marker = false, pluginCheck = ''): string {
   const { hash } = bundle;
   const q = shQuotePath(queue);
-  // Before the dispatcher runs, the installed helpers (tej-remote itself included) are checked against
-  // this client's own MANIFEST, sent here: a job, which runs as the same user, could edit a helper and
-  // the host's MANIFEST with it. Any difference: no helper runs, and the reply says the installed
-  // protocol and hash (hash=modified when VERSION claims this very bundle), which the client answers
-  // by reinstalling (or refusing a newer queue). A host with no sha256 tool relies on VERSION's hash.
+  // Two checks, against this client's own copies (a job, which runs as the same user, can rewrite any
+  // file of the queue, MANIFEST included, even while this call runs):
+  // - every installed file against the client's MANIFEST, sent here: a difference is answered with the
+  //   installed protocol and hash (hash=modified when VERSION claims this very bundle), and the client
+  //   reinstalls (or refuses a newer queue);
+  // - the helper program, read into memory once and checked there: what runs is what was checked, and
+  //   nothing else of the queue's files runs (src/remote/program.ts). A check of the files followed by
+  //   reading them again to run them would leave a job the time between the two.
+  // A host with no sha256 tool relies on VERSION's hash.
   const check =
     `(cd "$Q" && M=${shQuote(manifest(bundle))} && if command -v sha256sum >/dev/null 2>&1; then printf '%s' "$M" | sha256sum -c -; ` +
-    `elif command -v shasum >/dev/null 2>&1; then printf '%s' "$M" | shasum -a 256 -c -; fi) >/dev/null 2>&1`;
+    `elif command -v shasum >/dev/null 2>&1; then printf '%s' "$M" | shasum -a 256 -c -; fi) >/dev/null 2>&1 && ` +
+    `test -f "$Q/${PROGRAM_FILE}" && ${readChecked('tej_program', `"$Q/${PROGRAM_FILE}"`, helperProgram(bundle).sha256)}`;
   const mismatch =
     `p=0; h=; while IFS= read -r l || test -n "$l"; do case $l in proto=*) p=\${l#proto=} ;; hash=*) h=\${l#hash=} ;; esac; l=; done <"$Q/VERSION"; ` +
     `printf 'tej-proto=%s\\n' "$p"; if test "$h" = ${hash}; then printf 'hash=modified\\n'; ` +
@@ -40,7 +46,8 @@ export function invocationScript(bundle: Bundle, queue: string, command: string,
   // install in progress (.install.PID) is not foreign: this one installs too (each into its own dir).
   return (
     `Q=${q}; if test -f "$Q/VERSION"; then if ${check}; then ${pluginCheck}${marker ? `printf 'tej-stream-begins\\n'; ` : ''}` +
-    `TEJ_CALLER_PID=$PPID; export TEJ_CALLER_PID; exec /bin/sh "$Q/tej-remote" --proto ${PROTO} --hash ${hash} --verified ${[command, ...args].map(quoteArg).join(' ')}; fi; ${mismatch}; fi; ` +
+    `TEJ_CALLER_PID=$PPID; TEJ_ROOT=$(cd -P "$Q" && pwd -P); export TEJ_CALLER_PID TEJ_ROOT; eval "$tej_program"; tej_program=; ` +
+    `tej_remote --proto ${PROTO} --hash ${hash} --verified ${[command, ...args].map(quoteArg).join(' ')}; exit; fi; ${mismatch}; fi; ` +
     `printf 'tej-proto=0\\n'; if test -e "$Q" && { test ! -d "$Q" || { test ! -f "$Q/tej-remote" && test -n "$(ls -A "$Q")" && ! ls -A "$Q" | grep -q '^\\.install\\.'; }; }; ` +
     `then printf 'queue=foreign\\n'; else printf 'queue=absent\\n'; fi; exit ${EXIT.UNAVAILABLE}`
   );

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { Readable } from 'node:stream';
 import { tarArchive, type TarEntry } from '../tar.js';
+import { helperProgram, PROGRAM_FILE } from './program.js';
 import { PROTO, VERSION } from '../version.js';
 
 export interface BundleFile {
@@ -57,25 +58,28 @@ export function loadBundle(): Promise<Bundle> {
 const manifests = new WeakMap<Bundle, string>();
 
 /**
- * `sha256sum -c` input for every helper, installed as MANIFEST; each call also sends it with the
- * invocation, which checks the installed helpers against this copy, not against the host's MANIFEST
- * (a job can rewrite that) (docs/protocol.md).
+ * `sha256sum -c` input for every helper and the helper program, installed as MANIFEST, for the helpers
+ * run by hand (tej-remote --hash checks them with it). A client's call trusts no file of the host for
+ * this: it checks the program it reads against its own hash (src/protocol/invocation.ts).
  */
 export function manifest(bundle: Bundle): string {
   let text = manifests.get(bundle);
   if (text === undefined) {
-    text = bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}\n`).join('');
+    text =
+      bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}\n`).join('') +
+      `${helperProgram(bundle).sha256}  ${PROGRAM_FILE}\n`;
     manifests.set(bundle, text);
   }
   return text;
 }
 
-/** A tar of the bundle, its MANIFEST and its VERSION file, VERSION last (the installer moves it into place last). */
+/** A tar of the bundle, its helper program, its MANIFEST and its VERSION file, VERSION last (the installer moves it into place last). */
 export function packBundle(bundle: Bundle): Readable {
   const mtime = new Date(0);
   return Readable.from([
     tarArchive([
       ...bundle.files.map((f): [TarEntry, Buffer] => [{ name: f.path, type: 'file', mode: f.mode, mtime }, f.data]),
+      [{ name: PROGRAM_FILE, type: 'file', mode: 0o600, mtime }, Buffer.from(helperProgram(bundle).text)],
       [{ name: 'MANIFEST', type: 'file', mode: 0o600, mtime }, manifest(bundle)],
       [{ name: 'VERSION', type: 'file', mode: 0o600, mtime }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`],
     ]),

@@ -90,7 +90,11 @@ export function builtinPlugins(bundle: Bundle): string[] {
  */
 export function pluginCheck(bundle: Bundle, plugins: UserPlugins): string {
   const names = Object.keys(plugins).sort();
-  const allowed = `TEJ_PLUGINS=${shQuote([...builtinPlugins(bundle), ...names].join(' '))}; export TEJ_PLUGINS; `;
+  // TEJ_PLUGIN_SUMS: the helper program runs an own plugin only from text it read and found to have
+  // this sum (load_own_plugin, lib/common.sh), not from the file it checked here and might read again.
+  const allowed =
+    `TEJ_PLUGINS=${shQuote([...builtinPlugins(bundle), ...names].join(' '))}; ` +
+    `TEJ_PLUGIN_SUMS=${shQuote(names.map((n) => `${n}=${plugins[n]}`).join(' '))}; export TEJ_PLUGINS TEJ_PLUGIN_SUMS; `;
   if (names.length === 0) return allowed;
   // Names and hashes are [a-z0-9_-] and hex: plain words in the script.
   const lines = names.map((n) => `${plugins[n]}  queues/${n}.sh`).join('\\n');

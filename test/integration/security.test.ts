@@ -121,6 +121,54 @@ describe('security', () => {
     assert.equal(check.stdout, 'tej-remote:0\ncommands/status.sh:0\n', 'reinstalled from the bundle');
   });
 
+  it('a job that serves the helpers checked and rewritten between two reads gets nothing run', async () => {
+    // The job turns helpers into FIFOs that give their shipped text to the first reader and a planted
+    // line to the next: a call that checked the files and then read them again to run them would run
+    // the planted line, deterministically. A call runs only the helper program, read once and checked
+    // in memory; the wrapper of a job submitted meanwhile runs from it too.
+    const served = ['tej-remote', 'lib/common.sh', 'lib/job.sh', 'lib/run-job.sh', 'commands/list.sh', 'commands/status.sh', 'commands/submit.sh', 'queues/direct.sh'];
+    // One FIFO server per helper: the shipped text, then the planted one, to readers one after another
+    // (it waits for a reader to close before it opens for the next one: a writer that opens while a
+    // reader still has the FIFO open would write into that reader's stream).
+    const server = [
+      'use Fcntl; use POSIX ();',
+      'my ($f, @files) = @ARGV;',
+      'my @data = map { open(my $h, "<", $_) or die "$_: $!"; local $/; scalar <$h> } @files;',
+      'for (my $i = 0; -p $f; $i++) {',
+      '  open(my $w, ">", $f) or exit 0; print $w $data[$i % 2]; close $w;',
+      '  while (sysopen(my $t, $f, O_WRONLY | O_NONBLOCK)) { close $t; select(undef, undef, undef, 0.01); }',
+      '}',
+    ].join(' ');
+    const race = await makeJob(join(jobs, 'race'), {
+      'server.pl': `${server}\n`,
+      'start.sh': [
+        'd=$(mktemp -d) && s=$PWD/server.pl && cd "$TEJ_QUEUE" || exit 1',
+        `for f in ${served.join(' ')}; do`,
+        '  n=$(echo "$f" | tr / -)',
+        '  cp "$f" "$d/$n.good" && { echo "touch /tmp/pwned-race-$n"; cat "$f"; } >"$d/$n.evil" && rm "$f" && mkfifo "$f" || exit 1',
+        '  perl "$s" "$f" "$d/$n.good" "$d/$n.evil" &',
+        'done',
+        'touch "$HOME/race-ready"',
+        'wait',
+        '',
+      ].join('\n'),
+    });
+    ok(await run(['submit', 'h1', '--id', 'race1', race]));
+    await waitFor('the FIFOs', () => lab.execAs('h1', 'alice', 'test -e ~/race-ready'), (r) => r.code === 0, 60_000);
+    const st = await run(['status', 'h1', '--id', 'race1', '--json']);
+    assert.equal(JSON.parse(st.stdout).state, 'running', st.stderr);
+    ok(await run(['list', 'h1']));
+    const late = await makeJob(join(jobs, 'late'), { 'start.sh': 'echo late ran\n' });
+    ok(await run(['submit', 'h1', '--id', 'late1', late]));
+    ok(await run(['wait', 'h1', '--id', 'late1']));
+    const k = await run(['kill', 'h1', '--id', 'race1']);
+    assert.equal(k.code, 0, k.stderr);
+    assert.deepEqual(await pwned(), [], 'no planted line ran');
+    const logs = await run(['logs', 'h1', '--id', 'late1']);
+    assert.equal(logs.stdout, 'late ran\n');
+    await lab.execAs('h1', 'alice', 'rm -f ~/race-ready');
+  });
+
   it('a download never writes outside its destination, even from a job full of hostile symlinks', async () => {
     const dir = await makeJob(join(jobs, 'links'), {
       'start.sh': 'mkdir -p out/sub; echo ok > out/ok.txt; ln -s /etc/passwd out/abs; ln -s ../../.. out/up; ln -s . out/self; ln -s ../.. out/sub/up2; ln -s ../../../.. out/up4\n',

@@ -81,6 +81,17 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         assert.doesNotMatch(text, /tej-remote-test|\/jobs\//, 'the job directory is an argument, not part of the text');
         const check = spawnSync('shellcheck', ['-s', 'sh', join(q.tmp, 'batch.sh')], { encoding: 'utf8' });
         assert.equal(check.status, 0, check.stdout + check.stderr);
+        // From the helper program: the wrapper's code is in the text, as the program holds it, and
+        // neither the job directory nor a path of a helper is.
+        const m = withSlurmLib(q, 'tej_in_memory=1 tej_text_libs=$(cat "$TEJ_ROOT/lib/common.sh" "$TEJ_ROOT/lib/job.sh") tej_text_run_job=$(cat "$TEJ_ROOT/lib/run-job.sh"); slurm_batch_script > batch-m.sh');
+        assert.equal(m.code, 0, m.stderr);
+        const inMemory = readFileSync(join(q.tmp, 'batch-m.sh'), 'utf8');
+        assert.doesNotMatch(inMemory, /tej-remote-test/, 'no path of the queue or the job');
+        assert.ok(!inMemory.includes('set -- "$TEJ_ROOT/lib/run-job.sh"') && !inMemory.includes('sha256sum -c MANIFEST'), 'no helper file is run or checked');
+        assert.ok(text.includes('set -- "$TEJ_ROOT/lib/run-job.sh"'), 'from files the wrapper is the file');
+        assert.ok(inMemory.includes("job_dir=$(cd -P \"$1\" 2>/dev/null && pwd -P)"), 'the wrapper\'s text is in the script');
+        const checkM = spawnSync('shellcheck', ['-s', 'sh', '-e', 'SC2016', join(q.tmp, 'batch-m.sh')], { encoding: 'utf8' });
+        assert.equal(checkM.status, 0, checkM.stdout + checkM.stderr);
       });
 
       test("rounds a time limit up to whole minutes plus one, Slurm's backstop behind the wrapper's limit", async (t) => {
