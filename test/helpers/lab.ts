@@ -1,7 +1,7 @@
 // Throw-away SSH (+ Slurm) hosts for the integration tests: a thin API over test/lab/lab.sh.
 // Each startLab() claims its own lab name, directory and /24, so test files can run labs at once.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -22,6 +22,7 @@ export const LOGIN_SHELL_USERS = { dash: 'sh_dash', bash: 'alice', zsh: 'sh_zsh'
 export interface LabHost { readonly ip: string; readonly port: number; readonly role: Role; readonly hostKey: string }
 export interface ExecResult { code: number; stdout: string; stderr: string }
 export interface ExecOptions { input?: string; timeoutMs?: number }
+interface RunOptions extends ExecOptions { env?: NodeJS.ProcessEnv }
 export type FaultKind = 'link-down' | 'link-up' | 'blackhole' | 'reject' | 'drop' | 'rate' | 'clear';
 
 export interface Lab<N extends string = string> {
@@ -51,6 +52,8 @@ export function carolBanner(host: string): string {
 
 const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'lab.sh');
 const BASE = join(tmpdir(), 'tej-lab');
+/** What lab.sh and the slot code did, one line each, for every lab under BASE (lab.sh: TEJ_LAB_EVENTS). */
+const EVENTS = join(BASE, 'events.log');
 const SLOTS = 4096; // lab tj<slot> on 10.(208 + slot/256).(slot%256).0/24, i.e. inside 10.208.0.0/12
 const HOST_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL=C'];
 
@@ -101,7 +104,8 @@ class NamespaceLab<N extends string> implements Lab<N> {
   }
 
   async sh(args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
-    const r = await run('bash', [LAB_SH, '-n', this.name, '-d', this.dir, '-s', this.net, ...args], { timeoutMs });
+    const why = `${args.includes('down') ? 'stop' : 'own lab'} of test process ${process.pid} (${process.argv.slice(1).join(' ')})`;
+    const r = await run('bash', [LAB_SH, '-n', this.name, '-d', this.dir, '-s', this.net, ...args], { timeoutMs, env: { ...process.env, TEJ_LAB_WHY: why } });
     if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} failed (exit ${r.code}) in lab ${this.name}:\n${r.stderr}${r.stdout}`);
     return r;
   }
@@ -110,8 +114,25 @@ class NamespaceLab<N extends string> implements Lab<N> {
     if (!(host in this.hosts)) throw new Error(`lab ${this.name}: no host '${host}'`);
     // init.pid is "PID START": enter only the process lab.sh started, never one that reuses its pid
     const [pid, start] = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim().split(' ');
-    if (!pid || !start || startTime(Number(pid)) !== start) throw new Error(`lab ${this.name}: host '${host}' is not running${await this.initWords(host)}`);
+    if (!pid || !start || startTime(Number(pid)) !== start) {
+      throw new Error(`lab ${this.name}: host '${host}' is not running${await this.initWords(host)}${this.whatHappened(host)}`);
+    }
     return run('nsenter', ['-t', pid, '-m', '-u', '-n', '-p', '-i', '--', 'env', '-i', 'HOME=/root', ...HOST_ENV, ...cmd], opts);
+  }
+
+  /**
+   * For a host found dead: whether its network namespace is still there (gone: a lab.sh down or up of
+   * this lab's name ran; there: its init was killed alone), and the events log's lines of this lab.
+   */
+  private whatHappened(host: N): string {
+    const netns = existsSync(`/run/netns/${this.name}-${host}`) ? 'still exists' : 'is gone';
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(EVENTS, 'utf8').split('\n').filter((l) => l.split(' ')[1] === this.name);
+    } catch {
+      // no events log
+    }
+    return `\n  its network namespace ${this.name}-${host} ${netns}; ${EVENTS} says of ${this.name}:\n${lines.slice(-12).map((l) => `    ${l}`).join('\n')}`;
   }
 
   /** The end of a host's init log (hostinit.sh writes down stray signals there), for a message. */
@@ -220,6 +241,7 @@ function claimSlot(): { name: string; net: string; dir: string } {
     if (used.some((a) => a.startsWith(`${s.net}.`))) continue;
     try {
       writeFileSync(join(BASE, `${s.name}.owner`), `${process.pid} ${startTime(process.pid)}\n`, { flag: 'wx' });
+      event(s.name, `claimed by test process ${process.pid} ${startTime(process.pid)} (${process.argv.slice(1).join(' ')})`);
       return s;
     } catch {
       // taken: by a live lab, or a stale one that reapStaleLabs() leaves to the next run
@@ -229,6 +251,7 @@ function claimSlot(): { name: string; net: string; dir: string } {
 }
 
 function releaseSlot(name: string): void {
+  event(name, `released by test process ${process.pid}`);
   try {
     unlinkSync(join(BASE, `${name}.owner`));
   } catch {
@@ -253,9 +276,12 @@ async function reapStaleLabs(): Promise<void> {
       continue; // someone else is reaping it
     }
     try {
-      if (!isStale(owner)) continue;
+      const stale = isStale(owner);
+      if (!stale) continue;
       const s = slotOf(slot);
-      await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000 });
+      const why = `reaped by test process ${process.pid} (${process.argv.slice(1).join(' ')}): ${stale}`;
+      event(s.name, why);
+      await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000, env: { ...process.env, TEJ_LAB_WHY: why } });
       await rm(s.dir, { recursive: true, force: true });
       unlinkSync(owner);
     } finally {
@@ -264,7 +290,8 @@ async function reapStaleLabs(): Promise<void> {
   }
 }
 
-function isStale(ownerFile: string): boolean {
+/** Why the lab of ownerFile is stale (its owner is gone), or false while its owner runs. */
+function isStale(ownerFile: string): string | false {
   let text: string;
   try {
     text = readFileSync(ownerFile, 'utf8');
@@ -272,8 +299,18 @@ function isStale(ownerFile: string): boolean {
     return false; // gone: nothing to reap
   }
   const [pid, start] = text.trim().split(' ');
-  if (!pid) return Date.now() - statSync(ownerFile).mtimeMs > 10_000; // being written, or crashed while writing
-  return startTime(Number(pid)) !== start;
+  if (!pid) return Date.now() - statSync(ownerFile).mtimeMs > 10_000 && `owner file '${text}' empty for 10 s`; // being written, or crashed while writing
+  const now = startTime(Number(pid));
+  return now !== start && `owner '${pid} ${start}' is gone (pid ${pid} ${now ? `now started at ${now}` : 'not running'})`;
+}
+
+/** One line in the events log that lab.sh writes too (diagnosis only: never fails). */
+function event(name: string, message: string): void {
+  try {
+    appendFileSync(EVENTS, `${new Date().toISOString().slice(11, 23)} ${name} lab.ts[${process.pid}]: ${message}\n`);
+  } catch {
+    // no log
+  }
 }
 
 // The process's start time in clock ticks since boot ("" if it is gone or a zombie): a pid plus its
@@ -302,9 +339,9 @@ function usedAddresses(): string[] {
 }
 
 // ------------------------------------------------------------------ processes
-function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => {
