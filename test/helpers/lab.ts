@@ -105,7 +105,8 @@ class NamespaceLab<N extends string> implements Lab<N> {
 
   async sh(args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
     const why = `${args.includes('down') ? 'stop' : 'own lab'} of test process ${process.pid} (${process.argv.slice(1).join(' ')})`;
-    const r = await run('bash', [LAB_SH, '-n', this.name, '-d', this.dir, '-s', this.net, ...args], { timeoutMs, env: { ...process.env, TEJ_LAB_WHY: why } });
+    const env = { ...process.env, TEJ_LAB_WHY: why, TEJ_LAB_OWNER: owner() };
+    const r = await run('bash', [LAB_SH, '-n', this.name, '-d', this.dir, '-s', this.net, ...args], { timeoutMs, env });
     if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} failed (exit ${r.code}) in lab ${this.name}:\n${r.stderr}${r.stdout}`);
     return r;
   }
@@ -240,14 +241,19 @@ function claimSlot(): { name: string; net: string; dir: string } {
     const s = slotOf((start + i) % SLOTS);
     if (used.some((a) => a.startsWith(`${s.net}.`))) continue;
     try {
-      writeFileSync(join(BASE, `${s.name}.owner`), `${process.pid} ${startTime(process.pid)}\n`, { flag: 'wx' });
-      event(s.name, `claimed by test process ${process.pid} ${startTime(process.pid)} (${process.argv.slice(1).join(' ')})`);
+      writeFileSync(join(BASE, `${s.name}.owner`), `${owner()}\n`, { flag: 'wx' });
+      event(s.name, `claimed by test process ${owner()} (${process.argv.slice(1).join(' ')})`);
       return s;
     } catch {
       // taken: by a live lab, or a stale one that reapStaleLabs() leaves to the next run
     }
   }
   throw new Error(`startLab: no free lab slot in ${BASE}`);
+}
+
+/** "PID START" of this process: what its owner files hold, and lab.sh's TEJ_LAB_OWNER for its own labs. */
+function owner(): string {
+  return `${process.pid} ${startTime(process.pid)}`;
 }
 
 function releaseSlot(name: string): void {
@@ -262,28 +268,37 @@ function releaseSlot(name: string): void {
 async function reapStaleLabs(): Promise<void> {
   for (const file of readdirSync(BASE).filter((f) => /^tj\d+\.owner$/.test(f))) {
     const slot = Number(file.slice(2, -'.owner'.length));
-    const owner = join(BASE, file);
+    const ownerFile = join(BASE, file);
     const reap = join(BASE, `tj${slot}.reap`);
-    if (!isStale(owner)) continue;
-    try {
-      if (Date.now() - statSync(reap).mtimeMs > 120_000) unlinkSync(reap); // a reaper that died
-    } catch {
-      // no reap lock
+    if (!isStale(ownerFile)) continue;
+    // A reap lock holds "PID START" of its reaper, and is broken only once that reaper is gone: two
+    // reapers at once could take down a lab claimed after the first one's end.
+    if (isStale(reap)) {
+      try {
+        unlinkSync(reap);
+      } catch {
+        // gone meanwhile
+      }
     }
     try {
-      writeFileSync(reap, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(reap, `${owner()}\n`, { flag: 'wx' });
     } catch {
       continue; // someone else is reaping it
     }
     try {
-      const stale = isStale(owner);
+      const stale = isStale(ownerFile);
       if (!stale) continue;
       const s = slotOf(slot);
       const why = `reaped by test process ${process.pid} (${process.argv.slice(1).join(' ')}): ${stale}`;
       event(s.name, why);
-      await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000, env: { ...process.env, TEJ_LAB_WHY: why } });
+      const down = await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000, env: { ...process.env, TEJ_LAB_WHY: why } });
+      // lab.sh refuses a lab whose owner runs: one that claimed the slot since, and its directory stays
+      if (down.code !== 0) {
+        event(s.name, `not reaped: lab.sh down exited ${down.code}: ${down.stderr.trim()}`);
+        continue;
+      }
       await rm(s.dir, { recursive: true, force: true });
-      unlinkSync(owner);
+      unlinkSync(ownerFile);
     } finally {
       unlinkSync(reap);
     }

@@ -13,9 +13,13 @@
 #   -d DIR   TEJ_LAB_DIR   state directory, wiped by `up`                      (default /tmp/tej-lab/NAME)
 #   -s NET   TEJ_LAB_NET   first three octets of the lab's /24                  (default 10.207.0)
 #            TEJ_LAB_WHY   why the caller runs this command, for the events log (below)
+#            TEJ_LAB_OWNER "PID START" of the caller when it owns the lab (below)
 #   -o HOST:Keyword=value  an sshd_config setting of HOST that replaces the lab's (for `up`; repeatable),
 #                          e.g. -o h2:MaxStartups=10:30:100 (sshd's default; the lab's is 100:30:200)
 # Several labs may run at once when each has its own NAME, DIR and NET.
+# Owner: test/helpers/lab.ts claims a lab by writing "PID START" of its test process to DIR/../NAME.owner.
+# While that process runs, up, down and restart are its own: they fail unless TEJ_LAB_OWNER names it
+# (lab.ts sets it), so that no other suite, reaper or clean-up takes a running suite's hosts away.
 # Layout: the root namespace gets one veth NAME0 = NET.1; host i (1-based) is NET.(10+i):22, with its
 # own network, mount, UTS and PID namespaces (own hostname, /etc overlay, /home, /run, /tmp, /var/log).
 # Users alice, bob, carol (login shell /bin/bash, key DIR/keys/id_ed25519); carol's ~/.bashrc prints a
@@ -386,7 +390,19 @@ host_userland() {  # NAME: dave's account, home, key and PATH on host NAME
 }
 
 # ------------------------------------------------------------------ commands
+# owned_elsewhere: fail (and say who owns the lab) when DIR/../NAME.owner names a running process that
+# is not the caller (TEJ_LAB_OWNER); a lab without an owner file, or whose owner is gone, is anyone's
+OWNER_FILE=$(dirname "$LAB")/$TL.owner
+owned_elsewhere() {
+  local p
+  p=$(ours "$OWNER_FILE") || return 0
+  [ "${TEJ_LAB_OWNER:-}" != "$(cat "$OWNER_FILE" 2>/dev/null)" ] || return 0
+  event "refused $cmd: the lab is test process $(describe "$p")'s, which still runs"
+  die "lab $TL belongs to test process $p, which still runs ($(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | cut -c1-160)): only it may $cmd it (it takes its lab down when it ends; a lab whose owner is gone is anyone's)"
+}
+
 cmd=${1:-}; shift || true
+case $cmd in up | down | restart) owned_elsewhere ;; esac
 case $cmd in
 up)
   [ $# -gt 0 ] || die "usage: lab.sh up HOST[:ROLE]..."
