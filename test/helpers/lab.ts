@@ -51,7 +51,7 @@ export function carolBanner(host: string): string {
 }
 
 const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'lab.sh');
-const BASE = join(tmpdir(), 'tej-lab');
+export const BASE = join(tmpdir(), 'tej-lab');
 /** What lab.sh and the slot code did, one line each, for every lab under BASE (lab.sh: TEJ_LAB_EVENTS). */
 const EVENTS = join(BASE, 'events.log');
 const SLOTS = 4096; // lab tj<slot> on 10.(208 + slot/256).(slot%256).0/24, i.e. inside 10.208.0.0/12
@@ -265,7 +265,8 @@ function releaseSlot(name: string): void {
   }
 }
 
-async function reapStaleLabs(): Promise<void> {
+/** Takes down the labs whose owner is gone (a crashed run). Exported for its own test (lab-slots.test.ts). */
+export async function reapStaleLabs(): Promise<void> {
   for (const file of readdirSync(BASE).filter((f) => /^tj\d+\.owner$/.test(f))) {
     const slot = Number(file.slice(2, -'.owner'.length));
     const ownerFile = join(BASE, file);
