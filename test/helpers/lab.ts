@@ -104,8 +104,7 @@ class NamespaceLab<N extends string> implements Lab<N> {
   }
 
   async sh(args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
-    const why = `${args.includes('down') ? 'stop' : 'own lab'} of test process ${process.pid} (${process.argv.slice(1).join(' ')})`;
-    const env = { ...process.env, TEJ_LAB_WHY: why, TEJ_LAB_OWNER: owner() };
+    const env = { ...process.env, TEJ_LAB_WHY: 'its owner', TEJ_LAB_OWNER: owner() };
     const r = await run('bash', [LAB_SH, '-n', this.name, '-d', this.dir, '-s', this.net, ...args], { timeoutMs, env });
     if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} failed (exit ${r.code}) in lab ${this.name}:\n${r.stderr}${r.stdout}`);
     return r;
@@ -290,9 +289,9 @@ export async function reapStaleLabs(): Promise<void> {
       const stale = isStale(ownerFile);
       if (!stale) continue;
       const s = slotOf(slot);
-      const why = `reaped by test process ${process.pid} (${process.argv.slice(1).join(' ')}): ${stale}`;
-      event(s.name, why);
-      const down = await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000, env: { ...process.env, TEJ_LAB_WHY: why } });
+      event(s.name, `reaped by test process ${process.pid} (${process.argv.slice(1).join(' ')}): ${stale}`);
+      const env = { ...process.env, TEJ_LAB_WHY: `reap: ${stale}` };
+      const down = await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000, env });
       // lab.sh refuses a lab whose owner runs: one that claimed the slot since, and its directory stays
       if (down.code !== 0) {
         event(s.name, `not reaped: lab.sh down exited ${down.code}: ${down.stderr.trim()}`);
