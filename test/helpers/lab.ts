@@ -126,13 +126,25 @@ class NamespaceLab<N extends string> implements Lab<N> {
    */
   private whatHappened(host: N): string {
     const netns = existsSync(`/run/netns/${this.name}-${host}`) ? 'still exists' : 'is gone';
+    // unshare, init's parent, writes 'sigprocmask unblock failed' in init.log when init died of SIGKILL
+    // before it (it cannot re-raise SIGKILL): init was killed by its pid (lab.sh host_stop does that too).
+    // No word from it: it died first or with init (a signal to their group, or one that unshare does not
+    // block; its --kill-child then SIGKILLs init).
+    let initLog = '';
+    try {
+      initLog = readFileSync(join(this.dir, 'hosts', host, 'log', 'init.log'), 'utf8');
+    } catch {
+      // none
+    }
+    const unshare = initLog.includes('sigprocmask unblock failed') ? 'init died of SIGKILL before its unshare (a kill of its pid)'
+      : 'no word from its unshare (it died first or with init: a signal to their group, or to unshare)';
     let lines: string[] = [];
     try {
       lines = readFileSync(EVENTS, 'utf8').split('\n').filter((l) => l.split(' ')[1] === this.name);
     } catch {
       // no events log
     }
-    return `\n  its network namespace ${this.name}-${host} ${netns}; ${EVENTS} says of ${this.name}:\n${lines.slice(-12).map((l) => `    ${l}`).join('\n')}`;
+    return `\n  its network namespace ${this.name}-${host} ${netns}; ${unshare}; ${EVENTS} says of ${this.name}:\n${lines.slice(-12).map((l) => `    ${l}`).join('\n')}`;
   }
 
   /** The end of a host's init log (hostinit.sh writes down stray signals there), for a message. */
