@@ -1,7 +1,7 @@
 // Throw-away SSH (+ Slurm) hosts for the integration tests: a thin API over test/lab/lab.sh.
 // Each startLab() claims its own lab name, directory and /24, so test files can run labs at once.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -22,6 +22,7 @@ export const LOGIN_SHELL_USERS = { dash: 'sh_dash', bash: 'alice', zsh: 'sh_zsh'
 export interface LabHost { readonly ip: string; readonly port: number; readonly role: Role; readonly hostKey: string }
 export interface ExecResult { code: number; stdout: string; stderr: string }
 export interface ExecOptions { input?: string; timeoutMs?: number }
+interface RunOptions extends ExecOptions { env?: NodeJS.ProcessEnv }
 export type FaultKind = 'link-down' | 'link-up' | 'blackhole' | 'reject' | 'drop' | 'rate' | 'clear';
 
 export interface Lab<N extends string = string> {
@@ -50,7 +51,9 @@ export function carolBanner(host: string): string {
 }
 
 const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'lab.sh');
-const BASE = join(tmpdir(), 'tej-lab');
+export const BASE = join(tmpdir(), 'tej-lab');
+/** What lab.sh and the slot code did, one line each, for every lab under BASE (lab.sh: TEJ_LAB_EVENTS). */
+const EVENTS = join(BASE, 'events.log');
 const SLOTS = 4096; // lab tj<slot> on 10.(208 + slot/256).(slot%256).0/24, i.e. inside 10.208.0.0/12
 const HOST_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL=C'];
 
@@ -101,7 +104,8 @@ class NamespaceLab<N extends string> implements Lab<N> {
   }
 
   async sh(args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
-    const r = await run('bash', [LAB_SH, '-n', this.name, '-d', this.dir, '-s', this.net, ...args], { timeoutMs });
+    const env = { ...process.env, TEJ_LAB_WHY: 'its owner', TEJ_LAB_OWNER: owner() };
+    const r = await run('bash', [LAB_SH, '-n', this.name, '-d', this.dir, '-s', this.net, ...args], { timeoutMs, env });
     if (r.code !== 0) throw new Error(`lab.sh ${args.join(' ')} failed (exit ${r.code}) in lab ${this.name}:\n${r.stderr}${r.stdout}`);
     return r;
   }
@@ -110,8 +114,37 @@ class NamespaceLab<N extends string> implements Lab<N> {
     if (!(host in this.hosts)) throw new Error(`lab ${this.name}: no host '${host}'`);
     // init.pid is "PID START": enter only the process lab.sh started, never one that reuses its pid
     const [pid, start] = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim().split(' ');
-    if (!pid || !start || startTime(Number(pid)) !== start) throw new Error(`lab ${this.name}: host '${host}' is not running${await this.initWords(host)}`);
+    if (!pid || !start || startTime(Number(pid)) !== start) {
+      throw new Error(`lab ${this.name}: host '${host}' is not running${await this.initWords(host)}${this.whatHappened(host)}`);
+    }
     return run('nsenter', ['-t', pid, '-m', '-u', '-n', '-p', '-i', '--', 'env', '-i', 'HOME=/root', ...HOST_ENV, ...cmd], opts);
+  }
+
+  /**
+   * For a host found dead: whether its network namespace is still there (gone: a lab.sh down or up of
+   * this lab's name ran; there: its init was killed alone), and the events log's lines of this lab.
+   */
+  private whatHappened(host: N): string {
+    const netns = existsSync(`/run/netns/${this.name}-${host}`) ? 'still exists' : 'is gone';
+    // unshare, init's parent, writes 'sigprocmask unblock failed' in init.log when init died of SIGKILL
+    // before it (it cannot re-raise SIGKILL): init was killed by its pid (lab.sh host_stop does that too).
+    // No word from it: it died first or with init (a signal to their group, or one that unshare does not
+    // block; its --kill-child then SIGKILLs init).
+    let initLog = '';
+    try {
+      initLog = readFileSync(join(this.dir, 'hosts', host, 'log', 'init.log'), 'utf8');
+    } catch {
+      // none
+    }
+    const unshare = initLog.includes('sigprocmask unblock failed') ? 'init died of SIGKILL before its unshare (a kill of its pid)'
+      : 'no word from its unshare (it died first or with init: a signal to their group, or to unshare)';
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(EVENTS, 'utf8').split('\n').filter((l) => l.split(' ')[1] === this.name);
+    } catch {
+      // no events log
+    }
+    return `\n  its network namespace ${this.name}-${host} ${netns}; ${unshare}; ${EVENTS} says of ${this.name}:\n${lines.slice(-12).map((l) => `    ${l}`).join('\n')}`;
   }
 
   /** The end of a host's init log (hostinit.sh writes down stray signals there), for a message. */
@@ -219,7 +252,8 @@ function claimSlot(): { name: string; net: string; dir: string } {
     const s = slotOf((start + i) % SLOTS);
     if (used.some((a) => a.startsWith(`${s.net}.`))) continue;
     try {
-      writeFileSync(join(BASE, `${s.name}.owner`), `${process.pid} ${startTime(process.pid)}\n`, { flag: 'wx' });
+      writeFileSync(join(BASE, `${s.name}.owner`), `${owner()}\n`, { flag: 'wx' });
+      event(s.name, `claimed by test process ${owner()} (${process.argv.slice(1).join(' ')})`);
       return s;
     } catch {
       // taken: by a live lab, or a stale one that reapStaleLabs() leaves to the next run
@@ -228,7 +262,13 @@ function claimSlot(): { name: string; net: string; dir: string } {
   throw new Error(`startLab: no free lab slot in ${BASE}`);
 }
 
+/** "PID START" of this process: what its owner files hold, and lab.sh's TEJ_LAB_OWNER for its own labs. */
+function owner(): string {
+  return `${process.pid} ${startTime(process.pid)}`;
+}
+
 function releaseSlot(name: string): void {
+  event(name, `released by test process ${process.pid}`);
   try {
     unlinkSync(join(BASE, `${name}.owner`));
   } catch {
@@ -236,35 +276,49 @@ function releaseSlot(name: string): void {
   }
 }
 
-async function reapStaleLabs(): Promise<void> {
+/** Takes down the labs whose owner is gone (a crashed run). Exported for its own test (lab-slots.test.ts). */
+export async function reapStaleLabs(): Promise<void> {
   for (const file of readdirSync(BASE).filter((f) => /^tj\d+\.owner$/.test(f))) {
     const slot = Number(file.slice(2, -'.owner'.length));
-    const owner = join(BASE, file);
+    const ownerFile = join(BASE, file);
     const reap = join(BASE, `tj${slot}.reap`);
-    if (!isStale(owner)) continue;
-    try {
-      if (Date.now() - statSync(reap).mtimeMs > 120_000) unlinkSync(reap); // a reaper that died
-    } catch {
-      // no reap lock
+    if (!isStale(ownerFile)) continue;
+    // A reap lock holds "PID START" of its reaper, and is broken only once that reaper is gone: two
+    // reapers at once could take down a lab claimed after the first one's end.
+    if (isStale(reap)) {
+      try {
+        unlinkSync(reap);
+      } catch {
+        // gone meanwhile
+      }
     }
     try {
-      writeFileSync(reap, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(reap, `${owner()}\n`, { flag: 'wx' });
     } catch {
       continue; // someone else is reaping it
     }
     try {
-      if (!isStale(owner)) continue;
+      const stale = isStale(ownerFile);
+      if (!stale) continue;
       const s = slotOf(slot);
-      await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000 });
+      event(s.name, `reaped by test process ${process.pid} (${process.argv.slice(1).join(' ')}): ${stale}`);
+      const env = { ...process.env, TEJ_LAB_WHY: `reap: ${stale}` };
+      const down = await run('bash', [LAB_SH, '-n', s.name, '-d', s.dir, '-s', s.net, 'down'], { timeoutMs: 30_000, env });
+      // lab.sh refuses a lab whose owner runs: one that claimed the slot since, and its directory stays
+      if (down.code !== 0) {
+        event(s.name, `not reaped: lab.sh down exited ${down.code}: ${down.stderr.trim()}`);
+        continue;
+      }
       await rm(s.dir, { recursive: true, force: true });
-      unlinkSync(owner);
+      unlinkSync(ownerFile);
     } finally {
       unlinkSync(reap);
     }
   }
 }
 
-function isStale(ownerFile: string): boolean {
+/** Why the lab of ownerFile is stale (its owner is gone), or false while its owner runs. */
+function isStale(ownerFile: string): string | false {
   let text: string;
   try {
     text = readFileSync(ownerFile, 'utf8');
@@ -272,8 +326,18 @@ function isStale(ownerFile: string): boolean {
     return false; // gone: nothing to reap
   }
   const [pid, start] = text.trim().split(' ');
-  if (!pid) return Date.now() - statSync(ownerFile).mtimeMs > 10_000; // being written, or crashed while writing
-  return startTime(Number(pid)) !== start;
+  if (!pid) return Date.now() - statSync(ownerFile).mtimeMs > 10_000 && `owner file '${text}' empty for 10 s`; // being written, or crashed while writing
+  const now = startTime(Number(pid));
+  return now !== start && `owner '${pid} ${start}' is gone (pid ${pid} ${now ? `now started at ${now}` : 'not running'})`;
+}
+
+/** One line in the events log that lab.sh writes too (diagnosis only: never fails). */
+function event(name: string, message: string): void {
+  try {
+    appendFileSync(EVENTS, `${new Date().toISOString().slice(11, 23)} ${name} lab.ts[${process.pid}]: ${message}\n`);
+  } catch {
+    // no log
+  }
 }
 
 // The process's start time in clock ticks since boot ("" if it is gone or a zombie): a pid plus its
@@ -302,9 +366,9 @@ function usedAddresses(): string[] {
 }
 
 // ------------------------------------------------------------------ processes
-function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => {

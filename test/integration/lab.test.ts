@@ -4,9 +4,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { carolBanner, makeClientHome, startDelayProxy, startLab, type Lab } from '../helpers/lab.js';
+
+const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'lab.sh');
 
 interface SshResult { code: number; stdout: string; stderr: string; ms: number }
 
@@ -164,6 +167,19 @@ describe('the namespace test lab', () => {
       await other.stop();
     }
     assert.deepEqual(labNamespaces(other.name), []);
+    assert.equal((await ssh(home, ['h1', 'true'])).code, 0);
+  });
+
+  it('refuses up, down and restart from a process other than the lab\'s running owner, and says whose it is', async () => {
+    // Issue 11, item 25: a lab host died mid-suite when 2 or 3 suites ran at once, its whole lab gone
+    // (netns included): a lab.sh down of that name that its owner never ran.
+    const net = lab.hosts.h1.ip.split('.').slice(0, 3).join('.');
+    for (const cmd of [['down'], ['restart', 'h1'], ['up', 'h1']]) {
+      const r = spawnSync('bash', [LAB_SH, '-n', lab.name, '-d', lab.dir, '-s', net, ...cmd], { encoding: 'utf8' });
+      assert.notEqual(r.status, 0, `${cmd[0]}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`lab ${lab.name} belongs to test process ${process.pid}, which still runs`));
+    }
+    assert.equal((await lab.exec('h1', ['true'])).code, 0, 'the host runs on');
     assert.equal((await ssh(home, ['h1', 'true'])).code, 0);
   });
 

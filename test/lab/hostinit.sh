@@ -43,4 +43,10 @@ stray() {
 # (INT is ignored from the start, as lab.sh runs this in the background: bash cannot trap it.)
 trap 'stray TERM' TERM
 trap 'stray HUP' HUP
-while true; do wait || true; sleep 1; done   # bash as PID 1 also reaps re-parented orphans
+# An end other than SIGKILL (set -e, a bug) is written down too. A SIGKILL is not, but it shows: from
+# lab.sh host_stop in DIR/../events.log; from elsewhere, unshare (still alive) writes "unshare:
+# sigprocmask unblock failed: Invalid argument" here (it cannot re-raise SIGKILL), and when unshare is
+# killed first (its group, or a signal it does not block: HUP, USR1, ...), nothing is written at all.
+trap 'echo "init: $N exits with status $? at $(date -u +%H:%M:%S.%N)"' EXIT
+# bash as PID 1 also reaps re-parented orphans; a sleep killed from outside must not end the host
+while true; do wait || true; sleep 1 || true; done

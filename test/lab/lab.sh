@@ -12,9 +12,14 @@
 #   -n NAME  TEJ_LAB_NAME  prefix of netns and link names, [a-z][a-z0-9]{0,5}   (default tlab)
 #   -d DIR   TEJ_LAB_DIR   state directory, wiped by `up`                      (default /tmp/tej-lab/NAME)
 #   -s NET   TEJ_LAB_NET   first three octets of the lab's /24                  (default 10.207.0)
+#            TEJ_LAB_WHY   why the caller runs this command, for the events log (below)
+#            TEJ_LAB_OWNER "PID START" of the caller when it owns the lab (below)
 #   -o HOST:Keyword=value  an sshd_config setting of HOST that replaces the lab's (for `up`; repeatable),
 #                          e.g. -o h2:MaxStartups=10:30:100 (sshd's default; the lab's is 100:30:200)
 # Several labs may run at once when each has its own NAME, DIR and NET.
+# Owner: test/helpers/lab.ts claims a lab by writing "PID START" of its test process to DIR/../NAME.owner.
+# While that process runs, up, down and restart are its own: they fail unless TEJ_LAB_OWNER names it
+# (lab.ts sets it), so that no other suite, reaper or clean-up takes a running suite's hosts away.
 # Layout: the root namespace gets one veth NAME0 = NET.1; host i (1-based) is NET.(10+i):22, with its
 # own network, mount, UTS and PID namespaces (own hostname, /etc overlay, /home, /run, /tmp, /var/log).
 # Users alice, bob, carol (login shell /bin/bash, key DIR/keys/id_ed25519); carol's ~/.bashrc prints a
@@ -47,10 +52,20 @@ USERS="alice:2001 bob:2002 carol:2003"
 SHELL_USERS="sh_dash:2011:/bin/sh sh_zsh:2012:/usr/bin/zsh sh_tcsh:2013:/usr/bin/tcsh sh_fish:2014:/usr/bin/fish sh_ash:2015:/srv/lab/bin/ash"
 CAROL_BANNER='*** Welcome to %s, carol. This banner comes from ~/.bashrc. ***\nmotd=noise that looks like key=value\n'
 
+EVENTS=${TEJ_LAB_EVENTS:-$(dirname "$LAB")/events.log}
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 log() { echo "[lab $TL] $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# event MESSAGE: one line in the events log (never fails the command: the log is for diagnosis only)
+event() {
+  local caller
+  caller=$(tr '\0' ' ' < "/proc/$PPID/cmdline" 2>/dev/null | cut -c1-200) || caller=
+  { printf '%s %s lab.sh[%s] (caller %s: %s)%s: %s\n' "$(date -u +%H:%M:%S.%N)" "$TL" "$$" "$PPID" "$caller" \
+      "${TEJ_LAB_WHY:+ why: $TEJ_LAB_WHY}" "$*" >> "$EVENTS"; } 2>/dev/null || true
+}
+# describe PID: "PID(comm)" for the events log
+describe() { printf '%s(%s)' "$1" "$(cat "/proc/$1/comm" 2>/dev/null || echo gone)"; }
 
 [[ $TL =~ ^[a-z][a-z0-9]{0,5}$ ]] || die "bad lab name '$TL' (want [a-z][a-z0-9]{0,5})"
 [[ $NET =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "bad net '$NET' (want three octets, e.g. 10.208.0)"
@@ -305,22 +320,24 @@ ours() {
 }
 
 kill_netns() {  # NETNS: SIGKILL everything in it, then delete it
-  local pids p ns
+  local pids p ns killed=
   pids=$(ip netns pids "$1" 2>/dev/null || true)
   ns=$(stat -L -c %i "/run/netns/$1" 2>/dev/null) || ns=
   # A listed process may exit and its pid go to another lab's process before the kill (pid_max is
   # 32768 here): only a pid still in this network namespace is signalled.
   for p in $pids; do
     if [ -n "$ns" ] && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = "net:[$ns]" ]; then
+      killed="$killed $(describe "$p")"
       kill -KILL "$p" 2>/dev/null || true
     fi
   done
+  [ -z "$killed" ] || event "kill_netns $1: SIGKILL$killed"
   ip netns del "$1" 2>/dev/null || true
 }
 
 host_stop() {  # NAME
   local n=$1 h=$LAB/hosts/$1 p
-  if p=$(ours "$h/init.pid"); then kill -KILL "$p" 2>/dev/null || true; fi
+  if p=$(ours "$h/init.pid"); then event "host_stop $n: SIGKILL init $(describe "$p")"; kill -KILL "$p" 2>/dev/null || true; fi
   kill_netns "$TL-$n"
   for _ in $(seq 1 300); do ours "$h/unshare.pid" > /dev/null || break; sleep 0.01; done
   ip -n "$LABNS" link del "v-$n" 2>/dev/null || true   # synchronous; the netns teardown is async
@@ -373,11 +390,24 @@ host_userland() {  # NAME: dave's account, home, key and PATH on host NAME
 }
 
 # ------------------------------------------------------------------ commands
+# owned_elsewhere: fail (and say who owns the lab) when DIR/../NAME.owner names a running process that
+# is not the caller (TEJ_LAB_OWNER); a lab without an owner file, or whose owner is gone, is anyone's
+OWNER_FILE=$(dirname "$LAB")/$TL.owner
+owned_elsewhere() {
+  local p
+  p=$(ours "$OWNER_FILE") || return 0
+  [ "${TEJ_LAB_OWNER:-}" != "$(cat "$OWNER_FILE" 2>/dev/null)" ] || return 0
+  event "refused $cmd: the lab is test process $(describe "$p")'s, which still runs"
+  die "lab $TL belongs to test process $p, which still runs ($(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | cut -c1-160)): only it may $cmd it (it takes its lab down when it ends; a lab whose owner is gone is anyone's)"
+}
+
 cmd=${1:-}; shift || true
+case $cmd in up | down | restart) owned_elsewhere ;; esac
 case $cmd in
 up)
   [ $# -gt 0 ] || die "usage: lab.sh up HOST[:ROLE]..."
   T0=$(now)
+  event "up $*"
   lab_down
   if [ -e "$LAB" ]; then
     [ -f "$LAB/.tej-lab" ] || [ -z "$(ls -A "$LAB")" ] || die "refusing to wipe $LAB: not a lab directory"
@@ -403,14 +433,17 @@ up)
   T1=$(date +%Y-%m-%dT%H:%M:%S)
   for h in $(all_hosts); do host_start "$h"; done
   for h in $(all_hosts); do host_wait "$h" "$T1"; done
+  event "up done: $(for h in $(all_hosts); do printf '%s=init %s ' "$h" "$(cat "$LAB/hosts/$h/init.pid")"; done)"
   log "up in $(since "$T0")s: $(for h in $(all_hosts); do printf '%s=%s(%s) ' "$h" "$(host_ip "$h")" "$(host_role "$h")"; done)"
   ;;
 down)
+  event "down"
   T0=$(now); lab_down; log "down in $(since "$T0")s"
   ;;
 restart)
   [ $# -eq 1 ] || die "usage: lab.sh restart HOST"
   known "$1"; T0=$(now); T1=$(date +%Y-%m-%dT%H:%M:%S)
+  event "restart $1"
   host_stop "$1"; host_start "$1"; host_wait "$1" "$T1"; log "$1 restarted in $(since "$T0")s"
   ;;
 exec)
