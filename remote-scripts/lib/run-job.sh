@@ -35,8 +35,11 @@ job_id=${job_dir##*/}
 # fails when the name exists): only one wrapper ever runs a job, and none once a reader gave its start up
 # (launch_void, lib/job.sh). TEJ_ATTEMPT names the submit attempt that started us: a retry that took
 # over the job after its first attempt died has replaced the directory, and ours is gone.
-if test -n "${TEJ_ATTEMPT:-}" && test "$(read_state ./attempt || :)" != "$TEJ_ATTEMPT"; then
-	die "$EX_CANTCREAT" "job $job_id: the submit that started this wrapper has been replaced"
+if test -n "${TEJ_ATTEMPT:-}"; then
+	read_state_into ./attempt || state_line=
+	# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+	test "$state_line" = "$TEJ_ATTEMPT" ||
+		die "$EX_CANTCREAT" "job $job_id: the submit that started this wrapper has been replaced"
 fi
 wrapper_start=$(proc_starttime $$) || wrapper_start=
 if ! printf '%s %s %s\n' "${TEJ_NATIVE_ID:-$$}" "$$" "${wrapper_start:--}" >"./launched.tmp.$$"; then
