@@ -318,7 +318,7 @@ native_id_into() {
 # plugin_find DIR: ask the job's plugin (queue_find) for the native id of a job whose submit died before
 # it recorded one and whose wrapper has not started (slurm: the job is still queued). Prints it and
 # succeeds; 1 when the plugin has no such job (or the job names no plugin it may load); 2 when the
-# plugin cannot tell now.
+# plugin cannot tell now; any other status when the plugin could not be loaded (load_queue exits).
 plugin_find() {
 	_plugin_find_p=$(read_state "$1/plugin") || return 1
 	plugin_installed "$_plugin_find_p" || return 1
@@ -438,19 +438,20 @@ job_state_into() {
 			job_native=$(plugin_find "$1") || _job_state_found=$?
 			case $_job_state_found in
 			0) ;;
-			1)
+			2)
+				# the plugin cannot tell now whether it has the job: its submit is not settled yet
+				job_native=
+				job_state_value=submitting
+				return 0
+				;;
+			*)
+				# none (or a plugin that cannot be asked here: giving the start up is always safe)
 				if launch_void "$1"; then
 					job_native=
 					job_state_value=incomplete
 					return 0
 				fi
 				# a wrapper recorded itself first: the job runs
-				;;
-			*)
-				# the plugin cannot tell now whether it has the job: its submit is not settled yet
-				job_native=
-				job_state_value=submitting
-				return 0
 				;;
 			esac
 		fi
