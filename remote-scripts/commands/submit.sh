@@ -89,15 +89,18 @@ claimed_by_us() {
 
 # resume_own: jobs/ID is ours (claimed_by_us). Wait while the earlier attempt is still moving it into
 # place, then report it as this submit's result and exit 0. An earlier attempt that died before the
-# plugin started the job (incomplete, no start) is removed, and this submit goes on in its place.
+# plugin started the job (incomplete: its start is given up, see job_state_into) is removed, and this
+# submit goes on in its place. One that died after the plugin started the job, before it wrote
+# native-id, is finished here (submitted, native-id): its job runs, and is never started twice.
 resume_own() {
 	_resume_naps=0
-	while _resume_state=$(job_state "$job_dir") && test "$_resume_state" = submitting; do
+	while job_state_into "$job_dir" && test "$job_state_value" = submitting; do
 		_resume_naps=$((_resume_naps + 1))
 		test "$_resume_naps" -le 600 ||
 			die "$EX_TEMPFAIL" "job $id is still being submitted by an earlier attempt; ask for its status later"
 		nap
 	done
+	_resume_state=$job_state_value
 	if test "$_resume_state" = incomplete; then
 		if test -f "$job_dir/start"; then
 			die "$EX_CANTCREAT" "job $id exists already: an earlier submit of it died half way (run tej delete)"
@@ -105,11 +108,16 @@ resume_own() {
 		trash_job "$job_dir" || die "$EX_FAILURE" "cannot remove the incomplete job $id"
 		return 0
 	fi
+	if test -n "$job_native" && ! test -f "$job_dir/native-id"; then
+		write_state "$job_dir/submitted" "$(now)"
+		write_state "$job_dir/native-id" "$job_native"
+		rm -f "$job_dir/submitter"
+	fi
 	test -z "$staging" || rm -rf "$staging"
 	emit_header
 	emit id "$id"
 	emit plugin "$(read_state "$job_dir/plugin" || echo "$plugin")"
-	emit native_id "$(read_state "$job_dir/native-id" || true)"
+	emit native_id "$job_native"
 	emit state "$_resume_state"
 	emit resumed 1
 	exit 0
@@ -145,8 +153,13 @@ staging=$(mktemp -d "$TEJ_ROOT/staging/$id.$$.XXXXXX") || die "$EX_FAILURE" "can
 # into jobs/ID get there by mv, which renames each one (a reader sees all of a file or nothing), and
 # moves several in one call, in order: one exec, not one per file.
 printf '%s\n' "$host" >"$staging/host"
-printf '%s\n' "$$" >"$staging/submitter"
+# submitter: this helper's pid and start time (readers tell a pid reused since from it)
+submitter_start=$(proc_starttime $$) || submitter_start=
+printf '%s\n' "$$${submitter_start:+ $submitter_start}" >"$staging/submitter"
 printf '%s\n' "$nonce" >"$staging/nonce"
+# attempt: this submit attempt, among retries of the same submit (nonce); the wrapper runs only for it
+printf '%s\n' "${staging##*/}" >"$staging/attempt"
+printf '%s\n' "$plugin" >"$staging/plugin"
 upload=$staging/upload
 mkdir "$upload"
 
@@ -221,7 +234,7 @@ until mkdir "$job_dir" 2>/dev/null; do
 	claimed_by_us || reject "$EX_CANTCREAT" "job $id exists already"
 	resume_own
 done
-mv -f "$staging/submitter" "$staging/nonce" "$job_dir/"
+mv -f "$staging/submitter" "$staging/nonce" "$staging/attempt" "$staging/plugin" "$job_dir/"
 if test -n "$keep_input"; then
 	# input-nonce after input.tar: it says input.tar is whole (resubmit)
 	printf '%s\n' "$marker" >"$staging/input-nonce"
@@ -230,7 +243,11 @@ else
 	mv "$upload/work" "$meta" "$job_dir/"
 fi
 
-# 5. Hand the job to the plugin. native-id is written last: it marks the submit as done.
+# 5. Hand the job to the plugin. native-id is written last: it marks the submit as done. Should this
+# helper die before that, the wrapper's own record (launched) or the plugin (queue_find) tells the job's
+# native id; a job that neither knows is given up by the next reader before it is called incomplete.
+TEJ_ATTEMPT=${staging##*/}
+export TEJ_ATTEMPT
 status=0
 native_id=$(queue_submit "$job_dir") || status=$?
 if test "$status" -ne 0 || test -z "$native_id"; then
@@ -239,10 +256,9 @@ if test "$status" -ne 0 || test -z "$native_id"; then
 	test "$status" -ne 0 || status=$EX_FAILURE
 	die "$status" "the $plugin plugin could not start job $id"
 fi
-printf '%s\n' "$plugin" >"$staging/plugin"
 printf '%s\n' "$(now)" >"$staging/submitted"
 printf '%s\n' "$native_id" >"$staging/native-id"
-mv -f "$staging/plugin" "$staging/submitted" "$staging/native-id" "$job_dir/"
+mv -f "$staging/submitted" "$staging/native-id" "$job_dir/"
 rm -rf "$job_dir/submitter" "$staging"
 
 emit_header

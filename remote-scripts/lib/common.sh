@@ -175,6 +175,13 @@ queue_defaults() {
 		say "plugin '$TEJ_PLUGIN' cannot kill jobs"
 		return "$EX_UNAVAILABLE"
 	}
+	# queue_find JOB_DIR: the native id of a job this plugin accepted whose submit died before it wrote
+	# native-id and whose wrapper has not recorded itself (it writes launched as it starts): print it and
+	# succeed; 1 when there is no such job; 2 when the plugin cannot tell now. This default knows of no
+	# job but through the wrapper (direct starts it at once).
+	queue_find() {
+		return 1
+	}
 	# queue_states: the batch form of queue_state, for status and list: reads "NATIVE_ID JOB_DIR" lines,
 	# prints "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE - when the plugin has none). This default asks
 	# queue_state once per job; a plugin whose every question costs (slurm: squeue) asks once for all.

@@ -240,8 +240,18 @@ ended_state() {
 	printf '%s\n' "$job_state_value"
 }
 
-# staging_submitter ID: print the pid of a live submit of ID that still has its staging dir
-# (staging/ID.PID.XXXXXX); a submit has just claimed jobs/ID and not yet written `submitter` there
+# submitter_alive "PID [START]": whether the submit helper named by a `submitter` line still runs; with
+# its start time, a process that reuses the pid does not count (pids come back within seconds on a busy
+# host with a small pid_max)
+submitter_alive() {
+	# shellcheck disable=SC2086 # split on purpose: a pid and a start time
+	set -- $1
+	proc_alive "${1:-}" "${2:-}"
+}
+
+# staging_submitter ID: print the `submitter` line ("PID START") of a live submit of ID that still has
+# its staging dir (staging/ID.PID.XXXXXX); a submit has just claimed jobs/ID and not yet moved its
+# `submitter` there
 staging_submitter() {
 	for _staging_submitter_dir in "$TEJ_ROOT/staging/$1".*; do
 		_staging_submitter_rest=${_staging_submitter_dir##*/}
@@ -249,9 +259,15 @@ staging_submitter() {
 		case $_staging_submitter_rest in
 		*.*.* | .* | *[!0-9]*.*) continue ;; # another id's, or not PID.XXXXXX
 		esac
-		_staging_submitter_pid=${_staging_submitter_rest%%.*}
-		if proc_alive "$_staging_submitter_pid"; then
-			printf '%s\n' "$_staging_submitter_pid"
+		_staging_submitter_line=${_staging_submitter_rest%%.*}
+		if read_state_into "$_staging_submitter_dir/submitter"; then
+			# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+			case $state_line in
+			"$_staging_submitter_line" | "$_staging_submitter_line "*) _staging_submitter_line=$state_line ;;
+			esac
+		fi
+		if submitter_alive "$_staging_submitter_line"; then
+			printf '%s\n' "$_staging_submitter_line"
 			return 0
 		fi
 	done
@@ -266,10 +282,54 @@ plugin_answers=
 nl='
 '
 
+# launched_into DIR: set launched_native and launched_start (the wrapper's start time, - when unknown)
+# from the wrapper's own record `launched` ("NATIVE_ID PID START", linked into place by run-job.sh as it
+# starts); fail when there is none, or when the start was given up (launch_void: a symbolic link)
+launched_into() {
+	test -f "$1/launched" && ! test -L "$1/launched" && read_state_into "$1/launched" || return 1
+	# shellcheck disable=SC2086,SC2154 # split on purpose: three words; state_line is set by read_state_into
+	set -- $state_line
+	test $# -eq 3 || return 1
+	launched_native=$1
+	# shellcheck disable=SC2034 # read by the direct plugin
+	launched_start=$3
+}
+
+# launch_void DIR: give up the start of a job whose submit died before it recorded the native id and
+# whose wrapper has not recorded itself: `launched` becomes a symbolic link to `void` (one syscall,
+# atomic and exclusive, like the wrapper's hard link), and a wrapper that comes later does not run the
+# job. Succeeds when the start is given up (now or before); fails when a wrapper recorded itself first.
+launch_void() {
+	ln -s void "$1/launched" 2>/dev/null || true
+	test -L "$1/launched"
+}
+
+# native_id_into DIR: set native_value to the job's native id: native-id (written by submit), else the
+# wrapper's record (a submit that died after the plugin started the job); fail when neither is there
+native_id_into() {
+	if read_state_into "$1/native-id"; then
+		native_value=$state_line
+		return 0
+	fi
+	launched_into "$1" || return 1
+	native_value=$launched_native
+}
+
+# plugin_find DIR: ask the job's plugin (queue_find) for the native id of a job whose submit died before
+# it recorded one and whose wrapper has not started (slurm: the job is still queued). Prints it and
+# succeeds; 1 when the plugin has no such job (or the job names no plugin it may load); 2 when the
+# plugin cannot tell now; any other status when the plugin could not be loaded (load_queue exits).
+plugin_find() {
+	_plugin_find_p=$(read_state "$1/plugin") || return 1
+	plugin_installed "$_plugin_find_p" || return 1
+	load_queue "$_plugin_find_p"
+	queue_find "$1"
+}
+
 # needs_plugin DIR: whether the state of the job in DIR depends on its plugin: it has a native id and no
 # recorded end, or its plugin has still to confirm the end (native-open)
 needs_plugin() {
-	test -f "$1/native-id" || return 1
+	test -f "$1/native-id" || launched_into "$1" || return 1
 	! test -f "$1/exit-code" || test -f "$1/native-open"
 }
 
@@ -296,7 +356,8 @@ prefetch_states() {
 			_prefetch_dir=$TEJ_ROOT/jobs/$_prefetch_id
 			needs_plugin "$_prefetch_dir" || continue
 			test "$(read_state "$_prefetch_dir/plugin")" = "$_prefetch_p" || continue
-			_prefetch_in="$_prefetch_in$(read_state "$_prefetch_dir/native-id") $_prefetch_dir$nl"
+			native_id_into "$_prefetch_dir" || continue
+			_prefetch_in="$_prefetch_in$native_value $_prefetch_dir$nl"
 		done
 		load_queue "$_prefetch_p"
 		_prefetch_out=$(printf '%s' "$_prefetch_in" | queue_states) || _prefetch_out=
@@ -321,13 +382,17 @@ plugin_answer_into() {
 	answer_native=${_plugin_answer_rest#*:}
 }
 
-# plugin_word DIR: the plugin's word for the job in DIR (prefetched, else one queue_state call)
+# plugin_word DIR [NATIVE_ID]: the plugin's word for the job in DIR (prefetched, else one queue_state
+# call about NATIVE_ID, by default the job's own: native_id_into)
 plugin_word() {
 	if plugin_answer_into "$1"; then
 		printf '%s\n' "$answer_word"
 		return 0
 	fi
-	_plugin_word_native=$(read_state "$1/native-id") || _plugin_word_native=
+	_plugin_word_native=${2:-}
+	if test -z "$_plugin_word_native" && native_id_into "$1"; then
+		_plugin_word_native=$native_value
+	fi
 	_plugin_word_plugin=$(read_state "$1/plugin") || _plugin_word_plugin=
 	if test -n "$_plugin_word_plugin" && plugin_installed "$_plugin_word_plugin"; then
 		load_queue "$_plugin_word_plugin"
@@ -337,12 +402,19 @@ plugin_word() {
 	fi
 }
 
-# job_state_into DIR: set job_state_value to the state of the job in DIR. The files are read in the order the writers commit
+# job_state_into DIR: set job_state_value to the state of the job in DIR, and job_native to its native
+# id (empty when it has none). The files are read in the order the writers commit
 # them (exit-code last in run-job.sh, native-id last in submit), and re-read after the plugin is asked,
 # so that a job ending meanwhile is never reported lost. A plugin that confirms ends (native-open) is
 # asked about an ended job too: Slurm may know it timed out or was cancelled.
+# A submit that died without writing native-id may have had the plugin start the job all the same: the
+# wrapper's own record (launched) gives its native id, else the plugin may know it (queue_find: a
+# queued Slurm job). Failing both, the start is given up (launch_void) before the job is reported
+# incomplete, so that an incomplete job never starts afterwards.
 job_state_into() {
+	job_native=
 	if test -f "$1/exit-code" && ! test -f "$1/native-open"; then
+		! native_id_into "$1" || job_native=$native_value
 		ended_state_into "$1"
 		return 0
 	fi
@@ -353,19 +425,42 @@ job_state_into() {
 		else
 			_job_state_submitter=$(staging_submitter "${1##*/}") || _job_state_submitter=
 		fi
-		if proc_alive "$_job_state_submitter"; then
+		if submitter_alive "$_job_state_submitter"; then
 			job_state_value=submitting
 			return 0
 		fi
-		if ! test -f "$1/native-id"; then
-			job_state_value=incomplete
-			return 0
+		if ! test -f "$1/native-id" && ! launched_into "$1"; then
+			if test -L "$1/launched"; then
+				job_state_value=incomplete
+				return 0
+			fi
+			_job_state_found=0
+			job_native=$(plugin_find "$1") || _job_state_found=$?
+			case $_job_state_found in
+			0) ;;
+			2)
+				# the plugin cannot tell now whether it has the job: its submit is not settled yet
+				job_native=
+				job_state_value=submitting
+				return 0
+				;;
+			*)
+				# none (or a plugin that cannot be asked here: giving the start up is always safe)
+				if launch_void "$1"; then
+					job_native=
+					job_state_value=incomplete
+					return 0
+				fi
+				# a wrapper recorded itself first: the job runs
+				;;
+			esac
 		fi
 	fi
+	test -n "$job_native" || ! native_id_into "$1" || job_native=$native_value
 	if plugin_answer_into "$1"; then
 		_job_state_word=$answer_word
 	else
-		_job_state_word=$(plugin_word "$1")
+		_job_state_word=$(plugin_word "$1" "$job_native")
 	fi
 	if test -f "$1/exit-code"; then
 		ended_state_into "$1"
@@ -430,7 +525,7 @@ emit_job_record() {
 		_emit_job_record_state=$job_state_value
 		job_record="state=$_emit_job_record_state$nl"
 		record_file plugin "$_emit_job_record_dir/plugin"
-		record_file native_id "$_emit_job_record_dir/native-id"
+		test -z "$job_native" || job_record="${job_record}native_id=$job_native$nl"
 		record_file submitted "$_emit_job_record_dir/submitted"
 		record_file start "$_emit_job_record_dir/start"
 		record_file end "$_emit_job_record_dir/end"
@@ -526,7 +621,9 @@ no_record_dir() {
 # gone, other processes of its group may not be; it stays lost); set previous_state and state
 # shellcheck disable=SC2034 # for the caller
 kill_job() {
-	previous_state=$(job_state "$1")
+	job_state_into "$1"
+	previous_state=$job_state_value
+	_kill_job_native=$job_native
 	case $previous_state in
 	running | queued) write_state "$1/killed" "$(now)" ;;
 	lost) ;;
@@ -539,7 +636,7 @@ kill_job() {
 	_kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
 	if test -n "$_kill_job_plugin" && plugin_installed "$_kill_job_plugin"; then
 		load_queue "$_kill_job_plugin"
-		queue_kill "$1" "$(read_state "$1/native-id")" "$2" ||
+		queue_kill "$1" "$_kill_job_native" "$2" ||
 			die "$EX_FAILURE" "could not kill job ${1##*/}"
 	fi
 	# The wrapper records the end when it survives the kill; when it was killed too, kill records it.

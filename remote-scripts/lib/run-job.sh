@@ -1,8 +1,10 @@
 #!/bin/sh
 # Summary: The job wrapper: runs one job, records its start, end and exit code, enforces its time limit
 # Usage: "$TEJ_SHELL" run-job.sh JOB_DIR   (started detached by a queue plugin, never by the client)
-# Output (proto 1): none; writes start, scratch, job-status, end, exit-code (and timed-out) in JOB_DIR
-# Exit: the job's exit status; 64 usage; 66 no such job directory
+# Output (proto 1): none; writes launched, start, scratch, job-status, end, exit-code (and timed-out) in
+#   JOB_DIR
+# Exit: the job's exit status; 64 usage; 66 no such job directory; 73 the job was started already, its
+#   start was given up, or TEJ_ATTEMPT is not the job's attempt (the job does not run)
 # shellcheck source-path=SCRIPTDIR
 set -eu
 
@@ -24,11 +26,37 @@ else
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
-job_dir=$(cd -P "$1" 2>/dev/null && pwd -P) || die "$EX_NOINPUT" "no such job directory: $1"
+# The checks below are made inside the directory itself (our cwd), not through its path: a submit's
+# retry may replace the job at that path meanwhile.
+cd -P "$1" 2>/dev/null || die "$EX_NOINPUT" "no such job directory: $1"
+job_dir=$(pwd -P)
 if ! test -d "$job_dir/work" || ! test -d "$job_dir/meta"; then
 	die "$EX_NOINPUT" "not a job directory: $1"
 fi
 job_id=${job_dir##*/}
+
+# Record ourselves first, as `launched` ("NATIVE_ID PID START"): a submit that dies before it writes
+# native-id leaves the job known by this record. The record is linked into place (link(2) is atomic and
+# fails when the name exists): only one wrapper ever runs a job, and none once a reader gave its start up
+# (launch_void, lib/job.sh). TEJ_ATTEMPT names the submit attempt that started us: a retry that took
+# over the job after its first attempt died has replaced the directory, and ours is gone.
+if test -n "${TEJ_ATTEMPT:-}"; then
+	read_state_into ./attempt || state_line=
+	# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+	test "$state_line" = "$TEJ_ATTEMPT" ||
+		die "$EX_CANTCREAT" "job $job_id: the submit that started this wrapper has been replaced"
+fi
+wrapper_start=$(proc_starttime $$) || wrapper_start=
+if ! printf '%s %s %s\n' "${TEJ_NATIVE_ID:-$$}" "$$" "${wrapper_start:--}" >"./launched.tmp.$$"; then
+	rm -f "./launched.tmp.$$"
+	die "$EX_IOERR" "job $job_id: cannot record the wrapper in its directory"
+fi
+if ! ln "./launched.tmp.$$" ./launched 2>/dev/null; then
+	rm -f "./launched.tmp.$$"
+	die "$EX_CANTCREAT" "job $job_id was started already, or its start was given up"
+fi
+rm -f "./launched.tmp.$$"
+unset TEJ_ATTEMPT TEJ_NATIVE_ID
 meta=$job_dir/meta
 job_shell=${TEJ_SHELL:-/bin/sh}
 cr=$(printf '\r')
@@ -403,7 +431,6 @@ if test -z "$nproc"; then
 	nproc=$(read_state "$meta/nproc") || nproc=${TEJ_JOB_NPROC:-$(host_nproc)}
 fi
 pgid=$(own_pgid) || pgid=
-wrapper_start=$(proc_starttime $$) || wrapper_start=
 scratch=
 if ! make_scratch; then
 	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"

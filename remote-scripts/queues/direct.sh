@@ -49,9 +49,17 @@ queue_submit() {
 	printf '%s\n' "$_queue_submit_pid"
 }
 
+# direct_start JOB_DIR: the wrapper's start time: pid-start, else the wrapper's own record (launched:
+# a submit that died before it wrote pid-start); fail when unknown
+direct_start() {
+	read_state "$1/pid-start" && return 0
+	# shellcheck disable=SC2154 # set by launched_into (lib/job.sh)
+	launched_into "$1" && test "$launched_start" != - && printf '%s\n' "$launched_start"
+}
+
 # queue_state JOB_DIR PID: running while the wrapper runs, else lost (the state files settle the rest)
 queue_state() {
-	_queue_state_start=$(read_state "$1/pid-start") || _queue_state_start=
+	_queue_state_start=$(direct_start "$1") || _queue_state_start=
 	if proc_alive "$2" "$_queue_state_start"; then
 		echo running
 	else
@@ -115,7 +123,7 @@ direct_kill_tree() {
 # queue_kill JOB_DIR PID GRACE: TERM the group (or the tree), wait up to GRACE seconds, then KILL it.
 # Succeeds only when nothing of the job is left.
 queue_kill() {
-	_queue_kill_start=$(read_state "$1/pid-start") || _queue_kill_start=
+	_queue_kill_start=$(direct_start "$1") || _queue_kill_start=
 	if ! proc_alive "$2" "$_queue_kill_start" && has_proc; then
 		# The wrapper is gone, or its pid names another process by now: neither that pid nor a group of
 		# that number is signalled (pid_max may be small); the job's processes carry its environment.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Summary: The slurm queue plugin: hands the job to Slurm with sbatch; the batch script runs the job wrapper
 # Usage: load_queue slurm   (function definitions only: queue_check queue_submit queue_state queue_states
-#   queue_kill)
+#   queue_kill queue_find)
 # Output (proto 1): queue_submit prints the Slurm job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
 #   per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without sbatch, squeue and scancel; queue_submit sbatch's status when it refuses
@@ -49,15 +49,17 @@ slurm_transient() {
 	return 1
 }
 
-# slurm_comment JOB_DIR: the comment that ties a Slurm job to its tej job directory
+# slurm_comment JOB_DIR: the comment that ties a Slurm job to its tej job directory and to the submit
+# attempt that made it (JOB_DIR/attempt: a retry of a submit may replace the job at the same path)
 slurm_comment() {
-	printf 'tej %s\n' "$1"
+	_slurm_comment_attempt=$(read_state "$1/attempt") || _slurm_comment_attempt=
+	printf 'tej %s %s\n' "$1" "$_slurm_comment_attempt"
 }
 
 # slurm_find JOB_DIR: print the id of the Slurm job of this user named after the job and commented with
-# its directory; fail when there is none (or squeue does not answer)
+# its directory and submit attempt; 1 when there is none, 2 when squeue does not answer
 slurm_find() {
-	_slurm_find_out=$(squeue -h -t all -u "$(id -un)" -n "${1##*/}" -o '%i %k') || return 1
+	_slurm_find_out=$(squeue -h -t all -u "$(id -un)" -n "${1##*/}" -o '%i %k') || return 2
 	_slurm_find_comment=$(slurm_comment "$1")
 	printf '%s\n' "$_slurm_find_out" | while IFS= read -r _slurm_find_line; do
 		if test "${_slurm_find_line#* }" = "$_slurm_find_comment"; then
@@ -67,16 +69,23 @@ slurm_find() {
 	done | grep . # fails when nothing matched
 }
 
-# slurm_batch_script: the batch script. From files it is the same text for every job (the job directory
-# and the queue are its arguments, so no user data is ever part of a script); from the helper program it
-# also holds the texts of the libraries and of the wrapper, and reaches sbatch on its stdin (Slurm keeps
-# its own copy at submit): no file a job could rewrite is read, before or when the job starts. The
-# job directory is then the working directory (--chdir), and the queue the directory above jobs/.
+# queue_find JOB_DIR: the Slurm job of a submit that died after sbatch and before it wrote native-id,
+# still queued (once it starts, its wrapper records the id in launched): slurm_find
+queue_find() {
+	slurm_find "$1"
+}
+
+# slurm_batch_script [ATTEMPT]: the batch script. From files it is the same text for every job (the job
+# directory, the queue and the submit attempt are its arguments, so no user data is ever part of a
+# script); from the helper program it also holds the texts of the libraries and of the wrapper, and the
+# attempt (a staging directory's name: [A-Za-z0-9._-]), and reaches sbatch on its stdin (Slurm keeps its
+# own copy at submit): no file a job could rewrite is read, before or when the job starts. The job
+# directory is then the working directory (--chdir), and the queue the directory above jobs/.
 slurm_batch_script() {
 	cat <<'EOF'
 #!/bin/sh
 # tej batch script: runs the tej job wrapper in the Slurm allocation
-# Usage: sbatch [options] batch.sh TEJ_ROOT JOB_DIR, or sbatch --chdir=JOB_DIR [options] <batch.sh
+# Usage: sbatch [options] batch.sh TEJ_ROOT JOB_DIR [ATTEMPT], or sbatch --chdir=JOB_DIR [options] <batch.sh
 # TEJ_JOB_NPROC: the cpus Slurm allotted (per task, else on this node).
 TEJ_ALLOC_NPROC=${SLURM_CPUS_PER_TASK:-${SLURM_CPUS_ON_NODE:-}}
 if test $# -ge 2; then
@@ -86,7 +95,11 @@ else
 	job_dir=$(pwd -P)
 	TEJ_ROOT=$(cd -P ../.. && pwd -P)
 fi
-export TEJ_ALLOC_NPROC TEJ_ROOT
+# The wrapper records the Slurm job id as the job's native id, and runs only for the submit attempt
+# that made this Slurm job (a retry may have replaced the job directory meanwhile).
+TEJ_NATIVE_ID=${SLURM_JOB_ID:-}
+TEJ_ATTEMPT=${3:-}
+export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
 
 # Slurm TERMs every process of the job at its time limit as on scancel, and the wrapper cannot tell
 # which: Slurm can (reason TimeLimit). A timeout is kept in the job directory, where it outlives Slurm's
@@ -101,6 +114,7 @@ on_term() {
 trap on_term TERM
 EOF
 	if test -n "${tej_in_memory:-}"; then
+		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
 		# tej_text_* are the helper program's; single-quoted here, each ' as '\''.
 		# shellcheck disable=SC2154
 		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
@@ -183,15 +197,20 @@ queue_submit() {
 	set -- "$@" --parsable --job-name="${_qs_dir##*/}" --comment="$(slurm_comment "$_qs_dir")" \
 		--chdir="$_qs_dir" --output="$_qs_dir/slurm.out"
 	if test -z "${tej_in_memory:-}"; then
-		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir"
+		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir" "${TEJ_ATTEMPT:-}"
 	fi
+
+	# The attempt goes into the text of the script from the helper program: a staging directory's name.
+	case ${TEJ_ATTEMPT:-} in
+	*[!A-Za-z0-9._-]*) die "$EX_FAILURE" "bad submit attempt: '$TEJ_ATTEMPT'" ;;
+	esac
 
 	# The end of the job is confirmed with Slurm (a TIMEOUT or CANCELLED the wrapper cannot see).
 	write_state "$_qs_dir/native-open" "$(now)"
 	_qs_try=1
 	while :; do
 		write_state "$_qs_dir/sbatch-attempt" "$_qs_try"
-		if _qs_out=$(slurm_batch_script | sbatch "$@" 2>"$_qs_dir/sbatch.err"); then
+		if _qs_out=$(slurm_batch_script "${TEJ_ATTEMPT:-}" | sbatch "$@" 2>"$_qs_dir/sbatch.err"); then
 			_qs_id=${_qs_out%%;*}
 			break
 		fi

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, waitFor, ok } from '../helpers/cli.js';
+import { makeJob, startTej, tej, waitFor, ok } from '../helpers/cli.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
 interface JsonStatus {
@@ -78,6 +78,23 @@ EOF`,
       const w = await lab.execAs('s1', user, wrappers.join('\n'));
       assert.equal(w.code, 0, w.stderr);
     }
+    // alice's sbatch: for the job named slurmgap, it submits the job, says so in ~/sbatch-gap.id and
+    // blocks on the FIFO ~/sbatch-gate before it prints the id (the submit helper is killed meanwhile)
+    const gated = await lab.execAs('s1', 'alice', `mkdir -p ~/testbin && cat > ~/testbin/sbatch <<'END'
+#!/bin/sh
+case " $* " in
+*" --job-name=slurmgap "*)
+  out=$(/usr/bin/sbatch "$@") || exit
+  echo "$out" > "$HOME/sbatch-gap.tmp" && mv "$HOME/sbatch-gap.tmp" "$HOME/sbatch-gap.id"
+  read -r _ < "$HOME/sbatch-gate"
+  echo "$out"
+  exit 0
+  ;;
+esac
+exec /usr/bin/sbatch "$@"
+END
+chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
+    assert.equal(gated.code, 0, gated.stderr);
     ok(await run(['setup', 's1', '--plugin', 'slurm']));
     ok(await run(['setup', 's1', '--plugin', 'slurm'], bobHome));
     ok(await run(['setup', 's1', '--plugin', 'slurm'], carolHome));
@@ -243,6 +260,43 @@ EOF`,
     assert.equal((await lab.exec('s1', ['cat', `/home/carol/.tej/jobs/${id}/sbatch-attempt`])).stdout, '1\n');
     await waitFor('the job to end', () => status(id, carolHome), (r) => r.code === 0);
     assert.equal((await lab.exec('s1', ['cat', '/home/carol/flaky.log'])).stdout, 'once\n');
+  });
+
+  it('knows the Slurm job of a submit killed between sbatch and its record of the id: status, a retry and kill find it', async () => {
+    const dir = await makeJob(join(jobs, 'slurmgap'), { 'start.sh': 'echo once >> ~/slurmgap.log\nsleep 300\n' });
+    const submitting = startTej(['submit', 's1', '--id', 'slurmgap', dir], { home, timeoutMs: 120_000 });
+    const sid = await waitFor('sbatch to submit the job', () => lab.exec('s1', ['cat', '/home/alice/sbatch-gap.id']), (r) => r.code === 0);
+    const slurmId = sid.stdout.trim();
+    assert.match(slurmId, /^\d+$/);
+    // The client goes first (else it would retry the submit by itself, as after a broken connection),
+    // then the submit helper, named by its pid and start time in jobs/ID/submitter, and what it runs:
+    // stopped first so that none of them moves on, then SIGKILLed.
+    submitting.child.kill('SIGKILL');
+    await submitting.done;
+    const killed = await lab.exec('s1', ['sh', '-c', `set -eu
+read -r pid start < /home/alice/.tej/jobs/slurmgap/submitter
+test -z "$start" || test "$(sed 's/.*) //' /proc/$pid/stat | cut -d' ' -f20)" = "$start"
+tree() { for c in $(ps -o pid= --ppid "$1"); do tree "$c"; done; echo "$1"; }
+kill -STOP $(tree "$pid")
+kill -KILL $(tree "$pid")`]);
+    assert.equal(killed.code, 0, killed.stderr);
+    assert.equal((await lab.exec('s1', ['test', '-e', '/home/alice/.tej/jobs/slurmgap/native-id'])).code, 1, 'the helper died before it wrote native-id');
+
+    const s = await json('slurmgap');
+    assert.ok(['queued', 'running'].includes(s.state), JSON.stringify(s));
+    assert.equal(s.native_id, slurmId);
+
+    // the retry of that very submit (same nonce) gets this job back, and submits nothing
+    const retry = await lab.execAs('s1', 'alice', '/bin/sh ~/.tej/tej-remote --proto 1 submit slurmgap "$(cat ~/.tej/jobs/slurmgap/nonce)" --plugin slurm </dev/null');
+    assert.equal(retry.code, 0, retry.stderr);
+    assert.match(retry.stdout, /^resumed=1$/m);
+    assert.match(retry.stdout, new RegExp(`^native_id=${slurmId}$`, 'm'));
+    assert.equal((await lab.exec('s1', ['squeue', '-h', '-t', 'all', '-u', 'alice', '-n', 'slurmgap', '-o', '%i'])).stdout.trim(), slurmId, 'one Slurm job');
+
+    await waitFor('the job to start', () => lab.exec('s1', ['cat', '/home/alice/slurmgap.log']), (r) => r.code === 0);
+    assert.match(ok(await run(['kill', 's1', '--id', 'slurmgap'])), /killed/);
+    assert.equal((await json('slurmgap')).state, 'killed');
+    assert.equal((await lab.exec('s1', ['cat', '/home/alice/slurmgap.log'])).stdout, 'once\n');
   });
 
   it('maps a job that Slurm ends at its --time to timeout, and records that in the job directory', { timeout: 150_000 }, async () => {
