@@ -38,10 +38,17 @@ queue_submit() {
 	printf '%s\n' "$_queue_submit_pid"
 }
 
+# direct_wrapper_alive JOB_DIR PID: whether PID is still the job's wrapper. pid_max may be small: a
+# pid that runs may be a stranger's by now. With /proc, the wrapper's start time (pid-start) tells;
+# without, the command line ps shows must be the wrapper's, lib/run-job.sh JOB_DIR (queue_submit).
+direct_wrapper_alive() {
+	_direct_wrapper_alive_start=$(read_state "$1/pid-start") || _direct_wrapper_alive_start=
+	proc_runs_as "$2" "$_direct_wrapper_alive_start" "$TEJ_ROOT/lib/run-job.sh $1"
+}
+
 # queue_state JOB_DIR PID: running while the wrapper runs, else lost (the state files settle the rest)
 queue_state() {
-	_queue_state_start=$(read_state "$1/pid-start") || _queue_state_start=
-	if proc_alive "$2" "$_queue_state_start"; then
+	if direct_wrapper_alive "$1" "$2"; then
 		echo running
 	else
 		echo lost
@@ -104,10 +111,10 @@ direct_kill_tree() {
 # queue_kill JOB_DIR PID GRACE: TERM the group (or the tree), wait up to GRACE seconds, then KILL it.
 # Succeeds only when nothing of the job is left.
 queue_kill() {
-	_queue_kill_start=$(read_state "$1/pid-start") || _queue_kill_start=
-	if ! proc_alive "$2" "$_queue_kill_start" && has_proc; then
+	if ! direct_wrapper_alive "$1" "$2"; then
 		# The wrapper is gone, or its pid names another process by now: neither that pid nor a group of
-		# that number is signalled (pid_max may be small); the job's processes carry its environment.
+		# that number is signalled (pid_max may be small); the job's processes carry its environment
+		# (with /proc; without, none can be told to be the job's, and none is signalled).
 		direct_kill_tree "$1" "" "$3" || return 1
 	elif direct_leads_group "$2"; then
 		direct_signal TERM "$2"
