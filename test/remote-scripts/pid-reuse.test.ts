@@ -1,8 +1,8 @@
 // pid_max is 32768 here and pids come back within minutes: the helpers never signal a pid (or a
 // process group of that number) that they cannot prove is still the job's.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { groupMembers, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
@@ -50,6 +50,35 @@ function strangerGroup(argv: string[]): number {
   return child.pid!;
 }
 
+/**
+ * Starts ARGV as pid `pid` once that pid is free: a real reuse of a dead process's pid (root may set
+ * ns_last_pid, the last pid given out). Another process of this busy machine may take it first: a try
+ * that misses is killed, and the next waits for the pid to be free again.
+ */
+function spawnAtPid(pid: number, argv: string[]): Promise<ChildProcess> {
+  return waitFor(`a process to take pid ${pid}`, () => {
+    if (existsSync(`/proc/${pid}`)) return undefined;
+    writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+    if (child.pid === pid) return child;
+    child.kill('SIGKILL');
+    return undefined;
+  });
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
+}
+
 describe('reused pids on a host without /proc (ps proves the wrapper)', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     for (const ps of PS_KINDS) {
@@ -84,6 +113,29 @@ describe('reused pids on a host without /proc (ps proves the wrapper)', { concur
           k = await q.ok(['kill', 'lost', '--grace', '1']);
           assert.deepEqual(k.records.map((r) => [r.previous_state, r.state]), [['lost', 'lost']]);
           assert.ok(processAlive(member), 'the stranger group\'s process lives');
+        });
+
+        // Where the wrapper leads a group (setsid; bash's set -m), the kernel gives its pid to no one
+        // while the timer, a member of the group, lives: the wrapper's pid can be reused before the
+        // timer fires only where it leads none (dash, busybox and posh without setsid).
+        const leadsGroup = !ps.bare || shell.name.startsWith('bash');
+        if (!leadsGroup) test('the time limit\'s timer leaves alone a process that took the dead wrapper\'s pid', async (t) => {
+          const q = await Queue.setUp(shell, { bare: ps.bare, env: NO_PROC });
+          t.after(() => q.cleanUp());
+          const rec = await q.submit('limited', { command: 'sleep 1000', timeLimit: 30 });
+          const wrapper = Number(rec.native_id);
+          await waitFor('the job to start', () => (q.commandLines().includes('sleep 1000') ? true : undefined));
+          const timer = parentOf(await waitFor('the timer to sleep', () => q.processes().find((pid) => commandLine(pid) === 'sleep 30')));
+          assert.match(commandLine(wrapper), / \S*\/lib\/run-job\.sh \S*\/jobs\/limited$/);
+          assert.deepEqual(groupMembers(wrapper), [], 'the wrapper leads no group');
+          process.kill(wrapper, 'SIGKILL');
+          const stranger = await spawnAtPid(wrapper, ['sleep', '1001']);
+          t.after(() => stranger.kill('SIGKILL'));
+          assert.ok(processAlive(timer), 'the timer had not fired before the stranger took the pid');
+          const strangerEnd = new Promise<string>((r) => stranger.once('exit', (code, signal) => r(`the stranger ended (${signal ?? code})`)));
+          const timerEnd = waitFor('the timer to end', () => (processAlive(timer) ? undefined : 'the timer ended'), 120_000);
+          assert.equal(await Promise.race([strangerEnd, timerEnd]), 'the timer ended');
+          assert.ok(processAlive(wrapper), 'the stranger lives');
         });
       });
     }
