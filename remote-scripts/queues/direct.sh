@@ -66,9 +66,10 @@ direct_leads_group() {
 	fi
 }
 
-# direct_gone PGID: whether neither the group nor its leader is left
+# direct_gone JOB_DIR PGID: whether neither the group nor the wrapper, its leader, is left (a process
+# that took the wrapper's pid once the group had ended is neither)
 direct_gone() {
-	! group_alive "$1" && ! proc_alive "$1"
+	! group_alive "$2" && ! direct_wrapper_alive "$1" "$2"
 }
 
 # direct_wait SECONDS CHECK ARG...: wait up to SECONDS for CHECK ARG... to succeed
@@ -87,9 +88,10 @@ direct_tree_gone() {
 	! tree_alive
 }
 
-# direct_signal SIGNAL PID: the whole group
+# direct_signal SIGNAL PGID: the whole group. Never the pid alone: the wrapper is in the group, and once
+# the group has ended the pid may be a stranger's.
 direct_signal() {
-	signal_group "$1" "$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null || true
+	signal_group "$1" "$2" 2>/dev/null || true
 }
 
 # direct_kill_tree JOB_DIR PID GRACE: where the wrapper PID leads no group (no setsid: `set -m` in dash
@@ -118,9 +120,9 @@ queue_kill() {
 		direct_kill_tree "$1" "" "$3" || return 1
 	elif direct_leads_group "$2"; then
 		direct_signal TERM "$2"
-		if ! direct_wait "$3" direct_gone "$2"; then
+		if ! direct_wait "$3" direct_gone "$1" "$2"; then
 			direct_signal KILL "$2"
-			direct_wait 5 direct_gone "$2" || {
+			direct_wait 5 direct_gone "$1" "$2" || {
 				say "process group $2 survived SIGKILL"
 				return 1
 			}

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { groupMembers, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
+import { groupMembers, parseReply, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
 
 describe('reused pids', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
@@ -66,6 +66,15 @@ function spawnAtPid(pid: number, argv: string[]): Promise<ChildProcess> {
   });
 }
 
+/** For clean-ups: a process the test started may have ended already. */
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone
+  }
+}
+
 function commandLine(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
@@ -94,7 +103,7 @@ describe('reused pids on a host without /proc (ps proves the wrapper)', { concur
 
           // A stranger that leads its group, as if it had taken the dead wrapper's pid.
           const leader = strangerGroup(['sleep', '1001']);
-          t.after(() => process.kill(leader, 'SIGKILL'));
+          t.after(() => signalIfAlive(leader, 'SIGKILL'));
           await waitFor('the stranger to run', () => (groupMembers(leader).includes(leader) ? true : undefined));
           assert.notEqual(leader, wrapper);
           writeFileSync(join(q.jobDir('lost'), 'native-id'), `${leader}\n`);
@@ -108,18 +117,62 @@ describe('reused pids on a host without /proc (ps proves the wrapper)', { concur
           const pgid = Number(await new Promise<string>((r) => stranger.stdout.once('data', (d) => r(String(d)))));
           await waitFor('the leader to exit', () => (!processAlive(pgid) && groupMembers(pgid).length === 1 ? true : undefined));
           const member = groupMembers(pgid)[0]!;
-          t.after(() => process.kill(member, 'SIGKILL'));
+          t.after(() => signalIfAlive(member, 'SIGKILL'));
           writeFileSync(join(q.jobDir('lost'), 'native-id'), `${pgid}\n`);
           k = await q.ok(['kill', 'lost', '--grace', '1']);
           assert.deepEqual(k.records.map((r) => [r.previous_state, r.state]), [['lost', 'lost']]);
           assert.ok(processAlive(member), 'the stranger group\'s process lives');
         });
+      });
+    }
+  }
+});
 
+// One at a time: setting ns_last_pid for one test's pid would give the pids that follow it, which may
+// be another test's wrapper's, to whatever forks next on this busy machine.
+describe('kill waiting out the grace period', { concurrency: 1 }, () => {
+  for (const shell of SHELLS) {
+    for (const host of [{ name: 'with /proc', env: {} }, { name: 'without /proc', env: NO_PROC }]) {
+      describe(`under ${shell.name} ${host.name}`, () => {
+        test('leaves alone a process that took the wrapper\'s pid once the job had ended', async (t) => {
+          const q = await Queue.setUp(shell, { env: host.env });
+          t.after(() => q.cleanUp());
+          // The job ends on TERM only once the test opens the gate.
+          const script = "trap 'touch got-term; while ! test -e gate; do sleep 0.1; done; exit 0' TERM\necho ready > ready\nsleep 1000 & wait\n";
+          const rec = await q.submit('ends', { script: 'run.sh', files: { 'run.sh': script } });
+          const wrapper = Number(rec.native_id);
+          const work = join(q.jobDir('ends'), 'work');
+          await waitFor('the job to be ready', () => (existsSync(join(work, 'ready')) ? true : undefined));
+          const kill = q.run(['kill', 'ends', '--grace', '20']);
+          await waitFor('the job to get TERM', () => (existsSync(join(work, 'got-term')) ? true : undefined));
+          // Held while the job ends and its wrapper's pid goes to a stranger.
+          const killer = await waitFor('the kill helper', () => q.processes().find((pid) => /kill(\.sh)? ends --grace 20$/.test(commandLine(pid)) && parentOf(pid) === process.pid));
+          process.kill(killer, 'SIGSTOP');
+          t.after(() => signalIfAlive(killer, 'SIGCONT'));
+          writeFileSync(join(work, 'gate'), '');
+          const stranger = await spawnAtPid(wrapper, ['sleep', '1001']);
+          t.after(() => stranger.kill('SIGKILL'));
+          process.kill(killer, 'SIGCONT');
+          const r = await kill;
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
+          assert.ok(processAlive(wrapper), 'the stranger lives');
+        });
+      });
+    }
+  }
+});
+
+// One at a time, as above.
+describe('the time limit\'s timer on a host without /proc', { concurrency: 1 }, () => {
+  for (const shell of SHELLS) {
+    for (const ps of PS_KINDS) {
+      describe(`under ${shell.name} with ${ps.name}`, () => {
         // Where the wrapper leads a group (setsid; bash's set -m), the kernel gives its pid to no one
         // while the timer, a member of the group, lives: the wrapper's pid can be reused before the
         // timer fires only where it leads none (dash, busybox and posh without setsid).
         const leadsGroup = !ps.bare || shell.name.startsWith('bash');
-        if (!leadsGroup) test('the time limit\'s timer leaves alone a process that took the dead wrapper\'s pid', async (t) => {
+        if (!leadsGroup) test('leaves alone a process that took the dead wrapper\'s pid', async (t) => {
           const q = await Queue.setUp(shell, { bare: ps.bare, env: NO_PROC });
           t.after(() => q.cleanUp());
           const rec = await q.submit('limited', { command: 'sleep 1000', timeLimit: 30 });
