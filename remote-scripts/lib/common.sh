@@ -276,8 +276,10 @@ load_own_plugin() {
 # lib/run-job.sh in its environment, with the few lines that run them (TEJ_CODE_BOOT), takes them out of
 # it before anything else runs (the job must not inherit them), and runs them: no file of the queue is
 # read, so what a job wrote there cannot run as a later job's wrapper. A plugin starts it with
-#   wrapper_code_export; "$TEJ_SHELL" -c 'eval "$TEJ_CODE_BOOT"' run-job.sh JOB_DIR; wrapper_code_unexport
-# (its command line as short as the file's: ps shows it), and from files with
+#   wrapper_code_export; "$TEJ_SHELL" -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" JOB_DIR
+#   wrapper_code_unexport
+# (its command line ends as the file's does: ps shows it, direct.sh tells the wrapper by it), and from
+# files with
 #   "$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" JOB_DIR
 # An environment string is at most 128 KiB on Linux: each text is far below.
 # shellcheck disable=SC2016,SC2089,SC2090,SC2154 # the boot is code for the new shell, which expands it;

@@ -63,6 +63,41 @@ proc_alive() {
 	fi
 }
 
+# ps_fields PID: set ps_stat and ps_args (the command line) of PID from ps, for a host without /proc;
+# fail when ps shows no such process. procps and BSD ps take -p, and -ww for the whole command line;
+# busybox's takes neither and lists every process (its command lines cut at 2 KB).
+ps_fields() {
+	case $1 in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+	_ps_fields_out=$(ps -ww -o pid= -o stat= -o args= -p "$1" 2>/dev/null) ||
+		_ps_fields_out=$(ps -o pid= -o stat= -o args= 2>/dev/null) || return 1
+	while read -r _ps_fields_pid ps_stat ps_args; do
+		test "$_ps_fields_pid" = "$1" && return 0
+	done <<EOF
+$_ps_fields_out
+EOF
+	return 1
+}
+
+# proc_runs_as PID STARTTIME ARGS: whether PID is still the process recorded. With /proc: alive, and
+# started at STARTTIME when that is known (proc_alive). Without, kill -0 cannot tell a reused pid:
+# alive, not a zombie, and its command line as ps shows it is ARGS or ends with " ARGS".
+proc_runs_as() {
+	if has_proc; then
+		proc_alive "$1" "$2"
+		return
+	fi
+	proc_alive "$1" && ps_fields "$1" || return 1
+	case $ps_stat in
+	*Z*) return 1 ;;
+	esac
+	case $ps_args in
+	"$3" | *" $3") return 0 ;;
+	esac
+	return 1
+}
+
 # signal_group SIGNAL PGID: send SIGNAL to every process of the group. dash's kill rejects `--`, posh's
 # needs it before a negative pid: ask the shell once which form it takes (signal 0 to our own group).
 _signal_group_dashdash=

@@ -26,6 +26,10 @@ else
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
+# The end of our command line, as ps shows it (queue_submit runs "$TEJ_SHELL" lib/run-job.sh JOB_DIR, or
+# from the helper program "$TEJ_SHELL" -c CODE "$TEJ_ROOT/lib/run-job.sh" JOB_DIR): without /proc, it
+# tells the wrapper and its subshells from a process that took one of their pids.
+wrapper_args="$0 $1"
 # The checks below are made inside the directory itself (our cwd), not through its path: a submit's
 # retry may replace the job at that path meanwhile.
 cd -P "$1" 2>/dev/null || die "$EX_NOINPUT" "no such job directory: $1"
@@ -255,10 +259,10 @@ start_timer() {
 			wait "$_timer_sleep" || exit 0
 			_timer_sleep=
 			_timer_left=$((_timer_left - _timer_step))
-			proc_alive "$_start_timer_wrapper" "$wrapper_start" || exit 0
+			proc_runs_as "$_start_timer_wrapper" "$wrapper_start" "$wrapper_args" || exit 0
 		done
 		# USR1 ends a process that does not catch it: only the wrapper, never a process that reuses its pid.
-		proc_alive "$_start_timer_wrapper" "$wrapper_start" || exit 0
+		proc_runs_as "$_start_timer_wrapper" "$wrapper_start" "$wrapper_args" || exit 0
 		kill -USR1 "$_start_timer_wrapper" 2>/dev/null || true
 	) </dev/null >/dev/null 2>&1 &
 	timer=$!
@@ -273,12 +277,13 @@ stop_timer() {
 	timer=
 }
 
-# our_child PID: whether PID is a live child of the wrapper
+# our_child PID: whether PID is a live child of the wrapper (without /proc, a live process with the
+# wrapper's command line: a subshell of the wrapper, not a process that took a reaped child's pid)
 our_child() {
 	if has_proc; then
 		proc_fields "$1" && test "$proc_ppid" = $$ && proc_alive "$1"
 	else
-		kill -0 "$1" 2>/dev/null
+		proc_runs_as "$1" "" "$wrapper_args"
 	fi
 }
 

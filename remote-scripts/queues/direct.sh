@@ -18,7 +18,8 @@ queue_submit() {
 	_queue_submit_dir=$1
 	if test -n "${tej_in_memory:-}"; then
 		# shellcheck disable=SC2016 # expanded by the wrapper's shell
-		set -- -c 'eval "$TEJ_CODE_BOOT"' run-job.sh "$1"
+		# its name the file's, so that ps shows the same command line either way (direct_wrapper_alive)
+		set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$1"
 		wrapper_code_export
 	else
 		set -- "$TEJ_ROOT/lib/run-job.sh" "$1"
@@ -57,10 +58,17 @@ direct_start() {
 	launched_into "$1" && test "$launched_start" != - && printf '%s\n' "$launched_start"
 }
 
+# direct_wrapper_alive JOB_DIR PID: whether PID is still the job's wrapper. pid_max may be small: a
+# pid that runs may be a stranger's by now. With /proc, the wrapper's start time (direct_start) tells;
+# without, the command line ps shows must be the wrapper's, lib/run-job.sh JOB_DIR (queue_submit).
+direct_wrapper_alive() {
+	_direct_wrapper_alive_start=$(direct_start "$1") || _direct_wrapper_alive_start=
+	proc_runs_as "$2" "$_direct_wrapper_alive_start" "$TEJ_ROOT/lib/run-job.sh $1"
+}
+
 # queue_state JOB_DIR PID: running while the wrapper runs, else lost (the state files settle the rest)
 queue_state() {
-	_queue_state_start=$(direct_start "$1") || _queue_state_start=
-	if proc_alive "$2" "$_queue_state_start"; then
+	if direct_wrapper_alive "$1" "$2"; then
 		echo running
 	else
 		echo lost
@@ -78,9 +86,10 @@ direct_leads_group() {
 	fi
 }
 
-# direct_gone PGID: whether neither the group nor its leader is left
+# direct_gone JOB_DIR PGID: whether neither the group nor the wrapper, its leader, is left (a process
+# that took the wrapper's pid once the group had ended is neither)
 direct_gone() {
-	! group_alive "$1" && ! proc_alive "$1"
+	! group_alive "$2" && ! direct_wrapper_alive "$1" "$2"
 }
 
 # direct_wait SECONDS CHECK ARG...: wait up to SECONDS for CHECK ARG... to succeed
@@ -99,9 +108,10 @@ direct_tree_gone() {
 	! tree_alive
 }
 
-# direct_signal SIGNAL PID: the whole group
+# direct_signal SIGNAL PGID: the whole group. Never the pid alone: the wrapper is in the group, and once
+# the group has ended the pid may be a stranger's.
 direct_signal() {
-	signal_group "$1" "$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null || true
+	signal_group "$1" "$2" 2>/dev/null || true
 }
 
 # direct_kill_tree JOB_DIR PID GRACE: where the wrapper PID leads no group (no setsid: `set -m` in dash
@@ -123,16 +133,16 @@ direct_kill_tree() {
 # queue_kill JOB_DIR PID GRACE: TERM the group (or the tree), wait up to GRACE seconds, then KILL it.
 # Succeeds only when nothing of the job is left.
 queue_kill() {
-	_queue_kill_start=$(direct_start "$1") || _queue_kill_start=
-	if ! proc_alive "$2" "$_queue_kill_start" && has_proc; then
+	if ! direct_wrapper_alive "$1" "$2"; then
 		# The wrapper is gone, or its pid names another process by now: neither that pid nor a group of
-		# that number is signalled (pid_max may be small); the job's processes carry its environment.
+		# that number is signalled (pid_max may be small); the job's processes carry its environment
+		# (with /proc; without, none can be told to be the job's, and none is signalled).
 		direct_kill_tree "$1" "" "$3" || return 1
 	elif direct_leads_group "$2"; then
 		direct_signal TERM "$2"
-		if ! direct_wait "$3" direct_gone "$2"; then
+		if ! direct_wait "$3" direct_gone "$1" "$2"; then
 			direct_signal KILL "$2"
-			direct_wait 5 direct_gone "$2" || {
+			direct_wait 5 direct_gone "$1" "$2" || {
 				say "process group $2 survived SIGKILL"
 				return 1
 			}

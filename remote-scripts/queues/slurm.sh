@@ -134,7 +134,7 @@ eval "$tej_text_run_job"'
 # shellcheck disable=SC2090 # code, for the wrapper's shell
 export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
 # shellcheck disable=SC2016 # expanded by the wrapper's shell
-set -- -c 'eval "$TEJ_CODE_BOOT"' run-job.sh "$job_dir"
+set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
 EOF
 	else
 		cat <<'EOF'

@@ -82,3 +82,21 @@ describe('a userland without setsid and without /proc (the ps fallback of the tr
     });
   }
 });
+
+describe('a host with setsid and without /proc (ps proves the wrapper before its group is signalled)', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    describe(`under ${shell.name}`, () => {
+      test('status says running, and kill ends the job and every process of its group', async (t) => {
+        const q = await Queue.setUp(shell, { env: NO_PROC });
+        t.after(() => q.cleanUp());
+        await q.submit('family', { script: 'run.sh', files: { 'run.sh': FAMILY } });
+        await waitFor('the job to start its children', () => (sleeps(q).length >= 4 ? true : undefined));
+        assert.equal(existsSync(join(q.jobDir('family'), 'pid-start')), false, 'the helpers did not read /proc');
+        assert.equal((await q.status('family')).state, 'running');
+        const k = await q.ok(['kill', 'family', '--grace', '1']);
+        assert.deepEqual(k.records.map((r) => [r.previous_state, r.state]), [['running', 'killed']]);
+        assert.deepEqual(sleeps(q), [], 'no process of the job is left once kill says killed');
+      });
+    });
+  }
+});
