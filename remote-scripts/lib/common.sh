@@ -282,16 +282,17 @@ load_own_plugin() {
 # files with
 #   "$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" JOB_DIR
 # An environment string is at most 128 KiB on Linux: each text is far below.
-# shellcheck disable=SC2016,SC2089,SC2090,SC2154 # the boot is code for the new shell, which expands it;
-# tej_text_* are set by the helper program (src/remote/program.ts)
-wrapper_code_export() {
-	TEJ_CODE_BOOT='tej_text_libs=$TEJ_CODE_LIBS tej_text_run_job=$TEJ_CODE_RUN_JOB
+# shellcheck disable=SC2016,SC2089 # code for the wrapper's shell, which expands it
+TEJ_WRAPPER_BOOT='tej_text_libs=$TEJ_CODE_LIBS tej_text_run_job=$TEJ_CODE_RUN_JOB
 unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
 tej_in_memory=1
 eval "tej_libs() {
 $tej_text_libs
 }"
 eval "$tej_text_run_job"'
+# shellcheck disable=SC2090,SC2154 # tej_text_* are set by the helper program (src/remote/program.ts)
+wrapper_code_export() {
+	TEJ_CODE_BOOT=$TEJ_WRAPPER_BOOT
 	TEJ_CODE_LIBS=$tej_text_libs
 	TEJ_CODE_RUN_JOB=$tej_text_run_job
 	export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB

@@ -120,17 +120,11 @@ EOF
 		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
 		# shellcheck disable=SC2154
 		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
+		# The boot has no single quote (lib/common.sh).
+		printf "# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
 		cat <<'EOF'
 # The wrapper's code is above, as the client's call checked it at submit: start it as direct does
 # (wrapper_code_export, lib/common.sh).
-# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell
-TEJ_CODE_BOOT='tej_text_libs=$TEJ_CODE_LIBS tej_text_run_job=$TEJ_CODE_RUN_JOB
-unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
-tej_in_memory=1
-eval "tej_libs() {
-$tej_text_libs
-}"
-eval "$tej_text_run_job"'
 # shellcheck disable=SC2090 # code, for the wrapper's shell
 export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
 # shellcheck disable=SC2016 # expanded by the wrapper's shell

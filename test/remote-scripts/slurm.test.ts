@@ -89,7 +89,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         assert.doesNotMatch(inMemory, /tej-remote-test/, 'no path of the queue or the job');
         assert.ok(!inMemory.includes('set -- "$TEJ_ROOT/lib/run-job.sh"') && !inMemory.includes('sha256sum -c MANIFEST'), 'no helper file is run or checked');
         assert.ok(text.includes('set -- "$TEJ_ROOT/lib/run-job.sh"'), 'from files the wrapper is the file');
-        assert.ok(inMemory.includes("job_dir=$(cd -P \"$1\" 2>/dev/null && pwd -P)"), 'the wrapper\'s text is in the script');
+        assert.ok(inMemory.includes('"usage: run-job.sh JOB_DIR"'), 'the wrapper\'s text is in the script');
         const checkM = spawnSync('shellcheck', ['-s', 'sh', '-e', 'SC2016', join(q.tmp, 'batch-m.sh')], { encoding: 'utf8' });
         assert.equal(checkM.status, 0, checkM.stdout + checkM.stderr);
       });
