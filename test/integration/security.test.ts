@@ -156,6 +156,7 @@ describe('security', () => {
     ok(await run(['submit', 'h1', '--id', 'race1', race]));
     await waitFor('the FIFOs', () => lab.execAs('h1', 'alice', 'test -e ~/race-ready'), (r) => r.code === 0, 60_000);
     const st = await run(['status', 'h1', '--id', 'race1', '--json']);
+    assert.deepEqual(await pwned(), [], 'the first command ran no planted line');
     assert.equal(JSON.parse(st.stdout).state, 'running', st.stderr);
     ok(await run(['list', 'h1']));
     const late = await makeJob(join(jobs, 'late'), { 'start.sh': 'echo late ran\n' });
