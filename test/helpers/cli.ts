@@ -99,6 +99,14 @@ export async function waitFor<T>(what: string, fn: () => Promise<T>, check: (v: 
   }
 }
 
+/**
+ * A pgrep -f pattern for the host's shell of a channel (src/transport/remote-command.ts EXEC_COMMAND):
+ * the helper program runs in it, so a command that stays (logs -f, a submit reading its upload) is that
+ * process. The brackets keep a shell that runs pgrep with this pattern in its own command line from
+ * matching itself.
+ */
+export const CHANNEL_SHELL = '[I]FS= read -r l && eval';
+
 /** Writes a job directory from a map of relative path -> content (a string, or [content, mode]). */
 export async function makeJob(dir: string, files: Record<string, string | [string, number]>): Promise<string> {
   const { mkdir, writeFile } = await import('node:fs/promises');

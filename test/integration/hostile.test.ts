@@ -8,7 +8,7 @@ import { truncate } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, ok, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
+import { CHANNEL_SHELL, makeJob, ok, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
 import { type Lab, startSshHost } from '../helpers/lab.js';
 
 /** A local HTTP server that records the path and body of every POST. */
@@ -110,7 +110,7 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
     // the host's submit sees a torn stream and leaves nothing, not even in staging
     await waitFor(
       'the torn submit to give up',
-      () => lab.execAs('h1', 'alice', 'echo "$(ls -A ~/.tej/jobs | grep int-early)|$(ls -A ~/.tej/staging)|$(pgrep -u alice -f "[s]ubmit(\\.sh)? int-early ")"'),
+      () => lab.execAs('h1', 'alice', `echo "$(ls -A ~/.tej/jobs | grep int-early)|$(ls -A ~/.tej/staging)|$(pgrep -u alice -f '${CHANNEL_SHELL}')"`),
       (x) => x.stdout === '||\n',
       60_000,
     );

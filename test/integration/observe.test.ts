@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JOB_OUTPUT_SCHEMA } from '../../src/job/json.js';
-import { makeJob, startTej, tej, TEJ_BIN, waitFor, type TejRun, ok } from '../helpers/cli.js';
+import { CHANNEL_SHELL, makeJob, ok, startTej, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
 import { type Lab, startSshHost } from '../helpers/lab.js';
 
 describe('observing and selecting jobs over real SSH', () => {
@@ -180,8 +180,8 @@ describe('observing and selecting jobs over real SSH', () => {
     // A follower that goes away (Ctrl-C) leaves no loop behind on the host.
     await submit('endless', { 'start.sh': 'while :; do sleep 1; done\n' });
     const follower = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'endless', '-f'], { env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' } });
-    // The dispatcher sources the command (tej-remote ... logs endless), or runs commands/logs.sh under TEJ_SHELL.
-    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'logs(\\.sh)? endless --follow']);
+    // The follow loop runs in the channel's shell (the helper program, not a file: no command name to see).
+    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', CHANNEL_SHELL]);
     await waitFor('the remote follow loop', followLoop, (r) => r.stdout.trim() !== '');
     follower.kill('SIGINT');
     await new Promise((r) => follower.on('close', r));

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { makeJob, ok, startTej, tej, TEJ_BIN, waitFor, type TejRun } from '../helpers/cli.js';
+import { CHANNEL_SHELL, makeJob, ok, startTej, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
 import { makeClientHome, startSshHost, type Lab } from '../helpers/lab.js';
 
 /** Pids of the masters whose command line names `dir` (their socket is under it). */
@@ -277,7 +277,8 @@ describe('persistent connections', () => {
     const c = await client();
     const dir = await makeJob(join(jobs, 'quiet'), { 'start.sh': 'while :; do sleep 1; done\n' });
     ok(await c.run(['submit', 'h1', '--id', 'quiet', dir, '--persist']));
-    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'logs(\\.sh)? quiet --follow']);
+    // The follow loop runs in the channel's shell (the helper program): alice's only channel then.
+    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', CHANNEL_SHELL]);
     // --persist: the command runs in the master's worker (a lean client); persist in the config file:
     // the CLI runs it and the master relays its channels.
     await mkdir(join(c.home, '.config', 'tej'), { recursive: true });

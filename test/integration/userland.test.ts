@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, ok, tej, TEJ_BIN, waitFor } from '../helpers/cli.js';
+import { CHANNEL_SHELL, makeJob, ok, tej, TEJ_BIN, waitFor } from '../helpers/cli.js';
 import { FAMILY, FAMILY_SLEEPS } from '../helpers/family-job.js';
 import { makeClientHome, type Lab, startLab } from '../helpers/lab.js';
 
@@ -170,7 +170,7 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
   });
 
   it('a follower that goes away (SIGINT, SIGKILL) leaves no follow loop on the host', async () => {
-    const FOLLOW_LOOP = 'logs(\\.sh)? endless --follow';
+    const FOLLOW_LOOP = CHANNEL_SHELL; // the loop runs in the channel's shell (the helper program)
     await submit('endless', { 'start.sh': 'while :; do sleep 1; done\n' });
     for (const signal of ['SIGINT', 'SIGKILL'] as const) {
       const follower = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'endless', '-f'], { env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' } });
