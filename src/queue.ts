@@ -17,11 +17,12 @@ import { fromFsError } from './fs-errors.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { invocationScript, withInlineStdin, type Arg } from './protocol/invocation.js';
 import { parseReply, type Reply } from './protocol/reply.js';
-import { builtinPlugins, loadUserPlugins, PLUGIN_NAME, pluginCheck, saveUserPlugin, sha256, type UserPlugins } from './remote/user-plugins.js';
+import { loadUserPlugins, PLUGIN_NAME, pluginCheck, saveUserPlugin, sha256, type UserPlugins } from './remote/user-plugins.js';
 import { skipToMarker, STREAM_BUFFER } from './protocol/stream-marker.js';
 import { loadBundle } from './remote/bundle.js';
 import { installHelpers, notAQueueError } from './remote/install.js';
 import { probedRoot, probeScript, SESSION_COMMANDS, sessionCallScript, sessionLoadScript } from './remote/session.js';
+import { bundlePlugins } from './remote/program.js';
 import type { ShellSession } from './transport/shell-session.js';
 import { shQuotePath } from './transport/quote.js';
 import { destinationFor, extractDownload, type ExtractResult } from './download/extract.js';
@@ -302,7 +303,7 @@ export class Queue {
         hint: 'plugin names are a lower-case letter, then up to 31 of a-z, 0-9, _ and -: name it with --plugin NAME',
       });
     }
-    if (builtinPlugins(await loadBundle()).includes(name)) {
+    if (bundlePlugins(await loadBundle()).includes(name)) {
       throw new InvalidInputError(`tej: '${name}' is one of tej's own plugins; yours needs another name`, { hint: 'name it with --plugin NAME' });
     }
     let data: Buffer;

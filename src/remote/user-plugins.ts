@@ -11,6 +11,7 @@ import { ConfigError, EXIT } from '../errors.js';
 import { shQuote } from '../transport/quote.js';
 import { PROTO } from '../version.js';
 import type { Bundle } from './bundle.js';
+import { bundlePlugins } from './program.js';
 
 /** Plugin names, on both sides (is_plugin_name in lib/common.sh). */
 export const PLUGIN_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -77,11 +78,6 @@ export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** The builtin plugins: the bundle's queues/NAME.sh. */
-export function builtinPlugins(bundle: Bundle): string[] {
-  return bundle.files.map((f) => /^queues\/([^/]+)\.sh$/.exec(f.path)?.[1]).filter((n): n is string => n !== undefined);
-}
-
 /**
  * Shell for the invocation, run in the queue directory ("$Q") once the bundle is verified: checks the
  * user's plugins against the hashes sent, then exports TEJ_PLUGINS, the plugins the helpers may
@@ -93,7 +89,7 @@ export function pluginCheck(bundle: Bundle, plugins: UserPlugins): string {
   // TEJ_PLUGIN_SUMS: the helper program runs an own plugin only from text it read and found to have
   // this sum (load_own_plugin, lib/common.sh), not from the file it checked here and might read again.
   const allowed =
-    `TEJ_PLUGINS=${shQuote([...builtinPlugins(bundle), ...names].join(' '))}; ` +
+    `TEJ_PLUGINS=${shQuote([...bundlePlugins(bundle), ...names].join(' '))}; ` +
     `TEJ_PLUGIN_SUMS=${shQuote(names.map((n) => `${n}=${plugins[n]}`).join(' '))}; export TEJ_PLUGINS TEJ_PLUGIN_SUMS; `;
   if (names.length === 0) return allowed;
   // Names and hashes are [a-z0-9_-] and hex: plain words in the script.
