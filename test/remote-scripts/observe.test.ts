@@ -6,6 +6,23 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { processAlive, Queue, SHELLS, TEST_HASH, waitFor } from './_queue.js';
 
+/**
+ * Runs `/bin/sh -c SCRIPT ARGS...` in the queue's environment, a starter that puts a process in the
+ * background and prints its pid (echo $!), and returns that pid once the starter has exited.
+ */
+async function startInBackground(q: Queue, shArgs: string[]): Promise<number> {
+  const pidText = await new Promise<string>((resolve, reject) => {
+    const c = spawn('/bin/sh', ['-c', ...shArgs], { env: q.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('error', reject);
+    c.on('close', () => resolve(out));
+  });
+  const pid = Number(pidText.trim());
+  assert.ok(pid > 0, pidText);
+  return pid;
+}
+
 describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
@@ -128,18 +145,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
           // waits until its parent (the starter) has exited: its ppid then is no longer TEJ_CALLER_PID
           writeFileSync(holdUntilOrphaned, 'while read -r _ _ _ p _ </proc/$$/stat && test "$p" = "$TEJ_CALLER_PID"; do sleep 0.05; done; exec "$@"\n');
           const pre = late ? ['/bin/sh', holdUntilOrphaned] : [];
-          const pidText = await new Promise<string>((resolve, reject) => {
-            const c = spawn('/bin/sh', ['-c', 'TEJ_CALLER_PID=$$; export TEJ_CALLER_PID; "$@" >/dev/null 2>&1 & echo $!', 'starter', ...pre, ...follower], {
-              env: q.env,
-              stdio: ['ignore', 'pipe', 'inherit'],
-            });
-            let out = '';
-            c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-            c.on('error', reject);
-            c.on('close', () => resolve(out));
-          });
-          const pid = Number(pidText.trim());
-          assert.ok(pid > 0, pidText);
+          const pid = await startInBackground(q, ['TEJ_CALLER_PID=$$; export TEJ_CALLER_PID; "$@" >/dev/null 2>&1 & echo $!', 'starter', ...pre, ...follower]);
           await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true), 60_000);
           assert.equal((await q.status('quiet')).state, 'running');
         });
@@ -158,18 +164,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         // waits until the middle shell (TEJ_CALLER_PID) is no longer the starter's child
         writeFileSync(hold, 'while read -r _ _ _ p _ </proc/$TEJ_CALLER_PID/stat && test "$p" = "$STARTER"; do sleep 0.05; done; exec "$@"\n');
         const middle = 'TEJ_CALLER_PID=$$; export TEJ_CALLER_PID; "$@"; exit $?';
-        const pidText = await new Promise<string>((resolve, reject) => {
-          const c = spawn('/bin/sh', ['-c', 'STARTER=$$ SSH_CONNECTION="10.0.0.1 50000 10.0.0.2 22"; export STARTER SSH_CONNECTION; /bin/sh -c "$0" middle "$@" >/dev/null 2>&1 & echo $!', middle, '/bin/sh', hold, ...follower], {
-            env: q.env,
-            stdio: ['ignore', 'pipe', 'inherit'],
-          });
-          let out = '';
-          c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-          c.on('error', reject);
-          c.on('close', () => resolve(out));
-        });
-        const pid = Number(pidText.trim());
-        assert.ok(pid > 0, pidText);
+        const pid = await startInBackground(q, ['STARTER=$$ SSH_CONNECTION="10.0.0.1 50000 10.0.0.2 22"; export STARTER SSH_CONNECTION; /bin/sh -c "$0" middle "$@" >/dev/null 2>&1 & echo $!', middle, '/bin/sh', hold, ...follower]);
         // the middle shell ends once the follower it waits for has stopped
         await waitFor('the follower and its login shell to stop', () => (processAlive(pid) ? undefined : true), 60_000);
         assert.equal((await q.status('quiet')).state, 'running');
