@@ -649,7 +649,8 @@ emit_job_records() {
 		if test -n "$_emit_job_records_awk" && test -f "$_emit_job_records_dir/exit-code" && ! test -f "$_emit_job_records_dir/native-open" && ! plugin_answer_into "$_emit_job_records_dir" && no_record_dir "$_emit_job_records_dir"; then
 			ended_state_into "$_emit_job_records_dir"
 			ended_batch="$ended_batch$_emit_job_records_id $job_state_value$nl"
-			ended_ids="$ended_ids $_emit_job_records_id"
+			# the few the shell reads itself (ended_records); a long list would only be copied on each append
+			test "$_emit_job_records_n" -ge 8 || ended_ids="$ended_ids $_emit_job_records_id"
 			_emit_job_records_n=$((_emit_job_records_n + 1))
 			# batches of 1000: each append copies the whole list
 			test "$_emit_job_records_n" -lt 1000 || {
