@@ -75,6 +75,11 @@ export class ShellSession {
   private readyErr = false;
   private closed?: Error;
   private readonly token: string;
+  /**
+   * Set when the shell came loaded (a --persist master's warm shell): the sha256 of the load script it
+   * ran, which Queue trusts only when it is its own's.
+   */
+  preloaded?: string;
 
   /**
    * @param stdin   the remote shell's stdin
