@@ -79,19 +79,22 @@ export class ShellSession {
    * Set when the shell came loaded (a --persist master's warm shell): the sha256 of the load script it
    * ran, which Queue trusts only when it is its own's.
    */
-  preloaded?: string;
+  readonly preloaded?: string;
 
   /**
    * @param stdin   the remote shell's stdin
    * @param stdout  its stdout
    * @param stderr  its stderr
    * @param label   for messages: `alice@hpc`
+   * @param preloaded  a --persist master's warm shell (src/persist/warm-shell.ts): the sha256 of what it
+   *                  loaded; the master has read its banners and its replies, so it is ready at once
    */
   constructor(
     private readonly stdin: Writable,
     stdout: Readable,
     stderr: Readable,
     private readonly label: string,
+    preloaded?: string,
   ) {
     const token = randomBytes(16).toString('hex');
     // The marks as printed; the requests spell them through printf's %s so that no request line holds
@@ -111,7 +114,9 @@ export class ShellSession {
     stdout.on('end', onEnd);
     stdin.on('error', (e: Error) => this.fail(new ConnectionError(`tej: the remote shell on ${label} broke: ${e.message}`, { cause: e })));
     this.token = token;
-    this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
+    this.preloaded = preloaded;
+    if (preloaded !== undefined) this.ready = true;
+    else this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
   }
 
   /**

@@ -143,9 +143,8 @@ export class SshTransport implements Transport {
   /** The persistent shell, started on first use. */
   session(): Promise<ShellSession> {
     this.shell ??= this.openChannel(SESSION_COMMAND, (channel) => {
-      const session = new ShellSession(channel, channel, channel.stderr, this.label);
-      // a --persist master's warm shell (src/persist/warm-shell.ts): what it holds, for Queue to compare
-      session.preloaded = (channel as { preloaded?: string }).preloaded;
+      // a --persist master's warm shell (src/persist/warm-shell.ts) says what it holds, for Queue to compare
+      const session = new ShellSession(channel, channel, channel.stderr, this.label, (channel as { preloaded?: string }).preloaded);
       channel.on('close', () => session.fail(new ConnectionError(`tej: the connection to ${this.label} broke`)));
       return session;
     });
