@@ -179,7 +179,7 @@ export class Queue {
    */
   private async sessionRoot(session: ShellSession): Promise<string | undefined> {
     // A shell a --persist master loaded ahead (src/persist/warm-shell.ts) takes even the first call.
-    const warm = session.preloaded !== undefined && session.preloaded === sessionLoadHash(await loadBundle());
+    const warm = session.preloaded !== undefined && session.preloaded.loaded === sessionLoadHash(await loadBundle());
     let root = this.probed.get(session);
     if (!root && !this.firstCalls.has(session) && !warm) {
       this.firstCalls.add(session);
@@ -194,6 +194,9 @@ export class Queue {
           loaded.set(session, load);
         }
         if (!(await load)) return undefined;
+        // a warm shell's master probed the default queue in it already (a call finds out if it changed since)
+        const early = warm && session.preloaded?.probe?.queue === this.path ? session.preloaded.probe.stdout : undefined;
+        if (early !== undefined) return probedRoot(early, bundle);
         const probe = await session.run(probeScript(shQuotePath(this.path)));
         return probe.code === 0 ? probedRoot(probe.stdout.toString(), bundle) : undefined;
       })();

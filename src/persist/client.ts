@@ -14,8 +14,8 @@ import { fromWire, type WireError } from './wire-error.js';
  */
 class SocketChannel extends Duplex {
   readonly stderr: Readable;
-  /** For a warm shell (warm-shell.ts): the sha256 of the load script the master ran in it. */
-  preloaded?: string;
+  /** For a warm shell (warm-shell.ts): the sha256 of the load script the master ran in it, and its probe. */
+  preloaded?: { loaded: string; probe?: { queue: string; stdout: string } };
   private exited = false;
 
   constructor(private readonly sock: Socket) {
@@ -100,8 +100,9 @@ export class PersistClient implements ExecClient {
         else if (f.type === OPENED) {
           channel = new SocketChannel(sock);
           if (f.payload.length > 0) {
-            const { loaded } = JSON.parse(f.payload.toString()) as { loaded?: unknown };
-            if (typeof loaded === 'string') channel.preloaded = loaded;
+            const { loaded, probe } = JSON.parse(f.payload.toString()) as { loaded?: unknown; probe?: { queue?: unknown; stdout?: unknown } };
+            const probed = typeof probe?.queue === 'string' && typeof probe.stdout === 'string' ? { queue: probe.queue, stdout: probe.stdout } : undefined;
+            if (typeof loaded === 'string') channel.preloaded = { loaded, probe: probed };
           }
           callback(undefined, channel as unknown as ClientChannel);
         } else if (f.type === ERROR) {

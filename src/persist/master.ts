@@ -209,7 +209,7 @@ class Master {
       watched.channel.close();
       return done();
     }
-    sock.write(encodeFrame(OPENED, loaded ? JSON.stringify({ loaded: loaded.loaded }) : ''));
+    sock.write(encodeFrame(OPENED, loaded ? JSON.stringify({ loaded: loaded.loaded, probe: loaded.probe }) : ''));
     pipeChannel(watched, sock, early, done);
     if (loaded) {
       // left paused by its load

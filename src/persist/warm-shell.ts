@@ -4,11 +4,13 @@
 // accepts one (op exec with "warm": true). The client is told the sha256 of what was loaded (OPENED's
 // payload) and runs its calls from memory only when that is the hash of its own load script: a command
 // through a master then skips the invocation (reading and checking program.sh and MANIFEST, the eval of
-// the whole program), as the calls after the first of a library session do. Each shell serves one
+// the whole program), as the calls after the first of a library session do. The master also probes the
+// default queue in it (as the client's first call would), and passes the answer on. Each shell serves one
 // client and is closed with its socket, like any relayed channel; the next one is loaded meanwhile.
 import { PassThrough } from 'node:stream';
 import { loadBundle } from '../remote/bundle.js';
-import { sessionLoadHash, sessionLoadScript } from '../remote/session.js';
+import { probeScript, sessionLoadHash, sessionLoadScript } from '../remote/session.js';
+import { shQuotePath } from '../transport/quote.js';
 import { SESSION_COMMAND } from '../transport/remote-command.js';
 import { ShellSession } from '../transport/shell-session.js';
 import type { ExitWatchedChannel, SshTransport } from '../transport/ssh.js';
@@ -19,10 +21,15 @@ export async function sessionLoad(): Promise<{ script: string; sha256: string }>
   return { script: sessionLoadScript(bundle), sha256: sessionLoadHash(bundle) };
 }
 
+/** The queue most commands use (queue.ts DEFAULT_QUEUE, which the master's bundle does not load). */
+const DEFAULT_QUEUE = '~/.tej';
+
 export interface Warm {
   watched: ExitWatchedChannel;
   /** sha256 of the load script the shell holds. */
   loaded: string;
+  /** The session probe of the default queue, run in it after the load (a round trip less for the client). */
+  probe?: { queue: string; stdout: string };
 }
 
 /**
@@ -43,7 +50,9 @@ async function openLoaded(transport: SshTransport): Promise<Warm | undefined> {
   channel.stderr.on('data', onErr);
   input.on('data', onIn);
   const closed = new Promise<undefined>((resolve) => channel.once('close', () => resolve(undefined)));
-  const r = await Promise.race([new ShellSession(input, out, err, transport.label).load(script), closed]);
+  const session = new ShellSession(input, out, err, transport.label);
+  const r = await Promise.race([session.load(script), closed]);
+  const probe = r?.code === 0 ? await Promise.race([session.run(probeScript(shQuotePath(DEFAULT_QUEUE))), closed]) : undefined;
   channel.removeListener('data', onOut);
   channel.stderr.removeListener('data', onErr);
   input.removeListener('data', onIn);
@@ -53,7 +62,7 @@ async function openLoaded(transport: SshTransport): Promise<Warm | undefined> {
     channel.close();
     return undefined;
   }
-  return { watched, loaded: sha256 };
+  return { watched, loaded: sha256, probe: probe?.code === 0 ? { queue: DEFAULT_QUEUE, stdout: probe.stdout.toString() } : undefined };
 }
 
 /** At most one loaded shell, kept for the next client; the master counts it as an open channel. */
