@@ -21,7 +21,7 @@ import { loadUserPlugins, PLUGIN_NAME, pluginCheck, saveUserPlugin, sha256, type
 import { skipToMarker, STREAM_BUFFER } from './protocol/stream-marker.js';
 import { loadBundle } from './remote/bundle.js';
 import { installHelpers, notAQueueError } from './remote/install.js';
-import { probedRoot, probeScript, SESSION_COMMANDS, sessionCallScript, sessionLoadScript } from './remote/session.js';
+import { probedRoot, probeScript, SESSION_COMMANDS, sessionCallScript, sessionLoadHash, sessionLoadScript } from './remote/session.js';
 import { bundlePlugins } from './remote/program.js';
 import type { ShellSession } from './transport/shell-session.js';
 import { shQuotePath } from './transport/quote.js';
@@ -178,8 +178,10 @@ export class Queue {
    * the second loads the helpers and probes the queue, once for the session.
    */
   private async sessionRoot(session: ShellSession): Promise<string | undefined> {
+    // A shell a --persist master loaded ahead (src/persist/warm-shell.ts) takes even the first call.
+    const warm = session.preloaded !== undefined && session.preloaded.loaded === sessionLoadHash(await loadBundle());
     let root = this.probed.get(session);
-    if (!root && !this.firstCalls.has(session)) {
+    if (!root && !this.firstCalls.has(session) && !warm) {
       this.firstCalls.add(session);
       return undefined;
     }
@@ -188,10 +190,13 @@ export class Queue {
         const bundle = await loadBundle();
         let load = loaded.get(session);
         if (!load) {
-          load = session.load(sessionLoadScript(bundle)).then((r) => r.code === 0);
+          load = warm ? Promise.resolve(true) : session.load(sessionLoadScript(bundle)).then((r) => r.code === 0);
           loaded.set(session, load);
         }
         if (!(await load)) return undefined;
+        // a warm shell's master probed the default queue in it already (a call finds out if it changed since)
+        const early = warm && session.preloaded?.probe?.queue === this.path ? session.preloaded.probe.stdout : undefined;
+        if (early !== undefined) return probedRoot(early, bundle);
         const probe = await session.run(probeScript(shQuotePath(this.path)));
         return probe.code === 0 ? probedRoot(probe.stdout.toString(), bundle) : undefined;
       })();

@@ -25,6 +25,11 @@ import { resubmitCommand } from './commands/resubmit.js';
 import { completionCommand } from './commands/completion.js';
 import { disconnectCommand } from './commands/disconnect.js';
 
+/** The part of yargs' internals that caches the help text (yargs 17). */
+interface YargsInternals {
+  getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } };
+}
+
 /** Runs the command line `args` (without node and the script) in this process; sets process.exitCode. */
 export async function runCli(args: string[]): Promise<void> {
   process.on('SIGINT', () => {
@@ -79,6 +84,10 @@ export async function runCli(args: string[]): Promise<void> {
       throw err ?? new UsageError(msg.startsWith('tej:') ? msg : `tej: ${msg}`, { hint: 'tej --help shows the usage' });
     });
 
+  // yargs renders the whole help text each time it has started a command's handler, to have it for a
+  // failure later; tej's failures never print it (.fail throws), and that rendering was a tenth of the
+  // CPU a short command costs a --persist worker (cliui laying out every option).
+  (cli as unknown as YargsInternals).getInternalMethods().getUsageInstance().cacheHelpMessage = () => undefined;
   try {
     await cli.parseAsync();
   } catch (err) {

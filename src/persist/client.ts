@@ -3,6 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { Duplex, Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
+import { SESSION_COMMAND } from '../transport/remote-command.js';
 import type { ExecClient } from '../transport/ssh.js';
 import { encodeFrame, ERROR, EXIT, FrameDecoder, OPENED, STDERR, STDIN, STDIN_EOF, STDOUT } from './frame.js';
 import { fromWire, type WireError } from './wire-error.js';
@@ -13,6 +14,8 @@ import { fromWire, type WireError } from './wire-error.js';
  */
 class SocketChannel extends Duplex {
   readonly stderr: Readable;
+  /** For a warm shell (warm-shell.ts): the sha256 of the load script the master ran in it, and its probe. */
+  preloaded?: { loaded: string; probe?: { queue: string; stdout: string } };
   private exited = false;
 
   constructor(private readonly sock: Socket) {
@@ -81,7 +84,9 @@ export class PersistClient implements ExecClient {
     const decoder = new FrameDecoder();
     let channel: SocketChannel | undefined;
     let failed: Error | undefined;
-    sock.on('connect', () => sock.write(`${JSON.stringify({ op: 'exec', command })}\n`));
+    // A session shell may be one the master has loaded already (warm-shell.ts): OPENED says with what.
+    const warm = command === SESSION_COMMAND ? { warm: true } : {};
+    sock.on('connect', () => sock.write(`${JSON.stringify({ op: 'exec', command, ...warm })}\n`));
     sock.on('data', (chunk: Buffer) => {
       let frames;
       try {
@@ -94,6 +99,11 @@ export class PersistClient implements ExecClient {
         if (channel) channel.deliver(f.type, f.payload);
         else if (f.type === OPENED) {
           channel = new SocketChannel(sock);
+          if (f.payload.length > 0) {
+            const { loaded, probe } = JSON.parse(f.payload.toString()) as { loaded?: unknown; probe?: { queue?: unknown; stdout?: unknown } };
+            const probed = typeof probe?.queue === 'string' && typeof probe.stdout === 'string' ? { queue: probe.queue, stdout: probe.stdout } : undefined;
+            if (typeof loaded === 'string') channel.preloaded = { loaded, probe: probed };
+          }
           callback(undefined, channel as unknown as ClientChannel);
         } else if (f.type === ERROR) {
           failed = fromWire(JSON.parse(f.payload.toString()) as WireError);

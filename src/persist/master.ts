@@ -10,13 +10,14 @@ import { basename, dirname } from 'node:path';
 import type { TejEvent } from '../events.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { PromptRequest } from '../transport/prompt.js';
-import { REMOTE_COMMANDS } from '../transport/remote-command.js';
+import { REMOTE_COMMANDS, SESSION_COMMAND } from '../transport/remote-command.js';
 import { MAX_OPEN_CHANNELS, type SshTransport } from '../transport/ssh.js';
 import { VERSION } from '../version.js';
 import { encodeFrame, ERROR, OPENED, takeLine } from './frame.js';
 import { login, send } from './master-login.js';
 import { aliasPath } from './paths.js';
 import { pipeChannel } from './relay.js';
+import { WarmShell, type Warm } from './warm-shell.js';
 import { toWire, type WireError } from './wire-error.js';
 import { WorkerPool, type WorkerRequest } from './workers.js';
 
@@ -39,7 +40,7 @@ export type FromParent = { type: 'answers'; id: number; answers?: string[]; erro
 
 /** A socket connection's first line. */
 export type Request =
-  | { op: 'exec'; command: string }
+  | { op: 'exec'; command: string; warm?: boolean }
   | { op: 'ping'; destination?: string }
   | { op: 'exit' }
   | ({ op: 'run'; version: string; root: string } & WorkerRequest);
@@ -110,6 +111,7 @@ class Master {
   private readonly aliases = new Set<string>();
   private readonly waiting: (() => void)[] = [];
   private readonly workers = new WorkerPool(() => this.restartIdle());
+  private shell: WarmShell | undefined;
   private channels = 0;
   private idle: NodeJS.Timeout | undefined;
   private ending = false;
@@ -127,6 +129,8 @@ class Master {
     this.up = transport;
     this.alias(this.args.destination);
     this.workers.prepare();
+    this.shell = new WarmShell(transport);
+    this.prepareShell();
     this.restartIdle();
     transport.closed().then(() => this.shutdown('the SSH connection ended'));
   }
@@ -154,7 +158,7 @@ class Master {
       sock.end(encodeFrame(OPENED));
     } else if (req.op === 'exec' && typeof req.command === 'string' && REMOTE_COMMANDS.includes(req.command)) {
       // Only tej's constant commands: nothing else ever reaches the login shell, through a master either.
-      void this.relayChannel(transport, req.command, sock, rest);
+      void this.relayChannel(transport, req.command, sock, rest, req.command === SESSION_COMMAND && req.warm === true);
     } else if (req.op === 'run' && Array.isArray(req.argv) && typeof req.cwd === 'string' && req.env && req.tty) {
       // A client of another tej (or another copy) runs its own code: it falls back to its full CLI.
       if (req.version !== VERSION || req.root !== PACKAGE_ROOT) {
@@ -169,21 +173,34 @@ class Master {
     } else refuse(sock, new Error(`bad request: ${req.line.slice(0, 100)}`));
   }
 
-  /** Relays one SSH channel to one socket connection, at most MAX_OPEN_CHANNELS at once. */
-  private async relayChannel(transport: SshTransport, command: string, sock: Socket, early: Buffer): Promise<void> {
+  /** Loads the next warm shell, while a channel is free for it beside the relayed ones. */
+  private prepareShell(): void {
+    if (!this.ending && this.channels < MAX_OPEN_CHANNELS) this.shell?.prepare();
+  }
+
+  /**
+   * Relays one SSH channel to one socket connection, at most MAX_OPEN_CHANNELS at once (the warm shell
+   * counted). A client that accepts a warm shell gets the loaded one, and OPENED says what it holds.
+   */
+  private async relayChannel(transport: SshTransport, command: string, sock: Socket, early: Buffer, warm: boolean): Promise<void> {
     this.channels++;
     clearTimeout(this.idle);
+    if (!warm && this.shell?.held && this.channels + 1 > MAX_OPEN_CHANNELS) this.shell.discard();
     if (this.channels > MAX_OPEN_CHANNELS) await new Promise<void>((resolve) => this.waiting.push(resolve));
     const done = () => {
       this.channels--;
       this.waiting.shift()?.();
+      this.prepareShell();
       this.restartIdle();
     };
     // The CLI may have gone while this waited for a slot or for the channel: never count it again.
     if (sock.destroyed) return done();
     let watched;
+    let loaded: Warm | undefined;
     try {
-      watched = await transport.execChannel(command);
+      loaded = warm ? await this.shell?.take() : undefined;
+      this.prepareShell();
+      watched = loaded?.watched ?? (await transport.execChannel(command));
     } catch (e) {
       refuse(sock, e);
       return done();
@@ -192,8 +209,13 @@ class Master {
       watched.channel.close();
       return done();
     }
-    sock.write(encodeFrame(OPENED));
+    sock.write(encodeFrame(OPENED, loaded ? JSON.stringify({ loaded: loaded.loaded, probe: loaded.probe }) : ''));
     pipeChannel(watched, sock, early, done);
+    if (loaded) {
+      // left paused by its load
+      watched.channel.resume();
+      watched.channel.stderr.resume();
+    }
   }
 
   /** Points the alias of `destination` at this master's socket (a link replaced atomically). */
@@ -231,6 +253,7 @@ class Master {
       }
     }
     this.workers.close();
+    this.shell?.close();
     for (const s of this.sockets) s.end(); // after what was written to them (a login's error)
     // A login still in progress is simply abandoned; a close that hangs must not keep the master alive.
     setTimeout(() => process.exit(0), 2000).unref();

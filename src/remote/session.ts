@@ -6,6 +6,7 @@
 // helpers cannot run through this path, as through the invocation, which checks what it reads. The
 // commands that take it are the ones whose request and reply fit the session's framing (no stdin, no
 // stream): status, list, show, kill, delete.
+import { createHash } from 'node:crypto';
 import type { Bundle } from './bundle.js';
 import { helperProgram } from './program.js';
 import { shQuote } from '../transport/quote.js';
@@ -79,4 +80,16 @@ export function probedRoot(stdout: string, bundle: Bundle): string | undefined {
 /** One call through the session: the command from memory, in the request's subshell. */
 export function sessionCallScript(root: string, command: string, args: string[]): string {
   return `tej_call ${[root, command, ...args].map(shQuote).join(' ')}`;
+}
+
+const loadHashes = new WeakMap<Bundle, string>();
+
+/** The sha256 of sessionLoadScript(bundle): what a --persist master's warm shell says it holds. */
+export function sessionLoadHash(bundle: Bundle): string {
+  let h = loadHashes.get(bundle);
+  if (!h) {
+    h = createHash('sha256').update(sessionLoadScript(bundle)).digest('hex');
+    loadHashes.set(bundle, h);
+  }
+  return h;
 }

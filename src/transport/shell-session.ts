@@ -21,6 +21,14 @@ import { ConnectionError } from '../errors.js';
 import { shEvalLine, shLine, shQuote } from './quote.js';
 import type { RunResult } from './transport.js';
 
+/** What a --persist master's warm shell holds (src/persist/warm-shell.ts). */
+export interface Preloaded {
+  /** The sha256 of the load script it ran. */
+  loaded: string;
+  /** The session probe's output for `queue` (src/remote/session.ts probeScript), run after the load. */
+  probe?: { queue: string; stdout: string };
+}
+
 interface Pending {
   script: string;
   /** A load: run in the shell itself, not a subshell. */
@@ -75,18 +83,26 @@ export class ShellSession {
   private readyErr = false;
   private closed?: Error;
   private readonly token: string;
+  /**
+   * Set when the shell came loaded (a --persist master's warm shell): the sha256 of the load script it
+   * ran, which Queue trusts only when it is its own's, and the master's probe of the default queue.
+   */
+  readonly preloaded?: Preloaded;
 
   /**
    * @param stdin   the remote shell's stdin
    * @param stdout  its stdout
    * @param stderr  its stderr
    * @param label   for messages: `alice@hpc`
+   * @param preloaded  a --persist master's warm shell (src/persist/warm-shell.ts): what it loaded; the
+   *                  master has read its banners and its replies, so it is ready at once
    */
   constructor(
     private readonly stdin: Writable,
     stdout: Readable,
     stderr: Readable,
     private readonly label: string,
+    preloaded?: Preloaded,
   ) {
     const token = randomBytes(16).toString('hex');
     // The marks as printed; the requests spell them through printf's %s so that no request line holds
@@ -106,7 +122,9 @@ export class ShellSession {
     stdout.on('end', onEnd);
     stdin.on('error', (e: Error) => this.fail(new ConnectionError(`tej: the remote shell on ${label} broke: ${e.message}`, { cause: e })));
     this.token = token;
-    this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
+    this.preloaded = preloaded;
+    if (preloaded !== undefined) this.ready = true;
+    else this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
   }
 
   /**

@@ -10,7 +10,7 @@ import { jumpHops, targetFor, type SshTarget } from '../ssh/config.js';
 import { login, type SshOptions } from '../ssh/login.js';
 import { shLine } from './quote.js';
 import { EXEC_COMMAND, SESSION_COMMAND } from './remote-command.js';
-import { ShellSession } from './shell-session.js';
+import { ShellSession, type Preloaded } from './shell-session.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
 import { coalesce, collect, withFirst } from './transport.js';
 
@@ -143,7 +143,8 @@ export class SshTransport implements Transport {
   /** The persistent shell, started on first use. */
   session(): Promise<ShellSession> {
     this.shell ??= this.openChannel(SESSION_COMMAND, (channel) => {
-      const session = new ShellSession(channel, channel, channel.stderr, this.label);
+      // a --persist master's warm shell (src/persist/warm-shell.ts) says what it holds, for Queue to compare
+      const session = new ShellSession(channel, channel, channel.stderr, this.label, (channel as { preloaded?: Preloaded }).preloaded);
       channel.on('close', () => session.fail(new ConnectionError(`tej: the connection to ${this.label} broke`)));
       return session;
     });

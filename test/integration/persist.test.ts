@@ -335,6 +335,29 @@ describe('persistent connections', () => {
     assert.equal(await readFile(join(here, 'got.txt'), 'utf8'), 'out\n');
     assert.equal(mastersUnder(c.runtime).length, 1);
   });
+
+  it("runs a command through a master in a shell the master loaded with its own helpers: the queue's copy is not read", async () => {
+    const c = await client();
+    const dir = await makeJob(join(jobs, 'warm'), { 'start.sh': 'echo warm\n' });
+    ok(await c.run(['submit', 'h1', '--id', 'warm', dir]));
+    ok(await c.run(['wait', 'h1', '--id', 'warm']));
+    ok(await c.run(['list', 'h1', '--persist'])); // starts the master, which loads a shell for the next command
+    const size = async () => Number((await lab.execAs('h1', 'alice', 'wc -c < .tej/program.sh')).stdout.trim());
+    // What a job can do: rewrite the installed program. A call that read it would find the edit and
+    // reinstall the helpers (with a warning); the command through the master runs from memory.
+    await lab.execAs('h1', 'alice', 'printf "\\n# edited\\n" >> .tej/program.sh');
+    const edited = await size();
+    const through = await c.run(['status', 'h1', '--id', 'warm', '--persist']);
+    assert.equal(through.code, 0, through.stderr);
+    assert.match(through.stdout, /finished/);
+    assert.doesNotMatch(through.stderr, /modified/);
+    assert.equal(await size(), edited, 'the installed helpers were left as they are');
+    // Without the master the same command takes the invocation, which checks and reinstalls them.
+    const direct = await c.run(['status', 'h1', '--id', 'warm']);
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.match(direct.stderr, /modified after they were installed/);
+    assert.notEqual(await size(), edited);
+  });
 });
 
 describe('keyboard-interactive logins (a key and a password, as two-factor hosts ask)', () => {

@@ -1,0 +1,118 @@
+// A --persist master's warm shell: one persistent remote `/bin/sh` channel that the master opens and
+// loads with the helper program (src/remote/session.ts sessionLoadScript, from the master's own bundle)
+// before any command asks for it, and hands to the next client that asks for a session shell and
+// accepts one (op exec with "warm": true). The client is told the sha256 of what was loaded (OPENED's
+// payload) and runs its calls from memory only when that is the hash of its own load script: a command
+// through a master then skips the invocation (reading and checking program.sh and MANIFEST, the eval of
+// the whole program), as the calls after the first of a library session do. The master also probes the
+// default queue in it (as the client's first call would), and passes the answer on. Each shell serves one
+// client and is closed with its socket, like any relayed channel; the next one is loaded meanwhile.
+import { PassThrough } from 'node:stream';
+import { loadBundle } from '../remote/bundle.js';
+import { probeScript, sessionLoadHash, sessionLoadScript } from '../remote/session.js';
+import { shQuotePath } from '../transport/quote.js';
+import { SESSION_COMMAND } from '../transport/remote-command.js';
+import { ShellSession } from '../transport/shell-session.js';
+import type { ExitWatchedChannel, SshTransport } from '../transport/ssh.js';
+
+/** The load script of this client's bundle and its sha256, which a warm shell is labelled with. */
+export async function sessionLoad(): Promise<{ script: string; sha256: string }> {
+  const bundle = await loadBundle();
+  return { script: sessionLoadScript(bundle), sha256: sessionLoadHash(bundle) };
+}
+
+/** The queue most commands use (queue.ts DEFAULT_QUEUE, which the master's bundle does not load). */
+const DEFAULT_QUEUE = '~/.tej';
+
+export interface Warm {
+  watched: ExitWatchedChannel;
+  /** sha256 of the load script the shell holds. */
+  loaded: string;
+  /** The session probe of the default queue, run in it after the load (a round trip less for the client). */
+  probe?: { queue: string; stdout: string };
+}
+
+/**
+ * Opens a session channel and runs the load in it through a ShellSession whose streams are cut off from
+ * the channel afterwards: the channel is left paused, silent (the load's reply read whole), for a relay.
+ */
+async function openLoaded(transport: SshTransport): Promise<Warm | undefined> {
+  const { script, sha256 } = await sessionLoad();
+  const watched = await transport.execChannel(SESSION_COMMAND);
+  const { channel } = watched;
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const input = new PassThrough();
+  const onOut = (c: Buffer) => out.write(c);
+  const onErr = (c: Buffer) => err.write(c);
+  const onIn = (c: Buffer) => channel.write(c);
+  channel.on('data', onOut);
+  channel.stderr.on('data', onErr);
+  input.on('data', onIn);
+  const closed = new Promise<undefined>((resolve) => channel.once('close', () => resolve(undefined)));
+  const session = new ShellSession(input, out, err, transport.label);
+  const r = await Promise.race([session.load(script), closed]);
+  const probe = r?.code === 0 ? await Promise.race([session.run(probeScript(shQuotePath(DEFAULT_QUEUE))), closed]) : undefined;
+  channel.removeListener('data', onOut);
+  channel.stderr.removeListener('data', onErr);
+  input.removeListener('data', onIn);
+  channel.pause();
+  channel.stderr.pause();
+  if (r?.code !== 0 || watched.exit) {
+    channel.close();
+    return undefined;
+  }
+  return { watched, loaded: sha256, probe: probe?.code === 0 ? { queue: DEFAULT_QUEUE, stdout: probe.stdout.toString() } : undefined };
+}
+
+/** At most one loaded shell, kept for the next client; the master counts it as an open channel. */
+export class WarmShell {
+  private next: Promise<Warm | undefined> | undefined;
+  private closed = false;
+
+  constructor(private readonly transport: SshTransport) {}
+
+  /** Whether a shell is open or opening (it holds a channel). */
+  get held(): boolean {
+    return this.next !== undefined;
+  }
+
+  /** Starts loading the next shell, unless one is there. */
+  prepare(): void {
+    if (this.next || this.closed) return;
+    const next: Promise<Warm | undefined> = openLoaded(this.transport).catch(() => undefined);
+    this.next = next;
+    void next.then((w) => {
+      if (!w) {
+        if (this.next === next) this.next = undefined;
+        return;
+      }
+      // A shell that ends while it waits (the host killed it) is not handed out.
+      w.watched.channel.once('close', () => {
+        if (this.next === next) this.next = undefined;
+      });
+      if (this.closed) w.watched.channel.close();
+    });
+  }
+
+  /** The loaded shell, waiting for its load if it is under way; undefined when there is none. */
+  async take(): Promise<Warm | undefined> {
+    const next = this.next;
+    this.next = undefined;
+    const w = await next;
+    if (!w || w.watched.exit || this.closed) return undefined;
+    return w;
+  }
+
+  /** Closes the shell it holds (the master needs the channel, or exits). */
+  discard(): void {
+    const next = this.next;
+    this.next = undefined;
+    void next?.then((w) => w?.watched.channel.close());
+  }
+
+  close(): void {
+    this.closed = true;
+    this.discard();
+  }
+}
