@@ -1,6 +1,6 @@
 // Job records as the helpers report them, turned into typed values.
 import { ProtocolError } from '../errors.js';
-import type { ReplyRecord } from '../protocol/reply.js';
+import { replyNow, type Reply, type ReplyRecord } from '../protocol/reply.js';
 
 /** One vocabulary for every plugin (docs/protocol.md, "States"). */
 export const JOB_STATES = ['submitting', 'incomplete', 'queued', 'running', 'finished', 'killed', 'timeout', 'lost'] as const;
@@ -109,4 +109,22 @@ function describeState(s: JobStatus): string {
     default:
       return s.state;
   }
+}
+
+/** The reply of kill → what it returns. */
+export interface KillResult {
+  id: string;
+  previousState: JobState;
+  state: JobState;
+}
+
+export function killResult(reply: Reply, id: string): KillResult {
+  const r = reply.records[0] ?? {};
+  return { id, previousState: r.previous_state as JobState, state: r.state as JobState };
+}
+
+/** The reply of list → the statuses of the jobs it names. */
+export function listedStatuses(reply: Reply): JobStatus[] {
+  const now = replyNow(reply);
+  return reply.records.map((r) => toJobStatus(r, now)).filter((s): s is JobStatus => s !== undefined);
 }

@@ -40,3 +40,16 @@ export function parseReply(text: string, host = 'remote'): Reply {
   }
   return { proto, header, records };
 }
+
+/** The records of a reply by job id, each mapped with the host's clock (`now=`); ids it lacks map to undefined. */
+export function recordsById<T>(reply: Reply, ids: string[], map: (r: ReplyRecord, now: number) => T | undefined): Map<string, T | undefined> {
+  const now = replyNow(reply);
+  const out = new Map<string, T | undefined>(ids.map((id) => [id, undefined]));
+  for (const r of reply.records) if (r.id) out.set(r.id, map(r, now));
+  return out;
+}
+
+/** The host's clock at the reply (seconds), so that durations are right whatever the local clock says. */
+export function replyNow(reply: Reply): number {
+  return Number(reply.header.now ?? Date.now() / 1000);
+}
