@@ -250,20 +250,19 @@ export class Queue {
 
   async kill(id: string, options: { grace?: number } = {}): Promise<KillResult> {
     checkJobId(id);
-    const args = [id];
-    if (options.grace !== undefined) args.push('--grace', String(options.grace));
-    const { reply } = await this.call('kill', args);
+    const { reply } = await this.call('kill', options.grace === undefined ? [id] : [id, '--grace', String(options.grace)]);
     return killResult(reply!, id);
   }
 
-  async remove(id: string, options: { kill?: boolean } = {}): Promise<void> {
+  /** Deletes the job and everything it wrote; a running job only with `kill`. */
+  async delete(id: string, options: { kill?: boolean } = {}): Promise<void> {
     checkJobId(id);
     await this.call('delete', options.kill ? [id, '--kill'] : [id]);
   }
 
-  /** Downloads each spec (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
-  download(id: string, specs: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
-    return download(this.calls, id, specs, options);
+  /** Downloads each request (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
+  download(id: string, requests: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
+    return download(this.calls, id, requests, options);
   }
 
   /**

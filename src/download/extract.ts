@@ -12,7 +12,7 @@ import { tar } from '../tar.js';
 import { InvalidInputError } from '../errors.js';
 import { fromFsError } from '../fs-errors.js';
 import { inside, physicalPath, removeEscapingLinks } from './links.js';
-import type { DownloadSpec } from './spec.js';
+import type { DownloadRequest } from './request.js';
 import { placeFor, writeFileTo } from './write.js';
 
 export interface ExtractResult {
@@ -65,7 +65,7 @@ function isOwnStdout(path: string): boolean {
 }
 
 /**
- * The local path a spec writes to, or '-' for stdout: a path that is this process's own stdout
+ * The local path a request writes to, or '-' for stdout: a path that is this process's own stdout
  * (`file:/dev/stdout`) is written through `stdout` like `file:`, in order with what else goes there.
  */
 /** Whether a symlink entry may take this name: nothing there, a regular file or a symlink (never a directory, FIFO or device). */
@@ -78,13 +78,13 @@ function replaceable(target: string): boolean {
   }
 }
 
-export async function destinationFor(spec: DownloadSpec, cwd: string, stdoutIsOurs = true): Promise<string> {
-  const name = basename(spec.remote === '.' ? 'job' : spec.remote);
-  if (spec.target.kind === 'cwd') return resolve(cwd, name);
-  if (spec.target.kind === 'path') {
-    const p = resolve(cwd, spec.target.path);
+export async function destinationFor(request: DownloadRequest, cwd: string, stdoutIsOurs = true): Promise<string> {
+  const name = basename(request.remote === '.' ? 'job' : request.remote);
+  if (request.target.kind === 'cwd') return resolve(cwd, name);
+  if (request.target.kind === 'path') {
+    const p = resolve(cwd, request.target.path);
     if (stdoutIsOurs && isOwnStdout(p)) return '-';
-    return spec.target.path.endsWith('/') || (await isDirectory(p)) ? join(p, name) : p;
+    return request.target.path.endsWith('/') || (await isDirectory(p)) ? join(p, name) : p;
   }
   return '-';
 }

@@ -6,17 +6,17 @@ import { checkJobId } from '../job/id.js';
 import type { QueueCalls } from '../remote/call.js';
 import { skipToMarker, STREAM_BUFFER } from '../protocol/stream-marker.js';
 import { destinationFor, extractDownload, type ExtractResult } from './extract.js';
-import { parseDownloadSpec } from './spec.js';
+import { parseDownloadRequest } from './request.js';
 
-/** Downloads each spec (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
-export async function download(q: QueueCalls, id: string, specs: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
+/** Downloads each request (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
+export async function download(q: QueueCalls, id: string, requests: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
   checkJobId(id);
-  const parsed = specs.map((s) => parseDownloadSpec(s));
+  const parsed = requests.map((r) => parseDownloadRequest(r));
   const results: ExtractResult[] = [];
-  for (const spec of parsed) {
+  for (const request of parsed) {
     const stdout = options.stdout ?? process.stdout;
-    const destination = await destinationFor(spec, options.cwd ?? process.cwd(), stdout === process.stdout);
-    const progress = (bytes: number, files: number, done = false) => q.onEvent?.({ kind: 'download-progress', host: q.host, path: spec.remote, destination, bytes, files, done });
+    const destination = await destinationFor(request, options.cwd ?? process.cwd(), stdout === process.stdout);
+    const progress = (bytes: number, files: number, done = false) => q.onEvent?.({ kind: 'download-progress', host: q.host, path: request.remote, destination, bytes, files, done });
     for (let attempt = 0; ; attempt++) {
       const raw = new PassThrough({ highWaterMark: STREAM_BUFFER });
       const stream = skipToMarker(raw, q.host);
@@ -30,7 +30,7 @@ export async function download(q: QueueCalls, id: string, specs: string[], optio
         stream.destroy();
       });
       try {
-        await q.call('download', [id, spec.remote], { stdout: raw, streamMarker: true });
+        await q.call('download', [id, request.remote], { stdout: raw, streamMarker: true });
       } catch (e) {
         raw.destroy();
         stream.destroy();

@@ -23,26 +23,26 @@ export const INLINE_MAX_BYTES = 64 * 1024;
 
 /** Submits a job prepared by prepareSubmission (which may have run while the queue connected). */
 export async function submitPrepared(q: QueueCalls, prepared: PreparedSubmission | Promise<PreparedSubmission>): Promise<SubmitResult> {
-  const { id, scan, options, nonce, meta: metaPromise, packed: packing } = await prepared;
+  const { id, plan, options, nonce, meta: metaPromise, packed: packing } = await prepared;
   const meta = await metaPromise;
   const packed = await packing; // a file that cannot be read fails here, before anything is sent
   const args = [id, nonce];
   if (options.plugin) args.push('--plugin', options.plugin);
-  if (options.keepInput ?? scan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
-  const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
-  const inline = q.inline && scan.bytes <= INLINE_MAX_BYTES ? await inlineTar(packed ? replay(packed) : packJob(scan, meta, nonce)) : undefined;
+  if (options.keepInput ?? plan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
+  const totalFiles = plan.entries.filter((e) => e.type === 'file').length;
+  const inline = q.inline && plan.bytes <= INLINE_MAX_BYTES ? await inlineTar(packed ? replay(packed) : packJob(plan, meta, nonce)) : undefined;
   // A repeat after a broken connection sends the same id and nonce: if the first attempt got as far
   // as claiming the id, the helper answers with that job instead of "exists" (resumed=1).
   const { reply } = await q.retrying('submit', () =>
     q.call('submit', args, {
       inline,
       onSend: () => {
-        q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes: scan.bytes, files: totalFiles, totalBytes: scan.bytes, totalFiles });
+        q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes: plan.bytes, files: totalFiles, totalBytes: plan.bytes, totalFiles });
         q.onEvent?.({ kind: 'upload-committed', host: q.host, id });
       },
       stdin: () => {
-        const progress = (bytes: number, files: number) => q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes, files, totalBytes: scan.bytes, totalFiles });
-        const source = packed ? replay(packed, progress) : packJob(scan, meta, nonce, progress);
+        const progress = (bytes: number, files: number) => q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes, files, totalBytes: plan.bytes, totalFiles });
+        const source = packed ? replay(packed, progress) : packJob(plan, meta, nonce, progress);
         return committing(source, () => q.onEvent?.({ kind: 'upload-committed', host: q.host, id }));
       },
     }),

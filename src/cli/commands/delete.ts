@@ -19,7 +19,7 @@ export const deleteCommand: CommandModule<GlobalArgs, Args> = {
     await withQueue(destination, argv, async (q) => {
       const ids = await selectIds(q, argv);
       for (const id of ids) {
-        await q.remove(id, { kill: argv.kill });
+        await q.delete(id, { kill: argv.kill });
         if (argv.json) printJson({ id, deleted: true });
         else if (!argv.quiet) process.stderr.write(`tej: deleted ${id}\n`);
       }

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
@@ -32,7 +32,7 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
       const ids = await selectIds(q, argv);
       for (const id of ids) {
         const r = await q.kill(id, { grace });
-        if (argv.json) printJson(jobJson(id, (await q.status(id)) ?? undefined, { previous_state: r.previousState }));
+        if (argv.json) printJson(jobOutput(id, (await q.status(id)) ?? undefined, { previous_state: r.previousState }));
         // "killed" only when this kill ended the job (the helper refuses a job still being submitted)
         else {
           const wasLive = r.previousState === 'running' || r.previousState === 'queued';

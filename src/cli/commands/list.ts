@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { JobNotFoundError } from '../../errors.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { checkStateFilter, matches, parseSince, type Selector } from '../../job/select.js';
 import { formatDuration, type JobStatus } from '../../job/status.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
@@ -64,7 +64,7 @@ export const listCommand: CommandModule<GlobalArgs, Args> = {
         throw new JobNotFoundError(`tej: no job matches --id '${p}' (on ${host})`, { hint: `'tej list${destination ? ` ${destination}` : ''}' without --id shows the jobs` });
       }
     }
-    if (argv.json) jobs.forEach((j) => printJson(jobJson(j.id, j)));
+    if (argv.json) jobs.forEach((j) => printJson(jobOutput(j.id, j)));
     else if (process.stdout.isTTY) {
       if (jobs.length) process.stdout.write(table(jobs));
       else if (!argv.quiet) process.stderr.write('tej: no jobs\n');

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import type { JobRecord } from '../../job/record.js';
 import { describeStatus } from '../../job/status.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
@@ -56,9 +56,9 @@ export function describeRecord(r: JobRecord): string {
 }
 
 export function recordJson(id: string, r: JobRecord | undefined) {
-  if (!r) return jobJson(id, undefined);
+  if (!r) return jobOutput(id, undefined);
   const { git = null, ...submission } = r.submission ?? {};
-  return jobJson(id, r, {
+  return jobOutput(id, r, {
     resubmitted_from: r.resubmittedFrom ?? null,
     host: r.host,
     queue: r.queue,
@@ -86,7 +86,7 @@ export const showCommand: CommandModule<GlobalArgs, Args> = {
       const r = records.get(id);
       if (!r) {
         exit = Math.max(exit, statusExit(undefined));
-        if (argv.json) printJson(jobJson(id, undefined));
+        if (argv.json) printJson(jobOutput(id, undefined));
         else process.stderr.write(`tej: no such job: ${id}\n`);
         return;
       }

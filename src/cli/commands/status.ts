@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { describeStatus, type JobStatus } from '../../job/status.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectJobs, selectOptions } from '../select.js';
@@ -43,7 +43,7 @@ export const statusCommand: CommandModule<GlobalArgs, Args> = {
     for (const id of ids) {
       const s = statuses.get(id);
       exit = Math.max(exit, statusExit(s));
-      if (argv.json) printJson(jobJson(id, s));
+      if (argv.json) printJson(jobOutput(id, s));
       else process.stdout.write(ids.length > 1 ? `${id}\t${printable(describeStatus(s))}\n` : `${printable(describeStatus(s))}\n`);
     }
     process.exitCode = exit;

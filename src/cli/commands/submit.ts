@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkJobId, defaultJobId } from '../../job/id.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { type JobSpec, mergeSpecs, readSpec, specResources, validateSpec } from '../../job/spec.js';
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
@@ -182,7 +182,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
         }
       },
     }).finally(() => onInterrupt(undefined));
-    if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
+    if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
     else process.stdout.write(`${r.id}\n`);
   },
 };

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { InvalidInputError, TejError, UsageError } from '../../errors.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { checkNotifyMac, notifyKey } from '../../job/notify.js';
 import { parseDuration } from '../../job/spec.js';
 import { describeStatus, type JobStatus } from '../../job/status.js';
@@ -92,7 +92,7 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
         first = undefined;
         const print = (id: string, s: JobStatus | undefined) => {
           exit = Math.max(exit, statusExit(s));
-          if (argv.json) printJson(jobJson(id, s));
+          if (argv.json) printJson(jobOutput(id, s));
           else process.stdout.write(`${id}\t${printable(describeStatus(s))}\n`);
         };
         for (const id of pending) {

@@ -1,10 +1,10 @@
-// Download specs, tej's three forms: `path` -> ./basename, `path:` -> stdout, `path:dest` -> dest.
+// Download requests (the CLI's SPEC arguments), tej's three forms: `path` -> ./basename, `path:` -> stdout, `path:dest` -> dest.
 import { homedir } from 'node:os';
 import { InvalidInputError } from '../errors.js';
 
 export type DownloadTarget = { kind: 'cwd' } | { kind: 'stdout' } | { kind: 'path'; path: string };
 
-export interface DownloadSpec {
+export interface DownloadRequest {
   /** Relative to the job's directory on the remote. */
   remote: string;
   target: DownloadTarget;
@@ -26,7 +26,7 @@ export function checkJobPath(path: string, spec = path): string {
  * name (`run-10\:00.csv`, `a\:b:out.csv`). A destination `~` or `~/...` is the local home, as a shell
  * would expand it; `~user` is refused (the shell did not expand it, and tej does not guess).
  */
-export function parseDownloadSpec(spec: string, home = homedir()): DownloadSpec {
+export function parseDownloadRequest(spec: string, home = homedir()): DownloadRequest {
   const colon = /(?<!\\):/.exec(spec)?.index ?? -1;
   const unescape = (p: string) => p.replace(/\\:/g, ':');
   if (colon < 0) return { remote: checkJobPath(unescape(spec), spec), target: { kind: 'cwd' } };
