@@ -9,6 +9,7 @@ export { JOB_STATES, describeStatus, formatDuration, type JobState, type JobStat
 export { checkJobId, defaultJobId, JOB_ID_PATTERN } from './job/id.js';
 export { parseDownloadRequest, type DownloadRequest } from './download/request.js';
 export type { ExtractResult } from './download/extract.js';
+export type { DownloadOptions } from './download/fetch.js';
 export { planJob, type JobPlan, type PlanOptions } from './job/plan.js';
 export { readSpec, validateSpec, parseDuration, mergeSpecs, specResources, JOB_SPEC_SCHEMA, type JobSpec, type JobResources } from './job/spec.js';
 export { loadConfig, configFor, configPath, CONFIG_SCHEMA, type TejConfig, type HostConfig, type Resources } from './config.js';

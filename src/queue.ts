@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import pRetry from 'p-retry';
 import { EXIT, JobNotFoundError, ConnectionError } from './errors.js';
 import type { EventHandler } from './events.js';
-import { download } from './download/fetch.js';
+import { download, type DownloadOptions } from './download/fetch.js';
 import type { ExtractResult } from './download/extract.js';
 import { checkJobId } from './job/id.js';
 import { writeLogs } from './job/logs.js';
@@ -70,7 +70,7 @@ export class Queue {
           throw e;
         }
       },
-      retryPolicy((attempt, message) => this.onEvent?.({ kind: 'retry', host: this.host, attempt, error: `${what}: ${message.replace(/^tej: /, '')}` })),
+      retryPolicy((attempt, message) => this.onEvent?.({ kind: 'retry', host: this.host, attempt, error: `${what}: ${message}` })),
     );
   }
 
@@ -167,7 +167,7 @@ export class Queue {
     const what = `tej-remote ${command} ${args.map((a) => (typeof a === 'string' ? a : a.path)).join(' ')}`.trim();
     const fast = await this.sessionCall(command, args, options, what);
     if (fast) {
-      if (fast.code === null) throw new ConnectionError(`tej: connection to ${this.host} broke during '${what}'`);
+      if (fast.code === null) throw new ConnectionError(`connection to ${this.host} broke during '${what}'`);
       if (fast.code === 0) return { result: fast, reply: parseReply(fast.stdout.toString(), this.host) };
       throw remoteError(this.host, { command: what, code: fast.code, stderr: fast.stderr }, `'${what}' failed`);
     }
@@ -261,7 +261,7 @@ export class Queue {
   }
 
   /** Downloads each request (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
-  download(id: string, requests: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
+  download(id: string, requests: string[], options: DownloadOptions): Promise<ExtractResult[]> {
     return download(this.calls, id, requests, options);
   }
 
@@ -282,7 +282,7 @@ export class Queue {
    */
   async logs(id: string, out: Writable, options: { stderr?: boolean; follow?: boolean } = {}): Promise<void> {
     checkJobId(id);
-    if (!(await this.status(id))) throw new JobNotFoundError(`tej: no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
+    if (!(await this.status(id))) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
     return writeLogs(this.calls, id, out, options);
   }
 

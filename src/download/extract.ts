@@ -93,11 +93,11 @@ export async function destinationFor(request: DownloadRequest, cwd: string, stdo
 // file costs more in stream machinery than the write itself.
 const WHOLE_FILE_MAX = 1 << 20;
 
-/** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`). */
+/** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`, which must then be given). */
 export async function extractDownload(
   source: Readable,
   destination: string,
-  stdout: Writable,
+  stdout: Writable | undefined,
   /** Called as file content arrives: bytes and files so far. */
   onProgress?: (bytes: number, files: number) => void,
 ): Promise<ExtractResult> {
@@ -137,11 +137,12 @@ export async function extractDownload(
       const target = rel === undefined ? undefined : normalize(join(destination, rel));
       const type = entry.header.type;
       if (destination === '-') {
-        if (type === 'directory') throw new InvalidInputError(`tej: '${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
+        if (type === 'directory') throw new InvalidInputError(`'${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
         if (type !== 'file' || rel !== '') {
           entry.resume();
           continue;
         }
+        if (!stdout) throw new InvalidInputError(`'${top}:' writes to stdout, and no stdout stream was given`, { hint: 'pass options.stdout' });
         await pipeline(entry, counted(), stdout, { end: false });
         result.files += 1;
         result.bytes += entry.header.size ?? 0;

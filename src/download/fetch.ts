@@ -1,21 +1,32 @@
 // The download operation: each requested path of a job streamed by the queue's download helper as tar,
 // after the stream marker, and written where asked (src/download/extract.ts).
 import { PassThrough, type Writable } from 'node:stream';
-import { EXIT, JobFileNotFoundError, TejError } from '../errors.js';
+import { EXIT, InvalidInputError, JobFileNotFoundError, TejError } from '../errors.js';
 import { checkJobId } from '../job/id.js';
 import type { QueueCalls } from '../remote/call.js';
 import { skipToMarker, STREAM_BUFFER } from '../protocol/stream-marker.js';
 import { destinationFor, extractDownload, type ExtractResult } from './extract.js';
 import { parseDownloadRequest } from './request.js';
 
-/** Downloads each request (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
-export async function download(q: QueueCalls, id: string, requests: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
+export interface DownloadOptions {
+  /** The directory that relative destinations (and `path`'s ./basename) are in. */
+  cwd: string;
+  /** Receives the `path:` requests; a request that names no stdout stream then is refused. */
+  stdout?: Writable;
+}
+
+/** Downloads each request (`path`, `path:`, `path:dest`); `options.stdout` receives the `path:` ones. */
+export async function download(q: QueueCalls, id: string, requests: string[], options: DownloadOptions): Promise<ExtractResult[]> {
   checkJobId(id);
   const parsed = requests.map((r) => parseDownloadRequest(r));
+  const { cwd, stdout } = options;
+  const toStdout = parsed.find((r) => r.target.kind === 'stdout');
+  if (toStdout && !stdout) throw new InvalidInputError(`'${toStdout.remote}:' writes to stdout, and no stdout stream was given`, { hint: 'pass options.stdout' });
+  // A destination that is this process's stdout (`file:/dev/stdout`) goes through `stdout` when that is fd 1.
+  const stdoutIsFd1 = (stdout as { fd?: unknown } | undefined)?.fd === 1;
   const results: ExtractResult[] = [];
   for (const request of parsed) {
-    const stdout = options.stdout ?? process.stdout;
-    const destination = await destinationFor(request, options.cwd ?? process.cwd(), stdout === process.stdout);
+    const destination = await destinationFor(request, cwd, stdoutIsFd1);
     const progress = (bytes: number, files: number, done = false) => q.onEvent?.({ kind: 'download-progress', host: q.host, path: request.remote, destination, bytes, files, done });
     for (let attempt = 0; ; attempt++) {
       const raw = new PassThrough({ highWaterMark: STREAM_BUFFER });

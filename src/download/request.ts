@@ -13,7 +13,7 @@ export interface DownloadRequest {
 /** Checks a path inside the job: relative, no `..`, nothing a shell or tar would misread. */
 export function checkJobPath(path: string, spec = path): string {
   const bad = (why: string) =>
-    new InvalidInputError(`tej: bad download path '${spec}': ${why}`, { hint: 'name a file or directory inside the job, e.g. results/out.csv' });
+    new InvalidInputError(`bad download path '${spec}': ${why}`, { hint: 'name a file or directory inside the job, e.g. results/out.csv' });
   if (path === '') throw bad('it is empty');
   if (/[\0\n\r]/.test(path)) throw bad('it contains a NUL or newline');
   if (path.startsWith('/')) throw bad('absolute paths are outside the job');
@@ -34,7 +34,7 @@ export function parseDownloadRequest(spec: string, home = homedir()): DownloadRe
   let dest = spec.slice(colon + 1);
   if (dest === '~' || dest.startsWith('~/')) dest = home + dest.slice(1);
   else if (dest.startsWith('~')) {
-    throw new InvalidInputError(`tej: bad download destination '${dest}' in '${spec}': tej expands only ~ and ~/, not ~user`, { hint: 'write the full path, e.g. /home/user/out.csv' });
+    throw new InvalidInputError(`bad download destination '${dest}' in '${spec}': tej expands only ~ and ~/, not ~user`, { hint: 'write the full path, e.g. /home/user/out.csv' });
   }
   return { remote, target: dest === '' ? { kind: 'stdout' } : { kind: 'path', path: dest } };
 }

@@ -13,7 +13,7 @@ import { PLUGIN_NAME } from '../remote/user-plugins.js';
 /** Throws InvalidInputError for a plugin name that is not one (setup and submit share it). */
 export function checkPluginName(plugin: string | undefined): void {
   if (plugin !== undefined && !PLUGIN_NAME.test(plugin)) {
-    throw new InvalidInputError(`tej: bad plugin name '${plugin}'`, { hint: 'plugins are named like direct or slurm' });
+    throw new InvalidInputError(`bad plugin name '${plugin}'`, { hint: 'plugins are named like direct or slurm' });
   }
 }
 

@@ -1,5 +1,5 @@
 // Job records as the helpers report them, turned into typed values.
-import { ProtocolError } from '../errors.js';
+import { EXIT, ProtocolError } from '../errors.js';
 import { replyNow, type Reply, type ReplyRecord } from '../protocol/reply.js';
 
 /** One vocabulary for every plugin (docs/protocol.md, "States"). */
@@ -49,7 +49,7 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if (r.state === 'absent' || !r.id) return undefined;
   // A word this client does not know is a helper it does not understand, not a lost job.
   if (!(JOB_STATES as readonly string[]).includes(r.state ?? '')) {
-    throw new ProtocolError(`tej: the host reported the unknown state ${JSON.stringify(r.state ?? '')} for job ${r.id}`, {
+    throw new ProtocolError(`the host reported the unknown state ${JSON.stringify(r.state ?? '')} for job ${r.id}`, {
       hint: 'the helpers on the host do not match this tej: run tej setup on the host',
     });
   }
@@ -127,4 +127,24 @@ export function killResult(reply: Reply, id: string): KillResult {
 export function listedStatuses(reply: Reply): JobStatus[] {
   const now = replyNow(reply);
   return reply.records.map((r) => toJobStatus(r, now)).filter((s): s is JobStatus => s !== undefined);
+}
+
+/** `tej status` exit codes, one per state (README, "Errors & exit codes"). */
+export const STATUS_EXIT = {
+  finished: 0, // and exit code 0
+  failed: 4, // finished with a non-zero exit code
+  running: 2,
+  queued: 3,
+  submitting: 3,
+  killed: 5,
+  timeout: 6,
+  lost: 7,
+  incomplete: 7,
+  absent: EXIT.NOINPUT, // no such job, as the helpers say it
+} as const;
+
+export function statusExit(s: JobStatus | undefined): number {
+  if (!s) return STATUS_EXIT.absent;
+  if (s.state === 'finished') return s.exitCode === 0 ? STATUS_EXIT.finished : STATUS_EXIT.failed;
+  return STATUS_EXIT[s.state];
 }

@@ -75,7 +75,7 @@ async function inlineTar(source: Readable): Promise<Buffer | undefined> {
   } catch (e) {
     // as Queue.run says it for a streamed upload
     if (e instanceof TejError) throw e;
-    throw new InvalidInputError(`tej: reading the job to upload failed: ${(e as Error).message}`, { cause: e });
+    throw new InvalidInputError(`reading the job to upload failed: ${(e as Error).message}`, { cause: e });
   }
   return Buffer.concat(chunks, length);
 }

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXIT } from '../errors.js';
 import { aliasPath } from './alias.js';
 import { encodeFrame, FRAME, FrameDecoder } from './frame.js';
 import type { Request } from './master.js';
@@ -112,7 +113,7 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
       if (!opened) return resolve(false);
       if (!exited) {
         process.stderr.write('tej: the persistent connection master ended during the command; it may have run in part\n');
-        process.exitCode = 75;
+        process.exitCode = EXIT.TEMPFAIL;
       }
       resolve(true);
     });

@@ -19,18 +19,18 @@ export function parseReply(text: string, host = 'remote'): Reply {
   if (lines.at(-1) === '') lines.pop();
   const start = lines.findIndex((l) => l.startsWith('tej-proto='));
   if (start < 0) {
-    throw new ProtocolError(`tej: no reply from the tej helpers on ${host} (no 'tej-proto=' line)`, {
+    throw new ProtocolError(`no reply from the tej helpers on ${host} (no 'tej-proto=' line)`, {
       hint: text.trim() ? `the remote printed:\n${text.trim().slice(0, 500)}` : undefined,
     });
   }
   const proto = Number(lines[start]!.slice('tej-proto='.length));
-  if (!Number.isInteger(proto)) throw new ProtocolError(`tej: unreadable protocol header '${lines[start]}' from ${host}`);
+  if (!Number.isInteger(proto)) throw new ProtocolError(`unreadable protocol header '${lines[start]}' from ${host}`);
   const header: ReplyRecord = {};
   const records: ReplyRecord[] = [];
   let current = header;
   for (const line of lines.slice(start + 1)) {
     const m = LINE.exec(line);
-    if (!m) throw new ProtocolError(`tej: unreadable reply line from ${host}: ${JSON.stringify(line.slice(0, 200))}`);
+    if (!m) throw new ProtocolError(`unreadable reply line from ${host}: ${JSON.stringify(line.slice(0, 200))}`);
     const [, key, value] = m as unknown as [string, string, string];
     if (key === 'id') {
       current = {};

@@ -61,8 +61,8 @@ export function runFailure(r: RunResult, host: string, what: string): TejError |
   // EPIPE: the helper stopped reading (refused the id, queue absent); its exit status says why.
   if (r.stdinError && r.code !== 0 && code !== 'EPIPE' && code !== 'ERR_STREAM_PREMATURE_CLOSE') {
     if (r.stdinError instanceof TejError) return r.stdinError;
-    return new InvalidInputError(`tej: reading the job to upload failed: ${r.stdinError.message}`, { cause: r.stdinError });
+    return new InvalidInputError(`reading the job to upload failed: ${r.stdinError.message}`, { cause: r.stdinError });
   }
-  if (r.code === null) return new ConnectionError(`tej: connection to ${host} broke during '${what}'${r.signal ? ` (remote got ${r.signal})` : ''}`);
+  if (r.code === null) return new ConnectionError(`connection to ${host} broke during '${what}'${r.signal ? ` (remote got ${r.signal})` : ''}`);
   return undefined;
 }

@@ -10,7 +10,7 @@ import { DEFAULT_QUEUE } from './call.js';
 
 /** A directory that exists, holds something, and is not a tej queue: never installed into unasked. */
 export function notAQueueError(queue: string, host: string, hint: string): RemoteUnavailableError {
-  return new RemoteUnavailableError(`tej: ${queue} on ${host} exists and is not a tej queue`, { hint });
+  return new RemoteUnavailableError(`${queue} on ${host} exists and is not a tej queue`, { hint });
 }
 
 /** `tej setup HOST [--queue QUEUE]`: the command that sets up this queue, for hints. */
@@ -20,7 +20,7 @@ function setupCommand(queue: string, host: string): string {
 
 /** No queue at `queue` (a call other than submit and setup never creates one). */
 export function noQueueError(queue: string, host: string): RemoteUnavailableError {
-  return new RemoteUnavailableError(`tej: no tej queue at ${queue} on ${host}`, {
+  return new RemoteUnavailableError(`no tej queue at ${queue} on ${host}`, {
     hint: `check --queue, or run '${setupCommand(queue, host)}' to create it`,
   });
 }
@@ -28,14 +28,14 @@ export function noQueueError(queue: string, host: string): RemoteUnavailableErro
 /** Plugins of the user's own whose files no longer match the hashes this machine installed them with. */
 export function modifiedPluginError(queue: string, host: string, modified: string[]): RemoteUnavailableError {
   const which = modified.map((n) => `'${n}'`).join(', ');
-  return new RemoteUnavailableError(`tej: your plugin ${which} in ${queue} on ${host} has changed since you installed it; tej runs nothing of the queue until it matches`, {
+  return new RemoteUnavailableError(`your plugin ${which} in ${queue} on ${host} has changed since you installed it; tej runs nothing of the queue until it matches`, {
     hint: `if you changed it, install it again: ${setupCommand(queue, host)} --plugin-file FILE${modified.length === 1 ? ` --plugin ${modified[0]}` : ''} (else a job may have rewritten it: look at queues/ in the queue)`,
   });
 }
 
 /** A queue whose helpers speak a newer protocol than this client: never downgraded. */
 export function newerQueueError(queue: string, host: string, proto: number): ProtocolError {
-  return new ProtocolError(`tej: the queue ${queue} on ${host} was set up by a newer tej (protocol ${proto}, this tej speaks ${PROTO})`, {
+  return new ProtocolError(`the queue ${queue} on ${host} was set up by a newer tej (protocol ${proto}, this tej speaks ${PROTO})`, {
     hint: 'upgrade tej on this machine, or use another --queue',
   });
 }

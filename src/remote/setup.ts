@@ -48,12 +48,12 @@ export function setupResult(reply: Reply, queue: string, options: SetupOptions):
 export async function readPluginFile(file: string, plugin?: string): Promise<{ name: string; data: Buffer }> {
   const name = plugin ?? basename(file).replace(/\.sh$/, '');
   if (!PLUGIN_NAME.test(name)) {
-    throw new InvalidInputError(`tej: '${name}' is not a plugin name (from ${plugin === undefined ? `the file name ${file}` : '--plugin'})`, {
+    throw new InvalidInputError(`'${name}' is not a plugin name (from ${plugin === undefined ? `the file name ${file}` : '--plugin'})`, {
       hint: 'plugin names are a lower-case letter, then up to 31 of a-z, 0-9, _ and -: name it with --plugin NAME',
     });
   }
   if (bundlePlugins(await loadBundle()).includes(name)) {
-    throw new InvalidInputError(`tej: '${name}' is one of tej's own plugins; yours needs another name`, { hint: 'name it with --plugin NAME' });
+    throw new InvalidInputError(`'${name}' is one of tej's own plugins; yours needs another name`, { hint: 'name it with --plugin NAME' });
   }
   let data: Buffer;
   try {

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { STATUS_EXIT } from '../../src/cli/commands/status.js';
+import { STATUS_EXIT } from '../../src/job/status.js';
 import { EXIT } from '../../src/errors.js';
 
-/** Codes only the client gives: a bug, a bad config file, an interrupt. */
-const CLIENT_ONLY = new Set(['SOFTWARE', 'CONFIG', 'INTERRUPTED']);
+/** Codes only the client gives: a bug, a bad config file, an interrupt, a SIGTERM. */
+const CLIENT_ONLY = new Set(['SOFTWARE', 'CONFIG', 'INTERRUPTED', 'TERMINATED']);
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

@@ -54,10 +54,10 @@ describe('persist frame codec', () => {
 describe('errors across the socket', () => {
   it('come back as the same class, exit code, message, hint and retryability', () => {
     const cases: TejError[] = [
-      new HostKeyError('tej: host key of h is unknown', { hint: 'check it' }),
-      new AuthenticationError('tej: authentication to a@h failed'),
-      Object.assign(new ConnectionError('tej: cannot connect'), { retryable: false }),
-      new ConnectionError('tej: cannot connect, retry'),
+      new HostKeyError('host key of h is unknown', { hint: 'check it' }),
+      new AuthenticationError('authentication to a@h failed'),
+      Object.assign(new ConnectionError('cannot connect'), { retryable: false }),
+      new ConnectionError('cannot connect, retry'),
     ];
     for (const e of cases) {
       const back = fromWire(JSON.parse(JSON.stringify(toWire(e))));

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { describeStatus, type JobStatus } from '../../job/status.js';
+import { describeStatus, statusExit } from '../../job/status.js';
 import { jobOutput } from '../../job/output.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
@@ -9,30 +9,10 @@ interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
 }
 
-/** `tej status` exit codes, one per state (README, "Errors & exit codes"). */
-export const STATUS_EXIT = {
-  finished: 0, // and exit code 0
-  failed: 4, // finished with a non-zero exit code
-  running: 2,
-  queued: 3,
-  submitting: 3,
-  killed: 5,
-  timeout: 6,
-  lost: 7,
-  incomplete: 7,
-  absent: 66,
-} as const;
-
-export function statusExit(s: JobStatus | undefined): number {
-  if (!s) return STATUS_EXIT.absent;
-  if (s.state === 'finished') return s.exitCode === 0 ? STATUS_EXIT.finished : STATUS_EXIT.failed;
-  return STATUS_EXIT[s.state];
-}
-
 export const statusCommand: CommandModule<GlobalArgs, Args> = {
   command: 'status [destination..]',
   describe: 'Show the state of jobs; the exit code tells the state',
-  builder: (y) => selectOptions(y) as never,
+  builder: (y) => selectOptions(y),
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const { ids, statuses } = await withQueue(destination, argv, async (q) => {
