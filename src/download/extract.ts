@@ -64,10 +64,6 @@ function isOwnStdout(path: string): boolean {
   }
 }
 
-/**
- * The local path a request writes to, or '-' for stdout: a path that is this process's own stdout
- * (`file:/dev/stdout`) is written through `stdout` like `file:`, in order with what else goes there.
- */
 /** Whether a symlink entry may take this name: nothing there, a regular file or a symlink (never a directory, FIFO or device). */
 function replaceable(target: string): boolean {
   try {
@@ -78,6 +74,11 @@ function replaceable(target: string): boolean {
   }
 }
 
+/**
+ * The local path a request writes to, or '-' for stdout: a path that is this process's own stdout
+ * (`file:/dev/stdout`, when `stdoutIsOurs`) is written through stdout like `file:`, in order with what
+ * else goes there.
+ */
 export async function destinationFor(request: DownloadRequest, cwd: string, stdoutIsOurs = true): Promise<string> {
   const name = basename(request.remote === '.' ? 'job' : request.remote);
   if (request.target.kind === 'cwd') return resolve(cwd, name);
