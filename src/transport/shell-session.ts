@@ -101,10 +101,10 @@ export class ShellSession {
       this.err.push(c);
       this.pump();
     });
-    const onEnd = () => this.fail(new ConnectionError(`the remote shell on ${label} ended`));
+    const onEnd = () => this.fail(new ConnectionError(`tej: the remote shell on ${label} ended`));
     stdout.on('close', onEnd);
     stdout.on('end', onEnd);
-    stdin.on('error', (e: Error) => this.fail(new ConnectionError(`the remote shell on ${label} broke: ${e.message}`, { cause: e })));
+    stdin.on('error', (e: Error) => this.fail(new ConnectionError(`tej: the remote shell on ${label} broke: ${e.message}`, { cause: e })));
     this.token = token;
     this.write(`printf '\\036tej-%s-%s\\n' ready ${token}; printf '\\036tej-%s-%s\\n' ready ${token} >&2\n`);
   }
@@ -150,7 +150,7 @@ export class ShellSession {
   }
 
   close(): void {
-    if (!this.closed) this.fail(new ConnectionError(`the remote shell on ${this.label} was closed`));
+    if (!this.closed) this.fail(new ConnectionError(`tej: the remote shell on ${this.label} was closed`));
     this.stdin.end();
   }
 
