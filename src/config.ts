@@ -50,7 +50,7 @@ export async function validateConfig(data: unknown, file: string): Promise<TejCo
     if (e.params.additionalProperty) return `${path}: unknown field '${String(e.params.additionalProperty)}'`;
     return `${path}: ${e.message ?? 'is invalid'}`;
   });
-  throw new ConfigError(`tej: ${file} is not a valid tej configuration:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`, {
+  throw new ConfigError(`${file} is not a valid tej configuration:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`, {
     hint: `fix or remove ${file}; 'tej schema config' prints its schema`,
   });
 }
@@ -62,13 +62,13 @@ export async function loadConfig(file: string = configPath()): Promise<TejConfig
     text = await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`tej: cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`tej: ${file} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: `fix or remove ${file}` });
+    throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: `fix or remove ${file}` });
   }
   return validateConfig(data, file);
 }

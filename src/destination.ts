@@ -14,7 +14,7 @@ const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 export function parseDestination(text: string): Destination {
   const bad = (why: string) =>
-    new InvalidInputError(`tej: bad destination '${text}': ${why}`, {
+    new InvalidInputError(`bad destination '${text}': ${why}`, {
       hint: 'write [user@]host, ssh://[user@]host[:port], or a Host alias from ~/.ssh/config',
     });
   let rest = text;

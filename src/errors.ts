@@ -1,6 +1,7 @@
 // Every expected failure is a TejError subclass with a stable code and exit status.
-// This file is the only place exit codes are defined on the TypeScript side; the remote helpers use the
-// same numbers (remote-scripts/lib/common.sh), and a unit test keeps the two in step.
+// This file is the only place exit codes are defined on the TypeScript side (besides the codes of the job
+// states that `tej status` exits with: STATUS_EXIT in job/status.ts); the remote helpers use the same
+// numbers (remote-scripts/lib/common.sh), and a unit test keeps the tables and the README in step.
 
 export interface RemoteDetail {
   command: string;
@@ -29,7 +30,10 @@ export const EXIT = {
   PROTOCOL: 76,
   NOPERM: 77,
   CONFIG: 78,
+  /** 128 + SIGINT, as a shell reports it. */
   INTERRUPTED: 130,
+  /** 128 + SIGTERM. */
+  TERMINATED: 143,
 } as const;
 
 export class TejError extends Error {

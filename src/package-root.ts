@@ -10,7 +10,7 @@ function findRoot(): string {
   for (let dir = dirname(here); ; ) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'remote-scripts'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error(`tej: cannot find its package (package.json beside remote-scripts/) above ${here}`);
+    if (up === dir) throw new Error(`cannot find its package (package.json beside remote-scripts/) above ${here}`);
     dir = up;
   }
 }

@@ -1,84 +1,34 @@
 // A tej queue on one host: the typed library API. Every operation is one helper call over the session's
 // single connection; a host without a queue is set up on first use, and out-of-date helpers upgraded.
-import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { PassThrough, Readable, type Writable } from 'node:stream';
+// The longer operations live beside what they work on (src/job/submit.ts, src/job/logs.ts,
+// src/download/fetch.ts, src/remote/setup.ts) and use this queue through src/remote/call.ts.
+import type { Writable } from 'node:stream';
 import pRetry from 'p-retry';
-import { EXIT, JobFileNotFoundError, JobNotFoundError, ProtocolError, RemoteUnavailableError, TejError, ConnectionError, InvalidInputError } from './errors.js';
+import { EXIT, JobNotFoundError, ConnectionError } from './errors.js';
 import type { EventHandler } from './events.js';
+import { download, type DownloadOptions } from './download/fetch.js';
+import type { ExtractResult } from './download/extract.js';
 import { checkJobId } from './job/id.js';
-import { packJob } from './job/pack.js';
-import { checkPluginName, KEEP_INPUT_MAX_BYTES, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
-import { replay } from './job/prepack.js';
-import { toJobStatus, type JobState, type JobStatus } from './job/status.js';
+import { writeLogs } from './job/logs.js';
+import { checkPluginName, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
+import { killResult, listedStatuses, toJobStatus, type JobStatus, type KillResult } from './job/status.js';
+import { resubmit, submitPrepared, type SubmitResult } from './job/submit.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
-import { fromFsError } from './fs-errors.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { invocationScript, withInlineStdin, type Arg } from './protocol/invocation.js';
-import { parseReply, type Reply } from './protocol/reply.js';
-import { loadUserPlugins, PLUGIN_NAME, pluginCheck, saveUserPlugin, sha256, type UserPlugins } from './remote/user-plugins.js';
-import { skipToMarker, STREAM_BUFFER } from './protocol/stream-marker.js';
+import { parseReply, recordsById } from './protocol/reply.js';
+import { loadUserPlugins, PLUGIN_NAME, pluginCheck, type UserPlugins } from './remote/user-plugins.js';
 import { loadBundle } from './remote/bundle.js';
-import { installHelpers, notAQueueError } from './remote/install.js';
+import { DEFAULT_QUEUE, retryPolicy, runFailure, type CallOptions, type CallResult, type QueueCalls } from './remote/call.js';
+import { installHelpers, modifiedPluginError, newerQueueError, noQueueError, notAQueueError } from './remote/install.js';
+import { installPlugin, readPluginFile, setupResult, type SetupOptions, type SetupResult } from './remote/setup.js';
 import { probedRoot, probeScript, SESSION_COMMANDS, sessionCallScript, sessionLoadHash, sessionLoadScript } from './remote/session.js';
-import { bundlePlugins } from './remote/program.js';
 import type { ShellSession } from './transport/shell-session.js';
 import { shQuotePath } from './transport/quote.js';
-import { destinationFor, extractDownload, type ExtractResult } from './download/extract.js';
-import { parseDownloadSpec } from './download/spec.js';
-import type { RunOptions, RunResult, Transport } from './transport/transport.js';
-import { PROTO, VERSION } from './version.js';
+import type { RunResult, Transport } from './transport/transport.js';
+import { PROTO } from './version.js';
 
-export const DEFAULT_QUEUE = '~/.tej';
-export { PLUGIN_NAME };
-
-export interface SetupOptions {
-  /** Default plugin for jobs of this queue. @default 'direct' */
-  plugin?: string;
-  /** Make this path a symlink to the queue, so later commands find it by default. */
-  link?: string;
-  /**
-   * A plugin of the user's own to install into the queue, as `plugin` when that is given (it becomes the
-   * default then), else under the file's name without `.sh`. Its hash is kept on this machine.
-   */
-  pluginFile?: string;
-  /** Install even into a non-empty directory that is not a tej queue. */
-  force?: boolean;
-}
-
-export interface SetupResult {
-  queue: string;
-  plugin: string;
-  version: string;
-  /** A plugin the host looks made for (slurm when it has sbatch), when it is not the one set up. */
-  suggestedPlugin?: string;
-}
-
-export interface SubmitResult {
-  id: string;
-  plugin: string;
-  nativeId: string;
-  state: JobState;
-}
-
-export interface KillResult {
-  id: string;
-  previousState: JobState;
-  state: JobState;
-}
-
-/**
- * `inline`: the call's whole stdin, small, sent inside the request on the session's shell instead of over
- * a channel of its own (opening one costs the host a fork of sshd and a login shell); `onSend` is told
- * just before it goes. A transport without a session sends it as stdin.
- */
-type CallOptions = RunOptions & { autoSetup?: boolean; streamMarker?: boolean; inline?: Buffer; onSend?: () => void };
-
-/** A submit whose tar stream is at most this long travels inside the request (CallOptions.inline). */
-export const INLINE_MAX_BYTES = 64 * 1024;
-/** How often an idempotent call is sent again over a new connection after the old one broke. */
-export const CALL_RETRIES = 3;
+export { DEFAULT_QUEUE, PLUGIN_NAME, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
 
 /** Sessions that hold this client's helpers (src/remote/session.ts): one load per session. */
 const loaded = new WeakMap<ShellSession, Promise<boolean>>();
@@ -120,22 +70,24 @@ export class Queue {
           throw e;
         }
       },
-      {
-        retries: CALL_RETRIES,
-        minTimeout: 1000,
-        factor: 2,
-        shouldRetry: (e) => e instanceof TejError && e.retryable,
-        onFailedAttempt: (e) => {
-          if (e instanceof TejError && e.retryable && e.retriesLeft > 0) {
-            this.onEvent?.({ kind: 'retry', host: this.host, attempt: e.attemptNumber, error: `${what}: ${e.message.replace(/^tej: /, '')}` });
-          }
-        },
-      },
+      retryPolicy((attempt, message) => this.onEvent?.({ kind: 'retry', host: this.host, attempt, error: `${what}: ${message}` })),
     );
   }
 
   get host(): string {
     return this.transport.label;
+  }
+
+  /** What the operation modules use of this queue (src/remote/call.ts). */
+  private get calls(): QueueCalls {
+    return {
+      host: this.host,
+      path: this.path,
+      inline: this.transport.session !== undefined,
+      onEvent: this.onEvent,
+      call: (command, args, options) => this.call(command, args, options),
+      retrying: (what, fn) => this.retrying(what, fn),
+    };
   }
 
   private async invocation(command: string, args: Arg[], marker = false): Promise<string> {
@@ -159,16 +111,8 @@ export class Queue {
     } else {
       r = await this.transport.run(script, options);
     }
-    // A local read error tore the upload: that, not the remote's "incomplete upload", is the cause.
-    const code = (r.stdinError as NodeJS.ErrnoException | undefined)?.code;
-    // EPIPE: the helper stopped reading (refused the id, queue absent); its exit status says why.
-    if (r.stdinError && r.code !== 0 && code !== 'EPIPE' && code !== 'ERR_STREAM_PREMATURE_CLOSE') {
-      if (r.stdinError instanceof TejError) throw r.stdinError;
-      throw new InvalidInputError(`tej: reading the job to upload failed: ${r.stdinError.message}`, { cause: r.stdinError });
-    }
-    if (r.code === null) {
-      throw new ConnectionError(`tej: connection to ${this.host} broke during '${what}'${r.signal ? ` (remote got ${r.signal})` : ''}`);
-    }
+    const failure = runFailure(r, this.host, what);
+    if (failure) throw failure;
     return r;
   }
 
@@ -224,11 +168,11 @@ export class Queue {
   }
 
   /** Runs one helper; handles first-use setup and helper upgrades, then maps failures to errors. */
-  async call(command: string, args: Arg[], options: CallOptions = {}): Promise<{ result: RunResult; reply?: Reply }> {
+  async call(command: string, args: Arg[], options: CallOptions = {}): Promise<CallResult> {
     const what = `tej-remote ${command} ${args.map((a) => (typeof a === 'string' ? a : a.path)).join(' ')}`.trim();
     const fast = await this.sessionCall(command, args, options, what);
     if (fast) {
-      if (fast.code === null) throw new ConnectionError(`tej: connection to ${this.host} broke during '${what}'`);
+      if (fast.code === null) throw new ConnectionError(`connection to ${this.host} broke during '${what}'`);
       if (fast.code === 0) return { result: fast, reply: parseReply(fast.stdout.toString(), this.host) };
       throw remoteError(this.host, { command: what, code: fast.code, stderr: fast.stderr }, `'${what}' failed`);
     }
@@ -241,29 +185,16 @@ export class Queue {
           throw notAQueueError(this.path, this.host, `choose another directory with --queue, or run 'tej setup ${this.host} --queue ${this.path} --force' to install into it`);
         }
         // Only submit (and setup) create a queue: a mistyped --queue on status or list must not.
-        if (attempt > 0 || !(options.autoSetup ?? command === 'submit')) {
-          throw new RemoteUnavailableError(`tej: no tej queue at ${this.path} on ${this.host}`, {
-            hint: `check --queue, or run 'tej setup ${this.host}${this.path === DEFAULT_QUEUE ? '' : ` --queue ${this.path}`}' to create it`,
-          });
-        }
+        if (attempt > 0 || !(options.autoSetup ?? command === 'submit')) throw noQueueError(this.path, this.host);
         this.onEvent?.({ kind: 'setup', host: this.host, queue: this.path, reason: 'first use' });
         await this.setup();
         continue;
       }
-      const modified = [...text.matchAll(/^plugin_modified=(.+)$/gm)].map((m) => m[1]);
-      if (result.code === EXIT.UNAVAILABLE && modified.length > 0) {
-        const which = modified.map((n) => `'${n}'`).join(', ');
-        throw new RemoteUnavailableError(`tej: your plugin ${which} in ${this.path} on ${this.host} has changed since you installed it; tej runs nothing of the queue until it matches`, {
-          hint: `if you changed it, install it again: tej setup ${this.host}${this.path === DEFAULT_QUEUE ? '' : ` --queue ${this.path}`} --plugin-file FILE${modified.length === 1 ? ` --plugin ${modified[0]}` : ''} (else a job may have rewritten it: look at queues/ in the queue)`,
-        });
-      }
+      const modified = [...text.matchAll(/^plugin_modified=(.+)$/gm)].map((m) => m[1]!);
+      if (result.code === EXIT.UNAVAILABLE && modified.length > 0) throw modifiedPluginError(this.path, this.host, modified);
       if (result.code === EXIT.PROTOCOL && !options.stdout && text.includes('tej-proto=')) {
         const reply = parseReply(text, this.host);
-        if (reply.proto > PROTO) {
-          throw new ProtocolError(`tej: the queue ${this.path} on ${this.host} was set up by a newer tej (protocol ${reply.proto}, this tej speaks ${PROTO})`, {
-            hint: 'upgrade tej on this machine, or use another --queue',
-          });
-        }
+        if (reply.proto > PROTO) throw newerQueueError(this.path, this.host, reply.proto);
         if (attempt > 0) throw remoteError(this.host, { command: what, code: result.code, stderr: result.stderr }, 'protocol mismatch');
         if (reply.header.hash === 'modified') {
           // A helper no longer matches MANIFEST: never run it; put the shipped one back.
@@ -287,48 +218,14 @@ export class Queue {
   async setup(options: SetupOptions = {}): Promise<SetupResult> {
     checkPluginName(options.plugin);
     // A bad plugin name or file fails before the host is touched.
-    const own = options.pluginFile === undefined ? undefined : await this.readPlugin(options.pluginFile, options.plugin);
+    const own = options.pluginFile === undefined ? undefined : await readPluginFile(options.pluginFile, options.plugin);
     await this.install(options.force ?? false);
-    if (own) await this.installPlugin(own.name, own.data);
+    if (own) this.ownPlugins = Promise.resolve(await installPlugin((script, o, what) => this.run(script, o, what), this.path, this.host, own.name, own.data));
     const args: Arg[] = [];
     if (options.plugin) args.push('--plugin', options.plugin);
     if (options.link) args.push('--link', { path: options.link });
     const { reply } = await this.call('setup', args, { autoSetup: false });
-    const h = reply!.header;
-    const r: SetupResult = { queue: h.queue ?? this.path, plugin: h.plugin ?? options.plugin ?? 'direct', version: h.version ?? VERSION };
-    if (h.suggest_plugin) r.suggestedPlugin = h.suggest_plugin;
-    return r;
-  }
-
-  /** The name (--plugin, else the file's) and the content of a plugin file of the user's own. */
-  private async readPlugin(file: string, plugin?: string): Promise<{ name: string; data: Buffer }> {
-    const name = plugin ?? basename(file).replace(/\.sh$/, '');
-    if (!PLUGIN_NAME.test(name)) {
-      throw new InvalidInputError(`tej: '${name}' is not a plugin name (from ${plugin === undefined ? `the file name ${file}` : '--plugin'})`, {
-        hint: 'plugin names are a lower-case letter, then up to 31 of a-z, 0-9, _ and -: name it with --plugin NAME',
-      });
-    }
-    if (bundlePlugins(await loadBundle()).includes(name)) {
-      throw new InvalidInputError(`tej: '${name}' is one of tej's own plugins; yours needs another name`, { hint: 'name it with --plugin NAME' });
-    }
-    let data: Buffer;
-    try {
-      data = await readFile(file);
-    } catch (e) {
-      throw fromFsError(e, { doing: 'read the plugin file' });
-    }
-    return { name, data };
-  }
-
-  /** Copies the user's plugin into queues/NAME.sh, then records its hash on this machine. */
-  private async installPlugin(name: string, data: Buffer): Promise<void> {
-    const q = shQuotePath(this.path);
-    // Into place by rename, so that a call never sources half a file.
-    const script = `umask 077; Q=${q}; cd "$Q" && mkdir -p queues && cat > queues/.${name}.sh.$$ && mv -f queues/.${name}.sh.$$ queues/${name}.sh`;
-    const r = await this.run(script, { stdin: () => Readable.from([data]) }, `install the plugin ${name} into ${this.path}`);
-    if (r.code !== 0) throw remoteError(this.host, { command: 'install plugin', code: r.code ?? 1, stderr: r.stderr }, `cannot install the plugin ${name} into ${this.path}`);
-    this.ownPlugins = saveUserPlugin(this.host, this.path, name, sha256(data));
-    await this.ownPlugins;
+    return setupResult(reply!, this.path, options);
   }
 
   async submit(dir: string, options: SubmitOptions): Promise<SubmitResult> {
@@ -336,42 +233,15 @@ export class Queue {
   }
 
   /** Submits a job prepared by prepareSubmission (which may have run while this queue connected). */
-  async submitPrepared(prepared: PreparedSubmission | Promise<PreparedSubmission>): Promise<SubmitResult> {
-    const { id, scan, options, nonce, meta: metaPromise, packed: packing } = await prepared;
-    const meta = await metaPromise;
-    const packed = await packing; // a file that cannot be read fails here, before anything is sent
-    const args = [id, nonce];
-    if (options.plugin) args.push('--plugin', options.plugin);
-    if (options.keepInput ?? scan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
-    const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
-    const inline = this.transport.session && scan.bytes <= INLINE_MAX_BYTES ? await inlineTar(packed ? replay(packed) : packJob(scan, meta, nonce)) : undefined;
-    // A repeat after a broken connection sends the same id and nonce: if the first attempt got as far
-    // as claiming the id, the helper answers with that job instead of "exists" (resumed=1).
-    const { reply } = await this.retrying('submit', () =>
-      this.call('submit', args, {
-        inline,
-        onSend: () => {
-          this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes: scan.bytes, files: totalFiles, totalBytes: scan.bytes, totalFiles });
-          this.onEvent?.({ kind: 'upload-committed', host: this.host, id });
-        },
-        stdin: () => {
-          const progress = (bytes: number, files: number) => this.onEvent?.({ kind: 'upload-progress', host: this.host, bytes, files, totalBytes: scan.bytes, totalFiles });
-          const source = packed ? replay(packed, progress) : packJob(scan, meta, nonce, progress);
-          return committing(source, () => this.onEvent?.({ kind: 'upload-committed', host: this.host, id }));
-        },
-      }),
-    );
-    return submitResult(reply!, id);
+  submitPrepared(prepared: PreparedSubmission | Promise<PreparedSubmission>): Promise<SubmitResult> {
+    return submitPrepared(this.calls, prepared);
   }
 
   /** Status of several jobs in one request. A job that does not exist maps to undefined. */
   async statuses(ids: string[]): Promise<Map<string, JobStatus | undefined>> {
     ids.forEach((id) => checkJobId(id));
     const { reply } = await this.retrying('status', () => this.call('status', ids));
-    const now = Number(reply!.header.now ?? Date.now() / 1000);
-    const out = new Map<string, JobStatus | undefined>(ids.map((id) => [id, undefined]));
-    for (const r of reply!.records) if (r.id) out.set(r.id, toJobStatus(r, now));
-    return out;
+    return recordsById(reply!, ids, toJobStatus);
   }
 
   async status(id: string): Promise<JobStatus | undefined> {
@@ -380,71 +250,24 @@ export class Queue {
 
   async list(): Promise<JobStatus[]> {
     const { reply } = await this.retrying('list', () => this.call('list', []));
-    const now = Number(reply!.header.now ?? Date.now() / 1000);
-    return reply!.records.map((r) => toJobStatus(r, now)).filter((s): s is JobStatus => s !== undefined);
+    return listedStatuses(reply!);
   }
 
   async kill(id: string, options: { grace?: number } = {}): Promise<KillResult> {
     checkJobId(id);
-    const args = [id];
-    if (options.grace !== undefined) args.push('--grace', String(options.grace));
-    const { reply } = await this.call('kill', args);
-    const r = reply!.records[0] ?? {};
-    return { id, previousState: r.previous_state as JobState, state: r.state as JobState };
+    const { reply } = await this.call('kill', options.grace === undefined ? [id] : [id, '--grace', String(options.grace)]);
+    return killResult(reply!, id);
   }
 
-  async remove(id: string, options: { kill?: boolean } = {}): Promise<void> {
+  /** Deletes the job and everything it wrote; a running job only with `kill`. */
+  async delete(id: string, options: { kill?: boolean } = {}): Promise<void> {
     checkJobId(id);
     await this.call('delete', options.kill ? [id, '--kill'] : [id]);
   }
 
-  /** Downloads each spec (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
-  async download(id: string, specs: string[], options: { cwd?: string; stdout?: Writable } = {}): Promise<ExtractResult[]> {
-    checkJobId(id);
-    const parsed = specs.map((s) => parseDownloadSpec(s));
-    const results: ExtractResult[] = [];
-    for (const spec of parsed) {
-      const stdout = options.stdout ?? process.stdout;
-      const destination = await destinationFor(spec, options.cwd ?? process.cwd(), stdout === process.stdout);
-      const progress = (bytes: number, files: number, done = false) => this.onEvent?.({ kind: 'download-progress', host: this.host, path: spec.remote, destination, bytes, files, done });
-      for (let attempt = 0; ; attempt++) {
-        const raw = new PassThrough({ highWaterMark: STREAM_BUFFER });
-        const stream = skipToMarker(raw, this.host);
-        const extracting = extractDownload(stream, destination, stdout, progress);
-        // A local failure (a full disk, a file in the way) stops the download at once: destroying what the
-        // channel writes into closes the channel, so the host's tar stops instead of waiting for a reader.
-        let localError: unknown;
-        extracting.catch((e: unknown) => {
-          localError = e;
-          raw.destroy();
-          stream.destroy();
-        });
-        try {
-          await this.call('download', [id, spec.remote], { stdout: raw, streamMarker: true });
-        } catch (e) {
-          raw.destroy();
-          stream.destroy();
-          if (localError !== undefined) throw localError;
-          if (attempt === 0 && e instanceof TejError && e.exitCode === EXIT.PROTOCOL) {
-            // The helpers are not this client's (tej was upgraded): a stream call cannot read the reply
-            // that says so, but a plain one can, and installs them (or refuses a newer queue). Then again.
-            await this.call('setup', [], { autoSetup: false });
-            continue;
-          }
-          if (e instanceof TejError && e.exitCode === EXIT.NOINPUT && !/no such job/i.test(e.message)) {
-            throw new JobFileNotFoundError(e.message, { remote: e.remote, hint: e.hint ?? "paths are relative to the job's work directory, where its start.sh ran" });
-          }
-          throw e;
-        }
-        if (localError !== undefined) throw localError;
-        raw.end();
-        const result = await extracting;
-        progress(result.bytes, result.files, true);
-        results.push(result);
-        break;
-      }
-    }
-    return results;
+  /** Downloads each request (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
+  download(id: string, requests: string[], options: DownloadOptions): Promise<ExtractResult[]> {
+    return download(this.calls, id, requests, options);
   }
 
   /**
@@ -454,10 +277,7 @@ export class Queue {
   async show(ids: string[], options: { brief?: boolean } = {}): Promise<Map<string, JobRecord | undefined>> {
     ids.forEach((id) => checkJobId(id));
     const { reply } = await this.call('show', options.brief ? ['--brief', ...ids] : ids);
-    const now = Number(reply!.header.now ?? Date.now() / 1000);
-    const out = new Map<string, JobRecord | undefined>(ids.map((id) => [id, undefined]));
-    for (const r of reply!.records) if (r.id) out.set(r.id, toJobRecord(r, reply!.header, now));
-    return out;
+    return recordsById(reply!, ids, (r, now) => toJobRecord(r, reply!.header, now));
   }
 
   /**
@@ -467,29 +287,13 @@ export class Queue {
    */
   async logs(id: string, out: Writable, options: { stderr?: boolean; follow?: boolean } = {}): Promise<void> {
     checkJobId(id);
-    if (!(await this.status(id))) throw new JobNotFoundError(`tej: no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
-    const args = [id];
-    if (options.stderr) args.push('--stderr');
-    if (options.follow) args.push('--follow');
-    const raw = new PassThrough();
-    const stream = skipToMarker(raw, this.host);
-    stream.pipe(out, { end: false });
-    const drained = new Promise<void>((resolve, reject) => stream.on('error', reject).on('end', resolve).on('close', resolve));
-    try {
-      await this.call('logs', args, { stdout: raw, streamMarker: true });
-    } finally {
-      raw.end();
-    }
-    await drained;
+    if (!(await this.status(id))) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
+    return writeLogs(this.calls, id, out, options);
   }
 
   /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */
-  async resubmit(id: string, newId: string): Promise<SubmitResult> {
-    checkJobId(id);
-    checkJobId(newId);
-    // a fresh nonce: of two resubmits to one new id, one wins and the other gets 73
-    const { reply } = await this.call('resubmit', [id, newId, randomBytes(8).toString('hex')]);
-    return submitResult(reply!, newId);
+  resubmit(id: string, newId: string): Promise<SubmitResult> {
+    return resubmit(this.calls, id, newId);
   }
 
   async close(): Promise<void> {
@@ -497,49 +301,3 @@ export class Queue {
   }
 }
 
-/** A tar stream read whole, when it is at most INLINE_MAX_BYTES long. */
-async function inlineTar(source: Readable): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      length += chunk.length;
-      if (length > INLINE_MAX_BYTES) {
-        source.destroy();
-        return undefined;
-      }
-    }
-  } catch (e) {
-    // as run() says it for a streamed upload
-    if (e instanceof TejError) throw e;
-    throw new InvalidInputError(`tej: reading the job to upload failed: ${(e as Error).message}`, { cause: e });
-  }
-  return Buffer.concat(chunks, length);
-}
-
-/** The reply of submit and resubmit → what they return. */
-function submitResult(reply: Reply, id: string): SubmitResult {
-  const r = reply.records[0] ?? reply.header;
-  return { id: r.id ?? id, plugin: r.plugin ?? 'direct', nativeId: r.native_id ?? '', state: (r.state as JobState) ?? 'running' };
-}
-
-/**
- * Passes SOURCE through and calls onCommit just before the last two chunks go on: they hold the end
- * marker (and the tar's end blocks), without which the host starts nothing. Until then, a client that
- * stops (Ctrl-C) leaves no job; after it, the job may start.
- */
-function committing(source: Readable, onCommit: () => void): Readable {
-  return Readable.from(
-    (async function* () {
-      const held: Buffer[] = [];
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        held.push(chunk);
-        if (held.length > 2) yield held.shift()!;
-      }
-      onCommit();
-      yield* held;
-    })(),
-    { objectMode: false },
-  );
-}

@@ -48,7 +48,7 @@ export async function splitDestination(positionals: string[], rest: number | 'so
   }
   if (positionals.length === rest + 1) return { destination: first, rest: others };
   if (positionals.length === rest) return { rest: positionals };
-  throw new UsageError(`tej: expected ${rest === 0 ? 'at most a destination' : `[destination] and ${rest} argument(s)`}, got ${positionals.length} arguments`);
+  throw new UsageError(`expected ${rest === 0 ? 'at most a destination' : `[destination] and ${rest} argument(s)`}, got ${positionals.length} arguments`);
 }
 
 let userConfig: Promise<TejConfig> | undefined;
@@ -71,7 +71,7 @@ export async function openQueue(
   const config = await destinationConfig(destination);
   const queue = argv.queue ?? config.queue;
   if (queue !== undefined && /[\0\n\r]/.test(queue)) {
-    throw new InvalidInputError(`tej: bad queue path ${JSON.stringify(queue)}: it contains a newline or NUL`, { hint: 'name the queue directory with --queue DIR, without line breaks' });
+    throw new InvalidInputError(`bad queue path ${JSON.stringify(queue)}: it contains a newline or NUL`, { hint: 'name the queue directory with --queue DIR, without line breaks' });
   }
   // Only a host has a connection to keep; the local queue ignores --persist.
   const persist = isLocal(destination) ? undefined : persistSeconds(argv.persist, process.env.TEJ_PERSIST, config.persist);
@@ -106,6 +106,6 @@ export async function withQueue<R>(destination: string | undefined, argv: Global
 
 export function requireIds(ids: unknown): string[] {
   const list = (Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]).map(String);
-  if (list.length === 0) throw new UsageError('tej: --id is required', { hint: 'name the job with --id ID' });
+  if (list.length === 0) throw new UsageError('--id is required', { hint: 'name the job with --id ID' });
   return list;
 }

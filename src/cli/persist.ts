@@ -19,7 +19,7 @@ export function parsePersist(value: string | boolean, where: string): number | u
     return parseDuration(v);
   } catch {
     const Class = where.startsWith('--') || where === 'TEJ_PERSIST' ? UsageError : ConfigError;
-    throw new Class(`tej: bad ${where} '${value}'`, { hint: 'write a duration such as 90s, 10m, 2h, or off' });
+    throw new Class(`bad ${where} '${value}'`, { hint: 'write a duration such as 90s, 10m, 2h, or off' });
   }
 }
 

@@ -1,6 +1,6 @@
 // Output: results on stdout (human text or --json), everything else on stderr.
 import type { TejEvent } from '../events.js';
-import { TejError } from '../errors.js';
+import { EXIT, TejError } from '../errors.js';
 import { clearStatusLine, formatBytes, formatRate, progressBar, spinner, type Progress, type Spinner } from './progress.js';
 import { paintErr } from './style.js';
 
@@ -86,7 +86,7 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
         line = paintErr(`tej: warning: ${e.message}`, 'yellow');
         break;
       case 'retry':
-        line = `tej: ${e.error.replace(/^tej: /, '')}; retrying (attempt ${e.attempt + 1})`;
+        line = `tej: ${e.error}; retrying (attempt ${e.attempt + 1})`;
         break;
       case 'setup':
         line = o.verbose ? `[${stamp()}] [${e.host}] setting up ${e.queue} (${e.reason})` : undefined;
@@ -127,8 +127,9 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
 export function printError(err: unknown, verbose: boolean): number {
   if (err instanceof TejError) {
     clearStatusLine();
+    // Library messages carry no prefix: the CLI names itself here, once.
     const [first, ...more] = err.message.split('\n');
-    process.stderr.write([paintErr(first!, 'red', 'bold'), ...more].join('\n') + '\n');
+    process.stderr.write([paintErr(`tej: ${first!}`, 'red', 'bold'), ...more].join('\n') + '\n');
     if (err.hint) process.stderr.write(paintErr(err.hint.split('\n').map((l) => `  ${l}`).join('\n'), 'dim') + '\n');
     if (err.remote?.stderr && verbose) process.stderr.write(`remote stderr:\n${err.remote.stderr}`);
     if (verbose && err.cause instanceof Error) process.stderr.write(`cause: ${err.cause.stack ?? err.cause.message}\n`);
@@ -136,7 +137,7 @@ export function printError(err: unknown, verbose: boolean): number {
   }
   const e = err as Error;
   process.stderr.write(`tej: internal error: ${e?.stack ?? String(err)}\nThis is a bug in tej; please report it with the command you ran.\n`);
-  return 70;
+  return EXIT.SOFTWARE;
 }
 
 /**

@@ -1,8 +1,9 @@
-// The tej command line: yargs, one module per command. The only code that touches process exit status.
+// The tej command line: yargs, one module per command. It sets the exit status from what a command threw
+// (a command whose result is a state sets it itself: status, show, wait), and on SIGINT and SIGTERM.
 // runCli is the whole run of one command in this process: bin/tej.js runs it (main.ts), and so does a
 // --persist master's worker (src/persist/worker-main.ts) for a command a lean client forwarded.
 import yargs from 'yargs';
-import { UsageError } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { fromFsError } from '../fs-errors.js';
 import { VERSION } from '../version.js';
 import { globalOptions } from './context.js';
@@ -36,19 +37,19 @@ export async function runCli(args: string[]): Promise<void> {
     clearStatusLine();
     process.stderr.write('tej: interrupted\n');
     sayLastWord();
-    process.exit(130);
+    process.exit(EXIT.INTERRUPTED);
   });
   // As SIGINT: through process.exit, whose 'exit' handlers remove a download's temporary files.
   process.on('SIGTERM', () => {
     clearStatusLine();
     process.stderr.write('tej: terminated\n');
-    process.exit(143);
+    process.exit(EXIT.TERMINATED);
   });
 
   // A reader that stops early (`tej logs -f | head`) ends tej quietly, as it would a shell tool.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    process.exit(0);
+    process.exit(EXIT.OK);
   });
 
   const argv = normalizePersistArgs(args);
@@ -57,22 +58,22 @@ export async function runCli(args: string[]): Promise<void> {
   const cli = globalOptions(yargs(argv))
     .scriptName('tej')
     .usage('$0 <command> [destination] [options]\n\nRun jobs on machines you reach over SSH. With no destination, the queue is on this machine.')
-    .command(setupCommand as never)
-    .command(submitCommand as never)
-    .command(statusCommand as never)
-    .command(downloadCommand as never)
-    .command(killCommand as never)
-    .command(deleteCommand as never)
-    .command(listCommand as never)
-    .command(schemaCommand as never)
-    .command(waitCommand as never)
-    .command(logsCommand as never)
-    .command(showCommand as never)
-    .command(resubmitCommand as never)
-    .command(completionCommand as never)
-    .command(disconnectCommand as never)
+    .command(setupCommand)
+    .command(submitCommand)
+    .command(statusCommand)
+    .command(downloadCommand)
+    .command(killCommand)
+    .command(deleteCommand)
+    .command(listCommand)
+    .command(schemaCommand)
+    .command(waitCommand)
+    .command(logsCommand)
+    .command(showCommand)
+    .command(resubmitCommand)
+    .command(completionCommand)
+    .command(disconnectCommand)
     .completion('__yargs-completion-script', false) // only for --get-yargs-completions; `tej completion` prints the script
-    .demandCommand(1, 'tej: name a command (tej --help lists them)')
+    .demandCommand(1, 'name a command (tej --help lists them)')
     .strict()
     .version(VERSION)
     .help()
@@ -81,7 +82,7 @@ export async function runCli(args: string[]): Promise<void> {
     .wrap(Math.min(120, process.stdout.columns || 80))
     .epilog('Destinations: [user@]host, ssh://[user@]host[:port], or a Host from ~/.ssh/config.')
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg.startsWith('tej:') ? msg : `tej: ${msg}`, { hint: 'tej --help shows the usage' });
+      throw err ?? new UsageError(msg, { hint: 'tej --help shows the usage' });
     });
 
   // yargs renders the whole help text each time it has started a command's handler, to have it for a

@@ -12,7 +12,7 @@ import { tar } from '../tar.js';
 import { InvalidInputError } from '../errors.js';
 import { fromFsError } from '../fs-errors.js';
 import { inside, physicalPath, removeEscapingLinks } from './links.js';
-import type { DownloadSpec } from './spec.js';
+import type { DownloadRequest } from './request.js';
 import { placeFor, writeFileTo } from './write.js';
 
 export interface ExtractResult {
@@ -64,10 +64,6 @@ function isOwnStdout(path: string): boolean {
   }
 }
 
-/**
- * The local path a spec writes to, or '-' for stdout: a path that is this process's own stdout
- * (`file:/dev/stdout`) is written through `stdout` like `file:`, in order with what else goes there.
- */
 /** Whether a symlink entry may take this name: nothing there, a regular file or a symlink (never a directory, FIFO or device). */
 function replaceable(target: string): boolean {
   try {
@@ -78,13 +74,18 @@ function replaceable(target: string): boolean {
   }
 }
 
-export async function destinationFor(spec: DownloadSpec, cwd: string, stdoutIsOurs = true): Promise<string> {
-  const name = basename(spec.remote === '.' ? 'job' : spec.remote);
-  if (spec.target.kind === 'cwd') return resolve(cwd, name);
-  if (spec.target.kind === 'path') {
-    const p = resolve(cwd, spec.target.path);
+/**
+ * The local path a request writes to, or '-' for stdout: a path that is this process's own stdout
+ * (`file:/dev/stdout`, when `stdoutIsOurs`) is written through stdout like `file:`, in order with what
+ * else goes there.
+ */
+export async function destinationFor(request: DownloadRequest, cwd: string, stdoutIsOurs = true): Promise<string> {
+  const name = basename(request.remote === '.' ? 'job' : request.remote);
+  if (request.target.kind === 'cwd') return resolve(cwd, name);
+  if (request.target.kind === 'path') {
+    const p = resolve(cwd, request.target.path);
     if (stdoutIsOurs && isOwnStdout(p)) return '-';
-    return spec.target.path.endsWith('/') || (await isDirectory(p)) ? join(p, name) : p;
+    return request.target.path.endsWith('/') || (await isDirectory(p)) ? join(p, name) : p;
   }
   return '-';
 }
@@ -93,11 +94,11 @@ export async function destinationFor(spec: DownloadSpec, cwd: string, stdoutIsOu
 // file costs more in stream machinery than the write itself.
 const WHOLE_FILE_MAX = 1 << 20;
 
-/** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`). */
+/** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`, which must then be given). */
 export async function extractDownload(
   source: Readable,
   destination: string,
-  stdout: Writable,
+  stdout: Writable | undefined,
   /** Called as file content arrives: bytes and files so far. */
   onProgress?: (bytes: number, files: number) => void,
 ): Promise<ExtractResult> {
@@ -137,11 +138,12 @@ export async function extractDownload(
       const target = rel === undefined ? undefined : normalize(join(destination, rel));
       const type = entry.header.type;
       if (destination === '-') {
-        if (type === 'directory') throw new InvalidInputError(`tej: '${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
+        if (type === 'directory') throw new InvalidInputError(`'${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
         if (type !== 'file' || rel !== '') {
           entry.resume();
           continue;
         }
+        if (!stdout) throw new InvalidInputError(`'${top}:' writes to stdout, and no stdout stream was given`, { hint: 'pass options.stdout' });
         await pipeline(entry, counted(), stdout, { end: false });
         result.files += 1;
         result.bytes += entry.header.size ?? 0;

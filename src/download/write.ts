@@ -52,7 +52,7 @@ function dropTemp(path: string, remove: boolean): void {
 /** How a file is written: renamed over `path` (a regular file, or nothing yet), or written into it. */
 export type Place = { kind: 'replace'; path: string } | { kind: 'into'; path: string };
 
-const notAFile = (path: string, why: string, hint = 'name a file, or a directory to download into with a trailing /') => new CantCreateError(`tej: cannot write '${path}': ${why}`, { hint });
+const notAFile = (path: string, why: string, hint = 'name a file, or a directory to download into with a trailing /') => new CantCreateError(`cannot write '${path}': ${why}`, { hint });
 
 /**
  * Where the file for `target` goes. A symlink that this download made is replaced (as tar would); any

@@ -9,7 +9,7 @@ export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function checkJobId(id: string): string {
   if (!JOB_ID_PATTERN.test(id) || id.includes('..')) {
-    throw new InvalidInputError(`tej: invalid job id ${JSON.stringify(id)}`, {
+    throw new InvalidInputError(`invalid job id ${JSON.stringify(id)}`, {
       hint: 'a job id is 1-128 characters from A-Z a-z 0-9 . _ -, starts with a letter or digit and has no ".."',
     });
   }

@@ -46,14 +46,14 @@ export async function readIgnoreFile(dir: string): Promise<string[]> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw new ConfigError(`tej: cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
 
 /** The filter for a job directory: its .tejignore, then the --exclude patterns. */
 export async function loadJobFilter(dir: string, exclude: string[] = []): Promise<JobFilter> {
   for (const p of exclude) {
-    if (p.trim() === '' || p.includes('\n')) throw new InvalidInputError(`tej: bad --exclude pattern ${JSON.stringify(p)}`, { hint: 'give one gitignore pattern per --exclude, e.g. --exclude "*.log"' });
+    if (p.trim() === '' || p.includes('\n')) throw new InvalidInputError(`bad --exclude pattern ${JSON.stringify(p)}`, { hint: 'give one gitignore pattern per --exclude, e.g. --exclude "*.log"' });
   }
   return jobFilter(await readIgnoreFile(dir), exclude);
 }

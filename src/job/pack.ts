@@ -56,9 +56,9 @@ export function checkJobDir(dir: string): void {
   try {
     top = lstatSync(dir);
   } catch {
-    throw new LocalPathNotFoundError(`tej: job directory '${dir}' does not exist`);
+    throw new LocalPathNotFoundError(`job directory '${dir}' does not exist`);
   }
-  if (!top.isDirectory()) throw new InvalidInputError(`tej: '${dir}' is not a directory`, { hint: 'pass the directory that holds start.sh' });
+  if (!top.isDirectory()) throw new InvalidInputError(`'${dir}' is not a directory`, { hint: 'pass the directory that holds start.sh' });
 }
 
 /** Walks the directory before anything is sent, so that a bad file fails the submit up front. */
@@ -81,7 +81,7 @@ export async function scanJobDir(dir: string, exclude: (path: string, isDirector
         try {
           accessSync(full, constants.R_OK | constants.X_OK);
         } catch {
-          throw new InvalidInputError(`tej: cannot read directory '${full}'`, { hint: 'fix its permissions or exclude it' });
+          throw new InvalidInputError(`cannot read directory '${full}'`, { hint: 'fix its permissions or exclude it' });
         }
         entries.push({ ...base, type: 'directory', size: 0 });
         walk(full, `${path}/`);
@@ -94,7 +94,7 @@ export async function scanJobDir(dir: string, exclude: (path: string, isDirector
           try {
             accessSync(full, constants.R_OK);
           } catch {
-            throw new InvalidInputError(`tej: cannot read file '${full}'`, { hint: 'fix its permissions or exclude it' });
+            throw new InvalidInputError(`cannot read file '${full}'`, { hint: 'fix its permissions or exclude it' });
           }
         }
         entries.push({ ...base, type: 'file', size: st.size });
@@ -102,14 +102,14 @@ export async function scanJobDir(dir: string, exclude: (path: string, isDirector
       } else if (st.isSymbolicLink()) {
         entries.push({ ...base, type: 'symlink', size: 0, linkname: readlinkSync(full) });
       } else {
-        throw new InvalidInputError(`tej: '${full}' is a special file (fifo, socket or device) and cannot be uploaded`, {
+        throw new InvalidInputError(`'${full}' is a special file (fifo, socket or device) and cannot be uploaded`, {
           hint: 'remove it from the job directory or exclude it',
         });
       }
     }
   }
   walk(dir, '');
-  if (entries.length === 0) throw new InvalidInputError(`tej: job directory '${dir}' is empty`, { hint: 'put a start.sh in it' });
+  if (entries.length === 0) throw new InvalidInputError(`job directory '${dir}' is empty`, { hint: 'put a start.sh in it' });
   return { dir, entries, bytes };
 }
 
@@ -179,7 +179,7 @@ function* archiveParts(scan: Scan, meta: JobMeta, nonce: string): Generator<Part
 }
 
 function changedSize(path: string): InvalidInputError {
-  return new InvalidInputError(`tej: '${path}' changed size while it was being sent`, { hint: 'submit when nothing writes into the job directory' });
+  return new InvalidInputError(`'${path}' changed size while it was being sent`, { hint: 'submit when nothing writes into the job directory' });
 }
 
 /**

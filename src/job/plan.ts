@@ -29,11 +29,11 @@ export async function planJob(dir: string, options: PlanOptions = {}): Promise<J
   if (!entry || entry.type === 'directory') {
     const rule = filter.ruleFor(script);
     if (rule) {
-      throw new InvalidInputError(`tej: the job's script '${script}' is excluded from the upload by the pattern ${rule}`, {
+      throw new InvalidInputError(`the job's script '${script}' is excluded from the upload by the pattern ${rule}`, {
         hint: `remove that pattern, or add '!${script}' after it in .tejignore`,
       });
     }
-    throw new InvalidInputError(`tej: job directory '${dir}' has no ${script}`, {
+    throw new InvalidInputError(`job directory '${dir}' has no ${script}`, {
       hint: 'add a start.sh, name another script with --script FILE, or give a command with --script "CMD"',
     });
   }
@@ -58,7 +58,7 @@ async function refuseCrlf(path: string, script: string): Promise<void> {
   }
   const eol = head.indexOf(0x0a);
   if (eol > 0 && head[eol - 1] === 0x0d) {
-    throw new InvalidInputError(`tej: the job's script '${script}' has Windows (CRLF) line endings, which the host's shell cannot run`, {
+    throw new InvalidInputError(`the job's script '${script}' has Windows (CRLF) line endings, which the host's shell cannot run`, {
       hint: `convert it, e.g. with dos2unix ${script} (or sed -i 's/\r$//' ${script}), and submit again`,
     });
   }

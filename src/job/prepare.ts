@@ -13,7 +13,7 @@ import { PLUGIN_NAME } from '../remote/user-plugins.js';
 /** Throws InvalidInputError for a plugin name that is not one (setup and submit share it). */
 export function checkPluginName(plugin: string | undefined): void {
   if (plugin !== undefined && !PLUGIN_NAME.test(plugin)) {
-    throw new InvalidInputError(`tej: bad plugin name '${plugin}'`, { hint: 'plugins are named like direct or slurm' });
+    throw new InvalidInputError(`bad plugin name '${plugin}'`, { hint: 'plugins are named like direct or slurm' });
   }
 }
 
@@ -38,7 +38,7 @@ export const KEEP_INPUT_MAX_BYTES = 64 * 1024 * 1024;
 export interface PreparedSubmission {
   id: string;
   options: SubmitOptions;
-  scan: JobPlan;
+  plan: JobPlan;
   /** Names this submit: a retry after a broken connection sends the same one (docs/protocol.md). */
   nonce: string;
   /** The job's meta files; the git provenance in it may take a while, so it is awaited last. */
@@ -66,12 +66,12 @@ export async function prepareSubmission(dir: string, options: SubmitOptions, ahe
   const id = checkSubmitOptions(options);
   // keepInput is a submit option, not a meta file: left out of rest
   const { exclude, keepInput, ...rest } = options;
-  const scan = await planJob(dir, { script: options.script, command: options.command, exclude });
-  const meta: JobMeta = { ...rest, script: options.command === undefined ? scan.script : undefined };
+  const plan = await planJob(dir, { script: options.script, command: options.command, exclude });
+  const meta: JobMeta = { ...rest, script: options.command === undefined ? plan.script : undefined };
   const full = submissionMeta(dir, meta).then((extra) => ({ ...meta, ...extra }));
   full.catch(() => undefined); // observed by submitPrepared; never an unhandled rejection meanwhile
   const nonce = randomBytes(8).toString('hex');
-  const packed = ahead.prepack && scan.bytes <= PREPACK_MAX_BYTES ? full.then((m) => prepack(scan, m, nonce)) : undefined;
+  const packed = ahead.prepack && plan.bytes <= PREPACK_MAX_BYTES ? full.then((m) => prepack(plan, m, nonce)) : undefined;
   packed?.catch(() => undefined); // likewise
-  return { id, options, scan, nonce, meta: full, ...(packed ? { packed } : {}) };
+  return { id, options, plan, nonce, meta: full, ...(packed ? { packed } : {}) };
 }

@@ -25,7 +25,7 @@ export function isGlob(pattern: string): boolean {
 /** A glob over job ids as a RegExp: `*` any run, `?` one character, `[...]`/`[!...]` a class. */
 export function globToRegExp(glob: string): RegExp {
   if (!/^[A-Za-z0-9._*?[\]!-]+$/.test(glob) || glob.length > 256) {
-    throw new UsageError(`tej: bad --id pattern '${glob}'`, { hint: 'patterns use job id characters and * ? [...], e.g. train_*' });
+    throw new UsageError(`bad --id pattern '${glob}'`, { hint: 'patterns use job id characters and * ? [...], e.g. train_*' });
   }
   let re = '';
   for (let i = 0; i < glob.length; i++) {
@@ -34,7 +34,7 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === '?') re += '.';
     else if (c === '[') {
       const close = glob.indexOf(']', i + 2);
-      if (close < 0) throw new UsageError(`tej: bad --id pattern '${glob}': '[' without ']'`);
+      if (close < 0) throw new UsageError(`bad --id pattern '${glob}': '[' without ']'`);
       let body = glob.slice(i + 1, close);
       const negate = body.startsWith('!');
       if (negate) body = body.slice(1);
@@ -53,7 +53,7 @@ export interface LabelMatch {
 export function parseLabelSelector(text: string): LabelMatch {
   const eq = text.indexOf('=');
   const key = eq < 0 ? text : text.slice(0, eq);
-  if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new UsageError(`tej: bad --label '${text}'`, { hint: 'write --label key=value, or --label key for any value' });
+  if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new UsageError(`bad --label '${text}'`, { hint: 'write --label key=value, or --label key for any value' });
   return eq < 0 ? { key } : { key, value: text.slice(eq + 1) };
 }
 
@@ -63,7 +63,7 @@ export function isFailed(s: JobStatus): boolean {
 
 export function checkStateFilter(state: string): string {
   if (!(STATE_FILTERS as readonly string[]).includes(state)) {
-    throw new UsageError(`tej: unknown state '${state}'`, { hint: `states: ${STATE_FILTERS.join(', ')}` });
+    throw new UsageError(`unknown state '${state}'`, { hint: `states: ${STATE_FILTERS.join(', ')}` });
   }
   return state;
 }
@@ -79,7 +79,7 @@ export function parseSince(value: string, now: Date = new Date()): Date {
   }
   const t = /^\d{4}-\d\d-\d\d/.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(t)) {
-    throw new UsageError(`tej: bad --since '${value}'`, { hint: 'write a duration back from now (90m, 2d, 1h30m) or a date (2026-11-23, 2026-11-23T10:00:00Z)' });
+    throw new UsageError(`bad --since '${value}'`, { hint: 'write a duration back from now (90m, 2d, 1h30m) or a date (2026-11-23, 2026-11-23T10:00:00Z)' });
   }
   return new Date(t);
 }
@@ -112,16 +112,16 @@ export async function resolveSelection(sel: Selector, list: () => Promise<JobSta
   for (const p of sel.ids ?? []) if (!isGlob(p)) checkJobId(p);
   (sel.states ?? []).forEach(checkStateFilter);
   if (!needsList(sel)) {
-    if (!sel.ids?.length) throw new UsageError('tej: no job selected', { hint: 'name jobs with --id ID (repeatable, globs like train_* too) or --label key=value' });
+    if (!sel.ids?.length) throw new UsageError('no job selected', { hint: 'name jobs with --id ID (repeatable, globs like train_* too) or --label key=value' });
     return [...new Set(sel.ids)];
   }
   const jobs = (await list()).filter((s) => matches(s, sel));
   for (const p of (sel.ids ?? []).filter(isGlob)) {
     if (!jobs.some((s) => globToRegExp(p).test(s.id))) {
-      throw new JobNotFoundError(`tej: no job matches --id '${p}'${describeRest(sel)} (on ${host})`, { hint: `'tej list ${host}' shows the jobs` });
+      throw new JobNotFoundError(`no job matches --id '${p}'${describeRest(sel)} (on ${host})`, { hint: `'tej list ${host}' shows the jobs` });
     }
   }
-  if (jobs.length === 0) throw new JobNotFoundError(`tej: no job matches the selection${describeRest(sel)} (on ${host})`, { hint: `'tej list ${host}' shows the jobs` });
+  if (jobs.length === 0) throw new JobNotFoundError(`no job matches the selection${describeRest(sel)} (on ${host})`, { hint: `'tej list ${host}' shows the jobs` });
   return jobs.map((s) => s.id);
 }
 

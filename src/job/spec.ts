@@ -43,7 +43,7 @@ export async function validateSpec(data: unknown, source: string): Promise<JobSp
     if (e.params.additionalProperty) return `${path}: unknown field '${String(e.params.additionalProperty)}'`;
     return `${path}: ${e.message ?? 'is invalid'}`;
   });
-  throw new ConfigError(`tej: ${source} does not match the tej.json schema:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`, {
+  throw new ConfigError(`${source} does not match the tej.json schema:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`, {
     hint: "'tej schema' prints the schema",
   });
 }
@@ -66,7 +66,7 @@ export function checkOutputPath(value: unknown, what: string): void {
             ? 'it holds a control character'
             : undefined;
   if (why) {
-    throw new InvalidInputError(`tej: bad ${what} ${JSON.stringify(value)}: ${why}`, {
+    throw new InvalidInputError(`bad ${what} ${JSON.stringify(value)}: ${why}`, {
       hint: 'name a file inside the job directory, relative to it (e.g. logs/train.log)',
     });
   }
@@ -81,13 +81,13 @@ export async function readSpec(dir: string): Promise<JobSpec | undefined> {
   } catch (e) {
     // no tej.json, or DIR is no directory (the scan of DIR then says so, with its own message)
     if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
-    throw new ConfigError(`tej: cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`tej: ${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (data && typeof data === 'object') {
     // bad input (65), checked before the schema: a path that leaves the job is not a typo in the file
@@ -103,7 +103,7 @@ export const MAX_DURATION_S = 366 * 86400;
 
 function bounded(total: number, value: string | number): number {
   if (total > MAX_DURATION_S) {
-    throw new InvalidInputError(`tej: duration '${value}' is too long: at most 366 days (${MAX_DURATION_S} s)`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d' });
+    throw new InvalidInputError(`duration '${value}' is too long: at most 366 days (${MAX_DURATION_S} s)`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d' });
   }
   return total;
 }
@@ -112,7 +112,7 @@ function bounded(total: number, value: string | number): number {
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
     if (Number.isInteger(value) && value > 0) return bounded(value, value);
-    throw new ConfigError(`tej: bad duration ${value}: use a positive whole number of seconds`);
+    throw new ConfigError(`bad duration ${value}: use a positive whole number of seconds`);
   }
   const v = value.trim();
   let m = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$/.exec(v);
@@ -125,7 +125,7 @@ export function parseDuration(value: string | number): number {
     for (m of v.matchAll(/(\d+)([smhd]?)/g)) total += Number(m[1]) * UNIT_SECONDS[m[2] || 's']!;
     if (total > 0) return bounded(total, value);
   }
-  throw new ConfigError(`tej: bad duration '${value}'`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d, or hh:mm:ss' });
+  throw new ConfigError(`bad duration '${value}'`, { hint: 'write e.g. 90s, 45m, 1h30m, 2d, or hh:mm:ss' });
 }
 
 /**

@@ -1,6 +1,6 @@
 // Job records as the helpers report them, turned into typed values.
-import { ProtocolError } from '../errors.js';
-import type { ReplyRecord } from '../protocol/reply.js';
+import { EXIT, ProtocolError } from '../errors.js';
+import { replyNow, type Reply, type ReplyRecord } from '../protocol/reply.js';
 
 /** One vocabulary for every plugin (docs/protocol.md, "States"). */
 export const JOB_STATES = ['submitting', 'incomplete', 'queued', 'running', 'finished', 'killed', 'timeout', 'lost'] as const;
@@ -49,7 +49,7 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if (r.state === 'absent' || !r.id) return undefined;
   // A word this client does not know is a helper it does not understand, not a lost job.
   if (!(JOB_STATES as readonly string[]).includes(r.state ?? '')) {
-    throw new ProtocolError(`tej: the host reported the unknown state ${JSON.stringify(r.state ?? '')} for job ${r.id}`, {
+    throw new ProtocolError(`the host reported the unknown state ${JSON.stringify(r.state ?? '')} for job ${r.id}`, {
       hint: 'the helpers on the host do not match this tej: run tej setup on the host',
     });
   }
@@ -109,4 +109,42 @@ function describeState(s: JobStatus): string {
     default:
       return s.state;
   }
+}
+
+/** The reply of kill → what it returns. */
+export interface KillResult {
+  id: string;
+  previousState: JobState;
+  state: JobState;
+}
+
+export function killResult(reply: Reply, id: string): KillResult {
+  const r = reply.records[0] ?? {};
+  return { id, previousState: r.previous_state as JobState, state: r.state as JobState };
+}
+
+/** The reply of list → the statuses of the jobs it names. */
+export function listedStatuses(reply: Reply): JobStatus[] {
+  const now = replyNow(reply);
+  return reply.records.map((r) => toJobStatus(r, now)).filter((s): s is JobStatus => s !== undefined);
+}
+
+/** `tej status` exit codes, one per state (README, "Errors & exit codes"). */
+export const STATUS_EXIT = {
+  finished: 0, // and exit code 0
+  failed: 4, // finished with a non-zero exit code
+  running: 2,
+  queued: 3,
+  submitting: 3,
+  killed: 5,
+  timeout: 6,
+  lost: 7,
+  incomplete: 7,
+  absent: EXIT.NOINPUT, // no such job, as the helpers say it
+} as const;
+
+export function statusExit(s: JobStatus | undefined): number {
+  if (!s) return STATUS_EXIT.absent;
+  if (s.state === 'finished') return s.exitCode === 0 ? STATUS_EXIT.finished : STATUS_EXIT.failed;
+  return STATUS_EXIT[s.state];
 }

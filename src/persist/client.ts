@@ -5,7 +5,7 @@ import { Duplex, Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { SESSION_COMMAND } from '../transport/remote-command.js';
 import type { ExecClient } from '../transport/ssh.js';
-import { encodeFrame, ERROR, EXIT, FrameDecoder, OPENED, STDERR, STDIN, STDIN_EOF, STDOUT } from './frame.js';
+import { encodeFrame, FRAME, FrameDecoder } from './frame.js';
 import { fromWire, type WireError } from './wire-error.js';
 
 /**
@@ -31,12 +31,12 @@ class SocketChannel extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    if (this.sock.write(encodeFrame(STDIN, chunk))) cb();
+    if (this.sock.write(encodeFrame(FRAME.STDIN, chunk))) cb();
     else this.sock.once('drain', () => cb());
   }
 
   override _final(cb: (e?: Error | null) => void): void {
-    this.sock.write(encodeFrame(STDIN_EOF));
+    this.sock.write(encodeFrame(FRAME.STDIN_EOF));
     cb();
   }
 
@@ -48,11 +48,11 @@ class SocketChannel extends Duplex {
   }
 
   deliver(type: number, payload: Buffer): void {
-    if (type === STDOUT) {
+    if (type === FRAME.STDOUT) {
       if (!this.push(payload)) this.sock.pause();
-    } else if (type === STDERR) {
+    } else if (type === FRAME.STDERR) {
       if (!this.stderr.push(payload)) this.sock.pause();
-    } else if (type === EXIT) {
+    } else if (type === FRAME.EXIT) {
       const { code, signal } = JSON.parse(payload.toString()) as { code: number | null; signal?: string };
       this.exited = true;
       this.emit('exit', code, signal);
@@ -97,7 +97,7 @@ export class PersistClient implements ExecClient {
       }
       for (const f of frames) {
         if (channel) channel.deliver(f.type, f.payload);
-        else if (f.type === OPENED) {
+        else if (f.type === FRAME.OPENED) {
           channel = new SocketChannel(sock);
           if (f.payload.length > 0) {
             const { loaded, probe } = JSON.parse(f.payload.toString()) as { loaded?: unknown; probe?: { queue?: unknown; stdout?: unknown } };
@@ -105,7 +105,7 @@ export class PersistClient implements ExecClient {
             if (typeof loaded === 'string') channel.preloaded = { loaded, probe: probed };
           }
           callback(undefined, channel as unknown as ClientChannel);
-        } else if (f.type === ERROR) {
+        } else if (f.type === FRAME.ERROR) {
           failed = fromWire(JSON.parse(f.payload.toString()) as WireError);
           sock.destroy();
         }
@@ -155,7 +155,7 @@ function request(path: string, req: { op: 'ping'; destination?: string } | { op:
     sock.on('data', (chunk: Buffer) => {
       for (const f of decoder.push(chunk)) {
         answered = true;
-        if (f.type === OPENED) resolve();
+        if (f.type === FRAME.OPENED) resolve();
         else reject(fromWire(JSON.parse(f.payload.toString()) as WireError));
         sock.end();
       }

@@ -1,17 +1,20 @@
 // The framing of the persistent-connection socket (docs/protocol.md, "Persistent connections"): after
 // the client's one JSON request line, every message is [type: u8][length: u32 big-endian][payload].
 
-/** Client to master. */
-export const STDIN = 0x01;
-export const STDIN_EOF = 0x02;
-/** A signal the client got (payload: its name, SIGINT, SIGTERM or SIGHUP), for the command it runs (op 'run'). */
-export const SIGNAL = 0x03;
-/** Master to client. */
-export const OPENED = 0x10;
-export const STDOUT = 0x11;
-export const STDERR = 0x12;
-export const EXIT = 0x13;
-export const ERROR = 0x14;
+/** The frame types: `FRAME.EXIT` is a frame, never an exit code (those are errors.ts's EXIT). */
+export const FRAME = {
+  /** Client to master. */
+  STDIN: 0x01,
+  STDIN_EOF: 0x02,
+  /** A signal the client got (payload: its name, SIGINT, SIGTERM or SIGHUP), for the command it runs (op 'run'). */
+  SIGNAL: 0x03,
+  /** Master to client. */
+  OPENED: 0x10,
+  STDOUT: 0x11,
+  STDERR: 0x12,
+  EXIT: 0x13,
+  ERROR: 0x14,
+} as const;
 
 const HEADER = 5;
 /** Larger than any chunk either side writes (ssh2 packets, socket reads); a bigger length is corruption. */

@@ -9,8 +9,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXIT } from '../errors.js';
 import { aliasPath } from './alias.js';
-import { encodeFrame, ERROR, EXIT, FrameDecoder, OPENED, SIGNAL, STDERR, STDOUT } from './frame.js';
+import { encodeFrame, FRAME, FrameDecoder } from './frame.js';
 import type { Request } from './master.js';
 
 /** The package this file is in (dist/persist/ or dist/bundle/, two levels down), as package-root.ts finds it. */
@@ -90,21 +91,21 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
       }
       for (const f of frames) {
         if (!opened) {
-          if (f.type !== OPENED) return sock.destroy(); // ERROR: refused before anything ran
+          if (f.type !== FRAME.OPENED) return sock.destroy(); // FRAME.ERROR: refused before anything ran
           opened = true;
-          for (const s of SIGNALS) process.on(s, () => sock.write(encodeFrame(SIGNAL, s)));
+          for (const s of SIGNALS) process.on(s, () => sock.write(encodeFrame(FRAME.SIGNAL, s)));
           // A reader that stops early (`tej logs -f | head`) ends tej quietly, as main.ts does.
           process.stdout.on('error', (e: NodeJS.ErrnoException) => {
             if (e.code !== 'EPIPE') throw e;
             process.exit(0);
           });
-        } else if (f.type === STDOUT) write(process.stdout, f.payload);
-        else if (f.type === STDERR) write(process.stderr, f.payload);
-        else if (f.type === EXIT) {
+        } else if (f.type === FRAME.STDOUT) write(process.stdout, f.payload);
+        else if (f.type === FRAME.STDERR) write(process.stderr, f.payload);
+        else if (f.type === FRAME.EXIT) {
           exited = true;
           process.exitCode = (JSON.parse(f.payload.toString()) as { code: number }).code;
           sock.end();
-        } else if (f.type === ERROR) sock.destroy();
+        } else if (f.type === FRAME.ERROR) sock.destroy();
       }
     });
     sock.on('error', () => undefined);
@@ -112,7 +113,7 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
       if (!opened) return resolve(false);
       if (!exited) {
         process.stderr.write('tej: the persistent connection master ended during the command; it may have run in part\n');
-        process.exitCode = 75;
+        process.exitCode = EXIT.TEMPFAIL;
       }
       resolve(true);
     });

@@ -13,7 +13,7 @@ import type { PromptRequest } from '../transport/prompt.js';
 import { REMOTE_COMMANDS, SESSION_COMMAND } from '../transport/remote-command.js';
 import { MAX_OPEN_CHANNELS, type SshTransport } from '../transport/ssh.js';
 import { VERSION } from '../version.js';
-import { encodeFrame, ERROR, OPENED, takeLine } from './frame.js';
+import { encodeFrame, FRAME, takeLine } from './frame.js';
 import { login, send } from './master-login.js';
 import { aliasPath } from './paths.js';
 import { pipeChannel } from './relay.js';
@@ -53,7 +53,7 @@ function log(args: MasterArgs, text: string): void {
   }
 }
 
-const refuse = (sock: Socket, e: unknown) => sock.end(encodeFrame(ERROR, JSON.stringify(toWire(e))));
+const refuse = (sock: Socket, e: unknown) => sock.end(encodeFrame(FRAME.ERROR, JSON.stringify(toWire(e))));
 
 /** Binds the socket; false when a live master holds it already. A stale socket is removed. */
 async function bind(server: Server, path: string): Promise<boolean> {
@@ -142,7 +142,7 @@ class Master {
     readRequest(sock, (req, rest) => {
       // at once, even during a login that waits for an answer
       if (req.op === 'exit') {
-        sock.end(encodeFrame(OPENED));
+        sock.end(encodeFrame(FRAME.OPENED));
         return this.shutdown('tej disconnect');
       }
       this.connected.then(
@@ -155,7 +155,7 @@ class Master {
   private dispatch(transport: SshTransport, req: Partial<Request> & { line: string }, sock: Socket, rest: Buffer): void {
     if (req.op === 'ping') {
       if (typeof req.destination === 'string') this.alias(req.destination);
-      sock.end(encodeFrame(OPENED));
+      sock.end(encodeFrame(FRAME.OPENED));
     } else if (req.op === 'exec' && typeof req.command === 'string' && REMOTE_COMMANDS.includes(req.command)) {
       // Only tej's constant commands: nothing else ever reaches the login shell, through a master either.
       void this.relayChannel(transport, req.command, sock, rest, req.command === SESSION_COMMAND && req.warm === true);
@@ -209,7 +209,7 @@ class Master {
       watched.channel.close();
       return done();
     }
-    sock.write(encodeFrame(OPENED, loaded ? JSON.stringify({ loaded: loaded.loaded, probe: loaded.probe }) : ''));
+    sock.write(encodeFrame(FRAME.OPENED, loaded ? JSON.stringify({ loaded: loaded.loaded, probe: loaded.probe }) : ''));
     pipeChannel(watched, sock, early, done);
     if (loaded) {
       // left paused by its load

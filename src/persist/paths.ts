@@ -23,7 +23,7 @@ export function socketDir(env: NodeJS.ProcessEnv = process.env): string {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new AuthenticationError(`tej: cannot create the directory for persistent connections ${dir}: ${(e as Error).message}`, { cause: e });
+      throw new AuthenticationError(`cannot create the directory for persistent connections ${dir}: ${(e as Error).message}`, { cause: e });
     }
   }
   const st = lstatSync(dir);
@@ -33,7 +33,7 @@ export function socketDir(env: NodeJS.ProcessEnv = process.env): string {
   else if (uid !== undefined && st.uid !== uid) problem = `belongs to uid ${st.uid}, not to you (uid ${uid})`;
   else if ((st.mode & 0o077) !== 0) problem = `is open to others (mode ${(st.mode & 0o777).toString(8)})`;
   if (problem) {
-    throw new AuthenticationError(`tej: refusing to keep persistent connections in ${dir}: it ${problem}`, {
+    throw new AuthenticationError(`refusing to keep persistent connections in ${dir}: it ${problem}`, {
       hint: st.isDirectory() && st.uid === uid ? `chmod 700 '${dir}'` : `remove '${dir}', or set XDG_RUNTIME_DIR to a private directory`,
     });
   }
@@ -53,7 +53,7 @@ export const MAX_SOCKET_PATH = 107;
 export function socketPath(dir: string, target: SshTarget): string {
   const path = join(dir, `${createHash('sha256').update(connectionKey(target)).digest('hex').slice(0, 20)}.sock`);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    throw new ConfigError(`tej: the socket path for persistent connections is too long for a unix socket (${Buffer.byteLength(path)} bytes): ${path}`, {
+    throw new ConfigError(`the socket path for persistent connections is too long for a unix socket (${Buffer.byteLength(path)} bytes): ${path}`, {
       hint: 'set XDG_RUNTIME_DIR (or TMPDIR) to a shorter directory',
     });
   }

@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import type { ClientChannel } from 'ssh2';
 import type { ExitWatchedChannel } from '../transport/ssh.js';
-import { encodeFrame, EXIT, FrameDecoder, STDERR, STDIN, STDIN_EOF, STDOUT } from './frame.js';
+import { encodeFrame, FRAME, FrameDecoder } from './frame.js';
 
 /** Relays one channel both ways; each side is paused while the other cannot take more. */
 export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Buffer, done: () => void): void {
@@ -14,7 +14,7 @@ export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Bu
   const maybeExit = () => {
     if (!closed || ended < 2) return;
     // the status execChannel caught: an 'exit' listener added here could come after the event
-    sock.end(encodeFrame(EXIT, JSON.stringify({ code: watched.exit?.code ?? null, signal: watched.exit?.signal })));
+    sock.end(encodeFrame(FRAME.EXIT, JSON.stringify({ code: watched.exit?.code ?? null, signal: watched.exit?.signal })));
   };
   const forward = (type: number) => (data: Buffer) => {
     if (!sock.write(encodeFrame(type, data))) {
@@ -22,8 +22,8 @@ export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Bu
       channel.stderr.pause();
     }
   };
-  channel.on('data', forward(STDOUT));
-  channel.stderr.on('data', forward(STDERR));
+  channel.on('data', forward(FRAME.STDOUT));
+  channel.stderr.on('data', forward(FRAME.STDERR));
   sock.on('drain', () => {
     channel.resume();
     channel.stderr.resume();
@@ -43,9 +43,9 @@ export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Bu
       return;
     }
     for (const f of frames) {
-      if (f.type === STDIN) {
+      if (f.type === FRAME.STDIN) {
         if (!channel.write(f.payload)) sock.pause();
-      } else if (f.type === STDIN_EOF) channel.end();
+      } else if (f.type === FRAME.STDIN_EOF) channel.end();
     }
   };
   channel.on('drain', () => sock.resume());

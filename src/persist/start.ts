@@ -40,7 +40,7 @@ export async function persistentTransport(destination: string, options: PersistO
       const code = (e as NodeJS.ErrnoException).code;
       const noMaster = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
       if (!noMaster) throw e;
-      if (attempt > 3) throw new ConnectionError(`tej: cannot reach the persistent connection to ${destination} (${socket}): ${(e as Error).message}`, { cause: e });
+      if (attempt > 3) throw new ConnectionError(`cannot reach the persistent connection to ${destination} (${socket}): ${(e as Error).message}`, { cause: e });
       const canPrompt = canAnswerPrompts(options.prompt);
       await startMaster({ destination, socket, idleSeconds: options.idleSeconds, acceptNewHostKey: options.acceptNewHostKey ?? false, canPrompt }, options);
       how = 'started';
@@ -80,9 +80,9 @@ function startMaster(args: MasterArgs, options: PersistOptions): Promise<void> {
         );
       }
     });
-    child.on('error', (e) => settle(new ConnectionError(`tej: cannot start the persistent connection to ${args.destination}: ${e.message}`, { cause: e })));
+    child.on('error', (e) => settle(new ConnectionError(`cannot start the persistent connection to ${args.destination}: ${e.message}`, { cause: e })));
     child.on('exit', (code, signal) => {
-      const e = new ConnectionError(`tej: the persistent connection to ${args.destination} ended before it was ready (${signal ?? `exit ${code}`})`);
+      const e = new ConnectionError(`the persistent connection to ${args.destination} ended before it was ready (${signal ?? `exit ${code}`})`);
       e.retryable = false;
       settle(e);
     });

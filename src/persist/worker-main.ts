@@ -3,6 +3,7 @@
 // and runs it as `tej` would have: the client's argv, environment, working directory and terminal.
 // Its stdout and stderr are pipes the master relays to the client; stdin is not used (no command reads
 // it: prompts cannot happen here, the master's connection is up).
+import { EXIT } from '../errors.js';
 import { runCli } from '../cli/run.js';
 import type { WorkerRequest } from './workers.js';
 
@@ -26,7 +27,7 @@ process.once('message', (m: WorkerRequest) => {
     process.chdir(m.cwd);
   } catch (e) {
     process.stderr.write(`tej: cannot enter the working directory ${m.cwd}: ${(e as Error).message}\n`);
-    process.exitCode = 66;
+    process.exitCode = EXIT.NOINPUT;
     return;
   }
   // Ended when the command has: what is left (closing the channels to the master) is not waited for.

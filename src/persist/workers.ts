@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { PACKAGE_ROOT } from '../package-root.js';
-import { encodeFrame, EXIT, FrameDecoder, OPENED, SIGNAL, STDERR, STDOUT } from './frame.js';
+import { encodeFrame, FRAME, FrameDecoder } from './frame.js';
 
 /** What a lean client sends (its JSON request line, op 'run'), and a worker gets. */
 export interface WorkerRequest {
@@ -72,15 +72,15 @@ export class WorkerPool {
     this.prepare(); // the next command's, while this one runs
     child.send(request);
     if (sock.destroyed) child.kill('SIGTERM');
-    sock.write(encodeFrame(OPENED));
+    sock.write(encodeFrame(FRAME.OPENED));
     const forward = (type: number) => (data: Buffer) => {
       if (!sock.write(encodeFrame(type, data))) {
         child.stdout!.pause();
         child.stderr!.pause();
       }
     };
-    child.stdout!.on('data', forward(STDOUT));
-    child.stderr!.on('data', forward(STDERR));
+    child.stdout!.on('data', forward(FRAME.STDOUT));
+    child.stderr!.on('data', forward(FRAME.STDERR));
     sock.on('drain', () => {
       child.stdout!.resume();
       child.stderr!.resume();
@@ -96,7 +96,7 @@ export class WorkerPool {
       }
       for (const f of frames) {
         const name = f.payload.toString();
-        if (f.type === SIGNAL && FORWARDED_SIGNALS.has(name)) child.kill(name as NodeJS.Signals);
+        if (f.type === FRAME.SIGNAL && FORWARDED_SIGNALS.has(name)) child.kill(name as NodeJS.Signals);
       }
     };
     sock.on('data', onFrames);
@@ -109,7 +109,7 @@ export class WorkerPool {
     child.on('close', (code, signal) => {
       finished();
       const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
-      sock.end(encodeFrame(EXIT, JSON.stringify({ code: status })));
+      sock.end(encodeFrame(FRAME.EXIT, JSON.stringify({ code: status })));
     });
     return true;
   }

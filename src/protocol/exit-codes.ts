@@ -34,7 +34,7 @@ const BY_STATUS: Record<number, ErrorClass> = {
 export function remoteError(host: string, remote: RemoteDetail, fallback: string): TejError {
   const lines = remote.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   const own = lines.find((l) => l.startsWith('tej-remote: '));
-  const message = own ? `tej: ${own.slice('tej-remote: '.length)} (on ${host})` : `tej: ${fallback} on ${host} (exit ${remote.code ?? 'signal'})`;
+  const message = own ? `${own.slice('tej-remote: '.length)} (on ${host})` : `${fallback} on ${host} (exit ${remote.code ?? 'signal'})`;
   const Class = (remote.code !== null && BY_STATUS[remote.code]) || RemoteCommandError;
   const rest = lines.filter((l) => l !== own).join('\n');
   return new Class(message, { remote, hint: rest || undefined });

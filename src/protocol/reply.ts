@@ -19,18 +19,18 @@ export function parseReply(text: string, host = 'remote'): Reply {
   if (lines.at(-1) === '') lines.pop();
   const start = lines.findIndex((l) => l.startsWith('tej-proto='));
   if (start < 0) {
-    throw new ProtocolError(`tej: no reply from the tej helpers on ${host} (no 'tej-proto=' line)`, {
+    throw new ProtocolError(`no reply from the tej helpers on ${host} (no 'tej-proto=' line)`, {
       hint: text.trim() ? `the remote printed:\n${text.trim().slice(0, 500)}` : undefined,
     });
   }
   const proto = Number(lines[start]!.slice('tej-proto='.length));
-  if (!Number.isInteger(proto)) throw new ProtocolError(`tej: unreadable protocol header '${lines[start]}' from ${host}`);
+  if (!Number.isInteger(proto)) throw new ProtocolError(`unreadable protocol header '${lines[start]}' from ${host}`);
   const header: ReplyRecord = {};
   const records: ReplyRecord[] = [];
   let current = header;
   for (const line of lines.slice(start + 1)) {
     const m = LINE.exec(line);
-    if (!m) throw new ProtocolError(`tej: unreadable reply line from ${host}: ${JSON.stringify(line.slice(0, 200))}`);
+    if (!m) throw new ProtocolError(`unreadable reply line from ${host}: ${JSON.stringify(line.slice(0, 200))}`);
     const [, key, value] = m as unknown as [string, string, string];
     if (key === 'id') {
       current = {};
@@ -39,4 +39,17 @@ export function parseReply(text: string, host = 'remote'): Reply {
     current[key] = value;
   }
   return { proto, header, records };
+}
+
+/** The records of a reply by job id, each mapped with the host's clock (`now=`); ids it lacks map to undefined. */
+export function recordsById<T>(reply: Reply, ids: string[], map: (r: ReplyRecord, now: number) => T | undefined): Map<string, T | undefined> {
+  const now = replyNow(reply);
+  const out = new Map<string, T | undefined>(ids.map((id) => [id, undefined]));
+  for (const r of reply.records) if (r.id) out.set(r.id, map(r, now));
+  return out;
+}
+
+/** The host's clock at the reply (seconds), so that durations are right whatever the local clock says. */
+export function replyNow(reply: Reply): number {
+  return Number(reply.header.now ?? Date.now() / 1000);
 }

@@ -47,7 +47,7 @@ export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough
     pending = Buffer.from(seen.subarray(seen.length - keep));
     if (skipped > BANNER_MAX_BYTES) {
       out.destroy(
-        new ProtocolError(`tej: ${host} printed more than ${BANNER_MAX_BYTES >> 20} MiB before the stream began; that is not a tej reply`, {
+        new ProtocolError(`${host} printed more than ${BANNER_MAX_BYTES >> 20} MiB before the stream began; that is not a tej reply`, {
           hint: 'a login file (~/.bashrc, ~/.profile) may print endlessly on stdout: make it quiet for non-interactive shells',
         }),
       );
@@ -59,7 +59,7 @@ export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough
   input.on('end', () => {
     if (pending === undefined) return out.end();
     const seen = head.length > 0 ? `it printed ${JSON.stringify(head.toString())}` : 'it printed nothing';
-    out.destroy(new ProtocolError(`tej: the reply from ${host} ended before its stream began (${seen})`, { hint: 'run the command again with -v; if it fails again, please report it' }));
+    out.destroy(new ProtocolError(`the reply from ${host} ended before its stream began (${seen})`, { hint: 'run the command again with -v; if it fails again, please report it' }));
   });
   input.on('close', () => {
     if (!input.readableEnded) out.destroy();

@@ -19,7 +19,7 @@ export const COMMANDS = ['delete', 'download', 'kill', 'list', 'logs', 'resubmit
 
 function text(bundle: Bundle, path: string): string {
   const f = bundle.files.find((x) => x.path === path);
-  if (!f) throw new Error(`tej: the helper bundle has no ${path}`);
+  if (!f) throw new Error(`the helper bundle has no ${path}`);
   return f.data.toString();
 }
 

@@ -49,7 +49,7 @@ async function readStore(file: string): Promise<Record<string, UserPlugins>> {
       (plugins) => typeof plugins === 'object' && plugins !== null && Object.entries(plugins).every(([n, h]) => PLUGIN_NAME.test(n) && typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)),
     );
   if (!valid) {
-    throw new ConfigError(`tej: ${file} is not a valid list of installed plugins`, {
+    throw new ConfigError(`${file} is not a valid list of installed plugins`, {
       hint: `remove ${file}, then run 'tej setup HOST --plugin-file FILE' again for each of your own plugins`,
     });
   }

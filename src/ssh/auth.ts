@@ -43,7 +43,7 @@ export function keyboardInteractive(target: SshTarget, prompter: Prompter, giveU
     prompt: (name: string, instructions: string, _lang: string, prompts: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
       const request = { host: `${target.user}@${target.alias}`, name, instructions, prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })) };
       prompter(request).then(finish, (e: Error) =>
-        giveUp(e instanceof TejError ? e : new AuthenticationError(`tej: cannot answer ${request.host}'s prompt: ${e.message}`, { cause: e })),
+        giveUp(e instanceof TejError ? e : new AuthenticationError(`cannot answer ${request.host}'s prompt: ${e.message}`, { cause: e })),
       );
     },
   } as AnyAuthMethod;

@@ -50,7 +50,7 @@ export async function loadSshConfig(file = join(sshDir(), 'config')): Promise<SS
   try {
     return SSHConfig.parse(text);
   } catch (e) {
-    throw new ConfigError(`tej: cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
 

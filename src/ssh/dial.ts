@@ -22,7 +22,7 @@ export function connectionError(target: SshTarget, err: Error & { level?: string
   if (err instanceof TejError) return err;
   const where = `${target.user}@${target.alias}`;
   if (err.level === 'client-authentication') {
-    return new AuthenticationError(`tej: authentication to ${where} failed (tried: agent and identity files)`, {
+    return new AuthenticationError(`authentication to ${where} failed (tried: agent and identity files)`, {
       cause: err,
       hint: `check that your key is in ~${target.user}/.ssh/authorized_keys on ${target.host}, or set IdentityFile in ~/.ssh/config`,
     });
@@ -30,7 +30,7 @@ export function connectionError(target: SshTarget, err: Error & { level?: string
   const detail = err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message;
   // A name that does not resolve will not resolve in a second either (a DNS timeout is EAI_AGAIN).
   const unresolved = err.code === 'ENOTFOUND';
-  const e = new ConnectionError(`tej: cannot connect to ${where} (${target.host}:${target.port}): ${detail}`, {
+  const e = new ConnectionError(`cannot connect to ${where} (${target.host}:${target.port}): ${detail}`, {
     cause: err,
     hint: unresolved ? 'check the host name, or add a Host entry for it to ~/.ssh/config' : undefined,
   });

@@ -85,17 +85,17 @@ export function verifyHostKey(entries: KnownHostEntry[], name: string, keyType: 
  */
 export function hostKeyError(verdict: Exclude<HostKeyVerdict, { kind: 'known' }>, name: string, alias: string, keyType: string, fp: string): HostKeyError {
   if (verdict.kind === 'unknown') {
-    return new HostKeyError(`tej: host key of ${name} is unknown (${keyType} ${fp}); refusing to connect`, {
+    return new HostKeyError(`host key of ${name} is unknown (${keyType} ${fp}); refusing to connect`, {
       hint: `check the fingerprint with the host's owner, then run 'ssh ${alias}' once to record it, or pass --accept-new-host-key`,
     });
   }
   if (verdict.kind === 'changed') {
     const where = verdict.entries.map((e) => `${e.file}:${e.line}`).join(', ');
-    return new HostKeyError(`tej: HOST KEY OF ${name} HAS CHANGED (now ${keyType} ${fp}); refusing to connect: this may be an attack`, {
+    return new HostKeyError(`HOST KEY OF ${name} HAS CHANGED (now ${keyType} ${fp}); refusing to connect: this may be an attack`, {
       hint: `if the host was reinstalled, remove the old key (${where}) with: ssh-keygen -R '${name}'`,
     });
   }
-  return new HostKeyError(`tej: host key of ${name} (${fp}) is marked @revoked in ${verdict.entry.file}; refusing to connect`);
+  return new HostKeyError(`host key of ${name} (${fp}) is marked @revoked in ${verdict.entry.file}; refusing to connect`);
 }
 
 /** Key types recorded for a host, so that the client asks the server for a key it can check. */

@@ -78,7 +78,7 @@ async function handshake(target: SshTarget, options: SshOptions, sock?: Readable
   const methods = await keyMethods(target, options.onEvent);
   // Without a key, a host may still let in with keyboard-interactive alone, if someone can answer.
   if (methods.length === 0 && !canAnswerPrompts(options.prompt)) {
-    throw new AuthenticationError(`tej: no way to authenticate to ${target.user}@${target.alias}: no ssh-agent and no readable key`, {
+    throw new AuthenticationError(`no way to authenticate to ${target.user}@${target.alias}: no ssh-agent and no readable key`, {
       hint: 'start ssh-agent and ssh-add your key, or set IdentityFile for this host in ~/.ssh/config',
     });
   }

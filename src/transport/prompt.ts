@@ -20,7 +20,7 @@ function askpass(program: string, prompt: string, host: string): Promise<string>
   return new Promise((resolve, reject) => {
     execFile(program, [prompt], { timeout: 300_000 }, (err, stdout) => {
       if (err) {
-        reject(new AuthenticationError(`tej: TEJ_ASKPASS program ${program} failed for ${host}: ${err.message.split('\n')[0]}`, { cause: err }));
+        reject(new AuthenticationError(`TEJ_ASKPASS program ${program} failed for ${host}: ${err.message.split('\n')[0]}`, { cause: err }));
       } else {
         resolve(stdout.replace(/\r?\n$/, ''));
       }
@@ -70,7 +70,7 @@ export const defaultPrompter: Prompter = async (request) => {
   }
   if (process.stdin.isTTY && process.stderr.isTTY) return askTerminal(request);
   const asked = request.prompts.map((p) => p.prompt.trim()).join(', ');
-  throw new AuthenticationError(`tej: ${request.host} asks for ${asked || 'an answer'} (keyboard-interactive) and there is no terminal to ask on`, {
+  throw new AuthenticationError(`${request.host} asks for ${asked || 'an answer'} (keyboard-interactive) and there is no terminal to ask on`, {
     hint: 'set TEJ_ASKPASS to a program that prints the answer to the prompt given as its argument, or run tej on a terminal',
   });
 };

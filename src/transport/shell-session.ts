@@ -117,10 +117,10 @@ export class ShellSession {
       this.err.push(c);
       this.pump();
     });
-    const onEnd = () => this.fail(new ConnectionError(`tej: the remote shell on ${label} ended`));
+    const onEnd = () => this.fail(new ConnectionError(`the remote shell on ${label} ended`));
     stdout.on('close', onEnd);
     stdout.on('end', onEnd);
-    stdin.on('error', (e: Error) => this.fail(new ConnectionError(`tej: the remote shell on ${label} broke: ${e.message}`, { cause: e })));
+    stdin.on('error', (e: Error) => this.fail(new ConnectionError(`the remote shell on ${label} broke: ${e.message}`, { cause: e })));
     this.token = token;
     this.preloaded = preloaded;
     if (preloaded !== undefined) this.ready = true;
@@ -168,7 +168,7 @@ export class ShellSession {
   }
 
   close(): void {
-    if (!this.closed) this.fail(new ConnectionError(`tej: the remote shell on ${this.label} was closed`));
+    if (!this.closed) this.fail(new ConnectionError(`the remote shell on ${this.label} was closed`));
     this.stdin.end();
   }
 

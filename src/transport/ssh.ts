@@ -124,7 +124,7 @@ export class SshTransport implements Transport {
   private forward(host: string, port: number): Promise<Readable> {
     return new Promise((resolve, reject) => {
       (this.client as Client).forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
-        if (err) reject(new ConnectionError(`tej: jump host ${this.label} cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
+        if (err) reject(new ConnectionError(`jump host ${this.label} cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
         else resolve(stream);
       });
     });
@@ -145,7 +145,7 @@ export class SshTransport implements Transport {
     this.shell ??= this.openChannel(SESSION_COMMAND, (channel) => {
       // a --persist master's warm shell (src/persist/warm-shell.ts) says what it holds, for Queue to compare
       const session = new ShellSession(channel, channel, channel.stderr, this.label, (channel as { preloaded?: Preloaded }).preloaded);
-      channel.on('close', () => session.fail(new ConnectionError(`tej: the connection to ${this.label} broke`)));
+      channel.on('close', () => session.fail(new ConnectionError(`the connection to ${this.label} broke`)));
       return session;
     });
     return this.shell;
@@ -173,7 +173,7 @@ export class SshTransport implements Transport {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
         // A master's own error (its login failed) keeps its class; anything else is a broken connection.
-        if (err) reject(err instanceof TejError ? err : new ConnectionError(`tej: cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
+        if (err) reject(err instanceof TejError ? err : new ConnectionError(`cannot run a command on ${this.label}: ${err.message}`, { cause: err }));
         else resolve(attach(channel));
       });
     });
@@ -208,7 +208,7 @@ export class SshTransport implements Transport {
         channel.on('close', () => {
           Promise.all([stdout, stderr]).then(
             ([out, errText]) => resolve({ code, signal, stdout: out, stderr: errText.toString(), stdinError }),
-            (e: Error) => reject(new ConnectionError(`tej: connection to ${this.label} broke: ${e.message}`, { cause: e })),
+            (e: Error) => reject(new ConnectionError(`connection to ${this.label} broke: ${e.message}`, { cause: e })),
           );
         });
       });

@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 export const TEJ_BIN = fileURLToPath(new URL('../../bin/tej.js', import.meta.url));
 
@@ -82,21 +85,6 @@ export function startTej(args: string[], o: TejRunOptions): RunningTej {
 export function ok(r: TejRun): string {
   assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r.stdout;
-}
-
-/**
- * Polls until `check` returns a value, or fails with the last value seen. The default bound is long: it
- * only turns a hang into a failure, and a loaded 2-core machine can take tens of seconds to start a job.
- */
-export async function waitFor<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T;
-  for (;;) {
-    last = await fn();
-    if (check(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /**

@@ -42,7 +42,7 @@ describe('the local queue', () => {
       assert.equal(s?.exitCode, 7);
       assert.equal(await q.status('nope'), undefined);
       assert.deepEqual((await q.list()).map((j) => j.id), ['lib1']);
-      await q.remove('lib1');
+      await q.delete('lib1');
       assert.deepEqual(await q.list(), []);
     } finally {
       await q.close();

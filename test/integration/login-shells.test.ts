@@ -8,7 +8,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ERROR, FrameDecoder } from '../../src/persist/frame.js';
+import { FRAME, FrameDecoder } from '../../src/persist/frame.js';
 import { shQuote } from '../../src/transport/quote.js';
 import { makeJob, ok, tej, type TejRun } from '../helpers/cli.js';
 import { LOGIN_SHELL_USERS, startSshHost, type Lab } from '../helpers/lab.js';
@@ -166,7 +166,7 @@ describe('every login shell', { concurrency: true }, () => {
           // anything but tej's constant commands is refused by the master, never relayed to the host
           const [sock] = readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock'));
           const reply = await askMaster(join(runtime, 'tej', sock!), { op: 'exec', command: `touch /tmp/pwn-${shell}-master` });
-          assert.equal(reply.type, ERROR);
+          assert.equal(reply.type, FRAME.ERROR);
           assert.match(reply.payload.toString(), /bad request/);
           assert.equal(await pwned(`${shell}-master`), false);
         } finally {

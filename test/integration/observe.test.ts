@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { JOB_OUTPUT_SCHEMA } from '../../src/job/json.js';
+import { JOB_OUTPUT_SCHEMA } from '../../src/job/output.js';
 import { CHANNEL_SHELL, makeJob, ok, startTej, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
 import { type Lab, startSshHost } from '../helpers/lab.js';
 

@@ -50,11 +50,11 @@ describe('library session', () => {
       const gate = await makeJob(join(jobs, 'gate'), { 'start.sh': 'while ! test -f gate; do sleep 1; done\n' });
       await q.submit(gate, { id: 'gate1' });
       await waitFor('gate1 running', () => q.status('gate1'), (s) => s?.state === 'running');
-      await assert.rejects(q.remove('gate1'), (e: TejError) => e.exitCode === 75 && /is running/.test(e.message));
+      await assert.rejects(q.delete('gate1'), (e: TejError) => e.exitCode === 75 && /is running/.test(e.message));
       const killed = await q.kill('gate1', { grace: 1 });
       assert.equal(killed.previousState, 'running');
       assert.equal((await q.status('gate1'))?.state, 'killed');
-      await q.remove('gate1');
+      await q.delete('gate1');
       assert.equal(await q.status('gate1'), undefined);
     } finally {
       await q.close();

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tar from 'tar-stream';
+import { waitFor } from '../helpers/wait.js';
+
+export { waitFor };
 
 export const REMOTE_SCRIPTS = fileURLToPath(new URL('../../remote-scripts/', import.meta.url));
 export const TEST_HASH = 'testhash';
@@ -57,7 +60,7 @@ export function parseReply(stdout: Buffer | string): Reply {
 
 export type TreeEntry = string | { symlink: string } | { mode: number; content: string };
 
-export interface JobSpec {
+export interface JobFixture {
   script?: string;
   command?: string;
   args?: string[];
@@ -77,7 +80,7 @@ export interface JobSpec {
 }
 
 /** The tar stream `submit` reads, packed like the client does (meta/, work/, then end-NONCE). */
-export async function jobTar(spec: JobSpec): Promise<Buffer> {
+export async function jobTar(spec: JobFixture): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c) => chunks.push(c as Buffer));
@@ -138,21 +141,6 @@ export async function tarEntries(data: Buffer): Promise<{ name: string; type: st
   return out;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `probe` until it returns a value other than undefined, or fails after `ms` (long: it only turns a hang into a failure on a loaded machine). */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** Live (not zombie) processes whose process group is `pgid`, from /proc. */
 export function groupMembers(pgid: number): number[] {
   const out: number[] = [];
@@ -200,7 +188,7 @@ export function bareUserland(dir: string): string {
   return bin;
 }
 
-export interface QueueOptions {
+export interface HelperQueueOptions {
   /** Run under bareUserland(): no setsid, no perl, busybox tools only. */
   bare?: boolean;
   /** The queue directory's name in the tmp dir. @default 'queue' */
@@ -210,13 +198,13 @@ export interface QueueOptions {
 }
 
 /** A queue installed in a fresh tmp dir, driven through the dispatcher under one shell. */
-export class Queue {
+export class HelperQueue {
   readonly tmp: string;
   readonly root: string;
   readonly wrapper: string;
   readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly shell: Shell, opts: QueueOptions = {}) {
+  constructor(readonly shell: Shell, opts: HelperQueueOptions = {}) {
     const name = opts.name ?? 'queue';
     this.tmp = mkdtempSync(join(tmpdir(), 'tej-remote-test-'));
     this.root = join(this.tmp, name);
@@ -233,8 +221,8 @@ export class Queue {
     Object.assign(this.env, opts.env);
   }
 
-  static async setUp(shell: Shell, opts: QueueOptions = {}): Promise<Queue> {
-    const q = new Queue(shell, opts);
+  static async setUp(shell: Shell, opts: HelperQueueOptions = {}): Promise<HelperQueue> {
+    const q = new HelperQueue(shell, opts);
     const r = await q.run(['setup']);
     if (r.code !== 0) throw new Error(`setup failed (${r.code}): ${r.stderr}`);
     return q;
@@ -285,7 +273,7 @@ export class Queue {
     return parseReply(r.stdout);
   }
 
-  async submit(id: string, spec: JobSpec): Promise<Record<string, string>> {
+  async submit(id: string, spec: JobFixture): Promise<Record<string, string>> {
     const reply = await this.ok(['submit', id, spec.nonce ?? 'N0nce', ...(spec.keepInput ? ['--keep-input'] : [])], await jobTar(spec));
     return reply.records[0]!;
   }
@@ -299,7 +287,7 @@ export class Queue {
     return waitFor(`job ${id} to be ${states.join(' or ')}`, async () => {
       const r = await this.status(id);
       return states.includes(r.state!) ? r : undefined;
-    }, ms);
+    }, undefined, ms);
   }
 
   jobDir(id: string): string {

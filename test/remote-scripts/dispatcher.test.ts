@@ -4,7 +4,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { jobTar, parseReply, Queue, REMOTE_SCRIPTS, SHELLS, shellcheck, waitFor } from './_queue.js';
+import { HelperQueue, jobTar, parseReply, REMOTE_SCRIPTS, shellcheck, SHELLS, waitFor } from './_queue.js';
 
 /** What setup writes as gnu_tar= here: the path of tar when it is GNU tar (as on Debian), else ''. */
 const GNU_TAR = execFileSync('tar', ['--version'], { encoding: 'utf8' }).includes('GNU tar') ? execFileSync('sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).trim() : '';
@@ -13,7 +13,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('setup creates private jobs/ and staging/, writes config and reports the queue', async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         const r = await q.run(['setup']);
         assert.equal(r.code, 0, r.stderr);
@@ -27,7 +27,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('setup keeps the plugin configured before and refuses an unknown one with 65', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         writeFileSync(join(q.root, 'queues', 'other.sh'), 'queue_check() { return 0; }\n');
         assert.equal((await q.ok(['setup', '--plugin', 'other'])).header.plugin, 'other');
@@ -41,7 +41,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('setup refuses a plugin whose queue_check fails with 69', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         writeFileSync(join(q.root, 'queues', 'nohost.sh'), 'queue_check() { say "no sbatch here"; return 69; }\n');
         const r = await q.run(['setup', '--plugin', 'nohost']);
@@ -51,7 +51,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('setup --link makes or replaces a symlink and refuses to replace a file with 73', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const link = join(q.tmp, 'link');
         await q.ok(['setup', '--link', link]);
@@ -70,7 +70,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('a different protocol version exits 76 and names the installed one', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const r = await q.run(['--proto', '2', '--hash', 'testhash', 'list'], { raw: true });
         assert.equal(r.code, 76);
@@ -79,7 +79,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('a different bundle hash exits 76 with the installed hash, and a missing VERSION too', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const r = await q.run(['--proto', '1', '--hash', 'other', 'list'], { raw: true });
         assert.equal(r.code, 76);
@@ -91,7 +91,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('a helper modified after install is never run: 76 with hash=modified; a missing MANIFEST too', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const marker = join(q.tmp, 'tampered-ran');
         for (const file of ['commands/list.sh', 'lib/common.sh', 'lib/job.sh']) {
@@ -115,7 +115,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('a queue open to other users is refused with 77 naming chmod 700, and setup repairs it', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         for (const mode of [0o755, 0o770, 0o701, 0o777]) {
           chmodSync(q.root, mode);
@@ -130,7 +130,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('an unknown command, a missing --proto or no command exits 64', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         for (const args of [['--proto', '1', 'rm'], ['list'], ['--proto', '1'], ['--proto', '1', '../commands/list'], ['--proto']]) {
           const r = await q.run(args, { raw: true });
@@ -141,7 +141,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('commands on a queue that is not set up exit 69', async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         for (const args of [['list'], ['status', 'a'], ['kill', 'a'], ['delete', 'a'], ['download', 'a', 'x'], ['submit', 'a', 'n']]) {
           const r = await q.run(args);
@@ -151,7 +151,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('the commands run under TEJ_SHELL, which the dispatcher exports', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // A TEJ_SHELL that logs each script it runs, then runs it with the shell under test.
         const log = join(q.tmp, 'shell.log');
@@ -164,7 +164,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       });
 
       test('without TEJ_SHELL (as the client runs it) the dispatcher runs the command itself: same replies and statuses', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const log = join(q.tmp, 'shell.log');
         writeFileSync(q.wrapper, `#!/bin/sh\necho "$1" >>${log}\nexec ${shell.argv.join(' ')} "$@"\n`);

@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Queue, SHELLS, tarEntries, type JobSpec } from './_queue.js';
+import { HelperQueue, type JobFixture, SHELLS, tarEntries } from './_queue.js';
 
-const JOB: JobSpec = {
+const JOB: JobFixture = {
   command: 'echo out; echo err >&2',
   files: {
     'a.txt': 'A',
@@ -29,7 +29,7 @@ const JOB: JobSpec = {
 };
 
 /** A PATH whose `tar` is busybox's (which takes names literally and has no --no-unquote). */
-function busyboxTarPath(q: Queue): string {
+function busyboxTarPath(q: HelperQueue): string {
   const bin = join(q.tmp, 'busybox-bin');
   mkdirSync(bin, { recursive: true });
   symlinkSync('/usr/bin/busybox', join(bin, 'tar'));
@@ -37,7 +37,7 @@ function busyboxTarPath(q: Queue): string {
 }
 
 /** A PATH whose `tar` is GNU tar exiting 1 with "file changed as we read it" after a whole archive. */
-function changingTarPath(q: Queue): string {
+function changingTarPath(q: HelperQueue): string {
   const bin = join(q.tmp, 'changing-bin');
   mkdirSync(bin, { recursive: true });
   const real = spawnSync('sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).stdout.trim();
@@ -53,7 +53,7 @@ describe('download', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('a file comes as a tar stream with one entry named by its basename, and nothing else', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('dl', JOB);
         for (const [path, name, content] of [
@@ -74,7 +74,7 @@ describe('download', { concurrency: SHELLS.length }, () => {
       });
 
       test('names with backslashes are sent literally, under GNU tar and busybox tar', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('bs', { command: 'true', files: { [ESCAPED]: 'decoy', 'x\\ty': 'not a tab', 'a\\b': 'backslash', 'd\\056/in.txt': 'in' } });
         for (const [tarName, env] of [['GNU tar', {}], ['busybox tar', { PATH: busyboxTarPath(q) }]] as const) {
@@ -89,7 +89,7 @@ describe('download', { concurrency: SHELLS.length }, () => {
       });
 
       test('a queue whose path holds a backslash takes submits and downloads', async (t) => {
-        const q = await Queue.setUp(shell, { name: 'q\\tx\\056' });
+        const q = await HelperQueue.setUp(shell, { name: 'q\\tx\\056' });
         t.after(() => q.cleanUp());
         await q.submit('bq', { command: 'echo ran > ran.txt', files: { 'in.txt': 'in' } });
         await q.waitState('bq', ['finished']);
@@ -99,7 +99,7 @@ describe('download', { concurrency: SHELLS.length }, () => {
       });
 
       test("GNU tar's exit 1 for a file that changed while it was read is success, with what was read", async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('ch', { command: 'true', files: { 'grow.log': 'line\n' } });
         const r = await q.run(['download', 'ch', 'grow.log'], { env: { PATH: changingTarPath(q) } });
@@ -108,7 +108,7 @@ describe('download', { concurrency: SHELLS.length }, () => {
       });
 
       test('a directory comes whole, its symlinks archived as symlinks, never followed', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('dl', JOB);
         const entries = await tarEntries((await q.run(['download', 'dl', 'dir/'])).stdout);
@@ -126,7 +126,7 @@ describe('download', { concurrency: SHELLS.length }, () => {
       });
 
       test('paths that are empty, absolute, hold .. or resolve outside the job exit 65', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('dl', JOB);
         for (const path of ['', '/etc/passwd', '..', '../stdout', 'dir/../a.txt', 'dir/..', 'out-link', 'etc-link', 'etc-link/passwd', 'etc-link/nosuch', 'rel-out', 'loop1']) {
@@ -138,7 +138,7 @@ describe('download', { concurrency: SHELLS.length }, () => {
       });
 
       test('a path that does not exist, a dangling symlink and a missing job exit 66', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('dl', JOB);
         for (const [args, code] of [
@@ -158,7 +158,7 @@ describe('download', { concurrency: SHELLS.length }, () => {
       });
 
       test('the job\'s default output files are in work/, and symlinks may reach the job directory', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('dl', JOB);
         await q.waitState('dl', ['finished']);

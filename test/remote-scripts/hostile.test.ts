@@ -6,13 +6,13 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { PLUGIN_NAME } from '../../src/remote/user-plugins.js';
-import { jobTar, parseReply, Queue, SHELLS } from './_queue.js';
+import { HelperQueue, jobTar, parseReply, SHELLS } from './_queue.js';
 
 describe('what a job can write is never run', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('plugin names follow one rule on both sides: the client\'s PLUGIN_NAME and the helpers\' is_plugin_name', async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         const names = ['direct', 'slurm', 'a', 'my-plugin_2', 'x'.repeat(32), 'x'.repeat(33), '', '2x', 'Direct', '-x', 'a.b', 'a b', 'a/b', '_x', 'a;b'];
         const [cmd, ...pre] = q.shell.argv;
@@ -24,7 +24,7 @@ describe('what a job can write is never run', { concurrency: SHELLS.length }, ()
       });
 
       test('each resubmit claims its new id under a fresh nonce: of two to one id, exactly one wins, the other gets 73', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('orig', { command: 'true', keepInput: true, nonce: 'OrigNonce' });
         await q.waitState('orig', ['finished']);
@@ -42,7 +42,7 @@ describe('what a job can write is never run', { concurrency: SHELLS.length }, ()
       });
 
       test("a gnu_tar= planted in the queue's config is not run by later submits", async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const evil = join(q.tmp, 'evil');
         mkdirSync(evil);
@@ -56,7 +56,7 @@ describe('what a job can write is never run', { concurrency: SHELLS.length }, ()
       });
 
       test('a plugin planted in queues/ (not in MANIFEST) is never sourced, from config or from a job', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         q.listNewPlugins = false;
         const marker = join(q.tmp, 'pwned');

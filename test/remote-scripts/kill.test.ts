@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseReply, Queue, SHELLS, waitFor } from './_queue.js';
+import { HelperQueue, parseReply, SHELLS, waitFor } from './_queue.js';
 
 /** A job with children, a subshell's grandchild and a background pipeline: five processes or more. */
 const FAMILY = 'sleep 1000 & sleep 1000 & (sleep 1000 & wait) & sleep 1000 | cat & wait';
@@ -12,7 +12,7 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('kill ends a job and every process it started, and the wrapper records the end', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('family', { command: FAMILY });
         const pgid = Number(rec.native_id);
@@ -32,7 +32,7 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       });
 
       test('a job that ignores TERM is KILLed when the grace period ends', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('deaf', { command: 'trap "" TERM; sleep 1000 & sleep 1000 & wait' });
         const pgid = Number(rec.native_id);
@@ -49,7 +49,7 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       });
 
       test('kill of an ended job changes nothing, and a missing job exits 66', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('done', { command: 'exit 5' });
         await q.waitState('done', ['finished']);
@@ -71,7 +71,7 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       });
 
       test('delete refuses a running job with 75, and with --kill kills and removes it', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('busy', { command: FAMILY });
         const pgid = Number(rec.native_id);
@@ -89,7 +89,7 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       });
 
       test('delete removes ended, lost and incomplete jobs, refuses a submitting one and a missing one', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('ended', { command: 'exit 0' });
         await q.waitState('ended', ['finished']);

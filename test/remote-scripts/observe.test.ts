@@ -4,13 +4,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { processAlive, Queue, SHELLS, TEST_HASH, waitFor } from './_queue.js';
+import { HelperQueue, processAlive, SHELLS, TEST_HASH, waitFor } from './_queue.js';
 
 /**
  * Runs `/bin/sh -c SCRIPT ARGS...` in the queue's environment, a starter that puts a process in the
  * background and prints its pid (echo $!), and returns that pid once the starter has exited.
  */
-async function startInBackground(q: Queue, shArgs: string[]): Promise<number> {
+async function startInBackground(q: HelperQueue, shArgs: string[]): Promise<number> {
   const pidText = await new Promise<string>((resolve, reject) => {
     const c = spawn('/bin/sh', ['-c', ...shArgs], { env: q.env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -27,7 +27,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('status and list carry the labels; show adds where the job runs, its spec and record', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('lab', {
           command: 'echo hi',
@@ -65,7 +65,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       });
 
       test('logs prints the output file, or stderr, and exits 66 for a missing job', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('out', { command: 'printf "one\\ntwo\\n"; printf "err\\n" >&2' });
         await q.waitState('out', ['finished']);
@@ -82,7 +82,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       });
 
       test('logs --follow streams what the job appends while it runs and ends with the job', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // The job waits for the file `go` before its last line, so the test sees output arrive in two parts.
         await q.submit('slow', {
@@ -104,7 +104,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       });
 
       test('logs --follow prints an output file rewritten from its start, or replaced, again from its start', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // Each step waits for its gate (go1, go2, go3), created once the follower has printed the step before.
         const gate = (n: number) => `while ! test -f go${n}; do sleep 0.1; done`;
@@ -137,7 +137,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       // the loop begins): it must not take init, its parent by then, for the client.
       for (const late of [false, true]) {
         test(`logs --follow stops when the client that started it is gone${late ? ', even before it began' : ''}, though the job runs on`, async (t) => {
-          const q = await Queue.setUp(shell);
+          const q = await HelperQueue.setUp(shell);
           t.after(() => q.cleanUp());
           await q.submit('quiet', { command: 'exec sleep 100000' });
           const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
@@ -146,7 +146,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
           writeFileSync(holdUntilOrphaned, 'while read -r _ _ _ p _ </proc/$$/stat && test "$p" = "$TEJ_CALLER_PID"; do sleep 0.05; done; exec "$@"\n');
           const pre = late ? ['/bin/sh', holdUntilOrphaned] : [];
           const pid = await startInBackground(q, ['TEJ_CALLER_PID=$$; export TEJ_CALLER_PID; "$@" >/dev/null 2>&1 & echo $!', 'starter', ...pre, ...follower]);
-          await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true), 60_000);
+          await waitFor('the follower to stop', () => (processAlive(pid) ? undefined : true));
           assert.equal((await q.status('quiet')).state, 'running');
         });
       }
@@ -156,7 +156,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       // on. A middle shell plays it here, under SSH_CONNECTION as sshd sets it; the follower starts only
       // once the starter (sshd's part) is gone.
       test('logs --follow in an SSH session stops when the session ended before it began, though its login shell waits', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('quiet', { command: 'exec sleep 100000' });
         const follower = [...shell.argv, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'logs', 'quiet', '--follow'];
@@ -166,12 +166,12 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
         const middle = 'TEJ_CALLER_PID=$$; export TEJ_CALLER_PID; "$@"; exit $?';
         const pid = await startInBackground(q, ['STARTER=$$ SSH_CONNECTION="10.0.0.1 50000 10.0.0.2 22"; export STARTER SSH_CONNECTION; /bin/sh -c "$0" middle "$@" >/dev/null 2>&1 & echo $!', middle, '/bin/sh', hold, ...follower]);
         // the middle shell ends once the follower it waits for has stopped
-        await waitFor('the follower and its login shell to stop', () => (processAlive(pid) ? undefined : true), 60_000);
+        await waitFor('the follower and its login shell to stop', () => (processAlive(pid) ? undefined : true));
         assert.equal((await q.status('quiet')).state, 'running');
       });
 
       test('resubmit runs the job again from its uploaded inputs, not from what it wrote', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('orig', {
           script: 'run.sh',
@@ -207,7 +207,7 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       });
 
       test('the notify command runs at the end with the job env, state and exit code; its failure changes nothing', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const notify = 'echo "state=$TEJ_JOB_STATE code=$TEJ_JOB_EXIT_CODE id=$TEJ_JOB_ID my=$MY scratch=${TEJ_SCRATCH_DIR-unset} cwd=$(pwd)"; exit 9';
         await q.submit('n1', { command: 'exit 3', env: { MY: 'v 1' }, meta: { 'notify-command': notify } });

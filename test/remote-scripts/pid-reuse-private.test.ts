@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { groupMembers, parseReply, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
+import { groupMembers, HelperQueue, parseReply, processAlive, SHELLS, waitFor } from './_queue.js';
 
 /** A host without /proc, as the helpers see it (TEJ_PROC, lib/job.sh): they fall back to ps. */
 const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
@@ -79,7 +79,7 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
       for (const host of [{ name: 'with /proc', env: {} }, { name: 'without /proc', env: NO_PROC }]) {
         describe(`under ${shell.name} ${host.name}`, () => {
           test('leaves alone a process that took the wrapper\'s pid once the job had ended', async (t) => {
-            const q = await Queue.setUp(shell, { env: host.env });
+            const q = await HelperQueue.setUp(shell, { env: host.env });
             t.after(() => q.cleanUp());
             // The job ends on TERM only once the test opens the gate.
             const script = "trap 'touch got-term; while ! test -e gate; do sleep 0.1; done; exit 0' TERM\necho ready > ready\nsleep 1000 & wait\n";
@@ -117,7 +117,7 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
           // timer fires only where it leads none (dash, busybox and posh without setsid).
           const leadsGroup = !ps.bare || shell.name.startsWith('bash');
           if (!leadsGroup) test('leaves alone a process that took the dead wrapper\'s pid', async (t) => {
-            const q = await Queue.setUp(shell, { bare: ps.bare, env: NO_PROC });
+            const q = await HelperQueue.setUp(shell, { bare: ps.bare, env: NO_PROC });
             t.after(() => q.cleanUp());
             const rec = await q.submit('limited', { command: 'sleep 1000', timeLimit: 30 });
             const wrapper = Number(rec.native_id);
@@ -130,7 +130,7 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
             t.after(() => stranger.kill('SIGKILL'));
             assert.ok(processAlive(timer), 'the timer had not fired before the stranger took the pid');
             const strangerEnd = new Promise<string>((r) => stranger.once('exit', (code, signal) => r(`the stranger ended (${signal ?? code})`)));
-            const timerEnd = waitFor('the timer to end', () => (processAlive(timer) ? undefined : 'the timer ended'), 120_000);
+            const timerEnd = waitFor('the timer to end', () => (processAlive(timer) ? undefined : 'the timer ended'), undefined, 120_000);
             assert.equal(await Promise.race([strangerEnd, timerEnd]), 'the timer ended');
             assert.ok(processAlive(wrapper), 'the stranger lives');
           });

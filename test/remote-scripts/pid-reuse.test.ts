@@ -5,13 +5,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { groupMembers, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
+import { groupMembers, HelperQueue, processAlive, SHELLS, waitFor } from './_queue.js';
 
 describe('reused pids', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('kill of a lost job leaves alone a process group that took the dead wrapper\'s number', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('lost', { command: 'sleep 1000' });
         const wrapper = Number(rec.native_id);
@@ -64,7 +64,7 @@ describe('reused pids on a host without /proc (ps proves the wrapper)', { concur
     for (const ps of PS_KINDS) {
       describe(`under ${shell.name} with ${ps.name}`, () => {
         test('a lost job whose pid now names a stranger\'s process group is lost, and kill leaves the stranger alone', async (t) => {
-          const q = await Queue.setUp(shell, { bare: ps.bare, env: NO_PROC });
+          const q = await HelperQueue.setUp(shell, { bare: ps.bare, env: NO_PROC });
           t.after(() => q.cleanUp());
           const rec = await q.submit('lost', { command: 'sleep 1000' });
           const wrapper = Number(rec.native_id);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { jobTar, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
+import { HelperQueue, jobTar, processAlive, SHELLS, waitFor } from './_queue.js';
 
 /** Fields 5 and 6 of /proc/PID/stat: process group and session. */
 function groupAndSession(pid: number): [number, number] {
@@ -16,7 +16,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('the job runs in work/ with its arguments, its environment and the TEJ_ variables', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const script = [
           'pwd',
@@ -75,7 +75,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('an executable script runs by its #! line, another one with TEJ_SHELL', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('exe', { script: 'run', files: { run: { mode: 0o755, content: '#!/bin/sh\necho "direct $0"\n' } } });
         await q.submit('noexe', { script: 'run.sh', files: { 'run.sh': 'echo "via $0"\n' } });
@@ -87,7 +87,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('a command runs with TEJ_SHELL -c, its output going where meta/stdout and meta/stderr say', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('cmd', { command: 'echo "out $1"; echo err >&2; exit 4', args: ['A'], stdout: 'logs/out.txt', stderr: 'logs/err.txt' });
         await q.submit('same', { command: 'echo one; echo two >&2', stdout: 'both.log', stderr: 'both.log' });
@@ -101,7 +101,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('the job outlives the dispatcher in its own session and ends later with its exit code', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // The job ends only when the test opens its gate, after the checks: no race with a loaded machine.
         const gate = join(q.tmp, 'detached.gate');
@@ -119,7 +119,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('a time limit TERMs the job and records the state timeout', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('slow', { command: 'sleep 100000', timeLimit: 1 });
         const done = await q.waitState('slow', ['timeout', 'finished'], 60_000);
@@ -128,11 +128,11 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         assert.ok(existsSync(join(q.jobDir('slow'), 'timed-out')), 'timed-out is recorded');
         // The grace-period timer, started as the job died, may miss stop_timer's TERM: it ends at its
         // next step (here 1 s), seeing the wrapper gone.
-        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 60_000);
+        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined));
       });
 
       test('a job that ignores TERM at its time limit is KILLed after the grace period', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('stubborn', { command: 'trap "" TERM; sleep 100000 & wait', timeLimit: 1 });
         const done = await q.waitState('stubborn', ['timeout', 'finished'], 60_000);
@@ -144,17 +144,17 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('a job without a time limit is left alone by the timer', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('quick', { command: 'exit 0', timeLimit: 30 });
         const done = await q.waitState('quick', ['finished']);
         assert.equal(done.exit_code, '0');
         // The timer and its sleep went with the wrapper.
-        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined), 60_000);
+        await waitFor('the group to empty', () => (q.members(Number(rec.native_id)).length === 0 ? true : undefined));
       });
 
       test('a wrapper killed with SIGKILL leaves the job lost, and kill sweeps what is left of it', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('orphan', { command: 'sleep 100000' });
         const pid = Number(rec.native_id);
@@ -172,7 +172,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('a live process with another start time is not taken for the wrapper', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // (no TEJ_JOB_DIR: kill sweeps the processes that carry the job's environment, see userland.test.ts)
         const rec = await q.submit('reused', { command: 'exec env -u TEJ_JOB_DIR sleep 1000' });
@@ -187,7 +187,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('an unwritable output path fails the job with 126 and says why', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('noout', { command: 'echo hi', files: { 'blocker': 'a file' }, stdout: 'blocker/out.txt' });
         const done = await q.waitState('noout', ['finished']);
@@ -197,7 +197,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('an output path through a symlink the job uploaded is refused, and nothing is written outside', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const outside = join(q.tmp, 'outside');
         mkdirSync(outside);
@@ -213,7 +213,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       });
 
       test('submit refuses output paths that are absolute or leave the job with ..', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         for (const [i, path] of ['../../../../.profile', '/tmp/x', 'a/../../b', '..'].entries()) {
           const r = await q.run(['submit', `bad${i}`, 'N0nce'], { input: await jobTar({ command: 'echo hi', stderr: path }) });

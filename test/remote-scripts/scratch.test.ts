@@ -1,13 +1,13 @@
 // TEJ_SCRATCH_DIR is unique per queue and job: two queues of one user may run jobs of one id at once.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Queue, SHELLS } from './_queue.js';
+import { HelperQueue, SHELLS } from './_queue.js';
 
 describe('scratch directories', () => {
   test('two queues of one user running a job of the same id get two scratch directories', async (t) => {
-    const a = await Queue.setUp(SHELLS[0]!);
+    const a = await HelperQueue.setUp(SHELLS[0]!);
     t.after(() => a.cleanUp());
-    const b = await Queue.setUp(SHELLS[0]!);
+    const b = await HelperQueue.setUp(SHELLS[0]!);
     t.after(() => b.cleanUp());
     b.env.TMPDIR = a.env.TMPDIR; // one user, one TMPDIR
     const job = { command: 'echo "$TEJ_SCRATCH_DIR" > where; echo "$TEJ_QUEUE" > "$TEJ_SCRATCH_DIR/owner"; sleep 2; cat "$TEJ_SCRATCH_DIR/owner"' };

@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { jobTar, parseReply, Queue, SHELLS } from './_queue.js';
+import { HelperQueue, jobTar, parseReply, SHELLS } from './_queue.js';
 
 /** A job dir as a plugin left it: native-id, plugin and the given state files. */
-function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
+function fakeJob(q: HelperQueue, id: string, files: Record<string, string>): void {
   mkdirSync(join(q.jobDir(id), 'work'), { recursive: true });
   mkdirSync(join(q.jobDir(id), 'meta'), { recursive: true });
   for (const [name, value] of Object.entries({ plugin: 'batchy', 'native-id': `n-${id}`, submitted: '100', ...files })) {
@@ -18,7 +18,7 @@ function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
 }
 
 /** Runs SCRIPT under the queue's shell with common.sh and queues/slurm.sh loaded. */
-function withSlurmLib(q: Queue, script: string) {
+function withSlurmLib(q: HelperQueue, script: string) {
   const [cmd, ...pre] = q.shell.argv;
   const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/queues/slurm.sh"; ${script}`], {
     env: { ...q.env, TEJ_ROOT: q.root },
@@ -32,7 +32,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('maps every Slurm job state onto the shared vocabulary', async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         const cases: Record<string, string> = {
           PENDING: 'queued',
@@ -61,7 +61,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       });
 
       test("joins squeue's answer to the jobs asked about, a time limit seen while Slurm ends the job as TIMEOUT", async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         const squeueOut = ['5 COMPLETING TimeLimit', '6 RUNNING None', '8 COMPLETING None', '9 PENDING Resources'].join('\n');
         writeFileSync(join(q.tmp, 'squeue.txt'), squeueOut);
@@ -72,7 +72,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       });
 
       test('writes a batch script that passes shellcheck and holds no job data', async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         const r = withSlurmLib(q, 'slurm_batch_script > batch.sh');
         assert.equal(r.code, 0, r.stderr);
@@ -95,14 +95,14 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       });
 
       test("rounds a time limit up to whole minutes plus one, Slurm's backstop behind the wrapper's limit", async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         const r = withSlurmLib(q, 'for s in 1 59 60 61 3600; do slurm_minutes "$s"; done');
         assert.equal(r.stdout, '2\n2\n2\n3\n61\n');
       });
 
       test('retries sbatch only when its error says slurmctld did not answer', async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         const errors = {
           'sbatch: error: Batch job submission failed: Socket timed out on send/recv operation': 'retry',
@@ -116,7 +116,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       });
 
       test('setup --plugin slurm exits 69 and says why on a host without sbatch; setup suggests slurm where sbatch is', async (t) => {
-        const q = new Queue(shell);
+        const q = new HelperQueue(shell);
         t.after(() => q.cleanUp());
         // A PATH with every command of /usr/bin and /bin but Slurm's.
         const bin = join(q.tmp, 'bin');
@@ -144,7 +144,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       });
 
       test("TEJ_JOB_NPROC is the plugin's allocation (TEJ_ALLOC_NPROC) over the cpus asked for", async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const job = await jobTar({ command: 'echo "$TEJ_JOB_NPROC ${TEJ_ALLOC_NPROC-unset}" > n.txt', nproc: 3 });
         // direct passes its environment on to the wrapper, as slurm's batch script does
@@ -158,7 +158,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       });
 
       test('show, status and list run squeue once per command, whatever the number of jobs', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const bin = join(q.tmp, 'fakebin');
         mkdirSync(bin);
@@ -177,7 +177,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       });
 
       test("status and list ask a plugin's queue_states once for all its jobs, and only about open ones", async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const calls = join(q.tmp, 'calls');
         // A plugin that answers for many jobs at once, from each job's plugin-says, and logs its input.

@@ -2,13 +2,13 @@
 // refused with a message that says what is wrong and how to fix it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Queue, SHELLS } from './_queue.js';
+import { HelperQueue, SHELLS } from './_queue.js';
 
 describe('start scripts', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('a script without the exec bit runs under its #! interpreter, with its one argument', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('bashy', { script: 'start.sh', files: { 'start.sh': { mode: 0o644, content: '#!/bin/bash\nshopt -s nullglob\necho "bash ${BASH_VERSINFO[0]}"\n' } } });
         await q.submit('strict', { script: 'start.sh', files: { 'start.sh': { mode: 0o644, content: '#! /bin/sh -e \nfalse\necho not reached\n' } } });
@@ -24,7 +24,7 @@ describe('start scripts', { concurrency: SHELLS.length }, () => {
       });
 
       test('a CRLF script is refused with 126 and a message that says how to fix it', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('dos', { script: 'start.sh', files: { 'start.sh': { mode: 0o755, content: '#!/bin/sh\r\necho hi\r\n' } } });
         await q.submit('dos2', { script: 'start.sh', files: { 'start.sh': { mode: 0o644, content: 'echo hi\r\n' } } });

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseReply, Queue, SHELLS } from './_queue.js';
+import { HelperQueue, parseReply, SHELLS } from './_queue.js';
 
 /** A job dir as a plugin left it: native-id, plugin and the given state files. */
-function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
+function fakeJob(q: HelperQueue, id: string, files: Record<string, string>): void {
   mkdirSync(join(q.jobDir(id), 'work'), { recursive: true });
   mkdirSync(join(q.jobDir(id), 'meta'), { recursive: true });
   for (const [name, value] of Object.entries({ plugin: 'fake', 'native-id': '42', submitted: '100', ...files })) {
@@ -16,7 +16,7 @@ function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
 }
 
 /** A directory of links to every command of PATH but awk: the helpers' way without awk. */
-function pathWithoutAwk(q: Queue): string {
+function pathWithoutAwk(q: HelperQueue): string {
   const bin = join(q.tmp, 'no-awk');
   mkdirSync(bin);
   for (const dir of (q.env.PATH ?? '').split(delimiter)) {
@@ -29,7 +29,7 @@ function pathWithoutAwk(q: Queue): string {
 }
 
 /** A directory that runs `date` and `awk` through shims writing their names to LOG, first on PATH. */
-function pathCounting(q: Queue, log: string): string {
+function pathCounting(q: HelperQueue, log: string): string {
   const bin = join(q.tmp, 'counting');
   mkdirSync(bin);
   for (const name of ['date', 'awk']) {
@@ -40,7 +40,7 @@ function pathCounting(q: Queue, log: string): string {
 }
 
 /** Ended jobs whose records test every way a first line is read, a running one between them. */
-function endedJobs(q: Queue): string[] {
+function endedJobs(q: HelperQueue): string[] {
   const write = (id: string, name: string, content: string) => writeFileSync(join(q.jobDir(id), name), content);
   fakeJob(q, 'e1', { start: '101', end: '102', 'exit-code': '0' });
   fakeJob(q, 'e2', { start: '101', end: '103', 'exit-code': '137', killed: '103', 'rerun-as': 'e2-again' });
@@ -59,7 +59,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('status reports each job asked for, in order, and state=absent for a missing one', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('b', { command: 'exit 2' });
         await q.waitState('b', ['finished']);
@@ -73,7 +73,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       });
 
       test('status with a bad id exits 65 and prints no reply, without ids 64', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const r = await q.run(['status', 'ok', 'bad/id']);
         assert.equal(r.code, 65);
@@ -83,7 +83,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       });
 
       test('list reports every job sorted by id and skips what is not a job', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const empty = await q.ok(['list']);
         assert.deepEqual(empty.records, []);
@@ -97,7 +97,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       });
 
       test('the state files and queue_state give every state of the vocabulary', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // A plugin whose queue_state says what the file `plugin-says` in the job says.
         writeFileSync(
@@ -136,7 +136,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       });
 
       test('a status of a few ended jobs runs neither date nor awk; a running record carries the host\'s now', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         writeFileSync(join(q.root, 'queues', 'fake.sh'), 'queue_check() { return 0; }\nqueue_state() { echo running; }\n');
         const ids = ['e1', 'e2', 'e3'];
@@ -164,7 +164,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       });
 
       test('status and list of ended jobs give the same bytes with awk and without it', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // more ended jobs than the shell reads itself (8), so that the awk reads them
         for (let i = 0; i < 8; i++) fakeJob(q, `more${i}`, { start: '101', end: '102', 'exit-code': String(i) });
@@ -185,7 +185,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       });
 
       test('a job still moving in is submitting while its submitter runs, else incomplete', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         mkdirSync(q.jobDir('moving'));
         writeFileSync(join(q.jobDir('moving'), 'submitter'), `${process.pid}\n`);
@@ -204,7 +204,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
 });
 
 test('status of 1200 ended jobs gives every record, in order, under dash', async (t) => {
-  const q = await Queue.setUp(SHELLS[0]!);
+  const q = await HelperQueue.setUp(SHELLS[0]!);
   t.after(() => q.cleanUp());
   const ids = Array.from({ length: 1200 }, (_, i) => `j${i}`);
   for (const [i, id] of ids.entries()) fakeJob(q, id, { 'exit-code': String(i % 256), end: String(1000 + i) });

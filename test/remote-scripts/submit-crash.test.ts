@@ -6,14 +6,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { jobTar, parseReply, Queue, SHELLS, TEST_HASH, waitFor, type JobSpec } from './_queue.js';
+import { HelperQueue, type JobFixture, jobTar, parseReply, SHELLS, TEST_HASH, waitFor } from './_queue.js';
 
 /**
  * The direct plugin behind a gate: its queue_submit starts the job, writes the native id to
  * $TEJ_GATE/started and blocks on the FIFO $TEJ_GATE/fifo before it returns (without TEJ_GATE it is
  * the direct plugin).
  */
-async function installGatedPlugin(q: Queue): Promise<void> {
+async function installGatedPlugin(q: HelperQueue): Promise<void> {
   const direct = readFileSync(join(q.root, 'queues', 'direct.sh'), 'utf8');
   assert.match(direct, /^queue_submit\(\) \{$/m);
   const gated = `${direct.replace(/^queue_submit\(\) \{$/m, 'direct_queue_submit() {')}
@@ -36,7 +36,7 @@ queue_submit() {
  * started the job (the gate), then SIGKILLs the whole group: the submit helper and its subshells. The
  * job's wrapper leads a session of its own (setsid) and lives on. Returns the native id the plugin printed.
  */
-async function submitKilledAfterStart(q: Queue, id: string, nonce: string, spec: JobSpec): Promise<string> {
+async function submitKilledAfterStart(q: HelperQueue, id: string, nonce: string, spec: JobFixture): Promise<string> {
   const gate = join(q.tmp, `gate-${id}`);
   spawnSync('mkdir', [gate]);
   assert.equal(spawnSync('mkfifo', [join(gate, 'fifo')]).status, 0);
@@ -69,7 +69,7 @@ async function submitKilledAfterStart(q: Queue, id: string, nonce: string, spec:
 }
 
 /** The live job wrappers of this queue (run-job.sh), by pid: not the wrappers' own subshells (the runner). */
-function wrappers(q: Queue): number[] {
+function wrappers(q: HelperQueue): number[] {
   const runJob = (pid: number) => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.endsWith('/lib/run-job.sh'));
@@ -88,7 +88,7 @@ describe('a submit killed after the plugin started the job', { concurrency: SHEL
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('the job reads running, a retry with the same nonce adopts it without a second start, and kill ends it', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await installGatedPlugin(q);
         const pid = await submitKilledAfterStart(q, 'gap', 'GapNonce', { command: 'echo once >> runs; exec sleep 1000' });
@@ -120,7 +120,7 @@ describe('a submit killed after the plugin started the job', { concurrency: SHEL
       });
 
       test('kill and delete --kill end such a job without a retry', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await installGatedPlugin(q);
         const a = await submitKilledAfterStart(q, 'orphan-a', 'NonceA', { command: 'exec sleep 1000' });
@@ -142,7 +142,7 @@ describe('a submit killed after the plugin started the job', { concurrency: SHEL
       });
 
       test('an incomplete job never starts afterwards, nor does a wrapper whose submit attempt was replaced', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // What a submit killed between its fork of the wrapper and the wrapper's first line leaves: no
         // native-id, a dead submitter, no record of the wrapper yet.
@@ -176,7 +176,7 @@ describe('a submit killed after the plugin started the job', { concurrency: SHEL
       });
 
       test('a submitter whose pid names another process by now is not taken for a live submit', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const dir = q.jobDir('reused');
         mkdirSync(join(dir, 'work'), { recursive: true });

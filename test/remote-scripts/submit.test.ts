@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { jobTar, parseReply, Queue, SHELLS } from './_queue.js';
+import { HelperQueue, jobTar, parseReply, SHELLS } from './_queue.js';
 
 const TARS = [
   { name: 'tar', shim: undefined },
@@ -13,7 +13,7 @@ const TARS = [
 ];
 
 /** env that puts a `tar` shim first on PATH. */
-function tarEnv(q: Queue, shim: string | undefined): NodeJS.ProcessEnv {
+function tarEnv(q: HelperQueue, shim: string | undefined): NodeJS.ProcessEnv {
   if (!shim) return {};
   const bin = join(q.tmp, 'bin');
   mkdirSync(bin, { recursive: true });
@@ -26,7 +26,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('submit moves the job into jobs/ID, starts it and reports its native id', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const rec = await q.submit('job-1.a_b', { script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'data/in.txt': 'x' } });
         assert.equal(rec.id, 'job-1.a_b');
@@ -49,7 +49,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
 
       for (const tar of TARS) {
         test(`setup finds ${tar.name}, and submit extracts a whole upload with it`, async (t) => {
-          const q = new Queue(shell);
+          const q = new HelperQueue(shell);
           t.after(() => q.cleanUp());
           const env = tarEnv(q, tar.shim);
           assert.equal((await q.run(['setup'], { env })).code, 0);
@@ -66,7 +66,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         });
 
         test(`a torn upload (${tar.name} fails) exits 65 and leaves nothing behind`, async (t) => {
-          const q = new Queue(shell);
+          const q = new HelperQueue(shell);
           t.after(() => q.cleanUp());
           assert.equal((await q.run(['setup'], { env: tarEnv(q, tar.shim) })).code, 0);
           const whole = await jobTar({ script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'big.bin': 'y'.repeat(20_000) } });
@@ -80,7 +80,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       }
 
       test('--keep-input: a job keeps its upload as input.tar; failing to save it (a full disk) exits 65 and leaves nothing', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const input = await jobTar({ script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'in.txt': 'kept' } });
         const r = await q.run(['submit', 'kept', 'N0nce', '--keep-input'], { input });
@@ -102,7 +102,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('a GNU tar named by setup that has gone since: submit extracts with the tar on PATH', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         writeFileSync(join(q.root, 'config'), `plugin=direct\ngnu_tar=${join(q.tmp, 'gone', 'tar')}\n`);
         const rec = await q.submit('after-gone', { script: 'run.sh', files: { 'run.sh': 'exit 0\n', 'in.txt': 'kept' } });
@@ -111,7 +111,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('a gnu_tar in config that is not a path to a tar is ignored, never run', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const evil = join(q.tmp, 'evil');
         writeFileSync(evil, `#!/bin/sh\ntouch '${q.tmp}/evil-ran'\nexec tar "$@"\n`);
@@ -124,7 +124,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('an upload without its end marker, or with another nonce, exits 65', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         for (const nonce of [null, 'other']) {
           const input = await jobTar({ script: 'run.sh', files: { 'run.sh': 'exit 0\n' }, nonce });
@@ -137,7 +137,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('an existing id is refused with 73 before the upload is read', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         await q.submit('twice', { command: 'exit 0' });
         // Not a tar at all: an upload that were read would fail with 65.
@@ -149,7 +149,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('a retry with the same nonce gets its own job back, once, without reading the upload', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const first = await q.submit('again', { command: 'sleep 1000', nonce: 'RetryNonce' });
         assert.equal(q.jobFile('again', 'nonce'), 'RetryNonce\n');
@@ -166,7 +166,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('a retry after a submit that died between claim and start takes the job over', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // What a submit killed right after its mkdir leaves: nonce and a dead submitter, no native-id.
         const dir = q.jobDir('half');
@@ -185,7 +185,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('a job claimed but without its submitter file yet is submitting while its staging dir has a live pid', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         // the instant between a submit's mkdir of jobs/ID and its write of jobs/ID/submitter
         mkdirSync(q.jobDir('claim'));
@@ -199,7 +199,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('of two concurrent submits of one id exactly one wins', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const big = 'z'.repeat(2_000_000);
         const [a, b] = await Promise.all(
@@ -213,7 +213,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('submit removes the staging dirs of dead submitters and keeps the live and foreign ones', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const dead = spawnSync('true').pid!;
         const staging = join(q.root, 'staging');
@@ -228,7 +228,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('bad ids, nonces and plugins exit 65, bad arguments 64', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const input = await jobTar({ command: 'exit 0' });
         for (const [args, code] of [
@@ -252,7 +252,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('a job without a command or a script, or whose script is not in work/, exits 65', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         for (const spec of [{ files: { 'run.sh': '' } }, { script: 'missing.sh' }, { script: '../run.sh' }, { script: '/bin/true' }, { command: 'true', timeLimit: -1 as number }]) {
           const r = await q.run(['submit', 'bad', 'N0nce'], { input: await jobTar(spec) });
@@ -265,7 +265,7 @@ describe('submit', { concurrency: SHELLS.length }, () => {
       });
 
       test('a plugin that fails to start the job removes it and passes on its exit status', async (t) => {
-        const q = await Queue.setUp(shell);
+        const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         writeFileSync(
           join(q.root, 'queues', 'broken.sh'),

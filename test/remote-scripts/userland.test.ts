@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FAMILY, FAMILY_SLEEPS } from '../helpers/family-job.js';
-import { Queue, SHELLS, waitFor } from './_queue.js';
+import { HelperQueue, SHELLS, waitFor } from './_queue.js';
 
 // FAMILY without an orphan: every process keeps a live parent until the kill. Without /proc the
 // helpers see no process's environment, so an orphan (reparented to init) cannot be told to be the job's.
@@ -20,13 +20,13 @@ const TREE = [
 /** A host without /proc, as the helpers see it (TEJ_PROC, lib/job.sh): they fall back to ps and kill -0. */
 const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
 
-const sleeps = (q: Queue) => q.commandLines().filter((c) => new RegExp(FAMILY_SLEEPS).test(c));
+const sleeps = (q: HelperQueue) => q.commandLines().filter((c) => new RegExp(FAMILY_SLEEPS).test(c));
 
 describe('a userland without setsid', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('kill ends the job and every process below it, and says killed only then', async (t) => {
-        const q = await Queue.setUp(shell, { bare: true });
+        const q = await HelperQueue.setUp(shell, { bare: true });
         t.after(() => q.cleanUp());
         await q.submit('family', { script: 'run.sh', files: { 'run.sh': FAMILY } });
         await waitFor('the job to start its children', () => (sleeps(q).length >= 4 ? true : undefined));
@@ -37,7 +37,7 @@ describe('a userland without setsid', { concurrency: SHELLS.length }, () => {
       });
 
       test('a time limit ends the job and every process below it before it says timeout', async (t) => {
-        const q = await Queue.setUp(shell, { bare: true });
+        const q = await HelperQueue.setUp(shell, { bare: true });
         t.after(() => q.cleanUp());
         await q.submit('slow', { script: 'run.sh', timeLimit: 2, files: { 'run.sh': FAMILY } });
         await q.waitState('slow', ['timeout'], 120_000);
@@ -46,7 +46,7 @@ describe('a userland without setsid', { concurrency: SHELLS.length }, () => {
       });
 
       test('delete --kill removes the job only once its processes are gone', async (t) => {
-        const q = await Queue.setUp(shell, { bare: true });
+        const q = await HelperQueue.setUp(shell, { bare: true });
         t.after(() => q.cleanUp());
         await q.submit('busy', { script: 'run.sh', files: { 'run.sh': FAMILY } });
         await waitFor('the job to start its children', () => (sleeps(q).length >= 4 ? true : undefined));
@@ -61,7 +61,7 @@ describe('a userland without setsid and without /proc (the ps fallback of the tr
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('kill ends the job and every process below it', async (t) => {
-        const q = await Queue.setUp(shell, { bare: true, env: NO_PROC });
+        const q = await HelperQueue.setUp(shell, { bare: true, env: NO_PROC });
         t.after(() => q.cleanUp());
         await q.submit('tree', { script: 'run.sh', files: { 'run.sh': TREE } });
         await waitFor('the job to start its children', () => (sleeps(q).length >= 4 ? true : undefined));
@@ -72,7 +72,7 @@ describe('a userland without setsid and without /proc (the ps fallback of the tr
       });
 
       test('a time limit ends the job and every process below it before it says timeout', async (t) => {
-        const q = await Queue.setUp(shell, { bare: true, env: NO_PROC });
+        const q = await HelperQueue.setUp(shell, { bare: true, env: NO_PROC });
         t.after(() => q.cleanUp());
         await q.submit('slow', { script: 'run.sh', timeLimit: 2, files: { 'run.sh': TREE } });
         await q.waitState('slow', ['timeout'], 120_000);
@@ -87,7 +87,7 @@ describe('a host with setsid and without /proc (ps proves the wrapper before its
   for (const shell of SHELLS) {
     describe(`under ${shell.name}`, () => {
       test('status says running, and kill ends the job and every process of its group', async (t) => {
-        const q = await Queue.setUp(shell, { env: NO_PROC });
+        const q = await HelperQueue.setUp(shell, { env: NO_PROC });
         t.after(() => q.cleanUp());
         await q.submit('family', { script: 'run.sh', files: { 'run.sh': FAMILY } });
         await waitFor('the job to start its children', () => (sleeps(q).length >= 4 ? true : undefined));

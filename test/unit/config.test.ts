@@ -53,7 +53,7 @@ describe('config file', () => {
     await assert.rejects(validateConfig({ hosts: { h1: { resources: { cpus: 0, colour: 'x' } } }, extra: 1 }, '/c.json'), (e: Error) => {
       assert.ok(e instanceof ConfigError);
       assert.equal((e as ConfigError).exitCode, 78);
-      assert.match(e.message, /^tej: \/c\.json is not a valid tej configuration/);
+      assert.match(e.message, /^\/c\.json is not a valid tej configuration/);
       assert.match(e.message, /\/hosts\/h1\/resources\/cpus: must be >= 1/);
       assert.match(e.message, /\/hosts\/h1\/resources: unknown field 'colour'/);
       assert.match(e.message, /\(top level\): unknown field 'extra'/);

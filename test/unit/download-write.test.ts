@@ -10,7 +10,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import { extractDownload } from '../../src/download/extract.js';
-import { JobFileNotFoundError, JobNotFoundError, ProtocolError } from '../../src/errors.js';
+import { InvalidInputError, JobFileNotFoundError, JobNotFoundError, ProtocolError } from '../../src/errors.js';
 import { Queue } from '../../src/queue.js';
 import { BANNER_MAX_BYTES, skipToMarker, STREAM_MARKER } from '../../src/protocol/stream-marker.js';
 import type { RunOptions, RunResult, Transport } from '../../src/transport/transport.js';
@@ -164,5 +164,16 @@ describe('download errors from the host', () => {
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
+  });
+
+  it('a `path:` request without a stdout stream is refused (65) before the host is asked: the library has no process.stdout default', async () => {
+    let asked = 0;
+    const q = new Queue({ ...failing(0, ''), run: async () => ((asked += 1), { code: 0, stdout: Buffer.alloc(0), stderr: '' }) });
+    await assert.rejects(q.download('j1', ['out.txt', 'log.txt:'], { cwd: tmpdir() }), (e: Error) => {
+      assert.ok(e instanceof InvalidInputError, String(e));
+      assert.match(e.message, /^'log\.txt:' writes to stdout, and no stdout stream was given$/);
+      return true;
+    });
+    assert.equal(asked, 0);
   });
 });

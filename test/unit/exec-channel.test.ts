@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
-import { EXIT, FrameDecoder, STDOUT } from '../../src/persist/frame.js';
+import { FRAME, FrameDecoder } from '../../src/persist/frame.js';
 import { pipeChannel } from '../../src/persist/relay.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 
@@ -92,8 +92,8 @@ describe('execChannel', () => {
       assert.equal(lateListenerSawExit, false, 'the scenario: an exit listener added after the await misses the event');
       assert.deepEqual(watched.exit, { code: 3, signal: undefined });
       const frames = new FrameDecoder().push(Buffer.concat(received));
-      assert.equal(Buffer.concat(frames.filter((f) => f.type === STDOUT).map((f) => f.payload)).toString(), 'ran quick\n');
-      assert.deepEqual(JSON.parse(frames.find((f) => f.type === EXIT)!.payload.toString()), { code: 3 });
+      assert.equal(Buffer.concat(frames.filter((f) => f.type === FRAME.STDOUT).map((f) => f.payload)).toString(), 'ran quick\n');
+      assert.deepEqual(JSON.parse(frames.find((f) => f.type === FRAME.EXIT)!.payload.toString()), { code: 3 });
     } finally {
       await transport.close();
     }

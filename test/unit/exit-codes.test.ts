@@ -1,13 +1,15 @@
 // One table of exit codes on each side (errors.ts, lib/common.sh) and one in the README: all three agree,
-// in both directions, and so do the status codes with the README's table of states.
+// in both directions; a helper's exit code comes out as the same code; and the status codes agree with
+// the README's table of states.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { STATUS_EXIT } from '../../src/cli/commands/status.js';
+import { STATUS_EXIT } from '../../src/job/status.js';
 import { EXIT } from '../../src/errors.js';
+import { remoteError } from '../../src/protocol/exit-codes.js';
 
-/** Codes only the client gives: a bug, a bad config file, an interrupt. */
-const CLIENT_ONLY = new Set(['SOFTWARE', 'CONFIG', 'INTERRUPTED']);
+/** Codes only the client gives: a bug, a bad config file, an interrupt, a SIGTERM. */
+const CLIENT_ONLY = new Set(['SOFTWARE', 'CONFIG', 'INTERRUPTED', 'TERMINATED']);
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -32,6 +34,17 @@ describe('exit codes', () => {
     const remote = Object.fromEntries([...text.matchAll(/^EX_([A-Z]+)=(\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
     const shared = Object.fromEntries(Object.entries(EXIT).filter(([name]) => !CLIENT_ONLY.has(name)));
     assert.deepEqual(remote, shared);
+  });
+
+  it('a helper exits with come out as errors with the same code', () => {
+    const text = readFileSync(new URL('../../remote-scripts/lib/common.sh', import.meta.url), 'utf8');
+    const codes = [...text.matchAll(/^EX_([A-Z]+)=(\d+)$/gm)].map((m) => Number(m[2])).filter((code) => code !== EXIT.OK);
+    assert.ok(codes.length > 5);
+    for (const code of codes) {
+      const e = remoteError('alice@hpc', { command: 'tej-remote status x', code, stderr: 'tej-remote: it failed\n' }, 'status');
+      assert.equal(e.exitCode, code, `${e.name} for ${code}`);
+      assert.equal(e.message, 'it failed (on alice@hpc)', 'the helper\'s message, without a tej: prefix (the CLI adds it)');
+    }
   });
 
   it("are each in the README's table, and the table holds no other", () => {

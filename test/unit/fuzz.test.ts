@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { checkJobPath } from '../../src/download/spec.js';
+import { checkJobPath } from '../../src/download/request.js';
 import { checkJobId } from '../../src/job/id.js';
 import { packJob, scanJobDir } from '../../src/job/pack.js';
 import { shQuote, shQuotePath } from '../../src/transport/quote.js';
-import { Queue, REMOTE_SCRIPTS, SHELLS } from '../remote-scripts/_queue.js';
+import { HelperQueue, REMOTE_SCRIPTS, SHELLS } from '../remote-scripts/_queue.js';
 
 const SEED = Number(process.env.TEJ_FUZZ_SEED ?? Date.now() % 1_000_000);
 
@@ -121,7 +121,7 @@ describe(`fuzz (seed ${SEED})`, () => {
   for (const shell of SHELLS) {
     it(`job args and env of arbitrary text arrive byte for byte (${shell.name})`, async (t) => {
       const g = generator(SEED + 2 + shell.name.length);
-      const q = await Queue.setUp(shell);
+      const q = await HelperQueue.setUp(shell);
       const dir = mkdtempSync(join(tmpdir(), 'tej-fuzz-job-'));
       t.after(async () => {
         await q.cleanUp();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import { ProtocolError } from '../../src/errors.js';
 import { toJobStatus } from '../../src/job/status.js';
-import { jobJson } from '../../src/job/json.js';
+import { jobOutput } from '../../src/job/output.js';
 
 test('an unknown state word from the host is a protocol error (76), not a lost job', () => {
   assert.throws(() => toJobStatus({ id: 'j', state: 'exploded' }, 100), (e: unknown) => e instanceof ProtocolError && e.exitCode === 76 && /unknown state "exploded" for job j/.test(e.message));
@@ -15,7 +15,7 @@ test('an unknown state word from the host is a protocol error (76), not a lost j
 test("native_state '-' (the plugin has no word for the job) is null in JSON, not \"-\"", () => {
   const s = toJobStatus({ id: 'j', state: 'finished', exit_code: '0', native_state: '-' }, 100);
   assert.equal(s?.nativeState, undefined);
-  assert.equal(jobJson('j', s).native_state, null);
+  assert.equal(jobOutput('j', s).native_state, null);
   assert.equal(toJobStatus({ id: 'j', state: 'lost', native_state: 'NODE_FAIL' }, 100)?.nativeState, 'NODE_FAIL');
 });
 
@@ -36,6 +36,6 @@ describe('job durations', () => {
     const later = toJobStatus({ id: 'a', state: 'lost', start: '1000' }, 1400)!;
     assert.equal(early.elapsed, undefined);
     assert.equal(later.elapsed, undefined);
-    assert.equal(jobJson('a', later).duration_s, null);
+    assert.equal(jobOutput('a', later).duration_s, null);
   });
 });

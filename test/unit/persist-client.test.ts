@@ -12,7 +12,7 @@ import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ConnectionError } from '../../src/errors.js';
 import { PersistClient, ping } from '../../src/persist/client.js';
-import { encodeFrame, EXIT, FrameDecoder, OPENED, STDERR, STDIN, STDIN_EOF, STDOUT, takeLine } from '../../src/persist/frame.js';
+import { encodeFrame, FRAME, FrameDecoder, takeLine } from '../../src/persist/frame.js';
 import type { SshTarget } from '../../src/ssh/config.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 
@@ -28,9 +28,9 @@ function fakeMaster(path: string, opts: { breakAfterBytes?: number } = {}): Prom
       if (!req) return;
       sock.removeListener('data', onHead);
       const op = JSON.parse(req.line) as { op: string; command?: string };
-      if (op.op !== 'exec') return void sock.end(encodeFrame(OPENED));
+      if (op.op !== 'exec') return void sock.end(encodeFrame(FRAME.OPENED));
       const child = spawn('/bin/sh', ['-c', op.command!], { stdio: ['pipe', 'pipe', 'pipe'] });
-      sock.write(encodeFrame(OPENED));
+      sock.write(encodeFrame(FRAME.OPENED));
       let sent = 0;
       const out = (type: number) => (d: Buffer) => {
         sent += d.length;
@@ -40,15 +40,15 @@ function fakeMaster(path: string, opts: { breakAfterBytes?: number } = {}): Prom
           child.stderr.pause();
         }
       };
-      child.stdout.on('data', out(STDOUT));
-      child.stderr.on('data', out(STDERR));
+      child.stdout.on('data', out(FRAME.STDOUT));
+      child.stderr.on('data', out(FRAME.STDERR));
       sock.on('drain', () => (child.stdout.resume(), child.stderr.resume()));
-      child.on('close', (code, signal) => sock.end(encodeFrame(EXIT, JSON.stringify({ code, signal: signal ?? undefined }))));
+      child.on('close', (code, signal) => sock.end(encodeFrame(FRAME.EXIT, JSON.stringify({ code, signal: signal ?? undefined }))));
       const decoder = new FrameDecoder();
       const onData = (c: Buffer) => {
         for (const f of decoder.push(c)) {
-          if (f.type === STDIN && !child.stdin.write(f.payload)) sock.pause();
-          if (f.type === STDIN_EOF) child.stdin.end();
+          if (f.type === FRAME.STDIN && !child.stdin.write(f.payload)) sock.pause();
+          if (f.type === FRAME.STDIN_EOF) child.stdin.end();
         }
       };
       child.stdin.on('drain', () => sock.resume());

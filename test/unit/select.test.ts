@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { JobNotFoundError, UsageError } from '../../src/errors.js';
 import { gitInfo } from '../../src/job/git.js';
-import { JOB_OUTPUT_SCHEMA, jobJson } from '../../src/job/json.js';
+import { JOB_OUTPUT_SCHEMA, jobOutput } from '../../src/job/output.js';
 import { globToRegExp, isFailed, matches, parseLabelSelector, parseSince, resolveSelection } from '../../src/job/select.js';
 import type { JobStatus } from '../../src/job/status.js';
 import { toJobStatus } from '../../src/job/status.js';
@@ -82,13 +82,13 @@ describe('JSON output', () => {
     const ajv = new (Ajv as unknown as typeof import('ajv').default)({ strict: false, allErrors: true });
     const validate = ajv.compile(JOB_OUTPUT_SCHEMA);
     const full = toJobStatus({ id: 'x', state: 'finished', plugin: 'direct', native_id: '12', submitted: '100', start: '101', end: '161', exit_code: '0', labels: '{"a":"b"}' }, 200)!;
-    const objs = [jobJson('x', full), jobJson('gone', undefined), jobJson('x', full, { previous_state: 'running' }), ...JOBS.map((j) => jobJson(j.id, j))];
+    const objs = [jobOutput('x', full), jobOutput('gone', undefined), jobOutput('x', full, { previous_state: 'running' }), ...JOBS.map((j) => jobOutput(j.id, j))];
     for (const o of objs) assert.ok(validate(o), `${JSON.stringify(o)}: ${ajv.errorsText(validate.errors)}`);
-    assert.deepEqual(jobJson('x', full), {
+    assert.deepEqual(jobOutput('x', full), {
       id: 'x', state: 'finished', exit_code: 0, submitted: '1970-01-01T00:01:40.000Z', started: '1970-01-01T00:01:41.000Z',
       ended: '1970-01-01T00:02:41.000Z', duration_s: 60, plugin: 'direct', native_id: '12', native_state: null, labels: { a: 'b' },
     });
-    assert.equal(validate({ ...jobJson('x', full), state: 'bogus' }), false, 'the schema can fail');
+    assert.equal(validate({ ...jobOutput('x', full), state: 'bogus' }), false, 'the schema can fail');
   });
 
   it('unreadable labels in a record count as none', () => {

@@ -1,35 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDownloadSpec } from '../../src/download/spec.js';
+import { parseDownloadRequest } from '../../src/download/request.js';
 import { ConfigError, InvalidInputError } from '../../src/errors.js';
 import { parseDuration, validateSpec } from '../../src/job/spec.js';
 import { describeStatus, formatDuration } from '../../src/job/status.js';
 
 describe('download specs', () => {
   it("parses tej's three forms", () => {
-    assert.deepEqual(parseDownloadSpec('out.txt'), { remote: 'out.txt', target: { kind: 'cwd' } });
-    assert.deepEqual(parseDownloadSpec('log.txt:'), { remote: 'log.txt', target: { kind: 'stdout' } });
-    assert.deepEqual(parseDownloadSpec('res.csv:/tmp/r.csv'), { remote: 'res.csv', target: { kind: 'path', path: '/tmp/r.csv' } });
-    assert.deepEqual(parseDownloadSpec('results/'), { remote: 'results', target: { kind: 'cwd' } });
+    assert.deepEqual(parseDownloadRequest('out.txt'), { remote: 'out.txt', target: { kind: 'cwd' } });
+    assert.deepEqual(parseDownloadRequest('log.txt:'), { remote: 'log.txt', target: { kind: 'stdout' } });
+    assert.deepEqual(parseDownloadRequest('res.csv:/tmp/r.csv'), { remote: 'res.csv', target: { kind: 'path', path: '/tmp/r.csv' } });
+    assert.deepEqual(parseDownloadRequest('results/'), { remote: 'results', target: { kind: 'cwd' } });
   });
 
   it('takes \\: as a colon of the name, so that names with colons can be downloaded', () => {
-    assert.deepEqual(parseDownloadSpec('run-2026-01-01T10\\:00\\:00.csv'), { remote: 'run-2026-01-01T10:00:00.csv', target: { kind: 'cwd' } });
-    assert.deepEqual(parseDownloadSpec('a\\:b:'), { remote: 'a:b', target: { kind: 'stdout' } });
-    assert.deepEqual(parseDownloadSpec('d/t10\\:00.csv:/tmp/x:y'), { remote: 'd/t10:00.csv', target: { kind: 'path', path: '/tmp/x:y' } });
-    assert.deepEqual(parseDownloadSpec('back\\slash'), { remote: 'back\\slash', target: { kind: 'cwd' } });
+    assert.deepEqual(parseDownloadRequest('run-2026-01-01T10\\:00\\:00.csv'), { remote: 'run-2026-01-01T10:00:00.csv', target: { kind: 'cwd' } });
+    assert.deepEqual(parseDownloadRequest('a\\:b:'), { remote: 'a:b', target: { kind: 'stdout' } });
+    assert.deepEqual(parseDownloadRequest('d/t10\\:00.csv:/tmp/x:y'), { remote: 'd/t10:00.csv', target: { kind: 'path', path: '/tmp/x:y' } });
+    assert.deepEqual(parseDownloadRequest('back\\slash'), { remote: 'back\\slash', target: { kind: 'cwd' } });
   });
 
   it('expands a destination ~ or ~/ to the local home, as a shell would, and refuses ~user', () => {
-    assert.deepEqual(parseDownloadSpec('out.txt:~/x', '/home/me'), { remote: 'out.txt', target: { kind: 'path', path: '/home/me/x' } });
-    assert.deepEqual(parseDownloadSpec('out.txt:~', '/home/me'), { remote: 'out.txt', target: { kind: 'path', path: '/home/me' } });
-    assert.deepEqual(parseDownloadSpec('out.txt:./~x', '/home/me'), { remote: 'out.txt', target: { kind: 'path', path: './~x' } });
-    assert.throws(() => parseDownloadSpec('out.txt:~bob/x', '/home/me'), (e: Error) => e instanceof InvalidInputError && /~user/.test(e.message));
+    assert.deepEqual(parseDownloadRequest('out.txt:~/x', '/home/me'), { remote: 'out.txt', target: { kind: 'path', path: '/home/me/x' } });
+    assert.deepEqual(parseDownloadRequest('out.txt:~', '/home/me'), { remote: 'out.txt', target: { kind: 'path', path: '/home/me' } });
+    assert.deepEqual(parseDownloadRequest('out.txt:./~x', '/home/me'), { remote: 'out.txt', target: { kind: 'path', path: './~x' } });
+    assert.throws(() => parseDownloadRequest('out.txt:~bob/x', '/home/me'), (e: Error) => e instanceof InvalidInputError && /~user/.test(e.message));
   });
 
   it('refuses paths that leave the job', () => {
     for (const s of ['../x', 'a/../../b', '/etc/passwd', ':', '/etc/passwd:x', 'a\nb']) {
-      assert.throws(() => parseDownloadSpec(s), InvalidInputError, s);
+      assert.throws(() => parseDownloadRequest(s), InvalidInputError, s);
     }
   });
 });

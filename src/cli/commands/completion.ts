@@ -45,7 +45,7 @@ compdef _tej_completions tej
 export const completionCommand: CommandModule<GlobalArgs, Args> = {
   command: 'completion [shell]',
   describe: 'Print a shell completion script (bash or zsh; default: from $SHELL)',
-  builder: (y) => y.positional('shell', { choices: ['bash', 'zsh'] as const }) as never,
+  builder: (y) => y.positional('shell', { choices: ['bash', 'zsh'] as const }),
   handler: (argv) => {
     const shell: Shell = argv.shell ?? (process.env.SHELL?.endsWith('zsh') ? 'zsh' : 'bash');
     process.stdout.write(SCRIPTS[shell]);

@@ -13,13 +13,13 @@ export const deleteCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Remove a job and everything it wrote (refuses a running job unless --kill)',
   builder: (y) =>
     selectOptions(y)
-      .option('kill', { type: 'boolean', default: false, describe: 'Kill the job first if it is running' }) as never,
+      .option('kill', { type: 'boolean', default: false, describe: 'Kill the job first if it is running' }),
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     await withQueue(destination, argv, async (q) => {
       const ids = await selectIds(q, argv);
       for (const id of ids) {
-        await q.remove(id, { kill: argv.kill });
+        await q.delete(id, { kill: argv.kill });
         if (argv.json) printJson({ id, deleted: true });
         else if (!argv.quiet) process.stderr.write(`tej: deleted ${id}\n`);
       }

@@ -11,9 +11,9 @@ interface Args extends GlobalArgs {
 export const disconnectCommand: CommandModule<GlobalArgs, Args> = {
   command: 'disconnect <destination>',
   describe: 'Close the persistent connection (--persist) to a host, if one is open',
-  builder: (y) => y.positional('destination', { type: 'string', demandOption: true }) as never,
+  builder: (y) => y.positional('destination', { type: 'string', demandOption: true }),
   handler: async (argv) => {
-    if (isLocal(argv.destination)) throw new UsageError('tej: the local queue has no connection to close', { hint: 'name a host: tej disconnect alice@hpc' });
+    if (isLocal(argv.destination)) throw new UsageError('the local queue has no connection to close', { hint: 'name a host: tej disconnect alice@hpc' });
     const { masterSocket } = await import('../../persist/start.js');
     const { stopMaster } = await import('../../persist/client.js');
     const { socket } = await masterSocket(argv.destination);

@@ -14,7 +14,7 @@ export const downloadCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       .positional('specs', { type: 'string', array: true, describe: '[destination] SPEC...' })
-      .option('id', { type: 'string', describe: 'Job id', demandOption: true }) as never,
+      .option('id', { type: 'string', describe: 'Job id', demandOption: true }),
   handler: async (argv) => {
     // Words after `--` are specs (yargs leaves them in `_`, after the command's name): `-- -x.csv`.
     const afterDashes = (argv._ ?? []).slice(1).map(String);
@@ -22,8 +22,8 @@ export const downloadCommand: CommandModule<GlobalArgs, Args> = {
     const specs = argv.specs ?? [];
     const all = [...specs, ...afterDashes];
     const { destination, rest } = specs.length > 0 ? await splitDestination(all, 'some') : { destination: undefined, rest: all };
-    if (rest.length === 0) throw new UsageError('tej: nothing to download', { hint: 'name files: out.txt, log.txt: (stdout), res.csv:/tmp/r.csv' });
-    const results = await withQueue(destination, argv, (q) => q.download(argv.id!, rest, { stdout: process.stdout }));
+    if (rest.length === 0) throw new UsageError('nothing to download', { hint: 'name files: out.txt, log.txt: (stdout), res.csv:/tmp/r.csv' });
+    const results = await withQueue(destination, argv, (q) => q.download(argv.id!, rest, { cwd: process.cwd(), stdout: process.stdout }));
     for (const r of results) {
       if (argv.json && r.destination !== '-') printJson(r);
       if (r.skipped.length > 0 && !argv.quiet) {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
@@ -9,7 +9,7 @@ import { type SelectArgs, selectIds, selectOptions } from '../select.js';
 export function parseGrace(value: unknown): number {
   const text = String(value);
   if (!/^\d{1,5}$/.test(text) || Number(text) > 86400) {
-    throw new UsageError(`tej: bad --grace '${text}'`, { hint: 'give whole seconds between TERM and KILL, 0 to 86400 (e.g. --grace 30)' });
+    throw new UsageError(`bad --grace '${text}'`, { hint: 'give whole seconds between TERM and KILL, 0 to 86400 (e.g. --grace 30)' });
   }
   return Number(text);
 }
@@ -24,7 +24,7 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
   describe: "Stop a job and all its processes (TERM, then KILL after a grace period)",
   builder: (y) =>
     selectOptions(y)
-      .option('grace', { type: 'string', describe: 'Seconds between TERM and KILL (default 10)' }) as never,
+      .option('grace', { type: 'string', describe: 'Seconds between TERM and KILL (default 10)' }),
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const grace = argv.grace === undefined ? undefined : parseGrace(argv.grace);
@@ -32,7 +32,7 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
       const ids = await selectIds(q, argv);
       for (const id of ids) {
         const r = await q.kill(id, { grace });
-        if (argv.json) printJson(jobJson(id, (await q.status(id)) ?? undefined, { previous_state: r.previousState }));
+        if (argv.json) printJson(jobOutput(id, (await q.status(id)) ?? undefined, { previous_state: r.previousState }));
         // "killed" only when this kill ended the job (the helper refuses a job still being submitted)
         else {
           const wasLive = r.previousState === 'running' || r.previousState === 'queued';

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { JobNotFoundError } from '../../errors.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { checkStateFilter, matches, parseSince, type Selector } from '../../job/select.js';
 import { formatDuration, type JobStatus } from '../../job/status.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
@@ -46,7 +46,7 @@ export const listCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     selectOptions(y)
       .option('state', { type: 'string', array: true, describe: 'Only jobs in this state (repeatable); failed: non-zero exit, timeout or lost' })
-      .option('since', { type: 'string', describe: 'Only jobs submitted since: a duration back from now (2h, 1d) or a date (2026-11-23)' }) as never,
+      .option('since', { type: 'string', describe: 'Only jobs submitted since: a duration back from now (2h, 1d) or a date (2026-11-23)' }),
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const states = (argv.state ?? []).map(String).map(checkStateFilter);
@@ -61,10 +61,10 @@ export const listCommand: CommandModule<GlobalArgs, Args> = {
     // as for every other command: an --id that matches nothing is an error (66), not an empty list
     for (const p of sel.ids ?? []) {
       if (!jobs.some((j) => matches(j, { ids: [p] }))) {
-        throw new JobNotFoundError(`tej: no job matches --id '${p}' (on ${host})`, { hint: `'tej list${destination ? ` ${destination}` : ''}' without --id shows the jobs` });
+        throw new JobNotFoundError(`no job matches --id '${p}' (on ${host})`, { hint: `'tej list${destination ? ` ${destination}` : ''}' without --id shows the jobs` });
       }
     }
-    if (argv.json) jobs.forEach((j) => printJson(jobJson(j.id, j)));
+    if (argv.json) jobs.forEach((j) => printJson(jobOutput(j.id, j)));
     else if (process.stdout.isTTY) {
       if (jobs.length) process.stdout.write(table(jobs));
       else if (!argv.quiet) process.stderr.write('tej: no jobs\n');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { JobNotFoundError, UsageError } from '../../errors.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { checkJobId } from '../../job/id.js';
 import { isFailed } from '../../job/select.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
@@ -26,12 +26,12 @@ export const resubmitCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     selectOptions(y)
       .option('failed', { type: 'boolean', default: false, describe: 'Only the failed jobs of the selection (non-zero exit, timeout, lost); without --id/--label: of the whole queue' })
-      .option('new-id', { type: 'string', describe: 'Id of the new job (one job only; default <id>.r<random>)' }) as never,
+      .option('new-id', { type: 'string', describe: 'Id of the new job (one job only; default <id>.r<random>)' }),
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     await withQueue(destination, argv, async (q) => {
       const all = !argv.id?.length && !argv.label?.length;
-      if (all && !argv.failed) throw new UsageError('tej: name the jobs to resubmit', { hint: 'use --id ID (globs too), --label key=value, or --failed for every failed job' });
+      if (all && !argv.failed) throw new UsageError('name the jobs to resubmit', { hint: 'use --id ID (globs too), --label key=value, or --failed for every failed job' });
       let ids = all ? (await q.list()).map((s) => s.id) : await selectIds(q, argv);
       if (argv.failed) {
         const statuses = await q.statuses(ids);
@@ -43,15 +43,15 @@ export const resubmitCommand: CommandModule<GlobalArgs, Args> = {
         ids = failed.filter((id) => statuses.get(id)?.rerunAs === undefined);
         const rerun = failed.length - ids.length;
         if (ids.length === 0) {
-          throw new JobNotFoundError(`tej: no failed job in the selection${rerun ? ` that was not rerun already (${rerun} was)` : ''} (on ${q.host})`, {
+          throw new JobNotFoundError(`no failed job in the selection${rerun ? ` that was not rerun already (${rerun} was)` : ''} (on ${q.host})`, {
             hint: rerun ? "'tej resubmit --id ID' reruns a job again" : undefined,
           });
         }
       }
-      if (argv['new-id'] !== undefined && ids.length !== 1) throw new UsageError(`tej: --new-id names one job, the selection has ${ids.length}`);
+      if (argv['new-id'] !== undefined && ids.length !== 1) throw new UsageError(`--new-id names one job, the selection has ${ids.length}`);
       for (const id of ids) {
         const r = await q.resubmit(id, argv['new-id'] !== undefined ? checkJobId(argv['new-id']) : rerunId(id));
-        if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId }, { resubmitted_from: id }));
+        if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId }, { resubmitted_from: id }));
         else process.stdout.write(`${r.id}\n`);
       }
     });

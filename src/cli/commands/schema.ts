@@ -10,7 +10,7 @@ interface Args extends GlobalArgs {
 export const schemaCommand: CommandModule<GlobalArgs, Args> = {
   command: 'schema [which]',
   describe: 'Print the JSON Schema of tej.json (or of the config file: tej schema config)',
-  builder: (y) => y.positional('which', { choices: ['tej.json', 'config'] as const, default: 'tej.json' as const }) as never,
+  builder: (y) => y.positional('which', { choices: ['tej.json', 'config'] as const, default: 'tej.json' as const }),
   handler: (argv) => {
     process.stdout.write(JSON.stringify(argv.which === 'config' ? CONFIG_SCHEMA : JOB_SPEC_SCHEMA, null, 2) + '\n');
   },

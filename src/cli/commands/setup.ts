@@ -19,9 +19,9 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
       .option('plugin', { type: 'string', describe: 'Default queue plugin for jobs (direct, slurm, or your own); with --plugin-file, the name to install it as' })
       .option('plugin-file', { type: 'string', describe: 'Install this file as a queue plugin of your own (named after the file without .sh, or --plugin)' })
       .option('make-link', { type: 'string', describe: 'Make this path a symlink to the queue, so later commands find it' })
-      .option('force', { type: 'boolean', default: false, describe: 'Install into a non-empty directory that is not a tej queue' }) as never,
+      .option('force', { type: 'boolean', default: false, describe: 'Install into a non-empty directory that is not a tej queue' }),
   handler: async (argv) => {
-    if (argv['plugin-file'] === '') throw new UsageError('tej: --plugin-file needs a file', { hint: 'tej setup HOST --plugin-file ./mine.sh [--plugin mine]' });
+    if (argv['plugin-file'] === '') throw new UsageError('--plugin-file needs a file', { hint: 'tej setup HOST --plugin-file ./mine.sh [--plugin mine]' });
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const config = await destinationConfig(destination);
     const r = await withQueue(destination, argv, (q) =>

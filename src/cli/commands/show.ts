@@ -1,11 +1,10 @@
 import type { CommandModule } from 'yargs';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import type { JobRecord } from '../../job/record.js';
-import { describeStatus } from '../../job/status.js';
+import { describeStatus, statusExit } from '../../job/status.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
-import { statusExit } from './status.js';
 
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
@@ -56,9 +55,9 @@ export function describeRecord(r: JobRecord): string {
 }
 
 export function recordJson(id: string, r: JobRecord | undefined) {
-  if (!r) return jobJson(id, undefined);
+  if (!r) return jobOutput(id, undefined);
   const { git = null, ...submission } = r.submission ?? {};
-  return jobJson(id, r, {
+  return jobOutput(id, r, {
     resubmitted_from: r.resubmittedFrom ?? null,
     host: r.host,
     queue: r.queue,
@@ -74,7 +73,7 @@ export function recordJson(id: string, r: JobRecord | undefined) {
 export const showCommand: CommandModule<GlobalArgs, Args> = {
   command: 'show [destination..]',
   describe: "Print a job's full record: state, host, plugin, times, exit code, what it ran, git provenance",
-  builder: (y) => selectOptions(y).option('diff', { type: 'boolean', default: false, describe: 'Also print the recorded git diff' }) as never,
+  builder: (y) => selectOptions(y).option('diff', { type: 'boolean', default: false, describe: 'Also print the recorded git diff' }),
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const { ids, records } = await withQueue(destination, argv, async (q) => {
@@ -86,7 +85,7 @@ export const showCommand: CommandModule<GlobalArgs, Args> = {
       const r = records.get(id);
       if (!r) {
         exit = Math.max(exit, statusExit(undefined));
-        if (argv.json) printJson(jobJson(id, undefined));
+        if (argv.json) printJson(jobOutput(id, undefined));
         else process.stderr.write(`tej: no such job: ${id}\n`);
         return;
       }

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { describeStatus, type JobStatus } from '../../job/status.js';
-import { jobJson } from '../../job/json.js';
+import { describeStatus, statusExit } from '../../job/status.js';
+import { jobOutput } from '../../job/output.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectJobs, selectOptions } from '../select.js';
@@ -9,30 +9,10 @@ interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
 }
 
-/** `tej status` exit codes, one per state (README, "Errors & exit codes"). */
-export const STATUS_EXIT = {
-  finished: 0, // and exit code 0
-  failed: 4, // finished with a non-zero exit code
-  running: 2,
-  queued: 3,
-  submitting: 3,
-  killed: 5,
-  timeout: 6,
-  lost: 7,
-  incomplete: 7,
-  absent: 66,
-} as const;
-
-export function statusExit(s: JobStatus | undefined): number {
-  if (!s) return STATUS_EXIT.absent;
-  if (s.state === 'finished') return s.exitCode === 0 ? STATUS_EXIT.finished : STATUS_EXIT.failed;
-  return STATUS_EXIT[s.state];
-}
-
 export const statusCommand: CommandModule<GlobalArgs, Args> = {
   command: 'status [destination..]',
   describe: 'Show the state of jobs; the exit code tells the state',
-  builder: (y) => selectOptions(y) as never,
+  builder: (y) => selectOptions(y),
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const { ids, statuses } = await withQueue(destination, argv, async (q) => {
@@ -43,7 +23,7 @@ export const statusCommand: CommandModule<GlobalArgs, Args> = {
     for (const id of ids) {
       const s = statuses.get(id);
       exit = Math.max(exit, statusExit(s));
-      if (argv.json) printJson(jobJson(id, s));
+      if (argv.json) printJson(jobOutput(id, s));
       else process.stdout.write(ids.length > 1 ? `${id}\t${printable(describeStatus(s))}\n` : `${printable(describeStatus(s))}\n`);
     }
     process.exitCode = exit;

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkJobId, defaultJobId } from '../../job/id.js';
-import { jobJson } from '../../job/json.js';
+import { jobOutput } from '../../job/output.js';
 import { type JobSpec, mergeSpecs, readSpec, specResources, validateSpec } from '../../job/spec.js';
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
@@ -61,7 +61,7 @@ async function flagSpec(argv: Args): Promise<JobSpec> {
       .slice(1)
       .map((line) => line.replace(/\/[a-z_/]+/, (path) => FLAG_OF_FIELD[path] ?? path))
       .join('\n');
-    throw new UsageError(`tej: bad resource flags:\n${message}`, { hint: "see 'tej submit --help'" });
+    throw new UsageError(`bad resource flags:\n${message}`, { hint: "see 'tej submit --help'" });
   }
 }
 
@@ -91,7 +91,7 @@ function parseLabels(pairs: string[] | undefined): Record<string, string> {
   for (const p of pairs ?? []) {
     const eq = p.indexOf('=');
     const key = eq < 0 ? '' : p.slice(0, eq);
-    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new UsageError(`tej: bad --label '${p}'`, { hint: 'write --label key=value (key: letters, digits, . _ -)' });
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new UsageError(`bad --label '${p}'`, { hint: 'write --label key=value (key: letters, digits, . _ -)' });
     labels[key] = p.slice(eq + 1);
   }
   return labels;
@@ -102,7 +102,7 @@ function parseEnv(pairs: string[] | undefined): Record<string, string> {
   for (const p of pairs ?? []) {
     const eq = p.indexOf('=');
     const name = eq < 0 ? p : p.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`tej: bad --env '${p}'`, { hint: 'write --env NAME=value' });
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`bad --env '${p}'`, { hint: 'write --env NAME=value' });
     env[name] = eq < 0 ? (process.env[name] ?? '') : p.slice(eq + 1);
   }
   return env;
@@ -129,7 +129,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('label', { type: 'string', array: true, nargs: 1, describe: 'key=value label to select the job by later (repeatable; adds to tej.json labels)' })
       .option('exclude', { type: 'string', array: true, nargs: 1, describe: 'gitignore pattern of files not to upload (repeatable; adds to .tejignore)' })
       .option('keep-input', { type: 'boolean', describe: 'Keep the upload on the host for tej resubmit (default: when it is 64 MiB or less); --no-keep-input never' })
-      .option('dry-run', { type: 'boolean', describe: 'List the files that would be sent and their size; connect to nothing' }) as never,
+      .option('dry-run', { type: 'boolean', describe: 'List the files that would be sent and their size; connect to nothing' }),
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
     const dir = rest[0]!;
@@ -182,7 +182,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
         }
       },
     }).finally(() => onInterrupt(undefined));
-    if (argv.json) printJson(jobJson(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
+    if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
     else process.stdout.write(`${r.id}\n`);
   },
 };

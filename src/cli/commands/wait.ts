@@ -1,16 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { InvalidInputError, TejError, UsageError } from '../../errors.js';
-import { jobJson } from '../../job/json.js';
+import { EXIT, InvalidInputError, TejError, UsageError } from '../../errors.js';
+import { jobOutput } from '../../job/output.js';
 import { checkNotifyMac, notifyKey } from '../../job/notify.js';
 import { parseDuration } from '../../job/spec.js';
-import { describeStatus, type JobStatus } from '../../job/status.js';
+import { describeStatus, statusExit, type JobStatus } from '../../job/status.js';
 import type { Queue } from '../../queue.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
-import { statusExit } from './status.js';
 
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
@@ -53,8 +52,8 @@ async function downloadOutputs(q: Queue, id: string, specs: string[], several: b
     return 0;
   } catch (e) {
     // Errors show even with --quiet; the other jobs are still waited for.
-    process.stderr.write(`tej: downloading from job ${id} failed: ${(e as Error).message.replace(/^tej: /, '')}\n`);
-    return e instanceof TejError ? e.exitCode : 1;
+    process.stderr.write(`tej: downloading from job ${id} failed: ${(e as Error).message}\n`);
+    return e instanceof TejError ? e.exitCode : EXIT.FAILURE;
   }
 }
 
@@ -63,7 +62,7 @@ function timeoutSeconds(value: string): number {
     return parseDuration(value);
   } catch (e) {
     if (e instanceof InvalidInputError) throw e;
-    throw new UsageError(`tej: bad --timeout '${value}'`, { hint: 'write e.g. 90s, 45m, 2h, 1d' });
+    throw new UsageError(`bad --timeout '${value}'`, { hint: 'write e.g. 90s, 45m, 2h, 1d' });
   }
 }
 
@@ -73,7 +72,7 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     selectOptions(y)
       .option('download', { type: 'string', array: true, describe: 'SPEC to download (as tej download) from each job that finished with exit 0; repeatable' })
-      .option('timeout', { type: 'string', describe: 'Give up after this long (90s, 2h): the exit code then tells the state of the jobs still running' }) as never,
+      .option('timeout', { type: 'string', describe: 'Give up after this long (90s, 2h): the exit code then tells the state of the jobs still running' }),
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const deadline = argv.timeout !== undefined ? Date.now() + timeoutSeconds(String(argv.timeout)) * 1000 : Infinity;
@@ -92,7 +91,7 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
         first = undefined;
         const print = (id: string, s: JobStatus | undefined) => {
           exit = Math.max(exit, statusExit(s));
-          if (argv.json) printJson(jobJson(id, s));
+          if (argv.json) printJson(jobOutput(id, s));
           else process.stdout.write(`${id}\t${printable(describeStatus(s))}\n`);
         };
         for (const id of pending) {

@@ -3,7 +3,7 @@
 import { packageJson } from '../package-root.js';
 import type { JobState, JobStatus } from './status.js';
 
-export interface JobJson {
+export interface JobOutput {
   id: string;
   state: JobState | 'absent';
   exit_code: number | null;
@@ -21,7 +21,7 @@ export interface JobJson {
 export const JOB_OUTPUT_SCHEMA = packageJson('schema/job-output.schema.json');
 
 /** The job object of `id`; a job that does not exist is `{ id, state: 'absent', ... nulls }`. */
-export function jobJson(id: string, s: JobStatus | undefined, extra: Record<string, unknown> = {}): JobJson {
+export function jobOutput(id: string, s: JobStatus | undefined, extra: Record<string, unknown> = {}): JobOutput {
   return {
     id: s?.id ?? id,
     state: s?.state ?? 'absent',

@@ -1,10 +1,10 @@
-// Download specs, tej's three forms: `path` -> ./basename, `path:` -> stdout, `path:dest` -> dest.
+// Download requests (the CLI's SPEC arguments), tej's three forms: `path` -> ./basename, `path:` -> stdout, `path:dest` -> dest.
 import { homedir } from 'node:os';
 import { InvalidInputError } from '../errors.js';
 
 export type DownloadTarget = { kind: 'cwd' } | { kind: 'stdout' } | { kind: 'path'; path: string };
 
-export interface DownloadSpec {
+export interface DownloadRequest {
   /** Relative to the job's directory on the remote. */
   remote: string;
   target: DownloadTarget;
@@ -13,7 +13,7 @@ export interface DownloadSpec {
 /** Checks a path inside the job: relative, no `..`, nothing a shell or tar would misread. */
 export function checkJobPath(path: string, spec = path): string {
   const bad = (why: string) =>
-    new InvalidInputError(`tej: bad download path '${spec}': ${why}`, { hint: 'name a file or directory inside the job, e.g. results/out.csv' });
+    new InvalidInputError(`bad download path '${spec}': ${why}`, { hint: 'name a file or directory inside the job, e.g. results/out.csv' });
   if (path === '') throw bad('it is empty');
   if (/[\0\n\r]/.test(path)) throw bad('it contains a NUL or newline');
   if (path.startsWith('/')) throw bad('absolute paths are outside the job');
@@ -26,7 +26,7 @@ export function checkJobPath(path: string, spec = path): string {
  * name (`run-10\:00.csv`, `a\:b:out.csv`). A destination `~` or `~/...` is the local home, as a shell
  * would expand it; `~user` is refused (the shell did not expand it, and tej does not guess).
  */
-export function parseDownloadSpec(spec: string, home = homedir()): DownloadSpec {
+export function parseDownloadRequest(spec: string, home = homedir()): DownloadRequest {
   const colon = /(?<!\\):/.exec(spec)?.index ?? -1;
   const unescape = (p: string) => p.replace(/\\:/g, ':');
   if (colon < 0) return { remote: checkJobPath(unescape(spec), spec), target: { kind: 'cwd' } };
@@ -34,7 +34,7 @@ export function parseDownloadSpec(spec: string, home = homedir()): DownloadSpec 
   let dest = spec.slice(colon + 1);
   if (dest === '~' || dest.startsWith('~/')) dest = home + dest.slice(1);
   else if (dest.startsWith('~')) {
-    throw new InvalidInputError(`tej: bad download destination '${dest}' in '${spec}': tej expands only ~ and ~/, not ~user`, { hint: 'write the full path, e.g. /home/user/out.csv' });
+    throw new InvalidInputError(`bad download destination '${dest}' in '${spec}': tej expands only ~ and ~/, not ~user`, { hint: 'write the full path, e.g. /home/user/out.csv' });
   }
   return { remote, target: dest === '' ? { kind: 'stdout' } : { kind: 'path', path: dest } };
 }

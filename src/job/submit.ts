@@ -1,0 +1,107 @@
+// The submit and resubmit operations: a prepared job (src/job/prepare.ts) sent to the queue's submit
+// helper, small ones inside the request, and the helper's reply turned into a SubmitResult.
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { InvalidInputError, TejError } from '../errors.js';
+import type { Reply } from '../protocol/reply.js';
+import type { QueueCalls } from '../remote/call.js';
+import { checkJobId } from './id.js';
+import { packJob } from './pack.js';
+import { replay } from './prepack.js';
+import { KEEP_INPUT_MAX_BYTES, type PreparedSubmission } from './prepare.js';
+import type { JobState } from './status.js';
+
+export interface SubmitResult {
+  id: string;
+  plugin: string;
+  nativeId: string;
+  state: JobState;
+}
+
+/** A submit whose tar stream is at most this long travels inside the request (CallOptions.inline). */
+export const INLINE_MAX_BYTES = 64 * 1024;
+
+/** Submits a job prepared by prepareSubmission (which may have run while the queue connected). */
+export async function submitPrepared(q: QueueCalls, prepared: PreparedSubmission | Promise<PreparedSubmission>): Promise<SubmitResult> {
+  const { id, plan, options, nonce, meta: metaPromise, packed: packing } = await prepared;
+  const meta = await metaPromise;
+  const packed = await packing; // a file that cannot be read fails here, before anything is sent
+  const args = [id, nonce];
+  if (options.plugin) args.push('--plugin', options.plugin);
+  if (options.keepInput ?? plan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
+  const totalFiles = plan.entries.filter((e) => e.type === 'file').length;
+  const inline = q.inline && plan.bytes <= INLINE_MAX_BYTES ? await inlineTar(packed ? replay(packed) : packJob(plan, meta, nonce)) : undefined;
+  // A repeat after a broken connection sends the same id and nonce: if the first attempt got as far
+  // as claiming the id, the helper answers with that job instead of "exists" (resumed=1).
+  const { reply } = await q.retrying('submit', () =>
+    q.call('submit', args, {
+      inline,
+      onSend: () => {
+        q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes: plan.bytes, files: totalFiles, totalBytes: plan.bytes, totalFiles });
+        q.onEvent?.({ kind: 'upload-committed', host: q.host, id });
+      },
+      stdin: () => {
+        const progress = (bytes: number, files: number) => q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes, files, totalBytes: plan.bytes, totalFiles });
+        const source = packed ? replay(packed, progress) : packJob(plan, meta, nonce, progress);
+        return committing(source, () => q.onEvent?.({ kind: 'upload-committed', host: q.host, id }));
+      },
+    }),
+  );
+  return submitResult(reply!, id);
+}
+
+/** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */
+export async function resubmit(q: QueueCalls, id: string, newId: string): Promise<SubmitResult> {
+  checkJobId(id);
+  checkJobId(newId);
+  // a fresh nonce: of two resubmits to one new id, one wins and the other gets 73
+  const { reply } = await q.call('resubmit', [id, newId, randomBytes(8).toString('hex')]);
+  return submitResult(reply!, newId);
+}
+
+/** A tar stream read whole, when it is at most INLINE_MAX_BYTES long. */
+async function inlineTar(source: Readable): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length > INLINE_MAX_BYTES) {
+        source.destroy();
+        return undefined;
+      }
+    }
+  } catch (e) {
+    // as Queue.run says it for a streamed upload
+    if (e instanceof TejError) throw e;
+    throw new InvalidInputError(`reading the job to upload failed: ${(e as Error).message}`, { cause: e });
+  }
+  return Buffer.concat(chunks, length);
+}
+
+/** The reply of submit and resubmit → what they return. */
+function submitResult(reply: Reply, id: string): SubmitResult {
+  const r = reply.records[0] ?? reply.header;
+  return { id: r.id ?? id, plugin: r.plugin ?? 'direct', nativeId: r.native_id ?? '', state: (r.state as JobState) ?? 'running' };
+}
+
+/**
+ * Passes SOURCE through and calls onCommit just before the last two chunks go on: they hold the end
+ * marker (and the tar's end blocks), without which the host starts nothing. Until then, a client that
+ * stops (Ctrl-C) leaves no job; after it, the job may start.
+ */
+function committing(source: Readable, onCommit: () => void): Readable {
+  return Readable.from(
+    (async function* () {
+      const held: Buffer[] = [];
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        held.push(chunk);
+        if (held.length > 2) yield held.shift()!;
+      }
+      onCommit();
+      yield* held;
+    })(),
+    { objectMode: false },
+  );
+}
