@@ -6,7 +6,7 @@
 // SIGTERM and on an 'exit' request (tej disconnect), and removes its socket and its aliases.
 import { appendFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { TejEvent } from '../events.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { PromptRequest } from '../transport/prompt.js';
@@ -52,6 +52,22 @@ function log(args: MasterArgs, text: string): void {
     // logging is best effort
   }
 }
+
+/**
+ * The build this master runs: the bundle's entry as it was when the master started. A rebuild or an
+ * upgrade of the package in place (same version, same root) renames the bundle's chunks, and a worker
+ * started from the old entry would then fail to load one; a client of a changed build runs its command
+ * itself instead.
+ */
+function buildStamp(): string {
+  try {
+    const s = statSync(join(PACKAGE_ROOT, 'dist', 'bundle', 'tej.js'), { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return 'none';
+  }
+}
+const BUILD = buildStamp();
 
 const refuse = (sock: Socket, e: unknown) => sock.end(encodeFrame(FRAME.ERROR, JSON.stringify(toWire(e))));
 
@@ -160,8 +176,9 @@ class Master {
       // Only tej's constant commands: nothing else ever reaches the login shell, through a master either.
       void this.relayChannel(transport, req.command, sock, rest, req.command === SESSION_COMMAND && req.warm === true);
     } else if (req.op === 'run' && Array.isArray(req.argv) && typeof req.cwd === 'string' && req.env && req.tty) {
-      // A client of another tej (or another copy) runs its own code: it falls back to its full CLI.
-      if (req.version !== VERSION || req.root !== PACKAGE_ROOT) {
+      // A client of another tej (or another copy, or a build of this one made since) runs its own code: it
+      // falls back to its full CLI.
+      if (req.version !== VERSION || req.root !== PACKAGE_ROOT || buildStamp() !== BUILD) {
         refuse(sock, new Error('another tej: run the command in the client'));
         return;
       }

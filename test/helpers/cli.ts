@@ -20,11 +20,13 @@ export interface TejRunOptions {
   input?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Another copy of tej's bin/tej.js to run. @default TEJ_BIN */
+  bin?: string;
 }
 
 export function tej(args: string[], o: TejRunOptions): Promise<TejRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TEJ_BIN, ...args], {
+    const child = spawn(process.execPath, [o.bin ?? TEJ_BIN, ...args], {
       cwd: o.cwd ?? o.home,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.home, LC_ALL: 'C', ...o.env },
       stdio: ['pipe', 'pipe', 'pipe'],

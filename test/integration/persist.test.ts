@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CHANNEL_SHELL, makeJob, ok, startTej, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
 import { makeClientHome, startSshHost, type Lab } from '../helpers/lab.js';
@@ -357,6 +358,35 @@ describe('persistent connections', () => {
     assert.equal(direct.code, 0, direct.stderr);
     assert.match(direct.stderr, /modified after they were installed/);
     assert.notEqual(await size(), edited);
+  });
+
+  it('runs a command in the client when the tej its master runs from was rebuilt since (new chunk names), not into an internal error', async () => {
+    const c = await client();
+    // A copy of this tej, so that the test can rebuild it under its master.
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const copy = join(c.home, 'tej-copy');
+    await mkdir(copy);
+    // what the package ships (package.json "files"), as an install has it
+    const files = [...(JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { files: string[] }).files, 'package.json'];
+    const cp = spawnSync('cp', ['-a', ...files.map((f) => join(root, f)), copy]);
+    assert.equal(cp.status, 0, String(cp.stderr));
+    await symlink(join(root, 'node_modules'), join(copy, 'node_modules'));
+    const run = (args: string[]) => tej(args, { home: c.home, bin: join(copy, 'bin', 'tej.js'), env: { XDG_RUNTIME_DIR: c.runtime } });
+    ok(await run(['list', 'h1', '--persist'])); // the master, and the worker it keeps started for the next command
+    // What a rebuild (or an upgrade to a build of the same version) does: the bundle's chunks get new
+    // names, and the old ones are gone; the master's started worker still holds the old entry points.
+    const bundle = join(copy, 'dist', 'bundle');
+    const chunks = readdirSync(bundle).filter((f) => /-[A-Z0-9]{8}\.js$/.test(f));
+    assert.ok(chunks.length > 0, 'the bundle has chunks');
+    for (const f of readdirSync(bundle).filter((x) => x.endsWith('.js'))) {
+      let text = await readFile(join(bundle, f), 'utf8');
+      for (const chunk of chunks) text = text.replaceAll(chunk, chunk.replace(/\.js$/, 'R.js'));
+      await writeFile(join(bundle, chunks.includes(f) ? f.replace(/\.js$/, 'R.js') : f), text);
+    }
+    for (const chunk of chunks) await rm(join(bundle, chunk));
+    const r = await run(['list', 'h1', '--persist']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /internal error/);
   });
 });
 
