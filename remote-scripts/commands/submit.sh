@@ -153,8 +153,8 @@ staging=$(mktemp -d "$TEJ_ROOT/staging/$id.$$.XXXXXX") || die "$EX_FAILURE" "can
 # into jobs/ID get there by mv, which renames each one (a reader sees all of a file or nothing), and
 # moves several in one call, in order: one exec, not one per file.
 printf '%s\n' "$host" >"$staging/host"
-# submitter: this helper's pid and start time (readers tell a pid reused since from it)
-submitter_start=$(proc_starttime $$) || submitter_start=
+# submitter: this helper's pid and identity (proc_identity: readers tell a pid reused since from it)
+submitter_start=$(proc_identity $$) || submitter_start=
 printf '%s\n' "$$${submitter_start:+ $submitter_start}" >"$staging/submitter"
 printf '%s\n' "$nonce" >"$staging/nonce"
 # attempt: this submit attempt, among retries of the same submit (nonce); the wrapper runs only for it

@@ -40,8 +40,8 @@ proc_starttime() {
 	has_proc && proc_fields "$1" && printf '%s\n' "$proc_start"
 }
 
-# proc_alive PID [STARTTIME]: whether PID runs (a zombie is dead); with STARTTIME, a process that
-# started at another time is a reused pid, hence dead too
+# proc_alive PID [IDENTITY]: whether PID runs (a zombie is dead); with IDENTITY (proc_identity), a
+# process that is not the one recorded is a reused pid, hence dead too
 proc_alive() {
 	case $1 in
 	'' | *[!0-9]*) return 1 ;;
@@ -54,8 +54,12 @@ proc_alive() {
 		test -z "${2:-}" || test "$2" = "$proc_start"
 	else
 		# Without /proc: kill -0, then ps for a zombie (which still takes signals), where ps knows -p
-		# (busybox's does not: a process it cannot ask about counts as alive).
+		# (busybox's does not: a process it cannot ask about counts as alive); with IDENTITY, ps proves it.
 		kill -0 "$1" 2>/dev/null || return 1
+		if test -n "${2:-}"; then
+			_proc_alive_id=$(proc_identity "$1") && test "$_proc_alive_id" = "$2"
+			return
+		fi
 		_proc_alive_stat=$(ps -o stat= -p "$1" 2>/dev/null) || _proc_alive_stat=
 		case $_proc_alive_stat in
 		*Z*) return 1 ;;
@@ -63,13 +67,41 @@ proc_alive() {
 	fi
 }
 
-# ps_fields PID: set ps_stat and ps_args (the command line) of PID from ps, for a host without /proc;
-# fail when ps shows no such process. procps and BSD ps take -p, and -ww for the whole command line;
-# busybox's takes neither and lists every process (its command lines cut at 2 KB).
+# proc_identity PID: print one word that tells PID from a later process that reuses its number: its start
+# time with /proc (proc_starttime); without, "ps_" and its start time as ps shows it (procps, BSD: the
+# second; a pid comes back only after the whole pid range), else (busybox) its command line, each
+# character but [A-Za-z0-9._/=-] as _. Fails when PID does not run (or is a zombie).
+proc_identity() {
+	if has_proc; then
+		proc_starttime "$1"
+		return
+	fi
+	ps_fields "$1" || return 1
+	case $ps_stat in
+	*Z*) return 1 ;;
+	esac
+	_proc_identity_w=$(printf '%s' "${ps_start:-$ps_args}" | tr -c 'A-Za-z0-9._/=-' '_') || return 1
+	printf 'ps_%s\n' "$_proc_identity_w"
+}
+
+# ps_fields PID: set ps_stat, ps_start (its start time, empty where ps cannot show it: busybox) and
+# ps_args (the command line) of PID from ps, for a host without /proc; fail when ps shows no such
+# process. procps and BSD ps take -p, lstart, and -ww for the whole command line; busybox's takes none
+# of them and lists every process (its command lines cut at 2 KB).
 ps_fields() {
 	case $1 in
 	'' | *[!0-9]*) return 1 ;;
 	esac
+	ps_start=
+	# No output at all: ps knows the options and there is no such process.
+	_ps_fields_out=$(ps -ww -o pid= -o stat= -o lstart= -o args= -p "$1" 2>&1) || test -n "$_ps_fields_out" || return 1
+	# the five words of lstart: "Sat Dec  5 12:52:00 2026"
+	if read -r _ps_fields_pid ps_stat _ps_fields_w1 _ps_fields_w2 _ps_fields_w3 _ps_fields_w4 _ps_fields_w5 ps_args <<EOF && test "$_ps_fields_pid" = "$1"; then
+$_ps_fields_out
+EOF
+		ps_start="$_ps_fields_w1 $_ps_fields_w2 $_ps_fields_w3 $_ps_fields_w4 $_ps_fields_w5"
+		return 0
+	fi
 	_ps_fields_out=$(ps -ww -o pid= -o stat= -o args= -p "$1" 2>/dev/null) ||
 		_ps_fields_out=$(ps -o pid= -o stat= -o args= 2>/dev/null) || return 1
 	while read -r _ps_fields_pid ps_stat ps_args; do
@@ -138,15 +170,17 @@ proc_scan() {
 	fi
 }
 
-# tree_add PID: add PID to tree_pids (" PID:START ... "), unless it is there; tree_new says one was added
+# tree_add PID: add PID to tree_pids (" PID:IDENTITY ...": proc_identity), unless it is there; tree_new says one was added
 tree_add() {
 	case $tree_pids in
 	*" $1:"*) return 0 ;;
 	esac
-	_tree_add_start=
+	# Without /proc the identity comes from ps; a process whose identity cannot be told is left out.
 	if has_proc; then
 		proc_fields "$1" || return 0
 		_tree_add_start=$proc_start
+	else
+		_tree_add_start=$(proc_identity "$1") || return 0
 	fi
 	tree_pids="$tree_pids$1:$_tree_add_start "
 	tree_new=yes
@@ -275,9 +309,9 @@ ended_state() {
 	printf '%s\n' "$job_state_value"
 }
 
-# submitter_alive "PID [START]": whether the submit helper named by a `submitter` line still runs; with
-# its start time, a process that reuses the pid does not count (pids come back within seconds on a busy
-# host with a small pid_max)
+# submitter_alive "PID [IDENTITY]": whether the submit helper named by a `submitter` line still runs; with
+# its identity (proc_identity), a process that reuses the pid does not count (pids come back within
+# seconds on a busy host with a small pid_max)
 submitter_alive() {
 	# shellcheck disable=SC2086 # split on purpose: a pid and a start time
 	set -- $1
@@ -294,13 +328,15 @@ staging_submitter() {
 		case $_staging_submitter_rest in
 		*.*.* | .* | *[!0-9]*.*) continue ;; # another id's, or not PID.XXXXXX
 		esac
-		_staging_submitter_line=${_staging_submitter_rest%%.*}
-		if read_state_into "$_staging_submitter_dir/submitter"; then
-			# shellcheck disable=SC2154 # set by read_state_into (common.sh)
-			case $state_line in
-			"$_staging_submitter_line" | "$_staging_submitter_line "*) _staging_submitter_line=$state_line ;;
-			esac
-		fi
+		# Its pid is in the name, its identity in its record (written before it claims jobs/ID): a
+		# submit that has no record yet has not claimed the id, and a pid alone proves nothing.
+		_staging_submitter_pid=${_staging_submitter_rest%%.*}
+		read_state_into "$_staging_submitter_dir/submitter" || continue
+		# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+		case $state_line in
+		"$_staging_submitter_pid" | "$_staging_submitter_pid "*) _staging_submitter_line=$state_line ;;
+		*) continue ;;
+		esac
 		if submitter_alive "$_staging_submitter_line"; then
 			printf '%s\n' "$_staging_submitter_line"
 			return 0

@@ -331,9 +331,12 @@ signal_job() {
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else
+		# The runner is a root while it is our child (once reaped, its pid may be a stranger's).
+		_signal_job_root=
+		if our_child "$child"; then _signal_job_root=$child; fi
 		# shellcheck disable=SC2016 # expanded by the new shell
 		_signal_job_pids=$(tree_shell 'tree_kill "$@" >/dev/null 2>&1
-printf "%s\n" "$tree_pids"' "$1" "$child") && tree_pids=$_signal_job_pids
+printf "%s\n" "$tree_pids"' "$1" ${_signal_job_root:+"$_signal_job_root"}) && tree_pids=$_signal_job_pids
 	fi
 }
 

@@ -122,7 +122,9 @@ direct_kill_tree() {
 	tree_job_dir=$1
 	tree_kill TERM ${2:+"$2"}
 	if ! direct_wait "$3" direct_tree_gone; then
-		tree_kill KILL ${2:+"$2"}
+		# Not the wrapper's pid again: it is in the tree while it runs, and once it has ended the pid
+		# may be a stranger's.
+		tree_kill KILL
 		direct_wait 5 direct_tree_gone || {
 			say "processes of job ${1##*/} survived SIGKILL"
 			return 1
