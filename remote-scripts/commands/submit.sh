@@ -251,6 +251,8 @@ export TEJ_ATTEMPT
 status=0
 native_id=$(queue_submit "$job_dir") || status=$?
 if test "$status" -ne 0 || test -z "$native_id"; then
+	# The plugin may have made a job all the same (sbatch that failed after Slurm took it): cancelled.
+	queue_abandon "$job_dir" || say "could not tell whether the $plugin plugin holds a job for $id"
 	trash_job "$job_dir" || true
 	remove_tree "$staging" || true
 	test "$status" -ne 0 || status=$EX_FAILURE

@@ -182,6 +182,13 @@ queue_defaults() {
 	queue_find() {
 		return 1
 	}
+	# queue_abandon JOB_DIR: cancel whatever job the plugin may hold for this submit attempt of JOB_DIR,
+	# which tej has given up (its submit failed, or it is incomplete): no orphan runs in its name. Fails
+	# when the plugin cannot tell now. This default holds none but through the wrapper (which refuses to
+	# run a job given up).
+	queue_abandon() {
+		return 0
+	}
 	# queue_states: the batch form of queue_state, for status and list: reads "NATIVE_ID JOB_DIR" lines,
 	# prints "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE - when the plugin has none). This default asks
 	# queue_state once per job; a plugin whose every question costs (slurm: squeue) asks once for all.

@@ -397,6 +397,16 @@ plugin_find() {
 	queue_find "$1"
 }
 
+# plugin_abandon DIR: have the job's plugin cancel what it holds for the job in DIR, whose start was
+# given up (queue_abandon); nothing for a job that names no plugin it may load. In a subshell: load_queue
+# exits when the plugin cannot be loaded.
+plugin_abandon() {
+	_plugin_abandon_p=$(read_state "$1/plugin") || return 0
+	plugin_installed "$_plugin_abandon_p" || return 0
+	load_queue "$_plugin_abandon_p"
+	queue_abandon "$1" >&2
+}
+
 # needs_plugin DIR: whether the state of the job in DIR depends on its plugin: it has a native id and no
 # recorded end, or its plugin has still to confirm the end (native-open)
 needs_plugin() {
@@ -516,8 +526,11 @@ job_state_into() {
 				return 0
 				;;
 			*)
-				# none (or a plugin that cannot be asked here: giving the start up is always safe)
+				# none (or a plugin that cannot be asked here: giving the start up is always safe); a job
+				# the plugin took meanwhile is cancelled (plugin_abandon), else it would wait in its queue
+				# only to find its start given up
 				if launch_void "$1"; then
+					(plugin_abandon "$1") || true
 					job_native=
 					job_state_value=incomplete
 					return 0
