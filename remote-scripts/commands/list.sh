@@ -29,6 +29,6 @@ done
 # One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
 # shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
 prefetch_states $ids
-emit_header
+emit_proto
 # shellcheck disable=SC2086 # as above
 emit_job_records $ids

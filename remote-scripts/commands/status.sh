@@ -23,5 +23,5 @@ require_setup
 
 # One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
 prefetch_states "$@"
-emit_header
+emit_proto
 emit_job_records "$@"

@@ -44,7 +44,13 @@ emit() {
 	printf '%s=%s\n' "$1" "$2"
 }
 
-# emit_header: the reply header shared by every command but download
+# emit_proto: the header of status and list, whose records of running jobs carry the host's now=
+# themselves (emit_job_record): a status of ended jobs then forks no date
+emit_proto() {
+	emit tej-proto "$TEJ_PROTO"
+}
+
+# emit_header: the reply header shared by every other command but download
 emit_header() {
 	emit tej-proto "$TEJ_PROTO"
 	# date itself in $( ): the shell execs it in the substitution's child; $(now) forks once more

@@ -350,6 +350,7 @@ staging_submitter() {
 # Without them, job_state asks per job.
 prefetched=
 plugin_answers=
+record_now=
 nl='
 '
 
@@ -608,6 +609,12 @@ emit_job_record() {
 		job_state_into "$_emit_job_record_dir"
 		_emit_job_record_state=$job_state_value
 		job_record="state=$_emit_job_record_state$nl"
+		# A running job's duration runs to the host's clock: the first such record reads it, once per call
+		# (status prints no now= in its header, so that a status of ended jobs forks nothing for it).
+		if test "$_emit_job_record_state" = running; then
+			test -n "$record_now" || record_now=$(date +%s)
+			job_record="${job_record}now=$record_now$nl"
+		fi
 		record_file plugin "$_emit_job_record_dir/plugin"
 		test -z "$job_native" || job_record="${job_record}native_id=$job_native$nl"
 		record_file submitted "$_emit_job_record_dir/submitted"
@@ -647,9 +654,19 @@ native_state native-state'
 # ended for good (see emit_job_records), with one awk for all: a record's files cost a dozen syscalls
 # each through the shell's read (one a byte), and a status of 4000 jobs reads 36000 of them. The first
 # line of each file that exists, as read_state_into gives it (a last line without its newline too, an
-# empty file not at all).
+# empty file not at all). A batch of a few jobs is read by the shell instead (emit_job_record, the same
+# record): the awk's fork and exec cost more than their reads.
 ended_records() {
 	test -n "$ended_batch" || return 0
+	if test "$_emit_job_records_n" -lt 8; then
+		# ids are job ids (check_job_id): nothing to split or glob in them
+		for _ended_records_id in $ended_ids; do
+			emit_job_record "$_ended_records_id"
+		done
+		ended_batch=
+		ended_ids=
+		return 0
+	fi
 	printf '%s' "$ended_batch" | TEJ_RECORD_FILES=$record_files TEJ_JOBS=$TEJ_ROOT/jobs awk '
 		BEGIN { n = split(ENVIRON["TEJ_RECORD_FILES"], kf, "\n"); jobs = ENVIRON["TEJ_JOBS"] }
 		{
@@ -663,6 +680,7 @@ ended_records() {
 			}
 		}' || die "$EX_FAILURE" "could not read the records of the jobs"
 	ended_batch=
+	ended_ids=
 }
 
 # emit_job_records ID...: the status records of the jobs, in order (emit_job_record for each). Those
@@ -671,6 +689,7 @@ ended_records() {
 # record file is a directory (awk stops on those), every job goes one by one.
 emit_job_records() {
 	ended_batch=
+	ended_ids=
 	_emit_job_records_n=0
 	_emit_job_records_awk=
 	if has_cmd awk; then _emit_job_records_awk=yes; fi
@@ -679,6 +698,8 @@ emit_job_records() {
 		if test -n "$_emit_job_records_awk" && test -f "$_emit_job_records_dir/exit-code" && ! test -f "$_emit_job_records_dir/native-open" && ! plugin_answer_into "$_emit_job_records_dir" && no_record_dir "$_emit_job_records_dir"; then
 			ended_state_into "$_emit_job_records_dir"
 			ended_batch="$ended_batch$_emit_job_records_id $job_state_value$nl"
+			# the few the shell reads itself (ended_records); a long list would only be copied on each append
+			test "$_emit_job_records_n" -ge 8 || ended_ids="$ended_ids $_emit_job_records_id"
 			_emit_job_records_n=$((_emit_job_records_n + 1))
 			# batches of 1000: each append copies the whole list
 			test "$_emit_job_records_n" -lt 1000 || {

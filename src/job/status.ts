@@ -41,7 +41,10 @@ function time(v: string | undefined): Date | undefined {
   return v && /^\d+$/.test(v) ? new Date(Number(v) * 1000) : undefined;
 }
 
-/** `now` is the remote clock, so that durations are right whatever the local clock says. */
+/**
+ * `now` is the remote clock, so that durations are right whatever the local clock says: the record's own
+ * (status and list give it with a running job's record) else the reply header's, which the caller passes.
+ */
 export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined {
   if (r.state === 'absent' || !r.id) return undefined;
   // A word this client does not know is a helper it does not understand, not a lost job.
@@ -63,7 +66,8 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if (end) s.end = end;
   if (r.exit_code && /^\d+$/.test(r.exit_code)) s.exitCode = Number(r.exit_code);
   // Up to now only while the job runs: a lost job's end is unknown, so is its duration (not a count that grows forever).
-  const until = end?.getTime() ?? (state === 'running' ? now * 1000 : undefined);
+  const clock = r.now && /^\d+$/.test(r.now) ? Number(r.now) : now;
+  const until = end?.getTime() ?? (state === 'running' ? clock * 1000 : undefined);
   if (start && until !== undefined) s.elapsed = Math.max(0, Math.round((until - start.getTime()) / 1000));
   if (r.rerun_as) s.rerunAs = r.rerun_as;
   const labels = parseLabels(r.labels);

@@ -15,20 +15,23 @@ import { PROTO } from '../version.js';
 export const SESSION_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'show', 'kill', 'delete']);
 
 /**
- * The session's load: the helper program, and tej_call, which runs one command in the call's subshell as
- * the dispatcher would once the session's probe has checked the queue (TEJ_ROOT the queue's physical
- * path, TEJ_SHELL /bin/sh, TEJ_UMASK the login umask, read once here).
+ * The session's load: the helper program with its libraries run once in the session's shell (they only
+ * define functions and constants, and a call's subshell inherits them: measured, running them per call
+ * cost 7.6 of a call's 37.6 ms on a loaded machine), and tej_call, which runs one command in the call's
+ * subshell as the dispatcher would once the session's probe has checked the queue (TEJ_ROOT the queue's
+ * physical path, TEJ_SHELL /bin/sh, TEJ_UMASK the login umask, read once here; umask 077 and `set -eu`
+ * again, which the session undoes after its load).
  */
 export function sessionLoadScript(bundle: Bundle): string {
   const commands = [...SESSION_COMMANDS].sort();
   const call = [
     'tej_call() {',
     '\tset -eu',
+    '\tumask 077',
     '\tTEJ_ROOT=$1',
     '\tTEJ_UMASK=$tej_umask',
     '\tTEJ_SHELL=/bin/sh',
     '\texport TEJ_ROOT TEJ_UMASK TEJ_SHELL',
-    '\ttej_libs',
     '\ttej_call_command=$2',
     '\tshift 2',
     '\tcase $tej_call_command in',
@@ -37,7 +40,7 @@ export function sessionLoadScript(bundle: Bundle): string {
     '\tesac',
     '}',
   ].join('\n');
-  return `${helperProgram(bundle).text}${call}\ntej_umask=$(umask)`;
+  return `${helperProgram(bundle).text}${call}\ntej_umask=$(umask)\ntej_libs`;
 }
 
 /**

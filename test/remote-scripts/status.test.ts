@@ -1,10 +1,10 @@
 // status and list: the records, absent jobs, bad ids, and the state vocabulary as the state files and
 // the plugin's queue_state settle it.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Queue, SHELLS } from './_queue.js';
+import { parseReply, Queue, SHELLS } from './_queue.js';
 
 /** A job dir as a plugin left it: native-id, plugin and the given state files. */
 function fakeJob(q: Queue, id: string, files: Record<string, string>): void {
@@ -26,6 +26,17 @@ function pathWithoutAwk(q: Queue): string {
     }
   }
   return bin;
+}
+
+/** A directory that runs `date` and `awk` through shims writing their names to LOG, first on PATH. */
+function pathCounting(q: Queue, log: string): string {
+  const bin = join(q.tmp, 'counting');
+  mkdirSync(bin);
+  for (const name of ['date', 'awk']) {
+    const real = (q.env.PATH ?? '').split(delimiter).map((d) => join(d, name)).find((f) => existsSync(f));
+    writeFileSync(join(bin, name), `#!/bin/sh\necho ${name} >>'${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  }
+  return `${bin}${delimiter}${q.env.PATH}`;
 }
 
 /** Ended jobs whose records test every way a first line is read, a running one between them. */
@@ -53,7 +64,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
         await q.submit('b', { command: 'exit 2' });
         await q.waitState('b', ['finished']);
         const reply = await q.ok(['status', 'nosuch', 'b']);
-        assert.equal(Object.keys(reply.header).join(' '), 'tej-proto now');
+        assert.equal(Object.keys(reply.header).join(' '), 'tej-proto');
         assert.deepEqual(reply.records[0], { id: 'nosuch', state: 'absent' });
         const b = reply.records[1]!;
         assert.deepEqual(Object.keys(b), ['id', 'state', 'plugin', 'native_id', 'submitted', 'start', 'end', 'exit_code']);
@@ -124,10 +135,40 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
         assert.equal(killhard.end, '104');
       });
 
+      test('a status of a few ended jobs runs neither date nor awk; a running record carries the host\'s now', async (t) => {
+        const q = await Queue.setUp(shell);
+        t.after(() => q.cleanUp());
+        writeFileSync(join(q.root, 'queues', 'fake.sh'), 'queue_check() { return 0; }\nqueue_state() { echo running; }\n');
+        const ids = ['e1', 'e2', 'e3'];
+        for (const id of ids) fakeJob(q, id, { start: '101', end: '102', 'exit-code': '0' });
+        fakeJob(q, 'r1', { start: '101' });
+        fakeJob(q, 'r2', { start: '101' });
+        const log = join(q.tmp, 'ran');
+        const env = { PATH: pathCounting(q, log) };
+        const ended = await q.run(['status', ...ids], { env });
+        assert.equal(ended.code, 0, ended.stderr);
+        assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'commands run for a status of ended jobs');
+        assert.deepEqual(parseReply(ended.stdout.toString()).records.map((r) => `${r.id} ${r.state} ${r.now}`), ['e1 finished undefined', 'e2 finished undefined', 'e3 finished undefined']);
+        const running = parseReply((await q.run(['status', 'r1', 'e1', 'r2'], { env })).stdout.toString());
+        assert.equal(readFileSync(log, 'utf8'), 'date\n', 'one date for the running jobs of a call');
+        const [r1, e1, r2] = running.records;
+        assert.match(r1!.now!, /^\d+$/);
+        assert.equal(r2!.now, r1!.now);
+        assert.ok(Math.abs(Number(r1!.now) - Date.now() / 1000) < 600, `now=${r1!.now}`);
+        assert.equal(e1!.now, undefined);
+        // eight and more are read by one awk
+        for (let i = 4; i <= 8; i++) fakeJob(q, `e${i}`, { start: '101', end: '102', 'exit-code': '0' });
+        const eight = await q.run(['status', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8'], { env });
+        assert.equal(parseReply(eight.stdout.toString()).records.length, 8);
+        assert.equal(readFileSync(log, 'utf8'), 'date\nawk\n');
+      });
+
       test('status and list of ended jobs give the same bytes with awk and without it', async (t) => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
-        const ids = endedJobs(q);
+        // more ended jobs than the shell reads itself (8), so that the awk reads them
+        for (let i = 0; i < 8; i++) fakeJob(q, `more${i}`, { start: '101', end: '102', 'exit-code': String(i) });
+        const ids = [...endedJobs(q), ...Array.from({ length: 8 }, (_, i) => `more${i}`)];
         const noAwk = { PATH: pathWithoutAwk(q) };
         for (const args of [['status', ...ids], ['list']]) {
           const [withAwk, without] = [await q.run(args), await q.run(args, { env: noAwk })];
@@ -137,7 +178,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
           assert.equal(body(withAwk), body(without));
         }
         const records = (await q.ok(['status', ...ids])).records;
-        assert.deepEqual(records.map((r) => `${r.id} ${r.state}`), ['e1 finished', 'e2 killed', 'running lost', 'e3 timeout', 'nosuch absent', 'e4 finished']);
+        assert.deepEqual(records.slice(0, 6).map((r) => `${r.id} ${r.state}`), ['e1 finished', 'e2 killed', 'running lost', 'e3 timeout', 'nosuch absent', 'e4 finished']);
         assert.deepEqual(records[3], { id: 'e3', state: 'timeout', plugin: 'fake', native_id: '42', start: '', end: '105', exit_code: '124', labels: 'a=1,b=x y\\z', native_state: 'TIMEOUT' });
         assert.equal(records[1]!.rerun_as, 'e2-again');
         assert.equal(records[5]!.end, undefined);

@@ -26,6 +26,11 @@ describe('job durations', () => {
     assert.equal(toJobStatus({ id: 'a', state: 'killed', start: '1000', end: '1010' }, 9999)!.elapsed, 10);
   });
 
+  it("takes a running record's own now (status and list) before the header's", () => {
+    assert.equal(toJobStatus({ id: 'a', state: 'running', start: '1000', now: '1090' }, 1060)!.elapsed, 90);
+    assert.equal(toJobStatus({ id: 'a', state: 'running', start: '1000', now: 'soon' }, 1060)!.elapsed, 60);
+  });
+
   it('gives a lost job no duration: it does not grow with the time since it was lost', () => {
     const early = toJobStatus({ id: 'a', state: 'lost', start: '1000' }, 1060)!;
     const later = toJobStatus({ id: 'a', state: 'lost', start: '1000' }, 1400)!;
