@@ -21,8 +21,12 @@ if test -n "${tej_in_memory:-}"; then
 else
 	# shellcheck source=common.sh
 	. "$TEJ_ROOT/lib/common.sh"
-	# shellcheck source=job.sh
-	. "$TEJ_ROOT/lib/job.sh"
+	# shellcheck source=proc.sh
+	. "$TEJ_ROOT/lib/proc.sh"
+	# shellcheck source=state.sh
+	. "$TEJ_ROOT/lib/state.sh"
+	# shellcheck source=kill.sh
+	. "$TEJ_ROOT/lib/kill.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
@@ -42,7 +46,7 @@ job_id=${job_dir##*/}
 # Record ourselves first, as `launched` ("NATIVE_ID PID START"): a submit that dies before it writes
 # native-id leaves the job known by this record. The record is linked into place (link(2) is atomic and
 # fails when the name exists): only one wrapper ever runs a job, and none once a reader gave its start up
-# (launch_void, lib/job.sh). TEJ_ATTEMPT names the submit attempt that started us: a retry that took
+# (launch_void, lib/state.sh). TEJ_ATTEMPT names the submit attempt that started us: a retry that took
 # over the job after its first attempt died has replaced the directory, and ours is gone.
 if test -n "${TEJ_ATTEMPT:-}"; then
 	read_state_into ./attempt || state_line=
@@ -296,7 +300,7 @@ own_pgid() {
 	fi
 }
 
-# tree_shell CODE ARG...: run CODE with lib/job.sh loaded, tree_job_dir and tree_pids set, in a new
+# tree_shell CODE ARG...: run CODE with lib/proc.sh and lib/kill.sh loaded, tree_job_dir and tree_pids set, in a new
 # shell (exec'd, not a subshell of the wrapper), with ARG... as its "$@". posh crashes (SIGSEGV) in a
 # forked subshell of the wrapper that scans /proc and signals the job's tree: one that stopped the
 # runner and died before the SIGCONT left the runner stopped and the wrapper waiting for it forever,
@@ -317,7 +321,7 @@ shift 3
 		return
 	fi
 	# shellcheck disable=SC2016 # expanded by the new shell
-	"$job_shell" -c '. "$1/lib/common.sh" && . "$1/lib/job.sh" || exit 70
+	"$job_shell" -c '. "$1/lib/common.sh" && . "$1/lib/proc.sh" && . "$1/lib/kill.sh" || exit 70
 tree_job_dir=$2
 tree_pids=$3
 shift 3

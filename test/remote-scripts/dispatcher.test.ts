@@ -94,7 +94,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         const q = await Queue.setUp(shell);
         t.after(() => q.cleanUp());
         const marker = join(q.tmp, 'tampered-ran');
-        for (const file of ['commands/list.sh', 'lib/common.sh', 'lib/job.sh']) {
+        for (const file of ['commands/list.sh', 'lib/common.sh', 'lib/state.sh']) {
           const path = join(q.root, file);
           const original = readFileSync(path);
           writeFileSync(path, `${original}\ntouch '${marker}'\n`);

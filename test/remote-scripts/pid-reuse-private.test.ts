@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { groupMembers, parseReply, processAlive, Queue, SHELLS, waitFor } from './_queue.js';
 
-/** A host without /proc, as the helpers see it (TEJ_PROC, lib/job.sh): they fall back to ps. */
+/** A host without /proc, as the helpers see it (TEJ_PROC, lib/proc.sh): they fall back to ps. */
 const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
 
 /** The ps the helpers fall back to: procps (this host's), or busybox's (the bare userland, no setsid). */

@@ -35,7 +35,7 @@ describe('reused pids', { concurrency: SHELLS.length }, () => {
   }
 });
 
-/** A host without /proc, as the helpers see it (TEJ_PROC, lib/job.sh): they fall back to ps. */
+/** A host without /proc, as the helpers see it (TEJ_PROC, lib/proc.sh): they fall back to ps. */
 const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
 
 /** The ps the helpers fall back to: procps (this host's), or busybox's (the bare userland, no setsid). */
