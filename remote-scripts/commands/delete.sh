@@ -23,7 +23,7 @@ fi
 
 usage="usage: tej-remote delete <job-id> [--kill] [--grace SECONDS]"
 # sets id, grace and kill (lib/kill.sh)
-kill_args "$usage" --kill "$@"
+kill_args "$usage" --kill ${1+"$@"}
 require_setup
 job_dir_for "$id"
 

@@ -23,7 +23,7 @@ fi
 
 usage="usage: tej-remote kill <job-id> [--grace SECONDS]"
 # sets id, grace and kill (lib/kill.sh)
-kill_args "$usage" "" "$@"
+kill_args "$usage" "" ${1+"$@"}
 require_setup
 job_dir_for "$id"
 
