@@ -27,7 +27,8 @@ kill_args "$usage" --kill ${1+"$@"}
 require_setup
 job_dir_for "$id"
 
-case $(job_state "$job_dir") in
+job_state_into "$job_dir"
+case $job_state_value in
 running | queued)
 	test -n "$kill" || die "$EX_TEMPFAIL" "job $id is running (delete --kill kills it first)"
 	kill_job "$job_dir" "$grace"

@@ -119,7 +119,8 @@ client_gone() {
 offset=0
 last_inode=
 while :; do
-	state=$(job_state "$job_dir")
+	job_state_into "$job_dir"
+	state=$job_state_value
 	if test -f "$file"; then
 		length=$(size "$file")
 		# A file rewritten from the start (truncated) or replaced (another inode, read after the size: a

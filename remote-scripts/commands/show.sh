@@ -56,8 +56,10 @@ for id in "$@"; do
 	err=$(read_state "$dir/meta/stderr") || err=tej.stderr
 	emit stdout "$out"
 	emit stderr "$err"
-	emit_state_file resubmitted_from "$dir/resubmitted-from"
-	emit_state_file notify_mac "$dir/meta/notify-mac"
+	job_record=
+	record_file resubmitted_from "$dir/resubmitted-from"
+	record_file notify_mac "$dir/meta/notify-mac"
+	printf '%s' "$job_record"
 	emit_json spec "$dir/meta/spec.json"
 	test -n "$brief" || emit_json job "$dir/meta/job.json"
 done

@@ -9,6 +9,7 @@
 #   host for the upload; 69 queue not set up or
 #   plugin unavailable; 73 the job exists already; 75 an earlier attempt of this submit is still
 #   moving the job into place after 600 naps; else the plugin's status when it fails
+# Length: over 250 lines: one crash-consistent sequence, its steps numbered as in docs/protocol.md, read in order
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -273,4 +274,5 @@ emit_header
 emit id "$id"
 emit plugin "$plugin"
 emit native_id "$native_id"
-emit state "$(job_state "$job_dir")"
+job_state_into "$job_dir"
+emit state "$job_state_value"

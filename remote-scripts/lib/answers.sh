@@ -10,7 +10,7 @@
 
 # The plugins' answers for the jobs of one command, asked by prefetch_states once per plugin: words
 # "ID:WORD:NATIVE_STATE", each after a blank (ids hold no colon; ids, words and native states no blank).
-# Without them, job_state asks per job.
+# Without them, job_state_into asks per job.
 prefetched=
 plugin_answers=
 

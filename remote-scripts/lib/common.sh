@@ -3,6 +3,7 @@
 # Usage: . "$TEJ_ROOT/lib/common.sh"   (TEJ_ROOT: physical path of the queue)
 # Output (proto 1): nothing by itself; emit prints the key=value protocol lines
 # Exit: nothing by itself; die exits with one of the EX_* codes below
+# Length: over 250 lines: the base every helper sources first (constants, output, state files, plugins, the wrapper's boot, tar)
 # shellcheck shell=sh source-path=SCRIPTDIR
 # shellcheck disable=SC2034 # the EX_* constants are for the scripts that source this file
 

@@ -129,7 +129,8 @@ kill_job() {
 	fi
 	# The wrapper records the end when it survives the kill; when it was killed too, kill records it.
 	test "$previous_state" = lost || test -f "$1/end" || write_state "$1/end" "$(now)"
-	state=$(job_state "$1")
+	job_state_into "$1"
+	state=$job_state_value
 }
 
 # remove_tree PATH: remove PATH and everything below it, also what the job made read-only (Go's module

@@ -2,7 +2,7 @@
 # Summary: Status records: one job (emit_job_record) or many, the ended ones read in one awk (emit_job_records)
 #   (sourced after common.sh, proc.sh, state.sh and answers.sh)
 # Usage: . "$TEJ_ROOT/lib/record.sh"   (function definitions only)
-#   emit_job_records ID..., emit_job_record ID, emit_state_file KEY FILE
+#   emit_job_records ID..., emit_job_record ID, record_file KEY FILE
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
@@ -10,14 +10,6 @@
 
 # record_now: the host's clock for the records of running jobs, read once per call (emit_job_record)
 record_now=
-
-# emit_state_file KEY FILE: emit KEY with the first line of FILE, when FILE exists
-emit_state_file() {
-	if read_state_into "$2"; then
-		# shellcheck disable=SC2154 # set by read_state_into (common.sh)
-		emit "$1" "$state_line"
-	fi
-}
 
 # record_file KEY FILE: add the line KEY=<first line of FILE> to $job_record, when FILE exists
 record_file() {

@@ -6,7 +6,7 @@
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # reads the variables of answers.sh (answer_word)
+# shellcheck disable=SC2034,SC2154 # sets job_state_value and job_native for its callers, reads answers.sh's answer_word
 
 # job_dir_for ID: check ID, set job_dir, exit 66 when the job does not exist
 job_dir_for() {
@@ -25,12 +25,6 @@ ended_state_into() {
 	else
 		job_state_value=finished
 	fi
-}
-
-# ended_state DIR: print the state of a job whose end is known
-ended_state() {
-	ended_state_into "$1"
-	printf '%s\n' "$job_state_value"
 }
 
 # submitter_alive "PID [IDENTITY]": whether the submit helper named by a `submitter` line still runs; with
@@ -187,10 +181,4 @@ job_state_into() {
 		fi
 		;;
 	esac
-}
-
-# job_state DIR: print the state of the job in DIR (job_state_into, printed)
-job_state() {
-	job_state_into "$1"
-	printf '%s\n' "$job_state_value"
 }

@@ -210,6 +210,14 @@ describe('the remote scripts', () => {
     }
   });
 
+  test('a helper over 250 lines says why at its top (a # Length: line in its header)', () => {
+    for (const f of remoteScripts().filter((f) => f === 'tej-remote' || f.endsWith('.sh'))) {
+      const text = readFileSync(join(REMOTE_SCRIPTS, f), 'utf8');
+      if (text.split('\n').length <= 250) continue;
+      assert.match(text, /^#!\/bin\/sh\n(#.*\n)*?# Length: over 250 lines: .+\n/, f);
+    }
+  });
+
   test('lib/common.sh defines the exit codes of the protocol, one per line', () => {
     const text = readFileSync(join(REMOTE_SCRIPTS, 'lib/common.sh'), 'utf8');
     const codes = Object.fromEntries([...text.matchAll(/^(EX_[A-Z]+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
