@@ -7,46 +7,28 @@
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# From the helper program the dispatcher has run both already (docs/protocol.md).
+# From the helper program the dispatcher has run the libraries already (docs/protocol.md).
 if test -z "${tej_in_memory:-}"; then
 	# shellcheck source=../lib/common.sh
 	. "$TEJ_ROOT/lib/common.sh"
-	# shellcheck source=../lib/job.sh
-	. "$TEJ_ROOT/lib/job.sh"
+	# shellcheck source=../lib/proc.sh
+	. "$TEJ_ROOT/lib/proc.sh"
+	# shellcheck source=../lib/state.sh
+	. "$TEJ_ROOT/lib/state.sh"
+	# shellcheck source=../lib/answers.sh
+	. "$TEJ_ROOT/lib/answers.sh"
+	# shellcheck source=../lib/kill.sh
+	. "$TEJ_ROOT/lib/kill.sh"
 fi
 
 usage="usage: tej-remote delete <job-id> [--kill] [--grace SECONDS]"
-id=
-have_id=
-kill=
-grace=10
-while test $# -gt 0; do
-	case $1 in
-	--kill)
-		kill=yes
-		shift
-		;;
-	--grace)
-		test $# -ge 2 || die "$EX_USAGE" "$usage"
-		grace=$2
-		shift 2
-		;;
-	-*) die "$EX_USAGE" "$usage" ;;
-	*)
-		test -z "$have_id" || die "$EX_USAGE" "$usage"
-		id=$1
-		have_id=yes
-		shift
-		;;
-	esac
-done
-test -n "$have_id" || die "$EX_USAGE" "$usage"
-check_seconds "$grace" --grace
-check_job_id "$id"
+# sets id, grace and kill (lib/kill.sh)
+kill_args "$usage" --kill ${1+"$@"}
 require_setup
 job_dir_for "$id"
 
-case $(job_state "$job_dir") in
+job_state_into "$job_dir"
+case $job_state_value in
 running | queued)
 	test -n "$kill" || die "$EX_TEMPFAIL" "job $id is running (delete --kill kills it first)"
 	kill_job "$job_dir" "$grace"

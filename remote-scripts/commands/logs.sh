@@ -8,12 +8,16 @@
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# From the helper program the dispatcher has run both already (docs/protocol.md).
+# From the helper program the dispatcher has run the libraries already (docs/protocol.md).
 if test -z "${tej_in_memory:-}"; then
 	# shellcheck source=../lib/common.sh
 	. "$TEJ_ROOT/lib/common.sh"
-	# shellcheck source=../lib/job.sh
-	. "$TEJ_ROOT/lib/job.sh"
+	# shellcheck source=../lib/proc.sh
+	. "$TEJ_ROOT/lib/proc.sh"
+	# shellcheck source=../lib/state.sh
+	. "$TEJ_ROOT/lib/state.sh"
+	# shellcheck source=../lib/answers.sh
+	. "$TEJ_ROOT/lib/answers.sh"
 fi
 
 usage="usage: tej-remote logs <job-id> [--stderr] [--follow]"
@@ -115,7 +119,8 @@ client_gone() {
 offset=0
 last_inode=
 while :; do
-	state=$(job_state "$job_dir")
+	job_state_into "$job_dir"
+	state=$job_state_value
 	if test -f "$file"; then
 		length=$(size "$file")
 		# A file rewritten from the start (truncated) or replaced (another inode, read after the size: a

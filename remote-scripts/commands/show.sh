@@ -8,12 +8,18 @@
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# From the helper program the dispatcher has run both already (docs/protocol.md).
+# From the helper program the dispatcher has run the libraries already (docs/protocol.md).
 if test -z "${tej_in_memory:-}"; then
 	# shellcheck source=../lib/common.sh
 	. "$TEJ_ROOT/lib/common.sh"
-	# shellcheck source=../lib/job.sh
-	. "$TEJ_ROOT/lib/job.sh"
+	# shellcheck source=../lib/proc.sh
+	. "$TEJ_ROOT/lib/proc.sh"
+	# shellcheck source=../lib/state.sh
+	. "$TEJ_ROOT/lib/state.sh"
+	# shellcheck source=../lib/answers.sh
+	. "$TEJ_ROOT/lib/answers.sh"
+	# shellcheck source=../lib/record.sh
+	. "$TEJ_ROOT/lib/record.sh"
 fi
 
 brief=
@@ -50,8 +56,10 @@ for id in "$@"; do
 	err=$(read_state "$dir/meta/stderr") || err=tej.stderr
 	emit stdout "$out"
 	emit stderr "$err"
-	emit_state_file resubmitted_from "$dir/resubmitted-from"
-	emit_state_file notify_mac "$dir/meta/notify-mac"
+	job_record=
+	record_file resubmitted_from "$dir/resubmitted-from"
+	record_file notify_mac "$dir/meta/notify-mac"
+	printf '%s' "$job_record"
 	emit_json spec "$dir/meta/spec.json"
 	test -n "$brief" || emit_json job "$dir/meta/job.json"
 done

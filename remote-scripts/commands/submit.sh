@@ -9,15 +9,22 @@
 #   host for the upload; 69 queue not set up or
 #   plugin unavailable; 73 the job exists already; 75 an earlier attempt of this submit is still
 #   moving the job into place after 600 naps; else the plugin's status when it fails
+# Length: over 250 lines: one crash-consistent sequence, its steps numbered as in docs/protocol.md, read in order
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# From the helper program the dispatcher has run both already (docs/protocol.md).
+# From the helper program the dispatcher has run the libraries already (docs/protocol.md).
 if test -z "${tej_in_memory:-}"; then
 	# shellcheck source=../lib/common.sh
 	. "$TEJ_ROOT/lib/common.sh"
-	# shellcheck source=../lib/job.sh
-	. "$TEJ_ROOT/lib/job.sh"
+	# shellcheck source=../lib/proc.sh
+	. "$TEJ_ROOT/lib/proc.sh"
+	# shellcheck source=../lib/state.sh
+	. "$TEJ_ROOT/lib/state.sh"
+	# shellcheck source=../lib/answers.sh
+	. "$TEJ_ROOT/lib/answers.sh"
+	# shellcheck source=../lib/kill.sh
+	. "$TEJ_ROOT/lib/kill.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
@@ -153,8 +160,8 @@ staging=$(mktemp -d "$TEJ_ROOT/staging/$id.$$.XXXXXX") || die "$EX_FAILURE" "can
 # into jobs/ID get there by mv, which renames each one (a reader sees all of a file or nothing), and
 # moves several in one call, in order: one exec, not one per file.
 printf '%s\n' "$host" >"$staging/host"
-# submitter: this helper's pid and start time (readers tell a pid reused since from it)
-submitter_start=$(proc_starttime $$) || submitter_start=
+# submitter: this helper's pid and identity (proc_identity: readers tell a pid reused since from it)
+submitter_start=$(proc_identity $$) || submitter_start=
 printf '%s\n' "$$${submitter_start:+ $submitter_start}" >"$staging/submitter"
 printf '%s\n' "$nonce" >"$staging/nonce"
 # attempt: this submit attempt, among retries of the same submit (nonce); the wrapper runs only for it
@@ -251,6 +258,8 @@ export TEJ_ATTEMPT
 status=0
 native_id=$(queue_submit "$job_dir") || status=$?
 if test "$status" -ne 0 || test -z "$native_id"; then
+	# The plugin may have made a job all the same (sbatch that failed after Slurm took it): cancelled.
+	queue_abandon "$job_dir" || say "could not tell whether the $plugin plugin holds a job for $id"
 	trash_job "$job_dir" || true
 	remove_tree "$staging" || true
 	test "$status" -ne 0 || status=$EX_FAILURE
@@ -265,4 +274,5 @@ emit_header
 emit id "$id"
 emit plugin "$plugin"
 emit native_id "$native_id"
-emit state "$(job_state "$job_dir")"
+job_state_into "$job_dir"
+emit state "$job_state_value"

@@ -3,6 +3,7 @@
 # Usage: . "$TEJ_ROOT/lib/common.sh"   (TEJ_ROOT: physical path of the queue)
 # Output (proto 1): nothing by itself; emit prints the key=value protocol lines
 # Exit: nothing by itself; die exits with one of the EX_* codes below
+# Length: over 250 lines: the base every helper sources first (constants, output, state files, plugins, the wrapper's boot, tar)
 # shellcheck shell=sh source-path=SCRIPTDIR
 # shellcheck disable=SC2034 # the EX_* constants are for the scripts that source this file
 
@@ -187,6 +188,13 @@ queue_defaults() {
 	# job but through the wrapper (direct starts it at once).
 	queue_find() {
 		return 1
+	}
+	# queue_abandon JOB_DIR: cancel whatever job the plugin may hold for this submit attempt of JOB_DIR,
+	# which tej has given up (its submit failed, or it is incomplete): no orphan runs in its name. Fails
+	# when the plugin cannot tell now. This default holds none but through the wrapper (which refuses to
+	# run a job given up).
+	queue_abandon() {
+		return 0
 	}
 	# queue_states: the batch form of queue_state, for status and list: reads "NATIVE_ID JOB_DIR" lines,
 	# prints "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE - when the plugin has none). This default asks

@@ -5,71 +5,16 @@
 #   JOB_DIR
 # Exit: the job's exit status; 64 usage; 66 no such job directory; 73 the job was started already, its
 #   start was given up, or TEJ_ATTEMPT is not the job's attempt (the job does not run)
+# Length: over 250 lines: the detached wrapper is one program, started by its path (which ps shows), with one main block
 # shellcheck source-path=SCRIPTDIR
 set -eu
 
 # The wrapper outlives a TERM sent to its process group: it waits for the job and records the end.
-# Caught (not ignored) signals are reset to their default in the job.
+# Caught (not ignored) signals are reset to their default in the job. Set before anything else; the
+# rest of the wrapper's statements are its main block, at the end.
 timer_fired=
 trap : TERM INT HUP
 trap 'timer_fired=yes' USR1
-
-TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
-# From the helper program (wrapper_code_export, lib/common.sh) the libraries are a function.
-if test -n "${tej_in_memory:-}"; then
-	tej_libs
-else
-	# shellcheck source=common.sh
-	. "$TEJ_ROOT/lib/common.sh"
-	# shellcheck source=job.sh
-	. "$TEJ_ROOT/lib/job.sh"
-fi
-
-test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
-# The end of our command line, as ps shows it (queue_submit runs "$TEJ_SHELL" lib/run-job.sh JOB_DIR, or
-# from the helper program "$TEJ_SHELL" -c CODE "$TEJ_ROOT/lib/run-job.sh" JOB_DIR): without /proc, it
-# tells the wrapper and its subshells from a process that took one of their pids.
-wrapper_args="$0 $1"
-# The checks below are made inside the directory itself (our cwd), not through its path: a submit's
-# retry may replace the job at that path meanwhile.
-cd -P "$1" 2>/dev/null || die "$EX_NOINPUT" "no such job directory: $1"
-job_dir=$(pwd -P)
-if ! test -d "$job_dir/work" || ! test -d "$job_dir/meta"; then
-	die "$EX_NOINPUT" "not a job directory: $1"
-fi
-job_id=${job_dir##*/}
-
-# Record ourselves first, as `launched` ("NATIVE_ID PID START"): a submit that dies before it writes
-# native-id leaves the job known by this record. The record is linked into place (link(2) is atomic and
-# fails when the name exists): only one wrapper ever runs a job, and none once a reader gave its start up
-# (launch_void, lib/job.sh). TEJ_ATTEMPT names the submit attempt that started us: a retry that took
-# over the job after its first attempt died has replaced the directory, and ours is gone.
-if test -n "${TEJ_ATTEMPT:-}"; then
-	read_state_into ./attempt || state_line=
-	# shellcheck disable=SC2154 # set by read_state_into (common.sh)
-	test "$state_line" = "$TEJ_ATTEMPT" ||
-		die "$EX_CANTCREAT" "job $job_id: the submit that started this wrapper has been replaced"
-fi
-wrapper_start=$(proc_starttime $$) || wrapper_start=
-if ! printf '%s %s %s\n' "${TEJ_NATIVE_ID:-$$}" "$$" "${wrapper_start:--}" >"./launched.tmp.$$"; then
-	rm -f "./launched.tmp.$$"
-	die "$EX_IOERR" "job $job_id: cannot record the wrapper in its directory"
-fi
-if ! ln "./launched.tmp.$$" ./launched 2>/dev/null; then
-	rm -f "./launched.tmp.$$"
-	die "$EX_CANTCREAT" "job $job_id was started already, or its start was given up"
-fi
-rm -f "./launched.tmp.$$"
-unset TEJ_ATTEMPT TEJ_NATIVE_ID
-meta=$job_dir/meta
-job_shell=${TEJ_SHELL:-/bin/sh}
-cr=$(printf '\r')
-kill_grace=${TEJ_KILL_GRACE:-10}
-check_seconds "$kill_grace" TEJ_KILL_GRACE
-time_limit=$(read_state "$meta/time_limit") || time_limit=
-case $time_limit in
-'' | 0 | *[!0-9]*) time_limit= ;;
-esac
 
 # owned_dir DIR: whether DIR is a real directory (not a symlink) owned by us
 owned_dir() {
@@ -242,8 +187,8 @@ exec_job() {
 }
 
 # start_timer SECONDS: after SECONDS, send USR1 to the wrapper. The timer sleeps at most a minute at a
-# time and ends when the wrapper is gone, should stop_timer's TERM come before its trap is set.
-timer=
+# time and ends when the wrapper is gone, should stop_timer's TERM come before its trap is set (timer:
+# the timer's pid, set in the main block).
 start_timer() {
 	_start_timer_wrapper=$$
 	(
@@ -296,7 +241,7 @@ own_pgid() {
 	fi
 }
 
-# tree_shell CODE ARG...: run CODE with lib/job.sh loaded, tree_job_dir and tree_pids set, in a new
+# tree_shell CODE ARG...: run CODE with lib/proc.sh and lib/kill.sh loaded, tree_job_dir and tree_pids set, in a new
 # shell (exec'd, not a subshell of the wrapper), with ARG... as its "$@". posh crashes (SIGSEGV) in a
 # forked subshell of the wrapper that scans /proc and signals the job's tree: one that stopped the
 # runner and died before the SIGCONT left the runner stopped and the wrapper waiting for it forever,
@@ -306,7 +251,7 @@ tree_shell() {
 	shift
 	# From the helper program the libraries' text goes in the environment, out of it before the code runs.
 	if test -n "${tej_in_memory:-}"; then
-		# shellcheck disable=SC2016 # expanded by the new shell
+		# shellcheck disable=SC2016,SC2154 # expanded by the new shell; tej_text_libs is the helper program's
 		TEJ_CODE_LIBS=$tej_text_libs "$job_shell" -c 'tej_l=$TEJ_CODE_LIBS
 unset TEJ_CODE_LIBS
 eval "$tej_l" || exit 70
@@ -317,7 +262,7 @@ shift 3
 		return
 	fi
 	# shellcheck disable=SC2016 # expanded by the new shell
-	"$job_shell" -c '. "$1/lib/common.sh" && . "$1/lib/job.sh" || exit 70
+	"$job_shell" -c '. "$1/lib/common.sh" && . "$1/lib/proc.sh" && . "$1/lib/kill.sh" || exit 70
 tree_job_dir=$2
 tree_pids=$3
 shift 3
@@ -325,15 +270,18 @@ shift 3
 }
 
 # signal_job SIGNAL: the whole process group when we lead it, else the tree below the runner and the
-# processes with the job's environment (tree_kill, lib/job.sh: frozen first, so that none escapes).
+# processes with the job's environment (tree_kill, lib/kill.sh: frozen first, so that none escapes).
 # The tree is kept (tree_pids) from one signal to the next: the job's orphans stay in it.
 signal_job() {
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else
+		# The runner is a root while it is our child (once reaped, its pid may be a stranger's).
+		_signal_job_root=
+		if our_child "$child"; then _signal_job_root=$child; fi
 		# shellcheck disable=SC2016 # expanded by the new shell
 		_signal_job_pids=$(tree_shell 'tree_kill "$@" >/dev/null 2>&1
-printf "%s\n" "$tree_pids"' "$1" "$child") && tree_pids=$_signal_job_pids
+printf "%s\n" "$tree_pids"' "$1" ${_signal_job_root:+"$_signal_job_root"}) && tree_pids=$_signal_job_pids
 	fi
 }
 
@@ -399,7 +347,8 @@ notify() {
 		_notify_command=$raw_value
 		export_job_env
 		unset TEJ_SCRATCH_DIR
-		TEJ_JOB_STATE=$(ended_state "$job_dir")
+		ended_state_into "$job_dir"
+		TEJ_JOB_STATE=$job_state_value
 		TEJ_JOB_EXIT_CODE=$1
 		export TEJ_JOB_STATE TEJ_JOB_EXIT_CODE
 		exec "$job_shell" -c "$_notify_command" "$job_id"
@@ -428,6 +377,70 @@ finish() {
 	notify "$1"
 	test "${2:-}" = no-exit || exit "$1"
 }
+
+# Main: the statements of the wrapper, after its functions (the traps above come first, so that a signal
+# that comes while the shell reads the rest finds them set).
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# From the helper program (wrapper_code_export, lib/common.sh) the libraries are a function.
+if test -n "${tej_in_memory:-}"; then
+	tej_libs
+else
+	# shellcheck source=common.sh
+	. "$TEJ_ROOT/lib/common.sh"
+	# shellcheck source=proc.sh
+	. "$TEJ_ROOT/lib/proc.sh"
+	# shellcheck source=state.sh
+	. "$TEJ_ROOT/lib/state.sh"
+	# shellcheck source=kill.sh
+	. "$TEJ_ROOT/lib/kill.sh"
+fi
+
+test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
+# The end of our command line, as ps shows it (queue_submit runs "$TEJ_SHELL" lib/run-job.sh JOB_DIR, or
+# from the helper program "$TEJ_SHELL" -c CODE "$TEJ_ROOT/lib/run-job.sh" JOB_DIR): without /proc, it
+# tells the wrapper and its subshells from a process that took one of their pids.
+wrapper_args="$0 $1"
+# The checks below are made inside the directory itself (our cwd), not through its path: a submit's
+# retry may replace the job at that path meanwhile.
+cd -P "$1" 2>/dev/null || die "$EX_NOINPUT" "no such job directory: $1"
+job_dir=$(pwd -P)
+if ! test -d "$job_dir/work" || ! test -d "$job_dir/meta"; then
+	die "$EX_NOINPUT" "not a job directory: $1"
+fi
+job_id=${job_dir##*/}
+
+# Record ourselves first, as `launched` ("NATIVE_ID PID START"): a submit that dies before it writes
+# native-id leaves the job known by this record. The record is linked into place (link(2) is atomic and
+# fails when the name exists): only one wrapper ever runs a job, and none once a reader gave its start up
+# (launch_void, lib/state.sh). TEJ_ATTEMPT names the submit attempt that started us: a retry that took
+# over the job after its first attempt died has replaced the directory, and ours is gone.
+if test -n "${TEJ_ATTEMPT:-}"; then
+	read_state_into ./attempt || state_line=
+	# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+	test "$state_line" = "$TEJ_ATTEMPT" ||
+		die "$EX_CANTCREAT" "job $job_id: the submit that started this wrapper has been replaced"
+fi
+wrapper_start=$(proc_starttime $$) || wrapper_start=
+if ! printf '%s %s %s\n' "${TEJ_NATIVE_ID:-$$}" "$$" "${wrapper_start:--}" >"./launched.tmp.$$"; then
+	rm -f "./launched.tmp.$$"
+	die "$EX_IOERR" "job $job_id: cannot record the wrapper in its directory"
+fi
+if ! ln "./launched.tmp.$$" ./launched 2>/dev/null; then
+	rm -f "./launched.tmp.$$"
+	die "$EX_CANTCREAT" "job $job_id was started already, or its start was given up"
+fi
+rm -f "./launched.tmp.$$"
+unset TEJ_ATTEMPT TEJ_NATIVE_ID
+meta=$job_dir/meta
+job_shell=${TEJ_SHELL:-/bin/sh}
+cr=$(printf '\r')
+kill_grace=${TEJ_KILL_GRACE:-10}
+check_seconds "$kill_grace" TEJ_KILL_GRACE
+time_limit=$(read_state "$meta/time_limit") || time_limit=
+case $time_limit in
+'' | 0 | *[!0-9]*) time_limit= ;;
+esac
+timer=
 
 # A plugin's allocation (slurm: SLURM_CPUS_*) is what the job got: it wins over the cpus asked for.
 nproc=${TEJ_ALLOC_NPROC:-}

@@ -34,7 +34,7 @@ queue_submit() {
 	else
 		# Some shells (bash) give a background job its own group under `set -m`; posh's subshell dies
 		# of it (so ask a throw-away one first); dash, busybox and posh make no group without a
-		# terminal: the wrapper then kills the job's process tree instead (tree_kill, lib/job.sh).
+		# terminal: the wrapper then kills the job's process tree instead (tree_kill, lib/kill.sh).
 		_queue_submit_pid=$(
 			if (set -m) 2>/dev/null; then set -m; fi
 			"$TEJ_SHELL" "$@" </dev/null >/dev/null 2>&1 &
@@ -54,7 +54,7 @@ queue_submit() {
 # a submit that died before it wrote pid-start); fail when unknown
 direct_start() {
 	read_state "$1/pid-start" && return 0
-	# shellcheck disable=SC2154 # set by launched_into (lib/job.sh)
+	# shellcheck disable=SC2154 # set by launched_into (lib/state.sh)
 	launched_into "$1" && test "$launched_start" != - && printf '%s\n' "$launched_start"
 }
 
@@ -79,7 +79,7 @@ queue_state() {
 # /proc, whether a group of that number is left
 direct_leads_group() {
 	if has_proc && proc_fields "$1"; then
-		# shellcheck disable=SC2154 # set by proc_fields (lib/job.sh)
+		# shellcheck disable=SC2154 # set by proc_fields (lib/proc.sh)
 		test "$proc_pgrp" = "$1"
 	else
 		signal_group 0 "$1" 2>/dev/null
@@ -116,13 +116,15 @@ direct_signal() {
 
 # direct_kill_tree JOB_DIR PID GRACE: where the wrapper PID leads no group (no setsid: `set -m` in dash
 # without a terminal makes none), freeze the tree below it and the processes with the job's
-# environment, TERM them, wait up to GRACE seconds, then KILL what is left (tree_kill, lib/job.sh)
+# environment, TERM them, wait up to GRACE seconds, then KILL what is left (tree_kill, lib/kill.sh)
 direct_kill_tree() {
-	# shellcheck disable=SC2034 # read by tree_freeze (lib/job.sh)
+	# shellcheck disable=SC2034 # read by tree_freeze (lib/kill.sh)
 	tree_job_dir=$1
 	tree_kill TERM ${2:+"$2"}
 	if ! direct_wait "$3" direct_tree_gone; then
-		tree_kill KILL ${2:+"$2"}
+		# Not the wrapper's pid again: it is in the tree while it runs, and once it has ended the pid
+		# may be a stranger's.
+		tree_kill KILL
 		direct_wait 5 direct_tree_gone || {
 			say "processes of job ${1##*/} survived SIGKILL"
 			return 1

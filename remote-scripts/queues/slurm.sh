@@ -1,10 +1,11 @@
 #!/bin/sh
 # Summary: The slurm queue plugin: hands the job to Slurm with sbatch; the batch script runs the job wrapper
 # Usage: load_queue slurm   (function definitions only: queue_check queue_submit queue_state queue_states
-#   queue_kill queue_find)
+#   queue_kill queue_find queue_abandon)
 # Output (proto 1): queue_submit prints the Slurm job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
 #   per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without sbatch, squeue and scancel; queue_submit sbatch's status when it refuses
+# Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a third of it the batch script's text
 # shellcheck shell=sh
 
 queue_check() {
@@ -56,23 +57,54 @@ slurm_comment() {
 	printf 'tej %s %s\n' "$1" "$_slurm_comment_attempt"
 }
 
-# slurm_find JOB_DIR: print the id of the Slurm job of this user named after the job and commented with
-# its directory and submit attempt; 1 when there is none, 2 when squeue does not answer
-slurm_find() {
-	_slurm_find_out=$(squeue -h -t all -u "$(id -un)" -n "${1##*/}" -o '%i %k') || return 2
-	_slurm_find_comment=$(slurm_comment "$1")
-	printf '%s\n' "$_slurm_find_out" | while IFS= read -r _slurm_find_line; do
-		if test "${_slurm_find_line#* }" = "$_slurm_find_comment"; then
-			printf '%s\n' "${_slurm_find_line%% *}"
-			break
+# slurm_jobs JOB_DIR: print the ids of the Slurm jobs of this user named after the job and commented
+# with its directory and submit attempt (one, but for a retried sbatch that Slurm took twice); 1 when
+# there is none, 2 when squeue does not answer
+slurm_jobs() {
+	_slurm_jobs_out=$(squeue -h -t all -u "$(id -un)" -n "${1##*/}" -o '%i %k') || return 2
+	_slurm_jobs_comment=$(slurm_comment "$1")
+	printf '%s\n' "$_slurm_jobs_out" | while IFS= read -r _slurm_jobs_line; do
+		if test "${_slurm_jobs_line#* }" = "$_slurm_jobs_comment"; then
+			printf '%s\n' "${_slurm_jobs_line%% *}"
 		fi
 	done | grep . # fails when nothing matched
 }
 
+# slurm_find JOB_DIR: the first of slurm_jobs
+slurm_find() {
+	_slurm_find_ids=$(slurm_jobs "$1") || return
+	printf '%s\n' "${_slurm_find_ids%%"$nl"*}"
+}
+
 # queue_find JOB_DIR: the Slurm job of a submit that died after sbatch and before it wrote native-id,
-# still queued (once it starts, its wrapper records the id in launched): slurm_find
+# still queued (once it starts, its wrapper records the id in launched): slurm_find. While the submit's
+# sbatch still runs (sbatch-pid: the helper died, its sbatch did not), Slurm may not have the job yet: 2.
 queue_find() {
+	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
+	if read_state_into "$1/sbatch-pid" && submitter_alive "$state_line"; then
+		return 2
+	fi
 	slurm_find "$1"
+}
+
+# queue_abandon JOB_DIR: scancel the Slurm jobs of this submit attempt (slurm_jobs); 2 when squeue does
+# not answer, 1 when scancel fails on a job Slurm still runs or queues
+queue_abandon() {
+	_qa_status=0
+	_qa_ids=$(slurm_jobs "$1") || _qa_status=$?
+	case $_qa_status in
+	0) ;;
+	1) return 0 ;;
+	*) return "$_qa_status" ;;
+	esac
+	for _qa_id in $_qa_ids; do
+		if ! scancel "$_qa_id" 2>/dev/null; then
+			case $(slurm_word "$(squeue -h -j "$_qa_id" -o %T 2>/dev/null)") in
+			queued | running) return 1 ;;
+			esac
+		fi
+		say "cancelled Slurm job $_qa_id of the abandoned job ${1##*/}"
+	done
 }
 
 # slurm_batch_script [ATTEMPT]: the batch script. From files it is the same text for every job (the job
@@ -204,7 +236,16 @@ queue_submit() {
 	_qs_try=1
 	while :; do
 		write_state "$_qs_dir/sbatch-attempt" "$_qs_try"
-		if _qs_out=$(slurm_batch_script "${TEJ_ATTEMPT:-}" | sbatch "$@" 2>"$_qs_dir/sbatch.err"); then
+		# sbatch runs in a subshell whose pid and identity go to sbatch-pid: should this helper die, its
+		# sbatch may live on and create the job after a reader has looked for it (queue_find).
+		if _qs_out=$(
+			{ slurm_batch_script "${TEJ_ATTEMPT:-}" | sbatch "$@" 2>"$_qs_dir/sbatch.err"; } &
+			_qs_pid=$!
+			if _qs_ident=$(proc_identity "$_qs_pid"); then
+				write_state "$_qs_dir/sbatch-pid" "$_qs_pid $_qs_ident" || :
+			fi
+			wait "$_qs_pid"
+		); then
 			_qs_id=${_qs_out%%;*}
 			break
 		fi
@@ -229,7 +270,7 @@ queue_submit() {
 		return "$EX_FAILURE"
 		;;
 	esac
-	rm -f "$_qs_dir/sbatch.err"
+	rm -f "$_qs_dir/sbatch.err" "$_qs_dir/sbatch-pid"
 	printf '%s\n' "$_qs_id"
 }
 

@@ -126,7 +126,7 @@ describe('security', () => {
     // line to the next: a call that checked the files and then read them again to run them would run
     // the planted line, deterministically. A call runs only the helper program, read once and checked
     // in memory; the wrapper of a job submitted meanwhile runs from it too.
-    const served = ['tej-remote', 'lib/common.sh', 'lib/job.sh', 'lib/run-job.sh', 'commands/list.sh', 'commands/status.sh', 'commands/submit.sh', 'queues/direct.sh'];
+    const served = ['tej-remote', 'lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/kill.sh', 'lib/run-job.sh', 'commands/list.sh', 'commands/status.sh', 'commands/submit.sh', 'queues/direct.sh'];
     // One FIFO server per helper: the shipped text, then the planted one, to readers one after another
     // (it waits for a reader to close before it opens for the next one: a writer that opens while a
     // reader still has the FIFO open would write into that reader's stream).

@@ -87,7 +87,7 @@ describe('library session', () => {
       const again = await makeJob(join(jobs, 'again'), { 'start.sh': 'true\n' });
       await q.submit(again, { id: 'again1' });
       assert.ok(events.some((e) => e.kind === 'warning' && /modified after they were installed; reinstalling/.test(e.message)), JSON.stringify(events));
-      for (const f of ['commands/status.sh', 'commands/show.sh', 'lib/common.sh', 'lib/job.sh']) {
+      for (const f of ['commands/status.sh', 'commands/show.sh', 'lib/common.sh', 'lib/state.sh']) {
         assert.equal(await alice(`cat ~/.tej/${f}`), await readFile(join(HELPERS, f), 'utf8'), f);
       }
       await waitFor('again1', () => q.status('again1'), (s) => s?.state === 'finished');

@@ -79,7 +79,9 @@ EOF`,
       assert.equal(w.code, 0, w.stderr);
     }
     // alice's sbatch: for the job named slurmgap, it submits the job, says so in ~/sbatch-gap.id and
-    // blocks on the FIFO ~/sbatch-gate before it prints the id (the submit helper is killed meanwhile)
+    // blocks on the FIFO ~/sbatch-gate before it prints the id (the submit helper is killed meanwhile);
+    // for slurmrefused, it submits the job and fails as if Slurm had refused it; for slurmlate, it
+    // blocks on the FIFO ~/sbatch-late-gate before it submits anything
     const gated = await lab.execAs('s1', 'alice', `mkdir -p ~/testbin && cat > ~/testbin/sbatch <<'END'
 #!/bin/sh
 case " $* " in
@@ -90,10 +92,20 @@ case " $* " in
   echo "$out"
   exit 0
   ;;
+*" --job-name=slurmrefused "*)
+  /usr/bin/sbatch "$@" >/dev/null || exit
+  echo 'sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified' >&2
+  exit 1
+  ;;
+*" --job-name=slurmlate "*)
+  : > "$HOME/sbatch-late.waiting"
+  read -r _ < "$HOME/sbatch-late-gate"
+  exec /usr/bin/sbatch "$@"
+  ;;
 esac
 exec /usr/bin/sbatch "$@"
 END
-chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
+chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate ~/sbatch-late-gate && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
     assert.equal(gated.code, 0, gated.stderr);
     ok(await run(['setup', 's1', '--plugin', 'slurm']));
     ok(await run(['setup', 's1', '--plugin', 'slurm'], bobHome));
@@ -297,6 +309,40 @@ kill -KILL $(tree "$pid")`]);
     assert.match(ok(await run(['kill', 's1', '--id', 'slurmgap'])), /killed/);
     assert.equal((await json('slurmgap')).state, 'killed');
     assert.equal((await lab.exec('s1', ['cat', '/home/alice/slurmgap.log'])).stdout, 'once\n');
+  });
+
+  it('cancels the Slurm job of a submit that failed after sbatch made it: no orphan waits in the queue', async () => {
+    const dir = await makeJob(join(jobs, 'slurmrefused'), { 'start.sh': 'echo ran >> ~/slurmrefused.log\n' });
+    const r = await run(['submit', 's1', '--id', 'slurmrefused', dir]);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /Invalid account/);
+    const states = (await lab.exec('s1', ['squeue', '-h', '-t', 'all', '-u', 'alice', '-n', 'slurmrefused', '-o', '%T'])).stdout.trim();
+    assert.equal(states, 'CANCELLED', 'the one Slurm job sbatch made is cancelled');
+    assert.equal((await lab.exec('s1', ['test', '-e', '/home/alice/slurmrefused.log'])).code, 1, 'the job never ran');
+  });
+
+  it('waits for the sbatch of a dead submit helper before it gives the job up, and then finds the job', async () => {
+    const dir = await makeJob(join(jobs, 'slurmlate'), { 'start.sh': 'echo once >> ~/slurmlate.log\n' });
+    const submitting = startTej(['submit', 's1', '--id', 'slurmlate', dir], { home, timeoutMs: 120_000 });
+    await waitFor('sbatch to be called', () => lab.exec('s1', ['test', '-e', '/home/alice/sbatch-late.waiting']), (r) => r.code === 0);
+    // The client goes first (else it would retry by itself), then the submit helper alone: its sbatch,
+    // held at the gate, lives on, as after a dropped connection.
+    submitting.child.kill('SIGKILL');
+    await submitting.done;
+    const killed = await lab.exec('s1', ['sh', '-c', `set -eu
+read -r pid start < /home/alice/.tej/jobs/slurmlate/submitter
+test -z "$start" || test "$(sed 's/.*) //' /proc/$pid/stat | cut -d' ' -f20)" = "$start"
+kill -KILL "$pid"`]);
+    assert.equal(killed.code, 0, killed.stderr);
+    assert.equal((await json('slurmlate')).state, 'submitting', 'not given up while its sbatch may still make the job');
+    const gate = await lab.exec('s1', ['sh', '-c', 'echo go > /home/alice/sbatch-late-gate']);
+    assert.equal(gate.code, 0, gate.stderr);
+    const s = await waitFor('the job to be found', () => json('slurmlate'), (j) => j.state !== 'submitting');
+    assert.ok(['queued', 'running', 'finished'].includes(s.state), JSON.stringify(s));
+    const named = (await lab.exec('s1', ['squeue', '-h', '-t', 'all', '-u', 'alice', '-n', 'slurmlate', '-o', '%i'])).stdout.trim();
+    assert.equal(s.native_id, named, 'the one Slurm job sbatch made');
+    await waitFor('the job to end', () => json('slurmlate'), (j) => j.state === 'finished');
+    assert.equal((await lab.exec('s1', ['cat', '/home/alice/slurmlate.log'])).stdout, 'once\n');
   });
 
   it('maps a job that Slurm ends at its --time to timeout, and records that in the job directory', { timeout: 150_000 }, async () => {

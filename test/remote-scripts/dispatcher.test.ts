@@ -94,7 +94,7 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
         const q = await HelperQueue.setUp(shell);
         t.after(() => q.cleanUp());
         const marker = join(q.tmp, 'tampered-ran');
-        for (const file of ['commands/list.sh', 'lib/common.sh', 'lib/job.sh']) {
+        for (const file of ['commands/list.sh', 'lib/common.sh', 'lib/state.sh']) {
           const path = join(q.root, file);
           const original = readFileSync(path);
           writeFileSync(path, `${original}\ntouch '${marker}'\n`);
@@ -207,6 +207,14 @@ describe('the remote scripts', () => {
   test('every library and plugin starts with a Summary line', () => {
     for (const f of remoteScripts().filter((f) => f.startsWith('lib/') || f.startsWith('queues/'))) {
       assert.match(readFileSync(join(REMOTE_SCRIPTS, f), 'utf8'), /^#!\/bin\/sh\n# Summary: .+\n/, f);
+    }
+  });
+
+  test('a helper over 250 lines says why at its top (a # Length: line in its header)', () => {
+    for (const f of remoteScripts().filter((f) => f === 'tej-remote' || f.endsWith('.sh'))) {
+      const text = readFileSync(join(REMOTE_SCRIPTS, f), 'utf8');
+      if (text.split('\n').length <= 250) continue;
+      assert.match(text, /^#!\/bin\/sh\n(#.*\n)*?# Length: over 250 lines: .+\n/, f);
     }
   });
 

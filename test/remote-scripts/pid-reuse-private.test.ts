@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { groupMembers, HelperQueue, parseReply, processAlive, SHELLS, waitFor } from './_queue.js';
 
-/** A host without /proc, as the helpers see it (TEJ_PROC, lib/job.sh): they fall back to ps. */
+/** A host without /proc, as the helpers see it (TEJ_PROC, lib/proc.sh): they fall back to ps. */
 const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
 
 /** The ps the helpers fall back to: procps (this host's), or busybox's (the bare userland, no setsid). */
@@ -104,6 +104,42 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
           });
         });
       }
+    }
+  });
+
+  // One at a time, as above.
+  describe('kill of a job that leads no process group, on a host without /proc', { concurrency: 1 }, () => {
+    // Without setsid the wrapper leads no group under dash, busybox and posh (bash's set -m makes one):
+    // kill freezes the job's process tree, TERMs it, and KILLs what is left after the grace period.
+    for (const shell of SHELLS.filter((s) => !s.name.startsWith('bash'))) {
+      describe(`under ${shell.name} with busybox ps`, () => {
+        test('leaves alone a process that took the pid of one of the job\'s processes during the grace period', async (t) => {
+          const q = await HelperQueue.setUp(shell, { bare: true, env: NO_PROC });
+          t.after(() => q.cleanUp());
+          // The job's shell ignores TERM, so that the KILL after the grace period is needed; its sleep ends on TERM.
+          const script = 'sleep 1000 &\necho $! > sleeper\ntrap "" TERM\nwait\ntouch sleeper-gone\nwhile :; do sleep 1; done\n';
+          const rec = await q.submit('tree', { script: 'run.sh', files: { 'run.sh': script } });
+          const wrapper = Number(rec.native_id);
+          const work = join(q.jobDir('tree'), 'work');
+          await waitFor('the job to start its sleep', () => (q.commandLines().includes('sleep 1000') && existsSync(join(work, 'sleeper')) ? true : undefined));
+          assert.deepEqual(groupMembers(wrapper), [], 'the wrapper leads no group');
+          const sleeper = Number(readFileSync(join(work, 'sleeper'), 'utf8'));
+          const kill = q.run(['kill', 'tree', '--grace', '15']);
+          await waitFor('the job\'s sleep to end on TERM', () => (existsSync(join(work, 'sleeper-gone')) ? true : undefined));
+          // Held while the sleep's pid goes to a stranger.
+          const killer = await waitFor('the kill helper', () => q.processes().find((pid) => /kill(\.sh)? tree --grace 15$/.test(commandLine(pid)) && parentOf(pid) === process.pid));
+          process.kill(killer, 'SIGSTOP');
+          t.after(() => signalIfAlive(killer, 'SIGCONT'));
+          const stranger = await spawnAtPid(sleeper, ['sleep', '1001']);
+          t.after(() => stranger.kill('SIGKILL'));
+          process.kill(killer, 'SIGCONT');
+          const r = await kill;
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
+          assert.ok(processAlive(sleeper), 'the stranger lives');
+          assert.ok(!q.commandLines().includes('sleep 1000'), 'nothing of the job is left');
+        });
+      });
     }
   });
 

@@ -2,10 +2,10 @@
 // process group of that number) that they cannot prove is still the job's.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { groupMembers, HelperQueue, processAlive, SHELLS, waitFor } from './_queue.js';
+import { groupMembers, HelperQueue, jobTar, processAlive, SHELLS, TEST_HASH, waitFor } from './_queue.js';
 
 describe('reused pids', { concurrency: SHELLS.length }, () => {
   for (const shell of SHELLS) {
@@ -35,7 +35,7 @@ describe('reused pids', { concurrency: SHELLS.length }, () => {
   }
 });
 
-/** A host without /proc, as the helpers see it (TEJ_PROC, lib/job.sh): they fall back to ps. */
+/** A host without /proc, as the helpers see it (TEJ_PROC, lib/proc.sh): they fall back to ps. */
 const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
 
 /** The ps the helpers fall back to: procps (this host's), or busybox's (the bare userland, no setsid). */
@@ -94,6 +94,60 @@ describe('reused pids on a host without /proc (ps proves the wrapper)', { concur
           assert.deepEqual(k.records.map((r) => [r.previous_state, r.state]), [['lost', 'lost']]);
           assert.ok(processAlive(member), 'the stranger group\'s process lives');
         });
+      });
+    }
+  }
+});
+
+describe('a dead submit whose pid now names a stranger, on a host without /proc', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    for (const ps of PS_KINDS) {
+      test(`is not taken for a live one under ${shell.name} with ${ps.name}`, async (t) => {
+        const q = await HelperQueue.setUp(shell, { bare: ps.bare, env: NO_PROC });
+        t.after(() => q.cleanUp());
+        // A submit held in its upload (half a tar, stdin left open): it has its staging dir and its record.
+        const [cmd, ...pre] = q.shell.argv;
+        const submit = spawn(cmd!, [...pre, join(q.root, 'tej-remote'), '--proto', '1', '--hash', TEST_HASH, 'submit', 'held', 'n1'], {
+          env: q.env,
+          cwd: q.tmp,
+          stdio: ['pipe', 'ignore', 'ignore'],
+          detached: true,
+        });
+        const closed = new Promise((r) => submit.once('close', r));
+        t.after(() => signalIfAlive(-submit.pid!, 'SIGKILL'));
+        submit.stdin.on('error', () => {});
+        submit.stdin.write((await jobTar({ command: 'true', nonce: 'n1' })).subarray(0, 512));
+        const staging = join(q.root, 'staging');
+        const [dir, record] = await waitFor('the submit\'s record', () => {
+          for (const name of existsSync(staging) ? readdirSync(staging) : []) {
+            const line = existsSync(join(staging, name, 'submitter')) ? readFileSync(join(staging, name, 'submitter'), 'utf8') : '';
+            if (name.startsWith('held.') && line.endsWith('\n')) return [name, line.trim()] as const;
+          }
+          return undefined;
+        });
+        const [pid, ...identity] = record.split(' ');
+        assert.equal(dir.split('.')[1], pid);
+        // The claim of the id, as the submit makes it before it moves its record into jobs/ID.
+        mkdirSync(q.jobDir('held'));
+        assert.equal((await q.status('held')).state, 'submitting');
+        process.kill(-submit.pid!, 'SIGKILL');
+        await closed;
+        // A stranger (started in a later second: ps tells start times to the second) takes the pid.
+        const after = Math.ceil(Date.now() / 1000) * 1000;
+        await waitFor('the next second', () => (Date.now() > after ? true : undefined));
+        const stranger = spawn('sleep', ['1003'], { stdio: 'ignore' });
+        t.after(() => signalIfAlive(stranger.pid!, 'SIGKILL'));
+        await waitFor('the stranger to run', () => (processAlive(stranger.pid!) ? true : undefined));
+        const reused = [String(stranger.pid), ...identity].join(' ');
+        const moved = join(staging, dir.replace(`.${pid}.`, `.${stranger.pid}.`));
+        renameSync(join(staging, dir), moved);
+        writeFileSync(join(moved, 'submitter'), `${reused}\n`);
+        assert.equal((await q.status('held')).state, 'incomplete', 'a stranger in staging does not make the submit live');
+        // The same record, moved into the job's directory (the submit died after its claim).
+        rmSync(join(q.jobDir('held'), 'launched'), { force: true });
+        writeFileSync(join(q.jobDir('held'), 'submitter'), `${reused}\n`);
+        assert.equal((await q.status('held')).state, 'incomplete', 'a stranger in jobs/ does not make the submit live');
+        assert.ok(processAlive(stranger.pid!), 'the stranger lives');
       });
     }
   }

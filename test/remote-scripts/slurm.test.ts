@@ -83,7 +83,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
         assert.equal(check.status, 0, check.stdout + check.stderr);
         // From the helper program: the wrapper's code is in the text, as the program holds it, and
         // neither the job directory nor a path of a helper is.
-        const m = withSlurmLib(q, 'tej_in_memory=1 tej_text_libs=$(cat "$TEJ_ROOT/lib/common.sh" "$TEJ_ROOT/lib/job.sh") tej_text_run_job=$(cat "$TEJ_ROOT/lib/run-job.sh"); slurm_batch_script > batch-m.sh');
+        const m = withSlurmLib(q, 'tej_in_memory=1 tej_text_libs=$(cat "$TEJ_ROOT/lib/common.sh" "$TEJ_ROOT/lib/proc.sh" "$TEJ_ROOT/lib/state.sh" "$TEJ_ROOT/lib/answers.sh" "$TEJ_ROOT/lib/record.sh" "$TEJ_ROOT/lib/kill.sh") tej_text_run_job=$(cat "$TEJ_ROOT/lib/run-job.sh"); slurm_batch_script > batch-m.sh');
         assert.equal(m.code, 0, m.stderr);
         const inMemory = readFileSync(join(q.tmp, 'batch-m.sh'), 'utf8');
         assert.doesNotMatch(inMemory, /tej-remote-test/, 'no path of the queue or the job');

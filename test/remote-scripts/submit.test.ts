@@ -192,7 +192,9 @@ describe('submit', { concurrency: SHELLS.length }, () => {
         const staging = join(q.root, 'staging');
         mkdirSync(join(staging, `claim.x.${process.pid}.AbC123`)); // another id's (claim.x)
         assert.equal((await q.status('claim')).state, 'incomplete');
+        // a submit writes its record (pid and identity) in its staging dir before it claims the id
         mkdirSync(join(staging, `claim.${process.pid}.XyZ789`));
+        writeFileSync(join(staging, `claim.${process.pid}.XyZ789`, 'submitter'), `${process.pid}\n`);
         assert.equal((await q.status('claim')).state, 'submitting', 'never incomplete while its submit lives');
         const list = await q.ok(['list']);
         assert.equal(list.records.find((r) => r.id === 'claim')!.state, 'submitting');

@@ -17,7 +17,7 @@ const TREE = [
   'wait',
 ].join('\n');
 
-/** A host without /proc, as the helpers see it (TEJ_PROC, lib/job.sh): they fall back to ps and kill -0. */
+/** A host without /proc, as the helpers see it (TEJ_PROC, lib/proc.sh): they fall back to ps and kill -0. */
 const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
 
 const sleeps = (q: HelperQueue) => q.commandLines().filter((c) => new RegExp(FAMILY_SLEEPS).test(c));

@@ -1,0 +1,193 @@
+#!/bin/sh
+# Summary: Ending and removing a job: its process tree (tree_kill), kill_job, the <id> [--grace S] arguments of kill and delete, trash_job
+#   (sourced after common.sh and proc.sh (kill_job: state.sh and answers.sh))
+# Usage: . "$TEJ_ROOT/lib/kill.sh"   (function definitions only)
+#   kill_job DIR GRACE, kill_args USAGE FLAGS ARG..., tree_kill SIGNAL ROOT..., trash_job DIR, remove_tree PATH
+# Output (proto 1): nothing by itself
+# Exit: nothing by itself
+# shellcheck shell=sh
+# shellcheck disable=SC2034,SC2154 # shares variables with proc.sh and state.sh (proc_*, job_*), sets kill for its caller
+
+# tree_add PID: add PID to tree_pids (" PID:IDENTITY ...": proc_identity), unless it is there; tree_new says one was added
+tree_add() {
+	case $tree_pids in
+	*" $1:"*) return 0 ;;
+	esac
+	# Without /proc the identity comes from ps; a process whose identity cannot be told is left out.
+	if has_proc; then
+		proc_fields "$1" || return 0
+		_tree_add_start=$proc_start
+	else
+		_tree_add_start=$(proc_identity "$1") || return 0
+	fi
+	tree_pids="$tree_pids$1:$_tree_add_start "
+	tree_new=yes
+}
+
+# tree_freeze [ROOT...]: stop (SIGSTOP) ROOT and every process below it, and the processes that carry
+# the environment of the job in tree_job_dir (a job's orphans have lost their parent, not their
+# environment), adding them to tree_pids; scan again until no new one appears: a stopped process
+# cannot fork. This is how a job is killed where it leads no process group of its own (no setsid).
+tree_pids=' '
+tree_job_dir=
+tree_freeze() {
+	# Only live members count as parents: a dead member's pid may name a stranger by now.
+	_tree_freeze_old=$tree_pids
+	tree_pids=' '
+	for _tree_freeze_w in $_tree_freeze_old; do
+		if proc_alive "${_tree_freeze_w%%:*}" "${_tree_freeze_w#*:}"; then
+			tree_pids="$tree_pids$_tree_freeze_w "
+		fi
+	done
+	for _tree_freeze_root in ${1+"$@"}; do
+		proc_alive "$_tree_freeze_root" && tree_add "$_tree_freeze_root"
+	done
+	tree_new=yes
+	while test -n "$tree_new"; do
+		tree_new=
+		tree_signal STOP
+		proc_scan
+		while read -r _tree_freeze_pid _tree_freeze_ppid; do
+			test -n "$_tree_freeze_ppid" || continue
+			case $tree_pids in
+			*" $_tree_freeze_ppid:"*) tree_add "$_tree_freeze_pid" ;;
+			esac
+		done <<EOF
+$proc_table
+EOF
+		tree_marked
+	done
+}
+
+# tree_marked: add the processes whose environment holds TEJ_JOB_DIR=<tree_job_dir>/work (with /proc)
+tree_marked() {
+	test -n "$tree_job_dir" && has_proc || return 0
+	# environ is NUL-separated (-z; busybox grep stops a line at a NUL without it); grep exits 2 for
+	# the processes that vanish or are not ours, whatever it found
+	_tree_marked_files=$(grep -lzxF "TEJ_JOB_DIR=$tree_job_dir/work" "$TEJ_PROC"/[0-9]*/environ 2>/dev/null) || true
+	while read -r _tree_marked_f; do
+		_tree_marked_pid=${_tree_marked_f#"$TEJ_PROC"/}
+		_tree_marked_pid=${_tree_marked_pid%/environ}
+		case $_tree_marked_pid in
+		'' | *[!0-9]* | "$$") continue ;;
+		esac
+		proc_alive "$_tree_marked_pid" && tree_add "$_tree_marked_pid"
+	done <<EOF
+$_tree_marked_files
+EOF
+	return 0
+}
+
+# tree_signal SIGNAL: send SIGNAL to each process of tree_pids that is still the one recorded
+tree_signal() {
+	for _tree_signal_w in $tree_pids; do
+		if proc_alive "${_tree_signal_w%%:*}" "${_tree_signal_w#*:}"; then
+			kill "-$1" "${_tree_signal_w%%:*}" 2>/dev/null || true
+		fi
+	done
+}
+
+# tree_kill SIGNAL ROOT...: freeze the tree (tree_freeze; what was frozen before stays in it), send
+# it SIGNAL, let it run again
+tree_kill() {
+	_tree_kill_signal=$1
+	shift
+	tree_freeze ${1+"$@"}
+	tree_signal "$_tree_kill_signal"
+	tree_signal CONT
+}
+
+# tree_alive: whether a process of tree_pids runs on
+tree_alive() {
+	for _tree_alive_w in $tree_pids; do
+		proc_alive "${_tree_alive_w%%:*}" "${_tree_alive_w#*:}" && return 0
+	done
+	return 1
+}
+
+# kill_job DIR GRACE: kill a running or queued job, sweep what is left of a lost one (its wrapper is
+# gone, other processes of its group may not be; it stays lost); set previous_state and state
+# shellcheck disable=SC2034 # for the caller
+kill_job() {
+	job_state_into "$1"
+	previous_state=$job_state_value
+	_kill_job_native=$job_native
+	case $previous_state in
+	running | queued) write_state "$1/killed" "$(now)" ;;
+	lost) ;;
+	submitting) die "$EX_TEMPFAIL" "job ${1##*/} is being submitted: nothing was killed (kill it once its submit ends)" ;;
+	*)
+		state=$previous_state
+		return 0
+		;;
+	esac
+	_kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
+	if test -n "$_kill_job_plugin" && plugin_installed "$_kill_job_plugin"; then
+		load_queue "$_kill_job_plugin"
+		queue_kill "$1" "$_kill_job_native" "$2" ||
+			die "$EX_FAILURE" "could not kill job ${1##*/}"
+	fi
+	# The wrapper records the end when it survives the kill; when it was killed too, kill records it.
+	test "$previous_state" = lost || test -f "$1/end" || write_state "$1/end" "$(now)"
+	job_state_into "$1"
+	state=$job_state_value
+}
+
+# remove_tree PATH: remove PATH and everything below it, also what the job made read-only (Go's module
+# cache: chmod -R a-w); fail (after a message) when something is left
+remove_tree() {
+	test -e "$1" || test -L "$1" || return 0
+	rm -rf "$1" 2>/dev/null && return 0
+	# Only real directories get their write bit back (chmod -R does not follow symlinks below PATH).
+	test -L "$1" || chmod -R u+w "$1" 2>/dev/null || true
+	rm -rf "$1" && return 0
+	say "could not remove $1"
+	return 1
+}
+
+# trash_job DIR: move a job out of jobs/ (readers see it whole or not at all), then remove it. What a
+# removal leaves (staging/ID.PID.deleting) is removed by a later submit. Fails when the move fails.
+trash_job() {
+	_trash_job_to=$TEJ_ROOT/staging/${1##*/}.$$.deleting
+	mv "$1" "$_trash_job_to" || return 1
+	remove_tree "$_trash_job_to" || true
+}
+
+# kill_args USAGE FLAGS ARG...: parse the arguments of kill and delete, "<job-id> [--grace SECONDS]" and
+# the flags in FLAGS (delete: --kill): set id, grace (default 10) and kill (yes with --kill); exit 64
+# on anything else, 65 on a bad id or grace
+kill_args() {
+	_kill_args_usage=$1
+	_kill_args_flags=" $2 "
+	shift 2
+	id=
+	kill=
+	grace=10
+	_kill_args_id=
+	while test $# -gt 0; do
+		case $1 in
+		--grace)
+			test $# -ge 2 || die "$EX_USAGE" "$_kill_args_usage"
+			grace=$2
+			shift 2
+			;;
+		--kill)
+			case $_kill_args_flags in
+			*" --kill "*) kill=yes ;;
+			*) die "$EX_USAGE" "$_kill_args_usage" ;;
+			esac
+			shift
+			;;
+		-*) die "$EX_USAGE" "$_kill_args_usage" ;;
+		*)
+			test -z "$_kill_args_id" || die "$EX_USAGE" "$_kill_args_usage"
+			id=$1
+			_kill_args_id=yes
+			shift
+			;;
+		esac
+	done
+	test -n "$_kill_args_id" || die "$EX_USAGE" "$_kill_args_usage"
+	check_seconds "$grace" --grace
+	check_job_id "$id"
+}

@@ -1,0 +1,194 @@
+#!/bin/sh
+# Summary: Process primitives: liveness and identity of a pid (/proc, else ps), process groups, the process table, nap
+#   (sourced after common.sh)
+# Usage: . "$TEJ_ROOT/lib/proc.sh"   (function definitions only)
+#   proc_alive PID [IDENTITY], proc_identity PID, proc_runs_as, signal_group, group_alive, proc_scan, nap
+# Output (proto 1): nothing by itself
+# Exit: nothing by itself
+# shellcheck shell=sh
+
+# nl: a newline, for building lists of lines
+nl='
+'
+
+# TEJ_PROC: the process table (/proc). A test points it at a directory that does not exist, to run the
+# fallbacks of a host without /proc (ps, kill -0) on this one.
+TEJ_PROC=${TEJ_PROC:-/proc}
+
+# proc_fields PID: set proc_state, proc_ppid, proc_pgrp and proc_start from /proc/PID/stat; fail if
+# unreadable. The command name (field 2) may hold spaces and parentheses: the fields after its last
+# ') ' are parsed.
+proc_fields() {
+	_proc_fields_line=
+	{ IFS= read -r _proc_fields_line <"$TEJ_PROC/$1/stat"; } 2>/dev/null || return 1
+	# shellcheck disable=SC2086 # split on purpose: the fields are numbers and one state letter
+	set -- ${_proc_fields_line##*) }
+	test $# -ge 20 || return 1
+	proc_state=$1
+	proc_ppid=$2
+	proc_pgrp=$3
+	proc_start=${20}
+}
+
+has_proc() {
+	test -r "$TEJ_PROC/self/stat"
+}
+
+# proc_starttime PID: print the start time of PID (field 22 of /proc/PID/stat); fail without /proc
+proc_starttime() {
+	has_proc && proc_fields "$1" && printf '%s\n' "$proc_start"
+}
+
+# proc_alive PID [IDENTITY]: whether PID runs (a zombie is dead); with IDENTITY (proc_identity), a
+# process that is not the one recorded is a reused pid, hence dead too
+proc_alive() {
+	case $1 in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+	if has_proc; then
+		proc_fields "$1" || return 1
+		case $proc_state in
+		Z | X | x) return 1 ;;
+		esac
+		test -z "${2:-}" || test "$2" = "$proc_start"
+	else
+		# Without /proc: kill -0, then ps for a zombie (which still takes signals), where ps knows -p
+		# (busybox's does not: a process it cannot ask about counts as alive); with IDENTITY, ps proves it.
+		kill -0 "$1" 2>/dev/null || return 1
+		if test -n "${2:-}"; then
+			_proc_alive_id=$(proc_identity "$1") && test "$_proc_alive_id" = "$2"
+			return
+		fi
+		_proc_alive_stat=$(ps -o stat= -p "$1" 2>/dev/null) || _proc_alive_stat=
+		case $_proc_alive_stat in
+		*Z*) return 1 ;;
+		esac
+	fi
+}
+
+# proc_identity PID: print one word that tells PID from a later process that reuses its number: its start
+# time with /proc (proc_starttime); without, "ps_" and its start time as ps shows it (procps, BSD: the
+# second; a pid comes back only after the whole pid range), else (busybox) its command line, each
+# character but [A-Za-z0-9._/=-] as _. Fails when PID does not run (or is a zombie).
+proc_identity() {
+	if has_proc; then
+		proc_starttime "$1"
+		return
+	fi
+	ps_fields "$1" || return 1
+	case $ps_stat in
+	*Z*) return 1 ;;
+	esac
+	_proc_identity_w=$(printf '%s' "${ps_start:-$ps_args}" | tr -c 'A-Za-z0-9._/=-' '_') || return 1
+	printf 'ps_%s\n' "$_proc_identity_w"
+}
+
+# ps_fields PID: set ps_stat, ps_start (its start time, empty where ps cannot show it: busybox) and
+# ps_args (the command line) of PID from ps, for a host without /proc; fail when ps shows no such
+# process. procps and BSD ps take -p, lstart, and -ww for the whole command line; busybox's takes none
+# of them and lists every process (its command lines cut at 2 KB).
+ps_fields() {
+	case $1 in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+	ps_start=
+	# No output at all: ps knows the options and there is no such process.
+	_ps_fields_out=$(ps -ww -o pid= -o stat= -o lstart= -o args= -p "$1" 2>&1) || test -n "$_ps_fields_out" || return 1
+	# the five words of lstart: "Sat Dec  5 12:52:00 2026"
+	if read -r _ps_fields_pid ps_stat _ps_fields_w1 _ps_fields_w2 _ps_fields_w3 _ps_fields_w4 _ps_fields_w5 ps_args <<EOF && test "$_ps_fields_pid" = "$1"; then
+$_ps_fields_out
+EOF
+		ps_start="$_ps_fields_w1 $_ps_fields_w2 $_ps_fields_w3 $_ps_fields_w4 $_ps_fields_w5"
+		return 0
+	fi
+	_ps_fields_out=$(ps -ww -o pid= -o stat= -o args= -p "$1" 2>/dev/null) ||
+		_ps_fields_out=$(ps -o pid= -o stat= -o args= 2>/dev/null) || return 1
+	while read -r _ps_fields_pid ps_stat ps_args; do
+		test "$_ps_fields_pid" = "$1" && return 0
+	done <<EOF
+$_ps_fields_out
+EOF
+	return 1
+}
+
+# proc_runs_as PID STARTTIME ARGS: whether PID is still the process recorded. With /proc: alive, and
+# started at STARTTIME when that is known (proc_alive). Without, kill -0 cannot tell a reused pid:
+# alive, not a zombie, and its command line as ps shows it is ARGS or ends with " ARGS".
+proc_runs_as() {
+	if has_proc; then
+		proc_alive "$1" "$2"
+		return
+	fi
+	proc_alive "$1" && ps_fields "$1" || return 1
+	case $ps_stat in
+	*Z*) return 1 ;;
+	esac
+	case $ps_args in
+	"$3" | *" $3") return 0 ;;
+	esac
+	return 1
+}
+
+# signal_group SIGNAL PGID: send SIGNAL to every process of the group. dash's kill rejects `--`, posh's
+# needs it before a negative pid: ask the shell once which form it takes (signal 0 to our own group).
+_signal_group_dashdash=
+signal_group() {
+	if test -z "$_signal_group_dashdash"; then
+		if kill -0 -- 0 2>/dev/null; then
+			_signal_group_dashdash=yes
+		else
+			_signal_group_dashdash=no
+		fi
+	fi
+	if test "$_signal_group_dashdash" = yes; then
+		kill "-$1" -- "-$2"
+	else
+		kill "-$1" "-$2"
+	fi
+}
+
+# proc_scan: set proc_table to one line "PID PPID" per live process of this host (/proc, else ps). No
+# subshell on the /proc path: the job wrapper scans while it kills, and a fork of its own would be
+# counted in the job's tree.
+proc_scan() {
+	proc_table=
+	if has_proc; then
+		for _proc_scan_f in "$TEJ_PROC"/[0-9]*/stat; do
+			_proc_scan_pid=${_proc_scan_f#"$TEJ_PROC"/}
+			_proc_scan_pid=${_proc_scan_pid%/stat}
+			proc_fields "$_proc_scan_pid" || continue
+			case $proc_state in
+			Z | X | x) continue ;;
+			esac
+			proc_table="$proc_table$_proc_scan_pid $proc_ppid$nl"
+		done
+	else
+		# POSIX ps takes -A; busybox's lists every process without it (and refuses -A)
+		proc_table=$(ps -A -o pid= -o ppid= 2>/dev/null || ps -o pid= -o ppid=) || proc_table=
+		proc_table="$proc_table$nl"
+	fi
+}
+
+# group_alive PGID: whether some live (not zombie) process is left in the group
+group_alive() {
+	if ! has_proc; then
+		signal_group 0 "$1" 2>/dev/null
+		return
+	fi
+	_group_alive_pgid=$1
+	for _group_alive_f in "$TEJ_PROC"/[0-9]*/stat; do
+		_group_alive_pid=${_group_alive_f#"$TEJ_PROC"/}
+		proc_fields "${_group_alive_pid%/stat}" || continue
+		test "$proc_pgrp" = "$_group_alive_pgid" || continue
+		case $proc_state in
+		Z | X | x) ;;
+		*) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# nap: sleep a tenth of a second where sleep takes fractions (GNU, busybox), else one second
+nap() {
+	sleep 0.1 2>/dev/null || sleep 1
+}
