@@ -92,14 +92,23 @@ direct_gone() {
 	! group_alive "$2" && ! direct_wrapper_alive "$1" "$2"
 }
 
-# direct_wait SECONDS CHECK ARG...: wait up to SECONDS for CHECK ARG... to succeed
+# direct_wait SECONDS CHECK ARG...: wait up to SECONDS for CHECK ARG... to succeed. The clock bounds the
+# wait, read once a second of naps: a check may take longer than its nap (without /proc, each process
+# is proved with ps), and counting naps alone stretched a 10 s grace to several times that.
 direct_wait() {
-	_direct_wait_left=$(($1 * 10))
+	_direct_wait_s=$1
 	shift
-	until "$@"; do
-		test "$_direct_wait_left" -gt 0 || return 1
-		_direct_wait_left=$((_direct_wait_left - 1))
+	"$@" && return 0
+	test "$_direct_wait_s" -gt 0 || return 1
+	_direct_wait_end=$(($(now) + _direct_wait_s))
+	_direct_wait_n=0
+	while :; do
 		nap
+		"$@" && return 0
+		_direct_wait_n=$((_direct_wait_n + 1))
+		if test "$_direct_wait_n" -ge $((_direct_wait_s * 10)) || test $((_direct_wait_n % 10)) -eq 0; then
+			test "$(now)" -le "$_direct_wait_end" || return 1
+		fi
 	done
 }
 
