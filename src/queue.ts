@@ -22,23 +22,17 @@ import { loadBundle } from './remote/bundle.js';
 import { DEFAULT_QUEUE, retryPolicy, runFailure, type CallOptions, type CallResult, type QueueCalls } from './remote/call.js';
 import { installHelpers, modifiedPluginError, newerQueueError, noQueueError, notAQueueError } from './remote/install.js';
 import { installPlugin, readPluginFile, setupResult, type SetupOptions, type SetupResult } from './remote/setup.js';
-import { probedRoot, probeScript, SESSION_COMMANDS, sessionCallScript, sessionLoadHash, sessionLoadScript } from './remote/session.js';
-import type { ShellSession } from './transport/shell-session.js';
-import { shQuotePath } from './transport/quote.js';
+import { SessionCalls } from './remote/session-calls.js';
 import type { RunResult, Transport } from './transport/transport.js';
 import { PROTO } from './version.js';
 
 export { DEFAULT_QUEUE, PLUGIN_NAME, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
 
-/** Sessions that hold this client's helpers (src/remote/session.ts): one load per session. */
-const loaded = new WeakMap<ShellSession, Promise<boolean>>();
-
 export class Queue {
   private broken = false;
   private ownPlugins?: Promise<UserPlugins>;
-  /** Per session: the queue's physical path when calls may run from memory there, else undefined. */
-  private probed = new WeakMap<ShellSession, Promise<string | undefined>>();
-  private readonly firstCalls = new WeakSet<ShellSession>();
+  /** The calls that run from memory in the connection's shell (src/remote/session-calls.ts). */
+  private readonly sessionCalls: SessionCalls;
 
   constructor(
     public transport: Transport,
@@ -47,7 +41,9 @@ export class Queue {
     private readonly onEvent?: EventHandler,
     /** Opens a new transport to the same host, for calls retried after the connection broke. */
     private readonly reopen?: () => Promise<Transport>,
-  ) {}
+  ) {
+    this.sessionCalls = new SessionCalls(() => this.transport, path, onEvent);
+  }
 
   /**
    * Runs `fn`; when the connection breaks (a transient network error, never auth or host key), opens a
@@ -116,61 +112,10 @@ export class Queue {
     return r;
   }
 
-  /**
-   * The root to run COMMAND from memory in SESSION with (src/remote/session.ts), or undefined. The first
-   * call of a session takes the invocation (a CLI command makes one call: the load would only delay it);
-   * the second loads the helpers and probes the queue, once for the session.
-   */
-  private async sessionRoot(session: ShellSession): Promise<string | undefined> {
-    // A shell a --persist master loaded ahead (src/persist/warm-shell.ts) takes even the first call.
-    const warm = session.preloaded !== undefined && session.preloaded.loaded === sessionLoadHash(await loadBundle());
-    let root = this.probed.get(session);
-    if (!root && !this.firstCalls.has(session) && !warm) {
-      this.firstCalls.add(session);
-      return undefined;
-    }
-    if (!root) {
-      root = (async () => {
-        const bundle = await loadBundle();
-        let load = loaded.get(session);
-        if (!load) {
-          load = warm ? Promise.resolve(true) : session.load(sessionLoadScript(bundle)).then((r) => r.code === 0);
-          loaded.set(session, load);
-        }
-        if (!(await load)) return undefined;
-        // a warm shell's master probed the default queue in it already (a call finds out if it changed since)
-        const early = warm && session.preloaded?.probe?.queue === this.path ? session.preloaded.probe.stdout : undefined;
-        if (early !== undefined) return probedRoot(early, bundle);
-        const probe = await session.run(probeScript(shQuotePath(this.path)));
-        return probe.code === 0 ? probedRoot(probe.stdout.toString(), bundle) : undefined;
-      })();
-      this.probed.set(session, root);
-    }
-    return root;
-  }
-
-  /** A call through the session's loaded helpers, or undefined when it must take the invocation. */
-  private async sessionCall(command: string, args: Arg[], options: CallOptions, what: string): Promise<RunResult | undefined> {
-    if (!SESSION_COMMANDS.has(command) || options.stdin || options.stdout || options.streamMarker || !this.transport.session) return undefined;
-    if (!args.every((a): a is string => typeof a === 'string')) return undefined;
-    const session = await this.transport.session();
-    const root = await this.sessionRoot(session);
-    if (root === undefined) return undefined;
-    this.onEvent?.({ kind: 'exec', host: this.host, command: what });
-    const r = await session.run(sessionCallScript(root, command, args));
-    // The queue changed since the probe (removed, reinstalled, its mode opened): the invocation finds out
-    // what and says it, or sets up, upgrades; this session probes again after that.
-    if (r.code === EXIT.UNAVAILABLE || r.code === EXIT.PROTOCOL || r.code === EXIT.NOPERM) {
-      this.probed.delete(session);
-      return undefined;
-    }
-    return r;
-  }
-
   /** Runs one helper; handles first-use setup and helper upgrades, then maps failures to errors. */
   async call(command: string, args: Arg[], options: CallOptions = {}): Promise<CallResult> {
     const what = `tej-remote ${command} ${args.map((a) => (typeof a === 'string' ? a : a.path)).join(' ')}`.trim();
-    const fast = await this.sessionCall(command, args, options, what);
+    const fast = await this.sessionCalls.call(command, args, options, what);
     if (fast) {
       if (fast.code === null) throw new ConnectionError(`connection to ${this.host} broke during '${what}'`);
       if (fast.code === 0) return { result: fast, reply: parseReply(fast.stdout.toString(), this.host) };
@@ -211,7 +156,7 @@ export class Queue {
   }
 
   private install(force: boolean): Promise<void> {
-    this.probed = new WeakMap(); // probe again after it
+    this.sessionCalls.forget(); // probe again after it
     return installHelpers((script, options, what) => this.run(script, options, what), this.path, this.host, force);
   }
 

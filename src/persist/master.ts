@@ -6,9 +6,9 @@
 // SIGTERM and on an 'exit' request (tej disconnect), and removes its socket and its aliases.
 import { appendFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { TejEvent } from '../events.js';
-import { PACKAGE_ROOT } from '../package-root.js';
+import { buildStamp, PACKAGE_ROOT } from '../package-root.js';
 import type { PromptRequest } from '../transport/prompt.js';
 import { REMOTE_COMMANDS, SESSION_COMMAND } from '../transport/remote-command.js';
 import { MAX_OPEN_CHANNELS, type SshTransport } from '../transport/ssh.js';
@@ -53,20 +53,7 @@ function log(args: MasterArgs, text: string): void {
   }
 }
 
-/**
- * The build this master runs: the bundle's entry as it was when the master started. A rebuild or an
- * upgrade of the package in place (same version, same root) renames the bundle's chunks, and a worker
- * started from the old entry would then fail to load one; a client of a changed build runs its command
- * itself instead.
- */
-function buildStamp(): string {
-  try {
-    const s = statSync(join(PACKAGE_ROOT, 'dist', 'bundle', 'tej.js'), { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}`;
-  } catch {
-    return 'none';
-  }
-}
+/** The build this master runs (a client of a build made since runs its command itself). */
 const BUILD = buildStamp();
 
 const refuse = (sock: Socket, e: unknown) => sock.end(encodeFrame(FRAME.ERROR, JSON.stringify(toWire(e))));
