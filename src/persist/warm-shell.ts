@@ -9,6 +9,7 @@
 // client and is closed with its socket, like any relayed channel; the next one is loaded meanwhile.
 import { PassThrough } from 'node:stream';
 import { loadBundle } from '../remote/bundle.js';
+import { DEFAULT_QUEUE } from '../remote/call.js';
 import { probeScript, sessionLoadHash, sessionLoadScript } from '../remote/session.js';
 import { shQuotePath } from '../transport/quote.js';
 import { SESSION_COMMAND } from '../transport/remote-command.js';
@@ -20,9 +21,6 @@ export async function sessionLoad(): Promise<{ script: string; sha256: string }>
   const bundle = await loadBundle();
   return { script: sessionLoadScript(bundle), sha256: sessionLoadHash(bundle) };
 }
-
-/** The queue most commands use (queue.ts DEFAULT_QUEUE, which the master's bundle does not load). */
-const DEFAULT_QUEUE = '~/.tej';
 
 export interface Warm {
   watched: ExitWatchedChannel;
