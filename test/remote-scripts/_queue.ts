@@ -8,24 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tar from 'tar-stream';
 import { waitFor } from '../helpers/wait.js';
+import type { Shell } from './_shells.js';
 
 export { waitFor };
 
 export const REMOTE_SCRIPTS = fileURLToPath(new URL('../../remote-scripts/', import.meta.url));
 export const TEST_HASH = 'testhash';
-
-export interface Shell {
-  name: string;
-  argv: string[];
-}
-
-/** The shell matrix: each runs the dispatcher, the commands and the job wrapper. */
-export const SHELLS: Shell[] = [
-  { name: 'dash', argv: ['/usr/bin/dash'] },
-  { name: 'busybox sh', argv: ['busybox', 'sh'] },
-  { name: 'posh', argv: ['/bin/posh'] },
-  { name: 'bash --posix', argv: ['bash', '--posix'] },
-];
 
 export interface Result {
   code: number | null;
@@ -165,6 +153,15 @@ export function processAlive(pid: number): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
+  }
+}
+
+/** For clean-ups: a process the test started may have ended already. */
+export function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone
   }
 }
 

@@ -9,16 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { groupMembers, HelperQueue, parseReply, processAlive, SHELLS, waitFor } from './_queue.js';
-
-/** A host without /proc, as the helpers see it (TEJ_PROC, lib/proc.sh): they fall back to ps. */
-const NO_PROC = { TEJ_PROC: '/nonexistent/proc' };
-
-/** The ps the helpers fall back to: procps (this host's), or busybox's (the bare userland, no setsid). */
-const PS_KINDS = [
-  { name: 'procps ps', bare: false },
-  { name: 'busybox ps', bare: true },
-];
+import { groupMembers, HelperQueue, parseReply, processAlive, signalIfAlive, waitFor } from './_queue.js';
+import { eachShell, NO_PROC, PS_KINDS } from './_shells.js';
 
 if (process.env.TEJ_TEST_PID_NS !== '1') {
   test('the pid reuse tests pass in a pid namespace of their own', () => {
@@ -50,15 +42,6 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
     });
   }
 
-  /** For clean-ups: a process the test started may have ended already. */
-  function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // gone
-    }
-  }
-
   function commandLine(pid: number): string {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
@@ -75,103 +58,93 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
   // One at a time: setting ns_last_pid for one test's pid would give the pids that follow it, which may
   // be another test's wrapper's, to whatever forks next on this busy machine.
   describe('kill waiting out the grace period', { concurrency: 1 }, () => {
-    for (const shell of SHELLS) {
-      for (const host of [{ name: 'with /proc', env: {} }, { name: 'without /proc', env: NO_PROC }]) {
-        describe(`under ${shell.name} ${host.name}`, () => {
-          test('leaves alone a process that took the wrapper\'s pid once the job had ended', async (t) => {
-            const q = await HelperQueue.setUp(shell, { env: host.env });
-            t.after(() => q.cleanUp());
-            // The job ends on TERM only once the test opens the gate.
-            const script = "trap 'touch got-term; while ! test -e gate; do sleep 0.1; done; exit 0' TERM\necho ready > ready\nsleep 1000 & wait\n";
-            const rec = await q.submit('ends', { script: 'run.sh', files: { 'run.sh': script } });
-            const wrapper = Number(rec.native_id);
-            const work = join(q.jobDir('ends'), 'work');
-            await waitFor('the job to be ready', () => (existsSync(join(work, 'ready')) ? true : undefined));
-            const kill = q.run(['kill', 'ends', '--grace', '20']);
-            await waitFor('the job to get TERM', () => (existsSync(join(work, 'got-term')) ? true : undefined));
-            // Held while the job ends and its wrapper's pid goes to a stranger.
-            const killer = await waitFor('the kill helper', () => q.processes().find((pid) => /kill(\.sh)? ends --grace 20$/.test(commandLine(pid)) && parentOf(pid) === process.pid));
-            process.kill(killer, 'SIGSTOP');
-            t.after(() => signalIfAlive(killer, 'SIGCONT'));
-            writeFileSync(join(work, 'gate'), '');
-            const stranger = await spawnAtPid(wrapper, ['sleep', '1001']);
-            t.after(() => stranger.kill('SIGKILL'));
-            process.kill(killer, 'SIGCONT');
-            const r = await kill;
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
-            assert.ok(processAlive(wrapper), 'the stranger lives');
-          });
-        });
-      }
-    }
+    eachShell({ variants: [{ title: 'with /proc', env: {} }, { title: 'without /proc', env: NO_PROC }] }, (shell, host) => {
+      test('leaves alone a process that took the wrapper\'s pid once the job had ended', async (t) => {
+        const q = await HelperQueue.setUp(shell, { env: host.env });
+        t.after(() => q.cleanUp());
+        // The job ends on TERM only once the test opens the gate.
+        const script = "trap 'touch got-term; while ! test -e gate; do sleep 0.1; done; exit 0' TERM\necho ready > ready\nsleep 1000 & wait\n";
+        const rec = await q.submit('ends', { script: 'run.sh', files: { 'run.sh': script } });
+        const wrapper = Number(rec.native_id);
+        const work = join(q.jobDir('ends'), 'work');
+        await waitFor('the job to be ready', () => (existsSync(join(work, 'ready')) ? true : undefined));
+        const kill = q.run(['kill', 'ends', '--grace', '20']);
+        await waitFor('the job to get TERM', () => (existsSync(join(work, 'got-term')) ? true : undefined));
+        // Held while the job ends and its wrapper's pid goes to a stranger.
+        const killer = await waitFor('the kill helper', () => q.processes().find((pid) => /kill(\.sh)? ends --grace 20$/.test(commandLine(pid)) && parentOf(pid) === process.pid));
+        process.kill(killer, 'SIGSTOP');
+        t.after(() => signalIfAlive(killer, 'SIGCONT'));
+        writeFileSync(join(work, 'gate'), '');
+        const stranger = await spawnAtPid(wrapper, ['sleep', '1001']);
+        t.after(() => stranger.kill('SIGKILL'));
+        process.kill(killer, 'SIGCONT');
+        const r = await kill;
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
+        assert.ok(processAlive(wrapper), 'the stranger lives');
+      });
+    });
   });
 
   // One at a time, as above.
   describe('kill of a job that leads no process group, on a host without /proc', { concurrency: 1 }, () => {
     // Without setsid the wrapper leads no group under dash, busybox and posh (bash's set -m makes one):
     // kill freezes the job's process tree, TERMs it, and KILLs what is left after the grace period.
-    for (const shell of SHELLS.filter((s) => !s.name.startsWith('bash'))) {
-      describe(`under ${shell.name} with busybox ps`, () => {
-        test('leaves alone a process that took the pid of one of the job\'s processes during the grace period', async (t) => {
-          const q = await HelperQueue.setUp(shell, { bare: true, env: NO_PROC });
-          t.after(() => q.cleanUp());
-          // The job's shell ignores TERM, so that the KILL after the grace period is needed; its sleep ends on TERM.
-          const script = 'sleep 1000 &\necho $! > sleeper\ntrap "" TERM\nwait\ntouch sleeper-gone\nwhile :; do sleep 1; done\n';
-          const rec = await q.submit('tree', { script: 'run.sh', files: { 'run.sh': script } });
-          const wrapper = Number(rec.native_id);
-          const work = join(q.jobDir('tree'), 'work');
-          await waitFor('the job to start its sleep', () => (q.commandLines().includes('sleep 1000') && existsSync(join(work, 'sleeper')) ? true : undefined));
-          assert.deepEqual(groupMembers(wrapper), [], 'the wrapper leads no group');
-          const sleeper = Number(readFileSync(join(work, 'sleeper'), 'utf8'));
-          const kill = q.run(['kill', 'tree', '--grace', '15']);
-          await waitFor('the job\'s sleep to end on TERM', () => (existsSync(join(work, 'sleeper-gone')) ? true : undefined));
-          // Held while the sleep's pid goes to a stranger.
-          const killer = await waitFor('the kill helper', () => q.processes().find((pid) => /kill(\.sh)? tree --grace 15$/.test(commandLine(pid)) && parentOf(pid) === process.pid));
-          process.kill(killer, 'SIGSTOP');
-          t.after(() => signalIfAlive(killer, 'SIGCONT'));
-          const stranger = await spawnAtPid(sleeper, ['sleep', '1001']);
-          t.after(() => stranger.kill('SIGKILL'));
-          process.kill(killer, 'SIGCONT');
-          const r = await kill;
-          assert.equal(r.code, 0, r.stderr);
-          assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
-          assert.ok(processAlive(sleeper), 'the stranger lives');
-          assert.ok(!q.commandLines().includes('sleep 1000'), 'nothing of the job is left');
-        });
+    eachShell({ variants: PS_KINDS.filter((ps) => ps.bare), where: (s) => !s.name.startsWith('bash') }, (shell, ps) => {
+      test('leaves alone a process that took the pid of one of the job\'s processes during the grace period', async (t) => {
+        const q = await HelperQueue.setUp(shell, { bare: ps.bare, env: NO_PROC });
+        t.after(() => q.cleanUp());
+        // The job's shell ignores TERM, so that the KILL after the grace period is needed; its sleep ends on TERM.
+        const script = 'sleep 1000 &\necho $! > sleeper\ntrap "" TERM\nwait\ntouch sleeper-gone\nwhile :; do sleep 1; done\n';
+        const rec = await q.submit('tree', { script: 'run.sh', files: { 'run.sh': script } });
+        const wrapper = Number(rec.native_id);
+        const work = join(q.jobDir('tree'), 'work');
+        await waitFor('the job to start its sleep', () => (q.commandLines().includes('sleep 1000') && existsSync(join(work, 'sleeper')) ? true : undefined));
+        assert.deepEqual(groupMembers(wrapper), [], 'the wrapper leads no group');
+        const sleeper = Number(readFileSync(join(work, 'sleeper'), 'utf8'));
+        const kill = q.run(['kill', 'tree', '--grace', '15']);
+        await waitFor('the job\'s sleep to end on TERM', () => (existsSync(join(work, 'sleeper-gone')) ? true : undefined));
+        // Held while the sleep's pid goes to a stranger.
+        const killer = await waitFor('the kill helper', () => q.processes().find((pid) => /kill(\.sh)? tree --grace 15$/.test(commandLine(pid)) && parentOf(pid) === process.pid));
+        process.kill(killer, 'SIGSTOP');
+        t.after(() => signalIfAlive(killer, 'SIGCONT'));
+        const stranger = await spawnAtPid(sleeper, ['sleep', '1001']);
+        t.after(() => stranger.kill('SIGKILL'));
+        process.kill(killer, 'SIGCONT');
+        const r = await kill;
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
+        assert.ok(processAlive(sleeper), 'the stranger lives');
+        assert.ok(!q.commandLines().includes('sleep 1000'), 'nothing of the job is left');
       });
-    }
+    });
   });
 
   // One at a time, as above.
   describe('the time limit\'s timer on a host without /proc', { concurrency: 1 }, () => {
-    for (const shell of SHELLS) {
-      for (const ps of PS_KINDS) {
-        describe(`under ${shell.name} with ${ps.name}`, () => {
-          // Where the wrapper leads a group (setsid; bash's set -m), the kernel gives its pid to no one
-          // while the timer, a member of the group, lives: the wrapper's pid can be reused before the
-          // timer fires only where it leads none (dash, busybox and posh without setsid).
-          const leadsGroup = !ps.bare || shell.name.startsWith('bash');
-          if (!leadsGroup) test('leaves alone a process that took the dead wrapper\'s pid', async (t) => {
-            const q = await HelperQueue.setUp(shell, { bare: ps.bare, env: NO_PROC });
-            t.after(() => q.cleanUp());
-            const rec = await q.submit('limited', { command: 'sleep 1000', timeLimit: 30 });
-            const wrapper = Number(rec.native_id);
-            await waitFor('the job to start', () => (q.commandLines().includes('sleep 1000') ? true : undefined));
-            const timer = parentOf(await waitFor('the timer to sleep', () => q.processes().find((pid) => commandLine(pid) === 'sleep 30')));
-            assert.match(commandLine(wrapper), / \S*\/lib\/run-job\.sh \S*\/jobs\/limited$/);
-            assert.deepEqual(groupMembers(wrapper), [], 'the wrapper leads no group');
-            process.kill(wrapper, 'SIGKILL');
-            const stranger = await spawnAtPid(wrapper, ['sleep', '1001']);
-            t.after(() => stranger.kill('SIGKILL'));
-            assert.ok(processAlive(timer), 'the timer had not fired before the stranger took the pid');
-            const strangerEnd = new Promise<string>((r) => stranger.once('exit', (code, signal) => r(`the stranger ended (${signal ?? code})`)));
-            const timerEnd = waitFor('the timer to end', () => (processAlive(timer) ? undefined : 'the timer ended'), undefined, 120_000);
-            assert.equal(await Promise.race([strangerEnd, timerEnd]), 'the timer ended');
-            assert.ok(processAlive(wrapper), 'the stranger lives');
-          });
-        });
-      }
-    }
+    eachShell({ variants: PS_KINDS }, (shell, ps) => {
+      // Where the wrapper leads a group (setsid; bash's set -m), the kernel gives its pid to no one
+      // while the timer, a member of the group, lives: the wrapper's pid can be reused before the
+      // timer fires only where it leads none (dash, busybox and posh without setsid).
+      const leadsGroup = !ps.bare || shell.name.startsWith('bash');
+      if (!leadsGroup) test('leaves alone a process that took the dead wrapper\'s pid', async (t) => {
+        const q = await HelperQueue.setUp(shell, { bare: ps.bare, env: NO_PROC });
+        t.after(() => q.cleanUp());
+        const rec = await q.submit('limited', { command: 'sleep 1000', timeLimit: 30 });
+        const wrapper = Number(rec.native_id);
+        await waitFor('the job to start', () => (q.commandLines().includes('sleep 1000') ? true : undefined));
+        const timer = parentOf(await waitFor('the timer to sleep', () => q.processes().find((pid) => commandLine(pid) === 'sleep 30')));
+        assert.match(commandLine(wrapper), / \S*\/lib\/run-job\.sh \S*\/jobs\/limited$/);
+        assert.deepEqual(groupMembers(wrapper), [], 'the wrapper leads no group');
+        process.kill(wrapper, 'SIGKILL');
+        const stranger = await spawnAtPid(wrapper, ['sleep', '1001']);
+        t.after(() => stranger.kill('SIGKILL'));
+        assert.ok(processAlive(timer), 'the timer had not fired before the stranger took the pid');
+        const strangerEnd = new Promise<string>((r) => stranger.once('exit', (code, signal) => r(`the stranger ended (${signal ?? code})`)));
+        const timerEnd = waitFor('the timer to end', () => (processAlive(timer) ? undefined : 'the timer ended'), undefined, 120_000);
+        assert.equal(await Promise.race([strangerEnd, timerEnd]), 'the timer ended');
+        assert.ok(processAlive(wrapper), 'the stranger lives');
+      });
+    });
   });
 }

@@ -1,7 +1,8 @@
 // TEJ_SCRATCH_DIR is unique per queue and job: two queues of one user may run jobs of one id at once.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HelperQueue, SHELLS } from './_queue.js';
+import { HelperQueue } from './_queue.js';
+import { SHELLS } from './_shells.js';
 
 describe('scratch directories', () => {
   test('two queues of one user running a job of the same id get two scratch directories', async (t) => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HelperQueue, parseReply, SHELLS } from './_queue.js';
+import { HelperQueue, parseReply } from './_queue.js';
+import { eachShell, SHELLS } from './_shells.js';
 
 /** A job dir as a plugin left it: native-id, plugin and the given state files. */
 function fakeJob(q: HelperQueue, id: string, files: Record<string, string>): void {
@@ -56,151 +57,149 @@ function endedJobs(q: HelperQueue): string[] {
 }
 
 describe('status and list', { concurrency: SHELLS.length }, () => {
-  for (const shell of SHELLS) {
-    describe(`under ${shell.name}`, () => {
-      test('status reports each job asked for, in order, and state=absent for a missing one', async (t) => {
-        const q = await HelperQueue.setUp(shell);
-        t.after(() => q.cleanUp());
-        await q.submit('b', { command: 'exit 2' });
-        await q.waitState('b', ['finished']);
-        const reply = await q.ok(['status', 'nosuch', 'b']);
-        assert.equal(Object.keys(reply.header).join(' '), 'tej-proto');
-        assert.deepEqual(reply.records[0], { id: 'nosuch', state: 'absent' });
-        const b = reply.records[1]!;
-        assert.deepEqual(Object.keys(b), ['id', 'state', 'plugin', 'native_id', 'submitted', 'start', 'end', 'exit_code']);
-        assert.equal(b.state, 'finished');
-        assert.equal(b.exit_code, '2');
-      });
-
-      test('status with a bad id exits 65 and prints no reply, without ids 64', async (t) => {
-        const q = await HelperQueue.setUp(shell);
-        t.after(() => q.cleanUp());
-        const r = await q.run(['status', 'ok', 'bad/id']);
-        assert.equal(r.code, 65);
-        assert.equal(r.stdout.length, 0);
-        assert.match(r.stderr, /^tej-remote: invalid job id: 'bad\/id'$/m);
-        assert.equal((await q.run(['status'])).code, 64);
-      });
-
-      test('list reports every job sorted by id and skips what is not a job', async (t) => {
-        const q = await HelperQueue.setUp(shell);
-        t.after(() => q.cleanUp());
-        const empty = await q.ok(['list']);
-        assert.deepEqual(empty.records, []);
-        for (const id of ['zeta', 'Alpha', 'beta', '0x']) await q.submit(id, { command: 'exit 0' });
-        mkdirSync(join(q.root, 'jobs', '.hidden'));
-        writeFileSync(join(q.root, 'jobs', 'stray-file'), '');
-        const reply = await q.ok(['list']);
-        assert.deepEqual(reply.records.map((r) => r.id), ['0x', 'Alpha', 'beta', 'zeta']);
-        for (const r of reply.records) assert.ok(['running', 'finished'].includes(r.state!), `${r.id}: ${r.state}`);
-        assert.equal((await q.run(['list', 'extra'])).code, 64);
-      });
-
-      test('the state files and queue_state give every state of the vocabulary', async (t) => {
-        const q = await HelperQueue.setUp(shell);
-        t.after(() => q.cleanUp());
-        // A plugin whose queue_state says what the file `plugin-says` in the job says.
-        writeFileSync(
-          join(q.root, 'queues', 'fake.sh'),
-          'queue_check() { return 0; }\nqueue_state() { cat "$1/plugin-says"; }\n',
-        );
-        fakeJob(q, 'queued', { 'plugin-says': 'queued' });
-        fakeJob(q, 'started', { 'plugin-says': 'queued', start: '101' });
-        fakeJob(q, 'running', { 'plugin-says': 'running', start: '101' });
-        fakeJob(q, 'finished', { 'plugin-says': 'running', start: '101', end: '102', 'exit-code': '0' });
-        fakeJob(q, 'failed', { 'plugin-says': 'lost', start: '101', end: '102', 'exit-code': '3' });
-        fakeJob(q, 'killed', { 'plugin-says': 'lost', start: '101', killed: '102', end: '102', 'exit-code': '143' });
-        fakeJob(q, 'killhard', { 'plugin-says': 'lost', start: '101', killed: '102', end: '104' });
-        fakeJob(q, 'timeout', { 'plugin-says': 'lost', start: '101', 'timed-out': '102', end: '103', 'exit-code': '143' });
-        fakeJob(q, 'lost', { 'plugin-says': 'lost', start: '101' });
-        fakeJob(q, 'unknown', { 'plugin-says': 'confused', start: '101' });
-        fakeJob(q, 'noplugin', { plugin: 'removed', start: '101' });
-        const reply = await q.ok(['list']);
-        const states = Object.fromEntries(reply.records.map((r) => [r.id, r.state]));
-        assert.deepEqual(states, {
-          failed: 'finished',
-          finished: 'finished',
-          killed: 'killed',
-          killhard: 'killed',
-          lost: 'lost',
-          noplugin: 'lost',
-          queued: 'queued',
-          running: 'running',
-          started: 'running',
-          timeout: 'timeout',
-          unknown: 'lost',
-        });
-        const killhard = reply.records.find((r) => r.id === 'killhard')!;
-        assert.equal(killhard.exit_code, undefined);
-        assert.equal(killhard.end, '104');
-      });
-
-      test('a status of a few ended jobs runs neither date nor awk; a running record carries the host\'s now', async (t) => {
-        const q = await HelperQueue.setUp(shell);
-        t.after(() => q.cleanUp());
-        writeFileSync(join(q.root, 'queues', 'fake.sh'), 'queue_check() { return 0; }\nqueue_state() { echo running; }\n');
-        const ids = ['e1', 'e2', 'e3'];
-        for (const id of ids) fakeJob(q, id, { start: '101', end: '102', 'exit-code': '0' });
-        fakeJob(q, 'r1', { start: '101' });
-        fakeJob(q, 'r2', { start: '101' });
-        const log = join(q.tmp, 'ran');
-        const env = { PATH: pathCounting(q, log) };
-        const ended = await q.run(['status', ...ids], { env });
-        assert.equal(ended.code, 0, ended.stderr);
-        assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'commands run for a status of ended jobs');
-        assert.deepEqual(parseReply(ended.stdout.toString()).records.map((r) => `${r.id} ${r.state} ${r.now}`), ['e1 finished undefined', 'e2 finished undefined', 'e3 finished undefined']);
-        const running = parseReply((await q.run(['status', 'r1', 'e1', 'r2'], { env })).stdout.toString());
-        assert.equal(readFileSync(log, 'utf8'), 'date\n', 'one date for the running jobs of a call');
-        const [r1, e1, r2] = running.records;
-        assert.match(r1!.now!, /^\d+$/);
-        assert.equal(r2!.now, r1!.now);
-        assert.ok(Math.abs(Number(r1!.now) - Date.now() / 1000) < 600, `now=${r1!.now}`);
-        assert.equal(e1!.now, undefined);
-        // eight and more are read by one awk
-        for (let i = 4; i <= 8; i++) fakeJob(q, `e${i}`, { start: '101', end: '102', 'exit-code': '0' });
-        const eight = await q.run(['status', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8'], { env });
-        assert.equal(parseReply(eight.stdout.toString()).records.length, 8);
-        assert.equal(readFileSync(log, 'utf8'), 'date\nawk\n');
-      });
-
-      test('status and list of ended jobs give the same bytes with awk and without it', async (t) => {
-        const q = await HelperQueue.setUp(shell);
-        t.after(() => q.cleanUp());
-        // more ended jobs than the shell reads itself (8), so that the awk reads them
-        for (let i = 0; i < 8; i++) fakeJob(q, `more${i}`, { start: '101', end: '102', 'exit-code': String(i) });
-        const ids = [...endedJobs(q), ...Array.from({ length: 8 }, (_, i) => `more${i}`)];
-        const noAwk = { PATH: pathWithoutAwk(q) };
-        for (const args of [['status', ...ids], ['list']]) {
-          const [withAwk, without] = [await q.run(args), await q.run(args, { env: noAwk })];
-          assert.equal(withAwk.code, 0, withAwk.stderr);
-          assert.equal(without.code, 0, without.stderr);
-          const body = (r: { stdout: Buffer }) => r.stdout.toString().replace(/^now=.*\n/m, '');
-          assert.equal(body(withAwk), body(without));
-        }
-        const records = (await q.ok(['status', ...ids])).records;
-        assert.deepEqual(records.slice(0, 6).map((r) => `${r.id} ${r.state}`), ['e1 finished', 'e2 killed', 'running lost', 'e3 timeout', 'nosuch absent', 'e4 finished']);
-        assert.deepEqual(records[3], { id: 'e3', state: 'timeout', plugin: 'fake', native_id: '42', start: '', end: '105', exit_code: '124', labels: 'a=1,b=x y\\z', native_state: 'TIMEOUT' });
-        assert.equal(records[1]!.rerun_as, 'e2-again');
-        assert.equal(records[5]!.end, undefined);
-      });
-
-      test('a job still moving in is submitting while its submitter runs, else incomplete', async (t) => {
-        const q = await HelperQueue.setUp(shell);
-        t.after(() => q.cleanUp());
-        mkdirSync(q.jobDir('moving'));
-        writeFileSync(join(q.jobDir('moving'), 'submitter'), `${process.pid}\n`);
-        mkdirSync(q.jobDir('dead'));
-        writeFileSync(join(q.jobDir('dead'), 'submitter'), '999999999\n');
-        mkdirSync(q.jobDir('bare'));
-        const reply = await q.ok(['status', 'moving', 'dead', 'bare']);
-        assert.deepEqual(reply.records, [
-          { id: 'moving', state: 'submitting' },
-          { id: 'dead', state: 'incomplete' },
-          { id: 'bare', state: 'incomplete' },
-        ]);
-      });
+  eachShell((shell) => {
+    test('status reports each job asked for, in order, and state=absent for a missing one', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      await q.submit('b', { command: 'exit 2' });
+      await q.waitState('b', ['finished']);
+      const reply = await q.ok(['status', 'nosuch', 'b']);
+      assert.equal(Object.keys(reply.header).join(' '), 'tej-proto');
+      assert.deepEqual(reply.records[0], { id: 'nosuch', state: 'absent' });
+      const b = reply.records[1]!;
+      assert.deepEqual(Object.keys(b), ['id', 'state', 'plugin', 'native_id', 'submitted', 'start', 'end', 'exit_code']);
+      assert.equal(b.state, 'finished');
+      assert.equal(b.exit_code, '2');
     });
-  }
+
+    test('status with a bad id exits 65 and prints no reply, without ids 64', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      const r = await q.run(['status', 'ok', 'bad/id']);
+      assert.equal(r.code, 65);
+      assert.equal(r.stdout.length, 0);
+      assert.match(r.stderr, /^tej-remote: invalid job id: 'bad\/id'$/m);
+      assert.equal((await q.run(['status'])).code, 64);
+    });
+
+    test('list reports every job sorted by id and skips what is not a job', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      const empty = await q.ok(['list']);
+      assert.deepEqual(empty.records, []);
+      for (const id of ['zeta', 'Alpha', 'beta', '0x']) await q.submit(id, { command: 'exit 0' });
+      mkdirSync(join(q.root, 'jobs', '.hidden'));
+      writeFileSync(join(q.root, 'jobs', 'stray-file'), '');
+      const reply = await q.ok(['list']);
+      assert.deepEqual(reply.records.map((r) => r.id), ['0x', 'Alpha', 'beta', 'zeta']);
+      for (const r of reply.records) assert.ok(['running', 'finished'].includes(r.state!), `${r.id}: ${r.state}`);
+      assert.equal((await q.run(['list', 'extra'])).code, 64);
+    });
+
+    test('the state files and queue_state give every state of the vocabulary', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      // A plugin whose queue_state says what the file `plugin-says` in the job says.
+      writeFileSync(
+        join(q.root, 'queues', 'fake.sh'),
+        'queue_check() { return 0; }\nqueue_state() { cat "$1/plugin-says"; }\n',
+      );
+      fakeJob(q, 'queued', { 'plugin-says': 'queued' });
+      fakeJob(q, 'started', { 'plugin-says': 'queued', start: '101' });
+      fakeJob(q, 'running', { 'plugin-says': 'running', start: '101' });
+      fakeJob(q, 'finished', { 'plugin-says': 'running', start: '101', end: '102', 'exit-code': '0' });
+      fakeJob(q, 'failed', { 'plugin-says': 'lost', start: '101', end: '102', 'exit-code': '3' });
+      fakeJob(q, 'killed', { 'plugin-says': 'lost', start: '101', killed: '102', end: '102', 'exit-code': '143' });
+      fakeJob(q, 'killhard', { 'plugin-says': 'lost', start: '101', killed: '102', end: '104' });
+      fakeJob(q, 'timeout', { 'plugin-says': 'lost', start: '101', 'timed-out': '102', end: '103', 'exit-code': '143' });
+      fakeJob(q, 'lost', { 'plugin-says': 'lost', start: '101' });
+      fakeJob(q, 'unknown', { 'plugin-says': 'confused', start: '101' });
+      fakeJob(q, 'noplugin', { plugin: 'removed', start: '101' });
+      const reply = await q.ok(['list']);
+      const states = Object.fromEntries(reply.records.map((r) => [r.id, r.state]));
+      assert.deepEqual(states, {
+        failed: 'finished',
+        finished: 'finished',
+        killed: 'killed',
+        killhard: 'killed',
+        lost: 'lost',
+        noplugin: 'lost',
+        queued: 'queued',
+        running: 'running',
+        started: 'running',
+        timeout: 'timeout',
+        unknown: 'lost',
+      });
+      const killhard = reply.records.find((r) => r.id === 'killhard')!;
+      assert.equal(killhard.exit_code, undefined);
+      assert.equal(killhard.end, '104');
+    });
+
+    test('a status of a few ended jobs runs neither date nor awk; a running record carries the host\'s now', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      writeFileSync(join(q.root, 'queues', 'fake.sh'), 'queue_check() { return 0; }\nqueue_state() { echo running; }\n');
+      const ids = ['e1', 'e2', 'e3'];
+      for (const id of ids) fakeJob(q, id, { start: '101', end: '102', 'exit-code': '0' });
+      fakeJob(q, 'r1', { start: '101' });
+      fakeJob(q, 'r2', { start: '101' });
+      const log = join(q.tmp, 'ran');
+      const env = { PATH: pathCounting(q, log) };
+      const ended = await q.run(['status', ...ids], { env });
+      assert.equal(ended.code, 0, ended.stderr);
+      assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'commands run for a status of ended jobs');
+      assert.deepEqual(parseReply(ended.stdout.toString()).records.map((r) => `${r.id} ${r.state} ${r.now}`), ['e1 finished undefined', 'e2 finished undefined', 'e3 finished undefined']);
+      const running = parseReply((await q.run(['status', 'r1', 'e1', 'r2'], { env })).stdout.toString());
+      assert.equal(readFileSync(log, 'utf8'), 'date\n', 'one date for the running jobs of a call');
+      const [r1, e1, r2] = running.records;
+      assert.match(r1!.now!, /^\d+$/);
+      assert.equal(r2!.now, r1!.now);
+      assert.ok(Math.abs(Number(r1!.now) - Date.now() / 1000) < 600, `now=${r1!.now}`);
+      assert.equal(e1!.now, undefined);
+      // eight and more are read by one awk
+      for (let i = 4; i <= 8; i++) fakeJob(q, `e${i}`, { start: '101', end: '102', 'exit-code': '0' });
+      const eight = await q.run(['status', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8'], { env });
+      assert.equal(parseReply(eight.stdout.toString()).records.length, 8);
+      assert.equal(readFileSync(log, 'utf8'), 'date\nawk\n');
+    });
+
+    test('status and list of ended jobs give the same bytes with awk and without it', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      // more ended jobs than the shell reads itself (8), so that the awk reads them
+      for (let i = 0; i < 8; i++) fakeJob(q, `more${i}`, { start: '101', end: '102', 'exit-code': String(i) });
+      const ids = [...endedJobs(q), ...Array.from({ length: 8 }, (_, i) => `more${i}`)];
+      const noAwk = { PATH: pathWithoutAwk(q) };
+      for (const args of [['status', ...ids], ['list']]) {
+        const [withAwk, without] = [await q.run(args), await q.run(args, { env: noAwk })];
+        assert.equal(withAwk.code, 0, withAwk.stderr);
+        assert.equal(without.code, 0, without.stderr);
+        const body = (r: { stdout: Buffer }) => r.stdout.toString().replace(/^now=.*\n/m, '');
+        assert.equal(body(withAwk), body(without));
+      }
+      const records = (await q.ok(['status', ...ids])).records;
+      assert.deepEqual(records.slice(0, 6).map((r) => `${r.id} ${r.state}`), ['e1 finished', 'e2 killed', 'running lost', 'e3 timeout', 'nosuch absent', 'e4 finished']);
+      assert.deepEqual(records[3], { id: 'e3', state: 'timeout', plugin: 'fake', native_id: '42', start: '', end: '105', exit_code: '124', labels: 'a=1,b=x y\\z', native_state: 'TIMEOUT' });
+      assert.equal(records[1]!.rerun_as, 'e2-again');
+      assert.equal(records[5]!.end, undefined);
+    });
+
+    test('a job still moving in is submitting while its submitter runs, else incomplete', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      mkdirSync(q.jobDir('moving'));
+      writeFileSync(join(q.jobDir('moving'), 'submitter'), `${process.pid}\n`);
+      mkdirSync(q.jobDir('dead'));
+      writeFileSync(join(q.jobDir('dead'), 'submitter'), '999999999\n');
+      mkdirSync(q.jobDir('bare'));
+      const reply = await q.ok(['status', 'moving', 'dead', 'bare']);
+      assert.deepEqual(reply.records, [
+        { id: 'moving', state: 'submitting' },
+        { id: 'dead', state: 'incomplete' },
+        { id: 'bare', state: 'incomplete' },
+      ]);
+    });
+  });
 });
 
 test('status of 1200 ended jobs gives every record, in order, under dash', async (t) => {

@@ -14,7 +14,8 @@ import { checkJobPath } from '../../src/download/request.js';
 import { checkJobId } from '../../src/job/id.js';
 import { packJob, scanJobDir } from '../../src/job/pack.js';
 import { shQuote, shQuotePath } from '../../src/transport/quote.js';
-import { HelperQueue, REMOTE_SCRIPTS, SHELLS } from '../remote-scripts/_queue.js';
+import { HelperQueue, REMOTE_SCRIPTS } from '../remote-scripts/_queue.js';
+import { SHELLS } from '../remote-scripts/_shells.js';
 
 const SEED = Number(process.env.TEJ_FUZZ_SEED ?? Date.now() % 1_000_000);
 
