@@ -8,7 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { groupMembers, HelperQueue, parseReply, processAlive, signalIfAlive, waitFor } from './_queue.js';
 import { eachShell, NO_PROC, PS_KINDS } from './_shells.js';
 
@@ -55,6 +55,33 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
     return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
   }
 
+  /**
+   * Runs `kill ID --grace GRACE` and, once the job has had its TERM (`termed`), holds the kill helper
+   * (SIGSTOP) while the job's process `pid` ends (`release` lets it) and a stranger takes its pid; then
+   * lets the helper go on. The kill must say killed and leave the stranger alive.
+   */
+  async function killWhileStrangerTakesPid(
+    t: TestContext,
+    q: HelperQueue,
+    [id, grace]: [string, number],
+    o: { pid: number; termed: () => Promise<unknown>; release?: () => void },
+  ): Promise<void> {
+    const kill = q.run(['kill', id, '--grace', String(grace)]);
+    await o.termed();
+    const helper = new RegExp(`kill(\\.sh)? ${id} --grace ${grace}$`);
+    const killer = await waitFor('the kill helper', () => q.processes().find((pid) => helper.test(commandLine(pid)) && parentOf(pid) === process.pid));
+    process.kill(killer, 'SIGSTOP');
+    t.after(() => signalIfAlive(killer, 'SIGCONT'));
+    o.release?.();
+    const stranger = await spawnAtPid(o.pid, ['sleep', '1001']);
+    t.after(() => stranger.kill('SIGKILL'));
+    process.kill(killer, 'SIGCONT');
+    const r = await kill;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
+    assert.ok(processAlive(o.pid), 'the stranger lives');
+  }
+
   // One at a time: setting ns_last_pid for one test's pid would give the pids that follow it, which may
   // be another test's wrapper's, to whatever forks next on this busy machine.
   describe('kill waiting out the grace period', { concurrency: 1 }, () => {
@@ -68,20 +95,12 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
         const wrapper = Number(rec.native_id);
         const work = join(q.jobDir('ends'), 'work');
         await waitFor('the job to be ready', () => (existsSync(join(work, 'ready')) ? true : undefined));
-        const kill = q.run(['kill', 'ends', '--grace', '20']);
-        await waitFor('the job to get TERM', () => (existsSync(join(work, 'got-term')) ? true : undefined));
-        // Held while the job ends and its wrapper's pid goes to a stranger.
-        const killer = await waitFor('the kill helper', () => q.processes().find((pid) => /kill(\.sh)? ends --grace 20$/.test(commandLine(pid)) && parentOf(pid) === process.pid));
-        process.kill(killer, 'SIGSTOP');
-        t.after(() => signalIfAlive(killer, 'SIGCONT'));
-        writeFileSync(join(work, 'gate'), '');
-        const stranger = await spawnAtPid(wrapper, ['sleep', '1001']);
-        t.after(() => stranger.kill('SIGKILL'));
-        process.kill(killer, 'SIGCONT');
-        const r = await kill;
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
-        assert.ok(processAlive(wrapper), 'the stranger lives');
+        // The job ends (the gate opens) and its wrapper's pid goes to a stranger.
+        await killWhileStrangerTakesPid(t, q, ['ends', 20], {
+          pid: wrapper,
+          termed: () => waitFor('the job to get TERM', () => (existsSync(join(work, 'got-term')) ? true : undefined)),
+          release: () => writeFileSync(join(work, 'gate'), ''),
+        });
       });
     });
   });
@@ -102,19 +121,11 @@ if (process.env.TEJ_TEST_PID_NS !== '1') {
         await waitFor('the job to start its sleep', () => (q.commandLines().includes('sleep 1000') && existsSync(join(work, 'sleeper')) ? true : undefined));
         assert.deepEqual(groupMembers(wrapper), [], 'the wrapper leads no group');
         const sleeper = Number(readFileSync(join(work, 'sleeper'), 'utf8'));
-        const kill = q.run(['kill', 'tree', '--grace', '15']);
-        await waitFor('the job\'s sleep to end on TERM', () => (existsSync(join(work, 'sleeper-gone')) ? true : undefined));
-        // Held while the sleep's pid goes to a stranger.
-        const killer = await waitFor('the kill helper', () => q.processes().find((pid) => /kill(\.sh)? tree --grace 15$/.test(commandLine(pid)) && parentOf(pid) === process.pid));
-        process.kill(killer, 'SIGSTOP');
-        t.after(() => signalIfAlive(killer, 'SIGCONT'));
-        const stranger = await spawnAtPid(sleeper, ['sleep', '1001']);
-        t.after(() => stranger.kill('SIGKILL'));
-        process.kill(killer, 'SIGCONT');
-        const r = await kill;
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(parseReply(r.stdout).records[0]!.state, 'killed');
-        assert.ok(processAlive(sleeper), 'the stranger lives');
+        // The sleep's pid goes to a stranger during the grace period.
+        await killWhileStrangerTakesPid(t, q, ['tree', 15], {
+          pid: sleeper,
+          termed: () => waitFor('the job\'s sleep to end on TERM', () => (existsSync(join(work, 'sleeper-gone')) ? true : undefined)),
+        });
         assert.ok(!q.commandLines().includes('sleep 1000'), 'nothing of the job is left');
       });
     });
