@@ -217,6 +217,28 @@ describe('the remote scripts', () => {
     }
   });
 
+  test("docs/protocol.md's queue layout names every helper file, and none that is not there", () => {
+    const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+    const block = /^## Queue layout\n[^]*?^```\n([^]*?)^```$/m.exec(doc)?.[1];
+    assert.ok(block, 'docs/protocol.md has a Queue layout block');
+    // Its top-level entries: `  NAME   description`, the description going on in lines indented further.
+    const entries = new Map<string, string>();
+    let last = '';
+    for (const line of block.split('\n')) {
+      const entry = /^ {2}(\S+) +(.*)$/.exec(line);
+      if (entry) entries.set((last = entry[1]!), entry[2]!);
+      else if (/^ {20,}\S/.test(line) && last) entries.set(last, `${entries.get(last)!} ${line.trim()}`);
+    }
+    const files = remoteScripts();
+    const named = [...entries.keys()].filter((n) => n === 'tej-remote' || n.startsWith('lib/'));
+    assert.deepEqual(named.sort(), files.filter((f) => f === 'tej-remote' || f.startsWith('lib/')));
+    const commands = /^one file per command: ([a-z ]+)$/.exec(entries.get('commands/<cmd>.sh') ?? '')?.[1]?.split(' ');
+    assert.deepEqual(commands?.sort(), files.filter((f) => f.startsWith('commands/')).map((f) => f.slice('commands/'.length, -'.sh'.length)));
+    for (const plugin of files.filter((f) => f.startsWith('queues/'))) {
+      assert.match(entries.get('queues/<plugin>.sh') ?? '', new RegExp(`\\b${plugin.slice('queues/'.length, -'.sh'.length)}\\b`), plugin);
+    }
+  });
+
   test('lib/common.sh defines the exit codes of the protocol, one per line', () => {
     const text = readFileSync(join(REMOTE_SCRIPTS, 'lib/common.sh'), 'utf8');
     const codes = Object.fromEntries([...text.matchAll(/^(EX_[A-Z]+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
