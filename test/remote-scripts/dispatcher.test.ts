@@ -4,7 +4,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { HelperQueue, jobTar, parseReply, REMOTE_SCRIPTS, shellcheck, waitFor } from './_queue.js';
+import { jobTar } from './_job-tar.js';
+import { HelperQueue, parseReply, REMOTE_SCRIPTS, shellcheck, waitFor } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 /** What setup writes as gnu_tar= here: the path of tar when it is GNU tar (as on Debian), else ''. */

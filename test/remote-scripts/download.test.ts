@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HelperQueue, type JobFixture, tarEntries } from './_queue.js';
+import { type JobFixture, tarEntries } from './_job-tar.js';
+import { HelperQueue } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 const JOB: JobFixture = {

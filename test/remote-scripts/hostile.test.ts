@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { PLUGIN_NAME } from '../../src/remote/user-plugins.js';
-import { HelperQueue, jobTar, parseReply } from './_queue.js';
+import { jobTar } from './_job-tar.js';
+import { HelperQueue, parseReply } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 describe('what a job can write is never run', { concurrency: SHELLS.length }, () => {

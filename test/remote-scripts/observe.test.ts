@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HelperQueue, processAlive, TEST_HASH, waitFor } from './_queue.js';
+import { processAlive } from './_processes.js';
+import { HelperQueue, TEST_HASH, waitFor } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 /**

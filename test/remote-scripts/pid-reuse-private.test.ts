@@ -9,7 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
-import { groupMembers, HelperQueue, parseReply, processAlive, signalIfAlive, waitFor } from './_queue.js';
+import { groupMembers, processAlive, signalIfAlive } from './_processes.js';
+import { HelperQueue, parseReply, waitFor } from './_queue.js';
 import { eachShell, NO_PROC, PS_KINDS } from './_shells.js';
 
 if (process.env.TEJ_TEST_PID_NS !== '1') {

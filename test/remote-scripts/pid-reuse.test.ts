@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { groupMembers, HelperQueue, jobTar, processAlive, signalIfAlive, TEST_HASH, waitFor } from './_queue.js';
+import { jobTar } from './_job-tar.js';
+import { groupMembers, processAlive, signalIfAlive } from './_processes.js';
+import { HelperQueue, TEST_HASH, waitFor } from './_queue.js';
 import { eachShell, NO_PROC, PS_KINDS, SHELLS } from './_shells.js';
 
 describe('reused pids', { concurrency: SHELLS.length }, () => {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HelperQueue, jobTar, processAlive, waitFor } from './_queue.js';
+import { jobTar } from './_job-tar.js';
+import { processAlive } from './_processes.js';
+import { HelperQueue, waitFor } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 /** Fields 5 and 6 of /proc/PID/stat: process group and session. */

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HelperQueue, jobTar, parseReply } from './_queue.js';
+import { jobTar } from './_job-tar.js';
+import { HelperQueue, parseReply } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 /** A job dir as a plugin left it: native-id, plugin and the given state files. */

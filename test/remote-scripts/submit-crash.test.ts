@@ -6,7 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HelperQueue, type JobFixture, jobTar, parseReply, TEST_HASH, waitFor } from './_queue.js';
+import { type JobFixture, jobTar } from './_job-tar.js';
+import { HelperQueue, parseReply, TEST_HASH, waitFor } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 /**

@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HelperQueue, jobTar, parseReply } from './_queue.js';
+import { jobTar } from './_job-tar.js';
+import { HelperQueue, parseReply } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 const TARS = [
