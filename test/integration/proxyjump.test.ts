@@ -32,7 +32,7 @@ describe('ProxyJump', () => {
 
   it('follows a ProxyJump written user@host:port or as an ssh:// URL, as OpenSSH does', async () => {
     const key = join(home, '.ssh', 'id_ed25519');
-    for (const [alias, jump] of [['viaport', 'alice@jump:22'], ['viaurl', 'ssh://alice@jump:22']]) {
+    for (const [alias, jump] of [['viaport', 'alice@jump:22'], ['viaurl', 'ssh://alice@jump:22']] as const) {
       await appendFile(join(home, '.ssh', 'config'), `Host ${alias}\n  HostName ${lab.hosts.inner.ip}\n  User alice\n  IdentityFile ${key}\n  IdentitiesOnly yes\n  ProxyJump ${jump}\n`);
       const r = await tej(['list', alias, '-v'], { home });
       assert.equal(r.code, 0, `${jump}: ${r.stderr}`);
