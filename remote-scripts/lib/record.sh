@@ -32,6 +32,12 @@ emit_job_record() {
 	# job with a native id, a running one with an exit code).
 	_emit_job_record_tries=0
 	while :; do
+		# A job whose end is recorded with no plugin left to ask (job_state_into's first case) moves on no
+		# more: its record needs no second reading.
+		_emit_job_record_settled=
+		if test -f "$_emit_job_record_dir/exit-code" && ! test -f "$_emit_job_record_dir/native-open"; then
+			_emit_job_record_settled=yes
+		fi
 		job_state_into "$_emit_job_record_dir"
 		_emit_job_record_state=$job_state_value
 		job_record="state=$_emit_job_record_state$nl"
@@ -55,6 +61,7 @@ emit_job_record() {
 		else
 			record_file native_state "$_emit_job_record_dir/native-state"
 		fi
+		test -z "$_emit_job_record_settled" || break
 		_emit_job_record_tries=$((_emit_job_record_tries + 1))
 		job_state_into "$_emit_job_record_dir"
 		if test "$job_state_value" = "$_emit_job_record_state" || test "$_emit_job_record_tries" -ge 5; then
