@@ -116,11 +116,15 @@ write_state() {
 	return 1
 }
 
-# read_state_into FILE: set state_line to the first line of FILE; fail when FILE does not exist. No
-# subshell: a status of many jobs reads a dozen files each, and a $(read_state) forks every time.
+# read_state_into FILE: set state_line to the first line of FILE; fail when FILE is not a regular file
+# (missing, or a FIFO a job made of its record, which would block every reader). No subshell: a status
+# of many jobs reads a dozen files each, and a $(read_state) forks every time. The test rather than a
+# `2>/dev/null` around the read: that redirection cost half the syscalls of a status (a file removed
+# between the two says so on stderr, and reads as missing).
 read_state_into() {
 	state_line=
-	{ IFS= read -r state_line <"$1"; } 2>/dev/null || test -n "$state_line"
+	test -f "$1" || return 1
+	IFS= read -r state_line <"$1" || test -n "$state_line"
 }
 
 # read_state FILE: print the first line of FILE; fail when FILE does not exist

@@ -32,6 +32,12 @@ emit_job_record() {
 	# job with a native id, a running one with an exit code).
 	_emit_job_record_tries=0
 	while :; do
+		# A job whose end is recorded with no plugin left to ask (job_state_into's first case) moves on no
+		# more: its record needs no second reading.
+		_emit_job_record_settled=
+		if test -f "$_emit_job_record_dir/exit-code" && ! test -f "$_emit_job_record_dir/native-open"; then
+			_emit_job_record_settled=yes
+		fi
 		job_state_into "$_emit_job_record_dir"
 		_emit_job_record_state=$job_state_value
 		job_record="state=$_emit_job_record_state$nl"
@@ -55,6 +61,7 @@ emit_job_record() {
 		else
 			record_file native_state "$_emit_job_record_dir/native-state"
 		fi
+		test -z "$_emit_job_record_settled" || break
 		_emit_job_record_tries=$((_emit_job_record_tries + 1))
 		job_state_into "$_emit_job_record_dir"
 		if test "$job_state_value" = "$_emit_job_record_state" || test "$_emit_job_record_tries" -ge 5; then
@@ -112,7 +119,7 @@ ended_records() {
 # emit_job_records ID...: the status records of the jobs, in order (emit_job_record for each). Those
 # whose end is recorded and whose plugin has nothing more to say (no native-open) keep their state and
 # files for good: they go to ended_records in batches, the others one by one. Without awk, or where a
-# record file is a directory (awk stops on those), every job goes one by one.
+# record file is not a regular file (plain_record_files), every job goes one by one.
 emit_job_records() {
 	ended_batch=
 	ended_ids=
@@ -121,7 +128,7 @@ emit_job_records() {
 	if has_cmd awk; then _emit_job_records_awk=yes; fi
 	for _emit_job_records_id in ${1+"$@"}; do
 		_emit_job_records_dir=$TEJ_ROOT/jobs/$_emit_job_records_id
-		if test -n "$_emit_job_records_awk" && test -f "$_emit_job_records_dir/exit-code" && ! test -f "$_emit_job_records_dir/native-open" && ! plugin_answer_into "$_emit_job_records_dir" && no_record_dir "$_emit_job_records_dir"; then
+		if test -n "$_emit_job_records_awk" && test -f "$_emit_job_records_dir/exit-code" && ! test -f "$_emit_job_records_dir/native-open" && ! plugin_answer_into "$_emit_job_records_dir" && plain_record_files "$_emit_job_records_dir"; then
 			ended_state_into "$_emit_job_records_dir"
 			ended_batch="$ended_batch$_emit_job_records_id $job_state_value$nl"
 			# the few the shell reads itself (ended_records); a long list would only be copied on each append
@@ -141,9 +148,11 @@ emit_job_records() {
 	ended_records
 }
 
-# no_record_dir DIR: whether none of the record files of the job in DIR (record_files) is a directory
-no_record_dir() {
-	! test -d "$1/plugin" && ! test -d "$1/native-id" && ! test -d "$1/submitted" && ! test -d "$1/start" &&
-		! test -d "$1/end" && ! test -d "$1/exit-code" && ! test -d "$1/meta/labels" && ! test -d "$1/rerun-as" &&
-		! test -d "$1/native-state"
+# plain_record_files DIR: whether each record file of the job in DIR (record_files) is a regular file or
+# missing: awk stops on a directory, and blocks on a FIFO a hostile job made of one (the shell's
+# read_state_into reads neither)
+plain_record_files() {
+	for _plain_record_f in plugin native-id submitted start end exit-code meta/labels rerun-as native-state; do
+		test -f "$1/$_plain_record_f" || ! test -e "$1/$_plain_record_f" || return 1
+	done
 }

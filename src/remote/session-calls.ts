@@ -9,7 +9,16 @@ import type { ShellSession } from '../transport/shell-session.js';
 import type { RunResult, Transport } from '../transport/transport.js';
 import { loadBundle } from './bundle.js';
 import type { CallOptions } from './call.js';
-import { probedRoot, probeScript, SESSION_COMMANDS, sessionCallScript, sessionLoadHash, sessionLoadScript } from './session.js';
+import {
+  probedRoot,
+  probeScript,
+  SESSION_COMMANDS,
+  SESSION_MISS,
+  sessionCallScript,
+  sessionLoadHash,
+  sessionLoadScript,
+  sessionStatusScript,
+} from './session.js';
 
 /** Sessions that hold this client's helpers: one load per session, whichever queue asked for it. */
 const loaded = new WeakMap<ShellSession, Promise<boolean>>();
@@ -73,6 +82,11 @@ export class SessionCalls {
     const root = await this.root(session);
     if (root === undefined) return undefined;
     this.onEvent?.({ kind: 'exec', host: transport.label, command: what });
+    if (command === 'status') {
+      // jobs whose state is settled: answered in the shell itself, with no fork
+      const here = await session.runHere(sessionStatusScript(root, args));
+      if (here.code !== SESSION_MISS) return here;
+    }
     const r = await session.run(sessionCallScript(root, command, args));
     // The queue changed since the probe (removed, reinstalled, its mode opened): the invocation finds out
     // what and says it, or sets up, upgrades; this session probes again after that.

@@ -15,13 +15,16 @@ import { PROTO } from '../version.js';
 /** The commands a session runs from memory. */
 export const SESSION_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'show', 'kill', 'delete']);
 
+/** The functions a session's shell runs in itself (sessionStatusScript), loaded after the libraries. */
+const SESSION_LIB = 'lib/session.sh';
+
 /**
  * The session's load: the helper program with its libraries run once in the session's shell (they only
  * define functions and constants, and a call's subshell inherits them: measured, running them per call
- * cost 7.6 of a call's 37.6 ms on a loaded machine), and tej_call, which runs one command in the call's
+ * cost 7.6 of a call's 37.6 ms on a loaded machine), tej_call, which runs one command in the call's
  * subshell as the dispatcher would once the session's probe has checked the queue (TEJ_ROOT the queue's
  * physical path, TEJ_SHELL /bin/sh, TEJ_UMASK the login umask, read once here; umask 077 and `set -eu`
- * again, which the session undoes after its load).
+ * again, which the session undoes after its load), and lib/session.sh, what the shell answers in itself.
  */
 export function sessionLoadScript(bundle: Bundle): string {
   const commands = [...SESSION_COMMANDS].sort();
@@ -41,7 +44,21 @@ export function sessionLoadScript(bundle: Bundle): string {
     '\tesac',
     '}',
   ].join('\n');
-  return `${helperProgram(bundle).text}${call}\ntej_umask=$(umask)\ntej_libs`;
+  const here = bundle.files.find((f) => f.path === SESSION_LIB);
+  if (!here) throw new Error(`the helper bundle has no ${SESSION_LIB}`);
+  return `${helperProgram(bundle).text}${call}\n${here.data.toString()}\ntej_umask=$(umask)\ntej_libs`;
+}
+
+/** session_status's code when it leaves the call to the subshell path (remote-scripts/lib/session.sh). */
+export const SESSION_MISS = 3;
+
+/**
+ * A status run in the session's shell itself, with no fork (remote-scripts/lib/session.sh): it answers
+ * for jobs that do not exist or whose end is recorded for good, else returns SESSION_MISS having printed
+ * nothing.
+ */
+export function sessionStatusScript(root: string, ids: string[]): string {
+  return `session_status ${[root, ...ids].map(shQuote).join(' ')}`;
 }
 
 /**

@@ -14,7 +14,9 @@
 // A load (load()) runs in the shell itself instead, so that the functions it defines stay for later
 // requests: its script is first run whole in a subshell, and only one that got to its end (no syntax
 // error, no exit) runs again in the shell; afterwards `set +eu` and the umask from before undo what it may
-// have set. The session's reply framing is the same.
+// have set. The session's reply framing is the same. A request of runHere() runs in the shell itself
+// too, `{ eval '<script>'; } </dev/null`: no fork, for the functions of the load that are written to
+// leave the shell as they found it.
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { ConnectionError } from '../errors.js';
@@ -31,8 +33,8 @@ export interface Preloaded {
 
 interface Pending {
   script: string;
-  /** A load: run in the shell itself, not a subshell. */
-  main?: boolean;
+  /** A load (`load`), or a request run in the shell itself (`runHere`). */
+  where?: 'load' | 'here';
   /** Called once the request has been written to the shell's stdin (not while it waits its turn). */
   onWritten?: () => void;
   resolve: (r: RunResult) => void;
@@ -146,9 +148,24 @@ export class ShellSession {
    * It should only define: its stdin is /dev/null, and `set -e`/`set -u`/umask are reset after it.
    */
   load(script: string): Promise<RunResult> {
+    return this.request(script, 'load');
+  }
+
+  /**
+   * Runs a one-line `script` in the session's shell itself, with stdin from /dev/null and no fork: a
+   * subshell's fork costs more than the round trip. The script must be one whose every path is known:
+   * no exit, no exec, no cd, nothing that fails under `set -e` or reads stdin (it would end or derail
+   * the session); only a function of the load written for it (remote-scripts/lib/session.sh).
+   */
+  runHere(script: string): Promise<RunResult> {
+    if (script.includes('\n')) return Promise.reject(new Error('runHere takes a one-line script'));
+    return this.request(script, 'here');
+  }
+
+  private request(script: string, where: 'load' | 'here'): Promise<RunResult> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
-      this.queue.push({ script, main: true, resolve, reject });
+      this.queue.push({ script, where, resolve, reject });
       this.pump();
     });
   }
@@ -191,7 +208,12 @@ export class ShellSession {
         if (!next) return;
         this.current = next;
         const t = this.token;
-        const request = next.main ? loadLine(next.script) : `( ${shEvalLine(next.script)} ) </dev/null`;
+        const request =
+          next.where === 'load'
+            ? loadLine(next.script)
+            : next.where === 'here'
+              ? `{ eval ${shQuote(next.script)}; } </dev/null`
+              : `( ${shEvalLine(next.script)} ) </dev/null`;
         this.write(`${request}; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`);
         next.onWritten?.();
       }

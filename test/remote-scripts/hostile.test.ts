@@ -1,8 +1,8 @@
 // A job runs as the queue's user and may write anything that user can: the queue's config, its plugin
 // directory, its own record. What the helpers run must never come from there.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { PLUGIN_NAME } from '../../src/remote/user-plugins.js';
@@ -54,6 +54,35 @@ describe('what a job can write is never run', { concurrency: SHELLS.length }, ()
       await q.submit('after', { command: 'echo hi' });
       await q.waitState('after', ['finished']);
       assert.equal(existsSync(marker), false, 'the planted tar ran');
+    });
+
+    test('a FIFO a job made of its record files blocks no status, of one job or of many', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      const ids = Array.from({ length: 9 }, (_, i) => `e${i}`); // 8 or more: read by awk
+      for (const id of ids) {
+        mkdirSync(join(q.jobDir(id), 'meta'), { recursive: true });
+        for (const [name, value] of Object.entries({ plugin: 'direct', 'native-id': '42', submitted: '100', start: '101', end: '102', 'exit-code': '0' })) {
+          writeFileSync(join(q.jobDir(id), name), `${value}\n`);
+        }
+      }
+      rmSync(join(q.jobDir('e4'), 'end'));
+      assert.equal(spawnSync('mkfifo', [join(q.jobDir('e4'), 'end')]).status, 0);
+      symlinkSync('end', join(q.jobDir('e4'), 'rerun-as'));
+      for (const asked of [['e4'], ids]) {
+        // A reader blocked on the FIFO waits for a writer: after a minute the test writes into it
+        // until the reader is done, so that a failure ends instead of hanging.
+        let writer: ChildProcess | undefined;
+        const unblock = setTimeout(() => {
+          writer = spawn('sh', ['-c', 'while :; do echo 999 >"$1"; done', 'sh', join(q.jobDir('e4'), 'end')], { stdio: 'ignore' });
+        }, 60_000);
+        const r = await q.run(['status', ...asked]).finally(() => (clearTimeout(unblock), writer?.kill()));
+        const blocked = writer !== undefined;
+        assert.equal(blocked, false, `status of ${asked.length} job(s) blocked on the FIFO`);
+        assert.equal(r.code, 0, r.stderr);
+        const e4 = parseReply(r.stdout).records.find((x) => x.id === 'e4')!;
+        assert.deepEqual([e4.state, e4.start, e4.end, e4.rerun_as], ['finished', '101', undefined, undefined]);
+      }
     });
 
     test('a plugin planted in queues/ (not in MANIFEST) is never sourced, from config or from a job', async (t) => {

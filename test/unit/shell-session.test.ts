@@ -96,6 +96,17 @@ describe('ShellSession', () => {
     assert.equal((await session.run('echo still here')).stdout.toString(), 'still here\n');
   });
 
+  test('runHere runs in the shell itself, with stdin from /dev/null, its output and status framed as run', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    const r = await session.runHere("kept=\"it's\"; echo \"out $$\"; echo err >&2; read -r line; echo \"read:$line\"; false");
+    const pid = (await session.run('echo "$$"')).stdout.toString().trim();
+    assert.deepEqual([r.code, r.stdout.toString(), r.stderr], [1, `out ${pid}\nread:\n`, 'err\n']);
+    assert.equal((await session.run('echo "$kept"')).stdout.toString(), "it's\n"); // a subshell would have lost it
+    assert.equal((await session.runHere('echo next')).stdout.toString(), 'next\n');
+    await assert.rejects(session.runHere('echo a\necho b'), /one-line/);
+  });
+
   test('a request that cannot be parsed fails alone; the session goes on', async (t) => {
     const { child, session } = startShell();
     t.after(() => child.kill());

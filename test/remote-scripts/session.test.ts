@@ -1,0 +1,89 @@
+// What a library session's shell answers in itself (remote-scripts/lib/session.sh): the same status
+// records as the subshell path, a miss for anything it cannot settle with builtins, the shell left as it
+// was, and no fork (strace), under each shell of the matrix, through the session's real framing.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { loadBundle } from '../../src/remote/bundle.js';
+import { SESSION_MISS, sessionCallScript, sessionLoadScript, sessionStatusScript } from '../../src/remote/session.js';
+import { ShellSession } from '../../src/transport/shell-session.js';
+import { HelperQueue } from './_queue.js';
+import { SHELLS, type Shell } from './_shells.js';
+
+/** A job dir as its plugin and wrapper left it. */
+function fakeJob(q: HelperQueue, id: string, files: Record<string, string>): void {
+  mkdirSync(join(q.jobDir(id), 'meta'), { recursive: true });
+  for (const [name, value] of Object.entries({ plugin: 'direct', 'native-id': '42', submitted: '100', ...files })) {
+    writeFileSync(join(q.jobDir(id), name), value);
+  }
+}
+
+/** The session's shell under SHELL, traced by strace (forks and writes) into TRACE; its load done. */
+async function loadedShell(q: HelperQueue, shell: Shell, trace: string) {
+  const child = spawn('strace', ['-f', '-qq', '-e', 'trace=clone,clone3,fork,vfork,execve,write', '-s', '64', '-o', trace, ...shell.argv], {
+    env: q.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  const session = new ShellSession(child.stdin, child.stdout, child.stderr, 'test');
+  const load = await session.load(sessionLoadScript(await loadBundle()));
+  assert.equal(load.code, 0, load.stderr);
+  return { session, close: () => (session.close(), exited) };
+}
+
+describe('the session shell answers settled statuses itself', { concurrency: SHELLS.length }, () => {
+  for (const shell of SHELLS) {
+    test(`under ${shell.name}`, async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      fakeJob(q, 'e1', { start: '101\n', end: '102\n', 'exit-code': '0\n' });
+      fakeJob(q, 'e2', { start: '101\n', end: '103\n', 'exit-code': '137\n', killed: '103\n', 'rerun-as': 'e2-again\n' });
+      fakeJob(q, 'e3', { start: '\nsecond\n', end: '105', 'exit-code': '124\n', 'timed-out': '104\n', 'native-state': 'TIMEOUT\n' });
+      writeFileSync(join(q.jobDir('e3'), 'meta', 'labels'), 'a=1,b=x y\\z\nsecond line\n');
+      fakeJob(q, 'running', { start: '101\n' });
+      fakeJob(q, 'open', { start: '101\n', end: '102\n', 'exit-code': '0\n', 'native-open': '' }); // Slurm may say more
+      const trace = join(q.tmp, 'trace');
+      const { session, close } = await loadedShell(q, shell, trace);
+      t.after(close);
+      const flags = (await session.runHere('echo "$-"')).stdout.toString();
+
+      const settled = ['e1', 'e2', 'nosuch', 'e3'];
+      await session.runHere('echo fast-begin');
+      const here = await session.runHere(sessionStatusScript(q.root, settled));
+      const misses = await Promise.all([['e1', 'running'], ['open'], ['e1', '../x'], []].map((ids) => session.runHere(sessionStatusScript(q.root, ids))));
+      await session.runHere('echo fast-end');
+
+      // the same records as the subshell path and the helper
+      assert.equal(here.code, 0, here.stderr);
+      const sub = await session.run(sessionCallScript(q.root, 'status', settled));
+      assert.equal(sub.code, 0, sub.stderr);
+      assert.equal(here.stdout.toString(), sub.stdout.toString());
+      assert.equal(here.stdout.toString(), (await q.run(['status', ...settled])).stdout.toString());
+      assert.match(here.stdout.toString(), /^id=e2\nstate=killed\n/m);
+      assert.match(here.stdout.toString(), /^id=nosuch\nstate=absent\n/m);
+
+      // a job not settled, an id that is not one, no id: a miss that printed nothing
+      for (const m of misses) assert.deepEqual([m.code, m.stdout.toString()], [SESSION_MISS, '']);
+
+      // the shell as the libraries left it: what later calls inherit
+      const after = await session.runHere('echo "${TEJ_ROOT-unset}:$prefetched:$record_now:$plugin_answers:$-"');
+      assert.equal(after.stdout.toString(), `unset::::${flags}`);
+      assert.equal((await session.run(sessionCallScript(q.root, 'status', ['running']))).code, 0);
+
+      // Not one fork between the marks, where a subshell call forks at least once. posh has no printf
+      // builtin: there, the only processes are printf's.
+      const printfBuiltin = !(await session.run('command -v printf')).stdout.toString().includes('/');
+      await close();
+      const lines = readFileSync(trace, 'utf8').split('\n');
+      const begin = lines.findIndex((l) => l.includes('fast-begin'));
+      const end = lines.findIndex((l) => l.includes('fast-end'));
+      assert.ok(begin >= 0 && end > begin, 'the marks are in the trace');
+      const between = lines.slice(begin, end);
+      const forks = between.filter((l) => /\b(clone3?|v?fork)\(/.test(l));
+      if (printfBuiltin) assert.deepEqual(forks, []);
+      else assert.deepEqual(between.filter((l) => /\bexecve\(/.test(l)).map((l) => /execve\("[^"]*\/([^/"]+)"/.exec(l)?.[1]), forks.map(() => 'printf'));
+      assert.ok(lines.slice(end).some((l) => /\b(clone3?|v?fork)\(/.test(l)), 'the subshell calls after the marks fork');
+    });
+  }
+});
