@@ -10,7 +10,7 @@ import { loadBundle } from '../../src/remote/bundle.js';
 import { SESSION_MISS, sessionCallScript, sessionLoadScript, sessionStatusScript } from '../../src/remote/session.js';
 import { ShellSession } from '../../src/transport/shell-session.js';
 import { HelperQueue } from './_queue.js';
-import { SHELLS, type Shell } from './_shells.js';
+import { eachShell, SHELLS, type Shell } from './_shells.js';
 
 /** A job dir as its plugin and wrapper left it. */
 function fakeJob(q: HelperQueue, id: string, files: Record<string, string>): void {
@@ -33,9 +33,9 @@ async function loadedShell(q: HelperQueue, shell: Shell, trace: string) {
   return { session, close: () => (session.close(), exited) };
 }
 
-describe('the session shell answers settled statuses itself', { concurrency: SHELLS.length }, () => {
-  for (const shell of SHELLS) {
-    test(`under ${shell.name}`, async (t) => {
+describe('the session shell', { concurrency: SHELLS.length }, () => {
+  eachShell((shell) => {
+    test('answers settled statuses itself, as the subshell path does, with no fork', async (t) => {
       const q = await HelperQueue.setUp(shell);
       fakeJob(q, 'e1', { start: '101\n', end: '102\n', 'exit-code': '0\n' });
       fakeJob(q, 'e2', { start: '101\n', end: '103\n', 'exit-code': '137\n', killed: '103\n', 'rerun-as': 'e2-again\n' });
@@ -85,5 +85,5 @@ describe('the session shell answers settled statuses itself', { concurrency: SHE
       else assert.deepEqual(between.filter((l) => /\bexecve\(/.test(l)).map((l) => /execve\("[^"]*\/([^/"]+)"/.exec(l)?.[1]), forks.map(() => 'printf'));
       assert.ok(lines.slice(end).some((l) => /\b(clone3?|v?fork)\(/.test(l)), 'the subshell calls after the marks fork');
     });
-  }
+  });
 });
