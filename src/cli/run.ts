@@ -7,6 +7,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { fromFsError } from '../fs-errors.js';
 import { VERSION } from '../version.js';
 import { globalOptions } from './context.js';
+import { foldArrayOptions } from './fold-args.js';
 import { normalizePersistArgs } from './persist.js';
 import { printError } from './render.js';
 import { clearStatusLine } from './progress.js';
@@ -52,7 +53,7 @@ export async function runCli(args: string[]): Promise<void> {
     process.exit(EXIT.OK);
   });
 
-  const argv = normalizePersistArgs(args);
+  const argv = foldArrayOptions(normalizePersistArgs(args));
   const verbose = argv.includes('-v') || argv.includes('--verbose');
 
   const cli = globalOptions(yargs(argv))
