@@ -122,6 +122,46 @@ describe('library session', () => {
     }
   });
 
+  it('runs the submits of small jobs from memory in shells side by side, and their jobs outlive the session', async () => {
+    const q = await connect('h1', { onEvent });
+    let channels = 0;
+    let extra = 0;
+    try {
+      await q.setup();
+      await q.list(); // the first call of the session takes the invocation; the submits run from memory
+      const run = q.transport.run.bind(q.transport);
+      q.transport.run = (script, options) => {
+        if (options?.stdin) channels++;
+        return run(script, options);
+      };
+      const open = q.transport.extraSession!.bind(q.transport);
+      q.transport.extraSession = () => {
+        extra++;
+        return open();
+      };
+      const dir = await makeJob(join(jobs, 'pool'), { 'start.sh': 'while ! test -f "$HOME/pool-gate"; do sleep 1; done\necho "$TEJ_JOB_ID" > out\n' });
+      const ids = Array.from({ length: 8 }, (_, i) => `pool${i}`);
+      const results = await Promise.all(ids.map((id) => q.submit(dir, { id })));
+      assert.deepEqual(results.map((r) => [r.id, r.state]), ids.map((id) => [id, 'running']));
+      assert.equal(channels, 0, 'no channel of its own for any submit');
+      assert.ok(extra >= 1, 'more shells were opened for the submits waiting');
+      // each job moved in whole, staging left empty
+      assert.equal(await alice('ls -A ~/.tej/staging'), '');
+    } finally {
+      await q.close();
+    }
+    // the wrappers were started in sessions of their own: the connection and its shells are gone
+    await alice('touch ~/pool-gate');
+    const again = await connect('h1', { onEvent });
+    try {
+      for (let i = 0; i < 8; i++) await waitFor(`pool${i}`, () => again.status(`pool${i}`), (st) => st?.state === 'finished');
+      assert.equal(await alice('cat ~/.tej/jobs/pool*/work/out | sort | tr "\\n" " "'), 'pool0 pool1 pool2 pool3 pool4 pool5 pool6 pool7 ');
+    } finally {
+      await again.close();
+      await alice('rm -f ~/pool-gate');
+    }
+  });
+
   it('refuses a queue opened to other users, from its first call and its later ones', async () => {
     await alice('chmod 755 ~/.tej');
     const q = await connect('h1', { onEvent });
