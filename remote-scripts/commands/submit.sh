@@ -137,7 +137,8 @@ if test -e "$job_dir" || test -L "$job_dir"; then
 fi
 
 # 2. Remove what dead submits (and deletes) left in staging/<id>.<pid>.<rand>: their pid is gone.
-host=$(uname -n)
+host_name_into
+host=$host_name
 for dir in "$TEJ_ROOT"/staging/*; do
 	test -d "$dir" || continue
 	pid=${dir##*/}
@@ -147,28 +148,41 @@ for dir in "$TEJ_ROOT"/staging/*; do
 	'' | *[!0-9]*) continue ;;
 	esac
 	# A submit from another host sharing this home directory: its pid means nothing here.
-	dir_host=$(read_state "$dir/host") || dir_host=$host
-	test "$dir_host" = "$host" || continue
+	read_state_into "$dir/host" || state_line=$host
+	test "$state_line" = "$host" || continue
 	# A tree that cannot be removed blocks no submit: the next one tries again.
 	proc_alive "$pid" || remove_tree "$dir" || true
 done
 
 # 3. Extract into staging; a torn stream (tar fails, or the end marker is missing) leaves nothing.
 need_cmd tar
-staging=$(mktemp -d "$TEJ_ROOT/staging/$id.$$.XXXXXX") || die "$EX_FAILURE" "cannot create a staging directory"
+# staging/<id>.<pid>.<start>: the pid and start time of this submit (self_into: in a library session the
+# call's subshell, not the session's shell) name one process, so mkdir makes it and upload/ in one exec;
+# without /proc, mktemp's random name.
+self_into
+staging=$TEJ_ROOT/staging/$id.$self_pid.$self_id
+case $self_id in
+'' | *[!0-9]*) staging= ;;
+esac
+if test -z "$staging" || ! mkdir "$staging" "$staging/upload" 2>/dev/null; then
+	test -z "$staging" || rmdir "$staging" 2>/dev/null || true
+	staging=$(mktemp -d "$TEJ_ROOT/staging/$id.$self_pid.XXXXXX") || die "$EX_FAILURE" "cannot create a staging directory"
+	mkdir "$staging/upload" || {
+		rm -rf "$staging"
+		die "$EX_FAILURE" "cannot create a staging directory"
+	}
+fi
 # staging/ is this submit's own: the files made here need no rename to appear whole. Those that go
 # into jobs/ID get there by mv, which renames each one (a reader sees all of a file or nothing), and
 # moves several in one call, in order: one exec, not one per file.
 printf '%s\n' "$host" >"$staging/host"
 # submitter: this helper's pid and identity (proc_identity: readers tell a pid reused since from it)
-submitter_start=$(proc_identity $$) || submitter_start=
-printf '%s\n' "$$${submitter_start:+ $submitter_start}" >"$staging/submitter"
+printf '%s\n' "$self_pid${self_id:+ $self_id}" >"$staging/submitter"
 printf '%s\n' "$nonce" >"$staging/nonce"
 # attempt: this submit attempt, among retries of the same submit (nonce); the wrapper runs only for it
 printf '%s\n' "${staging##*/}" >"$staging/attempt"
 printf '%s\n' "$plugin" >"$staging/plugin"
 upload=$staging/upload
-mkdir "$upload"
 
 # reject STATUS MESSAGE: remove the staging directory and die
 reject() {
@@ -195,7 +209,13 @@ reject_torn() {
 # through a pipe, and even tar reading the connection itself: 2000 files of 4 KiB over ssh took
 # 0.48-0.58 s this way, 0.59-0.70 s with tee, 0.54-0.72 s with plain tar x. A torn stream leaves a
 # torn input.tar, which tar refuses (or the end marker is missing) as before.
-if test -n "$keep_input"; then
+# A library session's submit of a small job has the upload inside its request (tej_upload: a printf
+# format, src/protocol/invocation.ts printfFormat), written here by the shell itself: no cat, no pipe.
+if test -n "${tej_upload+set}"; then
+	# shellcheck disable=SC2059 # the format is the upload: every byte an escape or itself, no % directive
+	{ printf "$tej_upload" >"$staging/input.tar"; } 2>/dev/null || reject_torn "keeping it as input.tar failed"
+	untar "$upload" <"$staging/input.tar" || reject_torn "tar failed"
+elif test -n "$keep_input"; then
 	cat >"$staging/input.tar" || reject_torn "keeping it as input.tar failed"
 	untar "$upload" <"$staging/input.tar" || reject_torn "tar failed"
 else
@@ -205,9 +225,10 @@ test -f "$upload/end-$marker" || reject "$EX_DATAERR" "incomplete upload: the en
 
 meta=$upload/meta
 test -d "$meta" || reject "$EX_DATAERR" "the upload holds no meta/"
-mkdir -p "$upload/work"
+test -d "$upload/work" || mkdir "$upload/work"
 if ! test -f "$meta/command"; then
-	script=$(read_state "$meta/script") || reject "$EX_DATAERR" "the job has neither a script nor a command"
+	read_state_into "$meta/script" || reject "$EX_DATAERR" "the job has neither a script nor a command"
+	script=$state_line
 	case /$script/ in
 	//* | */../*) reject "$EX_DATAERR" "bad script path: '$script'" ;;
 	esac
@@ -216,14 +237,16 @@ fi
 # The output files: relative paths inside work/ (run-job.sh checks again, through symlinks, when it
 # opens them: this is the clear early refusal).
 for name in stdout stderr; do
-	if value=$(read_state "$meta/$name"); then
+	if read_state_into "$meta/$name"; then
+		value=$state_line
 		case /$value/ in
 		// | //* | */../*) reject "$EX_DATAERR" "bad $name path: '$value' (a file inside the job directory, relative to it)" ;;
 		esac
 	fi
 done
 for name in nproc time_limit; do
-	if value=$(read_state "$meta/$name"); then
+	if read_state_into "$meta/$name"; then
+		value=$state_line
 		case $value in
 		'' | *[!0-9]*) reject "$EX_DATAERR" "bad $name: '$value'" ;;
 		esac
@@ -241,14 +264,14 @@ until mkdir "$job_dir" 2>/dev/null; do
 	claimed_by_us || reject "$EX_CANTCREAT" "job $id exists already"
 	resume_own
 done
-mv -f "$staging/submitter" "$staging/nonce" "$staging/attempt" "$staging/plugin" "$job_dir/"
+# One mv, in this order: submitter, nonce, attempt, plugin, then work, meta (and input.tar, then
+# input-nonce, which says input.tar is whole: resubmit).
+set -- "$staging/submitter" "$staging/nonce" "$staging/attempt" "$staging/plugin" "$upload/work" "$meta"
 if test -n "$keep_input"; then
-	# input-nonce after input.tar: it says input.tar is whole (resubmit)
 	printf '%s\n' "$marker" >"$staging/input-nonce"
-	mv "$upload/work" "$meta" "$staging/input.tar" "$staging/input-nonce" "$job_dir/"
-else
-	mv "$upload/work" "$meta" "$job_dir/"
+	set -- "$@" "$staging/input.tar" "$staging/input-nonce"
 fi
+mv -f "$@" "$job_dir/"
 
 # 5. Hand the job to the plugin. native-id is written last: it marks the submit as done. Should this
 # helper die before that, the wrapper's own record (launched) or the plugin (queue_find) tells the job's
@@ -265,12 +288,15 @@ if test "$status" -ne 0 || test -z "$native_id"; then
 	test "$status" -ne 0 || status=$EX_FAILURE
 	die "$status" "the $plugin plugin could not start job $id"
 fi
-printf '%s\n' "$(now)" >"$staging/submitted"
+# one date for submitted and the reply's now=: the same moment
+submit_now=$(date +%s)
+printf '%s\n' "$submit_now" >"$staging/submitted"
 printf '%s\n' "$native_id" >"$staging/native-id"
 mv -f "$staging/submitted" "$staging/native-id" "$job_dir/"
 rm -rf "$job_dir/submitter" "$staging"
 
-emit_header
+emit tej-proto "$TEJ_PROTO"
+emit now "$submit_now"
 emit id "$id"
 emit plugin "$plugin"
 emit native_id "$native_id"

@@ -2,7 +2,8 @@
 # Summary: Process primitives: liveness and identity of a pid (/proc, else ps), process groups, the process table, nap
 #   (sourced after common.sh)
 # Usage: . "$TEJ_ROOT/lib/proc.sh"   (function definitions only)
-#   proc_alive PID [IDENTITY], proc_identity PID, proc_runs_as, signal_group, group_alive, proc_scan, nap
+#   proc_alive PID [IDENTITY], proc_identity PID, proc_runs_as, self_into, host_name_into, uid_into,
+#   signal_group, group_alive, proc_scan, nap
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
@@ -37,6 +38,51 @@ has_proc() {
 # proc_starttime PID: print the start time of PID (field 22 of /proc/PID/stat); fail without /proc
 proc_starttime() {
 	has_proc && proc_fields "$1" && printf '%s\n' "$proc_start"
+}
+
+# self_into: set self_pid to the pid of the shell that runs this, a subshell included, and self_id to its
+# identity (proc_identity; empty when it cannot be had). $$ is the pid of the shell a script started in:
+# a library session runs each call in a subshell of its long-lived shell. With /proc one read of
+# /proc/self/stat, which the shell opens itself (a builtin's redirection: no fork, no exec).
+# shellcheck disable=SC2034 # self_id is for the caller
+self_into() {
+	_self_into_line=
+	if { IFS= read -r _self_into_line <"$TEJ_PROC/self/stat"; } 2>/dev/null; then
+		self_pid=${_self_into_line%% *}
+		# shellcheck disable=SC2086 # split on purpose: the fields are numbers and one state letter
+		set -- ${_self_into_line##*) }
+		if test $# -ge 20; then
+			self_id=${20}
+			return 0
+		fi
+	fi
+	# shellcheck disable=SC2016 # expanded by the new shell, whose parent is this one
+	self_pid=$(exec sh -c 'echo "$PPID"') || self_pid=$$
+	self_id=$(proc_identity "$self_pid") || self_id=
+}
+
+# host_name_into: set host_name to this host's name, as uname -n prints it (on Linux read from /proc:
+# no exec)
+host_name_into() {
+	host_name=
+	{ IFS= read -r host_name <"$TEJ_PROC/sys/kernel/hostname"; } 2>/dev/null || host_name=
+	test -n "$host_name" || host_name=$(uname -n)
+}
+
+# uid_into: set uid_value to the user's (effective) uid, as id -u prints it (from /proc/self/status
+# where there is one: no exec)
+uid_into() {
+	uid_value=
+	_uid_into_key=
+	if test -r "$TEJ_PROC/self/status"; then
+		while read -r _uid_into_key _uid_into_real uid_value _uid_into_rest; do
+			test "$_uid_into_key" = Uid: && break
+			uid_value=
+		done 2>/dev/null <"$TEJ_PROC/self/status" || uid_value=
+	fi
+	case $uid_value in
+	'' | *[!0-9]*) uid_value=$(id -u) ;;
+	esac
 }
 
 # proc_alive PID [IDENTITY]: whether PID runs (a zombie is dead); with IDENTITY (proc_identity), a

@@ -16,31 +16,71 @@ timer_fired=
 trap : TERM INT HUP
 trap 'timer_fired=yes' USR1
 
-# owned_dir DIR: whether DIR is a real directory (not a symlink) owned by us
-owned_dir() {
+# private_dir DIR: whether DIR is a real directory (not a symlink) owned by us (uid_value), made mode
+# 0700 when it has another: one ls, and a chmod only when the mode is not 0700 already
+private_dir() {
 	test -d "$1" && ! test -L "$1" || return 1
 	# shellcheck disable=SC2046 # split on purpose: ls -ldn fields
-	set -- $(ls -ldn "$1")
-	test "${3:-}" = "$(id -u)"
+	set -- "$1" $(ls -ldn "$1")
+	test "${4:-}" = "$uid_value" || return 1
+	case $2 in
+	drwx------*) return 0 ;;
+	esac
+	chmod 700 "$1"
 }
 
-# make_scratch: create TEJ_SCRATCH_DIR, ${TMPDIR:-/tmp}/tej-<uid>/<id>.XXXXXX, mode 0700
+# make_scratch: create TEJ_SCRATCH_DIR, mode 0700, in ${TMPDIR:-/tmp}/tej-<uid>/: <id>.<pid>-<start>,
+# the wrapper's pid and start time (unique: two queues of one user may each run a job of the same id at
+# once), made with one mkdir; else (no /proc, or the name taken) mktemp's <id>.XXXXXX
 make_scratch() {
-	_make_scratch_base=${TMPDIR:-/tmp}/tej-$(id -u)
-	mkdir "$_make_scratch_base" 2>/dev/null || true
-	if ! owned_dir "$_make_scratch_base"; then
+	uid_into
+	_make_scratch_base=${TMPDIR:-/tmp}/tej-$uid_value
+	test -d "$_make_scratch_base" || test -L "$_make_scratch_base" || mkdir "$_make_scratch_base" 2>/dev/null || true
+	if ! private_dir "$_make_scratch_base"; then
 		# Someone else holds the name: use a fresh private directory instead.
-		_make_scratch_base=$(mktemp -d "${TMPDIR:-/tmp}/tej-$(id -u).XXXXXX") || return 1
+		_make_scratch_base=$(mktemp -d "${TMPDIR:-/tmp}/tej-$uid_value.XXXXXX") && chmod 700 "$_make_scratch_base" || return 1
 	fi
-	chmod 700 "$_make_scratch_base"
-	# <id>.XXXXXX: two queues of one user may each run a job of the same id at once
-	scratch=$(mktemp -d "$_make_scratch_base/$job_id.XXXXXX") && chmod 700 "$scratch" || return 1
+	scratch=
+	case $wrapper_start in
+	'' | *[!0-9]*) ;;
+	*)
+		scratch=$_make_scratch_base/$job_id.$$-$wrapper_start
+		mkdir -m 700 "$scratch" 2>/dev/null || scratch=
+		;;
+	esac
+	if test -z "$scratch"; then
+		scratch=$(mktemp -d "$_make_scratch_base/$job_id.XXXXXX") && chmod 700 "$scratch" || return 1
+	fi
 	write_state "$job_dir/scratch" "$scratch"
 }
 
-# host_nproc: the number of online cpus
-host_nproc() {
-	getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null || echo 1
+# host_nproc_into: set nproc to the number of online cpus: /sys/devices/system/cpu/online ("0-3,8"),
+# which getconf _NPROCESSORS_ONLN reads too, parsed by the shell (no exec); else getconf, nproc, 1
+host_nproc_into() {
+	nproc=0
+	_host_nproc_line=
+	{ IFS= read -r _host_nproc_line </sys/devices/system/cpu/online; } 2>/dev/null || _host_nproc_line=
+	_host_nproc_rest=$_host_nproc_line,
+	while test -n "$_host_nproc_line" && test -n "$_host_nproc_rest"; do
+		_host_nproc_range=${_host_nproc_rest%%,*}
+		_host_nproc_rest=${_host_nproc_rest#*,}
+		case $_host_nproc_range in
+		[0-9]*-[0-9]*)
+			_host_nproc_from=${_host_nproc_range%-*}
+			_host_nproc_to=${_host_nproc_range#*-}
+			;;
+		[0-9]*) _host_nproc_from=$_host_nproc_range _host_nproc_to=$_host_nproc_range ;;
+		*) _host_nproc_from=x ;;
+		esac
+		case $_host_nproc_from$_host_nproc_to in
+		*[!0-9]*)
+			nproc=0
+			break
+			;;
+		esac
+		nproc=$((nproc + _host_nproc_to - _host_nproc_from + 1))
+	done
+	test "$nproc" -gt 0 || nproc=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null || echo 1)
 }
 
 # open_output PATH: make PATH's directory and check that PATH can be written (cwd: work/). PATH stays
@@ -77,8 +117,10 @@ open_output() {
 # which finish turns into exit-code. (The status that wait gives after a trap is not reliable in posh.)
 run_job() {
 	cd "$job_dir/work"
-	_run_job_out=$(read_state "$meta/stdout") || _run_job_out=tej.stdout
-	_run_job_err=$(read_state "$meta/stderr") || _run_job_err=tej.stderr
+	_run_job_out=tej.stdout
+	! read_state_into "$meta/stdout" || _run_job_out=$state_line
+	_run_job_err=tej.stderr
+	! read_state_into "$meta/stderr" || _run_job_err=$state_line
 	if ! open_output "$_run_job_out" || ! open_output "$_run_job_err"; then
 		write_state "$job_dir/job-status" 126
 		exit 126
@@ -137,10 +179,11 @@ exec_job() {
 		read_raw "$meta/command"
 		_exec_job_command=$raw_value
 	else
-		_exec_job_script=$(read_state "$meta/script") || {
+		read_state_into "$meta/script" || {
 			say "the job has neither meta/command nor meta/script"
 			exit 126
 		}
+		_exec_job_script=$state_line
 		case $_exec_job_script in
 		/*) ;;
 		*) _exec_job_script=./$_exec_job_script ;;
@@ -372,7 +415,7 @@ finish() {
 	stop_timer
 	# Neither a tree the job made read-only nor a full disk may keep the end from being recorded.
 	test -z "$scratch" || remove_tree "$scratch" 2>>"$job_dir/work/tej.stderr" || true
-	rm -f "$job_dir/scratch" "$job_dir/job-status"
+	rm -f "$job_dir/scratch" "$job_dir/job-status" "$job_dir/launched.tmp.$$"
 	record_end "$1"
 	notify "$1"
 	test "${2:-}" = no-exit || exit "$1"
@@ -403,7 +446,8 @@ wrapper_args="$0 $1"
 # The checks below are made inside the directory itself (our cwd), not through its path: a submit's
 # retry may replace the job at that path meanwhile.
 cd -P "$1" 2>/dev/null || die "$EX_NOINPUT" "no such job directory: $1"
-job_dir=$(pwd -P)
+# after cd -P, PWD is the physical path (no fork for pwd -P)
+job_dir=$PWD
 if ! test -d "$job_dir/work" || ! test -d "$job_dir/meta"; then
 	die "$EX_NOINPUT" "not a job directory: $1"
 fi
@@ -420,7 +464,16 @@ if test -n "${TEJ_ATTEMPT:-}"; then
 	test "$state_line" = "$TEJ_ATTEMPT" ||
 		die "$EX_CANTCREAT" "job $job_id: the submit that started this wrapper has been replaced"
 fi
-wrapper_start=$(proc_starttime $$) || wrapper_start=
+# Our start time and, when we lead one (direct: setsid), our process group: one read of /proc, no fork.
+wrapper_start=
+pgid=
+if has_proc && proc_fields $$; then
+	wrapper_start=$proc_start
+	# shellcheck disable=SC2154 # set by proc_fields (lib/proc.sh)
+	test "$proc_pgrp" != $$ || pgid=$$
+else
+	pgid=$(own_pgid) || pgid=
+fi
 if ! printf '%s %s %s\n' "${TEJ_NATIVE_ID:-$$}" "$$" "${wrapper_start:--}" >"./launched.tmp.$$"; then
 	rm -f "./launched.tmp.$$"
 	die "$EX_IOERR" "job $job_id: cannot record the wrapper in its directory"
@@ -429,14 +482,15 @@ if ! ln "./launched.tmp.$$" ./launched 2>/dev/null; then
 	rm -f "./launched.tmp.$$"
 	die "$EX_CANTCREAT" "job $job_id was started already, or its start was given up"
 fi
-rm -f "./launched.tmp.$$"
+# ./launched.tmp.PID stays until finish removes it with the wrapper's other files: one rm less here
 unset TEJ_ATTEMPT TEJ_NATIVE_ID
 meta=$job_dir/meta
 job_shell=${TEJ_SHELL:-/bin/sh}
 cr=$(printf '\r')
 kill_grace=${TEJ_KILL_GRACE:-10}
 check_seconds "$kill_grace" TEJ_KILL_GRACE
-time_limit=$(read_state "$meta/time_limit") || time_limit=
+time_limit=
+! read_state_into "$meta/time_limit" || time_limit=$state_line
 case $time_limit in
 '' | 0 | *[!0-9]*) time_limit= ;;
 esac
@@ -446,18 +500,24 @@ timer=
 nproc=${TEJ_ALLOC_NPROC:-}
 unset TEJ_ALLOC_NPROC
 if test -z "$nproc"; then
-	nproc=$(read_state "$meta/nproc") || nproc=${TEJ_JOB_NPROC:-$(host_nproc)}
+	if read_state_into "$meta/nproc"; then
+		nproc=$state_line
+	elif test -n "${TEJ_JOB_NPROC:-}"; then
+		nproc=$TEJ_JOB_NPROC
+	else
+		host_nproc_into
+	fi
 fi
-pgid=$(own_pgid) || pgid=
 scratch=
 if ! make_scratch; then
 	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"
-	write_state "$job_dir/start" "$(now)"
+	write_state "$job_dir/start" "$(date +%s)"
 	finish "$EX_FAILURE"
 fi
-write_state "$job_dir/start" "$(now)"
-# A reserve of disk space for the end record, should the job fill the disk (record_end).
-dd if=/dev/zero of="$job_dir/reserve" bs=4096 count=4 2>/dev/null || true
+write_state "$job_dir/start" "$(date +%s)"
+# A reserve of disk space for the end record, should the job fill the disk (record_end): 16 KiB written
+# by the shell's printf (no exec where printf is a builtin)
+{ printf '%16384s' '' >"$job_dir/reserve"; } 2>/dev/null || true
 
 run_job &
 child=$!

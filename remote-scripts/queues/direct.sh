@@ -43,9 +43,10 @@ queue_submit() {
 	fi
 	wrapper_code_unexport
 	set -- "$_queue_submit_dir"
-	# The start time tells the wrapper from a later process that reuses its pid.
-	if _queue_submit_start=$(proc_starttime "$_queue_submit_pid"); then
-		write_state "$1/pid-start" "$_queue_submit_start"
+	# The start time tells the wrapper from a later process that reuses its pid (proc_fields: no fork).
+	if has_proc && proc_fields "$_queue_submit_pid"; then
+		# shellcheck disable=SC2154 # set by proc_fields (lib/proc.sh)
+		write_state "$1/pid-start" "$proc_start"
 	fi
 	printf '%s\n' "$_queue_submit_pid"
 }

@@ -60,22 +60,31 @@ export function invocationScript(bundle: Bundle, queue: string, command: string,
  * digits), and NUL, the tar's commonest byte, is the short `\0` when no digit follows.
  */
 export function printfFormat(data: Uint8Array): string {
-  const parts: string[] = [];
+  // Written byte by byte into one buffer (at most 4 bytes per byte): a string per byte cost 1 ms per
+  // small job's tar on a loaded machine, a session's 200 submits 0.2 s.
+  const out = Buffer.allocUnsafe(data.length * 4);
+  let at = 0;
   let escaped = false;
   for (let i = 0; i < data.length; i++) {
     const b = data[i]!;
     const digit = b >= 0x30 && b <= 0x39;
     if (b >= 0x20 && b < 0x7f && b !== 0x5c && b !== 0x25 && b !== 0x27 && !(digit && escaped)) {
-      parts.push(String.fromCharCode(b));
+      out[at++] = b;
       escaped = false;
       continue;
     }
+    out[at++] = 0x5c; // backslash
     const next = data[i + 1];
-    const nextDigit = next !== undefined && next >= 0x30 && next <= 0x39;
-    parts.push(b === 0 && !nextDigit ? '\\0' : `\\${b.toString(8).padStart(3, '0')}`);
+    if (b === 0 && !(next !== undefined && next >= 0x30 && next <= 0x39)) {
+      out[at++] = 0x30;
+    } else {
+      out[at++] = 0x30 + (b >> 6);
+      out[at++] = 0x30 + ((b >> 3) & 7);
+      out[at++] = 0x30 + (b & 7);
+    }
     escaped = true;
   }
-  return parts.join('');
+  return out.toString('latin1', 0, at);
 }
 
 /** SCRIPT with DATA on its stdin, as one line for the session's shell: printf's output piped into it. */

@@ -9,11 +9,15 @@
 import { createHash } from 'node:crypto';
 import type { Bundle } from './bundle.js';
 import { helperProgram } from './program.js';
+import { printfFormat } from '../protocol/invocation.js';
 import { shQuote } from '../transport/quote.js';
 import { PROTO } from '../version.js';
 
 /** The commands a session runs from memory. */
 export const SESSION_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'show', 'kill', 'delete']);
+
+/** A submit of a small job runs from memory too, its upload inside the request (sessionSubmitScript). */
+export const SESSION_SUBMIT = 'submit';
 
 /** The functions a session's shell runs in itself (sessionStatusScript), loaded after the libraries. */
 const SESSION_LIB = 'lib/session.sh';
@@ -27,7 +31,7 @@ const SESSION_LIB = 'lib/session.sh';
  * again, which the session undoes after its load), and lib/session.sh, what the shell answers in itself.
  */
 export function sessionLoadScript(bundle: Bundle): string {
-  const commands = [...SESSION_COMMANDS].sort();
+  const commands = [...SESSION_COMMANDS, SESSION_SUBMIT].sort();
   const call = [
     'tej_call() {',
     '\tset -eu',
@@ -97,6 +101,16 @@ export function probedRoot(stdout: string, bundle: Bundle): string | undefined {
 /** One call through the session: the command from memory, in the request's subshell. */
 export function sessionCallScript(root: string, command: string, args: string[]): string {
   return `tej_call ${[root, command, ...args].map(shQuote).join(' ')}`;
+}
+
+/**
+ * One submit through the session: the upload (at most INLINE_MAX_BYTES of tar) as a printf format in
+ * tej_upload, which submit.sh writes to its staging directory with the shell's own printf (no stdin, no
+ * pipe, no cat), then the call. The format is printable ASCII without a quote (printfFormat): the request
+ * stays one line, and a request cut short is a quoted word never closed, which the shell does not run.
+ */
+export function sessionSubmitScript(root: string, args: string[], upload: Uint8Array): string {
+  return `tej_upload='${printfFormat(upload)}'; ${sessionCallScript(root, SESSION_SUBMIT, args)}`;
 }
 
 const loadHashes = new WeakMap<Bundle, string>();

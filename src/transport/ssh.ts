@@ -49,6 +49,7 @@ export interface ExecClient {
 export class SshTransport implements Transport {
   readonly label: string;
   private shell?: Promise<ShellSession>;
+  private readonly extraShells = new Set<ShellSession>();
   private channels = 0;
   private readonly waitingForChannel: (() => void)[] = [];
 
@@ -151,6 +152,30 @@ export class SshTransport implements Transport {
     return this.shell;
   }
 
+  /** Transport.extraSession: a shell on one of the data channels, when one is free now. */
+  extraSession(): Promise<ShellSession> | undefined {
+    if (this.channels >= MAX_DATA_CHANNELS) return undefined;
+    this.channels++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.releaseChannel();
+    };
+    const opened = this.openChannel(SESSION_COMMAND, (channel) => {
+      const session = new ShellSession(channel, channel, channel.stderr, this.label, (channel as { preloaded?: Preloaded }).preloaded);
+      this.extraShells.add(session);
+      channel.on('close', () => {
+        session.fail(new ConnectionError(`the connection to ${this.label} broke`));
+        this.extraShells.delete(session);
+        release();
+      });
+      return session;
+    });
+    opened.catch(release);
+    return opened;
+  }
+
   private async acquireChannel(): Promise<void> {
     if (this.channels < MAX_DATA_CHANNELS) {
       this.channels++;
@@ -218,6 +243,7 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     if (this.shell) (await this.shell.catch(() => undefined))?.close();
+    for (const extra of this.extraShells) extra.close();
     this.client.end();
     await this.jump?.close();
   }

@@ -28,6 +28,12 @@ export interface Transport {
   close(): Promise<void>;
   /** The long-lived remote shell that runs the calls without stdin or streamed stdout, if there is one. */
   session?(): Promise<ShellSession>;
+  /**
+   * Another long-lived remote shell, on a channel of its own (one of those uploads and downloads take),
+   * for calls to run side by side (src/remote/session-pool.ts); undefined when no channel is free now.
+   * Closed with the transport, or by its user.
+   */
+  extraSession?(): Promise<ShellSession> | undefined;
 }
 
 /** Collects a child's output; shared by both transports. */

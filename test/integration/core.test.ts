@@ -85,7 +85,7 @@ describe('tej over real SSH', () => {
     assert.match(env, /^TEJ_JOB_DIR=\/home\/alice\/\.tej\/jobs\/envjob1\/work$/m);
     assert.match(env, /^TEJ_QUEUE=\/home\/alice\/\.tej$/m);
     assert.match(env, /^TEJ_JOB_NPROC=3$/m);
-    assert.match(env, /^TEJ_SCRATCH_DIR=\/tmp\/tej-2001\/envjob1\.[A-Za-z0-9]{6}$/m);
+    assert.match(env, /^TEJ_SCRATCH_DIR=\/tmp\/tej-2001\/envjob1\.(\d+-\d+|[A-Za-z0-9]{6})$/m);
     assert.match(env, /^scratch-ok$/m);
   });
 

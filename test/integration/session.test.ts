@@ -61,7 +61,7 @@ describe('library session', () => {
     }
   });
 
-  it('never runs a helper a job rewrote between two calls, and the next submit reinstalls it', async () => {
+  it('never runs a helper a job rewrote between two calls, and the next invocation reinstalls it', async () => {
     const q = await connect('h1', { onEvent });
     try {
       await q.list(); // the first call of the session; the next ones run from its loaded helpers
@@ -84,16 +84,26 @@ describe('library session', () => {
       assert.match(await alice('tail -n 1 ~/.tej/commands/status.sh ~/.tej/lib/common.sh'), /pwned-status[^]*pwned-common/);
       assert.deepEqual(events.filter((e) => e.kind === 'warning' || e.kind === 'setup'), []);
 
+      // a small job's submit runs from memory too: the modified files neither run nor are noticed
       const again = await makeJob(join(jobs, 'again'), { 'start.sh': 'true\n' });
       await q.submit(again, { id: 'again1' });
+      await waitFor('again1', () => q.status('again1'), (s) => s?.state === 'finished');
+      assert.equal(await alice('ls ~ | grep pwned || true'), '');
+      assert.deepEqual(events.filter((e) => e.kind === 'warning' || e.kind === 'setup'), []);
+    } finally {
+      await q.close();
+    }
+    // the next session's first call takes the invocation, which checks the files and puts them back
+    const next = await connect('h1', { onEvent });
+    try {
+      assert.equal((await next.status('again1'))?.state, 'finished');
       assert.ok(events.some((e) => e.kind === 'warning' && /modified after they were installed; reinstalling/.test(e.message)), JSON.stringify(events));
       for (const f of ['commands/status.sh', 'commands/show.sh', 'lib/common.sh', 'lib/state.sh']) {
         assert.equal(await alice(`cat ~/.tej/${f}`), await readFile(join(HELPERS, f), 'utf8'), f);
       }
-      await waitFor('again1', () => q.status('again1'), (s) => s?.state === 'finished');
       assert.equal(await alice('ls ~ | grep pwned || true'), '');
     } finally {
-      await q.close();
+      await next.close();
     }
   });
 
@@ -119,6 +129,46 @@ describe('library session', () => {
       await assert.rejects(q.submit(dir, { id: 'inline1' }), (e: TejError) => e.exitCode === 73);
     } finally {
       await q.close();
+    }
+  });
+
+  it('runs the submits of small jobs from memory in shells side by side, and their jobs outlive the session', async () => {
+    const q = await connect('h1', { onEvent });
+    let channels = 0;
+    let extra = 0;
+    try {
+      await q.setup();
+      await q.list(); // the first call of the session takes the invocation; the submits run from memory
+      const run = q.transport.run.bind(q.transport);
+      q.transport.run = (script, options) => {
+        if (options?.stdin) channels++;
+        return run(script, options);
+      };
+      const open = q.transport.extraSession!.bind(q.transport);
+      q.transport.extraSession = () => {
+        extra++;
+        return open();
+      };
+      const dir = await makeJob(join(jobs, 'pool'), { 'start.sh': 'while ! test -f "$HOME/pool-gate"; do sleep 1; done\necho "$TEJ_JOB_ID" > out\n' });
+      const ids = Array.from({ length: 8 }, (_, i) => `pool${i}`);
+      const results = await Promise.all(ids.map((id) => q.submit(dir, { id })));
+      assert.deepEqual(results.map((r) => [r.id, r.state]), ids.map((id) => [id, 'running']));
+      assert.equal(channels, 0, 'no channel of its own for any submit');
+      assert.ok(extra >= 1, 'more shells were opened for the submits waiting');
+      // each job moved in whole, staging left empty
+      assert.equal(await alice('ls -A ~/.tej/staging'), '');
+    } finally {
+      await q.close();
+    }
+    // the wrappers were started in sessions of their own: the connection and its shells are gone
+    await alice('touch ~/pool-gate');
+    const again = await connect('h1', { onEvent });
+    try {
+      for (let i = 0; i < 8; i++) await waitFor(`pool${i}`, () => again.status(`pool${i}`), (st) => st?.state === 'finished');
+      assert.equal(await alice('cat ~/.tej/jobs/pool*/work/out | sort | tr "\\n" " "'), 'pool0 pool1 pool2 pool3 pool4 pool5 pool6 pool7 ');
+    } finally {
+      await again.close();
+      await alice('rm -f ~/pool-gate');
     }
   });
 

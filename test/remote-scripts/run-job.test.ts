@@ -43,8 +43,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       assert.equal(rec.exit_code, '3');
       const dir = q.jobDir('env');
       const real = realpathSync(dir);
-      // the scratch directory is <id>.XXXXXX: unique per queue and job
-      const out = q.jobFile('env', 'work/tej.stdout').replace(/(\/tej-\d+\/env)\.[A-Za-z0-9]{6}\n/, '$1\n');
+      // the scratch directory is <id>.<pid>-<start> (else <id>.XXXXXX): unique per queue and job
+      const out = q.jobFile('env', 'work/tej.stdout').replace(/(\/tej-\d+\/env)\.(\d+-\d+|[A-Za-z0-9]{6})\n/, '$1\n');
       const expectedUmask = process.umask().toString(8).padStart(4, '0');
       assert.equal(
         out,
