@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { DecodedHeader } from '../tar.js';
 import { InvalidInputError } from '../errors.js';
 import { fromFsError } from '../fs-errors.js';
+import type { MarkerSkipper } from '../protocol/stream-marker.js';
 import { inside, physicalPath, removeEscapingLinks } from './links.js';
 import type { DownloadRequest } from './request.js';
 import { FileWriter, placeFor } from './write.js';
@@ -125,6 +126,8 @@ export function downloadSink(
   stdout: Writable | undefined,
   /** Called as file content arrives: bytes and files so far. */
   onProgress?: (bytes: number, files: number) => void,
+  /** Drops a login banner before the stream marker. */
+  marker?: MarkerSkipper,
 ): DownloadSink {
   const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
   let top: string | undefined;
@@ -236,7 +239,7 @@ export function downloadSink(
   };
 
   let current: FileWriter | undefined; // the file being written: its temporary file goes if the stream breaks
-  const sink = new TarSink(onEntry);
+  const sink = new TarSink(onEntry, marker);
   const done = new Promise<void>((resolve, reject) => {
     sink.on('finish', resolve);
     sink.on('error', (e) => {
