@@ -71,7 +71,8 @@ export class TarSink extends Writable {
 
   private async consume(chunk: Buffer): Promise<void> {
     let p = 0;
-    while (p < chunk.length) {
+    // destroyed (the download failed) while waiting for an entry's receiver: nothing more is handed on
+    while (p < chunk.length && !this.destroyed) {
       if (this.missing > 0) {
         const n = Math.min(this.missing, chunk.length - p);
         const part = chunk.subarray(p, p + n);

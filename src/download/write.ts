@@ -120,6 +120,7 @@ export class FileWriter {
   private parts: Buffer[] = [];
   private length = 0;
   private closed = false;
+  private writing: Promise<void> | undefined; // a write on the thread pool: the fd is closed only after it
 
   private constructor(
     private readonly fd: number,
@@ -149,6 +150,7 @@ export class FileWriter {
   }
 
   write(data: Buffer): void | Promise<void> {
+    if (this.closed) return; // aborted: the download is failing, nothing more goes to disk
     this.parts.push(data);
     this.length += data.length;
     if (this.length >= BATCH) return this.flush();
@@ -158,16 +160,21 @@ export class FileWriter {
     const { parts, length } = this;
     this.parts = [];
     this.length = 0;
+    if (this.closed) return;
+    this.writing = writeAll(this.fd, parts, length);
     try {
-      await writeAll(this.fd, parts, length);
+      await this.writing;
     } catch (e) {
       this.abort();
       throw this.fail(e);
+    } finally {
+      this.writing = undefined;
     }
     this.onWrite(length);
   }
 
   end(): void | Promise<void> {
+    if (this.closed) throw this.fail(new Error('the download was stopped'));
     if (this.place.kind === 'into' || this.length >= BATCH) return this.flush().then(() => this.finish());
     try {
       if (this.length > 0) writeAllSync(this.fd, this.parts, this.length);
@@ -181,6 +188,7 @@ export class FileWriter {
   }
 
   private finish(): void {
+    if (this.closed) throw this.fail(new Error('the download was stopped'));
     try {
       this.closed = true;
       closeSync(this.fd);
@@ -196,11 +204,16 @@ export class FileWriter {
   abort(): void {
     if (!this.closed) {
       this.closed = true;
-      try {
-        closeSync(this.fd);
-      } catch {
-        // closed already
-      }
+      const close = () => {
+        try {
+          closeSync(this.fd);
+        } catch {
+          // closed already
+        }
+      };
+      // Never under a write in flight: its fd number could be another file's by the time it runs.
+      if (this.writing) this.writing.then(close, close);
+      else close();
     }
     if (this.tmp !== undefined) dropTemp(this.tmp, true);
   }
