@@ -34,15 +34,28 @@ interface HeaderFields extends Omit<TarEntry, 'type'> {
   gid: number;
 }
 
+/** A decoded header block, as tar-stream's extract gives it. */
+export interface DecodedHeader {
+  name: string;
+  mode: number | null;
+  size: number;
+  type: string | null;
+  linkname: string | null;
+}
+
 interface Encoder {
   /** One 512-byte header, or null when the name or link does not fit ustar (too long, not ASCII). */
   encode(h: HeaderFields): Buffer | null;
   encodePax(h: { name: string; linkname?: string }): Buffer;
+  /** null for a block of zeros; throws on a bad checksum or an unknown format. */
+  decode(block: Buffer, filenameEncoding: string, allowUnknownFormat: boolean): DecodedHeader | null;
+  decodePax(buf: Buffer): Record<string, string>;
+  decodeLongPath(buf: Buffer, encoding: string): string;
 }
 
 let encoder: Encoder | undefined;
 
-function headers(): Encoder {
+export function tarHeaders(): Encoder {
   // headers.js is not in tar-stream's exports map: reached by its path next to the package's main file.
   if (!encoder) {
     const require = createRequire(import.meta.url);
@@ -127,7 +140,7 @@ export function writeUstarHeader(entry: TarEntry, buf: Buffer, off: number): voi
  */
 export function specialTarHeader(entry: TarEntry): Buffer | undefined {
   if (fitsUstarBlock(entry)) return undefined;
-  const { encode, encodePax } = headers();
+  const { encode, encodePax } = tarHeaders();
   const fields: HeaderFields = { ...entry, size: entry.type === 'file' ? (entry.size ?? 0) : 0, uid: 0, gid: 0 };
   const plain = encode(fields);
   if (plain) return plain;

@@ -6,14 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { fstatSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, normalize, relative, resolve, isAbsolute, sep } from 'node:path';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { tar } from '../tar.js';
+import type { DecodedHeader } from '../tar.js';
 import { InvalidInputError } from '../errors.js';
 import { fromFsError } from '../fs-errors.js';
+import type { MarkerSkipper } from '../protocol/stream-marker.js';
 import { inside, physicalPath, removeEscapingLinks } from './links.js';
 import type { DownloadRequest } from './request.js';
-import { placeFor, writeFileTo } from './write.js';
+import { FileWriter, placeFor } from './write.js';
+import { TarSink, type EntryContent } from './tar-sink.js';
 
 export interface ExtractResult {
   /** Where it went: a local path, or '-' for stdout. */
@@ -90,19 +92,43 @@ export async function destinationFor(request: DownloadRequest, cwd: string, stdo
   return '-';
 }
 
-// Files up to this size are gathered and written in one synchronous call: a write stream per small
-// file costs more in stream machinery than the write itself.
-const WHOLE_FILE_MAX = 1 << 20;
+/** Resolves when `out` can take more, rejects when it fails or closes first. */
+function drained(out: Writable): Promise<void> {
+  if (out.destroyed) return Promise.reject(out.errored ?? new Error('the output stream was closed'));
+  return new Promise((resolve, reject) => {
+    const settle = (e?: Error) => {
+      out.off('drain', onDrain);
+      out.off('error', onError);
+      out.off('close', onClose);
+      if (e) reject(e);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onError = (e: Error) => settle(e);
+    const onClose = () => settle(out.errored ?? new Error('the output stream was closed'));
+    out.on('drain', onDrain).on('error', onError).on('close', onClose);
+  });
+}
 
-/** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`, which must then be given). */
-export async function extractDownload(
-  source: Readable,
+export interface DownloadSink {
+  /** Where the tar stream goes. */
+  sink: Writable;
+  /** Settles once the sink has finished (or failed), links checked. */
+  result: Promise<ExtractResult>;
+}
+
+/**
+ * A writable that takes a tar stream and writes it to `destination` ('-' = `stdout`, which must then be
+ * given). Each chunk's content goes straight to its file (src/download/tar-sink.ts).
+ */
+export function downloadSink(
   destination: string,
   stdout: Writable | undefined,
   /** Called as file content arrives: bytes and files so far. */
   onProgress?: (bytes: number, files: number) => void,
-): Promise<ExtractResult> {
-  const extract = tar().extract();
+  /** Drops a login banner before the stream marker. */
+  marker?: MarkerSkipper,
+): DownloadSink {
   const result: ExtractResult = { destination, files: 0, bytes: 0, skipped: [] };
   let top: string | undefined;
   let realDest: string | undefined;
@@ -117,108 +143,135 @@ export async function extractDownload(
   // One random tag per download, not per file (randomBytes cost 25 ms of a 2000-file download); the
   // temporary files are created exclusively, so a name already there fails rather than being followed.
   const tmpTag = randomBytes(4).toString('hex');
-  const done = pipeline(source, extract);
-  done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   let received = 0;
-  // Counts file content on its way to disk (a transform in the pipeline, so no chunk can be missed).
-  const counted = () =>
-    new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        onProgress?.((received += chunk.length), result.files);
-        cb(null, chunk);
-      },
-    });
   const createdLinks = new Set<string>(); // symlinks this download made: checked again at the end
-  try {
-    for await (const entry of extract) {
-      // The helper names an entry that starts with '-' as ./-name (so that tar does not take it for an option).
-      const name = entry.header.name.replace(/^(\.\/)+(?=.)/, '').replace(/\/+$/, '');
-      top ??= name.split('/')[0];
-      const rel = name === top ? '' : name.startsWith(`${top}/`) ? name.slice(top!.length + 1) : undefined;
-      const target = rel === undefined ? undefined : normalize(join(destination, rel));
-      const type = entry.header.type;
-      if (destination === '-') {
-        if (type === 'directory') throw new InvalidInputError(`'${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
-        if (type !== 'file' || rel !== '') {
-          entry.resume();
-          continue;
-        }
-        if (!stdout) throw new InvalidInputError(`'${top}:' writes to stdout, and no stdout stream was given`, { hint: 'pass options.stdout' });
-        await pipeline(entry, counted(), stdout, { end: false });
-        result.files += 1;
-        result.bytes += entry.header.size ?? 0;
-        continue;
-      }
-      if (target === undefined || !inside(destination, target) || throughLink(destination, target, type === 'directory', realDirs)) {
-        result.skipped.push(name);
-        entry.resume();
-        continue;
-      }
-      if (type === 'directory') {
-        try {
-          await mkdir(target, { recursive: true, mode: 0o755 });
-        } catch (e) {
-          throw fromFsError(e, { doing: 'create the directory', path: target, write: true });
-        }
-        entry.resume();
-      } else if (type === 'file') {
-        try {
-          ensureDir(dirname(target));
-        } catch (e) {
-          throw fromFsError(e, { doing: 'create the directory', path: dirname(target), write: true });
-        }
-        let place;
-        try {
-          place = placeFor(target, (p) => createdLinks.has(p));
-        } catch (e) {
-          throw fromFsError(e, { path: target, write: true });
-        }
-        // Inside a downloaded directory a link the user had there may be followed only to a place inside.
-        if (rel !== '' && place.path !== target && !inside(realDestination(), place.path)) {
-          result.skipped.push(name);
-          entry.resume();
-          continue;
-        }
-        // Written beside its place and renamed: a broken download never leaves a half file under the real name.
-        const tmp = `${place.path}.tej-${tmpTag}-${result.files}`;
-        const mode = (entry.header.mode ?? 0o644) & 0o755;
-        try {
-          let content: Buffer | AsyncIterable<Uint8Array> = entry as AsyncIterable<Uint8Array>;
-          if (place.kind === 'replace' && (entry.header.size ?? 0) <= WHOLE_FILE_MAX) {
-            const parts: Buffer[] = [];
-            for await (const chunk of entry) parts.push(chunk as Buffer);
-            content = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-          }
-          await writeFileTo(content, place, tmp, mode, (n) => onProgress?.((received += n), result.files));
-        } catch (e) {
-          throw fromFsError(e, { path: place.path === target ? target : `${target}' (-> '${place.path}`, write: true });
-        }
-        createdLinks.delete(target);
-        result.files += 1;
-        result.bytes += entry.header.size ?? 0;
-      } else if (type === 'symlink' && entry.header.linkname && !isAbsolute(entry.header.linkname) && inside(destination, resolve(dirname(target), entry.header.linkname)) && replaceable(target)) {
-        try {
-          await mkdir(dirname(target), { recursive: true });
-          try {
-            unlinkSync(target); // a regular file or a symlink (replaceable): as tar would
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-          }
-          await symlink(entry.header.linkname, target);
-        } catch (e) {
-          throw fromFsError(e, { doing: 'create the symlink', path: target, write: true });
-        }
-        createdLinks.add(target);
-        entry.resume();
-      } else {
-        result.skipped.push(name);
-        entry.resume();
-      }
+
+  const onEntry = async (header: DecodedHeader): Promise<EntryContent | undefined> => {
+    // The helper names an entry that starts with '-' as ./-name (so that tar does not take it for an option).
+    const name = header.name.replace(/^(\.\/)+(?=.)/, '').replace(/\/+$/, '');
+    top ??= name.split('/')[0];
+    const rel = name === top ? '' : name.startsWith(`${top}/`) ? name.slice(top!.length + 1) : undefined;
+    const target = rel === undefined ? undefined : normalize(join(destination, rel));
+    const { type } = header;
+    const size = header.size ?? 0;
+    if (destination === '-') {
+      if (type === 'directory') throw new InvalidInputError(`'${top}' is a directory and cannot be printed to stdout`, { hint: `download it to a path instead: ${top}:./${top}` });
+      if (type !== 'file' || rel !== '') return undefined;
+      if (!stdout) throw new InvalidInputError(`'${top}:' writes to stdout, and no stdout stream was given`, { hint: 'pass options.stdout' });
+      return {
+        write: (data) => {
+          onProgress?.((received += data.length), result.files);
+          if (!stdout.write(data)) return drained(stdout);
+        },
+        end: () => {
+          result.files += 1;
+          result.bytes += size;
+        },
+      };
     }
-    await done;
-  } finally {
+    if (target === undefined || !inside(destination, target) || throughLink(destination, target, type === 'directory', realDirs)) {
+      result.skipped.push(name);
+      return undefined;
+    }
+    if (type === 'directory') {
+      try {
+        await mkdir(target, { recursive: true, mode: 0o755 });
+      } catch (e) {
+        throw fromFsError(e, { doing: 'create the directory', path: target, write: true });
+      }
+      return undefined;
+    }
+    if (type === 'file') {
+      try {
+        ensureDir(dirname(target));
+      } catch (e) {
+        throw fromFsError(e, { doing: 'create the directory', path: dirname(target), write: true });
+      }
+      let place;
+      try {
+        place = placeFor(target, (p) => createdLinks.has(p));
+      } catch (e) {
+        throw fromFsError(e, { path: target, write: true });
+      }
+      // Inside a downloaded directory a link the user had there may be followed only to a place inside.
+      if (rel !== '' && place.path !== target && !inside(realDestination(), place.path)) {
+        result.skipped.push(name);
+        return undefined;
+      }
+      // Written beside its place and renamed: a broken download never leaves a half file under the real name.
+      const tmp = `${place.path}.tej-${tmpTag}-${result.files}`;
+      const mode = (header.mode ?? 0o644) & 0o755;
+      const path = place.path === target ? target : `${target}' (-> '${place.path}`;
+      const writer = await FileWriter.open(place, tmp, mode, (n) => onProgress?.((received += n), result.files), (e) => fromFsError(e, { path, write: true }));
+      current = writer;
+      return {
+        write: (data) => writer.write(data),
+        end: () => {
+          const ended = writer.end();
+          const counted = () => {
+            current = undefined;
+            createdLinks.delete(target);
+            result.files += 1;
+            result.bytes += size;
+          };
+          if (ended) return ended.then(counted);
+          counted();
+        },
+      };
+    }
+    if (type === 'symlink' && header.linkname && !isAbsolute(header.linkname) && inside(destination, resolve(dirname(target), header.linkname)) && replaceable(target)) {
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        try {
+          unlinkSync(target); // a regular file or a symlink (replaceable): as tar would
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+        await symlink(header.linkname, target);
+      } catch (e) {
+        throw fromFsError(e, { doing: 'create the symlink', path: target, write: true });
+      }
+      createdLinks.add(target);
+      return undefined;
+    }
+    result.skipped.push(name);
+    return undefined;
+  };
+
+  let current: FileWriter | undefined; // the file being written: its temporary file goes if the stream breaks
+  const sink = new TarSink(onEntry, marker);
+  const done = new Promise<void>((resolve, reject) => {
+    sink.on('finish', resolve);
+    sink.on('error', (e) => {
+      current?.abort();
+      reject(e);
+    });
+    sink.on('close', () => {
+      current?.abort();
+      if (!sink.writableFinished) reject(sink.errored ?? new Error('the download stream was closed before its end'));
+    });
+  });
+  const judged = done.finally(() => {
     // Where a link leads depends on the links written after it: judged once they are all there.
     for (const link of removeEscapingLinks(destination, createdLinks)) result.skipped.push(relative(dirname(destination), link));
+  });
+  return { sink, result: judged.then(() => result) };
+}
+
+/** Consumes `source` (a tar stream) and writes it to `destination` ('-' = `stdout`, which must then be given). */
+export async function extractDownload(
+  source: Readable,
+  destination: string,
+  stdout: Writable | undefined,
+  /** Called as file content arrives: bytes and files so far. */
+  onProgress?: (bytes: number, files: number) => void,
+): Promise<ExtractResult> {
+  const { sink, result } = downloadSink(destination, stdout, onProgress);
+  try {
+    await pipeline(source, sink);
+  } catch (e) {
+    await result.catch(() => undefined); // links judged before the failure is reported
+    throw e;
   }
   return result;
 }

@@ -1,11 +1,11 @@
 // The download operation: each requested path of a job streamed by the queue's download helper as tar,
 // after the stream marker, and written where asked (src/download/extract.ts).
-import { PassThrough, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { EXIT, InvalidInputError, JobFileNotFoundError, TejError } from '../errors.js';
 import { checkJobId } from '../job/id.js';
 import type { QueueCalls } from '../remote/call.js';
-import { skipToMarker, STREAM_BUFFER } from '../protocol/stream-marker.js';
-import { destinationFor, extractDownload, type ExtractResult } from './extract.js';
+import { MarkerSkipper } from '../protocol/stream-marker.js';
+import { destinationFor, downloadSink, type ExtractResult } from './extract.js';
 import { parseDownloadRequest } from './request.js';
 
 export interface DownloadOptions {
@@ -29,22 +29,23 @@ export async function download(q: QueueCalls, id: string, requests: string[], op
     const destination = await destinationFor(request, cwd, stdoutIsFd1);
     const progress = (bytes: number, files: number, done = false) => q.onEvent?.({ kind: 'download-progress', host: q.host, path: request.remote, destination, bytes, files, done });
     for (let attempt = 0; ; attempt++) {
-      const raw = new PassThrough({ highWaterMark: STREAM_BUFFER });
-      const stream = skipToMarker(raw, q.host);
-      const extracting = extractDownload(stream, destination, stdout, progress);
+      // The channel writes straight into the tar sink, which drops what login files print before the marker.
+      const { sink, result: extracting } = downloadSink(destination, stdout, progress, new MarkerSkipper(q.host));
       // A local failure (a full disk, a file in the way) stops the download at once: destroying what the
       // channel writes into closes the channel, so the host's tar stops instead of waiting for a reader.
       let localError: unknown;
+      let stopped = false; // the sink destroyed here, after the call failed: its error is not the cause
       extracting.catch((e: unknown) => {
+        if (stopped) return;
         localError = e;
-        raw.destroy();
-        stream.destroy();
+        sink.destroy();
       });
       try {
-        await q.call('download', [id, request.remote], { stdout: raw, streamMarker: true });
+        await q.call('download', [id, request.remote], { stdout: sink, streamMarker: true });
       } catch (e) {
-        raw.destroy();
-        stream.destroy();
+        stopped = true;
+        sink.destroy();
+        await extracting.catch(() => undefined); // its temporary file removed, its links judged
         if (localError !== undefined) throw localError;
         if (attempt === 0 && e instanceof TejError && e.exitCode === EXIT.PROTOCOL) {
           // The helpers are not this client's (tej was upgraded): a stream call cannot read the reply
@@ -58,7 +59,7 @@ export async function download(q: QueueCalls, id: string, requests: string[], op
         throw e;
       }
       if (localError !== undefined) throw localError;
-      raw.end();
+      sink.end();
       const result = await extracting;
       progress(result.bytes, result.files, true);
       results.push(result);

@@ -15,16 +15,59 @@ export const STREAM_BUFFER = 1 << 20;
 export const BANNER_MAX_BYTES = 1 << 20;
 
 /**
+ * Finds the marker in a stream's first chunks: feed() returns what follows it (undefined while it has
+ * not come), and throws a ProtocolError past BANNER_MAX_BYTES of banner.
+ */
+export class MarkerSkipper {
+  /** Whether the marker has come. */
+  found = false;
+  private readonly marker = Buffer.from(STREAM_MARKER);
+  // Before the marker only its length-1 last bytes are kept (they may hold its start); `skipped` counts the rest.
+  private pending = Buffer.alloc(0);
+  private skipped = 0;
+  private head = Buffer.alloc(0); // the banner's first bytes, for the message when the stream never begins
+
+  constructor(private readonly host = 'the host') {}
+
+  feed(chunk: Buffer): Buffer | undefined {
+    if (this.found) return chunk;
+    if (this.head.length < 200) this.head = Buffer.concat([this.head, chunk.subarray(0, 200 - this.head.length)]);
+    const seen: Buffer = Buffer.concat([this.pending, chunk]);
+    const at = seen.indexOf(this.marker);
+    if (at >= 0) {
+      this.found = true;
+      this.pending = Buffer.alloc(0);
+      return seen.subarray(at + this.marker.length);
+    }
+    const keep = Math.min(seen.length, this.marker.length - 1);
+    this.skipped += seen.length - keep;
+    this.pending = Buffer.from(seen.subarray(seen.length - keep));
+    if (this.skipped > BANNER_MAX_BYTES) {
+      throw new ProtocolError(`${this.host} printed more than ${BANNER_MAX_BYTES >> 20} MiB before the stream began; that is not a tej reply`, {
+        hint: 'a login file (~/.bashrc, ~/.profile) may print endlessly on stdout: make it quiet for non-interactive shells',
+      });
+    }
+    return undefined;
+  }
+
+  /**
+   * The error for a stream that ended without its marker: not an empty success, the helper never ran (a
+   * login shell that could not parse the command once exited 0 with nothing on stdout).
+   */
+  endError(): ProtocolError | undefined {
+    if (this.found) return undefined;
+    const seen = this.head.length > 0 ? `it printed ${JSON.stringify(this.head.toString())}` : 'it printed nothing';
+    return new ProtocolError(`the reply from ${this.host} ended before its stream began (${seen})`, { hint: 'run the command again with -v; if it fails again, please report it' });
+  }
+}
+
+/**
  * Drops what login files printed before the marker (up to BANNER_MAX_BYTES, else a ProtocolError);
  * passes the stream after it through, pausing `input` while `out` is full (from its first write on).
  */
 export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough {
   const out = new PassThrough({ highWaterMark: STREAM_BUFFER });
-  const marker = Buffer.from(STREAM_MARKER);
-  // Before the marker only its length-1 last bytes are kept (they may hold its start); `skipped` counts the rest.
-  let pending: Buffer | undefined = Buffer.alloc(0);
-  let skipped = 0;
-  let head = Buffer.alloc(0); // the banner's first bytes, for the message when the stream never begins
+  const skipper = new MarkerSkipper(host);
   const forward = (chunk: Buffer) => {
     if (!out.write(chunk)) {
       input.pause();
@@ -32,34 +75,21 @@ export function skipToMarker(input: PassThrough, host = 'the host'): PassThrough
     }
   };
   input.on('data', (chunk: Buffer) => {
-    if (pending === undefined) return forward(chunk);
-    if (head.length < 200) head = Buffer.concat([head, chunk.subarray(0, 200 - head.length)]);
-    const seen: Buffer = Buffer.concat([pending, chunk]);
-    const at = seen.indexOf(marker);
-    if (at >= 0) {
-      pending = undefined;
-      const rest = seen.subarray(at + marker.length);
-      if (rest.length) forward(rest);
+    if (skipper.found) return forward(chunk);
+    let rest: Buffer | undefined;
+    try {
+      rest = skipper.feed(chunk);
+    } catch (e) {
+      out.destroy(e as Error);
+      input.destroy();
       return;
     }
-    const keep = Math.min(seen.length, marker.length - 1);
-    skipped += seen.length - keep;
-    pending = Buffer.from(seen.subarray(seen.length - keep));
-    if (skipped > BANNER_MAX_BYTES) {
-      out.destroy(
-        new ProtocolError(`${host} printed more than ${BANNER_MAX_BYTES >> 20} MiB before the stream began; that is not a tej reply`, {
-          hint: 'a login file (~/.bashrc, ~/.profile) may print endlessly on stdout: make it quiet for non-interactive shells',
-        }),
-      );
-      input.destroy();
-    }
+    if (rest?.length) forward(rest);
   });
-  // A stream that ended without its marker is not an empty success: the helper never ran (a login shell
-  // that could not parse the command once exited 0 with nothing on stdout).
   input.on('end', () => {
-    if (pending === undefined) return out.end();
-    const seen = head.length > 0 ? `it printed ${JSON.stringify(head.toString())}` : 'it printed nothing';
-    out.destroy(new ProtocolError(`the reply from ${host} ended before its stream began (${seen})`, { hint: 'run the command again with -v; if it fails again, please report it' }));
+    const e = skipper.endError();
+    if (e) out.destroy(e);
+    else out.end();
   });
   input.on('close', () => {
     if (!input.readableEnded) out.destroy();
