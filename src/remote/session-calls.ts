@@ -7,7 +7,7 @@ import type { Arg } from '../protocol/invocation.js';
 import { shQuotePath } from '../transport/quote.js';
 import type { ShellSession } from '../transport/shell-session.js';
 import type { RunResult, Transport } from '../transport/transport.js';
-import { loadBundle } from './bundle.js';
+import { loadBundle, type Bundle } from './bundle.js';
 import type { CallOptions } from './call.js';
 import { ShellPool } from './session-pool.js';
 import {
@@ -22,6 +22,11 @@ import {
   sessionStatusScript,
   sessionSubmitScript,
 } from './session.js';
+
+/** Whether SESSION came loaded with this bundle's helpers (a --persist master's warm shell). */
+function preloadedWith(session: ShellSession, bundle: Bundle): boolean {
+  return session.preloaded?.loaded === sessionLoadHash(bundle);
+}
 
 /** Sessions that hold this client's helpers: one load per session, whichever queue asked for it. */
 const loaded = new WeakMap<ShellSession, Promise<boolean>>();
@@ -52,8 +57,11 @@ export class SessionCalls {
    * the second loads the helpers and probes the queue, once for the session.
    */
   private async root(session: ShellSession): Promise<string | undefined> {
+    // once probed, a call needs nothing else (the bundle's hash is for the session's first calls)
+    const probed = this.probed.get(session);
+    if (probed) return probed;
     // A shell a --persist master loaded ahead (src/persist/warm-shell.ts) takes even the first call.
-    const warm = session.preloaded !== undefined && session.preloaded.loaded === sessionLoadHash(await loadBundle());
+    const warm = preloadedWith(session, await loadBundle());
     let root = this.probed.get(session);
     if (!root && !this.firstCalls.has(session) && !warm) {
       this.firstCalls.add(session);
@@ -69,7 +77,7 @@ export class SessionCalls {
   /** Loads the helpers into SESSION (once per session) and probes the queue there: the root, or undefined. */
   private async prepare(session: ShellSession): Promise<string | undefined> {
     const bundle = await loadBundle();
-    const warm = session.preloaded !== undefined && session.preloaded.loaded === sessionLoadHash(bundle);
+    const warm = preloadedWith(session, bundle);
     let load = loaded.get(session);
     if (!load) {
       load = warm ? Promise.resolve(true) : session.load(sessionLoadScript(bundle)).then((r) => r.code === 0);
