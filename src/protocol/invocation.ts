@@ -2,7 +2,7 @@
 // helper program once it has checked the bytes it read against the client's own hash, and answers in
 // the reply format when the queue is absent, foreign or not this client's (docs/protocol.md).
 import { EXIT } from '../errors.js';
-import { manifest, type Bundle } from '../remote/bundle.js';
+import { helperLines, type Bundle } from '../remote/bundle.js';
 import { helperProgram, PROGRAM_FILE, readChecked } from '../remote/program.js';
 import { shQuote, shQuotePath } from '../transport/quote.js';
 import { PROTO } from '../version.js';
@@ -21,19 +21,18 @@ export function quoteArg(a: Arg): string {
 export function invocationScript(bundle: Bundle, queue: string, command: string, args: Arg[], marker = false, pluginCheck = ''): string {
   const { hash } = bundle;
   const q = shQuotePath(queue);
-  // Two checks, against this client's own copies (a job, which runs as the same user, can rewrite any
-  // file of the queue, MANIFEST included, even while this call runs):
-  // - every installed file against the client's MANIFEST, sent here: a difference is answered with the
+  // Two checks in one run of sha256sum, against this client's own copies (a job, which runs as the same
+  // user, can rewrite any file of the queue, MANIFEST included, even while this call runs):
+  // - the helper program, read into memory once and checked there (on sha256sum's stdin): what runs is
+  //   what was checked, and nothing else of the queue's files runs (src/remote/program.ts). A check of
+  //   the files followed by reading them again to run them would leave a job the time between the two;
+  // - every installed helper against the client's hashes: a difference in either is answered with the
   //   installed protocol and hash (hash=modified when VERSION claims this very bundle), and the client
-  //   reinstalls (or refuses a newer queue);
-  // - the helper program, read into memory once and checked there: what runs is what was checked, and
-  //   nothing else of the queue's files runs (src/remote/program.ts). A check of the files followed by
-  //   reading them again to run them would leave a job the time between the two.
+  //   reinstalls (or refuses a newer queue).
   // A host with no sha256 tool relies on VERSION's hash.
   const check =
-    `(cd "$Q" && M=${shQuote(manifest(bundle))} && if command -v sha256sum >/dev/null 2>&1; then printf '%s' "$M" | sha256sum -c -; ` +
-    `elif command -v shasum >/dev/null 2>&1; then printf '%s' "$M" | shasum -a 256 -c -; fi) >/dev/null 2>&1 && ` +
-    `test -f "$Q/${PROGRAM_FILE}" && ${readChecked('tej_program', `"$Q/${PROGRAM_FILE}"`, helperProgram(bundle).sha256)}`;
+    `test -f "$Q/${PROGRAM_FILE}" && ` +
+    readChecked('tej_program', `"$Q/${PROGRAM_FILE}"`, helperProgram(bundle).sha256, { dir: '"$Q"', lines: helperLines(bundle) });
   const mismatch =
     `p=0; h=; while IFS= read -r l || test -n "$l"; do case $l in proto=*) p=\${l#proto=} ;; hash=*) h=\${l#hash=} ;; esac; l=; done <"$Q/VERSION"; ` +
     `printf 'tej-proto=%s\\n' "$p"; if test "$h" = ${hash}; then printf 'hash=modified\\n'; ` +

@@ -65,12 +65,22 @@ const manifests = new WeakMap<Bundle, string>();
 export function manifest(bundle: Bundle): string {
   let text = manifests.get(bundle);
   if (text === undefined) {
-    text =
-      bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}\n`).join('') +
-      `${helperProgram(bundle).sha256}  ${PROGRAM_FILE}\n`;
+    text = `${helperLines(bundle).join('\n')}\n${helperProgram(bundle).sha256}  ${PROGRAM_FILE}\n`;
     manifests.set(bundle, text);
   }
   return text;
+}
+
+const lines = new WeakMap<Bundle, string[]>();
+
+/** One `sha256sum` output line ("HEX  PATH") per helper of the bundle, in the bundle's order. */
+export function helperLines(bundle: Bundle): string[] {
+  let l = lines.get(bundle);
+  if (l === undefined) {
+    l = bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}`);
+    lines.set(bundle, l);
+  }
+  return l;
 }
 
 /** A tar of the bundle, its helper program, its MANIFEST and its VERSION file, VERSION last (the installer moves it into place last). */

@@ -68,13 +68,19 @@ export function helperProgram(bundle: Bundle): { text: string; sha256: string } 
 
 /**
  * Shell that reads FILE into the variable VAR byte for byte (a command substitution would drop its
- * trailing newlines: the `x` keeps them) and succeeds only when those bytes have the sha256 HEX. A
- * host with neither sha256sum nor shasum checks nothing here (it relies on VERSION's hash).
+ * trailing newlines: the `x` keeps them) and succeeds only when those bytes have the sha256 HEX; with
+ * ALSO, only when the files of its sha256sum `lines` ("HEX  PATH", PATH relative to `dir`, a quoted
+ * shell word) have their hashes too, checked in the same run of the tool (one program for the whole
+ * check of a call). A host with neither sha256sum nor shasum checks nothing here (it relies on
+ * VERSION's hash).
  */
-export function readChecked(variable: string, file: string, hex: string): string {
+export function readChecked(variable: string, file: string, hex: string, also?: { dir: string; lines: readonly string[] }): string {
+  const paths = also ? also.lines.map((l) => ` ${shQuote(l.slice(66))}`).join('') : '';
+  const expected = shQuote([`${hex}  -`, ...(also?.lines ?? [])].join('\n'));
+  const sum = (tool: string) => `test "$(${also ? `cd ${also.dir} && ` : ''}printf '%s' "$${variable}" | ${tool} -${paths} 2>/dev/null)" = ${expected}`;
   return (
     `${variable}=$(cat ${file} 2>/dev/null && echo x) && ${variable}=\${${variable}%x} && ` +
-    `if command -v sha256sum >/dev/null 2>&1; then test "$(printf '%s' "$${variable}" | sha256sum)" = '${hex}  -'; ` +
-    `elif command -v shasum >/dev/null 2>&1; then test "$(printf '%s' "$${variable}" | shasum -a 256)" = '${hex}  -'; fi`
+    `if command -v sha256sum >/dev/null 2>&1; then ${sum('sha256sum')}; ` +
+    `elif command -v shasum >/dev/null 2>&1; then ${sum('shasum -a 256')}; fi`
   );
 }

@@ -2,7 +2,7 @@
 // newlines included, under every shell of the matrix; the program defines and runs nothing else.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,36 @@ describe('readChecked', () => {
       assert.equal(other.stdout, '');
       const missing = sh(argv, `${readChecked('v', `'${file}.none'`, sum)} && echo ran`);
       assert.notEqual(missing.code, 0);
+    });
+  }
+});
+
+describe('readChecked with the helpers alongside', () => {
+  const text = 'echo program\n';
+  const sum = createHash('sha256').update(text).digest('hex');
+  const q = join(dir, 'q');
+  mkdirSync(join(q, 'lib'), { recursive: true });
+  writeFileSync(join(q, 'program.sh'), text);
+  const helpers = { 'lib/a.sh': 'a=1\n', 'b b.sh': 'b=2\n' };
+  for (const [path, data] of Object.entries(helpers)) writeFileSync(join(q, path), data);
+  const lines = Object.entries(helpers).map(([path, data]) => `${createHash('sha256').update(data).digest('hex')}  ${path}`);
+  // sha256sum behind a shim that counts its runs: the whole check is one program
+  const shims = join(dir, 'shims');
+  mkdirSync(shims, { recursive: true });
+  writeFileSync(join(shims, 'sha256sum'), `#!/bin/sh\necho run >> '${join(dir, 'runs')}'\nexec /usr/bin/sha256sum "$@"\n`, { mode: 0o755 });
+  const check = (l: string[]) => `PATH='${shims}':$PATH; Q='${q}'; ${readChecked('v', '"$Q/program.sh"', sum, { dir: '"$Q"', lines: l })} && printf '%s' "$v"`;
+  for (const argv of SHELLS) {
+    test(`checks the program and every helper in one run of sha256sum, under ${argv.join(' ')}`, () => {
+      rmSync(join(dir, 'runs'), { force: true });
+      const ok = sh(argv, check(lines));
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, text);
+      assert.equal(readFileSync(join(dir, 'runs'), 'utf8'), 'run\n');
+      const changed = sh(argv, check([lines[0]!.replace(/^./, (c) => (c === '0' ? '1' : '0')), lines[1]!]));
+      assert.notEqual(changed.code, 0, 'a helper whose hash differs fails the check');
+      assert.equal(changed.stdout, '');
+      const missing = sh(argv, check([...lines, `${'0'.repeat(64)}  lib/none.sh`]));
+      assert.notEqual(missing.code, 0, 'a missing helper fails the check');
     });
   }
 });
