@@ -1,6 +1,6 @@
 // The dispatcher and setup: protocol and bundle checks, command validation, the queue layout, exit codes.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
@@ -127,6 +127,18 @@ describe('the dispatcher and setup', { concurrency: SHELLS.length }, () => {
       }
       await q.ok(['setup']);
       assert.equal(statSync(q.root).mode & 0o777, 0o700);
+      assert.equal((await q.run(['list'])).code, 0);
+    });
+
+    test("a queue owned by another uid is refused with 77 naming its owner", async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      chownSync(q.root, 4242, 4242);
+      const r = await q.run(['list']);
+      assert.equal(r.code, 77, r.stderr);
+      assert.match(r.stderr, /^tej-remote: the queue .* belongs to uid 4242, not to you$/m);
+      assert.equal(r.stdout.length, 0);
+      chownSync(q.root, process.getuid!(), process.getgid!());
       assert.equal((await q.run(['list'])).code, 0);
     });
 
