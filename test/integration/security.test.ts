@@ -101,6 +101,16 @@ describe('security', () => {
     assert.doesNotMatch(again.stderr, /modified/);
   });
 
+  it('a helper a job turned into a FIFO neither holds a command up nor stays: it is put back', async () => {
+    // sha256sum would wait on the FIFO for a writer that never comes, and every later command with it.
+    await lab.execAs('h1', 'alice', 'cd ~/.tej && rm lib/kill.sh && mkfifo lib/kill.sh && ln -sf lib/kill.sh commands/show.sh');
+    const r = await run(['list', 'h1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^tej: warning: the tej helpers in ~\/\.tej were modified after they were installed; reinstalling them$/m);
+    const check = await lab.execAs('h1', 'alice', 'cd ~/.tej && test -f lib/kill.sh && test ! -L commands/show.sh && sha256sum -c MANIFEST >/dev/null && echo ok');
+    assert.equal(check.stdout, 'ok\n', check.stderr);
+  });
+
   it('a job that edits the dispatcher itself and rewrites MANIFEST to match gets nothing run', async () => {
     // What a job can do as the queue's user: plant a line at the top of tej-remote and of a command,
     // then make the host's MANIFEST agree. The client checks against its own MANIFEST, sent with each call.

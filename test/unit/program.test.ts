@@ -1,7 +1,7 @@
 // The helper program and its checked read: the bytes a call runs are the bytes it checked, trailing
 // newlines included, under every shell of the matrix; the program defines and runs nothing else.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,9 @@ const SHELLS = [['/usr/bin/dash'], ['busybox', 'sh'], ['bash', '--posix'], ['/bi
 const dir = mkdtempSync(join(tmpdir(), 'tej-program-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function sh(argv: string[], script: string) {
-  const r = spawnSync(argv[0]!, [...argv.slice(1), '-c', script], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function sh(argv: string[], script: string, timeout?: number) {
+  const r = spawnSync(argv[0]!, [...argv.slice(1), '-c', script], { encoding: 'utf8', timeout });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('readChecked', () => {
@@ -46,6 +46,7 @@ describe('readChecked with the helpers alongside', () => {
   writeFileSync(join(q, 'program.sh'), text);
   const helpers = { 'lib/a.sh': 'a=1\n', 'b b.sh': 'b=2\n' };
   for (const [path, data] of Object.entries(helpers)) writeFileSync(join(q, path), data);
+  execFileSync('mkfifo', [join(q, 'lib', 'fifo.sh')]);
   const lines = Object.entries(helpers).map(([path, data]) => `${createHash('sha256').update(data).digest('hex')}  ${path}`);
   // sha256sum behind a shim that counts its runs: the whole check is one program
   const shims = join(dir, 'shims');
@@ -64,6 +65,10 @@ describe('readChecked with the helpers alongside', () => {
       assert.equal(changed.stdout, '');
       const missing = sh(argv, check([...lines, `${'0'.repeat(64)}  lib/none.sh`]));
       assert.notEqual(missing.code, 0, 'a missing helper fails the check');
+      // a FIFO in a helper's place (a job can make one) fails it at once: sha256sum would wait on it
+      const fifo = sh(argv, check([...lines, `${'0'.repeat(64)}  lib/fifo.sh`]), 20_000);
+      assert.notEqual(fifo.code, 0, 'a FIFO fails the check');
+      assert.equal(fifo.signal, null, 'without waiting on the FIFO');
     });
   }
 });
