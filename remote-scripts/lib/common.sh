@@ -276,6 +276,8 @@ load_own_plugin() {
 		case $_own_pair in "$1="*) _own_sum=${_own_pair#*=} ;; esac
 	done
 	test -n "$_own_sum" || die "$EX_UNAVAILABLE" "plugin '$1' is not in the helper program, and this call has no sum of it"
+	# a regular file only: a job can put a FIFO there, which cat would wait on
+	test -f "$TEJ_ROOT/queues/$1.sh" || die "$EX_UNAVAILABLE" "cannot read the plugin '$1': not a file"
 	_own_text=$(cat "$TEJ_ROOT/queues/$1.sh" && echo x) || die "$EX_UNAVAILABLE" "cannot read the plugin '$1'"
 	_own_text=${_own_text%x}
 	if has_cmd sha256sum; then

@@ -95,9 +95,11 @@ export function pluginCheck(bundle: Bundle, plugins: UserPlugins): string {
   // Names and hashes are [a-z0-9_-] and hex: plain words in the script.
   const lines = names.map((n) => `${plugins[n]}  queues/${n}.sh`).join('\\n');
   const sum = `if command -v sha256sum >/dev/null 2>&1; then sha256sum -c -; elif command -v shasum >/dev/null 2>&1; then shasum -a 256 -c -; else false; fi`;
-  const one = (n: string) => `printf '${plugins[n]}  queues/${n}.sh\\n' | (cd "$Q" && ${sum}) >/dev/null 2>&1 || printf 'plugin_modified=${n}\\n'`;
+  // Only regular files are read: a job can put a FIFO in a plugin's place, which the tool would wait on.
+  const regular = (ns: string[]) => ns.map((n) => `test -f queues/${n}.sh && `).join('');
+  const one = (n: string) => `printf '${plugins[n]}  queues/${n}.sh\\n' | (cd "$Q" && ${regular([n])}${sum}) >/dev/null 2>&1 || printf 'plugin_modified=${n}\\n'`;
   return (
-    `if ! printf '${lines}\\n' | (cd "$Q" && ${sum}) >/dev/null 2>&1; then printf 'tej-proto=${PROTO}\\n'; ${names.map(one).join('; ')}; echo "tej-remote: a plugin installed with --plugin-file in $Q was changed since" >&2; exit ${EXIT.UNAVAILABLE}; fi; ` +
+    `if ! printf '${lines}\\n' | (cd "$Q" && ${regular(names)}${sum}) >/dev/null 2>&1; then printf 'tej-proto=${PROTO}\\n'; ${names.map(one).join('; ')}; echo "tej-remote: a plugin installed with --plugin-file in $Q was changed since" >&2; exit ${EXIT.UNAVAILABLE}; fi; ` +
     allowed
   );
 }
