@@ -531,17 +531,25 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
   });
 
   it('lets tej disconnect end a master that is waiting for an answer', async () => {
-    await writeFile(join(sshHost.home, 'slowpass'), '#!/bin/sh\nexec sleep 4\n', { mode: 0o755 });
-    const pending = tej(['list', 'h1', '--persist'], { home: sshHost.home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(sshHost.home, 'slowpass') }, timeoutMs: 20_000 });
-    await waitFor('the master to ask', async () => asked().then(() => existsSync(join(runtime, 'tej')) ? readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock')) : []),
-      (s) => s.length === 1, 5000);
-    const d = await run(['disconnect', 'h1']);
-    assert.equal(d.code, 0, d.stderr);
-    assert.match(d.stderr, /closed the persistent connection/);
-    const r = await pending;
-    assert.equal(r.code, 75, r.stderr);
-    assert.match(r.stderr, /ended before it was ready/);
-    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
+    // The askpass says it was asked, then holds its (empty) answer until the test opens its gate: the
+    // master waits for as long as the test needs, not for a set time (at most 60 s, if the test is gone).
+    const wasAsked = join(sshHost.home, 'slowpass.asked');
+    const gate = join(sshHost.home, 'slowpass.gate');
+    await writeFile(join(sshHost.home, 'slowpass'), `#!/bin/sh\n: > '${wasAsked}'\ni=0\nwhile [ ! -e '${gate}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done\n`, { mode: 0o755 });
+    try {
+      const pending = tej(['list', 'h1', '--persist'], { home: sshHost.home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(sshHost.home, 'slowpass') }, timeoutMs: 120_000 });
+      await waitFor('the master to ask', async () => (existsSync(wasAsked) && existsSync(join(runtime, 'tej')) ? readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock')) : []),
+        (s) => s.length === 1, 60_000);
+      const d = await run(['disconnect', 'h1']);
+      assert.equal(d.code, 0, d.stderr);
+      assert.match(d.stderr, /closed the persistent connection/);
+      const r = await pending;
+      assert.equal(r.code, 75, r.stderr);
+      assert.match(r.stderr, /ended before it was ready/);
+      await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
+    } finally {
+      await writeFile(gate, '');
+    }
   });
 
   it('fails with 77 when the answer is wrong, through a master too', async () => {
