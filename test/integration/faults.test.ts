@@ -84,9 +84,10 @@ describe('faults', () => {
     const submit = startTej(['submit', 'h1', '--id', 'drop1', dir], { home: sshHost.home });
     try {
       await uploadInFlight('drop1', 100_000);
-      // every packet from the client now gets a TCP reset: the connection dies in the middle of the tar
+      // every packet from the client now gets a TCP reset: the connection dies in the middle of the tar;
+      // the link stays down until the client has seen it break (its retry line), not for a set time
       await sshHost.lab.fault('h1', 'reject');
-      await sleep(1500);
+      await submit.stderrMatches(/broke during .*; retrying/);
     } finally {
       await sshHost.lab.fault('h1', 'clear');
     }
