@@ -5,7 +5,9 @@ import { accessSync, appendFileSync, constants, existsSync, readFileSync, readdi
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ok, tej } from './cli.js';
 
 export { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 
@@ -392,16 +394,43 @@ function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promi
 
 export interface SshHost {
   lab: Lab<'h1'>;
-  /** A client HOME that reaches h1 as alice (makeClientHome). */
+  /** A client HOME that reaches h1 as alice, or the user asked for (makeClientHome). */
   home: string;
   /** A fresh directory for job directories. */
   jobs: string;
 }
 
+export interface SshHostOptions {
+  /** Who the client home logs in as. @default 'alice' */
+  user?: string;
+  /** Lines added to every Host block of the client's ~/.ssh/config, e.g. '  ConnectTimeout 4'. */
+  extraConfig?: string;
+  /** The prefix of the jobs directory's name. @default 'tej-jobs-' */
+  jobsPrefix?: string;
+}
+
 /** The common start of an integration suite: a lab with one ssh host h1, a client home, a jobs directory. */
-export async function startSshHost(opts: { extraConfig?: string; jobsPrefix?: string } = {}): Promise<SshHost> {
+export async function startSshHost(opts: SshHostOptions = {}): Promise<SshHost> {
   const lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-  const home = await makeClientHome(lab, opts.extraConfig ? { extraConfig: opts.extraConfig } : {});
+  const home = await makeClientHome(lab, opts);
   const jobs = await lab.makeTmpDir(opts.jobsPrefix ?? 'tej-jobs-');
   return { lab, home, jobs };
+}
+
+/**
+ * The fixture of a suite on one ssh host: registers the current describe's `before` (startSshHost, then
+ * with `setup` a `tej setup h1`) and `after` (the lab's stop), and returns the handle that
+ * `before` fills in. node:test runs hooks in the order they were registered: a `before` registered after
+ * this call finds the host up, and an `after` that still needs the host must be registered before it.
+ */
+export function useSshHost(opts: SshHostOptions & { setup?: boolean } = {}): SshHost {
+  const host = {} as SshHost; // filled in before(); a test never runs without it
+  before(async () => {
+    Object.assign(host, await startSshHost(opts));
+    if (opts.setup) ok(await tej(['setup', 'h1'], { home: host.home, timeoutMs: 120_000 }));
+  });
+  after(async () => {
+    await host.lab?.stop();
+  });
+  return host;
 }

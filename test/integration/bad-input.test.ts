@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmod, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { makeJob, tej, TEJ_BIN, waitFor, type TejRun, ok } from '../helpers/cli.js';
-import { type Lab, startSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 
 /**
  * Runs tej as root without the capabilities that let root read any file (CAP_DAC_OVERRIDE,
@@ -30,13 +30,11 @@ function tejWithoutDacOverride(args: string[], home: string): Promise<TejRun> {
 }
 
 describe('bad input', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[], cwd?: string) => tej(args, { home, cwd, timeoutMs: 60_000 });
+  const sshHost = useSshHost({ setup: true });
+  const run = (args: string[], cwd?: string) => tej(args, { home: sshHost.home, cwd, timeoutMs: 60_000 });
   /** Asserts the host holds exactly these jobs and nothing in staging. */
   const hostHolds = async (ids: string[]) => {
-    const r = await lab.execAs('h1', 'alice', 'ls -A ~/.tej/jobs; echo --; ls -A ~/.tej/staging');
+    const r = await sshHost.lab.execAs('h1', 'alice', 'ls -A ~/.tej/jobs; echo --; ls -A ~/.tej/staging');
     assert.equal(r.stdout, [...ids, '--', ''].join('\n'), `no job and nothing in staging from a refused submit: ${JSON.stringify(r)}`);
   };
   const refused = (r: TejRun, code: number, message: RegExp, what = '') => {
@@ -45,16 +43,8 @@ describe('bad input', () => {
     assert.equal(r.stdout, '', `${what}: nothing on stdout`);
   };
 
-  before(async () => {
-    ({ lab, home, jobs } = await startSshHost());
-    ok(await run(['setup', 'h1']));
-  });
-  after(async () => {
-    await lab?.stop();
-  });
-
   it('refuses hostile job ids in every command with 65 and "invalid job id"', async () => {
-    const dir = await makeJob(join(jobs, 'ids'), { 'start.sh': 'true\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'ids'), { 'start.sh': 'true\n' });
     const ids = ['a;b', '$(id)', "it's", 'say"hi"', 'a b', 'two\nlines', '..', 'a..b', '../up', '-rf', '.hidden', 'x'.repeat(129), 'caf\u00e9', 'a/b', 'tab\there'];
     for (const id of ids) {
       refused(await run(['submit', 'h1', `--id=${id}`, dir]), 65, /invalid job id/, JSON.stringify(id));
@@ -68,7 +58,7 @@ describe('bad input', () => {
   });
 
   it('refuses download specs with .., absolute paths, or nothing, and takes ./-name literally', async () => {
-    const dir = await makeJob(join(jobs, 'dl'), { 'start.sh': 'echo dash > ./-rf; echo ok > ok.txt\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'dl'), { 'start.sh': 'echo dash > ./-rf; echo ok > ok.txt\n' });
     ok(await run(['submit', 'h1', '--id', 'dl1', dir]));
     await waitFor('dl1', () => run(['status', 'h1', '--id', 'dl1']), (s) => s.code === 0);
     const cases: [string, RegExp][] = [
@@ -87,10 +77,10 @@ describe('bad input', () => {
   });
 
   it('refuses a tej.json that is not JSON, or breaks the schema, as a readable list with field paths (78)', async () => {
-    const notJson = await makeJob(join(jobs, 'notjson'), { 'start.sh': 'true\n', 'tej.json': '{"cpus": 2,,}' });
+    const notJson = await makeJob(join(sshHost.jobs, 'notjson'), { 'start.sh': 'true\n', 'tej.json': '{"cpus": 2,,}' });
     const r1 = await run(['submit', 'h1', '--id', 'nj1', notJson]);
     refused(r1, 78, /tej\.json is not valid JSON/);
-    const schema = await makeJob(join(jobs, 'schema'), {
+    const schema = await makeJob(join(sshHost.jobs, 'schema'), {
       'start.sh': 'true\n',
       'tej.json': JSON.stringify({ cpus: 'two', colour: 'red', env: { 'BAD-NAME': 'x', OK: 3 }, args: 'not-a-list', time_limit: 'soon' }),
     });
@@ -114,57 +104,57 @@ describe('bad input', () => {
       [{ stdout: 'a\nb' }, /bad stdout .*control character/],
     ];
     for (const [i, [fields, message]] of cases.entries()) {
-      const dir = await makeJob(join(jobs, `outpath${i}`), { 'start.sh': 'echo hi\n', 'tej.json': JSON.stringify(fields) });
+      const dir = await makeJob(join(sshHost.jobs, `outpath${i}`), { 'start.sh': 'echo hi\n', 'tej.json': JSON.stringify(fields) });
       refused(await run(['submit', 'h1', '--id', `outpath${i}`, dir]), 65, message, JSON.stringify(fields));
     }
-    const left = await lab.execAs('h1', 'alice', 'echo "$(ls -A ~/.tej/jobs | grep outpath)|$(ls -A ~/.tej/staging)"');
+    const left = await sshHost.lab.execAs('h1', 'alice', 'echo "$(ls -A ~/.tej/jobs | grep outpath)|$(ls -A ~/.tej/staging)"');
     assert.equal(left.stdout, '|\n', 'no job and nothing in staging from a refused submit');
-    const home = await lab.execAs('h1', 'alice', 'test -e ~/.profile && echo exists || echo none');
+    const home = await sshHost.lab.execAs('h1', 'alice', 'test -e ~/.profile && echo exists || echo none');
     assert.equal(home.stdout, 'none\n');
   });
 
   it('refuses job directories with special files, unreadable files or directories, or that are files', async () => {
-    const fifo = await makeJob(join(jobs, 'fifo'), { 'start.sh': 'true\n' });
+    const fifo = await makeJob(join(sshHost.jobs, 'fifo'), { 'start.sh': 'true\n' });
     await new Promise<void>((resolve, reject) =>
       spawn('mkfifo', [join(fifo, 'pipe')]).on('close', (c) => (c === 0 ? resolve() : reject(new Error('mkfifo')))));
     refused(await run(['submit', 'h1', '--id', 'fifo1', fifo]), 65, /pipe' is a special file \(fifo, socket or device\) and cannot be uploaded/);
-    const devLink = await makeJob(join(jobs, 'devlink'), { 'start.sh': 'true\n' });
+    const devLink = await makeJob(join(sshHost.jobs, 'devlink'), { 'start.sh': 'true\n' });
     await symlink('/dev/null', join(devLink, 'null'));
     ok(await run(['submit', 'h1', '--id', 'devlink1', devLink])); // a symlink is sent as a symlink, never followed
-    const file = join(jobs, 'plain-file');
+    const file = join(sshHost.jobs, 'plain-file');
     await writeFile(file, 'not a dir');
     refused(await run(['submit', 'h1', '--id', 'file1', file]), 65, /is not a directory/);
 
     // Unreadable files and directories: root reads everything, so tej runs without that power.
-    const unreadable = await makeJob(join(jobs, 'unreadable'), { 'start.sh': 'true\n', 'secret.txt': 'x' });
-    const closedDir = await makeJob(join(jobs, 'closed'), { 'start.sh': 'true\n', 'sub/x.txt': 'x' });
+    const unreadable = await makeJob(join(sshHost.jobs, 'unreadable'), { 'start.sh': 'true\n', 'secret.txt': 'x' });
+    const closedDir = await makeJob(join(sshHost.jobs, 'closed'), { 'start.sh': 'true\n', 'sub/x.txt': 'x' });
     await chmod(join(unreadable, 'secret.txt'), 0o000);
     await chmod(join(closedDir, 'sub'), 0o000);
-    const r1 = await tejWithoutDacOverride(['submit', 'h1', '--id', 'unr1', unreadable], home);
+    const r1 = await tejWithoutDacOverride(['submit', 'h1', '--id', 'unr1', unreadable], sshHost.home);
     refused(r1, 65, /cannot read file '.*secret\.txt'/);
     assert.match(r1.stderr, /fix its permissions or exclude it/);
-    refused(await tejWithoutDacOverride(['submit', 'h1', '--id', 'unr2', closedDir], home), 65, /cannot read directory '.*sub'/);
+    refused(await tejWithoutDacOverride(['submit', 'h1', '--id', 'unr2', closedDir], sshHost.home), 65, /cannot read directory '.*sub'/);
     await hostHolds(['devlink1', 'dl1']);
   });
 
   it('refuses a queue that is newer than the client (76), open to others (77), or a file (69)', async () => {
     ok(await run(['setup', 'h1', '--queue', '~/newer']));
-    await lab.execAs('h1', 'alice', "sed -i 's/^proto=.*/proto=9/' ~/newer/VERSION");
+    await sshHost.lab.execAs('h1', 'alice', "sed -i 's/^proto=.*/proto=9/' ~/newer/VERSION");
     const newer = await run(['list', 'h1', '--queue', '~/newer']);
     refused(newer, 76, /was set up by a newer tej \(protocol 9, this tej speaks 1\)/);
     assert.match(newer.stderr, /upgrade tej/);
-    assert.equal((await lab.execAs('h1', 'alice', 'grep ^proto= ~/newer/VERSION')).stdout, 'proto=9\n', 'left alone, not downgraded');
+    assert.equal((await sshHost.lab.execAs('h1', 'alice', 'grep ^proto= ~/newer/VERSION')).stdout, 'proto=9\n', 'left alone, not downgraded');
 
     ok(await run(['setup', 'h1', '--queue', '~/open']));
-    await lab.execAs('h1', 'alice', 'chmod 755 ~/open');
+    await sshHost.lab.execAs('h1', 'alice', 'chmod 755 ~/open');
     const open = await run(['list', 'h1', '--queue', '~/open']);
     refused(open, 77, /the queue \/home\/alice\/open is open to other users \(mode drwxr-xr-x\): run chmod 700 '\/home\/alice\/open'/);
     ok(await run(['setup', 'h1', '--queue', '~/open']));
-    assert.equal((await lab.execAs('h1', 'alice', 'stat -c %a ~/open')).stdout, '700\n', 'setup repairs the mode');
+    assert.equal((await sshHost.lab.execAs('h1', 'alice', 'stat -c %a ~/open')).stdout, '700\n', 'setup repairs the mode');
     ok(await run(['list', 'h1', '--queue', '~/open']));
 
-    await lab.execAs('h1', 'alice', 'echo data > ~/afile');
+    await sshHost.lab.execAs('h1', 'alice', 'echo data > ~/afile');
     refused(await run(['list', 'h1', '--queue', '~/afile']), 69, /~\/afile on alice@h1 exists and is not a tej queue/);
-    assert.equal((await lab.execAs('h1', 'alice', 'cat ~/afile')).stdout, 'data\n');
+    assert.equal((await sshHost.lab.execAs('h1', 'alice', 'cat ~/afile')).stdout, 'data\n');
   });
 });

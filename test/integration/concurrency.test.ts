@@ -2,9 +2,9 @@
 // (status, list) running while jobs start and end. Separate CLI processes against the sshd test host.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { makeJob, tej, ok } from '../helpers/cli.js';
-import { type Lab, startSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 import { JOB_STATES } from '../../src/job/status.js';
 
 interface JsonStatus {
@@ -37,24 +37,14 @@ function assertWhole(j: JsonStatus, where: string): void {
 }
 
 describe('concurrency', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[]) => tej(args, { home, timeoutMs: 180_000 });
+  const sshHost = useSshHost({ setup: true });
+  const run = (args: string[]) => tej(args, { home: sshHost.home, timeoutMs: 180_000 });
   const listJson = async () =>
     ok(await run(['list', 'h1', '--json'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonStatus);
 
-  before(async () => {
-    ({ lab, home, jobs } = await startSshHost());
-    ok(await run(['setup', 'h1']));
-  });
-  after(async () => {
-    await lab?.stop();
-  });
-
   it('two clients submitting the same id at once: exactly one wins, the other gets 73', async () => {
-    const a = await makeJob(join(jobs, 'a'), { 'start.sh': 'echo A > who\n', 'pad.bin': 'a'.repeat(300_000) });
-    const b = await makeJob(join(jobs, 'b'), { 'start.sh': 'echo B > who\n', 'pad.bin': 'b'.repeat(300_000) });
+    const a = await makeJob(join(sshHost.jobs, 'a'), { 'start.sh': 'echo A > who\n', 'pad.bin': 'a'.repeat(300_000) });
+    const b = await makeJob(join(sshHost.jobs, 'b'), { 'start.sh': 'echo B > who\n', 'pad.bin': 'b'.repeat(300_000) });
     for (let round = 0; round < 3; round++) {
       const id = `same${round}`;
       const [ra, rb] = await Promise.all([run(['submit', 'h1', '--id', id, a]), run(['submit', 'h1', '--id', id, b])]);
@@ -63,13 +53,13 @@ describe('concurrency', () => {
       assert.match(loser.stderr, new RegExp(`job ${id} exists already`));
       assert.equal(loser.stdout, '');
       const winner = ra.code === 0 ? 'A' : 'B';
-      const meta = await lab.execAs('h1', 'alice', `ls ~/.tej/jobs | grep -c '^${id}$'; head -c1 ~/.tej/jobs/${id}/work/pad.bin; ls -A ~/.tej/staging`);
+      const meta = await sshHost.lab.execAs('h1', 'alice', `ls ~/.tej/jobs | grep -c '^${id}$'; head -c1 ~/.tej/jobs/${id}/work/pad.bin; ls -A ~/.tej/staging`);
       assert.equal(meta.stdout, `1\n${winner.toLowerCase()}`, 'one job, all of it from the winner, nothing in staging');
     }
   });
 
   it('50 parallel submits from separate processes give 50 distinct jobs, all listed', async () => {
-    const dir = await makeJob(join(jobs, 'many'), { 'start.sh': 'echo "$TEJ_JOB_ID" > me\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'many'), { 'start.sh': 'echo "$TEJ_JOB_ID" > me\n' });
     const started = Date.now();
     const runs = await Promise.all(Array.from({ length: 50 }, () => run(['submit', 'h1', dir])));
     const failed = runs.filter((r) => r.code !== 0);
@@ -79,13 +69,13 @@ describe('concurrency', () => {
     for (const id of ids) assert.match(id, /^many_root_[A-Za-z0-9]{8}$/);
     const listed = new Set((await listJson()).map((j) => j.id));
     for (const id of ids) assert.ok(listed.has(id), `${id} is listed`);
-    const files = await lab.execAs('h1', 'alice', `cd ~/.tej/jobs && for d in many_root_*; do test -f $d/native-id && echo $d; done | wc -l; ls -A ~/.tej/staging | wc -l`);
+    const files = await sshHost.lab.execAs('h1', 'alice', `cd ~/.tej/jobs && for d in many_root_*; do test -f $d/native-id && echo $d; done | wc -l; ls -A ~/.tej/staging | wc -l`);
     assert.equal(files.stdout, '50\n0\n', 'each one a whole job, nothing left in staging');
     console.log(`# 50 parallel submits in ${Date.now() - started} ms`);
   });
 
   it('status and list never print a torn state while jobs start and end', async () => {
-    const dir = await makeJob(join(jobs, 'churn'), { 'start.sh': 'sleep "$(( $$ % 3 + 1 )).$(( $$ % 9 ))"\nexit $(( $$ % 3 ))\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'churn'), { 'start.sh': 'sleep "$(( $$ % 3 + 1 )).$(( $$ % 9 ))"\nexit $(( $$ % 3 ))\n' });
     const submits = Promise.all(Array.from({ length: 12 }, (_, i) => run(['submit', 'h1', '--id', `churn${i}`, dir])));
     let done = false;
     let seen = 0;

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { makeJob, tej, TEJ_BIN, waitFor, ok } from '../helpers/cli.js';
-import { type Lab, startSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 
 /** Every file under `dir` whose name looks like a download's temporary file. */
 function temps(dir: string): string[] {
@@ -15,16 +15,12 @@ function temps(dir: string): string[] {
 }
 
 describe('download hardening', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[], cwd?: string, timeoutMs = 120_000) => tej(args, { home, cwd, timeoutMs });
+  const sshHost = useSshHost({ setup: true });
+  const run = (args: string[], cwd?: string, timeoutMs = 120_000) => tej(args, { home: sshHost.home, cwd, timeoutMs });
   const finished = (id: string) => waitFor(id, () => run(['status', 'h1', '--id', id]), (s) => s.code === 0, 60_000);
 
   before(async () => {
-    ({ lab, home, jobs } = await startSshHost());
-    ok(await run(['setup', 'h1']));
-    const dir = await makeJob(join(jobs, 'hard'), {
+    const dir = await makeJob(join(sshHost.jobs, 'hard'), {
       'start.sh': [
         'echo out',
         'head -c 40000000 /dev/zero > big.bin',
@@ -38,12 +34,9 @@ describe('download hardening', () => {
     ok(await run(['submit', 'h1', '--id', 'hard1', dir]));
     await finished('hard1');
   });
-  after(async () => {
-    await lab?.stop();
-  });
 
   it('writes into a FIFO (its reader gets the bytes), a character device and /dev/stdout, and replaces none of them', async () => {
-    const cwd = await lab.makeTmpDir('tej-fifo-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-fifo-');
     const fifo = join(cwd, 'pipe');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     const cat = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -70,7 +63,7 @@ describe('download hardening', () => {
   });
 
   it("sends names as they are: GNU tar's escapes are not decoded, so a job cannot reach the host's ~/.ssh", async () => {
-    const cwd = await lab.makeTmpDir('tej-names-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-names-');
     const name = '\\056\\056\\057\\056\\056\\057\\056\\056\\057\\056\\056\\057.ssh';
     ok(await run(['download', 'h1', '--id', 'hard1', name, 'x\\ty'], cwd));
     assert.deepEqual(readdirSync(join(cwd, name)), ['decoy']);
@@ -81,7 +74,7 @@ describe('download hardening', () => {
   });
 
   it('cuts a chain of links that climbs out of the destination (l1 -> l0/.., l2 -> l1/..)', async () => {
-    const base = await lab.makeTmpDir('tej-chain-');
+    const base = await sshHost.lab.makeTmpDir('tej-chain-');
     const cwd = join(base, 'a', 'b');
     mkdirSync(cwd, { recursive: true });
     writeFileSync(join(base, 'a', 'secret'), 'private key');
@@ -94,7 +87,7 @@ describe('download hardening', () => {
   });
 
   it('a local write error stops a big download at once, with 73 or 74, and leaves no temporary file', async () => {
-    const cwd = await lab.makeTmpDir('tej-full-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-full-');
     writeFileSync(join(cwd, 'blocker'), 'a file');
     const under = await run(['download', 'h1', '--id', 'hard1', 'big.bin:blocker/big.bin'], cwd, 90_000);
     assert.equal(under.code, 73, under.stderr);
@@ -105,7 +98,7 @@ describe('download hardening', () => {
     const full = spawnSync(
       'unshare',
       ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs "$1" && cd "$1" && "$2" "$3" download h1 --id hard1 big.bin; rc=$?; ls -A; exit $rc', 'sh', mnt, process.execPath, TEJ_BIN],
-      { env: { PATH: process.env.PATH, HOME: home, LC_ALL: 'C' }, encoding: 'utf8', timeout: 90_000 },
+      { env: { PATH: process.env.PATH, HOME: sshHost.home, LC_ALL: 'C' }, encoding: 'utf8', timeout: 90_000 },
     );
     assert.equal(full.status, 74, `${full.stderr}\n${full.error ?? ''}`);
     assert.match(full.stderr, /no space left on the device/);
@@ -113,11 +106,11 @@ describe('download hardening', () => {
   });
 
   it('removes its temporary file when interrupted (SIGINT, SIGTERM) once data flowed', async () => {
-    await lab.fault('h1', 'rate', '8mbit');
+    await sshHost.lab.fault('h1', 'rate', '8mbit');
     try {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-        const cwd = await lab.makeTmpDir('tej-int-');
-        const child = spawn(process.execPath, [TEJ_BIN, 'download', 'h1', '--id', 'hard1', 'big.bin'], { cwd, env: { PATH: process.env.PATH, HOME: home, LC_ALL: 'C' }, stdio: 'ignore' });
+        const cwd = await sshHost.lab.makeTmpDir('tej-int-');
+        const child = spawn(process.execPath, [TEJ_BIN, 'download', 'h1', '--id', 'hard1', 'big.bin'], { cwd, env: { PATH: process.env.PATH, HOME: sshHost.home, LC_ALL: 'C' }, stdio: 'ignore' });
         const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
         await waitFor('a growing temporary file', async () => temps(cwd).map((f) => statSync(join(cwd, f)).size), (sizes) => sizes.some((s) => s > 0), 60_000);
         child.kill(signal);
@@ -125,15 +118,15 @@ describe('download hardening', () => {
         assert.deepEqual(readdirSync(cwd), [], `${signal}: nothing left`);
       }
     } finally {
-      await lab.fault('h1', 'clear');
+      await sshHost.lab.fault('h1', 'clear');
     }
   });
 
   it('downloads a file the job is still writing: what was read, exit 0', async () => {
-    const dir = await makeJob(join(jobs, 'grow'), { 'start.sh': 'head -c 30000000 /dev/zero > grow.log; touch started; while :; do echo line >> grow.log; done\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'grow'), { 'start.sh': 'head -c 30000000 /dev/zero > grow.log; touch started; while :; do echo line >> grow.log; done\n' });
     ok(await run(['submit', 'h1', '--id', 'grow1', dir]));
     await waitFor('the job to start appending', () => run(['download', 'h1', '--id', 'grow1', 'started:']), (r) => r.code === 0);
-    const cwd = await lab.makeTmpDir('tej-grow-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-grow-');
     try {
       for (let i = 0; i < 2; i++) {
         const r = await run(['download', 'h1', '--id', 'grow1', 'grow.log'], cwd);
@@ -146,7 +139,7 @@ describe('download hardening', () => {
   });
 
   it('reports local errors with their own message and code, not as a bug in tej', async (t) => {
-    const cwd = await lab.makeTmpDir('tej-errs-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-errs-');
     // a directory where a file of a downloaded directory goes (EISDIR)
     mkdirSync(join(cwd, 'res', 'ok.txt'), { recursive: true });
     const isDir = await run(['download', 'h1', '--id', 'hard1', 'res'], cwd);
@@ -169,10 +162,10 @@ describe('download hardening', () => {
     assert.equal(ok(await run(['download', 'h1', '--id', 'hard1', '--', 'tej.stdout:'], cwd)), 'out\n');
     // ~/ in a destination is the local home
     ok(await run(['download', 'h1', '--id', 'hard1', 'tej.stdout:~/from-job.txt'], cwd));
-    assert.equal(readFileSync(join(home, 'from-job.txt'), 'utf8'), 'out\n');
+    assert.equal(readFileSync(join(sshHost.home, 'from-job.txt'), 'utf8'), 'out\n');
     assert.ok(!existsSync(join(cwd, '~')));
     // a job directory holding a name that is not UTF-8, with --dry-run too
-    const bad = await makeJob(join(jobs, 'badname'), { 'start.sh': 'true\n' });
+    const bad = await makeJob(join(sshHost.jobs, 'badname'), { 'start.sh': 'true\n' });
     writeFileSync(Buffer.concat([Buffer.from(join(bad, 'bad')), Buffer.from([0xff])]), '');
     const names = [await run(['submit', 'h1', '--dry-run', bad], cwd), await run(['submit', 'h1', bad], cwd)];
     for (const r of names) {

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
-import { makeClientHome, type Lab, startSshHost } from '../helpers/lab.js';
+import { makeClientHome, useSshHost } from '../helpers/lab.js';
 
 /** A job line that waits for the file `name` in its work directory (the test's gate). */
 const gate = (name: string) => `while [ ! -e ${name} ]; do sleep 0.1; done\n`;
@@ -32,15 +32,13 @@ exec /bin/mv "$@"
 `;
 
 describe('edges of the CLI over real SSH', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
+  const sshHost = useSshHost({ jobsPrefix: 'tej-edges-' });
   /** A client home that logs in as bob, whose submit helpers can be held (HOLDING_MV). */
   let bobHome: string;
-  const run = (args: string[], extra: { cwd?: string; home?: string } = {}) => tej(args, { home, timeoutMs: 120_000, ...extra });
+  const run = (args: string[], extra: { cwd?: string; home?: string } = {}) => tej(args, { home: sshHost.home, timeoutMs: 120_000, ...extra });
   const asBob = (args: string[]) => run(args, { home: bobHome });
   const remote = async (user: string, cmd: string) => {
-    const r = await lab.execAs('h1', user, cmd);
+    const r = await sshHost.lab.execAs('h1', user, cmd);
     assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
     return r.stdout;
   };
@@ -48,20 +46,16 @@ describe('edges of the CLI over real SSH', () => {
   /** Holds bob's next submit helper at the mv matching `pattern`; resolves to "HELPER_PID MV_PID" once it is held. */
   const holdAt = async (pattern: string) => {
     await remote('bob', `rm -f ~/held ~/release && printf '%s\\n' '${pattern}' > ~/hold.pattern`);
-    return async () => (await waitFor('the submit helper to be held', () => lab.execAs('h1', 'bob', 'cat ~/held'), (r) => r.code === 0)).stdout.trim();
+    return async () => (await waitFor('the submit helper to be held', () => sshHost.lab.execAs('h1', 'bob', 'cat ~/held'), (r) => r.code === 0)).stdout.trim();
   };
   const release = () => remote('bob', 'rm -f ~/hold.pattern && touch ~/release');
 
   before(async () => {
-    ({ lab, home, jobs } = await startSshHost({ jobsPrefix: 'tej-edges-' }));
-    bobHome = await makeClientHome(lab, { user: 'bob' });
-    const hold = await lab.execAs('h1', 'bob', "mkdir ~/hold-bin && cat > ~/hold-bin/mv && chmod 755 ~/hold-bin/mv && echo 'PATH=$HOME/hold-bin:$PATH' > ~/.bashrc", { input: HOLDING_MV });
+    bobHome = await makeClientHome(sshHost.lab, { user: 'bob' });
+    const hold = await sshHost.lab.execAs('h1', 'bob', "mkdir ~/hold-bin && cat > ~/hold-bin/mv && chmod 755 ~/hold-bin/mv && echo 'PATH=$HOME/hold-bin:$PATH' > ~/.bashrc", { input: HOLDING_MV });
     assert.equal(hold.code, 0, hold.stderr);
     ok(await run(['setup', 'h1']));
     ok(await asBob(['setup', 'h1']));
-  });
-  after(async () => {
-    await lab?.stop();
   });
 
   it('setup refuses a non-empty directory that is not a tej queue unless --force, which keeps the files there', async () => {
@@ -78,7 +72,7 @@ describe('edges of the CLI over real SSH', () => {
 
     ok(await run(['setup', 'h1', '--queue', 'mine', '--force']));
     assert.equal(await remote('alice', 'cat mine/notes.txt mine/data/x'), 'mine\n1\n', "the user's files are still there");
-    const dir = await makeJob(join(jobs, 'forced'), { 'start.sh': 'echo ran\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'forced'), { 'start.sh': 'echo ran\n' });
     ok(await run(['submit', 'h1', '--queue', 'mine', '--id', 'forced', dir]));
     ok(await run(['wait', 'h1', '--queue', 'mine', '--id', 'forced']));
     assert.equal(ok(await run(['logs', 'h1', '--queue', 'mine', '--id', 'forced'])), 'ran\n');
@@ -90,11 +84,11 @@ describe('edges of the CLI over real SSH', () => {
     // The job rewrites its output from the start (a progress file). (A job that truncates it and then
     // writes on through its stdout gets NULs up to its old offset, in the file itself: the wrapper
     // opens the output without O_APPEND, as `job > file` does.)
-    const dir = await makeJob(join(jobs, 'trunc'), {
+    const dir = await makeJob(join(sshHost.jobs, 'trunc'), {
       'start.sh': `echo "a first line, longer than what follows"\n${gate('gate1')}echo after > tej.stdout\n${gate('gate2')}`,
     });
     ok(await run(['submit', 'h1', '--id', 'trunc1', dir]));
-    const follow = startTej(['logs', 'h1', '--id', 'trunc1', '-f'], { home });
+    const follow = startTej(['logs', 'h1', '--id', 'trunc1', '-f'], { home: sshHost.home });
     await follow.stdoutMatches(/longer than what follows\n/);
     await remote('alice', 'touch ~/.tej/jobs/trunc1/work/gate1');
     await follow.stdoutMatches(/after\n/);
@@ -105,11 +99,11 @@ describe('edges of the CLI over real SSH', () => {
   });
 
   it('logs -f on a job that replaces its output file prints the new file from its start, and ends with the job', async () => {
-    const dir = await makeJob(join(jobs, 'repl'), {
+    const dir = await makeJob(join(sshHost.jobs, 'repl'), {
       'start.sh': `echo short\n${gate('gate1')}echo "a new file, longer than the one it replaces" > new.txt\nmv new.txt tej.stdout\n${gate('gate2')}`,
     });
     ok(await run(['submit', 'h1', '--id', 'repl1', dir]));
-    const follow = startTej(['logs', 'h1', '--id', 'repl1', '-f'], { home });
+    const follow = startTej(['logs', 'h1', '--id', 'repl1', '-f'], { home: sshHost.home });
     await follow.stdoutMatches(/short\n/);
     await remote('alice', 'touch ~/.tej/jobs/repl1/work/gate1');
     await follow.stdoutMatches(/it replaces\n/);
@@ -120,12 +114,12 @@ describe('edges of the CLI over real SSH', () => {
   });
 
   it('a job still uploading is no job yet: kill and status say so, list is whole, and the submit then completes', async () => {
-    const dir = await makeJob(join(jobs, 'upl'), { 'start.sh': 'exec sleep 1000\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'upl'), { 'start.sh': 'exec sleep 1000\n' });
     await writeFile(join(dir, 'big.bin'), randomBytes(1_500_000));
-    await lab.fault('h1', 'rate', '4mbit');
-    const submit = startTej(['submit', 'h1', '--id', 'upl1', dir], { home });
+    await sshHost.lab.fault('h1', 'rate', '4mbit');
+    const submit = startTej(['submit', 'h1', '--id', 'upl1', dir], { home: sshHost.home });
     try {
-      await waitFor('the upload to be in flight', () => lab.execAs('h1', 'alice', 'du -sb ~/.tej/staging/upl1.* 2>/dev/null | cut -f1'),
+      await waitFor('the upload to be in flight', () => sshHost.lab.execAs('h1', 'alice', 'du -sb ~/.tej/staging/upl1.* 2>/dev/null | cut -f1'),
         (r) => Number(r.stdout.trim().split('\n')[0] || 0) >= 100_000);
       submit.child.kill('SIGSTOP'); // the client stops mid-upload: the helper waits for the rest
       const kill = await run(['kill', 'h1', '--id', 'upl1']);
@@ -141,7 +135,7 @@ describe('edges of the CLI over real SSH', () => {
       assert.equal(r.stdout, 'upl1\n');
     } finally {
       submit.child.kill('SIGCONT');
-      await lab.fault('h1', 'clear');
+      await sshHost.lab.fault('h1', 'clear');
     }
     await waitFor('upl1 to run', () => run(['status', 'h1', '--id', 'upl1']), (s) => s.code === 2);
     assert.equal(ok(await run(['kill', 'h1', '--id', 'upl1', '--grace', '1'])), 'upl1: killed\n');
@@ -149,7 +143,7 @@ describe('edges of the CLI over real SSH', () => {
   });
 
   it('a job whose submit is held after claiming its id: kill refuses (75) and kills nothing, status and list say submitting', async () => {
-    const dir = await makeJob(join(jobs, 'held'), { 'start.sh': 'echo started > started\nexec sleep 1000\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'held'), { 'start.sh': 'echo started > started\nexec sleep 1000\n' });
     // held at the last step: the plugin has started the job, native-id is not written yet
     const held = await holdAt('/staging/held1.*/native-id');
     const submit = startTej(['submit', 'h1', '--id', 'held1', dir], { home: bobHome });
@@ -178,13 +172,13 @@ describe('edges of the CLI over real SSH', () => {
   });
 
   it('a submit that dies after claiming its id leaves an incomplete job that kill leaves alone and delete removes', async () => {
-    const dir = await makeJob(join(jobs, 'dies'), { 'start.sh': 'exec sleep 1000\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'dies'), { 'start.sh': 'exec sleep 1000\n' });
     // held right after the claim (the mv of its submitter file into jobs/dies1), then killed there
     const held = await holdAt('/staging/dies1.*/submitter');
     const submit = startTej(['submit', 'h1', '--id', 'dies1', dir], { home: bobHome });
     try {
       const [helper, mv] = (await held()).split(' ');
-      assert.equal((await lab.exec('h1', ['kill', '-KILL', helper!, mv!])).code, 0);
+      assert.equal((await sshHost.lab.exec('h1', ['kill', '-KILL', helper!, mv!])).code, 0);
       const r = await submit.done;
       assert.notEqual(r.code, 0, 'the submit failed');
     } finally {
@@ -206,7 +200,7 @@ describe('edges of the CLI over real SSH', () => {
   });
 
   it('of two resubmits to one new id, exactly one wins; the other gets 73 and leaves nothing behind', async () => {
-    const dir = await makeJob(join(jobs, 'orig'), { 'start.sh': 'echo "run $TEJ_JOB_ID" > ran.txt\n', 'data.txt': 'input\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'orig'), { 'start.sh': 'echo "run $TEJ_JOB_ID" > ran.txt\n', 'data.txt': 'input\n' });
     ok(await asBob(['submit', 'h1', '--id', 'orig', dir]));
     ok(await asBob(['wait', 'h1', '--id', 'orig']));
     // The one that claims the id first is held before it records its plugin handle, until the other
@@ -238,7 +232,7 @@ describe('edges of the CLI over real SSH', () => {
   it('one job id in two queues on one host: each command touches only its own queue', async () => {
     for (const q of ['qa', 'qb']) {
       ok(await run(['setup', 'h1', '--queue', q]));
-      const dir = await makeJob(join(jobs, `twin-${q}`), { 'start.sh': `echo ${q} > which.txt\necho ${q}\nexec sleep 1000\n` });
+      const dir = await makeJob(join(sshHost.jobs, `twin-${q}`), { 'start.sh': `echo ${q} > which.txt\necho ${q}\nexec sleep 1000\n` });
       assert.equal(ok(await run(['submit', 'h1', '--queue', q, '--id', 'twin', dir])), 'twin\n');
     }
     for (const q of ['qa', 'qb']) {

@@ -7,9 +7,9 @@ import { createServer, type Server } from 'node:http';
 import { truncate } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CHANNEL_SHELL, makeJob, ok, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
-import { type Lab, startSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 
 /** A local HTTP server that records the path and body of every POST. */
 async function recorder(): Promise<{ server: Server; url: string; posts: { path: string; body: string }[] }> {
@@ -60,19 +60,9 @@ function interruptAt(args: string[], home: string, at: RegExp): Promise<TejRun &
 }
 
 describe('a job is hostile input; the client acts only on what it submitted', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[]) => tej(args, { home, timeoutMs: 120_000 });
+  const sshHost = useSshHost({ setup: true });
+  const run = (args: string[]) => tej(args, { home: sshHost.home, timeoutMs: 120_000 });
   const finished = (id: string) => waitFor(`${id} to end`, () => run(['status', 'h1', '--id', id]), (r) => r.code !== 2 && r.code !== 3);
-
-  before(async () => {
-    ({ lab, home, jobs } = await startSshHost());
-    ok(await run(['setup', 'h1']));
-  });
-  after(async () => {
-    await lab?.stop();
-  });
 
   it('a job that rewrites its record cannot redirect the webhook: tej wait posts only to the submitted URL', async () => {
     const hooks = await recorder();
@@ -80,8 +70,8 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
       const evil = `${hooks.url}/evil`;
       // The job points its record's webhook elsewhere; it cannot make the MAC that goes with a URL.
       const rewrite = `printf '%s' '{"notify":{"webhook":"${evil}"}}' > ../meta/spec.json\n`;
-      const bad = await makeJob(join(jobs, 'rewrites'), { 'start.sh': rewrite, 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.url}/mine` } }) });
-      const good = await makeJob(join(jobs, 'honest'), { 'start.sh': 'true\n', 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.url}/honest` } }) });
+      const bad = await makeJob(join(sshHost.jobs, 'rewrites'), { 'start.sh': rewrite, 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.url}/mine` } }) });
+      const good = await makeJob(join(sshHost.jobs, 'honest'), { 'start.sh': 'true\n', 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.url}/honest` } }) });
       ok(await run(['submit', 'h1', '--id', 'rewrites', bad]));
       ok(await run(['submit', 'h1', '--id', 'honest', good]));
       await finished('rewrites');
@@ -100,9 +90,9 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
 
   it('Ctrl-C before the upload is whole leaves no job and exits 130; after it, prints the id', async () => {
     // big enough that the upload is still going when the interrupt lands (the client is stopped first)
-    const dir = await makeJob(join(jobs, 'big'), { 'start.sh': 'true\n', 'data.bin': '' });
+    const dir = await makeJob(join(sshHost.jobs, 'big'), { 'start.sh': 'true\n', 'data.bin': '' });
     await truncate(join(dir, 'data.bin'), 128 * 1024 * 1024);
-    const early = await interruptAt(['submit', 'h1', '--id', 'int-early', dir], home, /\$ tej-remote submit/);
+    const early = await interruptAt(['submit', 'h1', '--id', 'int-early', dir], sshHost.home, /\$ tej-remote submit/);
     assert.ok(early.seen, early.stderr);
     assert.equal(early.code, 130, early.stderr);
     assert.equal(early.stdout, '', 'no id: no job');
@@ -110,14 +100,14 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
     // the host's submit sees a torn stream and leaves nothing, not even in staging
     await waitFor(
       'the torn submit to give up',
-      () => lab.execAs('h1', 'alice', `echo "$(ls -A ~/.tej/jobs | grep int-early)|$(ls -A ~/.tej/staging)|$(pgrep -u alice -f '${CHANNEL_SHELL}')"`),
+      () => sshHost.lab.execAs('h1', 'alice', `echo "$(ls -A ~/.tej/jobs | grep int-early)|$(ls -A ~/.tej/staging)|$(pgrep -u alice -f '${CHANNEL_SHELL}')"`),
       (x) => x.stdout === '||\n',
       60_000,
     );
     assert.equal((await run(['status', 'h1', '--id', 'int-early'])).code, 66);
 
-    const small = await makeJob(join(jobs, 'small'), { 'start.sh': 'true\n' });
-    const late = await interruptAt(['submit', 'h1', '--id', 'int-late', small], home, /sending the end of job int-late/);
+    const small = await makeJob(join(sshHost.jobs, 'small'), { 'start.sh': 'true\n' });
+    const late = await interruptAt(['submit', 'h1', '--id', 'int-late', small], sshHost.home, /sending the end of job int-late/);
     assert.ok(late.seen, late.stderr);
     assert.equal(late.code, 130, late.stderr);
     assert.equal(late.stdout, 'int-late\n', 'the id, as a submit prints it');
@@ -134,7 +124,7 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
       assert.equal(r.code, 69, `${cmd}: ${r.stderr}`);
       assert.match(r.stderr, /no tej queue at ~\/tej-typo on \S*h1\n.*check --queue/);
     }
-    const typo = await lab.execAs('h1', 'alice', 'if test -e "$HOME/tej-typo"; then echo made; else echo none; fi');
+    const typo = await sshHost.lab.execAs('h1', 'alice', 'if test -e "$HOME/tej-typo"; then echo made; else echo none; fi');
     assert.equal(typo.stdout, 'none\n', JSON.stringify(typo));
     const none = await run(['list', 'h1', '--id', 'nomatch_*']);
     assert.equal(none.code, 66, none.stderr);
@@ -143,14 +133,14 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
     assert.equal(grace.code, 64, grace.stderr);
     assert.match(grace.stderr, /bad --grace 'abc'/);
     assert.doesNotMatch(grace.stderr, /NaN/);
-    const dir = await makeJob(join(jobs, 'limits'), { 'start.sh': 'true\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'limits'), { 'start.sh': 'true\n' });
     const huge = await run(['submit', 'h1', '--id', 'huge', '--time-limit', '100000000000000000000000', dir]);
     assert.equal(huge.code, 65, huge.stderr);
     assert.match(huge.stderr, /too long: at most 366 days/);
   });
 
   it('labels and record fields with terminal escapes or newlines are printed escaped', async () => {
-    const dir = await makeJob(join(jobs, 'esc'), { 'start.sh': 'true\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'esc'), { 'start.sh': 'true\n' });
     ok(await run(['submit', 'h1', '--id', 'esc1', '--label', 'x=\x1b[2J\x1b]0;pwned\x07red\nline', dir]));
     await finished('esc1');
     const shown = ok(await run(['show', 'h1', '--id', 'esc1']));
@@ -161,7 +151,7 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
   });
 
   it('resubmit --failed reruns a failed job once: a job already rerun is skipped', async () => {
-    const dir = await makeJob(join(jobs, 'fails'), { 'start.sh': 'exit 3\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'fails'), { 'start.sh': 'exit 3\n' });
     ok(await run(['submit', 'h1', '--id', 'fail1', '--label', 'grp=f', dir]));
     await finished('fail1');
     const first = ok(await run(['resubmit', 'h1', '--label', 'grp=f', '--failed']));
@@ -177,11 +167,11 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
   });
 
   it('a full disk on the host during the upload exits 74, says so, and leaves nothing', async () => {
-    const mounted = await lab.exec('h1', ['sh', '-c', 'mkdir -p /home/alice/small && mount -t tmpfs -o size=3m,mode=0700 tmpfs /home/alice/small && chown alice /home/alice/small']);
+    const mounted = await sshHost.lab.exec('h1', ['sh', '-c', 'mkdir -p /home/alice/small && mount -t tmpfs -o size=3m,mode=0700 tmpfs /home/alice/small && chown alice /home/alice/small']);
     assert.equal(mounted.code, 0, mounted.stderr);
     try {
       ok(await run(['setup', 'h1', '--queue', '~/small/q']));
-      const dir = await makeJob(join(jobs, 'full'), { 'start.sh': 'true\n', 'data.bin': '' });
+      const dir = await makeJob(join(sshHost.jobs, 'full'), { 'start.sh': 'true\n', 'data.bin': '' });
       await truncate(join(dir, 'data.bin'), 8 * 1024 * 1024);
       for (const keep of ['--keep-input', '--no-keep-input']) {
         const r = await run(['submit', 'h1', '--queue', '~/small/q', '--id', 'full1', keep, dir]);
@@ -189,15 +179,15 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
         assert.match(r.stderr, /no space left on the host/, keep);
         assert.equal(r.stdout, '');
       }
-      const left = await lab.execAs('h1', 'alice', 'echo "$(ls -A ~/small/q/jobs)|$(ls -A ~/small/q/staging)"');
+      const left = await sshHost.lab.execAs('h1', 'alice', 'echo "$(ls -A ~/small/q/jobs)|$(ls -A ~/small/q/staging)"');
       assert.equal(left.stdout, '|\n');
     } finally {
-      await lab.exec('h1', ['umount', '-l', '/home/alice/small']);
+      await sshHost.lab.exec('h1', ['umount', '-l', '/home/alice/small']);
     }
   });
 
   it('a status with an --id glob is one request to the host', async () => {
-    const dir = await makeJob(join(jobs, 'glob'), { 'start.sh': 'true\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'glob'), { 'start.sh': 'true\n' });
     ok(await run(['submit', 'h1', '--id', 'glob_1', dir]));
     ok(await run(['submit', 'h1', '--id', 'glob_2', dir]));
     await finished('glob_1');

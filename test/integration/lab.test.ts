@@ -38,6 +38,7 @@ describe('the namespace test lab', () => {
   let lab: Lab<'h1' | 's1'>;
   let home: string;
 
+  // its own startLab, not useSshHost(): it tests the lab itself, on an ssh and a slurm host
   before(async () => {
     const t0 = performance.now();
     lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }, { name: 's1', role: 'slurm' }] });

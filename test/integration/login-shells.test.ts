@@ -7,11 +7,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { FRAME, FrameDecoder } from '../../src/persist/frame.js';
 import { shQuote } from '../../src/transport/quote.js';
 import { makeJob, ok, tej, type TejRun } from '../helpers/cli.js';
-import { LOGIN_SHELL_USERS, startSshHost, type Lab } from '../helpers/lab.js';
+import { LOGIN_SHELL_USERS, useSshHost } from '../helpers/lab.js';
 
 /** Sends one request line to a persistent-connection master and returns its first frame. */
 function askMaster(path: string, request: object): Promise<{ type: number; payload: Buffer }> {
@@ -37,57 +37,51 @@ const SHELLS = Object.entries(LOGIN_SHELL_USERS) as [keyof typeof LOGIN_SHELL_US
 const NAMES = ["it's.txt", "we!rd 'q' $x y.txt", '!!', '`id` ~ #'];
 
 describe('every login shell', { concurrency: true }, () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
+  const sshHost = useSshHost({ jobsPrefix: 'tej-shells-' });
 
   before(async () => {
-    ({ lab, home, jobs } = await startSshHost({ jobsPrefix: 'tej-shells-' }));
-    const key = join(home, '.ssh', 'id_ed25519');
-    const known = join(home, '.ssh', 'known_hosts');
+    const key = join(sshHost.home, '.ssh', 'id_ed25519');
+    const known = join(sshHost.home, '.ssh', 'known_hosts');
     await appendFile(
-      join(home, '.ssh', 'config'),
+      join(sshHost.home, '.ssh', 'config'),
       SHELLS.map(([shell, user]) =>
-        [`Host h1-${shell}`, `  HostName ${lab.hosts.h1.ip}`, `  User ${user}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes',
+        [`Host h1-${shell}`, `  HostName ${sshHost.lab.hosts.h1.ip}`, `  User ${user}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes',
           `  UserKnownHostsFile ${known}`, '  StrictHostKeyChecking yes', '  BatchMode yes', ''].join('\n'),
       ).join(''),
     );
-  });
-  after(async () => {
-    await lab?.stop();
   });
 
   // as bob: alice's queue is the bash shell's, set up by its test at the same time
   it('answers status and wait for 4000 ids (a 180 KB command) in one request', async () => {
     const ids = Array.from({ length: 4000 }, (_, i) => `no-such-job-${String(i).padStart(4, '0')}-${'x'.repeat(24)}`);
-    const dir = await makeJob(join(jobs, 'many'), { 'start.sh': 'true\n' });
-    ids[1234] = ok(await tej(['submit', 'bob@h1', '--id', 'many-real', dir], { home })).trim();
-    assert.equal((await tej(['wait', 'bob@h1', '--id', 'many-real'], { home })).code, 0);
+    const dir = await makeJob(join(sshHost.jobs, 'many'), { 'start.sh': 'true\n' });
+    ids[1234] = ok(await tej(['submit', 'bob@h1', '--id', 'many-real', dir], { home: sshHost.home })).trim();
+    assert.equal((await tej(['wait', 'bob@h1', '--id', 'many-real'], { home: sshHost.home })).code, 0);
     const args = ids.flatMap((id) => ['--id', id]);
-    const r = await tej(['status', 'bob@h1', ...args, '-v'], { home, timeoutMs: 120_000 });
+    const r = await tej(['status', 'bob@h1', ...args, '-v'], { home: sshHost.home, timeoutMs: 120_000 });
     assert.equal(r.code, 66, r.stderr.slice(0, 2000));
     const lines = r.stdout.split('\n').filter(Boolean);
     assert.equal(lines.length, 4000);
     assert.equal(lines.filter((l) => /\tno such job$/.test(l)).length, 3999, lines.slice(0, 3).join('\n'));
     assert.match(lines[1234]!, /^many-real\tfinished/);
     assert.equal(r.stderr.match(/tej-remote status/g)?.length, 1, 'one request');
-    const w = await tej(['wait', 'bob@h1', ...args], { home, timeoutMs: 120_000 });
+    const w = await tej(['wait', 'bob@h1', ...args], { home: sshHost.home, timeoutMs: 120_000 });
     assert.equal(w.code, 66, w.stderr.slice(0, 2000));
     assert.doesNotMatch(w.stderr, /Argument list too long/);
   });
 
   for (const [shell, user] of SHELLS) {
     const host = `h1-${shell}`;
-    const run = (args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) => tej(args, { home, timeoutMs: 90_000, ...opts });
-    const pwned = async (tag: string) => (await lab.exec('h1', ['sh', '-c', `ls -a /tmp /home/${user}`])).stdout.includes(`pwn-${tag}`) || existsSync(`/tmp/pwn-${tag}`);
+    const run = (args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) => tej(args, { home: sshHost.home, timeoutMs: 90_000, ...opts });
+    const pwned = async (tag: string) => (await sshHost.lab.exec('h1', ['sh', '-c', `ls -a /tmp /home/${user}`])).stdout.includes(`pwn-${tag}`) || existsSync(`/tmp/pwn-${tag}`);
 
     // one after the other: the persistent connection reads the core flow's job
     describe(`a ${shell} login shell (${user})`, { concurrency: false }, () => {
       it('runs the core flow: setup, submit, status, logs -f, wait, download, kill, list, resubmit, delete', async () => {
-        const login = await lab.exec('h1', ['getent', 'passwd', user]);
+        const login = await sshHost.lab.exec('h1', ['getent', 'passwd', user]);
         assert.match(login.stdout, shell === 'bash' ? /:\/bin\/bash\n$/ : new RegExp(`${shell === 'dash' ? '/bin/sh' : shell}\\n$`));
         assert.match(ok(await run(['setup', host])), new RegExp(`/home/${user}/\\.tej \\(plugin direct`));
-        const dir = await makeJob(join(jobs, `core-${shell}`), { 'start.sh': 'echo one\nsleep 1\necho two\necho result > out.txt\n' });
+        const dir = await makeJob(join(sshHost.jobs, `core-${shell}`), { 'start.sh': 'echo one\nsleep 1\necho two\necho result > out.txt\n' });
         const id = ok(await run(['submit', host, '--id', `core-${shell}`, dir])).trim();
         assert.equal(id, `core-${shell}`);
         const st = await run(['status', host, '--id', id]);
@@ -96,11 +90,11 @@ describe('every login shell', { concurrency: true }, () => {
         assert.equal((await run(['wait', host, '--id', id])).code, 0);
         assert.equal(ok(await run(['download', host, '--id', id, 'out.txt:'])), 'result\n');
 
-        const long = await makeJob(join(jobs, `long-${shell}`), { 'start.sh': 'sleep 1000\n' });
+        const long = await makeJob(join(sshHost.jobs, `long-${shell}`), { 'start.sh': 'sleep 1000\n' });
         const kid = ok(await run(['submit', host, '--id', `long-${shell}`, long])).trim();
         assert.equal(ok(await run(['kill', host, '--id', kid, '--grace', '1'])), `${kid}: killed\n`);
         assert.equal((await run(['status', host, '--id', kid])).code, 5);
-        assert.equal((await lab.exec('h1', ['pgrep', '-u', user, '-f', 'sleep 1000'])).stdout, '', 'nothing of the job is left');
+        assert.equal((await sshHost.lab.exec('h1', ['pgrep', '-u', user, '-f', 'sleep 1000'])).stdout, '', 'nothing of the job is left');
 
         const again = ok(await run(['resubmit', host, '--id', id, '--new-id', `${id}.r`])).trim();
         assert.equal(again, `${id}.r`);
@@ -115,7 +109,7 @@ describe('every login shell', { concurrency: true }, () => {
       const downloadsNames = (names: string[], tag: string) => async () => {
         // printf, not echo: dash's echo reads backslashes as escapes.
         const start = names.map((n) => `printf '%s\\n' ${shQuote(`content of ${n}`)} > ${shQuote(n)}\n`).join('');
-        const dir = await makeJob(join(jobs, `${tag}-${shell}`), { 'start.sh': start });
+        const dir = await makeJob(join(sshHost.jobs, `${tag}-${shell}`), { 'start.sh': start });
         const id = ok(await run(['submit', host, '--id', `${tag}-${shell}`, dir])).trim();
         assert.equal((await run(['wait', host, '--id', id])).code, 0);
         for (const n of names) {
@@ -123,7 +117,7 @@ describe('every login shell', { concurrency: true }, () => {
           assert.equal(r.code, 0, `${n}: ${r.stderr}`);
           assert.equal(r.stdout, `content of ${n}\n`, n);
         }
-        const cwd = await lab.makeTmpDir('tej-shells-dl-');
+        const cwd = await sshHost.lab.makeTmpDir('tej-shells-dl-');
         ok(await run(['download', host, '--id', id, ...names], { cwd }));
         for (const n of names) assert.equal(await readFile(join(cwd, n), 'utf8'), `content of ${n}\n`, n);
 
@@ -140,20 +134,20 @@ describe('every login shell', { concurrency: true }, () => {
       const queueAt = (queue: string) => async () => {
         const q = ['--queue', queue];
         assert.match(ok(await run(['setup', host, ...q])), /plugin direct/);
-        const dir = await makeJob(join(jobs, `inq-${shell}`), { 'start.sh': 'echo in queue > out.txt\n' });
+        const dir = await makeJob(join(sshHost.jobs, `inq-${shell}`), { 'start.sh': 'echo in queue > out.txt\n' });
         const id = ok(await run(['submit', host, ...q, '--id', `inq-${shell}`, dir])).trim();
         assert.equal((await run(['wait', host, ...q, '--id', id])).code, 0);
         assert.equal(ok(await run(['download', host, ...q, '--id', id, 'out.txt:'])), 'in queue\n');
-        const there = await lab.exec('h1', ['test', '-f', `${queue}/jobs/${id}/work/out.txt`]);
+        const there = await sshHost.lab.exec('h1', ['test', '-f', `${queue}/jobs/${id}/work/out.txt`]);
         assert.equal(there.code, 0, `the job is under ${JSON.stringify(queue)}`);
-        const made = readdirSync(join(lab.dir, 'hosts', 'h1', 'tmp')).filter((f) => f.startsWith(queue.slice('/tmp/'.length, queue.indexOf("'"))));
+        const made = readdirSync(join(sshHost.lab.dir, 'hosts', 'h1', 'tmp')).filter((f) => f.startsWith(queue.slice('/tmp/'.length, queue.indexOf("'"))));
         assert.deepEqual(made, [queue.slice('/tmp/'.length)], 'and nowhere else');
       };
       it('puts a queue at exactly a path with quotes, a bang, a dollar and spaces', queueAt(`/tmp/q ${shell} it's !x $HOME`));
       it('puts a queue at exactly a path with a backslash (GNU tar: --no-unquote)', queueAt(`/tmp/q\\ ${shell} it's \\n`));
 
       it('works through a persistent connection: the master relays the same constant commands', async () => {
-        const runtime = join(home, `run-${shell}`);
+        const runtime = join(sshHost.home, `run-${shell}`);
         await mkdir(runtime, { recursive: true, mode: 0o700 });
         const env = { XDG_RUNTIME_DIR: runtime };
         try {

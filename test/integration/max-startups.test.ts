@@ -15,6 +15,7 @@ describe("a host with sshd's default MaxStartups", () => {
   let home: string;
   const savedHome = process.env.HOME;
 
+  // its own startLab, not useSshHost(): a host named busy with its own sshd setting
   before(async () => {
     lab = await startLab({ hosts: [{ name: 'busy', sshd: { MaxStartups: '10:30:100' } }] });
     home = await makeClientHome(lab);

@@ -8,17 +8,15 @@ import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { JOB_OUTPUT_SCHEMA } from '../../src/job/output.js';
 import { CHANNEL_SHELL, makeJob, ok, startTej, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
-import { type Lab, startSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 
 describe('observing and selecting jobs over real SSH', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
+  const sshHost = useSshHost({ jobsPrefix: 'tej-observe-' });
   let validate: ((v: unknown) => boolean) & { errors?: unknown };
-  const run = (args: string[], extra: { cwd?: string; timeoutMs?: number } = {}) => tej(args, { home, ...extra });
+  const run = (args: string[], extra: { cwd?: string; timeoutMs?: number } = {}) => tej(args, { home: sshHost.home, ...extra });
   const jsonLines = (text: string) =>
     text
       .trim()
@@ -30,29 +28,25 @@ describe('observing and selecting jobs over real SSH', () => {
         return o;
       });
   const submit = async (name: string, files: Record<string, string>, extra: string[] = []) => {
-    const dir = await makeJob(join(jobs, name), files);
+    const dir = await makeJob(join(sshHost.jobs, name), files);
     return ok(await run(['submit', 'h1', '--id', name, ...extra, dir])).trim();
   };
 
   before(async () => {
-    ({ lab, home, jobs } = await startSshHost({ jobsPrefix: 'tej-observe-' }));
     const { default: Ajv } = await import('ajv');
     validate = new (Ajv as unknown as typeof import('ajv').default)({ strict: false }).compile(JOB_OUTPUT_SCHEMA) as never;
-  });
-  after(async () => {
-    await lab?.stop();
   });
 
   it('wait blocks until the jobs end, polls once per round for all ids, and exits with the worst state', async () => {
     // Each job ends when the test opens its gate: after wait's first poll has seen both running.
     await submit('w-ok', { 'start.sh': 'while [ ! -e "$HOME/w-ok.gate" ]; do sleep 0.1; done; echo result > out.txt\n' });
     await submit('w-bad', { 'start.sh': 'while [ ! -e "$HOME/w-bad.gate" ]; do sleep 0.1; done; echo partial > out.txt; exit 3\n' });
-    const cwd = await lab.makeTmpDir('tej-wait-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-wait-');
     const waitStarted = Date.now();
-    const waiting = startTej(['wait', 'h1', '--id', 'w-ok', '--id', 'w-bad', '--download', 'out.txt', '-v'], { home, cwd });
+    const waiting = startTej(['wait', 'h1', '--id', 'w-ok', '--id', 'w-bad', '--download', 'out.txt', '-v'], { home: sshHost.home, cwd });
     await waiting.stderrMatches(/\$ tej-remote status w-ok w-bad\n/);
-    await lab.execAs('h1', 'alice', 'touch ~/w-bad.gate');
-    await lab.execAs('h1', 'alice', 'while [ ! -e ~/.tej/jobs/w-bad/exit-code ]; do sleep 0.1; done; touch ~/w-ok.gate');
+    await sshHost.lab.execAs('h1', 'alice', 'touch ~/w-bad.gate');
+    await sshHost.lab.execAs('h1', 'alice', 'while [ ! -e ~/.tej/jobs/w-bad/exit-code ]; do sleep 0.1; done; touch ~/w-ok.gate');
     const r = await waiting.done;
     const waitedMs = Date.now() - waitStarted;
     assert.equal(r.code, 4, `a job that failed: exit 4\n${r.stderr}`);
@@ -134,7 +128,7 @@ describe('observing and selecting jobs over real SSH', () => {
     } finally {
       server.close();
     }
-    const bad = await makeJob(join(jobs, 'badhook'), { 'start.sh': 'true\n', 'tej.json': '{"notify": {"webhook": "ftp://x", "mail": "a@b"}}' });
+    const bad = await makeJob(join(sshHost.jobs, 'badhook'), { 'start.sh': 'true\n', 'tej.json': '{"notify": {"webhook": "ftp://x", "mail": "a@b"}}' });
     const refused = await run(['submit', 'h1', bad]);
     assert.equal(refused.code, 78, refused.stderr);
     assert.match(refused.stderr, /\/notify: unknown field 'mail'/);
@@ -145,7 +139,7 @@ describe('observing and selecting jobs over real SSH', () => {
     // The job prints its second line only when the test opens a gate, after the first one has arrived:
     // -f must deliver output while the job runs, whatever the machine's load.
     await submit('chatty', { 'start.sh': 'echo one; while [ ! -e "$HOME/chatty.gate" ]; do sleep 0.1; done; echo two; echo err >&2\n' });
-    const child = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'chatty', '-f'], { env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' } });
+    const child = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'chatty', '-f'], { env: { PATH: process.env.PATH!, HOME: sshHost.home, LC_ALL: 'C' } });
     let out = '';
     let gateOpened = false;
     const firstLine = new Promise<void>((resolve) =>
@@ -160,7 +154,7 @@ describe('observing and selecting jobs over real SSH', () => {
     await Promise.race([firstLine, closed]);
     assert.equal(out, 'one\n', `the first line arrives while the job still runs: ${JSON.stringify(out)} ${err}`);
     gateOpened = true;
-    await lab.execAs('h1', 'alice', 'touch "$HOME/chatty.gate"');
+    await sshHost.lab.execAs('h1', 'alice', 'touch "$HOME/chatty.gate"');
     const code = await closed;
     assert.equal(code, 0, err);
     assert.equal(out, 'one\ntwo\n');
@@ -170,7 +164,7 @@ describe('observing and selecting jobs over real SSH', () => {
     await submit('many', { 'start.sh': 'i=0; while [ $i -lt 100000 ]; do echo "line $i"; i=$((i+1)); done\n' });
     ok(await run(['wait', 'h1', '--id', 'many']));
     const piped = execFileSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${TEJ_BIN}" logs h1 --id many -f 2>&1 | head -1`], {
-      env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' },
+      env: { PATH: process.env.PATH!, HOME: sshHost.home, LC_ALL: 'C' },
       encoding: 'utf8',
     });
     assert.equal(piped, 'line 0\n');
@@ -179,9 +173,9 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.equal(ok(await run(['logs', 'h1', '--id', 'ownout', '--follow'])), 'mine\n');
     // A follower that goes away (Ctrl-C) leaves no loop behind on the host.
     await submit('endless', { 'start.sh': 'while :; do sleep 1; done\n' });
-    const follower = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'endless', '-f'], { env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' } });
+    const follower = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'endless', '-f'], { env: { PATH: process.env.PATH!, HOME: sshHost.home, LC_ALL: 'C' } });
     // The follow loop runs in the channel's shell (the helper program, not a file: no command name to see).
-    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', CHANNEL_SHELL]);
+    const followLoop = () => sshHost.lab.exec('h1', ['pgrep', '-u', 'alice', '-f', CHANNEL_SHELL]);
     await waitFor('the remote follow loop', followLoop, (r) => r.stdout.trim() !== '');
     follower.kill('SIGINT');
     await new Promise((r) => follower.on('close', r));
@@ -216,12 +210,12 @@ describe('observing and selecting jobs over real SSH', () => {
       ['sel_b', 'finished', 2, { exp: 'lr', seed: '2' }],
       ['sel_c', 'running', null, { exp: 'wd' }],
     ]);
-    const labels = await lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/sel_c/meta/labels');
+    const labels = await sshHost.lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/sel_c/meta/labels');
     assert.equal(labels.stdout, '{"exp":"wd"}\n', 'labels reach meta/');
 
     // A terminal: script(1) gives the CLI a pty.
     const tty = execFileSync('script', ['-qec', `${process.execPath} ${TEJ_BIN} list h1 --id 'sel_*' 2>/dev/null`, '/dev/null'], {
-      env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' },
+      env: { PATH: process.env.PATH!, HOME: sshHost.home, LC_ALL: 'C' },
       encoding: 'utf8',
     }).replace(/\r/g, '');
     const lines = tty.trim().split('\n');
@@ -241,7 +235,7 @@ describe('observing and selecting jobs over real SSH', () => {
     const killed = await run(['kill', 'h1', '--label', 'grp=k', '--grace', '1', '--json']);
     assert.equal(killed.code, 0, killed.stderr);
     assert.deepEqual(jsonLines(killed.stdout).map((j) => [j.id, j.previous_state, j.state]), [['sk_1', 'running', 'killed'], ['sk_2', 'running', 'killed']]);
-    assert.equal((await lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'sleep 103[01]'])).stdout, '');
+    assert.equal((await sshHost.lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'sleep 103[01]'])).stdout, '');
     const none = await run(['kill', 'h1', '--id', 'zz_*']);
     assert.equal(none.code, 66);
     assert.match(none.stderr, /no job matches --id 'zz_\*' \(on alice@h1\)/);
@@ -283,15 +277,15 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.equal((await run(['resubmit', 'h1'])).code, 64);
     // --no-keep-input: nothing kept on the host, so nothing to run again
     await submit('rs_nokeep', { 'start.sh': 'true\n' }, ['--no-keep-input']);
-    assert.equal((await lab.execAs('h1', 'alice', 'test -e ~/.tej/jobs/rs_nokeep/input.tar')).code, 1);
-    assert.equal((await lab.execAs('h1', 'alice', 'test -e ~/.tej/jobs/rs_ok/input.tar')).code, 0, 'small uploads are kept by default');
+    assert.equal((await sshHost.lab.execAs('h1', 'alice', 'test -e ~/.tej/jobs/rs_nokeep/input.tar')).code, 1);
+    assert.equal((await sshHost.lab.execAs('h1', 'alice', 'test -e ~/.tej/jobs/rs_ok/input.tar')).code, 0, 'small uploads are kept by default');
     const notKept = await run(['resubmit', 'h1', '--id', 'rs_nokeep']);
     assert.equal(notKept.code, 66);
     assert.match(notKept.stderr, /no saved input .*--keep-input/);
   });
 
   it('show prints the full record with git provenance; submit and download print JSON too', async () => {
-    const repo = await lab.makeTmpDir('tej-repo-');
+    const repo = await sshHost.lab.makeTmpDir('tej-repo-');
     const git = (...a: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=T', '-c', 'user.email=t@example.org', ...a], { encoding: 'utf8' });
     git('init', '-q', '-b', 'feature/x');
     await makeJob(join(repo, 'exp'), { 'start.sh': 'echo "$1" > arg.txt\n', 'tej.json': JSON.stringify({ args: ['A1'], labels: { k: 'v' }, time_limit: '1h', cpus: 2 }) });
@@ -336,7 +330,7 @@ describe('observing and selecting jobs over real SSH', () => {
     const absent = await run(['show', 'h1', '--id', 'nosuch']);
     assert.equal(absent.code, 66);
 
-    const cwd = await lab.makeTmpDir('tej-dljson-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-dljson-');
     const d = await run(['download', 'h1', '--id', 'prov1', 'arg.txt', '--json'], { cwd });
     assert.deepEqual(JSON.parse(ok(d)), { destination: join(cwd, 'arg.txt'), files: 1, bytes: 3, skipped: [] });
   });

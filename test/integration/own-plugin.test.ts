@@ -5,39 +5,33 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
-import { type Lab, startSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 
 const DIRECT = readFileSync(new URL('../../remote-scripts/queues/direct.sh', import.meta.url), 'utf8');
 /** The direct plugin, which also notes each job it submits in the queue's mine-used. */
 const MINE = DIRECT.replace(/^queue_submit\(\) \{$/m, 'queue_submit() {\n\tprintf \'%s\\n\' "${1##*/}" >>"$TEJ_ROOT/mine-used"');
 
 describe('own queue plugins', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[]) => tej(args, { home, cwd: jobs, timeoutMs: 90_000 });
-  const pwned = async () => (await lab.exec('h1', ['sh', '-c', 'ls /tmp | grep pwned || true'])).stdout;
+  const sshHost = useSshHost();
+  const run = (args: string[]) => tej(args, { home: sshHost.home, cwd: sshHost.jobs, timeoutMs: 90_000 });
+  const pwned = async () => (await sshHost.lab.exec('h1', ['sh', '-c', 'ls /tmp | grep pwned || true'])).stdout;
   const stateOf = async (id: string, queue: string[] = []) => {
     const r = await run(['status', 'h1', ...queue, '--id', id, '--json']);
     return r.code === 0 || r.code === 1 ? (JSON.parse(r.stdout) as { state: string; plugin: string }) : { state: `exit ${r.code}: ${r.stderr}`, plugin: '' };
   };
 
   before(async () => {
-    ({ lab, home, jobs } = await startSshHost());
     assert.notEqual(MINE, DIRECT, 'the test plugin differs from direct');
-    await writeFile(join(jobs, 'mine.sh'), MINE);
+    await writeFile(join(sshHost.jobs, 'mine.sh'), MINE);
     ok(await run(['setup', 'h1']));
-  });
-  after(async () => {
-    await lab?.stop();
   });
 
   it('a plugin only dropped into queues/ is not sourced, even listed in the host MANIFEST by a job', async () => {
     // What a job can do as the queue's user: plant a plugin, list it in MANIFEST, make it the default.
     const evil = DIRECT.replace(/^queue_submit\(\) \{$/m, 'queue_submit() {\n\ttouch /tmp/pwned-plugin');
-    const dir = await makeJob(join(jobs, 'planter'), {
+    const dir = await makeJob(join(sshHost.jobs, 'planter'), {
       'evil.sh': evil,
       'start.sh':
         'q=$TEJ_QUEUE; cp evil.sh "$q/queues/evil.sh" && (cd "$q" && sha256sum queues/evil.sh >> MANIFEST) && ' +
@@ -45,9 +39,9 @@ describe('own queue plugins', () => {
     });
     assert.equal(ok(await run(['submit', 'h1', '--id', 'planter', dir])), 'planter\n');
     await waitFor('the planter job', () => stateOf('planter'), (s) => s.state === 'finished');
-    const planted = await lab.execAs('h1', 'alice', 'cd ~/.tej && grep -c evil MANIFEST config');
+    const planted = await sshHost.lab.execAs('h1', 'alice', 'cd ~/.tej && grep -c evil MANIFEST config');
     assert.equal(planted.stdout, 'MANIFEST:1\nconfig:1\n', 'the job planted its plugin');
-    const next = await makeJob(join(jobs, 'next'), { 'start.sh': 'echo hi\n' });
+    const next = await makeJob(join(sshHost.jobs, 'next'), { 'start.sh': 'echo hi\n' });
     const r = await run(['submit', 'h1', '--id', 'next1', next]);
     assert.equal(r.code, 65, r.stderr);
     assert.match(r.stderr, /plugin 'evil' is not one the client installed/);
@@ -60,14 +54,14 @@ describe('own queue plugins', () => {
   it('setup --plugin-file installs the user\'s plugin, which then runs jobs', async () => {
     const s = await run(['setup', 'h1', '--plugin-file', 'mine.sh', '--json']);
     assert.equal(JSON.parse(ok(s)).plugin, 'direct', 'without --plugin the default stays');
-    const dir = await makeJob(join(jobs, 'j1'), { 'start.sh': 'echo from-mine > out.txt\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'j1'), { 'start.sh': 'echo from-mine > out.txt\n' });
     assert.equal(ok(await run(['submit', 'h1', '--plugin', 'mine', '--id', 'mine1', dir])), 'mine1\n');
     const st = await waitFor('mine1', () => stateOf('mine1'), (x) => x.state === 'finished');
     assert.equal(st.plugin, 'mine');
     assert.equal(ok(await run(['download', 'h1', '--id', 'mine1', 'out.txt:'])), 'from-mine\n');
-    assert.equal((await lab.execAs('h1', 'alice', 'cat ~/.tej/mine-used')).stdout, 'mine1\n');
-    const store = JSON.parse(readFileSync(join(home, '.config/tej/plugins.json'), 'utf8')) as Record<string, Record<string, string>>;
-    assert.deepEqual(Object.values(store), [{ mine: (await lab.execAs('h1', 'alice', 'sha256sum < ~/.tej/queues/mine.sh')).stdout.slice(0, 64) }]);
+    assert.equal((await sshHost.lab.execAs('h1', 'alice', 'cat ~/.tej/mine-used')).stdout, 'mine1\n');
+    const store = JSON.parse(readFileSync(join(sshHost.home, '.config/tej/plugins.json'), 'utf8')) as Record<string, Record<string, string>>;
+    assert.deepEqual(Object.values(store), [{ mine: (await sshHost.lab.execAs('h1', 'alice', 'sha256sum < ~/.tej/queues/mine.sh')).stdout.slice(0, 64) }]);
     // --plugin with --plugin-file names it, and makes it the default.
     ok(await run(['setup', 'h1', '--plugin-file', 'mine.sh', '--plugin', 'other']));
     ok(await run(['submit', 'h1', '--id', 'other1', dir]));
@@ -76,9 +70,9 @@ describe('own queue plugins', () => {
   });
 
   it('a plugin changed after setup is never sourced: every call fails (69) until setup installs it again', async () => {
-    const changed = await lab.execAs('h1', 'alice', "printf '\\ntouch /tmp/pwned-mine\\n' >> ~/.tej/queues/mine.sh; sed -i 's/^queue_state() {$/queue_state() {\\n\\ttouch \\/tmp\\/pwned-state/' ~/.tej/queues/mine.sh");
+    const changed = await sshHost.lab.execAs('h1', 'alice', "printf '\\ntouch /tmp/pwned-mine\\n' >> ~/.tej/queues/mine.sh; sed -i 's/^queue_state() {$/queue_state() {\\n\\ttouch \\/tmp\\/pwned-state/' ~/.tej/queues/mine.sh");
     assert.equal(changed.code, 0, changed.stderr);
-    for (const args of [['status', 'h1', '--id', 'mine1'], ['list', 'h1'], ['submit', 'h1', '--plugin', 'mine', '--id', 'mine2', join(jobs, 'j1')]]) {
+    for (const args of [['status', 'h1', '--id', 'mine1'], ['list', 'h1'], ['submit', 'h1', '--plugin', 'mine', '--id', 'mine2', join(sshHost.jobs, 'j1')]]) {
       const r = await run(args);
       assert.equal(r.code, 69, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^tej: your plugin 'mine' in ~\/\.tej on alice@h1 has changed since you installed it; tej runs nothing of the queue until it matches$/m);
@@ -88,7 +82,7 @@ describe('own queue plugins', () => {
     ok(await run(['setup', 'h1', '--plugin-file', 'mine.sh']));
     assert.equal((await stateOf('mine1')).state, 'finished');
     // A plugin removed on the host counts as changed as well.
-    await lab.execAs('h1', 'alice', 'rm ~/.tej/queues/other.sh');
+    await sshHost.lab.execAs('h1', 'alice', 'rm ~/.tej/queues/other.sh');
     const gone = await run(['list', 'h1']);
     assert.equal(gone.code, 69, gone.stderr);
     assert.match(gone.stderr, /your plugin 'other' in/);
@@ -104,7 +98,7 @@ describe('own queue plugins', () => {
   });
 
   it('refuses bad names, tej\'s own names, a missing file, and a damaged list of plugins, each with its own code', async () => {
-    await writeFile(join(jobs, 'My Plugin.sh'), MINE);
+    await writeFile(join(sshHost.jobs, 'My Plugin.sh'), MINE);
     const cases: [string[], number, RegExp][] = [
       [['--plugin-file', 'My Plugin.sh'], 65, /^tej: 'My Plugin' is not a plugin name \(from the file name My Plugin\.sh\)$/m],
       [['--plugin-file', 'mine.sh', '--plugin', '../x'], 65, /^tej: bad plugin name '\.\.\/x'$/m],
@@ -119,7 +113,7 @@ describe('own queue plugins', () => {
       assert.match(r.stderr, re, args.join(' '));
       assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
     }
-    const store = join(home, '.config/tej/plugins.json');
+    const store = join(sshHost.home, '.config/tej/plugins.json');
     const kept = existsSync(store) ? readFileSync(store, 'utf8') : '{}';
     await mkdir(dirname(store), { recursive: true });
     await writeFile(store, '{"alice@h1 ~/.tej": {"mine": "not a hash"}}');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CHANNEL_SHELL, makeJob, ok, startTej, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
-import { makeClientHome, startSshHost, type Lab } from '../helpers/lab.js';
+import { makeClientHome, useSshHost } from '../helpers/lab.js';
 
 /** Pids of the masters whose command line names `dir` (their socket is under it). */
 function mastersUnder(dir: string): number[] {
@@ -39,14 +39,13 @@ interface Client {
 }
 
 describe('persistent connections', () => {
-  let lab: Lab<'h1'>;
-  let jobs: string;
+  const sshHost = useSshHost({ jobsPrefix: 'tej-persist-jobs-' });
   const clients: Client[] = [];
-  const sshdLog = () => readFile(join(lab.dir, 'hosts', 'h1', 'log', 'sshd.log'), 'utf8');
+  const sshdLog = () => readFile(join(sshHost.lab.dir, 'hosts', 'h1', 'log', 'sshd.log'), 'utf8');
   const accepted = async () => (await sshdLog()).split('\n').filter((l) => /Accepted publickey for alice/.test(l)).length;
 
   async function client(): Promise<Client> {
-    const home = await makeClientHome(lab);
+    const home = await makeClientHome(sshHost.lab);
     const runtime = join(home, 'run');
     await mkdir(runtime, { mode: 0o700 });
     const c: Client = { home, runtime, run: (args, env = {}) => tej(args, { home, env: { XDG_RUNTIME_DIR: runtime, ...env } }) };
@@ -54,18 +53,12 @@ describe('persistent connections', () => {
     return c;
   }
 
-  before(async () => {
-    ({ lab, jobs } = await startSshHost({ jobsPrefix: 'tej-persist-jobs-' }));
-  });
   afterEach(async () => {
     // Masters must not outlive their test: disconnect, then make sure by pid.
     for (const c of clients.splice(0)) {
       await c.run(['disconnect', 'h1']);
       for (const pid of mastersUnder(c.runtime)) process.kill(pid, 'SIGKILL');
     }
-  });
-  after(async () => {
-    await lab?.stop();
   });
 
   it('runs a second command over the first one\'s connection, without logging in again', async () => {
@@ -148,7 +141,7 @@ describe('persistent connections', () => {
     ok(await c.run(['list', 'h1', '--persist=2s']));
     assert.equal(mastersUnder(c.runtime).length, 1);
     // a command that takes longer than the idle time keeps the master
-    const dir = await makeJob(join(jobs, 'idle'), { 'start.sh': 'sleep 6; echo slept > out.txt\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'idle'), { 'start.sh': 'sleep 6; echo slept > out.txt\n' });
     ok(await c.run(['submit', 'h1', '--id', 'idle1', dir, '--persist=5s']));
     const waited = await c.run(['wait', 'h1', '--id', 'idle1', '--persist=5s']);
     assert.equal(waited.code, 0, waited.stderr);
@@ -179,7 +172,7 @@ describe('persistent connections', () => {
     const [old] = mastersUnder(c.runtime);
     assert.ok(old);
     // kill alice's sshd session processes on the host (by pid): the master's connection ends
-    const k = await lab.exec('h1', ['sh', '-c', 'for p in $(pgrep -u alice -x sshd); do kill -KILL "$p"; done']);
+    const k = await sshHost.lab.exec('h1', ['sh', '-c', 'for p in $(pgrep -u alice -x sshd); do kill -KILL "$p"; done']);
     assert.equal(k.code, 0, k.stderr);
     await waitFor('the master to exit', async () => [mastersUnder(c.runtime), sockets(c.runtime)], ([p, s]) => p!.length === 0 && s!.length === 0, 60_000);
     const r = await c.run(['list', 'h1', '--persist', '-v']);
@@ -234,7 +227,7 @@ describe('persistent connections', () => {
       const gen = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
       assert.equal(gen.status, 0, gen.stderr?.toString());
     }
-    await lab.fault('h1', 'reject');
+    await sshHost.lab.fault('h1', 'reject');
     try {
       const refusedDirect = await c.run(['list', 'h1']);
       const refused = await c.run(['list', 'h1', '--persist']);
@@ -243,7 +236,7 @@ describe('persistent connections', () => {
       assert.match(refused.stderr, /cannot connect to alice@h1 .*ECONNREFUSED/);
       assert.equal(refused.stderr, refusedDirect.stderr, 'the same message, retries included');
     } finally {
-      await lab.fault('h1', 'clear');
+      await sshHost.lab.fault('h1', 'clear');
     }
     assert.equal(mastersUnder(c.runtime).length, 0);
     assert.deepEqual(sockets(c.runtime), []);
@@ -252,7 +245,7 @@ describe('persistent connections', () => {
   it('submits, follows and downloads through a master with the same results as without', async () => {
     const c = await client();
     const big = randomBytes(3 * 1024 * 1024);
-    const dir = await makeJob(join(jobs, 'same'), {
+    const dir = await makeJob(join(sshHost.jobs, 'same'), {
       'start.sh': 'cat big.bin big.bin > out.bin; echo to-stderr >&2; echo "$TEJ_JOB_ID"\n',
     });
     await writeFile(join(dir, 'big.bin'), big);
@@ -276,10 +269,10 @@ describe('persistent connections', () => {
 
   it('stops the host\'s follow loop when the client of a logs -f through a master goes away, and serves on', async () => {
     const c = await client();
-    const dir = await makeJob(join(jobs, 'quiet'), { 'start.sh': 'while :; do sleep 1; done\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'quiet'), { 'start.sh': 'while :; do sleep 1; done\n' });
     ok(await c.run(['submit', 'h1', '--id', 'quiet', dir, '--persist']));
     // The follow loop runs in the channel's shell (the helper program): alice's only channel then.
-    const followLoop = () => lab.exec('h1', ['pgrep', '-u', 'alice', '-f', CHANNEL_SHELL]);
+    const followLoop = () => sshHost.lab.exec('h1', ['pgrep', '-u', 'alice', '-f', CHANNEL_SHELL]);
     // --persist: the command runs in the master's worker (a lean client); persist in the config file:
     // the CLI runs it and the master relays its channels.
     await mkdir(join(c.home, '.config', 'tej'), { recursive: true });
@@ -307,7 +300,7 @@ describe('persistent connections', () => {
 
   it('runs a command in the master\'s worker when one is running, with the output and exit code of the CLI', async () => {
     const c = await client();
-    const dir = await makeJob(join(jobs, 'lean'), { 'start.sh': 'echo out; echo err >&2; exit 3\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'lean'), { 'start.sh': 'echo out; echo err >&2; exit 3\n' });
     ok(await c.run(['submit', 'h1', '--id', 'lean', dir]));
     ok(await c.run(['wait', 'h1', '--id', 'lean']).then((r) => ({ ...r, code: r.code === 4 ? 0 : r.code })));
     const cases = [
@@ -339,14 +332,14 @@ describe('persistent connections', () => {
 
   it("runs a command through a master in a shell the master loaded with its own helpers: the queue's copy is not read", async () => {
     const c = await client();
-    const dir = await makeJob(join(jobs, 'warm'), { 'start.sh': 'echo warm\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'warm'), { 'start.sh': 'echo warm\n' });
     ok(await c.run(['submit', 'h1', '--id', 'warm', dir]));
     ok(await c.run(['wait', 'h1', '--id', 'warm']));
     ok(await c.run(['list', 'h1', '--persist'])); // starts the master, which loads a shell for the next command
-    const size = async () => Number((await lab.execAs('h1', 'alice', 'wc -c < .tej/program.sh')).stdout.trim());
+    const size = async () => Number((await sshHost.lab.execAs('h1', 'alice', 'wc -c < .tej/program.sh')).stdout.trim());
     // What a job can do: rewrite the installed program. A call that read it would find the edit and
     // reinstall the helpers (with a warning); the command through the master runs from memory.
-    await lab.execAs('h1', 'alice', 'printf "\\n# edited\\n" >> .tej/program.sh');
+    await sshHost.lab.execAs('h1', 'alice', 'printf "\\n# edited\\n" >> .tej/program.sh');
     const edited = await size();
     const through = await c.run(['status', 'h1', '--id', 'warm', '--persist']);
     assert.equal(through.code, 0, through.stderr);
@@ -391,18 +384,23 @@ describe('persistent connections', () => {
 });
 
 describe('keyboard-interactive logins (a key and a password, as two-factor hosts ask)', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
+  // registered before useSshHost() registers the lab's stop: hooks run in order, and this needs the host
+  after(async () => {
+    if (sshHost.home) {
+      await run(['disconnect', 'h1']);
+      for (const pid of mastersUnder(runtime)) process.kill(pid, 'SIGKILL');
+    }
+  });
+  const sshHost = useSshHost();
   let runtime: string;
   let askLog: string;
   const run = (args: string[], env: Record<string, string> = {}) =>
-    tej(args, { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'askpass'), ...env } });
+    tej(args, { home: sshHost.home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(sshHost.home, 'askpass'), ...env } });
   const asked = async () => (existsSync(askLog) ? (await readFile(askLog, 'utf8')).split('\n').filter(Boolean) : []);
 
   before(async () => {
-    ({ lab, home } = await startSshHost());
     // sshd asks for the key, then for the password through PAM
-    const conf = await lab.exec('h1', ['sh', '-c', [
+    const conf = await sshHost.lab.exec('h1', ['sh', '-c', [
       "sed -i -e 's/^UsePAM no/UsePAM yes/' -e 's/^KbdInteractiveAuthentication no/KbdInteractiveAuthentication yes/' /etc/ssh/sshd_config",
       // first, not appended: sshd_config ends with Match blocks (lab.sh), which would capture it
       "sed -i '1i AuthenticationMethods publickey,keyboard-interactive' /etc/ssh/sshd_config",
@@ -411,20 +409,13 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
       'kill -HUP "$(cat /run/sshd.pid)"',
     ].join(' && ')]);
     assert.equal(conf.code, 0, conf.stderr);
-    runtime = join(home, 'run');
+    runtime = join(sshHost.home, 'run');
     await mkdir(runtime, { mode: 0o700 });
-    askLog = join(home, 'askpass.log');
-    await writeFile(join(home, 'askpass'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${askLog}'\necho sesame\n`, { mode: 0o755 });
+    askLog = join(sshHost.home, 'askpass.log');
+    await writeFile(join(sshHost.home, 'askpass'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${askLog}'\necho sesame\n`, { mode: 0o755 });
     // sshd re-executes itself on SIGHUP: wait until it answers again
     await waitFor('sshd to take the new configuration', () => run(['setup', 'h1']), (r) => r.code === 0, 60_000);
     await rm(askLog, { force: true });
-  });
-  after(async () => {
-    if (home) {
-      await run(['disconnect', 'h1']);
-      for (const pid of mastersUnder(runtime)) process.kill(pid, 'SIGKILL');
-    }
-    await lab?.stop();
   });
 
   it('asks TEJ_ASKPASS on every command without --persist', async () => {
@@ -458,7 +449,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
 
   it('reads a submitted job before anyone is asked: a bad job fails without a prompt, a good one asks once', async () => {
     await rm(askLog, { force: true });
-    const bad = await makeJob(join(home, 'kbd-bad'), { 'start.sh': 'true\n' });
+    const bad = await makeJob(join(sshHost.home, 'kbd-bad'), { 'start.sh': 'true\n' });
     assert.equal(spawnSync('mkfifo', [join(bad, 'pipe')]).status, 0);
     for (const flags of [[], ['--persist']]) {
       const r = await run(['submit', 'h1', '--id', 'kbdbad', ...flags, bad]);
@@ -467,7 +458,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     }
     assert.deepEqual(await asked(), [], 'nobody is asked for a password for a job that cannot be sent');
     assert.equal(mastersUnder(runtime).length, 0, 'the master whose login was abandoned is gone');
-    const good = await makeJob(join(home, 'kbd-good'), { 'start.sh': 'echo fine > out.txt\n' });
+    const good = await makeJob(join(sshHost.home, 'kbd-good'), { 'start.sh': 'echo fine > out.txt\n' });
     assert.equal(ok(await run(['submit', 'h1', '--id', 'kbdgood', good])), 'kbdgood\n');
     assert.equal((await asked()).length, 1);
     await waitFor('kbdgood to finish', () => run(['download', 'h1', '--id', 'kbdgood', 'out.txt:']), (r) => r.code === 0 && r.stdout === 'fine\n');
@@ -476,11 +467,11 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
   it('ends a master whose CLI is killed while it waits for an answer', async () => {
     // The prompt is asked and never answered (a gate the test opens once it is over): only the CLI's
     // death can end the login, and the master's log says that it did.
-    const gate = join(home, 'gate');
-    const prompted = join(home, 'prompted');
+    const gate = join(sshHost.home, 'gate');
+    const prompted = join(sshHost.home, 'prompted');
     spawnSync('mkfifo', [gate]);
-    await writeFile(join(home, 'gatedpass'), `#!/bin/sh\n: >'${prompted}'\nread -r x <'${gate}'\n`, { mode: 0o755 });
-    const cli = startTej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'gatedpass') } });
+    await writeFile(join(sshHost.home, 'gatedpass'), `#!/bin/sh\n: >'${prompted}'\nread -r x <'${gate}'\n`, { mode: 0o755 });
+    const cli = startTej(['list', 'h1', '--persist'], { home: sshHost.home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(sshHost.home, 'gatedpass') } });
     try {
       await waitFor('the prompt', async () => existsSync(prompted), (x) => x, 60_000);
       const [master] = mastersUnder(runtime);
@@ -504,7 +495,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
       new Promise<{ code: number | null; out: string }>((resolve, reject) => {
         const cmd = [process.execPath, TEJ_BIN, ...args].map((w) => `'${w}'`).join(' ');
         const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LC_ALL: 'C', XDG_RUNTIME_DIR: runtime, TERM: 'dumb' },
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sshHost.home, LC_ALL: 'C', XDG_RUNTIME_DIR: runtime, TERM: 'dumb' },
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         let out = '';
@@ -540,23 +531,31 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
   });
 
   it('lets tej disconnect end a master that is waiting for an answer', async () => {
-    await writeFile(join(home, 'slowpass'), '#!/bin/sh\nexec sleep 4\n', { mode: 0o755 });
-    const pending = tej(['list', 'h1', '--persist'], { home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(home, 'slowpass') }, timeoutMs: 20_000 });
-    await waitFor('the master to ask', async () => asked().then(() => existsSync(join(runtime, 'tej')) ? readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock')) : []),
-      (s) => s.length === 1, 5000);
-    const d = await run(['disconnect', 'h1']);
-    assert.equal(d.code, 0, d.stderr);
-    assert.match(d.stderr, /closed the persistent connection/);
-    const r = await pending;
-    assert.equal(r.code, 75, r.stderr);
-    assert.match(r.stderr, /ended before it was ready/);
-    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
+    // The askpass says it was asked, then holds its (empty) answer until the test opens its gate: the
+    // master waits for as long as the test needs, not for a set time (at most 60 s, if the test is gone).
+    const wasAsked = join(sshHost.home, 'slowpass.asked');
+    const gate = join(sshHost.home, 'slowpass.gate');
+    await writeFile(join(sshHost.home, 'slowpass'), `#!/bin/sh\n: > '${wasAsked}'\ni=0\nwhile [ ! -e '${gate}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done\n`, { mode: 0o755 });
+    try {
+      const pending = tej(['list', 'h1', '--persist'], { home: sshHost.home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(sshHost.home, 'slowpass') }, timeoutMs: 120_000 });
+      await waitFor('the master to ask', async () => (existsSync(wasAsked) && existsSync(join(runtime, 'tej')) ? readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock')) : []),
+        (s) => s.length === 1, 60_000);
+      const d = await run(['disconnect', 'h1']);
+      assert.equal(d.code, 0, d.stderr);
+      assert.match(d.stderr, /closed the persistent connection/);
+      const r = await pending;
+      assert.equal(r.code, 75, r.stderr);
+      assert.match(r.stderr, /ended before it was ready/);
+      await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
+    } finally {
+      await writeFile(gate, '');
+    }
   });
 
   it('fails with 77 when the answer is wrong, through a master too', async () => {
-    await writeFile(join(home, 'wrongpass'), '#!/bin/sh\necho wrong\n', { mode: 0o755 });
+    await writeFile(join(sshHost.home, 'wrongpass'), '#!/bin/sh\necho wrong\n', { mode: 0o755 });
     for (const flags of [[], ['--persist']]) {
-      const r = await run(['list', 'h1', ...flags], { TEJ_ASKPASS: join(home, 'wrongpass') });
+      const r = await run(['list', 'h1', ...flags], { TEJ_ASKPASS: join(sshHost.home, 'wrongpass') });
       assert.equal(r.code, 77, r.stderr);
       assert.match(r.stderr, /authentication to alice@h1 failed/);
     }

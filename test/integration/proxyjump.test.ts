@@ -9,6 +9,7 @@ import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 describe('ProxyJump', () => {
   let lab: Lab<'jump' | 'inner'>;
   let home: string;
+  // its own startLab, not useSshHost(): a jump host and an inner host
   before(async () => {
     lab = await startLab({ hosts: [{ name: 'jump', role: 'ssh' }, { name: 'inner', role: 'ssh' }] });
     home = await makeClientHome(lab);

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { makeJob, tej, waitFor, ok } from '../helpers/cli.js';
-import { type Lab, startSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 
 /** Shell payloads: each creates /tmp/pwned-<tag> if any shell (remote or local) evaluates it. */
 function payloads(tag: string): string[] {
@@ -15,41 +15,31 @@ function payloads(tag: string): string[] {
 }
 
 describe('security', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[], cwd?: string) => tej(args, { home, cwd, timeoutMs: 60_000 });
+  const sshHost = useSshHost({ setup: true });
+  const run = (args: string[], cwd?: string) => tej(args, { home: sshHost.home, cwd, timeoutMs: 60_000 });
   const pwned = async () => {
-    const remote = await lab.exec('h1', ['sh', '-c', 'ls /tmp | grep pwned || true']);
+    const remote = await sshHost.lab.exec('h1', ['sh', '-c', 'ls /tmp | grep pwned || true']);
     const local = readdirSync('/tmp').filter((f) => f.startsWith('pwned'));
     return [...remote.stdout.split('\n').filter(Boolean).map((f) => `h1:${f}`), ...local];
   };
 
-  before(async () => {
-    ({ lab, home, jobs } = await startSshHost());
-    ok(await run(['setup', 'h1']));
-  });
-  after(async () => {
-    await lab?.stop();
-  });
-
   it('keeps the queue, staging and every job private (0700) whatever the umask, and other users out', async () => {
-    await lab.execAs('h1', 'alice', 'echo "umask 000" >> ~/.bashrc');
+    await sshHost.lab.execAs('h1', 'alice', 'echo "umask 000" >> ~/.bashrc');
     const r = await run(['setup', 'h1', '--queue', '/tmp/shared-q']);
     ok(r);
-    const dir = await makeJob(join(jobs, 'priv'), { 'start.sh': 'echo secret > secret.txt\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'priv'), { 'start.sh': 'echo secret > secret.txt\n' });
     ok(await run(['submit', 'h1', '--queue', '/tmp/shared-q', '--id', 'priv1', dir]));
     await waitFor('priv1', () => run(['status', 'h1', '--queue', '/tmp/shared-q', '--id', 'priv1']), (s) => s.code === 0);
-    const modes = await lab.execAs('h1', 'alice', 'stat -c "%a %n" /tmp/shared-q /tmp/shared-q/jobs /tmp/shared-q/staging /tmp/shared-q/jobs/priv1');
+    const modes = await sshHost.lab.execAs('h1', 'alice', 'stat -c "%a %n" /tmp/shared-q /tmp/shared-q/jobs /tmp/shared-q/staging /tmp/shared-q/jobs/priv1');
     assert.equal(modes.stdout, ['/tmp/shared-q', '/tmp/shared-q/jobs', '/tmp/shared-q/staging', '/tmp/shared-q/jobs/priv1'].map((p) => `700 ${p}\n`).join(''));
-    const bob = await lab.execAs('h1', 'bob', 'ls /tmp/shared-q/jobs; cat /tmp/shared-q/jobs/priv1/work/secret.txt');
+    const bob = await sshHost.lab.execAs('h1', 'bob', 'ls /tmp/shared-q/jobs; cat /tmp/shared-q/jobs/priv1/work/secret.txt');
     assert.notEqual(bob.code, 0);
     assert.match(bob.stderr, /Permission denied/);
-    await lab.execAs('h1', 'alice', "sed -i '/umask 000/d' ~/.bashrc");
+    await sshHost.lab.execAs('h1', 'alice', "sed -i '/umask 000/d' ~/.bashrc");
   });
 
   it('no user string reaches a shell unquoted: injection through every argument does nothing', async () => {
-    const dir = await makeJob(join(jobs, 'inject'), { 'start.sh': 'echo ran > ran.txt\n' });
+    const dir = await makeJob(join(sshHost.jobs, 'inject'), { 'start.sh': 'echo ran > ran.txt\n' });
     const tries: { args: string[]; codes: number[] }[] = [];
     for (const p of payloads('id')) tries.push({ args: ['submit', 'h1', '--id', p, dir], codes: [65] });
     for (const p of payloads('dest').slice(0, 4)) tries.push({ args: ['list', `alice@h1${p}`], codes: [64, 65, 75, 77] });
@@ -69,7 +59,7 @@ describe('security', () => {
     // file names in the job, the job's own id.
     const files: Record<string, string> = { 'start.sh': 'printf "%s\\n" "$@" > args.txt; printf "%s\\n" "$EVIL" > env.txt; ls > ls.txt\n' };
     payloads('file').forEach((p, i) => (files[`f${i}${p.replace(/\//g, '_')}`] = 'x'));
-    const evil = await makeJob(join(jobs, 'evil'), { ...files, 'tej.json': JSON.stringify({ args: payloads('arg') }) });
+    const evil = await makeJob(join(sshHost.jobs, 'evil'), { ...files, 'tej.json': JSON.stringify({ args: payloads('arg') }) });
     const queue = `/tmp/q ${payloads('queue')[0]}`;
     const sub = await run(['submit', 'h1', evil, '--queue', queue, '--id', 'safe1', '--env', `EVIL=${payloads('env').join(' ')}`]);
     assert.equal(ok(sub), 'safe1\n');
@@ -79,7 +69,7 @@ describe('security', () => {
     assert.equal(ok(await run(['download', 'h1', '--queue', queue, '--id', 'safe1', 'env.txt:'])), `${payloads('env').join(' ')}\n`);
     const ls = ok(await run(['download', 'h1', '--queue', queue, '--id', 'safe1', 'ls.txt:']));
     for (const name of Object.keys(files)) assert.ok(ls.split('\n').includes(name), `${name} arrived under its own name`);
-    const literal = await lab.execAs('h1', 'alice', `test -d '/tmp/q $(touch /tmp/pwned-queuea)/jobs/safe1'`);
+    const literal = await sshHost.lab.execAs('h1', 'alice', `test -d '/tmp/q $(touch /tmp/pwned-queuea)/jobs/safe1'`);
     assert.equal(literal.code, 0, 'the queue is the literal path');
     for (const name of Object.keys(files).filter((n) => n.startsWith('f'))) {
       const r = await run(['download', 'h1', '--queue', queue, '--id', 'safe1', `${name}:`]);
@@ -89,12 +79,12 @@ describe('security', () => {
   });
 
   it('a helper modified on the host is detected before it runs, and the shipped one put back', async () => {
-    await lab.execAs('h1', 'alice', `printf '\\ntouch /tmp/pwned-helper\\n' >> ~/.tej/commands/list.sh; printf '\\ntouch /tmp/pwned-lib\\n' >> ~/.tej/lib/common.sh`);
+    await sshHost.lab.execAs('h1', 'alice', `printf '\\ntouch /tmp/pwned-helper\\n' >> ~/.tej/commands/list.sh; printf '\\ntouch /tmp/pwned-lib\\n' >> ~/.tej/lib/common.sh`);
     const r = await run(['list', 'h1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^tej: warning: the tej helpers in ~\/\.tej were modified after they were installed; reinstalling them$/m);
     assert.deepEqual(await pwned(), [], 'the modified helper never ran');
-    const check = await lab.execAs('h1', 'alice', 'cd ~/.tej && sha256sum -c MANIFEST >/dev/null && grep -c pwned commands/list.sh lib/common.sh');
+    const check = await sshHost.lab.execAs('h1', 'alice', 'cd ~/.tej && sha256sum -c MANIFEST >/dev/null && grep -c pwned commands/list.sh lib/common.sh');
     assert.equal(check.stdout, 'commands/list.sh:0\nlib/common.sh:0\n', 'reinstalled from the bundle');
     const again = await run(['list', 'h1']);
     assert.equal(again.code, 0);
@@ -121,13 +111,13 @@ describe('security', () => {
       'sha256sum $(cut -c67- MANIFEST) > MANIFEST.new && mv MANIFEST.new MANIFEST',
       'sha256sum -c MANIFEST >/dev/null',
     ].join(' && ');
-    const planted = await lab.execAs('h1', 'alice', plant);
+    const planted = await sshHost.lab.execAs('h1', 'alice', plant);
     assert.equal(planted.code, 0, planted.stderr);
     const r = await run(['status', 'h1', '--id', 'nosuchjob']);
     assert.equal(r.code, 66, r.stderr);
     assert.match(r.stderr, /^tej: warning: the tej helpers in ~\/\.tej were modified after they were installed; reinstalling them$/m);
     assert.deepEqual(await pwned(), [], 'neither the edited dispatcher nor the edited command ran');
-    const check = await lab.execAs('h1', 'alice', 'cd ~/.tej && grep -c pwned tej-remote commands/status.sh');
+    const check = await sshHost.lab.execAs('h1', 'alice', 'cd ~/.tej && grep -c pwned tej-remote commands/status.sh');
     assert.equal(check.stdout, 'tej-remote:0\ncommands/status.sh:0\n', 'reinstalled from the bundle');
   });
 
@@ -149,7 +139,7 @@ describe('security', () => {
       '  while (sysopen(my $t, $f, O_WRONLY | O_NONBLOCK)) { close $t; select(undef, undef, undef, 0.01); }',
       '}',
     ].join(' ');
-    const race = await makeJob(join(jobs, 'race'), {
+    const race = await makeJob(join(sshHost.jobs, 'race'), {
       'server.pl': `${server}\n`,
       'start.sh': [
         'd=$(mktemp -d) && s=$PWD/server.pl && cd "$TEJ_QUEUE" || exit 1',
@@ -164,12 +154,12 @@ describe('security', () => {
       ].join('\n'),
     });
     ok(await run(['submit', 'h1', '--id', 'race1', race]));
-    await waitFor('the FIFOs', () => lab.execAs('h1', 'alice', 'test -e ~/race-ready'), (r) => r.code === 0, 60_000);
+    await waitFor('the FIFOs', () => sshHost.lab.execAs('h1', 'alice', 'test -e ~/race-ready'), (r) => r.code === 0, 60_000);
     const st = await run(['status', 'h1', '--id', 'race1', '--json']);
     assert.deepEqual(await pwned(), [], 'the first command ran no planted line');
     assert.equal(JSON.parse(st.stdout).state, 'running', st.stderr);
     ok(await run(['list', 'h1']));
-    const late = await makeJob(join(jobs, 'late'), { 'start.sh': 'echo late ran\n' });
+    const late = await makeJob(join(sshHost.jobs, 'late'), { 'start.sh': 'echo late ran\n' });
     ok(await run(['submit', 'h1', '--id', 'late1', late]));
     ok(await run(['wait', 'h1', '--id', 'late1']));
     const k = await run(['kill', 'h1', '--id', 'race1']);
@@ -177,16 +167,16 @@ describe('security', () => {
     assert.deepEqual(await pwned(), [], 'no planted line ran');
     const logs = await run(['logs', 'h1', '--id', 'late1']);
     assert.equal(logs.stdout, 'late ran\n');
-    await lab.execAs('h1', 'alice', 'rm -f ~/race-ready');
+    await sshHost.lab.execAs('h1', 'alice', 'rm -f ~/race-ready');
   });
 
   it('a download never writes outside its destination, even from a job full of hostile symlinks', async () => {
-    const dir = await makeJob(join(jobs, 'links'), {
+    const dir = await makeJob(join(sshHost.jobs, 'links'), {
       'start.sh': 'mkdir -p out/sub; echo ok > out/ok.txt; ln -s /etc/passwd out/abs; ln -s ../../.. out/up; ln -s . out/self; ln -s ../.. out/sub/up2; ln -s ../../../.. out/up4\n',
     });
     ok(await run(['submit', 'h1', '--id', 'links1', dir]));
     await waitFor('links1', () => run(['status', 'h1', '--id', 'links1']), (s) => s.code === 0);
-    const cwd = await lab.makeTmpDir('tej-dl-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-dl-');
     await mkdir(join(cwd, 'here'));
     const r = await run(['download', 'h1', '--id', 'links1', 'out:here/'], cwd);
     assert.equal(r.code, 0, r.stderr);

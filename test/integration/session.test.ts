@@ -5,20 +5,19 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { connect, TejError, type TejEvent } from '../../src/index.js';
 import { makeJob, waitFor } from '../helpers/cli.js';
-import { startSshHost, type Lab } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 
 const HELPERS = join(import.meta.dirname, '..', '..', 'remote-scripts');
 
 describe('library session', () => {
-  let lab: Lab<'h1'>;
-  let jobs: string;
+  const sshHost = useSshHost({ jobsPrefix: 'tej-session-' });
   const events: TejEvent[] = [];
   const onEvent = (e: TejEvent) => events.push(e);
   const alice = async (cmd: string) => {
-    const r = await lab.execAs('h1', 'alice', cmd);
+    const r = await sshHost.lab.execAs('h1', 'alice', cmd);
     assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
     return r.stdout;
   };
@@ -26,18 +25,13 @@ describe('library session', () => {
   const dispatcher = async (args: string) => (await alice(`sh ~/.tej/tej-remote --proto 1 ${args}`)).replace(/^now=.*\n/m, '');
 
   before(async () => {
-    let home: string;
-    ({ lab, home, jobs } = await startSshHost({ jobsPrefix: 'tej-session-' }));
-    process.env.HOME = home; // connect() reads ~/.ssh/config from here
-  });
-  after(async () => {
-    await lab?.stop();
+    process.env.HOME = sshHost.home; // connect() reads ~/.ssh/config from here
   });
 
   it('answers status, list, show, kill and delete as the dispatcher does', async () => {
     const q = await connect('h1', { onEvent });
     try {
-      const dir = await makeJob(join(jobs, 'fmt'), { 'start.sh': 'echo out\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'fmt'), { 'start.sh': 'echo out\n' });
       await q.submit(dir, { id: 'fmt1' });
       await waitFor('fmt1', () => q.status('fmt1'), (s) => s?.state === 'finished');
       for (const args of [['status', 'fmt1'], ['list'], ['show', 'fmt1'], ['show', '--brief', 'fmt1', 'nosuch'], ['status', 'nosuch', 'fmt1']]) {
@@ -47,7 +41,7 @@ describe('library session', () => {
       await assert.rejects(q.status('bad..id'), (e: TejError) => e.exitCode === 65);
       await assert.rejects(q.kill('nosuch'), (e: TejError) => e.exitCode === 66 && /no such job: nosuch/.test(e.message));
 
-      const gate = await makeJob(join(jobs, 'gate'), { 'start.sh': 'while ! test -f gate; do sleep 1; done\n' });
+      const gate = await makeJob(join(sshHost.jobs, 'gate'), { 'start.sh': 'while ! test -f gate; do sleep 1; done\n' });
       await q.submit(gate, { id: 'gate1' });
       await waitFor('gate1 running', () => q.status('gate1'), (s) => s?.state === 'running');
       await assert.rejects(q.delete('gate1'), (e: TejError) => e.exitCode === 75 && /is running/.test(e.message));
@@ -68,7 +62,7 @@ describe('library session', () => {
       await q.list();
       // The job rewrites the two commands the next calls run (its own wrapper sources neither); after it,
       // the libraries every command sources, as the same user could.
-      const dir = await makeJob(join(jobs, 'rewrite'), {
+      const dir = await makeJob(join(sshHost.jobs, 'rewrite'), {
         'start.sh': 'for c in status show; do printf \'touch "$HOME/pwned-%s"\\n\' "$c" >>"$HOME/.tej/commands/$c.sh"; done\n',
       });
       await q.submit(dir, { id: 'rewrite1' });
@@ -85,7 +79,7 @@ describe('library session', () => {
       assert.deepEqual(events.filter((e) => e.kind === 'warning' || e.kind === 'setup'), []);
 
       // a small job's submit runs from memory too: the modified files neither run nor are noticed
-      const again = await makeJob(join(jobs, 'again'), { 'start.sh': 'true\n' });
+      const again = await makeJob(join(sshHost.jobs, 'again'), { 'start.sh': 'true\n' });
       await q.submit(again, { id: 'again1' });
       await waitFor('again1', () => q.status('again1'), (s) => s?.state === 'finished');
       assert.equal(await alice('ls ~ | grep pwned || true'), '');
@@ -112,7 +106,7 @@ describe('library session', () => {
     try {
       const data = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
       const odd = "0 1%'.txt"; // digits after escapes, a quote, a percent sign
-      const dir = await makeJob(join(jobs, 'inline'), { 'start.sh': `sha256sum data.bin "0 1%'.txt" > sums.txt\n`, [odd]: '00\n\0 7\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'inline'), { 'start.sh': `sha256sum data.bin "0 1%'.txt" > sums.txt\n`, [odd]: '00\n\0 7\n' });
       await writeFile(join(dir, 'data.bin'), data);
       let channels = 0;
       const run = q.transport.run.bind(q.transport);
@@ -149,7 +143,7 @@ describe('library session', () => {
         extra++;
         return open();
       };
-      const dir = await makeJob(join(jobs, 'pool'), { 'start.sh': 'while ! test -f "$HOME/pool-gate"; do sleep 1; done\necho "$TEJ_JOB_ID" > out\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'pool'), { 'start.sh': 'while ! test -f "$HOME/pool-gate"; do sleep 1; done\necho "$TEJ_JOB_ID" > out\n' });
       const ids = Array.from({ length: 8 }, (_, i) => `pool${i}`);
       const results = await Promise.all(ids.map((id) => q.submit(dir, { id })));
       assert.deepEqual(results.map((r) => [r.id, r.state]), ids.map((id) => [id, 'running']));

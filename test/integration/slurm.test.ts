@@ -47,6 +47,7 @@ describe('the slurm plugin against a real Slurm', { concurrency: true }, () => {
   // half minutes after the start: the job starts first, and every other case runs meanwhile.
   let slurmTimeoutId = '';
 
+  // its own startLab, not useSshHost(): a slurm host, three client homes
   before(async () => {
     lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
     home = await makeClientHome(lab);

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { makeJob, tej, TEJ_BIN, waitFor, type TejRun, ok } from '../helpers/cli.js';
-import { type Lab, startSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
 import { shQuote } from '../../src/transport/quote.js';
 
 /** Runs tej with a terminal as stdin, stdout and stderr (util-linux `script`): what a user at a shell sees. */
@@ -36,27 +36,17 @@ const ESC = '\x1b[';
 const SGR = /\x1b\[[0-9;]*m/;
 
 describe('submit side and terminal UX over real SSH', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[], extra: { env?: Record<string, string> } = {}) => tej(args, { home, ...extra });
+  const sshHost = useSshHost({ setup: true });
+  const run = (args: string[], extra: { env?: Record<string, string> } = {}) => tej(args, { home: sshHost.home, ...extra });
   const remote = async (cmd: string) => {
-    const r = await lab.execAs('h1', 'alice', cmd);
+    const r = await sshHost.lab.execAs('h1', 'alice', cmd);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
 
-  before(async () => {
-    ({ lab, home, jobs } = await startSshHost());
-    ok(await run(['setup', 'h1']));
-  });
-  after(async () => {
-    await lab?.stop();
-  });
-
   describe('ignore rules', () => {
     it('never uploads what .tejignore and --exclude name, and uploads the rest', async () => {
-      const dir = await makeJob(join(jobs, 'ign'), {
+      const dir = await makeJob(join(sshHost.jobs, 'ign'), {
         'start.sh': 'find . ! -name "tej.std*" | sort > ../listing.txt\n',
         '.tejignore': '# build output\nbuild/\n*.log\n!keep.log\n',
         'build/a/b.o': 'x',
@@ -73,7 +63,7 @@ describe('submit side and terminal UX over real SSH', () => {
     });
 
     it('refuses, naming the pattern, a submit whose script is excluded, and creates no job', async () => {
-      const dir = await makeJob(join(jobs, 'ignscript'), { 'start.sh': 'echo hi\n', '.tejignore': '*.sh\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'ignscript'), { 'start.sh': 'echo hi\n', '.tejignore': '*.sh\n' });
       const r = await run(['submit', 'h1', '--id', 'ignscript1', dir]);
       assert.equal(r.code, 65, r.stderr);
       assert.match(r.stderr, /script 'start\.sh' is excluded from the upload by the pattern '\*\.sh' \(from \.tejignore\)/);
@@ -85,7 +75,7 @@ describe('submit side and terminal UX over real SSH', () => {
 
   describe('dry run', () => {
     it('lists what would be sent with sizes and totals, and creates no job', async () => {
-      const dir = await makeJob(join(jobs, 'dry'), { 'start.sh': 'echo hi\n', 'in/data.csv': 'a,b\n1,2\n', 'skip.log': 'x', '.tejignore': '*.log\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'dry'), { 'start.sh': 'echo hi\n', 'in/data.csv': 'a,b\n1,2\n', 'skip.log': 'x', '.tejignore': '*.log\n' });
       const before = await remote('ls ~/.tej/jobs | sort');
       const out = ok(await run(['submit', 'h1', '--id', 'dry1', '--dry-run', dir]));
       assert.equal(out, ' 6  .tejignore\n 8  in/data.csv\n 8  start.sh\n3 files, 22 bytes (22 B)\n');
@@ -97,7 +87,7 @@ describe('submit side and terminal UX over real SSH', () => {
     });
 
     it('needs no connection: a host that does not resolve is not contacted', async () => {
-      const dir = await makeJob(join(jobs, 'dry2'), { 'start.sh': 'echo hi\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'dry2'), { 'start.sh': 'echo hi\n' });
       const out = ok(await run(['submit', 'nosuchhost.invalid', '--dry-run', dir]));
       assert.match(out, /1 file, 8 bytes/);
     });
@@ -105,7 +95,7 @@ describe('submit side and terminal UX over real SSH', () => {
 
   describe('tej.json', () => {
     it('runs the job it describes: script, args, env, time limit in human units, output files, resources, labels', async () => {
-      const dir = await makeJob(join(jobs, 'spec'), {
+      const dir = await makeJob(join(sshHost.jobs, 'spec'), {
         'run.sh': 'printf "%s|" "$@" > args.txt; echo "$GREETING" >> args.txt; echo oops >&2\n',
         'tej.json': JSON.stringify({
           $schema: 'https://github.com/tej/tej/schema/tej.schema.json',
@@ -131,7 +121,7 @@ describe('submit side and terminal UX over real SSH', () => {
     });
 
     it('refuses unknown fields, nested ones too, with their path and exit 78, before creating a job', async () => {
-      const dir = await makeJob(join(jobs, 'specbad'), {
+      const dir = await makeJob(join(sshHost.jobs, 'specbad'), {
         'start.sh': 'echo hi\n',
         'tej.json': JSON.stringify({ cpu: 2, time_limit: '90 minutes', slurm: { partiton: 'short' } }),
       });
@@ -160,7 +150,7 @@ describe('submit side and terminal UX over real SSH', () => {
   describe('config file', () => {
     let xdg: string;
     const withConfig = async (config: unknown) => {
-      xdg = await lab.makeTmpDir('tej-xdg-');
+      xdg = await sshHost.lab.makeTmpDir('tej-xdg-');
       await mkdir(join(xdg, 'tej'));
       await writeFile(join(xdg, 'tej', 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
       return { env: { XDG_CONFIG_HOME: xdg } };
@@ -169,7 +159,7 @@ describe('submit side and terminal UX over real SSH', () => {
     it("uses the host entry's queue over the defaults, for setup and every later command", async () => {
       const env = await withConfig({ defaults: { queue: '~/default-q' }, hosts: { h1: { queue: '~/cfg-q' } } });
       assert.match(ok(await run(['setup', 'h1'], env)), /^\/home\/alice\/cfg-q \(plugin direct/);
-      const dir = await makeJob(join(jobs, 'cfgq'), { 'start.sh': 'echo hi\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'cfgq'), { 'start.sh': 'echo hi\n' });
       assert.equal(ok(await run(['submit', 'h1', '--id', 'cfgq1', dir], env)), 'cfgq1\n');
       assert.equal(await remote('ls ~/cfg-q/jobs'), 'cfgq1\n');
       assert.equal(await remote('test -e ~/default-q && echo yes || echo no'), 'no\n');
@@ -184,8 +174,8 @@ describe('submit side and terminal UX over real SSH', () => {
         hosts: { h1: { resources: { cpus: 5 } } },
       });
       const script = 'echo "nproc=$TEJ_JOB_NPROC" > res.txt; cat "$TEJ_QUEUE/jobs/$TEJ_JOB_ID/meta/time_limit" >> res.txt\n';
-      const plain = await makeJob(join(jobs, 'cfgres'), { 'start.sh': script });
-      const withSpec = await makeJob(join(jobs, 'cfgres2'), { 'start.sh': script, 'tej.json': JSON.stringify({ cpus: 3 }) });
+      const plain = await makeJob(join(sshHost.jobs, 'cfgres'), { 'start.sh': script });
+      const withSpec = await makeJob(join(sshHost.jobs, 'cfgres2'), { 'start.sh': script, 'tej.json': JSON.stringify({ cpus: 3 }) });
       const cases: [string, string[], string][] = [
         ['cfgres1', [plain], 'nproc=5\n3600'],
         ['cfgres2', [withSpec], 'nproc=3\n3600'],
@@ -200,19 +190,19 @@ describe('submit side and terminal UX over real SSH', () => {
 
     it("uses the config's plugin unless tej.json or --plugin names one", async () => {
       const env = await withConfig({ hosts: { h1: { plugin: 'nosuchplugin' } } });
-      const dir = await makeJob(join(jobs, 'cfgplug'), { 'start.sh': 'echo hi\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'cfgplug'), { 'start.sh': 'echo hi\n' });
       const r = await run(['submit', 'h1', '--id', 'cfgplug1', dir], env);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /nosuchplugin/);
       assert.equal(ok(await run(['submit', 'h1', '--id', 'cfgplug2', '--plugin', 'direct', dir], env)), 'cfgplug2\n');
-      const withSpec = await makeJob(join(jobs, 'cfgplug3'), { 'start.sh': 'echo hi\n', 'tej.json': '{"plugin": "direct"}' });
+      const withSpec = await makeJob(join(sshHost.jobs, 'cfgplug3'), { 'start.sh': 'echo hi\n', 'tej.json': '{"plugin": "direct"}' });
       assert.equal(ok(await run(['submit', 'h1', '--id', 'cfgplug3', withSpec], env)), 'cfgplug3\n');
     });
 
     it('refuses a bad config file with exit 78, naming the file and the field path', async () => {
       const env = await withConfig({ hosts: { h1: { queue: '~/q', resources: { cpus: 'four', gpu: 1 } } } });
       const file = join(xdg, 'tej', 'config.json');
-      const dir = await makeJob(join(jobs, 'cfgbad'), { 'start.sh': 'echo hi\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'cfgbad'), { 'start.sh': 'echo hi\n' });
       for (const args of [['submit', 'h1', '--id', 'cfgbad1', dir], ['status', 'h1', '--id', 'x'], ['setup', 'h1']]) {
         const r = await run(args, env);
         assert.equal(r.code, 78, `${args[0]}: ${r.stderr}`);
@@ -230,14 +220,14 @@ describe('submit side and terminal UX over real SSH', () => {
   describe('shell completion', () => {
     /** Sources `tej completion bash` in bash and runs the completion function on WORDS, as bash would on TAB. */
     async function complete(words: string[]): Promise<string[]> {
-      const bin = await lab.makeTmpDir('tej-bin-');
+      const bin = await sshHost.lab.makeTmpDir('tej-bin-');
       await writeFile(join(bin, 'tej'), `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(TEJ_BIN)} "$@"\n`, { mode: 0o755 });
       const script = ok(await run(['completion', 'bash']));
       await writeFile(join(bin, 'completion.bash'), script);
       const quoted = words.map(shQuote).join(' ');
       const out = await new Promise<string>((resolve, reject) => {
         const child = spawn('bash', ['--norc', '-c', `. ${shQuote(join(bin, 'completion.bash'))}; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _tej_completions; printf '%s\\n' "\${COMPREPLY[@]}"`], {
-          env: { PATH: `${bin}:${process.env.PATH}`, HOME: home },
+          env: { PATH: `${bin}:${process.env.PATH}`, HOME: sshHost.home },
         });
         let o = '';
         child.stdout.on('data', (d) => (o += d));
@@ -272,27 +262,27 @@ describe('submit side and terminal UX over real SSH', () => {
 
   describe('progress and colour on a terminal', () => {
     it('draws an upload bar with bytes, rate and ETA on a terminal, then a one-line summary', async () => {
-      const dir = await makeJob(join(jobs, 'bar'), { 'start.sh': 'echo hi\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'bar'), { 'start.sh': 'echo hi\n' });
       await writeFile(join(dir, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 7));
-      const r = await tejOnTty(['submit', 'h1', '--id', 'bar1', dir], { home });
+      const r = await tejOnTty(['submit', 'h1', '--id', 'bar1', dir], { home: sshHost.home });
       assert.equal(r.code, 0, r.stdout);
       assert.match(r.stdout, /\r\x1b\[Kuploading to (alice@)?h1 +\S*[#-]+\S* +\d+% +[\d.]+ \w?i?B\/8\.0 MiB +[\d.]+ \w?i?B\/s/);
       assert.match(r.stdout, /tej: uploaded 2 files, 8\.0 MiB in [\d.]+ s \([\d.]+ \w?i?B\/s\)/);
       assert.match(r.stdout, /^bar1\r?$/m, 'the job id still has a line of its own');
       await waitFor('bar1 to finish', () => run(['status', 'h1', '--id', 'bar1']), (s) => s.code === 0);
-      const dl = await tejOnTty(['download', 'h1', '--id', 'bar1', `big.bin:${join(jobs, 'big.copy')}`], { home });
+      const dl = await tejOnTty(['download', 'h1', '--id', 'bar1', `big.bin:${join(sshHost.jobs, 'big.copy')}`], { home: sshHost.home });
       assert.equal(dl.code, 0, dl.stdout);
       assert.match(dl.stdout, /downloaded big\.bin: 1 file, 8\.0 MiB/);
-      assert.deepEqual(await readFile(join(jobs, 'big.copy')), Buffer.alloc(8 * 1024 * 1024, 7));
-      const toTty = await tejOnTty(['download', 'h1', '--id', 'bar1', 'start.sh:'], { home });
+      assert.deepEqual(await readFile(join(sshHost.jobs, 'big.copy')), Buffer.alloc(8 * 1024 * 1024, 7));
+      const toTty = await tejOnTty(['download', 'h1', '--id', 'bar1', 'start.sh:'], { home: sshHost.home });
       assert.match(toTty.stdout, /connecting to h1\r\x1b\[Kecho hi\r\n$/, 'the spinner is gone before the file is printed');
       assert.doesNotMatch(toTty.stdout, /downloading|downloaded/, 'no bar over a file printed on the terminal');
     });
 
     it('spins while connecting and while setting up a queue on first use, and clears the line after', async () => {
       // (only submit sets a queue up on first use: status and list refuse a queue that is not there)
-      const dir = await makeJob(join(jobs, 'fresh'), { 'start.sh': 'true\n' });
-      const r = await tejOnTty(['submit', 'h1', '--id', 'fresh1', '--queue', '~/fresh-q', dir], { home, env: { NO_COLOR: '1' } });
+      const dir = await makeJob(join(sshHost.jobs, 'fresh'), { 'start.sh': 'true\n' });
+      const r = await tejOnTty(['submit', 'h1', '--id', 'fresh1', '--queue', '~/fresh-q', dir], { home: sshHost.home, env: { NO_COLOR: '1' } });
       assert.equal(r.code, 0, r.stdout);
       assert.match(r.stdout, /^\r\x1b\[K[|/\\-] connecting to h1/);
       assert.match(r.stdout, /\r\x1b\[K[|/\\-] setting up ~\/fresh-q on \S+ \(first use\)/);
@@ -301,20 +291,20 @@ describe('submit side and terminal UX over real SSH', () => {
     });
 
     it('draws nothing when stderr is not a terminal, or with --quiet', async () => {
-      const dir = await makeJob(join(jobs, 'nobar'), { 'start.sh': 'echo hi\n', 'f.bin': 'x'.repeat(100_000) });
+      const dir = await makeJob(join(sshHost.jobs, 'nobar'), { 'start.sh': 'echo hi\n', 'f.bin': 'x'.repeat(100_000) });
       const piped = await run(['submit', 'h1', '--id', 'nobar1', dir]);
       assert.equal(ok(piped), 'nobar1\n');
       assert.equal(piped.stderr, '', 'nothing on a piped stderr');
-      const quiet = await tejOnTty(['submit', 'h1', '--id', 'nobar2', '-q', dir], { home });
+      const quiet = await tejOnTty(['submit', 'h1', '--id', 'nobar2', '-q', dir], { home: sshHost.home });
       assert.equal(quiet.code, 0, quiet.stdout);
       assert.equal(quiet.stdout.replace(/\r/g, ''), 'nobar2\n', 'only the result with --quiet');
     });
 
     it('colours errors on a terminal, and not with NO_COLOR or when piped', async () => {
-      const coloured = await tejOnTty(['status', 'h1', '--id', 'bad/id'], { home });
+      const coloured = await tejOnTty(['status', 'h1', '--id', 'bad/id'], { home: sshHost.home });
       assert.equal(coloured.code, 65);
       assert.ok(coloured.stdout.includes(`${ESC}31m`), JSON.stringify(coloured.stdout));
-      const plain = await tejOnTty(['status', 'h1', '--id', 'bad/id'], { home, env: { NO_COLOR: '1' } });
+      const plain = await tejOnTty(['status', 'h1', '--id', 'bad/id'], { home: sshHost.home, env: { NO_COLOR: '1' } });
       assert.equal(plain.code, 65);
       assert.doesNotMatch(plain.stdout, SGR, 'no colour (the spinner still redraws its line)');
       assert.match(plain.stdout, /(^|\x1b\[K)tej: invalid job id/m);

@@ -6,43 +6,32 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CHANNEL_SHELL, makeJob, ok, tej, TEJ_BIN, waitFor } from '../helpers/cli.js';
 import { FAMILY, FAMILY_SLEEPS } from '../helpers/family-job.js';
-import { makeClientHome, type Lab, startLab } from '../helpers/lab.js';
+import { type Lab, useSshHost } from '../helpers/lab.js';
 
 const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'lab.sh');
 /** The lab's /24 (the first three octets), from a host's address. */
 const labNet = (lab: Lab<'h1'>) => lab.hosts.h1.ip.split('.').slice(0, 3).join('.');
 
 describe('a userland without setsid or perl (busybox tools, dash login shell)', () => {
-  let lab: Lab<'h1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[], extra: { cwd?: string; timeoutMs?: number } = {}) => tej(args, { home, ...extra });
+  const sshHost = useSshHost({ user: 'dave' });
+  const run = (args: string[], extra: { cwd?: string; timeoutMs?: number } = {}) => tej(args, { home: sshHost.home, ...extra });
   const submit = async (id: string, files: Record<string, string | [string, number]>, extra: string[] = []) =>
-    ok(await run(['submit', 'h1', '--id', id, ...extra, await makeJob(join(jobs, id), files)]));
+    ok(await run(['submit', 'h1', '--id', id, ...extra, await makeJob(join(sshHost.jobs, id), files)]));
   /** dave's processes on the host whose command line matches `pattern` (pgrep -f). */
   const daves = async (pattern: string) => {
-    const r = await lab.exec('h1', ['pgrep', '-u', 'dave', '-f', pattern]);
+    const r = await sshHost.lab.exec('h1', ['pgrep', '-u', 'dave', '-f', pattern]);
     return r.stdout.trim().split('\n').filter(Boolean);
   };
 
-  before(async () => {
-    lab = await startLab({ hosts: [{ name: 'h1', role: 'ssh' }] });
-    home = await makeClientHome(lab, { user: 'dave' });
-    jobs = await lab.makeTmpDir('tej-jobs-');
-  });
-  after(async () => {
-    await lab?.stop();
-  });
-
   it('is the userland it claims: no setsid, no perl, busybox tar and ps', async () => {
-    const ssh = await lab.exec('h1', ['sh', '-c', 'grep -A1 "^Match User dave" /etc/ssh/sshd_config']);
+    const ssh = await sshHost.lab.exec('h1', ['sh', '-c', 'grep -A1 "^Match User dave" /etc/ssh/sshd_config']);
     const path = /SetEnv PATH=(\S+)/.exec(ssh.stdout)?.[1];
     assert.ok(path, ssh.stdout);
-    const check = await lab.execAs('h1', 'dave', `PATH=${path}; command -v setsid || echo no-setsid; command -v perl || echo no-perl; readlink "$(command -v tar)"`);
-    assert.equal(check.stdout, `no-setsid\nno-perl\n${(await lab.exec('h1', ['sh', '-c', 'command -v busybox'])).stdout}`);
+    const check = await sshHost.lab.execAs('h1', 'dave', `PATH=${path}; command -v setsid || echo no-setsid; command -v perl || echo no-perl; readlink "$(command -v tar)"`);
+    assert.equal(check.stdout, `no-setsid\nno-perl\n${(await sshHost.lab.exec('h1', ['sh', '-c', 'command -v busybox'])).stdout}`);
   });
 
   it('runs the core flow: setup, submit, status, logs -f, wait, download, list, resubmit, delete', async () => {
@@ -52,7 +41,7 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     assert.equal(ok(await run(['logs', 'h1', '--id', 'flow', '-f'])), 'one\ntwo\n');
     ok(await run(['wait', 'h1', '--id', 'flow']));
     assert.match(ok(await run(['status', 'h1', '--id', 'flow'])), /^finished \(exit 0/);
-    const cwd = await lab.makeTmpDir('tej-dl-');
+    const cwd = await sshHost.lab.makeTmpDir('tej-dl-');
     ok(await run(['download', 'h1', '--id', 'flow', 'out'], { cwd }));
     assert.equal(await readFile(join(cwd, 'out', 'r.txt'), 'utf8'), 'result\n');
     assert.match(ok(await run(['list', 'h1'])), /^flow\tfinished\(0\)\t/m);
@@ -93,11 +82,11 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     ok(await run(['delete', 'h1', '--id', 'ro']));
     assert.doesNotMatch(ok(await run(['list', 'h1'])), /^ro\t/m);
     // What a delete that died half way leaves (its pid long gone): the next submit removes it.
-    const left = await lab.execAs('h1', 'dave', 'd=~/.tej/staging/old.99999999.deleting; mkdir -p $d/work/pkg/mod && touch $d/work/pkg/mod/f && chmod -R a-w $d');
+    const left = await sshHost.lab.execAs('h1', 'dave', 'd=~/.tej/staging/old.99999999.deleting; mkdir -p $d/work/pkg/mod && touch $d/work/pkg/mod/f && chmod -R a-w $d');
     assert.equal(left.code, 0, left.stderr);
     await submit('after', { 'start.sh': 'echo fine\n' });
     ok(await run(['wait', 'h1', '--id', 'after']));
-    const staging = await lab.execAs('h1', 'dave', 'ls -A ~/.tej/staging');
+    const staging = await sshHost.lab.execAs('h1', 'dave', 'ls -A ~/.tej/staging');
     assert.equal(staging.stdout, '', 'nothing left in staging');
   });
 
@@ -105,30 +94,30 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     await submit('roscratch', { 'start.sh': 'mkdir "$TEJ_SCRATCH_DIR/d" && touch "$TEJ_SCRATCH_DIR/d/f" && chmod -R a-w "$TEJ_SCRATCH_DIR/d"\necho "$TEJ_SCRATCH_DIR" > where\n' });
     ok(await run(['wait', 'h1', '--id', 'roscratch']));
     assert.match(ok(await run(['status', 'h1', '--id', 'roscratch'])), /^finished \(exit 0/);
-    const where = (await lab.execAs('h1', 'dave', 'cat ~/.tej/jobs/roscratch/work/where')).stdout.trim();
+    const where = (await sshHost.lab.execAs('h1', 'dave', 'cat ~/.tej/jobs/roscratch/work/where')).stdout.trim();
     assert.ok(where);
-    assert.equal((await lab.exec('h1', ['test', '-e', where])).code, 1, 'the scratch directory is gone');
+    assert.equal((await sshHost.lab.exec('h1', ['test', '-e', where])).code, 1, 'the scratch directory is gone');
   });
 
   it('a job that fills the disk still records its end and exit code, and leaves no temp files', async () => {
-    const m = await lab.exec('h1', ['sh', '-c', 'mkdir -p /home/dave/small && mount -t tmpfs -o size=2m,uid=2005,gid=2005,mode=700 tmpfs /home/dave/small']);
+    const m = await sshHost.lab.exec('h1', ['sh', '-c', 'mkdir -p /home/dave/small && mount -t tmpfs -o size=2m,uid=2005,gid=2005,mode=700 tmpfs /home/dave/small']);
     assert.equal(m.code, 0, m.stderr);
     try {
       ok(await run(['setup', 'h1', '--queue', 'small/q']));
-      const dir = await makeJob(join(jobs, 'full'), { 'start.sh': 'dd if=/dev/zero of=fill bs=4096 2>/dev/null\necho after >&2\nexit 3\n' });
+      const dir = await makeJob(join(sshHost.jobs, 'full'), { 'start.sh': 'dd if=/dev/zero of=fill bs=4096 2>/dev/null\necho after >&2\nexit 3\n' });
       ok(await run(['submit', 'h1', '--queue', 'small/q', '--id', 'full', dir]));
       const st = await waitFor('the job to end', () => run(['status', 'h1', '--queue', 'small/q', '--id', 'full']),
         (r) => /^(finished|lost|timeout|killed)/.test(r.stdout), 60_000);
-      const files = await lab.execAs('h1', 'dave', 'ls -A ~/small/q/jobs/full');
+      const files = await sshHost.lab.execAs('h1', 'dave', 'ls -A ~/small/q/jobs/full');
       assert.match(st.stdout, /^finished \(exit 3/, `${st.stderr}\n${files.stdout}${files.stderr}`);
       assert.doesNotMatch(files.stdout, /\.tmp\.|reserve/, files.stdout);
     } finally {
-      await lab.exec('h1', ['umount', '/home/dave/small']);
+      await sshHost.lab.exec('h1', ['umount', '/home/dave/small']);
     }
   });
 
   it('the lab never kills or enters a process whose pid it recorded once, now reused', async () => {
-    const initPid = join(lab.dir, 'hosts', 'h1', 'init.pid');
+    const initPid = join(sshHost.lab.dir, 'hosts', 'h1', 'init.pid');
     const recorded = await readFile(initPid, 'utf8');
     const [, start] = recorded.trim().split(' ');
     assert.match(start ?? '', /^\d+$/, 'init.pid holds "PID START"');
@@ -137,17 +126,17 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     const strangerGone = new Promise((r) => stranger.on('exit', r));
     try {
       await writeFile(initPid, `${stranger.pid} ${start}\n`);
-      await assert.rejects(lab.exec('h1', ['true']), /not running/, 'lab.ts enters no stranger');
-      const st = spawnSync('bash', [LAB_SH, '-n', lab.name, '-d', lab.dir, '-s', labNet(lab), 'status'], { encoding: 'utf8' });
+      await assert.rejects(sshHost.lab.exec('h1', ['true']), /not running/, 'lab.ts enters no stranger');
+      const st = spawnSync('bash', [LAB_SH, '-n', sshHost.lab.name, '-d', sshHost.lab.dir, '-s', labNet(sshHost.lab), 'status'], { encoding: 'utf8' });
       assert.match(st.stdout, /^h1 \S+ ssh stopped$/m, st.stderr);
-      const ex = spawnSync('bash', [LAB_SH, '-n', lab.name, '-d', lab.dir, '-s', labNet(lab), 'exec', 'h1', 'true'], { encoding: 'utf8' });
+      const ex = spawnSync('bash', [LAB_SH, '-n', sshHost.lab.name, '-d', sshHost.lab.dir, '-s', labNet(sshHost.lab), 'exec', 'h1', 'true'], { encoding: 'utf8' });
       assert.notEqual(ex.status, 0, 'lab.sh exec enters no stranger');
       // restart: the stop kills what runs in the host's network namespace, never the stranger
       await writeFile(initPid, `${stranger.pid} ${start}\n`);
-      await lab.restart('h1');
+      await sshHost.lab.restart('h1');
       const state = (await readFile(`/proc/${stranger.pid}/stat`, 'utf8')).split(') ')[1]?.[0];
       assert.ok(state && !'ZX'.includes(state), `the stranger lives (state ${state})`);
-      assert.equal((await lab.exec('h1', ['true'])).code, 0, 'the restarted host is entered');
+      assert.equal((await sshHost.lab.exec('h1', ['true'])).code, 0, 'the restarted host is entered');
     } finally {
       stranger.kill('SIGKILL');
       await strangerGone;
@@ -159,21 +148,21 @@ describe('a userland without setsid or perl (busybox tools, dash login shell)', 
     // TERM to the group lab.sh starts it in (setsid nsenter unshare), and sshd was in that group too.
     // (INT was never a danger: lab.sh starts the host in the background, so it ignores INT from the start.
     // Not HUP: unshare itself dies of it, and takes the host with it.)
-    const [pid, start] = (await readFile(join(lab.dir, 'hosts', 'h1', 'unshare.pid'), 'utf8')).trim().split(' ');
+    const [pid, start] = (await readFile(join(sshHost.lab.dir, 'hosts', 'h1', 'unshare.pid'), 'utf8')).trim().split(' ');
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     assert.equal(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19], start, 'the group is the lab\'s own (pid and start time)');
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.kill(-Number(pid), signal);
-    const log = join(lab.dir, 'hosts', 'h1', 'log', 'init.log');
+    const log = join(sshHost.lab.dir, 'hosts', 'h1', 'log', 'init.log');
     await waitFor('init to write down the signals', () => readFile(log, 'utf8'), (t) => t.includes('got a stray SIGTERM'));
-    assert.equal((await lab.exec('h1', ['true'])).code, 0, 'the host\'s init runs on');
-    ok(await tej(['setup', 'h1'], { home })); // and its sshd
+    assert.equal((await sshHost.lab.exec('h1', ['true'])).code, 0, 'the host\'s init runs on');
+    ok(await tej(['setup', 'h1'], { home: sshHost.home })); // and its sshd
   });
 
   it('a follower that goes away (SIGINT, SIGKILL) leaves no follow loop on the host', async () => {
     const FOLLOW_LOOP = CHANNEL_SHELL; // the loop runs in the channel's shell (the helper program)
     await submit('endless', { 'start.sh': 'while :; do sleep 1; done\n' });
     for (const signal of ['SIGINT', 'SIGKILL'] as const) {
-      const follower = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'endless', '-f'], { env: { PATH: process.env.PATH!, HOME: home, LC_ALL: 'C' } });
+      const follower = spawn(process.execPath, [TEJ_BIN, 'logs', 'h1', '--id', 'endless', '-f'], { env: { PATH: process.env.PATH!, HOME: sshHost.home, LC_ALL: 'C' } });
       // The dispatcher sources the command (tej-remote ... logs endless), or runs commands/logs.sh under TEJ_SHELL.
       await waitFor('the remote follow loop', () => daves(FOLLOW_LOOP), (p) => p.length > 0);
       follower.kill(signal);

@@ -5,8 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { printfFormat, withInlineStdin } from '../../src/protocol/invocation.js';
-
-const SHELLS = [['/usr/bin/dash'], ['busybox', 'sh'], ['bash', '--posix'], ['/bin/posh']];
+import { SHELLS } from '../remote-scripts/_shells.js';
 
 describe('printfFormat', () => {
   const cases: [string, Buffer][] = [
@@ -15,7 +14,7 @@ describe('printfFormat', () => {
     ['random bytes', randomBytes(20_000)],
     ['a tar-like run of NULs and digits', Buffer.concat([Buffer.from('0000644\x000000000\x00'), Buffer.alloc(1024), Buffer.from('ustar\x0000')])],
   ];
-  for (const argv of SHELLS) {
+  for (const { argv } of SHELLS) {
     test(`prints the bytes back exactly under ${argv.join(' ')}`, () => {
       for (const [what, data] of cases) {
         const format = printfFormat(data);

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadBundle } from '../../src/remote/bundle.js';
 import { COMMANDS, helperProgram, readChecked } from '../../src/remote/program.js';
+import { SHELLS } from '../remote-scripts/_shells.js';
 
-const SHELLS = [['/usr/bin/dash'], ['busybox', 'sh'], ['bash', '--posix'], ['/bin/posh']];
 const dir = mkdtempSync(join(tmpdir(), 'tej-program-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -24,7 +24,7 @@ describe('readChecked', () => {
   const file = join(dir, 'p.sh');
   writeFileSync(file, text);
   const sum = createHash('sha256').update(text).digest('hex');
-  for (const argv of SHELLS) {
+  for (const { argv } of SHELLS) {
     test(`reads the file once, byte for byte, and passes only with its sha256, under ${argv.join(' ')}`, () => {
       const ok = sh(argv, `${readChecked('v', `'${file}'`, sum)} && printf '%s' "$v"`);
       assert.equal(ok.code, 0, ok.stderr);
@@ -78,7 +78,7 @@ describe('helperProgram', () => {
     const program = helperProgram(await loadBundle());
     assert.equal(program.sha256, createHash('sha256').update(program.text).digest('hex'));
     writeFileSync(join(dir, 'prog.sh'), program.text);
-    for (const argv of SHELLS) {
+    for (const { argv } of SHELLS) {
       const again = sh(argv, `p=$(cat '${join(dir, 'prog.sh')}'); out=$(eval "$p" 2>&1); printf '[%s]' "$out"; eval "$p"; for f in tej_libs tej_remote tej_plugin_known tej_plugin ${COMMANDS.map((c) => `tej_cmd_${c}`).join(' ')}; do command -v "$f" >/dev/null || echo "missing $f"; done; tej_plugin_known direct && tej_plugin_known slurm && ! tej_plugin_known evil && echo known`);
       assert.equal(again.code, 0, `${argv.join(' ')}: ${again.stderr}`);
       assert.equal(again.stdout, '[]known\n', argv.join(' '));
