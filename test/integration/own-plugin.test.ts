@@ -88,11 +88,11 @@ describe('own queue plugins', () => {
     assert.match(gone.stderr, /your plugin 'other' in/);
     ok(await run(['setup', 'h1', '--plugin-file', 'mine.sh', '--plugin', 'other']));
     // So does one a job made a FIFO, at once: sha256sum would wait on it for a writer for ever.
-    await lab.execAs('h1', 'alice', 'rm ~/.tej/queues/other.sh && mkfifo ~/.tej/queues/other.sh');
+    await sshHost.lab.execAs('h1', 'alice', 'rm ~/.tej/queues/other.sh && mkfifo ~/.tej/queues/other.sh');
     const fifo = await run(['list', 'h1']);
     assert.equal(fifo.code, 69, fifo.stderr);
     assert.match(fifo.stderr, /your plugin 'other' in/);
-    await lab.execAs('h1', 'alice', 'rm ~/.tej/queues/other.sh');
+    await sshHost.lab.execAs('h1', 'alice', 'rm ~/.tej/queues/other.sh');
     ok(await run(['setup', 'h1', '--plugin-file', 'mine.sh', '--plugin', 'other']));
     ok(await run(['setup', 'h1', '--plugin', 'direct']));
   });

@@ -93,11 +93,11 @@ describe('security', () => {
 
   it('a helper a job turned into a FIFO neither holds a command up nor stays: it is put back', async () => {
     // sha256sum would wait on the FIFO for a writer that never comes, and every later command with it.
-    await lab.execAs('h1', 'alice', 'cd ~/.tej && rm lib/kill.sh && mkfifo lib/kill.sh && ln -sf lib/kill.sh commands/show.sh');
+    await sshHost.lab.execAs('h1', 'alice', 'cd ~/.tej && rm lib/kill.sh && mkfifo lib/kill.sh && ln -sf lib/kill.sh commands/show.sh');
     const r = await run(['list', 'h1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^tej: warning: the tej helpers in ~\/\.tej were modified after they were installed; reinstalling them$/m);
-    const check = await lab.execAs('h1', 'alice', 'cd ~/.tej && test -f lib/kill.sh && test ! -L commands/show.sh && sha256sum -c MANIFEST >/dev/null && echo ok');
+    const check = await sshHost.lab.execAs('h1', 'alice', 'cd ~/.tej && test -f lib/kill.sh && test ! -L commands/show.sh && sha256sum -c MANIFEST >/dev/null && echo ok');
     assert.equal(check.stdout, 'ok\n', check.stderr);
   });
 

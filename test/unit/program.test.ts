@@ -53,7 +53,7 @@ describe('readChecked with the helpers alongside', () => {
   mkdirSync(shims, { recursive: true });
   writeFileSync(join(shims, 'sha256sum'), `#!/bin/sh\necho run >> '${join(dir, 'runs')}'\nexec /usr/bin/sha256sum "$@"\n`, { mode: 0o755 });
   const check = (l: string[]) => `PATH='${shims}':$PATH; Q='${q}'; ${readChecked('v', '"$Q/program.sh"', sum, { dir: '"$Q"', lines: l })} && printf '%s' "$v"`;
-  for (const argv of SHELLS) {
+  for (const { argv } of SHELLS) {
     test(`checks the program and every helper in one run of sha256sum, under ${argv.join(' ')}`, () => {
       rmSync(join(dir, 'runs'), { force: true });
       const ok = sh(argv, check(lines));
