@@ -139,7 +139,10 @@ case $(tar --version 2>/dev/null || :) in
 	# without opening the file (a FIFO put in its place would block a reader); ./ keeps a name like '('
 	# from being taken for an expression.
 	blocking=20
-	big=$(find "./$name" -prune -type f -size +16384 2>/dev/null) || big=
+	big=
+	if test -f "$name"; then
+		big=$(find "./$name" -prune -type f -size +16384 2>/dev/null) || big=
+	fi
 	test -z "$big" || blocking=256
 	status=0
 	tar --no-unquote --warning=no-file-changed -b "$blocking" -cf - "$name" || status=$?
