@@ -133,8 +133,19 @@ case $(tar --version 2>/dev/null || :) in
 	# GNU tar decodes escapes in names (\t, \056) unless told not to: a job's directory named
 	# '\056\056\057x' would send ../x. It exits 1 when a file changed while it read it (a job still
 	# writing): a warning, the archive whole with what was read, so that is success.
+	# A regular file over 8 MiB goes in records of 128 KiB (-b 256), as cat writes: tar's default 10 KiB
+	# records cost the host three times cat's CPU (200 MB through a pipe: 0.37-0.56 s against 0.15-0.19
+	# s). The last record is padded to its size, so smaller files keep the default. find reads the size
+	# without opening the file (a FIFO put in its place would block a reader); ./ keeps a name like '('
+	# from being taken for an expression.
+	blocking=20
+	big=
+	if test -f "$name"; then
+		big=$(find "./$name" -prune -type f -size +16384 2>/dev/null) || big=
+	fi
+	test -z "$big" || blocking=256
 	status=0
-	tar --no-unquote --warning=no-file-changed -cf - "$name" || status=$?
+	tar --no-unquote --warning=no-file-changed -b "$blocking" -cf - "$name" || status=$?
 	test "$status" -le 1 || die "$EX_FAILURE" "tar failed while sending '$path'"
 	;;
 *)

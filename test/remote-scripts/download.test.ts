@@ -108,6 +108,23 @@ describe('download', { concurrency: SHELLS.length }, () => {
       assert.deepEqual((await tarEntries(r.stdout)).map((e) => [e.name, e.content]), [['grow.log', 'line\n']]);
     });
 
+    test('under GNU tar a file over 8 MiB comes in records of 128 KiB, a small one in the default 10 KiB', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      await q.submit('rec', { command: 'true', files: { 'small.txt': 'S' } });
+      const big = Buffer.from(Array.from({ length: (9 << 20) / 9 }, (_, i) => `${String(i).padStart(8, '0')}\n`).join(''));
+      writeFileSync(join(q.jobDir('rec'), 'work', 'big.bin'), big);
+      const r = await q.run(['download', 'rec', 'big.bin']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.length % (128 << 10), 0, `${r.stdout.length} bytes: not whole records of 128 KiB`);
+      const entries = await tarEntries(r.stdout);
+      assert.deepEqual(entries.map((e) => [e.name, e.content.length]), [['big.bin', big.length]]);
+      assert.ok(entries[0]!.content === big.toString(), 'the content as it is on the host');
+      const small = await q.run(['download', 'rec', 'small.txt']);
+      assert.equal(small.code, 0, small.stderr);
+      assert.equal(small.stdout.length, 10 << 10, 'one record of tar\'s default size: no padding to 128 KiB');
+    });
+
     test('a directory comes whole, its symlinks archived as symlinks, never followed', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
