@@ -34,6 +34,7 @@ async function queue(shell: (typeof SHELLS)[number], ps: 'busybox' | 'procps', l
   if (opts.scripts) {
     cpSync(opts.scripts, q.root, { recursive: true });
     writeFileSync(join(q.root, 'VERSION'), `proto=1\nversion=0.0.0-test\nhash=${TEST_HASH}\n`);
+    rmSync(join(q.root, 'MANIFEST'));
     writeFileSync(join(q.root, 'MANIFEST'), manifestOf(q.root));
   }
   const bin = join(q.tmp, 'bin', 'ps');
