@@ -4,6 +4,10 @@
 // times ps ran (a PATH shim counting its execs, then a plain link for the timed runs).
 //   node --import tsx bench/tree-kill.ts [--scripts DIR] [--reps N] [--shell dash] [--only REGEX]
 // --scripts: the remote-scripts/ to measure (another tree's, for an A/B run in the same minute).
+// 2026-12-05, dash, interleaved with main's scripts (h/tree-kill-ps, one ps listing per round of the walk):
+//   busybox ps, load 27-37: kill 4.2 s and 5.9 s (11 ps) against 112 s (347 ps); time limit to timeout
+//   4.0 s and 11.1 s (14-15 ps) against 72 s (357 ps).
+//   procps ps, load 31-45: kill 3.4 s (7 ps) against 117 s (120 ps); time limit 7.9 s (9 ps) against 42 s (122 ps).
 import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
