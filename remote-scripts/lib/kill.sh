@@ -13,14 +13,8 @@ tree_add() {
 	case $tree_pids in
 	*" $1:"*) return 0 ;;
 	esac
-	# Without /proc the identity comes from ps; a process whose identity cannot be told is left out.
-	if has_proc; then
-		proc_fields "$1" || return 0
-		_tree_add_start=$proc_start
-	else
-		_tree_add_start=$(proc_identity "$1") || return 0
-	fi
-	tree_pids="$tree_pids$1:$_tree_add_start "
+	proc_identity_into "$1" || return 0
+	tree_pids="$tree_pids$1:$proc_id "
 	tree_new=yes
 }
 
@@ -28,9 +22,20 @@ tree_add() {
 # the environment of the job in tree_job_dir (a job's orphans have lost their parent, not their
 # environment), adding them to tree_pids; scan again until no new one appears: a stopped process
 # cannot fork. This is how a job is killed where it leads no process group of its own (no setsid).
+# Without /proc, one ps per round (tree_scan); fails, having stopped nothing, when ps cannot be asked.
 tree_pids=' '
 tree_job_dir=
 tree_freeze() {
+	if ! has_proc; then
+		tree_scan ${1+"$@"} || return 1
+		tree_new=yes
+		while test -n "$tree_new"; do
+			tree_signal STOP
+			# a failed scan leaves the tree as the last one found it, stopped
+			tree_scan || return 0
+		done
+		return 0
+	fi
 	# Only live members count as parents: a dead member's pid may name a stranger by now.
 	_tree_freeze_old=$tree_pids
 	tree_pids=' '
@@ -59,6 +64,93 @@ EOF
 	done
 }
 
+# tree_scan [ROOT...]: without /proc, settle tree_pids from one ps (ps_snapshot): the members that run
+# as recorded (the same identity, not a zombie) stay, the ROOTs that run join, and so does each live
+# process whose parent is in the tree, with the identity it has now (one that exec'd since shows
+# another command line to busybox's ps: its parent vouches for it). A dead member's pid may name a
+# stranger by now: only a live member counts as a parent. tree_new says one joined. Fails, leaving
+# tree_pids alone, when ps cannot be asked.
+tree_scan() {
+	ps_snapshot || return 1
+	_tree_scan_roots=' '
+	for _tree_scan_w in ${1+"$@"}; do
+		_tree_scan_roots="$_tree_scan_roots$_tree_scan_w "
+	done
+	_tree_scan_old=$tree_pids
+	# the pids that make a line worth a look, as its own or its parent's: members, roots, candidates
+	_tree_scan_seen=$_tree_scan_roots
+	for _tree_scan_w in $_tree_scan_old; do
+		_tree_scan_seen="$_tree_scan_seen${_tree_scan_w%%:*} "
+	done
+	tree_pids=' '
+	tree_new=
+	# candidates: "PID PPID IDENTITY" lines of the processes that join if their parent is in the tree
+	_tree_scan_kids=
+	_tree_scan_ifs=$IFS
+	_tree_scan_glob=
+	case $- in
+	*f*) ;;
+	*)
+		_tree_scan_glob=yes
+		set -f
+		;;
+	esac
+	# A for loop over the lines (the shell splits them at once) reads no byte at a time, as read does.
+	IFS=$nl
+	for _tree_scan_l in $ps_table; do
+		IFS=' '
+		# shellcheck disable=SC2086 # split on purpose: PID PPID STAT ...
+		set -- $_tree_scan_l
+		test $# -ge 3 || continue
+		case $_tree_scan_seen in
+		*" $1 "* | *" $2 "*) ;;
+		*) continue ;;
+		esac
+		case $3 in
+		*Z*) continue ;;
+		esac
+		ps_line_id_into "$_tree_scan_l"
+		case $_tree_scan_old in
+		*" $1:$ps_id "*)
+			tree_pids="$tree_pids$1:$ps_id "
+			continue
+			;;
+		esac
+		case $_tree_scan_roots in
+		*" $1 "*)
+			tree_pids="$tree_pids$1:$ps_id "
+			tree_new=yes
+			continue
+			;;
+		esac
+		_tree_scan_kids="$_tree_scan_kids$1 $2 $ps_id$nl"
+		_tree_scan_seen="$_tree_scan_seen$1 "
+	done
+	# The candidates whose parent is in the tree join it, until none is left to join.
+	_tree_scan_more=yes
+	while test -n "$_tree_scan_more" && test -n "$_tree_scan_kids"; do
+		_tree_scan_more=
+		_tree_scan_left=
+		IFS=$nl
+		for _tree_scan_l in $_tree_scan_kids; do
+			IFS=' '
+			# shellcheck disable=SC2086 # split on purpose: PID PPID IDENTITY
+			set -- $_tree_scan_l
+			case $tree_pids in
+			*" $2:"*)
+				tree_pids="$tree_pids$1:$3 "
+				tree_new=yes
+				_tree_scan_more=yes
+				;;
+			*) _tree_scan_left="$_tree_scan_left$_tree_scan_l$nl" ;;
+			esac
+		done
+		_tree_scan_kids=$_tree_scan_left
+	done
+	IFS=$_tree_scan_ifs
+	test -z "$_tree_scan_glob" || set +f
+}
+
 # tree_marked: add the processes whose environment holds TEJ_JOB_DIR=<tree_job_dir>/work (with /proc)
 tree_marked() {
 	test -n "$tree_job_dir" && has_proc || return 0
@@ -78,10 +170,13 @@ EOF
 	return 0
 }
 
-# tree_signal SIGNAL: send SIGNAL to each process of tree_pids that is still the one recorded
+# tree_signal SIGNAL: send SIGNAL to each process of tree_pids that is still the one recorded (with
+# /proc, read again; without, as the last ps showed it: tree_scan)
 tree_signal() {
+	_tree_signal_check=
+	! has_proc || _tree_signal_check=yes
 	for _tree_signal_w in $tree_pids; do
-		if proc_alive "${_tree_signal_w%%:*}" "${_tree_signal_w#*:}"; then
+		if test -z "$_tree_signal_check" || proc_alive "${_tree_signal_w%%:*}" "${_tree_signal_w#*:}"; then
 			kill "-$1" "${_tree_signal_w%%:*}" 2>/dev/null || true
 		fi
 	done
@@ -92,13 +187,36 @@ tree_signal() {
 tree_kill() {
 	_tree_kill_signal=$1
 	shift
-	tree_freeze ${1+"$@"}
+	if has_proc; then
+		tree_freeze ${1+"$@"}
+		tree_signal "$_tree_kill_signal"
+		tree_signal CONT
+		return 0
+	fi
+	# Without /proc the tree is the one the last ps showed, stopped since (a stopped process forks
+	# not, nor ends but by a signal). A KILLed process needs no CONT (and its pid may be another's by
+	# now); after another signal one more ps tells which ones to let run again.
+	tree_freeze ${1+"$@"} || return 0
 	tree_signal "$_tree_kill_signal"
+	test "$_tree_kill_signal" != KILL || return 0
+	tree_scan || true
 	tree_signal CONT
 }
 
-# tree_alive: whether a process of tree_pids runs on
+# tree_alive: whether a process of tree_pids runs on (without /proc, after one ps: tree_scan; when ps
+# cannot be asked, a tree that had members counts as alive)
 tree_alive() {
+	if ! has_proc; then
+		case $tree_pids in
+		*[0-9]*) ;;
+		*) return 1 ;;
+		esac
+		tree_scan || return 0
+		for _tree_alive_w in $tree_pids; do
+			kill -0 "${_tree_alive_w%%:*}" 2>/dev/null && return 0
+		done
+		return 1
+	fi
 	for _tree_alive_w in $tree_pids; do
 		proc_alive "${_tree_alive_w%%:*}" "${_tree_alive_w#*:}" && return 0
 	done

@@ -2,8 +2,9 @@
 # Summary: Process primitives: liveness and identity of a pid (/proc, else ps), process groups, the process table, nap
 #   (sourced after common.sh)
 # Usage: . "$TEJ_ROOT/lib/proc.sh"   (function definitions only)
-#   proc_alive PID [IDENTITY], proc_identity PID, proc_runs_as, self_into, host_name_into, uid_into,
-#   signal_group, group_alive, proc_scan, nap
+#   proc_alive PID [IDENTITY], proc_identity PID, proc_identity_into, proc_runs_as, ps_form_into, ps_snapshot,
+#   ps_line_id_into,
+#   self_into, host_name_into, uid_into, signal_group, group_alive, proc_scan, nap
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
@@ -58,7 +59,8 @@ self_into() {
 	fi
 	# shellcheck disable=SC2016 # expanded by the new shell, whose parent is this one
 	self_pid=$(exec sh -c 'echo "$PPID"') || self_pid=$$
-	self_id=$(proc_identity "$self_pid") || self_id=
+	proc_identity_into "$self_pid" || proc_id=
+	self_id=$proc_id
 }
 
 # host_name_into: set host_name to this host's name, as uname -n prints it (on Linux read from /proc:
@@ -102,9 +104,10 @@ proc_alive() {
 		# (busybox's does not: a process it cannot ask about counts as alive); with IDENTITY, ps proves it.
 		kill -0 "$1" 2>/dev/null || return 1
 		if test -n "${2:-}"; then
-			_proc_alive_id=$(proc_identity "$1") && test "$_proc_alive_id" = "$2"
+			proc_identity_into "$1" && test "$proc_id" = "$2"
 			return
 		fi
+		test "$ps_form" != all || return 0
 		_proc_alive_stat=$(ps -o stat= -p "$1" 2>/dev/null) || _proc_alive_stat=
 		case $_proc_alive_stat in
 		*Z*) return 1 ;;
@@ -112,60 +115,154 @@ proc_alive() {
 	fi
 }
 
-# proc_identity PID: print one word that tells PID from a later process that reuses its number: its start
-# time with /proc (proc_starttime); without, "ps_" and its start time as ps shows it (procps, BSD: the
-# second; a pid comes back only after the whole pid range), else (busybox) its command line, each
-# character but [A-Za-z0-9._/=-] as _. Fails when PID does not run (or is a zombie).
+# proc_identity PID: print PID's identity (proc_identity_into)
 proc_identity() {
+	proc_identity_into "$1" && printf '%s\n' "$proc_id"
+}
+
+# proc_identity_into PID: set proc_id to one word that tells PID from a later process that reuses its
+# number: its start time with /proc (proc_fields); without, "ps_" and its start time as ps shows it
+# (procps, BSD: the second; a pid comes back only after the whole pid range), else (busybox) its command
+# line, each character but [A-Za-z0-9._/=-] as _ (ps_id_into). Fails when PID does not run (or is a
+# zombie, without /proc). No subshell: the shell learns the form of its ps once (ps_fields).
+proc_identity_into() {
+	proc_id=
 	if has_proc; then
-		proc_starttime "$1"
-		return
+		proc_fields "$1" || return 1
+		proc_id=$proc_start
+		return 0
 	fi
 	ps_fields "$1" || return 1
 	case $ps_stat in
 	*Z*) return 1 ;;
 	esac
-	_proc_identity_w=$(printf '%s' "${ps_start:-$ps_args}" | tr -c 'A-Za-z0-9._/=-' '_') || return 1
-	printf 'ps_%s\n' "$_proc_identity_w"
+	ps_id_into "${ps_start:-$ps_args}"
+	proc_id=$ps_id
 }
+
+# ps_id_into TEXT: set ps_id to "ps_" and TEXT with each character but [A-Za-z0-9._/=-] as _ (what
+# tr -c 'A-Za-z0-9._/=-' _ makes of it under common.sh's LC_ALL=C), with no fork: one step per such character
+ps_id_into() {
+	_ps_id_into_s=$1
+	ps_id=ps_
+	while :; do
+		case $_ps_id_into_s in
+		*[!A-Za-z0-9._/=-]*)
+			_ps_id_into_head=${_ps_id_into_s%%[!A-Za-z0-9._/=-]*}
+			ps_id=${ps_id}${_ps_id_into_head}_
+			_ps_id_into_s=${_ps_id_into_s#"$_ps_id_into_head"?}
+			;;
+		*)
+			ps_id=$ps_id$_ps_id_into_s
+			return 0
+			;;
+		esac
+	done
+}
+
+# ps_form: the options this host's ps takes, learnt once per shell by ps_fields (in the shell itself: a
+# $(...) would forget it): lstart (procps, BSD: -p, -ww and lstart), args (-p and -ww, no lstart), all
+# (busybox: none of them; it lists every process); empty until known.
+ps_form=
 
 # ps_fields PID: set ps_stat, ps_start (its start time, empty where ps cannot show it: busybox) and
 # ps_args (the command line) of PID from ps, for a host without /proc; fail when ps shows no such
 # process. procps and BSD ps take -p, lstart, and -ww for the whole command line; busybox's takes none
-# of them and lists every process (its command lines cut at 2 KB).
+# of them and lists every process (its command lines cut at 2 KB). Until ps_form is known, the forms are
+# tried in that order, and the one that answers about PID is kept: then one ps per call.
 ps_fields() {
 	case $1 in
 	'' | *[!0-9]*) return 1 ;;
 	esac
 	ps_start=
-	# No output at all: ps knows the options and there is no such process.
-	_ps_fields_out=$(ps -ww -o pid= -o stat= -o lstart= -o args= -p "$1" 2>&1) || test -n "$_ps_fields_out" || return 1
-	# the five words of lstart: "Sat Dec  5 12:52:00 2026"
-	if read -r _ps_fields_pid ps_stat _ps_fields_w1 _ps_fields_w2 _ps_fields_w3 _ps_fields_w4 _ps_fields_w5 ps_args <<EOF && test "$_ps_fields_pid" = "$1"; then
+	if test -z "$ps_form" || test "$ps_form" = lstart; then
+		# No output at all: ps knows the options and there is no such process.
+		_ps_fields_out=$(ps -ww -o pid= -o stat= -o lstart= -o args= -p "$1" 2>&1) || test -n "$_ps_fields_out" || return 1
+		# the five words of lstart: "Sat Dec  5 12:52:00 2026"
+		if read -r _ps_fields_pid ps_stat _ps_fields_w1 _ps_fields_w2 _ps_fields_w3 _ps_fields_w4 _ps_fields_w5 ps_args <<EOF && test "$_ps_fields_pid" = "$1"; then
 $_ps_fields_out
 EOF
-		ps_start="$_ps_fields_w1 $_ps_fields_w2 $_ps_fields_w3 $_ps_fields_w4 $_ps_fields_w5"
-		return 0
+			ps_start="$_ps_fields_w1 $_ps_fields_w2 $_ps_fields_w3 $_ps_fields_w4 $_ps_fields_w5"
+			ps_form=lstart
+			return 0
+		fi
+		test -z "$ps_form" || return 1
 	fi
-	_ps_fields_out=$(ps -ww -o pid= -o stat= -o args= -p "$1" 2>/dev/null) ||
-		_ps_fields_out=$(ps -o pid= -o stat= -o args= 2>/dev/null) || return 1
+	if test -z "$ps_form" || test "$ps_form" = args; then
+		if _ps_fields_out=$(ps -ww -o pid= -o stat= -o args= -p "$1" 2>/dev/null); then
+			if read -r _ps_fields_pid ps_stat ps_args <<EOF && test "$_ps_fields_pid" = "$1"; then
+$_ps_fields_out
+EOF
+				ps_form=args
+				return 0
+			fi
+		fi
+		test -z "$ps_form" || return 1
+	fi
+	_ps_fields_out=$(ps -o pid= -o stat= -o args= 2>/dev/null) || return 1
 	while read -r _ps_fields_pid ps_stat ps_args; do
-		test "$_ps_fields_pid" = "$1" && return 0
+		if test "$_ps_fields_pid" = "$1"; then
+			ps_form=all
+			return 0
+		fi
 	done <<EOF
 $_ps_fields_out
 EOF
 	return 1
 }
 
+# ps_form_into: learn ps_form (ps_fields, about this shell) unless it is known; fail when ps cannot tell
+ps_form_into() {
+	test -n "$ps_form" || ps_fields $$
+}
+
+# ps_snapshot: set ps_table to one line "PID PPID STAT WHAT" per process of this host as ps shows it,
+# WHAT being its start time (lstart's five words) where ps_form is lstart, else its command line: one
+# ps. Fails when ps cannot be asked (its form unknown, and ps_fields cannot learn it from this shell).
+ps_snapshot() {
+	ps_table=
+	ps_form_into || return 1
+	case $ps_form in
+	lstart) ps_table=$(ps -A -ww -o pid= -o ppid= -o stat= -o lstart= 2>/dev/null) || return 1 ;;
+	args) ps_table=$(ps -A -ww -o pid= -o ppid= -o stat= -o args= 2>/dev/null) || return 1 ;;
+	*) ps_table=$(ps -o pid= -o ppid= -o stat= -o args= 2>/dev/null) || return 1 ;;
+	esac
+	test -n "$ps_table"
+}
+
+# ps_line_id_into LINE: set ps_id to the identity of the process of a ps_table line, as
+# proc_identity_into makes it ("ps_" and its start time, else its command line). Busybox cuts the
+# command line at what its other columns leave of 2 KB: the table's identities are compared with the
+# table's only.
+ps_line_id_into() {
+	if test "$ps_form" = lstart; then
+		# shellcheck disable=SC2086 # split on purpose: PID PPID STAT and lstart's five words
+		set -- $1
+		ps_id_into "$4 $5 $6 $7 $8"
+		return 0
+	fi
+	# the command line: what follows the third field, without the blanks around it (as read -r splits)
+	_ps_line_id_into_l=$1
+	for _ps_line_id_into_f in pid ppid stat; do
+		_ps_line_id_into_l=${_ps_line_id_into_l#"${_ps_line_id_into_l%%[! 	]*}"}
+		_ps_line_id_into_l=${_ps_line_id_into_l#"${_ps_line_id_into_l%%[ 	]*}"}
+	done
+	_ps_line_id_into_l=${_ps_line_id_into_l#"${_ps_line_id_into_l%%[! 	]*}"}
+	ps_id_into "${_ps_line_id_into_l%"${_ps_line_id_into_l##*[! 	]}"}"
+}
+
 # proc_runs_as PID STARTTIME ARGS: whether PID is still the process recorded. With /proc: alive, and
 # started at STARTTIME when that is known (proc_alive). Without, kill -0 cannot tell a reused pid:
-# alive, not a zombie, and its command line as ps shows it is ARGS or ends with " ARGS".
+# alive, not a zombie (ps_fields), and its command line as ps shows it is ARGS or ends with " ARGS".
 proc_runs_as() {
 	if has_proc; then
 		proc_alive "$1" "$2"
 		return
 	fi
-	proc_alive "$1" && ps_fields "$1" || return 1
+	case $1 in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+	kill -0 "$1" 2>/dev/null && ps_fields "$1" || return 1
 	case $ps_stat in
 	*Z*) return 1 ;;
 	esac
@@ -193,26 +290,20 @@ signal_group() {
 	fi
 }
 
-# proc_scan: set proc_table to one line "PID PPID" per live process of this host (/proc, else ps). No
-# subshell on the /proc path: the job wrapper scans while it kills, and a fork of its own would be
-# counted in the job's tree.
+# proc_scan: set proc_table to one line "PID PPID" per live process of this host, from /proc (without,
+# the tree walk lists them with ps: ps_snapshot). No subshell: the job wrapper scans while it kills, and
+# a fork of its own would be counted in the job's tree.
 proc_scan() {
 	proc_table=
-	if has_proc; then
-		for _proc_scan_f in "$TEJ_PROC"/[0-9]*/stat; do
-			_proc_scan_pid=${_proc_scan_f#"$TEJ_PROC"/}
-			_proc_scan_pid=${_proc_scan_pid%/stat}
-			proc_fields "$_proc_scan_pid" || continue
-			case $proc_state in
-			Z | X | x) continue ;;
-			esac
-			proc_table="$proc_table$_proc_scan_pid $proc_ppid$nl"
-		done
-	else
-		# POSIX ps takes -A; busybox's lists every process without it (and refuses -A)
-		proc_table=$(ps -A -o pid= -o ppid= 2>/dev/null || ps -o pid= -o ppid=) || proc_table=
-		proc_table="$proc_table$nl"
-	fi
+	for _proc_scan_f in "$TEJ_PROC"/[0-9]*/stat; do
+		_proc_scan_pid=${_proc_scan_f#"$TEJ_PROC"/}
+		_proc_scan_pid=${_proc_scan_pid%/stat}
+		proc_fields "$_proc_scan_pid" || continue
+		case $proc_state in
+		Z | X | x) continue ;;
+		esac
+		proc_table="$proc_table$_proc_scan_pid $proc_ppid$nl"
+	done
 }
 
 # group_alive PGID: whether some live (not zombie) process is left in the group

@@ -288,7 +288,9 @@ own_pgid() {
 # shell (exec'd, not a subshell of the wrapper), with ARG... as its "$@". posh crashes (SIGSEGV) in a
 # forked subshell of the wrapper that scans /proc and signals the job's tree: one that stopped the
 # runner and died before the SIGCONT left the runner stopped and the wrapper waiting for it forever,
-# and an empty tree_pids. A new shell has no child and no job table but its own, like kill's.
+# and an empty tree_pids. A new shell has no child and no job table but its own, like kill's. It gets
+# the form of ps the wrapper learnt (ps_form_into, before the $(...) a tree_shell runs in), so as not to
+# ask ps again.
 tree_shell() {
 	_tree_shell_code=$1
 	shift
@@ -300,16 +302,18 @@ unset TEJ_CODE_LIBS
 eval "$tej_l" || exit 70
 tree_job_dir=$2
 tree_pids=$3
-shift 3
-'"$_tree_shell_code" tree-shell "$TEJ_ROOT" "$job_dir" "$tree_pids" ${1+"$@"}
+ps_form=$4
+shift 4
+'"$_tree_shell_code" tree-shell "$TEJ_ROOT" "$job_dir" "$tree_pids" "$ps_form" ${1+"$@"}
 		return
 	fi
 	# shellcheck disable=SC2016 # expanded by the new shell
 	"$job_shell" -c '. "$1/lib/common.sh" && . "$1/lib/proc.sh" && . "$1/lib/kill.sh" || exit 70
 tree_job_dir=$2
 tree_pids=$3
-shift 3
-'"$_tree_shell_code" tree-shell "$TEJ_ROOT" "$job_dir" "$tree_pids" ${1+"$@"}
+ps_form=$4
+shift 4
+'"$_tree_shell_code" tree-shell "$TEJ_ROOT" "$job_dir" "$tree_pids" "$ps_form" ${1+"$@"}
 }
 
 # signal_job SIGNAL: the whole process group when we lead it, else the tree below the runner and the
@@ -319,6 +323,7 @@ signal_job() {
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else
+		has_proc || ps_form_into || true
 		# The runner is a root while it is our child (once reaped, its pid may be a stranger's).
 		_signal_job_root=
 		if our_child "$child"; then _signal_job_root=$child; fi
@@ -332,6 +337,7 @@ printf "%s\n" "$tree_pids"' "$1" ${_signal_job_root:+"$_signal_job_root"}) && tr
 # group (pgid) or in the tree (tree_pids). In a subshell: posh may die when it reads /proc while its
 # own children change state.
 job_left() {
+	test -n "$pgid" || has_proc || ps_form_into || true
 	test "$(job_left_print)" = yes
 }
 
