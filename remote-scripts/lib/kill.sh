@@ -5,6 +5,7 @@
 #   kill_job DIR GRACE, kill_args USAGE FLAGS ARG..., tree_kill SIGNAL ROOT..., trash_job DIR, remove_tree PATH
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
+# Length: over 250 lines: the tree walk twice, from /proc and from one ps listing per round (hosts without /proc), one concept
 # shellcheck shell=sh
 # shellcheck disable=SC2034,SC2154 # shares variables with proc.sh and state.sh (proc_*, job_*), sets kill for its caller
 

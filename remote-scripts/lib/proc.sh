@@ -7,6 +7,7 @@
 #   self_into, host_name_into, uid_into, signal_group, group_alive, proc_scan, nap
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
+# Length: over 250 lines: each primitive from /proc and from ps, whose forms (procps, BSD, busybox) differ
 # shellcheck shell=sh
 
 # nl: a newline, for building lists of lines
