@@ -49,3 +49,5 @@ fi
 write_state "$TEJ_ROOT/jobs/$new/resubmitted-from" "$old"
 # the old job says it was rerun (the last rerun): resubmit --failed skips it from now on
 write_state "$job_dir/rerun-as" "$new"
+# and its end record says so too (lib/state.sh)
+end_record_sync "$job_dir"

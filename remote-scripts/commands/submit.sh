@@ -119,6 +119,7 @@ resume_own() {
 		write_state "$job_dir/submitted" "$(now)"
 		write_state "$job_dir/native-id" "$job_native"
 		rm -f "$job_dir/submitter"
+		end_record_sync "$job_dir"
 	fi
 	test -z "$staging" || rm -rf "$staging"
 	emit_header
@@ -294,6 +295,8 @@ printf '%s\n' "$submit_now" >"$staging/submitted"
 printf '%s\n' "$native_id" >"$staging/native-id"
 mv -f "$staging/submitted" "$staging/native-id" "$job_dir/"
 rm -rf "$job_dir/submitter" "$staging"
+# A quick job may have ended before native-id was there: its end record is written now (lib/state.sh).
+end_record_sync "$job_dir"
 
 emit tej-proto "$TEJ_PROTO"
 emit now "$submit_now"

@@ -36,10 +36,11 @@ plugin_abandon() {
 }
 
 # needs_plugin DIR: whether the state of the job in DIR depends on its plugin: it has a native id and no
-# recorded end, or its plugin has still to confirm the end (native-open)
+# recorded end, or its plugin has still to confirm the end (native-open). The end first: for an ended
+# job (most of a status of many) two stat(2)s answer.
 needs_plugin() {
-	test -f "$1/native-id" || launched_into "$1" || return 1
-	! test -f "$1/exit-code" || test -f "$1/native-open"
+	! test -f "$1/exit-code" || test -f "$1/native-open" || return 1
+	test -f "$1/native-id" || launched_into "$1"
 }
 
 # prefetch_states ID...: ask each plugin once (queue_states) about those of the jobs that need it

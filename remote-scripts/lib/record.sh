@@ -71,88 +71,117 @@ emit_job_record() {
 	printf '%s' "$job_record"
 }
 
-# The files of a status record after id= and state=, in order: "KEY FILE" (FILE below the job's dir).
-# emit_job_record reads them one by one; ended_records reads them in one awk for many jobs.
-record_files='plugin plugin
-native_id native-id
-submitted submitted
-start start
-end end
-exit_code exit-code
-labels meta/labels
-rerun_as rerun-as
-native_state native-state'
-
-# ended_records: print the status records of the jobs listed in ended_batch ("ID STATE" lines), each
-# ended for good (see emit_job_records), with one awk for all: a record's files cost a dozen syscalls
-# each through the shell's read (one a byte), and a status of 4000 jobs reads 36000 of them. The first
-# line of each file that exists, as read_state_into gives it (a last line without its newline too, an
-# empty file not at all). A batch of a few jobs is read by the shell instead (emit_job_record, the same
-# record): the awk's fork and exec cost more than their reads.
+# ended_records: print the status records of the jobs listed in ended_batch ("ID STATE HOW" lines),
+# each ended for good (see emit_job_records), with one awk for all: a record's files cost a dozen
+# syscalls each through the shell's read (one a byte), and a status of 4000 jobs reads 36000 of them.
+# HOW says where the lines after id= and state= come from: F, the record files (record_keys), the
+# first line of each that exists, as read_state_into gives it (a last line without its newline too, an
+# empty file not at all); E, the job's end-record (end_record_sync, lib/state.sh), the same lines in one
+# file, when it is well-formed: its header, then only keys of record_keys, in their order, each at most
+# once (a job can write the file: any other line, a key=value of another job, a second state, makes it
+# malformed). The awk prints only at its end: when it fails (a malformed end-record, a file that became
+# a directory), it prints nothing and the shell reads that batch one job at a time, from the files. A
+# batch of a few jobs is read by the shell too: the awk's fork and exec cost more than their reads.
 ended_records() {
 	test -n "$ended_batch" || return 0
-	if test "$_emit_job_records_n" -lt 8; then
-		# ids are job ids (check_job_id): nothing to split or glob in them
-		for _ended_records_id in $ended_ids; do
-			emit_job_record "$_ended_records_id"
-		done
-		ended_batch=
-		ended_ids=
-		return 0
-	fi
-	printf '%s' "$ended_batch" | TEJ_RECORD_FILES=$record_files TEJ_JOBS=$TEJ_ROOT/jobs awk '
-		BEGIN { n = split(ENVIRON["TEJ_RECORD_FILES"], kf, "\n"); jobs = ENVIRON["TEJ_JOBS"] }
+	if test "$_emit_job_records_n" -lt 8 ||
+		! printf '%s' "$ended_batch" | TEJ_RECORD_KEYS=$record_keys TEJ_JOBS=$TEJ_ROOT/jobs awk '
+		BEGIN {
+			n = split(ENVIRON["TEJ_RECORD_KEYS"], kf, " ")
+			for (i = 1; i <= n; i++) { split(kf[i], w, ":"); key[i] = w[1]; file[i] = w[2]; at[w[1]] = i }
+			jobs = ENVIRON["TEJ_JOBS"]; k = 0; bad = 0
+		}
 		{
-			printf "id=%s\nstate=%s\n", $1, $2
+			d = jobs "/" $1 "/"
+			o[++k] = "id=" $1 "\nstate=" $2
+			if ($3 == "E") {
+				f = d "end-record"
+				if ((getline line < f) <= 0 || line != "tej-end-record=1") { bad = 1; exit }
+				last = 0
+				while ((r = (getline line < f)) > 0) {
+					eq = index(line, "=")
+					kk = substr(line, 1, eq - 1)
+					if (eq < 2 || !(kk in at) || at[kk] <= last) { bad = 1; exit }
+					last = at[kk]
+					o[++k] = line
+				}
+				close(f)
+				if (r < 0) { bad = 1; exit }
+				next
+			}
 			for (i = 1; i <= n; i++) {
-				split(kf[i], w, " ")
-				f = jobs "/" $1 "/" w[2]
+				f = d file[i]
 				line = ""
-				if ((getline line < f) > 0) printf "%s=%s\n", w[1], line
+				if ((r = (getline line < f)) > 0) o[++k] = key[i] "=" line
 				close(f)
 			}
-		}' || die "$EX_FAILURE" "could not read the records of the jobs"
+		}
+		END {
+			if (bad) exit 3
+			for (i = 1; i <= k; i++) print o[i]
+		}' 2>/dev/null; then
+		# "ID STATE HOW" words: job ids (check_job_id) and words, nothing to glob in them
+		# shellcheck disable=SC2086 # split on purpose
+		set -- $ended_batch
+		while test $# -ge 3; do
+			emit_job_record "$1"
+			shift 3
+		done
+	fi
 	ended_batch=
-	ended_ids=
 }
 
 # emit_job_records ID...: the status records of the jobs, in order (emit_job_record for each). Those
-# whose end is recorded and whose plugin has nothing more to say (no native-open) keep their state and
-# files for good: they go to ended_records in batches, the others one by one. Without awk, or where a
-# record file is not a regular file (plain_record_files), every job goes one by one.
+# whose end is recorded and whose plugin has nothing more to say (exit-code, no native-open, no answer
+# from the prefetch) keep their state and files for good: they go to ended_records in batches, with
+# their end-record when it is a regular file, else when each record file is a regular file or missing
+# (plain_record_files), and the others one by one. Without awk, every job goes one by one. For a job
+# with an end-record this loop costs five stat(2)s (exit-code, native-open, end-record, killed,
+# timed-out) and the awk one open, against some 50 system calls through the files.
 emit_job_records() {
 	ended_batch=
-	ended_ids=
 	_emit_job_records_n=0
 	_emit_job_records_awk=
 	if has_cmd awk; then _emit_job_records_awk=yes; fi
 	for _emit_job_records_id in ${1+"$@"}; do
 		_emit_job_records_dir=$TEJ_ROOT/jobs/$_emit_job_records_id
-		if test -n "$_emit_job_records_awk" && test -f "$_emit_job_records_dir/exit-code" && ! test -f "$_emit_job_records_dir/native-open" && ! plugin_answer_into "$_emit_job_records_dir" && plain_record_files "$_emit_job_records_dir"; then
-			ended_state_into "$_emit_job_records_dir"
-			ended_batch="$ended_batch$_emit_job_records_id $job_state_value$nl"
-			# the few the shell reads itself (ended_records); a long list would only be copied on each append
-			test "$_emit_job_records_n" -ge 8 || ended_ids="$ended_ids $_emit_job_records_id"
-			_emit_job_records_n=$((_emit_job_records_n + 1))
-			# batches of 1000: each append copies the whole list
-			test "$_emit_job_records_n" -lt 1000 || {
-				ended_records
-				_emit_job_records_n=0
-			}
+		_emit_job_records_how=
+		if test -n "$_emit_job_records_awk" && test -f "$_emit_job_records_dir/exit-code" && ! test -f "$_emit_job_records_dir/native-open"; then
+			# plugin_answer_into, inline: the prefetch asked the plugin about the job before it ended
+			case $plugin_answers in
+			*" $_emit_job_records_id:"*) ;;
+			*)
+				if test -f "$_emit_job_records_dir/end-record"; then
+					_emit_job_records_how=E
+				elif plain_record_files "$_emit_job_records_dir"; then
+					_emit_job_records_how=F
+				fi
+				;;
+			esac
+		fi
+		if test -z "$_emit_job_records_how"; then
+			ended_records
+			_emit_job_records_n=0
+			emit_job_record "$_emit_job_records_id"
 			continue
 		fi
-		ended_records
-		_emit_job_records_n=0
-		emit_job_record "$_emit_job_records_id"
+		ended_state_into "$_emit_job_records_dir"
+		ended_batch="$ended_batch$_emit_job_records_id $job_state_value $_emit_job_records_how$nl"
+		_emit_job_records_n=$((_emit_job_records_n + 1))
+		# batches of 1000: each append copies the whole list
+		test "$_emit_job_records_n" -lt 1000 || {
+			ended_records
+			_emit_job_records_n=0
+		}
 	done
 	ended_records
 }
 
-# plain_record_files DIR: whether each record file of the job in DIR (record_files) is a regular file or
+# plain_record_files DIR: whether each record file of the job in DIR (record_keys) is a regular file or
 # missing: awk stops on a directory, and blocks on a FIFO a hostile job made of one (the shell's
 # read_state_into reads neither)
 plain_record_files() {
-	for _plain_record_f in plugin native-id submitted start end exit-code meta/labels rerun-as native-state; do
-		test -f "$1/$_plain_record_f" || ! test -e "$1/$_plain_record_f" || return 1
+	for _plain_record_kf in $record_keys; do
+		test -f "$1/${_plain_record_kf#*:}" || ! test -e "$1/${_plain_record_kf#*:}" || return 1
 	done
 }

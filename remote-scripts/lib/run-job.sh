@@ -1,8 +1,8 @@
 #!/bin/sh
 # Summary: The job wrapper: runs one job, records its start, end and exit code, enforces its time limit
 # Usage: "$TEJ_SHELL" run-job.sh JOB_DIR   (started detached by a queue plugin, never by the client)
-# Output (proto 1): none; writes launched, start, scratch, job-status, end, exit-code (and timed-out) in
-#   JOB_DIR
+# Output (proto 1): none; writes launched, start, scratch, job-status, end, exit-code (and timed-out) and
+#   end-record in JOB_DIR
 # Exit: the job's exit status; 64 usage; 66 no such job directory; 73 the job was started already, its
 #   start was given up, or TEJ_ATTEMPT is not the job's attempt (the job does not run)
 # Length: over 250 lines: the detached wrapper is one program, started by its path (which ps shows), with one main block
@@ -423,6 +423,8 @@ finish() {
 	test -z "$scratch" || remove_tree "$scratch" 2>>"$job_dir/work/tej.stderr" || true
 	rm -f "$job_dir/scratch" "$job_dir/job-status" "$job_dir/launched.tmp.$$"
 	record_end "$1"
+	# the record of the job's end in one file, for a status of many jobs (lib/state.sh)
+	end_record_sync "$job_dir"
 	notify "$1"
 	test "${2:-}" = no-exit || exit "$1"
 }

@@ -2,7 +2,8 @@
 # Summary: The job state machine: from the state files (and the plugin, through answers.sh) to one state word
 #   (sourced after common.sh, proc.sh and answers.sh)
 # Usage: . "$TEJ_ROOT/lib/state.sh"   (function definitions only)
-#   job_state_into DIR (job_state_value, job_native), ended_state_into DIR, job_dir_for ID
+#   job_state_into DIR (job_state_value, job_native), ended_state_into DIR, job_dir_for ID,
+#   end_record_sync DIR
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
@@ -181,4 +182,50 @@ job_state_into() {
 		fi
 		;;
 	esac
+}
+
+# The files of a status record after id= and state=, in order: "KEY:FILE" words (FILE below the job's
+# dir). emit_job_record (lib/record.sh) reads them one by one, ended_records in one awk for many jobs,
+# and end_record_sync copies them into one file.
+record_keys='plugin:plugin native_id:native-id submitted:submitted start:start end:end exit_code:exit-code labels:meta/labels rerun_as:rerun-as native_state:native-state'
+
+# end_record_sync DIR: write DIR/end-record, the lines of a status record after id= and state= in one
+# file (docs/protocol.md, "The end record"), when the job in DIR has ended for good: exit-code and
+# native-id are there, native-open is not. Each writer that may write one of those files after the
+# job's end calls it once it has written its own: the wrapper after exit-code, submit after native-id,
+# resubmit after rerun-as, the slurm plugin after native-state and native-open's removal. The text is
+# read again after the rename: a writer that raced ours may have renamed its text before we did ours
+# with older values, so a text that no longer matches the files is written again (three times at
+# most, then removed: the files are read then). A status of many jobs opens this one file instead of
+# nine (ended_records, lib/record.sh); the state stays the files' (killed, timed-out).
+end_record_sync() {
+	_end_record_sync_tries=0
+	while test -f "$1/exit-code" && test -f "$1/native-id" && ! test -f "$1/native-open"; do
+		end_record_into "$1"
+		_end_record_sync_text=$end_record
+		if ! { printf '%s' "$end_record" >"$1/end-record.tmp.$$"; } 2>/dev/null ||
+			! mv -f "$1/end-record.tmp.$$" "$1/end-record" 2>/dev/null; then
+			# a full disk: no end record, and none that is out of date
+			rm -f "$1/end-record.tmp.$$" "$1/end-record" 2>/dev/null
+			return 0
+		fi
+		end_record_into "$1"
+		test "$end_record" != "$_end_record_sync_text" || return 0
+		_end_record_sync_tries=$((_end_record_sync_tries + 1))
+		if test "$_end_record_sync_tries" -ge 3; then
+			rm -f "$1/end-record" 2>/dev/null
+			return 0
+		fi
+	done
+}
+
+# end_record_into DIR: set end_record to the text of DIR/end-record: tej-end-record=1, then KEY=<first
+# line of FILE> for each record file (record_keys) that is a regular file, as read_state_into reads it
+end_record_into() {
+	end_record="tej-end-record=1$nl"
+	for _end_record_into_kf in $record_keys; do
+		read_state_into "$1/${_end_record_into_kf#*:}" || continue
+		# shellcheck disable=SC2154 # set by read_state_into (common.sh)
+		end_record="$end_record${_end_record_into_kf%%:*}=$state_line$nl"
+	done
 }

@@ -284,6 +284,8 @@ slurm_settle() {
 	esac
 	write_state "$1/native-state" "$3"
 	rm -f "$1/native-open"
+	# the job has ended for good once it has its exit-code: its end record (lib/state.sh)
+	end_record_sync "$1"
 }
 
 # slurm_join SQUEUE_LINES: read "NATIVE_ID JOB_DIR" lines, print "NATIVE_STATE NATIVE_ID JOB_DIR" lines

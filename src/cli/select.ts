@@ -2,6 +2,7 @@
 // --label key=value (repeatable, all must match).
 import type { Argv } from 'yargs';
 import type { Queue } from '../queue.js';
+import { splitJoinedIds } from './fold-args.js';
 import { resolveSelection, type Selector } from '../job/select.js';
 import type { JobStatus } from '../job/status.js';
 
@@ -12,7 +13,7 @@ export interface SelectArgs {
 
 export function selectOptions<T>(y: Argv<T>) {
   return y
-    .option('id', { type: 'string', array: true, describe: "Job id or glob pattern ('train_*'); repeatable" })
+    .option('id', { type: 'string', array: true, describe: "Job id or glob pattern ('train_*'); repeatable", coerce: splitJoinedIds })
     .option('label', { type: 'string', array: true, describe: 'Only jobs with this label: key=value, or key; repeatable (all must match)' });
 }
 

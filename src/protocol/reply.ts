@@ -12,31 +12,43 @@ export interface Reply {
   records: ReplyRecord[];
 }
 
-const LINE = /^([a-z][a-z0-9_-]*)=(.*)$/;
+const KEY = /^[a-z][a-z0-9_-]*$/;
+// What `.` of the line pattern /^([a-z][a-z0-9_-]*)=(.*)$/ does not match: a value holding one is junk.
+const NOT_IN_VALUE = /[\r\u2028\u2029]/;
 
 export function parseReply(text: string, host = 'remote'): Reply {
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  const start = lines.findIndex((l) => l.startsWith('tej-proto='));
+  // The header: the first line that starts with tej-proto= (banners before it are skipped).
+  const start = text.startsWith('tej-proto=') ? 0 : text.indexOf('\ntej-proto=') + 1 || -1;
   if (start < 0) {
     throw new ProtocolError(`no reply from the tej helpers on ${host} (no 'tej-proto=' line)`, {
       hint: text.trim() ? `the remote printed:\n${text.trim().slice(0, 500)}` : undefined,
     });
   }
-  const proto = Number(lines[start]!.slice('tej-proto='.length));
-  if (!Number.isInteger(proto)) throw new ProtocolError(`unreadable protocol header '${lines[start]}' from ${host}`);
+  let eol = text.indexOf('\n', start);
+  if (eol < 0) eol = text.length;
+  const first = text.slice(start, eol);
+  const proto = Number(first.slice('tej-proto='.length));
+  if (!Number.isInteger(proto)) throw new ProtocolError(`unreadable protocol header '${first}' from ${host}`);
   const header: ReplyRecord = {};
   const records: ReplyRecord[] = [];
   let current = header;
-  for (const line of lines.slice(start + 1)) {
-    const m = LINE.exec(line);
-    if (!m) throw new ProtocolError(`unreadable reply line from ${host}: ${JSON.stringify(line.slice(0, 200))}`);
-    const [, key, value] = m as unknown as [string, string, string];
+  // Line by line with indexOf, not split and a regex per line: a status of 4000 jobs is 36000 lines,
+  // and the arrays of split and exec were most of the client's time for it.
+  for (let at = eol + 1; at < text.length; ) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const eq = text.indexOf('=', at);
+    const key = eq >= 0 && eq < end ? text.slice(at, eq) : undefined;
+    const value = key === undefined ? '' : text.slice(eq + 1, end);
+    if (key === undefined || !KEY.test(key) || NOT_IN_VALUE.test(value)) {
+      throw new ProtocolError(`unreadable reply line from ${host}: ${JSON.stringify(text.slice(at, end).slice(0, 200))}`);
+    }
     if (key === 'id') {
       current = {};
       records.push(current);
     }
     current[key] = value;
+    at = end + 1;
   }
   return { proto, header, records };
 }

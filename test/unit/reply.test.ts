@@ -34,5 +34,16 @@ describe('parseReply', () => {
 
   it('fails on junk after the header', () => {
     assert.throws(() => parseReply('tej-proto=1\nthis is not key value\n'), ProtocolError);
+    // each line whole: an empty one, a key out of the pattern, a value with a CR or a line separator
+    for (const junk of ['\n', 'id=a\n\nstate=x\n', 'Id=a\n', '=a\n', 'id=a\rb\n', 'id=a\u2028b\n', 'id=a\n\n']) {
+      assert.throws(() => parseReply(`tej-proto=1\n${junk}`), ProtocolError, JSON.stringify(junk));
+    }
+  });
+
+  it('reads a last line without its newline, and a banner line that holds tej-proto= later on', () => {
+    const r = parseReply('motd: tej-proto=9\ntej-proto=1\nid=a\nstate=lost');
+    assert.equal(r.proto, 1);
+    assert.deepEqual(r.records, [{ id: 'a', state: 'lost' }]);
+    assert.deepEqual(parseReply('tej-proto=1').records, []);
   });
 });
