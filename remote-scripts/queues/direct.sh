@@ -44,9 +44,15 @@ queue_submit() {
 	wrapper_code_unexport
 	set -- "$_queue_submit_dir"
 	# The start time tells the wrapper from a later process that reuses its pid (proc_fields: no fork).
+	# submit.sh may name its staging directory (queue_submit_stage): written there, it moves into the
+	# job's with native-id (no rename of its own).
 	if has_proc && proc_fields "$_queue_submit_pid"; then
 		# shellcheck disable=SC2154 # set by proc_fields (lib/proc.sh)
-		write_state "$1/pid-start" "$proc_start"
+		if test -n "${queue_submit_stage:-}"; then
+			printf '%s\n' "$proc_start" >"$queue_submit_stage/pid-start"
+		else
+			write_state "$1/pid-start" "$proc_start"
+		fi
 	fi
 	printf '%s\n' "$_queue_submit_pid"
 }
