@@ -44,27 +44,38 @@ queue_submit() {
 	wrapper_code_unexport
 	set -- "$_queue_submit_dir"
 	# The start time tells the wrapper from a later process that reuses its pid (proc_fields: no fork).
+	# submit.sh may name its staging directory (queue_submit_stage): written there, it moves into the
+	# job's with native-id (no rename of its own).
 	if has_proc && proc_fields "$_queue_submit_pid"; then
 		# shellcheck disable=SC2154 # set by proc_fields (lib/proc.sh)
-		write_state "$1/pid-start" "$proc_start"
+		if test -n "${queue_submit_stage:-}"; then
+			printf '%s\n' "$proc_start" >"$queue_submit_stage/pid-start"
+		else
+			write_state "$1/pid-start" "$proc_start"
+		fi
 	fi
 	printf '%s\n' "$_queue_submit_pid"
 }
 
-# direct_start JOB_DIR: the wrapper's start time: pid-start, else the wrapper's own record (launched:
-# a submit that died before it wrote pid-start); fail when unknown
-direct_start() {
-	read_state "$1/pid-start" && return 0
-	# shellcheck disable=SC2154 # set by launched_into (lib/state.sh)
-	launched_into "$1" && test "$launched_start" != - && printf '%s\n' "$launched_start"
+# direct_start_into JOB_DIR: set direct_start to the wrapper's start time: pid-start, else the wrapper's
+# own record (launched: a submit that died before it wrote pid-start); empty when unknown. No subshell:
+# a submit's reply asks this for the job it just started.
+# shellcheck disable=SC2154 # state_line and launched_start are set by lib/common.sh and lib/state.sh
+direct_start_into() {
+	direct_start=
+	if read_state_into "$1/pid-start"; then
+		direct_start=$state_line
+	elif launched_into "$1" && test "$launched_start" != -; then
+		direct_start=$launched_start
+	fi
 }
 
 # direct_wrapper_alive JOB_DIR PID: whether PID is still the job's wrapper. pid_max may be small: a
-# pid that runs may be a stranger's by now. With /proc, the wrapper's start time (direct_start) tells;
-# without, the command line ps shows must be the wrapper's, lib/run-job.sh JOB_DIR (queue_submit).
+# pid that runs may be a stranger's by now. With /proc, the wrapper's start time (direct_start_into)
+# tells; without, the command line ps shows must be the wrapper's, lib/run-job.sh JOB_DIR (queue_submit).
 direct_wrapper_alive() {
-	_direct_wrapper_alive_start=$(direct_start "$1") || _direct_wrapper_alive_start=
-	proc_runs_as "$2" "$_direct_wrapper_alive_start" "$TEJ_ROOT/lib/run-job.sh $1"
+	direct_start_into "$1"
+	proc_runs_as "$2" "$direct_start" "$TEJ_ROOT/lib/run-job.sh $1"
 }
 
 # queue_state JOB_DIR PID: running while the wrapper runs, else lost (the state files settle the rest)

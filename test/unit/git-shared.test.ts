@@ -1,0 +1,40 @@
+// Submits of one directory made at once share one reading of its git provenance (src/job/git.ts): a
+// library session's 200 submits of a directory ran 200 gits side by side, most of their CPU time.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gitInfo } from '../../src/job/git.js';
+
+test('provenance readings of one directory made at once run git once between them, and later ones afresh', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tej-git-shared-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // a git that logs each run, first on PATH
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const log = join(dir, 'runs');
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >>'${log}'\nexec '${real}' "$@"\n`);
+  chmodSync(join(bin, 'git'), 0o755);
+  const job = join(dir, 'job');
+  mkdirSync(job);
+  execFileSync(real, ['init', '-q', job]);
+  writeFileSync(join(job, 'start.sh'), 'exit 0\n');
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  t.after(() => (process.env.PATH = path));
+
+  const at = await Promise.all(Array.from({ length: 20 }, () => gitInfo(job)));
+  assert.ok(at.every((g) => g?.dirty === true && g.commit === null), 'each submit has the provenance');
+  const runs = () => readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('rev-parse --is-inside-work-tree')).length;
+  assert.equal(runs(), 1);
+  // a later submit reads it again: the tree may have changed since
+  execFileSync(real, ['-C', job, 'add', '.']);
+  execFileSync(real, ['-C', job, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'x']);
+  const after = await gitInfo(job);
+  assert.equal(runs(), 2);
+  assert.equal(after?.dirty, false);
+  assert.match(after?.commit ?? '', /^[0-9a-f]{40}$/);
+});
