@@ -203,7 +203,11 @@ end_record_sync() {
 	while test -f "$1/exit-code" && test -f "$1/native-id" && ! test -f "$1/native-open"; do
 		end_record_into "$1"
 		_end_record_sync_text=$end_record
-		if ! { printf '%s' "$end_record" >"$1/end-record.tmp.$$"; } 2>/dev/null ||
+		# Opened read-write (<>): a FIFO a job put at this name takes the text without a reader instead
+		# of holding the writer up (a plain > would wait for one), and the rename puts the FIFO in the
+		# record's place, where readers take regular files only. rm first: <> does not truncate.
+		rm -f "$1/end-record.tmp.$$" 2>/dev/null || true
+		if ! { printf '%s' "$end_record" 1<>"$1/end-record.tmp.$$"; } 2>/dev/null ||
 			! mv -f "$1/end-record.tmp.$$" "$1/end-record" 2>/dev/null; then
 			# a full disk: no end record, and none that is out of date
 			rm -f "$1/end-record.tmp.$$" "$1/end-record" 2>/dev/null

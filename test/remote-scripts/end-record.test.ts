@@ -164,5 +164,21 @@ describe('the end record', { concurrency: SHELLS.length }, () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.toString(), expected);
     });
+
+    test("a FIFO a job put at the writer's temporary name holds no writer up", async (t) => {
+      // A writer may be a command the client waits on (resubmit, a Slurm status's settle), and a job
+      // can make a FIFO at every name end-record.tmp.PID may have, which a plain > would wait on.
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      endedJob(q, 'f1', { 'exit-code': '3' });
+      const [cmd, ...pre] = q.shell.argv;
+      const libs = '. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/proc.sh"; . "$TEJ_ROOT/lib/state.sh"; ';
+      const script = `${libs}mkfifo "$1/end-record.tmp.$$" && end_record_sync "$1" && echo synced`;
+      const r = spawnSync(cmd!, [...pre, '-c', script, 'sh', q.jobDir('f1')], { env: { ...q.env, TEJ_ROOT: q.root }, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.signal, null, 'the writer waited on the FIFO');
+      assert.equal(r.stdout, 'synced\n', r.stderr);
+      const status = await q.run(['status', 'f1']);
+      assert.equal(parseReply(status.stdout.toString()).records[0]?.exit_code, '3');
+    });
   });
 });
