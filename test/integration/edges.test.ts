@@ -115,7 +115,10 @@ describe('edges of the CLI over real SSH', () => {
 
   it('a job still uploading is no job yet: kill and status say so, list is whole, and the submit then completes', async () => {
     const dir = await makeJob(join(sshHost.jobs, 'upl'), { 'start.sh': 'exec sleep 1000\n' });
-    await writeFile(join(dir, 'big.bin'), randomBytes(1_500_000));
+    // Bigger than what a stopped client may have handed to the network already (its socket buffer,
+    // at most the channel's 2 MB window): 1.5 MB could all be in flight at the SIGSTOP and arrive
+    // while kill ran on a loaded machine, which then found the job.
+    await writeFile(join(dir, 'big.bin'), randomBytes(6_000_000));
     await sshHost.lab.fault('h1', 'rate', '4mbit');
     const submit = startTej(['submit', 'h1', '--id', 'upl1', dir], { home: sshHost.home });
     try {
