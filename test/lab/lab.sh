@@ -272,7 +272,12 @@ host_start() {  # NAME
   echo "$up $(pid_start "$up")" > "$h/unshare.pid"
   for _ in $(seq 1 300); do c=$(pgrep -P "$up" || true); [ -n "$c" ] && break; sleep 0.01; done
   [ -n "$c" ] || die "$n: init did not start (see $h/log/init.log)"
-  echo "$c $(pid_start "$c")" > "$h/init.pid"
+  # The start time must be read: an init.pid without it names no process (ours, lab.ts's exec), and
+  # one CI run had its host declared dead from the start when the read came back empty once.
+  local st=""
+  for _ in $(seq 1 300); do st=$(pid_start "$c"); [ -n "$st" ] && break; sleep 0.01; done
+  [ -n "$st" ] || die "$n: cannot read the start time of init $c (see $h/log/init.log)"
+  echo "$c $st" > "$h/init.pid"
 }
 
 host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started after SINCE registered
