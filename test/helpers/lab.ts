@@ -79,7 +79,10 @@ export async function startLab<const H extends readonly HostSpec[]>(opts: { host
   const lab = new NamespaceLab<H[number]['name']>(name, net, dir);
   try {
     const sshd = opts.hosts.flatMap((h) => Object.entries(h.sshd ?? {}).flatMap(([k, v]) => ['-o', `${h.name}:${k}=${v}`]));
-    await lab.sh([...sshd, 'up', ...opts.hosts.map((h) => `${h.name}:${h.role ?? 'ssh'}`)], 60_000);
+    // lab.sh's own waits end on events (sshd's banner, slurmd registered) or fail with a message; this
+    // bound only guards against a hung lab.sh. At 60 s it failed a CI run whose host was still booting
+    // under three suites (lab.sh itself had started 7 s after the claim).
+    await lab.sh([...sshd, 'up', ...opts.hosts.map((h) => `${h.name}:${h.role ?? 'ssh'}`)], 300_000);
     await lab.load();
   } catch (err) {
     await lab.stop();
