@@ -68,21 +68,21 @@ export function helperProgram(bundle: Bundle): { text: string; sha256: string } 
 
 /**
  * Shell that reads FILE into the variable VAR byte for byte (a command substitution would drop its
- * trailing newlines: the `x` keeps them) and succeeds only when those bytes have the sha256 HEX; with
- * ALSO, only when the files of its sha256sum `lines` ("HEX  PATH", PATH relative to `dir`, a quoted
- * shell word) are regular files and have their hashes too, checked in the same run of the tool (one
- * program for the whole check of a call). A host with neither sha256sum nor shasum checks nothing here (it relies on
- * VERSION's hash).
+ * trailing newlines: the `x` keeps them) and succeeds only when FILE is a regular file and those bytes
+ * have the sha256 HEX; with ALSO, only when the files of its sha256sum `lines` ("HEX  PATH", PATH
+ * relative to `dir`, a quoted shell word) are regular files with those hashes too, checked in the same
+ * run of the tool (one program for the whole check of a call). A host with neither sha256sum nor
+ * shasum checks nothing here (it relies on VERSION's hash).
  */
 export function readChecked(variable: string, file: string, hex: string, also?: { dir: string; lines: readonly string[] }): string {
   const paths = also ? also.lines.map((l) => ` ${shQuote(l.slice(66))}`).join('') : '';
   const expected = shQuote([`${hex}  -`, ...(also?.lines ?? [])].join('\n'));
-  // Only regular files are read: a job can put a FIFO in a helper's place, which the tool would wait
-  // on for ever (test -f follows a link to what it names).
+  // Only regular files are read: a job can put a FIFO in the place of the program or a helper, which
+  // cat or the tool would wait on for ever (test -f follows a link to what it names).
   const regular = also ? `cd ${also.dir} && for f in${paths}; do test -f "$f" || exit; done && ` : '';
   const sum = (tool: string) => `test "$(${regular}printf '%s' "$${variable}" | ${tool} -${paths} 2>/dev/null)" = ${expected}`;
   return (
-    `${variable}=$(cat ${file} 2>/dev/null && echo x) && ${variable}=\${${variable}%x} && ` +
+    `test -f ${file} && ${variable}=$(cat ${file} 2>/dev/null && echo x) && ${variable}=\${${variable}%x} && ` +
     `if command -v sha256sum >/dev/null 2>&1; then ${sum('sha256sum')}; ` +
     `elif command -v shasum >/dev/null 2>&1; then ${sum('shasum -a 256')}; fi`
   );
