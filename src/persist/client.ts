@@ -153,7 +153,15 @@ function request(path: string, req: { op: 'ping'; destination?: string } | { op:
     let answered = false;
     sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
     sock.on('data', (chunk: Buffer) => {
-      for (const f of decoder.push(chunk)) {
+      let frames;
+      try {
+        frames = decoder.push(chunk);
+      } catch {
+        // not a master's framing: whatever listens there is no master
+        sock.destroy();
+        return reject(Object.assign(new Error('what answers on the socket is not a tej master'), { code: 'EPROTO' }));
+      }
+      for (const f of frames) {
         answered = true;
         if (f.type === FRAME.OPENED) resolve();
         else reject(fromWire(JSON.parse(f.payload.toString()) as WireError));

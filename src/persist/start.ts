@@ -2,7 +2,7 @@
 // or start one (detached) and wait until it is connected, answering its login prompts meanwhile.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ConnectionError } from '../errors.js';
+import { ConnectionError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { targetFor, type SshTarget } from '../ssh/config.js';
@@ -37,9 +37,7 @@ export async function persistentTransport(destination: string, options: PersistO
       await ping(socket, destination);
       break;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const noMaster = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
-      if (!noMaster) throw e;
+      if (!masterGone(e)) throw e;
       if (attempt > 3) throw new ConnectionError(`cannot reach the persistent connection to ${destination} (${socket}): ${(e as Error).message}`, { cause: e });
       const canPrompt = canAnswerPrompts(options.prompt);
       await startMaster({ destination, socket, idleSeconds: options.idleSeconds, acceptNewHostKey: options.acceptNewHostKey ?? false, canPrompt }, options);
@@ -49,6 +47,16 @@ export async function persistentTransport(destination: string, options: PersistO
   options.onEvent?.({ kind: 'auth', host: target.alias, method: 'persistent connection', detail: `${how}: ${socket}` });
   options.onEvent?.({ kind: 'connected', host: target.alias, ms: Date.now() - started });
   return SshTransport.over(new PersistClient(socket), target);
+}
+
+/**
+ * Whether a ping's failure means no master serves the socket: none ever did, or it died, or it is dying
+ * as it is asked (the socket's errno: ENOENT, ECONNREFUSED, ECONNRESET, EPIPE; EPROTO from client.ts
+ * for a stranger's answer). Then a new master is started. The master's own answer (its login failed:
+ * a TejError) is kept as it is.
+ */
+export function masterGone(e: unknown): boolean {
+  return !(e instanceof TejError) && typeof (e as NodeJS.ErrnoException | undefined)?.code === 'string';
 }
 
 function startMaster(args: MasterArgs, options: PersistOptions): Promise<void> {

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { ConnectionError } from '../../src/errors.js';
+import { AuthenticationError, ConnectionError } from '../../src/errors.js';
 import { PersistClient, ping } from '../../src/persist/client.js';
+import { masterGone } from '../../src/persist/start.js';
 import { encodeFrame, FRAME, FrameDecoder, takeLine } from '../../src/persist/frame.js';
 import type { SshTarget } from '../../src/ssh/config.js';
 import { SshTransport } from '../../src/transport/ssh.js';
@@ -111,6 +112,27 @@ describe('SshTransport over a persistent-connection socket', () => {
   it('reports the exit status of a command on its own channel', async () => {
     const r = await transport.run('read x; echo "got $x"; exit 7', { stdin: () => Readable.from([Buffer.from('hello\n')]) });
     assert.deepEqual([r.code, r.stdout.toString()], [7, 'got hello\n']);
+  });
+
+  // Seen under load: a master dying as it was pinged made the CLI print "internal error: write EPIPE".
+  it('counts a master that hangs up as it is asked (EPIPE) or answers garbage as no master, not an error of its own', async () => {
+    const hangUp = join(dir, 'hangup.sock');
+    const gone = createServer((sock) => sock.destroy());
+    await new Promise<void>((resolve) => gone.listen(hangUp, resolve));
+    const garbled = join(dir, 'garbled.sock');
+    const stranger = createServer((sock) => sock.end(Buffer.alloc(64, 0xff)));
+    await new Promise<void>((resolve) => stranger.listen(garbled, resolve));
+    try {
+      for (const path of [hangUp, garbled, join(dir, 'none.sock')]) {
+        const e: unknown = await ping(path).then(() => assert.fail(`${path} answered a ping`), (err: unknown) => err);
+        assert.ok(masterGone(e), `${path}: ${String(e)} (${(e as NodeJS.ErrnoException).code})`);
+      }
+      // the master's own answer (its login failed) is kept, not taken for a missing master
+      assert.equal(masterGone(new AuthenticationError('login refused')), false);
+    } finally {
+      gone.close();
+      stranger.close();
+    }
   });
 
   it('fails a channel whose master goes away mid-stream with a ConnectionError', async () => {
