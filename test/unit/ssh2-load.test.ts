@@ -84,6 +84,23 @@ describe('ssh2 load', { skip: existsSync(BUNDLE) ? false : 'dist/bundle/ssh2.cjs
     assert.equal(f.client, 'function');
   });
 
+  it('a login loads neither ssh2\'s HTTP agents (http, https, tls) nor readline (only a prompt needs it)', () => {
+    const script = `
+      await import(${JSON.stringify(fileURLToPath(new URL('../../src/ssh/login.ts', import.meta.url)))});
+      const { loadSsh2Module } = await import(${JSON.stringify(LOADER)});
+      await loadSsh2Module();
+      process.stdout.write(JSON.stringify(process.moduleLoadList));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, XDG_CACHE_HOME: join(dir, 'modules') },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded = JSON.parse(r.stdout) as string[];
+    assert.ok(loaded.includes('NativeModule net'), 'the list is the one of Node\'s modules');
+    for (const m of ['http', 'https', 'tls', 'readline']) assert.ok(!loaded.includes(`NativeModule ${m}`), `${m} was loaded`);
+  });
+
   it('parses a passphrase-protected key with the bcrypt-pbkdf the bundle loads only then', () => {
     const key = join(dir, 'id_ed25519');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'sesame', '-f', key]);
