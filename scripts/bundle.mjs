@@ -45,6 +45,8 @@ await build({
   platform: 'node',
   target: 'node20',
   outfile: `${outdir}ssh2.cjs`,
+  // read by src/ssh/ssh2-load.ts, which uses the bundle only with the ssh2 it was built from installed
+  banner: { js: `// ssh2@${requireHere('ssh2/package.json').version}` },
   logLevel: 'warning',
   plugins: [
     {

@@ -74,13 +74,24 @@ function loadBundled(source: string): Ssh2 {
   return module.exports;
 }
 
+function installedVersion(): string | undefined {
+  try {
+    return (createRequire(SSH2_BUNDLE)('ssh2/package.json') as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
 let loaded: Ssh2 | undefined;
 
 /** ssh2, loaded once. */
 export async function loadSsh2Module(): Promise<Ssh2> {
   if (!loaded) {
     const source = readRegular(SSH2_BUNDLE)?.toString();
-    if (source !== undefined) {
+    // The bundle requires ssh2's native binding from the ssh2 installed: only when that is the version
+    // it was built from (its first line, `// ssh2@VERSION`); an ssh2 upgraded without a rebuild is used whole.
+    const built = source === undefined ? undefined : /^\/\/ ssh2@(\S+)\n/.exec(source)?.[1];
+    if (source !== undefined && built !== undefined && built === installedVersion()) {
       loaded = loadBundled(source);
     } else {
       ssh2LoadInfo.bundle = false;

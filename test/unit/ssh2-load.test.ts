@@ -3,7 +3,7 @@
 // for passphrase-protected keys) still works when it is needed.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -21,9 +21,9 @@ interface Loaded {
 }
 
 /** Loads ssh2 in a fresh process with XDG_CACHE_HOME=cache; with `key`, parses that key with `passphrase`. */
-function load(cache: string, key?: { file: string; passphrase: string }): Loaded {
+function load(cache: string, key?: { file: string; passphrase: string }, loader = LOADER): Loaded {
   const script = `
-    import { loadSsh2Module, ssh2LoadInfo } from ${JSON.stringify(LOADER)};
+    import { loadSsh2Module, ssh2LoadInfo } from ${JSON.stringify(loader)};
     import { readFileSync } from 'node:fs';
     const ssh2 = await loadSsh2Module();
     const out = { ...ssh2LoadInfo, client: typeof new ssh2.Client().connect };
@@ -99,6 +99,21 @@ describe('ssh2 load', { skip: existsSync(BUNDLE) ? false : 'dist/bundle/ssh2.cjs
     const loaded = JSON.parse(r.stdout) as string[];
     assert.ok(loaded.includes('NativeModule net'), 'the list is the one of Node\'s modules');
     for (const m of ['http', 'https', 'tls', 'readline']) assert.ok(!loaded.includes(`NativeModule ${m}`), `${m} was loaded`);
+  });
+
+  it('uses ssh2 itself when the ssh2 installed is not the one the bundle was built from', () => {
+    // a copy of the package whose bundle names another version on its first line
+    const pkg = join(dir, 'pkg');
+    for (const d of ['src/ssh', 'dist/bundle', 'remote-scripts']) mkdirSync(join(pkg, d), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
+    for (const f of ['src/ssh/ssh2-load.ts', 'src/package-root.ts']) copyFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), join(pkg, f));
+    symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(pkg, 'node_modules'));
+    const source = readFileSync(BUNDLE, 'utf8');
+    assert.match(source, /^\/\/ ssh2@\d/);
+    writeFileSync(join(pkg, 'dist/bundle/ssh2.cjs'), source.replace(/^\/\/ ssh2@\S+/, '// ssh2@0.0.1'));
+    const r = load(join(dir, 'other'), undefined, join(pkg, 'src/ssh/ssh2-load.ts'));
+    assert.equal(r.bundle, false);
+    assert.equal(r.client, 'function');
   });
 
   it('parses a passphrase-protected key with the bcrypt-pbkdf the bundle loads only then', () => {
