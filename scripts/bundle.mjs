@@ -3,6 +3,7 @@
 // ssh2 stays in a chunk of its own, loaded only when a host is used; ajv and tar-stream stay external
 // and load on first use. The library (dist/index.js) is not bundled.
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -28,4 +29,52 @@ await build({
   // cliui's ESM build wraps help text every N characters, mid-word; its CommonJS build wraps at words
   alias: { cliui: fileURLToPath(new URL('../node_modules/cliui/build/index.cjs', import.meta.url)) },
   logLevel: 'warning',
+});
+
+// ssh2 as one CommonJS file (src/ssh/ssh2-load.ts runs it with a V8 code cache): its ~40 modules each
+// resolved, read and compiled cost ~30 ms of CPU at every login. Only the client's modules are in it,
+// and two that a login never needs run only when used: bcrypt-pbkdf (with tweetnacl: passphrase-protected
+// keys) and the SFTP client. The native crypto binding and cpu-features stay ssh2's own files, required
+// from where ssh2 is installed, so that the bundle uses them exactly when ssh2 would.
+const requireHere = createRequire(import.meta.url);
+const ssh2Lib = requireHere.resolve('ssh2/lib/client.js').replace(/client\.js$/, '');
+await build({
+  entryPoints: [fileURLToPath(new URL('./ssh2-entry.cjs', import.meta.url))],
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outfile: `${outdir}ssh2.cjs`,
+  // read by src/ssh/ssh2-load.ts, which uses the bundle only with the ssh2 it was built from installed
+  banner: { js: `// ssh2@${requireHere('ssh2/package.json').version}` },
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'ssh2-lean',
+      setup(b) {
+        // ssh2's own native files: required at run time from ssh2's directory (a try/catch in ssh2 handles their absence)
+        b.onResolve({ filter: /^(cpu-features|\.\/crypto\/build\/Release\/sshcrypto\.node)$/ }, (a) => ({ path: a.path, namespace: 'ssh2-native', pluginData: a.importer }));
+        b.onLoad({ filter: /.*/, namespace: 'ssh2-native' }, (a) => ({
+          contents:
+            `const { createRequire } = require('node:module');\n` +
+            `const from = createRequire(__filename).resolve(${JSON.stringify(`ssh2/lib/${a.pluginData.slice(ssh2Lib.length)}`)});\n` +
+            `module.exports = createRequire(from)(${JSON.stringify(a.path)});`,
+          loader: 'js',
+        }));
+        // run on first use: keyParser keeps the function, client.js the class, both called only when needed
+        b.onResolve({ filter: /^bcrypt-pbkdf$/ }, (a) => (a.namespace === 'lazy' ? undefined : { path: 'bcrypt-pbkdf', namespace: 'lazy' }));
+        b.onResolve({ filter: /\/SFTP\.js$/ }, (a) => (a.namespace === 'lazy' ? undefined : { path: `${ssh2Lib}protocol/SFTP.js`, namespace: 'lazy' }));
+        b.onLoad({ filter: /^bcrypt-pbkdf$/, namespace: 'lazy' }, () => ({
+          contents: `const real = () => require('bcrypt-pbkdf');\nmodule.exports = { pbkdf: (...a) => real().pbkdf(...a) };`,
+          resolveDir: ssh2Lib,
+          loader: 'js',
+        }));
+        b.onLoad({ filter: /SFTP\.js$/, namespace: 'lazy' }, (a) => ({
+          contents: `const real = () => require(${JSON.stringify(a.path)});\nmodule.exports = { SFTP: class SFTP { constructor(...a) { return new (real().SFTP)(...a); } } };`,
+          resolveDir: ssh2Lib,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
 });

@@ -4,15 +4,14 @@ import { Socket } from 'node:net';
 import { AuthenticationError, ConnectionError, TejError } from '../errors.js';
 import { markBusy } from '../transport/busy.js';
 import type { SshTarget } from './config.js';
+import { loadSsh2Module, type Ssh2 } from './ssh2-load.js';
 
 /**
  * ssh2 itself, loaded on the first login: a command that reuses a persistent connection's master
  * (src/persist) never logs in, and skips loading it (~50 ms of each such command's start-up).
  */
-let ssh2Module: typeof import('ssh2') | undefined;
-export async function loadSsh2(): Promise<typeof import('ssh2')> {
-  ssh2Module ??= (await import('ssh2')).default;
-  return ssh2Module;
+export function loadSsh2(): Promise<Ssh2> {
+  return loadSsh2Module();
 }
 
 // Network failures worth retrying; everything else (auth, host key) is final.

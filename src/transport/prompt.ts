@@ -1,7 +1,6 @@
 // Answers to keyboard-interactive prompts (one-time codes, passwords): from the program TEJ_ASKPASS
 // names (called with the prompt as its argument, like SSH_ASKPASS), else asked on the terminal.
 import { execFile } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { AuthenticationError } from '../errors.js';
 
@@ -37,6 +36,8 @@ async function askTerminal(request: PromptRequest): Promise<string[]> {
       cb();
     },
   });
+  // loaded only here: every login reaches this module, few get a prompt (readline is 4 modules of Node's)
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, output, terminal: true });
   try {
     if (request.instructions) process.stderr.write(`${request.instructions}\n`);
