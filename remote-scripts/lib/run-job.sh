@@ -407,7 +407,8 @@ notify() {
 # record_end STATUS: write end, then exit-code (last: it says the job ended). On a full disk, the
 # reserve (a few blocks, written at the start) is given up for them.
 record_end() {
-	_record_end_at=$(now)
+	now_into
+	_record_end_at=$now_value
 	if ! write_state "$job_dir/end" "$_record_end_at" || ! write_state "$job_dir/exit-code" "$1"; then
 		rm -f "$job_dir/reserve"
 		write_state "$job_dir/end" "$_record_end_at" || true
@@ -519,10 +520,12 @@ fi
 scratch=
 if ! make_scratch; then
 	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"
-	write_state "$job_dir/start" "$(date +%s)"
+	now_into
+	write_state "$job_dir/start" "$now_value"
 	finish "$EX_FAILURE"
 fi
-write_state "$job_dir/start" "$(date +%s)"
+now_into
+write_state "$job_dir/start" "$now_value"
 # A reserve of disk space for the end record, should the job fill the disk (record_end): 16 KiB written
 # by the shell's printf (no exec where printf is a builtin)
 { printf '%16384s' '' >"$job_dir/reserve"; } 2>/dev/null || true
@@ -543,7 +546,8 @@ while :; do
 		timer=
 		if test "$phase" = run && kill -0 "$child" 2>/dev/null; then
 			phase=term
-			write_state "$job_dir/timed-out" "$(now)"
+			now_into
+			write_state "$job_dir/timed-out" "$now_value"
 			signal_job TERM
 			start_timer "$kill_grace"
 		elif test "$phase" = term; then
