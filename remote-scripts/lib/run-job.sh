@@ -29,6 +29,17 @@ private_dir() {
 	chmod 700 "$1"
 }
 
+# write_once FILE VALUE: write VALUE and a newline into FILE in place, with no rename (a mv exec costs
+# some 7 ms of CPU on a loaded host): for the wrapper's files that no one else writes and that are
+# created once, never rewritten. A reader sees no file, an empty one (read_state_into: none), or the
+# whole line, which the shell's printf writes with one write(2). A failed write leaves no file.
+write_once() {
+	{ printf '%s\n' "$2" >"$1"; } 2>/dev/null && return 0
+	rm -f "$1"
+	say "cannot write $1"
+	return 1
+}
+
 # make_scratch: create TEJ_SCRATCH_DIR, mode 0700, in ${TMPDIR:-/tmp}/tej-<uid>/: <id>.<pid>-<start>,
 # the wrapper's pid and start time (unique: two queues of one user may each run a job of the same id at
 # once), made with one mkdir; else (no /proc, or the name taken) mktemp's <id>.XXXXXX
@@ -51,12 +62,8 @@ make_scratch() {
 	if test -z "$scratch"; then
 		scratch=$(mktemp -d "$_make_scratch_base/$job_id.XXXXXX") && chmod 700 "$scratch" || return 1
 	fi
-	# In place, with no rename (no mv exec): its one reader (queue_kill, queues/direct.sh) takes only a
-	# whole line, newline included, and no other writer ever writes it.
-	{ printf '%s\n' "$scratch" >"$job_dir/scratch"; } 2>/dev/null || {
-		say "cannot write $job_dir/scratch"
-		return 1
-	}
+	# its one reader (queue_kill, queues/direct.sh) takes only a whole line, newline included
+	write_once "$job_dir/scratch" "$scratch"
 }
 
 # host_nproc_into: set nproc to the number of online cpus: /sys/devices/system/cpu/online ("0-3,8"),
@@ -416,36 +423,35 @@ notify() {
 	) </dev/null >>"$job_dir/work/tej.notify.log" 2>&1 || true
 }
 
-# record_end STATUS: write end, then exit-code (last: it says the job ended). On a full disk, the
-# reserve (a few blocks, written at the start) is given up for them.
+# record_end STATUS: write end, then exit-code (last, renamed into place: it says the job ended; end is
+# written in place, as it is complete before exit-code is there). The caller has given the reserve up
+# (a few blocks, written at the start), so that a full disk has room for them.
 record_end() {
 	now_into
 	_record_end_at=$now_value
-	if ! write_state "$job_dir/end" "$_record_end_at" || ! write_state "$job_dir/exit-code" "$1"; then
-		rm -f "$job_dir/reserve"
-		write_state "$job_dir/end" "$_record_end_at" || true
-		write_state "$job_dir/exit-code" "$1" || true
-	fi
+	write_once "$job_dir/end" "$_record_end_at" || true
+	write_state "$job_dir/exit-code" "$1" || true
 }
 
 # finish STATUS [no-exit]: remove the scratch directory, record end and exit-code (last), notify, exit STATUS
 finish() {
 	stop_timer
-	# The scratch directory and the wrapper's own files go in one rm (one exec, not two: each costs
-	# some 7 ms of CPU on a loaded host). Neither a tree the job made read-only nor a full disk may keep
-	# the end from being recorded: remove_tree, when the plain rm fails.
-	if ! rm -rf ${scratch:+"$scratch"} "$job_dir/scratch" "$job_dir/job-status" "$job_dir/launched.tmp.$$" 2>/dev/null; then
+	# The scratch directory, the wrapper's own files, the reserve (its room is for end and exit-code,
+	# written next) and the end record's temporary name (a file or FIFO there would take its text:
+	# end_record_sync) go in one rm: one exec, not three (each costs some 7 ms of CPU on a loaded
+	# host). Neither a tree the job made read-only nor a full disk may keep the end from being
+	# recorded: remove_tree, when the plain rm fails.
+	set -- "$1" "${2:-}" "$job_dir/scratch" "$job_dir/job-status" "$job_dir/launched.tmp.$$" "$job_dir/reserve" "$job_dir/end-record.tmp.$$"
+	if ! rm -rf ${scratch:+"$scratch"} "$3" "$4" "$5" "$6" "$7" 2>/dev/null; then
 		test -z "$scratch" || remove_tree "$scratch" 2>>"$job_dir/work/tej.stderr" || true
-		rm -f "$job_dir/scratch" "$job_dir/job-status" "$job_dir/launched.tmp.$$"
+		rm -f "$3" "$4" "$5" "$6" "$7"
 	fi
+	set -- "$1" "$2"
 	record_end "$1"
-	# The reserve, given up now that the end is recorded, and the end record's temporary name (a
-	# file or FIFO there would take its text: end_record_sync) in one rm; then the record of the
-	# job's end in one file, for a status of many jobs (lib/state.sh)
-	rm -f "$job_dir/reserve" "$job_dir/end-record.tmp.$$"
+	# the record of the job's end in one file, for a status of many jobs (lib/state.sh)
 	end_record_sync "$job_dir" cleared
 	notify "$1"
-	test "${2:-}" = no-exit || exit "$1"
+	test "$2" = no-exit || exit "$1"
 }
 
 # Main: the statements of the wrapper, after its functions (the traps above come first, so that a signal
@@ -539,11 +545,11 @@ scratch=
 if ! make_scratch; then
 	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"
 	now_into
-	write_state "$job_dir/start" "$now_value"
+	write_once "$job_dir/start" "$now_value"
 	finish "$EX_FAILURE"
 fi
 now_into
-write_state "$job_dir/start" "$now_value"
+write_once "$job_dir/start" "$now_value"
 # A reserve of disk space for the end record, should the job fill the disk (record_end): 16 KiB written
 # by the shell's printf (no exec where printf is a builtin)
 { printf '%16384s' '' >"$job_dir/reserve"; } 2>/dev/null || true
