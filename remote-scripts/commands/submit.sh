@@ -300,8 +300,9 @@ if test "$status" -ne 0 || test -z "$native_id"; then
 	test "$status" -ne 0 || status=$EX_FAILURE
 	die "$status" "the $plugin plugin could not start job $id"
 fi
-# one date for submitted and the reply's now=: the same moment
-submit_now=$(date +%s)
+# one reading of the clock for submitted and the reply's now=: the same moment
+now_into
+submit_now=$now_value
 printf '%s\n' "$submit_now" >"$staging/submitted"
 printf '%s\n' "$native_id" >"$staging/native-id"
 # in order: native-id last

@@ -8,6 +8,8 @@
 # shellcheck disable=SC2034 # the EX_* constants are for the scripts that source this file
 
 TEJ_PROTO=1
+# now_into's boot time, read once per shell (never taken from the environment)
+tej_btime=
 
 # Exit codes: the same numbers as the client's error table (sysexits.h). A unit test reads these lines.
 EX_OK=0
@@ -54,12 +56,47 @@ emit_proto() {
 # emit_header: the reply header shared by every other command but download
 emit_header() {
 	emit tej-proto "$TEJ_PROTO"
-	# date itself in $( ): the shell execs it in the substitution's child; $(now) forks once more
-	emit now "$(date +%s)"
+	now_into
+	emit now "$now_value"
 }
 
+# now_into: set now_value to the time in seconds since the epoch, from the kernel's boot time (btime in
+# /proc/stat, read once per shell) plus /proc/uptime, with the shell's own read: no exec. A `date` costs
+# a fork and an exec, ~8 ms of CPU on a loaded VM, and a submit asked for three. The sum is at most 1 s
+# behind `date` (both parts are whole seconds), the same for every process on the host: all of tej's
+# times come from here. Without /proc, date.
+now_into() {
+	if test -z "${tej_btime:-}"; then
+		tej_btime=-
+		{ while IFS=' ' read -r _now_into_key _now_into_value; do
+			case $_now_into_key in
+			btime)
+				case $_now_into_value in
+				'' | *[!0-9]*) ;;
+				*) tej_btime=$_now_into_value ;;
+				esac
+				break
+				;;
+			esac
+		done <"${TEJ_PROC:-/proc}/stat"; } 2>/dev/null || true
+	fi
+	_now_into_up=
+	if test "$tej_btime" != - && { IFS=' .' read -r _now_into_up _now_into_rest <"${TEJ_PROC:-/proc}/uptime"; } 2>/dev/null; then
+		case $_now_into_up in
+		'' | *[!0-9]*) ;;
+		*)
+			now_value=$((tej_btime + _now_into_up))
+			return 0
+			;;
+		esac
+	fi
+	now_value=$(date +%s)
+}
+
+# now: print now_into's time
 now() {
-	date +%s
+	now_into
+	printf '%s\n' "$now_value"
 }
 
 # has_cmd NAME: whether NAME can be run

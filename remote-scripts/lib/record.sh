@@ -44,7 +44,10 @@ emit_job_record() {
 		# A running job's duration runs to the host's clock: the first such record reads it, once per call
 		# (status prints no now= in its header, so that a status of ended jobs forks nothing for it).
 		if test "$_emit_job_record_state" = running; then
-			test -n "$record_now" || record_now=$(date +%s)
+			if test -z "$record_now"; then
+				now_into
+				record_now=$now_value
+			fi
 			job_record="${job_record}now=$record_now$nl"
 		fi
 		record_file plugin "$_emit_job_record_dir/plugin"

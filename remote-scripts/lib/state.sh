@@ -189,7 +189,7 @@ job_state_into() {
 # and end_record_sync copies them into one file.
 record_keys='plugin:plugin native_id:native-id submitted:submitted start:start end:end exit_code:exit-code labels:meta/labels rerun_as:rerun-as native_state:native-state'
 
-# end_record_sync DIR: write DIR/end-record, the lines of a status record after id= and state= in one
+# end_record_sync DIR [cleared]: write DIR/end-record, the lines of a status record after id= and state= in one
 # file (docs/protocol.md, "The end record"), when the job in DIR has ended for good: exit-code and
 # native-id are there, native-open is not. Each writer that may write one of those files after the
 # job's end calls it once it has written its own: the wrapper after exit-code, submit after native-id,
@@ -206,7 +206,12 @@ end_record_sync() {
 		# Opened read-write (<>): a FIFO a job put at this name takes the text without a reader instead
 		# of holding the writer up (a plain > would wait for one), and the rename puts the FIFO in the
 		# record's place, where readers take regular files only. rm first: <> does not truncate.
-		rm -f "$1/end-record.tmp.$$" 2>/dev/null || true
+		# A caller that removed it just before says so (cleared): one rm exec less.
+		if test "${2:-}" = cleared; then
+			set -- "$1"
+		else
+			rm -f "$1/end-record.tmp.$$" 2>/dev/null || true
+		fi
 		if ! { printf '%s' "$end_record" 1<>"$1/end-record.tmp.$$"; } 2>/dev/null ||
 			! mv -f "$1/end-record.tmp.$$" "$1/end-record" 2>/dev/null; then
 			# a full disk: no end record, and none that is out of date

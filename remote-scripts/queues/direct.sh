@@ -174,7 +174,9 @@ queue_kill() {
 		direct_kill_tree "$1" "$2" "$3" || return 1
 	fi
 	# A wrapper killed before it could clean up leaves its scratch directory behind.
-	if ! test -f "$1/exit-code" && _queue_kill_scratch=$(read_state "$1/scratch"); then
+	# scratch is written in place (make_scratch, lib/run-job.sh): a line without its newline is a
+	# write cut short, and no path
+	if ! test -f "$1/exit-code" && test -f "$1/scratch" && { IFS= read -r _queue_kill_scratch <"$1/scratch"; } 2>/dev/null; then
 		case $_queue_kill_scratch in
 		*/tej-*/*) remove_tree "$_queue_kill_scratch" || true ;;
 		esac

@@ -135,7 +135,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       assert.equal(killhard.end, '104');
     });
 
-    test('a status of a few ended jobs runs neither date nor awk; a running record carries the host\'s now', async (t) => {
+    test('a status of a few jobs runs neither date nor awk; a running record carries the host\'s now', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
       writeFileSync(join(q.root, 'queues', 'fake.sh'), 'queue_check() { return 0; }\nqueue_state() { echo running; }\n');
@@ -150,7 +150,8 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'commands run for a status of ended jobs');
       assert.deepEqual(parseReply(ended.stdout.toString()).records.map((r) => `${r.id} ${r.state} ${r.now}`), ['e1 finished undefined', 'e2 finished undefined', 'e3 finished undefined']);
       const running = parseReply((await q.run(['status', 'r1', 'e1', 'r2'], { env })).stdout.toString());
-      assert.equal(readFileSync(log, 'utf8'), 'date\n', 'one date for the running jobs of a call');
+      // the clock is read by the shell itself (now_into, lib/common.sh), once for the running jobs of a call
+      assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'commands run for a status of running jobs');
       const [r1, e1, r2] = running.records;
       assert.match(r1!.now!, /^\d+$/);
       assert.equal(r2!.now, r1!.now);
@@ -160,7 +161,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       for (let i = 4; i <= 8; i++) fakeJob(q, `e${i}`, { start: '101', end: '102', 'exit-code': '0' });
       const eight = await q.run(['status', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8'], { env });
       assert.equal(parseReply(eight.stdout.toString()).records.length, 8);
-      assert.equal(readFileSync(log, 'utf8'), 'date\nawk\n');
+      assert.equal(readFileSync(log, 'utf8'), 'awk\n');
     });
 
     test('status and list of ended jobs give the same bytes with awk and without it', async (t) => {

@@ -1,0 +1,54 @@
+// What a submit and its job's wrapper exec (issue 13): on a loaded host each fork+exec costs some 7 ms
+// of CPU, and 200 submits of a small job were bound by them. The helpers read the clock themselves
+// (no date), the wrapper writes the files only it writes in place (no mv for scratch, start,
+// job-status, end) and removes what it leaves in one rm. Counted through shims on PATH.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { test } from 'node:test';
+import { jobTar } from './_job-tar.js';
+import { HelperQueue, parseReply, waitFor } from './_queue.js';
+import { eachShell } from './_shells.js';
+
+const COUNTED = ['date', 'mv', 'rm', 'mkdir', 'ln'];
+
+/** A PATH whose COUNTED commands log `NAME ARGS...` to LOG, then run the real one. */
+function pathCounting(q: HelperQueue, log: string): string {
+  const bin = join(q.tmp, 'counting');
+  mkdirSync(bin);
+  for (const name of COUNTED) {
+    const real = (q.env.PATH ?? '').split(delimiter).map((d) => join(d, name)).find((f) => existsSync(f));
+    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >>'${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  }
+  return `${bin}${delimiter}${q.env.PATH}`;
+}
+
+eachShell({ where: (s) => s.name === 'dash' || s.name === 'busybox sh' }, (shell) => {
+  test('a submit and the wrapper of its job run no date, and mv and rm only where a rename or removal is needed', async (t) => {
+    const q = await HelperQueue.setUp(shell);
+    t.after(() => q.cleanUp());
+    const log = join(q.tmp, 'ran');
+    const r = await q.run(['submit', 'counted', 'N0nce'], { input: await jobTar({ command: 'exit 0' }), env: { PATH: pathCounting(q, log) } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(parseReply(r.stdout).records[0]?.id, 'counted');
+    await q.waitState('counted', ['finished']);
+    // the wrapper's last file: its end record
+    const dir = q.jobDir('counted');
+    await waitFor('the end record', async () => existsSync(join(dir, 'end-record')) || undefined);
+    const ran = readFileSync(log, 'utf8').trimEnd().split('\n');
+    const count = (name: string) => ran.filter((l) => l.startsWith(`${name} `)).length;
+    assert.equal(count('date'), 0, ran.join('\n'));
+    // submit: staging in, then submitted/pid-start/native-id; the wrapper: exit-code, end-record
+    assert.equal(count('mv'), 4, ran.join('\n'));
+    // submit: submitter and staging; the wrapper: scratch, its files, the reserve, in one
+    assert.equal(count('rm'), 2, ran.join('\n'));
+    // staging, jobs/ID, the scratch directory (and its base, made once)
+    assert.ok(count('mkdir') <= 4, ran.join('\n'));
+    assert.equal(count('ln'), 1, ran.join('\n'));
+    for (const name of ['scratch', 'job-status', 'reserve']) assert.ok(!existsSync(join(dir, name)), `${name} is left`);
+    const record = readFileSync(join(dir, 'end-record'), 'utf8');
+    assert.match(record, /^start=\d+$/m);
+    assert.match(record, /^end=\d+$/m);
+    assert.match(record, /^exit_code=0$/m);
+  });
+});
