@@ -8,8 +8,9 @@
 # shellcheck disable=SC2034 # the EX_* constants are for the scripts that source this file
 
 TEJ_PROTO=1
-# now_into's boot time, read once per shell (never taken from the environment)
+# now_into's boot time and the uptime it was read at (never taken from the environment)
 tej_btime=
+tej_btime_up=
 
 # Exit codes: the same numbers as the client's error table (sysexits.h). A unit test reads these lines.
 EX_OK=0
@@ -61,13 +62,24 @@ emit_header() {
 }
 
 # now_into: set now_value to the time in seconds since the epoch, from the kernel's boot time (btime in
-# /proc/stat, read once per shell) plus /proc/uptime, with the shell's own read: no exec. A `date` costs
-# a fork and an exec, ~8 ms of CPU on a loaded VM, and a submit asked for three. The sum is at most 1 s
-# behind `date` (both parts are whole seconds), the same for every process on the host: all of tej's
-# times come from here. Without /proc, date.
+# /proc/stat) plus /proc/uptime, with the shell's own read: no exec. A `date` costs a fork and an exec,
+# ~8 ms of CPU on a loaded VM, and a submit asked for three. The sum is at most 1 s behind `date` (both
+# parts are whole seconds), the same for every process on the host: all of tej's times come from here.
+# btime is the wall clock minus the uptime: it moves when the clock is set (NTP, a resumed VM), so it is
+# read again when the one a shell holds is over a minute old (a wrapper's end, days after its start).
+# Without /proc, date.
 now_into() {
-	if test -z "${tej_btime:-}"; then
+	_now_into_up=
+	{ IFS=' .' read -r _now_into_up _now_into_rest <"${TEJ_PROC:-/proc}/uptime"; } 2>/dev/null || _now_into_up=
+	case $_now_into_up in
+	'' | *[!0-9]*)
+		now_value=$(date +%s)
+		return 0
+		;;
+	esac
+	if test -z "$tej_btime" || test "$((_now_into_up - tej_btime_up))" -gt 60; then
 		tej_btime=-
+		tej_btime_up=$_now_into_up
 		{ while IFS=' ' read -r _now_into_key _now_into_value; do
 			case $_now_into_key in
 			btime)
@@ -80,17 +92,11 @@ now_into() {
 			esac
 		done <"${TEJ_PROC:-/proc}/stat"; } 2>/dev/null || true
 	fi
-	_now_into_up=
-	if test "$tej_btime" != - && { IFS=' .' read -r _now_into_up _now_into_rest <"${TEJ_PROC:-/proc}/uptime"; } 2>/dev/null; then
-		case $_now_into_up in
-		'' | *[!0-9]*) ;;
-		*)
-			now_value=$((tej_btime + _now_into_up))
-			return 0
-			;;
-		esac
+	if test "$tej_btime" = -; then
+		now_value=$(date +%s)
+	else
+		now_value=$((tej_btime + _now_into_up))
 	fi
-	now_value=$(date +%s)
 }
 
 # now: print now_into's time

@@ -44,6 +44,21 @@ eachShell((shell) => {
     assert.ok(Number(o.out) >= o.before && Number(o.out) <= o.after, o.out);
   });
 
+  test('reads the boot time again when the one it holds is over a minute old: a clock set since moves it', () => {
+    const moved = join(fake, `moved-${shell.name.replace(/\W/g, '_')}`);
+    mkdirSync(moved, { recursive: true });
+    const proc = (btime: number, up: string) => {
+      writeFileSync(join(moved, 'stat'), `cpu 1 2 3\nbtime ${btime}\nprocesses 9\n`);
+      writeFileSync(join(moved, 'uptime'), `${up} 1.00\n`);
+    };
+    proc(1000, '5.50');
+    // within the minute the held boot time serves (the file is not read again); past it, the new one
+    const steps = [`printf 'cpu\\nbtime 1500\\n' >'${moved}/stat'`, `printf '60.00 1\\n' >'${moved}/uptime'`, 'now_into; b=$now_value',
+      `printf 'cpu\\nbtime 2000\\n' >'${moved}/stat'`, `printf '70.00 1\\n' >'${moved}/uptime'`, 'now_into; c=$now_value'];
+    const r = clock(shell.argv, `now_into; a=$now_value; ${steps.join('; ')}; echo "$a $b $c"`, { TEJ_PROC: moved });
+    assert.equal(r.out, '1005 1060 2070');
+  });
+
   test('a tej_btime in the environment is not taken for the boot time', () => {
     const r = clock(shell.argv, 'now_into; echo "$now_value"', { tej_btime: '5' });
     assert.ok(Number(r.out) >= r.before - 1 && Number(r.out) <= r.after, r.out);
