@@ -45,13 +45,17 @@ meta=$job_dir/meta
 if test -L "$meta" || ! test -d "$meta"; then meta=; fi
 
 # The job's environment as the wrapper gives it (export_job_env, lib/run-job.sh): meta/env/ first, then
-# the TEJ_ variables, which win. Names are checked as submit checks them.
+# the TEJ_ variables, which win. Names are checked as submit checks them; one a job wrote since is left
+# out, as the wrapper leaves it out.
 if test -n "$meta" && test -d "$meta/env" && ! test -L "$meta/env"; then
 	for file in "$meta"/env/*; do
 		if test -L "$file" || ! test -f "$file"; then continue; fi
 		name=${file##*/}
 		case $name in
-		'' | [!A-Za-z_]* | *[!A-Za-z0-9_]*) die "$EX_DATAERR" "bad environment variable name in job $id: '$name'" ;;
+		'' | [!A-Za-z_]* | *[!A-Za-z0-9_]*)
+			say "ignoring the environment variable with a bad name: '$name'"
+			continue
+			;;
 		esac
 		read_raw "$file"
 		command export "$name=$raw_value" 2>/dev/null || say "cannot set the environment variable $name"
