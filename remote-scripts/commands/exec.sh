@@ -1,7 +1,7 @@
 #!/bin/sh
 # Summary: Run one command where a job runs, in its directory (work/), with its environment, no terminal
 # Usage: tej-remote exec <job-id> <command> [args...]
-# Output: nothing of its own once the job is found: the stream marker on stdout and on stderr, then the
+# Output (stdout, stderr): nothing of its own once the job is found: the stream marker on each, then the
 #   command's stdout and stderr byte for byte; the command reads this helper's stdin
 # Exit: after the markers, the command's own status (128+N when signal N killed it, 127 not found, 126
 #   not executable); before them: 64 usage; 65 bad id or metadata; 66 no such job, or its directory is

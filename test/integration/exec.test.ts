@@ -43,7 +43,7 @@ function tejRaw(args: string[], o: { home: string; input?: Buffer | string; env?
 const BINARY = Buffer.from(Array.from({ length: 256 * 1024 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
 
 /** Arguments that mean something to some shell: each must arrive as itself. */
-const LITERAL = ['a b', '', "it's", '"dq"', '$HOME', '`id`', '$(id)', '*', '!', '!!', 'x\ny', '-n', '--', '\\', '~', '#c', '010', 'é'];
+const LITERAL = ['a b', '', "it's", '"dq"', '$HOME', '`id`', '$(id)', '*', '!', '!!', 'x\ny', '-n', '--', '\\', '~', '#c', '010', '1e3', '0x1', '1.50', '-1', 'é'];
 
 // bash is alice's (h1), the others accounts of the same host with that login shell
 const SHELLS = ['bash', 'dash', 'tcsh', 'fish'] as const;

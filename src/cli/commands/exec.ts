@@ -16,7 +16,7 @@ export const execCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       // everything after -- is the command, word for word (not parsed as options or numbers)
-      .parserConfiguration({ 'populate--': true })
+      .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
       .option('id', { type: 'string', array: true, describe: 'Job id' })
       .example('$0 exec hpc --id train -- nvidia-smi', "the GPUs of the job's node, as the job sees them"),
   handler: async (argv) => {
