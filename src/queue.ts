@@ -4,11 +4,12 @@
 // src/download/fetch.ts, src/remote/setup.ts) and use this queue through src/remote/call.ts.
 import type { Writable } from 'node:stream';
 import pRetry from 'p-retry';
-import { EXIT, JobNotFoundError, ConnectionError } from './errors.js';
+import { EXIT, JobNotFoundError, JobRunningError, ConnectionError } from './errors.js';
 import type { EventHandler } from './events.js';
 import { download, type DownloadOptions } from './download/fetch.js';
 import type { ExtractResult } from './download/extract.js';
 import { checkJobId } from './job/id.js';
+import { AfterMarker, execArgs, execOutcome, type ExecOptions } from './job/exec.js';
 import { writeLogs } from './job/logs.js';
 import { checkPluginName, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
 import { killResult, listedStatuses, toJobStatus, type JobStatus, type KillResult } from './job/status.js';
@@ -26,7 +27,7 @@ import { SessionCalls } from './remote/session-calls.js';
 import type { RunResult, Transport } from './transport/transport.js';
 import { PROTO } from './version.js';
 
-export { DEFAULT_QUEUE, PLUGIN_NAME, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
+export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
 
 export class Queue {
   private broken = false;
@@ -234,6 +235,39 @@ export class Queue {
     checkJobId(id);
     if (!(await this.status(id))) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
     return writeLogs(this.calls, id, out, options);
+  }
+
+  /**
+   * Runs `argv` (a command and its arguments, each passed literally) where the job runs: in its directory
+   * (work/) with its environment (tej.json `env` and the TEJ_ variables); inside a running Slurm job's
+   * allocation. Resolves to the command's exit status (128+N when signal N killed it); stdout and stderr
+   * go to `options.stdout` and `options.stderr` byte for byte, and `options.stdin` is its stdin. The job
+   * is looked up first (a missing one is JobNotFoundError), which also installs or upgrades the helpers.
+   */
+  async exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
+    checkJobId(id);
+    const args = execArgs(id, argv);
+    const status = await this.status(id);
+    if (!status) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
+    if (status.state === 'submitting') throw new JobRunningError(`job ${id} is still being submitted (on ${this.host})`, { hint: 'try again once it is queued' });
+    const what = `tej-remote exec ${args.join(' ')}`;
+    const out = new AfterMarker(options.stdout, this.host);
+    const err = new AfterMarker(options.stderr, this.host);
+    this.onEvent?.({ kind: 'exec', host: this.host, command: what });
+    const stdin = options.stdin;
+    // No runFailure: a command that ends without reading all its stdin leaves a write error behind, which
+    // is not a failure of the call.
+    const r = await this.transport.run(await this.invocation('exec', args), {
+      stdout: out,
+      stderr: err,
+      stdin: stdin ? () => stdin : undefined,
+      stdinLive: true,
+    });
+    await Promise.all([out.flushed(), err.flushed()]);
+    if (r.code === null) throw new ConnectionError(`connection to ${this.host} broke during '${what}'${r.signal ? ` (remote got ${r.signal})` : ''}`);
+    const outcome = execOutcome(this.host, what, r.code, out, err);
+    if (typeof outcome !== 'number') throw outcome;
+    return outcome;
   }
 
   /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */

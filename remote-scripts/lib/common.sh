@@ -243,6 +243,14 @@ queue_defaults() {
 	queue_abandon() {
 		return 0
 	}
+	# queue_exec JOB_DIR NATIVE_ID STATE COMMAND [ARGS...]: run COMMAND where the job runs (STATE is its
+	# state word: queued, running, finished, ...), in the current directory (the job's work/) with the
+	# environment exported; its stdin, stdout, stderr and exit status are the command's. Optional: this
+	# default runs it here, on the host (direct: where the job runs; else the login node).
+	queue_exec() {
+		shift 3
+		"$@"
+	}
 	# queue_states: the batch form of queue_state, for status and list: reads "NATIVE_ID JOB_DIR" lines,
 	# prints "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE - when the plugin has none). This default asks
 	# queue_state once per job; a plugin whose every question costs (slurm: squeue) asks once for all.

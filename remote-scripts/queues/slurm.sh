@@ -1,7 +1,7 @@
 #!/bin/sh
 # Summary: The slurm queue plugin: hands the job to Slurm with sbatch; the batch script runs the job wrapper
 # Usage: load_queue slurm   (function definitions only: queue_check queue_submit queue_state queue_states
-#   queue_kill queue_find queue_abandon)
+#   queue_kill queue_find queue_abandon queue_exec)
 # Output (proto 1): queue_submit prints the Slurm job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
 #   per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without sbatch, squeue and scancel; queue_submit sbatch's status when it refuses
@@ -339,6 +339,24 @@ queue_state() {
 		read -r _qst_word _qst_rest || _qst_word=lost
 		echo "$_qst_word"
 	}
+}
+
+# queue_exec JOB_DIR NATIVE_ID STATE COMMAND [ARGS...]: a running job's command runs inside its allocation
+# (a step on its first node that shares the job's resources: --overlap, Slurm 20.11 and later), in the
+# current directory (the job's work/, on the shared file system) with the environment exported here; a
+# job that is not running (queued, ended: it has no node) has it run here, on the login node.
+queue_exec() {
+	_queue_exec_native=$2
+	_queue_exec_state=$3
+	shift 3
+	case $_queue_exec_native in
+	'' | *[!0-9_]*) _queue_exec_state= ;;
+	esac
+	if test "$_queue_exec_state" = running && has_cmd srun; then
+		srun --jobid="$_queue_exec_native" --overlap --quiet --nodes=1 --ntasks=1 --chdir="$PWD" --export=ALL -- "$@"
+		return
+	fi
+	"$@"
 }
 
 # queue_kill JOB_DIR NATIVE_ID GRACE: scancel (a queued job too), then wait for Slurm to end it: Slurm

@@ -22,6 +22,7 @@ import { listCommand } from './commands/list.js';
 import { schemaCommand } from './commands/schema.js';
 import { waitCommand } from './commands/wait.js';
 import { logsCommand } from './commands/logs.js';
+import { execCommand } from './commands/exec.js';
 import { showCommand } from './commands/show.js';
 import { resubmitCommand } from './commands/resubmit.js';
 import { completionCommand } from './commands/completion.js';
@@ -69,6 +70,7 @@ export async function runCli(args: string[]): Promise<void> {
     .command(schemaCommand)
     .command(waitCommand)
     .command(logsCommand)
+    .command(execCommand)
     .command(showCommand)
     .command(resubmitCommand)
     .command(completionCommand)

@@ -18,7 +18,8 @@ export class LocalTransport implements Transport {
       : collect(child.stdout);
     stdout.catch(() => undefined); // observed at 'close'; a download that failed locally destroys options.stdout before
     let stdinError: Error | undefined;
-    const stderr = collect(child.stderr);
+    const stderr = options.stderr ? pipeline(child.stderr, options.stderr, { end: false }).then(() => Buffer.alloc(0)) : collect(child.stderr);
+    stderr.catch(() => undefined); // observed at 'close'
     if (options.stdin) {
       // EPIPE when the helper exits early (e.g. refuses an existing id) is not an error of ours: the
       // exit status tells what happened.

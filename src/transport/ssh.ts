@@ -222,10 +222,12 @@ export class SshTransport implements Transport {
       // (pipeline destroys it) but unread: drop what is still in flight, so that 'end', then 'close', come.
       stdout.catch(() => channel.resume());
       let stdinError: Error | undefined;
-      const stderr = collect(channel.stderr);
+      const stderr = options.stderr ? pipeline(channel.stderr, options.stderr, { end: false }).then(() => Buffer.alloc(0)) : collect(channel.stderr);
+      stderr.catch(() => channel.stderr.resume());
       if (options.stdin) {
         // Large writes: an SSH packet per small tar block would cost a cipher call each.
-        pipeline(withFirst(line, coalesce(options.stdin())), channel).catch((e: Error) => (stdinError = e));
+        const input = options.stdinLive ? options.stdin() : coalesce(options.stdin());
+        pipeline(withFirst(line, input), channel).catch((e: Error) => (stdinError = e));
       } else {
         channel.end(line);
       }

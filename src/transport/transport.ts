@@ -8,6 +8,10 @@ export interface RunOptions {
   stdin?: () => Readable | AsyncIterable<Uint8Array>;
   /** Stream stdout here instead of collecting it (downloads). */
   stdout?: Writable;
+  /** Stream stderr here instead of collecting it (exec: the command's own stderr). */
+  stderr?: Writable;
+  /** Send each stdin chunk as it comes (a command's input), instead of joining them into large writes. */
+  stdinLive?: boolean;
 }
 
 export interface RunResult {

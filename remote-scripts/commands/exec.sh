@@ -1,0 +1,103 @@
+#!/bin/sh
+# Summary: Run one command where a job runs, in its directory (work/), with its environment, no terminal
+# Usage: tej-remote exec <job-id> <command> [args...]
+# Output (stdout, stderr): nothing of its own once the job is found: the stream marker on each, then the
+#   command's stdout and stderr byte for byte; the command reads this helper's stdin
+# Exit: after the markers, the command's own status (128+N when signal N killed it, 127 not found, 126
+#   not executable); before them: 64 usage; 65 bad id or metadata; 66 no such job, or its directory is
+#   gone; 69 queue not set up; 75 the job is still being submitted
+# shellcheck source-path=SCRIPTDIR
+set -eu
+TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
+# From the helper program the dispatcher has run the libraries already (docs/protocol.md).
+if test -z "${tej_in_memory:-}"; then
+	# shellcheck source=../lib/common.sh
+	. "$TEJ_ROOT/lib/common.sh"
+	# shellcheck source=../lib/proc.sh
+	. "$TEJ_ROOT/lib/proc.sh"
+	# shellcheck source=../lib/state.sh
+	. "$TEJ_ROOT/lib/state.sh"
+	# shellcheck source=../lib/answers.sh
+	. "$TEJ_ROOT/lib/answers.sh"
+fi
+
+usage="usage: tej-remote exec <job-id> <command> [args...]"
+test $# -ge 2 || die "$EX_USAGE" "$usage"
+id=$1
+shift
+test -n "$1" || die "$EX_USAGE" "$usage"
+check_job_id "$id"
+require_setup
+job_dir_for "$id"
+
+job_state_into "$job_dir"
+state=$job_state_value
+test "$state" != submitting || die "$EX_TEMPFAIL" "job $id is still being submitted: try again once it is queued"
+
+# The job can write everything below its directory: work/ and the files read here count only as what
+# they claim to be. A symbolic link or anything but a directory as work/ does not choose the command's
+# directory, and only regular files are read (a FIFO would hold the read up for ever).
+work=$job_dir/work
+if test -L "$work" || ! test -d "$work"; then
+	die "$EX_NOINPUT" "the directory of job $id is gone (its work/ is not a directory)"
+fi
+meta=$job_dir/meta
+if test -L "$meta" || ! test -d "$meta"; then meta=; fi
+
+# The job's environment as the wrapper gives it (export_job_env, lib/run-job.sh): meta/env/ first, then
+# the TEJ_ variables, which win. Names are checked as submit checks them; one a job wrote since is left
+# out, as the wrapper leaves it out.
+if test -n "$meta" && test -d "$meta/env" && ! test -L "$meta/env"; then
+	for file in "$meta"/env/*; do
+		if test -L "$file" || ! test -f "$file"; then continue; fi
+		name=${file##*/}
+		case $name in
+		'' | [!A-Za-z_]* | *[!A-Za-z0-9_]*)
+			say "ignoring the environment variable with a bad name: '$name'"
+			continue
+			;;
+		esac
+		read_raw "$file"
+		command export "$name=$raw_value" 2>/dev/null || say "cannot set the environment variable $name"
+	done
+fi
+nproc=
+if test -n "$meta" && ! test -L "$meta/nproc" && read_state_into "$meta/nproc"; then
+	case $state_line in
+	'' | *[!0-9]*) ;;
+	*) nproc=$state_line ;;
+	esac
+fi
+test -n "$nproc" || nproc=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || nproc=1
+TEJ_JOB_ID=$id
+TEJ_JOB_DIR=$work
+TEJ_QUEUE=$TEJ_ROOT
+TEJ_JOB_NPROC=$nproc
+export TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC
+unset TEJ_SCRATCH_DIR
+if test "$state" = running && ! test -L "$job_dir/scratch" && read_state_into "$job_dir/scratch" && test -n "$state_line"; then
+	TEJ_SCRATCH_DIR=$state_line
+	export TEJ_SCRATCH_DIR
+fi
+
+# Where: the plugin of the job says (queue_exec: inside a Slurm allocation); a plugin that cannot be
+# loaded any more, or without queue_exec (the default), runs the command here.
+plugin=
+! read_state_into "$job_dir/plugin" || plugin=$state_line
+if test -n "$plugin" && is_plugin_name "$plugin" && plugin_installed "$plugin"; then
+	load_queue "$plugin"
+else
+	queue_defaults
+fi
+
+cd -P "$work" || die "$EX_NOINPUT" "cannot enter the directory of job $id"
+test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
+# What the helper's caller set for it alone is not the job's.
+unset TEJ_CALLER_PID TEJ_UMASK TEJ_PLUGINS TEJ_PLUGIN_SUMS
+# From here on every byte on stdout and stderr is the command's.
+printf 'tej-stream-begins\n'
+printf 'tej-stream-begins\n' >&2
+set +e
+queue_exec "$job_dir" "$job_native" "$state" "$@"
+status=$?
+exit "$status"

@@ -1,0 +1,84 @@
+// tej exec on the slurm plugin, against a real Slurm (single node: slurmctld + slurmd on the host): a
+// running job's command runs as a step of its allocation (SLURM_JOB_ID is the job's own, a step id is
+// set), in its work/ with its environment; a queued or ended job's runs on the login node, in its directory.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+
+describe('tej exec on a real Slurm', { concurrency: true }, () => {
+  let lab: Lab<'s1'>;
+  let home: string;
+  let jobs: string;
+  const run = (args: string[]) => tej(args, { home, timeoutMs: 120_000 });
+  const statusOf = async (id: string) => JSON.parse((await run(['status', 's1', '--id', id, '--json'])).stdout) as { state: string; native_id: string | null };
+
+  before(async () => {
+    lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
+    home = await makeClientHome(lab);
+    jobs = await lab.makeTmpDir('tej-slurm-exec-');
+    ok(await run(['setup', 's1', '--plugin', 'slurm']));
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  const SHOW = 'printf "%s|%s|%s|%s\\n" "${SLURM_JOB_ID-none}" "${SLURM_STEP_ID-none}" "$TEJ_JOB_ID" "$GREETING"; pwd -P';
+
+  it("runs in a running job's allocation, and on the login node once the job ended", async () => {
+    const id = 'sx-run';
+    const dir = await makeJob(join(jobs, id), {
+      'start.sh': 'while ! test -f stop; do sleep 0.2; done\n',
+      'tej.json': JSON.stringify({ env: { GREETING: "it's $x !" } }),
+    });
+    ok(await run(['submit', 's1', '--id', id, dir]));
+    const running = await waitFor(`${id} running`, () => statusOf(id), (s) => s.state === 'running', 120_000);
+    const native = running.native_id!;
+    assert.match(native, /^\d+$/);
+    try {
+      const inside = await run(['exec', 's1', '--id', id, '--', 'sh', '-c', SHOW]);
+      assert.equal(inside.code, 0, inside.stderr);
+      const [vars, cwd] = inside.stdout.split('\n');
+      const [jobId, stepId, tejId, greeting] = vars!.split('|');
+      assert.equal(jobId, native, inside.stdout);
+      assert.match(stepId!, /^\d+$/, `a step of the allocation: ${inside.stdout}`);
+      assert.equal(tejId, id);
+      assert.equal(greeting, "it's $x !");
+      assert.match(cwd!, new RegExp(`/jobs/${id}/work$`));
+      // exit statuses and stdin pass through srun
+      const three = await run(['exec', 's1', '--id', id, '--', 'sh', '-c', 'cat; exit 3']);
+      assert.equal(three.code, 3, three.stderr);
+      const killed = await run(['exec', 's1', '--id', id, '--', 'sh', '-c', 'kill -TERM $$']);
+      assert.equal(killed.code, 143, killed.stderr);
+      const fed = await tej(['exec', 's1', '--id', id, '--', 'cat'], { home, input: 'to the step\n', timeoutMs: 120_000 });
+      assert.equal(fed.code, 0, fed.stderr);
+      assert.equal(fed.stdout, 'to the step\n');
+    } finally {
+      ok(await run(['exec', 's1', '--id', id, '--', 'touch', 'stop']));
+    }
+    await waitFor(`${id} finished`, () => statusOf(id), (s) => s.state === 'finished', 120_000);
+    const outside = await run(['exec', 's1', '--id', id, '--', 'sh', '-c', SHOW]);
+    assert.equal(outside.code, 0, outside.stderr);
+    assert.equal(outside.stdout.split('\n')[0], `none|none|${id}|it's $x !`);
+    assert.match(outside.stdout.split('\n')[1]!, new RegExp(`/jobs/${id}/work$`));
+  });
+
+  it("runs a queued job's command on the login node, in its directory", async () => {
+    const id = 'sx-held';
+    const dir = await makeJob(join(jobs, id), {
+      'start.sh': 'echo ran > ran.txt\n',
+      'tej.json': JSON.stringify({ env: { GREETING: 'held' }, slurm: { sbatch_args: ['--hold'] } }),
+    });
+    ok(await run(['submit', 's1', '--id', id, dir]));
+    try {
+      assert.equal((await statusOf(id)).state, 'queued');
+      const r = await run(['exec', 's1', '--id', id, '--', 'sh', '-c', SHOW]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.split('\n')[0], `none|none|${id}|held`);
+      assert.match(r.stdout.split('\n')[1]!, new RegExp(`/jobs/${id}/work$`));
+    } finally {
+      ok(await run(['kill', 's1', '--id', id]));
+    }
+  });
+});
