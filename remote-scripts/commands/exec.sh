@@ -44,23 +44,6 @@ fi
 meta=$job_dir/meta
 if test -L "$meta" || ! test -d "$meta"; then meta=; fi
 
-# The job's environment as the wrapper gives it (export_job_env, lib/run-job.sh): meta/env/ first, then
-# the TEJ_ variables, which win. Names are checked as submit checks them; one a job wrote since is left
-# out, as the wrapper leaves it out.
-if test -n "$meta" && test -d "$meta/env" && ! test -L "$meta/env"; then
-	for file in "$meta"/env/*; do
-		if test -L "$file" || ! test -f "$file"; then continue; fi
-		name=${file##*/}
-		case $name in
-		'' | [!A-Za-z_]* | *[!A-Za-z0-9_]*)
-			say "ignoring the environment variable with a bad name: '$name'"
-			continue
-			;;
-		esac
-		read_raw "$file"
-		command export "$name=$raw_value" 2>/dev/null || say "cannot set the environment variable $name"
-	done
-fi
 nproc=
 if test -n "$meta" && ! test -L "$meta/nproc" && read_state_into "$meta/nproc"; then
 	case $state_line in
@@ -94,9 +77,32 @@ cd -P "$work" || die "$EX_NOINPUT" "cannot enter the directory of job $id"
 test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
 # What the helper's caller set for it alone is not the job's.
 unset TEJ_CALLER_PID TEJ_UMASK TEJ_PLUGINS TEJ_PLUGIN_SUMS
+# The job's environment as the wrapper gives it (export_job_env, lib/run-job.sh): meta/env/, then the
+# TEJ_ variables set above, which win. Names are checked as submit checks them; one a job wrote since is
+# left out, as the wrapper leaves it out. Exported after the markers, with builtins only: a PATH or an
+# IFS of the job's is the command's, not this helper's (posh's printf is not a builtin).
+env_names=
+if test -n "$meta" && test -d "$meta/env" && ! test -L "$meta/env"; then
+	for file in "$meta"/env/*; do
+		if test -L "$file" || ! test -f "$file"; then continue; fi
+		name=${file##*/}
+		case $name in
+		'' | [!A-Za-z_]* | *[!A-Za-z0-9_]*)
+			say "ignoring the environment variable with a bad name: '$name'"
+			continue
+			;;
+		TEJ_JOB_ID | TEJ_JOB_DIR | TEJ_QUEUE | TEJ_JOB_NPROC | TEJ_SCRATCH_DIR) continue ;;
+		esac
+		env_names="$env_names $name"
+	done
+fi
 # From here on every byte on stdout and stderr is the command's.
 printf 'tej-stream-begins\n'
 printf 'tej-stream-begins\n' >&2
+for name in $env_names; do
+	read_raw "$meta/env/$name"
+	command export "$name=$raw_value" 2>/dev/null || :
+done
 set +e
 queue_exec "$job_dir" "$job_native" "$state" "$@"
 status=$?

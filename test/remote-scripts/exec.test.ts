@@ -74,4 +74,22 @@ eachShell({ variants: VARIANTS }, (shell, variant) => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.toString(), /^tej-stream-begins\nkept\|unset\|unset\|[1-9][0-9]*\n$/);
   });
+
+  test("the job's PATH and TEJ_ names in meta/env reach the command, not the helper's own steps", { timeout: 60_000 }, async (t) => {
+    const q = await setUp();
+    t.after(() => q.cleanUp());
+    await q.submit('e5', { command: 'true', env: { PATH: '/nonexistent' } });
+    await q.submit('e6', { command: 'true' });
+    await q.waitState('e5', ['finished']);
+    await q.waitState('e6', ['finished']);
+    writeFileSync(join(q.jobDir('e5'), 'meta', 'env', 'TEJ_JOB_ID'), 'forged\n');
+    const show = 'echo "$TEJ_JOB_ID $TEJ_JOB_NPROC $PATH"';
+    const forged = await q.run(['exec', 'e5', '/bin/sh', '-c', show]);
+    const plain = await q.run(['exec', 'e6', '/bin/sh', '-c', show]);
+    assert.equal(forged.code, 0, forged.stderr);
+    assert.equal(plain.code, 0, plain.stderr);
+    const [, nproc] = plain.stdout.toString().slice(MARK.length).split(' ');
+    // the nproc the helper found with its own PATH (getconf), the job's PATH for the command
+    assert.equal(forged.stdout.toString(), `${MARK}e5 ${nproc} /nonexistent\n`);
+  });
 });
