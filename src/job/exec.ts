@@ -5,7 +5,7 @@
 import { Writable, type Readable } from 'node:stream';
 import { InvalidInputError, ProtocolError, UsageError, type TejError } from '../errors.js';
 import { remoteError } from '../protocol/exit-codes.js';
-import { BANNER_MAX_BYTES, STREAM_MARKER } from '../protocol/stream-marker.js';
+import { MarkerSkipper, STREAM_MARKER } from '../protocol/stream-marker.js';
 
 export interface ExecOptions {
   /** The command's stdin; without one it reads end of file at once. */
@@ -29,37 +29,42 @@ export function execArgs(id: string, argv: readonly string[]): string[] {
   return [id, ...argv];
 }
 
-const MARKER = Buffer.from(STREAM_MARKER);
+const MARKER_LENGTH = Buffer.byteLength(STREAM_MARKER);
 
 /**
  * One side of the command's output: drops (stdout) or keeps (stderr, for the error message) what comes
- * before the marker, then passes every byte on to `target`, as fast as it takes them.
+ * before the marker (found by the MarkerSkipper every stream call uses), then passes every byte on to
+ * `target`, as fast as it takes them.
  */
 export class AfterMarker extends Writable {
-  /** Whether the marker has come. */
-  found = false;
   /** What came before the marker (login banners, the helper's own messages). */
   before = Buffer.alloc(0);
+  private readonly skipper: MarkerSkipper;
 
-  constructor(
-    private readonly target: Writable | undefined,
-    private readonly host: string,
-  ) {
+  constructor(private readonly target: Writable | undefined, host: string) {
     super();
+    this.skipper = new MarkerSkipper(host);
+  }
+
+  /** Whether the marker has come. */
+  get found(): boolean {
+    return this.skipper.found;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (e?: Error | null) => void): void {
-    if (this.found) return this.pass(chunk, done);
+    if (this.skipper.found) return this.pass(chunk, done);
+    let rest: Buffer | undefined;
+    try {
+      rest = this.skipper.feed(chunk);
+    } catch (e) {
+      return done(e as Error);
+    }
     const seen = Buffer.concat([this.before, chunk]);
-    const at = seen.indexOf(MARKER);
-    if (at < 0) {
+    if (rest === undefined) {
       this.before = seen;
-      if (seen.length > BANNER_MAX_BYTES) return done(new ProtocolError(`${this.host} printed more than ${BANNER_MAX_BYTES >> 20} MiB before the command began; that is not a tej reply`));
       return done();
     }
-    this.found = true;
-    this.before = seen.subarray(0, at);
-    const rest = seen.subarray(at + MARKER.length);
+    this.before = seen.subarray(0, seen.length - rest.length - MARKER_LENGTH);
     if (rest.length === 0) return done();
     this.pass(rest, done);
   }
