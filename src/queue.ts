@@ -10,6 +10,8 @@ import { download, type DownloadOptions } from './download/fetch.js';
 import type { ExtractResult } from './download/extract.js';
 import { checkJobId } from './job/id.js';
 import { AfterMarker, execArgs, execOutcome, type ExecOptions } from './job/exec.js';
+import type { ForwardHandle, ForwardSpec } from './job/forward.js';
+import { forwardJob, type ForwardOptions } from './job/forward-job.js';
 import { writeLogs } from './job/logs.js';
 import { checkPluginName, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
 import { killResult, listedStatuses, toJobStatus, type JobStatus, type KillResult } from './job/status.js';
@@ -27,7 +29,7 @@ import { SessionCalls } from './remote/session-calls.js';
 import type { RunResult, Transport } from './transport/transport.js';
 import { PROTO } from './version.js';
 
-export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
+export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type ForwardHandle, type ForwardOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
 
 export class Queue {
   private broken = false;
@@ -268,6 +270,32 @@ export class Queue {
     const outcome = execOutcome(this.host, what, r.code, out, err);
     if (typeof outcome !== 'number') throw outcome;
     return outcome;
+  }
+
+  /**
+   * Forwards local ports to ports on the machine the job runs on (`8888`, `9000:8888`, `0:8888` for a
+   * free local port): listeners on 127.0.0.1, each connection a direct-tcpip channel from the host's sshd
+   * to the job's node. A queued job is waited for; the handle's `ended` settles when the job stops
+   * running or close() is called. A job that has ended is RemoteUnavailableError.
+   */
+  forward(id: string, ports: readonly (string | ForwardSpec)[], options: ForwardOptions = {}): Promise<ForwardHandle> {
+    checkJobId(id);
+    const transport = this.transport;
+    return forwardJob(
+      {
+        host: this.host,
+        onEvent: this.onEvent,
+        where: async (job) => {
+          const { reply } = await this.call('where', [job]);
+          return { state: reply!.header.state ?? '', node: reply!.header.node };
+        },
+        status: (job) => this.status(job),
+        tunnel: transport.tunnel ? (node, port) => transport.tunnel!(node, port) : undefined,
+      },
+      id,
+      ports,
+      options,
+    );
   }
 
   /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */

@@ -251,6 +251,12 @@ queue_defaults() {
 		shift 3
 		"$@"
 	}
+	# queue_node JOB_DIR NATIVE_ID: print the address of the machine a running job runs on, as this host
+	# reaches it (tej forward connects to the job's ports there through this host's sshd). Optional: this
+	# default says this host itself (direct: where the job runs).
+	queue_node() {
+		echo 127.0.0.1
+	}
 	# queue_states: the batch form of queue_state, for status and list: reads "NATIVE_ID JOB_DIR" lines,
 	# prints "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE - when the plugin has none). This default asks
 	# queue_state once per job; a plugin whose every question costs (slurm: squeue) asks once for all.

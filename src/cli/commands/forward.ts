@@ -1,0 +1,45 @@
+import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
+import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
+import { printJson } from '../render.js';
+
+interface Args extends GlobalArgs {
+  destination?: string[];
+  id?: string[];
+}
+
+const HINT = 'tej forward [DEST] --id ID [LOCAL:]PORT...';
+
+/** Ports look like a destination to yargs' positionals: the last words that are [LOCAL:]PORT are ports. */
+function splitPorts(words: string[]): { destination: string[]; ports: string[] } {
+  let i = words.length;
+  while (i > 0 && /^[0-9]+(:[0-9]+)?$/.test(words[i - 1]!)) i--;
+  return { destination: words.slice(0, i), ports: words.slice(i) };
+}
+
+export const forwardCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'forward [destination..]',
+  describe: "Forward local ports to ports on the machine a job runs on (a Slurm job's node) until Ctrl-C or the job's end",
+  builder: (y) =>
+    y
+      .parserConfiguration({ 'parse-positional-numbers': false })
+      .option('id', { type: 'string', array: true, describe: 'Job id' })
+      .example('$0 forward hpc --id nb 8888', "the job's Jupyter on http://127.0.0.1:8888")
+      .example('$0 forward hpc --id train 0:6006', 'its TensorBoard on a free local port'),
+  handler: async (argv) => {
+    const { destination: words, ports } = splitPorts((argv.destination ?? []).map(String));
+    const { destination } = await splitDestination(words, 0);
+    const ids = (argv.id ?? []).map(String);
+    if (ids.length !== 1) throw new UsageError('forward takes exactly one --id', { hint: HINT });
+    if (ports.length === 0) throw new UsageError('forward needs a port', { hint: HINT });
+    // A --persist master relays commands, not TCP channels: the forward has a connection of its own.
+    await withQueue(destination, { ...argv, persist: 'off' }, async (q) => {
+      const fwd = await q.forward(ids[0]!, ports);
+      if (argv.json) printJson({ id: ids[0], node: fwd.node, ports: fwd.ports });
+      else for (const p of fwd.ports) process.stdout.write(`${p.url}\n`);
+      if (!argv.quiet) process.stderr.write(`tej: forwarding to job ${ids[0]} on ${fwd.node === '127.0.0.1' ? q.host : `${fwd.node} via ${q.host}`}; Ctrl-C ends it\n`);
+      const end = await fwd.ended;
+      if (!argv.quiet) process.stderr.write(`tej: job ${ids[0]} is ${end.state ?? 'no longer running'}: the forward ended\n`);
+    });
+  },
+};
