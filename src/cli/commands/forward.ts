@@ -1,11 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
+import { parseForwardSpec } from '../../job/forward.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 
 interface Args extends GlobalArgs {
   destination?: string[];
-  id?: string[];
+  id?: string | string[];
 }
 
 const HINT = 'tej forward [DEST] --id ID [LOCAL:]PORT...';
@@ -23,18 +24,19 @@ export const forwardCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       .parserConfiguration({ 'parse-positional-numbers': false })
-      .option('id', { type: 'string', array: true, describe: 'Job id' })
+      .option('id', { type: 'string', requiresArg: true, describe: 'Job id' }) // one: the ports may follow it
       .example('$0 forward hpc --id nb 8888', "the job's Jupyter on http://127.0.0.1:8888")
       .example('$0 forward hpc --id train 0:6006', 'its TensorBoard on a free local port'),
   handler: async (argv) => {
     const { destination: words, ports } = splitPorts((argv.destination ?? []).map(String));
     const { destination } = await splitDestination(words, 0);
-    const ids = (argv.id ?? []).map(String);
+    const ids = [argv.id ?? []].flat().map(String);
     if (ids.length !== 1) throw new UsageError('forward takes exactly one --id', { hint: HINT });
     if (ports.length === 0) throw new UsageError('forward needs a port', { hint: HINT });
+    const specs = ports.map(parseForwardSpec); // a bad one fails before the host is touched
     // A --persist master relays commands, not TCP channels: the forward has a connection of its own.
     await withQueue(destination, { ...argv, persist: 'off' }, async (q) => {
-      const fwd = await q.forward(ids[0]!, ports);
+      const fwd = await q.forward(ids[0]!, specs);
       if (argv.json) printJson({ id: ids[0], node: fwd.node, ports: fwd.ports });
       else for (const p of fwd.ports) process.stdout.write(`${p.url}\n`);
       if (!argv.quiet) process.stderr.write(`tej: forwarding to job ${ids[0]} on ${fwd.node === '127.0.0.1' ? q.host : `${fwd.node} via ${q.host}`}; Ctrl-C ends it\n`);
