@@ -273,29 +273,14 @@ export class Queue {
   }
 
   /**
-   * Forwards local ports to ports on the machine the job runs on (`8888`, `9000:8888`, `0:8888` for a
-   * free local port): listeners on 127.0.0.1, each connection a direct-tcpip channel from the host's sshd
-   * to the job's node. A queued job is waited for; the handle's `ended` settles when the job stops
-   * running or close() is called. A job that has ended is RemoteUnavailableError.
+   * Forwards local ports (`8888`, `9000:8888`, `0:8888`: a free one) on 127.0.0.1 to ports of the machine
+   * the job runs on, through the host's sshd (src/job/forward-job.ts); a queued job is waited for.
    */
   forward(id: string, ports: readonly (string | ForwardSpec)[], options: ForwardOptions = {}): Promise<ForwardHandle> {
     checkJobId(id);
-    const transport = this.transport;
-    return forwardJob(
-      {
-        host: this.host,
-        onEvent: this.onEvent,
-        where: async (job) => {
-          const { reply } = await this.call('where', [job]);
-          return { state: reply!.header.state ?? '', node: reply!.header.node };
-        },
-        status: (job) => this.status(job),
-        tunnel: transport.tunnel ? (node, port) => transport.tunnel!(node, port) : undefined,
-      },
-      id,
-      ports,
-      options,
-    );
+    const where = async (job: string) => (await this.call('where', [job])).reply!.header;
+    const tunnel = this.transport.tunnel?.bind(this.transport);
+    return forwardJob({ host: this.host, onEvent: this.onEvent, where, status: (job) => this.status(job), tunnel }, id, ports, options);
   }
 
   /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */

@@ -17,7 +17,7 @@ export interface ForwardCalls {
   host: string;
   onEvent?: EventHandler;
   /** The where helper's answer: the job's state word, and its node while it runs. */
-  where(id: string): Promise<{ state: string; node?: string }>;
+  where(id: string): Promise<{ state?: string; node?: string }>;
   status(id: string): Promise<JobStatus | undefined>;
   tunnel?: Tunnel;
 }
@@ -54,16 +54,17 @@ export async function forwardJob(q: ForwardCalls, id: string, specs: readonly (F
   let node: string;
   for (;;) {
     const w = await q.where(id);
-    if (w.state === 'running') {
+    const state = w.state ?? 'absent';
+    if (state === 'running') {
       node = checkNode(w.node, q.host, id);
       break;
     }
-    if (w.state === 'absent') throw new JobNotFoundError(`no such job: ${id} (on ${q.host})`, { hint: `'tej list ${q.host}' shows the jobs` });
-    if (!WAITING.has(w.state)) {
-      throw new RemoteUnavailableError(`job ${id} is ${w.state} on ${q.host}: there is nothing to forward to`, { hint: `'tej resubmit ${q.host} --id ${id} NEW_ID' runs it again` });
+    if (state === 'absent') throw new JobNotFoundError(`no such job: ${id} (on ${q.host})`, { hint: `'tej list ${q.host}' shows the jobs` });
+    if (!WAITING.has(state)) {
+      throw new RemoteUnavailableError(`job ${id} is ${state} on ${q.host}: there is nothing to forward to`, { hint: `'tej resubmit ${q.host} --id ${id} NEW_ID' runs it again` });
     }
-    if (told !== w.state) q.onEvent?.({ kind: 'forward-waiting', host: q.host, id, state: w.state });
-    told = w.state;
+    if (told !== state) q.onEvent?.({ kind: 'forward-waiting', host: q.host, id, state });
+    told = state;
     delay = next(delay, max);
     await pause(delay, options.signal);
   }

@@ -35,7 +35,7 @@ export function parseForwardSpec(spec: string): ForwardSpec {
  * chooses it, yet it is checked as the rest of a reply is: nothing else may reach ssh2's request.
  */
 export function checkNode(node: string | undefined, host: string, id: string): string {
-  if (node !== undefined && /^[A-Za-z0-9_][A-Za-z0-9._:-]{0,253}$/.test(node)) return node;
+  if (node !== undefined && /^[A-Za-z0-9_:][A-Za-z0-9._:-]{0,253}$/.test(node)) return node;
   throw new TejError(`${host} did not say where job ${id} runs (node=${JSON.stringify(node ?? null)})`, { hint: 'run the command again with -v; if it fails again, please report it' });
 }
 
@@ -70,11 +70,12 @@ export type Tunnel = (node: string, port: number) => Promise<Duplex>;
 
 function listen(spec: ForwardSpec, onSocket: (sock: Socket) => void): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer({ noDelay: true, pauseOnConnect: true }, onSocket);
+    const server = createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, onSocket);
     server.once('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'EADDRINUSE' ? 'is in use' : e.code === 'EACCES' ? 'needs privileges' : `cannot be opened (${e.message})`;
       reject(new InvalidInputError(`local port ${spec.local} ${why}`, { hint: `choose another one with LOCAL:${spec.remote}, or 0:${spec.remote} for a free one` }));
     });
+    // allowHalfOpen: a client's end of input (a FIN) goes on to the job, which may still answer.
     // 127.0.0.1 only: the job's port is the user's, not the local network's.
     server.listen(spec.local, '127.0.0.1', () => resolve(server));
   });
