@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { makeJob, ok, startTej, tej, waitFor, type RunningTej } from '../helpers/cli.js';
+import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
 import { useSshHost } from '../helpers/lab.js';
 
 /** A GET through the forward: the body, or the error's message (the server may not listen yet). */
@@ -91,6 +91,20 @@ describe('tej forward on a direct host', { concurrency: true }, () => {
     assert.equal(r.code, 130, r.stderr);
     assert.equal(await listening(local), false);
     ok(await run(['kill', 'h1', '--id', id]));
+  });
+
+  it('submit --forward submits, prints the id, then forwards to the job once it runs', async () => {
+    const id = 'fw-submit';
+    const dir = await makeJob(join(sshHost.jobs, id), {
+      'start.sh': 'echo from-submit > page.txt\nexec /usr/bin/python3 -m http.server 18085 --bind 127.0.0.1\n',
+    });
+    const f = startTej(['submit', 'h1', '--id', id, '--forward', '0:18085', dir], { home: sshHost.home });
+    await f.stdoutMatches(/^fw-submit\nhttp:\/\/127\.0\.0\.1:\d+\n/);
+    const url = f.out.stdout.split('\n')[1]!;
+    assert.equal(await waitFor('the page', () => get(`${url}/page.txt`), (b) => b.startsWith('200'), 90_000), '200 from-submit\n');
+    ok(await run(['kill', 'h1', '--id', id]));
+    const r = await f.done;
+    assert.equal(r.code, 0, r.stderr);
   });
 
   it('refuses an ended job, a missing job and a bad port with their exit codes', async () => {

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
-import { parseForwardSpec } from '../../job/forward.js';
+import { parseForwardSpec, type ForwardSpec } from '../../job/forward.js';
+import type { Queue } from '../../queue.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 
@@ -35,13 +36,16 @@ export const forwardCommand: CommandModule<GlobalArgs, Args> = {
     if (ports.length === 0) throw new UsageError('forward needs a port', { hint: HINT });
     const specs = ports.map(parseForwardSpec); // a bad one fails before the host is touched
     // A --persist master relays commands, not TCP channels: the forward has a connection of its own.
-    await withQueue(destination, { ...argv, persist: 'off' }, async (q) => {
-      const fwd = await q.forward(ids[0]!, specs);
-      if (argv.json) printJson({ id: ids[0], node: fwd.node, ports: fwd.ports });
-      else for (const p of fwd.ports) process.stdout.write(`${p.url}\n`);
-      if (!argv.quiet) process.stderr.write(`tej: forwarding to job ${ids[0]} on ${fwd.node === '127.0.0.1' ? q.host : `${fwd.node} via ${q.host}`}; Ctrl-C ends it\n`);
-      const end = await fwd.ended;
-      if (!argv.quiet) process.stderr.write(`tej: job ${ids[0]} is ${end.state ?? 'no longer running'}: the forward ended\n`);
-    });
+    await withQueue(destination, { ...argv, persist: 'off' }, (q) => runForward(q, ids[0]!, specs, argv));
   },
 };
+
+/** Forwards, prints the local URLs (or the JSON document), and resolves when the forward ends. */
+export async function runForward(q: Queue, id: string, specs: ForwardSpec[], argv: GlobalArgs): Promise<void> {
+  const fwd = await q.forward(id, specs);
+  if (argv.json) printJson({ id, node: fwd.node, ports: fwd.ports });
+  else for (const p of fwd.ports) process.stdout.write(`${p.url}\n`);
+  if (!argv.quiet) process.stderr.write(`tej: forwarding to job ${id} on ${fwd.node === '127.0.0.1' ? q.host : `${fwd.node} via ${q.host}`}; Ctrl-C ends it\n`);
+  const end = await fwd.ended;
+  if (!argv.quiet) process.stderr.write(`tej: job ${id} is ${end.state ?? 'no longer running'}: the forward ended\n`);
+}
