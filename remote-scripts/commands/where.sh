@@ -33,13 +33,7 @@ node=
 if test "$state" = running; then
 	# The plugin of the job says (queue_node); one that cannot be loaded any more, or without
 	# queue_node (the default), runs jobs on this host.
-	plugin=
-	! read_state_into "$job_dir/plugin" || plugin=$state_line
-	if test -n "$plugin" && is_plugin_name "$plugin" && plugin_installed "$plugin"; then
-		load_queue "$plugin"
-	else
-		queue_defaults
-	fi
+	load_job_queue "$job_dir"
 	node=$(queue_node "$job_dir" "$job_native") || die "$EX_UNAVAILABLE" "cannot tell which node job $id runs on"
 	# The client checks the name too: one word, nothing a job could smuggle a second line into.
 	case $node in

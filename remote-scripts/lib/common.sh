@@ -323,6 +323,18 @@ load_queue() {
 	. "$TEJ_ROOT/queues/$1.sh"
 }
 
+# load_job_queue JOB_DIR: load the plugin a job was submitted with (its plugin file) when it is one the
+# client vouches for; else the defaults (a plugin removed since, or a name the job wrote there)
+load_job_queue() {
+	_load_job_queue_p=
+	! read_state_into "$1/plugin" || _load_job_queue_p=$state_line
+	if test -n "$_load_job_queue_p" && is_plugin_name "$_load_job_queue_p" && plugin_installed "$_load_job_queue_p"; then
+		load_queue "$_load_job_queue_p"
+	else
+		queue_defaults
+	fi
+}
+
 # load_own_plugin NAME: run the user's own plugin from the text read once and checked against the sha256
 # the client sent for it (TEJ_PLUGIN_SUMS, "NAME=HEX ..."), so that a job rewriting the file while the
 # call runs cannot get its code run. Without a sum (a library session's call) it fails with 69, and the

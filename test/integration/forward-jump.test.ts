@@ -6,15 +6,14 @@ import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { startJumpLab } from '../helpers/jump-lab.js';
+import type { Lab } from '../helpers/lab.js';
 
 describe('tej forward through a jump host', () => {
   let lab: Lab<'jump' | 'inner'>;
   let home: string;
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'jump', role: 'ssh' }, { name: 'inner', role: 'ssh' }] });
-    home = await makeClientHome(lab);
-    await appendFile(join(home, '.ssh', 'config'), `Host viajump\n  HostName ${lab.hosts.inner.ip}\n  User alice\n  IdentityFile ${join(home, '.ssh', 'id_ed25519')}\n  IdentitiesOnly yes\n  ProxyJump jump\n`);
+    ({ lab, home } = await startJumpLab());
   });
   after(async () => {
     await lab?.stop();
