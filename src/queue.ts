@@ -279,7 +279,8 @@ export class Queue {
   forward(id: string, ports: readonly (string | ForwardSpec)[], options: ForwardOptions = {}): Promise<ForwardHandle> {
     checkJobId(id);
     const where = async (job: string) => (await this.call('where', [job])).reply!.header;
-    const tunnel = this.transport.tunnel?.bind(this.transport);
+    // the transport of the moment: status reconnects after a broken connection, and later connections go on it
+    const tunnel = this.transport.tunnel ? (node: string, port: number) => this.transport.tunnel!(node, port) : undefined;
     return forwardJob({ host: this.host, onEvent: this.onEvent, where, status: (job) => this.status(job), tunnel }, id, ports, options);
   }
 
