@@ -86,10 +86,18 @@ describe('tej forward on a direct host', { concurrency: true }, () => {
     const url = f.out.stdout.trim();
     const local = Number(new URL(url).port);
     assert.match(await waitFor('the listing', () => get(`${url}/`), (b) => b.startsWith('200'), 90_000), /page\.txt/);
+    // a connection held open through the forward: on the host, sshd's connection to the job's port
+    const held = connect({ host: '127.0.0.1', port: local });
+    held.on('error', () => undefined);
+    const toJob = () => sshHost.lab.exec('h1', ['ss', '-Htn', 'state', 'established', '( dport = :18082 )']).then((x) => x.stdout.trim());
+    await waitFor('sshd connected to the job', toJob, (o) => o !== '', 60_000);
     f.child.kill('SIGINT');
     const r = await f.done;
     assert.equal(r.code, 130, r.stderr);
     assert.equal(await listening(local), false);
+    // and on the host, sshd let go of the job's port with the connection
+    await waitFor('sshd to let go of the job', toJob, (o) => o === '', 60_000);
+    held.destroy();
     ok(await run(['kill', 'h1', '--id', id]));
   });
 
