@@ -75,8 +75,9 @@ fi
 
 cd -P "$work" || die "$EX_NOINPUT" "cannot enter the directory of job $id"
 test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
-# What the helper's caller set for it alone is not the job's.
-unset TEJ_CALLER_PID TEJ_UMASK TEJ_PLUGINS TEJ_PLUGIN_SUMS
+# What the helper's caller set for it alone is not the job's (the job's wrapper leaves the same out:
+# export_job_env, lib/run-job.sh).
+unset TEJ_ROOT TEJ_SHELL TEJ_CALLER_PID TEJ_UMASK TEJ_PLUGINS TEJ_PLUGIN_SUMS TEJ_KILL_GRACE
 # The job's environment as the wrapper gives it (export_job_env, lib/run-job.sh): meta/env/, then the
 # TEJ_ variables set above, which win. Names are checked as submit checks them; one a job wrote since is
 # left out, as the wrapper leaves it out. Exported after the markers, with builtins only: a PATH or an

@@ -24,13 +24,15 @@ eachShell({ variants: VARIANTS }, (shell, variant) => {
     t.after(() => q.cleanUp());
     await q.submit('e1', { command: 'true', env: { GREETING: "it's $x" } });
     await q.waitState('e1', ['finished']);
-    const r = await q.run(['exec', 'e1', 'sh', '-c', 'pwd -P; printf "%s|%s|" "$TEJ_JOB_ID" "$GREETING"; cat; echo oops >&2; exit 3', 'arg0'], { input: Buffer.from('in\n') });
+    const r = await q.run(['exec', 'e1', 'sh', '-c', 'pwd -P; env | sed -n "s/=.*//; /^TEJ_/p" | sort | tr "\\n" " "; echo; printf "%s|%s|" "$TEJ_JOB_ID" "$GREETING"; cat; echo oops >&2; exit 3', 'arg0'], { input: Buffer.from('in\n') });
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stderr, `${MARK}oops\n`);
     const out = r.stdout.toString();
     assert.ok(out.startsWith(MARK), out);
-    const [cwd, rest] = out.slice(MARK.length).split('\n');
+    const [cwd, names, rest] = out.slice(MARK.length).split('\n');
     assert.match(cwd!, /\/jobs\/e1\/work$/);
+    // as the job sees them: the documented TEJ_ names only, none of the helper's own (TEJ_ROOT, TEJ_SHELL, ...)
+    assert.equal(names, 'TEJ_JOB_DIR TEJ_JOB_ID TEJ_JOB_NPROC TEJ_QUEUE ');
     assert.equal(rest, "e1|it's $x|in");
   });
 
