@@ -19,7 +19,55 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/state.sh"
 	# shellcheck source=../lib/answers.sh
 	. "$TEJ_ROOT/lib/answers.sh"
+	# shellcheck source=../lib/kill.sh
+	. "$TEJ_ROOT/lib/kill.sh"
 fi
+
+# exec_watch HELPER IDENTITY GRACE: while the helper (its pid and proc_identity) runs its command, look
+# twice a second whether the client has gone (Ctrl-C, a dropped link): a command without a terminal gets
+# no hang-up, and one that writes nothing would run on for ever. Then end the command's process tree:
+# TERM, and KILL to what is left after GRACE seconds. Runs in the background, its stdio /dev/null.
+exec_watch() {
+	set +e
+	self_into
+	while proc_alive "$1" "$2"; do
+		if client_gone; then
+			exec_hang_up "$1" "$self_pid" "$3"
+			return 0
+		fi
+		sleep 0.5 2>/dev/null || sleep 1
+	done
+}
+
+# exec_hang_up HELPER WATCHER GRACE: TERM the trees of the helper's children but the watcher (the
+# command: srun for a Slurm job's step), then KILL what is left of them after GRACE seconds. Not the
+# job's own processes: tree_job_dir stays empty.
+exec_hang_up() {
+	if has_proc; then
+		proc_scan
+		_exec_hang_up_table=$proc_table
+	else
+		ps_snapshot || return 0
+		_exec_hang_up_table=$ps_table
+	fi
+	_exec_hang_up_roots=
+	while read -r _exec_hang_up_pid _exec_hang_up_ppid _exec_hang_up_rest; do
+		if test "$_exec_hang_up_ppid" = "$1" && test "$_exec_hang_up_pid" != "$2"; then
+			_exec_hang_up_roots="$_exec_hang_up_roots $_exec_hang_up_pid"
+		fi
+	done <<EOF
+$_exec_hang_up_table
+EOF
+	test -n "$_exec_hang_up_roots" || return 0
+	# shellcheck disable=SC2086 # split on purpose: pids
+	tree_kill TERM $_exec_hang_up_roots
+	_exec_hang_up_waited=0
+	while tree_alive && test "$_exec_hang_up_waited" -lt "$3"; do
+		sleep 1
+		_exec_hang_up_waited=$((_exec_hang_up_waited + 1))
+	done
+	! tree_alive || tree_kill KILL
+}
 
 usage="usage: tej-remote exec <job-id> <command> [args...]"
 test $# -ge 2 || die "$EX_USAGE" "$usage"
@@ -75,6 +123,16 @@ fi
 
 cd -P "$work" || die "$EX_NOINPUT" "cannot enter the directory of job $id"
 test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
+kill_grace=${TEJ_KILL_GRACE:-10}
+check_seconds "$kill_grace" TEJ_KILL_GRACE
+# The client gone already: nothing to run. Else the watcher starts now, before the job's environment
+# (its PATH is the command's, not the watcher's), and the command runs in the foreground (it keeps
+# SIGINT and SIGQUIT as we got them: an asynchronous command of a shell without job control has them
+# ignored) with our stdin.
+client_watch_init || exit 0
+self_into
+exec_watch "$self_pid" "$self_id" "$kill_grace" </dev/null >/dev/null 2>&1 &
+watcher=$!
 # What the helper's caller set for it alone is not the job's (the job's wrapper leaves the same out:
 # export_job_env, lib/run-job.sh).
 unset TEJ_ROOT TEJ_SHELL TEJ_CALLER_PID TEJ_UMASK TEJ_PLUGINS TEJ_PLUGIN_SUMS TEJ_KILL_GRACE
@@ -107,4 +165,6 @@ done
 set +e
 queue_exec "$job_dir" "$job_native" "$state" "$@"
 status=$?
+# Our own child, not waited for yet: its pid cannot be another process's.
+kill "$watcher" 2>/dev/null
 exit "$status"
