@@ -1,0 +1,101 @@
+// tej shell against a real sshd, driven through a real pseudo-terminal on the client side
+// (test/helpers/terminal.ts): the shell runs in the job's work/ with its environment, follows the
+// window's size, gets Ctrl-C as a byte, and exits with its own status; tcsh and fish accounts too (the
+// helper's script reaches /bin/sh through the terminal, never through the login shell's parser).
+import assert from 'node:assert/strict';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { LOGIN_SHELL_USERS, useSshHost } from '../helpers/lab.js';
+import { tejOnTerminal } from '../helpers/terminal.js';
+
+const SHELLS = ['bash', 'tcsh', 'fish'] as const;
+
+describe('tej shell', { concurrency: true }, () => {
+  const sshHost = useSshHost({ jobsPrefix: 'tej-shell-' });
+  const run = (args: string[]) => tej(args, { home: sshHost.home, timeoutMs: 120_000 });
+  const hostOf = (shell: (typeof SHELLS)[number]) => (shell === 'bash' ? 'h1' : `h1-${shell}`);
+
+  before(async () => {
+    const key = join(sshHost.home, '.ssh', 'id_ed25519');
+    const known = join(sshHost.home, '.ssh', 'known_hosts');
+    await appendFile(
+      join(sshHost.home, '.ssh', 'config'),
+      SHELLS.filter((s) => s !== 'bash')
+        .map((shell) =>
+          [`Host h1-${shell}`, `  HostName ${sshHost.lab.hosts.h1.ip}`, `  User ${LOGIN_SHELL_USERS[shell]}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes',
+            `  UserKnownHostsFile ${known}`, '  StrictHostKeyChecking yes', '  BatchMode yes', ''].join('\n'),
+        )
+        .join(''),
+    );
+  });
+
+  /** Submits a job that runs until a file `stop` appears in its directory; resolves once it runs. */
+  const submitRunning = async (host: string, id: string) => {
+    const dir = await makeJob(join(sshHost.jobs, id), {
+      'start.sh': 'while ! test -f stop; do sleep 0.2; done\n',
+      'tej.json': JSON.stringify({ env: { GREETING: "it's !x" } }),
+    });
+    ok(await run(['submit', host, '--id', id, dir]));
+    await waitFor(`${id} running`, () => run(['status', host, '--id', id]), (r) => /\brunning\b/.test(r.stdout), 90_000);
+  };
+
+  // What a command prints, told from its echo on the terminal: `E''ND` is typed, `END` printed.
+  for (const shell of SHELLS) {
+    it(`opens a ${shell} login shell in the job's directory with its environment, and exits with its status`, async () => {
+      const host = hostOf(shell);
+      const id = `shell-${shell}`;
+      await submitRunning(host, id);
+      try {
+        const t = tejOnTerminal(['shell', host, '--id', id], { home: sshHost.home });
+        t.type(`pwd -P; echo "$TEJ_JOB_ID" "$GREETING"; echo "$0"; echo E''ND\r`);
+        const shown = await t.shows(/\nEND\r?\n/);
+        assert.match(shown, new RegExp(`/jobs/${id}/work\\r?\\n${id} it's !x\\r?\\n`), shown);
+        assert.match(shown, new RegExp(`\\n-?\\S*${shell}\\r?\\n`), `the account's login shell: ${shown}`);
+        t.type('exit 3\r');
+        const { code, screen } = await t.done;
+        assert.equal(code, 3, screen);
+        assert.doesNotMatch(screen, /tej-stream-begins/);
+      } finally {
+        ok(await run(['exec', host, '--id', id, '--', 'touch', 'stop']));
+      }
+    });
+  }
+
+  it('follows the window size, sends Ctrl-C to the remote side, and leaves nothing running', async () => {
+    const id = 'shell-tty';
+    await submitRunning('h1', id);
+    try {
+      const t = tejOnTerminal(['shell', 'h1', '--id', id], { home: sshHost.home, rows: 33, cols: 111 });
+      t.type(`stty size; echo S''1\r`);
+      assert.match(await t.shows(/\nS1\r?\n/), /\n33 111\r?\n/);
+      // the remote side waits for the new size itself: no timing window between the resize and the typing
+      t.resize(40, 120);
+      t.type(`sh -c 'while test "$(stty size)" != "40 120"; do sleep 0.1; done'; stty size; echo S''2\r`);
+      assert.match(await t.shows(/\nS2\r?\n/), /\n40 120\r?\n/);
+      t.type(`sh -c 'echo SLE''EPING; exec sleep 1000'\r`);
+      await t.shows(/\nSLEEPING\r?\n/);
+      t.type('\x03');
+      t.type(`echo "after $?"; echo A''FTER\r`);
+      assert.match(await t.shows(/\nAFTER\r?\n/), /\nafter 130\r?\n/);
+      t.type('exit\r');
+      assert.equal((await t.done).code, 0);
+      const left = await sshHost.lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'sleep 1000']);
+      assert.equal(left.stdout, '', 'nothing left on the host');
+    } finally {
+      ok(await run(['exec', 'h1', '--id', id, '--', 'touch', 'stop']));
+    }
+  });
+
+  it('refuses without a terminal (64, pointing to tej exec) and names an unknown job (66)', async () => {
+    ok(await run(['setup', 'h1']));
+    const piped = await run(['shell', 'h1', '--id', 'no-such-job']);
+    assert.equal(piped.code, 64, piped.stderr);
+    assert.match(piped.stderr, /needs a terminal[\s\S]*tej exec/);
+    const t = tejOnTerminal(['shell', 'h1', '--id', 'no-such-job'], { home: sshHost.home });
+    const { code, screen } = await t.done;
+    assert.equal(code, 66, screen);
+    assert.match(screen, /no such job: no-such-job/);
+  });
+});
