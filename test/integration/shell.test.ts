@@ -71,16 +71,16 @@ describe('tej shell', { concurrency: true }, () => {
     try {
       const t = tejOnTerminal(['shell', 'h1', '--id', id], { home: sshHost.home, rows: 33, cols: 111 });
       t.type(`stty size; echo S''1\r`);
-      assert.match(await t.shows(/\nS1\r*\n/), /\n33 111\r*\n/);
+      assert.match(await t.shows(/\nS1\r*\n/), /[\r\n]33 111\r*\n/);
       // the remote side waits for the new size itself: no timing window between the resize and the typing
       t.resize(40, 120);
       t.type(`sh -c 'while test "$(stty size)" != "40 120"; do sleep 0.1; done'; stty size; echo S''2\r`);
-      assert.match(await t.shows(/\nS2\r*\n/), /\n40 120\r*\n/);
+      assert.match(await t.shows(/\nS2\r*\n/), /[\r\n]40 120\r*\n/);
       t.type(`sh -c 'echo SLE''EPING; exec sleep 1000'\r`);
-      await t.shows(/\nSLEEPING\r*\n/);
+      await t.shows(/[\r\n]SLEEPING\r*\n/);
       t.type('\x03');
       t.type(`echo "after $?"; echo A''FTER\r`);
-      assert.match(await t.shows(/\nAFTER\r*\n/), /\nafter 130\r*\n/);
+      assert.match(await t.shows(/\nAFTER\r*\n/), /[\r\n]after 130\r*\n/);
       t.type('exit\r');
       assert.equal((await t.done).code, 0);
       const left = await sshHost.lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'sleep 1000']);
