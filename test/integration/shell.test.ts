@@ -3,11 +3,11 @@
 // window's size, gets Ctrl-C as a byte, and exits with its own status; tcsh and fish accounts too (the
 // helper's script reaches /bin/sh through the terminal, never through the login shell's parser).
 import assert from 'node:assert/strict';
-import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
-import { LOGIN_SHELL_USERS, useSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
+import { addLoginShellHosts } from '../helpers/login-shell-hosts.js';
 import { tejOnTerminal } from '../helpers/terminal.js';
 
 const SHELLS = ['bash', 'tcsh', 'fish'] as const;
@@ -19,19 +19,7 @@ describe('tej shell', { concurrency: true }, () => {
   const run = (args: string[]) => tej(args, { home: sshHost.home, timeoutMs: 120_000 });
   const hostOf = (shell: (typeof SHELLS)[number]) => (shell === 'bash' ? 'h1' : `h1-${shell}`);
 
-  before(async () => {
-    const key = join(sshHost.home, '.ssh', 'id_ed25519');
-    const known = join(sshHost.home, '.ssh', 'known_hosts');
-    await appendFile(
-      join(sshHost.home, '.ssh', 'config'),
-      SHELLS.filter((s) => s !== 'bash')
-        .map((shell) =>
-          [`Host h1-${shell}`, `  HostName ${sshHost.lab.hosts.h1.ip}`, `  User ${LOGIN_SHELL_USERS[shell]}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes',
-            `  UserKnownHostsFile ${known}`, '  StrictHostKeyChecking yes', '  BatchMode yes', ''].join('\n'),
-        )
-        .join(''),
-    );
-  });
+  before(() => addLoginShellHosts(sshHost, SHELLS.filter((s) => s !== 'bash')));
 
   /** Submits a job that runs until a file `stop` appears in its directory; resolves once it runs. */
   const submitRunning = async (host: string, id: string) => {
