@@ -13,6 +13,8 @@ export interface TerminalTej {
   resize(rows: number, cols: number): void;
   /** Resolves with what the terminal showed since the last match once it matches `re`; rejects if tej ends first. */
   shows(re: RegExp): Promise<string>;
+  /** Closes the terminal at once, as a closed terminal window does (tej gets SIGHUP). */
+  hangUp(): void;
   /** tej's exit status and everything the terminal showed. */
   done: Promise<{ code: number | null; screen: string }>;
 }
@@ -57,6 +59,7 @@ export function tejOnTerminal(args: string[], o: TejRunOptions & { rows?: number
         check();
         void done.then((r) => reject(new Error(`tej ended (exit ${r.code}) before the terminal showed ${re}:\n${r.screen}`)));
       }),
+    hangUp: () => child.kill('SIGKILL'),
     done,
   };
 }

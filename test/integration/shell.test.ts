@@ -3,6 +3,8 @@
 // window's size, gets Ctrl-C as a byte, and exits with its own status; tcsh and fish accounts too (the
 // helper's script reaches /bin/sh through the terminal, never through the login shell's parser).
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
@@ -78,6 +80,25 @@ describe('tej shell', { concurrency: true }, () => {
     }
   });
 
+  it('ends the remote shell and what it runs when the local terminal is closed, and ignores --persist', async () => {
+    const id = 'shell-hangup';
+    await submitRunning('h1', id);
+    const runtime = join(sshHost.home, 'run-shell');
+    await mkdir(runtime, { recursive: true, mode: 0o700 });
+    try {
+      // through --persist: a master relays no terminal, so the shell has its own connection
+      const t = tejOnTerminal(['shell', 'h1', '--id', id, '--persist'], { home: sshHost.home, env: { XDG_RUNTIME_DIR: runtime } });
+      t.type(`sh -c 'echo SLE''EPING; exec sleep 2000'\r`);
+      await t.shows(/[\r\n]SLEEPING\r*\n/);
+      t.hangUp();
+      await t.done;
+      await waitFor('the shell and its sleep gone', () => sshHost.lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'sleep 2000']), (r) => r.stdout === '', 60_000);
+      assert.deepEqual(readdirSync(runtime), [], 'no master was started');
+    } finally {
+      ok(await run(['exec', 'h1', '--id', id, '--', 'touch', 'stop']));
+    }
+  });
+
   it('refuses without a terminal (64, pointing to tej exec) and names an unknown job (66)', async () => {
     ok(await run(['setup', 'h1']));
     const piped = await run(['shell', 'h1', '--id', 'no-such-job']);
@@ -87,5 +108,14 @@ describe('tej shell', { concurrency: true }, () => {
     const { code, screen } = await t.done;
     assert.equal(code, 66, screen);
     assert.match(screen, /no such job: no-such-job/);
+
+    // the helper's own refusal, on the terminal before the marker, is tej's message
+    const dir = await makeJob(join(sshHost.jobs, 'shell-gone'), { 'start.sh': 'true\n' });
+    ok(await run(['submit', 'h1', '--id', 'shell-gone', dir]));
+    assert.equal((await run(['wait', 'h1', '--id', 'shell-gone'])).code, 0);
+    assert.equal((await sshHost.lab.exec('h1', ['rm', '-rf', '/home/alice/.tej/jobs/shell-gone/work'])).code, 0);
+    const gone = await tejOnTerminal(['shell', 'h1', '--id', 'shell-gone'], { home: sshHost.home }).done;
+    assert.equal(gone.code, 66, gone.screen);
+    assert.match(gone.screen, /tej: .*directory of job shell-gone is gone/);
   });
 });
