@@ -269,13 +269,7 @@ export class Queue {
     return outcome;
   }
 
-  /**
-   * An interactive shell on a terminal where the job runs, as `exec` runs a command there (its work/,
-   * its environment; inside a running Slurm job's allocation): the account's login shell, else /bin/sh.
-   * `options.stdin` are the keystrokes (a terminal's, in raw mode: the CLI sets it in `onStart`) and
-   * `options.stdout` gets what the terminal shows; `options.window` is followed as it resizes. Resolves
-   * to the shell's exit status. Needs a connection of this process (no local queue, no --persist master).
-   */
+  /** An interactive shell where the job runs, as `exec` runs a command (src/job/shell.ts): its exit status. */
   async shell(id: string, options: ShellOptions = {}): Promise<number> {
     checkJobId(id);
     const terminal = this.transport.terminal?.bind(this.transport);
@@ -286,7 +280,7 @@ export class Queue {
     return runShell(terminal, this.host, what, await this.invocation('exec', ['--shell', id]), options);
   }
 
-  /** The job exec and shell run in: there, and past its submit. */
+  /** The job exec and shell run in: there, past its submit. */
   private async lookUpForExec(id: string): Promise<void> {
     const status = await this.status(id);
     if (!status) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });

@@ -1,11 +1,11 @@
 #!/bin/sh
-# Summary: Run one command where a job runs, in its directory (work/), with its environment, no terminal;
-#   or (--shell) an interactive shell there, on the terminal that is this helper's stdin
+# Summary: Run one command (no terminal), or an interactive shell (--shell), in a job's work/ with its environment
 # Usage: tej-remote exec <job-id> <command> [args...]
 #        tej-remote exec --shell <job-id>
 # Output (stdout, stderr): nothing of its own once the job is found: the stream marker on each, then the
 #   command's stdout and stderr byte for byte; the command reads this helper's stdin. With --shell the
-#   marker is on stdout alone (the terminal's one stream), before the terminal's modes are set for the shell
+#   marker is on stdout alone (the terminal's one stream), before the terminal's modes are set for the
+#   shell, which runs on the terminal that is this helper's stdin
 # Exit: after the markers, the command's own status (128+N when signal N killed it, 127 not found, 126
 #   not executable); before them: 64 usage; 65 bad id or metadata; 66 no such job, or its directory is
 #   gone; 69 queue not set up; 75 the job is still being submitted

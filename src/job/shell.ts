@@ -1,6 +1,8 @@
-// The shell operation: an interactive shell on a terminal where a job runs (exec.sh --shell). The
-// terminal has one stream: what precedes the stream marker there is the helper's (a refusal, a login
-// banner), everything after it the shell's.
+// The shell operation: an interactive shell on a terminal where a job runs (exec.sh --shell), as exec
+// runs a command there: its work/, its environment, inside a running Slurm job's allocation; the
+// account's login shell, else /bin/sh. The terminal has one stream: what precedes the stream marker
+// there is the helper's (a refusal, a login banner), everything after it the shell's. The keystrokes
+// (a local terminal's in raw mode, which the CLI sets in onStart) go only to the shell.
 import type { Readable, Writable } from 'node:stream';
 import { ConnectionError } from '../errors.js';
 import type { TerminalOptions, TerminalWindow } from '../transport/terminal.js';
