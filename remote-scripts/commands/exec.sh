@@ -1,8 +1,11 @@
 #!/bin/sh
-# Summary: Run one command where a job runs, in its directory (work/), with its environment, no terminal
+# Summary: Run one command (no terminal), or an interactive shell (--shell), in a job's work/ with its environment
 # Usage: tej-remote exec <job-id> <command> [args...]
+#        tej-remote exec --shell <job-id>
 # Output (stdout, stderr): nothing of its own once the job is found: the stream marker on each, then the
-#   command's stdout and stderr byte for byte; the command reads this helper's stdin
+#   command's stdout and stderr byte for byte; the command reads this helper's stdin. With --shell the
+#   marker is on stdout alone (the terminal's one stream), before the terminal's modes are set for the
+#   shell, which runs on the terminal that is this helper's stdin
 # Exit: after the markers, the command's own status (128+N when signal N killed it, 127 not found, 126
 #   not executable); before them: 64 usage; 65 bad id or metadata; 66 no such job, or its directory is
 #   gone; 69 queue not set up; 75 the job is still being submitted
@@ -69,7 +72,41 @@ EOF
 	! tree_alive || tree_kill KILL
 }
 
-usage="usage: tej-remote exec <job-id> <command> [args...]"
+# login_shell: prints the account's login shell from its passwd entry (getent, else /etc/passwd) when
+# it is usable: an absolute path to an executable file, listed in /etc/shells when there is one (which
+# leaves out nologin and false); else /bin/sh. tcsh and fish are as good as any: the shell gets nothing
+# to parse from tej, only the terminal.
+login_shell() {
+	_login_shell_uid=$(id -u)
+	_login_shell_entry=$(getent passwd "$_login_shell_uid" 2>/dev/null) || _login_shell_entry=
+	if test -z "$_login_shell_entry" && test -r /etc/passwd; then
+		while IFS= read -r _login_shell_line; do
+			case $_login_shell_line in
+			*:*:"$_login_shell_uid":*) _login_shell_entry=$_login_shell_line && break ;;
+			esac
+		done </etc/passwd
+	fi
+	_login_shell_path=${_login_shell_entry##*:}
+	case $_login_shell_path in
+	/*) ;;
+	*) _login_shell_path= ;;
+	esac
+	if test -n "$_login_shell_path" && test -f "$_login_shell_path" && test -x "$_login_shell_path" &&
+		{ ! test -f /etc/shells || grep -qxF -- "$_login_shell_path" /etc/shells; }; then
+		printf '%s\n' "$_login_shell_path"
+	else
+		printf '/bin/sh\n'
+	fi
+}
+
+usage="usage: tej-remote exec <job-id> <command> [args...] | exec --shell <job-id>"
+shell=
+if test "${1:-}" = --shell; then
+	test $# -eq 2 || die "$EX_USAGE" "$usage"
+	shell=$(login_shell)
+	shift
+	set -- "$1" "$shell" -i
+fi
 test $# -ge 2 || die "$EX_USAGE" "$usage"
 id=$1
 shift
@@ -157,13 +194,23 @@ if test -n "$meta" && test -d "$meta/env" && ! test -L "$meta/env"; then
 fi
 # From here on every byte on stdout and stderr is the command's.
 printf 'tej-stream-begins\n'
-printf 'tej-stream-begins\n' >&2
+if test -n "$shell"; then
+	# The client asked for the terminal raw, without echo, so that this script's line reached /bin/sh
+	# as sent (docs/protocol.md): the shell gets the usual modes back (POSIX stty has no `sane`).
+	stty sane 2>/dev/null || stty icanon isig iexten echo echoe echok icrnl ixon opost onlcr 2>/dev/null || :
+else
+	printf 'tej-stream-begins\n' >&2
+fi
 for name in $env_names; do
 	read_raw "$meta/env/$name"
 	command export "$name=$raw_value" 2>/dev/null || :
 done
 set +e
-queue_exec "$job_dir" "$job_native" "$state" "$@"
+if test -n "$shell"; then
+	queue_shell "$job_dir" "$job_native" "$state" "$@"
+else
+	queue_exec "$job_dir" "$job_native" "$state" "$@"
+fi
 status=$?
 # Our own child, not waited for yet: its pid cannot be another process's.
 kill "$watcher" 2>/dev/null

@@ -254,6 +254,13 @@ queue_defaults() {
 		shift 3
 		"$@"
 	}
+	# queue_shell JOB_DIR NATIVE_ID STATE SHELL [ARGS...]: as queue_exec, for an interactive shell whose
+	# stdin, stdout and stderr are a terminal (exec --shell); a plugin that runs it elsewhere must give it
+	# a terminal there (slurm: srun --pty). Optional: this default runs it here.
+	queue_shell() {
+		shift 3
+		"$@"
+	}
 	# queue_states: the batch form of queue_state, for status and list: reads "NATIVE_ID JOB_DIR" lines,
 	# prints "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE - when the plugin has none). This default asks
 	# queue_state once per job; a plugin whose every question costs (slurm: squeue) asks once for all.

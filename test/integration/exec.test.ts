@@ -4,11 +4,12 @@
 // `\'` in them: the arguments travel on stdin inside the script, never on sshd's command line).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { makeJob, ok, startTej, TEJ_BIN, tej, waitFor } from '../helpers/cli.js';
-import { LOGIN_SHELL_USERS, useSshHost } from '../helpers/lab.js';
+import { useSshHost } from '../helpers/lab.js';
+import { addLoginShellHosts } from '../helpers/login-shell-hosts.js';
 
 interface RawRun {
   code: number | null;
@@ -53,19 +54,7 @@ describe('tej exec', { concurrency: true }, () => {
   const run = (args: string[], env?: Record<string, string>) => tej(args, { home: sshHost.home, timeoutMs: 120_000, env });
   const hostOf = (shell: (typeof SHELLS)[number]) => (shell === 'bash' ? 'h1' : `h1-${shell}`);
 
-  before(async () => {
-    const key = join(sshHost.home, '.ssh', 'id_ed25519');
-    const known = join(sshHost.home, '.ssh', 'known_hosts');
-    await appendFile(
-      join(sshHost.home, '.ssh', 'config'),
-      SHELLS.filter((s) => s !== 'bash')
-        .map((shell) =>
-          [`Host h1-${shell}`, `  HostName ${sshHost.lab.hosts.h1.ip}`, `  User ${LOGIN_SHELL_USERS[shell]}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes',
-            `  UserKnownHostsFile ${known}`, '  StrictHostKeyChecking yes', '  BatchMode yes', ''].join('\n'),
-        )
-        .join(''),
-    );
-  });
+  before(() => addLoginShellHosts(sshHost, SHELLS.filter((s) => s !== 'bash')));
 
   /** Submits a job that runs until a file `stop` appears in its directory; resolves once it runs. */
   const submitRunning = async (host: string, id: string, env: Record<string, string> = {}) => {
