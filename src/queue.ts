@@ -1,18 +1,19 @@
 // A tej queue on one host: the typed library API. Every operation is one helper call over the session's
 // single connection; a host without a queue is set up on first use, and out-of-date helpers upgraded.
 // The longer operations live beside what they work on (src/job/submit.ts, src/job/logs.ts,
-// src/download/fetch.ts, src/remote/setup.ts) and use this queue through src/remote/call.ts.
+// src/download/fetch.ts, src/remote/setup.ts, src/job/forward-job.ts) and use this queue through src/remote/call.ts.
+// Length: over 300 lines: one short method per operation of the public API, the class users hold.
 import type { Writable } from 'node:stream';
 import pRetry from 'p-retry';
-import { EXIT, JobNotFoundError, JobRunningError, ConnectionError } from './errors.js';
+import { EXIT, JobNotFoundError, JobRunningError, ConnectionError, UsageError } from './errors.js';
 import type { EventHandler } from './events.js';
 import { download, type DownloadOptions } from './download/fetch.js';
 import type { ExtractResult } from './download/extract.js';
 import { checkJobId } from './job/id.js';
 import { AfterMarker, execArgs, execOutcome, type ExecOptions } from './job/exec.js';
-import type { ForwardHandle, ForwardSpec } from './job/forward.js';
-import { forwardJob, type ForwardOptions } from './job/forward-job.js';
+import { forwardJob, type ForwardHandle, type ForwardOptions, type ForwardSpec } from './job/forward-job.js';
 import { writeLogs } from './job/logs.js';
+import { runShell, type ShellOptions } from './job/shell.js';
 import { checkPluginName, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
 import { killResult, listedStatuses, toJobStatus, type JobStatus, type KillResult } from './job/status.js';
 import { resubmit, submitPrepared, type SubmitResult } from './job/submit.js';
@@ -29,7 +30,7 @@ import { SessionCalls } from './remote/session-calls.js';
 import type { RunResult, Transport } from './transport/transport.js';
 import { PROTO } from './version.js';
 
-export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type ForwardHandle, type ForwardOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
+export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type ForwardHandle, type ForwardOptions, type ShellOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
 
 export class Queue {
   private broken = false;
@@ -249,9 +250,7 @@ export class Queue {
   async exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
     checkJobId(id);
     const args = execArgs(id, argv);
-    const status = await this.status(id);
-    if (!status) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
-    if (status.state === 'submitting') throw new JobRunningError(`job ${id} is still being submitted (on ${this.host})`, { hint: 'try again once it is queued' });
+    await this.lookUpForExec(id);
     const what = `tej-remote exec ${args.join(' ')}`;
     const out = new AfterMarker(options.stdout, this.host);
     const err = new AfterMarker(options.stderr, this.host);
@@ -272,16 +271,28 @@ export class Queue {
     return outcome;
   }
 
-  /**
-   * Forwards local ports (`8888`, `9000:8888`, `0:8888`: a free one) on 127.0.0.1 to ports of the machine
-   * the job runs on, through the host's sshd (src/job/forward-job.ts); a queued job is waited for.
-   */
+  /** Local ports to the job's machine's until it ends or close() (src/job/forward-job.ts). */
   forward(id: string, ports: readonly (string | ForwardSpec)[], options: ForwardOptions = {}): Promise<ForwardHandle> {
     checkJobId(id);
-    const where = async (job: string) => (await this.call('where', [job])).reply!.header;
-    // the transport of the moment: status reconnects after a broken connection, and later connections go on it
-    const tunnel = this.transport.tunnel ? (node: string, port: number) => this.transport.tunnel!(node, port) : undefined;
-    return forwardJob({ host: this.host, onEvent: this.onEvent, where, status: (job) => this.status(job), tunnel }, id, ports, options);
+    return forwardJob({ ...this.calls, status: (job) => this.status(job), transport: () => this.transport }, id, ports, options);
+  }
+
+  /** An interactive shell where the job runs, as `exec` runs a command (src/job/shell.ts): its exit status. */
+  async shell(id: string, options: ShellOptions = {}): Promise<number> {
+    checkJobId(id);
+    const terminal = this.transport.terminal?.bind(this.transport);
+    if (!terminal) throw new UsageError('tej shell needs a host: the local queue has no remote terminal to open', { hint: `the job's directory is ${this.path}/jobs/${id}/work` });
+    await this.lookUpForExec(id);
+    const what = `tej-remote exec --shell ${id}`;
+    this.onEvent?.({ kind: 'exec', host: this.host, command: what });
+    return runShell(terminal, this.host, what, await this.invocation('exec', ['--shell', id]), options);
+  }
+
+  /** The job exec and shell run in: there, past its submit. */
+  private async lookUpForExec(id: string): Promise<void> {
+    const status = await this.status(id);
+    if (!status) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
+    if (status.state === 'submitting') throw new JobRunningError(`job ${id} is still being submitted (on ${this.host})`, { hint: 'try again once it is queued' });
   }
 
   /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */

@@ -203,9 +203,12 @@ key_value() {
 	return 1
 }
 
-# require_setup: exit 69 unless `setup` has run on this queue
+# require_setup: exit 69 unless `setup` has run on this queue, saying queue=absent as the dispatcher
+# does for a queue with no helpers: a client that may create the queue (submit) runs setup and calls
+# again. Helpers without jobs/ are what another client's first use leaves between its install and its setup.
 require_setup() {
 	if ! test -d "$TEJ_ROOT/jobs" || ! test -d "$TEJ_ROOT/staging"; then
+		printf 'queue=absent\n'
 		die "$EX_UNAVAILABLE" "the queue $TEJ_ROOT is not set up (run tej setup)"
 	fi
 }
@@ -256,6 +259,13 @@ queue_defaults() {
 	# default says this host itself (direct: where the job runs).
 	queue_node() {
 		echo 127.0.0.1
+	}
+	# queue_shell JOB_DIR NATIVE_ID STATE SHELL [ARGS...]: as queue_exec, for an interactive shell whose
+	# stdin, stdout and stderr are a terminal (exec --shell); a plugin that runs it elsewhere must give it
+	# a terminal there (slurm: srun --pty). Optional: this default runs it here.
+	queue_shell() {
+		shift 3
+		"$@"
 	}
 	# queue_states: the batch form of queue_state, for status and list: reads "NATIVE_ID JOB_DIR" lines,
 	# prints "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE - when the plugin has none). This default asks

@@ -160,8 +160,13 @@ job_status_write() {
 	{ printf '%s\n' "$1" >"$job_dir/job-status"; } 2>/dev/null
 }
 
-# export_job_env: export the variables of meta/env/, then the TEJ_ ones (which win)
+# export_job_env: export the variables of meta/env/, then the TEJ_ ones (which win). The helpers' own
+# TEJ_ variables (the queue's path, the shell, the caller's umask and pid, the plugins vouched for, the
+# harness's kill grace) are not the job's: it gets the documented ones only (README, Job environment).
+# Called in the subshell that becomes the job (or its notify command), not in the wrapper itself.
 export_job_env() {
+	_export_job_env_queue=$TEJ_ROOT
+	unset TEJ_ROOT TEJ_SHELL TEJ_UMASK TEJ_CALLER_PID TEJ_PLUGINS TEJ_PLUGIN_SUMS TEJ_KILL_GRACE
 	for _export_job_env_f in "$meta"/env/*; do
 		test -f "$_export_job_env_f" || continue
 		_export_job_env_name=${_export_job_env_f##*/}
@@ -177,7 +182,7 @@ export_job_env() {
 	done
 	TEJ_JOB_ID=$job_id
 	TEJ_JOB_DIR=$job_dir/work
-	TEJ_QUEUE=$TEJ_ROOT
+	TEJ_QUEUE=$_export_job_env_queue
 	TEJ_JOB_NPROC=$nproc
 	TEJ_SCRATCH_DIR=$scratch
 	export TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC TEJ_SCRATCH_DIR

@@ -24,6 +24,7 @@ import { waitCommand } from './commands/wait.js';
 import { logsCommand } from './commands/logs.js';
 import { execCommand } from './commands/exec.js';
 import { forwardCommand } from './commands/forward.js';
+import { shellCommand } from './commands/shell.js';
 import { showCommand } from './commands/show.js';
 import { resubmitCommand } from './commands/resubmit.js';
 import { completionCommand } from './commands/completion.js';
@@ -73,6 +74,7 @@ export async function runCli(args: string[]): Promise<void> {
     .command(logsCommand)
     .command(execCommand)
     .command(forwardCommand)
+    .command(shellCommand)
     .command(showCommand)
     .command(resubmitCommand)
     .command(completionCommand)

@@ -1,9 +1,12 @@
 // The life of a forward: wait for the job to run (a queued job's node is not known yet), ask where it
 // runs, open the listeners (src/job/forward.ts), then watch the job and end the forward with it.
 import { JobNotFoundError, RemoteUnavailableError, UsageError } from '../errors.js';
-import type { EventHandler } from '../events.js';
+import type { QueueCalls } from '../remote/call.js';
+import type { Transport } from '../transport/transport.js';
 import type { JobStatus } from './status.js';
 import { checkNode, openForward, parseForwardSpec, type ForwardEnd, type ForwardHandle, type ForwardSpec, type Tunnel } from './forward.js';
+
+export type { ForwardHandle, ForwardSpec };
 
 export interface ForwardOptions {
   /** Gives up waiting for a queued job (AbortError); aborting later closes the forward. */
@@ -12,14 +15,11 @@ export interface ForwardOptions {
   pollMs?: number;
 }
 
-/** What forwardJob needs of a queue (src/queue.ts). */
-export interface ForwardCalls {
-  host: string;
-  onEvent?: EventHandler;
-  /** The where helper's answer: the job's state word, and its node while it runs. */
-  where(id: string): Promise<{ state?: string; node?: string }>;
+/** What forwardJob needs of a queue (src/queue.ts): its calls, status, and its transport of the moment. */
+export interface ForwardCalls extends Pick<QueueCalls, 'host' | 'onEvent' | 'call'> {
   status(id: string): Promise<JobStatus | undefined>;
-  tunnel?: Tunnel;
+  /** Status reconnects after a broken connection: later connections go on the new transport. */
+  transport(): Pick<Transport, 'tunnel'>;
 }
 
 const WAITING = new Set(['submitting', 'queued']);
@@ -43,17 +43,20 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 /** Backoff between looks at the job: 0.5 s, doubling, at most `max`. */
 const next = (previous: number | undefined, max: number) => (previous === undefined ? 500 : Math.min(previous * 2, max));
 
+/**
+ * Forwards local ports (`8888`, `9000:8888`, `0:8888`: a free one) on 127.0.0.1 to ports of the machine
+ * the job runs on, through the host's sshd, once the job runs (Queue.forward).
+ */
 export async function forwardJob(q: ForwardCalls, id: string, specs: readonly (ForwardSpec | string)[], options: ForwardOptions = {}): Promise<ForwardHandle> {
   const parsed = specs.map((s) => (typeof s === 'string' ? parseForwardSpec(s) : s));
   if (parsed.length === 0) throw new UsageError('forward needs a port', { hint: 'tej forward [DEST] --id ID [LOCAL:]PORT...' });
-  const tunnel = q.tunnel;
-  if (!tunnel) throw new RemoteUnavailableError(`the connection to ${q.host} cannot forward ports`, { hint: 'connect to the host over SSH without --persist' });
+  if (!q.transport().tunnel) throw new RemoteUnavailableError(`the connection to ${q.host} cannot forward ports`, { hint: 'connect to the host over SSH without --persist' });
   const max = options.pollMs ?? 5000;
   let delay: number | undefined;
   let told = '';
   let node: string;
   for (;;) {
-    const w = await q.where(id);
+    const w = (await q.call('where', [id])).reply!.header;
     const state = w.state ?? 'absent';
     if (state === 'running') {
       node = checkNode(w.node, q.host, id);
@@ -68,6 +71,7 @@ export async function forwardJob(q: ForwardCalls, id: string, specs: readonly (F
     delay = next(delay, max);
     await pause(delay, options.signal);
   }
+  const tunnel: Tunnel = (to, port) => q.transport().tunnel!(to, port);
   const fwd = await openForward(node, parsed, tunnel, q.host, q.onEvent);
   const stopper = new AbortController();
   const close = async () => {

@@ -3,6 +3,7 @@
 // local echo server (the integration tests use the real sshd).
 import assert from 'node:assert/strict';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError, JobNotFoundError, RemoteUnavailableError } from '../../src/errors.js';
 import type { TejEvent } from '../../src/events.js';
@@ -40,23 +41,26 @@ describe('forwardJob', () => {
   });
   after(() => echo.close());
 
-  /** Fake calls: `states` are what where says in turn (the last repeated); status says `now.state`. */
+  /** Fake calls: `states` are what the where helper says in turn (the last repeated); status says `now.state`. */
   const calls = (states: string[], events: TejEvent[] = []) => {
     let asked = 0;
     const now = { state: 'running' };
+    const tunnel = (node: string) =>
+      new Promise<Duplex>((resolve, reject) => {
+        const s = connect({ host: node, port: echoPort });
+        s.once('connect', () => resolve(s)).once('error', reject);
+      });
     const c: ForwardCalls = {
       host: 'h',
       onEvent: (e: TejEvent) => events.push(e),
-      where: async () => {
+      // the where helper's reply: the state, and the node while the job runs
+      call: async () => {
         const state = states[Math.min(asked++, states.length - 1)]!;
-        return state === 'running' ? { state, node: '127.0.0.1' } : { state };
+        const header: Record<string, string> = state === 'running' ? { state, node: '127.0.0.1' } : { state };
+        return { result: { code: 0, stdout: Buffer.alloc(0), stderr: '' }, reply: { proto: 1, header, records: [] } };
       },
       status: async () => ({ state: now.state }) as JobStatus,
-      tunnel: (node: string) =>
-        new Promise((resolve, reject) => {
-          const s = connect({ host: node, port: echoPort });
-          s.once('connect', () => resolve(s)).once('error', reject);
-        }),
+      transport: () => ({ tunnel }),
     };
     return Object.assign(c, { now });
   };
