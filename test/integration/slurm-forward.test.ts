@@ -4,42 +4,29 @@
 // the login host's sshd, and ends when Slurm ends the job.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { useSlurmHost } from '../helpers/slurm-lab.js';
 
 describe('tej forward on a real Slurm', () => {
-  let lab: Lab<'s1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[]) => tej(args, { home, timeoutMs: 120_000 });
-  const statusOf = async (id: string) => JSON.parse((await run(['status', 's1', '--id', id, '--json'])).stdout) as { state: string; native_id: string | null };
-
-  before(async () => {
-    lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
-    home = await makeClientHome(lab);
-    jobs = await lab.makeTmpDir('tej-slurm-forward-');
-    ok(await run(['setup', 's1', '--plugin', 'slurm']));
-  });
-  after(async () => {
-    await lab?.stop();
-  });
+  const slurm = useSlurmHost('tej-slurm-forward-');
+  const { run, statusOf } = slurm;
 
   it('waits for a queued job to start, then reaches its port on its node', async () => {
     const id = 'sf-held';
     // on the node's address (the node's name resolves to it), not 127.0.0.1: the login host connects to it
-    const dir = await makeJob(join(jobs, id), {
+    const dir = await makeJob(join(slurm.jobs, id), {
       'start.sh': 'printf "%s on %s\\n" "$SLURM_JOB_ID" "$SLURMD_NODENAME" > page.txt\nexec /usr/bin/python3 -m http.server 18084 --bind 0.0.0.0\n',
       'tej.json': JSON.stringify({ slurm: { sbatch_args: ['--hold'] } }),
     });
     ok(await run(['submit', 's1', '--id', id, dir]));
     const queued = await statusOf(id);
     assert.equal(queued.state, 'queued');
-    const f = startTej(['forward', 's1', '--id', id, '--json', '0:18084'], { home });
+    const f = startTej(['forward', 's1', '--id', id, '--json', '0:18084'], { home: slurm.home });
     try {
       await f.stderrMatches(/job sf-held is queued on .*waiting for it to start/);
       assert.equal(f.out.stdout, '');
-      const rel = await lab.exec('s1', ['scontrol', 'release', queued.native_id!]);
+      const rel = await slurm.lab.exec('s1', ['scontrol', 'release', queued.native_id!]);
       assert.equal(rel.code, 0, rel.stderr);
       await f.stdoutMatches(/\n$/);
       const doc = JSON.parse(f.out.stdout) as { node: string; ports: { url: string }[] };
