@@ -14,6 +14,8 @@ export type TejEvent =
   /** `destination` is the local path, or '-' for stdout. */
   | { kind: 'download-progress'; host: string; path: string; destination: string; bytes: number; files: number; done: boolean }
   | { kind: 'retry'; host: string; attempt: number; error: string }
-  | { kind: 'warning'; host: string; message: string };
+  | { kind: 'warning'; host: string; message: string }
+  /** tej forward: the job is not running yet (queued, submitting); it waits for the start. */
+  | { kind: 'forward-waiting'; host: string; id: string; state: string };
 
 export type EventHandler = (event: TejEvent) => void;

@@ -1,7 +1,8 @@
 // A tej queue on one host: the typed library API. Every operation is one helper call over the session's
 // single connection; a host without a queue is set up on first use, and out-of-date helpers upgraded.
 // The longer operations live beside what they work on (src/job/submit.ts, src/job/logs.ts,
-// src/download/fetch.ts, src/remote/setup.ts) and use this queue through src/remote/call.ts.
+// src/download/fetch.ts, src/remote/setup.ts, src/job/forward-job.ts) and use this queue through src/remote/call.ts.
+// Length: over 300 lines: one short method per operation of the public API, the class users hold.
 import type { Writable } from 'node:stream';
 import pRetry from 'p-retry';
 import { EXIT, JobNotFoundError, JobRunningError, ConnectionError, UsageError } from './errors.js';
@@ -10,6 +11,7 @@ import { download, type DownloadOptions } from './download/fetch.js';
 import type { ExtractResult } from './download/extract.js';
 import { checkJobId } from './job/id.js';
 import { AfterMarker, execArgs, execOutcome, type ExecOptions } from './job/exec.js';
+import { forwardJob, type ForwardHandle, type ForwardOptions, type ForwardSpec } from './job/forward-job.js';
 import { writeLogs } from './job/logs.js';
 import { runShell, type ShellOptions } from './job/shell.js';
 import { checkPluginName, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
@@ -28,7 +30,7 @@ import { SessionCalls } from './remote/session-calls.js';
 import type { RunResult, Transport } from './transport/transport.js';
 import { PROTO } from './version.js';
 
-export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type ShellOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
+export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type ForwardHandle, type ForwardOptions, type ShellOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
 
 export class Queue {
   private broken = false;
@@ -267,6 +269,12 @@ export class Queue {
     const outcome = execOutcome(this.host, what, r.code, out, err);
     if (typeof outcome !== 'number') throw outcome;
     return outcome;
+  }
+
+  /** Local ports to the job's machine's until it ends or close() (src/job/forward-job.ts). */
+  forward(id: string, ports: readonly (string | ForwardSpec)[], options: ForwardOptions = {}): Promise<ForwardHandle> {
+    checkJobId(id);
+    return forwardJob({ ...this.calls, status: (job) => this.status(job), transport: () => this.transport }, id, ports, options);
   }
 
   /** An interactive shell where the job runs, as `exec` runs a command (src/job/shell.ts): its exit status. */

@@ -150,13 +150,7 @@ fi
 
 # Where: the plugin of the job says (queue_exec: inside a Slurm allocation); a plugin that cannot be
 # loaded any more, or without queue_exec (the default), runs the command here.
-plugin=
-! read_state_into "$job_dir/plugin" || plugin=$state_line
-if test -n "$plugin" && is_plugin_name "$plugin" && plugin_installed "$plugin"; then
-	load_queue "$plugin"
-else
-	queue_defaults
-fi
+load_job_queue "$job_dir"
 
 cd -P "$work" || die "$EX_NOINPUT" "cannot enter the directory of job $id"
 test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"

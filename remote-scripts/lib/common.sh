@@ -254,6 +254,12 @@ queue_defaults() {
 		shift 3
 		"$@"
 	}
+	# queue_node JOB_DIR NATIVE_ID: print the address of the machine a running job runs on, as this host
+	# reaches it (tej forward connects to the job's ports there through this host's sshd). Optional: this
+	# default says this host itself (direct: where the job runs).
+	queue_node() {
+		echo 127.0.0.1
+	}
 	# queue_shell JOB_DIR NATIVE_ID STATE SHELL [ARGS...]: as queue_exec, for an interactive shell whose
 	# stdin, stdout and stderr are a terminal (exec --shell); a plugin that runs it elsewhere must give it
 	# a terminal there (slurm: srun --pty). Optional: this default runs it here.
@@ -325,6 +331,18 @@ load_queue() {
 	fi
 	# shellcheck source=../queues/direct.sh
 	. "$TEJ_ROOT/queues/$1.sh"
+}
+
+# load_job_queue JOB_DIR: load the plugin a job was submitted with (its plugin file) when it is one the
+# client vouches for; else the defaults (a plugin removed since, or a name the job wrote there)
+load_job_queue() {
+	_load_job_queue_p=
+	! read_state_into "$1/plugin" || _load_job_queue_p=$state_line
+	if test -n "$_load_job_queue_p" && is_plugin_name "$_load_job_queue_p" && plugin_installed "$_load_job_queue_p"; then
+		load_queue "$_load_job_queue_p"
+	else
+		queue_defaults
+	fi
 }
 
 # load_own_plugin NAME: run the user's own plugin from the text read once and checked against the sha256

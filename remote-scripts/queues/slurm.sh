@@ -1,7 +1,7 @@
 #!/bin/sh
 # Summary: The slurm queue plugin: hands the job to Slurm with sbatch; the batch script runs the job wrapper
 # Usage: load_queue slurm   (function definitions only: queue_check queue_submit queue_state queue_states
-#   queue_kill queue_find queue_abandon queue_exec queue_shell)
+#   queue_kill queue_find queue_abandon queue_exec queue_shell queue_node)
 # Output (proto 1): queue_submit prints the Slurm job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
 #   per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without sbatch, squeue and scancel; queue_submit sbatch's status when it refuses
@@ -371,6 +371,20 @@ slurm_step_or_here() {
 		return
 	fi
 	"$@"
+}
+
+# queue_node JOB_DIR NATIVE_ID: the first node of a running job's allocation (squeue %N is a host list
+# such as c[01-04]; scontrol expands it), where the batch script and so the job itself run.
+queue_node() {
+	case $2 in
+	'' | *[!0-9_]*) return "$EX_DATAERR" ;;
+	esac
+	_queue_node_list=$(squeue -h -j "$2" -o %N 2>/dev/null) || return "$EX_UNAVAILABLE"
+	case $_queue_node_list in
+	'' | '(null)') return "$EX_UNAVAILABLE" ;;
+	*[[,]*) scontrol show hostnames "$_queue_node_list" | head -n 1 ;;
+	*) printf '%s\n' "$_queue_node_list" ;;
+	esac
 }
 
 # queue_kill JOB_DIR NATIVE_ID GRACE: scancel (a queued job too), then wait for Slurm to end it: Slurm

@@ -85,6 +85,9 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
       case 'warning':
         line = paintErr(`tej: warning: ${e.message}`, 'yellow');
         break;
+      case 'forward-waiting':
+        line = `tej: job ${e.id} is ${e.state} on ${e.host}; waiting for it to start`;
+        break;
       case 'retry':
         line = `tej: ${e.error}; retrying (attempt ${e.attempt + 1})`;
         break;

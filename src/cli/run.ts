@@ -23,6 +23,7 @@ import { schemaCommand } from './commands/schema.js';
 import { waitCommand } from './commands/wait.js';
 import { logsCommand } from './commands/logs.js';
 import { execCommand } from './commands/exec.js';
+import { forwardCommand } from './commands/forward.js';
 import { shellCommand } from './commands/shell.js';
 import { showCommand } from './commands/show.js';
 import { resubmitCommand } from './commands/resubmit.js';
@@ -72,6 +73,7 @@ export async function runCli(args: string[]): Promise<void> {
     .command(waitCommand)
     .command(logsCommand)
     .command(execCommand)
+    .command(forwardCommand)
     .command(shellCommand)
     .command(showCommand)
     .command(resubmitCommand)

@@ -43,6 +43,8 @@ export function leanAlias(args: string[], env: NodeJS.ProcessEnv = process.env):
   const [command, destination] = args;
   if (!command || !HOST_COMMANDS.has(command) || !destination || destination.startsWith('-') || destination === 'local') return undefined;
   if (args.some((a) => a === '--help' || a === '-h' || a === '--version')) return undefined;
+  // submit --forward listens here, on a connection of its own (a master carries no TCP channels)
+  if (args.some((a) => a === '--forward' || a.startsWith('--forward='))) return undefined;
   const persist = persistValue(args, env);
   if (persist === undefined || OFF.has(persist.trim().toLowerCase())) return undefined;
   // The directory's checks are paths.ts socketDir's; anything amiss is for the full CLI to explain.

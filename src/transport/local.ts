@@ -1,5 +1,7 @@
 // The embedded default: a queue on this machine, driven by the same helpers through /bin/sh.
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { shLine } from './quote.js';
 import { EXEC_SCRIPT } from './remote-command.js';
@@ -36,6 +38,18 @@ export class LocalTransport implements Transport {
           reject,
         );
       });
+    });
+  }
+
+  /** Transport.tunnel: the local queue's jobs run here, so their ports are this machine's. */
+  tunnel(host: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const sock = connect({ host, port, noDelay: true });
+      sock.once('connect', () => {
+        sock.off('error', reject);
+        resolve(sock);
+      });
+      sock.once('error', reject);
     });
   }
 

@@ -2,10 +2,10 @@
 // and ProxyJump chains, each hop a channel of the one before. Remote commands always run under /bin/sh: requests without
 // a data stream go through one persistent remote shell; uploads and downloads get a channel each. The
 // login shell only ever sees the constant commands of remote-command.ts; scripts travel on stdin.
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client, ClientChannel } from 'ssh2';
-import { ConnectionError, TejError, UsageError } from '../errors.js';
+import { ConnectionError, RemoteUnavailableError, TejError, UsageError } from '../errors.js';
 import { jumpHops, targetFor, type SshTarget } from '../ssh/config.js';
 import { login, type SshOptions } from '../ssh/login.js';
 import { shLine } from './quote.js';
@@ -123,10 +123,26 @@ export class SshTransport implements Transport {
     return new SshTransport(client, this, target);
   }
 
-  private forward(host: string, port: number): Promise<Readable> {
+  private async forward(host: string, port: number): Promise<Readable> {
+    try {
+      return await this.tunnel(host, port);
+    } catch (e) {
+      throw new ConnectionError(`jump host ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * Transport.tunnel: a direct-tcpip channel from this host's sshd to host:port (a jump's next hop, a
+   * forwarded port). A --persist master's client relays commands, not TCP channels: RemoteUnavailableError.
+   */
+  tunnel(host: string, port: number): Promise<Duplex> {
+    const client = this.client;
+    if (!isSsh2Client(client)) {
+      return Promise.reject(new RemoteUnavailableError(`the --persist connection to ${this.label} cannot carry forwarded ports`, { hint: 'connect without --persist for this (TEJ_PERSIST=off)' }));
+    }
     return new Promise((resolve, reject) => {
-      (this.client as Client).forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
-        if (err) reject(new ConnectionError(`jump host ${this.label} cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
+      client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+        if (err) reject(new ConnectionError(`${this.label} cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
         else resolve(stream);
       });
     });

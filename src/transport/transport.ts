@@ -1,6 +1,6 @@
 // What the rest of tej needs from a connection: run one `/bin/sh -c` script with optional stdin and
 // streamed stdout. SSH and local transports implement it identically, so the same helpers drive both.
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { ShellSession } from './shell-session.js';
 import type { TerminalOptions } from './terminal.js';
 
@@ -44,6 +44,8 @@ export interface Transport {
    * Closed with the transport, or by its user.
    */
   extraSession?(): Promise<ShellSession> | undefined;
+  /** A TCP connection to host:port made from the other side (tej forward); undefined: cannot. */
+  tunnel?(host: string, port: number): Promise<Duplex>;
 }
 
 /** Collects a child's output; shared by both transports. */

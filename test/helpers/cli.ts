@@ -49,6 +49,8 @@ export function tej(args: string[], o: TejRunOptions): Promise<TejRun> {
 export interface RunningTej {
   child: ReturnType<typeof spawn>;
   done: Promise<TejRun>;
+  /** What it printed so far. */
+  readonly out: { readonly stdout: string; readonly stderr: string };
   /** Resolves once stderr (everything so far) matches; rejects if the process ends first. */
   stderrMatches(re: RegExp): Promise<void>;
   /** Resolves once stdout (everything so far) matches; rejects if the process ends first. */
@@ -80,7 +82,7 @@ export function startTej(args: string[], o: TejRunOptions): RunningTej {
           watchers.push({ stream, re, resolve });
           void done.then((r) => reject(new Error(`tej ended (exit ${r.code}) before its ${stream} matched ${re}:\n${r.stdout}${r.stderr}`)));
         });
-  return { child, done, stderrMatches: matches('stderr'), stdoutMatches: matches('stdout') };
+  return { child, done, out, stderrMatches: matches('stderr'), stdoutMatches: matches('stdout') };
 }
 
 /** Asserts that a run succeeded and returns its stdout; the message shows all of it when it did not. */

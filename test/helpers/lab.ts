@@ -11,7 +11,8 @@ import { ok, tej } from './cli.js';
 
 export { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 
-export type Role = 'ssh' | 'slurm';
+/** slurmd: a compute node of the lab's slurm host (its /home, no slurmctld). */
+export type Role = 'ssh' | 'slurm' | 'slurmd';
 export interface HostSpec {
   readonly name: string;
   readonly role?: Role;
@@ -68,6 +69,7 @@ const NEEDS: Record<Role | 'base', ReadonlyArray<readonly [string, string]>> = {
   ssh: [],
   slurm: [['/usr/sbin/slurmctld', 'slurmctld'], ['/usr/sbin/slurmd', 'slurmd'], ['sbatch', 'slurm-client'],
     ['sinfo', 'slurm-client'], ['/usr/sbin/munged', 'munge']],
+  slurmd: [['/usr/sbin/slurmd', 'slurmd'], ['/usr/sbin/munged', 'munge']],
 };
 
 export async function startLab<const H extends readonly HostSpec[]>(opts: { hosts: H }): Promise<Lab<H[number]['name']>> {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { tej, waitFor } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { startJumpLab } from '../helpers/jump-lab.js';
+import type { Lab } from '../helpers/lab.js';
 
 const PROBE = pathToFileURL(new URL('../helpers/nodelay-probe.mjs', import.meta.url).pathname).href;
 
@@ -22,11 +23,9 @@ interface ProbeLine {
 describe('TCP_NODELAY', () => {
   let lab: Lab<'jump' | 'inner'>;
   let home: string;
-  // its own startLab, not useSshHost(): a jump host and an inner host
+  // its own lab, not useSshHost(): a jump host and an inner host (helpers/jump-lab.ts)
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'jump', role: 'ssh' }, { name: 'inner', role: 'ssh' }] });
-    home = await makeClientHome(lab);
-    await appendFile(join(home, '.ssh', 'config'), `Host viajump\n  HostName ${lab.hosts.inner.ip}\n  User alice\n  IdentityFile ${join(home, '.ssh', 'id_ed25519')}\n  IdentitiesOnly yes\n  ProxyJump jump\n`);
+    ({ lab, home } = await startJumpLab());
   });
   after(async () => {
     await lab?.stop();

@@ -4,22 +4,21 @@ import { appendFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, waitFor } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { startJumpLab } from '../helpers/jump-lab.js';
+import type { Lab } from '../helpers/lab.js';
 
 describe('ProxyJump', () => {
   let lab: Lab<'jump' | 'inner'>;
   let home: string;
-  // its own startLab, not useSshHost(): a jump host and an inner host
+  // its own lab, not useSshHost(): a jump host and an inner host (helpers/jump-lab.ts)
   before(async () => {
-    lab = await startLab({ hosts: [{ name: 'jump', role: 'ssh' }, { name: 'inner', role: 'ssh' }] });
-    home = await makeClientHome(lab);
+    ({ lab, home } = await startJumpLab());
   });
   after(async () => {
     await lab?.stop();
   });
 
   it('submits and reads back a job through a jump host named in ~/.ssh/config', async () => {
-    await appendFile(join(home, '.ssh', 'config'), `Host viajump\n  HostName ${lab.hosts.inner.ip}\n  User alice\n  IdentityFile ${join(home, '.ssh', 'id_ed25519')}\n  IdentitiesOnly yes\n  ProxyJump jump\n`);
     const dir = await makeJob(join(home, 'pj'), { 'start.sh': 'hostname > where.txt\n' });
     const sub = await tej(['submit', 'viajump', '--id', 'pj1', dir], { home });
     assert.equal(sub.code, 0, sub.stderr);

@@ -4,33 +4,20 @@
 // directory. The shell is driven through a real pseudo-terminal and has one there too (srun --pty).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { useSlurmHost } from '../helpers/slurm-lab.js';
 import { tejOnTerminal } from '../helpers/terminal.js';
 
 describe('tej exec and tej shell on a real Slurm', { concurrency: true }, () => {
-  let lab: Lab<'s1'>;
-  let home: string;
-  let jobs: string;
-  const run = (args: string[]) => tej(args, { home, timeoutMs: 120_000 });
-  const statusOf = async (id: string) => JSON.parse((await run(['status', 's1', '--id', id, '--json'])).stdout) as { state: string; native_id: string | null };
-
-  before(async () => {
-    lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
-    home = await makeClientHome(lab);
-    jobs = await lab.makeTmpDir('tej-slurm-exec-');
-    ok(await run(['setup', 's1', '--plugin', 'slurm']));
-  });
-  after(async () => {
-    await lab?.stop();
-  });
+  const slurm = useSlurmHost('tej-slurm-exec-');
+  const { run, statusOf } = slurm;
 
   const SHOW = 'printf "%s|%s|%s|%s\\n" "${SLURM_JOB_ID-none}" "${SLURM_STEP_ID-none}" "$TEJ_JOB_ID" "$GREETING"; pwd -P';
 
   it("runs in a running job's allocation, and on the login node once the job ended", async () => {
     const id = 'sx-run';
-    const dir = await makeJob(join(jobs, id), {
+    const dir = await makeJob(join(slurm.jobs, id), {
       'start.sh': 'while ! test -f stop; do sleep 0.2; done\n',
       'tej.json': JSON.stringify({ env: { GREETING: "it's $x !" } }),
     });
@@ -53,7 +40,7 @@ describe('tej exec and tej shell on a real Slurm', { concurrency: true }, () => 
       assert.equal(three.code, 3, three.stderr);
       const killed = await run(['exec', 's1', '--id', id, '--', 'sh', '-c', 'kill -TERM $$']);
       assert.equal(killed.code, 143, killed.stderr);
-      const fed = await tej(['exec', 's1', '--id', id, '--', 'cat'], { home, input: 'to the step\n', timeoutMs: 120_000 });
+      const fed = await tej(['exec', 's1', '--id', id, '--', 'cat'], { home: slurm.home, input: 'to the step\n', timeoutMs: 120_000 });
       assert.equal(fed.code, 0, fed.stderr);
       assert.equal(fed.stdout, 'to the step\n');
     } finally {
@@ -68,7 +55,7 @@ describe('tej exec and tej shell on a real Slurm', { concurrency: true }, () => 
 
   it("runs a queued job's command on the login node, in its directory", async () => {
     const id = 'sx-held';
-    const dir = await makeJob(join(jobs, id), {
+    const dir = await makeJob(join(slurm.jobs, id), {
       'start.sh': 'echo ran > ran.txt\n',
       'tej.json': JSON.stringify({ env: { GREETING: 'held' }, slurm: { sbatch_args: ['--hold'] } }),
     });
@@ -89,11 +76,11 @@ describe('tej exec and tej shell on a real Slurm', { concurrency: true }, () => 
 
   it("opens a shell in a running job's allocation, with a terminal there, and on the login node once it ended", async () => {
     const id = 'ssh-run';
-    const dir = await makeJob(join(jobs, id), { 'start.sh': 'while ! test -f stop; do sleep 0.2; done\n' });
+    const dir = await makeJob(join(slurm.jobs, id), { 'start.sh': 'while ! test -f stop; do sleep 0.2; done\n' });
     ok(await run(['submit', 's1', '--id', id, dir]));
     const native = (await waitFor(`${id} running`, () => statusOf(id), (s) => s.state === 'running', 120_000)).native_id!;
     try {
-      const t = tejOnTerminal(['shell', 's1', '--id', id], { home, rows: 31, cols: 97 });
+      const t = tejOnTerminal(['shell', 's1', '--id', id], { home: slurm.home, rows: 31, cols: 97 });
       t.type(SHELL_SHOW);
       const shown = await t.shows(/\nSHOWN\r*\n/);
       assert.match(shown, new RegExp(`[\\r\\n]job=${native} step=\\d+ id=${id}\\r*\\n`), shown);
@@ -105,7 +92,7 @@ describe('tej exec and tej shell on a real Slurm', { concurrency: true }, () => 
       ok(await run(['exec', 's1', '--id', id, '--', 'touch', 'stop']));
     }
     await waitFor(`${id} finished`, () => statusOf(id), (s) => s.state === 'finished', 120_000);
-    const t = tejOnTerminal(['shell', 's1', '--id', id], { home });
+    const t = tejOnTerminal(['shell', 's1', '--id', id], { home: slurm.home });
     t.type(SHELL_SHOW);
     const shown = await t.shows(/\nSHOWN\r*\n/);
     assert.match(shown, new RegExp(`[\\r\\n]job=none step=none id=${id}\\r*\\n`), shown);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Summary: PID 1 of one lab host, started by lab.sh inside the host's network namespace and fresh
 #          mount, UTS and PID namespaces.
-# Environment: LAB (the lab directory as seen from outside), N (host name), ROLE (ssh | slurm)
+# Environment: LAB (the lab directory as seen from outside), N (host name), ROLE (ssh | slurm | slurmd)
 # It mounts the host's private view (/run, /etc overlay, /home, /tmp, /var/log), starts munged,
 # slurmctld and slurmd for the slurm role, then sshd, and reaps orphans until it is SIGKILLed; other
 # signals are logged in log/init.log and ignored.
@@ -27,6 +27,16 @@ if [ "$ROLE" = slurm ]; then
     --log-file="$H/munge/munged.log" --seed-file="$H/munge/munged.seed"
   mount --bind /srv/lab/slurm /etc/slurm
   setsid /usr/sbin/slurmctld -D >> "$H/log/slurmctld.out" 2>&1 &
+  setsid /usr/sbin/slurmd -D -N "$N" >> "$H/log/slurmd.out" 2>&1 &
+elif [ "$ROLE" = slurmd ]; then
+  # a compute node: the slurm host's /home (the shared file system a cluster's queue lives on)
+  ctld=$(sed -n 's/^SlurmctldHost=//p' /srv/lab/slurm/slurm.conf)
+  mount --bind "/srv/lab/hosts/$ctld/home" /home
+  chown munge:munge /run/munge "$H/munge"
+  chmod 700 "$H/munge"
+  runuser -u munge -- /usr/sbin/munged --key-file=/srv/lab/keys/munge.key \
+    --log-file="$H/munge/munged.log" --seed-file="$H/munge/munged.seed"
+  mount --bind /srv/lab/slurm /etc/slurm
   setsid /usr/sbin/slurmd -D -N "$N" >> "$H/log/slurmd.out" 2>&1 &
 fi
 # Each daemon in a session of its own: a signal to the process group lab.sh started (setsid nsenter

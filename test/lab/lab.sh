@@ -1,7 +1,8 @@
 #!/bin/bash
 # Summary: Throw-away SSH (+ Slurm) test hosts for tej's integration tests, from Linux namespaces only.
 # Usage: lab.sh [-n NAME] [-d DIR] [-s NET] [-o HOST:Keyword=value]... COMMAND [ARG...]
-#   up HOST[:ROLE]...      start a lab; ROLE = ssh (default) | slurm (slurmctld + slurmd + munge)
+#   up HOST[:ROLE]...      start a lab; ROLE = ssh (default) | slurm (slurmctld + slurmd + munge) |
+#                          slurmd (a compute node of the slurm host: slurmd + munge, its /home)
 #   down                   kill every host of the lab, delete its namespaces and links (idempotent;
 #                          also cleans up after a crashed run with the same NAME)
 #   restart HOST           "reboot" one host: every process in it dies, then it boots again
@@ -158,7 +159,7 @@ EOF
 }
 
 slurm_conf() {
-  local ctld="" h hw mem
+  local ctld="" h hw mem nodes
   for h in $(all_hosts); do
     if [ "$(host_role "$h")" = slurm ]; then
       [ -z "$ctld" ] || die "only one slurm host per lab ($ctld, $h)"
@@ -166,6 +167,8 @@ slurm_conf() {
     fi
   done
   [ -n "$ctld" ] || return 0
+  nodes=$ctld
+  for h in $(all_hosts); do [ "$(host_role "$h")" = slurmd ] && nodes="$nodes,$h"; done
   dd if=/dev/urandom of="$LAB/keys/munge.key" bs=1024 count=1 status=none
   chown munge:munge "$LAB/keys/munge.key"
   chmod 400 "$LAB/keys/munge.key"
@@ -211,7 +214,7 @@ SlurmctldLogFile=$hd/log/slurmctld.log
 SlurmdLogFile=/srv/lab/hosts/%n/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-NodeName=$ctld $hw State=UNKNOWN
+NodeName=$nodes $hw State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 # A second partition on the same node: a job pending in it for want of cpus blocks no job of debug.
 PartitionName=hold Nodes=ALL MaxTime=INFINITE State=UP
@@ -302,7 +305,7 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
     sleep 0.02
   done
   timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null || die "$n: sshd does not answer (see $LAB/hosts/$n/log)"
-  [ "$(host_role "$n")" = slurm ] || return 0
+  case $(host_role "$n") in slurm | slurmd) ;; *) return 0 ;; esac
   # (slurmctld recovers the node's old state from its state files, so look at SlurmdStartTime too)
   for _ in $(seq 1 600); do
     node=$(host_exec "$n" scontrol -o show node "$n" 2>/dev/null || true)
@@ -439,7 +442,7 @@ up)
   for spec in "$@"; do
     n=${spec%%:*}; r=${spec#*:}; [ "$r" = "$spec" ] && r=ssh
     [[ $n =~ ^[a-z][a-z0-9]{0,9}$ ]] || die "bad host name '$n' (want [a-z][a-z0-9]{0,9})"
-    case $r in ssh | slurm) ;; *) die "unknown role '$r' for $n (ssh | slurm)" ;; esac
+    case $r in ssh | slurm | slurmd) ;; *) die "unknown role '$r' for $n (ssh | slurm | slurmd)" ;; esac
     grep -q "^$n:" "$LAB/hosts.conf" && die "host '$n' given twice"
     echo "$n:$r" >> "$LAB/hosts.conf"
   done

@@ -13,6 +13,9 @@ import { checkSubmitOptions } from '../../job/prepare.js';
 import { checkJobDir } from '../../job/pack.js';
 import { prepareWhileConnecting } from '../prepare.js';
 import { onInterrupt } from '../interrupt.js';
+import { parseForwardSpec } from '../../job/forward.js';
+import type { SubmitResult } from '../../job/submit.js';
+import { runForward } from './forward.js';
 
 interface Args extends GlobalArgs {
   args?: string[];
@@ -32,6 +35,7 @@ interface Args extends GlobalArgs {
   account?: string;
   qos?: string;
   'sbatch-arg'?: string[];
+  forward?: string[];
 }
 
 /** The command line's layer of the job description, checked against the tej.json schema like a file. */
@@ -129,6 +133,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('label', { type: 'string', array: true, nargs: 1, describe: 'key=value label to select the job by later (repeatable; adds to tej.json labels)' })
       .option('exclude', { type: 'string', array: true, nargs: 1, describe: 'gitignore pattern of files not to upload (repeatable; adds to .tejignore)' })
       .option('keep-input', { type: 'boolean', describe: 'Keep the upload on the host for tej resubmit (default: when it is 64 MiB or less); --no-keep-input never' })
+      .option('forward', { type: 'string', array: true, nargs: 1, describe: 'Then wait for the job to start and forward [LOCAL:]PORT to it, as tej forward (repeatable)' })
       .option('dry-run', { type: 'boolean', describe: 'List the files that would be sent and their size; connect to nothing' }),
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
@@ -165,12 +170,25 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     // the git provenance) is read and packed once the SSH handshake has begun, while it waits on the host.
     checkSubmitOptions(options);
     checkJobDir(dir);
+    const forwards = (argv.forward ?? []).map(String).map(parseForwardSpec);
+    const print = (r: SubmitResult) => {
+      if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
+      else process.stdout.write(`${r.id}\n`);
+    };
     const preparing = await prepareWhileConnecting(dir, options);
     const connectOptions = preparing.connectOptions;
     const onEvent = connectOptions.onEvent;
     // Interrupted before the upload's end marker is sent, the host starts nothing (a torn stream); after
     // it, the job may start: then say its id, on stdout as a finished submit would.
-    const r = await withQueue(destination, argv, (q) => q.submitPrepared(preparing.start()), {
+    // With --forward: the id first, then the forward's URLs, on a connection of its own (no --persist).
+    const r = await withQueue(destination, forwards.length ? { ...argv, persist: 'off' } : argv, async (q) => {
+      const submitted = await q.submitPrepared(preparing.start());
+      if (!forwards.length) return submitted;
+      onInterrupt(undefined);
+      print(submitted);
+      await runForward(q, submitted.id, forwards, argv);
+      return undefined;
+    }, {
       ...connectOptions,
       onEvent: (e) => {
         onEvent?.(e);
@@ -182,7 +200,6 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
         }
       },
     }).finally(() => onInterrupt(undefined));
-    if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
-    else process.stdout.write(`${r.id}\n`);
+    if (r) print(r);
   },
 };
