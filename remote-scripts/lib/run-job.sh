@@ -175,11 +175,12 @@ job_status_write() {
 
 # usage_probe: set usage_time to the GNU time on the wrapper's PATH (found by the shell, then asked
 # its version: one exec; busybox's time has no -f), empty when there is none; usage_rss=no for GNU
-# time 1.7, whose %M is four times too large
+# time 1.7, whose %M is four times too large. TEJ_TIME=none: look for none (as TEJ_PROC, for tests).
 usage_probe() {
 	usage_time=
 	usage_rss=yes
 	_usage_probe_rest=${PATH:-}:
+	test "${TEJ_TIME:-}" != none || _usage_probe_rest=
 	while test -n "$_usage_probe_rest"; do
 		_usage_probe_dir=${_usage_probe_rest%%:*}
 		_usage_probe_rest=${_usage_probe_rest#*:}
