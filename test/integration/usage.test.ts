@@ -68,6 +68,7 @@ describe('the usage record in a real Slurm allocation', () => {
     lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
     home = await makeClientHome(lab);
     jobs = await lab.makeTmpDir('tej-usage-slurm-');
+    ok(await run(['setup', 's1', '--plugin', 'slurm']));
   });
   after(async () => {
     await lab?.stop();
