@@ -276,7 +276,8 @@ usage_record() {
 		fi
 	else
 		# the second line: the CPU of the children we waited for (the job), "1m2.030000s 0m0.010000s"
-		times >&8
+		# `command`: an error of a special builtin (a full disk) must not end the shell
+		{ command times >&8; } 2>/dev/null || true
 		_usage_record_l=
 		{ IFS= read -r _usage_record_l && IFS= read -r _usage_record_l; } <&9 || _usage_record_l=
 		# shellcheck disable=SC2086 # split on purpose: two words
@@ -291,9 +292,9 @@ usage_record() {
 	exec 8>&- 9<&-
 	# Opened read-write (<>), as end_record_sync does: a FIFO the job put at this name takes the line
 	# instead of holding the runner up (readers take regular files only); over a file the job wrote,
-	# our line is the first (readers take only that)
-	{ printf '%s\n' "$_usage_record_line $_usage_record_wall" 1<>"$job_dir/usage"; } 2>/dev/null ||
-		say "cannot write $job_dir/usage"
+	# our line is the first (readers take only that). A full disk: no record, and no say either (its
+	# stderr is on that disk: a failed say would end the runner under set -e, before job-status).
+	{ printf '%s\n' "$_usage_record_line $_usage_record_wall" 1<>"$job_dir/usage"; } 2>/dev/null || true
 }
 
 # usage_times_into WORD: set usage_seconds to times' "1m2.030000s" as seconds (62.030000); fail on
