@@ -1,6 +1,6 @@
 // Public library API: re-exports only.
 export { connect, isLocal, type ConnectOptions } from './connect.js';
-export { Queue, DEFAULT_QUEUE, type SetupOptions, type SetupResult, type SubmitResult, type KillResult, type ExecOptions } from './queue.js';
+export { Queue, DEFAULT_QUEUE, type SetupOptions, type SetupResult, type SubmitResult, type KillResult, type ExecOptions, type ShellOptions } from './queue.js';
 export { KEEP_INPUT_MAX_BYTES, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
 export * from './errors.js';
 export type { TejEvent, EventHandler } from './events.js';

@@ -4,13 +4,14 @@
 // src/download/fetch.ts, src/remote/setup.ts) and use this queue through src/remote/call.ts.
 import type { Writable } from 'node:stream';
 import pRetry from 'p-retry';
-import { EXIT, JobNotFoundError, JobRunningError, ConnectionError } from './errors.js';
+import { EXIT, JobNotFoundError, JobRunningError, ConnectionError, UsageError } from './errors.js';
 import type { EventHandler } from './events.js';
 import { download, type DownloadOptions } from './download/fetch.js';
 import type { ExtractResult } from './download/extract.js';
 import { checkJobId } from './job/id.js';
 import { AfterMarker, execArgs, execOutcome, type ExecOptions } from './job/exec.js';
 import { writeLogs } from './job/logs.js';
+import { runShell, type ShellOptions } from './job/shell.js';
 import { checkPluginName, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
 import { killResult, listedStatuses, toJobStatus, type JobStatus, type KillResult } from './job/status.js';
 import { resubmit, submitPrepared, type SubmitResult } from './job/submit.js';
@@ -27,7 +28,7 @@ import { SessionCalls } from './remote/session-calls.js';
 import type { RunResult, Transport } from './transport/transport.js';
 import { PROTO } from './version.js';
 
-export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
+export { DEFAULT_QUEUE, PLUGIN_NAME, type ExecOptions, type ShellOptions, type KillResult, type SetupOptions, type SetupResult, type SubmitResult };
 
 export class Queue {
   private broken = false;
@@ -247,9 +248,7 @@ export class Queue {
   async exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
     checkJobId(id);
     const args = execArgs(id, argv);
-    const status = await this.status(id);
-    if (!status) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
-    if (status.state === 'submitting') throw new JobRunningError(`job ${id} is still being submitted (on ${this.host})`, { hint: 'try again once it is queued' });
+    await this.lookUpForExec(id);
     const what = `tej-remote exec ${args.join(' ')}`;
     const out = new AfterMarker(options.stdout, this.host);
     const err = new AfterMarker(options.stderr, this.host);
@@ -268,6 +267,24 @@ export class Queue {
     const outcome = execOutcome(this.host, what, r.code, out, err);
     if (typeof outcome !== 'number') throw outcome;
     return outcome;
+  }
+
+  /** An interactive shell where the job runs, as `exec` runs a command (src/job/shell.ts): its exit status. */
+  async shell(id: string, options: ShellOptions = {}): Promise<number> {
+    checkJobId(id);
+    const terminal = this.transport.terminal?.bind(this.transport);
+    if (!terminal) throw new UsageError('tej shell needs a host: the local queue has no remote terminal to open', { hint: `the job's directory is ${this.path}/jobs/${id}/work` });
+    await this.lookUpForExec(id);
+    const what = `tej-remote exec --shell ${id}`;
+    this.onEvent?.({ kind: 'exec', host: this.host, command: what });
+    return runShell(terminal, this.host, what, await this.invocation('exec', ['--shell', id]), options);
+  }
+
+  /** The job exec and shell run in: there, past its submit. */
+  private async lookUpForExec(id: string): Promise<void> {
+    const status = await this.status(id);
+    if (!status) throw new JobNotFoundError(`no such job: ${id} (on ${this.host})`, { hint: `'tej list ${this.host}' shows the jobs` });
+    if (status.state === 'submitting') throw new JobRunningError(`job ${id} is still being submitted (on ${this.host})`, { hint: 'try again once it is queued' });
   }
 
   /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */

@@ -69,50 +69,8 @@ inode() {
 }
 
 # The client gone (the SSH session closed): stop instead of polling on. (A write to the closed channel
-# would stop us too, but a quiet job writes nothing.) Our parent may be a login shell that waits for us
-# (dash does not exec the last command), so the parent alone may never change: the nearest sshd above
-# it (the session's process, "sshd: user@notty") ends with the connection, and is watched too.
-# The parent is the one the client's shell saw when it started (TEJ_CALLER_PID), not ours now: a
-# client that left before this loop began has made us an orphan already, and $PPID would be init.
-parent=$PPID
-case ${TEJ_CALLER_PID:-} in
-'' | *[!0-9]*) ;;
-*) parent=$TEJ_CALLER_PID ;;
-esac
-session=
-session_start=
-if has_proc; then
-	# gone before we looked: no parent any more, or we are no longer its child
-	proc_fields $$ && test "$proc_ppid" = "$parent" || exit 0
-	_up=$parent
-	while test -n "$_up" && test "$_up" -gt 1; do
-		_comm=
-		{ IFS= read -r _comm <"$TEJ_PROC/$_up/comm"; } 2>/dev/null || break
-		case $_comm in
-		sshd*)
-			session_start=$(proc_starttime "$_up") && session=$_up
-			break
-			;;
-		esac
-		proc_fields "$_up" || break
-		_up=$proc_ppid
-	done
-	# In an SSH session (sshd set SSH_CONNECTION) with no sshd above the caller: the session ended before
-	# we looked, and the caller, a login shell that waits for us (dash, fish, tcsh), was made an orphan.
-	if test -z "$session" && test -n "${SSH_CONNECTION:-}" && proc_fields "$parent" && test "$proc_ppid" = 1; then
-		exit 0
-	fi
-fi
-client_gone() {
-	if test -n "$session" && ! proc_alive "$session" "$session_start"; then
-		return 0
-	fi
-	if has_proc; then
-		proc_fields $$ && test "$proc_ppid" != "$parent"
-	elif kill -0 "$parent" 2>/dev/null; then
-		return 1
-	fi
-}
+# would stop us too, but a quiet job writes nothing.)
+client_watch_init || exit 0
 
 # Each round reads the state first, then prints up to the size seen after it: once the state says the
 # job ended, the last round prints everything it wrote.

@@ -203,9 +203,12 @@ key_value() {
 	return 1
 }
 
-# require_setup: exit 69 unless `setup` has run on this queue
+# require_setup: exit 69 unless `setup` has run on this queue, saying queue=absent as the dispatcher
+# does for a queue with no helpers: a client that may create the queue (submit) runs setup and calls
+# again. Helpers without jobs/ are what another client's first use leaves between its install and its setup.
 require_setup() {
 	if ! test -d "$TEJ_ROOT/jobs" || ! test -d "$TEJ_ROOT/staging"; then
+		printf 'queue=absent\n'
 		die "$EX_UNAVAILABLE" "the queue $TEJ_ROOT is not set up (run tej setup)"
 	fi
 }
@@ -248,6 +251,13 @@ queue_defaults() {
 	# environment exported; its stdin, stdout, stderr and exit status are the command's. Optional: this
 	# default runs it here, on the host (direct: where the job runs; else the login node).
 	queue_exec() {
+		shift 3
+		"$@"
+	}
+	# queue_shell JOB_DIR NATIVE_ID STATE SHELL [ARGS...]: as queue_exec, for an interactive shell whose
+	# stdin, stdout and stderr are a terminal (exec --shell); a plugin that runs it elsewhere must give it
+	# a terminal there (slurm: srun --pty). Optional: this default runs it here.
+	queue_shell() {
 		shift 3
 		"$@"
 	}

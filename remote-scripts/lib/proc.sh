@@ -4,7 +4,8 @@
 # Usage: . "$TEJ_ROOT/lib/proc.sh"   (function definitions only)
 #   proc_alive PID [IDENTITY], proc_identity PID, proc_identity_into, proc_runs_as, ps_form_into, ps_snapshot,
 #   ps_line_id_into,
-#   self_into, host_name_into, uid_into, signal_group, group_alive, proc_scan, nap
+#   self_into, host_name_into, uid_into, signal_group, group_alive, proc_scan, client_watch_init,
+#   client_gone, nap
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # Length: over 250 lines: each primitive from /proc and from ps, whose forms (procps, BSD, busybox) differ
@@ -324,6 +325,56 @@ group_alive() {
 		esac
 	done
 	return 1
+}
+
+# client_watch_init: note whom client_gone watches, for a helper that runs on while its client may
+# leave (logs --follow, exec); fails when the client has gone already. Our parent may be a login shell
+# that waits for us (dash does not exec the last command), so the parent alone may never change: the
+# nearest sshd above it (the session's process, "sshd: user@notty") ends with the connection, and is
+# watched too. The parent is the one the client's shell saw when it started (TEJ_CALLER_PID), not ours
+# now: a client that left before we looked has made us an orphan already, and $PPID would be init.
+client_watch_init() {
+	client_parent=$PPID
+	case ${TEJ_CALLER_PID:-} in
+	'' | *[!0-9]*) ;;
+	*) client_parent=$TEJ_CALLER_PID ;;
+	esac
+	client_session=
+	client_session_start=
+	has_proc || return 0
+	# gone before we looked: no parent any more, or we are no longer its child
+	proc_fields $$ && test "$proc_ppid" = "$client_parent" || return 1
+	_client_watch_init_up=$client_parent
+	while test -n "$_client_watch_init_up" && test "$_client_watch_init_up" -gt 1; do
+		_client_watch_init_comm=
+		{ IFS= read -r _client_watch_init_comm <"$TEJ_PROC/$_client_watch_init_up/comm"; } 2>/dev/null || break
+		case $_client_watch_init_comm in
+		sshd*)
+			client_session_start=$(proc_starttime "$_client_watch_init_up") && client_session=$_client_watch_init_up
+			break
+			;;
+		esac
+		proc_fields "$_client_watch_init_up" || break
+		_client_watch_init_up=$proc_ppid
+	done
+	# In an SSH session (sshd set SSH_CONNECTION) with no sshd above the caller: the session ended before
+	# we looked, and the caller, a login shell that waits for us (dash, fish, tcsh), was made an orphan.
+	if test -z "$client_session" && test -n "${SSH_CONNECTION:-}" && proc_fields "$client_parent" && test "$proc_ppid" = 1; then
+		return 1
+	fi
+}
+
+# client_gone: whether the client of client_watch_init has left: its session's sshd ended, or we are
+# no longer the child of the parent it saw (without /proc: that parent is gone)
+client_gone() {
+	if test -n "$client_session" && ! proc_alive "$client_session" "$client_session_start"; then
+		return 0
+	fi
+	if has_proc; then
+		proc_fields $$ && test "$proc_ppid" != "$client_parent"
+	elif kill -0 "$client_parent" 2>/dev/null; then
+		return 1
+	fi
 }
 
 # nap: sleep a tenth of a second where sleep takes fractions (GNU, busybox), else one second

@@ -314,8 +314,14 @@ usage_times_into() {
 	usage_seconds=$((usage_seconds + usage_int)).${_usage_times_s#*.}
 }
 
-# export_job_env: export the variables of meta/env/, then the TEJ_ ones (which win)
+# export_job_env: export the variables of meta/env/, then the TEJ_ ones (which win). The helpers' own
+# TEJ_ variables (the queue's path, the shell, the caller's umask and pid, the plugins vouched for, the
+# harness's kill grace and TEJ_TIME) are not the job's: it gets the documented ones only (README, Job
+# environment).
+# Called in the subshell that becomes the job (or its notify command), not in the wrapper itself.
 export_job_env() {
+	_export_job_env_queue=$TEJ_ROOT
+	unset TEJ_ROOT TEJ_SHELL TEJ_UMASK TEJ_CALLER_PID TEJ_PLUGINS TEJ_PLUGIN_SUMS TEJ_KILL_GRACE TEJ_TIME
 	for _export_job_env_f in "$meta"/env/*; do
 		test -f "$_export_job_env_f" || continue
 		_export_job_env_name=${_export_job_env_f##*/}
@@ -331,7 +337,7 @@ export_job_env() {
 	done
 	TEJ_JOB_ID=$job_id
 	TEJ_JOB_DIR=$job_dir/work
-	TEJ_QUEUE=$TEJ_ROOT
+	TEJ_QUEUE=$_export_job_env_queue
 	TEJ_JOB_NPROC=$nproc
 	TEJ_SCRATCH_DIR=$scratch
 	export TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC TEJ_SCRATCH_DIR

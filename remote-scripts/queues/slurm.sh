@@ -1,7 +1,7 @@
 #!/bin/sh
 # Summary: The slurm queue plugin: hands the job to Slurm with sbatch; the batch script runs the job wrapper
 # Usage: load_queue slurm   (function definitions only: queue_check queue_submit queue_state queue_states
-#   queue_kill queue_find queue_abandon queue_exec)
+#   queue_kill queue_find queue_abandon queue_exec queue_shell)
 # Output (proto 1): queue_submit prints the Slurm job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
 #   per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without sbatch, squeue and scancel; queue_submit sbatch's status when it refuses
@@ -346,14 +346,28 @@ queue_state() {
 # current directory (the job's work/, on the shared file system) with the environment exported here; a
 # job that is not running (queued, ended: it has no node) has it run here, on the login node.
 queue_exec() {
-	_queue_exec_native=$2
-	_queue_exec_state=$3
-	shift 3
-	case $_queue_exec_native in
-	'' | *[!0-9_]*) _queue_exec_state= ;;
+	slurm_step_or_here "$2" "$3" --quiet "$@"
+}
+
+# queue_shell JOB_DIR NATIVE_ID STATE SHELL [ARGS...]: as queue_exec, with a terminal inside the
+# allocation (srun --pty: the step's stdin, stdout and stderr are a pseudo-terminal on the node, which
+# srun relays to this one, window size changes included).
+queue_shell() {
+	slurm_step_or_here "$2" "$3" --pty "$@"
+}
+
+# slurm_step_or_here NATIVE_ID STATE SRUN_OPTION JOB_DIR NATIVE_ID STATE COMMAND [ARGS...]: COMMAND as a
+# step of job NATIVE_ID (with SRUN_OPTION) when it is running and srun is here, else run here.
+slurm_step_or_here() {
+	_slurm_step_native=$1
+	_slurm_step_state=$2
+	_slurm_step_option=$3
+	shift 6
+	case $_slurm_step_native in
+	'' | *[!0-9_]*) _slurm_step_state= ;;
 	esac
-	if test "$_queue_exec_state" = running && has_cmd srun; then
-		srun --jobid="$_queue_exec_native" --overlap --quiet --nodes=1 --ntasks=1 --chdir="$PWD" --export=ALL -- "$@"
+	if test "$_slurm_step_state" = running && has_cmd srun; then
+		srun --jobid="$_slurm_step_native" --overlap "$_slurm_step_option" --quiet --nodes=1 --ntasks=1 --chdir="$PWD" --export=ALL -- "$@"
 		return
 	fi
 	"$@"

@@ -23,6 +23,7 @@ import { schemaCommand } from './commands/schema.js';
 import { waitCommand } from './commands/wait.js';
 import { logsCommand } from './commands/logs.js';
 import { execCommand } from './commands/exec.js';
+import { shellCommand } from './commands/shell.js';
 import { showCommand } from './commands/show.js';
 import { resubmitCommand } from './commands/resubmit.js';
 import { completionCommand } from './commands/completion.js';
@@ -71,6 +72,7 @@ export async function runCli(args: string[]): Promise<void> {
     .command(waitCommand)
     .command(logsCommand)
     .command(execCommand)
+    .command(shellCommand)
     .command(showCommand)
     .command(resubmitCommand)
     .command(completionCommand)

@@ -34,7 +34,7 @@ const MARKER_LENGTH = Buffer.byteLength(STREAM_MARKER);
 /**
  * One side of the command's output: drops (stdout) or keeps (stderr, for the error message) what comes
  * before the marker (found by the MarkerSkipper every stream call uses), then passes every byte on to
- * `target`, as fast as it takes them.
+ * `target`, as fast as it takes them. Emits 'marker' when the marker has come.
  */
 export class AfterMarker extends Writable {
   /** What came before the marker (login banners, the helper's own messages). */
@@ -65,6 +65,7 @@ export class AfterMarker extends Writable {
       return done();
     }
     this.before = seen.subarray(0, seen.length - rest.length - MARKER_LENGTH);
+    this.emit('marker');
     if (rest.length === 0) return done();
     this.pass(rest, done);
   }

@@ -5,12 +5,13 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client, ClientChannel } from 'ssh2';
-import { ConnectionError, TejError } from '../errors.js';
+import { ConnectionError, TejError, UsageError } from '../errors.js';
 import { jumpHops, targetFor, type SshTarget } from '../ssh/config.js';
 import { login, type SshOptions } from '../ssh/login.js';
 import { shLine } from './quote.js';
 import { EXEC_COMMAND, SESSION_COMMAND } from './remote-command.js';
 import { ShellSession, type Preloaded } from './shell-session.js';
+import { runOnTerminal, type TerminalOptions } from './terminal.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
 import { coalesce, collect, withFirst } from './transport.js';
 
@@ -136,6 +137,19 @@ export class SshTransport implements Transport {
     await this.acquireChannel();
     try {
       return await this.exec(script, options);
+    } finally {
+      this.releaseChannel();
+    }
+  }
+
+  /** Transport.terminal: a channel with a pty, which only a connection of this process can ask for. */
+  async terminal(script: string, options: TerminalOptions): Promise<RunResult> {
+    if (!isSsh2Client(this.client)) {
+      throw new UsageError(`a terminal cannot go through the persistent connection to ${this.label}: its master relays none`, { hint: 'run it with --persist=off' });
+    }
+    await this.acquireChannel();
+    try {
+      return await runOnTerminal(this.client, this.label, script, options);
     } finally {
       this.releaseChannel();
     }

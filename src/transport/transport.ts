@@ -2,6 +2,7 @@
 // streamed stdout. SSH and local transports implement it identically, so the same helpers drive both.
 import type { Readable, Writable } from 'node:stream';
 import type { ShellSession } from './shell-session.js';
+import type { TerminalOptions } from './terminal.js';
 
 export interface RunOptions {
   /** Data for the remote stdin; a factory so that a retried call can send it again. */
@@ -30,6 +31,11 @@ export interface Transport {
   /** Runs `script` with /bin/sh on the other side (never the login shell's own syntax). */
   run(script: string, options?: RunOptions): Promise<RunResult>;
   close(): Promise<void>;
+  /**
+   * Runs `script` with /bin/sh on a pseudo-terminal of the host (src/transport/terminal.ts); absent
+   * where there is none to open (the local queue), and it refuses a persistent connection's master.
+   */
+  terminal?(script: string, options: TerminalOptions): Promise<RunResult>;
   /** The long-lived remote shell that runs the calls without stdin or streamed stdout, if there is one. */
   session?(): Promise<ShellSession>;
   /**

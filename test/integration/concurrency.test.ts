@@ -42,6 +42,22 @@ describe('concurrency', () => {
   const listJson = async () =>
     ok(await run(['list', 'h1', '--json'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonStatus);
 
+  it('clients submitting at once to a queue not set up yet: each one sets it up or waits for it, all jobs run', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'first'), { 'start.sh': 'echo first\n' });
+    const queue = '.tej-first';
+    const runs = await Promise.all([0, 1, 2, 3].map((n) => run(['submit', 'h1', '--queue', queue, '--id', `first${n}`, dir])));
+    runs.forEach((r, n) => assert.equal(r.code, 0, `submit ${n}: ${r.stderr}`));
+    for (let n = 0; n < 4; n++) ok(await run(['wait', 'h1', '--queue', queue, '--id', `first${n}`]));
+    // What a client sees while another one is between its install and its setup: the helpers are in
+    // place, jobs/ and staging/ not yet. A submit then sets the queue up itself, as on first use.
+    const midway = '.tej-midway';
+    ok(await run(['setup', 'h1', '--queue', midway]));
+    await sshHost.lab.execAs('h1', 'alice', `rm -r ~/${midway}/jobs ~/${midway}/staging`);
+    const r = await run(['submit', 'h1', '--queue', midway, '--id', 'midway', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    ok(await run(['wait', 'h1', '--queue', midway, '--id', 'midway']));
+  });
+
   it('two clients submitting the same id at once: exactly one wins, the other gets 73', async () => {
     const a = await makeJob(join(sshHost.jobs, 'a'), { 'start.sh': 'echo A > who\n', 'pad.bin': 'a'.repeat(300_000) });
     const b = await makeJob(join(sshHost.jobs, 'b'), { 'start.sh': 'echo B > who\n', 'pad.bin': 'b'.repeat(300_000) });

@@ -4,11 +4,12 @@
 // `\'` in them: the arguments travel on stdin inside the script, never on sshd's command line).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { makeJob, ok, TEJ_BIN, tej, waitFor } from '../helpers/cli.js';
-import { LOGIN_SHELL_USERS, useSshHost } from '../helpers/lab.js';
+import { makeJob, ok, startTej, TEJ_BIN, tej, waitFor } from '../helpers/cli.js';
+import { useSshHost } from '../helpers/lab.js';
+import { addLoginShellHosts } from '../helpers/login-shell-hosts.js';
 
 interface RawRun {
   code: number | null;
@@ -53,19 +54,7 @@ describe('tej exec', { concurrency: true }, () => {
   const run = (args: string[], env?: Record<string, string>) => tej(args, { home: sshHost.home, timeoutMs: 120_000, env });
   const hostOf = (shell: (typeof SHELLS)[number]) => (shell === 'bash' ? 'h1' : `h1-${shell}`);
 
-  before(async () => {
-    const key = join(sshHost.home, '.ssh', 'id_ed25519');
-    const known = join(sshHost.home, '.ssh', 'known_hosts');
-    await appendFile(
-      join(sshHost.home, '.ssh', 'config'),
-      SHELLS.filter((s) => s !== 'bash')
-        .map((shell) =>
-          [`Host h1-${shell}`, `  HostName ${sshHost.lab.hosts.h1.ip}`, `  User ${LOGIN_SHELL_USERS[shell]}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes',
-            `  UserKnownHostsFile ${known}`, '  StrictHostKeyChecking yes', '  BatchMode yes', ''].join('\n'),
-        )
-        .join(''),
-    );
-  });
+  before(() => addLoginShellHosts(sshHost, SHELLS.filter((s) => s !== 'bash')));
 
   /** Submits a job that runs until a file `stop` appears in its directory; resolves once it runs. */
   const submitRunning = async (host: string, id: string, env: Record<string, string> = {}) => {
@@ -158,6 +147,32 @@ describe('tej exec', { concurrency: true }, () => {
       ok(await run(['exec', 'h1', '--id', id, '--', 'touch', 'stop']));
     }
   });
+
+  // A command without a terminal gets no hang-up: the helper's watcher ends it once the client has gone,
+  // whether the client ended itself (Ctrl-C) or died (SIGKILL: its connection just drops).
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(`ends a quiet command and its children when the client goes (${signal})`, async () => {
+      const id = `exec-hangup-${signal.toLowerCase()}`;
+      const tag = `quiet-${signal.toLowerCase()}`; // not in the job id: the wrapper's command line holds that
+      await submitRunning('h1', id);
+      const alive = async () => (await sshHost.lab.exec('h1', ['sh', '-c', `pgrep -a -u alice -f '[${tag[0]}]${tag.slice(1)}' || true`])).stdout.trim();
+      try {
+        // sh (named by the tag) waits on a child sh (tagged too) that waits on a sleep: all must end
+        const script = 'echo up >&2; sh -c "sleep 1000; :" "$0-child"';
+        const cli = startTej(['exec', 'h1', '--id', id, '--', 'sh', '-c', script, tag], { home: sshHost.home });
+        await cli.stderrMatches(/^up$/m);
+        await waitFor(`${tag} and its child running`, alive, (pids) => pids.split('\n').length === 2, 90_000);
+        cli.child.kill(signal);
+        await cli.done;
+        await waitFor(`${tag} ended on the host`, alive, (pids) => pids === '', 90_000);
+        // the job itself runs on
+        const st = await run(['status', 'h1', '--id', id]);
+        assert.match(st.stdout, /\brunning\b/, st.stderr);
+      } finally {
+        ok(await run(['exec', 'h1', '--id', id, '--', 'touch', 'stop']));
+      }
+    });
+  }
 
   it('runs through a persistent connection, stdin included', async () => {
     const runtime = join(sshHost.home, 'run-exec');

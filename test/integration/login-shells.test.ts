@@ -4,7 +4,7 @@
 // the login shell constant commands only (src/transport/remote-command.ts).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { FRAME, FrameDecoder } from '../../src/persist/frame.js';
 import { shQuote } from '../../src/transport/quote.js';
 import { makeJob, ok, tej, type TejRun } from '../helpers/cli.js';
 import { LOGIN_SHELL_USERS, useSshHost } from '../helpers/lab.js';
+import { addLoginShellHosts } from '../helpers/login-shell-hosts.js';
 
 /** Sends one request line to a persistent-connection master and returns its first frame. */
 function askMaster(path: string, request: object): Promise<{ type: number; payload: Buffer }> {
@@ -39,17 +40,7 @@ const NAMES = ["it's.txt", "we!rd 'q' $x y.txt", '!!', '`id` ~ #'];
 describe('every login shell', { concurrency: true }, () => {
   const sshHost = useSshHost({ jobsPrefix: 'tej-shells-' });
 
-  before(async () => {
-    const key = join(sshHost.home, '.ssh', 'id_ed25519');
-    const known = join(sshHost.home, '.ssh', 'known_hosts');
-    await appendFile(
-      join(sshHost.home, '.ssh', 'config'),
-      SHELLS.map(([shell, user]) =>
-        [`Host h1-${shell}`, `  HostName ${sshHost.lab.hosts.h1.ip}`, `  User ${user}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes',
-          `  UserKnownHostsFile ${known}`, '  StrictHostKeyChecking yes', '  BatchMode yes', ''].join('\n'),
-      ).join(''),
-    );
-  });
+  before(() => addLoginShellHosts(sshHost, SHELLS.map(([shell]) => shell)));
 
   // as bob: alice's queue is the bash shell's, set up by its test at the same time
   it('answers status and wait for 4000 ids (a 180 KB command) in one request', async () => {

@@ -24,14 +24,39 @@ eachShell({ variants: VARIANTS }, (shell, variant) => {
     t.after(() => q.cleanUp());
     await q.submit('e1', { command: 'true', env: { GREETING: "it's $x" } });
     await q.waitState('e1', ['finished']);
-    const r = await q.run(['exec', 'e1', 'sh', '-c', 'pwd -P; printf "%s|%s|" "$TEJ_JOB_ID" "$GREETING"; cat; echo oops >&2; exit 3', 'arg0'], { input: Buffer.from('in\n') });
+    const r = await q.run(['exec', 'e1', 'sh', '-c', 'pwd -P; env | sed -n "s/=.*//; /^TEJ_/p" | sort | tr "\\n" " "; echo; printf "%s|%s|" "$TEJ_JOB_ID" "$GREETING"; cat; echo oops >&2; exit 3', 'arg0'], { input: Buffer.from('in\n') });
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stderr, `${MARK}oops\n`);
     const out = r.stdout.toString();
     assert.ok(out.startsWith(MARK), out);
-    const [cwd, rest] = out.slice(MARK.length).split('\n');
+    const [cwd, names, rest] = out.slice(MARK.length).split('\n');
     assert.match(cwd!, /\/jobs\/e1\/work$/);
+    // as the job sees them: the documented TEJ_ names only, none of the helper's own (TEJ_ROOT, TEJ_SHELL, ...)
+    assert.equal(names, 'TEJ_JOB_DIR TEJ_JOB_ID TEJ_JOB_NPROC TEJ_QUEUE ');
     assert.equal(rest, "e1|it's $x|in");
+  });
+
+  test('--shell: the passwd entry\'s login shell when usable, else /bin/sh, interactive, after one marker on stdout', { timeout: 60_000 }, async (t) => {
+    const q = await setUp();
+    t.after(() => q.cleanUp());
+    await q.submit('e7', { command: 'true' });
+    await q.waitState('e7', ['finished']);
+    assert.equal((await q.run(['exec', '--shell'])).code, 64);
+    assert.equal((await q.run(['exec', '--shell', 'e7', 'extra'])).code, 64);
+    // getent answers with the login shell under test; stdin is not a terminal here, so stty does nothing
+    const fake = join(q.tmp, 'fake-getent');
+    mkdirSync(fake);
+    for (const [login, runs] of [['/bin/dash', '/bin/dash'], ['/usr/sbin/nologin', '/bin/sh'], ['dash', '/bin/sh'], ['/nonexistent/sh', '/bin/sh']] as const) {
+      writeFileSync(join(fake, 'getent'), `#!/bin/sh\necho 'u:x:0:0:it is:/root:${login}'\n`, { mode: 0o755 });
+      const r = await q.run(['exec', '--shell', 'e7'], { input: Buffer.from('echo "$0|$TEJ_JOB_ID"; pwd -P; exit 4\n'), env: { PATH: `${fake}:${q.env.PATH}` } });
+      assert.equal(r.code, 4, `${login}: ${r.stderr}`);
+      const out = r.stdout.toString();
+      assert.ok(out.startsWith(MARK), out);
+      const [shown, cwd] = out.slice(MARK.length).split('\n');
+      assert.equal(shown, `${runs}|e7`, login);
+      assert.match(cwd!, /\/jobs\/e7\/work$/);
+      assert.ok(!r.stderr.includes(MARK.trim()), `no marker on stderr: ${r.stderr}`);
+    }
   });
 
   test('refuses before the markers: no command (64), no such job (66), work/ gone or a symbolic link (66), a job being submitted (75)', { timeout: 60_000 }, async (t) => {

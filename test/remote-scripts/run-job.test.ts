@@ -27,6 +27,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
         'printf "SPACEY=[%s]\\n" "$SPACEY"',
         'for v in TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC TEJ_SCRATCH_DIR; do eval "printf \'%s=%s\\n\' $v \\"\\$$v\\""; done',
         'stat -c "scratch-mode=%a" "$TEJ_SCRATCH_DIR"',
+        // the documented TEJ_ names, none of the helpers' own (TEJ_ROOT, TEJ_SHELL, TEJ_UMASK, ...)
+        'echo "tej-names=$(env | sed -n "s/=.*//; /^TEJ_/p" | sort | tr "\\n" " ")"',
         'if read line; then echo stdin-has-data; else echo stdin-empty; fi',
         'echo "umask=$(umask)"',
         'echo to-stderr >&2',
@@ -63,6 +65,7 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
           'TEJ_JOB_NPROC=3',
           `TEJ_SCRATCH_DIR=${q.env.TMPDIR}/tej-${process.getuid!()}/env`,
           'scratch-mode=700',
+          'tej-names=TEJ_JOB_DIR TEJ_JOB_ID TEJ_JOB_NPROC TEJ_QUEUE TEJ_SCRATCH_DIR ',
           'stdin-empty',
           // posh prints the umask with three digits
           `umask=${shell.name === 'posh' ? expectedUmask.slice(1) : expectedUmask}`,
