@@ -173,25 +173,29 @@ job_status_write() {
 # gives. Time's lines and times' go to usage.tmp through fds opened before the job runs: the job may
 # replace that name (with a FIFO, say), but not what the runner's fds point at.
 
-# usage_probe: set usage_time to the GNU time on the wrapper's PATH (found by the shell, then asked
-# its version: one exec; busybox's time has no -f), empty when there is none; usage_rss=no for GNU
-# time 1.7, whose %M is four times too large. TEJ_TIME=none: look for none (as TEJ_PROC, for tests).
+# usage_probe: set usage_time to the GNU time on the wrapper's PATH and usage_env to its env (found by
+# the shell, then asked in one run: env and time, two programs; busybox's time has no -f, its env no
+# --default-signal), both empty when either is missing; usage_rss=no for GNU time 1.7, whose %M is four
+# times too large. TEJ_TIME=none: look for none (as TEJ_PROC, for tests).
 usage_probe() {
 	usage_time=
+	usage_env=
 	usage_rss=yes
-	_usage_probe_rest=${PATH:-}:
-	test "${TEJ_TIME:-}" != none || _usage_probe_rest=
-	while test -n "$_usage_probe_rest"; do
-		_usage_probe_dir=${_usage_probe_rest%%:*}
-		_usage_probe_rest=${_usage_probe_rest#*:}
-		case $_usage_probe_dir in /*) ;; *) continue ;; esac
-		if ! test -f "$_usage_probe_dir/time" || ! test -x "$_usage_probe_dir/time"; then continue; fi
-		case $("$_usage_probe_dir/time" --version 2>&1 </dev/null) in
-		*"GNU time 1.7"*) usage_time=$_usage_probe_dir/time usage_rss=no ;;
-		*"GNU Time"* | *"GNU time"*) usage_time=$_usage_probe_dir/time ;;
+	usage_found=
+	_usage_probe_time=
+	if test "${TEJ_TIME:-}" != none; then
+		usage_find time
+		_usage_probe_time=$usage_found
+		usage_find env
+	fi
+	# GNU time and an env that can give TERM back to the job (coreutils 8.31 and later: job_exec), asked
+	# in one run: env --default-signal=TERM time --version
+	if test -n "$_usage_probe_time" && test -n "$usage_found"; then
+		case $("$usage_found" --default-signal=TERM "$_usage_probe_time" --version 2>&1 </dev/null) in
+		*"GNU time 1.7"*) usage_time=$_usage_probe_time usage_env=$usage_found usage_rss=no ;;
+		*"GNU Time"* | *"GNU time"*) usage_time=$_usage_probe_time usage_env=$usage_found ;;
 		esac
-		break
-	done
+	fi
 	# fd 8 writes usage.tmp, fd 9 reads it from its start (usage_record); `command`: a failed open
 	# (a full disk) does not end the shell
 	# shellcheck disable=SC2094 # one file, two fds on purpose
@@ -238,11 +242,34 @@ usage_seconds_ok() {
 	esac
 }
 
+# usage_find NAME: set usage_found to the first executable NAME in a directory of the wrapper's PATH
+# (the shell's walk: no exec; the job's PATH, in effect by the time it runs, does not choose it), or empty
+usage_find() {
+	usage_found=
+	_usage_find_rest=${PATH:-}:
+	while test -n "$_usage_find_rest"; do
+		_usage_find_dir=${_usage_find_rest%%:*}
+		_usage_find_rest=${_usage_find_rest#*:}
+		case $_usage_find_dir in /*) ;; *) continue ;; esac
+		if test -f "$_usage_find_dir/$1" && test -x "$_usage_find_dir/$1"; then
+			usage_found=$_usage_find_dir/$1
+			return 0
+		fi
+	done
+}
+
 # job_exec COMMAND...: exec COMMAND (the job) without the runner's fds, under GNU time when usage_probe
-# found it: its lines go to usage.tmp (opened by time before the job runs), not to the job's stderr
+# found it: its lines go to usage.tmp (opened by time before the job runs), not to the job's stderr.
+# time gets TERM ignored (a disposition exec keeps), so that a TERM to the job's group (kill, a time
+# limit, scancel) leaves it waiting for the job and reporting the job's own end: a job that handles TERM
+# (saves a checkpoint, exits 0) is recorded when it has ended, with its status. env gives the job TERM
+# back at its default; INT and QUIT stay as a job of the wrapper has them.
 job_exec() {
 	exec 8>&- 9<&-
-	test -z "$usage_time" || exec "$usage_time" -o "$job_dir/usage.tmp" -f 'tej-usage %M %U %S %e' -- "$@"
+	if test -n "$usage_time"; then
+		trap '' TERM
+		exec "$usage_time" -o "$job_dir/usage.tmp" -f 'tej-usage %M %U %S %e' -- "$usage_env" --default-signal=TERM "$@"
+	fi
 	exec "$@"
 }
 

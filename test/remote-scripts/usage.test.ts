@@ -2,7 +2,9 @@
 // the host has, GNU time where it is on PATH, else the shell's times (CPU only), and writes `usage`.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HelperQueue } from './_queue.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HelperQueue, waitFor } from './_queue.js';
 import { eachShell, SHELLS, type ShellVariant } from './_shells.js';
 
 // ~50 MB held by the job's shell (a variable), then some CPU in a loop.
@@ -57,6 +59,26 @@ describe('the usage record', { concurrency: SHELLS.length * HOSTS.length }, () =
       const r = await q.waitState('self', ['finished']);
       assert.equal(r.exit_code, '137');
       assert.equal(usageOf(r)[0], host.source);
+    });
+  });
+
+  eachShell({ variants: HOSTS }, (shell, host) => {
+    // GNU time runs between the wrapper and the job: a TERM to the job's group must not end it first, or
+    // the job's end (and its status) would be recorded while its handler still ran.
+    test('a job that handles the TERM of tej kill is recorded once its handler ended, with its own status', async (t) => {
+      const q = await HelperQueue.setUp(shell, { bare: host.bare });
+      t.after(() => q.cleanUp());
+      await q.submit('graceful', { command: "trap 'echo saving >saved; exit 0' TERM; echo up >up; while :; do sleep 1; done" });
+      await q.waitState('graceful', ['running']);
+      await waitFor('the job up', async () => existsSync(join(q.jobDir('graceful'), 'work', 'up')) || undefined);
+      const k = await q.run(['kill', 'graceful']);
+      assert.equal(k.code, 0, k.stderr);
+      const r = await q.waitState('graceful', ['killed']);
+      assert.equal(r.exit_code, '0', `the handler's status; usage ${r.usage}`);
+      assert.equal(q.jobFile('graceful', 'work/saved'), 'saving\n');
+      const [source, , user] = usageOf(r);
+      assert.equal(source, host.source);
+      assert.match(user!, /^\d+\.\d+$/, 'measured, not lost with the measuring tool');
     });
   });
 
