@@ -64,6 +64,7 @@ emit_job_record() {
 		else
 			record_file native_state "$_emit_job_record_dir/native-state"
 		fi
+		record_file usage "$_emit_job_record_dir/usage"
 		test -z "$_emit_job_record_settled" || break
 		_emit_job_record_tries=$((_emit_job_record_tries + 1))
 		job_state_into "$_emit_job_record_dir"

@@ -143,8 +143,12 @@ run_job() {
 		exec </dev/null >"$_run_job_out" 2>"$_run_job_err"
 	fi
 	trap : TERM INT HUP
+	usage_probe
+	usage_clock_into
+	_run_job_began=$usage_clock
 	_run_job_status=0
 	(exec_job) || _run_job_status=$?
+	usage_record "$_run_job_began"
 	# A job that filled the disk: the reserve (see below) makes room for the record.
 	if ! job_status_write "$_run_job_status"; then
 		rm -f "$job_dir/reserve"
@@ -160,13 +164,191 @@ job_status_write() {
 	{ printf '%s\n' "$1" >"$job_dir/job-status"; } 2>/dev/null
 }
 
+# The resource record (docs/protocol.md, "The usage record"): the runner measures the job it runs and
+# writes `usage` ("SOURCE MAX_RSS_BYTES CPU_USER_S CPU_SYS_S WALL_S", - for what was not measured) in
+# place, once, before job-status. SOURCE: time (GNU time -f: the largest single process's RSS, the CPU
+# of the job and the children it waited for), times (the shell's: the same CPU, no RSS), or - (neither
+# answered: a time killed along with the job). /proc has nothing more for a job that has ended (VmHWM
+# goes with the process; no children's peak RSS is kept there), and its cutime/cstime are what times
+# gives. Time's lines and times' go to usage.tmp through fds opened before the job runs: the job may
+# replace that name (with a FIFO, say), but not what the runner's fds point at.
+
+# usage_probe: set usage_time to the GNU time on the wrapper's PATH and usage_env to its env (found by
+# the shell, then asked in one run: env and time, two programs; busybox's time has no -f, its env no
+# --default-signal), both empty when either is missing; usage_rss=no for GNU time 1.7, whose %M is four
+# times too large. TEJ_TIME=none: look for none (as TEJ_PROC, for tests).
+usage_probe() {
+	usage_time=
+	usage_env=
+	usage_rss=yes
+	usage_found=
+	_usage_probe_time=
+	if test "${TEJ_TIME:-}" != none; then
+		usage_find time
+		_usage_probe_time=$usage_found
+		usage_find env
+	fi
+	# GNU time and an env that can give TERM back to the job (coreutils 8.31 and later: job_exec), asked
+	# in one run: env --default-signal=TERM time --version
+	if test -n "$_usage_probe_time" && test -n "$usage_found"; then
+		case $("$usage_found" --default-signal=TERM "$_usage_probe_time" --version 2>&1 </dev/null) in
+		*"GNU time 1.7"*) usage_time=$_usage_probe_time usage_env=$usage_found usage_rss=no ;;
+		*"GNU Time"* | *"GNU time"*) usage_time=$_usage_probe_time usage_env=$usage_found ;;
+		esac
+	fi
+	# fd 8 writes usage.tmp, fd 9 reads it from its start (usage_record); `command`: a failed open
+	# (a full disk) does not end the shell
+	# shellcheck disable=SC2094 # one file, two fds on purpose
+	if ! { command exec 8<>"$job_dir/usage.tmp" 9<"$job_dir/usage.tmp"; } 2>/dev/null; then
+		usage_time=
+		exec 8>/dev/null 9</dev/null
+	fi
+}
+
+# usage_clock_into: set usage_clock to the host's clock in hundredths of a second: /proc/uptime, read
+# by the shell, else now_into's whole seconds
+usage_clock_into() {
+	_usage_clock_up=
+	{ IFS=' ' read -r _usage_clock_up _usage_clock_rest <"${TEJ_PROC:-/proc}/uptime"; } 2>/dev/null || _usage_clock_up=
+	case $_usage_clock_up in
+	[0-9]*.[0-9][0-9])
+		case ${_usage_clock_up%.*}${_usage_clock_up#*.} in
+		*[!0-9]*) ;;
+		*)
+			usage_int_into "${_usage_clock_up%.*}"
+			usage_clock=$((usage_int * 100))
+			usage_int_into "${_usage_clock_up#*.}"
+			usage_clock=$((usage_clock + usage_int))
+			return 0
+			;;
+		esac
+		;;
+	esac
+	now_into
+	usage_clock=$((now_value * 100))
+}
+
+# usage_int_into DIGITS: set usage_int to DIGITS as the shell's arithmetic takes them (no leading 0:
+# octal). The *_into forms set a variable: a $(...) would fork.
+usage_int_into() {
+	usage_int=${1#"${1%%[!0]*}"}
+	usage_int=${usage_int:-0}
+}
+
+# usage_seconds_ok VALUE: whether VALUE is seconds as GNU time prints them (1.02)
+usage_seconds_ok() {
+	case $1 in
+	'' | *[!0-9.]* | .* | *. | *.*.*) return 1 ;;
+	esac
+}
+
+# usage_find NAME: set usage_found to the first executable NAME in a directory of the wrapper's PATH
+# (the shell's walk: no exec; the job's PATH, in effect by the time it runs, does not choose it), or empty
+usage_find() {
+	usage_found=
+	_usage_find_rest=${PATH:-}:
+	while test -n "$_usage_find_rest"; do
+		_usage_find_dir=${_usage_find_rest%%:*}
+		_usage_find_rest=${_usage_find_rest#*:}
+		case $_usage_find_dir in /*) ;; *) continue ;; esac
+		if test -f "$_usage_find_dir/$1" && test -x "$_usage_find_dir/$1"; then
+			usage_found=$_usage_find_dir/$1
+			return 0
+		fi
+	done
+}
+
+# job_exec COMMAND...: exec COMMAND (the job) without the runner's fds, under GNU time when usage_probe
+# found it: its lines go to usage.tmp (opened by time before the job runs), not to the job's stderr.
+# time gets TERM ignored (a disposition exec keeps), so that a TERM to the job's group (kill, a time
+# limit, scancel) leaves it waiting for the job and reporting the job's own end: a job that handles TERM
+# (saves a checkpoint, exits 0) is recorded when it has ended, with its status. env gives the job TERM
+# back at its default; INT and QUIT stay as a job of the wrapper has them.
+job_exec() {
+	exec 8>&- 9<&-
+	if test -n "$usage_time"; then
+		trap '' TERM
+		exec "$usage_time" -o "$job_dir/usage.tmp" -f 'tej-usage %M %U %S %e' -- "$usage_env" --default-signal=TERM "$@"
+	fi
+	exec "$@"
+}
+
+# usage_record BEGAN: write usage for the job the runner waited for, begun at usage_clock BEGAN
+usage_record() {
+	usage_clock_into
+	_usage_record_cs=$((usage_clock - $1))
+	test "$_usage_record_cs" -ge 0 || _usage_record_cs=0
+	_usage_record_wall=$((_usage_record_cs / 100)).$((_usage_record_cs / 10 % 10))$((_usage_record_cs % 10))
+	_usage_record_line="- - - -"
+	if test -n "$usage_time"; then
+		# its last tej-usage line (GNU time writes "Command exited with non-zero status N" first)
+		_usage_record_time=
+		while IFS= read -r _usage_record_l; do
+			case $_usage_record_l in
+			"tej-usage "*) _usage_record_time=$_usage_record_l ;;
+			esac
+		done <&9
+		# shellcheck disable=SC2086 # split on purpose: tej-usage KB USER SYS ELAPSED
+		set -- $_usage_record_time
+		if test $# -eq 5 && usage_seconds_ok "$3" && usage_seconds_ok "$4"; then
+			case $2 in
+			'' | *[!0-9]*) _usage_record_rss=- ;;
+			*)
+				usage_int_into "$2"
+				_usage_record_rss=$((usage_int * 1024))
+				;;
+			esac
+			test "$usage_rss" = yes || _usage_record_rss=-
+			_usage_record_line="time $_usage_record_rss $3 $4"
+		fi
+	else
+		# the second line: the CPU of the children we waited for (the job), "1m2.030000s 0m0.010000s"
+		# `command`: an error of a special builtin (a full disk) must not end the shell
+		{ command times >&8; } 2>/dev/null || true
+		_usage_record_l=
+		{ IFS= read -r _usage_record_l && IFS= read -r _usage_record_l; } <&9 || _usage_record_l=
+		# shellcheck disable=SC2086 # split on purpose: two words
+		set -- $_usage_record_l
+		if test $# -eq 2 && usage_times_into "$1"; then
+			_usage_record_user=$usage_seconds
+			if usage_times_into "$2"; then
+				_usage_record_line="times - $_usage_record_user $usage_seconds"
+			fi
+		fi
+	fi
+	exec 8>&- 9<&-
+	# Opened read-write (<>), as end_record_sync does: a FIFO the job put at this name takes the line
+	# instead of holding the runner up (readers take regular files only); over a file the job wrote,
+	# our line is the first (readers take only that). A full disk: no record, and no say either (its
+	# stderr is on that disk: a failed say would end the runner under set -e, before job-status).
+	{ printf '%s\n' "$_usage_record_line $_usage_record_wall" 1<>"$job_dir/usage"; } 2>/dev/null || true
+}
+
+# usage_times_into WORD: set usage_seconds to times' "1m2.030000s" as seconds (62.030000); fail on
+# another form
+usage_times_into() {
+	case $1 in
+	*[!0-9.ms]* | *m*m* | *s*s*) return 1 ;;
+	[0-9]*m[0-9]*.[0-9]*s) ;;
+	*) return 1 ;;
+	esac
+	_usage_times_s=${1#*m}
+	_usage_times_s=${_usage_times_s%s}
+	usage_seconds_ok "$_usage_times_s" || return 1
+	usage_int_into "${1%%m*}"
+	usage_seconds=$((usage_int * 60))
+	usage_int_into "${_usage_times_s%.*}"
+	usage_seconds=$((usage_seconds + usage_int)).${_usage_times_s#*.}
+}
+
 # export_job_env: export the variables of meta/env/, then the TEJ_ ones (which win). The helpers' own
 # TEJ_ variables (the queue's path, the shell, the caller's umask and pid, the plugins vouched for, the
-# harness's kill grace) are not the job's: it gets the documented ones only (README, Job environment).
+# harness's kill grace and TEJ_TIME) are not the job's: it gets the documented ones only (README, Job
+# environment).
 # Called in the subshell that becomes the job (or its notify command), not in the wrapper itself.
 export_job_env() {
 	_export_job_env_queue=$TEJ_ROOT
-	unset TEJ_ROOT TEJ_SHELL TEJ_UMASK TEJ_CALLER_PID TEJ_PLUGINS TEJ_PLUGIN_SUMS TEJ_KILL_GRACE
+	unset TEJ_ROOT TEJ_SHELL TEJ_UMASK TEJ_CALLER_PID TEJ_PLUGINS TEJ_PLUGIN_SUMS TEJ_KILL_GRACE TEJ_TIME
 	for _export_job_env_f in "$meta"/env/*; do
 		test -f "$_export_job_env_f" || continue
 		_export_job_env_name=${_export_job_env_f##*/}
@@ -218,7 +400,7 @@ exec_job() {
 
 	# ${1+"$@"}: posh takes an empty "$@" for an unset parameter under set -u.
 	if test -n "$_exec_job_command"; then
-		exec "$job_shell" -c "$_exec_job_command" "$job_id" ${1+"$@"}
+		job_exec "$job_shell" -c "$_exec_job_command" "$job_id" ${1+"$@"}
 	fi
 	# The script's first line, with builtins only (the job's PATH is in effect): a CRLF script would
 	# end in "bad interpreter" or "not found" (127); its #! line is honoured without the exec bit too.
@@ -231,7 +413,7 @@ exec_job() {
 		;;
 	esac
 	if test -x "$_exec_job_script"; then
-		exec "$_exec_job_script" ${1+"$@"}
+		job_exec "$_exec_job_script" ${1+"$@"}
 	fi
 	case $_exec_job_line in
 	'#!'*)
@@ -244,13 +426,13 @@ exec_job() {
 		_exec_job_arg=${_exec_job_arg%"${_exec_job_arg##*[! 	]}"}
 		if test -n "$_exec_job_interp"; then
 			if test -n "$_exec_job_arg"; then
-				exec "$_exec_job_interp" "$_exec_job_arg" "$_exec_job_script" ${1+"$@"}
+				job_exec "$_exec_job_interp" "$_exec_job_arg" "$_exec_job_script" ${1+"$@"}
 			fi
-			exec "$_exec_job_interp" "$_exec_job_script" ${1+"$@"}
+			job_exec "$_exec_job_interp" "$_exec_job_script" ${1+"$@"}
 		fi
 		;;
 	esac
-	exec "$job_shell" "$_exec_job_script" ${1+"$@"}
+	job_exec "$job_shell" "$_exec_job_script" ${1+"$@"}
 }
 
 # start_timer SECONDS: after SECONDS, send USR1 to the wrapper. The timer sleeps at most a minute at a
@@ -446,10 +628,10 @@ finish() {
 	# end_record_sync) go in one rm: one exec, not three (each costs some 7 ms of CPU on a loaded
 	# host). Neither a tree the job made read-only nor a full disk may keep the end from being
 	# recorded: remove_tree, when the plain rm fails.
-	set -- "$1" "${2:-}" "$job_dir/scratch" "$job_dir/job-status" "$job_dir/launched.tmp.$$" "$job_dir/reserve" "$job_dir/end-record.tmp.$$"
-	if ! rm -rf ${scratch:+"$scratch"} "$3" "$4" "$5" "$6" "$7" 2>/dev/null; then
+	set -- "$1" "${2:-}" "$job_dir/scratch" "$job_dir/job-status" "$job_dir/launched.tmp.$$" "$job_dir/reserve" "$job_dir/end-record.tmp.$$" "$job_dir/usage.tmp"
+	if ! rm -rf ${scratch:+"$scratch"} "$3" "$4" "$5" "$6" "$7" "$8" 2>/dev/null; then
 		test -z "$scratch" || remove_tree "$scratch" 2>>"$job_dir/work/tej.stderr" || true
-		rm -f "$3" "$4" "$5" "$6" "$7"
+		rm -f "$3" "$4" "$5" "$6" "$7" "$8"
 	fi
 	set -- "$1" "$2"
 	record_end "$1"

@@ -3,6 +3,7 @@ import type { ReplyRecord } from '../protocol/reply.js';
 import type { GitInfo } from './git.js';
 import type { JobSpec } from './spec.js';
 import { toJobStatus, type JobStatus } from './status.js';
+import { parseUsage, type Usage } from './usage.js';
 
 export interface JobRecord extends JobStatus {
   /** The host's own name (uname -n). */
@@ -20,6 +21,8 @@ export interface JobRecord extends JobStatus {
   notifyMac?: string;
   /** What the client recorded at submit (meta/job.json). */
   submission?: Submission;
+  /** What the job used, as the wrapper measured it (job/usage.ts); none before the job ends. */
+  usage?: Usage;
 }
 
 /** meta/job.json: written by the client at submit, one line of JSON. */
@@ -60,5 +63,7 @@ export function toJobRecord(r: ReplyRecord, header: ReplyRecord, now: number): J
   if (spec) rec.spec = spec;
   const submission = json<Submission>(r.job);
   if (submission) rec.submission = submission;
+  const usage = parseUsage(r.usage);
+  if (usage) rec.usage = usage;
   return rec;
 }

@@ -217,8 +217,16 @@ chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate ~/sbatch-late-gate && echo 'P
   });
 
   it('says lost when the wrapper dies without recording an end, from what Slurm says', async () => {
-    // The job SIGKILLs the wrapper (its grandparent): the batch step ends, the wrapper records nothing.
-    const id = await submit('lostjob', { 'start.sh': 'kill -KILL "$(ps -o ppid= -p "$PPID" | tr -d " ")"\nsleep 30\n' });
+    // The job SIGKILLs the wrapper (the topmost of its ancestors that run run-job.sh: the runner, a
+    // subshell of the wrapper, is one too, and GNU time may stand between it and the job): the batch
+    // step ends, the wrapper records nothing.
+    const killWrapper = [
+      'p=$PPID',
+      'while :; do q=$(ps -o ppid= -p "$p" | tr -d " "); case $(ps -o args= -p "$q") in *run-job.sh*) p=$q ;; *) break ;; esac; done',
+      'kill -KILL "$p"',
+      'sleep 30',
+    ];
+    const id = await submit('lostjob', { 'start.sh': `${killWrapper.join('\n')}\n` });
     const s = await waitFor('lost', () => status(id), (r) => r.code !== 2 && r.code !== 3);
     assert.equal(s.code, 7, s.stdout + s.stderr);
     assert.equal(s.stdout, 'lost\n');

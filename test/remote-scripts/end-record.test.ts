@@ -51,7 +51,8 @@ describe('the end record', { concurrency: SHELLS.length }, () => {
       // the wrapper's, or submit's when the job ended before its native-id was written
       const j3 = readFileSync(endRecord(q, 'j3'), 'utf8');
       const file = (name: string) => q.jobFile('j3', name).split('\n')[0];
-      assert.equal(j3, `tej-end-record=1\nplugin=direct\nnative_id=${file('native-id')}\nsubmitted=${file('submitted')}\nstart=${file('start')}\nend=${file('end')}\nexit_code=3\nlabels={"n":"3"}\n`);
+      assert.equal(j3, `tej-end-record=1\nplugin=direct\nnative_id=${file('native-id')}\nsubmitted=${file('submitted')}\nstart=${file('start')}\nend=${file('end')}\nexit_code=3\nlabels={"n":"3"}\nusage=${file('usage')}\n`);
+      assert.match(file('usage')!, /^time - |^time \d+ /);
       // an older tej's job (no end record) between them, and one that does not exist
       endedJob(q, 'old', { 'exit-code': '7' });
       const asked = [...ids.slice(0, 4), 'old', 'nosuch', ...ids.slice(4)];

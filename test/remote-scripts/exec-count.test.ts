@@ -1,7 +1,9 @@
 // What a submit and its job's wrapper exec (issue 13): on a loaded host each fork+exec costs some 7 ms
 // of CPU, and 200 submits of a small job were bound by them. The helpers read the clock themselves
 // (no date), the wrapper writes the files only it writes in place (no mv for scratch, start,
-// job-status, end) and removes what it leaves in one rm. Counted through shims on PATH.
+// job-status, end) and removes what it leaves in one rm. Counted through shims on PATH. GNU time, where
+// the host has it, costs four programs a job: env and time to probe them, env and time in the run they
+// measure (env gives the job TERM back, which time ignores: run-job.sh job_exec).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -10,7 +12,7 @@ import { jobTar } from './_job-tar.js';
 import { HelperQueue, parseReply, waitFor } from './_queue.js';
 import { eachShell } from './_shells.js';
 
-const COUNTED = ['date', 'mv', 'rm', 'mkdir', 'ln'];
+const COUNTED = ['date', 'mv', 'rm', 'mkdir', 'ln', 'time', 'env'];
 
 /** A PATH whose COUNTED commands log `NAME ARGS...` to LOG, then run the real one. */
 function pathCounting(q: HelperQueue, log: string): string {
@@ -45,6 +47,10 @@ eachShell({ where: (s) => s.name === 'dash' || s.name === 'busybox sh' }, (shell
     // staging, jobs/ID, the scratch directory (and its base, made once)
     assert.ok(count('mkdir') <= 4, ran.join('\n'));
     assert.equal(count('ln'), 1, ran.join('\n'));
+    // the usage record (docs/protocol.md, "The usage record"): one probe, one measured run
+    // one probe (env --default-signal=TERM time --version), one measured run (time -o ... env ... JOB)
+    assert.deepEqual(ran.filter((l) => l.startsWith('time ')).map((l) => l.split(' ')[1]), ['--version', '-o'], ran.join('\n'));
+    assert.deepEqual(ran.filter((l) => l.startsWith('env ')).map((l) => l.split(' ')[1]), ['--default-signal=TERM', '--default-signal=TERM'], ran.join('\n'));
     for (const name of ['scratch', 'job-status', 'reserve']) assert.ok(!existsSync(join(dir, name)), `${name} is left`);
     const record = readFileSync(join(dir, 'end-record'), 'utf8');
     assert.match(record, /^start=\d+$/m);

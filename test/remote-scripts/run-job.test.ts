@@ -177,7 +177,8 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
     });
 
     test('a live process with another start time is not taken for the wrapper', async (t) => {
-      const q = await HelperQueue.setUp(shell);
+      // No GNU time between the runner and the job: it would carry the job's environment, and be swept.
+      const q = await HelperQueue.setUp(shell, { env: { TEJ_TIME: 'none' } });
       t.after(() => q.cleanUp());
       // (no TEJ_JOB_DIR: kill sweeps the processes that carry the job's environment, see userland.test.ts)
       const rec = await q.submit('reused', { command: 'exec env -u TEJ_JOB_DIR sleep 1000' });

@@ -67,7 +67,7 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       assert.equal(Object.keys(reply.header).join(' '), 'tej-proto');
       assert.deepEqual(reply.records[0], { id: 'nosuch', state: 'absent' });
       const b = reply.records[1]!;
-      assert.deepEqual(Object.keys(b), ['id', 'state', 'plugin', 'native_id', 'submitted', 'start', 'end', 'exit_code']);
+      assert.deepEqual(Object.keys(b), ['id', 'state', 'plugin', 'native_id', 'submitted', 'start', 'end', 'exit_code', 'usage']);
       assert.equal(b.state, 'finished');
       assert.equal(b.exit_code, '2');
     });

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { jobOutput } from '../../job/output.js';
 import type { JobRecord } from '../../job/record.js';
 import { describeStatus, statusExit } from '../../job/status.js';
+import { describeUsage, NO_USAGE } from '../../job/usage.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
@@ -30,6 +31,7 @@ export function describeRecord(r: JobRecord): string {
     ['submitted', iso(r.submitted)],
     ['started', iso(r.start)],
     ['ended', iso(r.end)],
+    ['usage', describeUsage(r.usage)],
     ['resubmitted from', r.resubmittedFrom],
     ['labels', r.labels ? Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(', ') : undefined],
     ['command', sub.command !== undefined ? JSON.stringify(sub.command) : undefined],
@@ -67,6 +69,7 @@ export function recordJson(id: string, r: JobRecord | undefined) {
     spec: r.spec ?? null,
     submission: r.submission ? submission : null,
     git,
+    usage: r.usage ?? NO_USAGE,
   });
 }
 
