@@ -16,7 +16,10 @@
 # instead for a value of the wrong form. Other plugins: nothing (Slurm hands them to sbatch).
 limits_resolve() {
 	limits_meta=$1
-	rm -f "$limits_meta/ulimit" "$limits_meta/limits"
+	# (rm only when there is one: no exec on a plain submit)
+	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits"; then
+		rm -rf "$limits_meta/ulimit" "$limits_meta/limits"
+	fi
 	test "$2" = direct || return 0
 	limits_ulimit=
 	limits_record=
