@@ -6,28 +6,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeJob, ok, tej } from '../helpers/cli.js';
 import { useSshHost } from '../helpers/lab.js';
-
-// Starts up to 20 background readers of a FIFO, counting them in `count`. They end together when the
-// job closes its own end (fd 3, kept from them), so none outlives the job to hold a process slot.
-const FORK_LOOP = `mkfifo hold
-exec 3<>hold
-(
-i=0
-while [ $i -lt 20 ]; do
-  cat hold >/dev/null 3>&- &
-  i=$((i+1))
-  echo $i > count
-done
-) || echo "loop failed: $?"
-exec 3>&-
-wait
-echo "started $(cat count)"
-`;
+import { FORK_LOOP, startedOf } from '../helpers/fork-loop.js';
 
 describe('limits under direct, over real SSH', () => {
   const sshHost = useSshHost({ jobsPrefix: 'tej-limits-' });
   const run = (args: string[]) => tej(args, { home: sshHost.home, timeoutMs: 120_000 });
-  const job = (name: string) => makeJob(join(sshHost.jobs, name), { 'start.sh': FORK_LOOP });
+  const job = (name: string) => makeJob(join(sshHost.jobs, name), { 'loop.sh': FORK_LOOP, 'start.sh': 'sh loop.sh .\n' });
   const stdout = async (id: string) => (await sshHost.lab.execAs('h1', 'alice', `cat ~/.tej/jobs/${id}/work/tej.stdout`)).stdout;
 
   it('--max-processes stops a loop of 20 background processes at the limit; without it all 20 start', async () => {
@@ -35,11 +19,10 @@ describe('limits under direct, over real SSH', () => {
     ok(await run(['submit', 'h1', '--id', 'bounded', '--max-processes', '12', await job('bounded')]));
     ok(await run(['wait', 'h1', '--id', 'free']));
     ok(await run(['wait', 'h1', '--id', 'bounded']));
-    assert.match(await stdout('free'), /^started 20$/m);
+    assert.equal(startedOf(await stdout('free')), 20);
     // RLIMIT_NPROC counts all of alice's processes (her session, the wrapper): fewer than 12 readers
     const bounded = await stdout('bounded');
-    const started = Number(/^started (\d+)$/m.exec(bounded)?.[1]);
-    assert.ok(started < 12, bounded);
+    assert.ok(startedOf(bounded) < 12, bounded);
     assert.match(bounded, /^loop failed: \d+$/m);
     const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'bounded', '--json']))) as { limits: unknown };
     assert.deepEqual(rec.limits, { max_processes: { value: '12', enforced: true } });

@@ -7,12 +7,20 @@ import { describe, test } from 'node:test';
 import { jobTar, type JobFixture } from './_job-tar.js';
 import { HelperQueue } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
+import { FORK_LOOP, startedOf } from '../helpers/fork-loop.js';
 
 const PYTHON = '/usr/bin/python3';
 /** Allocates 300 MB and touches every page (bytearray zeroes it). */
 const ALLOC_300M = `${PYTHON} -c 'b = bytearray(300 * 1024 * 1024); print("allocated", len(b) >> 20)'`;
 /** The job's own limits, as the kernel has them: "Max processes 20 20 processes". */
 const SHOW_LIMITS = "grep -E '^Max (processes|address space|cpu time)' /proc/self/limits";
+
+/**
+ * The fork loop as nobody (root ignores RLIMIT_NPROC): the job, root here, keeps the limit the wrapper
+ * set across setpriv's change of user. Its script and FIFO go in a directory of /tmp that nobody can use.
+ */
+const FORK_LOOP_AS_NOBODY = `d=$(mktemp -d /tmp/tej-limits.XXXXXX) && cp loop.sh "$d/" && chown -R 65534 "$d" &&
+setpriv --reuid=65534 --regid=65534 --clear-groups sh "$d/loop.sh" "$d"; rm -rf "$d"`;
 
 /** Submits and returns the helper's exit status and stderr (a refusal leaves no job). */
 async function trySubmit(q: HelperQueue, id: string, job: JobFixture) {
@@ -84,6 +92,26 @@ describe('limits under direct', { concurrency: SHELLS.length }, () => {
       assert.match(q.jobFile('procs', 'work/tej.stdout'), /^Max processes +20 +20 +processes/m);
       // dash spells it -p (its -u is an illegal option); bash's -p is the pipe size
       assert.equal(q.jobFile('procs', 'meta/ulimit'), `${shell.name === 'dash' ? '-p' : '-u'} 20\n`);
+    });
+
+    test('max_processes stops a loop of 20 background processes at the limit; without it all 20 start', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      const job = { command: FORK_LOOP_AS_NOBODY, files: { 'loop.sh': FORK_LOOP } };
+      const r = await trySubmit(q, 'bounded', { ...job, meta: { max_processes: '12' } });
+      if (!hasUlimit) {
+        assert.equal(r.code, 69, r.stderr);
+        return;
+      }
+      assert.equal(r.code, 0, r.stderr);
+      await q.submit('free', job);
+      await q.waitState('bounded', ['finished', 'failed']);
+      await q.waitState('free', ['finished', 'failed']);
+      assert.equal(startedOf(q.jobFile('free', 'work/tej.stdout')), 20, q.jobFile('free', 'work/tej.stderr'));
+      // nobody's other processes (another shell's loop, zombies PID 1 has not reaped) count too: fewer
+      const bounded = q.jobFile('bounded', 'work/tej.stdout');
+      assert.ok(startedOf(bounded) < 12, bounded);
+      assert.match(bounded, /^loop failed: [1-9]\d*$/m);
     });
 
     test('gpus and a partition are refused (69), and run unenforced with allow-unenforced', async (t) => {
