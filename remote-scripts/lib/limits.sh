@@ -7,7 +7,7 @@
 # shellcheck disable=SC2154 # state_line is set by read_state_into (lib/common.sh), meta by the wrapper
 
 # limits_resolve META PLUGIN: for the direct plugin, read the limits asked for in META (memory,
-# max_processes, cpu_time, gpus, slurm/partition, slurm/account, slurm/qos), try each enforceable one
+# max_processes, cpu_time, gpus, slurm/partition, slurm/account, slurm/qos, slurm/args), try each enforceable one
 # with ulimit in a subshell of this shell (the wrapper's: commands run under TEJ_SHELL), and write
 #   META/ulimit: the ulimit options the wrapper sets ("-v 51200 -t 1"), one line;
 #   META/limits: the record, one line of NAME:VALUE:yes|no words (no: not enforced), for show.
@@ -71,6 +71,12 @@ limits_resolve() {
 			esac
 		fi
 	done
+	# raw sbatch words: their count is the value
+	_limits_n=0
+	for _limits_f in "$limits_meta"/slurm/args/*; do
+		test -f "$_limits_f" && _limits_n=$((_limits_n + 1))
+	done
+	test "$_limits_n" -eq 0 || limits_try sbatch_args "$_limits_n" '' ''
 	test -z "$limits_bad" || return 1
 	if test -n "$limits_refused" && ! test -f "$limits_meta/allow-unenforced"; then
 		return 1

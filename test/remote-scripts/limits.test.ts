@@ -114,20 +114,20 @@ describe('limits under direct', { concurrency: SHELLS.length }, () => {
       assert.match(bounded, /^loop failed: [1-9]\d*$/m);
     });
 
-    test('gpus and a partition are refused (69), and run unenforced with allow-unenforced', async (t) => {
+    test('gpus, a partition and sbatch words are refused (69), and run unenforced with allow-unenforced', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
-      const job = { command: 'echo ran', meta: { gpus: '1', 'slurm/partition': 'gpu' } };
+      const job = { command: 'echo ran', meta: { gpus: '1', 'slurm/partition': 'gpu', 'slurm/args/0000': '--exclusive' } };
       const refused = await trySubmit(q, 'gpu', job);
       assert.equal(refused.code, 69, refused.stderr);
-      assert.match(refused.stderr, /the direct plugin cannot enforce gpus 1, partition gpu on this host \(submit with --allow-unenforced to run the job without it\)/);
+      assert.match(refused.stderr, /the direct plugin cannot enforce gpus 1, partition gpu, sbatch_args 1 on this host \(submit with --allow-unenforced to run the job without it\)/);
       assert.ok(!existsSync(q.jobDir('gpu')));
 
       await q.submit('gpu', { ...job, meta: { ...job.meta, 'allow-unenforced': 'yes', memory: '2G' } });
       const rec = await q.waitState('gpu', ['finished', 'failed']);
       assert.equal(rec.exit_code, '0');
       assert.equal(q.jobFile('gpu', 'work/tej.stdout'), 'ran\n');
-      assert.equal(await shownLimits(q, 'gpu'), `memory:2G:${hasUlimit ? 'yes' : 'no'} gpus:1:no partition:gpu:no`);
+      assert.equal(await shownLimits(q, 'gpu'), `memory:2G:${hasUlimit ? 'yes' : 'no'} gpus:1:no partition:gpu:no sbatch_args:1:no`);
     });
 
     test("an upload's own ulimit and limits files are not submit's word", async (t) => {
