@@ -148,9 +148,20 @@ check_seconds() {
 	esac
 }
 
+# clear_planted FILE: remove FILE when it is there as anything but a regular file: a FIFO, a symbolic
+# link or a directory a job put at a name of its directory that tej writes (opening a FIFO to write
+# blocks until someone reads it: the wrapper would never record the job's end). Two builtin tests;
+# rm runs only when there is something to remove.
+clear_planted() {
+	if test -L "$1" || { test -e "$1" && ! test -f "$1"; }; then
+		rm -rf "$1" 2>/dev/null || true
+	fi
+}
+
 # write_state FILE VALUE: write one line atomically (FILE.tmp.PID, then mv); fail, leaving no temp
 # file, when the disk is full
 write_state() {
+	clear_planted "$1.tmp.$$"
 	if { printf '%s\n' "$2" >"$1.tmp.$$"; } 2>/dev/null && mv -f "$1.tmp.$$" "$1"; then
 		return 0
 	fi

@@ -34,6 +34,7 @@ private_dir() {
 # created once, never rewritten. A reader sees no file, an empty one (read_state_into: none), or the
 # whole line, which the shell's printf writes with one write(2). A failed write leaves no file.
 write_once() {
+	clear_planted "$1"
 	{ printf '%s\n' "$2" >"$1"; } 2>/dev/null && return 0
 	rm -f "$1"
 	say "cannot write $1"
@@ -161,6 +162,7 @@ run_job() {
 # the wrapper, once the runner that writes it has ended; a write cut short (a full disk) leaves no
 # newline, which read_state_into takes for no status (137)
 job_status_write() {
+	clear_planted "$job_dir/job-status"
 	{ printf '%s\n' "$1" >"$job_dir/job-status"; } 2>/dev/null
 }
 

@@ -103,6 +103,7 @@ describe('a dead submit whose pid now names a stranger, on a host without /proc'
         }
         return undefined;
       });
+      const seen = Date.now(); // the submit has started by now
       const [pid, ...identity] = record.split(' ');
       assert.equal(dir.split('.')[1], pid);
       // The claim of the id, as the submit makes it before it moves its record into jobs/ID.
@@ -110,9 +111,11 @@ describe('a dead submit whose pid now names a stranger, on a host without /proc'
       assert.equal((await q.status('held')).state, 'submitting');
       process.kill(-submit.pid!, 'SIGKILL');
       await closed;
-      // A stranger (started in a later second: ps tells start times to the second) takes the pid.
-      const after = Math.ceil(Date.now() / 1000) * 1000;
-      await waitFor('the next second', () => (Date.now() > after ? true : undefined));
+      // A stranger (started in a later second: ps tells start times to the second) takes the pid. ps
+      // counts from the boot time, which the kernel gives in whole seconds: its seconds do not turn with
+      // the clock's, so the stranger starts over a second after the submit, not just past the clock's next
+      // second (two processes 0.1 s apart across that boundary could show one start time).
+      await waitFor('a second after the submit started', () => (Date.now() > seen + 1000 ? true : undefined));
       const stranger = spawn('sleep', ['1003'], { stdio: 'ignore' });
       t.after(() => signalIfAlive(stranger.pid!, 'SIGKILL'));
       await waitFor('the stranger to run', () => (processAlive(stranger.pid!) ? true : undefined));

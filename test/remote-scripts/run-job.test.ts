@@ -79,6 +79,16 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       assert.ok(Number(rec.start) <= Number(rec.end), `start ${rec.start} <= end ${rec.end}`);
     });
 
+    test('a job that put FIFOs where the wrapper writes its end (end, job-status, exit-code.tmp.PID) is recorded all the same', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      // launched holds the wrapper's pid, which names write_state's temporary file
+      await q.submit('planted', { command: 'set -- $(cat ../launched); mkfifo ../end ../job-status "../exit-code.tmp.$2" && echo planted; exit 5' });
+      const rec = await q.waitState('planted', ['finished']);
+      assert.equal(rec.exit_code, '5');
+      assert.equal(q.jobFile('planted', 'work/tej.stdout'), 'planted\n');
+    });
+
     test('an executable script runs by its #! line, another one with TEJ_SHELL', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
