@@ -9,7 +9,7 @@ import { parseDestination } from './destination.js';
 import { ConfigError } from './errors.js';
 import { JOB_SPEC_SCHEMA, type JobSpec } from './job/spec.js';
 
-export type Resources = Pick<JobSpec, 'time_limit' | 'cpus' | 'memory' | 'gpus' | 'slurm'>;
+export type Resources = Pick<JobSpec, 'time_limit' | 'cpus' | 'memory' | 'max_processes' | 'cpu_time' | 'gpus' | 'slurm'>;
 
 export interface HostConfig {
   queue?: string;

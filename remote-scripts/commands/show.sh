@@ -59,6 +59,8 @@ for id in "$@"; do
 	job_record=
 	record_file resubmitted_from "$dir/resubmitted-from"
 	record_file notify_mac "$dir/meta/notify-mac"
+	# the limits submit resolved (lib/limits.sh): NAME:VALUE:yes|no words
+	record_file limits "$dir/meta/limits"
 	printf '%s' "$job_record"
 	emit_json spec "$dir/meta/spec.json"
 	test -n "$brief" || emit_json job "$dir/meta/job.json"

@@ -6,8 +6,8 @@
 # Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state= (resumed=1: an earlier
 #   attempt with the same nonce had claimed the id; this is its job)
 # Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 74 no space left on the
-#   host for the upload; 69 queue not set up or
-#   plugin unavailable; 73 the job exists already; 75 an earlier attempt of this submit is still
+#   host for the upload; 69 queue not set up,
+#   plugin unavailable, or a limit it cannot enforce (without meta/allow-unenforced); 73 the job exists already; 75 an earlier attempt of this submit is still
 #   moving the job into place after 600 naps; else the plugin's status when it fails
 # Length: over 250 lines: one crash-consistent sequence, its steps numbered as in docs/protocol.md, read in order
 # shellcheck source-path=SCRIPTDIR
@@ -25,6 +25,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/answers.sh"
 	# shellcheck source=../lib/kill.sh
 	. "$TEJ_ROOT/lib/kill.sh"
+	# shellcheck source=../lib/limits.sh
+	. "$TEJ_ROOT/lib/limits.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
@@ -259,6 +261,11 @@ for file in "$meta"/env/*; do
 	[!A-Za-z_]* | *[!A-Za-z0-9_]*) reject "$EX_DATAERR" "bad environment variable name: '${file##*/}'" ;;
 	esac
 done
+# The limits the plugin cannot enforce are refused here, before the job is accepted (lib/limits.sh).
+if ! limits_resolve "$meta" "$plugin"; then
+	test -z "$limits_bad" || reject "$EX_DATAERR" "bad limit $limits_bad"
+	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot enforce $limits_refused on this host (submit with --allow-unenforced to run the job without it)"
+fi
 
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
 until mkdir "$job_dir" 2>/dev/null; do

@@ -372,9 +372,11 @@ export_job_env() {
 	export TEJ_JOB_ID TEJ_JOB_DIR TEJ_QUEUE TEJ_JOB_NPROC TEJ_SCRATCH_DIR
 }
 
-# exec_job: replace this subshell with the job; caught signals are reset to their default by exec
+# exec_job: replace this subshell with the job, within its limits (limits_apply: builtins only, no exec);
+# caught signals are reset to their default by exec
 exec_job() {
 	test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
+	limits_apply
 	set --
 	for _exec_job_f in "$meta"/args/*; do
 		test -f "$_exec_job_f" || continue
@@ -658,6 +660,8 @@ else
 	. "$TEJ_ROOT/lib/state.sh"
 	# shellcheck source=kill.sh
 	. "$TEJ_ROOT/lib/kill.sh"
+	# shellcheck source=limits.sh
+	. "$TEJ_ROOT/lib/limits.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"

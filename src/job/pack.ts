@@ -28,6 +28,12 @@ export interface JobMeta {
   timeLimit?: number;
   /** Memory for the job, e.g. 4G (slurm: --mem). */
   memory?: string;
+  /** Processes of the job's user at once (direct: ulimit -u/-p): meta/max_processes. */
+  maxProcesses?: number;
+  /** CPU seconds per process (direct: ulimit -t): meta/cpu_time. */
+  cpuTime?: number;
+  /** Run a limit the plugin cannot enforce all the same: meta/allow-unenforced (lib/limits.sh). */
+  allowUnenforced?: boolean;
   /** GPUs (slurm: --gres=gpu:N). */
   gpus?: number;
   /** The slurm plugin's options: meta/slurm/{partition,account,qos}, raw sbatch words in meta/slurm/args/. */
@@ -124,6 +130,9 @@ function metaFiles(meta: JobMeta): [string, string][] {
   if (meta.nproc) files.push(['nproc', String(meta.nproc)]);
   if (meta.timeLimit) files.push(['time_limit', String(meta.timeLimit)]);
   if (meta.memory) files.push(['memory', meta.memory]);
+  if (meta.maxProcesses) files.push(['max_processes', String(meta.maxProcesses)]);
+  if (meta.cpuTime) files.push(['cpu_time', String(meta.cpuTime)]);
+  if (meta.allowUnenforced) files.push(['allow-unenforced', 'yes']);
   if (meta.gpus !== undefined) files.push(['gpus', String(meta.gpus)]);
   const slurm = meta.slurm ?? {};
   for (const key of ['partition', 'account', 'qos'] as const) if (slurm[key]) files.push([`slurm/${key}`, slurm[key]!]);

@@ -4,6 +4,7 @@ import type { GitInfo } from './git.js';
 import type { JobSpec } from './spec.js';
 import { toJobStatus, type JobStatus } from './status.js';
 import { parseUsage, type Usage } from './usage.js';
+import { parseLimits, type Limits } from './limits.js';
 
 export interface JobRecord extends JobStatus {
   /** The host's own name (uname -n). */
@@ -23,6 +24,8 @@ export interface JobRecord extends JobStatus {
   submission?: Submission;
   /** What the job used, as the wrapper measured it (job/usage.ts); none before the job ends. */
   usage?: Usage;
+  /** The limits submit resolved under direct (job/limits.ts): enforced, or let through unenforced. */
+  limits?: Limits;
 }
 
 /** meta/job.json: written by the client at submit, one line of JSON. */
@@ -65,5 +68,7 @@ export function toJobRecord(r: ReplyRecord, header: ReplyRecord, now: number): J
   if (submission) rec.submission = submission;
   const usage = parseUsage(r.usage);
   if (usage) rec.usage = usage;
+  const limits = parseLimits(r.limits);
+  if (limits) rec.limits = limits;
   return rec;
 }

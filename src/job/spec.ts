@@ -12,6 +12,9 @@ export interface JobSpec {
   time_limit?: string | number;
   cpus?: number;
   memory?: string;
+  max_processes?: number;
+  cpu_time?: number;
+  allow_unenforced?: boolean;
   gpus?: number;
   stdout?: string;
   stderr?: string;
@@ -174,6 +177,10 @@ export interface JobResources {
   /** Seconds. */
   timeLimit?: number;
   memory?: string;
+  maxProcesses?: number;
+  /** CPU seconds per process. */
+  cpuTime?: number;
+  allowUnenforced?: boolean;
   gpus?: number;
   slurm?: { partition?: string; account?: string; qos?: string; args?: string[] };
 }
@@ -184,6 +191,9 @@ export function specResources(spec: JobSpec): JobResources {
   if (spec.cpus !== undefined) r.nproc = spec.cpus;
   if (spec.time_limit !== undefined) r.timeLimit = parseDuration(spec.time_limit);
   if (spec.memory !== undefined) r.memory = spec.memory;
+  if (spec.max_processes !== undefined) r.maxProcesses = spec.max_processes;
+  if (spec.cpu_time !== undefined) r.cpuTime = spec.cpu_time;
+  if (spec.allow_unenforced) r.allowUnenforced = true;
   if (spec.gpus !== undefined) r.gpus = spec.gpus;
   const s = spec.slurm ?? {};
   const slurm: NonNullable<JobResources['slurm']> = {};

@@ -109,6 +109,8 @@ describe('submit side and terminal UX over real SSH', () => {
           stderr: 'my.err',
           labels: { experiment: 'e1' },
           slurm: { partition: 'short' },
+          // direct cannot honour a partition: without this the submit is refused (69)
+          allow_unenforced: true,
         }),
       });
       const id = ok(await run(['submit', 'h1', '--id', 'spec1', dir])).trim();
@@ -118,6 +120,8 @@ describe('submit side and terminal UX over real SSH', () => {
       assert.equal(await remote(`cat ~/.tej/jobs/${id}/meta/time_limit`), '5400');
       const recorded = JSON.parse(await remote(`cat ~/.tej/jobs/${id}/meta/spec.json`));
       assert.deepEqual([recorded.labels, recorded.memory, recorded.gpus, recorded.slurm], [{ experiment: 'e1' }, '4G', 0, { partition: 'short' }]);
+      const shown = JSON.parse(ok(await run(['show', 'h1', '--id', id, '--json']))) as { limits: unknown };
+      assert.deepEqual(shown.limits, { memory: { value: '4G', enforced: true }, partition: { value: 'short', enforced: false } });
     });
 
     it('refuses unknown fields, nested ones too, with their path and exit 78, before creating a job', async () => {

@@ -3,6 +3,7 @@ import { jobOutput } from '../../job/output.js';
 import type { JobRecord } from '../../job/record.js';
 import { describeStatus, statusExit } from '../../job/status.js';
 import { describeUsage, NO_USAGE } from '../../job/usage.js';
+import { describeLimits } from '../../job/limits.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
@@ -32,6 +33,7 @@ export function describeRecord(r: JobRecord): string {
     ['started', iso(r.start)],
     ['ended', iso(r.end)],
     ['usage', describeUsage(r.usage)],
+    ['limits', describeLimits(r.limits)],
     ['resubmitted from', r.resubmittedFrom],
     ['labels', r.labels ? Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(', ') : undefined],
     ['command', sub.command !== undefined ? JSON.stringify(sub.command) : undefined],
@@ -70,6 +72,7 @@ export function recordJson(id: string, r: JobRecord | undefined) {
     submission: r.submission ? submission : null,
     git,
     usage: r.usage ?? NO_USAGE,
+    limits: r.limits ?? null,
   });
 }
 

@@ -30,6 +30,9 @@ interface Args extends GlobalArgs {
   'dry-run'?: boolean;
   'keep-input'?: boolean;
   mem?: string;
+  'max-processes'?: number;
+  'cpu-time'?: number;
+  'allow-unenforced'?: boolean;
   gpus?: number;
   partition?: string;
   account?: string;
@@ -44,6 +47,9 @@ async function flagSpec(argv: Args): Promise<JobSpec> {
   if (argv['time-limit'] !== undefined) spec.time_limit = argv['time-limit'];
   if (argv.cpus !== undefined) spec.cpus = argv.cpus;
   if (argv.mem !== undefined) spec.memory = argv.mem;
+  if (argv['max-processes'] !== undefined) spec.max_processes = argv['max-processes'];
+  if (argv['cpu-time'] !== undefined) spec.cpu_time = argv['cpu-time'];
+  if (argv['allow-unenforced'] !== undefined) spec.allow_unenforced = argv['allow-unenforced'];
   if (argv.gpus !== undefined) spec.gpus = argv.gpus;
   const slurm: NonNullable<JobSpec['slurm']> = {};
   if (argv.partition !== undefined) slurm.partition = argv.partition;
@@ -73,6 +79,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
   '/time_limit': '--time',
   '/cpus': '--cpus',
   '/memory': '--mem',
+  '/max_processes': '--max-processes',
+  '/cpu_time': '--cpu-time',
   '/gpus': '--gpus',
   '/slurm/partition': '--partition',
   '/slurm/account': '--account',
@@ -124,7 +132,10 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('env', { type: 'string', array: true, nargs: 1, describe: 'NAME=value for the job (repeatable)' })
       .option('time-limit', { alias: 'time', type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss (slurm: --time)' })
       .option('cpus', { type: 'number', describe: 'CPUs for the job, TEJ_JOB_NPROC (slurm: --cpus-per-task)' })
-      .option('mem', { type: 'string', describe: 'Memory, e.g. 4G, 512M (slurm: --mem)' })
+      .option('mem', { type: 'string', describe: 'Memory, e.g. 4G, 512M (slurm: --mem; direct: ulimit -v)' })
+      .option('max-processes', { type: 'number', describe: "Processes of the job's user at once (direct: ulimit -u)" })
+      .option('cpu-time', { type: 'number', describe: 'CPU seconds per process (direct: ulimit -t)' })
+      .option('allow-unenforced', { type: 'boolean', describe: 'Run the job even when the plugin cannot enforce a limit it asks for (direct: --gpus, --partition, or a limit the shell cannot set)' })
       .option('gpus', { type: 'number', describe: 'GPUs (slurm: --gres=gpu:N)' })
       .option('partition', { type: 'string', describe: 'Slurm partition (--partition)' })
       .option('account', { type: 'string', describe: 'Slurm account (--account)' })

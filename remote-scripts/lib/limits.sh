@@ -1,0 +1,157 @@
+#!/bin/sh
+# Summary: A job's resource limits under the direct plugin (docs/protocol.md, "Limits"): submit decides
+#   each one is enforced with the shell's ulimit or refused (limits_resolve); the wrapper sets them in the
+#   job's subshell just before the exec (limits_apply)
+# Usage: sourced (function definitions only)
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # state_line is set by read_state_into (lib/common.sh), meta by the wrapper
+
+# limits_resolve META PLUGIN: for the direct plugin, read the limits asked for in META (memory,
+# max_processes, cpu_time, gpus, slurm/partition, slurm/account, slurm/qos, slurm/args), try each enforceable one
+# with ulimit in a subshell of this shell (the wrapper's: commands run under TEJ_SHELL), and write
+#   META/ulimit: the ulimit options the wrapper sets ("-v 51200 -t 1"), one line;
+#   META/limits: the record, one line of NAME:VALUE:yes|no words (no: not enforced), for show.
+# Both are removed first: an upload's own are not submit's word. Fails (limits_refused: "NAME VALUE,
+# ...") when a limit cannot be enforced and META/allow-unenforced is not there; limits_bad is set
+# instead for a value of the wrong form. Other plugins: nothing (Slurm hands them to sbatch).
+limits_resolve() {
+	limits_meta=$1
+	# (rm only when there is one: no exec on a plain submit)
+	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits"; then
+		rm -rf "$limits_meta/ulimit" "$limits_meta/limits"
+	fi
+	test "$2" = direct || return 0
+	limits_ulimit=
+	limits_record=
+	limits_refused=
+	limits_bad=
+	if read_state_into "$limits_meta/memory"; then
+		case $state_line in
+		'' | *[!0-9KMGT]* | [!0-9]* | *[KMGT]?*) limits_bad="memory: '$state_line'" ;;
+		*)
+			# slurm's units: K, M (the default), G, T; ulimit -v takes KiB
+			_limits_n=${state_line%[KMGT]}
+			_limits_unit=${state_line#"$_limits_n"}
+			# no leading 0: the shell's arithmetic would read octal
+			_limits_n=${_limits_n#"${_limits_n%%[!0]*}"}
+			case ${_limits_n:-0}$_limits_unit in
+			0*) _limits_kib= ;;
+			*K) _limits_kib=$_limits_n ;;
+			*G) _limits_kib=$((_limits_n * 1048576)) ;;
+			*T) _limits_kib=$((_limits_n * 1073741824)) ;;
+			*) _limits_kib=$((_limits_n * 1024)) ;;
+			esac
+			if test -n "$_limits_kib"; then
+				limits_try memory "$state_line" -v "$_limits_kib"
+			else
+				limits_bad="memory: '$state_line'"
+			fi
+			;;
+		esac
+	fi
+	if read_state_into "$limits_meta/max_processes"; then
+		limits_digits max_processes || return 1
+		limits_proc_option_into
+		limits_try max_processes "$state_line" "$limits_proc_option" "$state_line"
+	fi
+	if read_state_into "$limits_meta/cpu_time"; then
+		limits_digits cpu_time || return 1
+		limits_try cpu_time "$state_line" -t "$state_line"
+	fi
+	# What direct cannot honour at all (GPU assignment is a later piece): gpus 0 asks for nothing.
+	if read_state_into "$limits_meta/gpus" && test "$state_line" != 0; then
+		limits_digits gpus || return 1
+		limits_try gpus "$state_line" '' ''
+	fi
+	for _limits_name in partition account qos; do
+		if read_state_into "$limits_meta/slurm/$_limits_name"; then
+			case $state_line in
+			'' | *[!A-Za-z0-9_.,-]*) limits_bad="$_limits_name: '$state_line'" ;;
+			*) limits_try "$_limits_name" "$state_line" '' '' ;;
+			esac
+		fi
+	done
+	# raw sbatch words: their count is the value
+	_limits_n=0
+	for _limits_f in "$limits_meta"/slurm/args/*; do
+		test -f "$_limits_f" && _limits_n=$((_limits_n + 1))
+	done
+	test "$_limits_n" -eq 0 || limits_try sbatch_args "$_limits_n" '' ''
+	test -z "$limits_bad" || return 1
+	if test -n "$limits_refused" && ! test -f "$limits_meta/allow-unenforced"; then
+		return 1
+	fi
+	test -z "$limits_ulimit" || printf '%s\n' "${limits_ulimit# }" >"$limits_meta/ulimit"
+	test -z "$limits_record" || printf '%s\n' "${limits_record# }" >"$limits_meta/limits"
+}
+
+# limits_digits NAME: whether state_line is a whole number > 0, else limits_bad names it
+limits_digits() {
+	case $state_line in
+	'' | *[!0-9]* | 0) limits_bad="$1: '$state_line'" ;;
+	*) return 0 ;;
+	esac
+	return 1
+}
+
+# limits_try NAME VALUE OPTION N: whether `ulimit OPTION N` works in a subshell of this shell (posh has
+# no ulimit; a hard limit below N refuses); adds it to limits_ulimit and the record, or to
+# limits_refused. No OPTION: nothing enforces it.
+limits_try() {
+	# shellcheck disable=SC3045 # ulimit's options are the shell's: the subshell asks it
+	if test -n "$3" && (ulimit "$3" "$4") >/dev/null 2>&1; then
+		limits_ulimit="$limits_ulimit $3 $4"
+		limits_record="$limits_record $1:$2:yes"
+	else
+		limits_refused="$limits_refused${limits_refused:+, }$1 $2"
+		limits_record="$limits_record $1:$2:no"
+	fi
+}
+
+# limits_proc_option_into: set limits_proc_option to this shell's option for the process limit
+# (RLIMIT_NPROC), asked of the shell: -u (bash, busybox, zsh, ksh), or -p where the shell knows no -u
+# and its ulimit -a calls -p's line "process" (dash; -p is the pipe size in bash); else empty
+limits_proc_option_into() {
+	limits_proc_option=
+	# shellcheck disable=SC3045
+	if (ulimit -u) >/dev/null 2>&1; then
+		limits_proc_option=-u
+		return 0
+	fi
+	# shellcheck disable=SC3045
+	_limits_all=$(ulimit -a 2>/dev/null) && _limits_p=$(ulimit -p 2>/dev/null) || return 0
+	case $_limits_all in
+	process* | *"
+process"*) test -z "$_limits_p" || limits_proc_option=-p ;;
+	esac
+}
+
+# limits_apply: in the job's subshell (exec_job, lib/run-job.sh), set the limits of meta/ulimit, read
+# once, before the job runs (it may rewrite its meta/ later). A word submit would not write, or a
+# limit the shell refuses now: the job does not run (126), never runs without its limit.
+limits_apply() {
+	read_state_into "$meta/ulimit" || return 0
+	# shellcheck disable=SC2086 # split on purpose: OPTION N pairs
+	set -- $state_line
+	while test $# -gt 0; do
+		case $1:${2:-} in
+		-[vtup]:[1-9] | -[vtup]:[1-9]*[0-9]) ;;
+		*)
+			say "bad limit in meta/ulimit: '$state_line'"
+			exit 126
+			;;
+		esac
+		case $2 in
+		*[!0-9]*)
+			say "bad limit in meta/ulimit: '$state_line'"
+			exit 126
+			;;
+		esac
+		# shellcheck disable=SC3045
+		ulimit "$1" "$2" || {
+			say "cannot set the job's limit: ulimit $1 $2"
+			exit 126
+		}
+		shift 2
+	done
+}

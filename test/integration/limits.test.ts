@@ -1,0 +1,43 @@
+// Limits under direct end to end (docs/protocol.md, "Limits"): tej submit's flags over real SSH, as the
+// lab's unprivileged user (root ignores RLIMIT_NPROC, so this is where max_processes shows), and the
+// refusal of what direct cannot honour.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { makeJob, ok, tej } from '../helpers/cli.js';
+import { useSshHost } from '../helpers/lab.js';
+import { FORK_LOOP, startedOf } from '../helpers/fork-loop.js';
+
+describe('limits under direct, over real SSH', () => {
+  const sshHost = useSshHost({ jobsPrefix: 'tej-limits-' });
+  const run = (args: string[]) => tej(args, { home: sshHost.home, timeoutMs: 120_000 });
+  const job = (name: string) => makeJob(join(sshHost.jobs, name), { 'loop.sh': FORK_LOOP, 'start.sh': 'sh loop.sh .\n' });
+  const stdout = async (id: string) => (await sshHost.lab.execAs('h1', 'alice', `cat ~/.tej/jobs/${id}/work/tej.stdout`)).stdout;
+
+  it('--max-processes stops a loop of 20 background processes at the limit; without it all 20 start', async () => {
+    ok(await run(['submit', 'h1', '--id', 'free', await job('free')]));
+    ok(await run(['submit', 'h1', '--id', 'bounded', '--max-processes', '12', await job('bounded')]));
+    ok(await run(['wait', 'h1', '--id', 'free']));
+    ok(await run(['wait', 'h1', '--id', 'bounded']));
+    assert.equal(startedOf(await stdout('free')), 20);
+    // RLIMIT_NPROC counts all of alice's processes (her session, the wrapper): fewer than 12 readers
+    const bounded = await stdout('bounded');
+    assert.ok(startedOf(bounded) < 12, bounded);
+    assert.match(bounded, /^loop failed: \d+$/m);
+    const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'bounded', '--json']))) as { limits: unknown };
+    assert.deepEqual(rec.limits, { max_processes: { value: '12', enforced: true } });
+  });
+
+  it('--gpus 1 is refused (69) unless --allow-unenforced, and then shown as not enforced', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'gpu'), { 'start.sh': 'echo ran\n' });
+    const refused = await run(['submit', 'h1', '--id', 'gpu', '--gpus', '1', dir]);
+    assert.equal(refused.code, 69, refused.stderr);
+    assert.match(refused.stderr, /cannot enforce gpus 1 on this host.*--allow-unenforced/);
+    ok(await run(['submit', 'h1', '--id', 'gpu', '--gpus', '1', '--allow-unenforced', dir]));
+    ok(await run(['wait', 'h1', '--id', 'gpu']));
+    const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'gpu', '--json']))) as { limits: unknown; exit_code: number };
+    assert.equal(rec.exit_code, 0);
+    assert.deepEqual(rec.limits, { gpus: { value: '1', enforced: false } });
+    assert.match(ok(await run(['show', 'h1', '--id', 'gpu'])), /^limits: +gpus 1 \(not enforced\)$/m);
+  });
+});
