@@ -242,7 +242,7 @@ describe('submit side and terminal UX over real SSH', () => {
     }
 
     it('completes commands, their options and argument choices from a sourced bash script', async () => {
-      assert.deepEqual(await complete(['tej', 's']), ['setup', 'submit', 'status', 'schema', 'show']);
+      assert.deepEqual(await complete(['tej', 's']), ['setup', 'submit', 'status', 'schema', 'shell', 'show']);
       assert.deepEqual(await complete(['tej', 'submit', '--ex']), ['--exclude']);
       assert.deepEqual(await complete(['tej', 'submit', '--d']), ['--dry-run']);
       assert.deepEqual(await complete(['tej', 'completion', 'z']), ['zsh']);
