@@ -16,11 +16,17 @@ const ALLOC_300M = `${PYTHON} -c 'b = bytearray(300 * 1024 * 1024); print("alloc
 const SHOW_LIMITS = "grep -E '^Max (processes|address space|cpu time)' /proc/self/limits";
 
 /**
- * The fork loop as nobody (root ignores RLIMIT_NPROC): the job, root here, keeps the limit the wrapper
- * set across setpriv's change of user. Its script and FIFO go in a directory of /tmp that nobody can use.
+ * The fork loop as a user of its own (root ignores RLIMIT_NPROC): the job, root here, keeps the limit the
+ * wrapper set across setpriv's change of user. RLIMIT_NPROC counts every process of the user on the
+ * host: a uid no other process has (not nobody, whom other tests, other shells' loops and other runs on
+ * the machine use at the same time) makes the count the loop's alone. Its script and FIFO go in a
+ * directory of /tmp that this user can use.
  */
-const FORK_LOOP_AS_NOBODY = `d=$(mktemp -d /tmp/tej-limits.XXXXXX) && cp loop.sh "$d/" && chown -R 65534 "$d" &&
-setpriv --reuid=65534 --regid=65534 --clear-groups sh "$d/loop.sh" "$d"; rm -rf "$d"`;
+function forkLoopAsLoneUser(): string {
+  const uid = 200_000 + Math.floor(Math.random() * 1_000_000);
+  return `d=$(mktemp -d /tmp/tej-limits.XXXXXX) && cp loop.sh "$d/" && chown -R ${uid} "$d" &&
+setpriv --reuid=${uid} --regid=${uid} --clear-groups sh "$d/loop.sh" "$d"; rm -rf "$d"`;
+}
 
 /** Submits and returns the helper's exit status and stderr (a refusal leaves no job). */
 async function trySubmit(q: HelperQueue, id: string, job: JobFixture) {
@@ -97,18 +103,18 @@ describe('limits under direct', { concurrency: SHELLS.length }, () => {
     test('max_processes stops a loop of 20 background processes at the limit; without it all 20 start', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
-      const job = { command: FORK_LOOP_AS_NOBODY, files: { 'loop.sh': FORK_LOOP } };
-      const r = await trySubmit(q, 'bounded', { ...job, meta: { max_processes: '12' } });
+      const job = () => ({ command: forkLoopAsLoneUser(), files: { 'loop.sh': FORK_LOOP } });
+      const r = await trySubmit(q, 'bounded', { ...job(), meta: { max_processes: '12' } });
       if (!hasUlimit) {
         assert.equal(r.code, 69, r.stderr);
         return;
       }
       assert.equal(r.code, 0, r.stderr);
-      await q.submit('free', job);
+      await q.submit('free', job());
       await q.waitState('bounded', ['finished', 'failed']);
       await q.waitState('free', ['finished', 'failed']);
       assert.equal(startedOf(q.jobFile('free', 'work/tej.stdout')), 20, q.jobFile('free', 'work/tej.stderr'));
-      // nobody's other processes (another shell's loop, zombies PID 1 has not reaped) count too: fewer
+      // the loop's own shells count too: fewer than 12 readers
       const bounded = q.jobFile('bounded', 'work/tej.stdout');
       assert.ok(startedOf(bounded) < 12, bounded);
       assert.match(bounded, /^loop failed: [1-9]\d*$/m);
