@@ -83,7 +83,7 @@ describe('tej exec and tej shell on a real Slurm', { concurrency: true }, () => 
       const t = tejOnTerminal(['shell', 's1', '--id', id], { home: slurm.home, rows: 31, cols: 97 });
       t.type(SHELL_SHOW);
       const shown = await t.shows(/\nSHOWN\r*\n/);
-      assert.match(shown, new RegExp(`[\\r\\n]job=${native} step=\\d+ id=${id}\\r*\\n`), shown);
+      assert.match(shown, new RegExp(`job=${native} step=\\d+ id=${id}\\r*\\n`), shown);
       assert.match(shown, new RegExp(`/jobs/${id}/work\\r*\\nTTY\\r*\\n31 97\\r*\\n`), shown);
       t.type('exit 4\r');
       const { code, screen } = await t.done;
@@ -95,7 +95,7 @@ describe('tej exec and tej shell on a real Slurm', { concurrency: true }, () => 
     const t = tejOnTerminal(['shell', 's1', '--id', id], { home: slurm.home });
     t.type(SHELL_SHOW);
     const shown = await t.shows(/\nSHOWN\r*\n/);
-    assert.match(shown, new RegExp(`[\\r\\n]job=none step=none id=${id}\\r*\\n`), shown);
+    assert.match(shown, new RegExp(`job=none step=none id=${id}\\r*\\n`), shown);
     assert.match(shown, new RegExp(`/jobs/${id}/work\\r*\\nTTY\\r*\\n`), shown);
     t.type('exit\r');
     assert.equal((await t.done).code, 0);
