@@ -14,14 +14,15 @@ describe('limits under direct, over real SSH', () => {
 
   // RLIMIT_NPROC counts all of alice's processes on the host (her sessions, other tests' jobs, other
   // runs on the machine): how many the loop starts depends on them, so here the job shows the limit it
-  // runs under; test/remote-scripts/limits.test.ts stops a fork loop as a user of its own.
+  // runs under, a limit above what alice may have running (below it the job could not even start: GNU
+  // time's fork fails, 125); test/remote-scripts/limits.test.ts stops a fork loop as a user of its own.
   it('--max-processes sets the process limit the job runs under, shown as enforced', async () => {
     const dir = await makeJob(join(sshHost.jobs, 'bounded'), { 'start.sh': "grep '^Max processes' /proc/self/limits\n" });
-    ok(await run(['submit', 'h1', '--id', 'bounded', '--max-processes', '12', dir]));
+    ok(await run(['submit', 'h1', '--id', 'bounded', '--max-processes', '4000', dir]));
     ok(await run(['wait', 'h1', '--id', 'bounded']));
-    assert.match(await stdout('bounded'), /^Max processes +12 +12 +processes/m);
+    assert.match(await stdout('bounded'), /^Max processes +4000 +4000 +processes/m);
     const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'bounded', '--json']))) as { limits: unknown };
-    assert.deepEqual(rec.limits, { max_processes: { value: '12', enforced: true } });
+    assert.deepEqual(rec.limits, { max_processes: { value: '4000', enforced: true } });
   });
 
   it('--gpus 1 is refused (69) unless --allow-unenforced, and then shown as not enforced', async () => {
