@@ -30,9 +30,13 @@ eachShell({ where: (s) => s.name === 'dash' || s.name === 'busybox sh' }, (shell
     const q = await HelperQueue.setUp(shell);
     t.after(() => q.cleanUp());
     const log = join(q.tmp, 'ran');
-    const r = await q.run(['submit', 'counted', 'N0nce'], { input: await jobTar({ command: 'exit 0' }), env: { PATH: pathCounting(q, log) } });
+    // The job ends once the submit has: a job that ended first would have its end record written by the
+    // submit too (end_record_sync), one mv and rm more (seen in CI under load). sleep is not counted.
+    const job = { command: 'while ! test -f gate; do sleep 0.1; done' };
+    const r = await q.run(['submit', 'counted', 'N0nce'], { input: await jobTar(job), env: { PATH: pathCounting(q, log) } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(parseReply(r.stdout).records[0]?.id, 'counted');
+    writeFileSync(join(q.jobDir('counted'), 'work', 'gate'), '');
     await q.waitState('counted', ['finished']);
     // the wrapper's last file: its end record
     const dir = q.jobDir('counted');
