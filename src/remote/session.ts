@@ -5,7 +5,7 @@
 // The code comes from the client's bundle, never from disk, so what a job wrote into the queue's
 // helpers cannot run through this path, as through the invocation, which checks what it reads. The
 // commands that take it are the ones whose request and reply fit the session's framing (no stdin, no
-// stream): status, list, show, kill, delete.
+// stream): status, list, show, kill, delete, where.
 import { createHash } from 'node:crypto';
 import type { Bundle } from './bundle.js';
 import { helperProgram } from './program.js';
@@ -14,7 +14,7 @@ import { shQuote } from '../transport/quote.js';
 import { PROTO } from '../version.js';
 
 /** The commands a session runs from memory. */
-export const SESSION_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'show', 'kill', 'delete']);
+export const SESSION_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'show', 'kill', 'delete', 'where']);
 
 /** A submit of a small job runs from memory too, its upload inside the request (sessionSubmitScript). */
 export const SESSION_SUBMIT = 'submit';

@@ -1,5 +1,5 @@
-// Library sessions, end to end: from its second call on, a session runs status, list, show, kill and
-// delete from the helpers the client loaded into its shell (src/remote/session.ts), never from the
+// Library sessions, end to end: from its second call on, a session runs status, list, show, kill,
+// delete and where from the helpers the client loaded into its shell (src/remote/session.ts), never from the
 // queue's files. Replies as the dispatcher's; modified helpers never run; an open queue still refused.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -28,13 +28,13 @@ describe('library session', () => {
     process.env.HOME = sshHost.home; // connect() reads ~/.ssh/config from here
   });
 
-  it('answers status, list, show, kill and delete as the dispatcher does', async () => {
+  it('answers status, list, show, kill, delete and where as the dispatcher does', async () => {
     const q = await connect('h1', { onEvent });
     try {
       const dir = await makeJob(join(sshHost.jobs, 'fmt'), { 'start.sh': 'echo out\n' });
       await q.submit(dir, { id: 'fmt1' });
       await waitFor('fmt1', () => q.status('fmt1'), (s) => s?.state === 'finished');
-      for (const args of [['status', 'fmt1'], ['list'], ['show', 'fmt1'], ['show', '--brief', 'fmt1', 'nosuch'], ['status', 'nosuch', 'fmt1']]) {
+      for (const args of [['status', 'fmt1'], ['list'], ['show', 'fmt1'], ['show', '--brief', 'fmt1', 'nosuch'], ['status', 'nosuch', 'fmt1'], ['where', 'fmt1']]) {
         const { result } = await q.call(args[0]!, args.slice(1));
         assert.equal(result.stdout.toString().replace(/^now=.*\n/m, ''), await dispatcher(args.join(' ')), args.join(' '));
       }
@@ -45,6 +45,8 @@ describe('library session', () => {
       await q.submit(gate, { id: 'gate1' });
       await waitFor('gate1 running', () => q.status('gate1'), (s) => s?.state === 'running');
       await assert.rejects(q.delete('gate1'), (e: TejError) => e.exitCode === 75 && /is running/.test(e.message));
+      assert.equal((await q.call('where', ['gate1'])).result.stdout.toString(), await dispatcher('where gate1'));
+      await assert.rejects(q.call('where', ['nosuch']), (e: TejError) => e.exitCode === 66);
       const killed = await q.kill('gate1', { grace: 1 });
       assert.equal(killed.previousState, 'running');
       assert.equal((await q.status('gate1'))?.state, 'killed');
