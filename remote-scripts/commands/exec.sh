@@ -46,24 +46,10 @@ exec_watch() {
 # command: srun for a Slurm job's step), then KILL what is left of them after GRACE seconds. Not the
 # job's own processes: tree_job_dir stays empty.
 exec_hang_up() {
-	if has_proc; then
-		proc_scan
-		_exec_hang_up_table=$proc_table
-	else
-		ps_snapshot || return 0
-		_exec_hang_up_table=$ps_table
-	fi
-	_exec_hang_up_roots=
-	while read -r _exec_hang_up_pid _exec_hang_up_ppid _exec_hang_up_rest; do
-		if test "$_exec_hang_up_ppid" = "$1" && test "$_exec_hang_up_pid" != "$2"; then
-			_exec_hang_up_roots="$_exec_hang_up_roots $_exec_hang_up_pid"
-		fi
-	done <<EOF
-$_exec_hang_up_table
-EOF
-	test -n "$_exec_hang_up_roots" || return 0
+	children_into "$1" "$2"
+	test -n "$children" || return 0
 	# shellcheck disable=SC2086 # split on purpose: pids
-	tree_kill TERM $_exec_hang_up_roots
+	tree_kill TERM $children
 	_exec_hang_up_waited=0
 	while tree_alive && test "$_exec_hang_up_waited" -lt "$3"; do
 		sleep 1

@@ -2,7 +2,8 @@
 # Summary: Ending and removing a job: its process tree (tree_kill), kill_job, the <id> [--grace S] arguments of kill and delete, trash_job
 #   (sourced after common.sh and proc.sh (kill_job: state.sh and answers.sh))
 # Usage: . "$TEJ_ROOT/lib/kill.sh"   (function definitions only)
-#   kill_job DIR GRACE, kill_args USAGE FLAGS ARG..., tree_kill SIGNAL ROOT..., trash_job DIR, remove_tree PATH
+#   kill_job DIR GRACE, kill_args USAGE FLAGS ARG..., tree_kill SIGNAL ROOT..., children_into PID SKIP, trash_job DIR,
+#   remove_tree PATH
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # Length: over 250 lines: the tree walk twice, from /proc and from one ps listing per round (hosts without /proc), one concept
@@ -202,6 +203,29 @@ tree_kill() {
 	test "$_tree_kill_signal" != KILL || return 0
 	tree_scan || true
 	tree_signal CONT
+}
+
+# children_into PID SKIP: set children to the pids (space-separated) of PID's children but SKIP, from one
+# /proc scan or one ps listing (none when ps cannot be asked): the roots of the trees tree_kill ends
+children_into() {
+	if has_proc; then
+		proc_scan
+		_children_into_table=$proc_table
+	else
+		ps_snapshot || {
+			children=
+			return 0
+		}
+		_children_into_table=$ps_table
+	fi
+	children=
+	while read -r _children_into_pid _children_into_ppid _children_into_rest; do
+		if test "$_children_into_ppid" = "$1" && test "$_children_into_pid" != "$2"; then
+			children="$children $_children_into_pid"
+		fi
+	done <<EOF
+$_children_into_table
+EOF
 }
 
 # tree_alive: whether a process of tree_pids runs on (without /proc, after one ps: tree_scan; when ps
