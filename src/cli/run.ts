@@ -35,6 +35,25 @@ interface YargsInternals {
   getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } };
 }
 
+/** A command's name: the first word of its yargs command ('status [destination..]'). */
+const nameOf = (c: { command?: string | readonly string[] }) => String(c.command).split(' ')[0];
+
+/** Every command's name. */
+const COMMAND_NAMES = new Set(
+  [setupCommand, submitCommand, statusCommand, downloadCommand, killCommand, deleteCommand, listCommand, schemaCommand, waitCommand, logsCommand, execCommand, forwardCommand, shellCommand, showCommand, resubmitCommand, completionCommand, disconnectCommand].map(nameOf),
+);
+
+/**
+ * Which commands yargs is given: only the one the command line starts with, when it starts with one;
+ * else all (top-level help, completion, a mistyped command, an option first). yargs runs only the
+ * matched command's builder anyway, but registering the others cost a cold run (every CLI process,
+ * every --persist worker) a share of its yargs time; `tej status --help` reads the same.
+ */
+function commandFilter(argv: string[]): <C extends { command?: string | readonly string[] }>(c: C) => C[] {
+  const only = COMMAND_NAMES.has(argv[0] ?? '') && !argv.includes('--get-yargs-completions') ? argv[0] : undefined;
+  return (c) => (only === undefined || nameOf(c) === only ? [c] : []);
+}
+
 /** Runs the command line `args` (without node and the script) in this process; sets process.exitCode. */
 export async function runCli(args: string[]): Promise<void> {
   process.on('SIGINT', () => {
@@ -59,26 +78,27 @@ export async function runCli(args: string[]): Promise<void> {
   const argv = foldArrayOptions(normalizePersistArgs(args));
   const verbose = argv.includes('-v') || argv.includes('--verbose');
 
+  const wanted = commandFilter(argv);
   const cli = globalOptions(yargs(argv))
     .scriptName('tej')
     .usage('$0 <command> [destination] [options]\n\nRun jobs on machines you reach over SSH. With no destination, the queue is on this machine.')
-    .command(setupCommand)
-    .command(submitCommand)
-    .command(statusCommand)
-    .command(downloadCommand)
-    .command(killCommand)
-    .command(deleteCommand)
-    .command(listCommand)
-    .command(schemaCommand)
-    .command(waitCommand)
-    .command(logsCommand)
-    .command(execCommand)
-    .command(forwardCommand)
-    .command(shellCommand)
-    .command(showCommand)
-    .command(resubmitCommand)
-    .command(completionCommand)
-    .command(disconnectCommand)
+    .command(wanted(setupCommand))
+    .command(wanted(submitCommand))
+    .command(wanted(statusCommand))
+    .command(wanted(downloadCommand))
+    .command(wanted(killCommand))
+    .command(wanted(deleteCommand))
+    .command(wanted(listCommand))
+    .command(wanted(schemaCommand))
+    .command(wanted(waitCommand))
+    .command(wanted(logsCommand))
+    .command(wanted(execCommand))
+    .command(wanted(forwardCommand))
+    .command(wanted(shellCommand))
+    .command(wanted(showCommand))
+    .command(wanted(resubmitCommand))
+    .command(wanted(completionCommand))
+    .command(wanted(disconnectCommand))
     .completion('__yargs-completion-script', false) // only for --get-yargs-completions; `tej completion` prints the script
     .demandCommand(1, 'name a command (tej --help lists them)')
     .strict()

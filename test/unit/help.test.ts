@@ -22,3 +22,24 @@ test('tej --help breaks lines between words, at 80 columns off a terminal and at
   assert.ok(ttyLines.some((l) => l.length > 80), 'uses the terminal\'s width');
   for (const w of ['helpers', 'KILL']) assert.ok(words(tty.stdout).has(w), `'${w}' is whole`);
 });
+
+// The CLI gives yargs only the command it runs (src/cli/run.ts commandFilter): a command's help, a
+// mistyped command and the top-level help must read as when every command is registered.
+test('a command\'s help, a mistyped command and no command at all read the same with one command registered', () => {
+  const tej = (...args: string[]) => spawnSync(process.execPath, [TEJ_BIN, ...args], { encoding: 'utf8' });
+  const status = tej('status', '--help');
+  assert.equal(status.status, 0, status.stderr);
+  assert.match(status.stdout, /^tej status \[destination\.\.\]\n/);
+  for (const option of ['--id', '--queue', '--persist', '--json', '--help', '--version']) assert.ok(status.stdout.includes(option), `${option} in:\n${status.stdout}`);
+  assert.doesNotMatch(status.stdout, /tej submit/, 'no other command listed');
+  const typo = tej('statuz', 'h1');
+  assert.equal(typo.status, 64);
+  assert.match(typo.stderr, /^tej: Unknown arguments?: statuz/);
+  const top = tej('--help');
+  for (const name of ['setup', 'submit', 'status', 'download', 'kill', 'delete', 'list', 'wait', 'logs', 'exec', 'forward', 'shell', 'show', 'resubmit', 'completion', 'disconnect']) {
+    assert.match(top.stdout, new RegExp(`^  tej ${name}\\b`, 'm'), `${name} in the top-level help`);
+  }
+  const none = tej();
+  assert.equal(none.status, 64);
+  assert.match(none.stderr, /name a command/);
+});
