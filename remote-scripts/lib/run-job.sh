@@ -175,28 +175,14 @@ job_status_write() {
 # gives. Time's lines and times' go to usage.tmp through fds opened before the job runs: the job may
 # replace that name (with a FIFO, say), but not what the runner's fds point at.
 
-# usage_probe: set usage_time to the GNU time on the wrapper's PATH and usage_env to its env (found by
-# the shell, then asked in one run: env and time, two programs; busybox's time has no -f, its env no
-# --default-signal), both empty when either is missing; usage_rss=no for GNU time 1.7, whose %M is four
-# times too large. TEJ_TIME=none: look for none (as TEJ_PROC, for tests).
+# usage_probe: set usage_time, usage_env and usage_rss (usage_tools, lib/usage.sh) from what the submit
+# that started this wrapper passed (a library session probes once: TEJ_USAGE_*), else by asking; then
+# open the fds the record is written through.
 usage_probe() {
-	usage_time=
-	usage_env=
-	usage_rss=yes
-	usage_found=
-	_usage_probe_time=
-	if test "${TEJ_TIME:-}" != none; then
-		usage_find time
-		_usage_probe_time=$usage_found
-		usage_find env
-	fi
-	# GNU time and an env that can give TERM back to the job (coreutils 8.31 and later: job_exec), asked
-	# in one run: env --default-signal=TERM time --version
-	if test -n "$_usage_probe_time" && test -n "$usage_found"; then
-		case $("$usage_found" --default-signal=TERM "$_usage_probe_time" --version 2>&1 </dev/null) in
-		*"GNU time 1.7"*) usage_time=$_usage_probe_time usage_env=$usage_found usage_rss=no ;;
-		*"GNU Time"* | *"GNU time"*) usage_time=$_usage_probe_time usage_env=$usage_found ;;
-		esac
+	if test -n "${usage_passed:-}"; then
+		usage_time=$usage_passed_time usage_env=$usage_passed_env usage_rss=$usage_passed_rss
+	else
+		usage_tools
 	fi
 	# fd 8 writes usage.tmp, fd 9 reads it from its start (usage_record); `command`: a failed open
 	# (a full disk) does not end the shell
@@ -242,22 +228,6 @@ usage_seconds_ok() {
 	case $1 in
 	'' | *[!0-9.]* | .* | *. | *.*.*) return 1 ;;
 	esac
-}
-
-# usage_find NAME: set usage_found to the first executable NAME in a directory of the wrapper's PATH
-# (the shell's walk: no exec; the job's PATH, in effect by the time it runs, does not choose it), or empty
-usage_find() {
-	usage_found=
-	_usage_find_rest=${PATH:-}:
-	while test -n "$_usage_find_rest"; do
-		_usage_find_dir=${_usage_find_rest%%:*}
-		_usage_find_rest=${_usage_find_rest#*:}
-		case $_usage_find_dir in /*) ;; *) continue ;; esac
-		if test -f "$_usage_find_dir/$1" && test -x "$_usage_find_dir/$1"; then
-			usage_found=$_usage_find_dir/$1
-			return 0
-		fi
-	done
 }
 
 # job_exec COMMAND...: exec COMMAND (the job) without the runner's fds, under GNU time when usage_probe
@@ -662,6 +632,8 @@ else
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=usage.sh
+	. "$TEJ_ROOT/lib/usage.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
@@ -710,6 +682,12 @@ if ! ln "./launched.tmp.$$" ./launched 2>/dev/null; then
 fi
 # ./launched.tmp.PID stays until finish removes it with the wrapper's other files: one rm less here
 unset TEJ_ATTEMPT TEJ_NATIVE_ID
+# The usage tools a library session found once for its submits (direct.sh queue_submit), not the job's.
+usage_passed=${TEJ_USAGE_RSS:+yes}
+usage_passed_time=${TEJ_USAGE_TIME:-}
+usage_passed_env=${TEJ_USAGE_ENV:-}
+usage_passed_rss=${TEJ_USAGE_RSS:-}
+unset TEJ_USAGE_TIME TEJ_USAGE_ENV TEJ_USAGE_RSS
 meta=$job_dir/meta
 job_shell=${TEJ_SHELL:-/bin/sh}
 cr=$(printf '\r')

@@ -24,6 +24,13 @@ queue_submit() {
 	else
 		set -- "$TEJ_ROOT/lib/run-job.sh" "$1"
 	fi
+	# A library session asked for the usage tools once (lib/usage.sh usage_session_tools): the wrapper
+	# takes them from its environment instead of asking again.
+	if test -n "${tej_usage_rss:-}"; then
+		# shellcheck disable=SC2154 # set in a session's shell by usage_session_tools (lib/usage.sh)
+		TEJ_USAGE_TIME=$tej_usage_time TEJ_USAGE_ENV=$tej_usage_env TEJ_USAGE_RSS=$tej_usage_rss
+		export TEJ_USAGE_TIME TEJ_USAGE_ENV TEJ_USAGE_RSS
+	fi
 	if has_cmd setsid; then
 		setsid "$TEJ_SHELL" "$@" </dev/null >/dev/null 2>&1 &
 		_queue_submit_pid=$!
@@ -42,6 +49,7 @@ queue_submit() {
 		)
 	fi
 	wrapper_code_unexport
+	unset TEJ_USAGE_TIME TEJ_USAGE_ENV TEJ_USAGE_RSS
 	set -- "$_queue_submit_dir"
 	# The start time tells the wrapper from a later process that reuses its pid (proc_fields: no fork).
 	# submit.sh may name its staging directory (queue_submit_stage): written there, it moves into the

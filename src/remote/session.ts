@@ -28,7 +28,8 @@ const SESSION_LIB = 'lib/session.sh';
  * cost 7.6 of a call's 37.6 ms on a loaded machine), tej_call, which runs one command in the call's
  * subshell as the dispatcher would once the session's probe has checked the queue (TEJ_ROOT the queue's
  * physical path, TEJ_SHELL /bin/sh, TEJ_UMASK the login umask, read once here; umask 077 and `set -eu`
- * again, which the session undoes after its load), and lib/session.sh, what the shell answers in itself.
+ * again, which the session undoes after its load), and lib/session.sh, what the shell answers in itself;
+ * then the usage tools are asked for once (lib/usage.sh usage_session_tools), for every job it submits.
  */
 export function sessionLoadScript(bundle: Bundle): string {
   const commands = [...SESSION_COMMANDS, SESSION_SUBMIT].sort();
@@ -50,7 +51,7 @@ export function sessionLoadScript(bundle: Bundle): string {
   ].join('\n');
   const here = bundle.files.find((f) => f.path === SESSION_LIB);
   if (!here) throw new Error(`the helper bundle has no ${SESSION_LIB}`);
-  return `${helperProgram(bundle).text}${call}\n${here.data.toString()}\ntej_umask=$(umask)\ntej_libs`;
+  return `${helperProgram(bundle).text}${call}\n${here.data.toString()}\ntej_umask=$(umask)\ntej_libs\nusage_session_tools`;
 }
 
 /** session_status's code when it leaves the call to the subshell path (remote-scripts/lib/session.sh). */

@@ -84,3 +84,34 @@ describe('a session submit', { concurrency: SHELLS.length }, () => {
     });
   });
 });
+
+// GNU time and env are asked for once per session (lib/usage.sh usage_session_tools), not by each job's
+// wrapper: on a loaded host each program a job runs costs some 7 ms of CPU (exec-count.test.ts).
+eachShell({ where: (s) => s.name === 'dash' }, (shell) => {
+  test('a session asks for the usage tools once, and its jobs are measured with them without asking again', async (t) => {
+    const q = await HelperQueue.setUp(shell);
+    const trace = join(q.tmp, 'trace');
+    const child = spawn('strace', ['-f', '-qq', '-e', 'trace=execve,write', '-s', '64', '-o', trace, ...shell.argv], { env: q.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    const session = new ShellSession(child.stdin, child.stdout, child.stderr, 'test');
+    t.after(() => (session.close(), exited));
+    assert.equal((await session.load(sessionLoadScript(await loadBundle()))).code, 0);
+    await session.runHere('echo submits-begin');
+    for (const id of ['u1', 'u2']) {
+      const upload = await jobTar({ script: 'start.sh', files: { 'start.sh': 'exit 0\n' }, nonce: 'n1' });
+      const r = await session.run(sessionSubmitScript(q.root, [id, 'n1'], upload));
+      assert.equal(r.code, 0, r.stderr);
+    }
+    for (const id of ['u1', 'u2']) await waitFor(`${id} to end`, () => (existsSync(join(q.jobDir(id), 'exit-code')) ? true : undefined));
+    session.close();
+    await exited;
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    const begin = lines.findIndex((l) => l.includes('submits-begin'));
+    assert.ok(begin >= 0, 'the mark is in the trace');
+    const probes = (from: string[]) => from.filter((l) => /execve\("[^"]*\/time", \[[^\]]*"--version"/.test(l)).length;
+    assert.ok(probes(lines.slice(0, begin)) >= 1, 'the load asked');
+    assert.equal(probes(lines.slice(begin)), 0, 'no job asked');
+    // and each job was measured by GNU time all the same
+    for (const id of ['u1', 'u2']) assert.match(q.jobFile(id, 'usage'), /^time \d+ /);
+  });
+});
