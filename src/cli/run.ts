@@ -54,30 +54,8 @@ function commandFilter(argv: string[]): <C extends { command?: string | readonly
   return (c) => (only === undefined || nameOf(c) === only ? [c] : []);
 }
 
-/** Runs the command line `args` (without node and the script) in this process; sets process.exitCode. */
-export async function runCli(args: string[]): Promise<void> {
-  process.on('SIGINT', () => {
-    clearStatusLine();
-    process.stderr.write('tej: interrupted\n');
-    sayLastWord();
-    process.exit(EXIT.INTERRUPTED);
-  });
-  // As SIGINT: through process.exit, whose 'exit' handlers remove a download's temporary files.
-  process.on('SIGTERM', () => {
-    clearStatusLine();
-    process.stderr.write('tej: terminated\n');
-    process.exit(EXIT.TERMINATED);
-  });
-
-  // A reader that stops early (`tej logs -f | head`) ends tej quietly, as it would a shell tool.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-    process.exit(EXIT.OK);
-  });
-
-  const argv = foldArrayOptions(normalizePersistArgs(args));
-  const verbose = argv.includes('-v') || argv.includes('--verbose');
-
+/** The yargs of the command line `argv`, every option and command of tej on it (commandFilter). */
+function buildCli(argv: string[]) {
   const wanted = commandFilter(argv);
   const cli = globalOptions(yargs(argv))
     .scriptName('tej')
@@ -116,6 +94,44 @@ export async function runCli(args: string[]): Promise<void> {
   // failure later; tej's failures never print it (.fail throws), and that rendering was a tenth of the
   // CPU a short command costs a --persist worker (cliui laying out every option).
   (cli as unknown as YargsInternals).getInternalMethods().getUsageInstance().cacheHelpMessage = () => undefined;
+  return cli;
+}
+
+/**
+ * Runs yargs once over a command line like a short command's, the help of status, with nothing
+ * printed and nothing run: a --persist worker does it before it says it is ready, so that the command
+ * it gets runs yargs' code compiled already (V8 compiles a function on its first call: a cold worker
+ * spent most of a status's CPU in yargs).
+ */
+export async function warmCli(): Promise<void> {
+  await buildCli(['status', 'h', '--id', 'x', '--help']).parseAsync(['status', 'h', '--id', 'x', '--help'], {}, () => undefined);
+}
+
+/** Runs the command line `args` (without node and the script) in this process; sets process.exitCode. */
+export async function runCli(args: string[]): Promise<void> {
+  process.on('SIGINT', () => {
+    clearStatusLine();
+    process.stderr.write('tej: interrupted\n');
+    sayLastWord();
+    process.exit(EXIT.INTERRUPTED);
+  });
+  // As SIGINT: through process.exit, whose 'exit' handlers remove a download's temporary files.
+  process.on('SIGTERM', () => {
+    clearStatusLine();
+    process.stderr.write('tej: terminated\n');
+    process.exit(EXIT.TERMINATED);
+  });
+
+  // A reader that stops early (`tej logs -f | head`) ends tej quietly, as it would a shell tool.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(EXIT.OK);
+  });
+
+  const argv = foldArrayOptions(normalizePersistArgs(args));
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
+
+  const cli = buildCli(argv);
   try {
     await cli.parseAsync();
   } catch (err) {

@@ -4,7 +4,7 @@
 // Its stdout and stderr are pipes the master relays to the client; stdin is not used (no command reads
 // it: prompts cannot happen here, the master's connection is up).
 import { EXIT } from '../errors.js';
-import { runCli } from '../cli/run.js';
+import { runCli, warmCli } from '../cli/run.js';
 import type { WorkerRequest } from './workers.js';
 
 /** Says, to code that asks, that stdout or stderr is the client's terminal, as wide as it is. */
@@ -36,5 +36,5 @@ process.once('message', (m: WorkerRequest) => {
 // What a command through a master loads on first use, loaded before the command comes. (Not ssh2 or
 // ajv: a transport over the master never loads ssh2, and ajv only reads a config file; each would
 // cost every worker more than it saves the few commands that use them.)
-await Promise.all([import('../transport/ssh.js'), import('./start.js'), import('./client.js')]);
+await Promise.all([import('../transport/ssh.js'), import('./start.js'), import('./client.js'), warmCli()]);
 process.send?.({ type: 'ready' });
