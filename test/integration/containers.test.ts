@@ -67,23 +67,28 @@ describe('container images under direct, over real SSH', () => {
     assert.equal(bad.code, 64, bad.stderr);
   });
 
-  // The job's meta/ is the job's to write: the runtime the wrapper runs is the one submit chose on the
-  // host, by name, and a resubmit chooses again.
-  it('the runtime is not steerable by the job: a job that rewrites meta/container runs as submit chose', async () => {
+  // The wrapper reads meta/container once, before the job runs, and takes from it only a runtime name
+  // of its own list (test/remote-scripts/container.test.ts: an upload's own is removed); from the image
+  // the job cannot reach its meta/ at all.
+  it('the runtime is not steerable by the job: from the image it cannot reach its meta/', async () => {
     const dir = await makeJob(join(sshHost.jobs, 'steer'), {
       'start.sh': 'printf "podman localhost/evil\\n" > ../meta/container 2>/dev/null || echo "meta not reachable"\ncat /etc/tej-image\n',
     });
     ok(await run(['submit', 'h1', '--id', 'ctr4', '--image', image, dir]));
     await run(['wait', 'h1', '--id', 'ctr4']);
-    const out = await sshHost.lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/ctr4/work/tej.stdout; cat ~/.tej/jobs/ctr4/meta/container');
-    assert.equal(out.stdout, `meta not reachable\nimage-marker\nch-run ${image}\n`, 'the job cannot reach its meta/ from the image');
-    // from outside the image it can: a resubmit of a job that did chooses again
-    const tamper = await sshHost.lab.execAs('h1', 'alice', 'printf "podman localhost/evil\\n" > ~/.tej/jobs/ctr4/meta/container');
-    assert.equal(tamper.code, 0, tamper.stderr);
-    const re = await run(['resubmit', 'h1', '--id', 'ctr4']);
-    assert.equal(re.code, 0, re.stderr);
-    const rec = JSON.parse(ok(await run(['show', 'h1', '--id', re.stdout.trim() || 'ctr4', '--json']))) as Shown;
+    const out = await sshHost.lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/ctr4/work/tej.stdout ~/.tej/jobs/ctr4/meta/container');
+    assert.equal(out.stdout, `meta not reachable\nimage-marker\nch-run ${image}\n`);
+    const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'ctr4', '--json']))) as Shown;
     assert.deepEqual(rec.container, { runtime: 'ch-run', image });
+  });
+
+  it('a time limit ends the job in the image and every process it started', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'late'), { 'start.sh': 'sleep 1021 &\nsleep 1022\n' });
+    ok(await run(['submit', 'h1', '--id', 'ctr5', '--image', image, '--time-limit', '2s', dir]));
+    const w = await run(['wait', 'h1', '--id', 'ctr5']);
+    assert.match((await run(['status', 'h1', '--id', 'ctr5'])).stdout, /^timeout/, w.stderr);
+    const left = await sshHost.lab.exec('h1', ['pgrep', '-u', 'alice', '-f', 'sleep 102[12]']);
+    assert.equal(left.stdout, '', 'no process of the container survives the time limit');
   });
 });
 
