@@ -134,8 +134,10 @@ container_exec() {
 		job_run "$container_bin" exec --bind "$job_dir/work:/work" --pwd /work "$container_image" "$@"
 		;;
 	podman)
-		# never a pull; the job's status comes back through podman run (125-127: podman's own)
-		job_run "$container_bin" --log-level=error run --rm --pull=never --env-host --userns=keep-id \
+		# never a pull; the job's status comes back through podman run (125-127: podman's own). The
+		# job would be PID 1 of the container, which ignores TERM: --init puts catatonit there, which
+		# passes on the TERM podman relays from kill or a time limit; the container ends with the job.
+		job_run "$container_bin" --log-level=error run --rm --init --pull=never --env-host --userns=keep-id \
 			-v "$job_dir/work:/work" -w /work "$container_image" "$@"
 		;;
 	esac

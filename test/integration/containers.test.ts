@@ -122,3 +122,49 @@ describe('container images inside a Slurm allocation', () => {
     assert.equal(ok(await run(['download', 's1', '--id', 'sctr1', 'tej.stdout:', 'result.txt:'], { cwd })), `${EXPECTED('sctr1')}result\n`);
   });
 });
+
+// Rootless podman on this machine kind (../shared/reference/limits-containers): runc (crun refuses
+// hybrid cgroups), no network namespace (/dev/net/tun is root's), cgroupfs and file events (no systemd).
+const PODMAN_CONF = `[containers]
+netns = "none"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+`;
+
+describe('container images with rootless podman, from a local tarball', () => {
+  const sshHost = useSshHost({ jobsPrefix: 'tej-podman-' });
+  const run = (args: string[], o: { cwd?: string } = {}) => tej(args, { home: sshHost.home, timeoutMs: 180_000, ...o });
+
+  before(async () => {
+    // ROOT: alice's subordinate ids, in the host's own /etc (an overlay of the lab)
+    const ids = await sshHost.lab.exec('h1', ['sh', '-c', 'echo alice:300000:65536 >> /etc/subuid && echo alice:300000:65536 >> /etc/subgid']);
+    assert.equal(ids.code, 0, ids.stderr);
+    const made = await sshHost.lab.execAs('h1', 'alice', `${mkrootfsCommand('$HOME/img/bb')}
+mkdir -p ~/.config/containers && cat > ~/.config/containers/containers.conf <<'CONF'
+${PODMAN_CONF}CONF
+tar -C ~/img/bb -cf ~/img/bb.tar . && podman --log-level=error import ~/img/bb.tar localhost/tejbb`);
+    assert.equal(made.code, 0, made.stderr);
+  });
+
+  it('runs the job in localhost/tejbb: its dir as cwd, its env, its exit code, its files downloaded', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'probe'), { 'start.sh': PROBE });
+    ok(await run(['submit', 'h1', '--id', 'pod1', '--image', 'localhost/tejbb', '--container-runtime', 'podman', '--env', 'FOO=bar', dir]));
+    await run(['wait', 'h1', '--id', 'pod1']);
+    const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'pod1', '--json']))) as Shown;
+    const cwd = await sshHost.lab.makeTmpDir('tej-pod-dl-');
+    const err = await sshHost.lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/pod1/work/tej.stderr');
+    assert.equal(rec.exit_code, 3, err.stdout);
+    assert.deepEqual(rec.container, { runtime: 'podman', image: 'localhost/tejbb' });
+    assert.equal(ok(await run(['download', 'h1', '--id', 'pod1', 'tej.stdout:', 'result.txt:'], { cwd })), `${EXPECTED('pod1')}result\n`);
+  });
+
+  it('kill ends the container', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'long'), { 'start.sh': 'sleep 1031 &\nsleep 1032\n' });
+    ok(await run(['submit', 'h1', '--id', 'pod2', '--image', 'localhost/tejbb', '--container-runtime', 'podman', dir]));
+    await waitFor('the container job to start', () => sshHost.lab.exec('h1', ['pgrep', '-c', '-f', 'sleep 103[12]']), (r) => Number(r.stdout.trim()) >= 2);
+    assert.equal(ok(await run(['kill', 'h1', '--id', 'pod2', '--grace', '5'])), 'pod2: killed\n');
+    await waitFor('the container to end', () => sshHost.lab.exec('h1', ['pgrep', '-f', 'sleep 103[12]']), (r) => r.stdout === '');
+  });
+});
