@@ -20,6 +20,16 @@ const PROBE = [
 
 const EXPECTED = (id: string) => `image-marker\nno-usr\ncwd=/work dir=/work id=${id} foo=bar\n`;
 
+// Rootless podman on this machine kind (../shared/reference/limits-containers): runc (crun refuses
+// hybrid cgroups), no network namespace (/dev/net/tun is root's), cgroupfs and file events (no systemd).
+const PODMAN_CONF = `[containers]
+netns = "none"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+`;
+
 interface Shown { exit_code: number | null; container: unknown }
 
 describe('container images under direct, over real SSH', () => {
@@ -111,6 +121,24 @@ describe('container images inside a Slurm allocation', () => {
     await lab?.stop();
   });
 
+  it('podman: the batch wrapper runs the job in an image of the store', async () => {
+    const ids = await lab.exec('s1', ['sh', '-c', 'echo alice:300000:65536 >> /etc/subuid && echo alice:300000:65536 >> /etc/subgid']);
+    assert.equal(ids.code, 0, ids.stderr);
+    const made = await lab.execAs('s1', 'alice', `mkdir -p ~/.config/containers && cat > ~/.config/containers/containers.conf <<'CONF'
+${PODMAN_CONF}CONF
+tar -C ~/img/bb -cf ~/img/bb.tar . && podman --log-level=error import ~/img/bb.tar localhost/tejbb`);
+    assert.equal(made.code, 0, made.stderr);
+    const dir = await makeJob(join(jobs, 'podprobe'), { 'start.sh': PROBE });
+    ok(await run(['submit', 's1', '--id', 'spod1', '--image', 'localhost/tejbb', '--container-runtime', 'podman', '--env', 'FOO=bar', dir]));
+    await run(['wait', 's1', '--id', 'spod1']);
+    const rec = JSON.parse(ok(await run(['show', 's1', '--id', 'spod1', '--json']))) as Shown;
+    const err = await lab.execAs('s1', 'alice', 'cat ~/.tej/jobs/spod1/work/tej.stderr');
+    assert.equal(rec.exit_code, 3, err.stdout);
+    assert.deepEqual(rec.container, { runtime: 'podman', image: 'localhost/tejbb' });
+    const cwd = await lab.makeTmpDir('tej-ctr-sdl-');
+    assert.equal(ok(await run(['download', 's1', '--id', 'spod1', 'tej.stdout:', 'result.txt:'], { cwd })), `${EXPECTED('spod1')}result\n`);
+  });
+
   it('the batch wrapper runs the job in the image, with its dir, env and exit code', async () => {
     const dir = await makeJob(join(jobs, 'probe'), { 'start.sh': PROBE });
     ok(await run(['submit', 's1', '--id', 'sctr1', '--image', image, '--env', 'FOO=bar', dir]));
@@ -123,15 +151,6 @@ describe('container images inside a Slurm allocation', () => {
   });
 });
 
-// Rootless podman on this machine kind (../shared/reference/limits-containers): runc (crun refuses
-// hybrid cgroups), no network namespace (/dev/net/tun is root's), cgroupfs and file events (no systemd).
-const PODMAN_CONF = `[containers]
-netns = "none"
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "runc"
-`;
 
 describe('container images with rootless podman, from a local tarball', () => {
   const sshHost = useSshHost({ jobsPrefix: 'tej-podman-' });
