@@ -4,7 +4,7 @@
 #   through that runtime, the job's work directory mounted at /work as its cwd (container_exec)
 # Usage: sourced (function definitions only)
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # state_line is set by read_state_into (lib/common.sh); meta, job_dir by the wrapper
+# shellcheck disable=SC2154 # state_line is set by read_state_into (lib/common.sh); meta, job_dir, scratch by the wrapper
 
 # The runtimes tej knows, in the order submit tries them when the job names none: the ones that exec
 # the job in place (no daemon, signals reach the job as they reach any job) first.
@@ -119,8 +119,9 @@ container_load() {
 
 # container_exec COMMAND...: run COMMAND (the job, its shell or interpreter a path inside the image) in
 # the image through job_run (lib/run-job.sh: under GNU time when there). The work directory is bound at
-# /work, the cwd; the environment export_job_env made is passed in (ch-run and apptainer inherit it,
-# podman takes it with --env-host), TEJ_JOB_DIR as the job sees it. Never returns.
+# /work, the cwd, and TEJ_SCRATCH_DIR at its own path (ch-run shares the host's /tmp); the environment
+# export_job_env made is passed in (ch-run and apptainer inherit it, podman takes it with --env-host),
+# TEJ_JOB_DIR as the job sees it. Never returns.
 container_exec() {
 	TEJ_JOB_DIR=/work
 	export TEJ_JOB_DIR
@@ -131,14 +132,14 @@ container_exec() {
 		job_run "$container_bin" -b "$job_dir/work:/work" -c /work "$container_image" -- "$@"
 		;;
 	apptainer | singularity)
-		job_run "$container_bin" exec --bind "$job_dir/work:/work" --pwd /work "$container_image" "$@"
+		job_run "$container_bin" exec --bind "$job_dir/work:/work" --bind "$scratch" --pwd /work "$container_image" "$@"
 		;;
 	podman)
 		# never a pull; the job's status comes back through podman run (125-127: podman's own). The
 		# job would be PID 1 of the container, which ignores TERM: --init puts catatonit there, which
 		# passes on the TERM podman relays from kill or a time limit; the container ends with the job.
 		job_run "$container_bin" --log-level=error run --rm --init --pull=never --env-host --userns=keep-id \
-			-v "$job_dir/work:/work" -w /work "$container_image" "$@"
+			-v "$job_dir/work:/work" -v "$scratch:$scratch" -w /work "$container_image" "$@"
 		;;
 	esac
 	say "unknown container runtime '$container_runtime'"

@@ -13,12 +13,13 @@ const PROBE = [
   'cat /etc/tej-image',
   'test -d /usr && echo host-usr || echo no-usr',
   'echo "cwd=$PWD dir=$TEJ_JOB_DIR id=$TEJ_JOB_ID foo=$FOO"',
+  'echo tmp > "$TEJ_SCRATCH_DIR/t" && cat "$TEJ_SCRATCH_DIR/t"',
   'echo result > result.txt',
   'exit 3',
   '',
 ].join('\n');
 
-const EXPECTED = (id: string) => `image-marker\nno-usr\ncwd=/work dir=/work id=${id} foo=bar\n`;
+const EXPECTED = (id: string) => `image-marker\nno-usr\ncwd=/work dir=/work id=${id} foo=bar\ntmp\n`;
 
 // Rootless podman on this machine kind (../shared/reference/limits-containers): runc (crun refuses
 // hybrid cgroups), no network namespace (/dev/net/tun is root's), cgroupfs and file events (no systemd).
