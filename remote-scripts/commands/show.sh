@@ -61,6 +61,8 @@ for id in "$@"; do
 	record_file notify_mac "$dir/meta/notify-mac"
 	# the limits submit resolved (lib/limits.sh): NAME:VALUE:yes|no words
 	record_file limits "$dir/meta/limits"
+	# the runtime and image submit chose (lib/container.sh): RUNTIME IMAGE
+	record_file container "$dir/meta/container"
 	printf '%s' "$job_record"
 	emit_json spec "$dir/meta/spec.json"
 	test -n "$brief" || emit_json job "$dir/meta/job.json"

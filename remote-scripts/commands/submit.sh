@@ -27,6 +27,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=../lib/limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=../lib/container.sh
+	. "$TEJ_ROOT/lib/container.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
@@ -266,6 +268,8 @@ if ! limits_resolve "$meta" "$plugin"; then
 	test -z "$limits_bad" || reject "$EX_DATAERR" "bad limit $limits_bad"
 	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot enforce $limits_refused on this host (submit with --allow-unenforced to run the job without it)"
 fi
+# The image's runtime is chosen here, on this host, never by a file of the upload (lib/container.sh).
+container_resolve "$meta" || reject "$container_status" "$container_error"
 
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
 until mkdir "$job_dir" 2>/dev/null; do

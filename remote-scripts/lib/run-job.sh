@@ -238,6 +238,13 @@ usage_seconds_ok() {
 # back at its default; INT and QUIT stay as a job of the wrapper has them.
 job_exec() {
 	exec 8>&- 9<&-
+	# in an image: through its runtime (lib/container.sh)
+	test -z "${container_runtime:-}" || container_exec "$@"
+	job_run "$@"
+}
+
+# job_run COMMAND...: exec COMMAND, under GNU time when usage_probe found it (job_exec)
+job_run() {
 	if test -n "$usage_time"; then
 		trap '' TERM
 		exec "$usage_time" -o "$job_dir/usage.tmp" -f 'tej-usage %M %U %S %e' -- "$usage_env" --default-signal=TERM "$@"
@@ -347,6 +354,9 @@ export_job_env() {
 exec_job() {
 	test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
 	limits_apply
+	container_load
+	# in an image, the job's shell is the image's
+	test -z "$container_runtime" || job_shell=/bin/sh
 	set --
 	for _exec_job_f in "$meta"/args/*; do
 		test -f "$_exec_job_f" || continue
@@ -634,6 +644,8 @@ else
 	. "$TEJ_ROOT/lib/limits.sh"
 	# shellcheck source=usage.sh
 	. "$TEJ_ROOT/lib/usage.sh"
+	# shellcheck source=container.sh
+	. "$TEJ_ROOT/lib/container.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"

@@ -36,6 +36,9 @@ export interface JobMeta {
   allowUnenforced?: boolean;
   /** GPUs (slurm: --gres=gpu:N). */
   gpus?: number;
+  /** The image to run the job in, and the runtime asked for: meta/image, meta/container_runtime (lib/container.sh). */
+  image?: string;
+  containerRuntime?: string;
   /** The slurm plugin's options: meta/slurm/{partition,account,qos}, raw sbatch words in meta/slurm/args/. */
   slurm?: { partition?: string; account?: string; qos?: string; args?: string[] };
   /** The validated tej.json and CLI overrides, for plugins that want more. */
@@ -134,6 +137,8 @@ function metaFiles(meta: JobMeta): [string, string][] {
   if (meta.cpuTime) files.push(['cpu_time', String(meta.cpuTime)]);
   if (meta.allowUnenforced) files.push(['allow-unenforced', 'yes']);
   if (meta.gpus !== undefined) files.push(['gpus', String(meta.gpus)]);
+  if (meta.image) files.push(['image', meta.image]);
+  if (meta.containerRuntime) files.push(['container_runtime', meta.containerRuntime]);
   const slurm = meta.slurm ?? {};
   for (const key of ['partition', 'account', 'qos'] as const) if (slurm[key]) files.push([`slurm/${key}`, slurm[key]!]);
   (slurm.args ?? []).forEach((a, i) => files.push([`slurm/args/${String(i).padStart(4, '0')}`, a]));

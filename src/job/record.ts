@@ -5,6 +5,7 @@ import type { JobSpec } from './spec.js';
 import { toJobStatus, type JobStatus } from './status.js';
 import { parseUsage, type Usage } from './usage.js';
 import { parseLimits, type Limits } from './limits.js';
+import { parseContainer, type Container } from './container.js';
 
 export interface JobRecord extends JobStatus {
   /** The host's own name (uname -n). */
@@ -26,6 +27,8 @@ export interface JobRecord extends JobStatus {
   usage?: Usage;
   /** The limits submit resolved under direct (job/limits.ts): enforced, or let through unenforced. */
   limits?: Limits;
+  /** The image and runtime submit chose on the host (job/container.ts). */
+  container?: Container;
 }
 
 /** meta/job.json: written by the client at submit, one line of JSON. */
@@ -70,5 +73,7 @@ export function toJobRecord(r: ReplyRecord, header: ReplyRecord, now: number): J
   if (usage) rec.usage = usage;
   const limits = parseLimits(r.limits);
   if (limits) rec.limits = limits;
+  const container = parseContainer(r.container);
+  if (container) rec.container = container;
   return rec;
 }

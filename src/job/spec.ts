@@ -16,6 +16,9 @@ export interface JobSpec {
   cpu_time?: number;
   allow_unenforced?: boolean;
   gpus?: number;
+  /** A container image to run the job in (lib/container.sh): a path, or a name of the host's store. */
+  image?: string;
+  container_runtime?: 'ch-run' | 'apptainer' | 'singularity' | 'podman';
   stdout?: string;
   stderr?: string;
   labels?: Record<string, string>;
@@ -182,6 +185,8 @@ export interface JobResources {
   cpuTime?: number;
   allowUnenforced?: boolean;
   gpus?: number;
+  image?: string;
+  containerRuntime?: string;
   slurm?: { partition?: string; account?: string; qos?: string; args?: string[] };
 }
 
@@ -195,6 +200,8 @@ export function specResources(spec: JobSpec): JobResources {
   if (spec.cpu_time !== undefined) r.cpuTime = spec.cpu_time;
   if (spec.allow_unenforced) r.allowUnenforced = true;
   if (spec.gpus !== undefined) r.gpus = spec.gpus;
+  if (spec.image !== undefined) r.image = spec.image;
+  if (spec.container_runtime !== undefined) r.containerRuntime = spec.container_runtime;
   const s = spec.slurm ?? {};
   const slurm: NonNullable<JobResources['slurm']> = {};
   if (s.partition !== undefined) slurm.partition = s.partition;

@@ -4,6 +4,7 @@ import type { JobRecord } from '../../job/record.js';
 import { describeStatus, statusExit } from '../../job/status.js';
 import { describeUsage, NO_USAGE } from '../../job/usage.js';
 import { describeLimits } from '../../job/limits.js';
+import { describeContainer } from '../../job/container.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
@@ -34,6 +35,7 @@ export function describeRecord(r: JobRecord): string {
     ['ended', iso(r.end)],
     ['usage', describeUsage(r.usage)],
     ['limits', describeLimits(r.limits)],
+    ['image', describeContainer(r.container)],
     ['resubmitted from', r.resubmittedFrom],
     ['labels', r.labels ? Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(', ') : undefined],
     ['command', sub.command !== undefined ? JSON.stringify(sub.command) : undefined],
@@ -73,6 +75,7 @@ export function recordJson(id: string, r: JobRecord | undefined) {
     git,
     usage: r.usage ?? NO_USAGE,
     limits: r.limits ?? null,
+    container: r.container ?? null,
   });
 }
 

@@ -34,6 +34,8 @@ interface Args extends GlobalArgs {
   'cpu-time'?: number;
   'allow-unenforced'?: boolean;
   gpus?: number;
+  image?: string;
+  'container-runtime'?: string;
   partition?: string;
   account?: string;
   qos?: string;
@@ -51,6 +53,8 @@ async function flagSpec(argv: Args): Promise<JobSpec> {
   if (argv['cpu-time'] !== undefined) spec.cpu_time = argv['cpu-time'];
   if (argv['allow-unenforced'] !== undefined) spec.allow_unenforced = argv['allow-unenforced'];
   if (argv.gpus !== undefined) spec.gpus = argv.gpus;
+  if (argv.image !== undefined) spec.image = argv.image;
+  if (argv['container-runtime'] !== undefined) spec.container_runtime = argv['container-runtime'] as JobSpec['container_runtime'];
   const slurm: NonNullable<JobSpec['slurm']> = {};
   if (argv.partition !== undefined) slurm.partition = argv.partition;
   if (argv.account !== undefined) slurm.account = argv.account;
@@ -82,6 +86,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
   '/max_processes': '--max-processes',
   '/cpu_time': '--cpu-time',
   '/gpus': '--gpus',
+  '/image': '--image',
+  '/container_runtime': '--container-runtime',
   '/slurm/partition': '--partition',
   '/slurm/account': '--account',
   '/slurm/qos': '--qos',
@@ -137,6 +143,8 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('cpu-time', { type: 'number', describe: 'CPU seconds per process (direct: ulimit -t)' })
       .option('allow-unenforced', { type: 'boolean', describe: 'Run the job even when the plugin cannot enforce a limit it asks for (direct: --gpus, --partition, or a limit the shell cannot set)' })
       .option('gpus', { type: 'number', describe: 'GPUs (slurm: --gres=gpu:N)' })
+      .option('image', { type: 'string', describe: "Container image to run the job in: an image directory or .sif path on the host, or a name of the host's podman store" })
+      .option('container-runtime', { type: 'string', describe: 'Runtime for --image: ch-run, apptainer, singularity or podman (default: the first the host has)' })
       .option('partition', { type: 'string', describe: 'Slurm partition (--partition)' })
       .option('account', { type: 'string', describe: 'Slurm account (--account)' })
       .option('qos', { type: 'string', describe: 'Slurm QOS (--qos)' })
