@@ -27,6 +27,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=../lib/limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=../lib/cgroup.sh
+	. "$TEJ_ROOT/lib/cgroup.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"

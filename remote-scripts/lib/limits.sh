@@ -10,6 +10,7 @@
 # max_processes, cpu_time, gpus, slurm/partition, slurm/account, slurm/qos, slurm/args), try each enforceable one
 # with ulimit in a subshell of this shell (the wrapper's: commands run under TEJ_SHELL), and write
 #   META/ulimit: the ulimit options the wrapper sets ("-v 51200 -t 1"), one line;
+#   META/cgroup: "BYTES PARENT", memory enforced by a cgroup under PARENT instead (lib/cgroup.sh);
 #   META/limits: the record, one line of NAME:VALUE:yes|no words (no: not enforced), for show.
 # Both are removed first: an upload's own are not submit's word. Fails (limits_refused: "NAME VALUE,
 # ...") when a limit cannot be enforced and META/allow-unenforced is not there; limits_bad is set
@@ -17,10 +18,11 @@
 limits_resolve() {
 	limits_meta=$1
 	# (rm only when there is one: no exec on a plain submit)
-	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits"; then
-		rm -rf "$limits_meta/ulimit" "$limits_meta/limits"
+	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits" || test -e "$limits_meta/cgroup" || test -L "$limits_meta/cgroup"; then
+		rm -rf "$limits_meta/ulimit" "$limits_meta/limits" "$limits_meta/cgroup"
 	fi
 	test "$2" = direct || return 0
+	limits_cgroup=
 	limits_ulimit=
 	limits_record=
 	limits_refused=
@@ -41,7 +43,12 @@ limits_resolve() {
 			*T) _limits_kib=$((_limits_n * 1073741824)) ;;
 			*) _limits_kib=$((_limits_n * 1024)) ;;
 			esac
-			if test -n "$_limits_kib"; then
+			if test -n "$_limits_kib" && cgroup_resolve; then
+				# a cgroup the user may write: the kernel's limit on the job's memory, not ulimit's
+				# on each process's address space (lib/cgroup.sh)
+				limits_cgroup="$((_limits_kib * 1024)) $cgroup_parent"
+				limits_record="$limits_record memory:$state_line:yes"
+			elif test -n "$_limits_kib"; then
 				limits_try memory "$state_line" -v "$_limits_kib"
 			else
 				limits_bad="memory: '$state_line'"
@@ -82,6 +89,7 @@ limits_resolve() {
 		return 1
 	fi
 	test -z "$limits_ulimit" || printf '%s\n' "${limits_ulimit# }" >"$limits_meta/ulimit"
+	test -z "$limits_cgroup" || printf '%s\n' "$limits_cgroup" >"$limits_meta/cgroup"
 	test -z "$limits_record" || printf '%s\n' "${limits_record# }" >"$limits_meta/limits"
 }
 

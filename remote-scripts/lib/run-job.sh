@@ -148,8 +148,14 @@ run_job() {
 	usage_clock_into
 	_run_job_began=$usage_clock
 	_run_job_status=0
+	# the job's memory cgroup, when submit chose one (lib/cgroup.sh): no job without its limit
+	if ! cgroup_make; then
+		job_status_write 126 || true
+		exit 126
+	fi
 	(exec_job) || _run_job_status=$?
 	usage_record "$_run_job_began"
+	cgroup_end "$_run_job_status"
 	# A job that filled the disk: the reserve (see below) makes room for the record.
 	if ! job_status_write "$_run_job_status"; then
 		rm -f "$job_dir/reserve"
@@ -377,6 +383,7 @@ export_job_env() {
 exec_job() {
 	test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
 	limits_apply
+	cgroup_enter
 	set --
 	for _exec_job_f in "$meta"/args/*; do
 		test -f "$_exec_job_f" || continue
@@ -662,6 +669,8 @@ else
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=cgroup.sh
+	. "$TEJ_ROOT/lib/cgroup.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
