@@ -43,15 +43,17 @@ limits_resolve() {
 			*T) _limits_kib=$((_limits_n * 1073741824)) ;;
 			*) _limits_kib=$((_limits_n * 1024)) ;;
 			esac
+			# (cgroup_resolve reads a file into state_line)
+			_limits_value=$state_line
 			if test -n "$_limits_kib" && cgroup_resolve; then
 				# a cgroup the user may write: the kernel's limit on the job's memory, not ulimit's
 				# on each process's address space (lib/cgroup.sh)
 				limits_cgroup="$((_limits_kib * 1024)) $cgroup_parent"
-				limits_record="$limits_record memory:$state_line:yes"
+				limits_record="$limits_record memory:$_limits_value:yes"
 			elif test -n "$_limits_kib"; then
-				limits_try memory "$state_line" -v "$_limits_kib"
+				limits_try memory "$_limits_value" -v "$_limits_kib"
 			else
-				limits_bad="memory: '$state_line'"
+				limits_bad="memory: '$_limits_value'"
 			fi
 			;;
 		esac
