@@ -7,9 +7,10 @@
 # shellcheck disable=SC2154 # state_line is set by read_state_into (lib/common.sh), meta by the wrapper
 
 # limits_resolve META PLUGIN: for the direct plugin, read the limits asked for in META (memory,
-# max_processes, cpu_time, gpus, slurm/partition, slurm/account, slurm/qos, slurm/args), try each enforceable one
+# max_processes, cpu_time, nproc (cpus), gpus, slurm/partition, slurm/account, slurm/qos, slurm/args), try each enforceable one
 # with ulimit in a subshell of this shell (the wrapper's: commands run under TEJ_SHELL), and write
 #   META/ulimit: the ulimit options the wrapper sets ("-v 51200 -t 1"), one line;
+#   META/taskset: the cpu list the wrapper pins the job to ("0-1"; limits_pin);
 #   META/cgroup: "BYTES PARENT", memory enforced by a cgroup under PARENT instead (lib/cgroup.sh);
 #   META/limits: the record, one line of NAME:VALUE:yes|no words (no: not enforced), for show.
 # Both are removed first: an upload's own are not submit's word. Fails (limits_refused: "NAME VALUE,
@@ -18,11 +19,12 @@
 limits_resolve() {
 	limits_meta=$1
 	# (rm only when there is one: no exec on a plain submit)
-	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits" || test -e "$limits_meta/cgroup" || test -L "$limits_meta/cgroup"; then
-		rm -rf "$limits_meta/ulimit" "$limits_meta/limits" "$limits_meta/cgroup"
+	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits" || test -e "$limits_meta/cgroup" || test -L "$limits_meta/cgroup" || test -e "$limits_meta/taskset" || test -L "$limits_meta/taskset"; then
+		rm -rf "$limits_meta/ulimit" "$limits_meta/limits" "$limits_meta/cgroup" "$limits_meta/taskset"
 	fi
 	test "$2" = direct || return 0
 	limits_cgroup=
+	limits_taskset=
 	limits_ulimit=
 	limits_record=
 	limits_refused=
@@ -67,6 +69,24 @@ limits_resolve() {
 		limits_digits cpu_time || return 1
 		limits_try cpu_time "$state_line" -t "$state_line"
 	fi
+	# cpus: the job pinned to the host's first N cpus with taskset (limits_pin); as many as the host has
+	# or more need no pinning
+	if read_state_into "$limits_meta/nproc"; then
+		limits_digits cpus || return 1
+		_limits_online=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || _limits_online=
+		case $_limits_online in
+		'' | *[!0-9]*) _limits_online=0 ;;
+		esac
+		if test "$_limits_online" -gt 0 && test "$state_line" -ge "$_limits_online"; then
+			limits_record="$limits_record cpus:$state_line:yes"
+		elif test "$_limits_online" -gt 0 && has_cmd taskset; then
+			limits_taskset=0
+			test "$state_line" -eq 1 || limits_taskset=0-$((state_line - 1))
+			limits_record="$limits_record cpus:$state_line:yes"
+		else
+			limits_try cpus "$state_line" '' ''
+		fi
+	fi
 	# What direct cannot honour at all (GPU assignment is a later piece): gpus 0 asks for nothing.
 	if read_state_into "$limits_meta/gpus" && test "$state_line" != 0; then
 		limits_digits gpus || return 1
@@ -92,6 +112,7 @@ limits_resolve() {
 	fi
 	test -z "$limits_ulimit" || printf '%s\n' "${limits_ulimit# }" >"$limits_meta/ulimit"
 	test -z "$limits_cgroup" || printf '%s\n' "$limits_cgroup" >"$limits_meta/cgroup"
+	test -z "$limits_taskset" || printf '%s\n' "$limits_taskset" >"$limits_meta/taskset"
 	test -z "$limits_record" || printf '%s\n' "${limits_record# }" >"$limits_meta/limits"
 }
 
@@ -164,4 +185,25 @@ limits_apply() {
 		}
 		shift 2
 	done
+}
+
+# limits_pin: in the wrapper, before it starts the runner: pin itself to meta/taskset's cpus (the first N,
+# limits_resolve), which the runner and the job inherit. A list submit would not write, or a taskset
+# that fails: the job does not run.
+limits_pin() {
+	read_state_into "$meta/taskset" || return 0
+	case $state_line in
+	0 | 0-[1-9] | 0-[1-9]*[0-9]) ;;
+	*) state_line=x ;;
+	esac
+	case ${state_line#0-} in
+	*[!0-9]*)
+		say "bad cpu list in meta/taskset"
+		return 1
+		;;
+	esac
+	taskset -p -c "$state_line" $$ >/dev/null 2>&1 || {
+		say "cannot pin the job to cpus $state_line (taskset)"
+		return 1
+	}
 }

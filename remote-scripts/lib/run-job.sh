@@ -756,6 +756,10 @@ write_once "$job_dir/start" "$now_value"
 # by the shell's printf (no exec where printf is a builtin)
 { printf '%16384s' '' >"$job_dir/reserve"; } 2>/dev/null || true
 
+# cpus: pinned with taskset (lib/limits.sh), inherited by the runner and the job
+if ! limits_pin 2>>"$job_dir/work/tej.stderr"; then
+	finish 126
+fi
 run_job &
 child=$!
 test -z "$time_limit" || start_timer "$time_limit"
