@@ -6,11 +6,12 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # state_line is set by read_state_into (lib/common.sh), meta by the wrapper
 
-# limits_resolve META PLUGIN: for the direct plugin, read the limits asked for in META (memory,
+# limits_resolve META PLUGIN ID: for the direct plugin (job ID), read the limits asked for in META (memory,
 # max_processes, cpu_time, nproc (cpus), gpus, slurm/partition, slurm/account, slurm/qos, slurm/args), try each enforceable one
 # with ulimit in a subshell of this shell (the wrapper's: commands run under TEJ_SHELL), and write
 #   META/ulimit: the ulimit options the wrapper sets ("-v 51200 -t 1"), one line;
 #   META/taskset: the cpu list the wrapper pins the job to ("0-1"; limits_pin);
+#   META/gpus-claimed and META/env/CUDA_VISIBLE_DEVICES: the devices claimed (gpus_claim);
 #   META/cgroup: "BYTES PARENT", memory enforced by a cgroup under PARENT instead (lib/cgroup.sh);
 #   META/limits: the record, one line of NAME:VALUE:yes|no words (no: not enforced), for show.
 # Both are removed first: an upload's own are not submit's word. Fails (limits_refused: "NAME VALUE,
@@ -19,8 +20,8 @@
 limits_resolve() {
 	limits_meta=$1
 	# (rm only when there is one: no exec on a plain submit)
-	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits" || test -e "$limits_meta/cgroup" || test -L "$limits_meta/cgroup" || test -e "$limits_meta/taskset" || test -L "$limits_meta/taskset"; then
-		rm -rf "$limits_meta/ulimit" "$limits_meta/limits" "$limits_meta/cgroup" "$limits_meta/taskset"
+	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits" || test -e "$limits_meta/cgroup" || test -L "$limits_meta/cgroup" || test -e "$limits_meta/taskset" || test -L "$limits_meta/taskset" || test -e "$limits_meta/gpus-claimed" || test -L "$limits_meta/gpus-claimed"; then
+		rm -rf "$limits_meta/ulimit" "$limits_meta/limits" "$limits_meta/cgroup" "$limits_meta/taskset" "$limits_meta/gpus-claimed"
 	fi
 	test "$2" = direct || return 0
 	limits_cgroup=
@@ -87,11 +88,17 @@ limits_resolve() {
 			limits_try cpus "$state_line" '' ''
 		fi
 	fi
-	# What direct cannot honour at all (GPU assignment is a later piece): gpus 0 asks for nothing.
+	# gpus: N devices no running job of the queue holds (lib/gpus.sh); gpus 0 asks for nothing
 	if read_state_into "$limits_meta/gpus" && test "$state_line" != 0; then
 		limits_digits gpus || return 1
-		limits_try gpus "$state_line" '' ''
+		_limits_value=$state_line
+		if gpus_claim "$3" "$_limits_value" "$limits_meta"; then
+			limits_record="$limits_record gpus:$_limits_value:yes"
+		else
+			limits_try gpus "$_limits_value" '' ''
+		fi
 	fi
+	# What direct cannot honour at all:
 	for _limits_name in partition account qos; do
 		if read_state_into "$limits_meta/slurm/$_limits_name"; then
 			case $state_line in

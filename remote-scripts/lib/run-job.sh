@@ -645,6 +645,8 @@ finish() {
 		rm -f "$3" "$4" "$5" "$6" "$7" "$8"
 	fi
 	set -- "$1" "$2"
+	# the job's GPUs go back before its end is seen (lib/gpus.sh)
+	gpus_release
 	record_end "$1"
 	# the record of the job's end in one file, for a status of many jobs (lib/state.sh)
 	end_record_sync "$job_dir" cleared
@@ -671,6 +673,8 @@ else
 	. "$TEJ_ROOT/lib/limits.sh"
 	# shellcheck source=cgroup.sh
 	. "$TEJ_ROOT/lib/cgroup.sh"
+	# shellcheck source=gpus.sh
+	. "$TEJ_ROOT/lib/gpus.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
