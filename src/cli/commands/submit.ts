@@ -14,6 +14,7 @@ import { checkJobDir } from '../../job/pack.js';
 import { prepareWhileConnecting } from '../prepare.js';
 import { onInterrupt } from '../interrupt.js';
 import { parseForwardSpec } from '../../job/forward.js';
+import { ignoredLimitsWarning } from '../../job/ignored-limits.js';
 import type { SubmitResult } from '../../job/submit.js';
 import { runForward } from './forward.js';
 
@@ -183,6 +184,9 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     checkJobDir(dir);
     const forwards = (argv.forward ?? []).map(String).map(parseForwardSpec);
     const print = (r: SubmitResult) => {
+      // limits the job's plugin takes but does not enforce (Slurm: max_processes, cpu_time)
+      const ignored = ignoredLimitsWarning(r.plugin, merged);
+      if (ignored) process.stderr.write(ignored);
       if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
       else process.stdout.write(`${r.id}\n`);
     };
