@@ -78,7 +78,8 @@ gpus_claim() {
 	# no comma-separated list without an exec: a loop over the words
 	_gpus_csv=
 	for _gpus_d in $_gpus_free; do _gpus_csv=$_gpus_csv${_gpus_csv:+,}$_gpus_d; done
-	printf '%s\n' "$_gpus_csv" >"$3/env/CUDA_VISIBLE_DEVICES"
+	# read_raw takes the whole file: no newline
+	printf '%s' "$_gpus_csv" >"$3/env/CUDA_VISIBLE_DEVICES"
 	printf '%s\n' "$_gpus_free" >"$3/gpus-claimed"
 	gpus_unlock
 }
