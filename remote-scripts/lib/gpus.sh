@@ -36,8 +36,7 @@ EOF
 # holding the id of the job that has it) and write META/env/CUDA_VISIBLE_DEVICES and META/gpus-claimed;
 # fail when fewer are free. A claim is free when its job has ended (exit-code), or when neither the
 # job nor a staging dir of it is there (a submit that claimed and was then refused). Submits claim one
-# at a time: gpu-claims.lock, a directory holding the holder's "PID IDENTITY" (a dead holder's is taken
-# over).
+# at a time (gpus_lock).
 gpus_claim() {
 	gpus_devices_into
 	test -n "$gpus_devices" || return 1
@@ -84,26 +83,39 @@ gpus_claim() {
 	gpus_unlock
 }
 
-# gpus_lock: take gpu-claims.lock (mkdir), waiting for a live holder, taking a dead one's over
+# gpus_lock: take gpu-claims.lock, waiting for a live holder. The lock is a file holding its holder's
+# "PID IDENTITY", linked into place (ln is atomic and fails when the name exists: the wrapper's
+# `launched` does the same), so it never lacks its holder. A dead holder's lock is renamed away (one
+# rename wins) and read again: one that names another holder (taken between our read and the rename) is
+# linked back.
 gpus_lock() {
 	_gpus_lock=$TEJ_ROOT/gpu-claims.lock
+	printf '%s\n' "$self_pid${self_id:+ $self_id}" >"$_gpus_lock.$$" || return 1
 	_gpus_tries=0
-	until mkdir "$_gpus_lock" 2>/dev/null; do
-		if read_state_into "$_gpus_lock/holder" && ! proc_alive "$state_line"; then
-			# the holder died: take its lock over, by a rename only one taker wins
-			mv "$_gpus_lock" "$_gpus_lock.dead.$$" 2>/dev/null && rm -rf "$_gpus_lock.dead.$$"
+	until ln "$_gpus_lock.$$" "$_gpus_lock" 2>/dev/null; do
+		if read_state_into "$_gpus_lock" && ! proc_alive "$state_line"; then
+			_gpus_dead=$state_line
+			if mv "$_gpus_lock" "$_gpus_lock.dead.$$" 2>/dev/null; then
+				if read_state_into "$_gpus_lock.dead.$$" && test "$state_line" != "$_gpus_dead"; then
+					ln "$_gpus_lock.dead.$$" "$_gpus_lock" 2>/dev/null || true
+				fi
+				rm -f "$_gpus_lock.dead.$$"
+			fi
 			continue
 		fi
 		_gpus_tries=$((_gpus_tries + 1))
 		# a minute: a holder claims in milliseconds
-		test "$_gpus_tries" -lt 600 || return 1
+		if test "$_gpus_tries" -ge 600; then
+			rm -f "$_gpus_lock.$$"
+			return 1
+		fi
 		nap
 	done
-	printf '%s\n' "$self_pid${self_id:+ $self_id}" >"$_gpus_lock/holder"
+	rm -f "$_gpus_lock.$$"
 }
 
 gpus_unlock() {
-	rm -rf "$TEJ_ROOT/gpu-claims.lock"
+	rm -f "$TEJ_ROOT/gpu-claims.lock"
 }
 
 # gpus_release: in the wrapper, before it records the end: give back the devices of meta/gpus-claimed

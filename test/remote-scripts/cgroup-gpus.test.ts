@@ -44,6 +44,8 @@ describe('memory cgroup and gpus under direct', { concurrency: SHELLS.length }, 
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
       writeFileSync(join(q.root, 'gpus'), '0 1\n');
+      // the lock of a submit that died while it claimed (a pid no process has): taken over, not waited on
+      writeFileSync(join(q.root, 'gpu-claims.lock'), '4000000000 1\n');
       await q.submit('g1', { command: 'echo "$CUDA_VISIBLE_DEVICES"', meta: { gpus: '2', cgroup: '1 /', taskset: '0', 'gpus-claimed': '7' } });
       assert.equal((await q.waitState('g1', ['finished', 'failed'])).exit_code, '0', q.jobFile('g1', 'work/tej.stderr'));
       assert.equal(q.jobFile('g1', 'work/tej.stdout'), '0,1\n');
@@ -51,6 +53,7 @@ describe('memory cgroup and gpus under direct', { concurrency: SHELLS.length }, 
       assert.ok(!existsSync(join(q.jobDir('g1'), 'meta', 'cgroup')));
       assert.ok(!existsSync(join(q.jobDir('g1'), 'meta', 'taskset')));
       assert.deepEqual(readdirSync(join(q.root, 'gpu-claims')), [], "the job's claims are gone with it");
+      assert.ok(!existsSync(join(q.root, 'gpu-claims.lock')));
       await q.submit('g2', { command: 'echo "$CUDA_VISIBLE_DEVICES"', meta: { gpus: '1' } });
       assert.equal((await q.waitState('g2', ['finished', 'failed'])).exit_code, '0');
       assert.equal(q.jobFile('g2', 'work/tej.stdout'), '0\n');
