@@ -27,6 +27,10 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=../lib/limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=../lib/cgroup.sh
+	. "$TEJ_ROOT/lib/cgroup.sh"
+	# shellcheck source=../lib/gpus.sh
+	. "$TEJ_ROOT/lib/gpus.sh"
 	# shellcheck source=../lib/container.sh
 	. "$TEJ_ROOT/lib/container.sh"
 fi
@@ -264,7 +268,7 @@ for file in "$meta"/env/*; do
 	esac
 done
 # The limits the plugin cannot enforce are refused here, before the job is accepted (lib/limits.sh).
-if ! limits_resolve "$meta" "$plugin"; then
+if ! limits_resolve "$meta" "$plugin" "$id"; then
 	test -z "$limits_bad" || reject "$EX_DATAERR" "bad limit $limits_bad"
 	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot enforce $limits_refused on this host (submit with --allow-unenforced to run the job without it)"
 fi

@@ -6,10 +6,13 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # state_line is set by read_state_into (lib/common.sh), meta by the wrapper
 
-# limits_resolve META PLUGIN: for the direct plugin, read the limits asked for in META (memory,
-# max_processes, cpu_time, gpus, slurm/partition, slurm/account, slurm/qos, slurm/args), try each enforceable one
+# limits_resolve META PLUGIN ID: for the direct plugin (job ID), read the limits asked for in META (memory,
+# max_processes, cpu_time, nproc (cpus), gpus, slurm/partition, slurm/account, slurm/qos, slurm/args), try each enforceable one
 # with ulimit in a subshell of this shell (the wrapper's: commands run under TEJ_SHELL), and write
 #   META/ulimit: the ulimit options the wrapper sets ("-v 51200 -t 1"), one line;
+#   META/taskset: the cpu list the wrapper pins the job to ("0-1"; limits_pin);
+#   META/gpus-claimed and META/env/CUDA_VISIBLE_DEVICES: the devices claimed (gpus_claim);
+#   META/cgroup: "BYTES PARENT", memory enforced by a cgroup under PARENT instead (lib/cgroup.sh);
 #   META/limits: the record, one line of NAME:VALUE:yes|no words (no: not enforced), for show.
 # Both are removed first: an upload's own are not submit's word. Fails (limits_refused: "NAME VALUE,
 # ...") when a limit cannot be enforced and META/allow-unenforced is not there; limits_bad is set
@@ -17,10 +20,12 @@
 limits_resolve() {
 	limits_meta=$1
 	# (rm only when there is one: no exec on a plain submit)
-	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits"; then
-		rm -rf "$limits_meta/ulimit" "$limits_meta/limits"
+	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits" || test -e "$limits_meta/cgroup" || test -L "$limits_meta/cgroup" || test -e "$limits_meta/taskset" || test -L "$limits_meta/taskset" || test -e "$limits_meta/gpus-claimed" || test -L "$limits_meta/gpus-claimed"; then
+		rm -rf "$limits_meta/ulimit" "$limits_meta/limits" "$limits_meta/cgroup" "$limits_meta/taskset" "$limits_meta/gpus-claimed"
 	fi
 	test "$2" = direct || return 0
+	limits_cgroup=
+	limits_taskset=
 	limits_ulimit=
 	limits_record=
 	limits_refused=
@@ -41,10 +46,17 @@ limits_resolve() {
 			*T) _limits_kib=$((_limits_n * 1073741824)) ;;
 			*) _limits_kib=$((_limits_n * 1024)) ;;
 			esac
-			if test -n "$_limits_kib"; then
-				limits_try memory "$state_line" -v "$_limits_kib"
+			# (cgroup_resolve reads a file into state_line)
+			_limits_value=$state_line
+			if test -n "$_limits_kib" && cgroup_resolve; then
+				# a cgroup the user may write: the kernel's limit on the job's memory, not ulimit's
+				# on each process's address space (lib/cgroup.sh)
+				limits_cgroup="$((_limits_kib * 1024)) $cgroup_parent"
+				limits_record="$limits_record memory:$_limits_value:yes"
+			elif test -n "$_limits_kib"; then
+				limits_try memory "$_limits_value" -v "$_limits_kib"
 			else
-				limits_bad="memory: '$state_line'"
+				limits_bad="memory: '$_limits_value'"
 			fi
 			;;
 		esac
@@ -58,11 +70,35 @@ limits_resolve() {
 		limits_digits cpu_time || return 1
 		limits_try cpu_time "$state_line" -t "$state_line"
 	fi
-	# What direct cannot honour at all (GPU assignment is a later piece): gpus 0 asks for nothing.
+	# cpus: the job pinned to the host's first N cpus with taskset (limits_pin); as many as the host has
+	# or more need no pinning
+	if read_state_into "$limits_meta/nproc"; then
+		limits_digits cpus || return 1
+		_limits_online=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || _limits_online=
+		case $_limits_online in
+		'' | *[!0-9]*) _limits_online=0 ;;
+		esac
+		if test "$_limits_online" -gt 0 && test "$state_line" -ge "$_limits_online"; then
+			limits_record="$limits_record cpus:$state_line:yes"
+		elif test "$_limits_online" -gt 0 && has_cmd taskset; then
+			limits_taskset=0
+			test "$state_line" -eq 1 || limits_taskset=0-$((state_line - 1))
+			limits_record="$limits_record cpus:$state_line:yes"
+		else
+			limits_try cpus "$state_line" '' ''
+		fi
+	fi
+	# gpus: N devices no running job of the queue holds (lib/gpus.sh); gpus 0 asks for nothing
 	if read_state_into "$limits_meta/gpus" && test "$state_line" != 0; then
 		limits_digits gpus || return 1
-		limits_try gpus "$state_line" '' ''
+		_limits_value=$state_line
+		if gpus_claim "$3" "$_limits_value" "$limits_meta"; then
+			limits_record="$limits_record gpus:$_limits_value:yes"
+		else
+			limits_try gpus "$_limits_value" '' ''
+		fi
 	fi
+	# What direct cannot honour at all:
 	for _limits_name in partition account qos; do
 		if read_state_into "$limits_meta/slurm/$_limits_name"; then
 			case $state_line in
@@ -82,6 +118,8 @@ limits_resolve() {
 		return 1
 	fi
 	test -z "$limits_ulimit" || printf '%s\n' "${limits_ulimit# }" >"$limits_meta/ulimit"
+	test -z "$limits_cgroup" || printf '%s\n' "$limits_cgroup" >"$limits_meta/cgroup"
+	test -z "$limits_taskset" || printf '%s\n' "$limits_taskset" >"$limits_meta/taskset"
 	test -z "$limits_record" || printf '%s\n' "${limits_record# }" >"$limits_meta/limits"
 }
 
@@ -154,4 +192,25 @@ limits_apply() {
 		}
 		shift 2
 	done
+}
+
+# limits_pin: in the wrapper, before it starts the runner: pin itself to meta/taskset's cpus (the first N,
+# limits_resolve), which the runner and the job inherit. A list submit would not write, or a taskset
+# that fails: the job does not run.
+limits_pin() {
+	read_state_into "$meta/taskset" || return 0
+	case $state_line in
+	0 | 0-[1-9] | 0-[1-9]*[0-9]) ;;
+	*) state_line=x ;;
+	esac
+	case ${state_line#0-} in
+	*[!0-9]*)
+		say "bad cpu list in meta/taskset"
+		return 1
+		;;
+	esac
+	taskset -p -c "$state_line" $$ >/dev/null 2>&1 || {
+		say "cannot pin the job to cpus $state_line (taskset)"
+		return 1
+	}
 }

@@ -65,6 +65,8 @@ emit_job_record() {
 			record_file native_state "$_emit_job_record_dir/native-state"
 		fi
 		record_file usage "$_emit_job_record_dir/usage"
+		# why the job failed, when the wrapper knows (lib/cgroup.sh: memory)
+		record_file reason "$_emit_job_record_dir/reason"
 		test -z "$_emit_job_record_settled" || break
 		_emit_job_record_tries=$((_emit_job_record_tries + 1))
 		job_state_into "$_emit_job_record_dir"

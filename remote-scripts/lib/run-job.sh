@@ -148,8 +148,14 @@ run_job() {
 	usage_clock_into
 	_run_job_began=$usage_clock
 	_run_job_status=0
+	# the job's memory cgroup, when submit chose one (lib/cgroup.sh): no job without its limit
+	if ! cgroup_make; then
+		job_status_write 126 || true
+		exit 126
+	fi
 	(exec_job) || _run_job_status=$?
 	usage_record "$_run_job_began"
+	cgroup_end "$_run_job_status"
 	# A job that filled the disk: the reserve (see below) makes room for the record.
 	if ! job_status_write "$_run_job_status"; then
 		rm -f "$job_dir/reserve"
@@ -354,6 +360,7 @@ export_job_env() {
 exec_job() {
 	test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"
 	limits_apply
+	cgroup_enter
 	container_load
 	# in an image, the job's shell is the image's
 	test -z "$container_runtime" || job_shell=/bin/sh
@@ -618,6 +625,8 @@ finish() {
 		rm -f "$3" "$4" "$5" "$6" "$7" "$8"
 	fi
 	set -- "$1" "$2"
+	# the job's GPUs go back before its end is seen (lib/gpus.sh)
+	gpus_release
 	record_end "$1"
 	# the record of the job's end in one file, for a status of many jobs (lib/state.sh)
 	end_record_sync "$job_dir" cleared
@@ -646,6 +655,10 @@ else
 	. "$TEJ_ROOT/lib/usage.sh"
 	# shellcheck source=container.sh
 	. "$TEJ_ROOT/lib/container.sh"
+	# shellcheck source=cgroup.sh
+	. "$TEJ_ROOT/lib/cgroup.sh"
+	# shellcheck source=gpus.sh
+	. "$TEJ_ROOT/lib/gpus.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
@@ -737,6 +750,10 @@ write_once "$job_dir/start" "$now_value"
 # by the shell's printf (no exec where printf is a builtin)
 { printf '%16384s' '' >"$job_dir/reserve"; } 2>/dev/null || true
 
+# cpus: pinned with taskset (lib/limits.sh), inherited by the runner and the job
+if ! limits_pin 2>>"$job_dir/work/tej.stderr"; then
+	finish 126
+fi
 run_job &
 child=$!
 test -z "$time_limit" || start_timer "$time_limit"

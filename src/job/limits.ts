@@ -4,7 +4,7 @@
 // strictly, and any other form gives no limits, never a guess.
 
 /** The limits the direct plugin resolves, in the order it writes them. */
-export const LIMIT_NAMES = ['memory', 'max_processes', 'cpu_time', 'gpus', 'partition', 'account', 'qos', 'sbatch_args'] as const;
+export const LIMIT_NAMES = ['memory', 'max_processes', 'cpu_time', 'cpus', 'gpus', 'partition', 'account', 'qos', 'sbatch_args'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /** `--json`'s limits object: each limit asked for, its value as given and whether it was enforced. */

@@ -1,7 +1,7 @@
 // The one JSON shape every command prints for a job (`--json`), described by schema/job-output.schema.json.
 // Keys are always present (null when unknown), so that scripts need no guards; new keys may be added.
 import { packageJson } from '../package-root.js';
-import type { JobState, JobStatus } from './status.js';
+import type { JobReason, JobState, JobStatus } from './status.js';
 
 export interface JobOutput {
   id: string;
@@ -14,6 +14,7 @@ export interface JobOutput {
   plugin: string | null;
   native_id: string | null;
   native_state: string | null;
+  reason: JobReason | null;
   labels: Record<string, string>;
   [extra: string]: unknown;
 }
@@ -33,6 +34,7 @@ export function jobOutput(id: string, s: JobStatus | undefined, extra: Record<st
     plugin: s?.plugin ?? null,
     native_id: s?.nativeId ?? null,
     native_state: s?.nativeState ?? null,
+    reason: s?.reason ?? null,
     labels: s?.labels ?? {},
     ...extra,
   };

@@ -6,6 +6,11 @@ import { replyNow, type Reply, type ReplyRecord } from '../protocol/reply.js';
 export const JOB_STATES = ['submitting', 'incomplete', 'queued', 'running', 'finished', 'killed', 'timeout', 'lost'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/** Why a job failed, when the wrapper knows (docs/protocol.md, "The end record"): memory, its memory
+ * cgroup's OOM kill (lib/cgroup.sh). The job can write the file: any other word is no reason. */
+export const JOB_REASONS = ['memory'] as const;
+export type JobReason = (typeof JOB_REASONS)[number];
+
 export interface JobStatus {
   id: string;
   state: JobState;
@@ -23,6 +28,8 @@ export interface JobStatus {
   labels?: Record<string, string>;
   /** The id of the job's last rerun (`tej resubmit`), when it was rerun. */
   rerunAs?: string;
+  /** Why the job failed, when the wrapper knows. */
+  reason?: JobReason;
 }
 
 /** The labels= value of a record: a JSON object of strings; anything else counts as none. */
@@ -70,6 +77,7 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   const until = end?.getTime() ?? (state === 'running' ? clock * 1000 : undefined);
   if (start && until !== undefined) s.elapsed = Math.max(0, Math.round((until - start.getTime()) / 1000));
   if (r.rerun_as) s.rerunAs = r.rerun_as;
+  if ((JOB_REASONS as readonly string[]).includes(r.reason ?? '')) s.reason = r.reason as JobReason;
   const labels = parseLabels(r.labels);
   if (labels) s.labels = labels;
   return s;
@@ -92,7 +100,7 @@ const TELLING_NATIVE_STATES = new Set(['OUT_OF_MEMORY', 'NODE_FAIL', 'BOOT_FAIL'
 /** The human line: `running (1:28:57)`, `finished (exit 0, 2:03)`, `lost (NODE_FAIL)`, `no such job`. */
 export function describeStatus(s: JobStatus | undefined): string {
   if (!s) return 'no such job';
-  const line = describeState(s);
+  const line = s.reason === 'memory' ? `${describeState(s)} [memory limit]` : describeState(s);
   return s.nativeState && TELLING_NATIVE_STATES.has(s.nativeState) ? `${line} [${s.nativeState}]` : line;
 }
 

@@ -2,6 +2,7 @@
 // lab's unprivileged user (root ignores RLIMIT_NPROC, so this is where max_processes shows), and the
 // refusal of what direct cannot honour.
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeJob, ok, tej } from '../helpers/cli.js';
@@ -23,6 +24,16 @@ describe('limits under direct, over real SSH', () => {
     assert.match(await stdout('bounded'), /^Max processes +4000 +4000 +processes/m);
     const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'bounded', '--json']))) as { limits: unknown };
     assert.deepEqual(rec.limits, { max_processes: { value: '4000', enforced: true } });
+  });
+
+  // the first N cpus (README, "Limits"); as many as the host has or more need no pinning
+  it('--cpus 1 pins the job to the first cpu with taskset, shown as enforced', { skip: availableParallelism() < 2 && 'one cpu: nothing to pin' }, async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'pinned'), { 'start.sh': "grep '^Cpus_allowed_list' /proc/self/status\n" });
+    ok(await run(['submit', 'h1', '--id', 'pinned', '--cpus', '1', dir]));
+    ok(await run(['wait', 'h1', '--id', 'pinned']));
+    assert.match(await stdout('pinned'), /^Cpus_allowed_list:\s+0$/m);
+    const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'pinned', '--json']))) as { limits: unknown };
+    assert.deepEqual(rec.limits, { cpus: { value: '1', enforced: true } });
   });
 
   it('--gpus 1 is refused (69) unless --allow-unenforced, and then shown as not enforced', async () => {

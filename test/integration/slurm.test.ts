@@ -156,6 +156,13 @@ chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate ~/sbatch-late-gate && echo 'P
     assert.equal((await status('badflags')).code, 66);
   });
 
+  it('warns on stderr, and submits all the same, for max_processes and cpu_time, which Slurm does not enforce', async () => {
+    const dir = await makeJob(join(jobs, 'ignored'), { 'start.sh': 'true\n' });
+    const r = await run(['submit', 's1', '--id', 'ignored', '--max-processes', '20', '--cpu-time', '60', dir]);
+    assert.equal(ok(r).trim(), 'ignored');
+    assert.match(r.stderr, /^tej: warning: the slurm plugin does not enforce max_processes 20, cpu_time 60: the job runs without them/m);
+  });
+
   it('runs the same job directory unchanged under direct', async () => {
     const files = { 'start.sh': 'echo "nproc=$TEJ_JOB_NPROC" > out.txt\n', 'tej.json': JSON.stringify({ cpus: 3 }) };
     const viaSlurm = await submit('same-slurm', files);

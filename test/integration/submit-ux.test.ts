@@ -121,7 +121,7 @@ describe('submit side and terminal UX over real SSH', () => {
       const recorded = JSON.parse(await remote(`cat ~/.tej/jobs/${id}/meta/spec.json`));
       assert.deepEqual([recorded.labels, recorded.memory, recorded.gpus, recorded.slurm], [{ experiment: 'e1' }, '4G', 0, { partition: 'short' }]);
       const shown = JSON.parse(ok(await run(['show', 'h1', '--id', id, '--json']))) as { limits: unknown };
-      assert.deepEqual(shown.limits, { memory: { value: '4G', enforced: true }, partition: { value: 'short', enforced: false } });
+      assert.deepEqual(shown.limits, { memory: { value: '4G', enforced: true }, cpus: { value: '2', enforced: true }, partition: { value: 'short', enforced: false } });
     });
 
     it('refuses unknown fields, nested ones too, with their path and exit 78, before creating a job', async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import { ProtocolError } from '../../src/errors.js';
-import { toJobStatus } from '../../src/job/status.js';
+import { describeStatus, toJobStatus } from '../../src/job/status.js';
 import { jobOutput } from '../../src/job/output.js';
 
 test('an unknown state word from the host is a protocol error (76), not a lost job', () => {
@@ -17,6 +17,17 @@ test("native_state '-' (the plugin has no word for the job) is null in JSON, not
   assert.equal(s?.nativeState, undefined);
   assert.equal(jobOutput('j', s).native_state, null);
   assert.equal(toJobStatus({ id: 'j', state: 'lost', native_state: 'NODE_FAIL' }, 100)?.nativeState, 'NODE_FAIL');
+});
+
+test("reason: 'memory' (the wrapper's word for an OOM kill by the job's cgroup) is kept; any other word is none", () => {
+  const s = toJobStatus({ id: 'j', state: 'finished', exit_code: '137', reason: 'memory' }, 100);
+  assert.equal(s?.reason, 'memory');
+  assert.equal(jobOutput('j', s).reason, 'memory');
+  assert.match(describeStatus(s), /^finished \(exit 137\) \[memory limit\]$/);
+  const forged = toJobStatus({ id: 'j', state: 'finished', exit_code: '1', reason: 'cosmic rays' }, 100);
+  assert.equal(forged?.reason, undefined);
+  assert.equal(jobOutput('j', forged).reason, null);
+  assert.equal(describeStatus(forged), 'finished (exit 1)');
 });
 
 describe('job durations', () => {

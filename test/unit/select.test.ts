@@ -86,7 +86,7 @@ describe('JSON output', () => {
     for (const o of objs) assert.ok(validate(o), `${JSON.stringify(o)}: ${ajv.errorsText(validate.errors)}`);
     assert.deepEqual(jobOutput('x', full), {
       id: 'x', state: 'finished', exit_code: 0, submitted: '1970-01-01T00:01:40.000Z', started: '1970-01-01T00:01:41.000Z',
-      ended: '1970-01-01T00:02:41.000Z', duration_s: 60, plugin: 'direct', native_id: '12', native_state: null, labels: { a: 'b' },
+      ended: '1970-01-01T00:02:41.000Z', duration_s: 60, plugin: 'direct', native_id: '12', native_state: null, reason: null, labels: { a: 'b' },
     });
     assert.equal(validate({ ...jobOutput('x', full), state: 'bogus' }), false, 'the schema can fail');
   });

@@ -14,6 +14,7 @@ import { checkJobDir } from '../../job/pack.js';
 import { prepareWhileConnecting } from '../prepare.js';
 import { onInterrupt } from '../interrupt.js';
 import { parseForwardSpec } from '../../job/forward.js';
+import { ignoredLimitsWarning } from '../../job/ignored-limits.js';
 import type { SubmitResult } from '../../job/submit.js';
 import { runForward } from './forward.js';
 
@@ -137,12 +138,12 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('plugin', { type: 'string', describe: 'Queue plugin for this job (default: the queue\'s)' })
       .option('env', { type: 'string', array: true, nargs: 1, describe: 'NAME=value for the job (repeatable)' })
       .option('time-limit', { alias: 'time', type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss (slurm: --time)' })
-      .option('cpus', { type: 'number', describe: 'CPUs for the job, TEJ_JOB_NPROC (slurm: --cpus-per-task)' })
-      .option('mem', { type: 'string', describe: 'Memory, e.g. 4G, 512M (slurm: --mem; direct: ulimit -v)' })
+      .option('cpus', { type: 'number', describe: 'CPUs for the job, TEJ_JOB_NPROC (slurm: --cpus-per-task; direct: taskset to the first N)' })
+      .option('mem', { type: 'string', describe: 'Memory, e.g. 4G, 512M (slurm: --mem; direct: a delegated memory cgroup, else ulimit -v)' })
       .option('max-processes', { type: 'number', describe: "Processes of the job's user at once (direct: ulimit -u)" })
       .option('cpu-time', { type: 'number', describe: 'CPU seconds per process (direct: ulimit -t)' })
-      .option('allow-unenforced', { type: 'boolean', describe: 'Run the job even when the plugin cannot enforce a limit it asks for (direct: --gpus, --partition, or a limit the shell cannot set)' })
-      .option('gpus', { type: 'number', describe: 'GPUs (slurm: --gres=gpu:N)' })
+      .option('allow-unenforced', { type: 'boolean', describe: 'Run the job even when the plugin cannot enforce a limit it asks for (direct: more --gpus than are free, --partition, or a limit the host cannot set)' })
+      .option('gpus', { type: 'number', describe: 'GPUs (slurm: --gres=gpu:N; direct: N free devices in CUDA_VISIBLE_DEVICES)' })
       .option('image', { type: 'string', describe: "Container image to run the job in: an image directory or .sif path on the host, or a name of the host's podman store" })
       .option('container-runtime', { type: 'string', describe: 'Runtime for --image: ch-run, apptainer, singularity or podman (default: the first the host has)' })
       .option('partition', { type: 'string', describe: 'Slurm partition (--partition)' })
@@ -191,6 +192,9 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     checkJobDir(dir);
     const forwards = (argv.forward ?? []).map(String).map(parseForwardSpec);
     const print = (r: SubmitResult) => {
+      // limits the job's plugin takes but does not enforce (Slurm: max_processes, cpu_time)
+      const ignored = ignoredLimitsWarning(r.plugin, merged);
+      if (ignored) process.stderr.write(ignored);
       if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
       else process.stdout.write(`${r.id}\n`);
     };
