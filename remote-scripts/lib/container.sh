@@ -138,10 +138,27 @@ container_exec() {
 		# never a pull; the job's status comes back through podman run (125-127: podman's own). The
 		# job would be PID 1 of the container, which ignores TERM: --init puts catatonit there, which
 		# passes on the TERM podman relays from kill or a time limit; the container ends with the job.
+		# Named after the job and its wrapper ($$ in its subshell), so that a kill finds it (container_kill).
 		job_run "$container_bin" --log-level=error run --rm --init --pull=never --env-host --userns=keep-id \
+			--name "tej-$job_id-$$" \
 			-v "$job_dir/work:/work" -v "$scratch:$scratch" -w /work "$container_image" "$@"
 		;;
 	esac
 	say "unknown container runtime '$container_runtime'"
 	exit 126
+}
+
+# container_kill JOB_DIR WRAPPER_PID: KILL the job's podman container (named tej-ID-PID by container_exec).
+# podman's conmon and the container's processes are in no process group or tree of the job: the KILL
+# that ends the group reaches the podman client only, and a job that ignores TERM would run on in the
+# container. meta/container only says whether to ask (a job can write it): the name is the kill's own.
+# Nothing for the other runtimes, which exec the job in place.
+container_kill() {
+	read_state_into "$1/meta/container" || return 0
+	case $state_line in
+	"podman "*) ;;
+	*) return 0 ;;
+	esac
+	has_cmd podman || return 0
+	podman --log-level=error kill --signal KILL "tej-${1##*/}-$2" >/dev/null 2>&1 || true
 }

@@ -517,6 +517,7 @@ shift 4
 # processes with the job's environment (tree_kill, lib/kill.sh: frozen first, so that none escapes).
 # The tree is kept (tree_pids) from one signal to the next: the job's orphans stay in it.
 signal_job() {
+	test "$1" != KILL || container_kill "$job_dir" $$
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else

@@ -172,6 +172,7 @@ queue_kill() {
 	elif direct_leads_group "$2"; then
 		direct_signal TERM "$2"
 		if ! direct_wait "$3" direct_gone "$1" "$2"; then
+			container_kill "$1" "$2"
 			direct_signal KILL "$2"
 			direct_wait 5 direct_gone "$1" "$2" || {
 				say "process group $2 survived SIGKILL"

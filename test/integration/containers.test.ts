@@ -187,4 +187,14 @@ tar -C ~/img/bb -cf ~/img/bb.tar . && podman --log-level=error import ~/img/bb.t
     assert.equal(ok(await run(['kill', 'h1', '--id', 'pod2', '--grace', '5'])), 'pod2: killed\n');
     await waitFor('the container to end', () => sshHost.lab.exec('h1', ['pgrep', '-f', 'sleep 103[12]']), (r) => r.stdout === '');
   });
+
+  // The KILL at the end of the grace period reaches the podman client only (conmon and the container
+  // are in no group of the job): the kill names the container itself (lib/container.sh container_kill).
+  it('kill ends a container whose job ignores TERM', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'stubborn'), { 'start.sh': "trap '' TERM\nsleep 1041\n" });
+    ok(await run(['submit', 'h1', '--id', 'pod3', '--image', 'localhost/tejbb', '--container-runtime', 'podman', dir]));
+    await waitFor('the container job to start', () => sshHost.lab.exec('h1', ['pgrep', '-c', '-f', 'sleep 1041']), (r) => Number(r.stdout.trim()) >= 1);
+    assert.equal(ok(await run(['kill', 'h1', '--id', 'pod3', '--grace', '2'])), 'pod3: killed\n');
+    await waitFor('the container to end', () => sshHost.lab.exec('h1', ['pgrep', '-f', 'sleep 1041']), (r) => r.stdout === '');
+  });
 });
