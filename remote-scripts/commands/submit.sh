@@ -27,6 +27,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=../lib/limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=../lib/after.sh
+	. "$TEJ_ROOT/lib/after.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
@@ -266,6 +268,8 @@ if ! limits_resolve "$meta" "$plugin"; then
 	test -z "$limits_bad" || reject "$EX_DATAERR" "bad limit $limits_bad"
 	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot enforce $limits_refused on this host (submit with --allow-unenforced to run the job without it)"
 fi
+# The jobs it runs after (--after) exist, on this plugin (lib/after.sh).
+after_check "$meta" "$plugin" || reject "$EX_DATAERR" "$after_bad"
 
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
 until mkdir "$job_dir" 2>/dev/null; do

@@ -662,6 +662,10 @@ else
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=answers.sh
+	. "$TEJ_ROOT/lib/answers.sh"
+	# shellcheck source=after.sh
+	. "$TEJ_ROOT/lib/after.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
@@ -735,6 +739,8 @@ if test -z "$nproc"; then
 	fi
 fi
 scratch=
+# A job submitted --after others waits for them here, queued; it ends unrun when they cannot be met.
+after_wait
 if ! make_scratch; then
 	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"
 	now_into
