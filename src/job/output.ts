@@ -15,6 +15,9 @@ export interface JobOutput {
   native_id: string | null;
   native_state: string | null;
   labels: Record<string, string>;
+  /** Only for a job that ended unrun because of a dependency (--after): reason 'dependency', and its id. */
+  reason?: 'dependency';
+  dependency?: string;
   [extra: string]: unknown;
 }
 
@@ -34,6 +37,7 @@ export function jobOutput(id: string, s: JobStatus | undefined, extra: Record<st
     native_id: s?.nativeId ?? null,
     native_state: s?.nativeState ?? null,
     labels: s?.labels ?? {},
+    ...(s?.dependency ? { reason: 'dependency', dependency: s.dependency.id } : {}),
     ...extra,
   };
 }
