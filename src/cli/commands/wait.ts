@@ -86,7 +86,9 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
           if (!ended) return;
           print(id, s);
           const rec = records.get(id);
-          const webhook = rec?.spec?.notify?.webhook;
+          // The job's wrapper POSTs it from the host (curl or wget there, said before the job ran): not twice.
+          const hostPosts = async () => rec?.notifyHost !== undefined || (await q.show([id], { brief: true })).get(id)?.notifyHost !== undefined;
+          const webhook = rec?.spec?.notify?.webhook && !(await hostPosts()) ? rec.spec.notify.webhook : undefined;
           // Only a URL this client submitted: the job may have rewritten its record on the host.
           if (webhook && !checkNotifyMac(await notifyKey(false), webhook, rec?.notifyMac)) {
             process.stderr.write(
