@@ -18,7 +18,6 @@
 webhook_load() {
 	webhook_url=
 	webhook_tool=
-	rm -f "$job_dir/notify-host" "$job_dir/notify-posted"
 	read_state_into "$meta/notify-webhook" || return 0
 	case $state_line in
 	http://?* | https://?*) ;;

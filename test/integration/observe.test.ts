@@ -109,7 +109,8 @@ describe('observing and selecting jobs over real SSH', () => {
     try {
       const port = (server.address() as AddressInfo).port;
       await submit('hooked', {
-        'start.sh': 'sleep 1; exit 7\n',
+        // the job rewrites its webhook: the wrapper read the submitted one before the job ran
+        'start.sh': `echo http://${gateway}:${port}/planted > ../meta/notify-webhook; exit 7\n`,
         'tej.json': JSON.stringify({
           env: { WHO: 'me' },
           notify: { webhook: `http://${gateway}:${port}/hook?x=1`, command: 'echo "$TEJ_JOB_ID $TEJ_JOB_STATE $TEJ_JOB_EXIT_CODE $WHO" > notified.txt' },
