@@ -5,6 +5,8 @@ export { KEEP_INPUT_MAX_BYTES, prepareSubmission, type PreparedSubmission, type 
 export * from './errors.js';
 export type { TejEvent, EventHandler } from './events.js';
 export type { Prompter, PromptRequest } from './transport/prompt.js';
+export { waitForJobs, hasEnded, type WaitOptions, type WaitResult, type WaitUpdate } from './job/wait.js';
+export { parseAfter, type AfterDependency, type AfterMode } from './job/after.js';
 export { JOB_STATES, describeStatus, formatDuration, type JobState, type JobStatus } from './job/status.js';
 export { checkJobId, defaultJobId, JOB_ID_PATTERN } from './job/id.js';
 export { parseDownloadRequest, type DownloadRequest } from './download/request.js';

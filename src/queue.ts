@@ -18,6 +18,7 @@ import { checkPluginName, prepareSubmission, type PreparedSubmission, type Submi
 import { killResult, listedStatuses, toJobStatus, type JobStatus, type KillResult } from './job/status.js';
 import { resubmit, submitPrepared, type SubmitResult } from './job/submit.js';
 import { toJobRecord, type JobRecord } from './job/record.js';
+import { waitForJobs, type WaitOptions, type WaitResult } from './job/wait.js';
 import { remoteError } from './protocol/exit-codes.js';
 import { invocationScript, withInlineStdin, type Arg } from './protocol/invocation.js';
 import { parseReply, recordsById } from './protocol/reply.js';
@@ -191,6 +192,15 @@ export class Queue {
     ids.forEach((id) => checkJobId(id));
     const { reply } = await this.retrying('status', () => this.call('status', ids));
     return recordsById(reply!, ids, toJobStatus);
+  }
+
+  /**
+   * Waits until the jobs have ended (or `timeout` seconds have passed), polling their status in one
+   * request per round; `onUpdate` hears of each job's state as it changes, last when it has ended.
+   */
+  wait(ids: string[], options: WaitOptions = {}): Promise<WaitResult> {
+    ids.forEach((id) => checkJobId(id));
+    return waitForJobs((pending) => this.statuses(pending), ids, options);
   }
 
   async status(id: string): Promise<JobStatus | undefined> {

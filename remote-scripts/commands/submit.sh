@@ -33,6 +33,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/gpus.sh"
 	# shellcheck source=../lib/container.sh
 	. "$TEJ_ROOT/lib/container.sh"
+	# shellcheck source=../lib/after.sh
+	. "$TEJ_ROOT/lib/after.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
@@ -274,6 +276,8 @@ if ! limits_resolve "$meta" "$plugin" "$id"; then
 fi
 # The image's runtime is chosen here, on this host, never by a file of the upload (lib/container.sh).
 container_resolve "$meta" || reject "$container_status" "$container_error"
+# The jobs it runs after (--after) exist, on this plugin (lib/after.sh).
+after_check "$meta" "$plugin" || reject "$EX_DATAERR" "$after_bad"
 
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
 until mkdir "$job_dir" 2>/dev/null; do

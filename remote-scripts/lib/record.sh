@@ -67,6 +67,8 @@ emit_job_record() {
 		record_file usage "$_emit_job_record_dir/usage"
 		# why the job failed, when the wrapper knows (lib/cgroup.sh: memory)
 		record_file reason "$_emit_job_record_dir/reason"
+		# a job ended unrun: the dependency that could not be met (lib/after.sh)
+		record_file dependency "$_emit_job_record_dir/dependency"
 		test -z "$_emit_job_record_settled" || break
 		_emit_job_record_tries=$((_emit_job_record_tries + 1))
 		job_state_into "$_emit_job_record_dir"

@@ -632,6 +632,7 @@ finish() {
 	# the record of the job's end in one file, for a status of many jobs (lib/state.sh)
 	end_record_sync "$job_dir" cleared
 	notify "$1"
+	webhook_post "$1"
 	test "$2" = no-exit || exit "$1"
 }
 
@@ -652,6 +653,12 @@ else
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=answers.sh
+	. "$TEJ_ROOT/lib/answers.sh"
+	# shellcheck source=after.sh
+	. "$TEJ_ROOT/lib/after.sh"
+	# shellcheck source=webhook.sh
+	. "$TEJ_ROOT/lib/webhook.sh"
 	# shellcheck source=usage.sh
 	. "$TEJ_ROOT/lib/usage.sh"
 	# shellcheck source=container.sh
@@ -739,6 +746,11 @@ if test -z "$nproc"; then
 	fi
 fi
 scratch=
+# The webhook the client submitted, read before the job can rewrite meta/ (lib/webhook.sh); a job
+# submitted --after others waits for them here, queued, and ends unrun when they cannot be met.
+webhook_url=
+webhook_load
+after_wait
 if ! make_scratch; then
 	say "cannot create the scratch directory ${scratch:-under ${TMPDIR:-/tmp}}" 2>>"$job_dir/work/tej.stderr"
 	now_into

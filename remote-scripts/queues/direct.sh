@@ -86,10 +86,11 @@ direct_wrapper_alive() {
 	proc_runs_as "$2" "$direct_start" "$TEJ_ROOT/lib/run-job.sh $1"
 }
 
-# queue_state JOB_DIR PID: running while the wrapper runs, else lost (the state files settle the rest)
+# queue_state JOB_DIR PID: running while the wrapper runs, else lost (the state files settle the rest).
+# A job with dependencies (meta/after) is queued until its wrapper writes start (job_state_into).
 queue_state() {
 	if direct_wrapper_alive "$1" "$2"; then
-		echo running
+		if test -f "$1/meta/after"; then echo queued; else echo running; fi
 	else
 		echo lost
 	fi

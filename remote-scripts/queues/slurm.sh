@@ -24,6 +24,7 @@ slurm_word() {
 	case $1 in
 	PENDING* | REQUEUE* | RESV_DEL_HOLD* | CONFIGURING* | POWER_UP_NODE*) echo queued ;;
 	RUNNING* | COMPLETING* | SUSPENDED* | STOPPED* | SIGNALING* | STAGE_OUT* | RESIZING* | UPDATE_DB*) echo running ;;
+	DEPENDENCY_NEVER_SATISFIED) echo unmet ;;
 	CANCELLED*) echo killed ;;
 	TIMEOUT* | DEADLINE*) echo timeout ;;
 	COMPLETED* | FAILED* | OUT_OF_MEMORY* | SPECIAL_EXIT*) echo ended ;;
@@ -212,6 +213,10 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/partition"); then set -- "$@" --partition="$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" --account="$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/qos"); then set -- "$@" --qos="$_qs_v"; fi
+	# --after: Slurm waits (lib/after.sh); a dependency that can never be met cancels the job
+	after_slurm_into "$_qs_meta"
+	# shellcheck disable=SC2154 # set by after_slurm_into
+	test -z "$after_slurm" || set -- "$@" --dependency="$after_slurm" --kill-on-invalid-dep=yes
 	# The user's raw options come after those, so that they win over them.
 	for _qs_f in "$_qs_meta"/slurm/args/*; do
 		test -f "$_qs_f" || continue
@@ -274,11 +279,45 @@ queue_submit() {
 	printf '%s\n' "$_qs_id"
 }
 
+# slurm_unmet JOB_DIR: record the end of a job whose dependencies Slurm says can never be met, as the
+# direct wrapper records one (after_wait, lib/after.sh): `dependency` ("ID STATE": the first dependency
+# that must succeed and did not, else the first), end, exit code 125; it never started.
+slurm_unmet() {
+	_slurm_unmet_line=
+	while read -r _slurm_unmet_id _slurm_unmet_mode _slurm_unmet_rest; do
+		is_job_id "$_slurm_unmet_id" || continue
+		_slurm_unmet_dir=$TEJ_ROOT/jobs/$_slurm_unmet_id
+		test -n "$_slurm_unmet_line" || _slurm_unmet_line="$_slurm_unmet_id unmet"
+		test "$_slurm_unmet_mode" = ok || continue
+		_slurm_unmet_state=
+		if test -f "$_slurm_unmet_dir/killed"; then
+			_slurm_unmet_state=killed
+		elif test -f "$_slurm_unmet_dir/timed-out"; then
+			_slurm_unmet_state=timeout
+		elif read_state_into "$_slurm_unmet_dir/exit-code" && test "$state_line" != 0; then
+			_slurm_unmet_state=failed
+		fi
+		if test -n "$_slurm_unmet_state"; then
+			_slurm_unmet_line="$_slurm_unmet_id $_slurm_unmet_state"
+			break
+		fi
+	done <"$1/meta/after"
+	write_state "$1/dependency" "${_slurm_unmet_line:-- unmet}"
+	write_state "$1/end" "$(now)"
+	write_state "$1/exit-code" 125
+}
+
 # slurm_settle JOB_DIR WORD NATIVE_STATE: once Slurm says the job is over, keep what it said in the job
 # directory (killed, timed-out, native-state), so that the state survives Slurm forgetting the job
 slurm_settle() {
 	case $2 in
 	queued | running) return 0 ;;
+	unmet)
+		# never started: cancelled (a Slurm without --kill-on-invalid-dep keeps it pending for ever), and
+		# ended unrun as a direct job whose dependency failed (after_unmet, lib/after.sh)
+		scancel "$(read_state "$1/native-id")" 2>/dev/null || true
+		test -f "$1/exit-code" || slurm_unmet "$1"
+		;;
 	killed) test -f "$1/killed" || test -f "$1/timed-out" || write_state "$1/killed" "$(now)" ;;
 	timeout) test -f "$1/timed-out" || test -f "$1/killed" || write_state "$1/timed-out" "$(now)" ;;
 	esac
@@ -295,7 +334,8 @@ slurm_join() {
 	{
 		printf '%s\n' "$1" | sed 's/^/S /'
 		sed 's/^/J /'
-	} | awk '$1 == "S" && NF >= 3 { s = $3; if (s == "COMPLETING" && $4 == "TimeLimit") s = "TIMEOUT"; st[$2] = s; next }
+	} | awk '$1 == "S" && NF >= 3 { s = $3; if (s == "COMPLETING" && $4 == "TimeLimit") s = "TIMEOUT"
+			if ($4 == "DependencyNeverSatisfied") s = "DEPENDENCY_NEVER_SATISFIED"; st[$2] = s; next }
 		$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
 }
 

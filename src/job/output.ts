@@ -14,8 +14,11 @@ export interface JobOutput {
   plugin: string | null;
   native_id: string | null;
   native_state: string | null;
-  reason: JobReason | null;
+  /** memory: killed for its memory limit; dependency: ended unrun, a job it runs --after failed (named in dependency). */
+  reason: JobReason | 'dependency' | null;
   labels: Record<string, string>;
+  /** Only for a job that ended unrun because of a dependency (--after): its id. */
+  dependency?: string;
   [extra: string]: unknown;
 }
 
@@ -34,8 +37,9 @@ export function jobOutput(id: string, s: JobStatus | undefined, extra: Record<st
     plugin: s?.plugin ?? null,
     native_id: s?.nativeId ?? null,
     native_state: s?.nativeState ?? null,
-    reason: s?.reason ?? null,
+    reason: s?.dependency ? 'dependency' : (s?.reason ?? null),
     labels: s?.labels ?? {},
+    ...(s?.dependency ? { dependency: s.dependency.id } : {}),
     ...extra,
   };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { TAR_BLOCK, TAR_END, specialTarHeader, tarHeader, tarPadded, writeUstarHeader, type TarEntry } from '../tar.js';
 import { InvalidInputError, LocalPathNotFoundError } from '../errors.js';
+import { afterFile, type AfterDependency } from './after.js';
 
 export interface ScannedEntry {
   /** Path relative to the job directory, with / separators. */
@@ -49,6 +50,10 @@ export interface JobMeta {
   notifyCommand?: string;
   /** The client's MAC of notify.webhook (job/notify.ts): meta/notify-mac. */
   notifyMac?: string;
+  /** tej.json's notify.webhook: meta/notify-webhook, POSTed by the wrapper when the job ends (lib/webhook.sh). */
+  notifyWebhook?: string;
+  /** The jobs this one runs after (--after): meta/after, "ID MODE" lines (lib/after.sh). */
+  after?: AfterDependency[];
   /** What the client records about the submit (git provenance, client host...): meta/job.json, one line. */
   record?: Record<string, unknown>;
 }
@@ -146,6 +151,8 @@ function metaFiles(meta: JobMeta): [string, string][] {
   if (meta.labels && Object.keys(meta.labels).length > 0) files.push(['labels', JSON.stringify(meta.labels) + '\n']);
   if (meta.notifyCommand !== undefined) files.push(['notify-command', meta.notifyCommand]);
   if (meta.notifyMac !== undefined) files.push(['notify-mac', meta.notifyMac]);
+  if (meta.notifyWebhook !== undefined) files.push(['notify-webhook', meta.notifyWebhook]);
+  if (meta.after?.length) files.push(['after', afterFile(meta.after)]);
   if (meta.record !== undefined) files.push(['job.json', JSON.stringify(meta.record) + '\n']);
   return files;
 }

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 import { checkJobId } from './id.js';
+import { checkAfter } from './after.js';
 import type { JobMeta } from './pack.js';
 import { planJob, type JobPlan } from './plan.js';
 import { prepack, PREPACK_MAX_BYTES, type Prepacked } from './prepack.js';
@@ -53,6 +54,7 @@ export function checkSubmitOptions(options: SubmitOptions): string {
   checkOutputPath(options.stdout, 'stdout');
   checkOutputPath(options.stderr, 'stderr');
   checkPluginName(options.plugin);
+  checkAfter(options.after);
   return id;
 }
 

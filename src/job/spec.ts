@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { packageJson } from '../package-root.js';
 import { join } from 'node:path';
 import { ConfigError, InvalidInputError } from '../errors.js';
+import { checkAfter, parseAfter, type AfterDependency } from './after.js';
 
 export interface JobSpec {
   script?: string;
@@ -24,6 +25,8 @@ export interface JobSpec {
   labels?: Record<string, string>;
   notify?: { webhook?: string; command?: string };
   plugin?: string;
+  /** Jobs to run after: ID, ID:ok or ID:any (lib/after.sh). */
+  after?: string[];
   slurm?: { partition?: string; account?: string; qos?: string; sbatch_args?: string[] };
 }
 
@@ -188,6 +191,7 @@ export interface JobResources {
   image?: string;
   containerRuntime?: string;
   slurm?: { partition?: string; account?: string; qos?: string; args?: string[] };
+  after?: AfterDependency[];
 }
 
 /** Turns a merged spec's resource fields into what pack.ts writes into meta/. */
@@ -209,5 +213,6 @@ export function specResources(spec: JobSpec): JobResources {
   if (s.qos !== undefined) slurm.qos = s.qos;
   if (s.sbatch_args?.length) slurm.args = [...s.sbatch_args];
   if (Object.keys(slurm).length > 0) r.slurm = slurm;
+  if (spec.after?.length) r.after = checkAfter(spec.after.map(parseAfter));
   return r;
 }

@@ -1,6 +1,7 @@
 // Job records as the helpers report them, turned into typed values.
 import { EXIT, ProtocolError } from '../errors.js';
 import { replyNow, type Reply, type ReplyRecord } from '../protocol/reply.js';
+import { parseDependencyReason } from './after.js';
 
 /** One vocabulary for every plugin (docs/protocol.md, "States"). */
 export const JOB_STATES = ['submitting', 'incomplete', 'queued', 'running', 'finished', 'killed', 'timeout', 'lost'] as const;
@@ -30,6 +31,8 @@ export interface JobStatus {
   rerunAs?: string;
   /** Why the job failed, when the wrapper knows. */
   reason?: JobReason;
+  /** Why a job ended unrun: a dependency (--after) that can never be met, and how that one ended. */
+  dependency?: { id: string; state: string };
 }
 
 /** The labels= value of a record: a JSON object of strings; anything else counts as none. */
@@ -78,6 +81,8 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if (start && until !== undefined) s.elapsed = Math.max(0, Math.round((until - start.getTime()) / 1000));
   if (r.rerun_as) s.rerunAs = r.rerun_as;
   if ((JOB_REASONS as readonly string[]).includes(r.reason ?? '')) s.reason = r.reason as JobReason;
+  const dependency = parseDependencyReason(r.dependency);
+  if (dependency) s.dependency = dependency;
   const labels = parseLabels(r.labels);
   if (labels) s.labels = labels;
   return s;
@@ -110,6 +115,7 @@ function describeState(s: JobStatus): string {
     case 'running':
       return dur ? `running (${dur})` : 'running';
     case 'finished':
+      if (s.dependency) return `finished (exit ${s.exitCode ?? '?'}, not run: dependency ${s.dependency.id} ${s.dependency.state})`;
       return `finished (exit ${s.exitCode ?? '?'}${dur ? `, ${dur}` : ''})`;
     case 'killed':
     case 'timeout':

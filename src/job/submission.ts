@@ -9,7 +9,7 @@ import type { JobMeta } from './pack.js';
 import type { JobSpec } from './spec.js';
 import { notifyKey, notifyMac } from './notify.js';
 
-export type SubmissionMeta = Pick<JobMeta, 'labels' | 'notifyCommand' | 'notifyMac' | 'record'>;
+export type SubmissionMeta = Pick<JobMeta, 'labels' | 'notifyCommand' | 'notifyMac' | 'notifyWebhook' | 'record'>;
 
 /** Labels are tej.json's plus the caller's (which win); notify.command comes from tej.json. */
 export async function submissionMeta(dir: string, meta: JobMeta): Promise<SubmissionMeta> {
@@ -28,6 +28,9 @@ export async function submissionMeta(dir: string, meta: JobMeta): Promise<Submis
   };
   const out: SubmissionMeta = { labels: { ...spec.labels, ...meta.labels }, record };
   if (spec.notify?.command !== undefined) out.notifyCommand = spec.notify.command;
-  if (spec.notify?.webhook !== undefined) out.notifyMac = notifyMac((await notifyKey(true))!, spec.notify.webhook);
+  if (spec.notify?.webhook !== undefined) {
+    out.notifyMac = notifyMac((await notifyKey(true))!, spec.notify.webhook);
+    out.notifyWebhook = spec.notify.webhook;
+  }
   return out;
 }

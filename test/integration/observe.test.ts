@@ -92,7 +92,7 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.match(missing.stdout, /no-such-job\tno such job/);
   });
 
-  it('wait POSTs the end of a job to its tej.json webhook; the notify command runs on the host', async () => {
+  it("the job's wrapper POSTs its end to its tej.json webhook from the host, not tej wait; the notify command runs on the host", async () => {
     const bodies: { url: string; type: string; body: Record<string, unknown> }[] = [];
     const server = createServer((req: IncomingMessage, res) => {
       let data = '';
@@ -102,29 +102,36 @@ describe('observing and selecting jobs over real SSH', () => {
         res.end('ok');
       });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    // the lab's side of the host's network (its .1), which the host reaches
+    const gateway = sshHost.lab.hosts.h1.ip.replace(/\.\d+$/, '.1');
+    await new Promise<void>((r) => server.listen(0, gateway, r));
+    const hostFile = async (id: string, name: string) => (await sshHost.lab.execAs('h1', 'alice', `cat ~/.tej/jobs/${id}/${name}`)).stdout;
     try {
       const port = (server.address() as AddressInfo).port;
       await submit('hooked', {
-        'start.sh': 'sleep 1; exit 7\n',
+        // the job rewrites its webhook: the wrapper read the submitted one before the job ran
+        'start.sh': `echo http://${gateway}:${port}/planted > ../meta/notify-webhook; exit 7\n`,
         'tej.json': JSON.stringify({
           env: { WHO: 'me' },
-          notify: { webhook: `http://127.0.0.1:${port}/hook?x=1`, command: 'echo "$TEJ_JOB_ID $TEJ_JOB_STATE $TEJ_JOB_EXIT_CODE $WHO" > notified.txt' },
+          notify: { webhook: `http://${gateway}:${port}/hook?x=1`, command: 'echo "$TEJ_JOB_ID $TEJ_JOB_STATE $TEJ_JOB_EXIT_CODE $WHO" > notified.txt' },
         }),
       });
       const r = await run(['wait', 'h1', '--id', 'hooked']);
       assert.equal(r.code, 4, r.stderr);
+      // the wrapper posts once the end is recorded: wait for its record of the POST, then count them
+      await waitFor('the POST from the host', () => hostFile('hooked', 'notify-posted'), (t) => /^\d+\n$/.test(t));
+      assert.equal(await hostFile('hooked', 'notify-host'), 'curl\n');
       assert.deepEqual(bodies, [
         { url: '/hook?x=1', type: 'application/json', body: { id: 'hooked', state: 'finished', exit_code: 7, host: 'h1' } },
       ]);
       const note = await waitFor('the notify command', () => run(['download', 'h1', '--id', 'hooked', 'notified.txt:']), (x) => x.code === 0);
       assert.equal(note.stdout, 'hooked finished 7 me\n');
-      // A webhook that fails is a warning; the exit code still tells the job's state.
+      // A webhook that fails is recorded on the host (notify-error); the job's state is unchanged.
       server.close();
-      await submit('hook-down', { 'start.sh': 'true\n', 'tej.json': JSON.stringify({ notify: { webhook: `http://127.0.0.1:${port}/gone` } }) });
+      await submit('hook-down', { 'start.sh': 'true\n', 'tej.json': JSON.stringify({ notify: { webhook: `http://${gateway}:${port}/gone` } }) });
       const down = await run(['wait', 'h1', '--id', 'hook-down']);
       assert.equal(down.code, 0, down.stderr);
-      assert.match(down.stderr, /warning: the webhook .* failed for job hook-down/);
+      assert.match(await waitFor('the failed POST', () => hostFile('hook-down', 'notify-error'), (t) => t !== ''), /curl/);
     } finally {
       server.close();
     }

@@ -42,6 +42,7 @@ interface Args extends GlobalArgs {
   qos?: string;
   'sbatch-arg'?: string[];
   forward?: string[];
+  after?: string[];
 }
 
 /** The command line's layer of the job description, checked against the tej.json schema like a file. */
@@ -56,6 +57,7 @@ async function flagSpec(argv: Args): Promise<JobSpec> {
   if (argv.gpus !== undefined) spec.gpus = argv.gpus;
   if (argv.image !== undefined) spec.image = argv.image;
   if (argv['container-runtime'] !== undefined) spec.container_runtime = argv['container-runtime'] as JobSpec['container_runtime'];
+  if (argv.after?.length) spec.after = argv.after.map(String);
   const slurm: NonNullable<JobSpec['slurm']> = {};
   if (argv.partition !== undefined) slurm.partition = argv.partition;
   if (argv.account !== undefined) slurm.account = argv.account;
@@ -92,6 +94,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
   '/slurm/partition': '--partition',
   '/slurm/account': '--account',
   '/slurm/qos': '--qos',
+  '/after': '--after',
+  '/after/': '--after',
 };
 
 /** --script names a file of the job when there is one; otherwise it is a command line for sh -c. */
@@ -150,6 +154,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('account', { type: 'string', describe: 'Slurm account (--account)' })
       .option('qos', { type: 'string', describe: 'Slurm QOS (--qos)' })
       .option('sbatch-arg', { type: 'string', array: true, nargs: 1, describe: 'Extra raw sbatch option, one word (repeatable): --sbatch-arg=--constraint=ib' })
+      .option('after', { type: 'string', array: true, nargs: 1, describe: 'Run once job ID has finished with exit 0 (ID or ID:ok), or has ended however (ID:any); repeatable; replaces tej.json after' })
       .option('label', { type: 'string', array: true, nargs: 1, describe: 'key=value label to select the job by later (repeatable; adds to tej.json labels)' })
       .option('exclude', { type: 'string', array: true, nargs: 1, describe: 'gitignore pattern of files not to upload (repeatable; adds to .tejignore)' })
       .option('keep-input', { type: 'boolean', describe: 'Keep the upload on the host for tej resubmit (default: when it is 64 MiB or less); --no-keep-input never' })

@@ -17,16 +17,7 @@ interface Args extends GlobalArgs, SelectArgs {
   timeout?: string;
 }
 
-/** Polling backoff: 0.5 s, doubling, at most 10 s between polls. */
-export function nextDelay(previous: number | undefined): number {
-  return previous === undefined ? 500 : Math.min(previous * 2, 10_000);
-}
-
-const ACTIVE = new Set(['submitting', 'queued', 'running']);
-
-export function hasEnded(s: JobStatus | undefined): boolean {
-  return !s || !ACTIVE.has(s.state);
-}
+export { hasEnded, nextDelay } from '../../job/wait.js';
 
 /** POSTs the end of a job to its tej.json notify.webhook; a failure is a warning, never the job's result. */
 async function postWebhook(url: string, body: Record<string, unknown>, quiet: boolean): Promise<void> {
@@ -82,24 +73,22 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
       // One request for the jobs' records: their webhooks (tej.json notify.webhook) and the host's name.
       const records = await q.show(ids, { brief: true });
       let exit = 0;
-      let pending = ids;
-      let delay: number | undefined;
+      const print = (id: string, s: JobStatus | undefined) => {
+        exit = Math.max(exit, statusExit(s));
+        if (argv.json) printJson(jobOutput(id, s));
+        else process.stdout.write(`${id}\t${printable(describeStatus(s))}\n`);
+      };
       // The first poll is the records' own states: one request (one squeue) to begin with, not two.
-      let first: Map<string, JobStatus | undefined> | undefined = records;
-      for (;;) {
-        const statuses = first ?? (pending.length ? await q.statuses(pending) : new Map<string, JobStatus | undefined>());
-        first = undefined;
-        const print = (id: string, s: JobStatus | undefined) => {
-          exit = Math.max(exit, statusExit(s));
-          if (argv.json) printJson(jobOutput(id, s));
-          else process.stdout.write(`${id}\t${printable(describeStatus(s))}\n`);
-        };
-        for (const id of pending) {
-          const s = statuses.get(id);
-          if (!hasEnded(s)) continue;
+      const { statuses, timedOut } = await q.wait(ids, {
+        initial: records,
+        ...(deadline !== Infinity ? { timeout: Math.max(0, (deadline - Date.now()) / 1000) } : {}),
+        onUpdate: async ({ id, status: s, ended }) => {
+          if (!ended) return;
           print(id, s);
           const rec = records.get(id);
-          const webhook = rec?.spec?.notify?.webhook;
+          // The job's wrapper POSTs it from the host (curl or wget there, said before the job ran): not twice.
+          const hostPosts = async () => rec?.notifyHost !== undefined || (await q.show([id], { brief: true })).get(id)?.notifyHost !== undefined;
+          const webhook = rec?.spec?.notify?.webhook && !(await hostPosts()) ? rec.spec.notify.webhook : undefined;
           // Only a URL this client submitted: the job may have rewritten its record on the host.
           if (webhook && !checkNotifyMac(await notifyKey(false), webhook, rec?.notifyMac)) {
             process.stderr.write(
@@ -107,17 +96,13 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
             );
           } else if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
           if (specs.length && s?.state === 'finished' && s.exitCode === 0) exit = Math.max(exit, await downloadOutputs(q, id, specs, ids.length > 1));
-        }
-        pending = pending.filter((id) => !hasEnded(statuses.get(id)));
-        if (pending.length === 0) return exit;
-        if (Date.now() >= deadline) {
-          if (!argv.quiet) process.stderr.write(`tej: timed out waiting for ${pending.join(', ')}\n`);
-          for (const id of pending) print(id, statuses.get(id));
-          return exit;
-        }
-        delay = nextDelay(delay);
-        await new Promise((r) => setTimeout(r, Math.min(delay!, Math.max(0, deadline - Date.now()))));
+        },
+      });
+      if (timedOut.length) {
+        if (!argv.quiet) process.stderr.write(`tej: timed out waiting for ${timedOut.join(', ')}\n`);
+        for (const id of timedOut) print(id, statuses.get(id));
       }
+      return exit;
     });
   },
 };

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Summary: The tej.json notify.webhook, POSTed by the job's wrapper when the job ends (curl or wget)
+#   (sourced after common.sh and proc.sh)
+# Usage: . "$TEJ_ROOT/lib/webhook.sh"   (function definitions only)
+#   webhook_load (before the job runs), webhook_post STATUS (once its end is recorded); without curl and
+#   wget the POST is left to `tej wait`, as before
+# Output (proto 1): nothing by itself
+# Exit: nothing by itself
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # reads run-job.sh's variables (meta, job_dir, job_id)
+
+# webhook_load: set webhook_url to meta/notify-webhook, the URL the client submitted, read before the
+# job runs: the job can rewrite meta/ once it runs, but not the wrapper's memory. A URL with a byte
+# outside those of a plain http(s) URL (no blank, quote or control character) is none. When the host
+# has curl or wget (webhook_tool), notify-host says so before the job runs: `tej wait` then leaves the
+# POST to the wrapper. (A job that removes it gets a second POST from tej wait; one that writes it
+# without a URL here only loses its own notification.)
+webhook_load() {
+	webhook_url=
+	webhook_tool=
+	read_state_into "$meta/notify-webhook" || return 0
+	case $state_line in
+	http://?* | https://?*) ;;
+	*) return 0 ;;
+	esac
+	case $state_line in
+	*[!A-Za-z0-9._~:/?#@!\$\&\(\)*+,\;=%-]*) return 0 ;;
+	esac
+	webhook_url=$state_line
+	if has_cmd curl; then
+		webhook_tool=curl
+	elif has_cmd wget; then
+		webhook_tool=wget
+	else
+		return 0
+	fi
+	write_state "$job_dir/notify-host" "$webhook_tool" || webhook_tool=
+}
+
+# webhook_post STATUS: POST {"id", "state", "exit_code", "host"} to webhook_url, as `tej wait` does, with
+# webhook_tool (curl, or wget: busybox's too), 15 s at most; notify-posted records when it was taken
+# (2xx), else notify-error the tool's first line of complaint. A failure is not retried, and changes
+# nothing else. (Not into a file of work/: the job may have put a FIFO there, which would hold us.)
+webhook_post() {
+	test -n "${webhook_url:-}" && test -n "${webhook_tool:-}" || return 0
+	ended_state_into "$job_dir"
+	host_name_into
+	# the host's name as JSON may carry it: the bytes of a host name only
+	case $host_name in
+	'' | *[!A-Za-z0-9._-]*) host_name=unknown ;;
+	esac
+	_webhook_body="{\"id\":\"$job_id\",\"state\":\"$job_state_value\",\"exit_code\":$1,\"host\":\"$host_name\"}"
+	if test "$webhook_tool" = curl; then
+		_webhook_err=$(curl -fsS -m 15 -o /dev/null -A tej -H 'content-type: application/json' --data-binary "$_webhook_body" --url "$webhook_url" 2>&1 </dev/null) && _webhook_err=
+	else
+		_webhook_err=$(wget -q -T 15 -O /dev/null -U tej --header='content-type: application/json' --post-data="$_webhook_body" "$webhook_url" 2>&1 </dev/null) && _webhook_err=
+	fi || _webhook_err=${_webhook_err:-"$webhook_tool failed"}
+	if test -z "$_webhook_err"; then
+		write_state "$job_dir/notify-posted" "$(now)" || true
+	else
+		write_state "$job_dir/notify-error" "${_webhook_err%%"$nl"*}" || true
+	fi
+}
