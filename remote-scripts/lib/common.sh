@@ -227,6 +227,8 @@ require_setup() {
 # The queue plugin interface. A plugin (queues/NAME.sh) overrides these failing defaults.
 # shellcheck disable=SC2317 # the defaults are called once a plugin is loaded
 queue_defaults() {
+	# queue_config: extra config lines that setup records for the plugin (pbs: its dialect). Optional.
+	queue_config() { :; }
 	queue_check() {
 		say "plugin '$TEJ_PLUGIN' defines no queue_check"
 		return "$EX_UNAVAILABLE"
