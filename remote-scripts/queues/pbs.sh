@@ -24,21 +24,14 @@ queue_check() {
 	}
 }
 
-# pbs_detect: print the dialect of this host's qsub: pbspro (PBS Pro, OpenPBS: qstat --version prints
-# "pbs_version = ..."), torque (Torque: "Version: ...", or Slurm's Torque-style wrappers, Perl over
-# sbatch, which print nothing); fail for any other qstat (Grid Engine's prints "SGE ...")
+# pbs_detect: print the dialect of this host's qstat: pbspro (PBS Pro, OpenPBS: qstat --version prints
+# "pbs_version = ..."), else torque (Torque prints "Version: ...", Slurm's Torque-style wrappers nothing);
+# fail for Grid Engine's, which prints "SGE 8.1.9" (or "OGS/GE", "UGE", "Grid Engine")
 pbs_detect() {
 	case $(qstat --version 2>&1 || :) in
 	*pbs_version*) echo pbspro ;;
-	*[Vv]ersion:*) echo torque ;;
-	*)
-		_pbs_detect_qsub=$(command -v qsub 2>/dev/null) || return 1
-		if test -f "$_pbs_detect_qsub" && grep -q 'sbatch' "$_pbs_detect_qsub" 2>/dev/null; then
-			echo torque
-		else
-			return 1
-		fi
-		;;
+	*SGE* | *GE\ * | *GE/* | *"Grid Engine"*) return 1 ;;
+	*) echo torque ;;
 	esac
 }
 
@@ -209,10 +202,11 @@ pbs_walltime() {
 	printf '%02d:%02d:%02d\n' $((_pbs_walltime_s / 3600)) $((_pbs_walltime_s / 60 % 60)) $((_pbs_walltime_s % 60))
 }
 
-# pbs_resources META DIALECT: print qsub's resource words, one a line: -l walltime=, then the cpus,
-# memory and gpus as one select (pbspro) or nodes (torque) request, -q, -A
+# pbs_resources META DIALECT: print qsub's resource words, one a line: one -l with the cpus, memory and
+# gpus as a select (pbspro) or nodes (torque) request and the walltime (one -l: Slurm's wrappers keep
+# only the last), then -q, -A
 pbs_resources() {
-	if _pbs_res_v=$(read_state "$1/time_limit"); then printf -- '-l\nwalltime=%s\n' "$(pbs_walltime "$_pbs_res_v")"; fi
+	_pbs_res_l=
 	_pbs_res_cpus=$(read_state "$1/nproc") || _pbs_res_cpus=
 	_pbs_res_mem=$(read_state "$1/memory") || _pbs_res_mem=
 	_pbs_res_gpus=$(read_state "$1/gpus") || _pbs_res_gpus=0
@@ -226,8 +220,11 @@ pbs_resources() {
 			test "$_pbs_res_gpus" = 0 || _pbs_res_l=$_pbs_res_l:gpus=$_pbs_res_gpus
 			test -z "$_pbs_res_mem" || _pbs_res_l=$_pbs_res_l,mem=$(pbs_memory "$_pbs_res_mem")
 		fi
-		printf -- '-l\n%s\n' "$_pbs_res_l"
 	fi
+	if _pbs_res_v=$(read_state "$1/time_limit"); then
+		_pbs_res_l=${_pbs_res_l:+$_pbs_res_l,}walltime=$(pbs_walltime "$_pbs_res_v")
+	fi
+	if test -n "$_pbs_res_l"; then printf -- '-l\n%s\n' "$_pbs_res_l"; fi
 	if _pbs_res_v=$(read_state "$1/slurm/partition"); then printf -- '-q\n%s\n' "$_pbs_res_v"; fi
 	if _pbs_res_v=$(read_state "$1/slurm/account"); then printf -- '-A\n%s\n' "$_pbs_res_v"; fi
 }
