@@ -42,9 +42,12 @@ case $(tar --version 2>/dev/null || :) in
 esac
 # The plugin's own lines (pbs: the dialect, detected once here) go last; a job can write config, so
 # the plugin reads them as untrusted input.
-write_state "$TEJ_ROOT/config" "plugin=$plugin
-gnu_tar=$gnu_tar
-$(queue_config)"
+config_text="plugin=$plugin
+gnu_tar=$gnu_tar"
+plugin_config=$(queue_config) || plugin_config=
+test -z "$plugin_config" || config_text="$config_text
+$plugin_config"
+write_state "$TEJ_ROOT/config" "$config_text"
 
 if test -n "$link"; then
 	if test -L "$link"; then
