@@ -4,11 +4,11 @@
 // a server is in test/integration/pbs.test.ts.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { HelperQueue } from './_queue.js';
+import { HelperQueue, parseReply } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/pbs/', import.meta.url));
@@ -115,6 +115,31 @@ describe('the pbs plugin without a PBS server', { concurrency: SHELLS.length }, 
       config('plugin=pbs\npbs_dialect=pbspro; touch pwned\npbs_dialect=$(id)\n');
       assert.equal(withPbsLib(q, 'pbs_dialect', '', torque).stdout, 'torque\n');
       assert.equal(withPbsLib(q, 'queue_config', '', torque).stdout, 'pbs_dialect=torque\n');
+    });
+
+    test('setup suggests pbs on a Torque login node without sbatch, and records the dialect when it is chosen', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      // this machine's commands, but for any scheduler's, plus a Torque-like qsub, qstat and qdel
+      const bin = fakeQstat(q, 'Version: 6.1.3');
+      for (const c of ['qsub', 'qdel']) symlinkSync(join(bin, 'qstat'), join(bin, c));
+      for (const dir of ['/usr/bin', '/bin']) {
+        for (const name of readdirSync(dir)) {
+          if (['sbatch', 'squeue', 'scancel', 'sacct', 'qsub', 'qstat', 'qdel', 'qalter', 'qrls', 'qhold'].includes(name)) continue;
+          try {
+            symlinkSync(join(dir, name), join(bin, name));
+          } catch {
+            // the same name in both directories
+          }
+        }
+      }
+      const plain = parseReply((await q.run(['setup'], { env: { PATH: bin } })).stdout);
+      assert.equal(plain.header.plugin, 'direct', 'never switched silently');
+      assert.equal(plain.header.suggest_plugin, 'pbs');
+      const chosen = await q.run(['setup', '--plugin', 'pbs'], { env: { PATH: bin } });
+      assert.equal(chosen.code, 0, chosen.stderr);
+      assert.equal(parseReply(chosen.stdout).header.suggest_plugin, undefined);
+      assert.match(readFileSync(join(q.root, 'config'), 'utf8'), /^plugin=pbs\ngnu_tar=.*\npbs_dialect=torque\n$/);
     });
 
     test('retries qsub only on errors that say the server did not answer', (t) => {
