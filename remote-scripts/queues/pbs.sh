@@ -393,6 +393,8 @@ pbs_letter() {
 # queue_kill JOB_DIR NATIVE_ID GRACE: qdel (a queued job too), then wait for the server to end it (it
 # sends TERM, then KILL after its kill delay). The wrapper records the end it saw.
 queue_kill() {
+	# The id comes from the job's directory, which the job can write: never an option of qdel.
+	pbs_id_ok "$2" || return "$EX_DATAERR"
 	if ! qdel "$2" 2>"$1/qdel.err"; then
 		# A job that the server has ended meanwhile cannot be deleted: that is no failure.
 		case $(pbs_word "$(pbs_letter "$2" 2>/dev/null)") in

@@ -142,6 +142,19 @@ describe('the pbs plugin without a PBS server', { concurrency: SHELLS.length }, 
       assert.match(readFileSync(join(q.root, 'config'), 'utf8'), /^plugin=pbs\ngnu_tar=.*\npbs_dialect=torque\n$/);
     });
 
+    test('never hands qdel a native id that is not a PBS job id (the job can write its own)', (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const bin = fakeQstat(q, 'Version: 6.1.3');
+      writeFileSync(join(bin, 'qdel'), `#!/bin/sh\necho "qdel $*" >> "${join(q.tmp, 'calls')}"\n`);
+      chmodSync(join(bin, 'qdel'), 0o755);
+      const dir = join(q.tmp, 'job');
+      mkdirSync(dir);
+      const r = withPbsLib(q, `for id in -Wforce '1 2' '' x1; do queue_kill "${dir}" "$id" 0; echo "$?"; done`, '', bin);
+      assert.equal(r.stdout, '65\n65\n65\n65\n', r.stderr);
+      assert.throws(() => readFileSync(join(q.tmp, 'calls')), 'qdel never ran');
+    });
+
     test('retries qsub only on errors that say the server did not answer', (t) => {
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
