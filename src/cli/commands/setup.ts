@@ -19,7 +19,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Create the queue on a host and install the tej helpers',
   builder: (y) =>
     y
-      .option('plugin', { type: 'string', describe: 'Default queue plugin for jobs (direct, slurm, or your own); with --plugin-file, the name to install it as' })
+      .option('plugin', { type: 'string', describe: 'Default queue plugin for jobs (direct, slurm, pbs, or your own); with --plugin-file, the name to install it as' })
       .option('plugin-file', { type: 'string', describe: 'Install this file as a queue plugin of your own (named after the file without .sh, or --plugin)' })
       .option('make-link', { type: 'string', describe: 'Make this path a symlink to the queue, so later commands find it' })
       .option('force', { type: 'boolean', default: false, describe: 'Install into a non-empty directory that is not a tej queue' }),
