@@ -2,7 +2,8 @@
 # Summary: Prepare the queue once the client has installed the helpers: jobs/, staging/, config, link
 # Usage: tej-remote setup [--plugin NAME] [--link PATH]
 # Output (stdout, proto 1): tej-proto=1, now=, queue=<physical path>, plugin=<name>, version=<release>,
-#   suggest_plugin=slurm when the plugin is another one and sbatch is here
+#   suggest_plugin=slurm when the plugin is another one and sbatch is here, else pbs when qsub is PBS's
+#   or Torque's
 # Exit: 0 ok; 64 usage; 65 unknown plugin; 69 plugin unavailable here; 73 PATH exists and is no link
 # shellcheck source-path=SCRIPTDIR
 set -eu
@@ -39,8 +40,14 @@ gnu_tar=
 case $(tar --version 2>/dev/null || :) in
 *"GNU tar"*) gnu_tar=$(command -v tar) ;;
 esac
-write_state "$TEJ_ROOT/config" "plugin=$plugin
+# The plugin's own lines (pbs: the dialect, detected once here) go last; a job can write config, so
+# the plugin reads them as untrusted input.
+config_text="plugin=$plugin
 gnu_tar=$gnu_tar"
+plugin_config=$(queue_config) || plugin_config=
+test -z "$plugin_config" || config_text="$config_text
+$plugin_config"
+write_state "$TEJ_ROOT/config" "$config_text"
 
 if test -n "$link"; then
 	if test -L "$link"; then
@@ -58,4 +65,7 @@ emit version "$(key_value "$TEJ_ROOT/VERSION" version || echo unknown)"
 # A Slurm login node: say so, but never switch plugins by ourselves.
 if test "$plugin" != slurm && has_cmd sbatch; then
 	emit suggest_plugin slurm
+elif test "$plugin" != pbs && has_cmd qsub && (load_queue pbs && pbs_detect) >/dev/null 2>&1; then
+	# a PBS or Torque login node (the pbs plugin's own test, in a subshell: the plugin loaded stays)
+	emit suggest_plugin pbs
 fi

@@ -227,6 +227,8 @@ require_setup() {
 # The queue plugin interface. A plugin (queues/NAME.sh) overrides these failing defaults.
 # shellcheck disable=SC2317 # the defaults are called once a plugin is loaded
 queue_defaults() {
+	# queue_config: extra config lines that setup records for the plugin (pbs: its dialect). Optional.
+	queue_config() { :; }
 	queue_check() {
 		say "plugin '$TEJ_PLUGIN' defines no queue_check"
 		return "$EX_UNAVAILABLE"
@@ -409,6 +411,25 @@ wrapper_code_export() {
 }
 wrapper_code_unexport() {
 	unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+}
+
+# queue_state_by_states JOB_DIR NATIVE_ID: queue_state for a plugin that has queue_states: one job
+# through it (lost when it says nothing)
+queue_state_by_states() {
+	printf '%s %s\n' "$2" "$1" | queue_states | {
+		read -r _qsbs_word _qsbs_rest || _qsbs_word=lost
+		echo "$_qsbs_word"
+	}
+}
+
+# wait_end_record JOB_DIR: after a scheduler ended a started job, give its wrapper a moment (20 naps) to
+# record the end it saw
+wait_end_record() {
+	_wait_end_left=20
+	while test "$_wait_end_left" -gt 0 && test -f "$1/start" && ! test -f "$1/exit-code"; do
+		nap
+		_wait_end_left=$((_wait_end_left - 1))
+	done
 }
 
 # read_queue_config: set queue_plugin (the plugin named in config, else direct) and gnu_tar (the path of

@@ -375,10 +375,7 @@ queue_states() {
 
 # queue_state JOB_DIR NATIVE_ID: one job through queue_states
 queue_state() {
-	printf '%s %s\n' "$2" "$1" | queue_states | {
-		read -r _qst_word _qst_rest || _qst_word=lost
-		echo "$_qst_word"
-	}
+	queue_state_by_states "$@"
 }
 
 # queue_exec JOB_DIR NATIVE_ID STATE COMMAND [ARGS...]: a running job's command runs inside its allocation
@@ -452,11 +449,5 @@ queue_kill() {
 		sleep 1
 		_qk_left=$((_qk_left - 1))
 	done
-	# Give the wrapper a moment to record the end it saw.
-	_qk_left=20
-	while test "$_qk_left" -gt 0 && test -f "$1/start" && ! test -f "$1/exit-code"; do
-		nap
-		_qk_left=$((_qk_left - 1))
-	done
-	return 0
+	wait_end_record "$1"
 }

@@ -3,6 +3,9 @@ import { UsageError } from '../../errors.js';
 import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 
+// The command that gives a suggested plugin away on the host
+const SUGGESTED_BY: Record<string, string> = { slurm: 'sbatch', pbs: 'qsub' };
+
 interface Args extends GlobalArgs {
   destination?: string[];
   plugin?: string;
@@ -16,7 +19,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Create the queue on a host and install the tej helpers',
   builder: (y) =>
     y
-      .option('plugin', { type: 'string', describe: 'Default queue plugin for jobs (direct, slurm, or your own); with --plugin-file, the name to install it as' })
+      .option('plugin', { type: 'string', describe: 'Default queue plugin for jobs (direct, slurm, pbs, or your own); with --plugin-file, the name to install it as' })
       .option('plugin-file', { type: 'string', describe: 'Install this file as a queue plugin of your own (named after the file without .sh, or --plugin)' })
       .option('make-link', { type: 'string', describe: 'Make this path a symlink to the queue, so later commands find it' })
       .option('force', { type: 'boolean', default: false, describe: 'Install into a non-empty directory that is not a tej queue' }),
@@ -38,7 +41,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
     else process.stdout.write(`${r.queue} (plugin ${r.plugin}, tej ${r.version})\n`);
     if (r.suggestedPlugin && !argv.quiet) {
       const dest = destination ? `${destination} ` : '';
-      process.stderr.write(`tej: this host has ${r.suggestedPlugin === 'slurm' ? 'sbatch' : r.suggestedPlugin}: 'tej setup ${dest}--plugin ${r.suggestedPlugin}' hands jobs to it\n`);
+      process.stderr.write(`tej: this host has ${SUGGESTED_BY[r.suggestedPlugin] ?? r.suggestedPlugin}: 'tej setup ${dest}--plugin ${r.suggestedPlugin}' hands jobs to it\n`);
     }
   },
 };

@@ -1,0 +1,420 @@
+#!/bin/sh
+# Summary: The pbs queue plugin: hands the job to PBS Pro/OpenPBS or Torque with qsub; the batch script
+#   runs the job wrapper, whose own record decides how the job ended
+# Usage: load_queue pbs   (function definitions only: queue_check queue_config queue_submit queue_state
+#   queue_states queue_kill queue_find queue_abandon)
+# Output (proto 1): queue_submit prints the PBS job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
+#   per "NATIVE_ID JOB_DIR" line it reads; queue_config one "pbs_dialect=torque|pbspro" line
+# Exit: queue_check 69 without qsub, qstat and qdel; queue_submit 1 when qsub refuses, 75 when the server
+#   did not answer three times
+# Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a fifth of it the
+#   batch script's text
+# shellcheck shell=sh
+
+queue_check() {
+	for _queue_check_cmd in qsub qstat qdel; do
+		if ! has_cmd "$_queue_check_cmd"; then
+			say "the pbs plugin needs '$_queue_check_cmd' on this host (is this a PBS or Torque login node?)"
+			return "$EX_UNAVAILABLE"
+		fi
+	done
+	pbs_detect >/dev/null || {
+		say "qstat here is not PBS's nor Torque's (qstat --version names neither)"
+		return "$EX_UNAVAILABLE"
+	}
+}
+
+# pbs_detect: print the dialect of this host's qstat: pbspro (PBS Pro, OpenPBS: qstat --version prints
+# "pbs_version = ..."), else torque (Torque prints "Version: ...", Slurm's Torque-style wrappers nothing);
+# fail for Grid Engine's, which prints "SGE 8.1.9" (or "OGS/GE", "UGE", "Grid Engine")
+pbs_detect() {
+	case $(qstat --version 2>&1 || :) in
+	*pbs_version*) echo pbspro ;;
+	*SGE* | *GE\ * | *GE/* | *"Grid Engine"*) return 1 ;;
+	*) echo torque ;;
+	esac
+}
+
+# queue_config: the line setup records in the queue's config: the dialect, detected once
+queue_config() {
+	_queue_config_dialect=$(pbs_detect) || _queue_config_dialect=torque
+	printf 'pbs_dialect=%s\n' "$_queue_config_dialect"
+}
+
+# pbs_dialect: the dialect setup recorded (config is writable by a job: only the two known words count;
+# anything else is detected again)
+pbs_dialect() {
+	_pbs_dialect=
+	if test -f "$TEJ_ROOT/config"; then
+		while IFS= read -r _pbs_dialect_line || test -n "$_pbs_dialect_line"; do
+			case $_pbs_dialect_line in
+			pbs_dialect=torque) _pbs_dialect=torque ;;
+			pbs_dialect=pbspro) _pbs_dialect=pbspro ;;
+			esac
+			_pbs_dialect_line=
+		done <"$TEJ_ROOT/config"
+	fi
+	test -n "$_pbs_dialect" || _pbs_dialect=$(pbs_detect) || _pbs_dialect=torque
+	echo "$_pbs_dialect"
+}
+
+# pbs_word LETTER: the tej word for a job_state letter of qstat: queued, running, ended (the wrapper's
+# record tells how: PBS's C and F say nothing of it), lost (moved to another server: no longer this
+# one's), gone (unknown to the server)
+pbs_word() {
+	case $1 in
+	Q | H | W | T) echo queued ;;     # queued, held, waiting for its start time, in transit
+	R | E | B | S | U) echo running ;; # running, exiting, array begun, suspended (by the server, by the user's activity)
+	C | F | X) echo ended ;;           # completed (Torque, and Slurm's wrappers for every end), finished, expired subjob
+	M) echo lost ;;                    # moved to another server
+	'' | -) echo gone ;;
+	*) echo ended ;;
+	esac
+}
+
+# pbs_parse_full: read `qstat -f` output, print "ID LETTER" for each job (Job Id: lines and job_state =
+# lines, Torque's, PBS Pro's and Slurm's wrappers' alike)
+pbs_parse_full() {
+	awk '/^Job Id:/ { id = $3; next }
+		id != "" && $1 == "job_state" && $2 == "=" { print id, $3; id = "" }'
+}
+
+# pbs_tag JOB_DIR: the job name that ties a PBS job to its tej job directory and to the submit attempt
+# that made it (Torque takes 15 characters, starting with a letter: "tej" and a checksum)
+pbs_tag() {
+	_pbs_tag_attempt=$(read_state "$1/attempt") || _pbs_tag_attempt=
+	_pbs_tag_sum=$(printf 'tej %s %s\n' "$1" "$_pbs_tag_attempt" | cksum) || return
+	printf 'tej%s\n' "${_pbs_tag_sum%% *}"
+}
+
+# pbs_jobs JOB_DIR: print the ids of this user's PBS jobs named with the job's tag (one, but for a
+# retried qsub that the server took twice); 1 when there is none, 2 when qstat does not answer
+pbs_jobs() {
+	_pbs_jobs_out=$(qstat -f 2>/dev/null) || test -n "$_pbs_jobs_out" || return 2
+	_pbs_jobs_tag=$(pbs_tag "$1") || return 2
+	printf '%s\n' "$_pbs_jobs_out" | awk -v tag="$_pbs_jobs_tag" -v user="$(id -un)" '
+		/^Job Id:/ { id = $3; name = ""; owner = ""; next }
+		$1 == "Job_Name" { name = $3 }
+		$1 == "Job_Owner" { owner = $3; sub(/@.*/, "", owner) }
+		id != "" && name == tag && owner == user { print id; id = "" }' | grep . # fails when nothing matched
+}
+
+# queue_find JOB_DIR: the PBS job of a submit that died after qsub and before it wrote native-id (2 while
+# that qsub still runs: the server may not have the job yet)
+queue_find() {
+	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
+	if read_state_into "$1/qsub-pid" && submitter_alive "$state_line"; then
+		return 2
+	fi
+	_queue_find_ids=$(pbs_jobs "$1") || return
+	printf '%s\n' "${_queue_find_ids%%"$nl"*}"
+}
+
+# queue_abandon JOB_DIR: qdel the PBS jobs of this submit attempt; 2 when qstat does not answer
+queue_abandon() {
+	_qa_status=0
+	_qa_ids=$(pbs_jobs "$1") || _qa_status=$?
+	case $_qa_status in
+	0) ;;
+	1) return 0 ;;
+	*) return "$_qa_status" ;;
+	esac
+	for _qa_id in $_qa_ids; do
+		qdel "$_qa_id" 2>/dev/null || :
+		say "deleted PBS job $_qa_id of the abandoned job ${1##*/}"
+	done
+}
+
+# pbs_batch_script ATTEMPT: the batch script, the same text for every job but for the submit attempt (a
+# staging directory's name: [A-Za-z0-9._-]) and, from the helper program, the texts of the libraries
+# and of the wrapper. qsub runs in the job directory, which the job finds again as PBS_O_WORKDIR (PBS,
+# Torque) or its working directory (Slurm's wrappers); the server keeps its own copy of the script.
+pbs_batch_script() {
+	cat <<'EOF'
+#!/bin/sh
+# tej batch script: runs the tej job wrapper in the PBS job
+cd "${PBS_O_WORKDIR:-.}" || exit 1
+job_dir=$(pwd -P)
+TEJ_ROOT=$(cd -P ../.. && pwd -P)
+# The cpus the server allotted: PBS Pro's NCPUS, Torque's PBS_NUM_PPN, Slurm's (its Torque wrappers).
+TEJ_ALLOC_NPROC=${NCPUS:-${PBS_NUM_PPN:-${SLURM_CPUS_ON_NODE:-}}}
+# The wrapper records the job id as the job's native id, and runs only for the submit attempt that
+# made this job (a retry may have replaced the job directory meanwhile).
+TEJ_NATIVE_ID=${PBS_JOBID:-${SLURM_JOB_ID:-}}
+export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID
+EOF
+	printf 'TEJ_ATTEMPT=%s\nexport TEJ_ATTEMPT\n' "$1" # checked by queue_submit
+	if test -n "${tej_in_memory:-}"; then
+		# tej_text_* are the helper program's; single-quoted here, each ' as '\''.
+		# shellcheck disable=SC2154
+		printf "# shellcheck disable=SC2089\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
+		# shellcheck disable=SC2154
+		printf "# shellcheck disable=SC2089\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
+		printf "# shellcheck disable=SC2016,SC2089\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
+		cat <<'EOF'
+# shellcheck disable=SC2090
+export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+# shellcheck disable=SC2016
+set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
+EOF
+	else
+		cat <<'EOF'
+# The helpers must still match MANIFEST (which the client's dispatcher call checked at submit).
+if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
+	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
+	exit 1
+fi
+set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
+EOF
+	fi
+	cat <<'EOF'
+# The wrapper stays in the job's session (no setsid): PBS's mom ends a job by its session, and a wrapper
+# outside it would outlive qdel and the walltime. Their TERM reaches this shell too, which waits for the
+# wrapper to record the end it saw.
+trap : TERM
+"${TEJ_SHELL:-/bin/sh}" "$@" &
+wrapper=$!
+while kill -0 "$wrapper" 2>/dev/null; do
+	wait "$wrapper" || :
+done
+status=1
+if test -f "$job_dir/exit-code"; then read -r status <"$job_dir/exit-code" || :; fi
+exit "$status"
+EOF
+}
+
+
+# pbs_memory SIZE: a tej memory size (Slurm's units: K, M (the default), G, T) in PBS's (kb, mb, gb, tb)
+pbs_memory() {
+	case $1 in
+	*[Kk]) echo "${1%?}kb" ;;
+	*[Mm]) echo "${1%?}mb" ;;
+	*[Gg]) echo "${1%?}gb" ;;
+	*[Tt]) echo "${1%?}tb" ;;
+	*) echo "${1}mb" ;;
+	esac
+}
+
+# pbs_walltime SECONDS: the walltime for a tej time limit, one minute later than it (the wrapper enforces
+# the limit to the second and gives the job its kill grace; PBS's is a backstop), as HH:MM:SS
+pbs_walltime() {
+	_pbs_walltime_s=$(($1 + 60))
+	printf '%02d:%02d:%02d\n' $((_pbs_walltime_s / 3600)) $((_pbs_walltime_s / 60 % 60)) $((_pbs_walltime_s % 60))
+}
+
+# pbs_resources META DIALECT: print qsub's resource words, one a line: one -l with the cpus, memory and
+# gpus as a select (pbspro) or nodes (torque) request and the walltime (one -l: Slurm's wrappers keep
+# only the last), then -q, -A
+pbs_resources() {
+	_pbs_res_l=
+	_pbs_res_cpus=$(read_state "$1/nproc") || _pbs_res_cpus=
+	_pbs_res_mem=$(read_state "$1/memory") || _pbs_res_mem=
+	_pbs_res_gpus=$(read_state "$1/gpus") || _pbs_res_gpus=0
+	if test -n "$_pbs_res_cpus$_pbs_res_mem" || test "$_pbs_res_gpus" != 0; then
+		if test "$2" = pbspro; then
+			_pbs_res_l=select=1:ncpus=${_pbs_res_cpus:-1}
+			test -z "$_pbs_res_mem" || _pbs_res_l=$_pbs_res_l:mem=$(pbs_memory "$_pbs_res_mem")
+			test "$_pbs_res_gpus" = 0 || _pbs_res_l=$_pbs_res_l:ngpus=$_pbs_res_gpus
+		else
+			_pbs_res_l=nodes=1:ppn=${_pbs_res_cpus:-1}
+			test "$_pbs_res_gpus" = 0 || _pbs_res_l=$_pbs_res_l:gpus=$_pbs_res_gpus
+			test -z "$_pbs_res_mem" || _pbs_res_l=$_pbs_res_l,mem=$(pbs_memory "$_pbs_res_mem")
+		fi
+	fi
+	if _pbs_res_v=$(read_state "$1/time_limit"); then
+		_pbs_res_l=${_pbs_res_l:+$_pbs_res_l,}walltime=$(pbs_walltime "$_pbs_res_v")
+	fi
+	if test -n "$_pbs_res_l"; then printf -- '-l\n%s\n' "$_pbs_res_l"; fi
+	if _pbs_res_v=$(read_state "$1/slurm/partition"); then printf -- '-q\n%s\n' "$_pbs_res_v"; fi
+	if _pbs_res_v=$(read_state "$1/slurm/account"); then printf -- '-A\n%s\n' "$_pbs_res_v"; fi
+}
+
+# pbs_transient FILE: whether qsub's error output in FILE says that the server did not answer in time,
+# in which case the job may have been created all the same
+pbs_transient() {
+	case $(cat "$1" 2>/dev/null) in
+	*[Tt]imed\ out* | *"End of File"* | *[Cc]onnection\ refused* | *"cannot connect"* | *"Resource temporarily"* | *"try again"* | *[Tt]imeout*)
+		return 0
+		;;
+	esac
+	return 1
+}
+
+# queue_submit JOB_DIR: write JOB_DIR/batch.sh, run qsub in JOB_DIR with the job's resources as separate
+# words, print the PBS job id. A qsub that fails on a timeout may have created the job: before trying
+# again, qstat is asked for a job with this job's tag (pbs_tag).
+queue_submit() {
+	_qs_dir=$1
+	_qs_meta=$1/meta
+	# The attempt goes into the text of the script: a staging directory's name.
+	case ${TEJ_ATTEMPT:-} in
+	*[!A-Za-z0-9._-]*) die "$EX_FAILURE" "bad submit attempt: '$TEJ_ATTEMPT'" ;;
+	esac
+	for _qs_f in "$_qs_meta/slurm/qos" "$_qs_meta"/slurm/args/*; do
+		if test -f "$_qs_f"; then
+			say "the pbs plugin takes no qos nor sbatch_args (they are Slurm's): drop them from the job"
+			return "$EX_DATAERR"
+		fi
+	done
+	pbs_batch_script "${TEJ_ATTEMPT:-}" >"$_qs_dir/batch.sh" || return "$EX_FAILURE"
+	# Each word on a line of its own (values from meta have no newline: read_state reads one line).
+	_qs_words=$(pbs_resources "$_qs_meta" "$(pbs_dialect)") || return "$EX_FAILURE"
+	set --
+	_qs_rest=$_qs_words
+	while test -n "$_qs_rest"; do
+		_qs_w=${_qs_rest%%"$nl"*}
+		if test "$_qs_w" = "$_qs_rest"; then _qs_rest=; else _qs_rest=${_qs_rest#*"$nl"}; fi
+		test -z "$_qs_w" || set -- "$@" "$_qs_w"
+	done
+	set -- "$@" -N "$(pbs_tag "$_qs_dir")" -j oe -o "$_qs_dir/pbs.out" "$_qs_dir/batch.sh"
+	write_state "$_qs_dir/native-open" "$(now)"
+	_qs_try=1
+	while :; do
+		write_state "$_qs_dir/qsub-attempt" "$_qs_try"
+		# qsub runs in a subshell whose pid and identity go to qsub-pid: should this helper die, its qsub
+		# may live on and create the job after a reader has looked for it (queue_find).
+		if _qs_out=$(
+			cd "$_qs_dir" || exit 1
+			qsub "$@" 2>"$_qs_dir/qsub.err" </dev/null &
+			_qs_pid=$!
+			if _qs_ident=$(proc_identity "$_qs_pid"); then
+				write_state "$_qs_dir/qsub-pid" "$_qs_pid $_qs_ident" || :
+			fi
+			wait "$_qs_pid"
+		); then
+			_qs_id=$(printf '%s\n' "$_qs_out" | sed -n '/./{p;q;}')
+			break
+		fi
+		if ! pbs_transient "$_qs_dir/qsub.err"; then
+			cat "$_qs_dir/qsub.err" >&2
+			return "$EX_FAILURE"
+		fi
+		rm -f "$_qs_dir/qsub-pid"
+		if _qs_id=$(queue_find "$_qs_dir"); then
+			say "qsub failed ($(head -n 1 "$_qs_dir/qsub.err")), but the server has the job: $_qs_id"
+			break
+		fi
+		if test "$_qs_try" -ge 3; then
+			cat "$_qs_dir/qsub.err" >&2
+			return "$EX_TEMPFAIL"
+		fi
+		sleep "$_qs_try"
+		_qs_try=$((_qs_try + 1))
+	done
+	if ! pbs_id_ok "$_qs_id"; then
+		say "qsub printed no job id: '$_qs_out'"
+		return "$EX_FAILURE"
+	fi
+	rm -f "$_qs_dir/qsub.err" "$_qs_dir/qsub-pid"
+	printf '%s\n' "$_qs_id"
+}
+
+# pbs_id_ok ID: whether ID looks like a PBS job id (123, 123.server, 123[].server)
+pbs_id_ok() {
+	case $1 in
+	[0-9]*) ;;
+	*) return 1 ;;
+	esac
+	case $1 in
+	*[!A-Za-z0-9._[\]-]*) return 1 ;;
+	esac
+}
+
+# pbs_settle JOB_DIR WORD NATIVE_STATE: once the server says the job is over (or has forgotten it), keep
+# its last letter in the job directory and close native-open: the wrapper's record decides the rest
+pbs_settle() {
+	case $2 in
+	queued | running) return 0 ;;
+	esac
+	write_state "$1/native-state" "$3"
+	rm -f "$1/native-open"
+	end_record_sync "$1"
+}
+
+# pbs_qstat ID...: one `qstat -f` about all the ids (PBS Pro: -x, so that finished jobs are shown too),
+# as "ID LETTER" lines; fail when the server did not answer (no job, and an error other than unknown ids)
+pbs_qstat() {
+	if test "$(pbs_dialect)" = pbspro; then set -- -x -f "$@"; else set -- -f "$@"; fi
+	_pbs_qstat_rc=0
+	_pbs_qstat_all=$(qstat "$@" 2>&1) || _pbs_qstat_rc=$?
+	_pbs_qstat_out=$(printf '%s\n' "$_pbs_qstat_all" | pbs_parse_full)
+	if test "$_pbs_qstat_rc" != 0 && test -z "$_pbs_qstat_out"; then
+		# Errors about unknown or finished jobs are answers; any other means the server did not answer.
+		_pbs_qstat_bad=$(printf '%s\n' "$_pbs_qstat_all" | grep -v -i -e 'unknown job' -e 'has finished' -e '^ *$') || _pbs_qstat_bad=
+		if test -n "$_pbs_qstat_bad"; then
+			printf '%s\n' "$_pbs_qstat_bad" >&2
+			return 1
+		fi
+	fi
+	test -z "$_pbs_qstat_out" || printf '%s\n' "$_pbs_qstat_out"
+}
+
+# queue_states: read "NATIVE_ID JOB_DIR" lines, print "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE
+# is the job_state letter, - when the server does not know the job). One qstat for all of them.
+queue_states() {
+	_qss_in=$(cat)
+	test -n "$_qss_in" || return 0
+	_qss_ids=$(printf '%s\n' "$_qss_in" | while IFS=' ' read -r _qss_id _qss_rest; do
+		if pbs_id_ok "$_qss_id"; then printf '%s\n' "$_qss_id"; fi
+	done)
+	_qss_ok=yes
+	# shellcheck disable=SC2086 # ids checked by pbs_id_ok: one word each; set -f: no globbing of [ ]
+	_qss_states=$(set -f && pbs_qstat $_qss_ids) || _qss_ok=no
+	{
+		printf '%s\n' "$_qss_states" | sed 's/^/S /'
+		printf '%s\n' "$_qss_in" | sed 's/^/J /'
+	} | awk '$1 == "S" && NF == 3 { st[$2] = $3; next }
+		$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }' |
+		while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
+			test -n "$_qss_dir" || continue
+			if test "$_qss_ok" != yes; then
+				# qstat did not answer: the state files are all there is; settle nothing.
+				if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+			else
+				_qss_word=$(pbs_word "$_qss_state")
+				pbs_settle "$_qss_dir" "$_qss_word" "$_qss_state"
+			fi
+			printf '%s %s %s\n' "$_qss_word" "$_qss_state" "$_qss_dir"
+		done
+}
+
+# queue_state JOB_DIR NATIVE_ID: one job through queue_states
+queue_state() {
+	queue_state_by_states "$@"
+}
+
+# pbs_letter NATIVE_ID: the job's job_state letter (empty when the server does not know it); fail when
+# qstat does not answer
+pbs_letter() {
+	_pbs_letter=$(pbs_qstat "$1") || return
+	printf '%s\n' "${_pbs_letter#* }"
+}
+
+# queue_kill JOB_DIR NATIVE_ID GRACE: qdel (a queued job too), then wait for the server to end it (it
+# sends TERM, then KILL after its kill delay). The wrapper records the end it saw.
+queue_kill() {
+	# The id comes from the job's directory, which the job can write: never an option of qdel.
+	pbs_id_ok "$2" || return "$EX_DATAERR"
+	if ! qdel "$2" 2>"$1/qdel.err"; then
+		# A job that the server has ended meanwhile cannot be deleted: that is no failure.
+		case $(pbs_word "$(pbs_letter "$2" 2>/dev/null)") in
+		queued | running)
+			cat "$1/qdel.err" >&2
+			rm -f "$1/qdel.err"
+			return "$EX_FAILURE"
+			;;
+		esac
+	fi
+	rm -f "$1/qdel.err"
+	_qk_left=$(($3 + 30))
+	while test "$_qk_left" -gt 0; do
+		_qk_letter=$(pbs_letter "$2" 2>/dev/null) || break
+		case $(pbs_word "$_qk_letter") in
+		queued | running) ;;
+		*) break ;;
+		esac
+		sleep 1
+		_qk_left=$((_qk_left - 1))
+	done
+	wait_end_record "$1"
+}
