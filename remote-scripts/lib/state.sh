@@ -87,14 +87,23 @@ launch_void() {
 }
 
 # native_id_into DIR: set native_value to the job's native id: native-id (written by submit), else the
-# wrapper's record (a submit that died after the plugin started the job); fail when neither is there
+# wrapper's record (a submit that died after the plugin started the job); fail when neither is there.
+# Both are in the job's directory, which the job can write: an id no plugin makes (native_id_ok) counts
+# as none, and never reaches scancel or qdel as an option (--user=NAME: every job of the user).
 native_id_into() {
-	if read_state_into "$1/native-id"; then
+	if read_state_into "$1/native-id" && native_id_ok "$state_line"; then
 		native_value=$state_line
 		return 0
 	fi
-	launched_into "$1" || return 1
+	launched_into "$1" && native_id_ok "$launched_native" || return 1
 	native_value=$launched_native
+}
+
+# native_id_ok ID: one word of letters, digits and . _ - @ : [ ], not starting with -
+native_id_ok() {
+	case $1 in
+	'' | -* | *[!]A-Za-z0-9._@:[-]*) return 1 ;;
+	esac
 }
 
 # job_state_into DIR: set job_state_value to the state of the job in DIR, and job_native to its native

@@ -205,6 +205,21 @@ chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate ~/sbatch-late-gate && echo 'P
     assert.equal((await json(blocker)).exit_code, 143);
   });
 
+  // native-id is in the job's directory: a job can rewrite it. An id that is no Slurm job id (here an
+  // option of scancel's, which would cancel every job of the user) is never passed on: the job is found
+  // by its name and comment instead (queue_find).
+  it('kills a job that rewrote its native-id as an option of scancel, and no other job of the user', async () => {
+    const bystander = await submit('bystander', { 'start.sh': 'sleep 120\n' }, [], bobHome);
+    const bystanderNative = await nativeId(bystander, bobHome);
+    const forger = await submit('forger', { 'start.sh': "printf '%s\\n' --user=bob > ../native-id\n: > forged\nsleep 120\n" }, [], bobHome);
+    const forgerNative = await nativeId(forger, bobHome);
+    await waitFor('the forged native-id', () => lab.execAs('s1', 'bob', `test -e ~/.tej/jobs/${forger}/work/forged && cat ~/.tej/jobs/${forger}/native-id`), (r) => r.stdout === '--user=bob\n');
+    ok(await run(['kill', 's1', '--id', forger], bobHome));
+    assert.equal(await squeue(forgerNative, '%T'), 'CANCELLED');
+    assert.match(await squeue(bystanderNative, '%T'), /^(RUNNING|PENDING)$/);
+    ok(await run(['kill', 's1', '--id', bystander], bobHome));
+  });
+
   it('says killed for a job cancelled with scancel outside tej', async () => {
     const id = await submit('scancelled', { 'start.sh': 'sleep 100\n' });
     await waitFor('the job to run', () => status(id), (r) => r.code === 2);

@@ -36,7 +36,7 @@ describe('--after', () => {
     const o = jobOutput('b', s);
     assert.equal(o.reason, 'dependency');
     assert.equal(o.dependency, 'a');
-    assert.equal('reason' in jobOutput('c', undefined), false);
+    assert.equal(jobOutput('c', undefined).reason, null);
   });
 });
 
