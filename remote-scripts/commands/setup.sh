@@ -2,7 +2,7 @@
 # Summary: Prepare the queue once the client has installed the helpers: jobs/, staging/, config, link
 # Usage: tej-remote setup [--plugin NAME] [--link PATH]
 # Output (stdout, proto 1): tej-proto=1, now=, queue=<physical path>, plugin=<name>, version=<release>,
-#   suggest_plugin=slurm when the plugin is another one and sbatch is here
+#   suggest_plugin=slurm|sge when the plugin is another one and the host submits to that (host_scheduler)
 # Exit: 0 ok; 64 usage; 65 unknown plugin; 69 plugin unavailable here; 73 PATH exists and is no link
 # shellcheck source-path=SCRIPTDIR
 set -eu
@@ -55,7 +55,24 @@ emit_header
 emit queue "$TEJ_ROOT"
 emit plugin "$plugin"
 emit version "$(key_value "$TEJ_ROOT/VERSION" version || echo unknown)"
-# A Slurm login node: say so, but never switch plugins by ourselves.
-if test "$plugin" != slurm && has_cmd sbatch; then
-	emit suggest_plugin slurm
+# host_scheduler: the plugin for the batch system this host submits to (slurm: sbatch; sge: a qsub
+# whose qstat -help names Grid Engine); fails when there is none
+host_scheduler() {
+	if has_cmd sbatch; then
+		echo slurm
+		return 0
+	fi
+	if has_cmd qsub && has_cmd qstat; then
+		case $(qstat -help 2>&1 | head -n 1) in
+		SGE* | UGE* | AGE* | OGS* | *"Grid Engine"*)
+			echo sge
+			return 0
+			;;
+		esac
+	fi
+	return 1
+}
+# A Slurm login node, a Grid Engine submit host: say so, but never switch plugins by ourselves.
+if suggested=$(host_scheduler) && test "$plugin" != "$suggested"; then
+	emit suggest_plugin "$suggested"
 fi
