@@ -55,10 +55,11 @@ emit_header
 emit queue "$TEJ_ROOT"
 emit plugin "$plugin"
 emit version "$(key_value "$TEJ_ROOT/VERSION" version || echo unknown)"
-# host_scheduler: the plugin for the batch system this host submits to (slurm: sbatch; sge: a qsub
-# whose qstat -help names Grid Engine); fails when there is none
+# host_scheduler: the plugin for the batch system this host submits to, fails when there is none. A
+# host may have the commands of both (Debian ships them apart from the daemons): a Slurm with its
+# slurm.conf first, then a qsub whose qstat -help names Grid Engine, then any sbatch (a configless Slurm).
 host_scheduler() {
-	if has_cmd sbatch; then
+	if has_cmd sbatch && { test -n "${SLURM_CONF:-}" || test -f /etc/slurm/slurm.conf || test -f /etc/slurm-llnl/slurm.conf; }; then
 		echo slurm
 		return 0
 	fi
@@ -69,6 +70,10 @@ host_scheduler() {
 			return 0
 			;;
 		esac
+	fi
+	if has_cmd sbatch; then
+		echo slurm
+		return 0
 	fi
 	return 1
 }

@@ -146,15 +146,10 @@ fi
 TEJ_NATIVE_ID=${JOB_ID:-}
 TEJ_ATTEMPT=${3:-}
 export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
-# qsub -notify: qdel sends USR2 (a suspend USR1) to this script's process group, the queue's notify time
-# before the KILL. The wrapper leads a group of its own: it gets a TERM, and records the end.
-wrapper=
-# shellcheck disable=SC2317 # called by the trap
-on_usr2() {
-	test -z "$wrapper" || kill -TERM -- "-$wrapper" 2>/dev/null || kill -TERM "$wrapper" 2>/dev/null || :
-}
-trap on_usr2 USR2
-trap : USR1 TERM
+# The wrapper stays in this script's process group (no setsid): Grid Engine ends a job by a KILL to
+# its group (qdel, h_rt), and a wrapper that left it would run on, outside the scheduler. No qsub
+# -notify either: its USR1 (suspend) and USR2 (qdel) would reach the wrapper and the job, and the
+# wrapper's own time-limit timer speaks USR1.
 EOF2
 	if test -n "${tej_in_memory:-}"; then
 		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
@@ -179,12 +174,10 @@ set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
 EOF2
 	fi
 	cat <<'EOF2'
-if command -v setsid >/dev/null 2>&1; then
-	setsid "${TEJ_SHELL:-/bin/sh}" "$@" &
-else
-	"${TEJ_SHELL:-/bin/sh}" "$@" &
-fi
+"${TEJ_SHELL:-/bin/sh}" "$@" &
 wrapper=$!
+# the wrapper's TERM to the job may reach this script too: it waits on
+trap : TERM
 while kill -0 "$wrapper" 2>/dev/null; do
 	wait "$wrapper" || :
 done
@@ -203,7 +196,7 @@ queue_submit() {
 	if test -z "${tej_in_memory:-}"; then
 		sge_batch_script >"$_qs_dir/batch.sh"
 	fi
-	set -- -S /bin/sh -notify
+	set -- -S /bin/sh
 	_qs_nproc=1
 	if _qs_v=$(read_state "$_qs_meta/nproc") && test "$_qs_v" -gt 1 2>/dev/null; then
 		_qs_nproc=$_qs_v
@@ -294,7 +287,8 @@ sge_acct_state() {
 
 # queue_states: read "NATIVE_ID JOB_DIR" lines, print "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE is
 # - when unknown). One qstat call for all of them, and one qacct per job that qstat no longer shows (its
-# end is then settled: qacct is asked once per job).
+# end is then settled: qacct is asked once per job, but for one that ran and that qacct does not know
+# yet).
 queue_states() {
 	_qss_in=$(cat)
 	test -n "$_qss_in" || return 0
@@ -318,7 +312,13 @@ queue_states() {
 				_qss_state=$(sge_acct_state "$_qss_id")
 			fi
 			_qss_word=$(sge_word "$_qss_state")
-			sge_settle "$_qss_dir" "$_qss_word" "$_qss_state"
+			if test "$_qss_state" = - && test -f "$_qss_dir/start" && ! test -f "$_qss_dir/exit-code"; then
+				# A job that ran and recorded no end, and that qacct does not know yet (the qmaster
+				# writes its record up to flush_time later): lost for now, asked again next time.
+				_qss_word=lost
+			else
+				sge_settle "$_qss_dir" "$_qss_word" "$_qss_state"
+			fi
 		fi
 		printf '%s %s %s\n' "$_qss_word" "$_qss_state" "$_qss_dir"
 	done
@@ -352,9 +352,9 @@ queue_node() {
 	esac
 }
 
-# queue_kill JOB_DIR NATIVE_ID GRACE: qdel (a queued job too), then wait for Grid Engine to end it: qdel
-# sends USR2 (qsub -notify), the batch script TERMs the wrapper's group, the KILL follows after the
-# queue's notify time. The wrapper records the end.
+# queue_kill JOB_DIR NATIVE_ID GRACE: qdel (a queued job too), then wait for Grid Engine to end it: a
+# KILL to the batch script's group, the wrapper and the job with it (kill records the end; the job gets
+# no grace, and has no exit code).
 queue_kill() {
 	if ! qdel "$2" >/dev/null 2>"$1/qdel.err"; then
 		# A job that Grid Engine has ended meanwhile cannot be deleted: that is no failure.

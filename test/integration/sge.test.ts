@@ -129,9 +129,11 @@ chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
 
     ok(await run(['kill', 'g1', '--id', blocker]));
     assert.equal((await json(blocker)).state, 'killed');
-    // the wrapper got the TERM (qdel's USR2 to the batch script) and recorded how the job ended
-    await waitFor('the exit code', () => json(blocker), (j) => j.exit_code !== null);
-    assert.equal((await json(blocker)).exit_code, 143);
+    // qdel KILLs the batch script's group, the wrapper with it: qacct's record confirms the end
+    const b = await waitFor('qacct to confirm', () => json(blocker), (j) => j.native_state !== null);
+    assert.equal(b.state, 'killed');
+    assert.equal(b.native_state, 'failed=100');
+    assert.equal((await lab.execAs('g1', 'alice', 'ps -eo args')).stdout.includes('sleep 300'), false, 'nothing of the job runs on');
   });
 
   it('ends a job at its tej time limit with state timeout', async () => {
@@ -146,10 +148,10 @@ chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
     await waitFor('the job to run', () => status(id), (r) => r.code === 2);
     const d = await lab.execAs('g1', 'alice', `qdel ${await nativeId(id)}`);
     assert.equal(d.code, 0, d.stderr);
-    // qacct's record is written a moment after the job leaves qstat: until then the job has no native state
-    const s = await waitFor('killed', () => json(id), (j) => j.state !== 'running');
+    // qacct's record is written a moment after the job leaves qstat: until then the job is lost, unsettled
+    const s = await waitFor('qacct to confirm', () => json(id), (j) => j.native_state !== null);
     assert.equal(s.state, 'killed', JSON.stringify(s));
-    assert.match(s.native_state ?? '', /^(failed=100|-)$/);
+    assert.equal(s.native_state, 'failed=100');
   });
 
   it('says lost for a queued job that the qmaster forgets (qdel outside tej: it never ran)', async () => {
@@ -158,7 +160,8 @@ chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
     assert.equal((await lab.execAs('g1', 'alice', `qdel ${await nativeId(id)}`)).code, 0);
     const s = await json(id);
     assert.equal(s.state, 'lost', JSON.stringify(s));
-    assert.equal(s.native_state, '-');
+    assert.equal(s.native_state, null, 'qacct has no record of a job that never ran');
+    assert.equal((await lab.execAs('g1', 'alice', `cat ~/.tej/jobs/${id}/native-state`)).stdout, '-\n', 'settled');
   });
 
   it('asks qstat once per status or list, whatever the number of jobs', async () => {
@@ -184,8 +187,8 @@ chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
   it('does not submit twice when qsub fails after the qmaster created the job', async () => {
     await lab.execAs('g1', 'carol', 'touch ~/qsub-times-out; : > ~/calls.log');
     const id = await submit('flaky', { 'start.sh': 'echo once >> ~/flaky.log\n' }, [], carolHome);
-    const calls = (await lab.execAs('g1', 'carol', 'cat ~/calls.log')).stdout.split('\n').filter(Boolean);
-    assert.deepEqual(calls, ['qsub']);
+    const calls = (await lab.execAs('g1', 'carol', 'cat ~/calls.log')).stdout.split('\n').filter((l) => l === 'qsub');
+    assert.deepEqual(calls, ['qsub'], 'one qsub: the retry found the job');
     assert.equal((await lab.execAs('g1', 'carol', `cat ~/.tej/jobs/${id}/qsub-attempt`)).stdout, '1\n');
     await waitFor('the job to end', () => status(id, carolHome), (r) => r.code === 0);
     assert.equal((await lab.execAs('g1', 'carol', 'cat ~/flaky.log')).stdout, 'once\n');
