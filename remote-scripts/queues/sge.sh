@@ -48,11 +48,11 @@ sge_seconds() {
 sge_memory() {
 	case $1 in
 	*[!0-9KMGTkmgt]* | [!0-9]* | '') echo "$1" ;;
-	*[Kk]) echo "$(((${1%?} / 1024 + ${2} - 1) / $2))M" ;;
+	*[Kk]) echo "$(((${1%?} + 1024 * $2 - 1) / (1024 * $2)))M" ;;
 	*[Mm]) echo "$(((${1%?} + $2 - 1) / $2))M" ;;
 	*[Gg]) echo "$(((${1%?} * 1024 + $2 - 1) / $2))M" ;;
 	*[Tt]) echo "$(((${1%?} * 1048576 + $2 - 1) / $2))M" ;;
-	*) echo "$((($1 / 1048576 + $2 - 1) / $2))M" ;;
+	*) echo "$((($1 + 1048576 * $2 - 1) / (1048576 * $2)))M" ;;
 	esac
 }
 
@@ -242,6 +242,13 @@ queue_submit() {
 		fi
 		if _qs_id=$(sge_find "$_qs_dir"); then
 			say "qsub failed ($(head -n 1 "$_qs_dir/qsub.err")), but Grid Engine has the job: $_qs_id"
+			break
+		fi
+		# qstat forgets a job within seconds of its end: one that ran has recorded itself (launched).
+		# shellcheck disable=SC2154 # launched_native is set by launched_into (state.sh)
+		if launched_into "$_qs_dir"; then
+			_qs_id=$launched_native
+			say "qsub failed ($(head -n 1 "$_qs_dir/qsub.err")), but Grid Engine ran the job: $_qs_id"
 			break
 		fi
 		if test "$_qs_try" -ge 3; then

@@ -79,7 +79,8 @@ chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
 
   it('runs a job with its resources as qsub options and records the exit code of a failed job', async () => {
     const files = {
-      'start.sh': 'echo "nproc=$TEJ_JOB_NPROC var=$MY_VAR cwd=$PWD" > out.txt\nexit 3\n',
+      // it waits for the gate: qstat -j shows a job until it ends
+      'start.sh': 'echo "nproc=$TEJ_JOB_NPROC var=$MY_VAR cwd=$PWD" > out.txt\nwhile [ ! -e ~/resources.gate ]; do sleep 0.2; done\nexit 3\n',
       'tej.json': JSON.stringify({ cpus: 2, memory: '64M', env: { MY_VAR: 'a b' }, slurm: { partition: 'all.q', account: 'tejproj' } }),
     };
     const id = await submit('resources', files, ['--time', '10m']);
@@ -91,6 +92,7 @@ chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
     assert.match(j, /^hard_queue_list: +all\.q$/m, j);
     assert.match(j, /^project: +tejproj$/m, j);
     assert.match(j, new RegExp(`^job_name: +${id}$`, 'm'), j);
+    await lab.execAs('g1', 'alice', 'touch ~/resources.gate');
     const done = await waitFor('the job to end', () => status(id), ended);
     assert.equal(done.code, 4, done.stdout + done.stderr);
     assert.match(done.stdout, /^finished \(exit 3, \d+:\d\d\)\n$/);
