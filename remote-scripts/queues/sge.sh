@@ -43,7 +43,7 @@ sge_seconds() {
 	echo $((($1 + 59) / 60 * 60 + 60))
 }
 
-# sge_memory MEMORY NPROC: h_vmem is per slot: the job's memory (e.g. 4G, 512M) shared by its slots, in
+# sge_memory MEMORY NPROC: h_vmem is per slot: the job's memory (e.g. 4G, 512M, 512) shared by its slots, in
 # whole megabytes; MEMORY itself when it has another form
 sge_memory() {
 	case $1 in
@@ -52,7 +52,7 @@ sge_memory() {
 	*[Mm]) echo "$(((${1%?} + $2 - 1) / $2))M" ;;
 	*[Gg]) echo "$(((${1%?} * 1024 + $2 - 1) / $2))M" ;;
 	*[Tt]) echo "$(((${1%?} * 1048576 + $2 - 1) / $2))M" ;;
-	*) echo "$((($1 + 1048576 * $2 - 1) / (1048576 * $2)))M" ;;
+	*) echo "$((($1 + $2 - 1) / $2))M" ;; # tej's memory without a unit is in megabytes
 	esac
 }
 
@@ -84,8 +84,13 @@ sge_jobs() {
 	_sge_jobs_context=$(sge_context "$1")
 	for _sge_jobs_id in $_sge_jobs_ids; do
 		_sge_jobs_line=$(qstat -j "$_sge_jobs_id" 2>/dev/null | sed -n 's/^context: *//p') || continue
+		# both variables, wherever qstat puts them among the job's other context
 		case ,$_sge_jobs_line, in
-		*",${_sge_jobs_context%%,*},"*",${_sge_jobs_context#*,},"*) printf '%s\n' "$_sge_jobs_id" ;;
+		*",${_sge_jobs_context%%,*},"*) ;;
+		*) continue ;;
+		esac
+		case ,$_sge_jobs_line, in
+		*",${_sge_jobs_context#*,},"*) printf '%s\n' "$_sge_jobs_id" ;;
 		esac
 	done | grep . # fails when nothing matched
 }

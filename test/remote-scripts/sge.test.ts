@@ -52,8 +52,8 @@ describe('the sge plugin without Grid Engine', { concurrency: SHELLS.length }, (
     test('gives h_rt a minute behind the wrapper, and shares the memory among the slots', async (t) => {
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
-      const r = withSgeLib(q, 'for s in 1 60 61 600; do sge_seconds "$s"; done; sge_memory 64M 2; sge_memory 4G 1; sge_memory 3G 2; sge_memory 1000K 1; sge_memory 1.5G 1');
-      assert.equal(r.stdout, '120\n120\n180\n660\n32M\n4096M\n1536M\n1M\n1.5G\n');
+      const r = withSgeLib(q, 'for s in 1 60 61 600; do sge_seconds "$s"; done; sge_memory 64M 2; sge_memory 4G 1; sge_memory 3G 2; sge_memory 1000K 1; sge_memory 512 2; sge_memory 1.5G 1');
+      assert.equal(r.stdout, '120\n120\n180\n660\n32M\n4096M\n1536M\n1M\n256M\n1.5G\n');
     });
 
     test('retries qsub only when its error says the qmaster did not answer', async (t) => {
