@@ -238,3 +238,18 @@ end_record_into() {
 		end_record="$end_record${_end_record_into_kf%%:*}=$state_line$nl"
 	done
 }
+
+# native_settle JOB_DIR WORD NATIVE_STATE: once a batch scheduler (slurm, sge) says the job is over, keep
+# what it said in the job directory (killed, timed-out, native-state), so that the state survives the
+# scheduler forgetting the job
+native_settle() {
+	case $2 in
+	queued | running) return 0 ;;
+	killed) test -f "$1/killed" || test -f "$1/timed-out" || write_state "$1/killed" "$(now)" ;;
+	timeout) test -f "$1/timed-out" || test -f "$1/killed" || write_state "$1/timed-out" "$(now)" ;;
+	esac
+	write_state "$1/native-state" "$3"
+	rm -f "$1/native-open"
+	# the job has ended for good once it has its exit-code: its end record (lib/state.sh)
+	end_record_sync "$1"
+}

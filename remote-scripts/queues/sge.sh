@@ -130,7 +130,8 @@ queue_abandon() {
 	done
 }
 
-# sge_batch_script [ATTEMPT]: the batch script; as slurm's (queues/slurm.sh slurm_batch_script): from
+# sge_batch_script [ATTEMPT]: the batch script; as slurm's (queues/slurm.sh slurm_batch_script, the wrapper's part
+# from lib/common.sh wrapper_code_script): from
 # files the same text for every job, its arguments the queue, the job and the attempt; from the helper
 # program it holds the libraries and the wrapper and reaches qsub on its stdin (the qmaster keeps its own
 # copy), and the job directory is the working directory (-wd).
@@ -156,28 +157,7 @@ export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
 # -notify either: its USR1 (suspend) and USR2 (qdel) would reach the wrapper and the job, and the
 # wrapper's own time-limit timer speaks USR1.
 EOF2
-	if test -n "${tej_in_memory:-}"; then
-		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
-		printf "# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
-		cat <<'EOF2'
-# shellcheck disable=SC2090 # code, for the wrapper's shell
-export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
-# shellcheck disable=SC2016 # expanded by the wrapper's shell
-set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF2
-	else
-		cat <<'EOF2'
-if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
-	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
-	exit 1
-fi
-set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF2
-	fi
+	wrapper_code_script "${1:-}"
 	cat <<'EOF2'
 "${TEJ_SHELL:-/bin/sh}" "$@" &
 wrapper=$!
@@ -273,19 +253,6 @@ queue_submit() {
 	printf '%s\n' "$_qs_id"
 }
 
-# sge_settle JOB_DIR WORD NATIVE_STATE: once Grid Engine is done with the job, keep what it said in the
-# job directory (killed, timed-out, native-state), so that the state survives the qmaster forgetting it
-sge_settle() {
-	case $2 in
-	queued | running) return 0 ;;
-	killed) test -f "$1/killed" || test -f "$1/timed-out" || write_state "$1/killed" "$(now)" ;;
-	timeout) test -f "$1/timed-out" || test -f "$1/killed" || write_state "$1/timed-out" "$(now)" ;;
-	esac
-	write_state "$1/native-state" "$3"
-	rm -f "$1/native-open"
-	end_record_sync "$1"
-}
-
 # sge_acct_state NATIVE_ID: failed=N from qacct (0: the job ran and ended, 37: the qmaster enforced h_rt,
 # 100: qdel, other: the job failed before it ran), - when qacct has no record (not yet written, or the
 # job never ran)
@@ -329,7 +296,7 @@ queue_states() {
 				# writes its record up to flush_time later): lost for now, asked again next time.
 				_qss_word=lost
 			else
-				sge_settle "$_qss_dir" "$_qss_word" "$_qss_state"
+				native_settle "$_qss_dir" "$_qss_word" "$_qss_state"
 			fi
 		fi
 		printf '%s %s %s\n' "$_qss_word" "$_qss_state" "$_qss_dir"
