@@ -193,7 +193,7 @@ record_keys='plugin:plugin native_id:native-id submitted:submitted start:start e
 # file (docs/protocol.md, "The end record"), when the job in DIR has ended for good: exit-code and
 # native-id are there, native-open is not. Each writer that may write one of those files after the
 # job's end calls it once it has written its own: the wrapper after exit-code, submit after native-id,
-# resubmit after rerun-as, a batch plugin after native-state and native-open's removal (native_settle). The text is
+# resubmit after rerun-as, a batch plugin after native-state and native-open's removal (answers.sh native_settle). The text is
 # read again after the rename: a writer that raced ours may have renamed its text before we did ours
 # with older values, so a text that no longer matches the files is written again (three times at
 # most, then removed: the files are read then). A status of many jobs opens this one file instead of
@@ -237,19 +237,4 @@ end_record_into() {
 		# shellcheck disable=SC2154 # set by read_state_into (common.sh)
 		end_record="$end_record${_end_record_into_kf%%:*}=$state_line$nl"
 	done
-}
-
-# native_settle JOB_DIR WORD NATIVE_STATE: once a batch scheduler (slurm, sge) says the job is over, keep
-# what it said in the job directory (killed, timed-out, native-state), so that the state survives the
-# scheduler forgetting the job
-native_settle() {
-	case $2 in
-	queued | running) return 0 ;;
-	killed) test -f "$1/killed" || test -f "$1/timed-out" || write_state "$1/killed" "$(now)" ;;
-	timeout) test -f "$1/timed-out" || test -f "$1/killed" || write_state "$1/timed-out" "$(now)" ;;
-	esac
-	write_state "$1/native-state" "$3"
-	rm -f "$1/native-open"
-	# the job has ended for good once it has its exit-code: its end record (lib/state.sh)
-	end_record_sync "$1"
 }
