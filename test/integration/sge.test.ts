@@ -84,15 +84,18 @@ chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
       'tej.json': JSON.stringify({ cpus: 2, memory: '64M', env: { MY_VAR: 'a b' }, slurm: { partition: 'all.q', account: 'tejproj' } }),
     };
     const id = await submit('resources', files, ['--time', '10m']);
-    const nid = await nativeId(id);
-    const j = await qstatJ('alice', nid);
+    let j: string;
+    try {
+      j = await qstatJ('alice', await nativeId(id));
+    } finally {
+      await lab.execAs('g1', 'alice', 'touch ~/resources.gate'); // its slots go to the next cases whatever happens
+    }
     // 10 minutes + 1 (the backstop), 64M shared by 2 slots, the PE, the queue, the project, the name
     assert.match(j, /^hard resource_list: +h_rt=660,h_vmem=32M$/m, j);
     assert.match(j, /^parallel environment: +smp range: 2$/m, j);
     assert.match(j, /^hard_queue_list: +all\.q$/m, j);
     assert.match(j, /^project: +tejproj$/m, j);
     assert.match(j, new RegExp(`^job_name: +${id}$`, 'm'), j);
-    await lab.execAs('g1', 'alice', 'touch ~/resources.gate');
     const done = await waitFor('the job to end', () => status(id), ended);
     assert.equal(done.code, 4, done.stdout + done.stderr);
     assert.match(done.stdout, /^finished \(exit 3, \d+:\d\d\)\n$/);
