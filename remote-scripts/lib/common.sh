@@ -411,43 +411,6 @@ wrapper_code_unexport() {
 	unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
 }
 
-# wrapper_code_script ATTEMPT: the lines of a batch script (queues/slurm.sh, queues/sge.sh) that set its
-# arguments to those that start the job wrapper ("$TEJ_SHELL" "$@"), for a script whose job_dir and
-# TEJ_ROOT are set: from the helper program, the wrapper's code itself (the texts of the libraries and
-# of the wrapper, and ATTEMPT, a staging directory's name: [A-Za-z0-9._-]), so that no file a job could
-# rewrite is read when it starts; from files, the wrapper's file once MANIFEST vouches for the helpers.
-wrapper_code_script() {
-	if test -n "${tej_in_memory:-}"; then
-		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
-		# tej_text_* are the helper program's; single-quoted here, each ' as '\''.
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
-		# The boot has no single quote (lib/common.sh).
-		printf "# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
-		cat <<'EOF'
-# The wrapper's code is above, as the client's call checked it at submit: start it as direct does
-# (wrapper_code_export).
-# shellcheck disable=SC2090 # code, for the wrapper's shell
-export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
-# shellcheck disable=SC2016 # expanded by the wrapper's shell
-set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF
-	else
-		cat <<'EOF'
-
-# A job runs as this user and could have edited the helpers since the submit: run the wrapper only while
-# they still match MANIFEST (which the client's dispatcher call checked at submit).
-if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
-	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
-	exit 1
-fi
-set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF
-	fi
-}
-
 # read_queue_config: set queue_plugin (the plugin named in config, else direct) and gnu_tar (the path of
 # the GNU tar setup found, else empty). No subshell: submit runs this on its critical path.
 read_queue_config() {

@@ -156,7 +156,28 @@ export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
 # -notify either: its USR1 (suspend) and USR2 (qdel) would reach the wrapper and the job, and the
 # wrapper's own time-limit timer speaks USR1.
 EOF2
-	wrapper_code_script "${1:-}"
+	if test -n "${tej_in_memory:-}"; then
+		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
+		# shellcheck disable=SC2154
+		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
+		# shellcheck disable=SC2154
+		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
+		printf "# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
+		cat <<'EOF2'
+# shellcheck disable=SC2090 # code, for the wrapper's shell
+export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+# shellcheck disable=SC2016 # expanded by the wrapper's shell
+set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
+EOF2
+	else
+		cat <<'EOF2'
+if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
+	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
+	exit 1
+fi
+set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
+EOF2
+	fi
 	cat <<'EOF2'
 "${TEJ_SHELL:-/bin/sh}" "$@" &
 wrapper=$!

@@ -145,7 +145,35 @@ on_term() {
 }
 trap on_term TERM
 EOF
-	wrapper_code_script "${1:-}"
+	if test -n "${tej_in_memory:-}"; then
+		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
+		# tej_text_* are the helper program's; single-quoted here, each ' as '\''.
+		# shellcheck disable=SC2154
+		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
+		# shellcheck disable=SC2154
+		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
+		# The boot has no single quote (lib/common.sh).
+		printf "# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
+		cat <<'EOF'
+# The wrapper's code is above, as the client's call checked it at submit: start it as direct does
+# (wrapper_code_export, lib/common.sh).
+# shellcheck disable=SC2090 # code, for the wrapper's shell
+export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+# shellcheck disable=SC2016 # expanded by the wrapper's shell
+set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
+EOF
+	else
+		cat <<'EOF'
+
+# A job runs as this user and could have edited the helpers since sbatch: run the wrapper only while
+# they still match MANIFEST (which the client's dispatcher call checked at submit).
+if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
+	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
+	exit 1
+fi
+set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
+EOF
+	fi
 	cat <<'EOF'
 
 # The wrapper leads its own process group, as under direct (from this shell, setsid does not fork).
