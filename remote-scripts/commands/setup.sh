@@ -2,8 +2,7 @@
 # Summary: Prepare the queue once the client has installed the helpers: jobs/, staging/, config, link
 # Usage: tej-remote setup [--plugin NAME] [--link PATH]
 # Output (stdout, proto 1): tej-proto=1, now=, queue=<physical path>, plugin=<name>, version=<release>,
-#   suggest_plugin=slurm when the plugin is another one and sbatch is here, else pbs when qsub is PBS's
-#   or Torque's
+#   suggest_plugin=slurm|sge|pbs when the plugin is another one and the host submits to that (host_scheduler)
 # Exit: 0 ok; 64 usage; 65 unknown plugin; 69 plugin unavailable here; 73 PATH exists and is no link
 # shellcheck source-path=SCRIPTDIR
 set -eu
@@ -62,10 +61,35 @@ emit_header
 emit queue "$TEJ_ROOT"
 emit plugin "$plugin"
 emit version "$(key_value "$TEJ_ROOT/VERSION" version || echo unknown)"
-# A Slurm login node: say so, but never switch plugins by ourselves.
-if test "$plugin" != slurm && has_cmd sbatch; then
-	emit suggest_plugin slurm
-elif test "$plugin" != pbs && has_cmd qsub && (load_queue pbs && pbs_detect) >/dev/null 2>&1; then
-	# a PBS or Torque login node (the pbs plugin's own test, in a subshell: the plugin loaded stays)
-	emit suggest_plugin pbs
+# host_scheduler: the plugin for the batch system this host submits to, fails when there is none. A
+# host may have the commands of both (Debian ships them apart from the daemons): a Slurm with its
+# slurm.conf first, then a qsub whose qstat -help names Grid Engine, then PBS's or Torque's, then any
+# sbatch (a configless Slurm).
+host_scheduler() {
+	if has_cmd sbatch && { test -n "${SLURM_CONF:-}" || test -f /etc/slurm/slurm.conf || test -f /etc/slurm-llnl/slurm.conf; }; then
+		echo slurm
+		return 0
+	fi
+	if has_cmd qsub && has_cmd qstat; then
+		case $(qstat -help 2>&1 | head -n 1) in
+		SGE* | UGE* | AGE* | OGS* | *"Grid Engine"*)
+			echo sge
+			return 0
+			;;
+		esac
+	fi
+	# a PBS or Torque login node (the pbs plugin's own test, in a subshell: the plugin loaded stays there)
+	if has_cmd qsub && (load_queue pbs && pbs_detect) >/dev/null 2>&1; then
+		echo pbs
+		return 0
+	fi
+	if has_cmd sbatch; then
+		echo slurm
+		return 0
+	fi
+	return 1
+}
+# A Slurm login node, a Grid Engine submit host: say so, but never switch plugins by ourselves.
+if suggested=$(host_scheduler) && test "$plugin" != "$suggested"; then
+	emit suggest_plugin "$suggested"
 fi

@@ -2,7 +2,7 @@
 # Summary: The plugins' answers about jobs: asked once per plugin for a command's jobs (prefetch_states), else per job
 #   (sourced after common.sh, proc.sh and state.sh)
 # Usage: . "$TEJ_ROOT/lib/answers.sh"   (function definitions only)
-#   prefetch_states ID..., plugin_word DIR, plugin_find DIR, plugin_abandon DIR
+#   prefetch_states ID..., plugin_word DIR, plugin_find DIR, plugin_abandon DIR, native_settle DIR WORD STATE
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
@@ -110,4 +110,19 @@ plugin_word() {
 	else
 		echo lost
 	fi
+}
+
+# native_settle JOB_DIR WORD NATIVE_STATE: once a batch scheduler (slurm, sge) says the job is over, keep
+# what it said in the job directory (killed, timed-out, native-state), so that the state survives the
+# scheduler forgetting the job
+native_settle() {
+	case $2 in
+	queued | running) return 0 ;;
+	killed) test -f "$1/killed" || test -f "$1/timed-out" || write_state "$1/killed" "$(now)" ;;
+	timeout) test -f "$1/timed-out" || test -f "$1/killed" || write_state "$1/timed-out" "$(now)" ;;
+	esac
+	write_state "$1/native-state" "$3"
+	rm -f "$1/native-open"
+	# the job has ended for good once it has its exit-code: its end record (lib/state.sh)
+	end_record_sync "$1"
 }

@@ -202,7 +202,7 @@ record_keys='plugin:plugin native_id:native-id submitted:submitted start:start e
 # file (docs/protocol.md, "The end record"), when the job in DIR has ended for good: exit-code and
 # native-id are there, native-open is not. Each writer that may write one of those files after the
 # job's end calls it once it has written its own: the wrapper after exit-code, submit after native-id,
-# resubmit after rerun-as, the slurm plugin after native-state and native-open's removal. The text is
+# resubmit after rerun-as, a batch plugin after native-state and native-open's removal (answers.sh native_settle). The text is
 # read again after the rename: a writer that raced ours may have renamed its text before we did ours
 # with older values, so a text that no longer matches the files is written again (three times at
 # most, then removed: the files are read then). A status of many jobs opens this one file instead of

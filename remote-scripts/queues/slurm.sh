@@ -307,24 +307,16 @@ slurm_unmet() {
 	write_state "$1/exit-code" 125
 }
 
-# slurm_settle JOB_DIR WORD NATIVE_STATE: once Slurm says the job is over, keep what it said in the job
-# directory (killed, timed-out, native-state), so that the state survives Slurm forgetting the job
+# slurm_settle JOB_DIR WORD NATIVE_STATE: native_settle (lib/answers.sh); a job whose dependencies Slurm
+# says can never be met (unmet) is cancelled first (a Slurm without --kill-on-invalid-dep keeps it
+# pending for ever) and recorded ended unrun, as a direct job whose dependency failed (lib/after.sh)
 slurm_settle() {
-	case $2 in
-	queued | running) return 0 ;;
-	unmet)
-		# never started: cancelled (a Slurm without --kill-on-invalid-dep keeps it pending for ever), and
-		# ended unrun as a direct job whose dependency failed (after_unmet, lib/after.sh)
-		scancel "$(read_state "$1/native-id")" 2>/dev/null || true
+	if test "$2" = unmet; then
+		# shellcheck disable=SC2154 # native_value is set by native_id_into (lib/state.sh)
+		! native_id_into "$1" || scancel "$native_value" 2>/dev/null || true
 		test -f "$1/exit-code" || slurm_unmet "$1"
-		;;
-	killed) test -f "$1/killed" || test -f "$1/timed-out" || write_state "$1/killed" "$(now)" ;;
-	timeout) test -f "$1/timed-out" || test -f "$1/killed" || write_state "$1/timed-out" "$(now)" ;;
-	esac
-	write_state "$1/native-state" "$3"
-	rm -f "$1/native-open"
-	# the job has ended for good once it has its exit-code: its end record (lib/state.sh)
-	end_record_sync "$1"
+	fi
+	native_settle "$@"
 }
 
 # slurm_join SQUEUE_LINES: read "NATIVE_ID JOB_DIR" lines, print "NATIVE_STATE NATIVE_ID JOB_DIR" lines

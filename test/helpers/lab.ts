@@ -12,7 +12,7 @@ import { ok, tej } from './cli.js';
 export { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 
 /** slurmd: a compute node of the lab's slurm host (its /home, no slurmctld). */
-export type Role = 'ssh' | 'slurm' | 'slurmd';
+export type Role = 'ssh' | 'slurm' | 'slurmd' | 'sge';
 export interface HostSpec {
   readonly name: string;
   readonly role?: Role;
@@ -70,6 +70,8 @@ const NEEDS: Record<Role | 'base', ReadonlyArray<readonly [string, string]>> = {
   slurm: [['/usr/sbin/slurmctld', 'slurmctld'], ['/usr/sbin/slurmd', 'slurmd'], ['sbatch', 'slurm-client'],
     ['sinfo', 'slurm-client'], ['/usr/sbin/munged', 'munge']],
   slurmd: [['/usr/sbin/slurmd', 'slurmd'], ['/usr/sbin/munged', 'munge']],
+  sge: [['/usr/sbin/sge_qmaster', 'gridengine-master'], ['/usr/sbin/sge_execd', 'gridengine-exec'], ['qsub', 'gridengine-client'],
+    ['qhost', 'gridengine-client']],
 };
 
 export async function startLab<const H extends readonly HostSpec[]>(opts: { hosts: H }): Promise<Lab<H[number]['name']>> {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Summary: PID 1 of one lab host, started by lab.sh inside the host's network namespace and fresh
 #          mount, UTS and PID namespaces.
-# Environment: LAB (the lab directory as seen from outside), N (host name), ROLE (ssh | slurm | slurmd)
+# Environment: LAB (the lab directory as seen from outside), N (host name), ROLE (ssh | slurm | slurmd | sge)
 # It mounts the host's private view (/run, /etc overlay, /home, /tmp, /var/log), starts munged,
 # slurmctld and slurmd for the slurm role, then sshd, and reaps orphans until it is SIGKILLed; other
 # signals are logged in log/init.log and ignored.
@@ -38,6 +38,9 @@ elif [ "$ROLE" = slurmd ]; then
     --log-file="$H/munge/munged.log" --seed-file="$H/munge/munged.seed"
   mount --bind /srv/lab/slurm /etc/slurm
   setsid /usr/sbin/slurmd -D -N "$N" >> "$H/log/slurmd.out" 2>&1 &
+elif [ "$ROLE" = sge ]; then
+  # Grid Engine: qmaster + execd with a cell and spool of this host's own (lab.sh host_wait waits for it)
+  setsid /srv/lab/bin/sge-host.sh "$N" >> "$H/log/sge.out" 2>&1 &
 fi
 # Each daemon in a session of its own: a signal to the process group lab.sh started (setsid nsenter
 # unshare) reaches init alone, never sshd.

@@ -2,7 +2,8 @@
 # Summary: Throw-away SSH (+ Slurm) test hosts for tej's integration tests, from Linux namespaces only.
 # Usage: lab.sh [-n NAME] [-d DIR] [-s NET] [-o HOST:Keyword=value]... COMMAND [ARG...]
 #   up HOST[:ROLE]...      start a lab; ROLE = ssh (default) | slurm (slurmctld + slurmd + munge) |
-#                          slurmd (a compute node of the slurm host: slurmd + munge, its /home)
+#                          slurmd (a compute node of the slurm host: slurmd + munge, its /home) |
+#                          sge (Grid Engine qmaster + execd, cell and spool of its own: sge-host.sh)
 #   down                   kill every host of the lab, delete its namespaces and links (idempotent;
 #                          also cleans up after a crashed run with the same NAME)
 #   restart HOST           "reboot" one host: every process in it dies, then it boots again
@@ -27,7 +28,7 @@
 # banner on stdout, also for `ssh carol@host cmd`. Users sh_dash, sh_zsh, sh_tcsh, sh_fish, sh_ash have
 # those login shells (same key). DIR/lab.json describes the lab for the test suite.
 # Needs root and: openssh-server iproute2 util-linux zsh tcsh fish busybox (+ slurmctld slurmd slurm-client munge for the
-# slurm role, nftables for the faults blackhole/reject/drop).
+# slurm role, gridengine-master gridengine-exec gridengine-client for the sge role, nftables for the faults blackhole/reject/drop).
 set -euo pipefail
 
 SSHD_OPTS=()
@@ -305,7 +306,7 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
     sleep 0.02
   done
   timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null || die "$n: sshd does not answer (see $LAB/hosts/$n/log)"
-  case $(host_role "$n") in slurm | slurmd) ;; *) return 0 ;; esac
+  case $(host_role "$n") in slurm | slurmd) ;; sge) sge_wait "$n"; return ;; *) return 0 ;; esac
   # (slurmctld recovers the node's old state from its state files, so look at SlurmdStartTime too)
   for _ in $(seq 1 600); do
     node=$(host_exec "$n" scontrol -o show node "$n" 2>/dev/null || true)
@@ -321,6 +322,21 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
   done
   host_exec "$n" ps -eo pid,args >&2 || true
   die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
+}
+
+sge_wait() {  # NAME: the execd of host NAME has sent its first load report to the qmaster
+  local n=$1 f
+  for _ in $(seq 1 1200); do
+    if host_exec "$n" qhost -h "$n" 2>/dev/null | awk -v h="$n" '$1 == h && $4 != "-" { f = 1 } END { exit !f }'; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  for f in log/sge.out sge/spool/qmaster/messages "sge/spool/execd/$n/messages" log/init.log; do
+    [ -s "$LAB/hosts/$n/$f" ] && { log "--- $n: $f"; tail -n 15 "$LAB/hosts/$n/$f" >&2; }
+  done
+  host_exec "$n" ps -eo pid,args >&2 || true
+  die "$n: Grid Engine's exec host did not register (see $LAB/hosts/$n/log/sge.out)"
 }
 
 # pid_start PID: its start time (field 22 of /proc/PID/stat); empty when it is gone or a zombie.
@@ -437,12 +453,13 @@ up)
   fi
   mkdir -p "$LAB/keys" "$LAB/hosts" "$LAB/bin"
   ln -s /bin/busybox "$LAB/bin/ash"
+  cp "$BIN/sge-host.sh" "$LAB/bin/"
   touch "$LAB/.tej-lab"
   : > "$LAB/hosts.conf"
   for spec in "$@"; do
     n=${spec%%:*}; r=${spec#*:}; [ "$r" = "$spec" ] && r=ssh
     [[ $n =~ ^[a-z][a-z0-9]{0,9}$ ]] || die "bad host name '$n' (want [a-z][a-z0-9]{0,9})"
-    case $r in ssh | slurm | slurmd) ;; *) die "unknown role '$r' for $n (ssh | slurm | slurmd)" ;; esac
+    case $r in ssh | slurm | slurmd | sge) ;; *) die "unknown role '$r' for $n (ssh | slurm | slurmd | sge)" ;; esac
     grep -q "^$n:" "$LAB/hosts.conf" && die "host '$n' given twice"
     echo "$n:$r" >> "$LAB/hosts.conf"
   done

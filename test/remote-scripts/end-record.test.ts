@@ -102,7 +102,7 @@ describe('the end record', { concurrency: SHELLS.length }, () => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
       endedJob(q, 's', { plugin: 'slurm', 'native-open': '100' });
-      withLibs(q, '. "$TEJ_ROOT/queues/slurm.sh"; slurm_settle "$1" timeout TIMEOUT', q.jobDir('s'));
+      withLibs(q, '. "$TEJ_ROOT/lib/answers.sh"; native_settle "$1" timeout TIMEOUT', q.jobDir('s'));
       assert.equal(existsSync(join(q.jobDir('s'), 'native-open')), false);
       assert.match(readFileSync(endRecord(q, 's'), 'utf8'), /^native_state=TIMEOUT$/m);
       assert.equal(existsSync(join(q.jobDir('s'), 'timed-out')), true);

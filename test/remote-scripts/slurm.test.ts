@@ -124,7 +124,8 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       mkdirSync(bin);
       for (const dir of ['/usr/bin', '/bin']) {
         for (const name of readdirSync(dir)) {
-          if (['sbatch', 'squeue', 'scancel', 'sacct'].includes(name)) continue;
+          // (and Grid Engine's, which this machine has too: setup would suggest sge)
+          if (['sbatch', 'squeue', 'scancel', 'sacct', 'qsub', 'qstat', 'qdel'].includes(name)) continue;
           try {
             symlinkSync(join(dir, name), join(bin, name));
           } catch {
@@ -139,7 +140,8 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       const plain = parseReply((await q.run(['setup'], { env: { PATH: bin } })).stdout);
       assert.equal(plain.header.plugin, 'direct');
       assert.equal(plain.header.suggest_plugin, undefined);
-      const suggested = parseReply((await q.run(['setup'])).stdout);
+      symlinkSync('/usr/bin/sbatch', join(bin, 'sbatch'));
+      const suggested = parseReply((await q.run(['setup'], { env: { PATH: bin } })).stdout);
       assert.equal(suggested.header.plugin, 'direct', 'never switched silently');
       assert.equal(suggested.header.suggest_plugin, 'slurm');
     });

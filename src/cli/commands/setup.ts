@@ -3,8 +3,8 @@ import { UsageError } from '../../errors.js';
 import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 
-// The command that gives a suggested plugin away on the host
-const SUGGESTED_BY: Record<string, string> = { slurm: 'sbatch', pbs: 'qsub' };
+/** What setup's hint says the host has, per suggested plugin. */
+const SCHEDULER_NAMES: Record<string, string> = { slurm: 'sbatch', sge: 'Grid Engine', pbs: 'PBS or Torque (qsub)' };
 
 interface Args extends GlobalArgs {
   destination?: string[];
@@ -41,7 +41,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
     else process.stdout.write(`${r.queue} (plugin ${r.plugin}, tej ${r.version})\n`);
     if (r.suggestedPlugin && !argv.quiet) {
       const dest = destination ? `${destination} ` : '';
-      process.stderr.write(`tej: this host has ${SUGGESTED_BY[r.suggestedPlugin] ?? r.suggestedPlugin}: 'tej setup ${dest}--plugin ${r.suggestedPlugin}' hands jobs to it\n`);
+      process.stderr.write(`tej: this host has ${SCHEDULER_NAMES[r.suggestedPlugin] ?? r.suggestedPlugin}: 'tej setup ${dest}--plugin ${r.suggestedPlugin}' hands jobs to it\n`);
     }
   },
 };

@@ -1,0 +1,128 @@
+// The parts of the sge plugin that run without Grid Engine: the state mapping, the h_rt and h_vmem
+// arithmetic, which qsub errors are retried, the batch script's text, queue_states over recorded qstat
+// listings (fixtures/sge/), and setup's suggestion. (Everything that needs Grid Engine is in
+// test/integration/sge.test.ts.)
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { HelperQueue, parseReply } from './_queue.js';
+import { eachShell, SHELLS } from './_shells.js';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'sge');
+
+/** Runs SCRIPT under the queue's shell with common.sh and queues/sge.sh loaded; PATH from env. */
+function withSgeLib(q: HelperQueue, script: string, env: NodeJS.ProcessEnv = {}) {
+  const [cmd, ...pre] = q.shell.argv;
+  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/proc.sh"; . "$TEJ_ROOT/lib/state.sh"; . "$TEJ_ROOT/lib/answers.sh"; . "$TEJ_ROOT/queues/sge.sh"; ${script}`], {
+    env: { ...q.env, TEJ_ROOT: q.root, ...env },
+    cwd: q.tmp,
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A directory of executables NAME -> sh TEXT, for PATH: recorded answers of Grid Engine's commands. */
+function fakeBin(q: HelperQueue, scripts: Record<string, string>): string {
+  const bin = join(q.tmp, 'fakebin');
+  mkdirSync(bin, { recursive: true });
+  for (const [name, text] of Object.entries(scripts)) writeFileSync(join(bin, name), `#!/bin/sh\n${text}\n`, { mode: 0o755 });
+  return bin;
+}
+
+describe('the sge plugin without Grid Engine', { concurrency: SHELLS.length }, () => {
+  eachShell((shell) => {
+    test('maps every Grid Engine job state, and every qacct verdict, onto the shared vocabulary', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const cases: Record<string, string> = {
+        qw: 'queued', hqw: 'queued', hRwq: 'queued', Rq: 'queued', Eqw: 'queued',
+        r: 'running', t: 'running', Rr: 'running', Rt: 'running', s: 'running', S: 'running', T: 'running',
+        dr: 'running', dt: 'running',
+        'failed=0': 'ended', 'failed=37': 'timeout', 'failed=100': 'killed', 'failed=26': 'lost',
+        '-': 'gone',
+      };
+      const r = withSgeLib(q, `for s in ${Object.keys(cases).join(' ')}; do printf '%s=%s\\n' "$s" "$(sge_word "$s")"; done`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, Object.entries(cases).map(([s, w]) => `${s}=${w}\n`).join(''));
+    });
+
+    test('gives h_rt a minute behind the wrapper, and shares the memory among the slots', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const r = withSgeLib(q, 'for s in 1 60 61 600; do sge_seconds "$s"; done; sge_memory 64M 2; sge_memory 4G 1; sge_memory 3G 2; sge_memory 1000K 1; sge_memory 512 2; sge_memory 1.5G 1');
+      assert.equal(r.stdout, '120\n120\n180\n660\n32M\n4096M\n1536M\n1M\n256M\n1.5G\n');
+    });
+
+    test('retries qsub only when its error says the qmaster did not answer', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const errors = {
+        'error: commlib error: got select error (Connection refused)\nunable to contact qmaster using port 6444 on host "g1"': 'retry',
+        'Unable to run job: failed receiving gdi request response for mid=1 (got syncron message receive timeout error).': 'retry',
+        'Unable to run job: Job was rejected because job requests unknown queue "nope.q".': 'fail',
+        'Unable to run job: job rejected: the requested parallel environment "mpi" does not exist.': 'fail',
+      };
+      Object.keys(errors).forEach((e, i) => writeFileSync(join(q.tmp, `err${i}`), `${e}\n`));
+      const r = withSgeLib(q, 'for f in err0 err1 err2 err3; do if sge_transient "$f"; then echo retry; else echo fail; fi; done');
+      assert.equal(r.stdout, `${Object.values(errors).join('\n')}\n`);
+    });
+
+    test('writes a batch script that passes shellcheck and holds no job data', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      assert.equal(withSgeLib(q, 'sge_batch_script > batch.sh').code, 0);
+      const text = readFileSync(join(q.tmp, 'batch.sh'), 'utf8');
+      assert.doesNotMatch(text, /tej-remote-test|\/jobs\//);
+      assert.doesNotMatch(text, /^\s*setsid /m, 'the wrapper stays in the group Grid Engine kills');
+      const check = spawnSync('shellcheck', ['-s', 'sh', join(q.tmp, 'batch.sh')], { encoding: 'utf8' });
+      assert.equal(check.status, 0, check.stdout + check.stderr);
+    });
+
+    test("joins a recorded qstat listing to the jobs asked about, with one qstat call and qacct for the rest", async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const jobs = ['a', 'b', 'c', 'd', 'e'].map((id) => {
+        const dir = join(q.tmp, 'q', 'jobs', id);
+        mkdirSync(dir, { recursive: true });
+        return dir;
+      });
+      writeFileSync(join(jobs[4]!, 'start'), '100\n'); // e ran, recorded no end, and qacct knows it not yet
+      // fixtures/sge/qstat-u-running-queued-held.txt lists jobs 1 (r), 2 (qw) and 3 (hqw)
+      const bin = fakeBin(q, {
+        qstat: `echo qstat >> "${q.tmp}/calls"; cat "${join(FIXTURES, 'qstat-u-running-queued-held.txt')}"`,
+        qacct: `echo "qacct $*" >> "${q.tmp}/calls"; case $2 in 7) printf 'jobnumber 7\\nfailed       37  : qmaster enforced h_rt, h_cpu, or h_vmem limit\\n' ;; *) echo "error: job id $2 not found" >&2; exit 1 ;; esac`,
+      });
+      const asked = ['1', '2', '3', '7', '9'].map((n, i) => `${n} ${jobs[i]}`).join('\n');
+      const r = withSgeLib(q, `printf '%s\\n' '${asked}' | queue_states`, { PATH: `${bin}:${process.env.PATH}` });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, [`running r ${jobs[0]}`, `queued qw ${jobs[1]}`, `queued hqw ${jobs[2]}`, `timeout failed=37 ${jobs[3]}`, `lost - ${jobs[4]}`].join('\n') + '\n');
+      assert.equal(readFileSync(join(q.tmp, 'calls'), 'utf8'), 'qstat\nqacct -j 7\nqacct -j 9\n');
+      assert.equal(readFileSync(join(jobs[3]!, 'native-state'), 'utf8'), 'failed=37\n');
+      assert.ok(readdirSync(jobs[3]!).includes('timed-out'));
+      assert.ok(!readdirSync(jobs[4]!).includes('native-state'), 'not settled: qacct is asked again next time');
+    });
+
+    test('setup suggests sge where qstat -help names Grid Engine and Slurm is not set up', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const bin = join(q.tmp, 'bin');
+      mkdirSync(bin);
+      for (const dir of ['/usr/bin', '/bin']) {
+        for (const name of readdirSync(dir)) {
+          if (['sbatch', 'squeue', 'scancel', 'sacct'].includes(name)) continue;
+          try {
+            symlinkSync(join(dir, name), join(bin, name));
+          } catch {
+            // the same name in both directories
+          }
+        }
+      }
+      const r = parseReply((await q.run(['setup'], { env: { PATH: bin } })).stdout);
+      assert.equal(r.header.plugin, 'direct', 'never switched silently');
+      assert.equal(r.header.suggest_plugin, 'sge');
+    });
+  });
+});
