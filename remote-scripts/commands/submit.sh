@@ -27,6 +27,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/kill.sh"
 	# shellcheck source=../lib/limits.sh
 	. "$TEJ_ROOT/lib/limits.sh"
+	# shellcheck source=../lib/array.sh
+	. "$TEJ_ROOT/lib/array.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
@@ -66,6 +68,7 @@ while test $# -gt 0; do
 done
 test "$positional" -eq 2 || die "$EX_USAGE" "$usage"
 check_job_id "$id"
+case $id in */*) die "$EX_DATAERR" "invalid job id: '$id' (a task's id: the array's is one without /N)" ;; esac
 test -n "$marker" || marker=$nonce
 case $nonce/$marker in
 /* | */ | *[!A-Za-z0-9_/-]* | */*/*) die "$EX_DATAERR" "invalid nonce: '$nonce' (marker '$marker')" ;;
@@ -267,6 +270,11 @@ if ! limits_resolve "$meta" "$plugin"; then
 	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot enforce $limits_refused on this host (submit with --allow-unenforced to run the job without it)"
 fi
 
+# An array (lib/array.sh) runs on the direct plugin only.
+if test -d "$meta/array" && test "$plugin" != direct; then
+	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot run arrays yet (submit with --plugin direct)"
+fi
+
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
 until mkdir "$job_dir" 2>/dev/null; do
 	claimed_by_us || reject "$EX_CANTCREAT" "job $id exists already"
@@ -288,7 +296,11 @@ TEJ_ATTEMPT=${staging##*/}
 export TEJ_ATTEMPT
 status=0
 native_id=
-if test "$plugin" = direct; then
+if test -d "$job_dir/meta/array"; then
+	# an array: its tasks' directories, queued; the first max start now (lib/array.sh)
+	array_create "$job_dir" || status=$EX_DATAERR
+	test "$status" -ne 0 || native_id=array
+elif test "$plugin" = direct; then
 	# The bundle's direct plugin starts the wrapper from this shell, not a subshell (a fork of a
 	# session's shell, which holds the whole helper program): its answer and its pid-start go into
 	# staging, and into jobs/ID with native-id below (until then the wrapper's launched tells both).
@@ -326,6 +338,20 @@ fi
 rm -rf "$job_dir/submitter" "$staging"
 # A quick job may have ended before native-id was there: its end record is written now (lib/state.sh).
 end_record_sync "$job_dir"
+if test "$native_id" = array; then
+	array_launch "$job_dir"
+	array_members_into "$id"
+	emit tej-proto "$TEJ_PROTO"
+	emit now "$submit_now"
+	emit id "$id"
+	emit plugin "$plugin"
+	emit native_id array
+	emit state queued
+	# shellcheck disable=SC2086 # task ids hold no blanks and no glob characters
+	set -- $array_members
+	emit tasks "$#"
+	exit 0
+fi
 
 emit tej-proto "$TEJ_PROTO"
 emit now "$submit_now"

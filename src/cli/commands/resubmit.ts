@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { JobNotFoundError, UsageError } from '../../errors.js';
 import { jobOutput } from '../../job/output.js';
-import { checkJobId } from '../../job/id.js';
+import { checkNewJobId } from '../../job/id.js';
 import { isFailed } from '../../job/select.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
@@ -50,7 +50,7 @@ export const resubmitCommand: CommandModule<GlobalArgs, Args> = {
       }
       if (argv['new-id'] !== undefined && ids.length !== 1) throw new UsageError(`--new-id names one job, the selection has ${ids.length}`);
       for (const id of ids) {
-        const r = await q.resubmit(id, argv['new-id'] !== undefined ? checkJobId(argv['new-id']) : rerunId(id));
+        const r = await q.resubmit(id, argv['new-id'] !== undefined ? checkNewJobId(argv['new-id']) : rerunId(id));
         if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId }, { resubmitted_from: id }));
         else process.stdout.write(`${r.id}\n`);
       }
