@@ -8,9 +8,10 @@
 # Exit: nothing by itself
 # Layout of an array jobs/ID (docs/protocol.md, "Arrays"): work/ and meta/ as uploaded once, meta/array/
 #   tasks (the task indexes, one a line, in the order they start), max (K), env/N/NAME (a task's own
-#   environment: sweeps); next (how many tasks were started), running/N (the tasks started and not yet
-#   seen ended), lock/ (held while tasks are started), killed (no task starts any more); and one job
-#   directory per task, jobs/ID/N, which holds `queued` until its task is started.
+#   environment: sweeps); count (of tasks), next (how many tasks were started), running/N (the tasks
+#   started and not yet seen ended), requeued/N (tasks to run again), attempts/ (their earlier runs),
+#   lock/ (held while tasks are started), killed (no task starts any more); and one job directory per
+#   task, jobs/ID/N, which holds `queued` until its task is started.
 # No daemon: the submit starts the first K tasks, each task's wrapper starts the next as it ends
 #   (array_task_end), and status and list start what a wrapper killed with -9 could not (array_expand_into).
 # shellcheck shell=sh
@@ -45,6 +46,7 @@ array_create() {
 		printf '%s\n' "$_array_create_n" >"$_array_create_t/queued"
 	done
 	printf '0\n' >"$_array_create_dir/next"
+	printf '%s\n' "$_array_create_n" >"$_array_create_dir/count"
 	# no max from the client: the host's CPU count
 	if ! test -f "$_array_create_dir/meta/array/max"; then
 		_array_create_max=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || _array_create_max=1
@@ -125,6 +127,17 @@ array_launch() {
 			else
 				rm -f "$_array_launch_r"
 			fi
+		done
+		# tasks run again (array_requeue) first, then those not started yet, in order
+		for _array_launch_r in "$1"/requeued/*; do
+			test -e "$_array_launch_r" || continue
+			test "$_array_launch_count" -lt "$_array_launch_max" || break
+			_array_launch_i=${_array_launch_r##*/}
+			rm -f "$_array_launch_r"
+			test -f "$1/$_array_launch_i/queued" || continue
+			: >"$1/running/$_array_launch_i"
+			array_start "$1" "$_array_launch_i" || say "could not start task $_array_launch_i of ${1##*/}"
+			_array_launch_count=$((_array_launch_count + 1))
 		done
 		_array_launch_pos=0
 		while test "$_array_launch_count" -lt "$_array_launch_max" && IFS= read -r _array_launch_i; do
@@ -208,4 +221,32 @@ array_going_any() {
 		case $job_state_value in queued | running | submitting) return 0 ;; esac
 	done
 	return 1
+}
+
+# array_requeue TASK_DIR: run an ended task again, under its own id (resubmit): its old directory goes
+# to attempts/N.TIME.PID, a fresh one is queued, and requeued/N has it start before the tasks not started
+# yet. Fails (75) while the task runs or is queued, (69) once the array was killed.
+array_requeue() {
+	_array_requeue_a=${1%/*}
+	_array_requeue_n=${1##*/}
+	test ! -f "$_array_requeue_a/killed" || die "$EX_UNAVAILABLE" "the array ${_array_requeue_a##*/} was killed: submit it again"
+	array_lock "$_array_requeue_a" || die "$EX_TEMPFAIL" "the array ${_array_requeue_a##*/} is locked: try again"
+	job_state_into "$1"
+	case $job_state_value in
+	finished | killed | timeout | lost) ;;
+	*)
+		array_unlock "$_array_requeue_a"
+		die "$EX_TEMPFAIL" "task $_array_requeue_n of ${_array_requeue_a##*/} is $job_state_value: it can be rerun once it has ended"
+		;;
+	esac
+	test -d "$_array_requeue_a/attempts" || mkdir "$_array_requeue_a/attempts"
+	test -d "$_array_requeue_a/requeued" || mkdir "$_array_requeue_a/requeued"
+	mv "$1" "$_array_requeue_a/attempts/$_array_requeue_n.$(now).$$"
+	mkdir "$1"
+	printf 'direct\n' >"$1/plugin"
+	read_state_into "$_array_requeue_a/count" || state_line=1
+	printf '%s\n' "$state_line" >"$1/queued"
+	: >"$_array_requeue_a/requeued/$_array_requeue_n"
+	array_unlock "$_array_requeue_a"
+	array_launch "$_array_requeue_a"
 }

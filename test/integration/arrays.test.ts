@@ -88,6 +88,23 @@ describe('arrays on direct', { concurrency: true }, () => {
     assert.deepEqual(end.map((t) => t.state), ['lost', 'finished', 'finished']);
   });
 
+  it('resubmit --failed reruns only the failed task, in its place', async () => {
+    // task 2 fails until ~/rr.fixed exists; every run of a task adds a line to ~/rr.log
+    const dir = await makeJob(join(sshHost.jobs, 'rr'), {
+      'start.sh': 'echo "run $TEJ_TASK_INDEX" >>"$HOME/rr.log"\ntest "$TEJ_TASK_INDEX" != 2 || test -f "$HOME/rr.fixed"\n',
+    });
+    ok(await run(['submit', 'h1', '--id', 'rr', '--array', '0-4%2', dir]));
+    await waitFor('all ended', () => tasks('rr'), (ts) => counts(ts).finished === 5, 120_000);
+    const failed = await run(['status', 'h1', '--id', 'rr']);
+    assert.equal(failed.stdout, '5 tasks: 4 finished, 1 failed\n');
+    assert.equal(failed.code, 4);
+    ok(await onHost('touch ~/rr.fixed'));
+    assert.equal(ok(await run(['resubmit', 'h1', '--id', 'rr', '--failed'])), 'rr/2\n');
+    const again = await waitFor('the rerun ended', () => tasks('rr'), (ts) => ts.every((t) => t.state === 'finished' && t.exit_code === 0), 120_000);
+    assert.equal(again.length, 5);
+    assert.deepEqual((await onHost('sort ~/rr.log')).stdout, 'run 0\nrun 1\nrun 2\nrun 2\nrun 3\nrun 4\n');
+  });
+
   it('a sweep gives each task its values, as they were written', async () => {
     const dir = await makeJob(join(sshHost.jobs, 'sweep'), {
       'start.sh': 'printf "%s|%s|%s\\n" "$TEJ_TASK_INDEX" "$lr" "$seed" >out.txt\n',
