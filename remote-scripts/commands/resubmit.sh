@@ -20,6 +20,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/answers.sh"
 	# shellcheck source=../lib/array.sh
 	. "$TEJ_ROOT/lib/array.sh"
+	# shellcheck source=../lib/array-kill.sh
+	. "$TEJ_ROOT/lib/array-kill.sh"
 fi
 
 test $# -eq 2 || test $# -eq 3 || die "$EX_USAGE" "usage: tej-remote resubmit <job-id> <new-job-id> [<nonce>]"

@@ -3,7 +3,7 @@
 #   (sourced after common.sh, proc.sh and state.sh)
 # Usage: . "$TEJ_ROOT/lib/array.sh"   (function definitions only)
 #   is_array DIR, array_create DIR, array_members_into ID, array_expand_into ID..., array_launch DIR,
-#   array_kill DIR GRACE, array_task_end JOB_DIR
+#   array_task_end JOB_DIR (killing and rerunning tasks: lib/array-kill.sh)
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # Layout of an array jobs/ID (docs/protocol.md, "Arrays"): work/ and meta/ as uploaded once, meta/array/
@@ -184,68 +184,8 @@ array_start() {
 	end_record_sync "$_array_start_t"
 }
 
-# array_kill DIR GRACE: no task starts any more (killed, under the lock), queued tasks are killed,
-# running ones get kill_job (lib/kill.sh)
-array_kill() {
-	array_lock "$1" || die "$EX_TEMPFAIL" "the array ${1##*/} is locked: try again"
-	test -f "$1/killed" || write_state "$1/killed" "$(now)"
-	array_unlock "$1"
-	for _array_kill_r in "$1"/running/*; do
-		test -e "$_array_kill_r" || continue
-		(kill_job "$1/${_array_kill_r##*/}" "$2") || true
-	done
-}
-
 # array_task_end JOB_DIR: from a task's wrapper as it ends: start the array's next task
 array_task_end() {
 	is_array "$1/.." || return 0
 	(array_launch "${1%/*}") </dev/null >/dev/null 2>&1 || true
-}
-
-# array_kill_queued TASK_DIR: kill a task not started yet: it never starts (killed, under the lock)
-array_kill_queued() {
-	array_lock "${1%/*}" || die "$EX_TEMPFAIL" "the array of ${1##*/} is locked: try again"
-	_array_kill_queued=1
-	if test -f "$1/queued"; then
-		_array_kill_queued=0
-		test -f "$1/killed" || write_state "$1/killed" "$(now)"
-	fi
-	array_unlock "${1%/*}"
-	return "$_array_kill_queued"
-}
-
-# array_going_any DIR: whether a task of the array in DIR is queued or running
-array_going_any() {
-	array_members_into "${1##*/}" || return 1
-	for _array_going_any_id in $array_members; do
-		job_state_into "$TEJ_ROOT/jobs/$_array_going_any_id"
-		case $job_state_value in queued | running | submitting) return 0 ;; esac
-	done
-	return 1
-}
-
-# array_requeue TASK_DIR: run an ended task again, under its own id (resubmit): its old directory goes
-# to attempts/N.TIME.PID, a fresh one is queued, and requeued/N has it start before the tasks not started
-# yet. Fails (75) while the task runs or is queued, (69) once the array was killed.
-array_requeue() {
-	_array_requeue_a=${1%/*}
-	_array_requeue_n=${1##*/}
-	test ! -f "$_array_requeue_a/killed" || die "$EX_UNAVAILABLE" "the array ${_array_requeue_a##*/} was killed: submit it again"
-	array_lock "$_array_requeue_a" || die "$EX_TEMPFAIL" "the array ${_array_requeue_a##*/} is locked: try again"
-	job_state_into "$1"
-	case $job_state_value in
-	finished | killed | timeout | lost) ;;
-	*)
-		array_unlock "$_array_requeue_a"
-		die "$EX_TEMPFAIL" "task $_array_requeue_n of ${_array_requeue_a##*/} is $job_state_value: it can be rerun once it has ended"
-		;;
-	esac
-	test -d "$_array_requeue_a/attempts" || mkdir "$_array_requeue_a/attempts"
-	test -d "$_array_requeue_a/requeued" || mkdir "$_array_requeue_a/requeued"
-	mv "$1" "$_array_requeue_a/attempts/$_array_requeue_n.$(now).$$"
-	mkdir "$1"
-	: >"$1/queued"
-	: >"$_array_requeue_a/requeued/$_array_requeue_n"
-	array_unlock "$_array_requeue_a"
-	array_launch "$_array_requeue_a"
 }

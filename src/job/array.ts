@@ -111,6 +111,15 @@ export function tasksOf<T>(array: string, statuses: Map<string, T>): [string, T]
   return [...statuses].filter(([id]) => id.startsWith(prefix));
 }
 
+/** IDS with each array's id replaced by its tasks, as a reply that expanded arrays named them. */
+export function expandArrays<T>(ids: string[], statuses: Map<string, T | undefined>): string[] {
+  return ids.flatMap((id) => {
+    if (statuses.get(id) !== undefined) return [id];
+    const tasks = tasksOf(id, statuses);
+    return tasks.length ? tasks.map(([t]) => t) : [id];
+  });
+}
+
 /** `12 tasks: 3 running, 6 queued, 2 finished, 1 failed`, from the tasks' states. */
 export function summarizeTasks(states: { state: string; exitCode?: number }[]): string {
   const counts = new Map<string, number>();

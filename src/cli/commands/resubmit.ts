@@ -4,7 +4,7 @@ import { JobNotFoundError, UsageError } from '../../errors.js';
 import { jobOutput } from '../../job/output.js';
 import { checkNewJobId, TASK_ID_PATTERN } from '../../job/id.js';
 import { isFailed } from '../../job/select.js';
-import { tasksOf } from '../../job/array.js';
+import { expandArrays } from '../../job/array.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
@@ -37,7 +37,7 @@ export const resubmitCommand: CommandModule<GlobalArgs, Args> = {
       if (argv.failed) {
         const statuses = await q.statuses(ids);
         // an array: the host answered with its tasks, which are what runs again
-        ids = ids.flatMap((id) => (statuses.get(id) || !tasksOf(id, statuses).length ? [id] : tasksOf(id, statuses).map(([t]) => t)));
+        ids = expandArrays(ids, statuses);
         const failed = ids.filter((id) => {
           const s = statuses.get(id);
           return s !== undefined && isFailed(s);
