@@ -70,7 +70,7 @@ array_members_into() {
 # looked at gets its free slots filled first (a wrapper killed with -9 started no successor)
 array_expand_into() {
 	array_ids=
-	for _array_expand_id in "$@"; do
+	for _array_expand_id in ${1+"$@"}; do
 		if array_members_into "$_array_expand_id"; then
 			array_launch "$TEJ_ROOT/jobs/$_array_expand_id"
 			array_ids="$array_ids$array_members"
