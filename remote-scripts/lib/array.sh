@@ -22,17 +22,24 @@ is_array() {
 	test -f "$1/meta/array/tasks"
 }
 
+# is_task_index WORD: whether WORD is a task's number (digits, no leading zero). Every line of
+# meta/array/tasks is checked where it is read: a task can rewrite that file.
+is_task_index() {
+	case $1 in
+	0 | [1-9] | [1-9]*[0-9]) ;;
+	*) return 1 ;;
+	esac
+	case $1 in *[!0-9]*) return 1 ;; esac
+	test "${#1}" -le 9
+}
+
 # array_create DIR: make the task directories of the array in DIR (its upload moved in), each queued.
 # The indexes were written by the client: each is checked again here. Fails (65) on a bad one.
 array_create() {
 	_array_create_n=0
 	set -- "$1"
 	while IFS= read -r _array_create_i || test -n "$_array_create_i"; do
-		case $_array_create_i in
-		0 | [1-9] | [1-9]*[0-9]) ;;
-		*) return 65 ;;
-		esac
-		case $_array_create_i in *[!0-9]*) return 65 ;; esac
+		is_task_index "$_array_create_i" || return 65
 		set -- "$@" "$1/$_array_create_i"
 		_array_create_n=$((_array_create_n + 1))
 	done <"$1/meta/array/tasks"
@@ -61,6 +68,7 @@ array_members_into() {
 	array_members=
 	is_array "$TEJ_ROOT/jobs/$1" || return 1
 	while IFS= read -r _array_members_i || test -n "$_array_members_i"; do
+		is_task_index "$_array_members_i" || continue
 		test -d "$TEJ_ROOT/jobs/$1/$_array_members_i" || continue # a deleted task
 		array_members="$array_members $1/$_array_members_i"
 	done <"$TEJ_ROOT/jobs/$1/meta/array/tasks"
@@ -134,6 +142,7 @@ array_launch() {
 			test "$_array_launch_count" -lt "$_array_launch_max" || break
 			_array_launch_i=${_array_launch_r##*/}
 			rm -f "$_array_launch_r"
+			is_task_index "$_array_launch_i" || continue
 			test -f "$1/$_array_launch_i/queued" || continue
 			: >"$1/running/$_array_launch_i"
 			array_start "$1" "$_array_launch_i" || say "could not start task $_array_launch_i of ${1##*/}"
@@ -144,6 +153,7 @@ array_launch() {
 			_array_launch_pos=$((_array_launch_pos + 1))
 			test "$_array_launch_pos" -gt "$_array_launch_next" || continue
 			write_state "$1/next" "$_array_launch_pos"
+			is_task_index "$_array_launch_i" || continue
 			test -f "$1/$_array_launch_i/queued" || continue
 			! test -f "$1/$_array_launch_i/killed" || continue
 			: >"$1/running/$_array_launch_i"
