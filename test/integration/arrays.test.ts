@@ -3,6 +3,7 @@
 // all of them, a wrapper killed with -9 does not stall the rest, a sweep gives each task its values.
 // Tasks wait for files the test writes (go, stop): no sleep stands in for an event.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
@@ -115,6 +116,12 @@ describe('arrays on direct', { concurrency: true }, () => {
     const outs = [];
     for (const t of sub.tasks) outs.push(ok(await run(['download', 'h1', '--id', t, 'out.txt:'])));
     assert.deepEqual(outs, ['0|0.1|1\n', '1|0.1|2\n', '2|$(id)|1\n', '3|$(id)|2\n']);
+    // from every task at once: into ./sw/N/
+    ok(await run(['download', 'h1', '--id', 'sw/*', 'out.txt']));
+    for (const [i, out] of outs.entries()) assert.equal(readFileSync(join(sshHost.home, 'sw', String(i), 'out.txt'), 'utf8'), out);
+    const whole = await run(['download', 'h1', '--id', 'sw', 'out.txt']);
+    assert.equal(whole.code, 65);
+    assert.match(whole.stderr, /sw is an array: download from a task \(--id sw\/N\) or from each of them/);
     // tej.json "tasks": each object one task's environment
     const listed = await makeJob(join(sshHost.jobs, 'listed'), {
       'start.sh': 'printf "%s\\n" "$name" >out.txt\n',
