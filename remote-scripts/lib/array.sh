@@ -89,13 +89,22 @@ array_expand_into() {
 }
 
 # array_lock DIR: take the array's lock (mkdir); its holder's "PID START" in lock/owner. A lock whose
-# holder is gone (a wrapper killed with -9 while it held it) is broken. Fails after 3000 naps.
+# holder is gone (a wrapper killed with -9 while it held it), or that has had no owner for 100 naps (its
+# holder died between its mkdir and its write), is broken. Fails after 3000 naps.
 array_lock() {
 	_array_lock_naps=0
+	_array_lock_ownerless=0
 	self_into
 	until mkdir "$1/lock" 2>/dev/null; do
-		if read_state_into "$1/lock/owner" && ! submitter_alive "$state_line"; then
+		if read_state_into "$1/lock/owner"; then
+			_array_lock_ownerless=0
+		else
+			_array_lock_ownerless=$((_array_lock_ownerless + 1))
+		fi
+		if test "$_array_lock_ownerless" -gt 100 || { test "$_array_lock_ownerless" -eq 0 && ! submitter_alive "$state_line"; }; then
+			_array_lock_ownerless=0
 			# moved aside before removal: of two that break it, one moves it, the other's mv fails
+			rm -rf "$1/lock.$self_pid"
 			mv "$1/lock" "$1/lock.$self_pid" 2>/dev/null && rm -rf "$1/lock.$self_pid"
 			continue
 		fi
