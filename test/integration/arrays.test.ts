@@ -104,6 +104,11 @@ describe('arrays on direct', { concurrency: true }, () => {
     const again = await waitFor('the rerun ended', () => tasks('rr'), (ts) => ts.every((t) => t.state === 'finished' && t.exit_code === 0), 120_000);
     assert.equal(again.length, 5);
     assert.deepEqual((await onHost('sort ~/rr.log')).stdout, 'run 0\nrun 1\nrun 2\nrun 2\nrun 3\nrun 4\n');
+    // wait and show take the array's id for its tasks
+    const waited = await run(['wait', 'h1', '--id', 'rr']);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.deepEqual(waited.stdout.trim().split('\n').map((l) => l.split('\t')[0]), ['rr/0', 'rr/1', 'rr/2', 'rr/3', 'rr/4']);
+    assert.deepEqual(ok(await run(['show', 'h1', '--id', 'rr'])).match(/^id: +\S+$/gm), ['rr/0', 'rr/1', 'rr/2', 'rr/3', 'rr/4'].map((t) => `id:             ${t}`));
   });
 
   it('a sweep gives each task its values, as they were written', async () => {
