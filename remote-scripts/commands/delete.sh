@@ -19,6 +19,10 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/answers.sh"
 	# shellcheck source=../lib/kill.sh
 	. "$TEJ_ROOT/lib/kill.sh"
+	# shellcheck source=../lib/array.sh
+	. "$TEJ_ROOT/lib/array.sh"
+	# shellcheck source=../lib/array-kill.sh
+	. "$TEJ_ROOT/lib/array-kill.sh"
 fi
 
 usage="usage: tej-remote delete <job-id> [--kill] [--grace SECONDS]"
@@ -27,7 +31,18 @@ kill_args "$usage" --kill ${1+"$@"}
 require_setup
 job_dir_for "$id"
 
-job_state_into "$job_dir"
+# An array goes whole, once none of its tasks runs (or with --kill, which kills them).
+if is_array "$job_dir"; then
+	if array_going_any "$job_dir"; then
+		test -n "$kill" || die "$EX_TEMPFAIL" "array $id has tasks queued or running (delete --kill kills them first)"
+	fi
+	array_kill "$job_dir" "$grace"
+	job_state_value=killed
+elif test -n "$kill" && is_array "${job_dir%/*}" && array_kill_queued "$job_dir"; then
+	job_state_value=killed
+else
+	job_state_into "$job_dir"
+fi
 case $job_state_value in
 running | queued)
 	test -n "$kill" || die "$EX_TEMPFAIL" "job $id is running (delete --kill kills it first)"

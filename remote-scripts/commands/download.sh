@@ -53,6 +53,8 @@ case /$path/ in
 esac
 require_setup
 job_dir_for "$id"
+# an array's directory holds its upload, not a task's results (lib/array.sh)
+test ! -f "$job_dir/meta/array/tasks" || die "$EX_DATAERR" "$id is an array: download from a task (--id $id/N) or from each of them (--id '$id/*')"
 need_cmd tar
 
 root=$(cd -P "$job_dir" && pwd -P)

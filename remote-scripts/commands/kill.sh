@@ -19,6 +19,10 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/answers.sh"
 	# shellcheck source=../lib/kill.sh
 	. "$TEJ_ROOT/lib/kill.sh"
+	# shellcheck source=../lib/array.sh
+	. "$TEJ_ROOT/lib/array.sh"
+	# shellcheck source=../lib/array-kill.sh
+	. "$TEJ_ROOT/lib/array-kill.sh"
 fi
 
 usage="usage: tej-remote kill <job-id> [--grace SECONDS]"
@@ -27,7 +31,18 @@ kill_args "$usage" "" ${1+"$@"}
 require_setup
 job_dir_for "$id"
 
-kill_job "$job_dir" "$grace"
+# An array: no task starts any more, and every one is killed; a task not started: it never starts.
+if is_array "$job_dir"; then
+	previous_state=running
+	array_going_any "$job_dir" || previous_state=finished
+	array_kill "$job_dir" "$grace"
+	state=killed
+elif is_array "${job_dir%/*}" && array_kill_queued "$job_dir"; then
+	previous_state=queued
+	state=killed
+else
+	kill_job "$job_dir" "$grace"
+fi
 emit_header
 emit id "$id"
 emit previous_state "$previous_state"

@@ -18,6 +18,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/answers.sh"
 	# shellcheck source=../lib/record.sh
 	. "$TEJ_ROOT/lib/record.sh"
+	# shellcheck source=../lib/array.sh
+	. "$TEJ_ROOT/lib/array.sh"
 fi
 
 test $# -eq 0 || die "$EX_USAGE" "usage: tej-remote list"
@@ -32,6 +34,10 @@ for dir in "$TEJ_ROOT"/jobs/*/; do
 	is_job_id "$id" || continue
 	ids="$ids $id"
 done
+# An array's id stands for its tasks (lib/array.sh).
+# shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
+array_expand_into $ids
+ids=$array_ids
 # One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
 # shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
 prefetch_states $ids

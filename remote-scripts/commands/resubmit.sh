@@ -18,6 +18,10 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/state.sh"
 	# shellcheck source=../lib/answers.sh
 	. "$TEJ_ROOT/lib/answers.sh"
+	# shellcheck source=../lib/array.sh
+	. "$TEJ_ROOT/lib/array.sh"
+	# shellcheck source=../lib/array-kill.sh
+	. "$TEJ_ROOT/lib/array-kill.sh"
 fi
 
 test $# -eq 2 || test $# -eq 3 || die "$EX_USAGE" "usage: tej-remote resubmit <job-id> <new-job-id> [<nonce>]"
@@ -30,6 +34,17 @@ check_job_id "$old"
 check_job_id "$new"
 require_setup
 job_dir_for "$old"
+# A task of an array runs again under its own id, from the array's upload (lib/array.sh).
+if test "$new" = "$old" && is_array "${job_dir%/*}"; then
+	array_requeue "$job_dir"
+	emit_header
+	emit id "$old"
+	emit plugin direct
+	emit native_id ""
+	emit state queued
+	exit 0
+fi
+case $new in */*) die "$EX_DATAERR" "invalid job id: '$new' (a task runs again under its own id)" ;; esac
 if ! test -f "$job_dir/input.tar" || ! marker=$(read_state "$job_dir/input-nonce"); then
 	die "$EX_NOINPUT" "job $old has no saved input (it was submitted without --keep-input, or by an older tej): submit its directory again"
 fi

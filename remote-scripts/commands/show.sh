@@ -20,6 +20,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/answers.sh"
 	# shellcheck source=../lib/record.sh
 	. "$TEJ_ROOT/lib/record.sh"
+	# shellcheck source=../lib/array.sh
+	. "$TEJ_ROOT/lib/array.sh"
 fi
 
 brief=
@@ -43,6 +45,10 @@ emit_json() {
 }
 
 # One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
+# An array's id stands for its tasks (lib/array.sh).
+array_expand_into "$@"
+# shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
+set -- $array_ids
 prefetch_states "$@"
 emit_header
 emit host "$(uname -n)"

@@ -19,6 +19,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/answers.sh"
 	# shellcheck source=../lib/record.sh
 	. "$TEJ_ROOT/lib/record.sh"
+	# shellcheck source=../lib/array.sh
+	. "$TEJ_ROOT/lib/array.sh"
 fi
 
 test $# -ge 1 || die "$EX_USAGE" "usage: tej-remote status <job-id>..."
@@ -27,6 +29,10 @@ for id in "$@"; do
 done
 require_setup
 
+# An array's id stands for its tasks (lib/array.sh).
+array_expand_into "$@"
+# shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
+set -- $array_ids
 # One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
 prefetch_states "$@"
 emit_proto

@@ -35,6 +35,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/container.sh"
 	# shellcheck source=../lib/after.sh
 	. "$TEJ_ROOT/lib/after.sh"
+	# shellcheck source=../lib/array.sh
+	. "$TEJ_ROOT/lib/array.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
@@ -74,6 +76,7 @@ while test $# -gt 0; do
 done
 test "$positional" -eq 2 || die "$EX_USAGE" "$usage"
 check_job_id "$id"
+case $id in */*) die "$EX_DATAERR" "invalid job id: '$id' (a task's id: the array's is one without /N)" ;; esac
 test -n "$marker" || marker=$nonce
 case $nonce/$marker in
 /* | */ | *[!A-Za-z0-9_/-]* | */*/*) die "$EX_DATAERR" "invalid nonce: '$nonce' (marker '$marker')" ;;
@@ -279,6 +282,11 @@ container_resolve "$meta" || reject "$container_status" "$container_error"
 # The jobs it runs after (--after) exist, on this plugin (lib/after.sh).
 after_check "$meta" "$plugin" || reject "$EX_DATAERR" "$after_bad"
 
+# An array (lib/array.sh) runs on the direct plugin only.
+if test -d "$meta/array" && test "$plugin" != direct; then
+	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot run arrays yet (submit with --plugin direct)"
+fi
+
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
 until mkdir "$job_dir" 2>/dev/null; do
 	claimed_by_us || reject "$EX_CANTCREAT" "job $id exists already"
@@ -300,7 +308,11 @@ TEJ_ATTEMPT=${staging##*/}
 export TEJ_ATTEMPT
 status=0
 native_id=
-if test "$plugin" = direct; then
+if test -d "$job_dir/meta/array"; then
+	# an array: its tasks' directories, queued; the first max start now (lib/array.sh)
+	array_create "$job_dir" || status=$EX_DATAERR
+	test "$status" -ne 0 || native_id=array
+elif test "$plugin" = direct; then
 	# The bundle's direct plugin starts the wrapper from this shell, not a subshell (a fork of a
 	# session's shell, which holds the whole helper program): its answer and its pid-start go into
 	# staging, and into jobs/ID with native-id below (until then the wrapper's launched tells both).
@@ -338,6 +350,20 @@ fi
 rm -rf "$job_dir/submitter" "$staging"
 # A quick job may have ended before native-id was there: its end record is written now (lib/state.sh).
 end_record_sync "$job_dir"
+if test "$native_id" = array; then
+	array_launch "$job_dir"
+	array_members_into "$id"
+	emit tej-proto "$TEJ_PROTO"
+	emit now "$submit_now"
+	emit id "$id"
+	emit plugin "$plugin"
+	emit native_id array
+	emit state queued
+	# shellcheck disable=SC2086 # task ids hold no blanks and no glob characters
+	set -- $array_members
+	emit tasks "$#"
+	exit 0
+fi
 
 emit tej-proto "$TEJ_PROTO"
 emit now "$submit_now"

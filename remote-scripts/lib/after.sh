@@ -83,29 +83,42 @@ after_end_into() {
 }
 
 # after_blocker_into: set after_blocker to the first dependency of meta/after that can never be met
-# ("ID STATE"), after_pending to yes when one has not ended yet
+# ("ID STATE"), after_pending to yes when one has not ended yet. An array (lib/array.sh) is all its
+# tasks: each must end as its mode asks.
 after_blocker_into() {
 	after_blocker=
 	after_pending=
 	while read -r _after_id _after_mode _after_rest; do
 		is_job_id "$_after_id" || continue
-		after_end_into "$_after_id"
-		case $after_state in
-		submitting | queued | running) after_pending=yes ;;
-		finished)
-			if test "$_after_mode" != any && test "$after_code" != 0; then
-				after_blocker="$_after_id failed"
-				return 0
-			fi
-			;;
-		*)
-			if test "$_after_mode" != any; then
-				after_blocker="$_after_id $after_state"
-				return 0
-			fi
-			;;
-		esac
+		if array_members_into "$_after_id"; then
+			for _after_member in $array_members; do
+				after_judge "$_after_member" "$_after_mode" || return 0
+			done
+		else
+			after_judge "$_after_id" "$_after_mode" || return 0
+		fi
 	done <"$meta/after"
+}
+
+# after_judge ID MODE: look at one dependency (after_end_into); fail, with after_blocker set, when it can
+# never be met; set after_pending when it has not ended yet
+after_judge() {
+	after_end_into "$1"
+	case $after_state in
+	submitting | queued | running) after_pending=yes ;;
+	finished)
+		if test "$2" != any && test "$after_code" != 0; then
+			after_blocker="$1 failed"
+			return 1
+		fi
+		;;
+	*)
+		if test "$2" != any; then
+			after_blocker="$1 $after_state"
+			return 1
+		fi
+		;;
+	esac
 }
 
 # after_wait: in the direct wrapper, before the job starts: wait until every dependency of meta/after

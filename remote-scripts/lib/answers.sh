@@ -73,7 +73,7 @@ prefetch_states() {
 		_prefetch_out=$(printf '%s' "$_prefetch_in" | queue_states) || _prefetch_out=
 		while read -r _prefetch_word _prefetch_native _prefetch_dir; do
 			test -n "$_prefetch_dir" || continue
-			plugin_answers="$plugin_answers ${_prefetch_dir##*/}:$_prefetch_word:$_prefetch_native"
+			plugin_answers="$plugin_answers ${_prefetch_dir#"$TEJ_ROOT/jobs/"}:$_prefetch_word:$_prefetch_native"
 		done <<EOF
 $_prefetch_out
 EOF
@@ -85,7 +85,7 @@ EOF
 # prefetched answers; fail if there is none
 plugin_answer_into() {
 	test -n "$prefetched" || return 1
-	_plugin_answer_rest=${plugin_answers#* "${1##*/}:"}
+	_plugin_answer_rest=${plugin_answers#* "${1#"$TEJ_ROOT/jobs/"}:"}
 	test "$_plugin_answer_rest" != "$plugin_answers" || return 1
 	_plugin_answer_rest=${_plugin_answer_rest%% *}
 	answer_word=${_plugin_answer_rest%%:*}

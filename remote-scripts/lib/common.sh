@@ -115,8 +115,13 @@ need_cmd() {
 	has_cmd "$1" || die "$EX_UNAVAILABLE" "this host lacks '$1', which tej needs"
 }
 
-# is_job_id ID: whether ID matches [A-Za-z0-9][A-Za-z0-9._-]{0,127} and holds no '..'
+# is_job_id ID: whether ID matches [A-Za-z0-9][A-Za-z0-9._-]{0,127} and holds no '..'; or is ID/N, task N
+# of the array ID (N a number without leading zeros: lib/array.sh)
 is_job_id() {
+	case $1 in
+	*/*/* | */ | */0?* | */*[!0-9]*) return 1 ;;
+	*/*) set -- "${1%/*}" ;;
+	esac
 	case $1 in
 	'' | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]* | *..*) return 1 ;;
 	esac
@@ -395,22 +400,26 @@ load_own_plugin() {
 #   "$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" JOB_DIR
 # An environment string is at most 128 KiB on Linux: each text is far below.
 # shellcheck disable=SC2016,SC2089 # code for the wrapper's shell, which expands it
-TEJ_WRAPPER_BOOT='tej_text_libs=$TEJ_CODE_LIBS tej_text_run_job=$TEJ_CODE_RUN_JOB
-unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+TEJ_WRAPPER_BOOT='tej_text_libs=$TEJ_CODE_LIBS tej_text_run_job=$TEJ_CODE_RUN_JOB tej_text_direct=${TEJ_CODE_DIRECT:-}
+unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB TEJ_CODE_DIRECT
 tej_in_memory=1
 eval "tej_libs() {
 $tej_text_libs
 }"
+tej_plugin_known() { test -n "$tej_text_direct" && test "$1" = direct; }
+tej_plugin() { eval "$tej_text_direct"; }
 eval "$tej_text_run_job"'
 # shellcheck disable=SC2090,SC2154 # tej_text_* are set by the helper program (src/remote/program.ts)
 wrapper_code_export() {
 	TEJ_CODE_BOOT=$TEJ_WRAPPER_BOOT
 	TEJ_CODE_LIBS=$tej_text_libs
 	TEJ_CODE_RUN_JOB=$tej_text_run_job
-	export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+	# the direct plugin, with which a task's wrapper starts the array's next task (lib/array.sh)
+	TEJ_CODE_DIRECT=${tej_text_direct:-}
+	export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB TEJ_CODE_DIRECT
 }
 wrapper_code_unexport() {
-	unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
+	unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB TEJ_CODE_DIRECT
 }
 
 # queue_state_by_states JOB_DIR NATIVE_ID: queue_state for a plugin that has queue_states: one job

@@ -56,12 +56,12 @@ make_scratch() {
 	case $wrapper_start in
 	'' | *[!0-9]*) ;;
 	*)
-		scratch=$_make_scratch_base/$job_id.$$-$wrapper_start
+		scratch=$_make_scratch_base/${job_id%/*}.$$-$wrapper_start
 		mkdir -m 700 "$scratch" 2>/dev/null || scratch=
 		;;
 	esac
 	if test -z "$scratch"; then
-		scratch=$(mktemp -d "$_make_scratch_base/$job_id.XXXXXX") && chmod 700 "$scratch" || return 1
+		scratch=$(mktemp -d "$_make_scratch_base/${job_id%/*}.XXXXXX") && chmod 700 "$scratch" || return 1
 	fi
 	# its one reader (queue_kill, queues/direct.sh) takes only a whole line, newline included
 	write_once "$job_dir/scratch" "$scratch"
@@ -633,6 +633,8 @@ finish() {
 	end_record_sync "$job_dir" cleared
 	notify "$1"
 	webhook_post "$1"
+	# an array's task: the next one takes its slot (lib/array.sh)
+	array_task_end "$job_dir"
 	test "$2" = no-exit || exit "$1"
 }
 
@@ -667,6 +669,8 @@ else
 	. "$TEJ_ROOT/lib/cgroup.sh"
 	# shellcheck source=gpus.sh
 	. "$TEJ_ROOT/lib/gpus.sh"
+	# shellcheck source=array.sh
+	. "$TEJ_ROOT/lib/array.sh"
 fi
 
 test $# -eq 1 || die "$EX_USAGE" "usage: run-job.sh JOB_DIR"
@@ -683,6 +687,11 @@ if ! test -d "$job_dir/work" || ! test -d "$job_dir/meta"; then
 	die "$EX_NOINPUT" "not a job directory: $1"
 fi
 job_id=${job_dir##*/}
+# a task of an array: ID/N (lib/array.sh)
+if is_array "$job_dir/.."; then
+	job_id=${job_dir%/*}
+	job_id=${job_id##*/}/${job_dir##*/}
+fi
 
 # Record ourselves first, as `launched` ("NATIVE_ID PID START"): a submit that dies before it writes
 # native-id leaves the job known by this record. The record is linked into place (link(2) is atomic and

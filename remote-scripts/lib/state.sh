@@ -117,6 +117,12 @@ native_id_ok() {
 # incomplete, so that an incomplete job never starts afterwards.
 job_state_into() {
 	job_native=
+	# a task of an array not started yet (lib/array.sh): queued, or killed with its array
+	if test -f "$1/queued"; then
+		job_state_value=queued
+		! test -f "$1/killed" && ! test -f "$1/../killed" || job_state_value=killed
+		return 0
+	fi
 	if test -f "$1/exit-code" && ! test -f "$1/native-open"; then
 		! native_id_into "$1" || job_native=$native_value
 		ended_state_into "$1"

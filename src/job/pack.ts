@@ -1,5 +1,6 @@
 // Packs a job directory and its metadata into the one tar stream that `submit` reads: meta/..., work/...,
 // and last the empty `end-<nonce>` marker that proves the stream arrived whole.
+import { type ArrayPlan, arrayMetaFiles } from './array.js';
 import { accessSync, closeSync, constants, createReadStream, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -56,6 +57,8 @@ export interface JobMeta {
   after?: AfterDependency[];
   /** What the client records about the submit (git provenance, client host...): meta/job.json, one line. */
   record?: Record<string, unknown>;
+  /** An array's tasks: meta/array/ (job/array.ts). */
+  arrayPlan?: ArrayPlan;
 }
 
 export interface Scan {
@@ -154,6 +157,7 @@ function metaFiles(meta: JobMeta): [string, string][] {
   if (meta.notifyWebhook !== undefined) files.push(['notify-webhook', meta.notifyWebhook]);
   if (meta.after?.length) files.push(['after', afterFile(meta.after)]);
   if (meta.record !== undefined) files.push(['job.json', JSON.stringify(meta.record) + '\n']);
+  if (meta.arrayPlan) files.push(...arrayMetaFiles(meta.arrayPlan));
   return files;
 }
 

@@ -2,7 +2,7 @@
 // before anything touches the host.
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
-import { checkJobId } from './id.js';
+import { checkNewJobId } from './id.js';
 import { checkAfter } from './after.js';
 import type { JobMeta } from './pack.js';
 import { planJob, type JobPlan } from './plan.js';
@@ -50,7 +50,7 @@ export interface PreparedSubmission {
 
 /** Checks a submit's id and plugin name, without touching the file system; returns the id. */
 export function checkSubmitOptions(options: SubmitOptions): string {
-  const id = checkJobId(options.id);
+  const id = checkNewJobId(options.id);
   checkOutputPath(options.stdout, 'stdout');
   checkOutputPath(options.stderr, 'stderr');
   checkPluginName(options.plugin);

@@ -24,7 +24,7 @@ export function isGlob(pattern: string): boolean {
 
 /** A glob over job ids as a RegExp: `*` any run, `?` one character, `[...]`/`[!...]` a class. */
 export function globToRegExp(glob: string): RegExp {
-  if (!/^[A-Za-z0-9._*?[\]!-]+$/.test(glob) || glob.length > 256) {
+  if (!/^[A-Za-z0-9._*?[\]!/-]+$/.test(glob) || glob.length > 256) {
     throw new UsageError(`bad --id pattern '${glob}'`, { hint: 'patterns use job id characters and * ? [...], e.g. train_*' });
   }
   let re = '';

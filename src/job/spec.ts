@@ -23,6 +23,10 @@ export interface JobSpec {
   stdout?: string;
   stderr?: string;
   labels?: Record<string, string>;
+  /** A sweep (job/array.ts): the cartesian product of the values, or the tasks one by one. */
+  params?: Record<string, (string | number | boolean)[]>;
+  tasks?: Record<string, string | number | boolean>[];
+  max_running?: number;
   notify?: { webhook?: string; command?: string };
   plugin?: string;
   /** Jobs to run after: ID, ID:ok or ID:any (lib/after.sh). */

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { InvalidInputError, TejError } from '../errors.js';
 import type { Reply } from '../protocol/reply.js';
 import type { QueueCalls } from '../remote/call.js';
-import { checkJobId } from './id.js';
+import { checkJobId, checkNewJobId, TASK_ID_PATTERN } from './id.js';
 import { packJob } from './pack.js';
 import { replay } from './prepack.js';
 import { KEEP_INPUT_MAX_BYTES, type PreparedSubmission } from './prepare.js';
@@ -53,7 +53,8 @@ export async function submitPrepared(q: QueueCalls, prepared: PreparedSubmission
 /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */
 export async function resubmit(q: QueueCalls, id: string, newId: string): Promise<SubmitResult> {
   checkJobId(id);
-  checkJobId(newId);
+  // a task of an array (ID/N) runs again under its own id
+  if (newId !== id || !TASK_ID_PATTERN.test(id)) checkNewJobId(newId);
   // a fresh nonce: of two resubmits to one new id, one wins and the other gets 73
   const { reply } = await q.call('resubmit', [id, newId, randomBytes(8).toString('hex')]);
   return submitResult(reply!, newId);

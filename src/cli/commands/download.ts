@@ -1,7 +1,11 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
+import { isGlob } from '../../job/select.js';
+import { selectIds } from '../select.js';
 
 interface Args extends GlobalArgs {
   specs?: string[];
@@ -14,7 +18,7 @@ export const downloadCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       .positional('specs', { type: 'string', array: true, describe: '[destination] SPEC...' })
-      .option('id', { type: 'string', describe: 'Job id', demandOption: true }),
+      .option('id', { type: 'string', describe: "Job id; a glob ('sweep/*') downloads from each job it matches into ./ID/", demandOption: true }),
   handler: async (argv) => {
     // Words after `--` are specs (yargs leaves them in `_`, after the command's name): `-- -x.csv`.
     const afterDashes = (argv._ ?? []).slice(1).map(String);
@@ -23,7 +27,17 @@ export const downloadCommand: CommandModule<GlobalArgs, Args> = {
     const all = [...specs, ...afterDashes];
     const { destination, rest } = specs.length > 0 ? await splitDestination(all, 'some') : { destination: undefined, rest: all };
     if (rest.length === 0) throw new UsageError('nothing to download', { hint: 'name files: out.txt, log.txt: (stdout), res.csv:/tmp/r.csv' });
-    const results = await withQueue(destination, argv, (q) => q.download(argv.id!, rest, { cwd: process.cwd(), stdout: process.stdout }));
+    const results = await withQueue(destination, argv, async (q) => {
+      if (!isGlob(argv.id!)) return q.download(argv.id!, rest, { cwd: process.cwd(), stdout: process.stdout });
+      // a glob (the tasks of an array: 'sweep/*'): each job's files into ./ID/ (./sweep/3/...), one job after another
+      const all = [];
+      for (const id of await selectIds(q, { id: [argv.id!] })) {
+        const cwd = join(process.cwd(), id);
+        await mkdir(cwd, { recursive: true });
+        all.push(...(await q.download(id, rest, { cwd, stdout: process.stdout })));
+      }
+      return all;
+    });
     for (const r of results) {
       if (argv.json && r.destination !== '-') printJson(r);
       if (r.skipped.length > 0 && !argv.quiet) {

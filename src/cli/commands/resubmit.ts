@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { JobNotFoundError, UsageError } from '../../errors.js';
 import { jobOutput } from '../../job/output.js';
-import { checkJobId } from '../../job/id.js';
+import { checkNewJobId, TASK_ID_PATTERN } from '../../job/id.js';
 import { isFailed } from '../../job/select.js';
+import { expandArrays } from '../../job/array.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
@@ -35,6 +36,8 @@ export const resubmitCommand: CommandModule<GlobalArgs, Args> = {
       let ids = all ? (await q.list()).map((s) => s.id) : await selectIds(q, argv);
       if (argv.failed) {
         const statuses = await q.statuses(ids);
+        // an array: the host answered with its tasks, which are what runs again
+        ids = expandArrays(ids, statuses);
         const failed = ids.filter((id) => {
           const s = statuses.get(id);
           return s !== undefined && isFailed(s);
@@ -50,7 +53,8 @@ export const resubmitCommand: CommandModule<GlobalArgs, Args> = {
       }
       if (argv['new-id'] !== undefined && ids.length !== 1) throw new UsageError(`--new-id names one job, the selection has ${ids.length}`);
       for (const id of ids) {
-        const r = await q.resubmit(id, argv['new-id'] !== undefined ? checkJobId(argv['new-id']) : rerunId(id));
+        // a task of an array runs again in its place (ID/N), from the array's upload
+        const r = await q.resubmit(id, argv['new-id'] !== undefined ? checkNewJobId(argv['new-id']) : TASK_ID_PATTERN.test(id) ? id : rerunId(id));
         if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId }, { resubmitted_from: id }));
         else process.stdout.write(`${r.id}\n`);
       }

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { expandArrays } from '../../job/array.js';
 import { jobOutput } from '../../job/output.js';
 import type { JobRecord } from '../../job/record.js';
 import { describeStatus, statusExit } from '../../job/status.js';
@@ -86,8 +87,10 @@ export const showCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const { ids, records } = await withQueue(destination, argv, async (q) => {
-      const ids = await selectIds(q, argv);
-      return { ids, records: await q.show(ids) };
+      const selected = await selectIds(q, argv);
+      const records = await q.show(selected);
+      // an array's id: the host's records are its tasks'
+      return { ids: expandArrays(selected, records), records };
     });
     let exit = 0;
     ids.forEach((id, i) => {

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { describeStatus, statusExit } from '../../job/status.js';
 import { jobOutput } from '../../job/output.js';
+import { summarizeTasks, tasksOf } from '../../job/array.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable } from '../render.js';
 import { type SelectArgs, selectJobs, selectOptions } from '../select.js';
@@ -24,6 +25,19 @@ export const statusCommand: CommandModule<GlobalArgs, Args> = {
     const out: string[] = [];
     for (const id of ids) {
       const s = statuses.get(id);
+      // An array: the host answered with its tasks: a summary line, or one JSON object per task.
+      const tasks = s ? [] : tasksOf(id, statuses);
+      if (tasks.length) {
+        for (const [tid, t] of tasks) {
+          exit = Math.max(exit, statusExit(t));
+          if (argv.json) out.push(`${JSON.stringify(jobOutput(tid, t))}\n`);
+        }
+        if (!argv.json) {
+          const line = summarizeTasks(tasks.map(([, t]) => t!));
+          out.push(ids.length > 1 ? `${id}\t${line}\n` : `${line}\n`);
+        }
+        continue;
+      }
       exit = Math.max(exit, statusExit(s));
       if (argv.json) out.push(`${JSON.stringify(jobOutput(id, s))}\n`);
       else out.push(ids.length > 1 ? `${id}\t${printable(describeStatus(s))}\n` : `${printable(describeStatus(s))}\n`);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { checkJobId, defaultJobId } from '../../job/id.js';
+import { checkNewJobId, defaultJobId } from '../../job/id.js';
 import { jobOutput } from '../../job/output.js';
 import { type JobSpec, mergeSpecs, readSpec, specResources, validateSpec } from '../../job/spec.js';
 import { UsageError } from '../../errors.js';
@@ -17,6 +17,7 @@ import { parseForwardSpec } from '../../job/forward.js';
 import { ignoredLimitsWarning } from '../../job/ignored-limits.js';
 import type { SubmitResult } from '../../job/submit.js';
 import { runForward } from './forward.js';
+import { parseParams, planArray } from '../../job/array.js';
 
 interface Args extends GlobalArgs {
   args?: string[];
@@ -43,6 +44,9 @@ interface Args extends GlobalArgs {
   'sbatch-arg'?: string[];
   forward?: string[];
   after?: string[];
+  array?: string;
+  'max-running'?: number;
+  param?: string[];
 }
 
 /** The command line's layer of the job description, checked against the tej.json schema like a file. */
@@ -159,6 +163,9 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('exclude', { type: 'string', array: true, nargs: 1, describe: 'gitignore pattern of files not to upload (repeatable; adds to .tejignore)' })
       .option('keep-input', { type: 'boolean', describe: 'Keep the upload on the host for tej resubmit (default: when it is 64 MiB or less); --no-keep-input never' })
       .option('forward', { type: 'string', array: true, nargs: 1, describe: 'Then wait for the job to start and forward [LOCAL:]PORT to it, as tej forward (repeatable)' })
+      .option('array', { type: 'string', describe: 'Run the directory as an array of tasks: 0-99, 1,3,5-7, 0-99%K (at most K at once); each gets TEJ_TASK_INDEX' })
+      .option('max-running', { type: 'number', describe: "At most this many tasks of the array at once (direct: default the host's CPU count)" })
+      .option('param', { type: 'string', array: true, nargs: 1, describe: 'NAME=V1,V2: a sweep, one task per combination (repeatable); each task gets NAME in its environment' })
       .option('dry-run', { type: 'boolean', describe: 'List the files that would be sent and their size; connect to nothing' }),
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
@@ -173,8 +180,16 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     const fromFlag = scriptOrCommand(dir, argv.script);
     // Layers, lowest first: the config file's resources (host entry over defaults), tej.json, the flags.
     const merged = mergeSpecs(config.resources as JobSpec | undefined, spec, await flagSpec(argv), { env: parseEnv(argv.env) });
+    const flagParams = parseParams((argv.param ?? []).map(String));
+    const arrayPlan = planArray({
+      array: argv.array,
+      maxRunning: argv['max-running'] ?? spec.max_running,
+      params: spec.params || argv.param?.length ? { ...spec.params, ...flagParams } : undefined,
+      tasks: spec.tasks,
+    });
     const options = {
       id: argv.id ?? defaultJobId(dir),
+      ...(arrayPlan ? { arrayPlan } : {}),
       plugin: merged.plugin ?? config.plugin,
       ...(argv.script !== undefined ? fromFlag : { script: spec.script, command: spec.command }),
       args: merged.args,
@@ -188,7 +203,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       keepInput: argv['keep-input'],
     };
     if (argv['dry-run']) {
-      checkJobId(options.id);
+      checkNewJobId(options.id);
       return printPlan(await planJob(dir, options), argv.json);
     }
     // A bad id, plugin or directory fails here, before any connection. The rest of the job (its files,
@@ -200,7 +215,8 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       // limits the job's plugin takes but does not enforce (Slurm: max_processes, cpu_time)
       const ignored = ignoredLimitsWarning(r.plugin, merged);
       if (ignored) process.stderr.write(ignored);
-      if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
+      if (argv.json && arrayPlan) printJson({ id: r.id, plugin: r.plugin, tasks: arrayPlan.indexes.map((i) => `${r.id}/${i}`) });
+      else if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
       else process.stdout.write(`${r.id}\n`);
     };
     const preparing = await prepareWhileConnecting(dir, options);

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { expandArrays } from '../../job/array.js';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, InvalidInputError, TejError, UsageError } from '../../errors.js';
@@ -69,9 +70,11 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
     const deadline = argv.timeout !== undefined ? Date.now() + timeoutSeconds(String(argv.timeout)) * 1000 : Infinity;
     const specs = (argv.download ?? []).map(String);
     process.exitCode = await withQueue(destination, argv, async (q) => {
-      const ids = await selectIds(q, argv);
       // One request for the jobs' records: their webhooks (tej.json notify.webhook) and the host's name.
-      const records = await q.show(ids, { brief: true });
+      // An array's id stands for its tasks: the host's records name them (job/array.ts).
+      const selected = await selectIds(q, argv);
+      const records = await q.show(selected, { brief: true });
+      const ids = expandArrays(selected, records);
       let exit = 0;
       const print = (id: string, s: JobStatus | undefined) => {
         exit = Math.max(exit, statusExit(s));
