@@ -6,6 +6,8 @@
 #   end_record_sync DIR
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
+# Length: over 250 lines: the state machine and the readers of the records it decides from (native id,
+#   launched, the submitter), one concept
 # shellcheck shell=sh
 # shellcheck disable=SC2034,SC2154 # sets job_state_value and job_native for its callers, reads answers.sh's answer_word
 

@@ -218,6 +218,9 @@ chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate ~/sbatch-late-gate && echo 'P
     assert.equal(await squeue(forgerNative, '%T'), 'CANCELLED');
     assert.match(await squeue(bystanderNative, '%T'), /^(RUNNING|PENDING)$/);
     ok(await run(['kill', 's1', '--id', bystander], bobHome));
+    // gone, so that bob's later lists count their own calls only (a job with no native id to give is
+    // asked about on its own)
+    ok(await run(['delete', 's1', '--id', forger, '--id', bystander], bobHome));
   });
 
   it('says killed for a job cancelled with scancel outside tej', async () => {
