@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, tej } from '../helpers/cli.js';
 import { useSshHost } from '../helpers/lab.js';
+import { expectMemoryKill } from '../helpers/memory-kill.js';
 import { waitFor } from '../helpers/wait.js';
 
 const V1 = '/sys/fs/cgroup/memory';
@@ -46,12 +47,7 @@ describe('the memory limit by a systemd user scope (test shim), over real SSH', 
 
   it('a 300 MB allocation under --mem 100M is stopped in its scope and reported with the reason memory', async () => {
     const dir = await makeJob(join(sshHost.jobs, 'oom'), { 'start.sh': 'grep memory /proc/self/cgroup\ndd if=/dev/zero of=/dev/null bs=300M count=1\n' });
-    ok(await run(['submit', 'h1', '--id', 'oom', '--mem', '100M', dir]));
-    assert.equal((await run(['wait', 'h1', '--id', 'oom'])).code, 4, 'wait: the job failed');
-    const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'oom', '--json']))) as { exit_code: number; reason: string | null; limits: unknown };
-    assert.notEqual(rec.exit_code, 0);
-    assert.equal(rec.reason, 'memory');
-    assert.deepEqual(rec.limits, { memory: { value: '100M', enforced: true } });
+    await expectMemoryKill(run, 'oom', dir);
     const unit = new RegExp(`^\\d+:memory:/${parent.slice(V1.length + 1)}/(tej-oom-\\d+)\\.scope$`, 'm').exec(await stdout('oom'))?.[1];
     assert.ok(unit, await stdout('oom'));
     const log = await calls();
