@@ -7,14 +7,31 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # state_line is set by read_state_into (lib/common.sh), meta and job_id by the wrapper
 
-# scope_resolve BYTES: whether this host's user manager runs transient scopes with a memory limit: the
-# same systemd-run, properties and all, the job will get, with `true` as its command. Asked here, by
-# submit, before the job exists: never taken from a file the job could write. No systemd-run on the
-# PATH: no exec.
+# scope_resolve BYTES: whether this host's user manager runs transient scopes that enforce a memory
+# limit: the same systemd-run, properties and all, the job will get, running scope_check, which reads
+# BYTES back from the cgroup it runs in. A user manager without the memory controller (cgroup v1 or
+# hybrid hosts, an old systemd) runs the scope but enforces nothing: refused. Asked here, by submit,
+# before the job exists: never taken from a file the job could write. No systemd-run: no exec.
 scope_resolve() {
 	has_cmd systemd-run || return 1
-	systemd-run --user --scope --quiet -p "MemoryMax=$1" -p MemorySwapMax=0 -- true </dev/null >/dev/null 2>&1
+	systemd-run --user --scope --quiet -p "MemoryMax=$1" -p MemorySwapMax=0 -- /bin/sh -c "$scope_check" sh "$1" </dev/null >/dev/null 2>&1
 }
+
+# scope_check (sh -c code, BYTES its $1): exit 0 when a memory cgroup this process is in has the limit
+# BYTES: v2 (the 0:: line) memory.max, v1 (the memory line) memory.limit_in_bytes. (A BYTES that is not
+# a whole number of pages reads back rounded down: the scope is not chosen then.)
+# shellcheck disable=SC2016 # expanded by the sh -c that runs it
+scope_check='while IFS=: read -r _n _c _p; do
+	case $_c in
+	"") _f=/sys/fs/cgroup$_p/memory.max ;;
+	memory | memory,* | *,memory | *,memory,*) _f=/sys/fs/cgroup/memory$_p/memory.limit_in_bytes ;;
+	*) continue ;;
+	esac
+	_v=
+	{ IFS= read -r _v <"$_f"; } 2>/dev/null || true
+	test "$_v" != "$1" || exit 0
+done </proc/self/cgroup
+exit 1'
 
 # scope_load: in the runner, before the job's subshell: when meta/scope (BYTES, written by submit) is
 # there, set scope_bytes and scope_unit, the job's unit: tej-ID-PID (the wrapper's pid: two queues may

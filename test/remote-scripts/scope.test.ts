@@ -2,8 +2,8 @@
 // test/fixtures/systemd-shim: a test-only systemd-run/systemctl that enforces MemoryMax with a real cgroup
 // v1 child (this machine has no systemd; nothing here runs real systemd). Proven: the scope is chosen
 // before a delegated cgroup, with the words systemd-run needs; the kernel's OOM kill, as the shim's
-// systemctl reports it (Result=oom-kill), gives the reason memory; no user manager falls back to the
-// cgroup; an upload's own meta/scope is not submit's word. Run as root here.
+// systemctl reports it (Result=oom-kill), gives the reason memory; no user manager, or one whose scope
+// sets no memory limit, falls back to the cgroup; an upload's own meta/scope is not submit's word. Run as root here.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,8 @@ const V1 = '/sys/fs/cgroup/memory';
 const hasV1 = existsSync(join(V1, 'memory.limit_in_bytes'));
 const SHIM = join(import.meta.dirname, '..', 'fixtures', 'systemd-shim');
 const BYTES = String(100 * 1024 * 1024);
+// the probe: the job's own systemd-run words, running a check that reads BYTES back from its cgroup
+const PROBE = new RegExp(`^--user --scope --quiet -p MemoryMax=${BYTES} -p MemorySwapMax=0 -- /bin/sh -c while .*/proc/self/cgroup~exit 1 sh ${BYTES}$`);
 
 /** A queue whose helpers find the shim first on their PATH, its scopes under a fresh v1 parent. */
 async function shimQueue(shell: Parameters<typeof HelperQueue.setUp>[0]) {
@@ -54,7 +56,7 @@ describe('memory by a systemd user scope under direct (the test shim)', { concur
       const unit = /^\d+:memory:\/tej-sd-[^/]+\/(tej-oom-\d+)\.scope$/m.exec(q.jobFile('oom', 'work/tej.stdout'))?.[1];
       assert.ok(unit, q.jobFile('oom', 'work/tej.stdout'));
       const lines = s.calls().split('\n');
-      assert.equal(lines[0], `--user --scope --quiet -p MemoryMax=${BYTES} -p MemorySwapMax=0 -- true`, 'the probe');
+      assert.match(lines[0]!, PROBE);
       assert.ok(lines[1]!.startsWith(`--user --scope --quiet --unit=${unit} -p MemoryMax=${BYTES} -p MemorySwapMax=0 -- `), lines[1]);
       assert.equal(lines[2], `--user show ${unit}.scope -p Result --value`);
       assert.equal(lines[3], `--user reset-failed ${unit}.scope`);
@@ -82,13 +84,22 @@ describe('memory by a systemd user scope under direct (the test shim)', { concur
       assert.equal(q.jobFile('cg', 'meta/cgroup'), `${BYTES} ${s.parent}\n`);
       assert.match(q.jobFile('cg', 'work/tej.stdout'), /:memory:\/tej-sd-[^/]+\/tej-cg\.\d+$/m);
       // the probe was asked, and nothing more of the shim
-      assert.equal(s.calls(), `--user --scope --quiet -p MemoryMax=${BYTES} -p MemorySwapMax=0 -- true\n`);
+      assert.equal(s.calls().split('\n').length, 2);
+      assert.match(s.calls().split('\n')[0]!, PROBE);
       rmSync(join(s.bin, 'down'));
+      // a user manager whose scope sets no memory limit (cgroup v1, hybrid): the cgroup too
+      writeFileSync(join(s.bin, 'lax'), '');
+      await q.submit('lax', { command: 'true', meta: { memory: '100M' } });
+      assert.equal((await q.waitState('lax', ['finished', 'failed'])).exit_code, '0');
+      assert.ok(!existsSync(join(q.jobDir('lax'), 'meta', 'scope')));
+      assert.equal(q.jobFile('lax', 'meta/cgroup'), `${BYTES} ${s.parent}\n`);
+      assert.equal(s.calls().split('\n').length, 3, 'the probe only');
+      rmSync(join(s.bin, 'lax'));
       await q.submit('forged', { command: 'grep memory /proc/self/cgroup || true', meta: { scope: '1' } });
       assert.equal((await q.waitState('forged', ['finished', 'failed'])).exit_code, '0');
       assert.ok(!existsSync(join(q.jobDir('forged'), 'meta', 'scope')));
       assert.doesNotMatch(q.jobFile('forged', 'work/tej.stdout'), /tej-forged/);
-      assert.equal(s.calls().split('\n').length, 2, 'no memory asked: the shim was not run');
+      assert.equal(s.calls().split('\n').length, 3, 'no memory asked: the shim was not run');
     });
   });
 });
