@@ -29,6 +29,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/limits.sh"
 	# shellcheck source=../lib/cgroup.sh
 	. "$TEJ_ROOT/lib/cgroup.sh"
+	# shellcheck source=../lib/scope.sh
+	. "$TEJ_ROOT/lib/scope.sh"
 	# shellcheck source=../lib/gpus.sh
 	. "$TEJ_ROOT/lib/gpus.sh"
 	# shellcheck source=../lib/container.sh

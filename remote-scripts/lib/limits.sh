@@ -12,6 +12,7 @@
 #   META/ulimit: the ulimit options the wrapper sets ("-v 51200 -t 1"), one line;
 #   META/taskset: the cpu list the wrapper pins the job to ("0-1"; limits_pin);
 #   META/gpus-claimed and META/env/CUDA_VISIBLE_DEVICES: the devices claimed (gpus_claim);
+#   META/scope: BYTES, memory enforced by a systemd user scope instead (lib/scope.sh: the first choice);
 #   META/cgroup: "BYTES PARENT", memory enforced by a cgroup under PARENT instead (lib/cgroup.sh);
 #   META/limits: the record, one line of NAME:VALUE:yes|no words (no: not enforced), for show.
 # Both are removed first: an upload's own are not submit's word. Fails (limits_refused: "NAME VALUE,
@@ -20,11 +21,12 @@
 limits_resolve() {
 	limits_meta=$1
 	# (rm only when there is one: no exec on a plain submit)
-	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits" || test -e "$limits_meta/cgroup" || test -L "$limits_meta/cgroup" || test -e "$limits_meta/taskset" || test -L "$limits_meta/taskset" || test -e "$limits_meta/gpus-claimed" || test -L "$limits_meta/gpus-claimed"; then
-		rm -rf "$limits_meta/ulimit" "$limits_meta/limits" "$limits_meta/cgroup" "$limits_meta/taskset" "$limits_meta/gpus-claimed"
+	if test -e "$limits_meta/ulimit" || test -L "$limits_meta/ulimit" || test -e "$limits_meta/limits" || test -L "$limits_meta/limits" || test -e "$limits_meta/cgroup" || test -L "$limits_meta/cgroup" || test -e "$limits_meta/scope" || test -L "$limits_meta/scope" || test -e "$limits_meta/taskset" || test -L "$limits_meta/taskset" || test -e "$limits_meta/gpus-claimed" || test -L "$limits_meta/gpus-claimed"; then
+		rm -rf "$limits_meta/ulimit" "$limits_meta/limits" "$limits_meta/cgroup" "$limits_meta/scope" "$limits_meta/taskset" "$limits_meta/gpus-claimed"
 	fi
 	test "$2" = direct || return 0
 	limits_cgroup=
+	limits_scope=
 	limits_taskset=
 	limits_ulimit=
 	limits_record=
@@ -48,7 +50,11 @@ limits_resolve() {
 			esac
 			# (cgroup_resolve reads a file into state_line)
 			_limits_value=$state_line
-			if test -n "$_limits_kib" && cgroup_resolve; then
+			if test -n "$_limits_kib" && scope_resolve "$((_limits_kib * 1024))"; then
+				# a user manager's scope: systemd sets the cgroup up (lib/scope.sh)
+				limits_scope=$((_limits_kib * 1024))
+				limits_record="$limits_record memory:$_limits_value:yes"
+			elif test -n "$_limits_kib" && cgroup_resolve; then
 				# a cgroup the user may write: the kernel's limit on the job's memory, not ulimit's
 				# on each process's address space (lib/cgroup.sh)
 				limits_cgroup="$((_limits_kib * 1024)) $cgroup_parent"
@@ -119,6 +125,7 @@ limits_resolve() {
 	fi
 	test -z "$limits_ulimit" || printf '%s\n' "${limits_ulimit# }" >"$limits_meta/ulimit"
 	test -z "$limits_cgroup" || printf '%s\n' "$limits_cgroup" >"$limits_meta/cgroup"
+	test -z "$limits_scope" || printf '%s\n' "$limits_scope" >"$limits_meta/scope"
 	test -z "$limits_taskset" || printf '%s\n' "$limits_taskset" >"$limits_meta/taskset"
 	test -z "$limits_record" || printf '%s\n' "${limits_record# }" >"$limits_meta/limits"
 }

@@ -149,13 +149,15 @@ run_job() {
 	_run_job_began=$usage_clock
 	_run_job_status=0
 	# the job's memory cgroup, when submit chose one (lib/cgroup.sh): no job without its limit
-	if ! cgroup_make; then
+	# or its systemd user scope (lib/scope.sh)
+	if ! cgroup_make || ! scope_load; then
 		job_status_write 126 || true
 		exit 126
 	fi
 	(exec_job) || _run_job_status=$?
 	usage_record "$_run_job_began"
 	cgroup_end "$_run_job_status"
+	scope_end "$_run_job_status"
 	# A job that filled the disk: the reserve (see below) makes room for the record.
 	if ! job_status_write "$_run_job_status"; then
 		rm -f "$job_dir/reserve"
@@ -249,8 +251,10 @@ job_exec() {
 	job_run "$@"
 }
 
-# job_run COMMAND...: exec COMMAND, under GNU time when usage_probe found it (job_exec)
+# job_run COMMAND...: exec COMMAND, under GNU time when usage_probe found it (job_exec); in its systemd
+# user scope when scope_load named one (systemd-run --scope execs COMMAND in place: its pid and signals)
 job_run() {
+	test -z "${scope_unit:-}" || set -- systemd-run --user --scope --quiet "--unit=$scope_unit" -p "MemoryMax=$scope_bytes" -p MemorySwapMax=0 -- "$@"
 	if test -n "$usage_time"; then
 		trap '' TERM
 		exec "$usage_time" -o "$job_dir/usage.tmp" -f 'tej-usage %M %U %S %e' -- "$usage_env" --default-signal=TERM "$@"
@@ -667,6 +671,8 @@ else
 	. "$TEJ_ROOT/lib/container.sh"
 	# shellcheck source=cgroup.sh
 	. "$TEJ_ROOT/lib/cgroup.sh"
+	# shellcheck source=scope.sh
+	. "$TEJ_ROOT/lib/scope.sh"
 	# shellcheck source=gpus.sh
 	. "$TEJ_ROOT/lib/gpus.sh"
 	# shellcheck source=array.sh

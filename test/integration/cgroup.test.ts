@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, tej } from '../helpers/cli.js';
 import { useSshHost } from '../helpers/lab.js';
+import { expectMemoryKill } from '../helpers/memory-kill.js';
 
 const V1 = '/sys/fs/cgroup/memory';
 const ALICE_UID = 2001; // test/lab/lab.sh's USERS
@@ -39,12 +40,7 @@ describe('the memory limit by a delegated cgroup v1, over real SSH', { skip: !ex
   it('a 300 MB allocation under --mem 100M is killed by the kernel and reported with the reason memory', async () => {
     await useCgroup(parent);
     const dir = await makeJob(join(sshHost.jobs, 'oom'), { 'start.sh': `grep memory /proc/self/cgroup\n${ALLOC_300M}` });
-    ok(await run(['submit', 'h1', '--id', 'oom', '--mem', '100M', dir]));
-    assert.equal((await run(['wait', 'h1', '--id', 'oom'])).code, 4, 'wait: the job failed');
-    const rec = JSON.parse(ok(await run(['show', 'h1', '--id', 'oom', '--json']))) as { exit_code: number; reason: string | null; limits: unknown };
-    assert.notEqual(rec.exit_code, 0);
-    assert.equal(rec.reason, 'memory');
-    assert.deepEqual(rec.limits, { memory: { value: '100M', enforced: true } });
+    await expectMemoryKill(run, 'oom', dir);
     // the job ran in its own cgroup under the delegated parent, and dd never finished its read
     const out = await stdout('oom');
     assert.match(out, new RegExp(`^\\d+:memory:/${parent.slice(V1.length + 1)}/tej-oom\\.\\d+$`, 'm'));

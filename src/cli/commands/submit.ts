@@ -147,7 +147,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('env', { type: 'string', array: true, nargs: 1, describe: 'NAME=value for the job (repeatable)' })
       .option('time-limit', { alias: 'time', type: 'string', describe: 'Wall-clock limit: 90s, 45m, 1h30m, hh:mm:ss (slurm: --time)' })
       .option('cpus', { type: 'number', describe: 'CPUs for the job, TEJ_JOB_NPROC (slurm: --cpus-per-task; direct: taskset to the first N)' })
-      .option('mem', { type: 'string', describe: 'Memory, e.g. 4G, 512M (slurm: --mem; direct: a delegated memory cgroup, else ulimit -v)' })
+      .option('mem', { type: 'string', describe: 'Memory, e.g. 4G, 512M (slurm: --mem; direct: a systemd user scope, else a delegated memory cgroup, else ulimit -v)' })
       .option('max-processes', { type: 'number', describe: "Processes of the job's user at once (direct: ulimit -u)" })
       .option('cpu-time', { type: 'number', describe: 'CPU seconds per process (direct: ulimit -t)' })
       .option('allow-unenforced', { type: 'boolean', describe: 'Run the job even when the plugin cannot enforce a limit it asks for (direct: more --gpus than are free, --partition, or a limit the host cannot set)' })
