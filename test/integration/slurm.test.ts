@@ -209,18 +209,18 @@ chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate ~/sbatch-late-gate && echo 'P
   // option of scancel's, which would cancel every job of the user) is never passed on: the job is found
   // by its name and comment instead (queue_find).
   it('kills a job that rewrote its native-id as an option of scancel, and no other job of the user', async () => {
-    const bystander = await submit('bystander', { 'start.sh': 'sleep 120\n' }, [], bobHome);
-    const bystanderNative = await nativeId(bystander, bobHome);
-    const forger = await submit('forger', { 'start.sh': "printf '%s\\n' --user=bob > ../native-id\n: > forged\nsleep 120\n" }, [], bobHome);
-    const forgerNative = await nativeId(forger, bobHome);
-    await waitFor('the forged native-id', () => lab.execAs('s1', 'bob', `test -e ~/.tej/jobs/${forger}/work/forged && cat ~/.tej/jobs/${forger}/native-id`), (r) => r.stdout === '--user=bob\n');
-    ok(await run(['kill', 's1', '--id', forger], bobHome));
+    const bystander = await submit('bystander', { 'start.sh': 'sleep 120\n' });
+    const bystanderNative = await nativeId(bystander);
+    const forger = await submit('forger', { 'start.sh': "printf '%s\\n' --user=alice > ../native-id\n: > forged\nsleep 120\n" });
+    const forgerNative = await nativeId(forger);
+    await waitFor('the forged native-id', () => lab.execAs('s1', 'alice', `test -e ~/.tej/jobs/${forger}/work/forged && cat ~/.tej/jobs/${forger}/native-id`), (r) => r.stdout === '--user=alice\n');
+    ok(await run(['kill', 's1', '--id', forger]));
     assert.equal(await squeue(forgerNative, '%T'), 'CANCELLED');
     assert.match(await squeue(bystanderNative, '%T'), /^(RUNNING|PENDING)$/);
-    ok(await run(['kill', 's1', '--id', bystander], bobHome));
-    // gone, so that bob's later lists count their own calls only (a job with no native id to give is
-    // asked about on its own)
-    ok(await run(['delete', 's1', '--id', forger, '--id', bystander], bobHome));
+    ok(await run(['kill', 's1', '--id', bystander]));
+    // alice's: the cases run side by side, and bob's calls are counted (a job with no native id to give
+    // is asked about on its own)
+    ok(await run(['delete', 's1', '--id', forger, '--id', bystander]));
   });
 
   it('says killed for a job cancelled with scancel outside tej', async () => {
