@@ -12,7 +12,8 @@ import { CHANNEL_SHELL, makeJob, ok, tej, TEJ_BIN, type TejRun, waitFor } from '
 import { useSshHost } from '../helpers/lab.js';
 
 /** A local HTTP server that records the path and body of every POST. */
-async function recorder(): Promise<{ server: Server; url: string; posts: { path: string; body: string }[] }> {
+/** An HTTP server that records the POSTs it gets, on ADDRESS (the lab's gateway: the host posts webhooks itself). */
+async function recorder(address: string): Promise<{ server: Server; url: string; posts: { path: string; body: string }[] }> {
   const posts: { path: string; body: string }[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -22,8 +23,8 @@ async function recorder(): Promise<{ server: Server; url: string; posts: { path:
       res.end('ok');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts };
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  return { server, url: `http://${address}:${(server.address() as AddressInfo).port}`, posts };
 }
 
 /**
@@ -64,12 +65,13 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
   const run = (args: string[]) => tej(args, { home: sshHost.home, timeoutMs: 120_000 });
   const finished = (id: string) => waitFor(`${id} to end`, () => run(['status', 'h1', '--id', id]), (r) => r.code !== 2 && r.code !== 3);
 
-  it('a job that rewrites its record cannot redirect the webhook: tej wait posts only to the submitted URL', async () => {
-    const hooks = await recorder();
+  // The wrapper reads the webhook before the job runs (lib/webhook.sh) and posts it from the host when
+  // the job ends: what the job writes into its record afterwards redirects nothing.
+  it('a job that rewrites its record cannot redirect the webhook: the host posts only to the submitted URL', async () => {
+    const hooks = await recorder(sshHost.lab.hosts.h1.ip.replace(/\.\d+$/, '.1'));
     try {
       const evil = `${hooks.url}/evil`;
-      // The job points its record's webhook elsewhere; it cannot make the MAC that goes with a URL.
-      const rewrite = `printf '%s' '{"notify":{"webhook":"${evil}"}}' > ../meta/spec.json\n`;
+      const rewrite = `printf '%s' '{"notify":{"webhook":"${evil}"}}' > ../meta/spec.json\nprintf '%s\\n' '${evil}' > ../meta/notify-webhook\n`;
       const bad = await makeJob(join(sshHost.jobs, 'rewrites'), { 'start.sh': rewrite, 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.url}/mine` } }) });
       const good = await makeJob(join(sshHost.jobs, 'honest'), { 'start.sh': 'true\n', 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.url}/honest` } }) });
       ok(await run(['submit', 'h1', '--id', 'rewrites', bad]));
@@ -80,9 +82,9 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
       assert.equal(shown.spec.notify.webhook, evil, 'the job did rewrite its record');
       const r = await run(['wait', 'h1', '--id', 'rewrites', '--id', 'honest']);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(hooks.posts.map((p) => p.path), ['/honest'], 'nothing posted to the URL the job wrote');
-      assert.match(r.stderr, /not posting to the webhook of job rewrites: .*which this client did not submit/);
-      assert.equal(JSON.parse(hooks.posts[0]!.body).id, 'honest');
+      await waitFor('both posts', async () => hooks.posts.length, (n) => n >= 2);
+      assert.deepEqual(hooks.posts.map((p) => p.path).sort(), ['/honest', '/mine'], 'nothing posted to the URL the job wrote');
+      assert.deepEqual(hooks.posts.map((p) => JSON.parse(p.body).id).sort(), ['honest', 'rewrites']);
     } finally {
       hooks.server.close();
     }
