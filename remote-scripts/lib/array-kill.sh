@@ -14,6 +14,11 @@ array_kill() {
 	array_lock "$1" || die "$EX_TEMPFAIL" "the array ${1##*/} is locked: try again"
 	test -f "$1/killed" || write_state "$1/killed" "$(now)"
 	array_unlock "$1"
+	# a Slurm array (lib/slurm-array.sh)
+	if test -f "$1/native-ids"; then
+		slurm_array_kill "$1" "$2"
+		return
+	fi
 	for _array_kill_r in "$1"/running/*; do
 		test -e "$_array_kill_r" || continue
 		(kill_job "$1/${_array_kill_r##*/}" "$2") || true
