@@ -17,12 +17,13 @@ interface TaskJson {
 
 describe('arrays on the slurm plugin', { concurrency: true }, () => {
   let lab: Lab<'s1'>;
-  let home: string;
+  let home: string; // alice
+  let bobHome: string; // bob, whose squeue calls are counted (no other case runs as bob)
   let jobs: string;
-  const run = (args: string[]) => tej(args, { home, timeoutMs: 180_000 });
-  const onHost = (cmd: string) => lab.execAs('s1', 'alice', cmd);
-  const tasks = async (id: string): Promise<TaskJson[]> => {
-    const r = await run(['status', 's1', '--id', id, '--json']);
+  const run = (args: string[], h = home) => tej(args, { home: h, timeoutMs: 180_000 });
+  const onHost = (cmd: string, user = 'alice') => lab.execAs('s1', user, cmd);
+  const tasks = async (id: string, h = home): Promise<TaskJson[]> => {
+    const r = await run(['status', 's1', '--id', id, '--json'], h);
     return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TaskJson);
   };
   const counts = (ts: TaskJson[]) => ts.reduce<Record<string, number>>((c, t) => ({ ...c, [t.state]: (c[t.state] ?? 0) + 1 }), {});
@@ -36,10 +37,13 @@ describe('arrays on the slurm plugin', { concurrency: true }, () => {
     process.env.TEJ_LAB_SLURM_MAX_ARRAY_SIZE = '5';
     lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
     home = await makeClientHome(lab);
+    bobHome = await makeClientHome(lab, { user: 'bob' });
     jobs = await lab.makeTmpDir('tej-slurm-arrays-');
-    // squeue on alice's PATH counts its calls in ~/calls.log
-    const w = await onHost(`mkdir -p ~/testbin && printf '#!/bin/sh\\necho squeue >> "$HOME/calls.log"\\nexec /usr/bin/squeue "$@"\\n' > ~/testbin/squeue && chmod 755 ~/testbin/squeue && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
+    // squeue on bob's PATH counts its calls in ~/calls.log
+    const w = await onHost(`mkdir -p ~/testbin && printf '#!/bin/sh\\necho squeue >> "$HOME/calls.log"\\nexec /usr/bin/squeue "$@"\\n' > ~/testbin/squeue && chmod 755 ~/testbin/squeue && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`, 'bob');
     assert.equal(w.code, 0, w.stderr);
+    ok(await run(['setup', 's1', '--plugin', 'slurm']));
+    ok(await run(['setup', 's1', '--plugin', 'slurm'], bobHome));
   });
   after(async () => {
     await lab?.stop();
@@ -47,20 +51,20 @@ describe('arrays on the slurm plugin', { concurrency: true }, () => {
 
   it('runs 4 tasks with %2 never more than 2 at once, with per-task states and exit codes, one squeue per status', async () => {
     const dir = await gated('thr', 'test "$TEJ_TASK_INDEX" != 3 || exit 3\n');
-    assert.equal(ok(await run(['submit', 's1', '--id', 'thr', '--array', '0-3%2', dir])).trim(), 'thr');
-    const two = await waitFor('2 running', () => tasks('thr'), (ts) => counts(ts).running === 2, 120_000);
+    assert.equal(ok(await run(['submit', 's1', '--id', 'thr', '--array', '0-3%2', dir], bobHome)).trim(), 'thr');
+    const two = await waitFor('2 running', () => tasks('thr', bobHome), (ts) => counts(ts).running === 2, 120_000);
     assert.equal(counts(two).queued, 2, JSON.stringify(two));
     assert.match(two[0]!.native_id ?? '', /^\d+_0$/);
-    ok(await onHost(': > ~/calls.log'));
-    const held = await run(['status', 's1', '--id', 'thr']);
+    ok(await onHost(': > ~/calls.log', 'bob'));
+    const held = await run(['status', 's1', '--id', 'thr'], bobHome);
     assert.equal(held.stdout, '4 tasks: 2 running, 2 queued\n');
-    assert.equal((await onHost('cat ~/calls.log')).stdout, 'squeue\n');
-    ok(await onHost('touch ~/thr.go'));
-    const ended = await waitFor('all ended', () => tasks('thr'), (ts) => ts.every((t) => t.state === 'finished' || t.state === 'failed'), 180_000);
+    assert.equal((await onHost('cat ~/calls.log', 'bob')).stdout, 'squeue\n');
+    ok(await onHost('touch ~/thr.go', 'bob'));
+    const ended = await waitFor('all ended', () => tasks('thr', bobHome), (ts) => counts(ts).finished === 4, 180_000);
     assert.deepEqual(ended.map((t) => [t.id, t.state, t.exit_code]), [
-      ['thr/0', 'finished', 0], ['thr/1', 'finished', 0], ['thr/2', 'finished', 0], ['thr/3', 'failed', 3],
+      ['thr/0', 'finished', 0], ['thr/1', 'finished', 0], ['thr/2', 'finished', 0], ['thr/3', 'finished', 3],
     ]);
-    const log = (await onHost('cat ~/thr.log')).stdout.trim().split('\n');
+    const log = (await onHost('cat ~/thr.log', 'bob')).stdout.trim().split('\n');
     let now = 0;
     let most = 0;
     for (const line of log) {
