@@ -106,4 +106,16 @@ describe('arrays on the slurm plugin', { concurrency: true }, () => {
     const left = (await lab.exec('s1', ['squeue', '-h', '-n', 'kil', '-t', 'PENDING,RUNNING'])).stdout.trim();
     assert.equal(left, '');
   });
+  it('submits and reports a 1,000-task array (times printed, not asserted)', async () => {
+    const dir = await makeJob(join(jobs, 'big'), { 'start.sh': 'true\n' });
+    let t = Date.now();
+    ok(await run(['submit', 's1', '--id', 'big', '--array', '0-999%4', dir]));
+    const submitMs = Date.now() - t;
+    t = Date.now();
+    const r = await run(['status', 's1', '--id', 'big']);
+    const statusMs = Date.now() - t;
+    assert.match(r.stdout, /^1000 tasks: /);
+    console.log(`# 1000-task slurm array (MaxArraySize 5: 200 sbatch): submit ${submitMs} ms, status ${statusMs} ms`);
+    ok(await run(['kill', 's1', '--id', 'big']));
+  });
 });
