@@ -50,7 +50,8 @@ prefetch_states() {
 	_prefetch_plugins=
 	for _prefetch_id in ${1+"$@"}; do
 		needs_plugin "$TEJ_ROOT/jobs/$_prefetch_id" || continue
-		_prefetch_p=$(read_state "$TEJ_ROOT/jobs/$_prefetch_id/plugin") || continue
+		read_state_into "$TEJ_ROOT/jobs/$_prefetch_id/plugin" || continue
+		_prefetch_p=$state_line
 		case $_prefetch_p in
 		'' | [!a-z]* | *[!a-z0-9_-]*) continue ;;
 		esac
@@ -65,7 +66,8 @@ prefetch_states() {
 		for _prefetch_id in ${1+"$@"}; do
 			_prefetch_dir=$TEJ_ROOT/jobs/$_prefetch_id
 			needs_plugin "$_prefetch_dir" || continue
-			test "$(read_state "$_prefetch_dir/plugin")" = "$_prefetch_p" || continue
+			read_state_into "$_prefetch_dir/plugin" || continue
+			test "$state_line" = "$_prefetch_p" || continue
 			native_id_into "$_prefetch_dir" || continue
 			_prefetch_in="$_prefetch_in$native_value $_prefetch_dir$nl"
 		done

@@ -17,21 +17,27 @@ queue_check() {
 	done
 }
 
-# slurm_word STATE: the tej word for a Slurm job state (squeue %T or sacct State, e.g. "CANCELLED by 42"):
+# slurm_word_into STATE: set slurm_word_value to the tej word for a Slurm job state (squeue %T or sacct State, e.g. "CANCELLED by 42"):
 # queued, running, killed, timeout, ended (done by itself or failed: the wrapper's files tell), lost
 # (the node or the launch failed), gone (unknown to Slurm)
-slurm_word() {
+slurm_word_into() {
 	case $1 in
-	PENDING* | REQUEUE* | RESV_DEL_HOLD* | CONFIGURING* | POWER_UP_NODE*) echo queued ;;
-	RUNNING* | COMPLETING* | SUSPENDED* | STOPPED* | SIGNALING* | STAGE_OUT* | RESIZING* | UPDATE_DB*) echo running ;;
-	DEPENDENCY_NEVER_SATISFIED) echo unmet ;;
-	CANCELLED*) echo killed ;;
-	TIMEOUT* | DEADLINE*) echo timeout ;;
-	COMPLETED* | FAILED* | OUT_OF_MEMORY* | SPECIAL_EXIT*) echo ended ;;
-	NODE_FAIL* | BOOT_FAIL* | LAUNCH_FAILED* | PREEMPTED* | REVOKED*) echo lost ;;
-	'' | -) echo gone ;;
-	*) echo ended ;;
+	PENDING* | REQUEUE* | RESV_DEL_HOLD* | CONFIGURING* | POWER_UP_NODE*) slurm_word_value=queued ;;
+	RUNNING* | COMPLETING* | SUSPENDED* | STOPPED* | SIGNALING* | STAGE_OUT* | RESIZING* | UPDATE_DB*) slurm_word_value=running ;;
+	DEPENDENCY_NEVER_SATISFIED) slurm_word_value=unmet ;;
+	CANCELLED*) slurm_word_value=killed ;;
+	TIMEOUT* | DEADLINE*) slurm_word_value=timeout ;;
+	COMPLETED* | FAILED* | OUT_OF_MEMORY* | SPECIAL_EXIT*) slurm_word_value=ended ;;
+	NODE_FAIL* | BOOT_FAIL* | LAUNCH_FAILED* | PREEMPTED* | REVOKED*) slurm_word_value=lost ;;
+	'' | -) slurm_word_value=gone ;;
+	*) slurm_word_value=ended ;;
 	esac
+}
+
+# slurm_word STATE: slurm_word_into, printed
+slurm_word() {
+	slurm_word_into "$1"
+	echo "$slurm_word_value"
 }
 
 # slurm_minutes SECONDS: Slurm's --time in whole minutes for a tej time limit. The wrapper enforces the
@@ -380,7 +386,9 @@ queue_states() {
 			# squeue did not answer: the state files are all there is; settle nothing.
 			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
 		else
-			_qss_word=$(slurm_word "$_qss_state")
+			# no fork per job: an array's thousand tasks are a thousand lines
+			slurm_word_into "$_qss_state"
+			_qss_word=$slurm_word_value
 			slurm_settle "$_qss_dir" "$_qss_word" "$_qss_state"
 		fi
 		printf '%s %s %s\n' "$_qss_word" "$_qss_state" "$_qss_dir"
