@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { mostAtOnce } from '../helpers/stamps.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
 interface TaskJson {
@@ -69,14 +70,8 @@ describe('arrays on the slurm plugin', { concurrency: true }, () => {
       ['thr/0', 'finished', 0], ['thr/1', 'finished', 0], ['thr/2', 'finished', 0], ['thr/3', 'finished', 3],
     ]);
     const log = (await onHost('cat ~/thr.log', 'bob')).stdout.trim().split('\n');
-    let now = 0;
-    let most = 0;
-    for (const line of log) {
-      now += line.startsWith('start') ? 1 : -1;
-      most = Math.max(most, now);
-    }
     assert.equal(log.length, 8, log.join('\n'));
-    assert.equal(most, 2, log.join('\n'));
+    assert.equal(mostAtOnce(log), 2, log.join('\n'));
   });
 
   it('splits 12 tasks into sbatch arrays of MaxArraySize (5) and maps the indexes back', { skip: timing && 'timing run' }, async () => {
