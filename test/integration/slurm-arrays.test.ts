@@ -105,6 +105,17 @@ describe('arrays on the slurm plugin', { concurrency: true }, () => {
     const left = (await lab.exec('s1', ['squeue', '-h', '-n', 'kil', '-t', 'PENDING,RUNNING'])).stdout.trim();
     assert.equal(left, '');
   });
+  it('runs a reduce job --after an array once all its tasks have finished', { skip: timing && 'timing run' }, async () => {
+    const dir = await gated('red');
+    ok(await run(['submit', 's1', '--id', 'red', '--array', '0-2', dir]));
+    const reduce = await makeJob(join(jobs, 'reduce'), { 'start.sh': 'grep -c end "$HOME/red.log" >"$HOME/reduce.out"\n' });
+    ok(await run(['submit', 's1', '--id', 'reduce', '--after', 'red', reduce]));
+    assert.equal((await run(['status', 's1', '--id', 'reduce'])).code, 3, 'queued while the tasks wait for red.go');
+    ok(await onHost('touch ~/red.go'));
+    await waitFor('reduce finished', () => run(['status', 's1', '--id', 'reduce']), (r) => r.code === 0, 180_000);
+    assert.equal((await onHost('cat ~/reduce.out')).stdout, '3\n');
+  });
+
   it('submits and reports a 1,000-task array (times printed, not asserted)', { skip: !timing && 'TEJ_SLURM_ARRAY_TIMING=1 times it' }, async () => {
     const dir = await makeJob(join(jobs, 'big'), { 'start.sh': 'true\n' });
     let t = Date.now();
