@@ -136,7 +136,7 @@ describe('arrays on direct', { concurrency: true }, () => {
   // A reduce step: a job --after an array waits for every task (lib/after.sh after_blocker_into).
   it('runs a job --after an array once all its tasks have finished, and never after one that failed', async () => {
     const dir = await gated('red');
-    ok(await run(['submit', 'h1', '--id', 'red', '--array', '0-2', dir]));
+    ok(await run(['submit', 'h1', '--id', 'red', '--array', '0-2%3', dir]));
     const reduce = await makeJob(join(sshHost.jobs, 'reduce'), { 'start.sh': 'cat "$HOME/red.log" | grep -c end\n' });
     ok(await run(['submit', 'h1', '--id', 'reduce', '--after', 'red', reduce]));
     await waitFor('3 running', () => tasks('red'), (ts) => counts(ts).running === 3, 90_000);
