@@ -23,6 +23,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/array.sh"
 	# shellcheck source=../lib/array-kill.sh
 	. "$TEJ_ROOT/lib/array-kill.sh"
+	# shellcheck source=../lib/slurm-array.sh
+	. "$TEJ_ROOT/lib/slurm-array.sh"
 fi
 
 usage="usage: tej-remote kill <job-id> [--grace SECONDS]"

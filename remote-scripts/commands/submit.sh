@@ -39,6 +39,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/after.sh"
 	# shellcheck source=../lib/array.sh
 	. "$TEJ_ROOT/lib/array.sh"
+	# shellcheck source=../lib/slurm-array.sh
+	. "$TEJ_ROOT/lib/slurm-array.sh"
 fi
 
 usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
@@ -284,9 +286,9 @@ container_resolve "$meta" || reject "$container_status" "$container_error"
 # The jobs it runs after (--after) exist, on this plugin (lib/after.sh).
 after_check "$meta" "$plugin" || reject "$EX_DATAERR" "$after_bad"
 
-# An array (lib/array.sh) runs on the direct plugin only.
-if test -d "$meta/array" && test "$plugin" != direct; then
-	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot run arrays yet (submit with --plugin direct)"
+# An array (lib/array.sh) runs on the direct and slurm plugins (lib/slurm-array.sh).
+if test -d "$meta/array" && test "$plugin" != direct && test "$plugin" != slurm; then
+	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot run arrays yet (submit with --plugin direct or slurm)"
 fi
 
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
@@ -313,6 +315,8 @@ native_id=
 if test -d "$job_dir/meta/array"; then
 	# an array: its tasks' directories, queued; the first max start now (lib/array.sh)
 	array_create "$job_dir" || status=$EX_DATAERR
+	# under slurm, Slurm job arrays hold the tasks (lib/slurm-array.sh)
+	if test "$status" -eq 0 && test "$plugin" = slurm; then slurm_array_submit "$job_dir" || status=$?; fi
 	test "$status" -ne 0 || native_id=array
 elif test "$plugin" = direct; then
 	# The bundle's direct plugin starts the wrapper from this shell, not a subshell (a fork of a

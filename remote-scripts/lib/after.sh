@@ -160,10 +160,17 @@ after_slurm_into() {
 	while read -r _after_id _after_mode _after_rest; do
 		is_job_id "$_after_id" || continue
 		read_state_into "$TEJ_ROOT/jobs/$_after_id/native-id" || continue
+		test "$_after_mode" = any || _after_mode=ok
+		# an array: each of its Slurm arrays (afterok on an array: all its tasks; lib/slurm-array.sh)
+		if test "$state_line" = array && slurm_array_ids_into "$TEJ_ROOT/jobs/$_after_id"; then
+			for _after_sid in $slurm_array_ids; do
+				after_slurm="${after_slurm:+$after_slurm,}after$_after_mode:$_after_sid"
+			done
+			continue
+		fi
 		case $state_line in
 		'' | *[!0-9_]*) continue ;;
 		esac
-		test "$_after_mode" = any || _after_mode=ok
 		after_slurm="${after_slurm:+$after_slurm,}after$_after_mode:$state_line"
 	done <"$1/after"
 }

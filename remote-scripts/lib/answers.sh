@@ -50,7 +50,8 @@ prefetch_states() {
 	_prefetch_plugins=
 	for _prefetch_id in ${1+"$@"}; do
 		needs_plugin "$TEJ_ROOT/jobs/$_prefetch_id" || continue
-		_prefetch_p=$(read_state "$TEJ_ROOT/jobs/$_prefetch_id/plugin") || continue
+		read_state_into "$TEJ_ROOT/jobs/$_prefetch_id/plugin" || continue
+		_prefetch_p=$state_line
 		case $_prefetch_p in
 		'' | [!a-z]* | *[!a-z0-9_-]*) continue ;;
 		esac
@@ -65,7 +66,8 @@ prefetch_states() {
 		for _prefetch_id in ${1+"$@"}; do
 			_prefetch_dir=$TEJ_ROOT/jobs/$_prefetch_id
 			needs_plugin "$_prefetch_dir" || continue
-			test "$(read_state "$_prefetch_dir/plugin")" = "$_prefetch_p" || continue
+			read_state_into "$_prefetch_dir/plugin" || continue
+			test "$state_line" = "$_prefetch_p" || continue
 			native_id_into "$_prefetch_dir" || continue
 			_prefetch_in="$_prefetch_in$native_value $_prefetch_dir$nl"
 		done
@@ -85,8 +87,30 @@ EOF
 # prefetched answers; fail if there is none
 plugin_answer_into() {
 	test -n "$prefetched" || return 1
-	_plugin_answer_rest=${plugin_answers#* "${1#"$TEJ_ROOT/jobs/"}:"}
-	test "$_plugin_answer_rest" != "$plugin_answers" || return 1
+	_plugin_answer_key=" ${1#"$TEJ_ROOT/jobs/"}:"
+	# The answers come in the order the jobs are then read: a cursor (plugin_answers_next) finds each
+	# at once. A search of the whole list (${x#*KEY}) costs dash time quadratic in its length: minutes
+	# for the thousand tasks of an array. The cursor belongs to one list (others set plugin_answers too).
+	if test "${plugin_answers_for-}" != "$plugin_answers"; then
+		plugin_answers_for=$plugin_answers
+		plugin_answers_next=$plugin_answers
+	fi
+	case $plugin_answers_next in
+	"$_plugin_answer_key"*) ;;
+	*)
+		_plugin_answer_rest=${plugin_answers_next#" "}
+		_plugin_answer_rest=" ${_plugin_answer_rest#* }"
+		case $_plugin_answer_rest in
+		"$_plugin_answer_key"*) plugin_answers_next=$_plugin_answer_rest ;;
+		*)
+			_plugin_answer_rest=${plugin_answers#*"$_plugin_answer_key"}
+			test "$_plugin_answer_rest" != "$plugin_answers" || return 1
+			plugin_answers_next=$_plugin_answer_key$_plugin_answer_rest
+			;;
+		esac
+		;;
+	esac
+	_plugin_answer_rest=${plugin_answers_next#"$_plugin_answer_key"}
 	_plugin_answer_rest=${_plugin_answer_rest%% *}
 	answer_word=${_plugin_answer_rest%%:*}
 	answer_native=${_plugin_answer_rest#*:}

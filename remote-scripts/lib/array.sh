@@ -127,8 +127,10 @@ array_going() {
 	direct_wrapper_alive "$1" "$state_line"
 }
 
-# array_launch DIR: under the lock, start queued tasks while fewer than max run (none once killed)
+# array_launch DIR: under the lock, start queued tasks while fewer than max run (none once killed); an
+# array of another plugin (lib/slurm-array.sh) is started by its scheduler
 array_launch() {
+	! test -f "$1/native-ids" || return 0
 	array_lock "$1" || return 0
 	if ! test -f "$1/killed"; then
 		load_queue direct
@@ -175,6 +177,21 @@ array_launch() {
 
 # array_start DIR N: start task N: its own copy of work/ and meta/, the array's and its own environment
 array_start() {
+	array_task_prepare "$1" "$2" direct || return 1
+	(
+		unset TEJ_ATTEMPT
+		queue_submit_stage=
+		queue_submit "$1/$2" >"$1/$2/native-id.tmp"
+	) || return 1
+	write_state "$1/$2/submitted" "$(now)"
+	mv -f "$1/$2/native-id.tmp" "$1/$2/native-id"
+	rm -f "$1/$2/queued"
+	end_record_sync "$1/$2"
+}
+
+# array_task_prepare DIR N PLUGIN: task N's own copy of work/ and meta/, the array's and its own
+# environment (TEJ_TASK_INDEX, TEJ_TASK_COUNT, TEJ_ARRAY_ID, its sweep values), its plugin
+array_task_prepare() {
 	_array_start_t=$1/$2
 	cp -RP "$1/work" "$_array_start_t/work" && cp -RP "$1/meta" "$_array_start_t/meta" || return 1
 	rm -rf "$_array_start_t/meta/array"
@@ -190,17 +207,8 @@ array_start() {
 	fi
 	printf '%s' "$2" >"$_array_start_t/meta/env/TEJ_TASK_INDEX"
 	read_state_into "$1/count" && printf '%s' "$state_line" >"$_array_start_t/meta/env/TEJ_TASK_COUNT"
-	printf 'direct\n' >"$_array_start_t/plugin"
+	printf '%s\n' "$3" >"$_array_start_t/plugin"
 	printf '%s' "${1##*/}" >"$_array_start_t/meta/env/TEJ_ARRAY_ID"
-	(
-		unset TEJ_ATTEMPT
-		queue_submit_stage=
-		queue_submit "$_array_start_t" >"$_array_start_t/native-id.tmp"
-	) || return 1
-	write_state "$_array_start_t/submitted" "$(now)"
-	mv -f "$_array_start_t/native-id.tmp" "$_array_start_t/native-id"
-	rm -f "$_array_start_t/queued"
-	end_record_sync "$_array_start_t"
 }
 
 # array_task_end JOB_DIR: from a task's wrapper as it ends: start the array's next task

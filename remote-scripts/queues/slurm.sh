@@ -5,7 +5,7 @@
 # Output (proto 1): queue_submit prints the Slurm job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
 #   per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without sbatch, squeue and scancel; queue_submit sbatch's status when it refuses
-# Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a third of it the batch script's text
+# Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a third of it the batch script's text; arrays: lib/slurm-array.sh
 # shellcheck shell=sh
 
 queue_check() {
@@ -17,21 +17,27 @@ queue_check() {
 	done
 }
 
-# slurm_word STATE: the tej word for a Slurm job state (squeue %T or sacct State, e.g. "CANCELLED by 42"):
+# slurm_word_into STATE: set slurm_word_value to the tej word for a Slurm job state (squeue %T or sacct State, e.g. "CANCELLED by 42"):
 # queued, running, killed, timeout, ended (done by itself or failed: the wrapper's files tell), lost
 # (the node or the launch failed), gone (unknown to Slurm)
-slurm_word() {
+slurm_word_into() {
 	case $1 in
-	PENDING* | REQUEUE* | RESV_DEL_HOLD* | CONFIGURING* | POWER_UP_NODE*) echo queued ;;
-	RUNNING* | COMPLETING* | SUSPENDED* | STOPPED* | SIGNALING* | STAGE_OUT* | RESIZING* | UPDATE_DB*) echo running ;;
-	DEPENDENCY_NEVER_SATISFIED) echo unmet ;;
-	CANCELLED*) echo killed ;;
-	TIMEOUT* | DEADLINE*) echo timeout ;;
-	COMPLETED* | FAILED* | OUT_OF_MEMORY* | SPECIAL_EXIT*) echo ended ;;
-	NODE_FAIL* | BOOT_FAIL* | LAUNCH_FAILED* | PREEMPTED* | REVOKED*) echo lost ;;
-	'' | -) echo gone ;;
-	*) echo ended ;;
+	PENDING* | REQUEUE* | RESV_DEL_HOLD* | CONFIGURING* | POWER_UP_NODE*) slurm_word_value=queued ;;
+	RUNNING* | COMPLETING* | SUSPENDED* | STOPPED* | SIGNALING* | STAGE_OUT* | RESIZING* | UPDATE_DB*) slurm_word_value=running ;;
+	DEPENDENCY_NEVER_SATISFIED) slurm_word_value=unmet ;;
+	CANCELLED*) slurm_word_value=killed ;;
+	TIMEOUT* | DEADLINE*) slurm_word_value=timeout ;;
+	COMPLETED* | FAILED* | OUT_OF_MEMORY* | SPECIAL_EXIT*) slurm_word_value=ended ;;
+	NODE_FAIL* | BOOT_FAIL* | LAUNCH_FAILED* | PREEMPTED* | REVOKED*) slurm_word_value=lost ;;
+	'' | -) slurm_word_value=gone ;;
+	*) slurm_word_value=ended ;;
 	esac
+}
+
+# slurm_word STATE: slurm_word_into, printed
+slurm_word() {
+	slurm_word_into "$1"
+	echo "$slurm_word_value"
 }
 
 # slurm_minutes SECONDS: Slurm's --time in whole minutes for a tej time limit. The wrapper enforces the
@@ -128,10 +134,21 @@ else
 	job_dir=$(pwd -P)
 	TEJ_ROOT=$(cd -P ../.. && pwd -P)
 fi
+EOF
+	# a task of an array (lib/slurm-array.sh): its directory is the array's N, N the Slurm task id plus
+	# the block's offset (digits: checked by queue_submit)
+	if test -n "${slurm_array_spec:-}"; then
+		printf 'TEJ_ARRAY_OFFSET=%s\n' "${slurm_array_offset:-0}"
+	fi
+	cat <<'EOF'
 # The wrapper records the Slurm job id as the job's native id, and runs only for the submit attempt
 # that made this Slurm job (a retry may have replaced the job directory meanwhile).
 TEJ_NATIVE_ID=${SLURM_JOB_ID:-}
 TEJ_ATTEMPT=${3:-}
+if test -n "${TEJ_ARRAY_OFFSET:-}" && test -n "${SLURM_ARRAY_TASK_ID:-}"; then
+	job_dir=$job_dir/$((SLURM_ARRAY_TASK_ID + TEJ_ARRAY_OFFSET))
+	TEJ_NATIVE_ID=${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID
+fi
 export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
 
 # Slurm TERMs every process of the job at its time limit as on scancel, and the wrapper cannot tell
@@ -202,6 +219,7 @@ queue_submit() {
 	_qs_meta=$1/meta
 	# From files the script is batch.sh, its arguments the queue and the job; from the helper program
 	# it goes on sbatch's stdin (slurm_batch_script).
+	case ${slurm_array_offset:-} in *[!0-9]*) die "$EX_FAILURE" "bad array offset: '$slurm_array_offset'" ;; esac
 	if test -z "${tej_in_memory:-}"; then
 		slurm_batch_script >"$_qs_dir/batch.sh"
 	fi
@@ -215,8 +233,12 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/qos"); then set -- "$@" --qos="$_qs_v"; fi
 	# --after: Slurm waits (lib/after.sh); a dependency that can never be met cancels the job
 	after_slurm_into "$_qs_meta"
+	# an array's block waits for the block before it (slurm_array_after: lib/slurm-array.sh)
 	# shellcheck disable=SC2154 # set by after_slurm_into
+	test -z "${slurm_array_after:-}" || after_slurm=${after_slurm:+$after_slurm,}$slurm_array_after
 	test -z "$after_slurm" || set -- "$@" --dependency="$after_slurm" --kill-on-invalid-dep=yes
+	# an array (lib/slurm-array.sh): one output file per task
+	test -z "${slurm_array_spec:-}" || set -- "$@" --array="$slurm_array_spec"
 	# The user's raw options come after those, so that they win over them.
 	for _qs_f in "$_qs_meta"/slurm/args/*; do
 		test -f "$_qs_f" || continue
@@ -226,7 +248,7 @@ queue_submit() {
 	done
 	# tej's own plumbing comes after them: the name and comment find the job again after a timeout.
 	set -- "$@" --parsable --job-name="${_qs_dir##*/}" --comment="$(slurm_comment "$_qs_dir")" \
-		--chdir="$_qs_dir" --output="$_qs_dir/slurm.out"
+		--chdir="$_qs_dir" --output="$_qs_dir/slurm${slurm_array_spec:+-%A_%a}.out"
 	if test -z "${tej_in_memory:-}"; then
 		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir" "${TEJ_ATTEMPT:-}"
 	fi
@@ -327,7 +349,13 @@ slurm_join() {
 		printf '%s\n' "$1" | sed 's/^/S /'
 		sed 's/^/J /'
 	} | awk '$1 == "S" && NF >= 3 { s = $3; if (s == "COMPLETING" && $4 == "TimeLimit") s = "TIMEOUT"
-			if ($4 == "DependencyNeverSatisfied") s = "DEPENDENCY_NEVER_SATISFIED"; st[$2] = s; next }
+			if ($4 == "DependencyNeverSatisfied") s = "DEPENDENCY_NEVER_SATISFIED"; st[$2] = s
+			# the pending tasks of an array, as one line: JOBID_[1,3-11%3] (lib/slurm-array.sh)
+			if ($2 ~ /^[0-9]+_\[[0-9,-]+(%[0-9]+)?\]$/) {
+				j = $2; sub(/_.*/, "", j); l = $2; sub(/^[0-9]+_\[/, "", l); sub(/(%[0-9]+)?\]$/, "", l)
+				n = split(l, r, ","); for (k = 1; k <= n; k++) { m = split(r[k], ab, "-"); b = (m > 1) ? ab[2] : ab[1]
+					for (i = ab[1] + 0; i <= b + 0; i++) st[j "_" i] = s } }
+			next }
 		$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
 }
 
@@ -358,7 +386,9 @@ queue_states() {
 			# squeue did not answer: the state files are all there is; settle nothing.
 			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
 		else
-			_qss_word=$(slurm_word "$_qss_state")
+			# no fork per job: an array's thousand tasks are a thousand lines
+			slurm_word_into "$_qss_state"
+			_qss_word=$slurm_word_value
 			slurm_settle "$_qss_dir" "$_qss_word" "$_qss_state"
 		fi
 		printf '%s %s %s\n' "$_qss_word" "$_qss_state" "$_qss_dir"

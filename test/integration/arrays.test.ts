@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { mostAtOnce } from '../helpers/stamps.js';
 import { useSshHost } from '../helpers/lab.js';
 
 interface TaskJson {
@@ -44,14 +45,8 @@ describe('arrays on direct', { concurrency: true }, () => {
     ok(await onHost('touch ~/thr.go'));
     await waitFor('all 12 finished', () => tasks('thr'), (ts) => counts(ts).finished === 12, 120_000);
     const log = (await onHost('cat ~/thr.log')).stdout.trim().split('\n');
-    let now = 0;
-    let most = 0;
-    for (const line of log) {
-      now += line.startsWith('start') ? 1 : -1;
-      most = Math.max(most, now);
-    }
     assert.equal(log.length, 24, log.join('\n'));
-    assert.equal(most, 3, log.join('\n'));
+    assert.equal(mostAtOnce(log), 3, log.join('\n'));
     const out = await run(['download', 'h1', '--id', 'thr/7', 'out.txt:']);
     assert.equal(ok(out), '7 12 thr\n');
     const done = await run(['status', 'h1', '--id', 'thr']);

@@ -202,6 +202,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 MinJobAge=300
+MaxArraySize=${TEJ_LAB_SLURM_MAX_ARRAY_SIZE:-1001}
 OverTimeLimit=0
 KillWait=2
 SlurmdParameters=config_overrides
