@@ -186,8 +186,11 @@ chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
     }
     await lab.execAs('g1', 'bob', 'touch ~/count.gate');
     for (const id of ids) await waitFor(`${id} to end`, () => status(id, bobHome), (r) => r.code === 0);
-    // Once Grid Engine has confirmed the ends, the job directories alone answer: no call at all.
-    ok(await run(['list', 'g1'], bobHome));
+    // Once Grid Engine has confirmed the ends (qacct has them: the qmaster writes its accounting up to
+    // flush_time late, and the jobs are asked about until then), the job directories alone answer: no
+    // call at all.
+    const unsettled = `ls ${ids.map((id) => `~/.tej/jobs/${id}/native-open`).join(' ')} 2>/dev/null | wc -l`;
+    await waitFor('Grid Engine to confirm the ends', async () => (ok(await run(['list', 'g1'], bobHome)), (await lab.execAs('g1', 'bob', unsettled)).stdout.trim()), (n) => n === '0', 120_000);
     assert.deepEqual(await calls(['list', 'g1']), []);
   });
 
