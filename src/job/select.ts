@@ -86,7 +86,8 @@ export function parseSince(value: string, now: Date = new Date()): Date {
 
 /** Whether the job matches every part of the selector. */
 export function matches(s: JobStatus, sel: Selector): boolean {
-  if (sel.ids?.length && !sel.ids.some((p) => (isGlob(p) ? globToRegExp(p).test(s.id) : p === s.id))) return false;
+  // an array's id names its tasks (ID/N): the queue lists the tasks, never the array itself
+  if (sel.ids?.length && !sel.ids.some((p) => (isGlob(p) ? globToRegExp(p).test(s.id) : p === s.id || s.id.startsWith(`${p}/`)))) return false;
   for (const l of (sel.labels ?? []).map(parseLabelSelector)) {
     const v = s.labels?.[l.key];
     if (v === undefined || (l.value !== undefined && v !== l.value)) return false;

@@ -36,6 +36,12 @@ describe('job selectors', () => {
     assert.throws(() => globToRegExp('a[b'), UsageError);
   });
 
+  it('takes an array\'s id for its tasks, and nothing else that starts alike', () => {
+    const tasks = [{ id: 'sw/0', state: 'finished' }, { id: 'sw/1', state: 'running' }, { id: 'swim', state: 'finished' }, { id: 'sw', state: 'finished' }] as JobStatus[];
+    assert.deepEqual(tasks.filter((t) => matches(t, { ids: ['sw'] })).map((t) => t.id), ['sw/0', 'sw/1', 'sw']);
+    assert.deepEqual(tasks.filter((t) => matches(t, { ids: ['sw/1'] })).map((t) => t.id), ['sw/1']);
+  });
+
   it('matches labels (all of them), states, failed, and a start time', () => {
     assert.deepEqual(ids({ labels: ['exp=lr'] }), ['train_1', 'train_2']);
     assert.deepEqual(ids({ labels: ['exp=lr', 'seed=2'] }), ['train_2']);
