@@ -17,7 +17,10 @@ if (files.length === 0) {
   console.error('test/run.mjs: no *.test.ts files found under', roots.join(' ') || 'test');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...flags, ...files], {
+// A test that hangs fails after 15 minutes instead of holding the run for ever (the longest passing test
+// takes under 3 minutes, with three CI runs at once on two cores); --test-timeout=N overrides it.
+const timeout = flags.some((f) => f.startsWith('--test-timeout')) ? [] : ['--test-timeout=900000'];
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...timeout, ...flags, ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);
