@@ -51,7 +51,7 @@ after_check() {
 # after_end_into ID: "the end records of ID", the one place that reads them: set after_state to the
 # dependency's state as status decides it (job_state_into: a wrapper killed -9 makes it lost), absent
 # when it is gone, and after_code to its exit code (empty when none). A direct dependency's word is its
-# wrapper's life (the plugin's queue_state, which the wrapper does not load: the same test, here).
+# wrapper's life (wrapper_runs, lib/state.sh, as the direct plugin's queue_state asks it).
 after_end_into() {
 	_after_end_dir=$TEJ_ROOT/jobs/$1
 	after_code=
@@ -61,13 +61,7 @@ after_end_into() {
 	fi
 	_after_end_word=lost
 	if native_id_into "$_after_end_dir"; then
-		_after_end_start=
-		if read_state_into "$_after_end_dir/pid-start"; then
-			_after_end_start=$state_line
-		elif launched_into "$_after_end_dir" && test "$launched_start" != -; then
-			_after_end_start=$launched_start
-		fi
-		if proc_runs_as "$native_value" "$_after_end_start" "$TEJ_ROOT/lib/run-job.sh $_after_end_dir"; then
+		if wrapper_runs "$_after_end_dir" "$native_value"; then
 			_after_end_word=running
 			# a dependency that waits for its own dependencies has not started: queued
 			test -f "$_after_end_dir/start" || _after_end_word=queued

@@ -124,7 +124,7 @@ array_going() {
 	! test -f "$1/exit-code" || return 1
 	# no native-id: a start cut short (its launcher died), which frees the slot
 	read_state_into "$1/native-id" || return 1
-	direct_wrapper_alive "$1" "$state_line"
+	wrapper_runs "$1" "$state_line"
 }
 
 # array_launch DIR: under the lock, start queued tasks while fewer than max run (none once killed); an

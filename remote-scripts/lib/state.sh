@@ -3,7 +3,7 @@
 #   (sourced after common.sh, proc.sh and answers.sh)
 # Usage: . "$TEJ_ROOT/lib/state.sh"   (function definitions only)
 #   job_state_into DIR (job_state_value, job_native), ended_state_into DIR, job_dir_for ID,
-#   end_record_sync DIR
+#   end_record_sync DIR, wrapper_runs JOB_DIR PID
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # Length: over 250 lines: the state machine and the readers of the records it decides from (native id,
@@ -86,6 +86,27 @@ launched_into() {
 launch_void() {
 	ln -s void "$1/launched" 2>/dev/null || true
 	test -L "$1/launched"
+}
+
+# wrapper_start_into JOB_DIR: set wrapper_start to the direct wrapper's start time: pid-start, else the
+# wrapper's own record (launched: a submit that died before it wrote pid-start); empty when unknown. No
+# subshell: a submit's reply asks this for the job it just started.
+wrapper_start_into() {
+	wrapper_start=
+	if read_state_into "$1/pid-start"; then
+		wrapper_start=$state_line
+	elif launched_into "$1" && test "$launched_start" != -; then
+		wrapper_start=$launched_start
+	fi
+}
+
+# wrapper_runs JOB_DIR PID: whether PID is still the job's direct wrapper. pid_max may be small: a pid
+# that runs may be a stranger's by now. With /proc, the wrapper's start time (wrapper_start_into) tells;
+# without, the command line ps shows must be the wrapper's, lib/run-job.sh JOB_DIR (queue_submit). Here,
+# not in the direct plugin: the wrapper (a dependency's state, lib/after.sh) asks it without the plugin.
+wrapper_runs() {
+	wrapper_start_into "$1"
+	proc_runs_as "$2" "$wrapper_start" "$TEJ_ROOT/lib/run-job.sh $1"
 }
 
 # native_id_into DIR: set native_value to the job's native id: native-id (written by submit), else the

@@ -18,7 +18,7 @@ queue_submit() {
 	_queue_submit_dir=$1
 	if test -n "${tej_in_memory:-}"; then
 		# shellcheck disable=SC2016 # expanded by the wrapper's shell
-		# its name the file's, so that ps shows the same command line either way (direct_wrapper_alive)
+		# its name the file's, so that ps shows the same command line either way (wrapper_runs)
 		set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$1"
 		wrapper_code_export
 	else
@@ -65,31 +65,10 @@ queue_submit() {
 	printf '%s\n' "$_queue_submit_pid"
 }
 
-# direct_start_into JOB_DIR: set direct_start to the wrapper's start time: pid-start, else the wrapper's
-# own record (launched: a submit that died before it wrote pid-start); empty when unknown. No subshell:
-# a submit's reply asks this for the job it just started.
-# shellcheck disable=SC2154 # state_line and launched_start are set by lib/common.sh and lib/state.sh
-direct_start_into() {
-	direct_start=
-	if read_state_into "$1/pid-start"; then
-		direct_start=$state_line
-	elif launched_into "$1" && test "$launched_start" != -; then
-		direct_start=$launched_start
-	fi
-}
-
-# direct_wrapper_alive JOB_DIR PID: whether PID is still the job's wrapper. pid_max may be small: a
-# pid that runs may be a stranger's by now. With /proc, the wrapper's start time (direct_start_into)
-# tells; without, the command line ps shows must be the wrapper's, lib/run-job.sh JOB_DIR (queue_submit).
-direct_wrapper_alive() {
-	direct_start_into "$1"
-	proc_runs_as "$2" "$direct_start" "$TEJ_ROOT/lib/run-job.sh $1"
-}
-
 # queue_state JOB_DIR PID: running while the wrapper runs, else lost (the state files settle the rest).
 # A job with dependencies (meta/after) is queued until its wrapper writes start (job_state_into).
 queue_state() {
-	if direct_wrapper_alive "$1" "$2"; then
+	if wrapper_runs "$1" "$2"; then
 		if test -f "$1/meta/after"; then echo queued; else echo running; fi
 	else
 		echo lost
@@ -110,7 +89,7 @@ direct_leads_group() {
 # direct_gone JOB_DIR PGID: whether neither the group nor the wrapper, its leader, is left (a process
 # that took the wrapper's pid once the group had ended is neither)
 direct_gone() {
-	! group_alive "$2" && ! direct_wrapper_alive "$1" "$2"
+	! group_alive "$2" && ! wrapper_runs "$1" "$2"
 }
 
 # direct_wait SECONDS CHECK ARG...: wait up to SECONDS for CHECK ARG... to succeed. The clock bounds the
@@ -165,7 +144,7 @@ direct_kill_tree() {
 # queue_kill JOB_DIR PID GRACE: TERM the group (or the tree), wait up to GRACE seconds, then KILL it.
 # Succeeds only when nothing of the job is left.
 queue_kill() {
-	if ! direct_wrapper_alive "$1" "$2"; then
+	if ! wrapper_runs "$1" "$2"; then
 		# The wrapper is gone, or its pid names another process by now: neither that pid nor a group of
 		# that number is signalled (pid_max may be small); the job's processes carry its environment
 		# (with /proc; without, none can be told to be the job's, and none is signalled).
