@@ -1,9 +1,11 @@
 // A job's metadata as the client uploads it: the files under meta/ in the submit's tar (docs/protocol.md,
 // "Queue layout"), which the helpers read.
-import { afterFile, type AfterDependency } from './after.js';
+import { afterFile } from './after.js';
 import { type ArrayPlan, arrayMetaFiles } from './array.js';
+import type { JobResources } from './spec.js';
 
-export interface JobMeta {
+/** meta/ as a whole: the resources (spec.ts JobResources: meta/nproc, time_limit, memory, ...) and the rest. */
+export interface JobMeta extends JobResources {
   /** Script path relative to the job directory, or a shell command line. */
   script?: string;
   command?: string;
@@ -11,23 +13,6 @@ export interface JobMeta {
   env?: Record<string, string>;
   stdout?: string;
   stderr?: string;
-  nproc?: number;
-  timeLimit?: number;
-  /** Memory for the job, e.g. 4G (slurm: --mem). */
-  memory?: string;
-  /** Processes of the job's user at once (direct: ulimit -u/-p): meta/max_processes. */
-  maxProcesses?: number;
-  /** CPU seconds per process (direct: ulimit -t): meta/cpu_time. */
-  cpuTime?: number;
-  /** Run a limit the plugin cannot enforce all the same: meta/allow-unenforced (lib/limits.sh). */
-  allowUnenforced?: boolean;
-  /** GPUs (slurm: --gres=gpu:N). */
-  gpus?: number;
-  /** The image to run the job in, and the runtime asked for: meta/image, meta/container_runtime (lib/container.sh). */
-  image?: string;
-  containerRuntime?: string;
-  /** The slurm plugin's options: meta/slurm/{partition,account,qos}, raw sbatch words in meta/slurm/args/. */
-  slurm?: { partition?: string; account?: string; qos?: string; args?: string[] };
   /** The validated tej.json and CLI overrides, for plugins that want more. */
   spec?: unknown;
   /** tej.json's labels: meta/labels, one line of JSON, reported by status and list. */
@@ -38,8 +23,6 @@ export interface JobMeta {
   notifyMac?: string;
   /** tej.json's notify.webhook: meta/notify-webhook, POSTed by the wrapper when the job ends (lib/webhook.sh). */
   notifyWebhook?: string;
-  /** The jobs this one runs after (--after): meta/after, "ID MODE" lines (lib/after.sh). */
-  after?: AfterDependency[];
   /** What the client records about the submit (git provenance, client host...): meta/job.json, one line. */
   record?: Record<string, unknown>;
   /** An array's tasks: meta/array/ (job/array.ts). */

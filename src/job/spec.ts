@@ -182,19 +182,28 @@ export function mergeSpecs(...layers: (JobSpec | undefined)[]): JobSpec {
 }
 
 /** The resources of a job as the queue plugins read them from meta/ (see docs/protocol.md). */
+/** The resources a job asks for, as pack.ts writes them into meta/ (meta.ts JobMeta). */
 export interface JobResources {
+  /** CPUs: meta/nproc (slurm: --cpus-per-task; direct: taskset). */
   nproc?: number;
-  /** Seconds. */
+  /** Seconds: meta/time_limit. */
   timeLimit?: number;
+  /** Memory for the job, e.g. 4G (slurm: --mem): meta/memory. */
   memory?: string;
+  /** Processes of the job's user at once (direct: ulimit -u/-p): meta/max_processes. */
   maxProcesses?: number;
-  /** CPU seconds per process. */
+  /** CPU seconds per process (direct: ulimit -t): meta/cpu_time. */
   cpuTime?: number;
+  /** Run a limit the plugin cannot enforce all the same: meta/allow-unenforced (lib/limits.sh). */
   allowUnenforced?: boolean;
+  /** GPUs (slurm: --gres=gpu:N): meta/gpus. */
   gpus?: number;
+  /** The image to run the job in, and the runtime asked for: meta/image, meta/container_runtime (lib/container.sh). */
   image?: string;
   containerRuntime?: string;
+  /** The slurm plugin's options: meta/slurm/{partition,account,qos}, raw sbatch words in meta/slurm/args/. */
   slurm?: { partition?: string; account?: string; qos?: string; args?: string[] };
+  /** The jobs this one runs after (--after): meta/after, "ID MODE" lines (lib/after.sh). */
   after?: AfterDependency[];
 }
 
