@@ -16,3 +16,24 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, done
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * A GET of `url` through a forward: the body (`withStatus`: after the status code), or `failed: MESSAGE` (the job may not listen yet), for
+ * waitFor. The request gives up after `timeoutMs` on a timer that holds the event loop: a request whose
+ * socket went away without settling it must fail and be tried again, not leave the test awaiting a
+ * promise nothing can settle (AbortSignal.timeout's timer does not hold the loop).
+ */
+export async function fetchText(url: string, o: { withStatus?: boolean; timeoutMs?: number } = {}): Promise<string> {
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const r = await fetch(url, { signal: abort.signal });
+    const body = await r.text();
+    return o.withStatus ? `${r.status} ${body}` : body;
+  } catch (e) {
+    return `failed: ${(e as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -6,6 +6,7 @@ import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
+import { fetchText } from '../helpers/wait.js';
 import { startJumpLab } from '../helpers/jump-lab.js';
 import type { Lab } from '../helpers/lab.js';
 
@@ -34,7 +35,7 @@ describe('tej forward through a jump host', () => {
     const url = f.out.stdout.trim();
     const page = await waitFor(
       'the page',
-      () => fetch(`${url}/page.txt`).then((r) => r.text(), (e: Error) => `failed: ${e.message}`),
+      () => fetchText(`${url}/page.txt`),
       (t) => !t.startsWith('failed'),
       90_000,
     );

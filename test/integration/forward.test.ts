@@ -8,16 +8,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
 import { useSshHost } from '../helpers/lab.js';
+import { fetchText } from '../helpers/wait.js';
 
-/** A GET through the forward: the body, or the error's message (the server may not listen yet). */
-async function get(url: string): Promise<string> {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-    return `${r.status} ${await r.text()}`;
-  } catch (e) {
-    return `failed: ${(e as Error).message}`;
-  }
-}
+/** A GET through the forward: the status and body, or the error's message (the server may not listen yet). */
+const get = (url: string) => fetchText(url, { withStatus: true, timeoutMs: 30_000 });
 
 /** Whether something accepts connections on 127.0.0.1:port here. */
 function listening(port: number): Promise<boolean> {

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
+import { fetchText } from '../helpers/wait.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
 /** How a TCP connect from here to ip:port ends: 'connected' or the error's code. */
@@ -59,7 +60,7 @@ describe('tej forward to a Slurm compute node behind the login host', () => {
       assert.equal(doc.node, 'c1');
       const page = await waitFor(
         'the page',
-        () => fetch(`${doc.ports[0]!.url}/page.txt`).then((r) => r.text(), (e: Error) => `failed: ${e.message}`),
+        () => fetchText(`${doc.ports[0]!.url}/page.txt`),
         (t) => !t.startsWith('failed'),
         90_000,
       );

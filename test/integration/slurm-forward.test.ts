@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
+import { fetchText } from '../helpers/wait.js';
 import { useSlurmHost } from '../helpers/slurm-lab.js';
 
 describe('tej forward on a real Slurm', () => {
@@ -33,7 +34,7 @@ describe('tej forward on a real Slurm', () => {
       assert.equal(doc.node, 's1');
       const page = await waitFor(
         'the page',
-        () => fetch(`${doc.ports[0]!.url}/page.txt`).then((r) => r.text(), (e: Error) => `failed: ${e.message}`),
+        () => fetchText(`${doc.ports[0]!.url}/page.txt`),
         (t) => !t.startsWith('failed'),
         90_000,
       );
