@@ -8,10 +8,13 @@
 # Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a third of it the batch script's text; arrays: lib/slurm-array.sh
 # shellcheck shell=sh
 
-# the usage record from sacct (lib/sacct.sh); the helper program has its own copy among its libraries
+# the usage record from sacct (lib/sacct.sh): the helper program's own copy (tej_lib_sacct, not among
+# the wrapper's libraries: src/remote/program.ts COMMAND_LIBS), else the file
 if test -z "${tej_in_memory:-}"; then
 	# shellcheck source=lib/sacct.sh
 	. "$TEJ_ROOT/lib/sacct.sh"
+elif command -v tej_lib_sacct >/dev/null 2>&1; then
+	tej_lib_sacct
 fi
 
 queue_check() {

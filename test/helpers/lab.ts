@@ -11,8 +11,9 @@ import { ok, tej } from './cli.js';
 
 export { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 
-/** slurmd: a compute node of the lab's slurm host (its /home, no slurmctld). */
-export type Role = 'ssh' | 'slurm' | 'slurmd' | 'sge';
+/** slurmd: a compute node of the lab's slurm host (its /home, no slurmctld); slurmdb: slurm with accounting
+ * (MariaDB and slurmdbd, test/lab/slurmdbd-host.sh: sacct answers). */
+export type Role = 'ssh' | 'slurm' | 'slurmdb' | 'slurmd' | 'sge';
 export interface HostSpec {
   readonly name: string;
   readonly role?: Role;
@@ -69,6 +70,9 @@ const NEEDS: Record<Role | 'base', ReadonlyArray<readonly [string, string]>> = {
   ssh: [],
   slurm: [['/usr/sbin/slurmctld', 'slurmctld'], ['/usr/sbin/slurmd', 'slurmd'], ['sbatch', 'slurm-client'],
     ['sinfo', 'slurm-client'], ['/usr/sbin/munged', 'munge']],
+  slurmdb: [['/usr/sbin/slurmctld', 'slurmctld'], ['/usr/sbin/slurmd', 'slurmd'], ['sbatch', 'slurm-client'],
+    ['sinfo', 'slurm-client'], ['/usr/sbin/munged', 'munge'], ['/usr/sbin/slurmdbd', 'slurmdbd'],
+    ['/usr/sbin/mariadbd', 'mariadb-server'], ['mariadb-install-db', 'mariadb-server']],
   slurmd: [['/usr/sbin/slurmd', 'slurmd'], ['/usr/sbin/munged', 'munge']],
   sge: [['/usr/sbin/sge_qmaster', 'gridengine-master'], ['/usr/sbin/sge_execd', 'gridengine-exec'], ['qsub', 'gridengine-client'],
     ['qhost', 'gridengine-client']],
