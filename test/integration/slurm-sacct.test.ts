@@ -100,4 +100,16 @@ describe('the usage record from sacct, on a Slurm with slurmdbd', () => {
     assert.match(files.stdout, new RegExp(`^usage=${line}`, 'm'));
     assert.match(files.stdout, /No such file/);
   });
+
+  it("gives each task of an array its own batch step's figures (native id ARRAY_TASK)", async () => {
+    ok(await run(['submit', 's1', '--id', 'arr', '--array', '0-1', await makeJob(join(jobs, 'arr'), { 'start.sh': HUNGRY })]));
+    ok(await run(['wait', 's1', '--id', 'arr']));
+    for (const task of ['arr/0', 'arr/1']) {
+      const show = () => run(['show', 's1', '--id', task, '--json']).then((r) => JSON.parse(ok(r)) as { usage: Usage; native_id: string });
+      const rec = await waitFor(`sacct in ${task}'s usage record`, show, (r) => r.usage.source === 'sacct', 120_000);
+      assert.match(rec.native_id, /^\d+_\d+$/);
+      assert.ok(rec.usage.max_rss_bytes! >= 95e6 && rec.usage.max_rss_bytes! <= 400e6, `${task}: max RSS ${rec.usage.max_rss_bytes}`);
+      assert.ok(rec.usage.cpu_user_s! >= 0.9, `${task}: user CPU ${rec.usage.cpu_user_s}`);
+    }
+  });
 });
