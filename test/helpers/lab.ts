@@ -355,7 +355,7 @@ function event(name: string, message: string): void {
 
 // The process's start time in clock ticks since boot ("" if it is gone or a zombie): a pid plus its
 // start time names one process, even after the pid is reused.
-function startTime(pid: number): string {
+export function startTime(pid: number): string {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

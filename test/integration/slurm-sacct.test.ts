@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, tej } from '../helpers/cli.js';
-import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { makeClientHome, startLab, startTime, type Lab } from '../helpers/lab.js';
 import { waitFor } from '../helpers/wait.js';
 
 // 100 MB in the shell's memory, held until Slurm's gatherer has seen it (sstat: the live batch step's
@@ -34,15 +34,7 @@ function mariadbdOf(netns: string): string[] {
     } catch {
       return false;
     }
-  }).map((p) => `${p} ${startTime(p)}`);
-}
-
-function startTime(pid: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[19] ?? '';
-  } catch {
-    return '';
-  }
+  }).map((p) => `${p} ${startTime(Number(p))}`);
 }
 
 describe('the usage record from sacct, on a Slurm with slurmdbd', () => {
@@ -72,7 +64,7 @@ describe('the usage record from sacct, on a Slurm with slurmdbd', () => {
   after(async () => {
     await lab?.stop();
     // the host's PID namespace took its daemons along: no mariadbd is left
-    for (const ps of mariadbd) assert.notEqual(startTime(ps.split(' ')[0]!), ps.split(' ')[1], `mariadbd ${ps} outlived its lab`);
+    for (const ps of mariadbd) assert.notEqual(startTime(Number(ps.split(' ')[0])), ps.split(' ')[1], `mariadbd ${ps} outlived its lab`);
   });
 
   it("gives a job's max RSS and CPU from sacct, in show and --json, and keeps them in the job's record", async () => {

@@ -29,7 +29,8 @@
 # banner on stdout, also for `ssh carol@host cmd`. Users sh_dash, sh_zsh, sh_tcsh, sh_fish, sh_ash have
 # those login shells (same key). DIR/lab.json describes the lab for the test suite.
 # Needs root and: openssh-server iproute2 util-linux zsh tcsh fish busybox (+ slurmctld slurmd slurm-client munge for the
-# slurm role, gridengine-master gridengine-exec gridengine-client for the sge role, nftables for the faults blackhole/reject/drop).
+# slurm role, + slurmdbd mariadb-server for slurmdb, gridengine-master gridengine-exec gridengine-client for the sge role,
+# nftables for the faults blackhole/reject/drop).
 set -euo pipefail
 
 SSHD_OPTS=()
@@ -39,7 +40,7 @@ while getopts n:d:s:o: opt; do
     n) TEJ_LAB_NAME=$OPTARG ;;
     d) TEJ_LAB_DIR=$OPTARG ;;
     s) TEJ_LAB_NET=$OPTARG ;;
-    *) sed -n '3,18p' "$0" >&2; exit 64 ;;
+    *) sed -n '3,21p' "$0" >&2; exit 64 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -566,5 +567,5 @@ status)
     echo "$h $(host_ip "$h") $(host_role "$h") $s"
   done
   ;;
-*) sed -n '3,18p' "$0" >&2; exit 64 ;;
+*) sed -n '3,21p' "$0" >&2; exit 64 ;;
 esac
