@@ -14,8 +14,7 @@ trap 'test -s "$state" || fail "slurmdbd-host.sh exited early (line $LINENO)"' E
 
 # tries CMD...: run CMD until it succeeds, 600 times at most, 0.1 s apart (each try waits for an answer)
 tries() {
-  local i
-  for i in $(seq 1 600); do "$@" > /dev/null 2>&1 && return 0; sleep 0.1; done
+  for _ in $(seq 1 600); do "$@" > /dev/null 2>&1 && return 0; sleep 0.1; done
   return 1
 }
 
