@@ -1,13 +1,14 @@
 #!/bin/sh
 # Summary: The usage record from Slurm's accounting (docs/protocol.md, "The usage record"): one sacct call
 #   for the jobs a command settles, their batch steps' MaxRSS, CPU and elapsed time as a usage line
-# Usage: sourced by queues/slurm.sh (function definitions only): sacct_usage_ask IDS, sacct_usage_for ID,
-#   sacct_usage_parse
+# Usage: sourced by queues/slurm.sh (function definitions only): sacct_usage_ids LINES, sacct_usage_ask
+#   IDS, sacct_usage_for ID, sacct_usage_settle JOB_DIR NATIVE_ID SQUEUE_STATE, sacct_usage_parse [IDS]
 # Output: nothing by itself
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # nl (lib/proc.sh), slurm_word_value (queues/slurm.sh)
 
-# What sacct said for a command's jobs: "ID WORD USAGE" lines (sacct_usage_parse), and whether it answered
+# What sacct said for a command's jobs: "ID WORD USAGE" lines (sacct_usage_parse), in the order asked,
+# those not yet read by sacct_usage_for; and whether it answered
 sacct_usage_lines=
 sacct_usage_ok=
 
@@ -20,11 +21,13 @@ sacct_usage_ask() {
 	test -n "$1" && has_cmd sacct || return 0
 	if _sacct_usage_out=$(sacct -j "$1" --noheader --parsable2 -o JobID,MaxRSS,TotalCPU,UserCPU,SystemCPU,Elapsed,State,ExitCode 2>/dev/null); then
 		sacct_usage_ok=yes
-		sacct_usage_lines=$(printf '%s\n' "$_sacct_usage_out" | sacct_usage_parse) || sacct_usage_lines=
+		sacct_usage_lines=$(printf '%s\n' "$_sacct_usage_out" | sacct_usage_parse "$1") || sacct_usage_lines=
 	fi
 }
 
-# sacct_usage_for ID: set sacct_usage_word and sacct_usage_value from the answer about job ID: word
+# sacct_usage_for ID: set sacct_usage_word and sacct_usage_value from the answer about job ID (the jobs
+# asked in the order asked, some passed over: a cursor through the lines, so that an array's thousand
+# tasks cost no search of the whole answer each, quadratic in dash); word
 # "final" when Slurm's accounting has its end (the allocation's State is no longer PENDING, RUNNING,
 # ...; the batch step's record goes to slurmdbd before the job's), "open" when it does not yet,
 # "none" when sacct did not answer or has no such job; the value is the usage line of its batch step
@@ -34,24 +37,27 @@ sacct_usage_for() {
 	sacct_usage_word=none
 	sacct_usage_value=-
 	test -n "$sacct_usage_ok" || return 0
-	# no fork per job: the shell's own search (an array's tasks settle by the hundred)
-	_sacct_usage_line=$nl$sacct_usage_lines
-	case $_sacct_usage_line in
-	*"$nl$1 "*) ;;
-	*) return 0 ;;
-	esac
-	_sacct_usage_line=${_sacct_usage_line#*"$nl$1 "}
-	_sacct_usage_line=${_sacct_usage_line%%"$nl"*}
-	sacct_usage_word=${_sacct_usage_line%% *}
-	sacct_usage_value=${_sacct_usage_line#* }
+	while test -n "$sacct_usage_lines"; do
+		_sacct_usage_line=${sacct_usage_lines%%"$nl"*}
+		case $sacct_usage_lines in
+		*"$nl"*) sacct_usage_lines=${sacct_usage_lines#*"$nl"} ;;
+		*) sacct_usage_lines= ;;
+		esac
+		test "${_sacct_usage_line%% *}" = "$1" || continue
+		_sacct_usage_line=${_sacct_usage_line#* }
+		sacct_usage_word=${_sacct_usage_line%% *}
+		sacct_usage_value=${_sacct_usage_line#* }
+		return 0
+	done
 }
 
-# sacct_usage_parse: sacct's --parsable2 lines (JobID|MaxRSS|TotalCPU|UserCPU|SystemCPU|Elapsed|State|
-# ExitCode) on stdin, one "ID WORD USAGE" line out per job (see sacct_usage_for). MaxRSS is bytes with a
+# sacct_usage_parse [IDS]: sacct's --parsable2 lines (JobID|MaxRSS|TotalCPU|UserCPU|SystemCPU|Elapsed|State|
+# ExitCode) on stdin, one "ID WORD USAGE" line out per job (see sacct_usage_for): in sacct's order, or
+# with IDS (comma-separated) one per id of IDS in that order ("ID none -" for one sacct did not list). MaxRSS is bytes with a
 # unit of 1024s (99412K; bare: bytes, as --noconvert prints it), times are [D-][HH:]MM:SS[.mmm]; a field
 # that is empty or not in that form is - (fixtures/slurm/ holds what Slurm 22.05 prints).
 sacct_usage_parse() {
-	awk -F'|' '
+	awk -F'|' -v ids="${1:-}" '
 	function bytes(v,   u, n) {
 		if (v !~ /^[0-9]+(\.[0-9]+)?[KMGTP]?$/) return "-"
 		u = substr(v, length(v)); n = v + 0
@@ -80,7 +86,10 @@ sacct_usage_parse() {
 		# no MaxRSS: no poll of the gatherer saw the step (a job of a moment); the wrapper measured it
 		usage[j] = (r == "-") ? "-" : "sacct " r " " u " " s " " e
 	}
-	END { for (i = 1; i <= n; i++) print order[i], state[order[i]], (order[i] in usage) ? usage[order[i]] : "-" }'
+	END {
+		if (ids != "") n = split(ids, order, ",")
+		for (i = 1; i <= n; i++) print order[i], (order[i] in state) ? state[order[i]] : "none", (order[i] in usage) ? usage[order[i]] : "-"
+	}'
 }
 
 # sacct_usage_ids "NATIVE_STATE NATIVE_ID JOB_DIR" lines: the ids, comma-separated, of the jobs that

@@ -75,17 +75,34 @@ describe('the usage record from sacct, without Slurm', { concurrency: SHELLS.len
         '10 final -', ''].join('\n'));
     });
 
-    test('finds a job by its whole id, never by a prefix', async (t) => {
+    test('reads the answer in the order asked, by whole ids, passing over the jobs not looked up', async (t) => {
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
-      const text = '11|5K|00:01|00:01|00:00|00:00:01|COMPLETED|0:0\n11.batch|5K|00:01|00:01|00:00|00:00:01|COMPLETED|0:0\n' +
-        '1|||||00:00:01|RUNNING|0:0\n';
-      const r = withSlurmLib(q, 'sacct_usage_ask 11,1,2; for i in 1 11 2 1_1; do sacct_usage_for $i; echo "$i $sacct_usage_word $sacct_usage_value"; done', '',
+      // sacct lists 1 before 11, and 2 not at all
+      const text = '1|||||00:00:01|RUNNING|0:0\n11|5K|00:01|00:01|00:00|00:00:01|COMPLETED|0:0\n' +
+        '11.batch|5K|00:01|00:01|00:00|00:00:01|COMPLETED|0:0\n3||00:00:00|00:00:00|00:00:00|00:00:00|CANCELLED by 2001|0:0\n';
+      const r = withSlurmLib(q, 'sacct_usage_ask 11,1,2,3; for i in 11 1 3 11 1_1; do sacct_usage_for $i; echo "$i $sacct_usage_word $sacct_usage_value"; done', '',
         { PATH: fakeSacct(q, text, 0) });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, '1 open -\n11 final sacct 5120 1.000 0.000 1.000\n2 none -\n1_1 none -\n');
+      // 2 passed over; 11 a second time: already read
+      assert.equal(r.stdout, '11 final sacct 5120 1.000 0.000 1.000\n1 open -\n3 final -\n11 none -\n1_1 none -\n');
       assert.equal(readFileSync(join(q.tmp, 'fakebin', 'calls'), 'utf8'),
-        '-j 11,1,2 --noheader --parsable2 -o JobID,MaxRSS,TotalCPU,UserCPU,SystemCPU,Elapsed,State,ExitCode\n');
+        '-j 11,1,2,3 --noheader --parsable2 -o JobID,MaxRSS,TotalCPU,UserCPU,SystemCPU,Elapsed,State,ExitCode\n');
+    });
+
+    test('looks up the thousand tasks of an array in a moment: no search of the whole answer per task', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const ids = Array.from({ length: 1000 }, (_, i) => `100_${i}`);
+      const text = ids.map((id) => `${id}||00:01|00:01|00:00|00:00:02|COMPLETED|0:0\n${id}.batch|99412K|00:01|00:01|00:00|00:00:02|COMPLETED|0:0\n`).join('');
+      writeFileSync(join(q.tmp, 'ids'), ids.join(','));
+      const start = process.hrtime.bigint();
+      const r = withSlurmLib(q, 'sacct_usage_ask "$(cat ids)"; n=0; for i in $(tr , " " < ids); do sacct_usage_for $i; test "$sacct_usage_word" = final && n=$((n + 1)); done; echo $n', '',
+        { PATH: fakeSacct(q, text, 0) });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      assert.equal(r.stdout, '1000\n', r.stderr);
+      // a search of the whole answer per task took minutes under dash; the cursor a second or two
+      assert.ok(seconds < 120, `${seconds} s`);
     });
 
     test("writes sacct's usage as the job settles, keeps the wrapper's without it, and waits for slurmdbd while squeue has the job", async (t) => {
