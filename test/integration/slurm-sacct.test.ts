@@ -93,6 +93,18 @@ describe('the usage record from sacct, on a Slurm with slurmdbd', () => {
     assert.match(files.stdout, /No such file/);
   });
 
+  it('gives a killed job the figures its batch step had, once Slurm has recorded the cancel', async () => {
+    // HUNGRY's hold, then a mark for the test, and a wait to be killed in
+    const held = `${HUNGRY.split('until [')[0]}: > "$HOME/held"\nsleep 600\n`;
+    ok(await run(['submit', 's1', '--id', 'killed', await makeJob(join(jobs, 'killed'), { 'start.sh': held })]));
+    await waitFor('the job holding its 100 MB', () => lab.execAs('s1', 'alice', 'test -e held && echo yes'), (r) => r.stdout === 'yes\n', 120_000);
+    ok(await run(['kill', 's1', '--id', 'killed']));
+    const show = () => run(['show', 's1', '--id', 'killed', '--json']).then((r) => JSON.parse(ok(r)) as { usage: Usage; state: string });
+    const rec = await waitFor('sacct in the usage record', show, (r) => r.usage.source === 'sacct', 120_000);
+    assert.equal(rec.state, 'killed');
+    assert.ok(rec.usage.max_rss_bytes! >= 95e6 && rec.usage.max_rss_bytes! <= 400e6, `max RSS ${rec.usage.max_rss_bytes}`);
+  });
+
   it("gives each task of an array its own batch step's figures (native id ARRAY_TASK)", async () => {
     ok(await run(['submit', 's1', '--id', 'arr', '--array', '0-1', await makeJob(join(jobs, 'arr'), { 'start.sh': HUNGRY })]));
     ok(await run(['wait', 's1', '--id', 'arr']));
