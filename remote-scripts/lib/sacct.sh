@@ -25,14 +25,14 @@ sacct_usage_ask() {
 	fi
 }
 
-# sacct_usage_for ID: set sacct_usage_word and sacct_usage_value from the answer about job ID (the jobs
-# asked in the order asked, some passed over: a cursor through the lines, so that an array's thousand
-# tasks cost no search of the whole answer each, quadratic in dash); word
+# sacct_usage_for ID: set sacct_usage_word and sacct_usage_value from the answer about job ID. Word
 # "final" when Slurm's accounting has its end (the allocation's State is no longer PENDING, RUNNING,
-# ...; the batch step's record goes to slurmdbd before the job's), "open" when it does not yet,
-# "none" when sacct did not answer or has no such job; the value is the usage line of its batch step
-# ("sacct MAX_RSS_BYTES CPU_USER_S CPU_SYS_S WALL_S"), or - when it has none or no MaxRSS (a job
-# cancelled before it started, one too short for the gatherer's poll, an accounting that gathers nothing).
+# ...; the batch step's record goes to slurmdbd before the job's), "open" when it does not yet, "none"
+# when sacct did not answer or has no such job; the value is the usage line of its batch step ("sacct
+# MAX_RSS_BYTES CPU_USER_S CPU_SYS_S WALL_S"), or - when it has none or no MaxRSS (a job cancelled before
+# it started, one too short for the gatherer's poll, an accounting that gathers nothing). The jobs are
+# looked up in the order asked, some passed over: a cursor through the lines, read once (a search of
+# the whole answer per job is quadratic in dash: minutes for an array's thousand tasks).
 sacct_usage_for() {
 	sacct_usage_word=none
 	sacct_usage_value=-
@@ -51,11 +51,12 @@ sacct_usage_for() {
 	done
 }
 
-# sacct_usage_parse [IDS]: sacct's --parsable2 lines (JobID|MaxRSS|TotalCPU|UserCPU|SystemCPU|Elapsed|State|
-# ExitCode) on stdin, one "ID WORD USAGE" line out per job (see sacct_usage_for): in sacct's order, or
-# with IDS (comma-separated) one per id of IDS in that order ("ID none -" for one sacct did not list). MaxRSS is bytes with a
-# unit of 1024s (99412K; bare: bytes, as --noconvert prints it), times are [D-][HH:]MM:SS[.mmm]; a field
-# that is empty or not in that form is - (fixtures/slurm/ holds what Slurm 22.05 prints).
+# sacct_usage_parse [IDS]: sacct's --parsable2 lines (JobID|MaxRSS|TotalCPU|UserCPU|SystemCPU|Elapsed|
+# State|ExitCode) on stdin, one "ID WORD USAGE" line out per job (see sacct_usage_for): in sacct's order,
+# or with IDS (comma-separated) one per id of IDS, in that order ("ID none -" for one sacct did not
+# list). MaxRSS is bytes with a unit of 1024s (99412K; bare: bytes, as --noconvert prints it), times are
+# [D-][HH:]MM:SS[.mmm]; a field that is empty or not in that form is - (fixtures/slurm/: what Slurm 22.05
+# prints).
 sacct_usage_parse() {
 	awk -F'|' -v ids="${1:-}" '
 	function bytes(v,   u, n) {
