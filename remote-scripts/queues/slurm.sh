@@ -8,6 +8,15 @@
 # Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a third of it the batch script's text; arrays: lib/slurm-array.sh
 # shellcheck shell=sh
 
+# the usage record from sacct (lib/sacct.sh): the helper program's own copy (tej_lib_sacct, not among
+# the wrapper's libraries: src/remote/program.ts COMMAND_LIBS), else the file
+if test -z "${tej_in_memory:-}"; then
+	# shellcheck source=lib/sacct.sh
+	. "$TEJ_ROOT/lib/sacct.sh"
+elif command -v tej_lib_sacct >/dev/null 2>&1; then
+	tej_lib_sacct
+fi
+
 queue_check() {
 	for _queue_check_cmd in sbatch squeue scancel; do
 		if ! has_cmd "$_queue_check_cmd"; then
@@ -376,8 +385,11 @@ queue_states() {
 	if test -n "$_qss_unknown" && has_cmd sacct; then
 		_qss_sacct=$(sacct -n -P -X -o JobIDRaw,State -j "$_qss_unknown" 2>/dev/null) || _qss_sacct=
 	fi
+	# the usage of the jobs that may settle now: one more sacct (lib/sacct.sh)
+	test "$_qss_ok" != yes || sacct_usage_ask "$(sacct_usage_ids "$_qss_joined")"
 	printf '%s\n' "$_qss_joined" | while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
 		test -n "$_qss_id" || continue
+		_qss_squeue_state=$_qss_state
 		if test "$_qss_state" = - && test -n "$_qss_sacct"; then
 			_qss_state=$(printf '%s\n' "$_qss_sacct" | awk -F'|' -v id="$_qss_id" '$1 == id { split($2, w, " "); print w[1]; exit }')
 			test -n "$_qss_state" || _qss_state=-
@@ -389,7 +401,10 @@ queue_states() {
 			# no fork per job: an array's thousand tasks are a thousand lines
 			slurm_word_into "$_qss_state"
 			_qss_word=$slurm_word_value
-			slurm_settle "$_qss_dir" "$_qss_word" "$_qss_state"
+			case $_qss_word in
+			queued | running | unmet) slurm_settle "$_qss_dir" "$_qss_word" "$_qss_state" ;;
+			*) if sacct_usage_settle "$_qss_dir" "$_qss_id" "$_qss_squeue_state"; then slurm_settle "$_qss_dir" "$_qss_word" "$_qss_state"; fi ;;
+			esac
 		fi
 		printf '%s %s %s\n' "$_qss_word" "$_qss_state" "$_qss_dir"
 	done

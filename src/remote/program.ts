@@ -17,6 +17,13 @@ export const PROGRAM_FILE = 'program.sh';
 /** The libraries, in the order a helper sources them from files: all of them are tej_libs in the program. */
 export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answers.sh', 'lib/after.sh', 'lib/webhook.sh', 'lib/record.sh', 'lib/kill.sh', 'lib/limits.sh', 'lib/cgroup.sh', 'lib/scope.sh', 'lib/gpus.sh', 'lib/usage.sh', 'lib/container.sh', 'lib/array.sh', 'lib/array-kill.sh', 'lib/slurm-array.sh'] as const;
 
+/**
+ * Libraries only commands use, never the job's wrapper: each a function tej_lib_<name> of the program
+ * (lib/NAME.sh), which the plugin that needs it calls. They stay out of tej_text_libs, which travels to
+ * the wrapper as one environment string: at most 128 KiB on Linux, and LIBS fill some 129 KB of it.
+ */
+export const COMMAND_LIBS = ['sacct'] as const;
+
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
 export const COMMANDS = ['delete', 'download', 'exec', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'submit', 'where'] as const;
 
@@ -57,6 +64,7 @@ export function helperProgram(bundle: Bundle): { text: string; sha256: string } 
       'eval "tej_libs() {\n$tej_text_libs\n}"',
       `tej_remote() {\n${text(bundle, 'tej-remote')}\n}`,
       ...COMMANDS.map((c) => `tej_cmd_${c}() {\n${text(bundle, `commands/${c}.sh`)}\n}`),
+      ...COMMAND_LIBS.map((name) => `tej_lib_${name}() {\n${text(bundle, `lib/${name}.sh`)}\n}`),
       ...plugins.map((name, i) => `tej_plugin_${i}() {\n${text(bundle, `queues/${name}.sh`)}\n}`),
       `tej_plugin_known() {\n\tcase $1 in\n\t${plugins.map(shQuote).join(' | ') || "''"}) return 0 ;;\n\tesac\n\treturn 1\n}`,
       `tej_plugin() {\n\tcase $1 in\n${plugins.map((name, i) => `\t${shQuote(name)}) tej_plugin_${i} ;;\n`).join('')}\tesac\n}`,

@@ -11,8 +11,9 @@ import { ok, tej } from './cli.js';
 
 export { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 
-/** slurmd: a compute node of the lab's slurm host (its /home, no slurmctld). */
-export type Role = 'ssh' | 'slurm' | 'slurmd' | 'sge';
+/** slurmd: a compute node of the lab's slurm host (its /home, no slurmctld); slurmdb: slurm with accounting
+ * (MariaDB and slurmdbd, test/lab/slurmdbd-host.sh: sacct answers). */
+export type Role = 'ssh' | 'slurm' | 'slurmdb' | 'slurmd' | 'sge';
 export interface HostSpec {
   readonly name: string;
   readonly role?: Role;
@@ -69,6 +70,9 @@ const NEEDS: Record<Role | 'base', ReadonlyArray<readonly [string, string]>> = {
   ssh: [],
   slurm: [['/usr/sbin/slurmctld', 'slurmctld'], ['/usr/sbin/slurmd', 'slurmd'], ['sbatch', 'slurm-client'],
     ['sinfo', 'slurm-client'], ['/usr/sbin/munged', 'munge']],
+  slurmdb: [['/usr/sbin/slurmctld', 'slurmctld'], ['/usr/sbin/slurmd', 'slurmd'], ['sbatch', 'slurm-client'],
+    ['sinfo', 'slurm-client'], ['/usr/sbin/munged', 'munge'], ['/usr/sbin/slurmdbd', 'slurmdbd'],
+    ['/usr/sbin/mariadbd', 'mariadb-server'], ['mariadb-install-db', 'mariadb-server']],
   slurmd: [['/usr/sbin/slurmd', 'slurmd'], ['/usr/sbin/munged', 'munge']],
   sge: [['/usr/sbin/sge_qmaster', 'gridengine-master'], ['/usr/sbin/sge_execd', 'gridengine-exec'], ['qsub', 'gridengine-client'],
     ['qhost', 'gridengine-client']],
@@ -351,7 +355,7 @@ function event(name: string, message: string): void {
 
 // The process's start time in clock ticks since boot ("" if it is gone or a zombie): a pid plus its
 // start time names one process, even after the pid is reused.
-function startTime(pid: number): string {
+export function startTime(pid: number): string {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

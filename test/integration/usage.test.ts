@@ -74,7 +74,7 @@ describe('the usage record in a real Slurm allocation', () => {
     await lab?.stop();
   });
 
-  it("is the wrapper's own, measured inside the allocation: the lab's Slurm keeps no accounting for sacct", async () => {
+  it("is the wrapper's own, measured inside the allocation: the lab's Slurm keeps no accounting for sacct (with it: slurm-sacct.test.ts)", async () => {
     const dir = await makeJob(join(jobs, 'hungry'), { 'start.sh': HUNGRY });
     ok(await run(['submit', 's1', '--id', 'hungry', dir]));
     ok(await run(['wait', 's1', '--id', 'hungry']));
@@ -84,5 +84,9 @@ describe('the usage record in a real Slurm allocation', () => {
     // what sacct says here: no accounting storage, so nothing it could answer
     const sacct = await lab.execAs('s1', 'alice', `sacct -n -P -j ${rec.native_id} -o MaxRSS,UserCPU 2>&1; echo "rc=$?"`);
     assert.match(sacct.stdout, /accounting storage is disabled|rc=1/i, sacct.stdout);
+    // lib/sacct.sh asked as the job settled and kept the wrapper's line: the job settled all the same
+    const files = await lab.execAs('s1', 'alice', 'cd ~/.tej/jobs/hungry && cat usage && ls native-open 2>&1');
+    assert.match(files.stdout, /^time \d+ /);
+    assert.match(files.stdout, /No such file/);
   });
 });

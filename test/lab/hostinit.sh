@@ -1,10 +1,12 @@
 #!/bin/bash
 # Summary: PID 1 of one lab host, started by lab.sh inside the host's network namespace and fresh
 #          mount, UTS and PID namespaces.
-# Environment: LAB (the lab directory as seen from outside), N (host name), ROLE (ssh | slurm | slurmd | sge)
+# Environment: LAB (the lab directory as seen from outside), N (host name), ROLE (ssh | slurm | slurmdb |
+#          slurmd | sge)
 # It mounts the host's private view (/run, /etc overlay, /home, /tmp, /var/log), starts munged,
-# slurmctld and slurmd for the slurm role, then sshd, and reaps orphans until it is SIGKILLed; other
-# signals are logged in log/init.log and ignored.
+# slurmctld and slurmd for the slurm role (slurmdb: after slurmdbd-host.sh's accounting, in the
+# background), then sshd, and reaps orphans until it is SIGKILLed; other signals are logged in
+# log/init.log and ignored.
 set -eu
 cd /
 hostname "$N"
@@ -20,14 +22,19 @@ mount -t overlay overlay -o "lowerdir=/etc,upperdir=$H/etc-upper,workdir=$H/etc-
 mount --bind "$H/home" /home
 mount --bind "$H/varlog" /var/log   # sshd writes wtmp/lastlog there
 mount --bind "$H/tmp" /tmp          # private /tmp, visible from outside as DIR/hosts/N/tmp
-if [ "$ROLE" = slurm ]; then
+if [ "$ROLE" = slurm ] || [ "$ROLE" = slurmdb ]; then
   chown munge:munge /run/munge "$H/munge"
   chmod 700 "$H/munge"
   runuser -u munge -- /usr/sbin/munged --key-file=/srv/lab/keys/munge.key \
     --log-file="$H/munge/munged.log" --seed-file="$H/munge/munged.seed"
   mount --bind /srv/lab/slurm /etc/slurm
-  setsid /usr/sbin/slurmctld -D >> "$H/log/slurmctld.out" 2>&1 &
-  setsid /usr/sbin/slurmd -D -N "$N" >> "$H/log/slurmd.out" 2>&1 &
+  # slurmdb: accounting (MariaDB + slurmdbd) first, so that slurmctld finds its cluster registered; in
+  # the background, as sshd starts meanwhile (lab.sh host_wait waits for H/dbd.state)
+  ( if [ "$ROLE" = slurmdb ]; then
+      /srv/lab/bin/slurmdbd-host.sh "$N" "$(sed -n 's/^ClusterName=//p' /etc/slurm/slurm.conf)" || true
+    fi
+    setsid /usr/sbin/slurmctld -D >> "$H/log/slurmctld.out" 2>&1 &
+    setsid /usr/sbin/slurmd -D -N "$N" >> "$H/log/slurmd.out" 2>&1 & ) &
 elif [ "$ROLE" = slurmd ]; then
   # a compute node: the slurm host's /home (the shared file system a cluster's queue lives on)
   ctld=$(sed -n 's/^SlurmctldHost=//p' /srv/lab/slurm/slurm.conf)

@@ -2,6 +2,7 @@
 # Summary: Throw-away SSH (+ Slurm) test hosts for tej's integration tests, from Linux namespaces only.
 # Usage: lab.sh [-n NAME] [-d DIR] [-s NET] [-o HOST:Keyword=value]... COMMAND [ARG...]
 #   up HOST[:ROLE]...      start a lab; ROLE = ssh (default) | slurm (slurmctld + slurmd + munge) |
+#                          slurmdb (slurm with accounting: + MariaDB + slurmdbd, slurmdbd-host.sh) |
 #                          slurmd (a compute node of the slurm host: slurmd + munge, its /home) |
 #                          sge (Grid Engine qmaster + execd, cell and spool of its own: sge-host.sh)
 #   down                   kill every host of the lab, delete its namespaces and links (idempotent;
@@ -28,7 +29,8 @@
 # banner on stdout, also for `ssh carol@host cmd`. Users sh_dash, sh_zsh, sh_tcsh, sh_fish, sh_ash have
 # those login shells (same key). DIR/lab.json describes the lab for the test suite.
 # Needs root and: openssh-server iproute2 util-linux zsh tcsh fish busybox (+ slurmctld slurmd slurm-client munge for the
-# slurm role, gridengine-master gridengine-exec gridengine-client for the sge role, nftables for the faults blackhole/reject/drop).
+# slurm role, + slurmdbd mariadb-server for slurmdb, gridengine-master gridengine-exec gridengine-client for the sge role,
+# nftables for the faults blackhole/reject/drop).
 set -euo pipefail
 
 SSHD_OPTS=()
@@ -38,7 +40,7 @@ while getopts n:d:s:o: opt; do
     n) TEJ_LAB_NAME=$OPTARG ;;
     d) TEJ_LAB_DIR=$OPTARG ;;
     s) TEJ_LAB_NET=$OPTARG ;;
-    *) sed -n '3,18p' "$0" >&2; exit 64 ;;
+    *) sed -n '3,21p' "$0" >&2; exit 64 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -162,7 +164,7 @@ EOF
 slurm_conf() {
   local ctld="" h hw mem nodes
   for h in $(all_hosts); do
-    if [ "$(host_role "$h")" = slurm ]; then
+    if [ "$(host_role "$h")" = slurm ] || [ "$(host_role "$h")" = slurmdb ]; then
       [ -z "$ctld" ] || die "only one slurm host per lab ($ctld, $h)"
       ctld=$h
     fi
@@ -220,6 +222,30 @@ NodeName=$nodes $hw State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 # A second partition on the same node: a job pending in it for want of cpus blocks no job of debug.
 PartitionName=hold Nodes=ALL MaxTime=INFINITE State=UP
+EOF
+  if [ "$(host_role "$ctld")" = slurmdb ]; then slurmdb_conf "$ctld"; fi
+}
+
+# slurmdb_conf CTLD: accounting for the slurmdb role: slurmdbd on CTLD (slurmdbd-host.sh), the steps'
+# usage gathered from /proc every second (MaxRSS, CPU: what sacct reports)
+slurmdb_conf() {
+  local hd=/srv/lab/hosts/$1
+  sed -i -e 's|^AccountingStorageType=.*|AccountingStorageType=accounting_storage/slurmdbd|' \
+    -e 's|^JobAcctGatherType=.*|JobAcctGatherType=jobacct_gather/linux|' "$LAB/slurm/slurm.conf"
+  printf 'AccountingStorageHost=%s\nJobAcctGatherFrequency=task=1\n' "$1" >> "$LAB/slurm/slurm.conf"
+  # slurmdbd wants its file private to SlurmUser (root): it holds the database's credentials
+  install -m 600 /dev/null "$LAB/slurm/slurmdbd.conf"
+  cat > "$LAB/slurm/slurmdbd.conf" <<EOF
+AuthType=auth/munge
+DbdHost=$1
+SlurmUser=root
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=root
+StorageLoc=slurm_acct_db
+LogFile=$hd/log/slurmdbd.log
+PidFile=/run/slurmdbd.pid
+DebugLevel=info
 EOF
 }
 
@@ -307,7 +333,7 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
     sleep 0.02
   done
   timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null || die "$n: sshd does not answer (see $LAB/hosts/$n/log)"
-  case $(host_role "$n") in slurm | slurmd) ;; sge) sge_wait "$n"; return ;; *) return 0 ;; esac
+  case $(host_role "$n") in slurm | slurmd) ;; slurmdb) dbd_wait "$n" ;; sge) sge_wait "$n"; return ;; *) return 0 ;; esac
   # (slurmctld recovers the node's old state from its state files, so look at SlurmdStartTime too)
   for _ in $(seq 1 600); do
     node=$(host_exec "$n" scontrol -o show node "$n" 2>/dev/null || true)
@@ -323,6 +349,21 @@ host_wait() {  # NAME SINCE: sshd answers; for the slurm role, a slurmd started 
   done
   host_exec "$n" ps -eo pid,args >&2 || true
   die "$n: slurm node state '$st' (see $LAB/hosts/$n/log)"
+}
+
+dbd_wait() {  # NAME: slurmdbd-host.sh has the database, slurmdbd and the cluster up (or says why not)
+  local n=$1 st="" f
+  for _ in $(seq 1 1800); do
+    st=$(cat "$LAB/hosts/$n/dbd.state" 2>/dev/null) || st=
+    [ -z "$st" ] || break
+    sleep 0.1
+  done
+  [ "$st" = ready ] && return 0
+  for f in log/mariadb-install.log log/mariadbd.log log/slurmdbd.log log/slurmdbd.out log/init.log; do
+    [ -s "$LAB/hosts/$n/$f" ] && { log "--- $n: $f"; tail -n 15 "$LAB/hosts/$n/$f" >&2; }
+  done
+  host_exec "$n" ps -eo pid,args >&2 || true
+  die "$n: Slurm's accounting did not come up: ${st:-no word from slurmdbd-host.sh in 180 s} (see $LAB/hosts/$n/log)"
 }
 
 sge_wait() {  # NAME: the execd of host NAME has sent its first load report to the qmaster
@@ -454,13 +495,13 @@ up)
   fi
   mkdir -p "$LAB/keys" "$LAB/hosts" "$LAB/bin"
   ln -s /bin/busybox "$LAB/bin/ash"
-  cp "$BIN/sge-host.sh" "$LAB/bin/"
+  cp "$BIN/sge-host.sh" "$BIN/slurmdbd-host.sh" "$LAB/bin/"
   touch "$LAB/.tej-lab"
   : > "$LAB/hosts.conf"
   for spec in "$@"; do
     n=${spec%%:*}; r=${spec#*:}; [ "$r" = "$spec" ] && r=ssh
     [[ $n =~ ^[a-z][a-z0-9]{0,9}$ ]] || die "bad host name '$n' (want [a-z][a-z0-9]{0,9})"
-    case $r in ssh | slurm | slurmd | sge) ;; *) die "unknown role '$r' for $n (ssh | slurm | slurmd | sge)" ;; esac
+    case $r in ssh | slurm | slurmdb | slurmd | sge) ;; *) die "unknown role '$r' for $n (ssh | slurm | slurmdb | slurmd | sge)" ;; esac
     grep -q "^$n:" "$LAB/hosts.conf" && die "host '$n' given twice"
     echo "$n:$r" >> "$LAB/hosts.conf"
   done
@@ -526,5 +567,5 @@ status)
     echo "$h $(host_ip "$h") $(host_role "$h") $s"
   done
   ;;
-*) sed -n '3,18p' "$0" >&2; exit 64 ;;
+*) sed -n '3,21p' "$0" >&2; exit 64 ;;
 esac

@@ -15,6 +15,13 @@ describe('the usage record', () => {
     assert.equal(parseUsage(undefined), undefined, 'no record: a job that has not ended');
   });
 
+  it("reads the slurm plugin's line from sacct (lib/sacct.sh), and names its source", () => {
+    const u = parseUsage('sacct 101797888 0.625 0.290 1.000');
+    assert.deepEqual(u, { max_rss_bytes: 101797888, cpu_user_s: 0.625, cpu_sys_s: 0.29, wall_s: 1, source: 'sacct' });
+    assert.equal(describeUsage(u), 'max RSS 97.1 MiB, CPU 0.625 s user + 0.29 s system, wall 1 s (sacct)');
+    assert.deepEqual(parseUsage('sacct 2147483648 86401.500 600.250 -'), { max_rss_bytes: 2147483648, cpu_user_s: 86401.5, cpu_sys_s: 600.25, wall_s: null, source: 'sacct' });
+  });
+
   it('takes any other line for a record the wrapper did not write: every field null', () => {
     const hostile = [
       '',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadBundle } from '../../src/remote/bundle.js';
-import { COMMANDS, helperProgram, readChecked } from '../../src/remote/program.js';
+import { COMMAND_LIBS, COMMANDS, helperProgram, readChecked } from '../../src/remote/program.js';
 import { SHELLS } from '../remote-scripts/_shells.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tej-program-'));
@@ -96,5 +96,17 @@ describe('helperProgram', () => {
       assert.equal(again.code, 0, `${argv.join(' ')}: ${again.stderr}`);
       assert.equal(again.stdout, '[]known\n', argv.join(' '));
     }
+  });
+
+  test("gives the wrapper libraries that fit in one environment string (128 KiB on Linux), the commands' own apart", async () => {
+    const program = helperProgram(await loadBundle());
+    writeFileSync(join(dir, 'prog-size.sh'), program.text);
+    // a Slurm job whose TEJ_CODE_LIBS was larger failed at its batch script's exec: E2BIG
+    const libs = COMMAND_LIBS.map((n) => `command -v tej_lib_${n}; `).join('');
+    const r = sh(['/bin/sh'], `eval "$(cat '${join(dir, 'prog-size.sh')}')"; printf '%s' "$tej_text_libs" | wc -c; printf '%s' "$tej_text_libs" | grep -c sacct_usage_parse; ${libs}`);
+    const [bytes, inLibs, ...defined] = r.stdout.trim().split('\n');
+    assert.ok(Number(bytes) < 128 * 1024, `tej_text_libs is ${bytes} bytes`);
+    assert.equal(inLibs, '0', "lib/sacct.sh is not the wrapper's");
+    assert.deepEqual(defined, COMMAND_LIBS.map((n) => `tej_lib_${n}`));
   });
 });
