@@ -87,9 +87,10 @@ export function planPass(specs: SyncSpec[], files: RemoteFile[], update: boolean
   for (const file of files) {
     for (const spec of specs) {
       const got = localPath(spec, file);
-      if (!got || seen.has(got.local)) continue;
-      seen.add(got.local);
+      if (!got) continue;
       matched.add(spec);
+      if (seen.has(got.local)) continue;
+      seen.add(got.local);
       if (update && unchanged(got.local, file)) {
         plan.unchangedFiles += 1;
         plan.unchangedBytes += file.size;
