@@ -1,0 +1,132 @@
+// download --watch, --update and patterns, end to end (issue 15): the built CLI against a real OpenSSH
+// host. A job that writes files over time waits for files the test creates (events, not sleeps);
+// --watch fetches each file while the job runs and ends with the job; --update sends only what changed
+// (counted in bytes); patterns with ** and hostile names; nothing is written through a local symlink.
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
+import { useSshHost } from '../helpers/lab.js';
+
+/** Every file (not directory) under `dir`, sorted: a download's temporary files would be among them. */
+const files = (dir: string) => (readdirSync(dir, { recursive: true }) as string[]).filter((f) => !lstatSync(join(dir, f)).isDirectory()).sort();
+const jsonLines = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('download --watch, --update and patterns', () => {
+  const sshHost = useSshHost({ setup: true });
+  const run = (args: string[], cwd?: string) => tej(args, { home: sshHost.home, cwd, timeoutMs: 120_000 });
+  const finished = (id: string) => waitFor(id, () => run(['status', 'h1', '--id', id]), (s) => s.code === 0, 120_000);
+  const inJob = async (id: string, script: string) => {
+    const r = await sshHost.lab.execAs('h1', 'alice', `cd ~/.tej/jobs/${id}/work && ${script}`);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const appears = (path: string) => waitFor(path, () => existsSync(path), (x) => x, 120_000);
+
+  it('--watch fetches files as the job writes them and ends with the job, after one last pass', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'watch'), {
+      'start.sh': 'echo first > a.txt\nwhile ! test -f go1; do sleep 0.1; done\necho second > b.txt\nwhile ! test -f go2; do sleep 0.1; done\necho third > c.txt\n',
+    });
+    ok(await run(['submit', 'h1', '--id', 'w1', dir]));
+    const cwd = await sshHost.lab.makeTmpDir('tej-watch-');
+    const watch = startTej(['download', 'h1', '--id', 'w1', '--json', '--watch', '1', '*.txt'], { home: sshHost.home, cwd });
+    await appears(join(cwd, 'a.txt'));
+    await inJob('w1', 'touch go1');
+    await appears(join(cwd, 'b.txt'));
+    // the job still waits for go2: the watch goes on, and c.txt cannot exist yet
+    assert.equal(watch.child.exitCode, null);
+    assert.equal(existsSync(join(cwd, 'c.txt')), false);
+    await inJob('w1', 'touch go2');
+    const r = await watch.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(['a.txt', 'b.txt', 'c.txt'].map((f) => readFileSync(join(cwd, f), 'utf8')), ['first\n', 'second\n', 'third\n']);
+    const passes = jsonLines(r.stdout);
+    const last = passes.at(-1)!;
+    assert.equal(last.final, true);
+    assert.equal(last.state, 'finished');
+    assert.equal(passes.filter((p) => p.final).length, 1);
+    // each file went once, however many passes there were (files written within the second of a
+    // listing go once more, see src/download/sync.ts: at most twice)
+    const sent = passes.reduce((n, p) => n + (p.downloaded_files as number), 0);
+    assert.ok(sent >= 3 && sent <= 6, r.stdout);
+    assert.deepEqual(files(cwd), ['a.txt', 'b.txt', 'c.txt']); // the go files match no spec; no temporary file left
+  });
+
+  it('--update sends only the files whose size or mtime changed', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'update'), { 'start.sh': 'head -c 1000 /dev/zero > a.bin\nhead -c 2000 /dev/zero > b.bin\nmkdir sub\nhead -c 3000 /dev/zero > sub/c.bin\n' });
+    ok(await run(['submit', 'h1', '--id', 'u1', dir]));
+    await finished('u1');
+    // mtimes in the past: none within the second of a listing (those go twice, by design)
+    await inJob('u1', 'touch -d @1700000000 a.bin b.bin sub/c.bin tej.stdout tej.stderr');
+    const cwd = await sshHost.lab.makeTmpDir('tej-update-');
+    const update = async () => jsonLines(ok(await run(['download', 'h1', '--id', 'u1', '--update', '--json', '**/*.bin'], cwd)))[0]!;
+    let p = await update();
+    assert.deepEqual([p.downloaded_files, p.downloaded_bytes, p.unchanged_files], [3, 6000, 0]);
+    p = await update();
+    assert.deepEqual([p.downloaded_files, p.downloaded_bytes, p.unchanged_files, p.unchanged_bytes], [0, 0, 3, 6000]);
+    await inJob('u1', 'head -c 2500 /dev/zero | tr "\\0" x > b.bin && touch -d @1700000100 b.bin');
+    p = await update();
+    assert.deepEqual([p.downloaded_files, p.downloaded_bytes, p.unchanged_files, p.unchanged_bytes], [1, 2500, 2, 4000]);
+    assert.equal(readFileSync(join(cwd, 'b.bin'), 'utf8'), 'x'.repeat(2500));
+    // the same size, another mtime: sent again
+    await inJob('u1', 'touch -d @1700000200 a.bin');
+    p = await update();
+    assert.deepEqual([p.downloaded_files, p.downloaded_bytes], [1, 1000]);
+  });
+
+  it('patterns: ** at any depth, classes, escapes, hostile names, links never followed, a pattern matching nothing', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'globs'), {
+      'start.sh': [
+        'mkdir -p ckpt/sub data/deep',
+        'echo 1 > ckpt/1.pt; echo 2 > ckpt/2.pt; echo 3 > ckpt/sub/3.pt',
+        'echo x > data/x.csv; echo y > data/deep/y.csv; echo t > top.csv',
+        "printf n > \"$(printf 'new\\nline.csv')\"; echo d > ./-dash.csv; echo s > 'a*b.csv'; echo b > '[x].csv'",
+        'ln -s /etc/passwd evil.csv; ln -s /etc outside',
+      ].join('\n') + '\n',
+    });
+    ok(await run(['submit', 'h1', '--id', 'g1', dir]));
+    await finished('g1');
+    const get = async (...specs: string[]) => {
+      const cwd = await sshHost.lab.makeTmpDir('tej-glob-');
+      ok(await run(['download', 'h1', '--id', 'g1', '--', ...specs], cwd));
+      return { cwd, got: files(cwd) };
+    };
+    assert.deepEqual((await get('**/*.csv')).got, ['-dash.csv', '[x].csv', 'a*b.csv', 'data/deep/y.csv', 'data/x.csv', 'new\nline.csv', 'top.csv']);
+    assert.deepEqual((await get('ckpt/*.pt')).got, ['ckpt/1.pt', 'ckpt/2.pt']);
+    assert.deepEqual((await get('ckpt/**:got/')).got, ['got/ckpt/1.pt', 'got/ckpt/2.pt', 'got/ckpt/sub/3.pt']);
+    assert.deepEqual((await get('a\\*b.csv', '[[]x].csv', '-*')).got, ['-dash.csv', '[x].csv', 'a*b.csv']);
+    const nl = await get('new?line.csv');
+    assert.equal(readFileSync(join(nl.cwd, 'new\nline.csv'), 'utf8'), 'n');
+
+    // nothing matches: exit 66 naming the pattern, once the others' files are written
+    const cwd = await sshHost.lab.makeTmpDir('tej-glob-');
+    const none = await run(['download', 'h1', '--id', 'g1', 'top.csv', 'nope/*.x', 'outside/*'], cwd);
+    assert.equal(none.code, 66, none.stderr);
+    assert.match(none.stderr, /no file in job g1 matches 'nope\/\*\.x', 'outside\/\*'/);
+    assert.deepEqual(files(cwd), ['top.csv']);
+
+    // a local symlink below the destination is never written through
+    const local = await sshHost.lab.makeTmpDir('tej-glob-');
+    const elsewhere = await sshHost.lab.makeTmpDir('tej-elsewhere-');
+    symlinkSync(elsewhere, join(local, 'data'));
+    mkdirSync(join(local, 'ckpt'));
+    const r = await run(['download', 'h1', '--id', 'g1', '**/*.csv', 'ckpt/*.pt'], local);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /skipped 2 files that would be written through a symlink/);
+    assert.deepEqual(readdirSync(elsewhere), []);
+    assert.ok(existsSync(join(local, 'ckpt/1.pt')) && existsSync(join(local, 'top.csv')));
+  });
+
+  it('Ctrl-C between passes stops at once and leaves no temporary file', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'int'), { 'start.sh': 'echo one > one.txt\nwhile ! test -f go; do sleep 0.1; done\n' });
+    ok(await run(['submit', 'h1', '--id', 'i1', dir]));
+    const cwd = await sshHost.lab.makeTmpDir('tej-int-');
+    const watch = startTej(['download', 'h1', '--id', 'i1', '--watch', '1', 'one.txt'], { home: sshHost.home, cwd });
+    await appears(join(cwd, 'one.txt'));
+    watch.child.kill('SIGINT');
+    const r = await watch.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(files(cwd), ['one.txt']);
+    await inJob('i1', 'touch go');
+  });
+});
