@@ -21,14 +21,9 @@ export interface SyncOptions {
   onPass?: (pass: PassResult & { pass: number; final: boolean }) => void;
 }
 
-export interface SyncResult {
+/** The passes' totals: downloaded ones summed, unchanged ones the last pass's, the state the last one read. */
+export interface SyncResult extends PassResult {
   passes: number;
-  state: string;
-  downloadedFiles: number;
-  downloadedBytes: number;
-  unchangedFiles: number;
-  unchangedBytes: number;
-  skipped: string[];
 }
 
 /** Downloads what `specs` match from job `id`, once or (watchSeconds) until the job ends. */
