@@ -12,6 +12,7 @@ import { fromFsError } from '../fs-errors.js';
 import type { QueueCalls } from '../remote/call.js';
 import { MarkerSkipper } from '../protocol/stream-marker.js';
 import type { DecodedHeader } from '../tar.js';
+import { dropSameContent } from './checksum.js';
 import { throughLink } from './extract.js';
 import { inside, physicalPath } from './links.js';
 import { listJobFiles } from './listing.js';
@@ -38,9 +39,10 @@ export interface PassProgress {
 const BATCH_NAME_BYTES = 256 << 10;
 
 /** Runs one pass over job `id`; `matched` collects the specs that matched a file. */
-export async function syncPass(q: QueueCalls, id: string, specs: SyncSpec[], update: boolean, matched: Set<SyncSpec>, progress?: PassProgress): Promise<PassResult> {
+export async function syncPass(q: QueueCalls, id: string, specs: SyncSpec[], how: { update: boolean; checksum: boolean }, matched: Set<SyncSpec>, progress?: PassProgress): Promise<PassResult> {
   const listing = await listJobFiles(q, id);
-  const plan = planPass(specs, listing.files, update, matched);
+  const plan = planPass(specs, listing.files, how.update, matched);
+  if (how.update && how.checksum) await dropSameContent(q, id, plan, (mtime) => stampFor(mtime, listing.now));
   const result: PassResult = { state: listing.state, downloadedFiles: 0, downloadedBytes: 0, unchangedFiles: plan.unchangedFiles, unchangedBytes: plan.unchangedBytes, skipped: [] };
   let received = 0;
   const tell = (done = false) => progress?.({ bytes: received, files: result.downloadedFiles, unchangedFiles: result.unchangedFiles, unchangedBytes: result.unchangedBytes, done });
@@ -60,6 +62,11 @@ export async function syncPass(q: QueueCalls, id: string, specs: SyncSpec[], upd
   }
   tell(true);
   return result;
+}
+
+/** The mtime a copy gets: the job's, or one second earlier when it is not before the listing's `now` (see the top). */
+function stampFor(mtime: number, now: number): number {
+  return mtime >= now ? mtime - 1 : mtime;
 }
 
 /** Fetches the files `batch` names and writes each to its targets. */
@@ -107,9 +114,7 @@ async function fetchBatch(q: QueueCalls, id: string, batch: string[], targets: M
       const w = await writerFor(t, mode);
       if (w) writers.push(w);
     }
-    // The job's mtime, but one second earlier for a file changed as it was listed or sent (see the top).
-    const seconds = header.mtime ? Math.floor(header.mtime.getTime() / 1000) : wanted[0]!.file.mtime;
-    const stamp = seconds >= now ? seconds - 1 : seconds;
+    const stamp = stampFor(header.mtime ? Math.floor(header.mtime.getTime() / 1000) : wanted[0]!.file.mtime, now);
     return {
       write: async (data) => {
         for (const w of writers) await w.writer.write(data);

@@ -15,6 +15,8 @@ export interface SyncOptions {
   cwd: string;
   /** Fetch only what differs from the local copy (size and mtime); else every match. */
   update: boolean;
+  /** With update: a file of the local copy's size but another mtime is compared by sha256 before it is sent. */
+  checksum?: boolean;
   /** Seconds between passes: pass again until the job ends. */
   watchSeconds?: number;
   /** Told each pass's result, as it ends. */
@@ -37,7 +39,7 @@ export async function syncDownload(q: QueueCalls, id: string, requests: string[]
     const progress = (p: { bytes: number; files: number; unchangedFiles: number; unchangedBytes: number; done: boolean }) =>
       q.onEvent?.({ kind: 'download-progress', host: q.host, path, destination: options.cwd, bytes: p.bytes, files: p.files, done: p.done, unchangedFiles: p.unchangedFiles, unchangedBytes: p.unchangedBytes });
     // after the first pass, a file is fetched again only when it changed, whatever --update says
-    const pass = await syncPass(q, id, specs, options.update || total.passes > 0, matched, progress);
+    const pass = await syncPass(q, id, specs, { update: options.update || total.passes > 0, checksum: options.checksum ?? false }, matched, progress);
     total.passes += 1;
     total.state = pass.state;
     total.downloadedFiles += pass.downloadedFiles;

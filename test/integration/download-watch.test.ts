@@ -52,7 +52,7 @@ describe('download --watch, --update and patterns', () => {
     assert.deepEqual(files(cwd), ['a.txt', 'b.txt', 'c.txt']); // the go files match no spec; no temporary file left
   });
 
-  it('--update sends only the files whose size or mtime changed', async () => {
+  it('--update sends only the files whose size or mtime changed; --checksum only those whose content changed', async () => {
     const dir = await makeJob(join(sshHost.jobs, 'update'), { 'start.sh': 'head -c 1000 /dev/zero > a.bin\nhead -c 2000 /dev/zero > b.bin\nmkdir sub\nhead -c 3000 /dev/zero > sub/c.bin\n' });
     ok(await run(['submit', 'h1', '--id', 'u1', dir]));
     await finished('u1');
@@ -68,10 +68,20 @@ describe('download --watch, --update and patterns', () => {
     p = await update();
     assert.deepEqual([p.downloaded_files, p.downloaded_bytes, p.unchanged_files, p.unchanged_bytes], [1, 2500, 2, 4000]);
     assert.equal(readFileSync(join(cwd, 'b.bin'), 'utf8'), 'x'.repeat(2500));
-    // the same size, another mtime: sent again
+    // the same size, another mtime: sent again; with --checksum only when the content differs
     await inJob('u1', 'touch -d @1700000200 a.bin');
     p = await update();
     assert.deepEqual([p.downloaded_files, p.downloaded_bytes], [1, 1000]);
+    const checksum = async () => jsonLines(ok(await run(['download', 'h1', '--id', 'u1', '--checksum', '--json', '**/*.bin'], cwd)))[0]!;
+    await inJob('u1', 'touch -d @1700000300 a.bin sub/c.bin');
+    p = await checksum();
+    assert.deepEqual([p.downloaded_files, p.downloaded_bytes, p.unchanged_files], [0, 0, 3]);
+    p = await update(); // the copies took the job's mtimes: unchanged on size and mtime alone
+    assert.deepEqual([p.downloaded_files, p.unchanged_files], [0, 3]);
+    await inJob('u1', 'printf y | dd of=sub/c.bin bs=1 seek=10 conv=notrunc 2>/dev/null && touch -d @1700000400 sub/c.bin');
+    p = await checksum();
+    assert.deepEqual([p.downloaded_files, p.downloaded_bytes, p.unchanged_files], [1, 3000, 2]);
+    assert.equal(readFileSync(join(cwd, 'sub/c.bin'), 'utf8')[10], 'y');
   });
 
   it('patterns: ** at any depth, classes, escapes, hostile names, links never followed, a pattern matching nothing', async () => {

@@ -25,6 +25,7 @@ export function watchInterval(value: string | undefined, specs: string[]): numbe
 export interface SyncArgs {
   id: string;
   update: boolean;
+  checksum: boolean;
   watchSeconds?: number;
   json: boolean;
   quiet: boolean;
@@ -35,6 +36,7 @@ export async function downloadSync(q: Queue, specs: string[], a: SyncArgs): Prom
     const r: SyncResult = await q.syncDownload(id, specs, {
       cwd,
       update: a.update,
+      checksum: a.checksum,
       watchSeconds: a.watchSeconds,
       onPass: (p) => {
         if (a.json) {

@@ -13,6 +13,7 @@ interface Args extends GlobalArgs {
   specs?: string[];
   id?: string;
   update?: boolean;
+  checksum?: boolean;
   watch?: string;
 }
 
@@ -24,6 +25,7 @@ export const downloadCommand: CommandModule<GlobalArgs, Args> = {
       .positional('specs', { type: 'string', array: true, describe: '[destination] SPEC...' })
       .option('id', { type: 'string', describe: "Job id; a glob ('sweep/*') downloads from each job it matches into ./ID/", demandOption: true })
       .option('update', { type: 'boolean', describe: 'Fetch only files whose size or mtime differ from the local copy' })
+      .option('checksum', { type: 'boolean', describe: 'With --update/--watch: a file of the same size but another mtime is compared by sha256 before it is sent' })
       .option('watch', { type: 'string', describe: 'Fetch what changed every INTERVAL (default 10s) until the job ends, then once more' }),
   handler: async (argv) => {
     // Words after `--` are specs (yargs leaves them in `_`, after the command's name): `-- -x.csv`.
@@ -34,8 +36,8 @@ export const downloadCommand: CommandModule<GlobalArgs, Args> = {
     const all = [...specs, ...afterDashes];
     const { destination, rest } = specs.length > 0 ? await splitDestination(all, 'some') : { destination: undefined, rest: all };
     if (rest.length === 0) throw new UsageError('nothing to download', { hint: 'name files: out.txt, log.txt: (stdout), res.csv:/tmp/r.csv' });
-    if (argv.update || watchSeconds !== undefined || needsListing(rest)) {
-      const sync = { id: argv.id!, update: argv.update ?? false, watchSeconds, json: argv.json ?? false, quiet: argv.quiet ?? false };
+    if (argv.update || argv.checksum || watchSeconds !== undefined || needsListing(rest)) {
+      const sync = { id: argv.id!, update: (argv.update || argv.checksum) ?? false, checksum: argv.checksum ?? false, watchSeconds, json: argv.json ?? false, quiet: argv.quiet ?? false };
       return withQueue(destination, argv, (q) => downloadSync(q, rest, sync));
     }
     const results = await withQueue(destination, argv, async (q) => {
