@@ -127,6 +127,18 @@ describe('download --watch, --update and patterns', () => {
     assert.ok(existsSync(join(local, 'ckpt/1.pt')) && existsSync(join(local, 'top.csv')));
   });
 
+  it("--watch of an array's tasks ('ID/*'): each task's files into ./ID/N/; the array's own id is refused", async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'arr'), { 'start.sh': 'mkdir -p res && echo "task $TEJ_TASK_INDEX" > res/r.csv\n' });
+    ok(await run(['submit', 'h1', '--id', 'wa', '--param', 'k=1,2', dir]));
+    const cwd = await sshHost.lab.makeTmpDir('tej-arr-');
+    ok(await run(['download', 'h1', '--id', 'wa/*', '--watch', '1', 'res/*.csv'], cwd));
+    assert.deepEqual(files(cwd), ['wa/0/res/r.csv', 'wa/1/res/r.csv']);
+    assert.equal(readFileSync(join(cwd, 'wa/1/res/r.csv'), 'utf8'), 'task 1\n');
+    const whole = await run(['download', 'h1', '--id', 'wa', '--update', 'res'], cwd);
+    assert.equal(whole.code, 65);
+    assert.match(whole.stderr, /wa is an array: download from a task/);
+  });
+
   it('Ctrl-C between passes stops at once and leaves no temporary file', async () => {
     const dir = await makeJob(join(sshHost.jobs, 'int'), { 'start.sh': 'echo one > one.txt\nwhile ! test -f go; do sleep 0.1; done\n' });
     ok(await run(['submit', 'h1', '--id', 'i1', dir]));
@@ -138,5 +150,24 @@ describe('download --watch, --update and patterns', () => {
     assert.equal(r.code, 130, r.stderr);
     assert.deepEqual(files(cwd), ['one.txt']);
     await inJob('i1', 'touch go');
+  });
+});
+
+describe('download --update and patterns on a busybox userland (stat -c, find and tar of busybox)', () => {
+  const sshHost = useSshHost({ user: 'dave', setup: true });
+  const run = (args: string[], cwd?: string) => tej(args, { home: sshHost.home, cwd, timeoutMs: 120_000 });
+
+  it('lists, fetches and updates as on GNU tools', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'bb'), { 'start.sh': "mkdir -p d/e && echo a > d/a.csv && echo b > d/e/b.csv && printf n > \"$(printf 'n\\nl.csv')\"\n" });
+    ok(await run(['submit', 'h1', '--id', 'bb1', dir]));
+    await waitFor('bb1', () => run(['status', 'h1', '--id', 'bb1']), (s) => s.code === 0, 120_000);
+    const t = await sshHost.lab.execAs('h1', 'dave', 'cd ~/.tej/jobs/bb1/work && touch -d @1700000000 d/a.csv d/e/b.csv n*');
+    assert.equal(t.code, 0, t.stderr);
+    const cwd = await sshHost.lab.makeTmpDir('tej-bb-');
+    let p = jsonLines(ok(await run(['download', 'h1', '--id', 'bb1', '--update', '--json', '**/*.csv'], cwd)))[0]!;
+    assert.deepEqual([p.downloaded_files, p.downloaded_bytes], [3, 5]);
+    assert.deepEqual(files(cwd), ['d/a.csv', 'd/e/b.csv', 'n\nl.csv']);
+    p = jsonLines(ok(await run(['download', 'h1', '--id', 'bb1', '--checksum', '--json', '**/*.csv'], cwd)))[0]!;
+    assert.deepEqual([p.downloaded_files, p.unchanged_files], [0, 3]);
   });
 });
