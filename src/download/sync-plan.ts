@@ -30,9 +30,15 @@ export interface Target {
   inBase: boolean;
 }
 
-/** Whether any spec needs this mode (patterns are fetched through the listing even without --update). */
+/** Whether any spec is a pattern (with a wildcard not escaped): then all are fetched through the listing, even without --update. */
 export function needsListing(specs: string[]): boolean {
-  return specs.some((s) => isPattern(parseDownloadRequest(s).remote));
+  return specs.some((s) => !isLiteral(parseDownloadRequest(s).remote));
+}
+
+/** A spec for the plain download: `\*`, `\?`, `\[` and `\]` of its job path are the characters themselves (`a\[1].txt:`). */
+export function literalSpec(spec: string): string {
+  const colon = /(?<!\\):/.exec(spec)?.index ?? spec.length;
+  return spec.slice(0, colon).replace(/\\([*?[\]])/g, '$1') + spec.slice(colon);
 }
 
 /** The specs, checked: none writes to stdout (a pass writes files). */

@@ -105,6 +105,12 @@ describe('download --watch, --update and patterns', () => {
     assert.deepEqual((await get('ckpt/*.pt')).got, ['ckpt/1.pt', 'ckpt/2.pt']);
     assert.deepEqual((await get('ckpt/**:got/')).got, ['got/ckpt/1.pt', 'got/ckpt/2.pt', 'got/ckpt/sub/3.pt']);
     assert.deepEqual((await get('a\\*b.csv', '[[]x].csv', '-*')).got, ['-dash.csv', '[x].csv', 'a*b.csv']);
+    // tej wait --download takes patterns too
+    const waited = await sshHost.lab.makeTmpDir('tej-glob-');
+    ok(await run(['wait', 'h1', '--id', 'g1', '--download', 'ckpt/*.pt'], waited));
+    assert.deepEqual(files(waited), ['ckpt/1.pt', 'ckpt/2.pt']);
+    // escaped wildcards name the file itself: a plain download, stdout included
+    assert.equal(ok(await run(['download', 'h1', '--id', 'g1', 'a\\*b.csv:', '\\[x].csv:'])), 's\nb\n');
     const nl = await get('new?line.csv');
     assert.equal(readFileSync(join(nl.cwd, 'new\nline.csv'), 'utf8'), 'n');
 

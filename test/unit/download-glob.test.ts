@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { globRegExp, isLiteral, isPattern, unescapePattern } from '../../src/download/glob.js';
 import { parseListing } from '../../src/download/listing.js';
-import { planPass, type SyncSpec } from '../../src/download/sync-plan.js';
+import { literalSpec, needsListing, planPass, type SyncSpec } from '../../src/download/sync-plan.js';
 
 const matches = (pattern: string, paths: string[]) => paths.filter((p) => globRegExp(pattern).test(p));
 const PATHS = ['a.csv', '.h.csv', 'd/b.csv', 'd/e/c.csv', 'ckpt/1.pt', 'ckpt/22.pt', 'ckpt/s/3.pt', 'a*b', 'x[1].txt', 'x1.txt', 'new\nline.csv', '-dash.csv'];
@@ -36,6 +36,14 @@ describe('download patterns', () => {
     assert.equal(isLiteral('a\\\\*b'), false);
     assert.equal(isLiteral('a*b'), false);
     assert.equal(unescapePattern('a\\*b\\[1]'), 'a*b[1]');
+  });
+
+  it('a spec whose wildcards are all escaped is a plain download of that name, stdout and destinations included', () => {
+    assert.equal(needsListing(['out.txt', 'a\\*b:', 'x\\[1].txt:dest']), false);
+    assert.equal(needsListing(['out.txt', 'ckpt/*.pt']), true);
+    assert.equal(literalSpec('a\\*b:'), 'a*b:');
+    assert.equal(literalSpec('x\\[1\\].txt:d\\*'), 'x[1].txt:d\\*');
+    assert.equal(literalSpec('run-10\\:00.csv'), 'run-10\\:00.csv');
   });
 });
 

@@ -6,7 +6,7 @@ import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
 import { isGlob } from '../../job/select.js';
 import { selectIds } from '../select.js';
-import { needsListing } from '../../download/sync-plan.js';
+import { literalSpec, needsListing } from '../../download/sync-plan.js';
 import { downloadSync, watchInterval } from './download-sync.js';
 
 interface Args extends GlobalArgs {
@@ -40,14 +40,15 @@ export const downloadCommand: CommandModule<GlobalArgs, Args> = {
       const sync = { id: argv.id!, update: (argv.update || argv.checksum) ?? false, checksum: argv.checksum ?? false, watchSeconds, json: argv.json ?? false, quiet: argv.quiet ?? false };
       return withQueue(destination, argv, (q) => downloadSync(q, rest, sync));
     }
+    const plain = rest.map(literalSpec);
     const results = await withQueue(destination, argv, async (q) => {
-      if (!isGlob(argv.id!)) return q.download(argv.id!, rest, { cwd: process.cwd(), stdout: process.stdout });
+      if (!isGlob(argv.id!)) return q.download(argv.id!, plain, { cwd: process.cwd(), stdout: process.stdout });
       // a glob (the tasks of an array: 'sweep/*'): each job's files into ./ID/ (./sweep/3/...), one job after another
       const all = [];
       for (const id of await selectIds(q, { id: [argv.id!] })) {
         const cwd = join(process.cwd(), id);
         await mkdir(cwd, { recursive: true });
-        all.push(...(await q.download(id, rest, { cwd, stdout: process.stdout })));
+        all.push(...(await q.download(id, plain, { cwd, stdout: process.stdout })));
       }
       return all;
     });
