@@ -7,8 +7,8 @@
 #   ended covers everything it wrote), then batches: `batch N`, N lines `SIZE MTIME` (bytes, epoch
 #   seconds; `- -` for a file gone before stat read it), N names relative to work/, each ended by a NUL;
 #   then `now EPOCH` (read after the listing) and `end`
-# Exit: 0 ok; 64 usage; 65 bad id, an array; 66 no such job; 69 queue not set up, or no stat that prints
-#   size and mtime (stat -c or stat -f)
+# Exit: 0 ok; 64 usage; 65 bad id, an array; 66 no such job; 69 queue not set up, no find, or no stat
+#   that prints size and mtime (stat -c or stat -f)
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -32,6 +32,7 @@ check_job_id "$id"
 require_setup
 job_dir_for "$id"
 test ! -f "$job_dir/meta/array/tasks" || die "$EX_DATAERR" "$id is an array: download from a task (--id $id/N) or from each of them (--id '$id/*')"
+need_cmd find
 # GNU coreutils and busybox: stat -c; the BSDs: stat -f
 if stat -c '%s %Y' / >/dev/null 2>&1; then
 	stat_format=-c
