@@ -12,7 +12,7 @@ export type TejEvent =
   /** The submit's end marker is being handed to the connection: from here the host may start the job. */
   | { kind: 'upload-committed'; host: string; id: string }
   /** `destination` is the local path, or '-' for stdout. */
-  | { kind: 'download-progress'; host: string; path: string; destination: string; bytes: number; files: number; done: boolean }
+  | { kind: 'download-progress'; host: string; path: string; destination: string; bytes: number; files: number; done: boolean; unchangedFiles?: number; unchangedBytes?: number }
   | { kind: 'retry'; host: string; attempt: number; error: string }
   | { kind: 'warning'; host: string; message: string }
   /** tej forward: the job is not running yet (queued, submitting); it waits for the start. */

@@ -9,6 +9,7 @@ import { EXIT, JobNotFoundError, JobRunningError, ConnectionError, UsageError } 
 import type { EventHandler } from './events.js';
 import { download, type DownloadOptions } from './download/fetch.js';
 import type { ExtractResult } from './download/extract.js';
+import { syncDownload, type SyncOptions, type SyncResult } from './download/watch.js';
 import { checkJobId } from './job/id.js';
 import { AfterMarker, execArgs, execOutcome, type ExecOptions } from './job/exec.js';
 import { forwardJob, type ForwardHandle, type ForwardOptions, type ForwardSpec } from './job/forward-job.js';
@@ -227,6 +228,11 @@ export class Queue {
   /** Downloads each request (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
   download(id: string, requests: string[], options: DownloadOptions): Promise<ExtractResult[]> {
     return download(this.calls, id, requests, options);
+  }
+
+  /** download --update/--watch, and downloads with patterns (src/download/watch.ts). */
+  syncDownload(id: string, requests: string[], options: SyncOptions): Promise<SyncResult> {
+    return syncDownload(this.calls, id, requests, options);
   }
 
   /**

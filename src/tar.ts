@@ -41,6 +41,7 @@ export interface DecodedHeader {
   size: number;
   type: string | null;
   linkname: string | null;
+  mtime?: Date | null;
 }
 
 interface Encoder {

@@ -59,10 +59,12 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
       case 'download-progress': {
         stopWait();
         if (e.destination === '-' && process.stdout.isTTY) return; // the file itself is scrolling past
-        const b = transfer(`download ${e.path}`, `downloading ${e.path}`, undefined);
+        // --update and --watch: what was found unchanged and not sent, beside what is sent
+        const unchanged = e.unchangedFiles ? ` (${e.unchangedFiles} unchanged, ${formatBytes(e.unchangedBytes ?? 0)} not sent)` : '';
+        const b = transfer(`download ${e.path}`, `downloading ${e.path}${unchanged}`, undefined);
         b.progress.update(e.bytes);
         if (e.done) {
-          b.progress.done(live ? summary(`downloaded ${e.path}:`, e.files, e.bytes, Date.now() - b.started) : undefined);
+          b.progress.done(live ? `${summary(`downloaded ${e.path}:`, e.files, e.bytes, Date.now() - b.started)}${unchanged}` : undefined);
           bar = { ...b, key: `download-done ${e.path}` };
         }
         return;

@@ -38,7 +38,7 @@ async function isDirectory(path: string): Promise<boolean> {
  * (and `target` itself when `self`) is a link. The remote tar never puts entries under a symlink, so
  * such an entry is hostile (top/a -> ., top/a/b -> .., top/b/file lands outside) and is skipped.
  */
-function throughLink(root: string, target: string, self: boolean, realDirs: Set<string>): boolean {
+export function throughLink(root: string, target: string, self: boolean, realDirs: Set<string>): boolean {
   const parts = relative(root, target).split(sep).filter(Boolean);
   let path = root;
   for (const part of self ? parts : parts.slice(0, -1)) {

@@ -11,6 +11,7 @@ import type { Queue } from '../../queue.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectIds, selectOptions } from '../select.js';
+import { literalSpec, needsListing } from '../../download/sync-plan.js';
 
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
@@ -40,7 +41,9 @@ async function downloadOutputs(q: Queue, id: string, specs: string[], several: b
   const cwd = several ? join(process.cwd(), id) : process.cwd();
   try {
     await mkdir(cwd, { recursive: true });
-    await q.download(id, specs, { cwd, stdout: process.stdout });
+    // patterns (src/download/watch.ts) as `tej download` takes them
+    if (needsListing(specs)) await q.syncDownload(id, specs, { cwd, update: false });
+    else await q.download(id, specs.map(literalSpec), { cwd, stdout: process.stdout });
     return 0;
   } catch (e) {
     // Errors show even with --quiet; the other jobs are still waited for.
