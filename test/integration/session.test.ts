@@ -103,6 +103,38 @@ describe('library session', () => {
     }
   });
 
+  it('never runs a program.sh or run-job.sh rewritten mid-session: not in its calls, its new shells, nor its jobs', async () => {
+    const q = await connect('h1', { onEvent });
+    try {
+      await q.setup();
+      await q.list(); // the invocation, which checks program.sh
+      await q.list(); // the helpers loaded into the session's shell
+      // as a job could: code appended to the program every invocation reads, and to the wrapper's file
+      await alice('printf \'touch "$HOME/pwned-program"\\n\' >>~/.tej/program.sh; printf \'touch "$HOME/pwned-run-job"\\n\' >>~/.tej/lib/run-job.sh');
+      events.length = 0;
+      // submits side by side: the pool's extra shells are opened and loaded after the change
+      const dir = await makeJob(join(sshHost.jobs, 'midsession'), { 'start.sh': 'true\n' });
+      const ids = Array.from({ length: 6 }, (_, i) => `mid${i}`);
+      await Promise.all(ids.map((id) => q.submit(dir, { id })));
+      for (const id of ids) await waitFor(id, () => q.status(id), (st) => st?.state === 'finished');
+      assert.equal((await q.list()).filter((j) => j.id.startsWith('mid')).length, ids.length);
+      assert.equal(await alice('ls ~ | grep pwned || true'), '');
+      assert.deepEqual(events.filter((e) => e.kind === 'warning' || e.kind === 'setup'), []);
+    } finally {
+      await q.close();
+    }
+    // the next session's first call reads program.sh, finds it modified and puts the helpers back
+    const next = await connect('h1', { onEvent });
+    try {
+      await next.list();
+      assert.ok(events.some((e) => e.kind === 'warning' && /modified after they were installed; reinstalling/.test(e.message)), JSON.stringify(events));
+      assert.doesNotMatch(await alice('cat ~/.tej/program.sh ~/.tej/lib/run-job.sh'), /pwned/);
+      assert.equal(await alice('ls ~ | grep pwned || true'), '');
+    } finally {
+      await next.close();
+    }
+  });
+
   it('sends a small job inside the request on its shell: every byte arrives, and a taken id is refused', async () => {
     const q = await connect('h1', { onEvent });
     try {
