@@ -7,6 +7,7 @@ import { EXIT } from '../errors.js';
 import { runCli, warmCli } from '../cli/run.js';
 import { loadBundle } from '../remote/bundle.js';
 import { sessionLoadHash } from '../remote/session.js';
+import { servedBy } from './start.js';
 import type { WorkerRequest } from './workers.js';
 
 /** Says, to code that asks, that stdout or stderr is the client's terminal, as wide as it is. */
@@ -25,6 +26,7 @@ process.once('message', (m: WorkerRequest) => {
   if (m.tty.stdout) likeTerminal(process.stdout, m.tty.columns);
   if (m.tty.stderr) likeTerminal(process.stderr, m.tty.columns);
   process.argv = [process.argv[0]!, process.argv[1]!, ...m.argv];
+  servedBy(m.master);
   try {
     process.chdir(m.cwd);
   } catch (e) {
