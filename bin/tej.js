@@ -14,6 +14,7 @@ if (args.length === 1 && args[0] === '--version') {
   // Through a running --persist master, the command runs in its worker: this process only relays.
   const persist = args.some((a) => a === '--persist' || a.startsWith('--persist=')) || !!process.env.TEJ_PERSIST;
   (async () => {
-    if (!(persist && (await (await import('../dist/bundle/persist-lean.js')).runThroughMaster(args)))) await import('../dist/bundle/tej.js');
+    // persist-lean is CommonJS: required, it does not start the ESM loader (scripts/bundle.mjs)
+    if (!(persist && (await require('../dist/bundle/persist-lean.cjs').runThroughMaster(args)))) await import('../dist/bundle/tej.js');
   })();
 }

@@ -43,7 +43,7 @@ export type Request =
   | { op: 'exec'; command: string; warm?: boolean }
   | { op: 'ping'; destination?: string }
   | { op: 'exit' }
-  | ({ op: 'run'; version: string; root: string } & WorkerRequest);
+  | ({ op: 'run'; version: string; root: string } & Omit<WorkerRequest, 'master'>);
 
 function log(args: MasterArgs, text: string): void {
   try {
@@ -171,7 +171,7 @@ class Master {
       }
       const { argv, env, cwd, tty } = req;
       log(this.args, `running '${String(argv[0])}' for a client`);
-      void this.workers.run({ argv, env, cwd, tty }, sock, rest).then((ok) => {
+      void this.workers.run({ argv, env, cwd, tty, master: this.args.socket }, sock, rest).then((ok) => {
         if (!ok) refuse(sock, new Error('no worker could start'));
       });
     } else refuse(sock, new Error(`bad request: ${req.line.slice(0, 100)}`));

@@ -27,11 +27,22 @@ export async function masterSocket(destination: string): Promise<{ target: SshTa
   return { target, socket: socketPath(socketDir(), target) };
 }
 
+/** In a master's worker: that master's socket (src/persist/worker-main.ts). */
+let ownMaster: string | undefined;
+
+/**
+ * Called by a master's worker with its master's socket: a command there through that master skips the
+ * ping, as the master is up and connected (it runs commands only then, and is waiting on this one).
+ */
+export function servedBy(socket: string): void {
+  ownMaster = socket;
+}
+
 export async function persistentTransport(destination: string, options: PersistOptions): Promise<SshTransport> {
   const started = Date.now();
   const { target, socket } = await masterSocket(destination);
   let how = 'reused';
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; socket !== ownMaster; attempt++) {
     try {
       // Also waits for a master that is still logging in (started by another command), or gets its error.
       await ping(socket, destination);

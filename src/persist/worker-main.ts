@@ -5,6 +5,9 @@
 // it: prompts cannot happen here, the master's connection is up).
 import { EXIT } from '../errors.js';
 import { runCli, warmCli } from '../cli/run.js';
+import { loadBundle } from '../remote/bundle.js';
+import { sessionLoadHash } from '../remote/session.js';
+import { servedBy } from './start.js';
 import type { WorkerRequest } from './workers.js';
 
 /** Says, to code that asks, that stdout or stderr is the client's terminal, as wide as it is. */
@@ -23,6 +26,7 @@ process.once('message', (m: WorkerRequest) => {
   if (m.tty.stdout) likeTerminal(process.stdout, m.tty.columns);
   if (m.tty.stderr) likeTerminal(process.stderr, m.tty.columns);
   process.argv = [process.argv[0]!, process.argv[1]!, ...m.argv];
+  servedBy(m.master);
   try {
     process.chdir(m.cwd);
   } catch (e) {
@@ -35,6 +39,9 @@ process.once('message', (m: WorkerRequest) => {
 });
 // What a command through a master loads on first use, loaded before the command comes. (Not ssh2 or
 // ajv: a transport over the master never loads ssh2, and ajv only reads a config file; each would
-// cost every worker more than it saves the few commands that use them.)
-await Promise.all([import('../transport/ssh.js'), import('./start.js'), import('./client.js'), warmCli()]);
+// cost every worker more than it saves the few commands that use them.) The helper bundle too, and the
+// hash of its load script, which the first call compares with the warm shell's: reading the helpers
+// and hashing the program took 8-10 ms of every command's time (a CPU profile of a worker).
+const warmBundle = loadBundle().then((b) => void sessionLoadHash(b));
+await Promise.all([import('../transport/ssh.js'), import('./start.js'), import('./client.js'), warmCli(), warmBundle]);
 process.send?.({ type: 'ready' });

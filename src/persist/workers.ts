@@ -16,6 +16,8 @@ export interface WorkerRequest {
   env: Record<string, string>;
   cwd: string;
   tty: { stdout: boolean; stderr: boolean; columns?: number };
+  /** The socket of the master that sends it (set by the master, never by the client). */
+  master: string;
 }
 
 const FORWARDED_SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);

@@ -24,6 +24,14 @@ describe('library session', () => {
   /** The dispatcher's own reply on the host (the path every call took before sessions), without now=. */
   const dispatcher = async (args: string) => (await alice(`sh ~/.tej/tej-remote --proto 1 ${args}`)).replace(/^now=.*\n/m, '');
 
+  /** Nothing a job wrote into the helpers ran (its code touches ~/pwned-*), and nothing noticed it or reinstalled. */
+  const noneRan = async () => {
+    assert.equal(await alice('ls ~ | grep pwned || true'), '');
+    assert.deepEqual(events.filter((e) => e.kind === 'warning' || e.kind === 'setup'), []);
+  };
+  /** The invocation found the helpers modified and put them back. */
+  const reinstalled = () => assert.ok(events.some((e) => e.kind === 'warning' && /modified after they were installed; reinstalling/.test(e.message)), JSON.stringify(events));
+
   before(async () => {
     process.env.HOME = sshHost.home; // connect() reads ~/.ssh/config from here
   });
@@ -84,8 +92,7 @@ describe('library session', () => {
       const again = await makeJob(join(sshHost.jobs, 'again'), { 'start.sh': 'true\n' });
       await q.submit(again, { id: 'again1' });
       await waitFor('again1', () => q.status('again1'), (s) => s?.state === 'finished');
-      assert.equal(await alice('ls ~ | grep pwned || true'), '');
-      assert.deepEqual(events.filter((e) => e.kind === 'warning' || e.kind === 'setup'), []);
+      await noneRan();
     } finally {
       await q.close();
     }
@@ -93,10 +100,41 @@ describe('library session', () => {
     const next = await connect('h1', { onEvent });
     try {
       assert.equal((await next.status('again1'))?.state, 'finished');
-      assert.ok(events.some((e) => e.kind === 'warning' && /modified after they were installed; reinstalling/.test(e.message)), JSON.stringify(events));
+      reinstalled();
       for (const f of ['commands/status.sh', 'commands/show.sh', 'lib/common.sh', 'lib/state.sh']) {
         assert.equal(await alice(`cat ~/.tej/${f}`), await readFile(join(HELPERS, f), 'utf8'), f);
       }
+      assert.equal(await alice('ls ~ | grep pwned || true'), '');
+    } finally {
+      await next.close();
+    }
+  });
+
+  it('never runs a program.sh or run-job.sh rewritten mid-session: not in its calls, its new shells, nor its jobs', async () => {
+    const q = await connect('h1', { onEvent });
+    try {
+      await q.setup();
+      await q.list(); // the invocation, which checks program.sh
+      await q.list(); // the helpers loaded into the session's shell
+      // as a job could: code appended to the program every invocation reads, and to the wrapper's file
+      await alice('printf \'touch "$HOME/pwned-program"\\n\' >>~/.tej/program.sh; printf \'touch "$HOME/pwned-run-job"\\n\' >>~/.tej/lib/run-job.sh');
+      events.length = 0;
+      // submits side by side: the pool's extra shells are opened and loaded after the change
+      const dir = await makeJob(join(sshHost.jobs, 'midsession'), { 'start.sh': 'true\n' });
+      const ids = Array.from({ length: 6 }, (_, i) => `mid${i}`);
+      await Promise.all(ids.map((id) => q.submit(dir, { id })));
+      for (const id of ids) await waitFor(id, () => q.status(id), (st) => st?.state === 'finished');
+      assert.equal((await q.list()).filter((j) => j.id.startsWith('mid')).length, ids.length);
+      await noneRan();
+    } finally {
+      await q.close();
+    }
+    // the next session's first call reads program.sh, finds it modified and puts the helpers back
+    const next = await connect('h1', { onEvent });
+    try {
+      await next.list();
+      reinstalled();
+      assert.doesNotMatch(await alice('cat ~/.tej/program.sh ~/.tej/lib/run-job.sh'), /pwned/);
       assert.equal(await alice('ls ~ | grep pwned || true'), '');
     } finally {
       await next.close();
