@@ -21,7 +21,8 @@ array_kill() {
 	fi
 	for _array_kill_r in "$1"/running/*; do
 		test -e "$_array_kill_r" || continue
-		(kill_job "$1/${_array_kill_r##*/}" "$2") || true
+		# direct, as the array is: a task can write its own plugin file (direct's kill proves the wrapper)
+		(kill_job "$1/${_array_kill_r##*/}" "$2" direct) || true
 	done
 }
 

@@ -82,14 +82,18 @@ slurm_array_ids_into() {
 	test -n "$slurm_array_ids"
 }
 
-# slurm_array_kill DIR GRACE: scancel every Slurm array of DIR at once, then kill_job each task that has
-# not ended (which records the kill and waits for Slurm to end it)
+# slurm_array_kill DIR GRACE: scancel every Slurm job tej made for DIR (slurm_owned_into, slurm.sh: the
+# tasks can write native-ids), then kill_job each task not ended, as slurm whatever its plugin file says
 slurm_array_kill() {
 	load_queue slurm
+	slurm_owned_dir=
+	slurm_owned_into "$1" || die "$EX_TEMPFAIL" "squeue did not answer: nothing of the array ${1##*/} was killed; try again"
 	# shellcheck disable=SC2086 # digits only
-	! slurm_array_ids_into "$1" || scancel $slurm_array_ids 2>/dev/null || :
-	array_members_into "${1##*/}" || return 0
-	for _sak_id in $array_members; do
-		test -f "$TEJ_ROOT/jobs/$_sak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_sak_id" "$2") || true
-	done
+	test -z "${slurm_owned_bases# }" || scancel $slurm_owned_bases 2>/dev/null || :
+	if array_members_into "${1##*/}"; then
+		for _sak_id in $array_members; do
+			test -f "$TEJ_ROOT/jobs/$_sak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_sak_id" "$2" slurm) || true
+		done
+	fi
+	slurm_owned_dir=
 }
