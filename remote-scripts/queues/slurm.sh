@@ -449,12 +449,16 @@ queue_node() {
 # queue_kill JOB_DIR NATIVE_ID GRACE: scancel (a queued job too), then wait for Slurm to end it: Slurm
 # sends TERM, then KILL after its KillWait. The wrapper survives the TERM and records the end.
 queue_kill() {
-	# only a Slurm job tej made for this job (slurm_owned): native-id is in the job's reach
+	# only a Slurm job tej made for this job (slurm_owned): native-id is in the job's reach; a job that
+	# rewrote it is found by its name and comment (a task by its array's kill: slurm_array_kill)
 	_qk_owned=0
 	slurm_owned "$1" "$2" || _qk_owned=$?
 	case $_qk_owned in
 	0) ;;
-	1) return 0 ;;
+	1)
+		_qk_found=$(slurm_find "$1") || return 0
+		set -- "$1" "$_qk_found" "$3"
+		;;
 	*) return "$EX_TEMPFAIL" ;;
 	esac
 	if ! scancel "$2" 2>"$1/scancel.err"; then
