@@ -18,7 +18,7 @@ export const PROGRAM_FILE = 'program.sh';
 export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answers.sh', 'lib/after.sh', 'lib/webhook.sh', 'lib/record.sh', 'lib/kill.sh', 'lib/limits.sh', 'lib/cgroup.sh', 'lib/scope.sh', 'lib/gpus.sh', 'lib/usage.sh', 'lib/container.sh', 'lib/array.sh', 'lib/array-kill.sh', 'lib/slurm-array.sh'] as const;
 
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
-export const COMMANDS = ['delete', 'download', 'exec', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'submit', 'where'] as const;
+export const COMMANDS = ['delete', 'download', 'exec', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'submit', 'where', 'claim'] as const;
 
 function text(bundle: Bundle, path: string): string {
   const f = bundle.files.find((x) => x.path === path);
