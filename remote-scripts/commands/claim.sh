@@ -13,6 +13,10 @@ TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
 if test -z "${tej_in_memory:-}"; then
 	# shellcheck source=../lib/common.sh
 	. "$TEJ_ROOT/lib/common.sh"
+	# shellcheck source=../lib/proc.sh
+	. "$TEJ_ROOT/lib/proc.sh"
+	# shellcheck source=../lib/state.sh
+	. "$TEJ_ROOT/lib/state.sh"
 fi
 
 test $# -ge 1 || die "$EX_USAGE" "usage: tej-remote claim <job-id>..."
@@ -26,6 +30,8 @@ for id in "$@"; do
 	# The job can make notify-claim itself: it then loses only its own notification.
 	mkdir "$dir/notify-claim" 2>/dev/null || continue
 	write_state "$dir/notify-claim/at" "$(now)" || true
+	# status records say notify_claimed= from now on (lib/state.sh record_keys)
+	end_record_sync "$dir"
 	claimed="$claimed $id"
 done
 emit_header

@@ -21,7 +21,7 @@ array_kill() {
 	fi
 	for _array_kill_r in "$1"/running/*; do
 		test -e "$_array_kill_r" || continue
-		# direct, as the array is: a task can write its own plugin file (direct's kill proves the wrapper)
+		# the array's plugin, not the task's file
 		(kill_job "$1/${_array_kill_r##*/}" "$2" direct) || true
 	done
 }

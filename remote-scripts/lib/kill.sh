@@ -264,7 +264,7 @@ kill_job() {
 		return 0
 		;;
 	esac
-	# PLUGIN: the caller knows it (the array's, not the task's file: lib/array-kill.sh)
+	# PLUGIN: the array's, not the task's file
 	_kill_job_plugin=${3:-}
 	test -n "$_kill_job_plugin" || _kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
 	if test -n "$_kill_job_plugin" && plugin_installed "$_kill_job_plugin"; then

@@ -71,8 +71,8 @@ slurm_array_submit() {
 	slurm_array_after=
 }
 
-# slurm_array_rerun DIR N: run the ended task N again (its old directory moved away by array_requeue):
-# prepared as at submit, then one sbatch --array of N alone, without the array's --after (met once)
+# slurm_array_rerun DIR N: run task N again (array_requeue): prepared as at submit, one sbatch --array
+# of N alone, without the array's --after (met once)
 slurm_array_rerun() {
 	load_queue slurm
 	self_into
@@ -83,7 +83,7 @@ slurm_array_rerun() {
 	read -r slurm_array_offset slurm_array_spec <<EOF_SAR
 $(echo "$2" | slurm_array_blocks "$(slurm_max_array_size)")
 EOF_SAR
-	# shellcheck disable=SC2317 # replaces after.sh's in this subshell (array_requeue)
+	# shellcheck disable=SC2317 # in array_requeue's subshell
 	after_slurm_into() { after_slurm=; }
 	TEJ_ATTEMPT=$(read_state "$1/attempt") || TEJ_ATTEMPT=
 	export TEJ_ATTEMPT

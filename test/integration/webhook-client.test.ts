@@ -1,5 +1,5 @@
 // A host without curl or wget: the job's wrapper cannot POST its webhook, so the next tej command that
-// sees the job ended does (show, wait), exactly once however many clients look: the host's `claim`
+// sees the job ended does (status, list, show, wait), exactly once however many clients look: the host's `claim`
 // gives the POST to one of them. A local HTTP server counts the POSTs.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -57,6 +57,20 @@ echo 'PATH=$HOME/nobin:/usr/sbin:/sbin' >> ~/.bashrc`,
     assert.equal(bodies.length, 1);
   });
 
+  it('is posted by status (or list) once: two at once, then neither again', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'listed'), { 'start.sh': 'exit 0\n', 'tej.json': JSON.stringify({ notify: { webhook: `${url}?l=1` } }) });
+    ok(await run(['submit', 'h1', '--id', 'listed', dir]));
+    await waitFor('the end', () => sshHost.lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/listed/exit-code'), (r) => r.stdout === '0\n');
+    const [st, li] = await Promise.all([run(['status', 'h1', '--id', 'listed']), run(['list', 'h1'])]);
+    assert.equal(st.code, 0, st.stderr);
+    assert.equal(li.code, 0, li.stderr);
+    assert.deepEqual(bodies.filter((x) => x.id === 'listed'), [{ id: 'listed', state: 'finished', exit_code: 0, host: 'h1' }]);
+    // the claim is in the job's record from then on: no second claim, no second POST
+    ok(await run(['status', 'h1', '--id', 'listed']));
+    ok(await run(['list', 'h1']));
+    assert.equal(bodies.filter((x) => x.id === 'listed').length, 1);
+  });
+
   it('is posted by wait when wait sees the end', async () => {
     const dir = await makeJob(join(sshHost.jobs, 'waited'), {
       'start.sh': 'while ! test -f "$HOME/waited.go"; do sleep 0.2; done\n',
@@ -65,7 +79,8 @@ echo 'PATH=$HOME/nobin:/usr/sbin:/sbin' >> ~/.bashrc`,
     ok(await run(['submit', 'h1', '--id', 'waited', dir]));
     const waiting = run(['wait', 'h1', '--id', 'waited']);
     ok(await sshHost.lab.execAs('h1', 'alice', 'touch ~/waited.go'));
-    assert.equal((await waiting).code, 0);
+    const w = await waiting;
+    assert.equal(w.code, 0, w.stderr);
     assert.deepEqual(bodies.filter((x) => x.id === 'waited'), [{ id: 'waited', state: 'finished', exit_code: 0, host: 'h1' }]);
   });
 });
