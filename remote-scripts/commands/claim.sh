@@ -1,6 +1,5 @@
 #!/bin/sh
-# Summary: Claim the POST of ended jobs' webhooks for the calling client, once per job, where the host
-#   cannot post them (no curl or wget: the wrapper wrote no notify-host)
+# Summary: Claim for the caller the POST of ended jobs' webhooks the host cannot post (no curl or wget)
 # Usage: tej-remote claim <job-id>...
 # Output (stdout, proto 1): tej-proto=1, claimed= (the ids claimed by this call, blank separated): each
 #   has meta/notify-webhook, has ended (exit-code or end), has no notify-host, and its notify-claim was
