@@ -22,6 +22,8 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/array.sh"
 	# shellcheck source=../lib/array-kill.sh
 	. "$TEJ_ROOT/lib/array-kill.sh"
+	# shellcheck source=../lib/slurm-array.sh
+	. "$TEJ_ROOT/lib/slurm-array.sh"
 fi
 
 test $# -eq 2 || test $# -eq 3 || die "$EX_USAGE" "usage: tej-remote resubmit <job-id> <new-job-id> [<nonce>]"
@@ -39,8 +41,8 @@ if test "$new" = "$old" && is_array "${job_dir%/*}"; then
 	array_requeue "$job_dir"
 	emit_header
 	emit id "$old"
-	emit plugin direct
-	emit native_id ""
+	emit plugin "$(read_state "$job_dir/plugin" 2>/dev/null || echo direct)"
+	emit native_id "$(read_state "$job_dir/native-id" 2>/dev/null || :)"
 	emit state queued
 	exit 0
 fi

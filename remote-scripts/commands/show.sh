@@ -65,7 +65,6 @@ for id in "$@"; do
 	job_record=
 	record_file resubmitted_from "$dir/resubmitted-from"
 	record_file notify_mac "$dir/meta/notify-mac"
-	record_file notify_host "$dir/notify-host"
 	# the limits submit resolved (lib/limits.sh): NAME:VALUE:yes|no words
 	record_file limits "$dir/meta/limits"
 	# the runtime and image submit chose (lib/container.sh): RUNTIME IMAGE

@@ -21,7 +21,8 @@ array_kill() {
 	fi
 	for _array_kill_r in "$1"/running/*; do
 		test -e "$_array_kill_r" || continue
-		(kill_job "$1/${_array_kill_r##*/}" "$2") || true
+		# the array's plugin, not the task's file
+		(kill_job "$1/${_array_kill_r##*/}" "$2" direct) || true
 	done
 }
 
@@ -49,12 +50,11 @@ array_going_any() {
 
 # array_requeue TASK_DIR: run an ended task again, under its own id (resubmit): its old directory goes
 # to attempts/N.TIME.PID, a fresh one is queued, and requeued/N has it start before the tasks not started
-# yet. Fails (75) while the task runs or is queued, (69) once the array was killed.
+# yet (under slurm, its own sbatch). Fails (75) while the task runs or is queued, (69) once the array
+# was killed.
 array_requeue() {
 	_array_requeue_a=${1%/*}
 	_array_requeue_n=${1##*/}
-	# a Slurm array's task (lib/slurm-array.sh): not yet
-	test ! -f "$_array_requeue_a/native-ids" || die "$EX_UNAVAILABLE" "task $_array_requeue_n of the Slurm array ${_array_requeue_a##*/} cannot be rerun yet: submit it again"
 	test ! -f "$_array_requeue_a/killed" || die "$EX_UNAVAILABLE" "the array ${_array_requeue_a##*/} was killed: submit it again"
 	array_lock "$_array_requeue_a" || die "$EX_TEMPFAIL" "the array ${_array_requeue_a##*/} is locked: try again"
 	job_state_into "$1"
@@ -69,6 +69,13 @@ array_requeue() {
 	test -d "$_array_requeue_a/requeued" || mkdir "$_array_requeue_a/requeued"
 	mv "$1" "$_array_requeue_a/attempts/$_array_requeue_n.$(now).$$"
 	mkdir "$1"
+	# a Slurm array's task: a one-task Slurm array of its own (lib/slurm-array.sh)
+	if test -f "$_array_requeue_a/native-ids"; then
+		(slurm_array_rerun "$_array_requeue_a" "$_array_requeue_n") || _array_requeue_n=
+		array_unlock "$_array_requeue_a"
+		test -n "$_array_requeue_n" || die "$EX_FAILURE" "sbatch refused the rerun of ${1#"$TEJ_ROOT/jobs/"}"
+		return 0
+	fi
 	: >"$1/queued"
 	: >"$_array_requeue_a/requeued/$_array_requeue_n"
 	array_unlock "$_array_requeue_a"

@@ -248,7 +248,7 @@ tree_alive() {
 	return 1
 }
 
-# kill_job DIR GRACE: kill a running or queued job, sweep what is left of a lost one (its wrapper is
+# kill_job DIR GRACE [PLUGIN]: kill a running or queued job, sweep what is left of a lost one (its wrapper is
 # gone, other processes of its group may not be; it stays lost); set previous_state and state
 # shellcheck disable=SC2034 # for the caller
 kill_job() {
@@ -264,7 +264,9 @@ kill_job() {
 		return 0
 		;;
 	esac
-	_kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
+	# PLUGIN: the array's, not the task's file
+	_kill_job_plugin=${3:-}
+	test -n "$_kill_job_plugin" || _kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
 	if test -n "$_kill_job_plugin" && plugin_installed "$_kill_job_plugin"; then
 		load_queue "$_kill_job_plugin"
 		queue_kill "$1" "$_kill_job_native" "$2" ||

@@ -69,6 +69,10 @@ emit_job_record() {
 		record_file reason "$_emit_job_record_dir/reason"
 		# a job ended unrun: the dependency that could not be met (lib/after.sh)
 		record_file dependency "$_emit_job_record_dir/dependency"
+		# commands/claim.sh
+		record_file notify_webhook "$_emit_job_record_dir/meta/notify-webhook"
+		record_file notify_host "$_emit_job_record_dir/notify-host"
+		record_file notify_claimed "$_emit_job_record_dir/notify-claim/at"
 		test -z "$_emit_job_record_settled" || break
 		_emit_job_record_tries=$((_emit_job_record_tries + 1))
 		job_state_into "$_emit_job_record_dir"

@@ -2,7 +2,7 @@
 # Summary: Job arrays on the slurm plugin: the tasks of lib/array.sh's layout as real Slurm job arrays
 #   (sourced after array.sh; the slurm plugin is loaded by slurm_array_submit)
 # Usage: . "$TEJ_ROOT/lib/slurm-array.sh"   (function definitions only)
-#   slurm_array_submit DIR, slurm_array_ids_into DIR, slurm_array_kill DIR GRACE
+#   slurm_array_submit DIR, slurm_array_rerun DIR N, slurm_array_ids_into DIR, slurm_array_kill DIR GRACE
 # Output (proto 1): nothing by itself
 # Exit: slurm_array_submit fails with sbatch's status (queue_submit)
 # Each task's directory is prepared at submit (array_task_prepare) and given its native id JOBID_N (what
@@ -71,6 +71,29 @@ slurm_array_submit() {
 	slurm_array_after=
 }
 
+# slurm_array_rerun DIR N: run task N again (array_requeue): prepared as at submit, one sbatch --array
+# of N alone, without the array's --after (met once)
+slurm_array_rerun() {
+	load_queue slurm
+	self_into
+	array_task_prepare "$1" "$2" slurm || return
+	cp "$1/attempt" "$1/$2/attempt" 2>/dev/null || :
+	printf '%s %s\n' "$self_pid" "$self_id" >"$1/$2/submitter"
+	: >"$1/$2/native-open"
+	read -r slurm_array_offset slurm_array_spec <<EOF_SAR
+$(echo "$2" | slurm_array_blocks "$(slurm_max_array_size)")
+EOF_SAR
+	# shellcheck disable=SC2317 # in array_requeue's subshell
+	after_slurm_into() { after_slurm=; }
+	TEJ_ATTEMPT=$(read_state "$1/attempt") || TEJ_ATTEMPT=
+	export TEJ_ATTEMPT
+	_sar_id=$(queue_submit "$1" </dev/null) || return
+	printf '%s\n' "$_sar_id" >>"$1/native-ids"
+	write_state "$1/$2/submitted" "$(now)"
+	write_state "$1/$2/native-id" "${_sar_id}_$((${2} - slurm_array_offset))"
+	rm -f "$1/$2/submitter"
+}
+
 # slurm_array_ids_into DIR: set slurm_array_ids to the Slurm ids of the array in DIR (digits only: a
 # task can write the file)
 slurm_array_ids_into() {
@@ -82,14 +105,18 @@ slurm_array_ids_into() {
 	test -n "$slurm_array_ids"
 }
 
-# slurm_array_kill DIR GRACE: scancel every Slurm array of DIR at once, then kill_job each task that has
-# not ended (which records the kill and waits for Slurm to end it)
+# slurm_array_kill DIR GRACE: scancel every Slurm job tej made for DIR (slurm_owned_into, slurm.sh: the
+# tasks can write native-ids), then kill_job each task not ended, as slurm whatever its plugin file says
 slurm_array_kill() {
 	load_queue slurm
+	slurm_owned_dir=
+	slurm_owned_into "$1" || die "$EX_TEMPFAIL" "squeue did not answer: nothing of the array ${1##*/} was killed; try again"
 	# shellcheck disable=SC2086 # digits only
-	! slurm_array_ids_into "$1" || scancel $slurm_array_ids 2>/dev/null || :
-	array_members_into "${1##*/}" || return 0
-	for _sak_id in $array_members; do
-		test -f "$TEJ_ROOT/jobs/$_sak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_sak_id" "$2") || true
-	done
+	test -z "${slurm_owned_bases# }" || scancel $slurm_owned_bases 2>/dev/null || :
+	if array_members_into "${1##*/}"; then
+		for _sak_id in $array_members; do
+			test -f "$TEJ_ROOT/jobs/$_sak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_sak_id" "$2" slurm) || true
+		done
+	fi
+	slurm_owned_dir=
 }

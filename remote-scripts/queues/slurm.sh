@@ -464,6 +464,18 @@ queue_node() {
 # queue_kill JOB_DIR NATIVE_ID GRACE: scancel (a queued job too), then wait for Slurm to end it: Slurm
 # sends TERM, then KILL after its KillWait. The wrapper survives the TERM and records the end.
 queue_kill() {
+	# only a Slurm job tej made for this job (slurm_owned): native-id is in the job's reach; a job that
+	# rewrote it is found by its name and comment (a task by its array's kill: slurm_array_kill)
+	_qk_owned=0
+	slurm_owned "$1" "$2" || _qk_owned=$?
+	case $_qk_owned in
+	0) ;;
+	1)
+		_qk_found=$(slurm_find "$1") || return 0
+		set -- "$1" "$_qk_found" "$3"
+		;;
+	*) return "$EX_TEMPFAIL" ;;
+	esac
 	if ! scancel "$2" 2>"$1/scancel.err"; then
 		# A job that Slurm has ended meanwhile cannot be cancelled: that is no failure.
 		_qk_state=$(squeue -h -j "$2" -o %T 2>/dev/null) || _qk_state=
@@ -487,4 +499,42 @@ queue_kill() {
 		_qk_left=$((_qk_left - 1))
 	done
 	wait_end_record "$1"
+}
+
+# slurm_owned_into DIR: set slurm_owned_bases to the Slurm ids (%F: an array's own id) of this user's
+# jobs that tej submitted for the job or array in DIR: named after it and commented "tej DIR ..."
+# (slurm_comment). Slurm holds those two as sbatch got them: a job cannot rewrite them in its files.
+# 2 when squeue does not answer.
+slurm_owned_into() {
+	_so_out=$(squeue -h -t all -u "$(id -un)" -n "${1##*/}" -o '%F %k' 2>/dev/null) || return 2
+	slurm_owned_bases=
+	slurm_owned_dir=$1
+	while IFS= read -r _so_line; do
+		case ${_so_line%% *} in '' | *[!0-9]*) continue ;; esac
+		case ${_so_line#* } in
+		"tej $1" | "tej $1 "*) slurm_owned_bases="$slurm_owned_bases ${_so_line%% *}" ;;
+		esac
+	done <<EOF_SO
+$_so_out
+EOF_SO
+	slurm_owned_bases="$slurm_owned_bases "
+}
+
+# slurm_owned DIR NATIVE: whether NATIVE (JOBID or JOBID_N, read from files the job can write) is a
+# Slurm job tej submitted for the job in DIR, or for its array when DIR is a task's (ID/N: by the id
+# the caller named, not by a file). Asks squeue unless slurm_owned_into was run for that directory
+# (slurm_array_kill, lib/slurm-array.sh: one squeue for an array's tasks). 1 when it is not, 2 when squeue does not
+# answer. So `kill` cancels only what tej made for this job (docs/protocol.md, "Arrays").
+slurm_owned() {
+	_so_dir=$1
+	case ${1#"$TEJ_ROOT/jobs/"} in */*) _so_dir=${1%/*} ;; esac
+	_so_base=${2%%_*}
+	case $_so_base in '' | *[!0-9]*) return 1 ;; esac
+	case ${2#"$_so_base"} in '' | _[0-9]*) ;; *) return 1 ;; esac
+	case ${2#"$_so_base"_} in *[!0-9]*) return 1 ;; esac
+	if test "${slurm_owned_dir-}" != "$_so_dir"; then
+		slurm_owned_into "$_so_dir" || return 2
+	fi
+	case $slurm_owned_bases in *" $_so_base "*) return 0 ;; esac
+	return 1
 }

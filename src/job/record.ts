@@ -21,8 +21,6 @@ export interface JobRecord extends JobStatus {
   spec?: JobSpec;
   /** The client's MAC of spec.notify.webhook, made at submit (job/notify.ts). */
   notifyMac?: string;
-  /** The job's wrapper POSTs its end to the webhook itself, with this tool (lib/webhook.sh): `tej wait` then does not. */
-  notifyHost?: string;
   /** What the client recorded at submit (meta/job.json). */
   submission?: Submission;
   /** What the job used, as the wrapper measured it (job/usage.ts); none before the job ends. */
@@ -67,7 +65,6 @@ export function toJobRecord(r: ReplyRecord, header: ReplyRecord, now: number): J
   if (r.stderr) rec.stderr = r.stderr;
   if (r.resubmitted_from) rec.resubmittedFrom = r.resubmitted_from;
   if (r.notify_mac) rec.notifyMac = r.notify_mac;
-  if (r.notify_host) rec.notifyHost = r.notify_host;
   const spec = json<JobSpec>(r.spec);
   if (spec) rec.spec = spec;
   const submission = json<Submission>(r.job);

@@ -33,6 +33,12 @@ export interface JobStatus {
   reason?: JobReason;
   /** Why a job ended unrun: a dependency (--after) that can never be met, and how that one ended. */
   dependency?: { id: string; state: string };
+  /** tej.json's notify.webhook as the host has it (the job can rewrite it: posted only with the client's MAC, job/notify-post.ts). */
+  notifyWebhook?: string;
+  /** The job's wrapper POSTs its end to the webhook itself, with this tool (lib/webhook.sh): no client does. */
+  notifyHost?: string;
+  /** When a client claimed the POST of the webhook (remote `claim`, job/notify-post.ts): no other posts it. */
+  notifyClaimed?: string;
 }
 
 /** The labels= value of a record: a JSON object of strings; anything else counts as none. */
@@ -83,6 +89,9 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if ((JOB_REASONS as readonly string[]).includes(r.reason ?? '')) s.reason = r.reason as JobReason;
   const dependency = parseDependencyReason(r.dependency);
   if (dependency) s.dependency = dependency;
+  if (r.notify_webhook) s.notifyWebhook = r.notify_webhook;
+  if (r.notify_host) s.notifyHost = r.notify_host;
+  if (r.notify_claimed) s.notifyClaimed = r.notify_claimed;
   const labels = parseLabels(r.labels);
   if (labels) s.labels = labels;
   return s;

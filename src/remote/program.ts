@@ -25,7 +25,7 @@ export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answer
 export const COMMAND_LIBS = ['sacct'] as const;
 
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
-export const COMMANDS = ['delete', 'download', 'exec', 'fetch', 'files', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'submit', 'where'] as const;
+export const COMMANDS = ['delete', 'download', 'exec', 'fetch', 'files', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'submit', 'where', 'claim'] as const;
 
 function text(bundle: Bundle, path: string): string {
   const f = bundle.files.find((x) => x.path === path);

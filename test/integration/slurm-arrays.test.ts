@@ -105,6 +105,46 @@ describe('arrays on the slurm plugin', { concurrency: true }, () => {
     const left = (await lab.exec('s1', ['squeue', '-h', '-n', 'kil', '-t', 'PENDING,RUNNING'])).stdout.trim();
     assert.equal(left, '');
   });
+  it('kills only what tej made for the array: a task that rewrites native-ids, its native-id and plugin steers nothing', async () => {
+    const victim = await makeJob(join(jobs, 'victim'), { 'start.sh': 'while ! test -f "$HOME/victim.go"; do sleep 0.2; done\n' });
+    ok(await run(['submit', 's1', '--id', 'victim', victim]));
+    const [v] = await tasks('victim');
+    assert.match(v!.native_id ?? '', /^\d+$/);
+    // the task points its array's Slurm ids and its own native id at the victim, and claims to be direct
+    const evil = await makeJob(join(jobs, 'evil'), {
+      'start.sh': `v=${v!.native_id}\nprintf '%s\\n' "$v" >../../native-ids\nprintf '%s\\n' "$v" >../native-id\necho direct >../plugin\n: >"$HOME/evil.ready"\nwhile ! test -f "$HOME/evil.go"; do sleep 0.2; done\n`,
+    });
+    ok(await run(['submit', 's1', '--id', 'evil', '--array', '0-1%1', evil]));
+    await waitFor('the task rewrote them', () => onHost('test -f ~/evil.ready'), (r) => r.code === 0, 120_000);
+    ok(await run(['kill', 's1', '--id', 'evil']));
+    const alive = (await lab.exec('s1', ['squeue', '-h', '-j', v!.native_id!, '-o', '%T'])).stdout.trim();
+    assert.match(alive, /^(RUNNING|PENDING)$/, 'the victim was not cancelled');
+    // the array's own Slurm jobs were cancelled all the same: Slurm says which they are
+    const left = (await lab.exec('s1', ['squeue', '-h', '-n', 'evil', '-t', 'PENDING,RUNNING'])).stdout.trim();
+    assert.equal(left, '');
+    ok(await onHost('touch ~/victim.go'));
+    await waitFor('victim finished', () => run(['status', 's1', '--id', 'victim']), (r) => r.code === 0, 180_000);
+  });
+
+  it('resubmit --failed reruns only the failed task of a Slurm array, under its own id, as a Slurm job of its own', async () => {
+    // task 2 fails until ~/rr.fixed exists; every run is logged
+    const dir = await makeJob(join(jobs, 'rr'), {
+      'start.sh': 'echo "$TEJ_TASK_INDEX" >>"$HOME/rr.log"\ntest "$TEJ_TASK_INDEX" != 2 || test -f "$HOME/rr.fixed" || exit 5\n',
+    });
+    ok(await run(['submit', 's1', '--id', 'rr', '--array', '0-3', dir]));
+    const first = await waitFor('all ended', () => tasks('rr'), (ts) => ts.every((t) => t.state === 'finished'), 180_000);
+    assert.deepEqual(first.map((t) => t.exit_code), [0, 0, 5, 0]);
+    ok(await onHost('touch ~/rr.fixed'));
+    assert.equal(ok(await run(['resubmit', 's1', '--id', 'rr', '--failed'])), 'rr/2\n');
+    const again = await waitFor('the rerun finished', () => tasks('rr'), (ts) => ts[2]!.state === 'finished' && ts[2]!.exit_code === 0, 180_000);
+    assert.deepEqual(again.map((t) => [t.id, t.state, t.exit_code]), [['rr/0', 'finished', 0], ['rr/1', 'finished', 0], ['rr/2', 'finished', 0], ['rr/3', 'finished', 0]]);
+    assert.notEqual(again[2]!.native_id!.split('_')[0], first[2]!.native_id!.split('_')[0]);
+    const runs = (await onHost('sort -n ~/rr.log')).stdout.trim().split('\n');
+    assert.deepEqual(runs, ['0', '1', '2', '2', '3']);
+    // nothing failed any more
+    assert.equal((await run(['resubmit', 's1', '--id', 'rr', '--failed'])).code, 66);
+  });
+
   it('runs a reduce job --after an array once all its tasks have finished', { skip: timing && 'timing run' }, async () => {
     const dir = await gated('red');
     ok(await run(['submit', 's1', '--id', 'red', '--array', '0-2', dir]));

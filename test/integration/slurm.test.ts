@@ -223,6 +223,23 @@ chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate ~/sbatch-late-gate && echo 'P
     ok(await run(['delete', 's1', '--id', forger, '--id', bystander]));
   });
 
+  // A job that points its native-id at another Slurm job of the user: kill asks squeue whether that job is
+  // the one tej made for it (its name and comment), and cancels its own, found by them, instead.
+  it('kills a job that rewrote its native-id as another job of the user, and not that job', async () => {
+    const bystander = await submit('bystander2', { 'start.sh': 'sleep 120\n' });
+    const bystanderNative = await nativeId(bystander);
+    // it forges once its own id has been read (~/forger2.go)
+    const forger = await submit('forger2', { 'start.sh': `while ! test -f "$HOME/forger2.go"; do sleep 0.2; done\nprintf '%s\\n' ${bystanderNative} > ../native-id\n: > forged\nsleep 120\n` });
+    const forgerNative = await nativeId(forger);
+    ok(await lab.execAs('s1', 'alice', 'touch ~/forger2.go'));
+    await waitFor('the forged native-id', () => lab.execAs('s1', 'alice', `test -e ~/.tej/jobs/${forger}/work/forged && cat ~/.tej/jobs/${forger}/native-id`), (r) => r.stdout === `${bystanderNative}\n`);
+    ok(await run(['kill', 's1', '--id', forger]));
+    assert.equal(await squeue(forgerNative, '%T'), 'CANCELLED');
+    assert.match(await squeue(bystanderNative, '%T'), /^(RUNNING|PENDING)$/);
+    ok(await run(['kill', 's1', '--id', bystander]));
+    ok(await run(['delete', 's1', '--id', forger, '--id', bystander]));
+  });
+
   it('says killed for a job cancelled with scancel outside tej', async () => {
     const id = await submit('scancelled', { 'start.sh': 'sleep 100\n' });
     await waitFor('the job to run', () => status(id), (r) => r.code === 2);

@@ -3,6 +3,7 @@ import { JobNotFoundError } from '../../errors.js';
 import { jobOutput } from '../../job/output.js';
 import { checkStateFilter, matches, parseSince, type Selector } from '../../job/select.js';
 import { formatDuration, type JobStatus } from '../../job/status.js';
+import { postPendingWebhooks } from '../../job/notify-post.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable, printJson } from '../render.js';
 import { type SelectArgs, selectOptions, selectorOf } from '../select.js';
@@ -53,9 +54,12 @@ export const listCommand: CommandModule<GlobalArgs, Args> = {
     const sel: Selector = selectorOf(argv, { states, since: argv.since !== undefined ? parseSince(String(argv.since)) : undefined });
     let host = destination ?? 'local';
     const jobs = (
-      await withQueue(destination, argv, (q) => {
+      await withQueue(destination, argv, async (q) => {
         host = q.host;
-        return q.list();
+        const listed = await q.list();
+        // a webhook the host could not post (no curl or wget there) is posted by this client, once
+        await postPendingWebhooks(q, new Map(listed.map((j) => [j.id, j])), argv.quiet);
+        return listed;
       })
     ).filter((j) => matches(j, sel));
     // as for every other command: an --id that matches nothing is an error (66), not an empty list

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { expandArrays } from '../../job/array.js';
 import { jobOutput } from '../../job/output.js';
+import { postPendingWebhooks } from '../../job/notify-post.js';
 import type { JobRecord } from '../../job/record.js';
 import { describeStatus, statusExit } from '../../job/status.js';
 import { describeUsage, NO_USAGE } from '../../job/usage.js';
@@ -89,6 +90,8 @@ export const showCommand: CommandModule<GlobalArgs, Args> = {
     const { ids, records } = await withQueue(destination, argv, async (q) => {
       const selected = await selectIds(q, argv);
       const records = await q.show(selected);
+      // a webhook the host could not post (no curl or wget there) is posted by this client, once
+      await postPendingWebhooks(q, records, argv.quiet);
       // an array's id: the host's records are its tasks'
       return { ids: expandArrays(selected, records), records };
     });

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { describeStatus, statusExit } from '../../job/status.js';
 import { jobOutput } from '../../job/output.js';
 import { summarizeTasks, tasksOf } from '../../job/array.js';
+import { postPendingWebhooks } from '../../job/notify-post.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printable } from '../render.js';
 import { type SelectArgs, selectJobs, selectOptions } from '../select.js';
@@ -18,7 +19,10 @@ export const statusCommand: CommandModule<GlobalArgs, Args> = {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     const { ids, statuses } = await withQueue(destination, argv, async (q) => {
       const { ids, listed } = await selectJobs(q, argv);
-      return { ids, statuses: listed ?? (await q.statuses(ids)) };
+      const statuses = listed ?? (await q.statuses(ids));
+      // a webhook the host could not post (no curl or wget there) is posted by this client, once
+      await postPendingWebhooks(q, statuses, argv.quiet);
+      return { ids, statuses };
     });
     let exit = 0;
     // One write for all the lines: a write each cost more than the rest of the rendering (4000 jobs).

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT, InvalidInputError, TejError, UsageError } from '../../errors.js';
 import { jobOutput } from '../../job/output.js';
-import { checkNotifyMac, notifyKey } from '../../job/notify.js';
+import { postPendingWebhooks } from '../../job/notify-post.js';
 import { parseDuration } from '../../job/spec.js';
 import { describeStatus, statusExit, type JobStatus } from '../../job/status.js';
 import type { Queue } from '../../queue.js';
@@ -20,21 +20,6 @@ interface Args extends GlobalArgs, SelectArgs {
 }
 
 export { hasEnded, nextDelay } from '../../job/wait.js';
-
-/** POSTs the end of a job to its tej.json notify.webhook; a failure is a warning, never the job's result. */
-async function postWebhook(url: string, body: Record<string, unknown>, quiet: boolean): Promise<void> {
-  try {
-    const r = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'tej' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    if (!r.ok && !quiet) process.stderr.write(`tej: warning: the webhook ${url} answered ${r.status} for job ${String(body.id)}\n`);
-  } catch (e) {
-    if (!quiet) process.stderr.write(`tej: warning: the webhook ${url} failed for job ${String(body.id)}: ${(e as Error).message}\n`);
-  }
-}
 
 async function downloadOutputs(q: Queue, id: string, specs: string[], several: boolean): Promise<number> {
   // With several jobs, each job's files go into a directory named after it, so that they do not clash.
@@ -91,16 +76,9 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
         onUpdate: async ({ id, status: s, ended }) => {
           if (!ended) return;
           print(id, s);
+          // no curl or wget on the host: this client posts the webhook, once the host's claim says it is ours
           const rec = records.get(id);
-          // The job's wrapper POSTs it from the host (curl or wget there, said before the job ran): not twice.
-          const hostPosts = async () => rec?.notifyHost !== undefined || (await q.show([id], { brief: true })).get(id)?.notifyHost !== undefined;
-          const webhook = rec?.spec?.notify?.webhook && !(await hostPosts()) ? rec.spec.notify.webhook : undefined;
-          // Only a URL this client submitted: the job may have rewritten its record on the host.
-          if (webhook && !checkNotifyMac(await notifyKey(false), webhook, rec?.notifyMac)) {
-            process.stderr.write(
-              `tej: warning: not posting to the webhook of job ${id}: its record on ${q.host} names ${JSON.stringify(webhook)}, which this client did not submit (the job or someone may have rewritten it, or it was submitted from another machine)\n`,
-            );
-          } else if (webhook) await postWebhook(webhook, { id, state: s?.state ?? 'absent', exit_code: s?.exitCode ?? null, host: rec?.host ?? q.host }, argv.quiet);
+          if (rec && s) await postPendingWebhooks(q, new Map([[id, { ...rec, ...s }]]), argv.quiet);
           if (specs.length && s?.state === 'finished' && s.exitCode === 0) exit = Math.max(exit, await downloadOutputs(q, id, specs, ids.length > 1));
         },
       });

@@ -1,0 +1,86 @@
+// A host without curl or wget: the job's wrapper cannot POST its webhook, so the next tej command that
+// sees the job ended does (status, list, show, wait), exactly once however many clients look: the host's `claim`
+// gives the POST to one of them. A local HTTP server counts the POSTs.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { useSshHost } from '../helpers/lab.js';
+
+describe('webhooks from the client when the host has no curl or wget', () => {
+  const sshHost = useSshHost({ jobsPrefix: 'tej-webhook-client-' });
+  const run = (args: string[]) => tej(args, { home: sshHost.home });
+  const bodies: Record<string, unknown>[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      bodies.push(JSON.parse(data) as Record<string, unknown>);
+      res.end('ok');
+    });
+  });
+  let url = '';
+
+  before(async () => {
+    // the lab's side of the host's network (its .1), which the host reaches
+    const gateway = sshHost.lab.hosts.h1.ip.replace(/\.\d+$/, '.1');
+    await new Promise<void>((r) => server.listen(0, gateway, r));
+    url = `http://${gateway}:${(server.address() as AddressInfo).port}/hook`;
+    // alice's PATH: every command of /usr/bin and /bin but curl and wget
+    const hide = await sshHost.lab.execAs(
+      'h1',
+      'alice',
+      `mkdir -p ~/nobin && for f in /usr/bin/* /bin/*; do n=\${f##*/}; case $n in curl | wget) continue ;; esac; test -e ~/nobin/$n || ln -s "$f" ~/nobin/$n; done
+echo 'PATH=$HOME/nobin:/usr/sbin:/sbin' >> ~/.bashrc`,
+    );
+    assert.equal(hide.code, 0, hide.stderr);
+    assert.equal((await sshHost.lab.execAs('h1', 'alice', 'command -v curl wget')).stdout, '');
+  });
+  after(() => {
+    server.close();
+  });
+
+  it('is posted once by the first of two concurrent shows after the job ended, and not again by wait', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'hookless'), { 'start.sh': 'exit 3\n', 'tej.json': JSON.stringify({ notify: { webhook: url } }) });
+    ok(await run(['submit', 'h1', '--id', 'hookless', dir]));
+    // ended on the host, seen by no tej command yet
+    await waitFor('the end', () => sshHost.lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/hookless/exit-code'), (r) => r.stdout === '3\n');
+    assert.equal((await sshHost.lab.execAs('h1', 'alice', 'test -e ~/.tej/jobs/hookless/notify-host')).code, 1, 'the wrapper had no tool');
+    assert.equal(bodies.length, 0);
+    const [a, b] = await Promise.all([run(['show', 'h1', '--id', 'hookless']), run(['show', 'h1', '--id', 'hookless'])]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(bodies, [{ id: 'hookless', state: 'finished', exit_code: 3, host: 'h1' }]);
+    assert.equal((await run(['wait', 'h1', '--id', 'hookless'])).code, 4);
+    assert.equal(bodies.length, 1);
+  });
+
+  it('is posted by status (or list) once: two at once, then neither again', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'listed'), { 'start.sh': 'exit 0\n', 'tej.json': JSON.stringify({ notify: { webhook: `${url}?l=1` } }) });
+    ok(await run(['submit', 'h1', '--id', 'listed', dir]));
+    await waitFor('the end', () => sshHost.lab.execAs('h1', 'alice', 'cat ~/.tej/jobs/listed/exit-code'), (r) => r.stdout === '0\n');
+    const [st, li] = await Promise.all([run(['status', 'h1', '--id', 'listed']), run(['list', 'h1'])]);
+    assert.equal(st.code, 0, st.stderr);
+    assert.equal(li.code, 0, li.stderr);
+    assert.deepEqual(bodies.filter((x) => x.id === 'listed'), [{ id: 'listed', state: 'finished', exit_code: 0, host: 'h1' }]);
+    // the claim is in the job's record from then on: no second claim, no second POST
+    ok(await run(['status', 'h1', '--id', 'listed']));
+    ok(await run(['list', 'h1']));
+    assert.equal(bodies.filter((x) => x.id === 'listed').length, 1);
+  });
+
+  it('is posted by wait when wait sees the end', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'waited'), {
+      'start.sh': 'while ! test -f "$HOME/waited.go"; do sleep 0.2; done\n',
+      'tej.json': JSON.stringify({ notify: { webhook: `${url}?w=1` } }),
+    });
+    ok(await run(['submit', 'h1', '--id', 'waited', dir]));
+    const waiting = run(['wait', 'h1', '--id', 'waited']);
+    ok(await sshHost.lab.execAs('h1', 'alice', 'touch ~/waited.go'));
+    const w = await waiting;
+    assert.equal(w.code, 0, w.stderr);
+    assert.deepEqual(bodies.filter((x) => x.id === 'waited'), [{ id: 'waited', state: 'finished', exit_code: 0, host: 'h1' }]);
+  });
+});
