@@ -25,7 +25,8 @@ import { parseReply, recordsById } from './protocol/reply.js';
 import { loadUserPlugins, PLUGIN_NAME, pluginCheck, type UserPlugins } from './remote/user-plugins.js';
 import { loadBundle } from './remote/bundle.js';
 import { DEFAULT_QUEUE, retryPolicy, runFailure, type CallOptions, type CallResult, type QueueCalls } from './remote/call.js';
-import { installHelpers, modifiedPluginError, newerQueueError, noQueueError, notAQueueError } from './remote/install.js';
+import { installHelpersVia } from './remote/install-sftp.js';
+import { modifiedPluginError, newerQueueError, noQueueError, notAQueueError } from './remote/install.js';
 import { installPlugin, readPluginFile, setupResult, type SetupOptions, type SetupResult } from './remote/setup.js';
 import { SessionCalls } from './remote/session-calls.js';
 import type { RunResult, Transport } from './transport/transport.js';
@@ -162,7 +163,7 @@ export class Queue {
 
   private install(force: boolean): Promise<void> {
     this.sessionCalls.forget(); // probe again after it
-    return installHelpers((script, options, what) => this.run(script, options, what), this.path, this.host, force);
+    return installHelpersVia(this.transport, (script, options, what) => this.run(script, options, what), this.path, this.host, force, this.onEvent);
   }
 
   async setup(options: SetupOptions = {}): Promise<SetupResult> {
