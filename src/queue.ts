@@ -13,6 +13,7 @@ import { checkJobId } from './job/id.js';
 import { AfterMarker, execArgs, execOutcome, type ExecOptions } from './job/exec.js';
 import { forwardJob, type ForwardHandle, type ForwardOptions, type ForwardSpec } from './job/forward-job.js';
 import { writeLogs } from './job/logs.js';
+import { listJobFiles, type JobFileEntry } from './job/ls.js';
 import { runShell, type ShellOptions } from './job/shell.js';
 import { checkPluginName, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
 import { killResult, listedStatuses, toJobStatus, type JobStatus, type KillResult } from './job/status.js';
@@ -228,6 +229,11 @@ export class Queue {
   /** Downloads each request (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */
   download(id: string, requests: string[], options: DownloadOptions): Promise<ExtractResult[]> {
     return download(this.calls, id, requests, options);
+  }
+
+  /** A job's files under `path` (relative to its work/), read over SFTP (src/job/ls.ts). */
+  ls(id: string, path?: string): Promise<JobFileEntry[]> {
+    return listJobFiles(this.transport, this.path, this.host, id, path);
   }
 
   /**
