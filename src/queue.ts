@@ -88,6 +88,7 @@ export class Queue {
       path: this.path,
       inline: this.transport.session !== undefined,
       onEvent: this.onEvent,
+      transport: this.transport,
       call: (command, args, options) => this.call(command, args, options),
       retrying: (what, fn) => this.retrying(what, fn),
     };

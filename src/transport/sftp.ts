@@ -3,7 +3,6 @@
 // always makes its own ssh2 Client (new Client() in its constructor, connect() logs in again) and has no
 // way to take an existing one; its end() ends the whole connection; and it loads ssh2's full index
 // (server, HTTP agents, keygen) beside tej's lean bundle. TCP_NODELAY is the connection's (src/ssh/dial.ts).
-import type { Readable } from 'node:stream';
 import type { FileEntry, SFTPWrapper, Stats } from 'ssh2';
 import { RemoteUnavailableError } from '../errors.js';
 
@@ -84,9 +83,25 @@ export class Sftp {
     return this.call((cb) => this.sftp.rmdir(path, (e) => cb(e, undefined)));
   }
 
-  /** The bytes of `path` from `start` on, read ahead in large requests. */
-  readFrom(path: string, start: number): Readable {
-    return this.sftp.createReadStream(path, { start, highWaterMark: 256 * 1024 });
+  /** A handle to read `path`. */
+  openRead(path: string): Promise<Buffer> {
+    return this.call((cb) => this.sftp.open(path, 'r', cb));
+  }
+
+  /** Up to `length` bytes at `position` (fewer at the end of the file; none past it). */
+  read(handle: Buffer, length: number, position: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    return this.call<number>((cb) => this.sftp.read(handle, buf, 0, length, position, (e, n) => cb(e, n))).then(
+      (n) => buf.subarray(0, n),
+      (e: unknown) => {
+        if (sftpCode(e) === SFTP_STATUS.EOF) return buf.subarray(0, 0);
+        throw e;
+      },
+    );
+  }
+
+  closeHandle(handle: Buffer): Promise<void> {
+    return this.call((cb) => this.sftp.close(handle, (e) => cb(e, undefined)));
   }
 
   end(): void {

@@ -1,0 +1,142 @@
+// Resumable download of one big file over SFTP (issue 15): a regular file of at least RESUMABLE_MIN bytes
+// going to a regular local file (or a new one) is read with SFTP reads at offsets into DEST.tej-partial
+// (src/download/partial.ts); an interrupted run (Ctrl-C, a dropped link) leaves it, and the next run of
+// the same download continues from its length. The result is checked (size and mtime of the remote file
+// unchanged; sha256 where the host has sha256sum or shasum) and renamed into place. Anything else (a
+// directory, a small file, stdout, a FIFO or a device, a host without SFTP) goes the tar way (fetch.ts).
+import { closeSync, renameSync, write } from 'node:fs';
+import { ConnectionError, RemoteIOError, TejError } from '../errors.js';
+import { resolveJobPath } from '../job/ls.js';
+import type { QueueCalls } from '../remote/call.js';
+import { shQuote } from '../transport/quote.js';
+import { SftpUnavailableError, type Sftp } from '../transport/sftp.js';
+import type { ExtractResult } from './extract.js';
+import { dropPartial, hasPartial, openPartial, PARTIAL_SUFFIX, resumableLength, sha256File, type PartialNote } from './partial.js';
+import type { DownloadRequest } from './request.js';
+import { placeFor } from './write.js';
+
+/** Files from this size on go the resumable way (smaller ones are as quick to fetch again, in one tar stream). */
+export const RESUMABLE_MIN = 32 << 20;
+// Reads of 64 KiB (every SFTP server's limit), 32 in flight: 2 MiB on the way, as ssh2's fastGet keeps.
+const CHUNK = 64 << 10;
+const IN_FLIGHT = 32;
+
+export interface ResumeResult extends ExtractResult {
+  /** The length of the partial this run continued (0: from the start). */
+  resumed: number;
+  /** How the result was checked. */
+  verified: 'sha256' | 'size+mtime';
+}
+
+/** The script that prints the sha256 of FILE, or `none` when the host has no tool for it. */
+function sha256Script(file: string): string {
+  const f = shQuote(file);
+  return `if test -f ${f} && command -v sha256sum >/dev/null 2>&1; then sha256sum < ${f}; elif test -f ${f} && command -v shasum >/dev/null 2>&1; then shasum -a 256 < ${f}; else echo none; fi`;
+}
+
+function writeAt(fd: number, data: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number) => {
+      if (done >= data.length) return resolve();
+      write(fd, data, done, data.length - done, position + done, (err, n) => (err ? reject(err) : step(done + n)));
+    };
+    step(0);
+  });
+}
+
+/** TEJ_TEST_INTERRUPT_AFTER=BYTES: a test's Ctrl-C once the partial holds that many bytes (deterministic). */
+const interruptAfter = Number(process.env.TEJ_TEST_INTERRUPT_AFTER) || undefined;
+
+/** Copies bytes [offset, size) of the open remote file into fd, in order, IN_FLIGHT reads at once. */
+async function copyRange(sftp: Sftp, handle: Buffer, fd: number, offset: number, size: number, onWrite: (n: number) => void): Promise<void> {
+  const queue: { pos: number; len: number; data: Promise<Buffer> }[] = [];
+  let next = offset;
+  const ask = (pos: number, len: number) => ({ pos, len, data: sftp.read(handle, len, pos) });
+  const fill = () => {
+    while (queue.length < IN_FLIGHT && next < size) {
+      const len = Math.min(CHUNK, size - next);
+      queue.push(ask(next, len));
+      next += len;
+    }
+  };
+  fill();
+  let written = offset;
+  while (queue.length > 0) {
+    const head = queue.shift()!;
+    const data = await head.data;
+    if (data.length === 0) throw new RemoteIOError(`the file ended at ${head.pos} bytes, not ${size}`);
+    await writeAt(fd, data, head.pos);
+    written += data.length;
+    onWrite(data.length);
+    // a short read: the rest of this range next, before the ranges after it
+    if (data.length < head.len) queue.unshift(ask(head.pos + data.length, head.len - data.length));
+    if (interruptAfter !== undefined && written >= interruptAfter) {
+      process.kill(process.pid, 'SIGINT');
+      await new Promise(() => undefined); // the CLI's SIGINT handler exits
+    }
+    fill();
+  }
+}
+
+/**
+ * Downloads `request` to `destination` the resumable way when it is one big regular file going to a
+ * regular file; undefined when it is not (the caller uses the tar stream).
+ */
+export async function resumableDownload(q: QueueCalls, id: string, request: DownloadRequest, destination: string, progress: (bytes: number, files: number, done?: boolean) => void): Promise<ResumeResult | undefined> {
+  const transport = q.transport;
+  if (destination === '-' || !transport?.sftp) return undefined;
+  let dest: string;
+  try {
+    const place = placeFor(destination, () => false);
+    if (place.kind !== 'replace') return undefined; // a FIFO, a device: written into, by the tar way
+    dest = place.path;
+  } catch {
+    return undefined; // the tar way says what is wrong with it
+  }
+  let sftp: Sftp;
+  let source: string;
+  try {
+    sftp = await transport.sftp();
+    source = (await resolveJobPath(sftp, q.path, q.host, id, request.remote)).real;
+  } catch (e) {
+    if (e instanceof TejError || e instanceof SftpUnavailableError) return undefined; // the tar way gives download's own errors
+    throw e;
+  }
+  const st = await sftp.stat(source);
+  if (!st?.isFile() || (st.size < RESUMABLE_MIN && !hasPartial(dest))) return undefined;
+  const note: PartialNote = { host: q.host, id, source, size: st.size, mtime: st.mtime };
+  const resumed = resumableLength(dest, note);
+  // the host hashes its file while the bytes travel
+  const remoteHash = transport.run(sha256Script(source)).then(
+    (r) => (r.code === 0 ? /^([0-9a-f]{64})\b/.exec(r.stdout.toString())?.[1] : undefined),
+    () => undefined,
+  );
+  const fd = openPartial(dest, note, resumed, (st.mode & 0o777) | 0o600);
+  let sent = 0;
+  let handle: Buffer | undefined;
+  try {
+    handle = await sftp.openRead(source);
+    await copyRange(sftp, handle, fd, resumed, st.size, (n) => progress((sent += n), 0));
+  } catch (e) {
+    const hint = `run the same download again: it continues from what ${dest}${PARTIAL_SUFFIX} holds`;
+    if (e instanceof TejError) throw new RemoteIOError(`${request.remote} of job ${id} on ${q.host}: ${e.message}`, { hint, cause: e });
+    throw new ConnectionError(`the download of ${request.remote} from ${q.host} broke: ${(e as Error).message}`, { hint, cause: e });
+  } finally {
+    closeSync(fd);
+    if (handle) await sftp.closeHandle(handle).catch(() => undefined);
+  }
+  const after = await sftp.stat(source);
+  if (after?.size !== st.size || after.mtime !== st.mtime) {
+    dropPartial(dest);
+    throw new RemoteIOError(`${request.remote} of job ${id} changed on ${q.host} while it was downloaded`, { hint: 'download it again once the job has finished writing it' });
+  }
+  const hash = await remoteHash;
+  if (hash !== undefined && hash !== (await sha256File(dest + PARTIAL_SUFFIX))) {
+    dropPartial(dest);
+    throw new RemoteIOError(`the bytes of ${request.remote} downloaded from ${q.host} differ from the host's (sha256)`, { hint: 'run the download again: it starts from zero' });
+  }
+  renameSync(dest + PARTIAL_SUFFIX, dest);
+  dropPartial(dest); // the note
+  progress(sent, 1, true);
+  return { destination, files: 1, bytes: sent, skipped: [], resumed, verified: hash === undefined ? 'size+mtime' : 'sha256' };
+}
