@@ -2,10 +2,13 @@
 // going to a regular local file (or a new one) is read with SFTP reads at offsets into DEST.tej-partial
 // (src/download/partial.ts); an interrupted run (Ctrl-C, a dropped link) leaves it, and the next run of
 // the same download continues from its length. The result is checked (size and mtime of the remote file
-// unchanged; sha256 where the host has sha256sum or shasum) and renamed into place. Anything else (a
+// unchanged; sha256 where the host has sha256sum or shasum) and renamed into place; a file that changed
+// while it was read (a job still writing it) is fetched again the tar way, as it is. Anything else (a
 // directory, a small file, stdout, a FIFO or a device, a host without SFTP) goes the tar way (fetch.ts).
-import { closeSync, renameSync, write } from 'node:fs';
+import { closeSync, renameSync, statSync, write } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConnectionError, RemoteIOError, TejError } from '../errors.js';
+import { fromFsError } from '../fs-errors.js';
 import { resolveJobPath } from '../job/ls.js';
 import type { QueueCalls } from '../remote/call.js';
 import { shQuote } from '../transport/quote.js';
@@ -48,7 +51,7 @@ function writeAt(fd: number, data: Buffer, position: number): Promise<void> {
 const interruptAfter = Number(process.env.TEJ_TEST_INTERRUPT_AFTER) || undefined;
 
 /** Copies bytes [offset, size) of the open remote file into fd, in order, IN_FLIGHT reads at once. */
-async function copyRange(sftp: Sftp, handle: Buffer, fd: number, offset: number, size: number, onWrite: (n: number) => void): Promise<void> {
+async function copyRange(sftp: Sftp, handle: Buffer, fd: number, offset: number, size: number, onWrite: (n: number) => void, writeFailed: (e: unknown) => unknown): Promise<void> {
   const queue: { pos: number; len: number; data: Promise<Buffer> }[] = [];
   let next = offset;
   const ask = (pos: number, len: number) => ({ pos, len, data: sftp.read(handle, len, pos) });
@@ -65,7 +68,9 @@ async function copyRange(sftp: Sftp, handle: Buffer, fd: number, offset: number,
     const head = queue.shift()!;
     const data = await head.data;
     if (data.length === 0) throw new RemoteIOError(`the file ended at ${head.pos} bytes, not ${size}`);
-    await writeAt(fd, data, head.pos);
+    await writeAt(fd, data, head.pos).catch((e: unknown) => {
+      throw writeFailed(e);
+    });
     written += data.length;
     onWrite(data.length);
     // a short read: the rest of this range next, before the ranges after it
@@ -90,6 +95,8 @@ export async function resumableDownload(q: QueueCalls, id: string, request: Down
     const place = placeFor(destination, () => false);
     if (place.kind !== 'replace') return undefined; // a FIFO, a device: written into, by the tar way
     dest = place.path;
+    // a new directory for it: the tar way makes it (and says what is in the way)
+    if (!statSync(dirname(dest)).isDirectory()) return undefined;
   } catch {
     return undefined; // the tar way says what is wrong with it
   }
@@ -111,31 +118,49 @@ export async function resumableDownload(q: QueueCalls, id: string, request: Down
     (r) => (r.code === 0 ? /^([0-9a-f]{64})\b/.exec(r.stdout.toString())?.[1] : undefined),
     () => undefined,
   );
-  const fd = openPartial(dest, note, resumed, (st.mode & 0o777) | 0o600);
+  let fd: number;
+  try {
+    fd = openPartial(dest, note, resumed, (st.mode & 0o777) | 0o600);
+  } catch (e) {
+    throw fromFsError(e, { path: dest + PARTIAL_SUFFIX, write: true });
+  }
   let sent = 0;
   let handle: Buffer | undefined;
+  let localError: unknown;
   try {
     handle = await sftp.openRead(source);
-    await copyRange(sftp, handle, fd, resumed, st.size, (n) => progress((sent += n), 0));
+    await copyRange(sftp, handle, fd, resumed, st.size, (n) => progress((sent += n), 0), (e) => (localError = fromFsError(e, { path: dest, write: true })));
   } catch (e) {
+    // a local failure (a full disk) is no interruption to resume from: nothing of it stays
+    if (localError !== undefined) {
+      closeSync(fd);
+      fd = -1;
+      dropPartial(dest);
+      throw localError;
+    }
     const hint = `run the same download again: it continues from what ${dest}${PARTIAL_SUFFIX} holds`;
     if (e instanceof TejError) throw new RemoteIOError(`${request.remote} of job ${id} on ${q.host}: ${e.message}`, { hint, cause: e });
     throw new ConnectionError(`the download of ${request.remote} from ${q.host} broke: ${(e as Error).message}`, { hint, cause: e });
   } finally {
-    closeSync(fd);
+    if (fd >= 0) closeSync(fd);
     if (handle) await sftp.closeHandle(handle).catch(() => undefined);
   }
   const after = await sftp.stat(source);
   if (after?.size !== st.size || after.mtime !== st.mtime) {
+    // a file the job is still writing: no fixed bytes to resume or check; the tar way sends what it reads
     dropPartial(dest);
-    throw new RemoteIOError(`${request.remote} of job ${id} changed on ${q.host} while it was downloaded`, { hint: 'download it again once the job has finished writing it' });
+    return undefined;
   }
   const hash = await remoteHash;
   if (hash !== undefined && hash !== (await sha256File(dest + PARTIAL_SUFFIX))) {
     dropPartial(dest);
     throw new RemoteIOError(`the bytes of ${request.remote} downloaded from ${q.host} differ from the host's (sha256)`, { hint: 'run the download again: it starts from zero' });
   }
-  renameSync(dest + PARTIAL_SUFFIX, dest);
+  try {
+    renameSync(dest + PARTIAL_SUFFIX, dest);
+  } catch (e) {
+    throw fromFsError(e, { path: dest, write: true });
+  }
   dropPartial(dest); // the note
   progress(sent, 1, true);
   return { destination, files: 1, bytes: sent, skipped: [], resumed, verified: hash === undefined ? 'size+mtime' : 'sha256' };

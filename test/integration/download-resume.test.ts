@@ -72,6 +72,21 @@ describe('resumable download', () => {
     assert.deepEqual(readdirSync(cwd), ['out.bin']);
   });
 
+  it('a big file the job is still writing comes as it was read, the tar way: exit 0, no partial left', async () => {
+    const dir = await makeJob(join(sshHost.jobs, 'grow'), { 'start.sh': `head -c ${SIZE} /dev/zero > grow.log; touch started; while :; do echo line >> grow.log; done\n` });
+    ok(await run(['submit', 'h1', '--id', 'grow', dir], sshHost.jobs));
+    const cwd = await sshHost.lab.makeTmpDir('tej-grow-');
+    await waitFor('the job to start appending', () => run(['download', 'h1', '--id', 'grow', 'started:'], cwd), (r) => r.code === 0);
+    try {
+      const r = await run(['download', 'h1', '--id', 'grow', 'grow.log'], cwd);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(statSync(join(cwd, 'grow.log')).size >= SIZE);
+      assert.deepEqual(readdirSync(cwd), ['grow.log']);
+    } finally {
+      ok(await run(['kill', 'h1', '--id', 'grow', '--grace', '1'], cwd));
+    }
+  });
+
   it('never follows a symlink planted under the partial name', async () => {
     const cwd = await sshHost.lab.makeTmpDir('tej-plant-');
     const { symlinkSync, writeFileSync } = await import('node:fs');
