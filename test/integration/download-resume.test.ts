@@ -62,7 +62,7 @@ describe('resumable download', () => {
     assert.equal((await run(['download', 'h1', '--id', 'big', 'other.bin:out.bin'], cwd, { TEJ_TEST_INTERRUPT_AFTER: String(HALF) })).code, 130);
     assert.ok(existsSync(join(cwd, 'out.bin.tej-partial')));
     // same size, new content and mtime
-    await sshHost.lab.exec('h1', ['su', 'alice', '-s', '/bin/sh', '-c', `cd ~/.tej/jobs/big/work && head -c ${SIZE} /dev/urandom > o.tmp && touch -d @1600000000 o.tmp && mv o.tmp other.bin`]);
+    await sshHost.lab.execAs('h1', 'alice', `cd ~/.tej/jobs/big/work && head -c ${SIZE} /dev/urandom > o.tmp && touch -d @1600000000 o.tmp && mv o.tmp other.bin`);
     const r = await run(['download', 'h1', '--id', 'big', 'other.bin:out.bin', '--json'], cwd);
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as { bytes: number; resumed: number };

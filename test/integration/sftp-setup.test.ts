@@ -12,7 +12,7 @@ describe('setup over SFTP, and over the shell where there is no SFTP', () => {
   let lab: Lab<'h1' | 'bare'>;
   let home: string;
   const run = (args: string[]) => tej(args, { home, timeoutMs: 120_000 });
-  const sh = (host: 'h1' | 'bare', script: string) => lab.exec(host, ['su', 'alice', '-s', '/bin/sh', '-c', script]);
+  const sh = (host: 'h1' | 'bare', script: string) => lab.execAs(host, 'alice', script);
 
   before(async () => {
     lab = await startLab({ hosts: [{ name: 'h1' }, { name: 'bare', sshd: { Subsystem: 'none' } }] });
