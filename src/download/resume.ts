@@ -20,9 +20,10 @@ import { placeFor } from './write.js';
 
 /** Files from this size on go the resumable way (smaller ones are as quick to fetch again, in one tar stream). */
 export const RESUMABLE_MIN = 32 << 20;
-// Reads of 64 KiB (every SFTP server's limit), 32 in flight: 2 MiB on the way, as ssh2's fastGet keeps.
-const CHUNK = 64 << 10;
-const IN_FLIGHT = 32;
+// Reads of 256 KiB (ssh2 splits them to the server's limit: 256 KiB less headers for OpenSSH, else 32
+// KiB), 16 in flight: 4 MiB on the way. 64 KiB reads cost a 200 MB download ~10% more time.
+const CHUNK = 256 << 10;
+const IN_FLIGHT = 16;
 
 export interface ResumeResult extends ExtractResult {
   /** The length of the partial this run continued (0: from the start). */
@@ -113,11 +114,16 @@ export async function resumableDownload(q: QueueCalls, id: string, request: Down
   if (!st?.isFile() || (st.size < RESUMABLE_MIN && !hasPartial(dest))) return undefined;
   const note: PartialNote = { host: q.host, id, source, size: st.size, mtime: st.mtime };
   const resumed = resumableLength(dest, note);
-  // the host hashes its file while the bytes travel
-  const remoteHash = transport.run(sha256Script(source)).then(
-    (r) => (r.code === 0 ? /^([0-9a-f]{64})\b/.exec(r.stdout.toString())?.[1] : undefined),
-    () => undefined,
-  );
+  // A continued partial is checked whole by sha256 (its first part came in another run, and sat on this
+  // disk meanwhile); the host hashes its file while the bytes travel. A download in one run is as sound
+  // as the tar way's (the SSH channel's MAC, in order): size and mtime, without reading 2x the file.
+  const remoteHash =
+    resumed === 0
+      ? Promise.resolve(undefined)
+      : transport.run(sha256Script(source)).then(
+          (r) => (r.code === 0 ? /^([0-9a-f]{64})\b/.exec(r.stdout.toString())?.[1] : undefined),
+          () => undefined,
+        );
   let fd: number;
   try {
     fd = openPartial(dest, note, resumed, (st.mode & 0o777) | 0o600);

@@ -3,7 +3,7 @@
 // always makes its own ssh2 Client (new Client() in its constructor, connect() logs in again) and has no
 // way to take an existing one; its end() ends the whole connection; and it loads ssh2's full index
 // (server, HTTP agents, keygen) beside tej's lean bundle. TCP_NODELAY is the connection's (src/ssh/dial.ts).
-import type { FileEntry, SFTPWrapper, Stats } from 'ssh2';
+import type { Client, FileEntry, SFTPWrapper, Stats } from 'ssh2';
 import { RemoteUnavailableError } from '../errors.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02), as ssh2 puts them on its errors' `code`. */
@@ -112,4 +112,22 @@ export class Sftp {
 function orMissing(e: unknown): undefined {
   if (sftpCode(e) === SFTP_STATUS.NO_SUCH_FILE) return undefined;
   throw e;
+}
+
+/**
+ * Starts the SFTP subsystem on a channel of `client` (the caller has counted the channel); `closed` runs
+ * once when that channel is gone, or at once when the host refuses the subsystem (SftpUnavailableError).
+ */
+export function openSftp(client: Client, label: string, closed: () => void): Promise<Sftp> {
+  return new Promise((resolve, reject) => {
+    client.sftp((err, sftp) => {
+      if (err) {
+        closed();
+        reject(new SftpUnavailableError(`${label} has no SFTP subsystem: ${err.message}`, { cause: err }));
+        return;
+      }
+      sftp.once('close', closed);
+      resolve(new Sftp(sftp, label));
+    });
+  });
 }

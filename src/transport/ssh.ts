@@ -11,7 +11,7 @@ import { login, type SshOptions } from '../ssh/login.js';
 import { shLine } from './quote.js';
 import { EXEC_COMMAND, SESSION_COMMAND } from './remote-command.js';
 import { ShellSession, type Preloaded } from './shell-session.js';
-import { Sftp, SftpUnavailableError } from './sftp.js';
+import { openSftp, SftpUnavailableError, type Sftp } from './sftp.js';
 import { runOnTerminal, type TerminalOptions } from './terminal.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
 import { coalesce, collect, withFirst } from './transport.js';
@@ -173,35 +173,13 @@ export class SshTransport implements Transport {
     }
   }
 
-  /**
-   * Transport.sftp: an SFTP session on this connection (one data channel while it lasts), opened on first
-   * use. SftpUnavailableError when the host refuses the subsystem, or through a --persist master (it relays
-   * commands only).
-   */
+  /** Transport.sftp: SFTP on this connection (a data channel while it lasts), opened on first use. */
   sftp(): Promise<Sftp> {
     const client = this.client;
-    if (!isSsh2Client(client)) return Promise.reject(new SftpUnavailableError(`the --persist connection to ${this.label} carries no SFTP`));
-    this.sftpSession ??= (async () => {
-      await this.acquireChannel();
-      return new Promise<Sftp>((resolve, reject) => {
-        client.sftp((err, sftp) => {
-          if (err) {
-            this.releaseChannel();
-            reject(new SftpUnavailableError(`${this.label} has no SFTP subsystem: ${err.message}`, { cause: err }));
-            return;
-          }
-          sftp.once('close', () => {
-            this.sftpSession = undefined;
-            this.releaseChannel();
-          });
-          resolve(new Sftp(sftp, this.label));
-        });
-      });
-    })();
-    const opening = this.sftpSession;
-    opening.catch(() => {
-      if (this.sftpSession === opening) this.sftpSession = undefined;
-    });
+    if (!isSsh2Client(client)) return Promise.reject(new SftpUnavailableError(`the --persist connection to ${this.label} carries no SFTP`, { hint: 'connect without --persist for this (TEJ_PERSIST=off)' }));
+    const release = () => ((this.sftpSession = undefined), this.releaseChannel());
+    const opening = (this.sftpSession ??= this.acquireChannel().then(() => openSftp(client, this.label, release)));
+    opening.catch(() => (this.sftpSession === opening ? (this.sftpSession = undefined) : undefined));
     return opening;
   }
 
