@@ -55,7 +55,11 @@ const interruptAfter = Number(process.env.TEJ_TEST_INTERRUPT_AFTER) || undefined
 async function copyRange(sftp: Sftp, handle: Buffer, fd: number, offset: number, size: number, onWrite: (n: number) => void, writeFailed: (e: unknown) => unknown): Promise<void> {
   const queue: { pos: number; len: number; data: Promise<Buffer> }[] = [];
   let next = offset;
-  const ask = (pos: number, len: number) => ({ pos, len, data: sftp.read(handle, len, pos) });
+  const ask = (pos: number, len: number) => {
+    const data = sftp.read(handle, len, pos);
+    data.catch(() => undefined); // reads still in flight when the copy stops fail with the handle's close: not unhandled
+    return { pos, len, data };
+  };
   const fill = () => {
     while (queue.length < IN_FLIGHT && next < size) {
       const len = Math.min(CHUNK, size - next);
