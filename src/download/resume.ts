@@ -48,8 +48,11 @@ function writeAt(fd: number, data: Buffer, position: number): Promise<void> {
   });
 }
 
-/** TEJ_TEST_INTERRUPT_AFTER=BYTES: a test's Ctrl-C once the partial holds that many bytes (deterministic). */
-const interruptAfter = Number(process.env.TEJ_TEST_INTERRUPT_AFTER) || undefined;
+/**
+ * TEJ_TEST_INTERRUPT_AFTER=BYTES: a test's Ctrl-C once the partial holds that many bytes (deterministic);
+ * BYTES:hold instead says so on stderr and reads no more until the connection drops (the test drops it).
+ */
+const [interruptAfter, interruptHow] = ((v) => [Number(v[0]) || undefined, v[1]])((process.env.TEJ_TEST_INTERRUPT_AFTER ?? '').split(':'));
 
 /** Copies bytes [offset, size) of the open remote file into fd, in order, IN_FLIGHT reads at once. */
 async function copyRange(sftp: Sftp, handle: Buffer, fd: number, offset: number, size: number, onWrite: (n: number) => void, writeFailed: (e: unknown) => unknown): Promise<void> {
@@ -81,6 +84,10 @@ async function copyRange(sftp: Sftp, handle: Buffer, fd: number, offset: number,
     // a short read: the rest of this range next, before the ranges after it
     if (data.length < head.len) queue.unshift(ask(head.pos + data.length, head.len - data.length));
     if (interruptAfter !== undefined && written >= interruptAfter) {
+      if (interruptHow === 'hold') {
+        process.stderr.write(`tej: test: holding at ${written} bytes\n`);
+        await sftp.gone;
+      }
       process.kill(process.pid, 'SIGINT');
       await new Promise(() => undefined); // the CLI's SIGINT handler exits
     }

@@ -21,13 +21,20 @@ export function sftpCode(e: unknown): number | undefined {
 type Cb<T> = (err: Error | undefined | null, value: T) => void;
 
 export class Sftp {
+  /** Rejects when the SFTP channel closes (the connection dropped, or end()). */
+  readonly gone: Promise<never>;
+
   constructor(
     private readonly sftp: SFTPWrapper,
     readonly label: string,
-  ) {}
+  ) {
+    this.gone = new Promise<never>((_, reject) => sftp.once('close', () => reject(new Error(`the SFTP channel to ${label} closed`))));
+    this.gone.catch(() => undefined);
+  }
 
+  /** One request; fails when the channel closes first (ssh2 never answers a request made after that). */
   private call<T>(fn: (cb: Cb<T>) => void): Promise<T> {
-    return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+    return Promise.race([new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value)))), this.gone]);
   }
 
   realpath(path: string): Promise<string> {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { makeJob, ok, startTej, tej, waitFor } from '../helpers/cli.js';
 import { useSshHost } from '../helpers/lab.js';
 
 const SIZE = 48 << 20;
@@ -55,6 +55,22 @@ describe('resumable download', () => {
     assert.equal(localSha(join(cwd, 'big.bin')), await remoteSha('big.bin'));
     assert.ok(sent <= 0.6 * SIZE, `the host sent ${sent} bytes for a file of ${SIZE}`);
     assert.deepEqual(readdirSync(cwd), ['big.bin'], 'the partial renamed into place, its note removed');
+  });
+
+  it('a dropped link leaves the partial too; the next run continues it', async () => {
+    const cwd = await sshHost.lab.makeTmpDir('tej-drop-');
+    const cut = startTej(['download', 'h1', '--id', 'big', 'big.bin:dropped.bin'], { home: sshHost.home, cwd, env: { TEJ_TEST_INTERRUPT_AFTER: `${HALF}:hold` }, timeoutMs: 300_000 });
+    await cut.stderrMatches(/holding at \d+ bytes/);
+    await sshHost.lab.exec('h1', ['pkill', '-f', '^sshd: alice']); // the host's end of the connection
+    const r = await cut.done;
+    assert.notEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /broke.*\n.*run the same download again/s);
+    assert.deepEqual(readdirSync(cwd).sort(), ['dropped.bin.tej-partial', 'dropped.bin.tej-partial.json']);
+    const again = await run(['download', 'h1', '--id', 'big', 'big.bin:dropped.bin', '--json'], cwd);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok((JSON.parse(again.stdout) as { resumed: number }).resumed >= HALF);
+    assert.equal(localSha(join(cwd, 'dropped.bin')), await remoteSha('big.bin'));
+    assert.deepEqual(readdirSync(cwd), ['dropped.bin']);
   });
 
   it('starts from zero when the remote file changed since the partial was written', async () => {
