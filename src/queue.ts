@@ -14,6 +14,7 @@ import { checkJobId } from './job/id.js';
 import { AfterMarker, execArgs, execOutcome, type ExecOptions } from './job/exec.js';
 import { forwardJob, type ForwardHandle, type ForwardOptions, type ForwardSpec } from './job/forward-job.js';
 import { writeLogs } from './job/logs.js';
+import { listJobFiles, type JobFileEntry } from './job/ls.js';
 import { runShell, type ShellOptions } from './job/shell.js';
 import { checkPluginName, prepareSubmission, type PreparedSubmission, type SubmitOptions } from './job/prepare.js';
 import { killResult, listedStatuses, toJobStatus, type JobStatus, type KillResult } from './job/status.js';
@@ -26,7 +27,8 @@ import { parseReply, recordsById } from './protocol/reply.js';
 import { loadUserPlugins, PLUGIN_NAME, pluginCheck, type UserPlugins } from './remote/user-plugins.js';
 import { loadBundle } from './remote/bundle.js';
 import { DEFAULT_QUEUE, retryPolicy, runFailure, type CallOptions, type CallResult, type QueueCalls } from './remote/call.js';
-import { installHelpers, modifiedPluginError, newerQueueError, noQueueError, notAQueueError } from './remote/install.js';
+import { installHelpersVia } from './remote/install-sftp.js';
+import { modifiedPluginError, newerQueueError, noQueueError, notAQueueError } from './remote/install.js';
 import { installPlugin, readPluginFile, setupResult, type SetupOptions, type SetupResult } from './remote/setup.js';
 import { SessionCalls } from './remote/session-calls.js';
 import type { RunResult, Transport } from './transport/transport.js';
@@ -104,6 +106,7 @@ export class Queue {
       path: this.path,
       inline: this.transport.session !== undefined,
       onEvent: this.onEvent,
+      transport: this.transport,
       call: (command, args, options) => this.call(command, args, options),
       retrying: (what, fn) => this.retrying(what, fn),
     };
@@ -180,7 +183,7 @@ export class Queue {
 
   private install(force: boolean): Promise<void> {
     this.sessionCalls.forget(); // probe again after it
-    return installHelpers((script, options, what) => this.run(script, options, what), this.path, this.host, force);
+    return installHelpersVia(this.transport, (script, options, what) => this.run(script, options, what), this.path, this.host, force, this.onEvent);
   }
 
   async setup(options: SetupOptions = {}): Promise<SetupResult> {
@@ -250,6 +253,11 @@ export class Queue {
   /** download --update/--watch, and downloads with patterns (src/download/watch.ts). */
   syncDownload(id: string, requests: string[], options: SyncOptions): Promise<SyncResult> {
     return syncDownload(this.calls, id, requests, options);
+  }
+
+  /** A job's files under `path` (relative to its work/), read over SFTP (src/job/ls.ts). */
+  ls(id: string, path?: string): Promise<JobFileEntry[]> {
+    return listJobFiles(this.transport, this.path, this.host, id, path);
   }
 
   /**

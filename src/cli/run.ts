@@ -18,6 +18,7 @@ import { statusCommand } from './commands/status.js';
 import { killCommand } from './commands/kill.js';
 import { deleteCommand } from './commands/delete.js';
 import { downloadCommand } from './commands/download.js';
+import { lsCommand } from './commands/ls.js';
 import { listCommand } from './commands/list.js';
 import { schemaCommand } from './commands/schema.js';
 import { waitCommand } from './commands/wait.js';
@@ -40,7 +41,7 @@ const nameOf = (c: { command?: string | readonly string[] }) => String(c.command
 
 /** Every command's name. */
 const COMMAND_NAMES = new Set(
-  [setupCommand, submitCommand, statusCommand, downloadCommand, killCommand, deleteCommand, listCommand, schemaCommand, waitCommand, logsCommand, execCommand, forwardCommand, shellCommand, showCommand, resubmitCommand, completionCommand, disconnectCommand].map(nameOf),
+  [setupCommand, submitCommand, statusCommand, downloadCommand, lsCommand, killCommand, deleteCommand, listCommand, schemaCommand, waitCommand, logsCommand, execCommand, forwardCommand, shellCommand, showCommand, resubmitCommand, completionCommand, disconnectCommand].map(nameOf),
 );
 
 /**
@@ -64,6 +65,7 @@ function buildCli(argv: string[]) {
     .command(wanted(submitCommand))
     .command(wanted(statusCommand))
     .command(wanted(downloadCommand))
+    .command(wanted(lsCommand))
     .command(wanted(killCommand))
     .command(wanted(deleteCommand))
     .command(wanted(listCommand))

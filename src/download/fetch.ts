@@ -7,6 +7,7 @@ import type { QueueCalls } from '../remote/call.js';
 import { MarkerSkipper } from '../protocol/stream-marker.js';
 import { destinationFor, downloadSink, type ExtractResult } from './extract.js';
 import { parseDownloadRequest } from './request.js';
+import { resumableDownload } from './resume.js';
 
 export interface DownloadOptions {
   /** The directory that relative destinations (and `path`'s ./basename) are in. */
@@ -28,6 +29,12 @@ export async function download(q: QueueCalls, id: string, requests: string[], op
   for (const request of parsed) {
     const destination = await destinationFor(request, cwd, stdoutIsFd1);
     const progress = (bytes: number, files: number, done = false) => q.onEvent?.({ kind: 'download-progress', host: q.host, path: request.remote, destination, bytes, files, done });
+    // one big file into a regular file: over SFTP, resumable (src/download/resume.ts)
+    const resumed = await resumableDownload(q, id, request, destination, progress);
+    if (resumed) {
+      results.push(resumed);
+      continue;
+    }
     for (let attempt = 0; ; attempt++) {
       // The channel writes straight into the tar sink, which drops what login files print before the marker.
       const { sink, result: extracting } = downloadSink(destination, stdout, progress, new MarkerSkipper(q.host));

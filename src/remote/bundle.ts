@@ -83,15 +83,18 @@ export function helperLines(bundle: Bundle): string[] {
   return l;
 }
 
-/** A tar of the bundle, its helper program, its MANIFEST and its VERSION file, VERSION last (the installer moves it into place last). */
+/** The files setup installs: the helpers, the helper program, MANIFEST, and VERSION last (moved into place last). */
+export function bundleEntries(bundle: Bundle): BundleFile[] {
+  return [
+    ...bundle.files,
+    { path: PROGRAM_FILE, mode: 0o600, data: Buffer.from(helperProgram(bundle).text) },
+    { path: 'MANIFEST', mode: 0o600, data: Buffer.from(manifest(bundle)) },
+    { path: 'VERSION', mode: 0o600, data: Buffer.from(`proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`) },
+  ];
+}
+
+/** A tar of bundleEntries, for the installer that reads it on stdin (src/remote/install.ts). */
 export function packBundle(bundle: Bundle): Readable {
   const mtime = new Date(0);
-  return Readable.from([
-    tarArchive([
-      ...bundle.files.map((f): [TarEntry, Buffer] => [{ name: f.path, type: 'file', mode: f.mode, mtime }, f.data]),
-      [{ name: PROGRAM_FILE, type: 'file', mode: 0o600, mtime }, Buffer.from(helperProgram(bundle).text)],
-      [{ name: 'MANIFEST', type: 'file', mode: 0o600, mtime }, manifest(bundle)],
-      [{ name: 'VERSION', type: 'file', mode: 0o600, mtime }, `proto=${PROTO}\nversion=${VERSION}\nhash=${bundle.hash}\n`],
-    ]),
-  ]);
+  return Readable.from([tarArchive(bundleEntries(bundle).map((f): [TarEntry, Buffer] => [{ name: f.path, type: 'file', mode: f.mode, mtime }, f.data]))]);
 }

@@ -5,7 +5,7 @@ import { ConnectionError, InvalidInputError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
 import type { Arg } from '../protocol/invocation.js';
 import type { Reply } from '../protocol/reply.js';
-import type { RunOptions, RunResult } from '../transport/transport.js';
+import type { RunOptions, RunResult, Transport } from '../transport/transport.js';
 
 /** The queue directory on a host when none is named. */
 export const DEFAULT_QUEUE = '~/.tej';
@@ -31,6 +31,8 @@ export interface QueueCalls {
   /** Whether a small stdin can travel inside the request (CallOptions.inline): the transport has a session. */
   readonly inline: boolean;
   readonly onEvent?: EventHandler;
+  /** The connection itself, for what goes over SFTP (src/download/resume.ts). */
+  readonly transport?: Transport;
   /** Runs one helper (Queue.call). */
   call(command: string, args: Arg[], options?: CallOptions): Promise<CallResult>;
   /** Runs `fn` again over a new connection after the old one broke: only for calls safe to repeat. */

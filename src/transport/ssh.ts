@@ -11,6 +11,7 @@ import { login, type SshOptions } from '../ssh/login.js';
 import { shLine } from './quote.js';
 import { EXEC_COMMAND, SESSION_COMMAND } from './remote-command.js';
 import { ShellSession, type Preloaded } from './shell-session.js';
+import { openSftp, SftpUnavailableError, type Sftp } from './sftp.js';
 import { runOnTerminal, type TerminalOptions } from './terminal.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
 import { coalesce, collect, withFirst } from './transport.js';
@@ -50,6 +51,7 @@ export interface ExecClient {
 export class SshTransport implements Transport {
   readonly label: string;
   private shell?: Promise<ShellSession>;
+  private sftpSession?: Promise<Sftp>;
   private readonly extraShells = new Set<ShellSession>();
   private channels = 0;
   private readonly waitingForChannel: (() => void)[] = [];
@@ -171,6 +173,16 @@ export class SshTransport implements Transport {
     }
   }
 
+  /** Transport.sftp: SFTP on this connection (a data channel while it lasts), opened on first use. */
+  sftp(): Promise<Sftp> {
+    const client = this.client;
+    if (!isSsh2Client(client)) return Promise.reject(new SftpUnavailableError(`the --persist connection to ${this.label} carries no SFTP`, { hint: 'connect without --persist for this (TEJ_PERSIST=off)' }));
+    const release = () => ((this.sftpSession = undefined), this.releaseChannel());
+    const opening = (this.sftpSession ??= this.acquireChannel().then(() => openSftp(client, this.label, release)));
+    opening.catch(() => (this.sftpSession === opening ? (this.sftpSession = undefined) : undefined));
+    return opening;
+  }
+
   /** The persistent shell, started on first use. */
   session(): Promise<ShellSession> {
     this.shell ??= this.openChannel(SESSION_COMMAND, (channel) => {
@@ -276,6 +288,7 @@ export class SshTransport implements Transport {
   async close(): Promise<void> {
     if (this.shell) (await this.shell.catch(() => undefined))?.close();
     for (const extra of this.extraShells) extra.close();
+    if (this.sftpSession) (await this.sftpSession.catch(() => undefined))?.end();
     this.client.end();
     await this.jump?.close();
   }

@@ -1,6 +1,7 @@
 // What the rest of tej needs from a connection: run one `/bin/sh -c` script with optional stdin and
 // streamed stdout. SSH and local transports implement it identically, so the same helpers drive both.
 import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Sftp } from './sftp.js';
 import type { ShellSession } from './shell-session.js';
 import type { TerminalOptions } from './terminal.js';
 
@@ -44,6 +45,11 @@ export interface Transport {
    * Closed with the transport, or by its user.
    */
   extraSession?(): Promise<ShellSession> | undefined;
+  /**
+   * An SFTP session on the same connection (src/transport/sftp.ts); rejects with SftpUnavailableError
+   * where the host has no SFTP subsystem. Absent where there is no SSH (the local queue).
+   */
+  sftp?(): Promise<Sftp>;
   /** A TCP connection to host:port made from the other side (tej forward); undefined: cannot. */
   tunnel?(host: string, port: number): Promise<Duplex>;
 }

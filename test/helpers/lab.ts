@@ -17,7 +17,7 @@ export type Role = 'ssh' | 'slurm' | 'slurmdb' | 'slurmd' | 'sge';
 export interface HostSpec {
   readonly name: string;
   readonly role?: Role;
-  /** sshd_config settings that replace the lab's, e.g. { MaxStartups: '10:30:100' } (sshd's default). */
+  /** sshd_config settings that replace the lab's, e.g. { MaxStartups: '10:30:100' } (sshd's default); { Subsystem: 'none' }: no SFTP. */
   readonly sshd?: Readonly<Record<string, string>>;
 }
 

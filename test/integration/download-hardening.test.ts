@@ -23,7 +23,7 @@ describe('download hardening', () => {
     const dir = await makeJob(join(sshHost.jobs, 'hard'), {
       'start.sh': [
         'echo out',
-        'head -c 40000000 /dev/zero > big.bin',
+        'head -c 40000000 /dev/zero > big.bin && head -c 20000000 /dev/zero > mid.bin',
         // GNU tar would decode this name to ../../../../.ssh: the host's ~/.ssh
         "mkdir -p '\\056\\056\\057\\056\\056\\057\\056\\056\\057\\056\\056\\057.ssh' && echo decoy > '\\056\\056\\057\\056\\056\\057\\056\\056\\057\\056\\056\\057.ssh/decoy'",
         "printf 'tab?' > 'x\\ty'; printf 'colons' > run-2026-01-01T10:00:00.csv",
@@ -105,17 +105,22 @@ describe('download hardening', () => {
     assert.equal(full.stdout, '', 'nothing left in the full file system');
   });
 
-  it('removes its temporary file when interrupted (SIGINT, SIGTERM) once data flowed', async () => {
+  // mid.bin (20 MB) goes the tar way; big.bin (40 MB, over RESUMABLE_MIN) the resumable way, which keeps
+  // its partial and the partial's note on purpose (test/integration/download-resume.test.ts), nothing else.
+  it('removes its temporary file when interrupted (SIGINT, SIGTERM) once data flowed; a resumable one keeps its partial only', async () => {
     await sshHost.lab.fault('h1', 'rate', '8mbit');
     try {
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-        const cwd = await sshHost.lab.makeTmpDir('tej-int-');
-        const child = spawn(process.execPath, [TEJ_BIN, 'download', 'h1', '--id', 'hard1', 'big.bin'], { cwd, env: { PATH: process.env.PATH, HOME: sshHost.home, LC_ALL: 'C' }, stdio: 'ignore' });
-        const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-        await waitFor('a growing temporary file', async () => temps(cwd).map((f) => statSync(join(cwd, f)).size), (sizes) => sizes.some((s) => s > 0), 60_000);
-        child.kill(signal);
-        assert.equal(await exited, signal === 'SIGINT' ? 130 : 143);
-        assert.deepEqual(readdirSync(cwd), [], `${signal}: nothing left`);
+      for (const [file, left] of [['mid.bin', []], ['big.bin', ['big.bin.tej-partial', 'big.bin.tej-partial.json']]] as const) {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+          const cwd = await sshHost.lab.makeTmpDir('tej-int-');
+          const child = spawn(process.execPath, [TEJ_BIN, 'download', 'h1', '--id', 'hard1', file], { cwd, env: { PATH: process.env.PATH, HOME: sshHost.home, LC_ALL: 'C' }, stdio: 'ignore' });
+          const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+          const growing = () => [...temps(cwd), ...readdirSync(cwd).filter((f) => f.endsWith('.tej-partial'))].map((f) => statSync(join(cwd, f)).size);
+          await waitFor('a growing temporary file', async () => growing(), (sizes) => sizes.some((s) => s > 0), 60_000);
+          child.kill(signal);
+          assert.equal(await exited, signal === 'SIGINT' ? 130 : 143);
+          assert.deepEqual(readdirSync(cwd).sort(), [...left], `${file}, ${signal}: nothing else left`);
+        }
       }
     } finally {
       await sshHost.lab.fault('h1', 'clear');

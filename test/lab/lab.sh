@@ -18,7 +18,8 @@
 #            TEJ_LAB_WHY   why the caller runs this command, for the events log (below)
 #            TEJ_LAB_OWNER "PID START" of the caller when it owns the lab (below)
 #   -o HOST:Keyword=value  an sshd_config setting of HOST that replaces the lab's (for `up`; repeatable),
-#                          e.g. -o h2:MaxStartups=10:30:100 (sshd's default; the lab's is 100:30:200)
+#                          e.g. -o h2:MaxStartups=10:30:100 (sshd's default; the lab's is 100:30:200);
+#                          -o h2:Subsystem=none removes the SFTP subsystem (a host that only has the shell)
 # Several labs may run at once when each has its own NAME, DIR and NET.
 # Owner: test/helpers/lab.ts claims a lab by writing "PID START" of its test process to DIR/../NAME.owner.
 # While that process runs, up, down and restart are its own: they fail unless TEJ_LAB_OWNER names it
@@ -156,7 +157,11 @@ EOF
     [ "${o%%:*}" = "$n" ] || continue
     o=${o#*:}
     [[ $o =~ ^[A-Za-z]+=[A-Za-z0-9:.,/_-]+$ ]] || die "bad sshd option '$o' for $n (want Keyword=value)"
-    { echo "${o%%=*} ${o#*=}"; grep -iv "^${o%%=*} " "$cfg" || true; } > "$cfg.new"
+    if [ "$o" = Subsystem=none ]; then
+      { grep -iv '^Subsystem ' "$cfg" || true; } > "$cfg.new"
+    else
+      { echo "${o%%=*} ${o#*=}"; grep -iv "^${o%%=*} " "$cfg" || true; } > "$cfg.new"
+    fi
     mv "$cfg.new" "$cfg"
   done
 }

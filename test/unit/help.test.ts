@@ -36,7 +36,7 @@ test('a command\'s help, a mistyped command and no command at all read the same 
   assert.equal(typo.status, 64);
   assert.match(typo.stderr, /^tej: Unknown arguments?: statuz/);
   const top = tej('--help');
-  for (const name of ['setup', 'submit', 'status', 'download', 'kill', 'delete', 'list', 'wait', 'logs', 'exec', 'forward', 'shell', 'show', 'resubmit', 'completion', 'disconnect']) {
+  for (const name of ['setup', 'submit', 'status', 'download', 'ls', 'kill', 'delete', 'list', 'wait', 'logs', 'exec', 'forward', 'shell', 'show', 'resubmit', 'completion', 'disconnect']) {
     assert.match(top.stdout, new RegExp(`^  tej ${name}\\b`, 'm'), `${name} in the top-level help`);
   }
   const none = tej();
