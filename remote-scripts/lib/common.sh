@@ -398,8 +398,9 @@ load_own_plugin() {
 # (its command line ends as the file's does: ps shows it, direct.sh tells the wrapper by it), and from
 # files with
 #   "$TEJ_SHELL" "$TEJ_ROOT/lib/run-job.sh" JOB_DIR
-# An environment string is at most 128 KiB on Linux (test/unit/wrapper-env-size.test.ts): a library
-# only the commands use stays out of the wrapper's text (COMMAND_LIBS, src/remote/program.ts).
+# An environment string is at most 128 KiB on Linux (test/unit/wrapper-env-size.test.ts): the program
+# gives the libraries' text without its comment lines, and a library only the commands use stays out
+# of it (COMMAND_LIBS, src/remote/program.ts).
 # shellcheck disable=SC2016,SC2089 # code for the wrapper's shell, which expands it
 TEJ_WRAPPER_BOOT='tej_text_libs=$TEJ_CODE_LIBS tej_text_run_job=$TEJ_CODE_RUN_JOB tej_text_direct=${TEJ_CODE_DIRECT:-}
 unset TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB TEJ_CODE_DIRECT
