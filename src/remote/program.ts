@@ -15,10 +15,10 @@ import { shQuote } from '../transport/quote.js';
 export const PROGRAM_FILE = 'program.sh';
 
 /** The libraries, in the order a helper sources them from files: all of them are tej_libs in the program. */
-export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answers.sh', 'lib/after.sh', 'lib/webhook.sh', 'lib/record.sh', 'lib/kill.sh', 'lib/limits.sh', 'lib/cgroup.sh', 'lib/scope.sh', 'lib/gpus.sh', 'lib/usage.sh', 'lib/container.sh', 'lib/array.sh', 'lib/array-kill.sh', 'lib/slurm-array.sh'] as const;
+export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answers.sh', 'lib/after.sh', 'lib/webhook.sh', 'lib/record.sh', 'lib/kill.sh', 'lib/limits.sh', 'lib/cgroup.sh', 'lib/scope.sh', 'lib/gpus.sh', 'lib/usage.sh', 'lib/container.sh', 'lib/array.sh', 'lib/array-kill.sh', 'lib/slurm-array.sh', 'lib/store.sh'] as const;
 
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
-export const COMMANDS = ['delete', 'download', 'exec', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'submit', 'where'] as const;
+export const COMMANDS = ['delete', 'download', 'exec', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'store', 'submit', 'where'] as const;
 
 function text(bundle: Bundle, path: string): string {
   const f = bundle.files.find((x) => x.path === path);
