@@ -1,9 +1,10 @@
 #!/bin/sh
 # Summary: The queue's content store (lib/store.sh): which contents a submit must send; trim it by hand
-# Usage: tej-remote store lacks <nonce> < hashes   (one sha256 a line, the contents of the job's files)
+# Usage: tej-remote store lacks <nonce> [<sha256>...]   (the contents of the job's files)
 #        tej-remote store gc [<max-bytes>]          (default: the config's store_max_bytes, 2 GiB)
-# Output (stdout, proto 1): lacks: tej-proto=1, store=on|off, lacks= (the 0-based numbers of the lines
-#   whose content the store lacks, comma separated; the others are claimed for the submit of <nonce>);
+# Output (stdout, proto 1): lacks: tej-proto=1, store=on|off, lacks= (the 0-based
+#   positions of the hashes whose content the store lacks, comma separated; the others are claimed for
+#   the submit of <nonce>);
 #   gc: tej-proto=1, store=on|off, store_bytes=, removed=, removed_bytes=
 # Exit: 0 ok (store=off: this host keeps no store: no sha256 tool, or store_max_bytes=0); 64 usage;
 #   65 bad hash or nonce; 69 queue not set up; 75 the store stayed locked
@@ -20,12 +21,12 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/store.sh"
 fi
 
-usage="usage: tej-remote store lacks <nonce> | store gc [<max-bytes>]"
+usage="usage: tej-remote store lacks <nonce> [<sha256>...] | store gc [<max-bytes>]"
 test $# -ge 1 || die "$EX_USAGE" "$usage"
 require_setup
 case $1 in
 lacks)
-	test $# -eq 2 || die "$EX_USAGE" "$usage"
+	test $# -ge 2 || die "$EX_USAGE" "$usage"
 	case $2 in
 	'' | *[!A-Za-z0-9_-]*) die "$EX_DATAERR" "invalid nonce: '$2'" ;;
 	esac
@@ -34,7 +35,8 @@ lacks)
 		emit store off
 		exit 0
 	fi
-	store_lacks "$2"
+	shift
+	store_lacks "$@"
 	emit store on
 	emit lacks "$store_lacking"
 	;;

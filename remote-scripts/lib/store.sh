@@ -68,27 +68,31 @@ store_unlock() {
 	rm -rf "$store_dir/lock"
 }
 
-# store_lacks NONCE: read one sha256 a line on stdin; set store_lacking to the (0-based, comma
-# separated) numbers of the lines whose content the store lacks. The others are claimed for NONCE's
-# submit (eviction keeps them until it has placed them) and touched (least recently used goes first).
+# store_lacks NONCE HASH...: set store_lacking to the (0-based, comma separated) positions of the
+# HASHes whose content the store lacks. The others are claimed for NONCE's submit (eviction keeps them
+# until it has placed them) and touched (least recently used goes first).
 store_lacks() {
+	_store_claim=$store_dir/claims/$1
+	shift
+	for _store_hash in "$@"; do
+		case $_store_hash in
+		*[!0-9a-f]*) die "$EX_DATAERR" "bad content hash '$_store_hash'" ;;
+		esac
+		test "${#_store_hash}" -eq 64 || die "$EX_DATAERR" "bad content hash '$_store_hash'"
+	done
 	store_lacking=
 	_store_i=0
 	store_lock
-	while IFS= read -r _store_hash; do
-		case $_store_hash in
-		*[!0-9a-f]*) store_unlock && die "$EX_DATAERR" "bad content hash '$_store_hash'" ;;
-		esac
-		test "${#_store_hash}" -eq 64 || { store_unlock && die "$EX_DATAERR" "bad content hash '$_store_hash'"; }
+	for _store_hash in "$@"; do
 		if test -f "$store_dir/objects/$_store_hash"; then
 			printf '%s\n' "$_store_hash"
 		else
 			store_lacking=$store_lacking${store_lacking:+,}$_store_i
 		fi
 		_store_i=$((_store_i + 1))
-	done >"$store_dir/claims/$1"
-	if test -s "$store_dir/claims/$1"; then
-		(cd "$store_dir/objects" && xargs touch -c) <"$store_dir/claims/$1" || true
+	done >"$_store_claim"
+	if test -s "$_store_claim"; then
+		(cd "$store_dir/objects" && xargs touch -c) <"$_store_claim" || true
 	fi
 	store_unlock
 }

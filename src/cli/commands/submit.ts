@@ -31,6 +31,7 @@ interface Args extends GlobalArgs {
   exclude?: string[];
   'dry-run'?: boolean;
   'keep-input'?: boolean;
+  store?: boolean;
   mem?: string;
   'max-processes'?: number;
   'cpu-time'?: number;
@@ -162,6 +163,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('label', { type: 'string', array: true, nargs: 1, describe: 'key=value label to select the job by later (repeatable; adds to tej.json labels)' })
       .option('exclude', { type: 'string', array: true, nargs: 1, describe: 'gitignore pattern of files not to upload (repeatable; adds to .tejignore)' })
       .option('keep-input', { type: 'boolean', describe: 'Keep the upload on the host for tej resubmit (default: when it is 64 MiB or less); --no-keep-input never' })
+      .option('store', { type: 'boolean', describe: "Send only what the queue's content store lacks (default: jobs over 16 MiB); --no-store sends everything" })
       .option('forward', { type: 'string', array: true, nargs: 1, describe: 'Then wait for the job to start and forward [LOCAL:]PORT to it, as tej forward (repeatable)' })
       .option('array', { type: 'string', describe: 'Run the directory as an array of tasks: 0-99, 1,3,5-7, 0-99%K (at most K at once); each gets TEJ_TASK_INDEX' })
       .option('max-running', { type: 'number', describe: "At most this many tasks of the array at once (direct: default the host's CPU count)" })
@@ -201,6 +203,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       labels,
       exclude: argv.exclude,
       keepInput: argv['keep-input'],
+      store: argv.store,
     };
     if (argv['dry-run']) {
       checkNewJobId(options.id);
@@ -216,7 +219,10 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       const ignored = ignoredLimitsWarning(r.plugin, merged);
       if (ignored) process.stderr.write(ignored);
       if (argv.json && arrayPlan) printJson({ id: r.id, plugin: r.plugin, tasks: arrayPlan.indexes.map((i) => `${r.id}/${i}`) });
-      else if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
+      else if (argv.json) {
+        const sent = { uploaded_bytes: r.uploadedBytes ?? null, reused_files: r.reusedFiles ?? null };
+        printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }, sent));
+      }
       else process.stdout.write(`${r.id}\n`);
     };
     const preparing = await prepareWhileConnecting(dir, options);
