@@ -17,6 +17,11 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/common.sh"
 	# shellcheck source=../lib/proc.sh
 	. "$TEJ_ROOT/lib/proc.sh"
+fi
+# not among the libraries of the helper program (src/remote/program.ts): its own function there
+if test -n "${tej_in_memory:-}"; then
+	tej_lib_store
+else
 	# shellcheck source=../lib/store.sh
 	. "$TEJ_ROOT/lib/store.sh"
 fi

@@ -191,7 +191,7 @@ store_evict() {
 	done >"$store_dir/lock/claimed"
 	# ls -nrt: oldest first; fields: mode links uid gid size date (3 fields) name
 	_store_out=$( (cd "$store_dir/objects" && ls -nrt) | awk -v max="$1" -v victims="$store_dir/lock/victims" '
-		FNR == NR { claimed[$1] = 1; next }
+		FILENAME != "-" { claimed[$1] = 1; next }
 		NF >= 9 && length($9) == 64 { size[++n] = $5; name[n] = $9; total += $5 }
 		END {
 			removed = 0; freed = 0

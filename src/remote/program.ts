@@ -15,7 +15,7 @@ import { shQuote } from '../transport/quote.js';
 export const PROGRAM_FILE = 'program.sh';
 
 /** The libraries, in the order a helper sources them from files: all of them are tej_libs in the program. */
-export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answers.sh', 'lib/after.sh', 'lib/webhook.sh', 'lib/record.sh', 'lib/kill.sh', 'lib/limits.sh', 'lib/cgroup.sh', 'lib/scope.sh', 'lib/gpus.sh', 'lib/usage.sh', 'lib/container.sh', 'lib/array.sh', 'lib/array-kill.sh', 'lib/slurm-array.sh', 'lib/store.sh'] as const;
+export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answers.sh', 'lib/after.sh', 'lib/webhook.sh', 'lib/record.sh', 'lib/kill.sh', 'lib/limits.sh', 'lib/cgroup.sh', 'lib/scope.sh', 'lib/gpus.sh', 'lib/usage.sh', 'lib/container.sh', 'lib/array.sh', 'lib/array-kill.sh', 'lib/slurm-array.sh'] as const;
 
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
 export const COMMANDS = ['delete', 'download', 'exec', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'store', 'submit', 'where'] as const;
@@ -56,6 +56,9 @@ export function helperProgram(bundle: Bundle): { text: string; sha256: string } 
       `tej_text_direct=${shQuote(text(bundle, 'queues/direct.sh'))}`,
       'eval "tej_libs() {\n$tej_text_libs\n}"',
       `tej_remote() {\n${text(bundle, 'tej-remote')}\n}`,
+      // not among LIBS: those travel to every job's wrapper in one environment variable, which Linux
+      // caps at 128 KiB (MAX_ARG_STRLEN); only submit and store run this one (tej_lib_store)
+      `tej_lib_store() {\n${text(bundle, 'lib/store.sh')}\n}`,
       ...COMMANDS.map((c) => `tej_cmd_${c}() {\n${text(bundle, `commands/${c}.sh`)}\n}`),
       ...plugins.map((name, i) => `tej_plugin_${i}() {\n${text(bundle, `queues/${name}.sh`)}\n}`),
       `tej_plugin_known() {\n\tcase $1 in\n\t${plugins.map(shQuote).join(' | ') || "''"}) return 0 ;;\n\tesac\n\treturn 1\n}`,
