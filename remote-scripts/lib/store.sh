@@ -8,7 +8,8 @@
 # shellcheck disable=SC2034,SC2154 # sets store_* for its callers; reads state_line, self_pid, self_id
 
 # store_config: set store_dir, store_max (bytes; config's store_max_bytes=, default 2 GiB; 0 turns
-# the store off) and store_tool (the sha256 tool found, else empty: no store on this host).
+# the store off) and store_tool (the sha256 tool found, else empty: no store on this host; so too
+# without split).
 store_config() {
 	store_dir=$TEJ_ROOT/store
 	store_max=2147483648
@@ -35,6 +36,8 @@ store_config() {
 	else
 		store_tool=
 	fi
+	# placement cuts the headers apart with split (POSIX, but not in every busybox): without it, no store
+	has_cmd split || store_tool=
 }
 
 # store_on: whether this host keeps a store (creates its directories)
@@ -107,7 +110,7 @@ store_place() {
 	store_error=
 	store_config
 	test -n "$store_tool" || {
-		store_error="this host has no sha256 tool for the content store"
+		store_error="this host has no sha256 tool (or no split) for the content store"
 		return 1
 	}
 	if ! test -f "$_store_s/plan" || ! test -f "$_store_s/headers"; then
