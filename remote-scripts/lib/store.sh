@@ -1,5 +1,6 @@
-# The queue's content store (docs/protocol.md, "The content store"): the contents of uploaded files,
-# each named by its sha256, so that a later submit sends only what the host lacks. Layout under
+# The queue's content store (docs/protocol.md, "The content store"): the contents of uploaded files
+# and their tar headers, each a blob named by its sha256, so that a later submit sends only what the
+# host lacks. Layout under
 # $TEJ_ROOT/store: objects/HASH (0400, whole and verified: they appear only by rename), claims/NONCE
 # (the hashes a submit in flight was told are here: eviction keeps them), pad/N (N zero bytes, tar
 # padding), lock/ (held while claiming or evicting). Jobs never share an inode with the store: a
@@ -8,8 +9,7 @@
 # shellcheck disable=SC2034,SC2154 # sets store_* for its callers; reads state_line, self_pid, self_id
 
 # store_config: set store_dir, store_max (bytes; config's store_max_bytes=, default 2 GiB; 0 turns
-# the store off) and store_tool (the sha256 tool found, else empty: no store on this host; so too
-# without split).
+# the store off) and store_tool (the sha256 tool found, else empty: no store on this host).
 store_config() {
 	store_dir=$TEJ_ROOT/store
 	store_max=2147483648
@@ -36,8 +36,6 @@ store_config() {
 	else
 		store_tool=
 	fi
-	# placement cuts the headers apart with split (POSIX, but not in every busybox): without it, no store
-	has_cmd split || store_tool=
 }
 
 # store_on: whether this host keeps a store (creates its directories)
@@ -101,22 +99,25 @@ store_lacks() {
 }
 
 # store_place UPLOAD [KEEP]: put the files the upload names in UPLOAD/store into UPLOAD/work. The
-# client sent store/plan (a line per file: HASH SIZE HEADER-BLOCKS new|old), store/headers (their tar
-# headers, in order) and store/new/HASH (what the store lacked). The new contents are checked against
-# their names, then one tar of headers, contents and padding is read by the host's tar (one cat for
-# thousands of files). With KEEP, that tar is kept there (resubmit). Fails with store_error set.
+# client sent store/plan, a line per file: HEADER-HASH new|old CONTENT-HASH new|old SIZE, and
+# store/new/HASH for each blob the store lacked. A file's tar header (its name, mode and mtime) is a
+# blob like its content: a later submit of the same file sends neither. The new blobs are checked
+# against their names, then one tar of headers, contents and padding is read by the host's tar (one
+# cat for thousands of files, no file made per header). With KEEP, that tar is kept there (resubmit).
+# Fails with store_error set.
 store_place() {
 	_store_s=$1/store
 	store_error=
 	store_config
 	test -n "$store_tool" || {
-		store_error="this host has no sha256 tool (or no split) for the content store"
+		store_error="this host has no sha256 tool for the content store"
 		return 1
 	}
-	if ! test -f "$_store_s/plan" || ! test -f "$_store_s/headers"; then
-		store_error="the upload's store plan is incomplete"
+	if ! test -f "$_store_s/plan"; then
+		store_error="the upload's store plan is missing"
 		return 1
 	fi
+	: >"$_store_s/names"
 	if test -d "$_store_s/new"; then
 		# shellcheck disable=SC2086,SC2011 # store_tool is a command and its options; names are hashes
 		(cd "$_store_s/new" && ls | xargs $store_tool) >"$_store_s/sums" || {
@@ -124,29 +125,29 @@ store_place() {
 			return 1
 		}
 		ls "$_store_s/new" >"$_store_s/names"
-		awk 'FNR == NR { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } !($1 in ok) { bad = 1 } END { exit bad }' \
-			"$_store_s/sums" "$_store_s/names" || {
+		awk 'FILENAME != "-" { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } !($1 in ok) { bad = 1 } END { exit bad }' \
+			"$_store_s/sums" - <"$_store_s/names" || {
 			store_error="a file changed while it was sent (its content does not match the hash taken before)"
 			return 1
 		}
 	fi
-	mkdir "$_store_s/h"
-	(cd "$_store_s/h" && split -b 512 -a 6 ../headers x)
-	ls "$_store_s/h" >"$_store_s/pieces"
 	ln -s "$store_dir" "$_store_s/root"
-	# The list of files whose concatenation is the tar: each entry's header pieces, its content, its
-	# padding, then the end blocks. Names hold no blanks: xargs reads them as they are.
+	# The list of files whose concatenation is the tar: each entry's header, its content, its padding,
+	# then the end blocks. Names hold no blanks: xargs reads them as they are.
 	awk -v list="$_store_s/list" -v pads="$_store_s/pads" '
-		FNR == NR { piece[++n] = $0; next }
-		NF != 4 || $1 !~ /^[0-9a-f]+$/ || length($1) != 64 || $2 !~ /^[0-9]+$/ || $3 !~ /^[1-9][0-9]*$/ || ($4 != "new" && $4 != "old") { bad = 1; exit }
+		function blob(h, where) {
+			if (h !~ /^[0-9a-f]+$/ || length(h) != 64 || (where != "new" && where != "old")) { bad = 1; exit }
+			return (where == "new" ? "new/" : "root/objects/") h
+		}
+		NF != 5 || $5 !~ /^[0-9]+$/ { bad = 1; exit }
 		{
-			for (k = 0; k < $3; k++) { if (p >= n) { bad = 1; exit } print "h/" piece[++p] > list }
-			print ($4 == "new" ? "new/" : "root/objects/") $1 > list
-			r = $2 % 512
+			print blob($1, $2) > list
+			print blob($3, $4) > list
+			r = $5 % 512
 			if (r) { print "root/pad/" (512 - r) > list; need[512 - r] = 1 }
 		}
-		END { if (bad || p != n) exit 1; print "root/pad/1024" > list; need[1024] = 1; for (k in need) print k > pads }
-	' "$_store_s/pieces" "$_store_s/plan" || {
+		END { if (bad) exit 1; print "root/pad/1024" > list; need[1024] = 1; for (k in need) print k > pads }
+	' "$_store_s/plan" || {
 		store_error="the upload's store plan is malformed"
 		return 1
 	}
@@ -173,7 +174,7 @@ store_place() {
 # or absent), drop NONCE's claim, and evict down to the cap when the store grew.
 store_settle() {
 	_store_s=$1/store
-	if test -d "$_store_s/new" && test -s "$_store_s/names"; then
+	if test -s "$_store_s/names"; then
 		# shellcheck disable=SC2016 # expanded by the shell xargs runs
 		(cd "$_store_s/new" && xargs sh -c 'mv -f "$@" "$0"' "$store_dir/objects") <"$_store_s/names" || true
 		rm -f "$store_dir/claims/$2"

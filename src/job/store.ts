@@ -1,13 +1,13 @@
 // Incremental uploads through the queue's content store (remote-scripts/lib/store.sh, docs/protocol.md
 // "The content store"): the client hashes the job's files while it plans, asks the host in one round trip
-// which contents it lacks, and sends only those; the rest travel as their tar headers alone, which the
-// host joins to the contents it holds.
+// which contents (and tar headers: blobs too) it lacks, and sends only those; the host joins the headers
+// to the contents it holds into the tar it extracts.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { ProtocolError } from '../errors.js';
 import type { QueueCalls } from '../remote/call.js';
-import { TAR_BLOCK, tarHeader } from '../tar.js';
+import { tarHeader } from '../tar.js';
 import type { PackPart, StoreParts } from './pack.js';
 import type { JobPlan } from './plan.js';
 
@@ -42,14 +42,14 @@ export async function hashContents(plan: JobPlan): Promise<ContentHashes> {
   return out;
 }
 
-/** The host's answer: the distinct contents it lacks (the rest it has claimed for this submit). */
+/** The host's answer: the distinct blobs it lacks (the rest it has claimed for this submit). */
 export interface StoreAnswer {
   lacking: Set<string>;
 }
 
-/** Asks the host which of HASHES it lacks; undefined when it keeps no store (no sha256 tool there). */
-export async function askStore(q: QueueCalls, nonce: string, hashes: ContentHashes): Promise<StoreAnswer | undefined> {
-  const distinct = [...new Set(hashes.values())];
+/** Asks the host which of BLOBS (sha256s) it lacks; undefined when it keeps no store (no sha256 tool there). */
+export async function askStore(q: QueueCalls, nonce: string, blobs: string[]): Promise<StoreAnswer | undefined> {
+  const distinct = [...new Set(blobs)];
   // as arguments: through a library session's shell, with no channel of its own (they travel on stdin)
   const { reply } = await q.retrying('store', () => q.call('store', ['lacks', nonce, ...distinct]));
   const r = reply!.header;
@@ -64,6 +64,25 @@ export async function askStore(q: QueueCalls, nonce: string, hashes: ContentHash
   return { lacking };
 }
 
+/** Each stored file's tar header (its name, mode, mtime and size) and that header's sha256. */
+export type StoreHeaders = Map<string, { header: Buffer; hash: string }>;
+
+/** The headers of the files of HASHES: blobs of the store too, so that an unchanged file sends neither. */
+export function storeHeaders(plan: JobPlan, hashes: ContentHashes): StoreHeaders {
+  const out: StoreHeaders = new Map();
+  for (const e of plan.entries) {
+    if (e.type !== 'file' || !hashes.has(e.path)) continue;
+    const header = tarHeader({ name: e.path, type: 'file', size: e.size, mode: e.mode | 0o600, mtime: e.mtime });
+    out.set(e.path, { header, hash: createHash('sha256').update(header).digest('hex') });
+  }
+  return out;
+}
+
+/** Every blob a store submit names: the files' contents and headers. */
+export function storeBlobs(hashes: ContentHashes, headers: StoreHeaders): string[] {
+  return [...hashes.values(), ...[...headers.values()].map((h) => h.hash)];
+}
+
 /** What a store submit sends, and what it leaves to the host: for the --json figures and progress. */
 export interface StoreUpload extends StoreParts {
   /** Bytes of file content sent, and the files they are read from. */
@@ -74,13 +93,12 @@ export interface StoreUpload extends StoreParts {
 }
 
 /**
- * The upload's store part: each file of HASHES goes as its tar header (store/headers, a line of
- * store/plan); a content the host lacks travels once as store/new/HASH. Files without a hash travel in
- * work/ as before.
+ * The upload's store part: a line of store/plan per file of HASHES (its header's blob, its content's
+ * blob, its size); each blob the host lacks travels once, as store/new/HASH. Files without a hash
+ * travel in work/ as before.
  */
-export function storeUpload(plan: JobPlan, hashes: ContentHashes, answer: StoreAnswer): StoreUpload {
+export function storeUpload(plan: JobPlan, hashes: ContentHashes, headers: StoreHeaders, answer: StoreAnswer): StoreUpload {
   const placed = new Set<string>();
-  const headers: Buffer[] = [];
   const lines: string[] = [];
   const fresh: PackPart[] = [];
   const sent = new Set<string>();
@@ -89,9 +107,17 @@ export function storeUpload(plan: JobPlan, hashes: ContentHashes, answer: StoreA
   let uploadedFiles = 0;
   let reusedFiles = 0;
   let reusedBytes = 0;
+  const where = (hash: string) => (answer.lacking.has(hash) ? 'new' : 'old');
+  const blob = (hash: string, part: Omit<PackPart, 'entry'>, size: number) => {
+    if (!answer.lacking.has(hash) || sent.has(hash)) return false;
+    sent.add(hash);
+    fresh.push({ entry: { name: `store/new/${hash}`, type: 'file', size, mode: 0o400, mtime: now }, ...part });
+    return true;
+  };
   for (const e of plan.entries) {
     const hash = hashes.get(e.path);
-    if (e.type !== 'file' || hash === undefined) {
+    const head = headers.get(e.path);
+    if (e.type !== 'file' || hash === undefined || head === undefined) {
       if (e.type === 'file') {
         uploadedBytes += e.size;
         uploadedFiles += 1;
@@ -99,25 +125,19 @@ export function storeUpload(plan: JobPlan, hashes: ContentHashes, answer: StoreA
       continue;
     }
     placed.add(e.path);
-    const header = tarHeader({ name: e.path, type: 'file', size: e.size, mode: e.mode | 0o600, mtime: e.mtime });
-    headers.push(header);
-    const isNew = answer.lacking.has(hash);
-    lines.push(`${hash} ${e.size} ${header.length / TAR_BLOCK} ${isNew ? 'new' : 'old'}\n`);
-    if (isNew && !sent.has(hash)) {
-      sent.add(hash);
+    lines.push(`${head.hash} ${where(head.hash)} ${hash} ${where(hash)} ${e.size}\n`);
+    blob(head.hash, { content: head.header }, head.header.length);
+    if (blob(hash, { path: join(plan.dir, e.path) }, e.size)) {
       uploadedBytes += e.size;
       uploadedFiles += 1;
-      fresh.push({ entry: { name: `store/new/${hash}`, type: 'file', size: e.size, mode: 0o400, mtime: now }, path: join(plan.dir, e.path) });
-    } else if (!isNew) {
+    } else if (!answer.lacking.has(hash)) {
       reusedFiles += 1;
       reusedBytes += e.size;
     }
   }
-  const file = (name: string, content: Buffer): PackPart => ({ entry: { name, type: 'file', size: content.length, mode: 0o600, mtime: now }, content });
   const parts: PackPart[] = [
     { entry: { name: 'store/', type: 'directory', mode: 0o700, mtime: now } },
-    file('store/plan', Buffer.from(lines.join(''))),
-    file('store/headers', Buffer.concat(headers)),
+    { entry: { name: 'store/plan', type: 'file', size: Buffer.byteLength(lines.join('')), mode: 0o600, mtime: now }, content: Buffer.from(lines.join('')) },
   ];
   if (fresh.length > 0) parts.push({ entry: { name: 'store/new/', type: 'directory', mode: 0o700, mtime: now } }, ...fresh);
   return { placed, parts, uploadedBytes, uploadedFiles, reusedFiles, reusedBytes };

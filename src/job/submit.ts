@@ -10,7 +10,7 @@ import { packJob } from './pack.js';
 import { replay } from './prepack.js';
 import { KEEP_INPUT_MAX_BYTES, type PreparedSubmission } from './prepare.js';
 import type { JobState } from './status.js';
-import { askStore, storeUpload, type StoreUpload } from './store.js';
+import { askStore, storeBlobs, storeHeaders, storeUpload, type StoreUpload } from './store.js';
 
 export interface SubmitResult {
   id: string;
@@ -38,8 +38,9 @@ export async function submitPrepared(q: QueueCalls, prepared: PreparedSubmission
   let store: StoreUpload | undefined;
   if (hashes) {
     const h = await hashes;
-    const answer = await askStore(q, nonce, h);
-    if (answer) store = storeUpload(plan, h, answer);
+    const headers = storeHeaders(plan, h);
+    const answer = await askStore(q, nonce, storeBlobs(h, headers));
+    if (answer) store = storeUpload(plan, h, headers, answer);
   }
   const allFiles = plan.entries.filter((e) => e.type === 'file').length;
   const totalFiles = store ? store.uploadedFiles : allFiles;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { packJob, type JobMeta } from '../../src/job/pack.js';
 import { planJob, type JobPlan } from '../../src/job/plan.js';
-import { hashContents, storeUpload, type ContentHashes } from '../../src/job/store.js';
+import { hashContents, storeBlobs, storeHeaders, storeUpload, type ContentHashes } from '../../src/job/store.js';
 import { HelperQueue } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
@@ -33,11 +33,12 @@ function makeDir(): string {
 }
 
 async function upload(q: HelperQueue, plan: JobPlan, hashes: ContentHashes, nonce: string): Promise<Buffer> {
-  const distinct = [...new Set(hashes.values())];
+  const headers = storeHeaders(plan, hashes);
+  const distinct = [...new Set(storeBlobs(hashes, headers))];
   const reply = await q.ok(['store', 'lacks', nonce, ...distinct]);
   assert.equal(reply.header.store, 'on');
   const lacking = new Set((reply.header.lacks ?? '').split(',').filter(Boolean).map((n) => distinct[Number(n)]!));
-  const store = storeUpload(plan, hashes, { lacking });
+  const store = storeUpload(plan, hashes, headers, { lacking });
   const chunks: Buffer[] = [];
   for await (const c of packJob(plan, { script: 'start.sh' } as JobMeta, nonce, undefined, store)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
@@ -56,16 +57,17 @@ function sameTree(dir: string, work: string): void {
 
 describe('the content store', { concurrency: SHELLS.length }, () => {
   eachShell((shell) => {
-    test('a host without split keeps no store: lacks and gc answer store=off', async (t) => {
-      const q = await HelperQueue.setUp(shell, { bare: true }); // this busybox has no split applet
+    test('store_max_bytes=0 turns the store off: lacks and gc answer store=off', async (t) => {
+      const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
+      writeFileSync(join(q.root, 'config'), `${readFileSync(join(q.root, 'config'), 'utf8')}store_max_bytes=0\n`);
       assert.equal((await q.ok(['store', 'lacks', 'n1', 'a'.repeat(64)])).header.store, 'off');
       assert.equal((await q.ok(['store', 'gc'])).header.store, 'off');
     });
 
-    {
-      test('places files whole, sends each content once, refuses a wrong one', async (t) => {
-        const q = await HelperQueue.setUp(shell);
+    for (const bare of [false, true]) {
+      test(`places files whole, sends each content once, refuses a wrong one${bare ? ' (busybox tools)' : ''}`, async (t) => {
+        const q = await HelperQueue.setUp(shell, { bare });
         const dir = makeDir();
         t.after(() => {
           q.cleanUp();
@@ -76,14 +78,15 @@ describe('the content store', { concurrency: SHELLS.length }, () => {
         assert.equal(hashes.size, 5, 'start.sh is under 1 KiB: it travels');
         await q.ok(['submit', 'one', 'n1'], await upload(q, plan, hashes, 'n1'));
         sameTree(dir, join(q.jobDir('one'), 'work'));
-        assert.equal(readdirSync(join(q.root, 'store', 'objects')).length, 4, 'b.bin and same.bin: one content');
+        assert.equal(readdirSync(join(q.root, 'store', 'objects')).length, 4 + 5, 'b.bin and same.bin: one content; a header each');
         assert.deepEqual(readdirSync(join(q.root, 'store', 'claims')), [], 'the claim is dropped');
 
         writeFileSync(join(dir, 'b.bin'), Buffer.alloc(1500, 9));
+        utimesSync(join(dir, 'b.bin'), 1_600_000_000, 1_600_000_000); // a header of its own, surely
         plan = await planJob(dir);
         hashes = await hashContents(plan);
         const tarTwo = await upload(q, plan, hashes, 'n2');
-        assert.equal(tarTwo.toString('latin1').match(/store\/new\/[0-9a-f]{64}/g)?.length, 1, "only b.bin's new content travels");
+        assert.equal(tarTwo.toString('latin1').match(/store\/new\/[0-9a-f]{64}/g)?.length, 2, "only b.bin's new content and header travel");
         await q.ok(['submit', 'two', 'n2'], tarTwo);
         sameTree(dir, join(q.jobDir('two'), 'work'));
         assert.deepEqual(readFileSync(join(q.jobDir('one'), 'work', 'b.bin')), Buffer.alloc(1500, 2), 'the first job keeps its own');
