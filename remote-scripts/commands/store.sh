@@ -4,7 +4,7 @@
 #        tej-remote store gc [<max-bytes>]          (default: the config's store_max_bytes, 2 GiB)
 # Output (stdout, proto 1): lacks: tej-proto=1, store=on|off, lacks= (the 0-based
 #   positions of the hashes whose content the store lacks, comma separated; the others are claimed for
-#   the submit of <nonce>);
+#   the submit of <nonce>; <nonce> -: claimed for nothing, a question of submit --dry-run);
 #   gc: tej-proto=1, store=on|off, store_bytes=, removed=, removed_bytes=
 # Exit: 0 ok (store=off: this host keeps no store: no sha256 tool, or store_max_bytes=0); 64 usage;
 #   65 bad hash or nonce; 69 queue not set up; 75 the store stayed locked

@@ -69,11 +69,13 @@ store_unlock() {
 	rm -rf "$store_dir/lock"
 }
 
-# store_lacks NONCE HASH...: set store_lacking to the (0-based, comma separated) positions of the
+# store_lacks NONCE|- HASH...: set store_lacking to the (0-based, comma separated) positions of the
 # HASHes whose content the store lacks. The others are claimed for NONCE's submit (eviction keeps them
 # until it has placed them) and touched (least recently used goes first).
 store_lacks() {
 	_store_claim=$store_dir/claims/$1
+	# NONCE -: a question only (submit --dry-run): nothing claimed, nothing touched
+	test "$1" != - || _store_claim=/dev/null
 	shift
 	for _store_hash in "$@"; do
 		case $_store_hash in
@@ -92,7 +94,7 @@ store_lacks() {
 		fi
 		_store_i=$((_store_i + 1))
 	done >"$_store_claim"
-	if test -s "$_store_claim"; then
+	if test "$_store_claim" != /dev/null && test -s "$_store_claim"; then
 		(cd "$store_dir/objects" && xargs touch -c) <"$_store_claim" || true
 	fi
 	store_unlock

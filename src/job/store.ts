@@ -4,9 +4,10 @@
 // to the contents it holds into the tar it extracts.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ProtocolError } from '../errors.js';
 import type { QueueCalls } from '../remote/call.js';
+import { HashCache } from './hash-cache.js';
 import { tarHeader } from '../tar.js';
 import type { PackPart, StoreParts } from './pack.js';
 import type { JobPlan } from './plan.js';
@@ -25,20 +26,34 @@ export function usesStore(plan: JobPlan, store: boolean | undefined): boolean {
   return store ?? plan.bytes > STORE_MIN_BYTES;
 }
 
-/** Hashes the files the store may hold, a few at a time (each read once, as the upload would). */
+/**
+ * Hashes the files the store may hold, a few at a time (each read once, as the upload would), but for
+ * those the client's hash cache (src/job/hash-cache.ts) knows unchanged.
+ */
 export async function hashContents(plan: JobPlan): Promise<ContentHashes> {
   const files = plan.entries.filter((e) => e.type === 'file' && e.size >= STORE_MIN_FILE);
   const out: ContentHashes = new Map();
+  const cache = HashCache.load();
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
       const e = files[next++]!;
+      const path = resolve(plan.dir, e.path);
+      const known = cache.get(path);
+      if (known) {
+        out.set(e.path, known);
+        continue;
+      }
+      const before = cache.stat(path);
       const hash = createHash('sha256');
-      for await (const chunk of createReadStream(join(plan.dir, e.path), { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-      out.set(e.path, hash.digest('hex'));
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+      const hex = hash.digest('hex');
+      cache.set(path, before, hex);
+      out.set(e.path, hex);
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
+  cache.save();
   return out;
 }
 

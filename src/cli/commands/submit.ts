@@ -7,7 +7,7 @@ import { type JobSpec, mergeSpecs, readSpec, specResources, validateSpec } from 
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
-import { printPlan } from './submit-dry-run.js';
+import { printPlan, storedFiles } from './submit-dry-run.js';
 import { planJob } from '../../job/plan.js';
 import { checkSubmitOptions } from '../../job/prepare.js';
 import { checkJobDir } from '../../job/pack.js';
@@ -168,7 +168,7 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('array', { type: 'string', describe: 'Run the directory as an array of tasks: 0-99, 1,3,5-7, 0-99%K (at most K at once); each gets TEJ_TASK_INDEX' })
       .option('max-running', { type: 'number', describe: "At most this many tasks of the array at once (direct: default the host's CPU count)" })
       .option('param', { type: 'string', array: true, nargs: 1, describe: 'NAME=V1,V2: a sweep, one task per combination (repeatable); each task gets NAME in its environment' })
-      .option('dry-run', { type: 'boolean', describe: 'List the files that would be sent and their size; connect to nothing' }),
+      .option('dry-run', { type: 'boolean', describe: "List the files that would be sent and their size; connect to nothing (with --store: ask the host's content store which it holds)" }),
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
     const dir = rest[0]!;
@@ -207,7 +207,10 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
     };
     if (argv['dry-run']) {
       checkNewJobId(options.id);
-      return printPlan(await planJob(dir, options), argv.json);
+      const plan = await planJob(dir, options);
+      // --store: the host's content store says what it holds (the one dry run that connects)
+      if (argv.store) return withQueue(destination, argv, async (q) => printPlan(plan, argv.json, await storedFiles(q, plan)));
+      return printPlan(plan, argv.json);
     }
     // A bad id, plugin or directory fails here, before any connection. The rest of the job (its files,
     // the git provenance) is read and packed once the SSH handshake has begun, while it waits on the host.
