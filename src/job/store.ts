@@ -63,7 +63,7 @@ export interface StoreAnswer {
 }
 
 /** Asks the host which of BLOBS (sha256s) it lacks; undefined when it keeps no store (no sha256 tool there). */
-export async function askStore(q: QueueCalls, nonce: string, blobs: string[]): Promise<StoreAnswer | undefined> {
+export async function askStore(q: Pick<QueueCalls, 'host' | 'call' | 'retrying'>, nonce: string, blobs: string[]): Promise<StoreAnswer | undefined> {
   const distinct = [...new Set(blobs)];
   // as arguments: through a library session's shell, with no channel of its own (they travel on stdin)
   const { reply } = await q.retrying('store', () => q.call('store', ['lacks', nonce, ...distinct]));

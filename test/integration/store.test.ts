@@ -61,6 +61,10 @@ describe('the content store over real SSH', () => {
     assert.deepEqual(await remoteSums('st-2'), localSums(dir));
     assert.deepEqual(await remoteSums('st-1'), { ...localSums(dir), f7: (await remoteSums('st-1')).f7 });
     await storeIntact();
+    // --dry-run --store asks the store, claims nothing: only start.sh would travel
+    const dry = JSON.parse(ok(await run(['submit', 'h1', '--id', 'st-dry', '--store', '--dry-run', '--json', dir]))) as { uploaded_bytes: number; reused_files: number };
+    assert.deepEqual([dry.uploaded_bytes, dry.reused_files], [5, 20]);
+    assert.equal((await sh('ls ~/.tej/store/claims | wc -l; test ! -e ~/.tej/jobs/st-dry && echo none')).trim(), '0\nnone');
     // --no-store: the whole directory again
     const full = await submit(dir, 'st-3', ['--no-store']);
     assert.equal(full.uploaded_bytes, 19 * FILE_BYTES + 4096 + 5);

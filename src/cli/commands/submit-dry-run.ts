@@ -7,7 +7,7 @@ import { formatBytes } from '../progress.js';
 import { printJson } from '../render.js';
 
 /** The files of PLAN the host's content store holds already (by content), or undefined without a store. */
-export async function storedFiles(q: QueueCalls, plan: JobPlan): Promise<Set<string> | undefined> {
+export async function storedFiles(q: Pick<QueueCalls, 'host' | 'call' | 'retrying'>, plan: JobPlan): Promise<Set<string> | undefined> {
   const hashes = await hashContents(plan);
   const answer = await askStore(q, '-', storeBlobs(hashes, storeHeaders(plan, hashes)));
   if (!answer) return undefined;

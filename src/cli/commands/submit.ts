@@ -209,7 +209,12 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       checkNewJobId(options.id);
       const plan = await planJob(dir, options);
       // --store: the host's content store says what it holds (the one dry run that connects)
-      if (argv.store) return withQueue(destination, argv, async (q) => printPlan(plan, argv.json, await storedFiles(q, plan)));
+      if (argv.store) {
+        return withQueue(destination, argv, async (q) => {
+          const calls = { host: destination ?? 'local', call: q.call.bind(q), retrying: <T>(_what: string, fn: () => Promise<T>) => fn() };
+          printPlan(plan, argv.json, await storedFiles(calls, plan));
+        });
+      }
       return printPlan(plan, argv.json);
     }
     // A bad id, plugin or directory fails here, before any connection. The rest of the job (its files,
