@@ -1,11 +1,12 @@
-# The queue's content store (docs/protocol.md, "The content store"): the contents of uploaded files
-# and their tar headers, each a blob named by its sha256, so that a later submit sends only what the
-# host lacks. Layout under
-# $TEJ_ROOT/store: objects/HASH (0400, whole and verified: they appear only by rename), claims/NONCE
-# (the hashes a submit in flight was told are here: eviction keeps them), pad/N (N zero bytes, tar
-# padding), lock/ (held while claiming or evicting). Jobs never share an inode with the store: a
-# submit places each file by extracting a tar whose contents are read from it (store_place).
-# shellcheck shell=sh
+#!/bin/sh
+# Summary: The queue's content store: blobs of uploaded files, placed into jobs, evicted by age
+#   (sourced by submit.sh and store.sh after common.sh and proc.sh; docs/protocol.md, "The content
+#   store"). The contents of uploaded files and their tar headers, each a blob named by its sha256, so
+#   that a later submit sends only what the host lacks. Layout under $TEJ_ROOT/store: objects/HASH
+#   (0400, whole and verified: they appear only by rename), claims/NONCE (the hashes a submit in flight
+#   was told are here: eviction keeps them), pad/N (N zero bytes, tar padding), lock/ (held while
+#   claiming or evicting). Jobs never share an inode with the store: a submit places each file by
+#   extracting a tar whose contents are read from it (store_place).
 # shellcheck disable=SC2034,SC2154 # sets store_* for its callers; reads state_line, self_pid, self_id
 
 # store_config: set store_dir, store_max (bytes; config's store_max_bytes=, default 2 GiB; 0 turns
