@@ -8,7 +8,7 @@ export type TejEvent =
   | { kind: 'auth'; host: string; method: string; detail?: string }
   | { kind: 'exec'; host: string; command: string }
   | { kind: 'setup'; host: string; queue: string; reason: string }
-  | { kind: 'upload-progress'; host: string; bytes: number; files: number; totalBytes: number; totalFiles: number }
+  | { kind: 'upload-progress'; host: string; bytes: number; files: number; totalBytes: number; totalFiles: number; skippedBytes?: number | undefined }
   /** The submit's end marker is being handed to the connection: from here the host may start the job. */
   | { kind: 'upload-committed'; host: string; id: string }
   /** `destination` is the local path, or '-' for stdout. */

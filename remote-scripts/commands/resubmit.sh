@@ -58,10 +58,14 @@ fi
 
 # submit.sh checks the stream as it checks any upload, keeps its own copy and starts the job.
 # From the helper program it is the program's own submit, in a subshell as a new shell would be.
+# The files the content store placed come from the tar they were placed from (lib/store.sh), never
+# from the store again: its contents may be gone.
+set -- "$new" "$fresh" --marker "$marker" --plugin "$plugin" --keep-input
+test ! -f "$job_dir/input-store.tar" || set -- "$@" --placed "$job_dir/input-store.tar"
 if test -n "${tej_in_memory:-}"; then
-	(tej_cmd_submit "$new" "$fresh" --marker "$marker" --plugin "$plugin" --keep-input) <"$job_dir/input.tar"
+	(tej_cmd_submit "$@") <"$job_dir/input.tar"
 else
-	"${TEJ_SHELL:-/bin/sh}" "$TEJ_ROOT/commands/submit.sh" "$new" "$fresh" --marker "$marker" --plugin "$plugin" --keep-input <"$job_dir/input.tar"
+	"${TEJ_SHELL:-/bin/sh}" "$TEJ_ROOT/commands/submit.sh" "$@" <"$job_dir/input.tar"
 fi
 write_state "$TEJ_ROOT/jobs/$new/resubmitted-from" "$old"
 # the old job says it was rerun (the last rerun): resubmit --failed skips it from now on

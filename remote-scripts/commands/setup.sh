@@ -44,6 +44,10 @@ esac
 config_text="plugin=$plugin
 gnu_tar=$gnu_tar"
 plugin_config=$(queue_config) || plugin_config=
+# The cap of the content store (lib/store.sh) is the user's own line: kept across setups.
+store_line=$(grep '^store_max_bytes=[0-9]*$' "$TEJ_ROOT/config" 2>/dev/null) || store_line=
+test -z "$store_line" || config_text="$config_text
+$store_line"
 test -z "$plugin_config" || config_text="$config_text
 $plugin_config"
 write_state "$TEJ_ROOT/config" "$config_text"

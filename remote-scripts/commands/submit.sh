@@ -1,8 +1,9 @@
 #!/bin/sh
 # Summary: Receive a job as a tar stream on stdin, claim its id and hand it to the queue plugin
-# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M] < job.tar
-#   (meta/..., work/..., end-<nonce>, or end-<M> with --marker: resubmit's kept upload, claimed under a
-#   fresh nonce)
+# Usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M] [--placed TAR] < job.tar
+#   (meta/..., work/..., store/... (files placed from the content store, lib/store.sh), end-<nonce>, or
+#   end-<M> with --marker: resubmit's kept upload, claimed under a fresh nonce; --placed: resubmit's
+#   kept tar of the files the store placed)
 # Output (stdout, proto 1): tej-proto=1, now=, id=, plugin=, native_id=, state= (resumed=1: an earlier
 #   attempt with the same nonce had claimed the id; this is its job)
 # Exit: 0 ok; 64 usage; 65 bad id, nonce, plugin or job, incomplete upload; 74 no space left on the
@@ -43,12 +44,13 @@ if test -z "${tej_in_memory:-}"; then
 	. "$TEJ_ROOT/lib/slurm-array.sh"
 fi
 
-usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M]"
+usage="usage: tej-remote submit <job-id> <nonce> [--plugin NAME] [--keep-input] [--marker M] [--placed TAR]"
 id=
 nonce=
 marker=
 plugin=
 keep_input=
+placed=
 positional=0
 while test $# -gt 0; do
 	case $1 in
@@ -65,6 +67,11 @@ while test $# -gt 0; do
 	--keep-input)
 		keep_input=yes
 		shift
+		;;
+	--placed)
+		test $# -ge 2 || die "$EX_USAGE" "$usage"
+		placed=$2
+		shift 2
 		;;
 	-*) die "$EX_USAGE" "$usage" ;;
 	*)
@@ -244,6 +251,28 @@ test -f "$upload/end-$marker" || reject "$EX_DATAERR" "incomplete upload: the en
 meta=$upload/meta
 test -d "$meta" || reject "$EX_DATAERR" "the upload holds no meta/"
 test -d "$upload/work" || mkdir "$upload/work"
+# The files the client left to the content store (lib/store.sh) join those it sent; with --keep-input
+# the tar they were placed from is kept as input-store.tar (resubmit hands it back as --placed).
+if test -d "$upload/store"; then
+	if test -n "${tej_in_memory:-}"; then
+		tej_lib_store
+	else
+		# shellcheck source=../lib/store.sh
+		. "$TEJ_ROOT/lib/store.sh"
+	fi
+	store_kept=
+	test -z "$keep_input" || store_kept=$staging/input-store.tar
+	if test -n "$placed"; then
+		untar "$upload/work" <"$placed" || reject "$EX_DATAERR" "the kept files of the content store cannot be read"
+		test -z "$store_kept" || cp "$placed" "$store_kept" || reject_torn "keeping input-store.tar failed"
+	else
+		store_place "$upload" "$store_kept" || {
+			rm -f "$store_dir/claims/$nonce"
+			reject "$EX_DATAERR" "$store_error"
+		}
+		store_settle "$upload" "$nonce"
+	fi
+fi
 if ! test -f "$meta/command"; then
 	read_state_into "$meta/script" || reject "$EX_DATAERR" "the job has neither a script nor a command"
 	script=$state_line
@@ -301,7 +330,9 @@ done
 set -- "$staging/submitter" "$staging/nonce" "$staging/attempt" "$staging/plugin" "$upload/work" "$meta"
 if test -n "$keep_input"; then
 	printf '%s\n' "$marker" >"$staging/input-nonce"
-	set -- "$@" "$staging/input.tar" "$staging/input-nonce"
+	set -- "$@" "$staging/input.tar"
+	test ! -f "$staging/input-store.tar" || set -- "$@" "$staging/input-store.tar"
+	set -- "$@" "$staging/input-nonce"
 fi
 mv -f "$@" "$job_dir/"
 

@@ -48,10 +48,12 @@ export function eventRenderer(o: OutputOptions): EventRenderer {
     switch (e.kind) {
       case 'upload-progress': {
         stopWait();
-        const b = transfer('upload', `uploading to ${e.host}`, e.totalBytes);
+        // bytes the host's content store had already: shown beside those sent (src/job/store.ts)
+        const skipped = e.skippedBytes ? ` (${formatBytes(e.skippedBytes)} already there)` : '';
+        const b = transfer('upload', `uploading to ${e.host}${skipped}`, e.totalBytes);
         b.progress.update(e.bytes);
         if (e.files === e.totalFiles && e.bytes === e.totalBytes) {
-          b.progress.done(live ? summary('uploaded', e.files, e.bytes, Date.now() - b.started) : undefined);
+          b.progress.done(live ? `${summary('uploaded', e.files, e.bytes, Date.now() - b.started)}${skipped}` : undefined);
           bar = { ...b, key: 'upload-done' };
         }
         return;

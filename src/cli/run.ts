@@ -30,6 +30,7 @@ import { showCommand } from './commands/show.js';
 import { resubmitCommand } from './commands/resubmit.js';
 import { completionCommand } from './commands/completion.js';
 import { disconnectCommand } from './commands/disconnect.js';
+import { gcCommand } from './commands/gc.js';
 
 /** The part of yargs' internals that caches the help text (yargs 17). */
 interface YargsInternals {
@@ -41,7 +42,7 @@ const nameOf = (c: { command?: string | readonly string[] }) => String(c.command
 
 /** Every command's name. */
 const COMMAND_NAMES = new Set(
-  [setupCommand, submitCommand, statusCommand, downloadCommand, lsCommand, killCommand, deleteCommand, listCommand, schemaCommand, waitCommand, logsCommand, execCommand, forwardCommand, shellCommand, showCommand, resubmitCommand, completionCommand, disconnectCommand].map(nameOf),
+  [setupCommand, submitCommand, statusCommand, downloadCommand, lsCommand, killCommand, deleteCommand, listCommand, schemaCommand, waitCommand, logsCommand, execCommand, forwardCommand, shellCommand, showCommand, resubmitCommand, completionCommand, disconnectCommand, gcCommand].map(nameOf),
 );
 
 /**
@@ -79,6 +80,7 @@ function buildCli(argv: string[]) {
     .command(wanted(resubmitCommand))
     .command(wanted(completionCommand))
     .command(wanted(disconnectCommand))
+    .command(wanted(gcCommand))
     .completion('__yargs-completion-script', false) // only for --get-yargs-completions; `tej completion` prints the script
     .demandCommand(1, 'name a command (tej --help lists them)')
     .strict()

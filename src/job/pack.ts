@@ -98,21 +98,28 @@ export interface PackOptions {
   chunkBytes?: number;
   /** Let other events run after this many ms of packing (the CLI packs while its connection opens). */
   sliceMs?: number;
+  store?: StoreParts;
 }
 
 export interface PackProgress {
   (bytes: number, files: number): void;
 }
 
-interface Part {
+export interface PackPart {
   entry: TarEntry;
   content?: Buffer;
   /** Where a file's content is read from. */
   path?: string;
 }
 
-/** The archive's entries in order: meta/, work/, then the empty `end-<nonce>` marker. */
-function* archiveParts(scan: Scan, meta: JobMeta, nonce: string): Generator<Part> {
+/** A submit through the content store (src/job/store.ts): the files left out of work/, and store/... */
+export interface StoreParts {
+  placed: Set<string>;
+  parts: PackPart[];
+}
+
+/** The archive's entries in order: meta/, work/, store/ (with a StoreParts), then the empty `end-<nonce>` marker. */
+function* archiveParts(scan: Scan, meta: JobMeta, nonce: string, store?: StoreParts): Generator<PackPart> {
   const now = new Date();
   yield { entry: { name: 'meta/', type: 'directory', mode: 0o700, mtime: now } };
   for (const [name, content] of metaFiles(meta)) {
@@ -125,8 +132,9 @@ function* archiveParts(scan: Scan, meta: JobMeta, nonce: string): Generator<Part
     const name = `work/${e.path}`;
     if (e.type === 'directory') yield { entry: { name: `${name}/`, type: 'directory', mode: e.mode | 0o700, mtime: e.mtime } };
     else if (e.type === 'symlink') yield { entry: { name, type: 'symlink', linkname: e.linkname, mode: 0o777, mtime: e.mtime } };
-    else yield { entry: { name, type: 'file', size: e.size, mode: e.mode | 0o600, mtime: e.mtime }, path: dir + e.path };
+    else if (!store?.placed.has(e.path)) yield { entry: { name, type: 'file', size: e.size, mode: e.mode | 0o600, mtime: e.mtime }, path: dir + e.path };
   }
+  if (store) yield* store.parts;
   yield { entry: { name: `end-${nonce}`, type: 'file', mode: 0o600, mtime: now, size: 0 }, content: Buffer.alloc(0) };
 }
 
@@ -178,7 +186,7 @@ export async function* packChunks(scan: Scan, meta: JobMeta, nonce: string, opti
   let sent = 0;
   let files = 0;
   let sliceStart = performance.now();
-  for (const { entry, content, path } of archiveParts(scan, meta, nonce)) {
+  for (const { entry, content, path } of archiveParts(scan, meta, nonce, options.store)) {
     const length = entry.size ?? 0;
     const special = specialTarHeader(entry); // mostly undefined: one block, written in place
     const header = special?.length ?? TAR_BLOCK;
@@ -227,6 +235,6 @@ export async function* packChunks(scan: Scan, meta: JobMeta, nonce: string, opti
 }
 
 /** Streams the job as one tar: meta/, work/, then the end marker. Backpressure comes from the reader. */
-export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: PackProgress): Readable {
-  return Readable.from(packChunks(scan, meta, nonce, { onProgress }), { objectMode: false });
+export function packJob(scan: Scan, meta: JobMeta, nonce: string, onProgress?: PackProgress, store?: StoreParts): Readable {
+  return Readable.from(packChunks(scan, meta, nonce, { onProgress, ...(store ? { store } : {}) }), { objectMode: false });
 }

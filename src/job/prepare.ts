@@ -8,6 +8,7 @@ import type { JobMeta } from './pack.js';
 import { planJob, type JobPlan } from './plan.js';
 import { prepack, PREPACK_MAX_BYTES, type Prepacked } from './prepack.js';
 import { checkOutputPath } from './spec.js';
+import { hashContents, usesStore, type ContentHashes } from './store.js';
 import { submissionMeta } from './submission.js';
 import { PLUGIN_NAME } from '../remote/user-plugins.js';
 
@@ -30,6 +31,11 @@ export interface SubmitOptions extends Omit<JobMeta, 'spec'> {
    * @default true for uploads up to KEEP_INPUT_MAX_BYTES, false above
    */
   keepInput?: boolean;
+  /**
+   * Send only the contents the queue's content store lacks (src/job/store.ts).
+   * @default true for jobs over STORE_MIN_BYTES, false up to it
+   */
+  store?: boolean;
 }
 
 /** Uploads up to this size are kept for `resubmit` unless asked otherwise. */
@@ -46,6 +52,8 @@ export interface PreparedSubmission {
   meta: Promise<JobMeta>;
   /** The tar stream read ahead into memory (with `prepack`, for jobs up to PREPACK_MAX_BYTES). */
   packed?: Promise<Prepacked>;
+  /** The sha256 of the files the content store may hold, when this submit uses the store. */
+  hashes?: Promise<ContentHashes>;
 }
 
 /** Checks a submit's id and plugin name, without touching the file system; returns the id. */
@@ -67,13 +75,16 @@ export function checkSubmitOptions(options: SubmitOptions): string {
 export async function prepareSubmission(dir: string, options: SubmitOptions, ahead: { prepack?: boolean } = {}): Promise<PreparedSubmission> {
   const id = checkSubmitOptions(options);
   // keepInput is a submit option, not a meta file: left out of rest
-  const { exclude, keepInput, ...rest } = options;
+  const { exclude, keepInput, store, ...rest } = options;
   const plan = await planJob(dir, { script: options.script, command: options.command, exclude });
   const meta: JobMeta = { ...rest, script: options.command === undefined ? plan.script : undefined };
   const full = submissionMeta(dir, meta).then((extra) => ({ ...meta, ...extra }));
   full.catch(() => undefined); // observed by submitPrepared; never an unhandled rejection meanwhile
   const nonce = randomBytes(8).toString('hex');
-  const packed = ahead.prepack && plan.bytes <= PREPACK_MAX_BYTES ? full.then((m) => prepack(plan, m, nonce)) : undefined;
+  // hashed now, beside the connection's handshake, like a small job's prepack
+  const hashes = usesStore(plan, store) ? hashContents(plan) : undefined;
+  hashes?.catch(() => undefined); // likewise
+  const packed = !hashes && ahead.prepack && plan.bytes <= PREPACK_MAX_BYTES ? full.then((m) => prepack(plan, m, nonce)) : undefined;
   packed?.catch(() => undefined); // likewise
-  return { id, options, plan, nonce, meta: full, ...(packed ? { packed } : {}) };
+  return { id, options, plan, nonce, meta: full, ...(packed ? { packed } : {}), ...(hashes ? { hashes } : {}) };
 }

@@ -10,12 +10,17 @@ import { packJob } from './pack.js';
 import { replay } from './prepack.js';
 import { KEEP_INPUT_MAX_BYTES, type PreparedSubmission } from './prepare.js';
 import type { JobState } from './status.js';
+import { askStore, storeBlobs, storeHeaders, storeUpload, type StoreUpload } from './store.js';
 
 export interface SubmitResult {
   id: string;
   plugin: string;
   nativeId: string;
   state: JobState;
+  /** Bytes of file content sent (submit only): all of them, or what the content store lacked. */
+  uploadedBytes?: number;
+  /** Files placed from the content store instead of sent (submit only). */
+  reusedFiles?: number;
 }
 
 /** A submit whose tar stream is at most this long travels inside the request (CallOptions.inline). */
@@ -23,31 +28,43 @@ export const INLINE_MAX_BYTES = 64 * 1024;
 
 /** Submits a job prepared by prepareSubmission (which may have run while the queue connected). */
 export async function submitPrepared(q: QueueCalls, prepared: PreparedSubmission | Promise<PreparedSubmission>): Promise<SubmitResult> {
-  const { id, plan, options, nonce, meta: metaPromise, packed: packing } = await prepared;
+  const { id, plan, options, nonce, meta: metaPromise, packed: packing, hashes } = await prepared;
   const meta = await metaPromise;
   const packed = await packing; // a file that cannot be read fails here, before anything is sent
   const args = [id, nonce];
   if (options.plugin) args.push('--plugin', options.plugin);
   if (options.keepInput ?? plan.bytes <= KEEP_INPUT_MAX_BYTES) args.push('--keep-input');
-  const totalFiles = plan.entries.filter((e) => e.type === 'file').length;
-  const inline = q.inline && plan.bytes <= INLINE_MAX_BYTES ? await inlineTar(packed ? replay(packed) : packJob(plan, meta, nonce)) : undefined;
+  // One round trip first: which contents the host's store lacks (none of this without a store there).
+  let store: StoreUpload | undefined;
+  if (hashes) {
+    const h = await hashes;
+    const headers = storeHeaders(plan, h);
+    const answer = await askStore(q, nonce, storeBlobs(h, headers));
+    if (answer) store = storeUpload(plan, h, headers, answer);
+  }
+  const allFiles = plan.entries.filter((e) => e.type === 'file').length;
+  const totalFiles = store ? store.uploadedFiles : allFiles;
+  const totalBytes = store ? store.uploadedBytes : plan.bytes;
+  const skippedBytes = store?.reusedBytes;
+  const pack = (onProgress?: (bytes: number, files: number) => void) => (packed ? replay(packed, onProgress) : packJob(plan, meta, nonce, onProgress, store));
+  const inline = q.inline && plan.bytes <= INLINE_MAX_BYTES ? await inlineTar(pack()) : undefined;
   // A repeat after a broken connection sends the same id and nonce: if the first attempt got as far
   // as claiming the id, the helper answers with that job instead of "exists" (resumed=1).
   const { reply } = await q.retrying('submit', () =>
     q.call('submit', args, {
       inline,
       onSend: () => {
-        q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes: plan.bytes, files: totalFiles, totalBytes: plan.bytes, totalFiles });
+        q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes: totalBytes, files: totalFiles, totalBytes, totalFiles, skippedBytes });
         q.onEvent?.({ kind: 'upload-committed', host: q.host, id });
       },
       stdin: () => {
-        const progress = (bytes: number, files: number) => q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes, files, totalBytes: plan.bytes, totalFiles });
-        const source = packed ? replay(packed, progress) : packJob(plan, meta, nonce, progress);
+        const progress = (bytes: number, files: number) => q.onEvent?.({ kind: 'upload-progress', host: q.host, bytes, files, totalBytes, totalFiles, skippedBytes });
+        const source = pack(progress);
         return committing(source, () => q.onEvent?.({ kind: 'upload-committed', host: q.host, id }));
       },
     }),
   );
-  return submitResult(reply!, id);
+  return { ...submitResult(reply!, id), uploadedBytes: totalBytes, reusedFiles: store?.reusedFiles ?? 0 };
 }
 
 /** Runs a job again under `newId` from the inputs it was uploaded with (kept on the host as input.tar). */

@@ -22,10 +22,10 @@ export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answer
  * (lib/NAME.sh), which the plugin that needs it calls. They stay out of tej_text_libs, which travels to
  * the wrapper as one environment string: at most 128 KiB on Linux (withoutCommentLines).
  */
-export const COMMAND_LIBS = ['sacct'] as const;
+export const COMMAND_LIBS = ['sacct', 'store'] as const;
 
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
-export const COMMANDS = ['delete', 'download', 'exec', 'fetch', 'files', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'submit', 'where', 'claim'] as const;
+export const COMMANDS = ['delete', 'download', 'exec', 'fetch', 'files', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'store', 'submit', 'where', 'claim'] as const;
 
 function text(bundle: Bundle, path: string): string {
   const f = bundle.files.find((x) => x.path === path);

@@ -14,7 +14,7 @@ import { shQuote } from '../transport/quote.js';
 import { PROTO } from '../version.js';
 
 /** The commands a session runs from memory. */
-export const SESSION_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'show', 'kill', 'delete', 'where']);
+export const SESSION_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'show', 'kill', 'delete', 'where', 'store']);
 
 /** A submit of a small job runs from memory too, its upload inside the request (sessionSubmitScript). */
 export const SESSION_SUBMIT = 'submit';

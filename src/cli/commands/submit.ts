@@ -7,7 +7,7 @@ import { type JobSpec, mergeSpecs, readSpec, specResources, validateSpec } from 
 import { UsageError } from '../../errors.js';
 import { type GlobalArgs, destinationConfig, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
-import { printPlan } from './submit-dry-run.js';
+import { printPlan, storedFiles } from './submit-dry-run.js';
 import { planJob } from '../../job/plan.js';
 import { checkSubmitOptions } from '../../job/prepare.js';
 import { checkJobDir } from '../../job/pack.js';
@@ -31,6 +31,7 @@ interface Args extends GlobalArgs {
   exclude?: string[];
   'dry-run'?: boolean;
   'keep-input'?: boolean;
+  store?: boolean;
   mem?: string;
   'max-processes'?: number;
   'cpu-time'?: number;
@@ -162,11 +163,12 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       .option('label', { type: 'string', array: true, nargs: 1, describe: 'key=value label to select the job by later (repeatable; adds to tej.json labels)' })
       .option('exclude', { type: 'string', array: true, nargs: 1, describe: 'gitignore pattern of files not to upload (repeatable; adds to .tejignore)' })
       .option('keep-input', { type: 'boolean', describe: 'Keep the upload on the host for tej resubmit (default: when it is 64 MiB or less); --no-keep-input never' })
+      .option('store', { type: 'boolean', describe: "Send only what the queue's content store lacks (default: jobs over 16 MiB); --no-store sends everything" })
       .option('forward', { type: 'string', array: true, nargs: 1, describe: 'Then wait for the job to start and forward [LOCAL:]PORT to it, as tej forward (repeatable)' })
       .option('array', { type: 'string', describe: 'Run the directory as an array of tasks: 0-99, 1,3,5-7, 0-99%K (at most K at once); each gets TEJ_TASK_INDEX' })
       .option('max-running', { type: 'number', describe: "At most this many tasks of the array at once (direct: default the host's CPU count)" })
       .option('param', { type: 'string', array: true, nargs: 1, describe: 'NAME=V1,V2: a sweep, one task per combination (repeatable); each task gets NAME in its environment' })
-      .option('dry-run', { type: 'boolean', describe: 'List the files that would be sent and their size; connect to nothing' }),
+      .option('dry-run', { type: 'boolean', describe: "List the files that would be sent and their size; connect to nothing (with --store: ask the host's content store which it holds)" }),
   handler: async (argv) => {
     const { destination, rest } = await splitDestination(argv.args ?? [], 1);
     const dir = rest[0]!;
@@ -201,10 +203,19 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       labels,
       exclude: argv.exclude,
       keepInput: argv['keep-input'],
+      store: argv.store,
     };
     if (argv['dry-run']) {
       checkNewJobId(options.id);
-      return printPlan(await planJob(dir, options), argv.json);
+      const plan = await planJob(dir, options);
+      // --store: the host's content store says what it holds (the one dry run that connects)
+      if (argv.store) {
+        return withQueue(destination, argv, async (q) => {
+          const calls = { host: destination ?? 'local', call: q.call.bind(q), retrying: <T>(_what: string, fn: () => Promise<T>) => fn() };
+          printPlan(plan, argv.json, await storedFiles(calls, plan));
+        });
+      }
+      return printPlan(plan, argv.json);
     }
     // A bad id, plugin or directory fails here, before any connection. The rest of the job (its files,
     // the git provenance) is read and packed once the SSH handshake has begun, while it waits on the host.
@@ -216,7 +227,10 @@ export const submitCommand: CommandModule<GlobalArgs, Args> = {
       const ignored = ignoredLimitsWarning(r.plugin, merged);
       if (ignored) process.stderr.write(ignored);
       if (argv.json && arrayPlan) printJson({ id: r.id, plugin: r.plugin, tasks: arrayPlan.indexes.map((i) => `${r.id}/${i}`) });
-      else if (argv.json) printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }));
+      else if (argv.json) {
+        const sent = { uploaded_bytes: r.uploadedBytes ?? null, reused_files: r.reusedFiles ?? null };
+        printJson(jobOutput(r.id, { id: r.id, state: r.state, plugin: r.plugin, nativeId: r.nativeId, labels: { ...spec.labels, ...labels } }, sent));
+      }
       else process.stdout.write(`${r.id}\n`);
     };
     const preparing = await prepareWhileConnecting(dir, options);

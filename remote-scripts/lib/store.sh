@@ -1,0 +1,222 @@
+#!/bin/sh
+# Summary: The queue's content store: blobs of uploaded files, placed into jobs, evicted by age
+#   (sourced by submit.sh and store.sh after common.sh and proc.sh; docs/protocol.md, "The content
+#   store"). The contents of uploaded files and their tar headers, each a blob named by its sha256, so
+#   that a later submit sends only what the host lacks. Layout under $TEJ_ROOT/store: objects/HASH
+#   (0400, whole and verified: they appear only by rename), claims/NONCE (the hashes a submit in flight
+#   was told are here: eviction keeps them), pad/N (N zero bytes, tar padding), lock/ (held while
+#   claiming or evicting). Jobs never share an inode with the store: a submit places each file by
+#   extracting a tar whose contents are read from it (store_place).
+# shellcheck disable=SC2034,SC2154 # sets store_* for its callers; reads state_line, self_pid, self_id
+
+# store_config: set store_dir, store_max (bytes; config's store_max_bytes=, default 2 GiB; 0 turns
+# the store off) and store_tool (the sha256 tool found, else empty: no store on this host).
+store_config() {
+	store_dir=$TEJ_ROOT/store
+	store_max=2147483648
+	if test -f "$TEJ_ROOT/config"; then
+		_store_line=
+		while IFS= read -r _store_line || test -n "$_store_line"; do
+			case $_store_line in
+			store_max_bytes=*) store_max=${_store_line#store_max_bytes=} ;;
+			esac
+			_store_line=
+		done <"$TEJ_ROOT/config"
+	fi
+	case $store_max in
+	'' | *[!0-9]*) store_max=2147483648 ;;
+	esac
+	# The host checks every content against its name before it enters the store: a later job gets what
+	# the client hashed, never what a torn or wrong upload left. A host with none of these has no store.
+	if has_cmd sha256sum; then
+		store_tool=sha256sum
+	elif has_cmd shasum; then
+		store_tool='shasum -a 256'
+	elif has_cmd openssl; then
+		store_tool='openssl dgst -sha256 -r'
+	else
+		store_tool=
+	fi
+}
+
+# store_on: whether this host keeps a store (creates its directories)
+store_on() {
+	store_config
+	test -n "$store_tool" && test "$store_max" != 0 || return 1
+	test -d "$store_dir/pad" || mkdir -p "$store_dir/objects" "$store_dir/claims" "$store_dir/pad"
+}
+
+# store_lock: take store/lock (mkdir); a lock whose holder died is broken. Waits up to 600 naps.
+store_lock() {
+	_store_naps=0
+	until mkdir "$store_dir/lock" 2>/dev/null; do
+		if read_state_into "$store_dir/lock/owner"; then
+			# shellcheck disable=SC2086 # split on purpose: pid and identity
+			set -- $state_line
+			if ! proc_alive "$1" "${2:-}"; then
+				rm -rf "$store_dir/lock"
+				continue
+			fi
+		fi
+		_store_naps=$((_store_naps + 1))
+		test "$_store_naps" -le 600 || die "$EX_TEMPFAIL" "the content store $store_dir is locked by another submit; try again"
+		nap
+	done
+	self_into
+	printf '%s %s\n' "$self_pid" "$self_id" >"$store_dir/lock/owner"
+}
+
+store_unlock() {
+	rm -rf "$store_dir/lock"
+}
+
+# store_lacks NONCE|- HASH...: set store_lacking to the (0-based, comma separated) positions of the
+# HASHes whose content the store lacks. The others are claimed for NONCE's submit (eviction keeps them
+# until it has placed them) and touched (least recently used goes first).
+store_lacks() {
+	_store_claim=$store_dir/claims/$1
+	# NONCE -: a question only (submit --dry-run): nothing claimed, nothing touched
+	test "$1" != - || _store_claim=/dev/null
+	shift
+	for _store_hash in "$@"; do
+		case $_store_hash in
+		*[!0-9a-f]*) die "$EX_DATAERR" "bad content hash '$_store_hash'" ;;
+		esac
+		test "${#_store_hash}" -eq 64 || die "$EX_DATAERR" "bad content hash '$_store_hash'"
+	done
+	store_lacking=
+	_store_i=0
+	store_lock
+	for _store_hash in "$@"; do
+		if test -f "$store_dir/objects/$_store_hash"; then
+			printf '%s\n' "$_store_hash"
+		else
+			store_lacking=$store_lacking${store_lacking:+,}$_store_i
+		fi
+		_store_i=$((_store_i + 1))
+	done >"$_store_claim"
+	if test "$_store_claim" != /dev/null && test -s "$_store_claim"; then
+		(cd "$store_dir/objects" && xargs touch -c) <"$_store_claim" || true
+	fi
+	store_unlock
+}
+
+# store_place UPLOAD [KEEP]: put the files the upload names in UPLOAD/store into UPLOAD/work. The
+# client sent store/plan, a line per file: HEADER-HASH new|old CONTENT-HASH new|old SIZE, and
+# store/new/HASH for each blob the store lacked. A file's tar header (its name, mode and mtime) is a
+# blob like its content: a later submit of the same file sends neither. The new blobs are checked
+# against their names, then one tar of headers, contents and padding is read by the host's tar (one
+# cat for thousands of files, no file made per header). With KEEP, that tar is kept there (resubmit).
+# Fails with store_error set.
+store_place() {
+	_store_s=$1/store
+	store_error=
+	store_config
+	test -n "$store_tool" || {
+		store_error="this host has no sha256 tool for the content store"
+		return 1
+	}
+	if ! test -f "$_store_s/plan"; then
+		store_error="the upload's store plan is missing"
+		return 1
+	fi
+	: >"$_store_s/names"
+	if test -d "$_store_s/new"; then
+		# shellcheck disable=SC2086,SC2011 # store_tool is a command and its options; names are hashes
+		(cd "$_store_s/new" && ls | xargs $store_tool) >"$_store_s/sums" || {
+			store_error="hashing the uploaded contents failed"
+			return 1
+		}
+		ls "$_store_s/new" >"$_store_s/names"
+		awk 'FILENAME != "-" { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } !($1 in ok) { bad = 1 } END { exit bad }' \
+			"$_store_s/sums" - <"$_store_s/names" || {
+			store_error="a file changed while it was sent (its content does not match the hash taken before)"
+			return 1
+		}
+	fi
+	ln -s "$store_dir" "$_store_s/root"
+	# The list of files whose concatenation is the tar: each entry's header, its content, its padding,
+	# then the end blocks. Names hold no blanks: xargs reads them as they are.
+	awk -v list="$_store_s/list" -v pads="$_store_s/pads" '
+		function blob(h, where) {
+			if (h !~ /^[0-9a-f]+$/ || length(h) != 64 || (where != "new" && where != "old")) { bad = 1; exit }
+			return (where == "new" ? "new/" : "root/objects/") h
+		}
+		NF != 5 || $5 !~ /^[0-9]+$/ { bad = 1; exit }
+		{
+			print blob($1, $2) > list
+			print blob($3, $4) > list
+			r = $5 % 512
+			if (r) { print "root/pad/" (512 - r) > list; need[512 - r] = 1 }
+		}
+		END { if (bad) exit 1; print "root/pad/1024" > list; need[1024] = 1; for (k in need) print k > pads }
+	' "$_store_s/plan" || {
+		store_error="the upload's store plan is malformed"
+		return 1
+	}
+	while IFS= read -r _store_pad; do
+		test -f "$store_dir/pad/$_store_pad" && continue
+		if ! dd if=/dev/zero of="$_store_s/pad.tmp" bs="$_store_pad" count=1 2>/dev/null ||
+			! mv -f "$_store_s/pad.tmp" "$store_dir/pad/$_store_pad"; then
+			store_error="cannot write the store's padding files"
+			return 1
+		fi
+	done <"$_store_s/pads"
+	store_error="placing the files from the store failed"
+	if test -n "${2:-}"; then
+		(cd "$_store_s" && xargs cat <list) >"$2" || return 1
+		untar "$1/work" <"$2" || return 1
+	else
+		{ (cd "$_store_s" && xargs cat <list) || : >"$_store_s/failed"; } | untar "$1/work" || return 1
+		! test -f "$_store_s/failed" || return 1
+	fi
+	store_error=
+}
+
+# store_settle UPLOAD NONCE: after store_place, move the new contents into the store (a rename: whole
+# or absent), drop NONCE's claim, and evict down to the cap when the store grew.
+store_settle() {
+	_store_s=$1/store
+	if test -s "$_store_s/names"; then
+		# shellcheck disable=SC2016 # expanded by the shell xargs runs
+		(cd "$_store_s/new" && xargs sh -c 'mv -f "$@" "$0"' "$store_dir/objects") <"$_store_s/names" || true
+		rm -f "$store_dir/claims/$2"
+		store_evict "$store_max" || true
+	else
+		rm -f "$store_dir/claims/$2"
+	fi
+}
+
+# store_evict MAX: remove the least recently used contents until the store holds at most MAX bytes,
+# never one a submit in flight has claimed (claims a day old are left by dead submits: dropped). Sets
+# store_bytes (after), store_removed and store_removed_bytes.
+store_evict() {
+	store_lock
+	find "$store_dir/claims" -type f -mtime +0 -exec rm -f {} + 2>/dev/null || true
+	for _store_claim in "$store_dir"/claims/*; do
+		test -f "$_store_claim" && cat "$_store_claim"
+	done >"$store_dir/lock/claimed"
+	# ls -nrt: oldest first; fields: mode links uid gid size date (3 fields) name
+	_store_out=$( (cd "$store_dir/objects" && ls -nrt) | awk -v max="$1" -v victims="$store_dir/lock/victims" '
+		FILENAME != "-" { claimed[$1] = 1; next }
+		NF >= 9 && length($9) == 64 { size[++n] = $5; name[n] = $9; total += $5 }
+		END {
+			removed = 0; freed = 0
+			printf "" > victims
+			for (i = 1; i <= n && total > max; i++) {
+				if (name[i] in claimed) continue
+				print name[i] > victims
+				total -= size[i]; removed++; freed += size[i]
+			}
+			printf "%.0f %d %.0f\n", total, removed, freed
+		}' "$store_dir/lock/claimed" -)
+	if test -s "$store_dir/lock/victims"; then
+		(cd "$store_dir/objects" && xargs rm -f) <"$store_dir/lock/victims" || true
+	fi
+	store_unlock
+	# shellcheck disable=SC2086 # three numbers
+	set -- $_store_out
+	store_bytes=${1:-0}
+	store_removed=${2:-0}
+	store_removed_bytes=${3:-0}
+}

@@ -1,0 +1,159 @@
+// Incremental uploads through the queue's content store (remote-scripts/lib/store.sh, docs/protocol.md
+// "The content store"): the client hashes the job's files while it plans, asks the host in one round trip
+// which contents (and tar headers: blobs too) it lacks, and sends only those; the host joins the headers
+// to the contents it holds into the tar it extracts.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ProtocolError } from '../errors.js';
+import type { QueueCalls } from '../remote/call.js';
+import { HashCache } from './hash-cache.js';
+import { tarHeader } from '../tar.js';
+import type { PackPart, StoreParts } from './pack.js';
+import type { JobPlan } from './plan.js';
+
+/** Jobs up to this size skip the store (unless asked): their whole upload is a fraction of a second. */
+export const STORE_MIN_BYTES = 16 * 1024 * 1024;
+
+/** Files smaller than this always travel: their content costs less than a header and a hash line. */
+export const STORE_MIN_FILE = 1024;
+
+/** The sha256 of each file the store may hold (STORE_MIN_FILE bytes or more), by path. */
+export type ContentHashes = Map<string, string>;
+
+/** Whether a submit of this plan uses the store: `store` forces it on (true) or off (false). */
+export function usesStore(plan: JobPlan, store: boolean | undefined): boolean {
+  return store ?? plan.bytes > STORE_MIN_BYTES;
+}
+
+/**
+ * Hashes the files the store may hold, a few at a time (each read once, as the upload would), but for
+ * those the client's hash cache (src/job/hash-cache.ts) knows unchanged.
+ */
+export async function hashContents(plan: JobPlan): Promise<ContentHashes> {
+  const files = plan.entries.filter((e) => e.type === 'file' && e.size >= STORE_MIN_FILE);
+  const out: ContentHashes = new Map();
+  const cache = HashCache.load();
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const e = files[next++]!;
+      const path = resolve(plan.dir, e.path);
+      const known = cache.get(path);
+      if (known) {
+        out.set(e.path, known);
+        continue;
+      }
+      const before = cache.stat(path);
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+      const hex = hash.digest('hex');
+      cache.set(path, before, hex);
+      out.set(e.path, hex);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  cache.save();
+  return out;
+}
+
+/** The host's answer: the distinct blobs it lacks (the rest it has claimed for this submit). */
+export interface StoreAnswer {
+  lacking: Set<string>;
+}
+
+/** Asks the host which of BLOBS (sha256s) it lacks; undefined when it keeps no store (no sha256 tool there). */
+export async function askStore(q: Pick<QueueCalls, 'host' | 'call' | 'retrying'>, nonce: string, blobs: string[]): Promise<StoreAnswer | undefined> {
+  const distinct = [...new Set(blobs)];
+  // as arguments: through a library session's shell, with no channel of its own (they travel on stdin)
+  const { reply } = await q.retrying('store', () => q.call('store', ['lacks', nonce, ...distinct]));
+  const r = reply!.header;
+  if (r.store !== 'on') return undefined;
+  const lacking = new Set<string>();
+  for (const n of (r.lacks ?? '').split(',')) {
+    if (n === '') continue;
+    const h = distinct[Number(n)];
+    if (h === undefined) throw new ProtocolError(`the content store of ${q.host} answered an unknown line '${n}'`);
+    lacking.add(h);
+  }
+  return { lacking };
+}
+
+/** Each stored file's tar header (its name, mode, mtime and size) and that header's sha256. */
+export type StoreHeaders = Map<string, { header: Buffer; hash: string }>;
+
+/** The headers of the files of HASHES: blobs of the store too, so that an unchanged file sends neither. */
+export function storeHeaders(plan: JobPlan, hashes: ContentHashes): StoreHeaders {
+  const out: StoreHeaders = new Map();
+  for (const e of plan.entries) {
+    if (e.type !== 'file' || !hashes.has(e.path)) continue;
+    const header = tarHeader({ name: e.path, type: 'file', size: e.size, mode: e.mode | 0o600, mtime: e.mtime });
+    out.set(e.path, { header, hash: createHash('sha256').update(header).digest('hex') });
+  }
+  return out;
+}
+
+/** Every blob a store submit names: the files' contents and headers. */
+export function storeBlobs(hashes: ContentHashes, headers: StoreHeaders): string[] {
+  return [...hashes.values(), ...[...headers.values()].map((h) => h.hash)];
+}
+
+/** What a store submit sends, and what it leaves to the host: for the --json figures and progress. */
+export interface StoreUpload extends StoreParts {
+  /** Bytes of file content sent, and the files they are read from. */
+  uploadedBytes: number;
+  uploadedFiles: number;
+  reusedFiles: number;
+  reusedBytes: number;
+}
+
+/**
+ * The upload's store part: a line of store/plan per file of HASHES (its header's blob, its content's
+ * blob, its size); each blob the host lacks travels once, as store/new/HASH. Files without a hash
+ * travel in work/ as before.
+ */
+export function storeUpload(plan: JobPlan, hashes: ContentHashes, headers: StoreHeaders, answer: StoreAnswer): StoreUpload {
+  const placed = new Set<string>();
+  const lines: string[] = [];
+  const fresh: PackPart[] = [];
+  const sent = new Set<string>();
+  const now = new Date();
+  let uploadedBytes = 0;
+  let uploadedFiles = 0;
+  let reusedFiles = 0;
+  let reusedBytes = 0;
+  const where = (hash: string) => (answer.lacking.has(hash) ? 'new' : 'old');
+  const blob = (hash: string, part: Omit<PackPart, 'entry'>, size: number) => {
+    if (!answer.lacking.has(hash) || sent.has(hash)) return false;
+    sent.add(hash);
+    fresh.push({ entry: { name: `store/new/${hash}`, type: 'file', size, mode: 0o400, mtime: now }, ...part });
+    return true;
+  };
+  for (const e of plan.entries) {
+    const hash = hashes.get(e.path);
+    const head = headers.get(e.path);
+    if (e.type !== 'file' || hash === undefined || head === undefined) {
+      if (e.type === 'file') {
+        uploadedBytes += e.size;
+        uploadedFiles += 1;
+      }
+      continue;
+    }
+    placed.add(e.path);
+    lines.push(`${head.hash} ${where(head.hash)} ${hash} ${where(hash)} ${e.size}\n`);
+    blob(head.hash, { content: head.header }, head.header.length);
+    if (blob(hash, { path: join(plan.dir, e.path) }, e.size)) {
+      uploadedBytes += e.size;
+      uploadedFiles += 1;
+    } else if (!answer.lacking.has(hash)) {
+      reusedFiles += 1;
+      reusedBytes += e.size;
+    }
+  }
+  const parts: PackPart[] = [
+    { entry: { name: 'store/', type: 'directory', mode: 0o700, mtime: now } },
+    { entry: { name: 'store/plan', type: 'file', size: Buffer.byteLength(lines.join('')), mode: 0o600, mtime: now }, content: Buffer.from(lines.join('')) },
+  ];
+  if (fresh.length > 0) parts.push({ entry: { name: 'store/new/', type: 'directory', mode: 0o700, mtime: now } }, ...fresh);
+  return { placed, parts, uploadedBytes, uploadedFiles, reusedFiles, reusedBytes };
+}
