@@ -97,37 +97,36 @@ sge_jobs() {
 
 # sge_find JOB_DIR: the first of sge_jobs
 sge_find() {
-	_sge_find_ids=$(sge_jobs "$1") || return
-	printf '%s\n' "${_sge_find_ids%%"$nl"*}"
+	batch_first_into sge_jobs "$1" || return
+	# shellcheck disable=SC2154 # set by batch_first_into (lib/batch.sh)
+	printf '%s\n' "$batch_first"
+}
+
+# sge_found JOB_DIR: sge_find, else the id the job recorded when it ran (launched): qstat forgets a job
+# within seconds of its end (the retry of an unanswered qsub)
+sge_found() {
+	sge_find "$1" && return
+	# shellcheck disable=SC2154 # launched_native is set by launched_into (state.sh)
+	launched_into "$1" && printf '%s\n' "$launched_native"
 }
 
 # queue_find JOB_DIR: the Grid Engine job of a submit that died after qsub and before it wrote
-# native-id, still queued: sge_find. While the submit's qsub still runs (qsub-pid), the qmaster may not
-# have the job yet: 2.
+# native-id, still queued: sge_find (lib/batch.sh)
 queue_find() {
-	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
-	if read_state_into "$1/qsub-pid" && submitter_alive "$state_line"; then
-		return 2
-	fi
-	sge_find "$1"
+	batch_find "$1" qsub sge_find
 }
 
-# queue_abandon JOB_DIR: qdel the Grid Engine jobs of this submit attempt (sge_jobs); 2 when qstat does
-# not answer, 1 when qdel fails on a job the qmaster still has
+# sge_cancel ID JOB_DIR: qdel one job of an abandoned submit; fails when the qmaster still has it
+sge_cancel() {
+	if ! qdel "$1" >/dev/null 2>&1 && qstat -j "$1" >/dev/null 2>&1; then
+		return 1
+	fi
+	say "deleted Grid Engine job $1 of the abandoned job ${2##*/}"
+}
+
+# queue_abandon JOB_DIR: qdel the Grid Engine jobs of this submit attempt (sge_jobs, lib/batch.sh)
 queue_abandon() {
-	_qa_status=0
-	_qa_ids=$(sge_jobs "$1") || _qa_status=$?
-	case $_qa_status in
-	0) ;;
-	1) return 0 ;;
-	*) return "$_qa_status" ;;
-	esac
-	for _qa_id in $_qa_ids; do
-		if ! qdel "$_qa_id" >/dev/null 2>&1 && qstat -j "$_qa_id" >/dev/null 2>&1; then
-			return 1
-		fi
-		say "deleted Grid Engine job $_qa_id of the abandoned job ${1##*/}"
-	done
+	batch_abandon "$1" sge_jobs sge_cancel
 }
 
 # sge_batch_script [ATTEMPT]: the batch script; as slurm's (queues/slurm.sh slurm_batch_script): from
@@ -158,38 +157,14 @@ export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
 EOF2
 	if test -n "${tej_in_memory:-}"; then
 		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
-		printf "# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
-		cat <<'EOF2'
-# shellcheck disable=SC2090 # code, for the wrapper's shell
-export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
-# shellcheck disable=SC2016 # expanded by the wrapper's shell
-set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF2
-	else
-		cat <<'EOF2'
-if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
-	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
-	exit 1
-fi
-set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF2
 	fi
+	batch_script_code
 	cat <<'EOF2'
-"${TEJ_SHELL:-/bin/sh}" "$@" &
-wrapper=$!
 # the wrapper's TERM to the job may reach this script too: it waits on
 trap : TERM
-while kill -0 "$wrapper" 2>/dev/null; do
-	wait "$wrapper" || :
-done
-status=1
-if test -f "$job_dir/exit-code"; then read -r status <"$job_dir/exit-code" || :; fi
-exit "$status"
+"${TEJ_SHELL:-/bin/sh}" "$@" &
 EOF2
+	batch_script_wait
 }
 
 # queue_submit JOB_DIR: run qsub -terse with the job's resources as separate words, print the Grid
@@ -199,7 +174,7 @@ queue_submit() {
 	_qs_dir=$1
 	_qs_meta=$1/meta
 	if test -z "${tej_in_memory:-}"; then
-		sge_batch_script >"$_qs_dir/batch.sh"
+		sge_batch_script "" >"$_qs_dir/batch.sh"
 	fi
 	set -- -S /bin/sh
 	_qs_nproc=1
@@ -222,54 +197,18 @@ queue_submit() {
 	if test -z "${tej_in_memory:-}"; then
 		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir" "${TEJ_ATTEMPT:-}"
 	fi
-	case ${TEJ_ATTEMPT:-} in
-	*[!A-Za-z0-9._-]*) die "$EX_FAILURE" "bad submit attempt: '$TEJ_ATTEMPT'" ;;
-	esac
-
-	write_state "$_qs_dir/native-open" "$(now)"
-	_qs_try=1
-	while :; do
-		write_state "$_qs_dir/qsub-attempt" "$_qs_try"
-		if _qs_out=$(
-			{ sge_batch_script "${TEJ_ATTEMPT:-}" | qsub "$@" 2>"$_qs_dir/qsub.err"; } &
-			_qs_pid=$!
-			if _qs_ident=$(proc_identity "$_qs_pid"); then
-				write_state "$_qs_dir/qsub-pid" "$_qs_pid $_qs_ident" || :
-			fi
-			wait "$_qs_pid"
-		); then
-			_qs_id=$_qs_out
-			break
-		fi
-		if ! sge_transient "$_qs_dir/qsub.err"; then
-			cat "$_qs_dir/qsub.err" >&2
-			return "$EX_FAILURE"
-		fi
-		if _qs_id=$(sge_find "$_qs_dir"); then
-			say "qsub failed ($(head -n 1 "$_qs_dir/qsub.err")), but Grid Engine has the job: $_qs_id"
-			break
-		fi
-		# qstat forgets a job within seconds of its end: one that ran has recorded itself (launched).
-		# shellcheck disable=SC2154 # launched_native is set by launched_into (state.sh)
-		if launched_into "$_qs_dir"; then
-			_qs_id=$launched_native
-			say "qsub failed ($(head -n 1 "$_qs_dir/qsub.err")), but Grid Engine ran the job: $_qs_id"
-			break
-		fi
-		if test "$_qs_try" -ge 3; then
-			cat "$_qs_dir/qsub.err" >&2
-			return "$EX_TEMPFAIL"
-		fi
-		sleep "$_qs_try"
-		_qs_try=$((_qs_try + 1))
-	done
+	batch_check_attempt
+	# a qsub that got no answer is looked for again (sge_found) before it is retried
+	batch_submit "$_qs_dir" qsub sge_batch_script sge_transient sge_found "Grid Engine" "$@" || return
+	# shellcheck disable=SC2154 # set by batch_submit (lib/batch.sh)
+	_qs_out=$batch_out
+	_qs_id=${batch_found:-$batch_out}
 	case $_qs_id in
 	'' | *[!0-9]*)
 		say "qsub printed no job id: '$_qs_out'"
 		return "$EX_FAILURE"
 		;;
 	esac
-	rm -f "$_qs_dir/qsub.err" "$_qs_dir/qsub-pid"
 	printf '%s\n' "$_qs_id"
 }
 

@@ -16,7 +16,7 @@ const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixt
 /** Runs SCRIPT under the queue's shell with common.sh and queues/sge.sh loaded; PATH from env. */
 function withSgeLib(q: HelperQueue, script: string, env: NodeJS.ProcessEnv = {}) {
   const [cmd, ...pre] = q.shell.argv;
-  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/proc.sh"; . "$TEJ_ROOT/lib/state.sh"; . "$TEJ_ROOT/lib/answers.sh"; . "$TEJ_ROOT/queues/sge.sh"; ${script}`], {
+  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/proc.sh"; . "$TEJ_ROOT/lib/state.sh"; . "$TEJ_ROOT/lib/answers.sh"; . "$TEJ_ROOT/lib/batch.sh"; . "$TEJ_ROOT/queues/sge.sh"; ${script}`], {
     env: { ...q.env, TEJ_ROOT: q.root, ...env },
     cwd: q.tmp,
     encoding: 'utf8',
