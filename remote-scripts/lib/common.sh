@@ -324,23 +324,14 @@ plugin_installed() {
 	return 1
 } 2>/dev/null
 
-# batch_lib_load: define what the batch plugins share (lib/batch.sh; from the helper program its
-# function tej_lib_batch, which a wrapper's program has not: it loads only direct)
-batch_lib_load() {
-	if test -n "${tej_in_memory:-}"; then
-		! command -v tej_lib_batch >/dev/null 2>&1 || tej_lib_batch
-	else
-		# shellcheck source=batch.sh
-		. "$TEJ_ROOT/lib/batch.sh"
-	fi
-}
-
 # load_queue NAME: source queues/NAME.sh over the defaults; exit 65 when there is no such plugin
 TEJ_PLUGIN=
 load_queue() {
 	check_plugin_name "$1"
 	test "$1" = "$TEJ_PLUGIN" && return 0
-	test "$1" = direct || batch_lib_load
+	# what the batch plugins share (lib/batch.sh; a wrapper loads only direct, and has no tej_lib_batch)
+	# shellcheck source=batch.sh
+	test "$1" = direct || if test -n "${tej_in_memory:-}"; then tej_lib_batch; else . "$TEJ_ROOT/lib/batch.sh"; fi
 	# From the helper program a plugin of the bundle is the program's own function: the file on disk is
 	# never read, whatever a job wrote into it.
 	if test -n "${tej_in_memory:-}" && tej_plugin_known "$1"; then

@@ -2,7 +2,7 @@
 # Summary: The sge queue plugin: hands the job to (Son of) Grid Engine with qsub; the batch script runs the
 #   job wrapper
 # Usage: load_queue sge   (function definitions only: queue_check queue_submit queue_state queue_states
-#   queue_kill queue_find queue_abandon queue_node)
+#   queue_kill queue_find queue_abandon queue_node; sge_array_submit sge_array_kill for lib/array.sh)
 # Output (proto 1): queue_submit prints the Grid Engine job id; queue_states one "WORD NATIVE_STATE JOB_DIR"
 #   line per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without qsub, qstat and qdel; queue_submit qsub's status when it refuses
@@ -149,6 +149,20 @@ else
 fi
 TEJ_NATIVE_ID=${JOB_ID:-}
 TEJ_ATTEMPT=${3:-}
+EOF2
+	# a task of an array (sge_array_submit, below): Grid Engine's task T runs tej's index number T of this list
+	# (digits: checked by sge_array_submit)
+	if test -n "${sge_array_spec:-}"; then
+		# shellcheck disable=SC2154 # digits and blanks, set by sge_array_submit
+		printf 'TEJ_ARRAY_TASKS=%s\n' "'$sge_array_tasks'"
+		cat <<'EOF2'
+if test -n "${SGE_TASK_ID:-}" && test "$SGE_TASK_ID" != undefined; then
+	job_dir=$job_dir/$(printf '%s\n' "$TEJ_ARRAY_TASKS" | awk -v t="$SGE_TASK_ID" '{ print $t }')
+	TEJ_NATIVE_ID=$JOB_ID.$SGE_TASK_ID
+fi
+EOF2
+	fi
+	cat <<'EOF2'
 export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
 # The wrapper stays in this script's process group (no setsid): Grid Engine ends a job by a KILL to
 # its group (qdel, h_rt), and a wrapper that left it would run on, outside the scheduler. No qsub
@@ -192,8 +206,15 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/partition"); then set -- "$@" -q "$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" -P "$_qs_v"; fi
 	# tej's own plumbing: the name and context find the job again after a qsub that got no answer.
+	# an array (sge_array_submit, below): tasks 1-M, at most K at once; one output file per task ($TASK_ID is
+	# Grid Engine's pseudo variable of -o, not the shell's)
+	if test -n "${sge_array_spec:-}"; then
+		set -- "$@" -t "$sge_array_spec"
+		test -z "${sge_array_throttle:-}" || set -- "$@" -tc "$sge_array_throttle"
+	fi
+	# shellcheck disable=SC2016 # expanded by Grid Engine
 	set -- "$@" -terse -N "${_qs_dir##*/}" -ac "$(sge_context "$_qs_dir")" \
-		-wd "$_qs_dir" -o "$_qs_dir/sge.out" -j y
+		-wd "$_qs_dir" -o "$_qs_dir/sge${sge_array_spec:+-\$TASK_ID}.out" -j y
 	if test -z "${tej_in_memory:-}"; then
 		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir" "${TEJ_ATTEMPT:-}"
 	fi
@@ -202,7 +223,8 @@ queue_submit() {
 	batch_submit "$_qs_dir" qsub sge_batch_script sge_transient sge_found "Grid Engine" "$@" || return
 	# shellcheck disable=SC2154 # set by batch_submit (lib/batch.sh)
 	_qs_out=$batch_out
-	_qs_id=${batch_found:-$batch_out}
+	# an array's qsub -terse prints JOBID.1-M:1
+	_qs_id=${batch_found:-${batch_out%%.*}}
 	case $_qs_id in
 	'' | *[!0-9]*)
 		say "qsub printed no job id: '$_qs_out'"
@@ -212,11 +234,27 @@ queue_submit() {
 	printf '%s\n' "$_qs_id"
 }
 
+# sge_lines: read `qstat -u USER`'s listing, print "ID STATE QUEUE" for each job (QUEUE - while it has
+# none), "JOBID.T STATE QUEUE" for each task T of an array: a running task has a line of its own, the
+# pending ones share one whose ja-task-ID is a list of ranges (1-10:1, 3,5-9:2)
+sge_lines() {
+	awk 'NR > 2 && NF >= 5 { q = "-"; t = ""
+			if ($8 ~ /@/) { q = $8; if (NF >= 10) t = $10 } else if (NF >= 9) t = $9
+			if (t == "") { print $1, $5, q; next }
+			n = split(t, parts, ","); for (k = 1; k <= n; k++) { r = parts[k]; step = 1
+				if (split(r, rs, ":") > 1) { r = rs[1]; step = rs[2] + 0 } if (step < 1) step = 1
+				m = split(r, ab, "-"); b = (m > 1) ? ab[2] : ab[1]
+				for (i = ab[1] + 0; i <= b + 0; i += step) print $1 "." i, $5, q } }'
+}
+
 # sge_acct_state NATIVE_ID: failed=N from qacct (0: the job ran and ended, 37: the qmaster enforced h_rt,
 # 100: qdel, other: the job failed before it ran), - when qacct has no record (not yet written, or the
 # job never ran)
 sge_acct_state() {
-	_sge_acct=$(qacct -j "$1" 2>/dev/null | awk '$1 == "failed" { print $2; exit }') || _sge_acct=
+	case $1 in
+	*.*) set -- "${1%%.*}" -t "${1#*.}" ;; # an array's task (sge_array_submit, below)
+	esac
+	_sge_acct=$(qacct -j "$@" 2>/dev/null | awk '$1 == "failed" { print $2; exit }') || _sge_acct=
 	case $_sge_acct in
 	'' | *[!0-9]*) echo - ;;
 	*) echo "failed=$_sge_acct" ;;
@@ -235,7 +273,7 @@ queue_states() {
 	# "ID STATE" of the listing's job lines (after two header lines), then the input's "J ID DIR"
 	_qss_joined=$(
 		{
-			printf '%s\n' "$_qss_qstat" | awk 'NR > 2 && NF >= 5 { print "S", $1, $5 }'
+			printf '%s\n' "$_qss_qstat" | sge_lines | sed 's/^/S /'
 			printf '%s\n' "$_qss_in" | sed 's/^/J /'
 		} | awk '$1 == "S" { st[$2] = $3; next }
 			$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
@@ -274,16 +312,16 @@ queue_state() {
 # does not answer
 sge_listed() {
 	_sge_listed=$(qstat -u "$(id -un)" 2>/dev/null) || return
-	printf '%s\n' "$_sge_listed" | awk -v id="$1" 'NR > 2 && $1 == id { print $5; exit }'
+	printf '%s\n' "$_sge_listed" | sge_lines | awk -v id="$1" '$1 == id { print $2; exit }'
 }
 
 # queue_node JOB_DIR NATIVE_ID: the host a running job runs on (qstat's queue column, QUEUE@HOST)
 queue_node() {
 	case $2 in
-	'' | *[!0-9]*) return "$EX_DATAERR" ;;
+	'' | *[!0-9.]*) return "$EX_DATAERR" ;;
 	esac
 	_queue_node_out=$(qstat -u "$(id -un)" 2>/dev/null) || return "$EX_UNAVAILABLE"
-	_queue_node_q=$(printf '%s\n' "$_queue_node_out" | awk -v id="$2" 'NR > 2 && $1 == id { print $8; exit }')
+	_queue_node_q=$(printf '%s\n' "$_queue_node_out" | sge_lines | awk -v id="$2" '$1 == id { print $3; exit }')
 	case $_queue_node_q in
 	*@?*) printf '%s\n' "${_queue_node_q#*@}" ;;
 	*) return "$EX_UNAVAILABLE" ;;
@@ -318,4 +356,65 @@ queue_kill() {
 		_qk_left=$((_qk_left - 1))
 	done
 	return 0
+}
+
+# Arrays (lib/array.sh's layout) as one Grid Engine array job: Grid Engine numbers the tasks 1..M
+# (qsub -t 1-M, throttled by -tc K); task T runs tej's index number T of the list, which the batch
+# script's own text holds (no file a task could rewrite). Each task's directory is prepared at submit
+# and given its native id JOBID.T (qstat's job-ID and ja-task-ID); the array's id goes to
+# DIR/native-ids, read back as digits, and kill deletes only an id that qstat says is the array's
+# (name and context: sge_jobs).
+
+# sge_array_submit DIR: prepare every task of the array in DIR and hand them to Grid Engine: one qsub
+# -t 1-M (-tc meta/array/max when the client sent one). Each task gets native-id JOBID.T, and is no
+# longer queued by tej (Grid Engine queues it).
+sge_array_submit() {
+	_gas_dir=$1
+	sge_array_tasks=
+	_gas_m=0
+	while IFS= read -r _gas_i || test -n "$_gas_i"; do
+		is_task_index "$_gas_i" || continue
+		sge_array_tasks="$sge_array_tasks $_gas_i"
+		_gas_m=$((_gas_m + 1))
+	done <"$_gas_dir/meta/array/tasks"
+	sge_array_spec=1-$_gas_m
+	sge_array_throttle=
+	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
+	! read_state_into "$_gas_dir/meta/array/max" || sge_array_throttle=$state_line
+	case $sge_array_throttle in [1-9] | [1-9]*[0-9]) ;; *) sge_array_throttle= ;; esac
+	now_into
+	_gas_id=$(queue_submit "$_gas_dir" </dev/null) || return
+	printf '%s\n' "$_gas_id" >"$_gas_dir/native-ids"
+	_gas_t=0
+	for _gas_i in $sge_array_tasks; do
+		_gas_t=$((_gas_t + 1))
+		array_task_prepare "$_gas_dir" "$_gas_i" sge || return
+		cp "$_gas_dir/attempt" "$_gas_dir/$_gas_i/attempt" 2>/dev/null || :
+		: >"$_gas_dir/$_gas_i/native-open"
+		# shellcheck disable=SC2154 # now_value is set by now_into (common.sh)
+		printf '%s\n' "$now_value" >"$_gas_dir/$_gas_i/submitted"
+		printf '%s.%s\n' "$_gas_id" "$_gas_t" >"$_gas_dir/$_gas_i/native-id"
+		rm -f "$_gas_dir/$_gas_i/queued"
+	done
+	sge_array_spec=
+	sge_array_tasks=
+	sge_array_throttle=
+}
+
+# sge_array_kill DIR GRACE: qdel the Grid Engine array of DIR (only an id of native-ids that qstat says
+# is this array's: a task can write native-ids), then kill_job each task that has not ended
+sge_array_kill() {
+	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_mine=
+	while IFS= read -r _gak_id || test -n "$_gak_id"; do
+		case $_gak_id in '' | *[!0-9]*) continue ;; esac
+		case " $(printf '%s' "$_gak_mine" | tr '\n' ' ') " in
+		*" $_gak_id "*) qdel "$_gak_id" >/dev/null 2>&1 || : ;;
+		*) say "not deleting Grid Engine job $_gak_id: qstat does not show it as the array ${1##*/}" ;;
+		esac
+	done <"$1/native-ids"
+	array_members_into "${1##*/}" || return 0
+	# shellcheck disable=SC2154 # array_members is set by array_members_into (array.sh)
+	for _gak_id in $array_members; do
+		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_gak_id" "$2") || true
+	done
 }
