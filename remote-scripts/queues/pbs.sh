@@ -2,7 +2,7 @@
 # Summary: The pbs queue plugin: hands the job to PBS Pro/OpenPBS or Torque with qsub; the batch script
 #   runs the job wrapper, whose own record decides how the job ended
 # Usage: load_queue pbs   (function definitions only: queue_check queue_config queue_submit queue_state
-#   queue_states queue_kill queue_find queue_abandon)
+#   queue_states queue_kill queue_find queue_abandon queue_node)
 # Output (proto 1): queue_submit prints the PBS job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
 #   per "NATIVE_ID JOB_DIR" line it reads; queue_config one "pbs_dialect=torque|pbspro" line
 # Exit: queue_check 69 without qsub, qstat and qdel; queue_submit 1 when qsub refuses, 75 when the server
@@ -358,4 +358,17 @@ queue_kill() {
 		_qk_left=$((_qk_left - 1))
 	done
 	wait_end_record "$1"
+}
+
+# queue_node JOB_DIR NATIVE_ID: the first host of a running job's exec_host (qstat -f: Torque's
+# node/0+node/1, PBS Pro's node/0*2+other/0, Slurm's wrappers' node/2), where the batch script and so
+# the job itself run. No queue_exec: neither dialect runs a command inside a running job from outside
+# (pbsdsh and pbs_attach work from within it): exec and shell run on the login node.
+queue_node() {
+	# the id comes from the job's directory, which the job can write: never an option of qstat
+	pbs_id_ok "$2" || return "$EX_DATAERR"
+	_queue_node_out=$(qstat -f "$2" 2>/dev/null) || return "$EX_UNAVAILABLE"
+	_queue_node_h=$(printf '%s\n' "$_queue_node_out" | awk '$1 == "exec_host" && $2 == "=" { h = $3; sub(/[\/+*:].*/, "", h); print h; exit }')
+	test -n "$_queue_node_h" || return "$EX_UNAVAILABLE"
+	printf '%s\n' "$_queue_node_h"
 }

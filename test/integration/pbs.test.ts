@@ -153,6 +153,18 @@ EOF`,
     assert.equal((await scontrol(await nativeId(blocker))).JobState, 'CANCELLED');
   });
 
+  it("tells where a running job runs: the first host of qstat -f's exec_host (queue_node)", async () => {
+    const id = await submit('whereami', { 'start.sh': 'while [ ! -e ~/where.gate ]; do sleep 0.2; done\n' });
+    await waitFor('the job to run', () => status(id), (r) => r.code === 2);
+    const where = await lab.execAs('p1', 'alice', `sh ~/.tej/commands/where.sh ${id}`);
+    assert.equal(where.code, 0, where.stderr);
+    const node = (await scontrol(await nativeId(id))).NodeList;
+    assert.ok(node, 'Slurm names the node');
+    assert.match(where.stdout, new RegExp(`^node=${node}$`, 'm'));
+    ok(await lab.execAs('p1', 'alice', 'touch ~/where.gate'));
+    assert.equal((await ended(id)).code, 0);
+  });
+
   it('ends a job at its tej time limit with state timeout', async () => {
     const id = await submit('tejtimeout', { 'start.sh': 'sleep 100\n' }, ['--time', '2s']);
     const s = await ended(id);
