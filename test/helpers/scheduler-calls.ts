@@ -7,6 +7,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
 
+// Unpacked by test/lab/torque-wrappers.sh (.ci/run): the package itself conflicts with gridengine-client.
 export const TORQUE_BIN = '/opt/slurm-torque/bin';
 
 /** Every scheduler command the plugins call, whichever the host has. */
@@ -37,4 +38,25 @@ export async function overlayTorque<N extends string>(lab: Lab<N>, host: N): Pro
   });
   const m = await lab.exec(host, ['sh', '-c', `mkdir -p /run/torque-bin && cp ${TORQUE_BIN}/* /run/torque-bin/ && mount -t overlay overlay -o lowerdir=/run/torque-bin:/usr/bin /usr/bin`]);
   assert.equal(m.code, 0, m.stderr);
+}
+
+/**
+ * USER's SUBMIT command on HOST (sbatch, qsub) counted as countCalls does; while ~/SUBMIT-times-out
+ * exists it makes the job, then fails with ERROR as if the scheduler's answer had timed out (once per
+ * flag file): the ambiguous submit that must not make a second job.
+ */
+export async function flakySubmit<N extends string>(lab: Lab<N>, host: N, user: string, submit: string, error: string): Promise<void> {
+  const r = await lab.execAs(host, user, `mkdir -p ~/testbin && cat > ~/testbin/${submit} <<'WRAPPER'
+#!/bin/sh
+echo ${submit} >> "$HOME/calls.log"
+if test -f "$HOME/${submit}-times-out"; then
+  rm -f "$HOME/${submit}-times-out"
+  /usr/bin/${submit} "$@" >/dev/null || exit
+  printf '%s\\n' '${error.replace(/'/g, "'\\''")}' >&2
+  exit 1
+fi
+exec /usr/bin/${submit} "$@"
+WRAPPER
+chmod 755 ~/testbin/${submit} && { grep -q testbin ~/.bashrc || echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc; }`);
+  assert.equal(r.code, 0, r.stderr);
 }

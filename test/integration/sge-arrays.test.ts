@@ -8,14 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
 import { mostAtOnce } from '../helpers/stamps.js';
+import { arrayTasks, gatedArrayJob, stateCounts } from '../helpers/array-tasks.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
-
-interface TaskJson {
-  id: string;
-  state: string;
-  exit_code: number | null;
-  native_id: string | null;
-}
 
 describe('arrays on the sge plugin', () => {
   let lab: Lab<'g1'>;
@@ -23,16 +17,9 @@ describe('arrays on the sge plugin', () => {
   let jobs: string;
   const run = (args: string[]) => tej(args, { home, timeoutMs: 180_000 });
   const onHost = (cmd: string) => lab.execAs('g1', 'alice', cmd);
-  const tasks = async (id: string): Promise<TaskJson[]> => {
-    const r = await run(['status', 'g1', '--id', id, '--json']);
-    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TaskJson);
-  };
-  const counts = (ts: TaskJson[]) => ts.reduce<Record<string, number>>((c, t) => ({ ...c, [t.state]: (c[t.state] ?? 0) + 1 }), {});
-  /** A job whose task stamps its start and end into ~/NAME.log and waits for ~/NAME.go in between. */
-  const gated = (name: string, extra = '') =>
-    makeJob(join(jobs, name), {
-      'start.sh': `log=$HOME/${name}.log\necho "start $TEJ_TASK_INDEX" >>"$log"\nwhile ! test -f "$HOME/${name}.go"; do sleep 0.2; done\necho "end $TEJ_TASK_INDEX" >>"$log"\n${extra}`,
-    });
+  const tasks = (id: string) => arrayTasks(run, 'g1', id);
+  const counts = stateCounts;
+  const gated = (name: string, extra = '') => gatedArrayJob(jobs, name, extra);
 
   before(async () => {
     lab = await startLab({ hosts: [{ name: 'g1', role: 'sge' }] });
