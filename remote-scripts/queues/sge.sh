@@ -157,7 +157,10 @@ EOF2
 		printf 'TEJ_ARRAY_TASKS=%s\n' "'$sge_array_tasks'"
 		cat <<'EOF2'
 if test -n "${SGE_TASK_ID:-}" && test "$SGE_TASK_ID" != undefined; then
-	job_dir=$job_dir/$(printf '%s\n' "$TEJ_ARRAY_TASKS" | awk -v t="$SGE_TASK_ID" '{ print $t }')
+	task=$(printf '%s\n' "$TEJ_ARRAY_TASKS" | awk -v t="$SGE_TASK_ID" 't ~ /^[1-9][0-9]*$/ { print $t }')
+	# a task id beyond the list (qalter) runs nothing: never the array's own directory
+	test -n "$task" || exit 1
+	job_dir=$job_dir/$task
 	TEJ_NATIVE_ID=$JOB_ID.$SGE_TASK_ID
 fi
 EOF2
