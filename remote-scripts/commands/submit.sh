@@ -315,10 +315,11 @@ container_resolve "$meta" || reject "$container_status" "$container_error"
 # The jobs it runs after (--after) exist, on this plugin (lib/after.sh).
 after_check "$meta" "$plugin" || reject "$EX_DATAERR" "$after_bad"
 
-# An array (lib/array.sh) runs on the direct and slurm plugins (lib/slurm-array.sh).
-if test -d "$meta/array" && test "$plugin" != direct && test "$plugin" != slurm; then
-	reject "$EX_UNAVAILABLE" "the $plugin plugin cannot run arrays yet (submit with --plugin direct or slurm)"
-fi
+# An array (lib/array.sh) runs on the direct, slurm (lib/slurm-array.sh) and sge (queues/sge.sh) plugins.
+case $plugin in direct | slurm | sge) ;; *)
+	test ! -d "$meta/array" || reject "$EX_UNAVAILABLE" "the $plugin plugin cannot run arrays yet (submit with --plugin direct, slurm or sge)"
+	;;
+esac
 
 # 4. Claim the id (mkdir is atomic: of two submits of one id, one wins), then move the job in.
 until mkdir "$job_dir" 2>/dev/null; do
@@ -348,6 +349,8 @@ if test -d "$job_dir/meta/array"; then
 	array_create "$job_dir" || status=$EX_DATAERR
 	# under slurm, Slurm job arrays hold the tasks (lib/slurm-array.sh)
 	if test "$status" -eq 0 && test "$plugin" = slurm; then slurm_array_submit "$job_dir" || status=$?; fi
+	# under sge, one Grid Engine array job (sge_array_submit, queues/sge.sh)
+	if test "$status" -eq 0 && test "$plugin" = sge; then sge_array_submit "$job_dir" || status=$?; fi
 	test "$status" -ne 0 || native_id=array
 elif test "$plugin" = direct; then
 	# The bundle's direct plugin starts the wrapper from this shell, not a subshell (a fork of a

@@ -14,9 +14,14 @@ array_kill() {
 	array_lock "$1" || die "$EX_TEMPFAIL" "the array ${1##*/} is locked: try again"
 	test -f "$1/killed" || write_state "$1/killed" "$(now)"
 	array_unlock "$1"
-	# a Slurm array (lib/slurm-array.sh)
+	# a Slurm array (lib/slurm-array.sh), a Grid Engine one (queues/sge.sh)
 	if test -f "$1/native-ids"; then
-		slurm_array_kill "$1" "$2"
+		if read_state_into "$1/plugin" && test "$state_line" = sge; then
+			load_queue sge
+			sge_array_kill "$1" "$2"
+		else
+			slurm_array_kill "$1" "$2"
+		fi
 		return
 	fi
 	for _array_kill_r in "$1"/running/*; do
@@ -55,6 +60,10 @@ array_going_any() {
 array_requeue() {
 	_array_requeue_a=${1%/*}
 	_array_requeue_n=${1##*/}
+	# a Grid Engine array's task (queues/sge.sh): not yet (a Slurm one: below)
+	if test -f "$_array_requeue_a/native-ids" && read_state_into "$_array_requeue_a/plugin" && test "$state_line" = sge; then
+		die "$EX_UNAVAILABLE" "task $_array_requeue_n of the Grid Engine array ${_array_requeue_a##*/} cannot be rerun yet: submit it again"
+	fi
 	test ! -f "$_array_requeue_a/killed" || die "$EX_UNAVAILABLE" "the array ${_array_requeue_a##*/} was killed: submit it again"
 	array_lock "$_array_requeue_a" || die "$EX_TEMPFAIL" "the array ${_array_requeue_a##*/} is locked: try again"
 	job_state_into "$1"

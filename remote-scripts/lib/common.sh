@@ -329,6 +329,9 @@ TEJ_PLUGIN=
 load_queue() {
 	check_plugin_name "$1"
 	test "$1" = "$TEJ_PLUGIN" && return 0
+	# what the batch plugins share (lib/batch.sh; a wrapper loads only direct, and has no tej_lib_batch)
+	# shellcheck source=batch.sh
+	test "$1" = direct || if test -n "${tej_in_memory:-}"; then tej_lib_batch; else . "$TEJ_ROOT/lib/batch.sh"; fi
 	# From the helper program a plugin of the bundle is the program's own function: the file on disk is
 	# never read, whatever a job wrote into it.
 	if test -n "${tej_in_memory:-}" && tej_plugin_known "$1"; then

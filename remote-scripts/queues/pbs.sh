@@ -2,7 +2,7 @@
 # Summary: The pbs queue plugin: hands the job to PBS Pro/OpenPBS or Torque with qsub; the batch script
 #   runs the job wrapper, whose own record decides how the job ended
 # Usage: load_queue pbs   (function definitions only: queue_check queue_config queue_submit queue_state
-#   queue_states queue_kill queue_find queue_abandon)
+#   queue_states queue_kill queue_find queue_abandon queue_node)
 # Output (proto 1): queue_submit prints the PBS job id; queue_states one "WORD NATIVE_STATE JOB_DIR" line
 #   per "NATIVE_ID JOB_DIR" line it reads; queue_config one "pbs_dialect=torque|pbspro" line
 # Exit: queue_check 69 without qsub, qstat and qdel; queue_submit 1 when qsub refuses, 75 when the server
@@ -99,30 +99,28 @@ pbs_jobs() {
 		id != "" && name == tag && owner == user { print id; id = "" }' | grep . # fails when nothing matched
 }
 
-# queue_find JOB_DIR: the PBS job of a submit that died after qsub and before it wrote native-id (2 while
-# that qsub still runs: the server may not have the job yet)
+# pbs_find JOB_DIR: the first of pbs_jobs
+pbs_find() {
+	batch_first_into pbs_jobs "$1" || return
+	# shellcheck disable=SC2154 # set by batch_first_into (lib/batch.sh)
+	printf '%s\n' "$batch_first"
+}
+
+# queue_find JOB_DIR: the PBS job of a submit that died after qsub and before it wrote native-id
+# (lib/batch.sh)
 queue_find() {
-	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
-	if read_state_into "$1/qsub-pid" && submitter_alive "$state_line"; then
-		return 2
-	fi
-	_queue_find_ids=$(pbs_jobs "$1") || return
-	printf '%s\n' "${_queue_find_ids%%"$nl"*}"
+	batch_find "$1" qsub pbs_find
+}
+
+# pbs_cancel ID JOB_DIR: qdel one job of an abandoned submit
+pbs_cancel() {
+	qdel "$1" 2>/dev/null || :
+	say "deleted PBS job $1 of the abandoned job ${2##*/}"
 }
 
 # queue_abandon JOB_DIR: qdel the PBS jobs of this submit attempt; 2 when qstat does not answer
 queue_abandon() {
-	_qa_status=0
-	_qa_ids=$(pbs_jobs "$1") || _qa_status=$?
-	case $_qa_status in
-	0) ;;
-	1) return 0 ;;
-	*) return "$_qa_status" ;;
-	esac
-	for _qa_id in $_qa_ids; do
-		qdel "$_qa_id" 2>/dev/null || :
-		say "deleted PBS job $_qa_id of the abandoned job ${1##*/}"
-	done
+	batch_abandon "$1" pbs_jobs pbs_cancel
 }
 
 # pbs_batch_script ATTEMPT: the batch script, the same text for every job but for the submit attempt (a
@@ -144,45 +142,21 @@ TEJ_NATIVE_ID=${PBS_JOBID:-${SLURM_JOB_ID:-}}
 export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID
 EOF
 	printf 'TEJ_ATTEMPT=%s\nexport TEJ_ATTEMPT\n' "$1" # checked by queue_submit
-	if test -n "${tej_in_memory:-}"; then
-		# tej_text_* are the helper program's; single-quoted here, each ' as '\''.
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
-		printf "# shellcheck disable=SC2016,SC2089\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
-		cat <<'EOF'
-# shellcheck disable=SC2090
-export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
-# shellcheck disable=SC2016
-set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF
-	else
-		cat <<'EOF'
-# The helpers must still match MANIFEST (which the client's dispatcher call checked at submit).
-if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
-	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
-	exit 1
-fi
-set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF
-	fi
+	batch_script_code
 	cat <<'EOF'
 # The wrapper stays in the job's session (no setsid): PBS's mom ends a job by its session, and a wrapper
 # outside it would outlive qdel and the walltime. Their TERM reaches this shell too, which waits for the
 # wrapper to record the end it saw.
 trap : TERM
 "${TEJ_SHELL:-/bin/sh}" "$@" &
-wrapper=$!
-while kill -0 "$wrapper" 2>/dev/null; do
-	wait "$wrapper" || :
-done
-status=1
-if test -f "$job_dir/exit-code"; then read -r status <"$job_dir/exit-code" || :; fi
-exit "$status"
 EOF
+	batch_script_wait
 }
 
+# pbs_no_script ATTEMPT: qsub's stdin: nothing (the script is JOB_DIR/batch.sh, an argument)
+pbs_no_script() {
+	:
+}
 
 # pbs_memory SIZE: a tej memory size (Slurm's units: K, M (the default), G, T) in PBS's (kb, mb, gb, tb)
 pbs_memory() {
@@ -247,9 +221,7 @@ queue_submit() {
 	_qs_dir=$1
 	_qs_meta=$1/meta
 	# The attempt goes into the text of the script: a staging directory's name.
-	case ${TEJ_ATTEMPT:-} in
-	*[!A-Za-z0-9._-]*) die "$EX_FAILURE" "bad submit attempt: '$TEJ_ATTEMPT'" ;;
-	esac
+	batch_check_attempt
 	for _qs_f in "$_qs_meta/slurm/qos" "$_qs_meta"/slurm/args/*; do
 		if test -f "$_qs_f"; then
 			say "the pbs plugin takes no qos nor sbatch_args (they are Slurm's): drop them from the job"
@@ -267,45 +239,14 @@ queue_submit() {
 		test -z "$_qs_w" || set -- "$@" "$_qs_w"
 	done
 	set -- "$@" -N "$(pbs_tag "$_qs_dir")" -j oe -o "$_qs_dir/pbs.out" "$_qs_dir/batch.sh"
-	write_state "$_qs_dir/native-open" "$(now)"
-	_qs_try=1
-	while :; do
-		write_state "$_qs_dir/qsub-attempt" "$_qs_try"
-		# qsub runs in a subshell whose pid and identity go to qsub-pid: should this helper die, its qsub
-		# may live on and create the job after a reader has looked for it (queue_find).
-		if _qs_out=$(
-			cd "$_qs_dir" || exit 1
-			qsub "$@" 2>"$_qs_dir/qsub.err" </dev/null &
-			_qs_pid=$!
-			if _qs_ident=$(proc_identity "$_qs_pid"); then
-				write_state "$_qs_dir/qsub-pid" "$_qs_pid $_qs_ident" || :
-			fi
-			wait "$_qs_pid"
-		); then
-			_qs_id=$(printf '%s\n' "$_qs_out" | sed -n '/./{p;q;}')
-			break
-		fi
-		if ! pbs_transient "$_qs_dir/qsub.err"; then
-			cat "$_qs_dir/qsub.err" >&2
-			return "$EX_FAILURE"
-		fi
-		rm -f "$_qs_dir/qsub-pid"
-		if _qs_id=$(queue_find "$_qs_dir"); then
-			say "qsub failed ($(head -n 1 "$_qs_dir/qsub.err")), but the server has the job: $_qs_id"
-			break
-		fi
-		if test "$_qs_try" -ge 3; then
-			cat "$_qs_dir/qsub.err" >&2
-			return "$EX_TEMPFAIL"
-		fi
-		sleep "$_qs_try"
-		_qs_try=$((_qs_try + 1))
-	done
+	batch_submit "$_qs_dir" qsub pbs_no_script pbs_transient pbs_find "the server" "$@" || return
+	# shellcheck disable=SC2154 # set by batch_submit (lib/batch.sh)
+	_qs_out=$batch_out
+	_qs_id=${batch_found:-$(printf '%s\n' "$batch_out" | sed -n '/./{p;q;}')}
 	if ! pbs_id_ok "$_qs_id"; then
 		say "qsub printed no job id: '$_qs_out'"
 		return "$EX_FAILURE"
 	fi
-	rm -f "$_qs_dir/qsub.err" "$_qs_dir/qsub-pid"
 	printf '%s\n' "$_qs_id"
 }
 
@@ -417,4 +358,17 @@ queue_kill() {
 		_qk_left=$((_qk_left - 1))
 	done
 	wait_end_record "$1"
+}
+
+# queue_node JOB_DIR NATIVE_ID: the first host of a running job's exec_host (qstat -f: Torque's
+# node/0+node/1, PBS Pro's node/0*2+other/0, Slurm's wrappers' node/2), where the batch script and so
+# the job itself run. No queue_exec: neither dialect runs a command inside a running job from outside
+# (pbsdsh and pbs_attach work from within it): exec and shell run on the login node.
+queue_node() {
+	# the id comes from the job's directory, which the job can write: never an option of qstat
+	pbs_id_ok "$2" || return "$EX_DATAERR"
+	_queue_node_out=$(qstat -f "$2" 2>/dev/null) || return "$EX_UNAVAILABLE"
+	_queue_node_h=$(printf '%s\n' "$_queue_node_out" | awk '$1 == "exec_host" && $2 == "=" { h = $3; sub(/[\/+*:].*/, "", h); print h; exit }')
+	test -n "$_queue_node_h" || return "$EX_UNAVAILABLE"
+	printf '%s\n' "$_queue_node_h"
 }

@@ -2,7 +2,7 @@
 # Summary: The sge queue plugin: hands the job to (Son of) Grid Engine with qsub; the batch script runs the
 #   job wrapper
 # Usage: load_queue sge   (function definitions only: queue_check queue_submit queue_state queue_states
-#   queue_kill queue_find queue_abandon queue_node)
+#   queue_kill queue_find queue_abandon queue_node; sge_array_submit sge_array_kill for lib/array.sh)
 # Output (proto 1): queue_submit prints the Grid Engine job id; queue_states one "WORD NATIVE_STATE JOB_DIR"
 #   line per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without qsub, qstat and qdel; queue_submit qsub's status when it refuses
@@ -97,37 +97,36 @@ sge_jobs() {
 
 # sge_find JOB_DIR: the first of sge_jobs
 sge_find() {
-	_sge_find_ids=$(sge_jobs "$1") || return
-	printf '%s\n' "${_sge_find_ids%%"$nl"*}"
+	batch_first_into sge_jobs "$1" || return
+	# shellcheck disable=SC2154 # set by batch_first_into (lib/batch.sh)
+	printf '%s\n' "$batch_first"
+}
+
+# sge_found JOB_DIR: sge_find, else the id the job recorded when it ran (launched): qstat forgets a job
+# within seconds of its end (the retry of an unanswered qsub)
+sge_found() {
+	sge_find "$1" && return
+	# shellcheck disable=SC2154 # launched_native is set by launched_into (state.sh)
+	launched_into "$1" && printf '%s\n' "$launched_native"
 }
 
 # queue_find JOB_DIR: the Grid Engine job of a submit that died after qsub and before it wrote
-# native-id, still queued: sge_find. While the submit's qsub still runs (qsub-pid), the qmaster may not
-# have the job yet: 2.
+# native-id, still queued: sge_find (lib/batch.sh)
 queue_find() {
-	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
-	if read_state_into "$1/qsub-pid" && submitter_alive "$state_line"; then
-		return 2
-	fi
-	sge_find "$1"
+	batch_find "$1" qsub sge_find
 }
 
-# queue_abandon JOB_DIR: qdel the Grid Engine jobs of this submit attempt (sge_jobs); 2 when qstat does
-# not answer, 1 when qdel fails on a job the qmaster still has
+# sge_cancel ID JOB_DIR: qdel one job of an abandoned submit; fails when the qmaster still has it
+sge_cancel() {
+	if ! qdel "$1" >/dev/null 2>&1 && qstat -j "$1" >/dev/null 2>&1; then
+		return 1
+	fi
+	say "deleted Grid Engine job $1 of the abandoned job ${2##*/}"
+}
+
+# queue_abandon JOB_DIR: qdel the Grid Engine jobs of this submit attempt (sge_jobs, lib/batch.sh)
 queue_abandon() {
-	_qa_status=0
-	_qa_ids=$(sge_jobs "$1") || _qa_status=$?
-	case $_qa_status in
-	0) ;;
-	1) return 0 ;;
-	*) return "$_qa_status" ;;
-	esac
-	for _qa_id in $_qa_ids; do
-		if ! qdel "$_qa_id" >/dev/null 2>&1 && qstat -j "$_qa_id" >/dev/null 2>&1; then
-			return 1
-		fi
-		say "deleted Grid Engine job $_qa_id of the abandoned job ${1##*/}"
-	done
+	batch_abandon "$1" sge_jobs sge_cancel
 }
 
 # sge_batch_script [ATTEMPT]: the batch script; as slurm's (queues/slurm.sh slurm_batch_script): from
@@ -150,6 +149,23 @@ else
 fi
 TEJ_NATIVE_ID=${JOB_ID:-}
 TEJ_ATTEMPT=${3:-}
+EOF2
+	# a task of an array (sge_array_submit, below): Grid Engine's task T runs tej's index number T of this list
+	# (digits: checked by sge_array_submit)
+	if test -n "${sge_array_spec:-}"; then
+		# shellcheck disable=SC2154 # digits and blanks, set by sge_array_submit
+		printf 'TEJ_ARRAY_TASKS=%s\n' "'$sge_array_tasks'"
+		cat <<'EOF2'
+if test -n "${SGE_TASK_ID:-}" && test "$SGE_TASK_ID" != undefined; then
+	task=$(printf '%s\n' "$TEJ_ARRAY_TASKS" | awk -v t="$SGE_TASK_ID" 't ~ /^[1-9][0-9]*$/ { print $t }')
+	# a task id beyond the list (qalter) runs nothing: never the array's own directory
+	test -n "$task" || exit 1
+	job_dir=$job_dir/$task
+	TEJ_NATIVE_ID=$JOB_ID.$SGE_TASK_ID
+fi
+EOF2
+	fi
+	cat <<'EOF2'
 export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
 # The wrapper stays in this script's process group (no setsid): Grid Engine ends a job by a KILL to
 # its group (qdel, h_rt), and a wrapper that left it would run on, outside the scheduler. No qsub
@@ -158,38 +174,14 @@ export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID TEJ_ATTEMPT
 EOF2
 	if test -n "${tej_in_memory:-}"; then
 		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
-		printf "# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
-		cat <<'EOF2'
-# shellcheck disable=SC2090 # code, for the wrapper's shell
-export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
-# shellcheck disable=SC2016 # expanded by the wrapper's shell
-set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF2
-	else
-		cat <<'EOF2'
-if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
-	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
-	exit 1
-fi
-set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF2
 	fi
+	batch_script_code
 	cat <<'EOF2'
-"${TEJ_SHELL:-/bin/sh}" "$@" &
-wrapper=$!
 # the wrapper's TERM to the job may reach this script too: it waits on
 trap : TERM
-while kill -0 "$wrapper" 2>/dev/null; do
-	wait "$wrapper" || :
-done
-status=1
-if test -f "$job_dir/exit-code"; then read -r status <"$job_dir/exit-code" || :; fi
-exit "$status"
+"${TEJ_SHELL:-/bin/sh}" "$@" &
 EOF2
+	batch_script_wait
 }
 
 # queue_submit JOB_DIR: run qsub -terse with the job's resources as separate words, print the Grid
@@ -199,7 +191,7 @@ queue_submit() {
 	_qs_dir=$1
 	_qs_meta=$1/meta
 	if test -z "${tej_in_memory:-}"; then
-		sge_batch_script >"$_qs_dir/batch.sh"
+		sge_batch_script "" >"$_qs_dir/batch.sh"
 	fi
 	set -- -S /bin/sh
 	_qs_nproc=1
@@ -217,67 +209,55 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/partition"); then set -- "$@" -q "$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" -P "$_qs_v"; fi
 	# tej's own plumbing: the name and context find the job again after a qsub that got no answer.
+	# an array (sge_array_submit, below): tasks 1-M, at most K at once; one output file per task ($TASK_ID is
+	# Grid Engine's pseudo variable of -o, not the shell's)
+	if test -n "${sge_array_spec:-}"; then
+		set -- "$@" -t "$sge_array_spec"
+		test -z "${sge_array_throttle:-}" || set -- "$@" -tc "$sge_array_throttle"
+	fi
+	# shellcheck disable=SC2016 # expanded by Grid Engine
 	set -- "$@" -terse -N "${_qs_dir##*/}" -ac "$(sge_context "$_qs_dir")" \
-		-wd "$_qs_dir" -o "$_qs_dir/sge.out" -j y
+		-wd "$_qs_dir" -o "$_qs_dir/sge${sge_array_spec:+-\$TASK_ID}.out" -j y
 	if test -z "${tej_in_memory:-}"; then
 		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir" "${TEJ_ATTEMPT:-}"
 	fi
-	case ${TEJ_ATTEMPT:-} in
-	*[!A-Za-z0-9._-]*) die "$EX_FAILURE" "bad submit attempt: '$TEJ_ATTEMPT'" ;;
-	esac
-
-	write_state "$_qs_dir/native-open" "$(now)"
-	_qs_try=1
-	while :; do
-		write_state "$_qs_dir/qsub-attempt" "$_qs_try"
-		if _qs_out=$(
-			{ sge_batch_script "${TEJ_ATTEMPT:-}" | qsub "$@" 2>"$_qs_dir/qsub.err"; } &
-			_qs_pid=$!
-			if _qs_ident=$(proc_identity "$_qs_pid"); then
-				write_state "$_qs_dir/qsub-pid" "$_qs_pid $_qs_ident" || :
-			fi
-			wait "$_qs_pid"
-		); then
-			_qs_id=$_qs_out
-			break
-		fi
-		if ! sge_transient "$_qs_dir/qsub.err"; then
-			cat "$_qs_dir/qsub.err" >&2
-			return "$EX_FAILURE"
-		fi
-		if _qs_id=$(sge_find "$_qs_dir"); then
-			say "qsub failed ($(head -n 1 "$_qs_dir/qsub.err")), but Grid Engine has the job: $_qs_id"
-			break
-		fi
-		# qstat forgets a job within seconds of its end: one that ran has recorded itself (launched).
-		# shellcheck disable=SC2154 # launched_native is set by launched_into (state.sh)
-		if launched_into "$_qs_dir"; then
-			_qs_id=$launched_native
-			say "qsub failed ($(head -n 1 "$_qs_dir/qsub.err")), but Grid Engine ran the job: $_qs_id"
-			break
-		fi
-		if test "$_qs_try" -ge 3; then
-			cat "$_qs_dir/qsub.err" >&2
-			return "$EX_TEMPFAIL"
-		fi
-		sleep "$_qs_try"
-		_qs_try=$((_qs_try + 1))
-	done
+	batch_check_attempt
+	# a qsub that got no answer is looked for again (sge_found) before it is retried
+	batch_submit "$_qs_dir" qsub sge_batch_script sge_transient sge_found "Grid Engine" "$@" || return
+	# shellcheck disable=SC2154 # set by batch_submit (lib/batch.sh)
+	_qs_out=$batch_out
+	# an array's qsub -terse prints JOBID.1-M:1
+	_qs_id=${batch_found:-${batch_out%%.*}}
 	case $_qs_id in
 	'' | *[!0-9]*)
 		say "qsub printed no job id: '$_qs_out'"
 		return "$EX_FAILURE"
 		;;
 	esac
-	rm -f "$_qs_dir/qsub.err" "$_qs_dir/qsub-pid"
 	printf '%s\n' "$_qs_id"
+}
+
+# sge_lines: read `qstat -u USER`'s listing, print "ID STATE QUEUE" for each job (QUEUE - while it has
+# none), "JOBID.T STATE QUEUE" for each task T of an array: a running task has a line of its own, the
+# pending ones share one whose ja-task-ID is a list of ranges (1-10:1, 3,5-9:2)
+sge_lines() {
+	awk 'NR > 2 && NF >= 5 { q = "-"; t = ""
+			if ($8 ~ /@/) { q = $8; if (NF >= 10) t = $10 } else if (NF >= 9) t = $9
+			if (t == "") { print $1, $5, q; next }
+			n = split(t, parts, ","); for (k = 1; k <= n; k++) { r = parts[k]; step = 1
+				if (split(r, rs, ":") > 1) { r = rs[1]; step = rs[2] + 0 } if (step < 1) step = 1
+				m = split(r, ab, "-"); b = (m > 1) ? ab[2] : ab[1]
+				for (i = ab[1] + 0; i <= b + 0; i += step) print $1 "." i, $5, q } }'
 }
 
 # sge_acct_state NATIVE_ID: failed=N from qacct (0: the job ran and ended, 37: the qmaster enforced h_rt,
 # 100: qdel, other: the job failed before it ran), - when qacct has no record (not yet written, or the
 # job never ran)
 sge_acct_state() {
-	_sge_acct=$(qacct -j "$1" 2>/dev/null | awk '$1 == "failed" { print $2; exit }') || _sge_acct=
+	case $1 in
+	*.*) set -- "${1%%.*}" -t "${1#*.}" ;; # an array's task (sge_array_submit, below)
+	esac
+	_sge_acct=$(qacct -j "$@" 2>/dev/null | awk '$1 == "failed" { print $2; exit }') || _sge_acct=
 	case $_sge_acct in
 	'' | *[!0-9]*) echo - ;;
 	*) echo "failed=$_sge_acct" ;;
@@ -296,7 +276,7 @@ queue_states() {
 	# "ID STATE" of the listing's job lines (after two header lines), then the input's "J ID DIR"
 	_qss_joined=$(
 		{
-			printf '%s\n' "$_qss_qstat" | awk 'NR > 2 && NF >= 5 { print "S", $1, $5 }'
+			printf '%s\n' "$_qss_qstat" | sge_lines | sed 's/^/S /'
 			printf '%s\n' "$_qss_in" | sed 's/^/J /'
 		} | awk '$1 == "S" { st[$2] = $3; next }
 			$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
@@ -335,16 +315,16 @@ queue_state() {
 # does not answer
 sge_listed() {
 	_sge_listed=$(qstat -u "$(id -un)" 2>/dev/null) || return
-	printf '%s\n' "$_sge_listed" | awk -v id="$1" 'NR > 2 && $1 == id { print $5; exit }'
+	printf '%s\n' "$_sge_listed" | sge_lines | awk -v id="$1" '$1 == id { print $2; exit }'
 }
 
 # queue_node JOB_DIR NATIVE_ID: the host a running job runs on (qstat's queue column, QUEUE@HOST)
 queue_node() {
 	case $2 in
-	'' | *[!0-9]*) return "$EX_DATAERR" ;;
+	'' | *[!0-9.]*) return "$EX_DATAERR" ;;
 	esac
 	_queue_node_out=$(qstat -u "$(id -un)" 2>/dev/null) || return "$EX_UNAVAILABLE"
-	_queue_node_q=$(printf '%s\n' "$_queue_node_out" | awk -v id="$2" 'NR > 2 && $1 == id { print $8; exit }')
+	_queue_node_q=$(printf '%s\n' "$_queue_node_out" | sge_lines | awk -v id="$2" '$1 == id { print $3; exit }')
 	case $_queue_node_q in
 	*@?*) printf '%s\n' "${_queue_node_q#*@}" ;;
 	*) return "$EX_UNAVAILABLE" ;;
@@ -379,4 +359,65 @@ queue_kill() {
 		_qk_left=$((_qk_left - 1))
 	done
 	return 0
+}
+
+# Arrays (lib/array.sh's layout) as one Grid Engine array job: Grid Engine numbers the tasks 1..M
+# (qsub -t 1-M, throttled by -tc K); task T runs tej's index number T of the list, which the batch
+# script's own text holds (no file a task could rewrite). Each task's directory is prepared at submit
+# and given its native id JOBID.T (qstat's job-ID and ja-task-ID); the array's id goes to
+# DIR/native-ids, read back as digits, and kill deletes only an id that qstat says is the array's
+# (name and context: sge_jobs).
+
+# sge_array_submit DIR: prepare every task of the array in DIR and hand them to Grid Engine: one qsub
+# -t 1-M (-tc meta/array/max when the client sent one). Each task gets native-id JOBID.T, and is no
+# longer queued by tej (Grid Engine queues it).
+sge_array_submit() {
+	_gas_dir=$1
+	sge_array_tasks=
+	_gas_m=0
+	while IFS= read -r _gas_i || test -n "$_gas_i"; do
+		is_task_index "$_gas_i" || continue
+		sge_array_tasks="$sge_array_tasks $_gas_i"
+		_gas_m=$((_gas_m + 1))
+	done <"$_gas_dir/meta/array/tasks"
+	sge_array_spec=1-$_gas_m
+	sge_array_throttle=
+	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
+	! read_state_into "$_gas_dir/meta/array/max" || sge_array_throttle=$state_line
+	case $sge_array_throttle in [1-9] | [1-9]*[0-9]) ;; *) sge_array_throttle= ;; esac
+	now_into
+	_gas_id=$(queue_submit "$_gas_dir" </dev/null) || return
+	printf '%s\n' "$_gas_id" >"$_gas_dir/native-ids"
+	_gas_t=0
+	for _gas_i in $sge_array_tasks; do
+		_gas_t=$((_gas_t + 1))
+		array_task_prepare "$_gas_dir" "$_gas_i" sge || return
+		cp "$_gas_dir/attempt" "$_gas_dir/$_gas_i/attempt" 2>/dev/null || :
+		: >"$_gas_dir/$_gas_i/native-open"
+		# shellcheck disable=SC2154 # now_value is set by now_into (common.sh)
+		printf '%s\n' "$now_value" >"$_gas_dir/$_gas_i/submitted"
+		printf '%s.%s\n' "$_gas_id" "$_gas_t" >"$_gas_dir/$_gas_i/native-id"
+		rm -f "$_gas_dir/$_gas_i/queued"
+	done
+	sge_array_spec=
+	sge_array_tasks=
+	sge_array_throttle=
+}
+
+# sge_array_kill DIR GRACE: qdel the Grid Engine array of DIR (only an id of native-ids that qstat says
+# is this array's: a task can write native-ids), then kill_job each task that has not ended
+sge_array_kill() {
+	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_mine=
+	while IFS= read -r _gak_id || test -n "$_gak_id"; do
+		case $_gak_id in '' | *[!0-9]*) continue ;; esac
+		case " $(printf '%s' "$_gak_mine" | tr '\n' ' ') " in
+		*" $_gak_id "*) qdel "$_gak_id" >/dev/null 2>&1 || : ;;
+		*) say "not deleting Grid Engine job $_gak_id: qstat does not show it as the array ${1##*/}" ;;
+		esac
+	done <"$1/native-ids"
+	array_members_into "${1##*/}" || return 0
+	# shellcheck disable=SC2154 # array_members is set by array_members_into (array.sh)
+	for _gak_id in $array_members; do
+		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_gak_id" "$2") || true
+	done
 }

@@ -93,34 +93,24 @@ slurm_find() {
 }
 
 # queue_find JOB_DIR: the Slurm job of a submit that died after sbatch and before it wrote native-id,
-# still queued (once it starts, its wrapper records the id in launched): slurm_find. While the submit's
-# sbatch still runs (sbatch-pid: the helper died, its sbatch did not), Slurm may not have the job yet: 2.
+# still queued (once it starts, its wrapper records the id in launched): slurm_find (lib/batch.sh)
 queue_find() {
-	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
-	if read_state_into "$1/sbatch-pid" && submitter_alive "$state_line"; then
-		return 2
-	fi
-	slurm_find "$1"
+	batch_find "$1" sbatch slurm_find
 }
 
-# queue_abandon JOB_DIR: scancel the Slurm jobs of this submit attempt (slurm_jobs); 2 when squeue does
-# not answer, 1 when scancel fails on a job Slurm still runs or queues
+# slurm_cancel ID JOB_DIR: scancel one job of an abandoned submit; fails when Slurm still has it
+slurm_cancel() {
+	if ! scancel "$1" 2>/dev/null; then
+		case $(slurm_word "$(squeue -h -j "$1" -o %T 2>/dev/null)") in
+		queued | running) return 1 ;;
+		esac
+	fi
+	say "cancelled Slurm job $1 of the abandoned job ${2##*/}"
+}
+
+# queue_abandon JOB_DIR: scancel the Slurm jobs of this submit attempt (slurm_jobs, lib/batch.sh)
 queue_abandon() {
-	_qa_status=0
-	_qa_ids=$(slurm_jobs "$1") || _qa_status=$?
-	case $_qa_status in
-	0) ;;
-	1) return 0 ;;
-	*) return "$_qa_status" ;;
-	esac
-	for _qa_id in $_qa_ids; do
-		if ! scancel "$_qa_id" 2>/dev/null; then
-			case $(slurm_word "$(squeue -h -j "$_qa_id" -o %T 2>/dev/null)") in
-			queued | running) return 1 ;;
-			esac
-		fi
-		say "cancelled Slurm job $_qa_id of the abandoned job ${1##*/}"
-	done
+	batch_abandon "$1" slurm_jobs slurm_cancel
 }
 
 # slurm_batch_script [ATTEMPT]: the batch script. From files it is the same text for every job (the job
@@ -174,33 +164,8 @@ trap on_term TERM
 EOF
 	if test -n "${tej_in_memory:-}"; then
 		printf 'TEJ_ATTEMPT=%s\n' "${1:-}" # checked by queue_submit
-		# tej_text_* are the helper program's; single-quoted here, each ' as '\''.
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_LIBS='%s'\n" "$(printf '%s\n' "$tej_text_libs" | sed "s/'/'\\\\''/g")"
-		# shellcheck disable=SC2154
-		printf "# shellcheck disable=SC2089 # code, for the wrapper's shell\nTEJ_CODE_RUN_JOB='%s'\n" "$(printf '%s\n' "$tej_text_run_job" | sed "s/'/'\\\\''/g")"
-		# The boot has no single quote (lib/common.sh).
-		printf "# shellcheck disable=SC2016,SC2089 # code, for the wrapper's shell\nTEJ_CODE_BOOT='%s'\n" "$TEJ_WRAPPER_BOOT"
-		cat <<'EOF'
-# The wrapper's code is above, as the client's call checked it at submit: start it as direct does
-# (wrapper_code_export, lib/common.sh).
-# shellcheck disable=SC2090 # code, for the wrapper's shell
-export TEJ_CODE_BOOT TEJ_CODE_LIBS TEJ_CODE_RUN_JOB
-# shellcheck disable=SC2016 # expanded by the wrapper's shell
-set -- -c 'eval "$TEJ_CODE_BOOT"' "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF
-	else
-		cat <<'EOF'
-
-# A job runs as this user and could have edited the helpers since sbatch: run the wrapper only while
-# they still match MANIFEST (which the client's dispatcher call checked at submit).
-if command -v sha256sum >/dev/null 2>&1 && ! (cd "$TEJ_ROOT" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
-	echo "tej: the helpers in $TEJ_ROOT were modified after they were installed: not running the job" >&2
-	exit 1
-fi
-set -- "$TEJ_ROOT/lib/run-job.sh" "$job_dir"
-EOF
 	fi
+	batch_script_code
 	cat <<'EOF'
 
 # The wrapper leads its own process group, as under direct (from this shell, setsid does not fork).
@@ -209,15 +174,8 @@ if command -v setsid >/dev/null 2>&1; then
 else
 	"${TEJ_SHELL:-/bin/sh}" "$@" &
 fi
-wrapper=$!
-# wait returns early when the TERM trap runs: wait until the wrapper is gone.
-while kill -0 "$wrapper" 2>/dev/null; do
-	wait "$wrapper" || :
-done
-status=1
-if test -f "$job_dir/exit-code"; then read -r status <"$job_dir/exit-code" || :; fi
-exit "$status"
 EOF
+	batch_script_wait
 }
 
 # queue_submit JOB_DIR: write JOB_DIR/batch.sh, run sbatch --parsable with the job's resources as separate
@@ -230,7 +188,7 @@ queue_submit() {
 	# it goes on sbatch's stdin (slurm_batch_script).
 	case ${slurm_array_offset:-} in *[!0-9]*) die "$EX_FAILURE" "bad array offset: '$slurm_array_offset'" ;; esac
 	if test -z "${tej_in_memory:-}"; then
-		slurm_batch_script >"$_qs_dir/batch.sh"
+		slurm_batch_script "" >"$_qs_dir/batch.sh"
 	fi
 	set -- --ntasks=1
 	if _qs_v=$(read_state "$_qs_meta/nproc"); then set -- "$@" --cpus-per-task="$_qs_v"; fi
@@ -262,51 +220,17 @@ queue_submit() {
 		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir" "${TEJ_ATTEMPT:-}"
 	fi
 
-	# The attempt goes into the text of the script from the helper program: a staging directory's name.
-	case ${TEJ_ATTEMPT:-} in
-	*[!A-Za-z0-9._-]*) die "$EX_FAILURE" "bad submit attempt: '$TEJ_ATTEMPT'" ;;
-	esac
-
-	# The end of the job is confirmed with Slurm (a TIMEOUT or CANCELLED the wrapper cannot see).
-	write_state "$_qs_dir/native-open" "$(now)"
-	_qs_try=1
-	while :; do
-		write_state "$_qs_dir/sbatch-attempt" "$_qs_try"
-		# sbatch runs in a subshell whose pid and identity go to sbatch-pid: should this helper die, its
-		# sbatch may live on and create the job after a reader has looked for it (queue_find).
-		if _qs_out=$(
-			{ slurm_batch_script "${TEJ_ATTEMPT:-}" | sbatch "$@" 2>"$_qs_dir/sbatch.err"; } &
-			_qs_pid=$!
-			if _qs_ident=$(proc_identity "$_qs_pid"); then
-				write_state "$_qs_dir/sbatch-pid" "$_qs_pid $_qs_ident" || :
-			fi
-			wait "$_qs_pid"
-		); then
-			_qs_id=${_qs_out%%;*}
-			break
-		fi
-		if ! slurm_transient "$_qs_dir/sbatch.err"; then
-			cat "$_qs_dir/sbatch.err" >&2
-			return "$EX_FAILURE"
-		fi
-		if _qs_id=$(slurm_find "$_qs_dir"); then
-			say "sbatch failed ($(head -n 1 "$_qs_dir/sbatch.err")), but Slurm has the job: $_qs_id"
-			break
-		fi
-		if test "$_qs_try" -ge 3; then
-			cat "$_qs_dir/sbatch.err" >&2
-			return "$EX_TEMPFAIL"
-		fi
-		sleep "$_qs_try"
-		_qs_try=$((_qs_try + 1))
-	done
+	batch_check_attempt
+	batch_submit "$_qs_dir" sbatch slurm_batch_script slurm_transient slurm_find Slurm "$@" || return
+	# shellcheck disable=SC2154 # set by batch_submit (lib/batch.sh)
+	_qs_out=$batch_out
+	_qs_id=${batch_found:-${batch_out%%;*}}
 	case $_qs_id in
 	'' | *[!0-9_]*)
 		say "sbatch printed no job id: '$_qs_out'"
 		return "$EX_FAILURE"
 		;;
 	esac
-	rm -f "$_qs_dir/sbatch.err" "$_qs_dir/sbatch-pid"
 	printf '%s\n' "$_qs_id"
 }
 
@@ -321,6 +245,7 @@ slurm_unmet() {
 		test -n "$_slurm_unmet_line" || _slurm_unmet_line="$_slurm_unmet_id unmet"
 		test "$_slurm_unmet_mode" = ok || continue
 		_slurm_unmet_state=
+		# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
 		if test -f "$_slurm_unmet_dir/killed"; then
 			_slurm_unmet_state=killed
 		elif test -f "$_slurm_unmet_dir/timed-out"; then

@@ -73,6 +73,9 @@ export function helperProgram(bundle: Bundle): { text: string; sha256: string } 
       // for a task's wrapper, which starts the array's next task (lib/array.sh)
       `tej_text_direct=${shQuote(text(bundle, 'queues/direct.sh'))}`,
       'eval "tej_libs() {\n$tej_text_libs\n}"',
+      // what the batch plugins share (lib/batch.sh): run by each of them as it is loaded, never part of
+      // a batch script's embedded libraries
+      `tej_lib_batch() {\n${text(bundle, 'lib/batch.sh')}\n}`,
       `tej_remote() {\n${text(bundle, 'tej-remote')}\n}`,
       ...COMMANDS.map((c) => `tej_cmd_${c}() {\n${text(bundle, `commands/${c}.sh`)}\n}`),
       ...COMMAND_LIBS.map((name) => `tej_lib_${name}() {\n${text(bundle, `lib/${name}.sh`)}\n}`),

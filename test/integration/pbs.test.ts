@@ -3,14 +3,11 @@
 // over Slurm) at /usr/bin, as a Torque login node has them. Debian has no PBS server; the parsers of
 // PBS Pro's and Torque's own outputs are tested on recorded samples (test/remote-scripts/pbs.test.ts).
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, waitFor, ok } from '../helpers/cli.js';
+import { countCalls, flakySubmit, overlayTorque } from '../helpers/scheduler-calls.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
-
-// Unpacked by test/lab/torque-wrappers.sh (.ci/run): the package itself conflicts with gridengine-client.
-const TORQUE_BIN = '/opt/slurm-torque/bin';
 
 interface JsonStatus {
   id: string;
@@ -51,39 +48,16 @@ describe('the pbs plugin against Torque-style commands over a real Slurm', { con
   const ended = (id: string, h = home) => waitFor(`${id} to end`, () => status(id, h), (r) => r.code !== 2 && r.code !== 3);
 
   before(async () => {
-    await access(join(TORQUE_BIN, 'qsub')).catch(() => {
-      throw new Error(`no Torque-style wrappers in ${TORQUE_BIN}: run test/lab/torque-wrappers.sh as root (needs libslurm-perl libslurmdb-perl libswitch-perl)`);
-    });
     lab = await startLab({ hosts: [{ name: 'p1', role: 'slurm' }] });
-    // The wrappers in front of /usr/bin inside the host only (an overlay: qsub runs "$(dirname $0)/sbatch")
-    const m = await lab.exec('p1', ['sh', '-c', `mkdir -p /run/torque-bin && cp ${TORQUE_BIN}/* /run/torque-bin/ && mount -t overlay overlay -o lowerdir=/run/torque-bin:/usr/bin /usr/bin`]);
-    assert.equal(m.code, 0, m.stderr);
+    await overlayTorque(lab, 'p1');
     home = await makeClientHome(lab);
     bobHome = await makeClientHome(lab, { user: 'bob' });
     carolHome = await makeClientHome(lab, { user: 'carol' });
     jobs = await lab.makeTmpDir('tej-pbs-jobs-');
-    const wrappers = [
-      'mkdir -p ~/testbin',
-      // every call is counted in ~/calls.log, then the real command does the work
-      ...['qstat', 'qdel'].map((c) => `printf '#!/bin/sh\\necho ${c} >> "$HOME/calls.log"\\nexec /usr/bin/${c} "$@"\\n' > ~/testbin/${c}`),
-      // qsub that submits the job, then fails as if the server's answer had timed out (once per flag file)
-      `cat > ~/testbin/qsub <<'EOF'
-#!/bin/sh
-echo qsub >> "$HOME/calls.log"
-if test -f "$HOME/qsub-times-out"; then
-  rm -f "$HOME/qsub-times-out"
-  /usr/bin/qsub "$@" >/dev/null || exit
-  echo 'qsub: End of File: timed out waiting for the server' >&2
-  exit 1
-fi
-exec /usr/bin/qsub "$@"
-EOF`,
-      'chmod 755 ~/testbin/*',
-      `echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`,
-    ];
     for (const user of ['bob', 'carol']) {
-      const w = await lab.execAs('p1', user, wrappers.join('\n'));
-      assert.equal(w.code, 0, w.stderr);
+      // every call is counted in ~/calls.log; qsub makes the job, then fails as if the server's answer had timed out (once per flag file)
+      await countCalls(lab, 'p1', user, ['qstat', 'qdel']);
+      await flakySubmit(lab, 'p1', user, 'qsub', 'qsub: End of File: timed out waiting for the server');
     }
     for (const h of [home, bobHome, carolHome]) ok(await run(['setup', 'p1', '--plugin', 'pbs'], h));
   });
@@ -151,6 +125,25 @@ EOF`,
     ok(await run(['kill', 'p1', '--id', blocker]));
     assert.equal((await json(blocker)).state, 'killed');
     assert.equal((await scontrol(await nativeId(blocker))).JobState, 'CANCELLED');
+  });
+
+  it("tells where a running job runs: the first host of qstat -f's exec_host (queue_node)", async () => {
+    const id = await submit('whereami', { 'start.sh': 'while [ ! -e ~/where.gate ]; do sleep 0.2; done\n' });
+    await waitFor('the job to run', () => status(id), (r) => r.code === 2);
+    const where = await lab.execAs('p1', 'alice', `sh ~/.tej/commands/where.sh ${id}`);
+    assert.equal(where.code, 0, where.stderr);
+    const node = (await scontrol(await nativeId(id))).NodeList;
+    assert.ok(node, 'Slurm names the node');
+    assert.match(where.stdout, new RegExp(`^node=${node}$`, 'm'));
+    ok(await lab.execAs('p1', 'alice', 'touch ~/where.gate'));
+    assert.equal((await ended(id)).code, 0);
+  });
+
+  it('refuses an array with 69, naming the plugins that run arrays', async () => {
+    const dir = await makeJob(join(jobs, 'arr'), { 'start.sh': 'true\n' });
+    const r = await run(['submit', 'p1', '--id', 'arr', '--array', '0-1', dir]);
+    assert.equal(r.code, 69, r.stdout + r.stderr);
+    assert.match(r.stderr, /the pbs plugin cannot run arrays yet \(submit with --plugin direct, slurm or sge\)/);
   });
 
   it('ends a job at its tej time limit with state timeout', async () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, waitFor, ok } from '../helpers/cli.js';
+import { countCalls, flakySubmit } from '../helpers/scheduler-calls.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
 interface JsonStatus {
@@ -43,27 +44,10 @@ describe('the sge plugin against a real Grid Engine', () => {
     bobHome = await makeClientHome(lab, { user: 'bob' });
     carolHome = await makeClientHome(lab, { user: 'carol' });
     jobs = await lab.makeTmpDir('tej-sge-jobs-');
-    const counted = [
-      'mkdir -p ~/testbin',
-      ...['qstat', 'qacct', 'qdel'].map((c) => `printf '#!/bin/sh\\necho ${c} >> "$HOME/calls.log"\\nexec /usr/bin/${c} "$@"\\n' > ~/testbin/${c}`),
-      'chmod 755 ~/testbin/*',
-      `echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`,
-    ];
-    assert.equal((await lab.execAs('g1', 'bob', counted.join('\n'))).code, 0);
-    const flaky = await lab.execAs('g1', 'carol', `mkdir -p ~/testbin && cat > ~/testbin/qsub <<'EOF'
-#!/bin/sh
-echo qsub >> "$HOME/calls.log"
-if test -f "$HOME/qsub-times-out"; then
-  rm -f "$HOME/qsub-times-out"
-  /usr/bin/qsub "$@" >/dev/null || exit
-  echo 'error: commlib error: got select error (Connection timed out)' >&2
-  echo 'unable to contact qmaster using port 6444 on host "g1"' >&2
-  exit 1
-fi
-exec /usr/bin/qsub "$@"
-EOF
-chmod 755 ~/testbin/qsub && echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`);
-    assert.equal(flaky.code, 0, flaky.stderr);
+    // bob's qstat, qacct and qdel calls are counted in ~/calls.log; carol's qsub makes the job, then fails
+    // as if the qmaster had not answered (once per flag file)
+    await countCalls(lab, 'g1', 'bob', ['qstat', 'qacct', 'qdel']);
+    await flakySubmit(lab, 'g1', 'carol', 'qsub', 'error: commlib error: got select error (Connection timed out)');
     for (const h of [home, bobHome, carolHome]) ok(await run(['setup', 'g1', '--plugin', 'sge'], h));
   });
   after(async () => {

@@ -7,14 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
 import { mostAtOnce } from '../helpers/stamps.js';
+import { arrayTasks, gatedArrayJob, stateCounts } from '../helpers/array-tasks.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
-
-interface TaskJson {
-  id: string;
-  state: string;
-  exit_code: number | null;
-  native_id: string | null;
-}
 
 // TEJ_SLURM_ARRAY_TIMING=1: the lab's MaxArraySize is Slurm's default (1001), and a 1,000-task array is timed
 const timing = process.env.TEJ_SLURM_ARRAY_TIMING === '1';
@@ -27,16 +21,9 @@ describe('arrays on the slurm plugin', { concurrency: true }, () => {
   let jobs: string;
   const run = (args: string[], h = home) => tej(args, { home: h, timeoutMs: 180_000 });
   const onHost = (cmd: string, user = 'alice') => lab.execAs('s1', user, cmd);
-  const tasks = async (id: string, h = home): Promise<TaskJson[]> => {
-    const r = await run(['status', 's1', '--id', id, '--json'], h);
-    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TaskJson);
-  };
-  const counts = (ts: TaskJson[]) => ts.reduce<Record<string, number>>((c, t) => ({ ...c, [t.state]: (c[t.state] ?? 0) + 1 }), {});
-  /** A job whose task stamps its start and end into ~/NAME.log and waits for ~/NAME.go in between. */
-  const gated = (name: string, extra = '') =>
-    makeJob(join(jobs, name), {
-      'start.sh': `log=$HOME/${name}.log\necho "start $TEJ_TASK_INDEX" >>"$log"\nwhile ! test -f "$HOME/${name}.go"; do sleep 0.2; done\necho "end $TEJ_TASK_INDEX" >>"$log"\n${extra}`,
-    });
+  const tasks = (id: string, h = home) => arrayTasks((args) => run(args, h), 's1', id);
+  const counts = stateCounts;
+  const gated = (name: string, extra = '') => gatedArrayJob(jobs, name, extra);
 
   before(async () => {
     process.env.TEJ_LAB_SLURM_MAX_ARRAY_SIZE ??= '5';

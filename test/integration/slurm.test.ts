@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, startTej, tej, waitFor, ok } from '../helpers/cli.js';
+import { countCalls, flakySubmit } from '../helpers/scheduler-calls.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
 interface JsonStatus {
@@ -54,30 +55,10 @@ describe('the slurm plugin against a real Slurm', { concurrency: true }, () => {
     bobHome = await makeClientHome(lab, { user: 'bob' });
     carolHome = await makeClientHome(lab, { user: 'carol' });
     jobs = await lab.makeTmpDir('tej-slurm-jobs-');
-    const wrappers = [
-      'mkdir -p ~/testbin',
-      // every call is counted in ~/calls.log, then the real command does the work
-      ...['squeue', 'sacct', 'scancel'].map(
-        (c) => `printf '#!/bin/sh\\necho ${c} >> "$HOME/calls.log"\\nexec /usr/bin/${c} "$@"\\n' > ~/testbin/${c}`,
-      ),
-      // sbatch that submits the job, then fails as if slurmctld's answer had timed out (once per flag file)
-      `cat > ~/testbin/sbatch <<'EOF'
-#!/bin/sh
-echo sbatch >> "$HOME/calls.log"
-if test -f "$HOME/sbatch-times-out"; then
-  rm -f "$HOME/sbatch-times-out"
-  /usr/bin/sbatch "$@" >/dev/null || exit
-  echo 'sbatch: error: Batch job submission failed: Socket timed out on send/recv operation' >&2
-  exit 1
-fi
-exec /usr/bin/sbatch "$@"
-EOF`,
-      'chmod 755 ~/testbin/*',
-      `echo 'PATH=$HOME/testbin:$PATH' >> ~/.bashrc`,
-    ];
     for (const user of ['bob', 'carol']) {
-      const w = await lab.execAs('s1', user, wrappers.join('\n'));
-      assert.equal(w.code, 0, w.stderr);
+      // every call is counted in ~/calls.log; sbatch makes the job, then fails as if slurmctld's answer had timed out (once per flag file)
+      await countCalls(lab, 's1', user, ['squeue', 'sacct', 'scancel']);
+      await flakySubmit(lab, 's1', user, 'sbatch', 'sbatch: error: Batch job submission failed: Socket timed out on send/recv operation');
     }
     // alice's sbatch: for the job named slurmgap, it submits the job, says so in ~/sbatch-gap.id and
     // blocks on the FIFO ~/sbatch-gate before it prints the id (the submit helper is killed meanwhile);

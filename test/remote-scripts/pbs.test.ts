@@ -17,7 +17,7 @@ const FIXTURES = fileURLToPath(new URL('../../fixtures/pbs/', import.meta.url));
 function withPbsLib(q: HelperQueue, script: string, stdin = '', path?: string) {
   const [cmd, ...pre] = q.shell.argv;
   const env = { ...q.env, TEJ_ROOT: q.root, ...(path ? { PATH: `${path}:${q.env.PATH ?? process.env.PATH}` } : {}) };
-  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/queues/pbs.sh"; ${script}`], {
+  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/batch.sh"; . "$TEJ_ROOT/queues/pbs.sh"; ${script}`], {
     env,
     cwd: q.tmp,
     input: stdin,

@@ -16,7 +16,7 @@ const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixt
 /** Runs SCRIPT under the queue's shell with common.sh and queues/sge.sh loaded; PATH from env. */
 function withSgeLib(q: HelperQueue, script: string, env: NodeJS.ProcessEnv = {}) {
   const [cmd, ...pre] = q.shell.argv;
-  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/proc.sh"; . "$TEJ_ROOT/lib/state.sh"; . "$TEJ_ROOT/lib/answers.sh"; . "$TEJ_ROOT/queues/sge.sh"; ${script}`], {
+  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/proc.sh"; . "$TEJ_ROOT/lib/state.sh"; . "$TEJ_ROOT/lib/answers.sh"; . "$TEJ_ROOT/lib/batch.sh"; . "$TEJ_ROOT/queues/sge.sh"; ${script}`], {
     env: { ...q.env, TEJ_ROOT: q.root, ...env },
     cwd: q.tmp,
     encoding: 'utf8',
@@ -54,6 +54,16 @@ describe('the sge plugin without Grid Engine', { concurrency: SHELLS.length }, (
       t.after(() => q.cleanUp());
       const r = withSgeLib(q, 'for s in 1 60 61 600; do sge_seconds "$s"; done; sge_memory 64M 2; sge_memory 4G 1; sge_memory 3G 2; sge_memory 1000K 1; sge_memory 512 2; sge_memory 1.5G 1');
       assert.equal(r.stdout, '120\n120\n180\n660\n32M\n4096M\n1536M\n1M\n256M\n1.5G\n');
+    });
+
+    test("reads an array's tasks from qstat's listing: a line per running task, the waiting ones as ranges and lists", async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const lines = (f: string) => withSgeLib(q, `sge_lines < "${join(FIXTURES, f)}"`).stdout;
+      assert.equal(lines('qstat-u-array-ranges.txt'), ['1.1 r all.q@g1', '1.2 r all.q@g1', '1.3 qw -', '1.4 qw -', '1.5 qw -', '1.6 qw -', '2.2 hqw -', '2.6 hqw -', '2.10 hqw -', ''].join('\n'));
+      assert.equal(lines('qstat-u-array-tasks.txt'), ['1.1 r all.q@g1', '1.2 r all.q@g1', '1.3 qw -', '1.5 qw -', '1.6 qw -', '2.2 hqw -', '2.10 hqw -', ''].join('\n'));
+      // a job that is no array: its id alone
+      assert.equal(lines('qstat-u-running-queued-held.txt'), '1 r all.q@g1\n2 qw -\n3 hqw -\n');
     });
 
     test('retries qsub only when its error says the qmaster did not answer', async (t) => {

@@ -22,7 +22,7 @@ function fakeJob(q: HelperQueue, id: string, files: Record<string, string>): voi
 /** Runs SCRIPT under the queue's shell with common.sh and queues/slurm.sh loaded. */
 function withSlurmLib(q: HelperQueue, script: string) {
   const [cmd, ...pre] = q.shell.argv;
-  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/queues/slurm.sh"; ${script}`], {
+  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/batch.sh"; . "$TEJ_ROOT/queues/slurm.sh"; ${script}`], {
     env: { ...q.env, TEJ_ROOT: q.root },
     cwd: q.tmp,
     encoding: 'utf8',

@@ -1,0 +1,73 @@
+// Arrays under the sge plugin, against a real Grid Engine 8.1.9 (test/lab/sge-host.sh: all.q, 4 slots):
+// one qsub -t 1-M -tc K, tej's indexes mapped from Grid Engine's task ids, at most K tasks at once (the
+// tasks' own stamps show it), per-task states and exit codes, and a kill of the array that deletes only
+// what qstat says is the array's, whatever a task wrote into it. Tasks wait for files the test writes
+// (go): no sleep stands in for an event. The cases run one after the other (4 slots).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { mostAtOnce } from '../helpers/stamps.js';
+import { arrayTasks, gatedArrayJob, stateCounts } from '../helpers/array-tasks.js';
+import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+
+describe('arrays on the sge plugin', () => {
+  let lab: Lab<'g1'>;
+  let home: string;
+  let jobs: string;
+  const run = (args: string[]) => tej(args, { home, timeoutMs: 180_000 });
+  const onHost = (cmd: string) => lab.execAs('g1', 'alice', cmd);
+  const tasks = (id: string) => arrayTasks(run, 'g1', id);
+  const counts = stateCounts;
+  const gated = (name: string, extra = '') => gatedArrayJob(jobs, name, extra);
+
+  before(async () => {
+    lab = await startLab({ hosts: [{ name: 'g1', role: 'sge' }] });
+    home = await makeClientHome(lab);
+    jobs = await lab.makeTmpDir('tej-sge-arrays-');
+    ok(await run(['setup', 'g1', '--plugin', 'sge']));
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('runs 4 tasks with %2 as one Grid Engine array, never more than 2 at once, with per-task states and exit codes', async () => {
+    const dir = await gated('thr', 'test "$TEJ_TASK_INDEX" != 3 || exit 3\n');
+    assert.equal(ok(await run(['submit', 'g1', '--id', 'thr', '--array', '0-3%2', dir])).trim(), 'thr');
+    const two = await waitFor('2 running', () => tasks('thr'), (ts) => counts(ts).running === 2, 120_000);
+    assert.equal(counts(two).queued, 2, JSON.stringify(two));
+    // tej's index 0 is Grid Engine's task 1
+    const sgeId = /^(\d+)\.1$/.exec(two[0]!.native_id ?? '')?.[1];
+    assert.ok(sgeId, JSON.stringify(two));
+    assert.deepEqual(two.map((t) => t.native_id), [1, 2, 3, 4].map((n) => `${sgeId}.${n}`));
+    assert.equal((await run(['status', 'g1', '--id', 'thr'])).stdout, '4 tasks: 2 running, 2 queued\n');
+    ok(await onHost('touch ~/thr.go'));
+    const ended = await waitFor('all ended', () => tasks('thr'), (ts) => counts(ts).finished === 4, 180_000);
+    assert.deepEqual(ended.map((t) => [t.id, t.state, t.exit_code]), [
+      ['thr/0', 'finished', 0], ['thr/1', 'finished', 0], ['thr/2', 'finished', 0], ['thr/3', 'finished', 3],
+    ]);
+    const log = (await onHost('cat ~/thr.log')).stdout.trim().split('\n');
+    assert.equal(log.length, 8, log.join('\n'));
+    assert.equal(mostAtOnce(log), 2, log.join('\n'));
+  });
+
+  it("kills the array, and not another job of the user whose id a task wrote into the array's native-ids", async () => {
+    const other = await gated('other');
+    ok(await run(['submit', 'g1', '--id', 'other', other]));
+    const otherId = (await waitFor('other running', () => tasks('other'), (ts) => ts[0]!.state === 'running', 120_000))[0]!.native_id!;
+    // task 0 points the array's native-ids at the other job, then waits like the rest
+    const dir = await makeJob(join(jobs, 'steer'), {
+      'start.sh': `if test "$TEJ_TASK_INDEX" = 0; then echo ${otherId} > "$TEJ_QUEUE/jobs/$TEJ_ARRAY_ID/native-ids"; touch "$HOME/steered"; fi\nwhile ! test -f "$HOME/steer.go"; do sleep 0.2; done\n`,
+    });
+    ok(await run(['submit', 'g1', '--id', 'steer', '--array', '0-3%2', dir]));
+    await waitFor('task 0 steered', () => onHost('test -f ~/steered'), (r) => r.code === 0, 120_000);
+    ok(await run(['kill', 'g1', '--id', 'steer']));
+    const killed = await waitFor('all killed', () => tasks('steer'), (ts) => ts.every((t) => t.state === 'killed'), 120_000);
+    assert.equal(killed.length, 4);
+    // the other job runs on: its qstat line is there, and tej says running
+    assert.equal((await tasks('other'))[0]!.state, 'running');
+    assert.equal((await onHost(`qstat -j ${otherId} >/dev/null`)).code, 0);
+    ok(await onHost('touch ~/other.go'));
+    await waitFor('other finished', () => tasks('other'), (ts) => ts[0]!.state === 'finished', 120_000);
+  });
+});
