@@ -18,13 +18,8 @@ if test -z "${tej_in_memory:-}"; then
 	# shellcheck source=../lib/proc.sh
 	. "$TEJ_ROOT/lib/proc.sh"
 fi
-# not among the libraries of the helper program (src/remote/program.ts): its own function there
-if test -n "${tej_in_memory:-}"; then
-	tej_lib_store
-else
-	# shellcheck source=../lib/store.sh
-	. "$TEJ_ROOT/lib/store.sh"
-fi
+# not among the libraries every helper loads (COMMAND_LIBS, src/remote/program.ts)
+load_lib store
 
 usage="usage: tej-remote store lacks <nonce> [<sha256>...] | store gc [<max-bytes>]"
 test $# -ge 1 || die "$EX_USAGE" "$usage"

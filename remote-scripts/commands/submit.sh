@@ -254,12 +254,7 @@ test -d "$upload/work" || mkdir "$upload/work"
 # The files the client left to the content store (lib/store.sh) join those it sent; with --keep-input
 # the tar they were placed from is kept as input-store.tar (resubmit hands it back as --placed).
 if test -d "$upload/store"; then
-	if test -n "${tej_in_memory:-}"; then
-		tej_lib_store
-	else
-		# shellcheck source=../lib/store.sh
-		. "$TEJ_ROOT/lib/store.sh"
-	fi
+	load_lib store
 	store_kept=
 	test -z "$keep_input" || store_kept=$staging/input-store.tar
 	if test -n "$placed"; then

@@ -324,14 +324,37 @@ plugin_installed() {
 	return 1
 } 2>/dev/null
 
+# load_lib NAME: a library only the commands use, never a job's wrapper (COMMAND_LIBS in
+# src/remote/program.ts: the wrapper gets the others in one environment string, which Linux caps at
+# 128 KiB): the helper program's function tej_lib_NAME, else lib/NAME.sh
+load_lib() {
+	if test -n "${tej_in_memory:-}"; then
+		"tej_lib_$1"
+		return
+	fi
+	case $1 in
+	batch)
+		# shellcheck source=../lib/batch.sh
+		. "$TEJ_ROOT/lib/batch.sh"
+		;;
+	sacct)
+		# shellcheck source=../lib/sacct.sh
+		. "$TEJ_ROOT/lib/sacct.sh"
+		;;
+	store)
+		# shellcheck source=../lib/store.sh
+		. "$TEJ_ROOT/lib/store.sh"
+		;;
+	esac
+}
+
 # load_queue NAME: source queues/NAME.sh over the defaults; exit 65 when there is no such plugin
 TEJ_PLUGIN=
 load_queue() {
 	check_plugin_name "$1"
 	test "$1" = "$TEJ_PLUGIN" && return 0
 	# what the batch plugins share (lib/batch.sh; a wrapper loads only direct, and has no tej_lib_batch)
-	# shellcheck source=batch.sh
-	test "$1" = direct || if test -n "${tej_in_memory:-}"; then tej_lib_batch; else . "$TEJ_ROOT/lib/batch.sh"; fi
+	test "$1" = direct || load_lib batch
 	# From the helper program a plugin of the bundle is the program's own function: the file on disk is
 	# never read, whatever a job wrote into it.
 	if test -n "${tej_in_memory:-}" && tej_plugin_known "$1"; then

@@ -8,15 +8,6 @@
 # Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a third of it the batch script's text; arrays: lib/slurm-array.sh
 # shellcheck shell=sh
 
-# the usage record from sacct (lib/sacct.sh): the helper program's own copy (tej_lib_sacct, not among
-# the wrapper's libraries: src/remote/program.ts COMMAND_LIBS), else the file
-if test -z "${tej_in_memory:-}"; then
-	# shellcheck source=lib/sacct.sh
-	. "$TEJ_ROOT/lib/sacct.sh"
-elif command -v tej_lib_sacct >/dev/null 2>&1; then
-	tej_lib_sacct
-fi
-
 queue_check() {
 	for _queue_check_cmd in sbatch squeue scancel; do
 		if ! has_cmd "$_queue_check_cmd"; then
@@ -311,7 +302,11 @@ queue_states() {
 		_qss_sacct=$(sacct -n -P -X -o JobIDRaw,State -j "$_qss_unknown" 2>/dev/null) || _qss_sacct=
 	fi
 	# the usage of the jobs that may settle now: one more sacct (lib/sacct.sh)
-	test "$_qss_ok" != yes || sacct_usage_ask "$(sacct_usage_ids "$_qss_joined")"
+	# (lib/sacct.sh: a library of the commands only, never the wrapper's: load_lib)
+	if test "$_qss_ok" = yes; then
+		load_lib sacct
+		sacct_usage_ask "$(sacct_usage_ids "$_qss_joined")"
+	fi
 	printf '%s\n' "$_qss_joined" | while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
 		test -n "$_qss_id" || continue
 		_qss_squeue_state=$_qss_state

@@ -19,10 +19,10 @@ export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answer
 
 /**
  * Libraries only commands use, never the job's wrapper: each a function tej_lib_<name> of the program
- * (lib/NAME.sh), which the plugin that needs it calls. They stay out of tej_text_libs, which travels to
+ * (lib/NAME.sh), which load_lib (lib/common.sh) runs. They stay out of tej_text_libs, which travels to
  * the wrapper as one environment string: at most 128 KiB on Linux (withoutCommentLines).
  */
-export const COMMAND_LIBS = ['sacct', 'store'] as const;
+export const COMMAND_LIBS = ['batch', 'sacct', 'store'] as const;
 
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
 export const COMMANDS = ['delete', 'download', 'exec', 'fetch', 'files', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'store', 'submit', 'where', 'claim'] as const;
@@ -73,9 +73,6 @@ export function helperProgram(bundle: Bundle): { text: string; sha256: string } 
       // for a task's wrapper, which starts the array's next task (lib/array.sh)
       `tej_text_direct=${shQuote(text(bundle, 'queues/direct.sh'))}`,
       'eval "tej_libs() {\n$tej_text_libs\n}"',
-      // what the batch plugins share (lib/batch.sh): run by each of them as it is loaded, never part of
-      // a batch script's embedded libraries
-      `tej_lib_batch() {\n${text(bundle, 'lib/batch.sh')}\n}`,
       `tej_remote() {\n${text(bundle, 'tej-remote')}\n}`,
       ...COMMANDS.map((c) => `tej_cmd_${c}() {\n${text(bundle, `commands/${c}.sh`)}\n}`),
       ...COMMAND_LIBS.map((name) => `tej_lib_${name}() {\n${text(bundle, `lib/${name}.sh`)}\n}`),
