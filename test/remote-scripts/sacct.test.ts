@@ -12,11 +12,11 @@ import { eachShell, SHELLS } from './_shells.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'slurm');
 
-/** Runs SCRIPT under the queue's shell with the libraries and queues/slurm.sh (which sources lib/sacct.sh). */
+/** Runs SCRIPT under the queue's shell with the libraries, queues/slurm.sh and lib/sacct.sh (load_lib, as queue_states loads it). */
 function withSlurmLib(q: HelperQueue, script: string, input = '', env: NodeJS.ProcessEnv = {}) {
   const [cmd, ...pre] = q.shell.argv;
   const libs = ['common', 'proc', 'state', 'answers'].map((l) => `. "$TEJ_ROOT/lib/${l}.sh"; `).join('');
-  const r = spawnSync(cmd!, [...pre, '-c', `${libs}. "$TEJ_ROOT/queues/slurm.sh"; ${script}`], {
+  const r = spawnSync(cmd!, [...pre, '-c', `${libs}. "$TEJ_ROOT/queues/slurm.sh"; load_lib sacct; ${script}`], {
     env: { ...q.env, TEJ_ROOT: q.root, ...env },
     cwd: q.tmp,
     input,
