@@ -6,7 +6,8 @@
 #   (0400, whole and verified: they appear only by rename), claims/NONCE (the hashes a submit in flight
 #   was told are here: eviction keeps them), pad/N (N zero bytes, tar padding), lock/ (held while
 #   claiming or evicting). Jobs never share an inode with the store: a submit places each file by
-#   extracting a tar whose contents are read from it (store_place).
+#   extracting a tar whose contents are read from it (store_place), each content checked against its
+#   name as it is placed (a job can write the store).
 # shellcheck disable=SC2034,SC2154 # sets store_* for its callers; reads state_line, self_pid, self_id
 
 # store_config: set store_dir, store_max (bytes; config's store_max_bytes=, default 2 GiB; 0 turns
@@ -133,6 +134,21 @@ store_place() {
 			store_error="a file changed while it was sent (its content does not match the hash taken before)"
 			return 1
 		}
+	fi
+	# The contents taken from the store are checked against their names too: a job runs as the queue's
+	# user and can rewrite a file of the store; what it wrote must not become a later job's input. A
+	# changed content is removed (the next submit sends it again) and this submit refused.
+	awk '$2 == "old" { print $1 } $4 == "old" { print $3 }' "$_store_s/plan" | sort -u >"$_store_s/olds"
+	if test -s "$_store_s/olds"; then
+		# shellcheck disable=SC2086 # store_tool is a command and its options; names are hashes
+		(cd "$store_dir/objects" && xargs $store_tool) <"$_store_s/olds" >"$_store_s/oldsums" 2>/dev/null || true
+		awk 'FILENAME != "-" { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } $1 ~ /^[0-9a-f]+$/ && !($1 in ok) { print }' \
+			"$_store_s/oldsums" - <"$_store_s/olds" >"$_store_s/changed"
+		if test -s "$_store_s/changed"; then
+			(cd "$store_dir/objects" && xargs rm -f) <"$_store_s/changed" || true
+			store_error="$(wc -l <"$_store_s/changed" | tr -d ' ') contents of the store $store_dir were changed or removed since they were stored (removed now): submit again, and they are sent again"
+			return 1
+		fi
 	fi
 	ln -s "$store_dir" "$_store_s/root"
 	# The list of files whose concatenation is the tar: each entry's header, its content, its padding,

@@ -1,8 +1,10 @@
 // The content store (lib/store.sh, commands/store.sh) under each shell of the matrix and with busybox's
 // tools alone: uploads packed by the client's own code (src/job/store.ts), placed whole (long names in
 // pax headers, sizes on and off the 512-byte blocks, one content under two names, modes and times);
-// a content that does not match its name is refused and never stored; gc empties the store.
+// a content that does not match its name is refused and never stored, one changed in the store since
+// is never placed; gc empties the store.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +104,22 @@ describe('the content store', { concurrency: SHELLS.length }, () => {
         assert.match(bad.stderr, /changed while it was sent/);
         assert.deepEqual(readdirSync(join(q.root, 'store', 'objects')).sort(), before);
         assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['one', 'two']);
+
+        // a content of the store rewritten since (a job runs as the queue's user and can): never placed;
+        // removed, the submit refused, and the next submit sends it again
+        const aBin = createHash('sha256').update(Buffer.alloc(1024, 1)).digest('hex');
+        const stored = join(q.root, 'store', 'objects', aBin);
+        chmodSync(stored, 0o600);
+        writeFileSync(stored, Buffer.alloc(1024, 6));
+        plan = await planJob(dir);
+        hashes = await hashContents(plan);
+        const poisoned = await q.run(['submit', 'four', 'n4'], { input: await upload(q, plan, hashes, 'n4') });
+        assert.equal(poisoned.code, 65, poisoned.stderr);
+        assert.match(poisoned.stderr, /1 contents of the store .* were changed or removed since they were stored/);
+        assert.ok(!readdirSync(join(q.root, 'store', 'objects')).includes(aBin), 'the changed content is removed');
+        assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['one', 'two']);
+        await q.ok(['submit', 'five', 'n5'], await upload(q, plan, hashes, 'n5'));
+        assert.deepEqual(readFileSync(join(q.jobDir('five'), 'work', 'a.bin')), Buffer.alloc(1024, 1), "the job gets the client's content");
 
         const gc = await q.ok(['store', 'gc', '0']);
         assert.equal(gc.header.store_bytes, '0');
