@@ -358,7 +358,7 @@ async function main(): Promise<void> {
         openssh: `rsync -a --copy-dest=FIRST/ DIR/ h1:NEW/ (over ssh)`,
         before: async () => {
           await tej('submit', 'h1', '--id', 'incr-first', incr);
-          await sh(`rsync -a ${incr}/ h1:/tmp/bench/rsync/first/`);
+          await sh(`rsync -a ${incr}/ h1:/tmp/bench/rsync-first/`);
         },
         tej: async () => {
           await incremental.change();
@@ -371,7 +371,7 @@ async function main(): Promise<void> {
         },
         ssh: async () => {
           await incremental.change();
-          const r = await run(['sh', '-c', `rsync -a --stats --copy-dest=/tmp/bench/rsync/first/ ${incr}/ h1:/tmp/bench/rsync/r${++rep}/`], env);
+          const r = await run(['sh', '-c', `rsync -a --stats --copy-dest=/tmp/bench/rsync-first/ ${incr}/ h1:/tmp/bench/rsync-r${++rep}/`], env);
           if (r.code !== 0) throw new Error(`bench: rsync failed\n${r.stderr}`);
           sent.rsync.push(Number(/Total bytes sent: ([\d,]+)/.exec(r.stdout)?.[1]?.replaceAll(',', '') ?? NaN));
           return r.ms;
