@@ -637,8 +637,9 @@ finish() {
 	end_record_sync "$job_dir" cleared
 	notify "$1"
 	webhook_post "$1"
-	# an array's task: the next one takes its slot (lib/array.sh)
+	# an array's task: the next one takes its slot (lib/array.sh); the last one's end is the array's
 	array_task_end "$job_dir"
+	webhook_array_post
 	test "$2" = no-exit || exit "$1"
 }
 

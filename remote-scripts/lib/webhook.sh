@@ -2,8 +2,9 @@
 # Summary: The tej.json notify.webhook, POSTed by the job's wrapper when the job ends (curl or wget)
 #   (sourced after common.sh and proc.sh)
 # Usage: . "$TEJ_ROOT/lib/webhook.sh"   (function definitions only)
-#   webhook_load (before the job runs), webhook_post STATUS (once its end is recorded); without curl and
-#   wget the POST is left to `tej wait`, as before
+#   webhook_load (before the job runs), webhook_post STATUS (once its end is recorded),
+#   webhook_array_post (a task's wrapper, after webhook_post); without curl and wget the POST is left to
+#   the next tej command that sees the end (commands/claim.sh)
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
@@ -44,20 +45,68 @@ webhook_load() {
 webhook_post() {
 	test -n "${webhook_url:-}" && test -n "${webhook_tool:-}" || return 0
 	ended_state_into "$job_dir"
+	webhook_host_into
+	webhook_send "$job_dir" "{\"id\":\"$job_id\",\"state\":\"$job_state_value\",\"exit_code\":$1,\"host\":\"$host_name\"}"
+}
+
+# webhook_host_into: host_name_into, as JSON may carry it: the bytes of a host name only, else unknown
+webhook_host_into() {
 	host_name_into
-	# the host's name as JSON may carry it: the bytes of a host name only
 	case $host_name in
 	'' | *[!A-Za-z0-9._-]*) host_name=unknown ;;
 	esac
-	_webhook_body="{\"id\":\"$job_id\",\"state\":\"$job_state_value\",\"exit_code\":$1,\"host\":\"$host_name\"}"
+}
+
+# webhook_send DIR BODY: POST BODY to webhook_url; DIR/notify-posted, else DIR/notify-error, says how it went
+webhook_send() {
+	_webhook_body=$2
 	if test "$webhook_tool" = curl; then
 		_webhook_err=$(curl -fsS -m 15 -o /dev/null -A tej -H 'content-type: application/json' --data-binary "$_webhook_body" --url "$webhook_url" 2>&1 </dev/null) && _webhook_err=
 	else
 		_webhook_err=$(wget -q -T 15 -O /dev/null -U tej --header='content-type: application/json' --post-data="$_webhook_body" "$webhook_url" 2>&1 </dev/null) && _webhook_err=
 	fi || _webhook_err=${_webhook_err:-"$webhook_tool failed"}
 	if test -z "$_webhook_err"; then
-		write_state "$job_dir/notify-posted" "$(now)" || true
+		write_state "$1/notify-posted" "$(now)" || true
 	else
-		write_state "$job_dir/notify-error" "${_webhook_err%%"$nl"*}" || true
+		write_state "$1/notify-error" "${_webhook_err%%"$nl"*}" || true
 	fi
+}
+
+# webhook_array_post: from the wrapper of an array's task, after its own POST: once every task of the
+# array has ended, POST the array's end to the same URL, once (the array's notify-claim: of two tasks
+# that end together, mkdir gives it to one): {"id": ARRAY, "tasks": N, "finished": F, "failed": X,
+# "killed": K, "timeout": T, "host": H} (failed: finished with an exit code other than 0; finished
+# counts those with 0). A task not ended (no exit-code, not killed before it started) leaves it to its
+# own end. The tasks are looked at last first: the ones still going are most likely there.
+webhook_array_post() {
+	test -n "${webhook_url:-}" && test -n "${webhook_tool:-}" || return 0
+	is_array "$job_dir/.." || return 0
+	_wa_dir=${job_dir%/*}
+	array_members_into "${_wa_dir##*/}" || return 0
+	# shellcheck disable=SC2086 # the task ids: ID/N words
+	set -- $array_members
+	_wa_i=$#
+	while test "$_wa_i" -gt 0; do
+		eval "_wa_t=\${$_wa_i}"
+		test -f "$TEJ_ROOT/jobs/$_wa_t/exit-code" || test -f "$TEJ_ROOT/jobs/$_wa_t/killed" || return 0
+		_wa_i=$((_wa_i - 1))
+	done
+	mkdir "$_wa_dir/notify-claim" 2>/dev/null || return 0
+	_wa_ok=0 _wa_failed=0 _wa_killed=0 _wa_timeout=0
+	for _wa_t in "$@"; do
+		ended_state_into "$TEJ_ROOT/jobs/$_wa_t"
+		case $job_state_value in
+		killed) _wa_killed=$((_wa_killed + 1)) ;;
+		timeout) _wa_timeout=$((_wa_timeout + 1)) ;;
+		*)
+			if read_state_into "$TEJ_ROOT/jobs/$_wa_t/exit-code" && test "$state_line" = 0; then
+				_wa_ok=$((_wa_ok + 1))
+			else
+				_wa_failed=$((_wa_failed + 1))
+			fi
+			;;
+		esac
+	done
+	webhook_host_into
+	webhook_send "$_wa_dir" "{\"id\":\"${_wa_dir##*/}\",\"tasks\":$#,\"finished\":$_wa_ok,\"failed\":$_wa_failed,\"killed\":$_wa_killed,\"timeout\":$_wa_timeout,\"host\":\"$host_name\"}"
 }
