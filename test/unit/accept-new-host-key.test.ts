@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../helpers/ssh-keys.js';
 import type { TejEvent } from '../../src/events.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 
@@ -19,8 +20,8 @@ describe('accepting a new host key', () => {
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'tej-accept-new-'));
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-    const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair();
+    const clientKey = ed25519KeyPair();
     server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
       client.on('authentication', (ctx) => ctx.accept());
       client.on('ready', () => undefined);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../helpers/ssh-keys.js';
 import { FRAME, FrameDecoder } from '../../src/persist/frame.js';
 import { pipeChannel } from '../../src/persist/relay.js';
 import { SshTransport } from '../../src/transport/ssh.js';
@@ -22,8 +23,8 @@ describe('execChannel', () => {
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'tej-exec-channel-'));
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-    const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair();
+    const clientKey = ed25519KeyPair();
     server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
       client.on('authentication', (ctx) => ctx.accept());
       client.on('ready', () => {

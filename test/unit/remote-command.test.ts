@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../helpers/ssh-keys.js';
 import { shJoin, shLine } from '../../src/transport/quote.js';
 import { EXEC_COMMAND, EXEC_SCRIPT, REMOTE_COMMANDS, SESSION_COMMAND } from '../../src/transport/remote-command.js';
 import { SshTransport } from '../../src/transport/ssh.js';
@@ -110,8 +111,8 @@ describe('SshTransport against a server that runs `<login shell> -c <command>`',
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'tej-login-shells-'));
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-    const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair();
+    const clientKey = ed25519KeyPair();
     server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
       let shell: string[] = ['false'];
       client.on('authentication', (ctx) => {
