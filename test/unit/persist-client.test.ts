@@ -2,6 +2,7 @@
 // and streamed stdout, against an in-process stand-in for the master that runs each channel's command
 // with a local /bin/sh and relays it with the documented framing.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -105,6 +106,11 @@ describe('SshTransport over a persistent-connection socket', () => {
     const r = await transport.run('cat; echo done >&2', { stdin: () => Readable.from([data.subarray(0, 1000), data.subarray(1000)]), stdout: slow });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, 'done\n');
+    // run() returns once the channel has closed and all its output was handed to the writer; the writer
+    // may still hold some in its buffer (its end and 'finish' say when it has taken all), as every caller
+    // of a stdout stream waits (download: sink.end() and the sink's 'finish')
+    slow.end();
+    await once(slow, 'finish');
     assert.equal(received, data.length);
     assert.equal(hash.digest('hex'), createHash('sha256').update(data).digest('hex'));
   });
