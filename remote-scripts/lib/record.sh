@@ -73,6 +73,8 @@ emit_job_record() {
 		record_file notify_webhook "$_emit_job_record_dir/meta/notify-webhook"
 		record_file notify_host "$_emit_job_record_dir/notify-host"
 		record_file notify_claimed "$_emit_job_record_dir/notify-claim/at"
+		# a task's: its array's webhook claimed (commands/claim.sh)
+		record_file array_notify_claimed "$_emit_job_record_dir/../notify-claim/at"
 		test -z "$_emit_job_record_settled" || break
 		_emit_job_record_tries=$((_emit_job_record_tries + 1))
 		job_state_into "$_emit_job_record_dir"

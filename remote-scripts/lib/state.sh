@@ -223,9 +223,9 @@ job_state_into() {
 }
 
 # The files of a status record after id= and state=, in order: "KEY:FILE" words (FILE below the job's
-# dir). emit_job_record (lib/record.sh) reads them one by one, ended_records in one awk for many jobs,
+# dir; ../: the array's, for a task). emit_job_record (lib/record.sh) reads them one by one, ended_records in one awk for many jobs,
 # and end_record_sync copies them into one file.
-record_keys='plugin:plugin native_id:native-id submitted:submitted start:start end:end exit_code:exit-code labels:meta/labels rerun_as:rerun-as native_state:native-state usage:usage reason:reason dependency:dependency notify_webhook:meta/notify-webhook notify_host:notify-host notify_claimed:notify-claim/at'
+record_keys='plugin:plugin native_id:native-id submitted:submitted start:start end:end exit_code:exit-code labels:meta/labels rerun_as:rerun-as native_state:native-state usage:usage reason:reason dependency:dependency notify_webhook:meta/notify-webhook notify_host:notify-host notify_claimed:notify-claim/at array_notify_claimed:../notify-claim/at'
 
 # end_record_sync DIR [cleared]: write DIR/end-record, the lines of a status record after id= and state= in one
 # file (docs/protocol.md, "The end record"), when the job in DIR has ended for good: exit-code and

@@ -3,12 +3,14 @@
 #   (sourced after common.sh and proc.sh)
 # Usage: . "$TEJ_ROOT/lib/webhook.sh"   (function definitions only)
 #   webhook_load (before the job runs), webhook_post STATUS (once its end is recorded),
-#   webhook_array_post (a task's wrapper, after webhook_post); without curl and wget the POST is left to
-#   the next tej command that sees the end (commands/claim.sh)
+#   webhook_array_post (a task's wrapper, after webhook_post), array_ended_counts_into ID (the array's
+#   counts, for claim.sh too); without curl and wget the POST is left to the next tej command that sees
+#   the end (commands/claim.sh)
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # reads run-job.sh's variables (meta, job_dir, job_id)
+# shellcheck disable=SC2034 # sets array_tasks and the counts for claim.sh
 
 # webhook_load: set webhook_url to meta/notify-webhook, the URL the client submitted, read before the
 # job runs: the job can rewrite meta/ once it runs, but not the wrapper's memory. A URL with a byte
@@ -74,39 +76,46 @@ webhook_send() {
 
 # webhook_array_post: from the wrapper of an array's task, after its own POST: once every task of the
 # array has ended, POST the array's end to the same URL, once (the array's notify-claim: of two tasks
-# that end together, mkdir gives it to one): {"id": ARRAY, "tasks": N, "finished": F, "failed": X,
-# "killed": K, "timeout": T, "host": H} (failed: finished with an exit code other than 0; finished
-# counts those with 0). A task not ended (no exit-code, not killed before it started) leaves it to its
-# own end. The tasks are looked at last first: the ones still going are most likely there.
+# that end together, mkdir gives it to one; a client that claims it first posts it instead:
+# commands/claim.sh). A task not ended leaves it to its own end.
 webhook_array_post() {
 	test -n "${webhook_url:-}" && test -n "${webhook_tool:-}" || return 0
 	is_array "$job_dir/.." || return 0
 	_wa_dir=${job_dir%/*}
-	array_members_into "${_wa_dir##*/}" || return 0
+	array_ended_counts_into "${_wa_dir##*/}" || return 0
+	mkdir "$_wa_dir/notify-claim" 2>/dev/null || return 0
+	webhook_host_into
+	webhook_send "$_wa_dir" "{\"id\":\"${_wa_dir##*/}\",\"tasks\":$array_tasks,\"finished\":$array_finished,\"failed\":$array_failed,\"killed\":$array_killed,\"timeout\":$array_timeout,\"host\":\"$host_name\"}"
+}
+
+# array_ended_counts_into ID: once every task of the array ID has ended (exit-code, or killed before
+# it started), set array_tasks and, of them, array_finished (exit code 0), array_failed (finished with
+# another), array_killed and array_timeout: the counts of the array's webhook, the wrapper's and the
+# client's (commands/claim.sh) alike. Fails while a task has not ended, or when ID is no array. The
+# tasks are looked at last first: the ones still going are most likely there.
+array_ended_counts_into() {
+	array_members_into "$1" || return 1
 	# shellcheck disable=SC2086 # the task ids: ID/N words
 	set -- $array_members
-	_wa_i=$#
-	while test "$_wa_i" -gt 0; do
-		eval "_wa_t=\${$_wa_i}"
-		test -f "$TEJ_ROOT/jobs/$_wa_t/exit-code" || test -f "$TEJ_ROOT/jobs/$_wa_t/killed" || return 0
-		_wa_i=$((_wa_i - 1))
+	_ae_i=$#
+	while test "$_ae_i" -gt 0; do
+		eval "_ae_t=\${$_ae_i}"
+		test -f "$TEJ_ROOT/jobs/$_ae_t/exit-code" || test -f "$TEJ_ROOT/jobs/$_ae_t/killed" || return 1
+		_ae_i=$((_ae_i - 1))
 	done
-	mkdir "$_wa_dir/notify-claim" 2>/dev/null || return 0
-	_wa_ok=0 _wa_failed=0 _wa_killed=0 _wa_timeout=0
-	for _wa_t in "$@"; do
-		ended_state_into "$TEJ_ROOT/jobs/$_wa_t"
+	array_tasks=$# array_finished=0 array_failed=0 array_killed=0 array_timeout=0
+	for _ae_t in "$@"; do
+		ended_state_into "$TEJ_ROOT/jobs/$_ae_t"
 		case $job_state_value in
-		killed) _wa_killed=$((_wa_killed + 1)) ;;
-		timeout) _wa_timeout=$((_wa_timeout + 1)) ;;
+		killed) array_killed=$((array_killed + 1)) ;;
+		timeout) array_timeout=$((array_timeout + 1)) ;;
 		*)
-			if read_state_into "$TEJ_ROOT/jobs/$_wa_t/exit-code" && test "$state_line" = 0; then
-				_wa_ok=$((_wa_ok + 1))
+			if read_state_into "$TEJ_ROOT/jobs/$_ae_t/exit-code" && test "$state_line" = 0; then
+				array_finished=$((array_finished + 1))
 			else
-				_wa_failed=$((_wa_failed + 1))
+				array_failed=$((array_failed + 1))
 			fi
 			;;
 		esac
 	done
-	webhook_host_into
-	webhook_send "$_wa_dir" "{\"id\":\"${_wa_dir##*/}\",\"tasks\":$#,\"finished\":$_wa_ok,\"failed\":$_wa_failed,\"killed\":$_wa_killed,\"timeout\":$_wa_timeout,\"host\":\"$host_name\"}"
 }

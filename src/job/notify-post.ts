@@ -4,6 +4,7 @@
 // Only to a URL this client submitted (job/notify.ts): the job can rewrite its record on the host.
 import type { Queue } from '../queue.js';
 import { checkNotifyMac, notifyKey } from './notify.js';
+import { claimedArrayPosts, pendingArrays } from './notify-array.js';
 import type { JobRecord } from './record.js';
 import type { JobStatus } from './status.js';
 import { hasEnded } from './wait.js';
@@ -29,13 +30,24 @@ function pending(s: JobStatus | undefined): s is JobStatus {
 }
 
 /**
- * Claims, then POSTs, the webhooks of the ended jobs among STATUSES that no one has posted: one call to
- * the host when there are any, and one `show` of those claimed (their MAC) when STATUSES are not records.
+ * Claims, then POSTs, the webhooks of the ended jobs among STATUSES that no one has posted, and those of
+ * the arrays seen whole and ended (job/notify-array.ts; `allArrays`: STATUSES hold every task, as list's
+ * do; `arraysOnly`: the tasks' own were seen to already, as wait does): one call to the host when there
+ * are any, and one `show` of the jobs claimed (their MAC) when STATUSES are not records.
  */
-export async function postPendingWebhooks(q: Queue, statuses: ReadonlyMap<string, JobStatus | JobRecord | undefined>, quiet: boolean): Promise<void> {
-  const ids = [...statuses].filter(([, s]) => pending(s)).map(([id]) => id);
-  if (!ids.length) return;
-  const claimed = (await q.call('claim', ids)).reply?.header.claimed?.split(' ').filter(Boolean) ?? [];
+export async function postPendingWebhooks(
+  q: Queue,
+  statuses: ReadonlyMap<string, JobStatus | JobRecord | undefined>,
+  quiet: boolean,
+  options: { allArrays?: boolean; arraysOnly?: boolean } = {},
+): Promise<void> {
+  const ids = options.arraysOnly ? [] : [...statuses].filter(([, s]) => pending(s)).map(([id]) => id);
+  const arrays = pendingArrays(statuses, options.allArrays);
+  if (!ids.length && !arrays.length) return;
+  const reply = (await q.call('claim', [...ids, ...arrays])).reply;
+  // the records of the reply are the arrays claimed
+  for (const p of await claimedArrayPosts(reply?.records ?? [], q.host)) await postWebhook(p.url, p.body, quiet);
+  const claimed = reply?.header.claimed?.split(' ').filter(Boolean) ?? [];
   if (!claimed.length) return;
   const records = claimed.every((id) => (statuses.get(id) as JobRecord | undefined)?.notifyMac !== undefined)
     ? (statuses as ReadonlyMap<string, JobRecord | undefined>)

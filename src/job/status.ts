@@ -39,6 +39,8 @@ export interface JobStatus {
   notifyHost?: string;
   /** When a client claimed the POST of the webhook (remote `claim`, job/notify-post.ts): no other posts it. */
   notifyClaimed?: string;
+  /** A task's: when a client claimed the POST of its whole array's webhook (job/notify-array.ts). */
+  arrayNotifyClaimed?: string;
 }
 
 /** The labels= value of a record: a JSON object of strings; anything else counts as none. */
@@ -92,6 +94,7 @@ export function toJobStatus(r: ReplyRecord, now: number): JobStatus | undefined 
   if (r.notify_webhook) s.notifyWebhook = r.notify_webhook;
   if (r.notify_host) s.notifyHost = r.notify_host;
   if (r.notify_claimed) s.notifyClaimed = r.notify_claimed;
+  if (r.array_notify_claimed) s.arrayNotifyClaimed = r.array_notify_claimed;
   const labels = parseLabels(r.labels);
   if (labels) s.labels = labels;
   return s;

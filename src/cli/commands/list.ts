@@ -58,7 +58,7 @@ export const listCommand: CommandModule<GlobalArgs, Args> = {
         host = q.host;
         const listed = await q.list();
         // a webhook the host could not post (no curl or wget there) is posted by this client, once
-        await postPendingWebhooks(q, new Map(listed.map((j) => [j.id, j])), argv.quiet);
+        await postPendingWebhooks(q, new Map(listed.map((j) => [j.id, j])), argv.quiet, { allArrays: true });
         return listed;
       })
     ).filter((j) => matches(j, sel));

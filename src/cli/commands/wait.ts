@@ -82,6 +82,11 @@ export const waitCommand: CommandModule<GlobalArgs, Args> = {
           if (specs.length && s?.state === 'finished' && s.exitCode === 0) exit = Math.max(exit, await downloadOutputs(q, id, specs, ids.length > 1));
         },
       });
+      // the whole array's webhook, once every task of an array waited for has ended (job/notify-array.ts)
+      // (an array waited for is a key without a record, beside its tasks)
+      const seen = new Map<string, JobStatus | undefined>(selected.filter((id) => records.get(id) === undefined).map((id) => [id, undefined]));
+      for (const id of ids) seen.set(id, statuses.get(id) && { ...records.get(id), ...statuses.get(id)! });
+      await postPendingWebhooks(q, seen, argv.quiet, { arraysOnly: true });
       if (timedOut.length) {
         if (!argv.quiet) process.stderr.write(`tej: timed out waiting for ${timedOut.join(', ')}\n`);
         for (const id of timedOut) print(id, statuses.get(id));
