@@ -4,11 +4,10 @@
 // Tasks wait for files the test writes (go, stop): no sleep stands in for an event.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { startHookServer } from '../helpers/hook-server.js';
 import { mostAtOnce } from '../helpers/stamps.js';
 import { useSshHost } from '../helpers/lab.js';
 
@@ -156,37 +155,26 @@ describe('arrays on direct', { concurrency: true }, () => {
 
   // The webhook: each task's end, then the array's once all have ended (lib/webhook.sh webhook_array_post).
   it("posts each task's end and, once, the whole array's with its counts, to the webhook the client submitted", async () => {
-    const bodies: Record<string, unknown>[] = [];
-    const server = createServer((req: IncomingMessage, res) => {
-      let data = '';
-      req.on('data', (c) => (data += c));
-      req.on('end', () => {
-        bodies.push(JSON.parse(data) as Record<string, unknown>);
-        res.end('ok');
-      });
-    });
-    // the lab's side of the host's network (its .1), which the host reaches
-    const gateway = sshHost.lab.hosts.h1.ip.replace(/\.\d+$/, '.1');
-    await new Promise<void>((r) => server.listen(0, gateway, r));
+    const hooks = await startHookServer(sshHost.lab.hosts.h1.ip);
+    const bodies = hooks.bodies;
     try {
-      const port = (server.address() as AddressInfo).port;
       const dir = await makeJob(join(sshHost.jobs, 'hookarr'), {
         'start.sh': 'test "$TEJ_TASK_INDEX" != 1\n',
-        'tej.json': JSON.stringify({ notify: { webhook: `http://${gateway}:${port}/hook` } }),
+        'tej.json': JSON.stringify({ notify: { webhook: `${hooks.base}/hook` } }),
       });
       ok(await run(['submit', 'h1', '--id', 'hookarr', '--array', '0-3%2', dir]));
       // the array's POST and each task's, as the host recorded them (a task's may still be on its way
       // when the last task posts the array's)
       const posted = 'cat ~/.tej/jobs/hookarr/notify-posted ~/.tej/jobs/hookarr/*/notify-posted | wc -l';
       await waitFor('the five POSTs', () => onHost(posted), (r) => r.stdout.trim() === '5', 120_000);
-      const tasksPosted = bodies.filter((b) => 'state' in b).map((b) => `${String(b.id)} ${String(b.exit_code)}`).sort();
+      const tasksPosted = bodies().filter((b) => 'state' in b).map((b) => `${String(b.id)} ${String(b.exit_code)}`).sort();
       assert.deepEqual(tasksPosted, ['hookarr/0 0', 'hookarr/1 1', 'hookarr/2 0', 'hookarr/3 0']);
       assert.deepEqual(
-        bodies.filter((b) => !('state' in b)),
+        bodies().filter((b) => !('state' in b)),
         [{ id: 'hookarr', tasks: 4, finished: 3, failed: 1, killed: 0, timeout: 0, host: 'h1' }],
       );
     } finally {
-      server.close();
+      hooks.close();
     }
   });
 });

@@ -3,14 +3,13 @@
 // show and git provenance.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { JOB_OUTPUT_SCHEMA } from '../../src/job/output.js';
 import { CHANNEL_SHELL, makeJob, ok, startTej, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
+import { startHookServer } from '../helpers/hook-server.js';
 import { useSshHost } from '../helpers/lab.js';
 
 describe('observing and selecting jobs over real SSH', () => {
@@ -93,27 +92,16 @@ describe('observing and selecting jobs over real SSH', () => {
   });
 
   it("the job's wrapper POSTs its end to its tej.json webhook from the host, not tej wait; the notify command runs on the host", async () => {
-    const bodies: { url: string; type: string; body: Record<string, unknown> }[] = [];
-    const server = createServer((req: IncomingMessage, res) => {
-      let data = '';
-      req.on('data', (c) => (data += c));
-      req.on('end', () => {
-        bodies.push({ url: req.url ?? '', type: req.headers['content-type'] ?? '', body: JSON.parse(data) as Record<string, unknown> });
-        res.end('ok');
-      });
-    });
-    // the lab's side of the host's network (its .1), which the host reaches
-    const gateway = sshHost.lab.hosts.h1.ip.replace(/\.\d+$/, '.1');
-    await new Promise<void>((r) => server.listen(0, gateway, r));
+    const hooks = await startHookServer(sshHost.lab.hosts.h1.ip);
+    const bodies = hooks.posts;
     const hostFile = async (id: string, name: string) => (await sshHost.lab.execAs('h1', 'alice', `cat ~/.tej/jobs/${id}/${name}`)).stdout;
     try {
-      const port = (server.address() as AddressInfo).port;
       await submit('hooked', {
         // the job rewrites its webhook: the wrapper read the submitted one before the job ran
-        'start.sh': `echo http://${gateway}:${port}/planted > ../meta/notify-webhook; exit 7\n`,
+        'start.sh': `echo ${hooks.base}/planted > ../meta/notify-webhook; exit 7\n`,
         'tej.json': JSON.stringify({
           env: { WHO: 'me' },
-          notify: { webhook: `http://${gateway}:${port}/hook?x=1`, command: 'echo "$TEJ_JOB_ID $TEJ_JOB_STATE $TEJ_JOB_EXIT_CODE $WHO" > notified.txt' },
+          notify: { webhook: `${hooks.base}/hook?x=1`, command: 'echo "$TEJ_JOB_ID $TEJ_JOB_STATE $TEJ_JOB_EXIT_CODE $WHO" > notified.txt' },
         }),
       });
       const r = await run(['wait', 'h1', '--id', 'hooked']);
@@ -127,13 +115,13 @@ describe('observing and selecting jobs over real SSH', () => {
       const note = await waitFor('the notify command', () => run(['download', 'h1', '--id', 'hooked', 'notified.txt:']), (x) => x.code === 0);
       assert.equal(note.stdout, 'hooked finished 7 me\n');
       // A webhook that fails is recorded on the host (notify-error); the job's state is unchanged.
-      server.close();
-      await submit('hook-down', { 'start.sh': 'true\n', 'tej.json': JSON.stringify({ notify: { webhook: `http://${gateway}:${port}/gone` } }) });
+      hooks.close();
+      await submit('hook-down', { 'start.sh': 'true\n', 'tej.json': JSON.stringify({ notify: { webhook: `${hooks.base}/gone` } }) });
       const down = await run(['wait', 'h1', '--id', 'hook-down']);
       assert.equal(down.code, 0, down.stderr);
       assert.match(await waitFor('the failed POST', () => hostFile('hook-down', 'notify-error'), (t) => t !== ''), /curl/);
     } finally {
-      server.close();
+      hooks.close();
     }
     const bad = await makeJob(join(sshHost.jobs, 'badhook'), { 'start.sh': 'true\n', 'tej.json': '{"notify": {"webhook": "ftp://x", "mail": "a@b"}}' });
     const refused = await run(['submit', 'h1', bad]);
