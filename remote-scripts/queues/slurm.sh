@@ -259,8 +259,12 @@ slurm_unmet() {
 # pending for ever) and recorded ended unrun, as a direct job whose dependency failed (lib/after.sh)
 slurm_settle() {
 	if test "$2" = unmet; then
+		# only a Slurm job tej made for this job (slurm_owned, as kill): native-id is in a job's reach, and
+		# Slurm's word for a job tej did not make says nothing of this one: nothing is cancelled or
+		# recorded then (nor when squeue does not answer: the next status settles it)
 		# shellcheck disable=SC2154 # native_value is set by native_id_into (lib/state.sh)
-		! native_id_into "$1" || scancel "$native_value" 2>/dev/null || true
+		native_id_into "$1" && slurm_owned "$1" "$native_value" || return 0
+		scancel "$native_value" 2>/dev/null || true
 		test -f "$1/exit-code" || slurm_unmet "$1"
 	fi
 	native_settle "$@"

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, ok } from '../helpers/cli.js';
+import { makeJob, tej, ok, waitFor } from '../helpers/cli.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
 interface JsonStatus {
@@ -88,5 +88,23 @@ describe('submit --after on the slurm plugin against a real Slurm', { concurrenc
     const r = await run(['submit', 's1', '--id', 'mixed-b', '--after', 'direct-a', dir2]);
     assert.equal(r.code, 65, r.stderr);
     assert.match(r.stderr, /job direct-a runs on the direct plugin/);
+  });
+
+  // A job's directory is in any job's reach: what tej cancels or waits for must be what Slurm says tej
+  // submitted for it (its name and comment), never an id read from those files alone.
+  it('cancels for an unmet dependency only a Slurm job tej made for the job, not one its native-id was pointed at', async () => {
+    // the user's own Slurm job, pending for ever: its dependency failed, and it has no --kill-on-invalid-dep
+    const failed = (await sh("sbatch --parsable -o /dev/null --wrap 'exit 1'")).trim();
+    const held = (await sh(`sbatch --parsable -o /dev/null --dependency=afterok:${failed} --wrap true`)).trim();
+    const reason = () => lab.exec('s1', ['squeue', '-h', '-j', held, '-o', '%T %r']);
+    await waitFor('the held job never satisfied', reason, (r) => r.stdout.trim() === 'PENDING DependencyNeverSatisfied', 120_000);
+    await submit('pointed', { log: 'pointed.log', gate: 'pointed.gate' });
+    // the native id rewritten, as a job could
+    await sh(`printf '%s\\n' ${held} > ~/.tej/jobs/pointed/native-id`);
+    const st = await run(['status', 's1', '--id', 'pointed']);
+    assert.doesNotMatch(st.stdout, /not run/, st.stderr);
+    assert.equal((await reason()).stdout.trim(), 'PENDING DependencyNeverSatisfied', 'the held job was not cancelled');
+    assert.equal((await lab.execAs('s1', 'alice', 'test -e ~/.tej/jobs/pointed/exit-code')).code, 1, 'nor was pointed recorded ended unrun');
+    await sh(`scancel ${held}; touch ~/pointed.gate`);
   });
 });
