@@ -147,24 +147,49 @@ after_wait() {
 }
 
 # after_slurm_into META: set after_slurm to sbatch's --dependency value for META/after (afterok:N,afterany:M),
-# empty without dependencies. Each dependency's Slurm job id is its native-id (after_check made sure).
+# empty without dependencies; fail with after_bad (and the status in after_status) when a dependency's
+# Slurm ids cannot be had. Those ids never come from a file a job can write alone (native-id, an array's
+# native-ids): an array's are the Slurm jobs tej submitted for it (slurm_owned_into, queues/slurm.sh: by
+# name and comment, as kill takes them), a job's native id counts only when it is one of those
+# (slurm_owned). Called from the slurm plugin's queue_submit.
 after_slurm_into() {
 	after_slurm=
 	test -f "$1/after" || return 0
 	while read -r _after_id _after_mode _after_rest; do
 		is_job_id "$_after_id" || continue
-		read_state_into "$TEJ_ROOT/jobs/$_after_id/native-id" || continue
 		test "$_after_mode" = any || _after_mode=ok
-		# an array: each of its Slurm arrays (afterok on an array: all its tasks; lib/slurm-array.sh)
-		if test "$state_line" = array && slurm_array_ids_into "$TEJ_ROOT/jobs/$_after_id"; then
-			for _after_sid in $slurm_array_ids; do
-				after_slurm="${after_slurm:+$after_slurm,}after$_after_mode:$_after_sid"
-			done
-			continue
-		fi
-		case $state_line in
-		'' | *[!0-9_]*) continue ;;
-		esac
-		after_slurm="${after_slurm:+$after_slurm,}after$_after_mode:$state_line"
+		after_slurm_ids_into "$TEJ_ROOT/jobs/$_after_id" || return
+		for _after_sid in $after_slurm_ids; do
+			after_slurm="${after_slurm:+$after_slurm,}after$_after_mode:$_after_sid"
+		done
 	done <"$1/after"
+}
+
+# after_slurm_ids_into DIR: set after_slurm_ids to the Slurm ids a job --after DIR's job waits for: an
+# array's (lib/array.sh) every Slurm job tej made for it that Slurm still knows, else the job's own
+# native id once Slurm says tej made it for DIR. Fails (after_bad, after_status) when squeue does not
+# answer, or Slurm knows no such job (it ended more than MinJobAge ago, or the id was rewritten).
+after_slurm_ids_into() {
+	after_slurm_ids=
+	after_status=$EX_DATAERR
+	if is_array "$1"; then
+		if test "${slurm_owned_dir-}" != "$1" && ! slurm_owned_into "$1"; then
+			after_status=$EX_TEMPFAIL after_bad="squeue did not answer: cannot tell the Slurm jobs of ${1##*/}; try again"
+			return 1
+		fi
+		after_slurm_ids=$slurm_owned_bases
+	elif native_id_into "$1"; then
+		_after_owned=0
+		slurm_owned "$1" "$native_value" || _after_owned=$?
+		case $_after_owned in
+		0) after_slurm_ids=$native_value ;;
+		2)
+			after_status=$EX_TEMPFAIL after_bad="squeue did not answer: cannot tell the Slurm job of ${1##*/}; try again"
+			return 1
+			;;
+		esac
+	fi
+	test -z "${after_slurm_ids# }" || return 0
+	after_bad="Slurm knows no job that tej submitted for ${1#"$TEJ_ROOT/jobs/"} (it ended over MinJobAge ago, or its record was rewritten): submit without --after ${1#"$TEJ_ROOT/jobs/"}"
+	return 1
 }

@@ -190,7 +190,8 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" --account="$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/qos"); then set -- "$@" --qos="$_qs_v"; fi
 	# --after: Slurm waits (lib/after.sh); a dependency that can never be met cancels the job
-	after_slurm_into "$_qs_meta"
+	# shellcheck disable=SC2154 # after_bad and after_status are set by after_slurm_into
+	if ! after_slurm_into "$_qs_meta"; then say "$after_bad" && return "$after_status"; fi
 	# an array's block waits for the block before it (slurm_array_after: lib/slurm-array.sh)
 	# shellcheck disable=SC2154 # set by after_slurm_into
 	test -z "${slurm_array_after:-}" || after_slurm=${after_slurm:+$after_slurm,}$slurm_array_after

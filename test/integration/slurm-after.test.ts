@@ -107,4 +107,23 @@ describe('submit --after on the slurm plugin against a real Slurm', { concurrenc
     assert.equal((await lab.execAs('s1', 'alice', 'test -e ~/.tej/jobs/pointed/exit-code')).code, 1, 'nor was pointed recorded ended unrun');
     await sh(`scancel ${held}; touch ~/pointed.gate`);
   });
+
+  it('waits for the Slurm jobs tej made for an array, not for the ids a task wrote into its native-ids', async () => {
+    await submit('other', { log: 'other.log', gate: 'other.gate' });
+    const otherId = (await json('other')).native_id!;
+    const dir = await makeJob(join(jobs, 'forged'), {
+      // each task points the array's Slurm ids at another job of the user's, then waits
+      'start.sh': `printf '%s\\n' ${otherId} > ../../native-ids\n: > "$HOME/forged.$TEJ_TASK_INDEX"\nwhile [ ! -e "$HOME/forged.gate" ]; do sleep 0.2; done\n`,
+    });
+    ok(await run(['submit', 's1', '--id', 'forged', '--array', '0-1', dir]));
+    await waitFor('the tasks wrote', () => lab.execAs('s1', 'alice', 'test -e ~/forged.0 && test -e ~/forged.1'), (r) => r.code === 0, 120_000);
+    const arrayId = (await sh('cat ~/.tej/jobs/forged/0/native-id')).trim().split('_')[0]!;
+    await submit('forged-reduce', { log: 'forged.log', after: ['forged'] });
+    const dep = await dependency('forged-reduce');
+    assert.match(dep, new RegExp(`^afterok:${arrayId}_`), dep);
+    assert.doesNotMatch(dep, new RegExp(`:${otherId}\\b`), dep);
+    await sh('touch ~/forged.gate ~/other.gate');
+    const w = await wait('forged-reduce');
+    assert.equal(w.code, 0, w.stdout + w.stderr);
+  });
 });
