@@ -177,4 +177,28 @@ describe('arrays on direct', { concurrency: true }, () => {
       hooks.close();
     }
   });
+
+  // TEJ_ARRAY_TIMING=1: a 1,000-task array's submit and status beside a single job's (printed, not asserted)
+  it('submits and reports a 1,000-task array (times printed, not asserted)', { skip: process.env.TEJ_ARRAY_TIMING !== '1' && 'TEJ_ARRAY_TIMING=1 times it' }, async () => {
+    const timed = async (args: string[]) => {
+      const t = Date.now();
+      const r = await tej(args, { home: sshHost.home, timeoutMs: 900_000 });
+      return { r, ms: Date.now() - t };
+    };
+    const one = await makeJob(join(sshHost.jobs, 'one'), { 'start.sh': 'true\n' });
+    const single = await timed(['submit', 'h1', '--id', 'one', one]);
+    ok(single.r);
+    await waitFor('one finished', () => run(['status', 'h1', '--id', 'one']), (r) => r.code === 0, 120_000);
+    const singleStatus = await timed(['status', 'h1', '--id', 'one']);
+    const dir = await makeJob(join(sshHost.jobs, 'big'), { 'start.sh': 'true\n' });
+    const submit = await timed(['submit', 'h1', '--id', 'big', '--array', '0-999', dir]);
+    ok(submit.r);
+    const live = await timed(['status', 'h1', '--id', 'big']);
+    assert.match(live.r.stdout, /^1000 tasks: /, live.r.stderr);
+    await waitFor('1000 finished', () => run(['status', 'h1', '--id', 'big']), (r) => r.stdout === '1000 tasks: 1000 finished\n', 900_000);
+    const ended = await timed(['status', 'h1', '--id', 'big']);
+    console.log(
+      `# direct: single job submit ${single.ms} ms, status ${singleStatus.ms} ms; 1000-task array submit ${submit.ms} ms, status ${live.ms} ms live (${live.r.stdout.trim()}), ${ended.ms} ms once all ended`,
+    );
+  });
 });
