@@ -2,14 +2,15 @@
 # Summary: Job arrays on the slurm plugin: the tasks of lib/array.sh's layout as real Slurm job arrays
 #   (sourced after array.sh; the slurm plugin is loaded by slurm_array_submit)
 # Usage: . "$TEJ_ROOT/lib/slurm-array.sh"   (function definitions only)
-#   slurm_array_submit DIR, slurm_array_rerun DIR N, slurm_array_ids_into DIR, slurm_array_kill DIR GRACE
+#   slurm_array_submit DIR, slurm_array_rerun DIR N, slurm_array_kill DIR GRACE
 # Output (proto 1): nothing by itself
 # Exit: slurm_array_submit fails with sbatch's status (queue_submit)
 # Each task's directory is prepared at submit (array_task_prepare) and given its native id JOBID_N (what
 # squeue shows); Slurm throttles (%K) and starts the tasks, the batch script picks the task's directory
 # from SLURM_ARRAY_TASK_ID. An index list over the cluster's MaxArraySize is split by blocks of
 # MaxArraySize: block B gets the indexes I - B*MaxArraySize, and its batch script adds the offset back.
-# The arrays' Slurm ids go to DIR/native-ids, one a line; each is checked (digits) where it is read.
+# The arrays' Slurm ids go to DIR/native-ids, one a line: a task can write it, so kill and --after take
+# the ids from what Slurm shows tej made for the array (slurm_owned_into, queues/slurm.sh), not from it.
 # shellcheck shell=sh
 # shellcheck disable=SC2034,SC2154 # sets slurm_array_* for queue_submit (slurm.sh); reads state_line, array_members
 
@@ -92,17 +93,6 @@ EOF_SAR
 	write_state "$1/$2/submitted" "$(now)"
 	write_state "$1/$2/native-id" "${_sar_id}_$((${2} - slurm_array_offset))"
 	rm -f "$1/$2/submitter"
-}
-
-# slurm_array_ids_into DIR: set slurm_array_ids to the Slurm ids of the array in DIR (digits only: a
-# task can write the file)
-slurm_array_ids_into() {
-	slurm_array_ids=
-	while IFS= read -r _sai_id || test -n "$_sai_id"; do
-		case $_sai_id in '' | *[!0-9]*) continue ;; esac
-		slurm_array_ids="$slurm_array_ids $_sai_id"
-	done <"$1/native-ids"
-	test -n "$slurm_array_ids"
 }
 
 # slurm_array_kill DIR GRACE: scancel every Slurm job tej made for DIR (slurm_owned_into, slurm.sh: the

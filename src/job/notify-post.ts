@@ -45,8 +45,9 @@ export async function postPendingWebhooks(
   const arrays = pendingArrays(statuses, options.allArrays);
   if (!ids.length && !arrays.length) return;
   const reply = (await q.call('claim', [...ids, ...arrays])).reply;
-  // the records of the reply are the arrays claimed
-  for (const p of await claimedArrayPosts(reply?.records ?? [], q.host)) await postWebhook(p.url, p.body, quiet);
+  // the records of the reply are the arrays claimed (of those asked for)
+  const arrayRecords = (reply?.records ?? []).filter((r) => arrays.includes(r.id!));
+  for (const p of await claimedArrayPosts(arrayRecords, q.host)) await postWebhook(p.url, p.body, quiet);
   const claimed = reply?.header.claimed?.split(' ').filter(Boolean) ?? [];
   if (!claimed.length) return;
   const records = claimed.every((id) => (statuses.get(id) as JobRecord | undefined)?.notifyMac !== undefined)
