@@ -178,6 +178,25 @@ describe('the sge plugin against a real Grid Engine', () => {
     assert.deepEqual(await calls(['list', 'g1']), []);
   });
 
+  it("kills a job that rewrote its native-id to another Grid Engine job of the user without deleting that one", async () => {
+    // the victim: a plain Grid Engine job of alice's, not tej's
+    const victim = (await lab.execAs('g1', 'alice', "cd /tmp && echo 'sleep 300' | qsub -terse -N victim -S /bin/sh -o /dev/null -j y")).stdout.trim();
+    assert.match(victim, /^\d+$/);
+    const id = await submit('forger', {
+      'start.sh': `while [ ! -e ~/forge.go ]; do sleep 0.2; done\necho ${victim} > "$TEJ_QUEUE/jobs/$TEJ_JOB_ID/native-id"\ntouch ~/forged\nsleep 300\n`,
+    });
+    const real = await nativeId(id);
+    await lab.execAs('g1', 'alice', 'touch ~/forge.go');
+    await waitFor('the job to forge its native-id', () => lab.execAs('g1', 'alice', 'test -e ~/forged'), (r) => r.code === 0);
+    assert.equal((await json(id)).native_id, victim);
+    const k = await run(['kill', 'g1', '--id', id]);
+    assert.equal(k.code, 0, k.stderr);
+    // the victim is still there; the job's own Grid Engine job (found by its name and context) is not
+    assert.equal((await lab.execAs('g1', 'alice', `qstat -j ${victim} >/dev/null`)).code, 0, 'the victim was deleted');
+    assert.equal(await qstatJ('alice', real), '', "the job's own Grid Engine job was not deleted");
+    assert.equal((await lab.execAs('g1', 'alice', `qdel ${victim}`)).code, 0);
+  });
+
   it('does not submit twice when qsub fails after the qmaster created the job', async () => {
     await lab.execAs('g1', 'carol', 'touch ~/qsub-times-out; : > ~/calls.log');
     const id = await submit('flaky', { 'start.sh': 'echo once >> ~/flaky.log\n' }, [], carolHome);
