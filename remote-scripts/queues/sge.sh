@@ -185,7 +185,9 @@ EOF2
 trap : TERM
 "${TEJ_SHELL:-/bin/sh}" "$@" &
 EOF2
-	batch_script_wait
+	# Grid Engine runs a job whose script exits 99 again, and holds one that exits 100 in error for
+	# ever: the job's own code is in its directory (exit-code), the script's goes to Grid Engine only
+	batch_script_wait '99 | 100'
 }
 
 # queue_submit JOB_DIR: run qsub -terse with the job's resources as separate words, print the Grid

@@ -132,6 +132,16 @@ describe('the sge plugin against a real Grid Engine', () => {
     assert.match(s.stdout, /^timeout \(after \d+:\d\d\)\n$/);
   });
 
+  it('records exit codes 99 and 100, which Grid Engine takes as rerun and error orders from a job script, once', async () => {
+    for (const code of [99, 100]) {
+      const id = await submit(`exit${code}`, { 'start.sh': `echo ran >> ~/exit${code}.log\nexit ${code}\n` });
+      // qacct's record: the job left the queue (not rescheduled, not held in error)
+      const s = await waitFor(`qacct to confirm ${id}`, () => json(id), (j) => j.native_state?.startsWith('failed=') ?? false, 120_000);
+      assert.deepEqual([s.state, s.exit_code, s.native_state], ['finished', code, 'failed=0']);
+      assert.equal((await lab.execAs('g1', 'alice', `cat ~/exit${code}.log`)).stdout, 'ran\n');
+    }
+  });
+
   it('says killed for a running job deleted with qdel outside tej, from qacct', async () => {
     const id = await submit('qdeleted', { 'start.sh': 'sleep 100\n' });
     await waitFor('the job to run', () => status(id), (r) => r.code === 2);
