@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, ok } from '../helpers/cli.js';
 import { arrayTasks } from '../helpers/array-tasks.js';
+import { countCalls, takeCalls } from '../helpers/scheduler-calls.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
 
 interface JsonStatus {
@@ -47,6 +48,7 @@ describe('submit --after on the sge plugin against a real Grid Engine', () => {
     home = await makeClientHome(lab);
     jobs = await lab.makeTmpDir('tej-sge-after-');
     ok(await run(['setup', 'g1', '--plugin', 'sge']));
+    await countCalls(lab, 'g1', 'alice', ['qsub', 'qstat', 'qdel', 'qacct']);
   });
   after(async () => {
     await lab?.stop();
@@ -54,7 +56,10 @@ describe('submit --after on the sge plugin against a real Grid Engine', () => {
 
   it('runs an afterok chain A -> B -> C in order, B and C held by Grid Engine', async () => {
     await submit('chain-a', { log: 'chain.log', gate: 'chain.gate' });
+    await takeCalls(lab, 'g1', 'alice');
     await submit('chain-b', { log: 'chain.log', after: ['chain-a'] });
+    // one qsub, and one qstat for the state submit replies with
+    assert.deepEqual(await takeCalls(lab, 'g1', 'alice'), ['qsub', 'qstat'], 'a submit --after is one qsub');
     await submit('chain-c', { log: 'chain.log', after: ['chain-b'] });
     const b = await json('chain-b');
     assert.equal(b.state, 'queued');
