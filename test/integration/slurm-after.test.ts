@@ -5,81 +5,42 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeJob, tej, ok } from '../helpers/cli.js';
+import { afterHarness, anyCase, chainCase, neverMetCase, type AfterHarness, type HeldCheck } from '../helpers/after-cases.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
-
-interface JsonStatus {
-  state: string;
-  exit_code: number | null;
-  native_id: string | null;
-  started: string | null;
-  reason?: string;
-  dependency?: string;
-}
 
 describe('submit --after on the slurm plugin against a real Slurm', { concurrency: true }, () => {
   let lab: Lab<'s1'>;
   let home: string;
   let jobs: string;
+  let h: AfterHarness;
   const run = (args: string[]) => tej(args, { home, timeoutMs: 180_000 });
   const sh = async (script: string) => {
     const r = await lab.execAs('s1', 'alice', script);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
-  const submit = async (id: string, opts: { log: string; gate?: string; code?: number; after?: string[] }) => {
-    const gate = opts.gate ? `while [ ! -e "$HOME/${opts.gate}" ]; do sleep 0.2; done\n` : '';
-    const dir = await makeJob(join(jobs, id), { 'start.sh': `${gate}echo ${id} >> "$HOME/${opts.log}"\nexit ${opts.code ?? 0}\n` });
-    return ok(await run(['submit', 's1', '--id', id, ...(opts.after ?? []).flatMap((a) => ['--after', a]), dir]));
+  /** DEPENDANT pends on Slurm's after<MODE>:<DEPENDENCY's job id> (squeue %E). */
+  const held: HeldCheck = async (dependant, dependency, mode) => {
+    const e = (await lab.exec('s1', ['squeue', '-h', '-j', (await h.json(dependant)).native_id!, '-o', '%E'])).stdout.trim();
+    assert.match(e, new RegExp(`^after${mode}:${(await h.json(dependency)).native_id}`));
   };
-  const json = async (id: string) => JSON.parse((await run(['status', 's1', '--id', id, '--json'])).stdout) as JsonStatus;
-  const wait = (id: string) => run(['wait', 's1', '--id', id]);
-  const dependency = async (id: string) => (await lab.exec('s1', ['squeue', '-h', '-j', (await json(id)).native_id!, '-o', '%E'])).stdout.trim();
 
   before(async () => {
     lab = await startLab({ hosts: [{ name: 's1', role: 'slurm' }] });
     home = await makeClientHome(lab);
     jobs = await lab.makeTmpDir('tej-slurm-after-');
+    h = afterHarness(run, 's1', jobs, sh);
     ok(await run(['setup', 's1', '--plugin', 'slurm']));
   });
   after(async () => {
     await lab?.stop();
   });
 
-  it('runs an afterok chain A -> B -> C in order, B and C pending on Slurm dependencies', async () => {
-    await submit('chain-a', { log: 'chain.log', gate: 'chain.gate' });
-    await submit('chain-b', { log: 'chain.log', after: ['chain-a'] });
-    await submit('chain-c', { log: 'chain.log', after: ['chain-b'] });
-    assert.equal((await json('chain-b')).state, 'queued');
-    assert.match(await dependency('chain-b'), new RegExp(`^afterok:${(await json('chain-a')).native_id}`));
-    await sh('touch ~/chain.gate');
-    const w = await wait('chain-c');
-    assert.equal(w.code, 0, w.stdout + w.stderr);
-    assert.equal(await sh('cat ~/chain.log'), 'chain-a\nchain-b\nchain-c\n');
-  });
+  it('runs an afterok chain A -> B -> C in order, B and C pending on Slurm dependencies', () => chainCase(h, held));
 
-  it('runs an afterany dependant after a dependency that failed', async () => {
-    await submit('any-a', { log: 'any.log', gate: 'any.gate', code: 3 });
-    await submit('any-b', { log: 'any.log', after: ['any-a:any'] });
-    assert.match(await dependency('any-b'), /^afterany:\d+/);
-    await sh('touch ~/any.gate');
-    const w = await wait('any-b');
-    assert.equal(w.code, 0, w.stdout + w.stderr);
-    assert.equal(await sh('cat ~/any.log'), 'any-a\nany-b\n');
-  });
+  it('runs an afterany dependant after a dependency that failed', () => anyCase(h, held));
 
-  it('ends unrun a job whose afterok dependency failed, and says why', async () => {
-    await submit('never-a', { log: 'never.log', gate: 'never.gate', code: 3 });
-    await submit('never-b', { log: 'never.log', after: ['never-a'] });
-    await sh('touch ~/never.gate');
-    const w = await wait('never-b');
-    assert.equal(w.code, 4, w.stdout + w.stderr);
-    assert.match(w.stdout, /^never-b\tfinished \(exit 125, not run: dependency never-a failed\)/);
-    const b = await json('never-b');
-    assert.equal(b.reason, 'dependency');
-    assert.equal(b.dependency, 'never-a');
-    assert.equal(b.started, null);
-    assert.equal(await sh('cat ~/never.log'), 'never-a\n');
-  });
+  it('ends unrun a job whose afterok dependency failed, and says why', () => neverMetCase(h));
 
   it('refuses a dependency on a job of another plugin', async () => {
     const dir = await makeJob(join(jobs, 'direct-a'), { 'start.sh': 'exit 0\n' });
