@@ -12,16 +12,18 @@
 # sge_owned_into DIR NATIVE: set sge_owned_bases to " JOBID " when qstat -j shows that this user's Grid
 # Engine job JOBID (of NATIVE, JOBID or JOBID.T) is named after the job or array in DIR and has its
 # directory in its context (tej_dir=CKSUM, sge_context): Grid Engine holds both as qsub got them, a job
-# cannot rewrite them; to " " when it does not (or has ended: qstat forgot it). 2 when qstat does not
-# answer.
+# cannot rewrite them; to " " when it does not (sge_owned_seen: yes) or has ended (qstat forgot it:
+# sge_owned_seen empty). 2 when qstat does not answer.
 sge_owned_into() {
 	sge_owned_dir=$1
 	sge_owned_bases=' '
+	sge_owned_seen=
 	# stderr too: it tells an unknown job ("do not exist") from a qmaster that did not answer
 	_soi_out=$(qstat -j "${2%%.*}" 2>&1) || {
 		case $_soi_out in *"do not exist"*) return 1 ;; esac
 		return 2
 	}
+	sge_owned_seen=yes
 	_soi_dir=$(sge_context "$1")
 	_soi_dir=${_soi_dir#*,}
 	_soi_line=$(printf '%s\n' "$_soi_out" | awk -v me="$(id -un)" -v name="${1##*/}" '
