@@ -14,7 +14,7 @@
 # runs, that is once its dependencies are settled: the file steers nothing after that.
 
 # after_check META PLUGIN: check META/after at submit: well-formed lines, each naming a job that exists
-# on this queue with the same plugin (slurm: one with a Slurm job id). Fails with after_bad, the message.
+# on this queue with the same plugin (slurm, sge: one with a job id). Fails with after_bad, the message.
 after_check() {
 	after_bad=
 	test -f "$1/after" || return 0
@@ -41,8 +41,10 @@ after_check() {
 			after_bad="job $_after_check_id runs on the ${state_line:-unknown} plugin: a $2 job can only run after $2 jobs"
 			return 1
 		fi
-		if test "$2" = slurm && ! read_state_into "$_after_check_dir/native-id"; then
-			after_bad="job $_after_check_id has no Slurm job id yet: submit this job once its submit has ended"
+		# slurm and sge: the scheduler waits, for the dependency's own job id
+		case $2 in slurm) _after_check_sched=Slurm ;; sge) _after_check_sched='Grid Engine' ;; *) _after_check_sched= ;; esac
+		if test -n "$_after_check_sched" && ! read_state_into "$_after_check_dir/native-id"; then
+			after_bad="job $_after_check_id has no $_after_check_sched job id yet: submit this job once its submit has ended"
 			return 1
 		fi
 	done <"$1/after"
@@ -118,11 +120,13 @@ after_judge() {
 # after_wait: in the direct wrapper, before the job starts: wait until every dependency of meta/after
 # has ended (checked every few seconds: no daemon tells us). A dependency that can never be met ends
 # the job unrun: `dependency` ("ID STATE") and exit code 125 (finish). A TERM (tej kill) ends the wait.
-# Under another plugin the queue itself has waited (slurm: --dependency) before it started the wrapper.
+# Under another plugin the queue itself has waited (slurm: --dependency) before it started the wrapper;
+# Grid Engine (qsub -hold_jid, lib/gridengine.sh) waits for the end however it came: the wrapper judges
+# `ok` here as under direct (its dependencies have ended: the loop ends at once).
 after_wait() {
 	test -f "$meta/after" || return 0
 	read_state_into "$job_dir/plugin" || state_line=
-	test "$state_line" = direct || return 0
+	case $state_line in direct | sge) ;; *) return 0 ;; esac
 	_after_wait_term=
 	trap '_after_wait_term=yes' TERM INT HUP
 	while :; do

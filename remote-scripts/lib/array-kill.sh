@@ -55,15 +55,11 @@ array_going_any() {
 
 # array_requeue TASK_DIR: run an ended task again, under its own id (resubmit): its old directory goes
 # to attempts/N.TIME.PID, a fresh one is queued, and requeued/N has it start before the tasks not started
-# yet (under slurm, its own sbatch). Fails (75) while the task runs or is queued, (69) once the array
-# was killed.
+# yet (under slurm, its own sbatch; under sge, its own qsub). Fails (75) while the task runs or is
+# queued, (69) once the array was killed.
 array_requeue() {
 	_array_requeue_a=${1%/*}
 	_array_requeue_n=${1##*/}
-	# a Grid Engine array's task (queues/sge.sh): not yet (a Slurm one: below)
-	if test -f "$_array_requeue_a/native-ids" && read_state_into "$_array_requeue_a/plugin" && test "$state_line" = sge; then
-		die "$EX_UNAVAILABLE" "task $_array_requeue_n of the Grid Engine array ${_array_requeue_a##*/} cannot be rerun yet: submit it again"
-	fi
 	test ! -f "$_array_requeue_a/killed" || die "$EX_UNAVAILABLE" "the array ${_array_requeue_a##*/} was killed: submit it again"
 	array_lock "$_array_requeue_a" || die "$EX_TEMPFAIL" "the array ${_array_requeue_a##*/} is locked: try again"
 	job_state_into "$1"
@@ -78,11 +74,18 @@ array_requeue() {
 	test -d "$_array_requeue_a/requeued" || mkdir "$_array_requeue_a/requeued"
 	mv "$1" "$_array_requeue_a/attempts/$_array_requeue_n.$(now).$$"
 	mkdir "$1"
-	# a Slurm array's task: a one-task Slurm array of its own (lib/slurm-array.sh)
+	# a Slurm array's task: a one-task Slurm array of its own (lib/slurm-array.sh); a Grid Engine one's:
+	# a one-task Grid Engine array (lib/gridengine.sh)
 	if test -f "$_array_requeue_a/native-ids"; then
-		(slurm_array_rerun "$_array_requeue_a" "$_array_requeue_n") || _array_requeue_n=
+		_array_requeue_tool='sbatch'
+		if read_state_into "$_array_requeue_a/plugin" && test "$state_line" = sge; then
+			_array_requeue_tool='qsub'
+			(load_queue sge && sge_array_rerun "$_array_requeue_a" "$_array_requeue_n") || _array_requeue_n=
+		else
+			(slurm_array_rerun "$_array_requeue_a" "$_array_requeue_n") || _array_requeue_n=
+		fi
 		array_unlock "$_array_requeue_a"
-		test -n "$_array_requeue_n" || die "$EX_FAILURE" "sbatch refused the rerun of ${1#"$TEJ_ROOT/jobs/"}"
+		test -n "$_array_requeue_n" || die "$EX_FAILURE" "$_array_requeue_tool refused the rerun of ${1#"$TEJ_ROOT/jobs/"}"
 		return 0
 	fi
 	: >"$1/queued"

@@ -39,8 +39,9 @@ EOF
 	fi
 }
 
-# batch_script_wait: the batch script's last lines, after the wrapper was started in the background:
-# wait until it is gone (wait returns early when a trap runs), exit with the job's exit code
+# batch_script_wait [RESERVED]: the batch script's last lines, after the wrapper was started in the
+# background: wait until it is gone (wait returns early when a trap runs), exit with the job's exit
+# code, or 1 for one of RESERVED (a case pattern: codes the scheduler takes as orders, not as an end)
 batch_script_wait() {
 	cat <<'EOF'
 wrapper=$!
@@ -49,8 +50,11 @@ while kill -0 "$wrapper" 2>/dev/null; do
 done
 status=1
 if test -f "$job_dir/exit-code"; then read -r status <"$job_dir/exit-code" || :; fi
-exit "$status"
 EOF
+	# shellcheck disable=SC2016 # the batch script's variable
+	test -z "${1:-}" || printf 'case $status in %s) status=1 ;; esac\n' "$1"
+	# shellcheck disable=SC2016 # the batch script's variable
+	echo 'exit "$status"'
 }
 
 # batch_check_attempt: die unless TEJ_ATTEMPT is a staging directory's name ([A-Za-z0-9._-]): it goes

@@ -337,6 +337,10 @@ load_lib() {
 		# shellcheck source=../lib/batch.sh
 		. "$TEJ_ROOT/lib/batch.sh"
 		;;
+	gridengine)
+		# shellcheck source=../lib/gridengine.sh
+		. "$TEJ_ROOT/lib/gridengine.sh"
+		;;
 	sacct)
 		# shellcheck source=../lib/sacct.sh
 		. "$TEJ_ROOT/lib/sacct.sh"

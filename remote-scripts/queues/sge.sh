@@ -2,7 +2,8 @@
 # Summary: The sge queue plugin: hands the job to (Son of) Grid Engine with qsub; the batch script runs the
 #   job wrapper
 # Usage: load_queue sge   (function definitions only: queue_check queue_submit queue_state queue_states
-#   queue_kill queue_find queue_abandon queue_node; sge_array_submit sge_array_kill for lib/array.sh)
+#   queue_kill queue_find queue_abandon queue_node; sge_array_submit sge_array_kill for lib/array.sh;
+#   ownership, holds and reruns: lib/gridengine.sh, loaded with it)
 # Output (proto 1): queue_submit prints the Grid Engine job id; queue_states one "WORD NATIVE_STATE JOB_DIR"
 #   line per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without qsub, qstat and qdel; queue_submit qsub's status when it refuses
@@ -10,6 +11,9 @@
 #   cpus ask for (default smp)
 # Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a third of it the batch script's text
 # shellcheck shell=sh
+
+# sge_owned, sge_hold_into, sge_array_rerun
+load_lib gridengine
 
 queue_check() {
 	for _queue_check_cmd in qsub qstat qdel; do
@@ -181,7 +185,9 @@ EOF2
 trap : TERM
 "${TEJ_SHELL:-/bin/sh}" "$@" &
 EOF2
-	batch_script_wait
+	# Grid Engine runs a job whose script exits 99 again, and holds one that exits 100 in error for
+	# ever: the job's own code is in its directory (exit-code), the script's goes to Grid Engine only
+	batch_script_wait '99 | 100'
 }
 
 # queue_submit JOB_DIR: run qsub -terse with the job's resources as separate words, print the Grid
@@ -208,16 +214,20 @@ queue_submit() {
 	fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/partition"); then set -- "$@" -q "$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" -P "$_qs_v"; fi
+	# --after: Grid Engine holds the job until its dependencies have ended (lib/gridengine.sh)
+	sge_hold_into "$_qs_meta"
+	# shellcheck disable=SC2154 # set by sge_hold_into
+	test -z "$sge_hold" || set -- "$@" -hold_jid "$sge_hold"
 	# tej's own plumbing: the name and context find the job again after a qsub that got no answer.
 	# an array (sge_array_submit, below): tasks 1-M, at most K at once; one output file per task ($TASK_ID is
-	# Grid Engine's pseudo variable of -o, not the shell's)
+	# Grid Engine's pseudo variable of -o, not the shell's; a rerun task's: sge_array_output)
 	if test -n "${sge_array_spec:-}"; then
 		set -- "$@" -t "$sge_array_spec"
 		test -z "${sge_array_throttle:-}" || set -- "$@" -tc "$sge_array_throttle"
 	fi
 	# shellcheck disable=SC2016 # expanded by Grid Engine
 	set -- "$@" -terse -N "${_qs_dir##*/}" -ac "$(sge_context "$_qs_dir")" \
-		-wd "$_qs_dir" -o "$_qs_dir/sge${sge_array_spec:+-\$TASK_ID}.out" -j y
+		-wd "$_qs_dir" -o "${sge_array_output:-$_qs_dir/sge${sge_array_spec:+-\$TASK_ID}.out}" -j y
 	if test -z "${tej_in_memory:-}"; then
 		set -- "$@" "$_qs_dir/batch.sh" "$TEJ_ROOT" "$_qs_dir" "${TEJ_ATTEMPT:-}"
 	fi
@@ -335,6 +345,22 @@ queue_node() {
 # KILL to the batch script's group, the wrapper and the job with it (kill records the end; the job gets
 # no grace, and has no exit code).
 queue_kill() {
+	# only a Grid Engine job tej made for this job (sge_owned, lib/gridengine.sh): native-id is in the
+	# job's reach; a job that rewrote it is found by its name and context (a task by its array's kill)
+	_qk_owned=0
+	sge_owned "$1" "$2" || _qk_owned=$?
+	case $_qk_owned in
+	0) ;;
+	1)
+		if ! _qk_found=$(sge_find "$1"); then
+			# shellcheck disable=SC2154 # set by sge_owned_into (lib/gridengine.sh): the job exists, not as tej's
+			test -z "${sge_owned_seen:-}" || say "not deleting Grid Engine job $2: qstat does not show it as tej's job ${1#"$TEJ_ROOT/jobs/"}"
+			return 0
+		fi
+		set -- "$1" "$_qk_found" "$3"
+		;;
+	*) return "$EX_TEMPFAIL" ;;
+	esac
 	if ! qdel "$2" >/dev/null 2>"$1/qdel.err"; then
 		# A job that Grid Engine has ended meanwhile cannot be deleted: that is no failure.
 		case $(sge_word "$(sge_listed "$2")") in
@@ -408,6 +434,11 @@ sge_array_submit() {
 # is this array's: a task can write native-ids), then kill_job each task that has not ended
 sge_array_kill() {
 	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_mine=
+	# what the tasks' kills below check their native ids against (sge_owned: no qstat per task)
+	# shellcheck disable=SC2034 # read by sge_owned (lib/gridengine.sh)
+	sge_owned_dir=$1
+	# shellcheck disable=SC2034
+	sge_owned_bases=" $(printf '%s' "$_gak_mine" | tr '\n' ' ') "
 	while IFS= read -r _gak_id || test -n "$_gak_id"; do
 		case $_gak_id in '' | *[!0-9]*) continue ;; esac
 		case " $(printf '%s' "$_gak_mine" | tr '\n' ' ') " in
@@ -418,6 +449,7 @@ sge_array_kill() {
 	array_members_into "${1##*/}" || return 0
 	# shellcheck disable=SC2154 # array_members is set by array_members_into (array.sh)
 	for _gak_id in $array_members; do
-		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_gak_id" "$2") || true
+		# as sge whatever its plugin file says (a task can write it)
+		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_gak_id" "$2" sge) || true
 	done
 }

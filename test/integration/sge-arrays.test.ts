@@ -10,6 +10,7 @@ import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
 import { mostAtOnce } from '../helpers/stamps.js';
 import { arrayTasks, gatedArrayJob, stateCounts } from '../helpers/array-tasks.js';
 import { makeClientHome, startLab, type Lab } from '../helpers/lab.js';
+import { countCalls, takeCalls } from '../helpers/scheduler-calls.js';
 
 describe('arrays on the sge plugin', () => {
   let lab: Lab<'g1'>;
@@ -26,6 +27,8 @@ describe('arrays on the sge plugin', () => {
     home = await makeClientHome(lab);
     jobs = await lab.makeTmpDir('tej-sge-arrays-');
     ok(await run(['setup', 'g1', '--plugin', 'sge']));
+    // alice's Grid Engine calls are logged (the counts per command: README, Grid Engine)
+    await countCalls(lab, 'g1', 'alice', ['qsub', 'qstat', 'qdel', 'qacct']);
   });
   after(async () => {
     await lab?.stop();
@@ -61,13 +64,46 @@ describe('arrays on the sge plugin', () => {
     });
     ok(await run(['submit', 'g1', '--id', 'steer', '--array', '0-3%2', dir]));
     await waitFor('task 0 steered', () => onHost('test -f ~/steered'), (r) => r.code === 0, 120_000);
+    await takeCalls(lab, 'g1', 'alice');
     ok(await run(['kill', 'g1', '--id', 'steer']));
+    console.log(`Grid Engine calls, kill of a 4-task array: ${(await takeCalls(lab, 'g1', 'alice')).join(' ')}`);
     const killed = await waitFor('all killed', () => tasks('steer'), (ts) => ts.every((t) => t.state === 'killed'), 120_000);
     assert.equal(killed.length, 4);
     // the other job runs on: its qstat line is there, and tej says running
     assert.equal((await tasks('other'))[0]!.state, 'running');
     assert.equal((await onHost(`qstat -j ${otherId} >/dev/null`)).code, 0);
-    ok(await onHost('touch ~/other.go'));
-    await waitFor('other finished', () => tasks('other'), (ts) => ts[0]!.state === 'finished', 120_000);
+    await takeCalls(lab, 'g1', 'alice');
+    ok(await run(['kill', 'g1', '--id', 'other']));
+    console.log(`Grid Engine calls, kill of a running job: ${(await takeCalls(lab, 'g1', 'alice')).join(' ')}`);
+    assert.equal((await tasks('other'))[0]!.state, 'killed');
+  });
+
+  it('resubmit --failed reruns only the failed task of a Grid Engine array, under its own id, as a Grid Engine job of its own', async () => {
+    // task 2 fails until ~/rr.fixed exists, then waits for ~/rr.go; every run is logged
+    const dir = await makeJob(join(jobs, 'rr'), {
+      'start.sh': 'echo "$TEJ_TASK_INDEX" >>"$HOME/rr.log"\ntest "$TEJ_TASK_INDEX" != 2 || test -f "$HOME/rr.fixed" || exit 5\ntest "$TEJ_TASK_INDEX" != 2 || while ! test -f "$HOME/rr.go"; do sleep 0.2; done\n',
+    });
+    ok(await run(['submit', 'g1', '--id', 'rr', '--array', '0-3', dir]));
+    const first = await waitFor('all ended', () => tasks('rr'), (ts) => ts.every((t) => t.state === 'finished'), 180_000);
+    assert.deepEqual(first.map((t) => t.exit_code), [0, 0, 5, 0]);
+    ok(await onHost('touch ~/rr.fixed'));
+    await takeCalls(lab, 'g1', 'alice');
+    assert.equal(ok(await run(['resubmit', 'g1', '--id', 'rr', '--failed'])), 'rr/2\n');
+    const calls = await takeCalls(lab, 'g1', 'alice');
+    console.log(`Grid Engine calls, resubmit --failed of one task: ${calls.join(' ')}`);
+    assert.equal(calls.filter((c) => c === 'qsub').length, 1, calls.join(' '));
+    const rerun = await waitFor('the rerun running', () => tasks('rr'), (ts) => ts[2]!.state === 'running', 120_000);
+    const [oldJob, newJob] = [first[2]!.native_id!, rerun[2]!.native_id!].map((n) => n.split('.')[0]!);
+    assert.notEqual(newJob, oldJob);
+    assert.equal(rerun[2]!.native_id, `${newJob}.1`);
+    // the rerun is the array's: its name and context are the array's
+    const j = (await onHost(`qstat -j ${newJob}`)).stdout;
+    assert.match(j, /^job_name: +rr$/m, j);
+    ok(await onHost('touch ~/rr.go'));
+    const again = await waitFor('the rerun finished', () => tasks('rr'), (ts) => ts[2]!.state === 'finished', 180_000);
+    assert.deepEqual(again.map((t) => [t.id, t.state, t.exit_code]), [['rr/0', 'finished', 0], ['rr/1', 'finished', 0], ['rr/2', 'finished', 0], ['rr/3', 'finished', 0]]);
+    assert.deepEqual((await onHost('sort -n ~/rr.log')).stdout.trim().split('\n'), ['0', '1', '2', '2', '3']);
+    // nothing failed any more
+    assert.equal((await run(['resubmit', 'g1', '--id', 'rr', '--failed'])).code, 66);
   });
 });

@@ -132,6 +132,16 @@ describe('the sge plugin against a real Grid Engine', () => {
     assert.match(s.stdout, /^timeout \(after \d+:\d\d\)\n$/);
   });
 
+  it('records exit codes 99 and 100, which Grid Engine takes as rerun and error orders from a job script, once', async () => {
+    for (const code of [99, 100]) {
+      const id = await submit(`exit${code}`, { 'start.sh': `echo ran >> ~/exit${code}.log\nexit ${code}\n` });
+      // qacct's record: the job left the queue (not rescheduled, not held in error)
+      const s = await waitFor(`qacct to confirm ${id}`, () => json(id), (j) => j.native_state?.startsWith('failed=') ?? false, 120_000);
+      assert.deepEqual([s.state, s.exit_code, s.native_state], ['finished', code, 'failed=0']);
+      assert.equal((await lab.execAs('g1', 'alice', `cat ~/exit${code}.log`)).stdout, 'ran\n');
+    }
+  });
+
   it('says killed for a running job deleted with qdel outside tej, from qacct', async () => {
     const id = await submit('qdeleted', { 'start.sh': 'sleep 100\n' });
     await waitFor('the job to run', () => status(id), (r) => r.code === 2);
@@ -176,6 +186,25 @@ describe('the sge plugin against a real Grid Engine', () => {
     const unsettled = `ls ${ids.map((id) => `~/.tej/jobs/${id}/native-open`).join(' ')} 2>/dev/null | wc -l`;
     await waitFor('Grid Engine to confirm the ends', async () => (ok(await run(['list', 'g1'], bobHome)), (await lab.execAs('g1', 'bob', unsettled)).stdout.trim()), (n) => n === '0', 120_000);
     assert.deepEqual(await calls(['list', 'g1']), []);
+  });
+
+  it("kills a job that rewrote its native-id to another Grid Engine job of the user without deleting that one", async () => {
+    // the victim: a plain Grid Engine job of alice's, not tej's
+    const victim = (await lab.execAs('g1', 'alice', "cd /tmp && echo 'sleep 300' | qsub -terse -N victim -S /bin/sh -o /dev/null -j y")).stdout.trim();
+    assert.match(victim, /^\d+$/);
+    const id = await submit('forger', {
+      'start.sh': `while [ ! -e ~/forge.go ]; do sleep 0.2; done\necho ${victim} > "$TEJ_QUEUE/jobs/$TEJ_JOB_ID/native-id"\ntouch ~/forged\nsleep 300\n`,
+    });
+    const real = await nativeId(id);
+    await lab.execAs('g1', 'alice', 'touch ~/forge.go');
+    await waitFor('the job to forge its native-id', () => lab.execAs('g1', 'alice', 'test -e ~/forged'), (r) => r.code === 0);
+    assert.equal((await json(id)).native_id, victim);
+    const k = await run(['kill', 'g1', '--id', id]);
+    assert.equal(k.code, 0, k.stderr);
+    // the victim is still there; the job's own Grid Engine job (found by its name and context) is not
+    assert.equal((await lab.execAs('g1', 'alice', `qstat -j ${victim} >/dev/null`)).code, 0, 'the victim was deleted');
+    assert.equal(await qstatJ('alice', real), '', "the job's own Grid Engine job was not deleted");
+    assert.equal((await lab.execAs('g1', 'alice', `qdel ${victim}`)).code, 0);
   });
 
   it('does not submit twice when qsub fails after the qmaster created the job', async () => {

@@ -115,6 +115,40 @@ describe('the sge plugin without Grid Engine', { concurrency: SHELLS.length }, (
       assert.ok(!readdirSync(jobs[4]!).includes('native-state'), 'not settled: qacct is asked again next time');
     });
 
+    test('qdel only of what qstat -j shows as tej\'s: the user\'s, named after the job (its array for a task), with its directory in the context', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const bin = fakeBin(q, {
+        // 5: the job's; 6: another name; 7: another owner; 8: the qmaster does not answer; else: unknown
+        qstat: `echo "qstat $*" >> "${q.tmp}/calls"; case $2 in
+5 | 6 | 7) printf 'job_number:                 %s\\nowner:                      %s\\njob_name:                   %s\\ncontext:                    tej_attempt=x,%s\\n' "$2" "$(test "$2" = 7 && echo mallory || id -un)" "$(test "$2" = 6 && echo other || echo myjob)" "$CTX" ;;
+8) echo 'error: commlib error: got select error (Connection refused)' >&2; exit 1 ;;
+*) printf 'Following jobs do not exist: \\n%s\\n' "$2" >&2; exit 1 ;;
+esac`,
+      });
+      const script = `d=$TEJ_ROOT/jobs/myjob; mkdir -p "$d/3"; CTX=$(sge_context "$d"); CTX=\${CTX#*,}; export CTX
+for n in 5 5.2 6 7 8 9 --user=x 5x 05 5. 5.0; do sge_owned_dir=; st=0; sge_owned "$d" "$n" || st=$?; echo "$n $st"; done
+sge_owned_dir=; st=0; sge_owned "$d/3" 5.3 || st=$?; echo "task $st"`;
+      const r = withSgeLib(q, script, { PATH: `${bin}:${process.env.PATH}` });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, ['5 0', '5.2 0', '6 1', '7 1', '8 2', '9 1', '--user=x 1', '5x 1', '05 1', '5. 1', '5.0 1', 'task 0', ''].join('\n'));
+      // a word that is no Grid Engine id never reaches qstat
+      assert.equal(readFileSync(join(q.tmp, 'calls'), 'utf8'), ['5', '5', '6', '7', '8', '9', '05', '5'].map((n) => `qstat -j ${n}\n`).join(''));
+    });
+
+    test('holds a job with -hold_jid for its dependencies: a job not ended, each Grid Engine job of an array, a task\'s array', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const script = `j=$TEJ_ROOT/jobs; mkdir -p "$j/a" "$j/b" "$j/arr/2" "$j/new/meta"
+echo 11 > "$j/a/native-id"; echo 12 > "$j/b/native-id"; echo 0 > "$j/b/exit-code"
+echo array > "$j/arr/native-id"; printf '13\\n14\\n--user=x\\n' > "$j/arr/native-ids"; echo 13.2 > "$j/arr/2/native-id"
+printf 'a ok\\nb any\\narr ok\\narr/2 any\\n' > "$j/new/meta/after"
+sge_hold_into "$j/new/meta"; echo "hold=$sge_hold"; sge_hold_none=yes; sge_hold_into "$j/new/meta"; echo "rerun=$sge_hold"`;
+      const r = withSgeLib(q, script);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'hold=11,13,14,13\nrerun=\n');
+    });
+
     test('setup suggests sge where qstat -help names Grid Engine and Slurm is not set up', async (t) => {
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());

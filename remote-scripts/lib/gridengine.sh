@@ -1,0 +1,111 @@
+#!/bin/sh
+# Summary: What the sge plugin (queues/sge.sh) adds to plain submit and kill: qdel only of the jobs tej
+#   made (sge_owned), dependencies as qsub -hold_jid (sge_hold_into), the rerun of an array's task
+#   (sge_array_rerun)
+# Usage: load_lib gridengine   (queues/sge.sh loads it; function definitions only)
+# Output (proto 1): nothing by itself
+# Exit: sge_array_rerun fails with qsub's status (queue_submit)
+# Not in the libraries embedded in a batch script (LIBS): the wrapper never asks Grid Engine.
+# shellcheck shell=sh
+# shellcheck disable=SC2034,SC2154 # sets sge_* for queue_submit and queue_kill (sge.sh); reads state_line
+
+# sge_owned_into DIR NATIVE: set sge_owned_bases to " JOBID " when qstat -j shows that this user's Grid
+# Engine job JOBID (of NATIVE, JOBID or JOBID.T) is named after the job or array in DIR and has its
+# directory in its context (tej_dir=CKSUM, sge_context): Grid Engine holds both as qsub got them, a job
+# cannot rewrite them; to " " when it does not (sge_owned_seen: yes) or has ended (qstat forgot it:
+# sge_owned_seen empty). 2 when qstat does not answer.
+sge_owned_into() {
+	sge_owned_dir=$1
+	sge_owned_bases=' '
+	sge_owned_seen=
+	# stderr too: it tells an unknown job ("do not exist") from a qmaster that did not answer
+	_soi_out=$(qstat -j "${2%%.*}" 2>&1) || {
+		case $_soi_out in *"do not exist"*) return 1 ;; esac
+		return 2
+	}
+	sge_owned_seen=yes
+	_soi_dir=$(sge_context "$1")
+	_soi_dir=${_soi_dir#*,}
+	_soi_line=$(printf '%s\n' "$_soi_out" | awk -v me="$(id -un)" -v name="${1##*/}" '
+		$1 == "owner:" { o = $2 } $1 == "job_name:" { n = $2 }
+		$1 == "context:" { sub(/^context:[ \t]*/, ""); c = $0 }
+		END { if (o == me && n == name) print "," c "," }')
+	case $_soi_line in *",$_soi_dir,"*) sge_owned_bases=" ${2%%.*} " ;; esac
+}
+
+# sge_owned DIR NATIVE: whether NATIVE (JOBID or JOBID.T, read from files the job can write) is a Grid
+# Engine job tej submitted for the job in DIR, or for its array when DIR is a task's (ID/N: by the id the
+# caller named, not by a file). Asks qstat -j unless sge_owned_bases holds that directory's jobs already
+# (sge_array_kill: one qstat for an array's tasks). 1 when it is not, 2 when qstat does not answer. So
+# `kill` deletes only what tej made for this job (docs/protocol.md, "Grid Engine").
+sge_owned() {
+	_so_dir=$1
+	case ${1#"$TEJ_ROOT/jobs/"} in */*) _so_dir=${1%/*} ;; esac
+	_so_base=${2%%.*}
+	case $_so_base in '' | *[!0-9]*) return 1 ;; esac
+	case ${2#"$_so_base"} in '' | .[1-9]*) ;; *) return 1 ;; esac
+	case ${2#"$_so_base".} in *[!0-9]*) return 1 ;; esac
+	if test "${sge_owned_dir-}" != "$_so_dir"; then
+		sge_owned_into "$_so_dir" "$_so_base" || return
+	fi
+	case $sge_owned_bases in *" $_so_base "*) return 0 ;; esac
+	return 1
+}
+
+# sge_hold_into META: set sge_hold to qsub's -hold_jid value for META/after (JOBID,JOBID...), empty
+# without dependencies or for a rerun (sge_hold_none: met once). Grid Engine releases the job once each
+# of those jobs has left the queue however it ended (an array: all its tasks); `ok` is the job's
+# wrapper's to judge (after_wait, lib/after.sh). A dependency that has ended already, or that Grid Engine
+# has forgotten, holds nothing (qsub takes an unknown id and ignores it).
+sge_hold_into() {
+	sge_hold=
+	test -z "${sge_hold_none:-}" || return 0
+	test -f "$1/after" || return 0
+	while read -r _sh_id _sh_mode _sh_rest; do
+		is_job_id "$_sh_id" || continue
+		_sh_dir=$TEJ_ROOT/jobs/$_sh_id
+		read_state_into "$_sh_dir/native-id" || continue
+		if test "$state_line" = array; then
+			# each Grid Engine job of the array (its own, and the reruns of its tasks): digits only, from a
+			# regular file (a task can write it)
+			_sh_ids=
+			test -f "$_sh_dir/native-ids" || continue
+			while IFS= read -r _sh_sid || test -n "$_sh_sid"; do
+				case $_sh_sid in '' | *[!0-9]*) ;; *) _sh_ids="$_sh_ids $_sh_sid" ;; esac
+			done <"$_sh_dir/native-ids"
+		else
+			test ! -f "$_sh_dir/exit-code" || continue
+			# a task (JOBID.T): its array job, all tasks (-hold_jid takes no task)
+			_sh_ids=${state_line%%.*}
+			case $_sh_ids in '' | *[!0-9]*) continue ;; esac
+		fi
+		for _sh_sid in $_sh_ids; do
+			sge_hold="${sge_hold:+$sge_hold,}$_sh_sid"
+		done
+	done <"$1/after"
+}
+
+# sge_array_rerun DIR N: run task N of the Grid Engine array in DIR again (array_requeue, under the
+# array's lock): prepared as at submit, then one qsub -t 1 whose batch script runs task N alone, named
+# and with the context of the array (so that kill finds it), without the array's holds (met once); its
+# native id JOBID.1, its Grid Engine output DIR/N/sge.out
+sge_array_rerun() {
+	load_queue sge
+	self_into
+	array_task_prepare "$1" "$2" sge || return
+	cp "$1/attempt" "$1/$2/attempt" 2>/dev/null || :
+	printf '%s %s\n' "$self_pid" "$self_id" >"$1/$2/submitter"
+	: >"$1/$2/native-open"
+	TEJ_ATTEMPT=$(read_state "$1/attempt") || TEJ_ATTEMPT=
+	export TEJ_ATTEMPT
+	sge_array_tasks=" $2"
+	sge_array_spec=1
+	sge_array_throttle=
+	sge_array_output=$1/$2/sge.out
+	sge_hold_none=yes
+	_sar_id=$(queue_submit "$1" </dev/null) || return
+	printf '%s\n' "$_sar_id" >>"$1/native-ids"
+	write_state "$1/$2/submitted" "$(now)"
+	write_state "$1/$2/native-id" "$_sar_id.1"
+	rm -f "$1/$2/submitter"
+}
