@@ -5,7 +5,7 @@
 #   client names files from a listing, src/download/listing.ts); a path that is not (any more) is left
 #   out, and the client sees it missing from the stream.
 # Output (stdout, no protocol lines): a tar stream, entries named work/PATH; with --sha256 one line per
-#   PATH, in order: its sha256 in hex, or - (left out, or no sha256 tool: sha256sum, sha256, openssl)
+#   PATH, in order: its sha256 in hex, or - (left out, or no sha256 tool: sha256_tool_into)
 # Exit: 0 ok; 64 usage; 65 bad id, an array; 66 no such job; 69 queue not set up or no tar; 1 tar failed
 # shellcheck source-path=SCRIPTDIR
 set -eu
@@ -44,17 +44,11 @@ fi
 cd "$root"
 
 # sha256 FILE: print its sha256 in hex, or - without a tool for it
+sha256_tool_into || true
 sha256() {
-	if has_cmd sha256sum; then
-		_sha256=$(sha256sum <"$1") || _sha256=-
-	elif has_cmd sha256; then
-		_sha256=$(sha256 -q <"$1") || _sha256=-
-	elif has_cmd openssl; then
-		_sha256=$(openssl dgst -sha256 <"$1") || _sha256=-
-		_sha256=${_sha256##*= }
-	else
-		_sha256=-
-	fi
+	_sha256=-
+	# shellcheck disable=SC2086 # a command and its options
+	test -z "$sha256_tool" || _sha256=$($sha256_tool <"$1") || _sha256=-
 	printf '%s\n' "${_sha256%% *}"
 }
 

@@ -29,15 +29,8 @@ store_config() {
 	esac
 	# The host checks every content against its name before it enters the store: a later job gets what
 	# the client hashed, never what a torn or wrong upload left. A host with none of these has no store.
-	if has_cmd sha256sum; then
-		store_tool=sha256sum
-	elif has_cmd shasum; then
-		store_tool='shasum -a 256'
-	elif has_cmd openssl; then
-		store_tool='openssl dgst -sha256 -r'
-	else
-		store_tool=
-	fi
+	sha256_tool_into || true
+	store_tool=$sha256_tool
 }
 
 # store_on: whether this host keeps a store (creates its directories)
