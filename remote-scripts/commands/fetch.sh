@@ -99,9 +99,26 @@ send_run() {
 # (or copies) made from inside their checked directories; tar reads them there, by paths no job can
 # change. TEJ_TEST_FETCH_PAUSE=DIR (tests): once the files are checked, write DIR/checked and wait for
 # a line on DIR/go (FIFOs), for a test to change the job's files at that point.
+# It is named fetch.PID.START (this call's process, proc_identity), or fetch.PID.rXXXXXX without one; a
+# stage whose fetch is gone (a download stopped mid-way) is removed here: its links would keep files
+# the job has replaced since (an old checkpoint) on the disk.
 stage=
 if test -z "$sums"; then
-	stage=$(mktemp -d "$root/fetch.XXXXXX") || die "$EX_CANTCREAT" "cannot make a directory in the job directory of $id"
+	for old in "$root"/fetch.*.*; do
+		test -d "$old" || continue
+		old_pid=${old##*/fetch.}
+		old_id=${old_pid#*.}
+		old_pid=${old_pid%%.*}
+		case $old_pid in '' | *[!0-9]*) continue ;; esac
+		case $old_id in '' | *[!0-9]*) old_id= ;; esac
+		proc_alive "$old_pid" "$old_id" || rm -rf "$old"
+	done
+	self_into
+	case $self_id in
+	'' | *[!0-9]*) stage=$(mktemp -d "$root/fetch.$self_pid.rXXXXXX") || stage= ;;
+	*) mkdir "$root/fetch.$self_pid.$self_id" && stage=$root/fetch.$self_pid.$self_id ;;
+	esac
+	test -n "$stage" || die "$EX_FAILURE" "cannot make a directory in the directory of job $id (fetch stages its files there): is it writable?"
 fi
 # Keep in "$@" the paths of the files linked into the stage, in order (runs of paths in one directory:
 # one subshell and one ln each); with --sha256, print each path's sum as it goes.

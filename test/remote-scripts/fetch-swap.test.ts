@@ -1,6 +1,7 @@
 // fetch checks each path, then sends it: a job that swaps a checked directory (or file) for a symlink
 // in between must not get tar to follow it. TEJ_TEST_FETCH_PAUSE holds fetch at that point (FIFOs: an
 // event, no timing) while the test makes the swap; what is sent is the job's own file, or nothing.
+// The stage fetch links the files into is removed, and so is one a fetch that is gone left.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,10 @@ describe('fetch against a swap after its check', { concurrency: SHELLS.length },
         mkdirSync(pause);
         for (const f of ['checked', 'go']) assert.equal(spawnSync('mkfifo', [join(pause, f)]).status, 0);
 
+        // a stage left by a fetch that is gone (no such pid): removed by the next fetch
+        mkdirSync(join(q.jobDir('sw'), 'fetch.2147483646.1', 'work'), { recursive: true });
+        writeFileSync(join(q.jobDir('sw'), 'fetch.2147483646.1', 'work', 'old.ckpt'), 'OLD');
+
         const fetch = q.run(['fetch', 'sw', 'dir/f.txt', 'g.txt', 'h.txt'], { env: { TEJ_TEST_FETCH_PAUSE: pause } });
         assert.equal((await readFile(join(pause, 'checked'), 'utf8')).trim(), 'checked');
         const work = join(q.jobDir('sw'), 'work');
@@ -50,7 +55,7 @@ describe('fetch against a swap after its check', { concurrency: SHELLS.length },
         assert.deepEqual(
           spawnSync('sh', ['-c', `ls -a "${q.jobDir('sw')}" | grep fetch || true`], { encoding: 'utf8' }).stdout,
           '',
-          "fetch's own directory is removed",
+          "fetch's own stage is removed, and the dead one's",
         );
       });
     }
