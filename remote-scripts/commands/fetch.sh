@@ -6,7 +6,8 @@
 #   out, and the client sees it missing from the stream.
 # Output (stdout, no protocol lines): a tar stream, entries named work/PATH; with --sha256 one line per
 #   PATH, in order: its sha256 in hex, or - (left out, or no sha256 tool: sha256_tool_into)
-# Exit: 0 ok; 64 usage; 65 bad id, an array; 66 no such job; 69 queue not set up or no tar; 1 tar failed
+# Exit: 0 ok; 64 usage; 65 bad id, an array; 66 no such job; 69 queue not set up or no tar; 1 tar failed,
+#   or the job's directory cannot hold the stage
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
