@@ -29,15 +29,8 @@ store_config() {
 	esac
 	# The host checks every content against its name before it enters the store: a later job gets what
 	# the client hashed, never what a torn or wrong upload left. A host with none of these has no store.
-	if has_cmd sha256sum; then
-		store_tool=sha256sum
-	elif has_cmd shasum; then
-		store_tool='shasum -a 256'
-	elif has_cmd openssl; then
-		store_tool='openssl dgst -sha256 -r'
-	else
-		store_tool=
-	fi
+	sha256_tool_into || true
+	store_tool=$sha256_tool
 }
 
 # store_on: whether this host keeps a store (creates its directories)
@@ -135,27 +128,13 @@ store_place() {
 			return 1
 		}
 	fi
-	# The contents taken from the store are checked against their names too: a job runs as the queue's
-	# user and can rewrite a file of the store; what it wrote must not become a later job's input. A
-	# changed content is removed (the next submit sends it again) and this submit refused.
-	awk '$2 == "old" { print $1 } $4 == "old" { print $3 }' "$_store_s/plan" | sort -u >"$_store_s/olds"
-	if test -s "$_store_s/olds"; then
-		# shellcheck disable=SC2086 # store_tool is a command and its options; names are hashes
-		(cd "$store_dir/objects" && xargs $store_tool) <"$_store_s/olds" >"$_store_s/oldsums" 2>/dev/null || true
-		awk 'FILENAME != "-" { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } $1 ~ /^[0-9a-f]+$/ && !($1 in ok) { print }' \
-			"$_store_s/oldsums" - <"$_store_s/olds" >"$_store_s/changed"
-		if test -s "$_store_s/changed"; then
-			(cd "$store_dir/objects" && xargs rm -f) <"$_store_s/changed" || true
-			store_error="$(wc -l <"$_store_s/changed" | tr -d ' ') contents of the store $store_dir were changed or removed since they were stored (removed now): submit again, and they are sent again"
-			return 1
-		fi
-	fi
 	ln -s "$store_dir" "$_store_s/root"
 	# The list of files whose concatenation is the tar: each entry's header, its content, its padding,
 	# then the end blocks. Names hold no blanks: xargs reads them as they are.
-	awk -v list="$_store_s/list" -v pads="$_store_s/pads" '
+	awk -v list="$_store_s/list" -v pads="$_store_s/pads" -v olds="$_store_s/olds.all" '
 		function blob(h, where) {
 			if (h !~ /^[0-9a-f]+$/ || length(h) != 64 || (where != "new" && where != "old")) { bad = 1; exit }
+			if (where == "old") print h > olds
 			return (where == "new" ? "new/" : "root/objects/") h
 		}
 		NF != 5 || $5 !~ /^[0-9]+$/ { bad = 1; exit }
@@ -165,7 +144,7 @@ store_place() {
 			r = $5 % 512
 			if (r) { print "root/pad/" (512 - r) > list; need[512 - r] = 1 }
 		}
-		END { if (bad) exit 1; print "root/pad/1024" > list; need[1024] = 1; for (k in need) print k > pads }
+		END { if (bad) exit 1; printf "" > olds; print "root/pad/1024" > list; need[1024] = 1; for (k in need) print k > pads }
 	' "$_store_s/plan" || {
 		store_error="the upload's store plan is malformed"
 		return 1
@@ -178,15 +157,38 @@ store_place() {
 			return 1
 		fi
 	done <"$_store_s/pads"
-	store_error="placing the files from the store failed"
-	if test -n "${2:-}"; then
-		(cd "$_store_s" && xargs cat <list) >"$2" || return 1
-		untar "$1/work" <"$2" || return 1
-	else
-		{ (cd "$_store_s" && xargs cat <list) || : >"$_store_s/failed"; } | untar "$1/work" || return 1
-		! test -f "$_store_s/failed" || return 1
+	# The contents taken from the store are checked against their names too: a job runs as the queue's
+	# user and can rewrite a file of the store; what it wrote must not become a later job's input. The
+	# check runs beside the placement (two cores: 200 MB placed in 0.47 s, hashed in 0.2 s), and a
+	# changed content fails this submit before its job exists (its staging is removed, nothing started).
+	sort -u "$_store_s/olds.all" >"$_store_s/olds"
+	: >"$_store_s/oldsums"
+	_store_hashing=
+	if test -s "$_store_s/olds"; then
+		# shellcheck disable=SC2086 # store_tool is a command and its options; names are hashes
+		(cd "$store_dir/objects" && xargs $store_tool) <"$_store_s/olds" >"$_store_s/oldsums" 2>/dev/null &
+		_store_hashing=$!
 	fi
-	store_error=
+	_store_placed=yes
+	if test -n "${2:-}"; then
+		(cd "$_store_s" && xargs cat <list) >"$2" && untar "$1/work" <"$2" || _store_placed=
+	else
+		{ (cd "$_store_s" && xargs cat <list) || : >"$_store_s/failed"; } | untar "$1/work" || _store_placed=
+		! test -f "$_store_s/failed" || _store_placed=
+	fi
+	test -z "$_store_hashing" || wait "$_store_hashing" || true
+	# A changed content is removed (the next submit sends it again) and this submit refused.
+	awk 'FILENAME != "-" { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } $1 ~ /^[0-9a-f]+$/ && !($1 in ok) { print }' \
+		"$_store_s/oldsums" - <"$_store_s/olds" >"$_store_s/changed"
+	if test -s "$_store_s/changed"; then
+		(cd "$store_dir/objects" && xargs rm -f) <"$_store_s/changed" || true
+		store_error="$(wc -l <"$_store_s/changed" | tr -d ' ') contents of the store $store_dir were changed or removed since they were stored (removed now): submit again, and they are sent again"
+		return 1
+	fi
+	test -n "$_store_placed" || {
+		store_error="placing the files from the store failed"
+		return 1
+	}
 }
 
 # store_settle UPLOAD NONCE: after store_place, move the new contents into the store (a rename: whole

@@ -120,6 +120,15 @@ describe('the content store', { concurrency: SHELLS.length }, () => {
         assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['one', 'two']);
         await q.ok(['submit', 'five', 'n5'], await upload(q, plan, hashes, 'n5'));
         assert.deepEqual(readFileSync(join(q.jobDir('five'), 'work', 'a.bin')), Buffer.alloc(1024, 1), "the job gets the client's content");
+        // the same with --keep-input (the placed tar is written to a file first, while the check runs)
+        chmodSync(stored, 0o600);
+        writeFileSync(stored, Buffer.alloc(1024, 6));
+        const kept = await q.run(['submit', 'six', 'n6', '--keep-input'], { input: await upload(q, plan, hashes, 'n6') });
+        assert.equal(kept.code, 65, kept.stderr);
+        assert.match(kept.stderr, /1 contents of the store .* were changed or removed since they were stored/);
+        assert.ok(!readdirSync(join(q.root, 'store', 'objects')).includes(aBin), 'the changed content is removed');
+        assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['five', 'one', 'two']);
+        assert.deepEqual(readdirSync(join(q.root, 'staging')), [], 'nothing of the refused submit is left');
 
         const gc = await q.ok(['store', 'gc', '0']);
         assert.equal(gc.header.store_bytes, '0');
