@@ -80,7 +80,7 @@ array_requeue() {
 		_array_requeue_tool='sbatch'
 		if read_state_into "$_array_requeue_a/plugin" && test "$state_line" = sge; then
 			_array_requeue_tool='qsub'
-			(load_queue sge && sge_array_rerun "$_array_requeue_a" "$_array_requeue_n") || _array_requeue_n=
+			(load_queue sge && load_lib gridengine && sge_array_rerun "$_array_requeue_a" "$_array_requeue_n") || _array_requeue_n=
 		else
 			(slurm_array_rerun "$_array_requeue_a" "$_array_requeue_n") || _array_requeue_n=
 		fi

@@ -3,7 +3,7 @@
 #   job wrapper
 # Usage: load_queue sge   (function definitions only: queue_check queue_submit queue_state queue_states
 #   queue_kill queue_find queue_abandon queue_node; sge_array_submit sge_array_kill for lib/array.sh;
-#   ownership, holds and reruns: lib/gridengine.sh, loaded with it)
+#   ownership, holds and reruns: lib/gridengine.sh, loaded where used with load_lib)
 # Output (proto 1): queue_submit prints the Grid Engine job id; queue_states one "WORD NATIVE_STATE JOB_DIR"
 #   line per "NATIVE_ID JOB_DIR" line it reads
 # Exit: queue_check 69 without qsub, qstat and qdel; queue_submit qsub's status when it refuses
@@ -11,9 +11,6 @@
 #   cpus ask for (default smp)
 # Length: over 250 lines: a plugin is one file (load_queue sources queues/NAME.sh), a third of it the batch script's text
 # shellcheck shell=sh
-
-# sge_owned, sge_hold_into, sge_array_rerun
-load_lib gridengine
 
 queue_check() {
 	for _queue_check_cmd in qsub qstat qdel; do
@@ -215,6 +212,7 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/partition"); then set -- "$@" -q "$_qs_v"; fi
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" -P "$_qs_v"; fi
 	# --after: Grid Engine holds the job until its dependencies have ended (lib/gridengine.sh)
+	load_lib gridengine
 	sge_hold_into "$_qs_meta"
 	# shellcheck disable=SC2154 # set by sge_hold_into
 	test -z "$sge_hold" || set -- "$@" -hold_jid "$sge_hold"
@@ -347,6 +345,7 @@ queue_node() {
 queue_kill() {
 	# only a Grid Engine job tej made for this job (sge_owned, lib/gridengine.sh): native-id is in the
 	# job's reach; a job that rewrote it is found by its name and context (a task by its array's kill)
+	load_lib gridengine
 	_qk_owned=0
 	sge_owned "$1" "$2" || _qk_owned=$?
 	case $_qk_owned in
