@@ -337,6 +337,10 @@ load_lib() {
 		# shellcheck source=../lib/batch.sh
 		. "$TEJ_ROOT/lib/batch.sh"
 		;;
+	pbsarray)
+		# shellcheck source=../lib/pbsarray.sh
+		. "$TEJ_ROOT/lib/pbsarray.sh"
+		;;
 	sacct)
 		# shellcheck source=../lib/sacct.sh
 		. "$TEJ_ROOT/lib/sacct.sh"
