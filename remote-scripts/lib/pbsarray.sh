@@ -96,13 +96,17 @@ pbs_array_keys() {
 
 # pbs_array_kill DIR GRACE: qdel every job that qstat shows as tej's for the array in DIR (this user's,
 # named with its tag: pbs_jobs; never an id read from native-ids, which a task can write), then kill_job
-# each task that has not ended
+# each task that has not ended. Each such task is marked killed first: the server's TERM may end a task,
+# and its wrapper record that end, before kill_job reaches it.
 pbs_array_kill() {
+	array_members_into "${1##*/}" || array_members=
+	for _pk_id in $array_members; do
+		test -f "$TEJ_ROOT/jobs/$_pk_id/exit-code" || write_state "$TEJ_ROOT/jobs/$_pk_id/killed" "$(now)"
+	done
 	# ids that qstat printed (123[].server: read, never split, so never globbed)
 	pbs_jobs "$1" 2>/dev/null | while IFS= read -r _pk_id; do
 		if pbs_id_ok "$_pk_id"; then qdel "$_pk_id" >/dev/null 2>&1 || :; fi
 	done
-	array_members_into "${1##*/}" || return 0
 	for _pk_id in $array_members; do
 		test -f "$TEJ_ROOT/jobs/$_pk_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_pk_id" "$2" pbs) || true
 	done
