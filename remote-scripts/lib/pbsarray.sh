@@ -50,7 +50,7 @@ pbs_array_submit() {
 # pbs_task_id ARRAY_ID T: the id of task T: 123[T].server of 123[].server, Slurm's 123_T of a bare 123
 pbs_task_id() {
 	case $1 in
-	*"[]"*) printf '%s[%s]%s\n' "${1%%"[]"*}" "$2" "${1#*"[]"}" ;;
+	*\[\]*) printf '%s[%s]%s\n' "${1%%\[*}" "$2" "${1#*\]}" ;;
 	*) printf '%s_%s\n' "$1" "$2" ;;
 	esac
 }

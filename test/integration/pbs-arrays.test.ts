@@ -64,10 +64,9 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     assert.equal(mostAtOnce(log), 2, log.join('\n'));
     // each task's batch-script output is in its own directory
     assert.equal((await onHost('test -f ~/.tej/jobs/thr/3/pbs.out')).code, 0);
-    // ended and confirmed: the job directories alone answer
-    ok(await run(['status', 'p1', '--id', 'thr']));
+    // ended and confirmed by the server: the job directories alone answer (status exits 4: a task failed)
     await takeCalls(lab, 'p1', 'alice');
-    ok(await run(['status', 'p1', '--id', 'thr']));
+    assert.equal((await run(['status', 'p1', '--id', 'thr'])).stdout, '4 tasks: 3 finished, 1 failed\n');
     assert.deepEqual(await takeCalls(lab, 'p1', 'alice'), []);
   });
 
