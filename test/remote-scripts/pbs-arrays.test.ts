@@ -136,5 +136,18 @@ describe('pbs arrays without a PBS server', { concurrency: SHELLS.length }, () =
       assert.equal(owned('1234[2].pbs1'), '1 \n');
       assert.equal(calls(q).includes('qdel'), false);
     });
+
+    test("takes a Torque subjob that qstat lists under its own id, named TAG-N, as the array's", (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      writeFileSync(join(q.root, 'config'), 'plugin=pbs\npbs_dialect=torque\n');
+      const [task] = arrayDirs(q, ['77[2].torque.example']);
+      const bin = fakeServer(q, 'torque-qstat-f-t-array.txt');
+      writeFileSync(join(q.tmp, 'tag'), withPbs(q, `pbs_tag "${join(q.root, 'jobs', 'arr')}"`, bin).stdout.trim());
+      const me = spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim();
+      writeFileSync(join(q.tmp, 'sample'), readFileSync(join(FIXTURES, 'torque-qstat-f-t-array.txt'), 'utf8').replace(SAMPLE_TAGS, 'TAG_HERE').replace(/alice@/g, `${me}@`));
+      const r = withPbs(q, `pbs_owned_into "${task}" "77[2].torque.example"; echo "$? $pbs_owned_id"`, bin);
+      assert.equal(r.stdout, '0 77[2].torque.example\n', r.stderr);
+    });
   });
 });
