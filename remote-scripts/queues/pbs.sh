@@ -231,6 +231,12 @@ queue_submit() {
 			return "$EX_DATAERR"
 		fi
 	done
+	# --after (lib/after.sh): nothing here would wait (the direct wrapper's wait is direct's, PBS's
+	# -W depend is not mapped yet): refused rather than run at once
+	if test -s "$_qs_meta/after"; then
+		say "the pbs plugin cannot wait for other jobs yet (--after): submit this job once they have ended"
+		return "$EX_UNAVAILABLE"
+	fi
 	pbs_batch_script "${TEJ_ATTEMPT:-}" >"$_qs_dir/batch.sh" || return "$EX_FAILURE"
 	# Each word on a line of its own (values from meta have no newline: read_state reads one line).
 	_qs_words=$(pbs_resources "$_qs_meta" "$(pbs_dialect)") || return "$EX_FAILURE"

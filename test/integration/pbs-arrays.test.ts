@@ -89,6 +89,16 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     await waitFor('other finished', () => tasks('other'), (ts) => ts[0]!.state === 'finished', 120_000);
   });
 
+  it('refuses --after with 69 rather than running the job at once (nothing on pbs waits for it yet)', async () => {
+    const dir = await makeJob(join(jobs, 'later'), { 'start.sh': 'touch ~/later.ran\n' });
+    for (const extra of [[], ['--array', '0-1']]) {
+      const r = await run(['submit', 'p1', '--id', `later${extra.length}`, '--after', 'thr', ...extra, dir]);
+      assert.equal(r.code, 69, r.stdout + r.stderr);
+      assert.match(r.stderr, /the pbs plugin cannot wait for other jobs yet \(--after\)/);
+    }
+    assert.equal((await onHost('test -e ~/later.ran')).code, 1);
+  });
+
   it('kills a single job that rewrote its native-id to another job of the user, and not that other job', async () => {
     const victim = await gated('victim');
     ok(await run(['submit', 'p1', '--id', 'victim', victim]));
