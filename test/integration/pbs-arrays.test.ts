@@ -80,7 +80,11 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     });
     ok(await run(['submit', 'p1', '--id', 'steer', '--array', '0-3%2', dir]));
     await waitFor('task 0 steered', () => onHost('test -f ~/steered'), (r) => r.code === 0, 120_000);
+    await takeCalls(lab, 'p1', 'alice');
     ok(await run(['kill', 'p1', '--id', 'steer']));
+    const killCalls = await takeCalls(lab, 'p1', 'alice');
+    console.log(`scheduler calls, kill of a 4-task pbs array (2 running): ${killCalls.join(' ')}`);
+    assert.equal(killCalls.filter((c) => c === 'qsub').length, 0);
     const killed = await waitFor('all killed', () => tasks('steer'), (ts) => ts.every((t) => t.state === 'killed'), 120_000);
     assert.equal(killed.length, 4);
     assert.equal((await tasks('other'))[0]!.state, 'running');
