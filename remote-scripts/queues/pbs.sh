@@ -88,14 +88,15 @@ pbs_tag() {
 }
 
 # pbs_jobs JOB_DIR: print the ids of this user's PBS jobs named with the job's tag (one, but for a
-# retried qsub that the server took twice; an array's subjobs too, which Torque names TAG-N); 1 when there
-# is none, 2 when qstat does not answer
+# retried qsub that the server took twice; an array's subjobs too, which Torque names TAG-N, or TAG[N] as
+# its qstat man page shows them); 1 when there is none, 2 when qstat does not answer
 pbs_jobs() {
 	_pbs_jobs_out=$(qstat -f 2>/dev/null) || test -n "$_pbs_jobs_out" || return 2
 	_pbs_jobs_tag=$(pbs_tag "$1") || return 2
 	printf '%s\n' "$_pbs_jobs_out" | awk -v tag="$_pbs_jobs_tag" -v user="$(id -un)" '
 		/^Job Id:/ { id = $3; name = ""; owner = ""; next }
-		$1 == "Job_Name" { name = $3; if (index(name, tag "-") == 1 && substr(name, length(tag) + 2) ~ /^[0-9]+$/) name = tag }
+		$1 == "Job_Name" { name = $3; rest = substr(name, length(tag) + 1)
+			if (index(name, tag) == 1 && (rest ~ /^-[0-9]+$/ || rest ~ /^\[[0-9]+\]$/)) name = tag }
 		$1 == "Job_Owner" { owner = $3; sub(/@.*/, "", owner) }
 		id != "" && name == tag && owner == user { print id; id = "" }' | grep . # fails when nothing matched
 }
