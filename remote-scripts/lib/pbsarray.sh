@@ -12,21 +12,16 @@
 # 123[T].server (qstat -t); Slurm's wrappers print the Slurm id 123 and show each task under a Slurm id of
 # its own, known once the task runs (its wrapper's launched record): such tasks get Slurm's 123_T.
 # shellcheck shell=sh
-# shellcheck disable=SC2034,SC2154 # sets pbs_array_* for queue_submit (pbs.sh); reads state_line, now_value, array_members
+# shellcheck disable=SC2034,SC2154 # sets pbs_array_* for queue_submit (pbs.sh); reads state_line, now_value, array_members, array_task_*
 
 # pbs_array_submit DIR: prepare every task of the array in DIR and hand them to the server: one qsub
 # (-J or -t 0-M-1, %K when the client sent a max). Each task gets its native id and native-open, and is no
 # longer queued by tej (the server queues it).
 pbs_array_submit() {
 	_pas_dir=$1
-	pbs_array_tasks=
-	_pas_m=0
-	while IFS= read -r _pas_i || test -n "$_pas_i"; do
-		is_task_index "$_pas_i" || continue
-		pbs_array_tasks="$pbs_array_tasks $_pas_i"
-		_pas_m=$((_pas_m + 1))
-	done <"$_pas_dir/meta/array/tasks"
-	pbs_array_spec=0-$((_pas_m - 1))
+	array_task_list_into "$_pas_dir"
+	pbs_array_tasks=$array_task_list
+	pbs_array_spec=0-$((array_task_count - 1))
 	_pas_max=
 	! read_state_into "$_pas_dir/meta/array/max" || _pas_max=$state_line
 	case $_pas_max in [1-9] | [1-9]*[0-9]) pbs_array_spec=$pbs_array_spec%$_pas_max ;; esac
