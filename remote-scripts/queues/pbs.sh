@@ -363,8 +363,8 @@ pbs_letter() {
 # pbs_owned_into JOB_DIR NATIVE_ID: set pbs_owned_id to the id that qdel ends the job in JOB_DIR by, when
 # qstat shows NATIVE_ID (read from a file the job can write) as a job tej submitted for it: this user's,
 # named with the job's tag (pbs_jobs). A task of an array (ID/N) is its array's: the array 123[].server of
-# its 123[N].server, or, under Slurm's wrappers, its own Slurm id (launched: the task's). 1 when it is
-# not, 2 when qstat does not answer. So `kill` deletes only what tej made for this job.
+# its 123[N].server. 1 when it is not, 2 when qstat does not answer, 3 for a task under Slurm's wrappers
+# (123_N), which no qdel ends alone. So `kill` deletes only what tej made for this job.
 pbs_owned_into() {
 	pbs_owned_id=
 	_po_dir=$1
@@ -375,14 +375,9 @@ pbs_owned_into() {
 	pbs_id_ok "$2" || return 1
 	case $2 in
 	*\[[0-9]*\]*) _po_key=${2%%\[*}[]${2#*\]} ;;
-	[0-9]*_[0-9]*)
-		# shellcheck disable=SC2154 # launched_native is set by launched_into (state.sh)
-		launched_into "$1" && pbs_id_ok "$launched_native" || return 1
-		# the Slurm id of the array itself would end every task: not one task's to end
-		test "$launched_native" != "${2%%_*}" || return 1
-		set -- "$1" "$launched_native"
-		_po_key=$2
-		;;
+	# a task under Slurm's wrappers: their qdel of the task's own Slurm id does nothing (exit 1), of the
+	# array's id ends every task
+	[0-9]*_[0-9]*) return 3 ;;
 	*) _po_key=$2 ;;
 	esac
 	# the array, or the subjob itself when qstat lists subjobs
@@ -403,6 +398,17 @@ queue_kill() {
 	1)
 		_qk_found=$(pbs_find "$1") || return 0
 		set -- "$1" "$_qk_found" "$3"
+		;;
+	3)
+		# the array's kill (lib/pbsarray.sh) has deleted it with the array
+		if test -f "${1%/*}/killed"; then
+			wait_end_record "$1"
+			return 0
+		fi
+		# kill_job wrote killed: the task runs on
+		rm -f "$1/killed"
+		say "a task of an array cannot be deleted alone through Slurm's Torque wrappers (qdel ends its whole array or nothing): kill the array ${1%/*}"
+		return "$EX_UNAVAILABLE"
 		;;
 	*) return "$EX_TEMPFAIL" ;;
 	esac

@@ -93,6 +93,21 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     await waitFor('other finished', () => tasks('other'), (ts) => ts[0]!.state === 'finished', 120_000);
   });
 
+  it('refuses to kill one task alone (the wrappers\' qdel ends the whole array or nothing), and kills the array', async () => {
+    const dir = await gated('one');
+    ok(await run(['submit', 'p1', '--id', 'one', '--array', '0-1%2', dir]));
+    await waitFor('both running', () => tasks('one'), (ts) => counts(ts).running === 2, 120_000);
+    for (const task of ['one/0', 'one/1']) {
+      const refused = await run(['kill', 'p1', '--id', task]);
+      assert.notEqual(refused.code, 0, refused.stdout);
+      assert.match(refused.stderr, /a task of an array cannot be deleted alone through Slurm's Torque wrappers/);
+    }
+    assert.deepEqual((await tasks('one')).map((t) => t.state), ['running', 'running']);
+    ok(await run(['kill', 'p1', '--id', 'one']));
+    const killed = await waitFor('both killed', () => tasks('one'), (ts) => ts.every((t) => t.state === 'killed'), 120_000);
+    assert.equal(killed.length, 2);
+  });
+
   it('refuses --after with 69 rather than running the job at once (nothing on pbs waits for it yet)', async () => {
     const dir = await makeJob(join(jobs, 'later'), { 'start.sh': 'touch ~/later.ran\n' });
     for (const extra of [[], ['--array', '0-1']]) {
