@@ -132,6 +132,8 @@ describe('pbs arrays without a PBS server', { concurrency: SHELLS.length }, () =
       // another job's id, a task of another array, and a name that is not the array's tag: not tej's
       assert.equal(owned('999.pbs1'), '1 \n');
       assert.equal(owned('999[2].pbs1'), '1 \n');
+      // a task under Slurm's wrappers: no qdel ends it alone
+      assert.equal(owned('1_0'), '3 \n');
       writeFileSync(join(q.tmp, 'tag'), 'tej1');
       assert.equal(owned('1234[2].pbs1'), '1 \n');
       assert.equal(calls(q).includes('qdel'), false);
