@@ -314,13 +314,12 @@ queue_states() {
 	load_lib pbsarray
 	# "KEY QUERY NATIVE_ID JOB_DIR" (pbs_array_keys): the record that answers for the job, the id asked
 	_qss_keys=$(printf '%s\n' "$_qss_in" | pbs_array_keys)
-	_qss_ids=
+	# each id once, read (never split: 123[].server is no pattern to glob)
+	_qss_ids=$(printf '%s\n' "$_qss_keys" | awk '!seen[$2]++ { print $2 }' | while IFS= read -r _qss_id; do
+		if pbs_id_ok "$_qss_id"; then printf '%s\n' "$_qss_id"; fi
+	done)
 	_qss_t=
-	for _qss_id in $(printf '%s\n' "$_qss_keys" | awk '!seen[$2]++ { print $2 }'); do
-		pbs_id_ok "$_qss_id" || continue
-		_qss_ids="$_qss_ids $_qss_id"
-		case $_qss_id in *\[*) _qss_t=-t ;; esac
-	done
+	case $_qss_ids in *\[*) _qss_t=-t ;; esac
 	_qss_ok=yes
 	# shellcheck disable=SC2086 # ids checked by pbs_id_ok: one word each; set -f: no globbing of [ ]
 	_qss_states=$(set -f && pbs_qstat $_qss_t $_qss_ids) || _qss_ok=no
