@@ -68,6 +68,12 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     await takeCalls(lab, 'p1', 'alice');
     assert.equal((await run(['status', 'p1', '--id', 'thr'])).stdout, '4 tasks: 3 finished, 1 failed\n');
     assert.deepEqual(await takeCalls(lab, 'p1', 'alice'), []);
+    // rerunning the failed task is not mapped yet: refused with 69, nothing submitted
+    const rerun = await run(['resubmit', 'p1', '--id', 'thr', '--failed']);
+    assert.equal(rerun.code, 69, rerun.stdout + rerun.stderr);
+    assert.match(rerun.stderr, /task 3 of the PBS array thr cannot be rerun yet: submit it again/);
+    assert.equal((await takeCalls(lab, 'p1', 'alice')).filter((c) => c === 'qsub').length, 0);
+    assert.equal((await tasks('thr'))[3]!.state, 'finished');
   });
 
   it("kills the array, and not another job of the user whose id a task wrote into the array's native-ids", async () => {
