@@ -310,9 +310,10 @@ container_resolve "$meta" || reject "$container_status" "$container_error"
 # The jobs it runs after (--after) exist, on this plugin (lib/after.sh).
 after_check "$meta" "$plugin" || reject "$EX_DATAERR" "$after_bad"
 
-# An array (lib/array.sh) runs on the direct, slurm (lib/slurm-array.sh) and sge (queues/sge.sh) plugins.
-case $plugin in direct | slurm | sge) ;; *)
-	test ! -d "$meta/array" || reject "$EX_UNAVAILABLE" "the $plugin plugin cannot run arrays yet (submit with --plugin direct, slurm or sge)"
+# An array (lib/array.sh) runs on the direct, slurm (lib/slurm-array.sh), sge (queues/sge.sh) and pbs
+# (lib/pbsarray.sh) plugins.
+case $plugin in direct | slurm | sge | pbs) ;; *)
+	test ! -d "$meta/array" || reject "$EX_UNAVAILABLE" "the $plugin plugin cannot run arrays yet (submit with --plugin direct, slurm, sge or pbs)"
 	;;
 esac
 
@@ -346,6 +347,8 @@ if test -d "$job_dir/meta/array"; then
 	if test "$status" -eq 0 && test "$plugin" = slurm; then slurm_array_submit "$job_dir" || status=$?; fi
 	# under sge, one Grid Engine array job (sge_array_submit, queues/sge.sh)
 	if test "$status" -eq 0 && test "$plugin" = sge; then sge_array_submit "$job_dir" || status=$?; fi
+	# under pbs, one PBS Pro or Torque array job (lib/pbsarray.sh)
+	if test "$status" -eq 0 && test "$plugin" = pbs; then load_lib pbsarray && pbs_array_submit "$job_dir" || status=$?; fi
 	test "$status" -ne 0 || native_id=array
 elif test "$plugin" = direct; then
 	# The bundle's direct plugin starts the wrapper from this shell, not a subshell (a fork of a

@@ -14,11 +14,16 @@ array_kill() {
 	array_lock "$1" || die "$EX_TEMPFAIL" "the array ${1##*/} is locked: try again"
 	test -f "$1/killed" || write_state "$1/killed" "$(now)"
 	array_unlock "$1"
-	# a Slurm array (lib/slurm-array.sh), a Grid Engine one (queues/sge.sh)
+	# a Slurm array (lib/slurm-array.sh), a Grid Engine one (queues/sge.sh), a PBS one (lib/pbsarray.sh)
 	if test -f "$1/native-ids"; then
-		if read_state_into "$1/plugin" && test "$state_line" = sge; then
+		read_state_into "$1/plugin" || state_line=
+		if test "$state_line" = sge; then
 			load_queue sge
 			sge_array_kill "$1" "$2"
+		elif test "$state_line" = pbs; then
+			load_queue pbs
+			load_lib pbsarray
+			pbs_array_kill "$1" "$2"
 		else
 			slurm_array_kill "$1" "$2"
 		fi
@@ -60,6 +65,10 @@ array_going_any() {
 array_requeue() {
 	_array_requeue_a=${1%/*}
 	_array_requeue_n=${1##*/}
+	# a PBS array's task (lib/pbsarray.sh): not yet (Slurm's and Grid Engine's: below)
+	if test -f "$_array_requeue_a/native-ids" && read_state_into "$_array_requeue_a/plugin" && test "$state_line" = pbs; then
+		die "$EX_UNAVAILABLE" "task $_array_requeue_n of the PBS array ${_array_requeue_a##*/} cannot be rerun yet: submit it again"
+	fi
 	test ! -f "$_array_requeue_a/killed" || die "$EX_UNAVAILABLE" "the array ${_array_requeue_a##*/} was killed: submit it again"
 	array_lock "$_array_requeue_a" || die "$EX_TEMPFAIL" "the array ${_array_requeue_a##*/} is locked: try again"
 	job_state_into "$1"

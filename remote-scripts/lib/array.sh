@@ -2,7 +2,7 @@
 # Summary: Job arrays on the direct plugin: one upload, many tasks, at most K of them running at once
 #   (sourced after common.sh, proc.sh and state.sh)
 # Usage: . "$TEJ_ROOT/lib/array.sh"   (function definitions only)
-#   is_array DIR, array_create DIR, array_members_into ID, array_expand_into ID..., array_launch DIR,
+#   is_array DIR, array_task_list_into DIR, array_create DIR, array_members_into ID, array_expand_into ID..., array_launch DIR,
 #   array_task_end JOB_DIR (killing and rerunning tasks: lib/array-kill.sh)
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
@@ -31,6 +31,18 @@ is_task_index() {
 	esac
 	case $1 in *[!0-9]*) return 1 ;; esac
 	test "${#1}" -le 9
+}
+
+# array_task_list_into DIR: set array_task_list to the array's task indexes in order (" I1 I2 ...", only
+# the lines is_task_index takes: a task can rewrite meta/array/tasks) and array_task_count to their number
+array_task_list_into() {
+	array_task_list=
+	array_task_count=0
+	while IFS= read -r _array_tl_i || test -n "$_array_tl_i"; do
+		is_task_index "$_array_tl_i" || continue
+		array_task_list="$array_task_list $_array_tl_i"
+		array_task_count=$((array_task_count + 1))
+	done <"$1/meta/array/tasks"
 }
 
 # array_create DIR: make the task directories of the array in DIR (its upload moved in), each queued.

@@ -363,6 +363,10 @@ load_lib() {
 		# shellcheck source=../lib/gridengine.sh
 		. "$TEJ_ROOT/lib/gridengine.sh"
 		;;
+	pbsarray)
+		# shellcheck source=../lib/pbsarray.sh
+		. "$TEJ_ROOT/lib/pbsarray.sh"
+		;;
 	sacct)
 		# shellcheck source=../lib/sacct.sh
 		. "$TEJ_ROOT/lib/sacct.sh"

@@ -88,13 +88,15 @@ pbs_tag() {
 }
 
 # pbs_jobs JOB_DIR: print the ids of this user's PBS jobs named with the job's tag (one, but for a
-# retried qsub that the server took twice); 1 when there is none, 2 when qstat does not answer
+# retried qsub that the server took twice; an array's subjobs too, which Torque names TAG-N, or TAG[N] as
+# its qstat man page shows them); 1 when there is none, 2 when qstat does not answer
 pbs_jobs() {
 	_pbs_jobs_out=$(qstat -f 2>/dev/null) || test -n "$_pbs_jobs_out" || return 2
 	_pbs_jobs_tag=$(pbs_tag "$1") || return 2
 	printf '%s\n' "$_pbs_jobs_out" | awk -v tag="$_pbs_jobs_tag" -v user="$(id -un)" '
 		/^Job Id:/ { id = $3; name = ""; owner = ""; next }
-		$1 == "Job_Name" { name = $3 }
+		$1 == "Job_Name" { name = $3; rest = substr(name, length(tag) + 1)
+			if (index(name, tag) == 1 && (rest ~ /^-[0-9]+$/ || rest ~ /^\[[0-9]+\]$/)) name = tag }
 		$1 == "Job_Owner" { owner = $3; sub(/@.*/, "", owner) }
 		id != "" && name == tag && owner == user { print id; id = "" }' | grep . # fails when nothing matched
 }
@@ -141,6 +143,8 @@ TEJ_ALLOC_NPROC=${NCPUS:-${PBS_NUM_PPN:-${SLURM_CPUS_ON_NODE:-}}}
 TEJ_NATIVE_ID=${PBS_JOBID:-${SLURM_JOB_ID:-}}
 export TEJ_ALLOC_NPROC TEJ_ROOT TEJ_NATIVE_ID
 EOF
+	# a task of an array (lib/pbsarray.sh): its directory is the array's
+	test -z "${pbs_array_spec:-}" || pbs_array_script
 	printf 'TEJ_ATTEMPT=%s\nexport TEJ_ATTEMPT\n' "$1" # checked by queue_submit
 	batch_script_code
 	cat <<'EOF'
@@ -228,6 +232,12 @@ queue_submit() {
 			return "$EX_DATAERR"
 		fi
 	done
+	# --after (lib/after.sh): nothing here would wait (the direct wrapper's wait is direct's, PBS's
+	# -W depend is not mapped yet): refused rather than run at once
+	if test -s "$_qs_meta/after"; then
+		say "the pbs plugin cannot wait for other jobs yet (--after): submit this job once they have ended"
+		return "$EX_UNAVAILABLE"
+	fi
 	pbs_batch_script "${TEJ_ATTEMPT:-}" >"$_qs_dir/batch.sh" || return "$EX_FAILURE"
 	# Each word on a line of its own (values from meta have no newline: read_state reads one line).
 	_qs_words=$(pbs_resources "$_qs_meta" "$(pbs_dialect)") || return "$EX_FAILURE"
@@ -238,6 +248,10 @@ queue_submit() {
 		if test "$_qs_w" = "$_qs_rest"; then _qs_rest=; else _qs_rest=${_qs_rest#*"$nl"}; fi
 		test -z "$_qs_w" || set -- "$@" "$_qs_w"
 	done
+	# an array (lib/pbsarray.sh): -J on PBS Pro, -t on Torque (and Slurm's wrappers)
+	if test -n "${pbs_array_spec:-}"; then
+		if test "$(pbs_dialect)" = pbspro; then set -- "$@" -J "$pbs_array_spec"; else set -- "$@" -t "$pbs_array_spec"; fi
+	fi
 	set -- "$@" -N "$(pbs_tag "$_qs_dir")" -j oe -o "$_qs_dir/pbs.out" "$_qs_dir/batch.sh"
 	batch_submit "$_qs_dir" qsub pbs_no_script pbs_transient pbs_find "the server" "$@" || return
 	# shellcheck disable=SC2154 # set by batch_submit (lib/batch.sh)
@@ -250,7 +264,8 @@ queue_submit() {
 	printf '%s\n' "$_qs_id"
 }
 
-# pbs_id_ok ID: whether ID looks like a PBS job id (123, 123.server, 123[].server)
+# pbs_id_ok ID: whether ID looks like a PBS job id (123, 123.server, 123[].server, 123[4].server, and a
+# task under Slurm's wrappers, 123_4: lib/pbsarray.sh)
 pbs_id_ok() {
 	case $1 in
 	[0-9]*) ;;
@@ -291,21 +306,34 @@ pbs_qstat() {
 }
 
 # queue_states: read "NATIVE_ID JOB_DIR" lines, print "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE
-# is the job_state letter, - when the server does not know the job). One qstat for all of them.
+# is the job_state letter, - when the server does not know the job). One qstat for all of them, with -t
+# when an array's task is among them (its array's id stands for all its tasks: lib/pbsarray.sh).
 queue_states() {
 	_qss_in=$(cat)
 	test -n "$_qss_in" || return 0
-	_qss_ids=$(printf '%s\n' "$_qss_in" | while IFS=' ' read -r _qss_id _qss_rest; do
+	load_lib pbsarray
+	# "KEY QUERY NATIVE_ID JOB_DIR" (pbs_array_keys): the record that answers for the job, the id asked
+	_qss_keys=$(printf '%s\n' "$_qss_in" | pbs_array_keys)
+	# each id once, read (never split: 123[].server is no pattern to glob)
+	_qss_ids=$(printf '%s\n' "$_qss_keys" | awk '!seen[$2]++ { print $2 }' | while IFS= read -r _qss_id; do
 		if pbs_id_ok "$_qss_id"; then printf '%s\n' "$_qss_id"; fi
 	done)
+	_qss_t=
+	case $_qss_ids in *\[*) _qss_t=-t ;; esac
 	_qss_ok=yes
 	# shellcheck disable=SC2086 # ids checked by pbs_id_ok: one word each; set -f: no globbing of [ ]
-	_qss_states=$(set -f && pbs_qstat $_qss_ids) || _qss_ok=no
+	_qss_states=$(set -f && pbs_qstat $_qss_t $_qss_ids) || _qss_ok=no
+	# A task of Slurm's wrappers that has not run (pending:ID) is queued while the array's pending record
+	# is there (when that record is the last task itself, the task not yet launched is that one), and
+	# ended once the record has ended or is gone: the task never ran.
 	{
 		printf '%s\n' "$_qss_states" | sed 's/^/S /'
-		printf '%s\n' "$_qss_in" | sed 's/^/J /'
+		printf '%s\n' "$_qss_keys" | sed 's/^/K /'
 	} | awk '$1 == "S" && NF == 3 { st[$2] = $3; next }
-		$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }' |
+		$1 == "K" && NF >= 5 { k = $2
+			if (k ~ /^pending:/) { k = substr(k, 9); s = (k in st && st[k] ~ /^[QHRSE]$/) ? "Q" : "C" }
+			else s = (k in st) ? st[k] : "-"
+			sub(/^K [^ ]+ [^ ]+ /, ""); print s, $0 }' |
 		while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
 			test -n "$_qss_dir" || continue
 			if test "$_qss_ok" != yes; then
@@ -331,10 +359,59 @@ pbs_letter() {
 	printf '%s\n' "${_pbs_letter#* }"
 }
 
-# queue_kill JOB_DIR NATIVE_ID GRACE: qdel (a queued job too), then wait for the server to end it (it
-# sends TERM, then KILL after its kill delay). The wrapper records the end it saw.
+# pbs_owned_into JOB_DIR NATIVE_ID: set pbs_owned_id to the id that qdel ends the job in JOB_DIR by, when
+# qstat shows NATIVE_ID (read from a file the job can write) as a job tej submitted for it: this user's,
+# named with the job's tag (pbs_jobs). A task of an array (ID/N) is its array's: the array 123[].server of
+# its 123[N].server. 1 when it is not, 2 when qstat does not answer, 3 for a task under Slurm's wrappers
+# (123_N), which no qdel ends alone. So `kill` deletes only what tej made for this job.
+pbs_owned_into() {
+	pbs_owned_id=
+	_po_dir=$1
+	case ${1#"$TEJ_ROOT/jobs/"} in */*) _po_dir=${1%/*} ;; esac
+	_po_status=0
+	_po_ids=$(pbs_jobs "$_po_dir") || _po_status=$?
+	case $_po_status in 0) ;; 1) return 1 ;; *) return 2 ;; esac
+	pbs_id_ok "$2" || return 1
+	case $2 in
+	*\[[0-9]*\]*) _po_key=${2%%\[*}[]${2#*\]} ;;
+	# a task under Slurm's wrappers: their qdel of the task's own Slurm id does nothing (exit 1), of the
+	# array's id ends every task
+	[0-9]*_[0-9]*) return 3 ;;
+	*) _po_key=$2 ;;
+	esac
+	# the array, or the subjob itself when qstat lists subjobs
+	case " $(printf '%s\n' "$_po_ids" | tr '\n' ' ') " in
+	*" $_po_key "* | *" $2 "*) pbs_owned_id=$2 ;;
+	*) return 1 ;;
+	esac
+}
+
+# queue_kill JOB_DIR NATIVE_ID GRACE: qdel (a queued job too) a job that qstat shows as tej's for JOB_DIR
+# (pbs_owned_into; a job that rewrote its native-id is found by its tag), then wait for the server to end
+# it (it sends TERM, then KILL after its kill delay). The wrapper records the end it saw.
 queue_kill() {
-	# The id comes from the job's directory, which the job can write: never an option of qdel.
+	_qk_owned=0
+	pbs_owned_into "$1" "$2" || _qk_owned=$?
+	case $_qk_owned in
+	0) set -- "$1" "$pbs_owned_id" "$3" ;;
+	1)
+		_qk_found=$(pbs_find "$1") || return 0
+		set -- "$1" "$_qk_found" "$3"
+		;;
+	3)
+		# the array's kill (lib/pbsarray.sh) has deleted it with the array
+		if test -f "${1%/*}/killed"; then
+			wait_end_record "$1"
+			return 0
+		fi
+		# kill_job wrote killed: the task runs on
+		rm -f "$1/killed"
+		say "a task of an array cannot be deleted alone through Slurm's Torque wrappers (qdel ends its whole array or nothing): kill the array ${1%/*}"
+		return "$EX_UNAVAILABLE"
+		;;
+	*) return "$EX_TEMPFAIL" ;;
+	esac
+	# never an option of qdel: pbs_id_ok
 	pbs_id_ok "$2" || return "$EX_DATAERR"
 	if ! qdel "$2" 2>"$1/qdel.err"; then
 		# A job that the server has ended meanwhile cannot be deleted: that is no failure.

@@ -22,7 +22,7 @@ export const LIBS = ['lib/common.sh', 'lib/proc.sh', 'lib/state.sh', 'lib/answer
  * (lib/NAME.sh), which load_lib (lib/common.sh) runs. They stay out of tej_text_libs, which travels to
  * the wrapper as one environment string: at most 128 KiB on Linux (withoutCommentLines).
  */
-export const COMMAND_LIBS = ['batch', 'sacct', 'store', 'gridengine'] as const;
+export const COMMAND_LIBS = ['batch', 'gridengine', 'pbsarray', 'sacct', 'store'] as const;
 
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
 export const COMMANDS = ['delete', 'download', 'exec', 'fetch', 'files', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'store', 'submit', 'where', 'claim'] as const;

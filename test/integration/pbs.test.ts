@@ -139,13 +139,6 @@ describe('the pbs plugin against Torque-style commands over a real Slurm', { con
     assert.equal((await ended(id)).code, 0);
   });
 
-  it('refuses an array with 69, naming the plugins that run arrays', async () => {
-    const dir = await makeJob(join(jobs, 'arr'), { 'start.sh': 'true\n' });
-    const r = await run(['submit', 'p1', '--id', 'arr', '--array', '0-1', dir]);
-    assert.equal(r.code, 69, r.stdout + r.stderr);
-    assert.match(r.stderr, /the pbs plugin cannot run arrays yet \(submit with --plugin direct, slurm or sge\)/);
-  });
-
   it('ends a job at its tej time limit with state timeout', async () => {
     const id = await submit('tejtimeout', { 'start.sh': 'sleep 100\n' }, ['--time', '2s']);
     const s = await ended(id);
