@@ -5,8 +5,9 @@
 //   --reps N       repetitions per case (default 5)
 //   --out DIR      where results.json and results.md go (default bench/; --quick: a temp dir)
 //   --only REGEX   run only the cases whose name matches (for development; writes to a temp dir)
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+//   --no-binding   every node the bench starts runs without ssh2's native parts (bench/no-binding.cjs)
+// --quick, --reps and --only leave the repository alone (results in a temp dir, or --out's).
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,8 +20,16 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TEJ = join(ROOT, 'bin', 'tej.js');
 
 const { values: opts } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, out: { type: 'string' }, only: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    out: { type: 'string' },
+    only: { type: 'string' },
+    'no-binding': { type: 'boolean', default: false },
+  },
 });
+/** A run that is not the full bench: it writes nothing in the repository (bench/README.md). */
+const PARTIAL = opts.quick! || opts.only !== undefined || opts.reps !== undefined;
 const QUICK = opts.quick!;
 const REPS = Number(opts.reps ?? (QUICK ? 1 : 5));
 const SMALL_FILES = QUICK ? 200 : 2000;
@@ -33,17 +42,21 @@ const MANY_STATUS = QUICK ? 100 : 4000;
 /** The incremental case: this many files of 100 KiB (200 MB), one 4 KiB file of them changed each time. */
 const INCR_FILES = QUICK ? 100 : 2000;
 
+/** NODE_OPTIONS of every node the bench starts: --no-binding's hook, else none (an inherited one is dropped). */
+const NODE_OPTIONS = opts['no-binding'] ? `--require ${join(ROOT, 'bench', 'no-binding.cjs')}` : '';
+
 /**
- * Whether ssh2's optional native crypto binding is built here (npm may skip its install script, or
- * node-gyp fail, silently): tej's speed differs with it, so the results say which case they measured.
+ * Whether the tej side runs with ssh2's optional native crypto binding (npm may skip its install script,
+ * or node-gyp fail, silently; or --no-binding): tej's speed differs with it, so the results say which
+ * case they measured. Asked of a node started as the tej side is, loading ssh2 from this checkout.
  */
-const SSH2_BINDING = (() => {
-  try {
-    return (createRequire(import.meta.url)('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean }).bindingAvailable;
-  } catch {
-    return false;
-  }
-})();
+function ssh2Binding(): boolean {
+  const probe = `process.stdout.write(String(require('node:module').createRequire(${JSON.stringify(join(ROOT, 'package.json'))})('ssh2/lib/protocol/crypto.js').bindingAvailable))`;
+  const r = spawnSync(process.execPath, ['-e', probe], { env: { PATH: process.env.PATH!, NODE_OPTIONS }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench: cannot load ssh2 to see whether its binding is built\n${r.stderr}`);
+  return r.stdout === 'true';
+}
+const SSH2_BINDING = ssh2Binding();
 
 /** A case's target (issue 13): a largest ratio, or a least rate for the submit case. */
 interface Bound {
@@ -91,7 +104,7 @@ function run(argv: string[], env: Record<string, string>): Promise<{ code: numbe
     const started = performance.now();
     // stdin is /dev/null. It was an empty pipe, ended at once: writing that end to a command that had
     // already exited failed with EPIPE, an unhandled error that ended the whole bench (once, in CI).
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH!, LC_ALL: 'C', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH!, LC_ALL: 'C', NODE_OPTIONS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -302,9 +315,11 @@ async function main(): Promise<void> {
         bound: { max_ratio: 1.2 },
       },
       {
-        name: `upload one ${BIG_MB} MB file`,
+        // The transfer: --no-store, or the file is one the content store holds (the download case's job
+        // put it there), and the submit places it from there; the store has its own case, against rsync.
+        name: `upload one ${BIG_MB} MB file (--no-store)`,
         openssh: `cat FILE | ssh h1 'cat > F'`,
-        tej: () => tej('submit', 'h1', '--id', `up-big-${++rep}`, big),
+        tej: () => tej('submit', 'h1', '--no-store', '--id', `up-big-${++rep}`, big),
         ssh: () => sh(`cat ${big}/big.bin | ssh h1 'mkdir -p /tmp/bench && cat > /tmp/bench/big${++rep}'`),
         bound: { max_ratio: 1.2 },
       },
@@ -448,7 +463,7 @@ async function main(): Promise<void> {
     await lab.stop();
   }
 
-  const out = opts.out ?? (QUICK || opts.only ? await mkdtemp(join(tmpdir(), 'tej-bench-out-')) : join(ROOT, 'bench'));
+  const out = opts.out ?? (PARTIAL ? await mkdtemp(join(tmpdir(), 'tej-bench-out-')) : join(ROOT, 'bench'));
   await mkdir(out, { recursive: true });
   const meta = { date: new Date().toISOString(), quick: QUICK, reps: REPS, node: process.version, ssh2_binding: SSH2_BINDING };
   // A full run keeps one result file per case of the binding (README too): the targets hold for both.
@@ -457,7 +472,7 @@ async function main(): Promise<void> {
   const table = renderTable(results);
   await writeFile(join(out, `${base}.md`), table);
   process.stdout.write(table);
-  if (!QUICK && !opts.only && !opts.out) await updateReadme(table, meta);
+  if (!PARTIAL && !opts.out) await updateReadme(table, meta);
   process.stderr.write(`bench: wrote ${join(out, `${base}.json`)}\n`);
 }
 

@@ -1,11 +1,11 @@
-// Resumable download of one big file over SFTP (issue 15): a regular file of at least RESUMABLE_MIN bytes
-// going to a regular local file (or a new one) is read with SFTP reads at offsets into DEST.tej-partial
-// (src/download/partial.ts); an interrupted run (Ctrl-C, a dropped link) leaves it, and the next run of
+// Resumable download of one big file (issue 15): a regular file of at least RESUMABLE_MIN bytes going to a
+// regular local file (or a new one), found and checked over SFTP, its bytes streamed into DEST.tej-partial
+// (src/download/stream-range.ts, src/download/partial.ts); an interrupted run (Ctrl-C, a dropped link) leaves it, and the next run of
 // the same download continues from its length. The result is checked (size and mtime of the remote file
 // unchanged; sha256 where the host has sha256sum or shasum) and renamed into place; a file that changed
 // while it was read (a job still writing it) is fetched again the tar way, as it is. Anything else (a
 // directory, a small file, stdout, a FIFO or a device, a host without SFTP) goes the tar way (fetch.ts).
-import { closeSync, renameSync, statSync, write } from 'node:fs';
+import { closeSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConnectionError, RemoteIOError, TejError } from '../errors.js';
 import { fromFsError } from '../fs-errors.js';
@@ -16,14 +16,11 @@ import { SftpUnavailableError, type Sftp } from '../transport/sftp.js';
 import type { ExtractResult } from './extract.js';
 import { dropPartial, hasPartial, openPartial, PARTIAL_SUFFIX, resumableLength, sha256File, type PartialNote } from './partial.js';
 import type { DownloadRequest } from './request.js';
+import { streamRange } from './stream-range.js';
 import { placeFor } from './write.js';
 
 /** Files from this size on go the resumable way (smaller ones are as quick to fetch again, in one tar stream). */
 export const RESUMABLE_MIN = 32 << 20;
-// Reads of 256 KiB (ssh2 splits them to the server's limit: 256 KiB less headers for OpenSSH, else 32
-// KiB), 16 in flight: 4 MiB on the way. 64 KiB reads cost a 200 MB download ~10% more time.
-const CHUNK = 256 << 10;
-const IN_FLIGHT = 16;
 
 export interface ResumeResult extends ExtractResult {
   /** The length of the partial this run continued (0: from the start). */
@@ -38,61 +35,21 @@ function sha256Script(file: string): string {
   return `if test -f ${f} && command -v sha256sum >/dev/null 2>&1; then sha256sum < ${f}; elif test -f ${f} && command -v shasum >/dev/null 2>&1; then shasum -a 256 < ${f}; else echo none; fi`;
 }
 
-function writeAt(fd: number, data: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number) => {
-      if (done >= data.length) return resolve();
-      write(fd, data, done, data.length - done, position + done, (err, n) => (err ? reject(err) : step(done + n)));
-    };
-    step(0);
-  });
-}
-
 /**
  * TEJ_TEST_INTERRUPT_AFTER=BYTES: a test's Ctrl-C once the partial holds that many bytes (deterministic);
  * BYTES:hold instead says so on stderr and reads no more until the connection drops (the test drops it).
  */
 const [interruptAfter, interruptHow] = ((v) => [Number(v[0]) || undefined, v[1]])((process.env.TEJ_TEST_INTERRUPT_AFTER ?? '').split(':'));
 
-/** Copies bytes [offset, size) of the open remote file into fd, in order, IN_FLIGHT reads at once. */
-async function copyRange(sftp: Sftp, handle: Buffer, fd: number, offset: number, size: number, onWrite: (n: number) => void, writeFailed: (e: unknown) => unknown): Promise<void> {
-  const queue: { pos: number; len: number; data: Promise<Buffer> }[] = [];
-  let next = offset;
-  const ask = (pos: number, len: number) => {
-    const data = sftp.read(handle, len, pos);
-    data.catch(() => undefined); // reads still in flight when the copy stops fail with the handle's close: not unhandled
-    return { pos, len, data };
-  };
-  const fill = () => {
-    while (queue.length < IN_FLIGHT && next < size) {
-      const len = Math.min(CHUNK, size - next);
-      queue.push(ask(next, len));
-      next += len;
-    }
-  };
-  fill();
-  let written = offset;
-  while (queue.length > 0) {
-    const head = queue.shift()!;
-    const data = await head.data;
-    if (data.length === 0) throw new RemoteIOError(`the file ended at ${head.pos} bytes, not ${size}`);
-    await writeAt(fd, data, head.pos).catch((e: unknown) => {
-      throw writeFailed(e);
-    });
-    written += data.length;
-    onWrite(data.length);
-    // a short read: the rest of this range next, before the ranges after it
-    if (data.length < head.len) queue.unshift(ask(head.pos + data.length, head.len - data.length));
-    if (interruptAfter !== undefined && written >= interruptAfter) {
-      if (interruptHow === 'hold') {
-        process.stderr.write(`tej: test: holding at ${written} bytes\n`);
-        await sftp.gone;
-      }
-      process.kill(process.pid, 'SIGINT');
-      await new Promise(() => undefined); // the CLI's SIGINT handler exits
-    }
-    fill();
+/** The test's interruption (TEJ_TEST_INTERRUPT_AFTER), once `written` bytes are in the partial. */
+async function interruptAt(written: number, sftp: Sftp): Promise<void> {
+  if (interruptAfter === undefined || written < interruptAfter) return;
+  if (interruptHow === 'hold') {
+    process.stderr.write(`tej: test: holding at ${written} bytes\n`);
+    await sftp.gone;
   }
+  process.kill(process.pid, 'SIGINT');
+  await new Promise(() => undefined); // the CLI's SIGINT handler exits
 }
 
 /**
@@ -142,11 +99,15 @@ export async function resumableDownload(q: QueueCalls, id: string, request: Down
     throw fromFsError(e, { path: dest + PARTIAL_SUFFIX, write: true });
   }
   let sent = 0;
-  let handle: Buffer | undefined;
   let localError: unknown;
   try {
-    handle = await sftp.openRead(source);
-    await copyRange(sftp, handle, fd, resumed, st.size, (n) => progress((sent += n), 0), (e) => (localError = fromFsError(e, { path: dest, write: true })));
+    let written = resumed;
+    const onWrite = (n: number) => {
+      progress((sent += n), 0);
+      written += n;
+      return interruptAt(written, sftp);
+    };
+    await streamRange(transport, source, fd, resumed, st.size, onWrite, (e) => (localError = fromFsError(e, { path: dest, write: true })));
   } catch (e) {
     // a local failure (a full disk) is no interruption to resume from: nothing of it stays
     if (localError !== undefined) {
@@ -160,7 +121,6 @@ export async function resumableDownload(q: QueueCalls, id: string, request: Down
     throw new ConnectionError(`the download of ${request.remote} from ${q.host} broke: ${(e as Error).message}`, { hint, cause: e });
   } finally {
     if (fd >= 0) closeSync(fd);
-    if (handle) await sftp.closeHandle(handle).catch(() => undefined);
   }
   const after = await sftp.stat(source);
   if (after?.size !== st.size || after.mtime !== st.mtime) {

@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { AuthenticationError, ConnectionError, TejError } from '../errors.js';
 import { markBusy } from '../transport/busy.js';
 import type { SshTarget } from './config.js';
+import { coalesceWrites } from './coalesce-writes.js';
 import { loadSsh2Module, type Ssh2 } from './ssh2-load.js';
 
 /**
@@ -58,5 +59,6 @@ export function dial(target: SshTarget): Dialed {
   const dialed: Dialed = { socket };
   socket.once('error', (e) => (dialed.failed ??= e));
   socket.connect({ host: target.host, port: target.port });
+  coalesceWrites(socket); // after connect(), which puts back Socket.prototype.write
   return dialed;
 }
