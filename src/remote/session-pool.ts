@@ -12,8 +12,8 @@
 import { PIPELINE_DEPTH, type ShellSession } from '../transport/shell-session.js';
 import type { RunResult, Transport } from '../transport/transport.js';
 
-/** At most this many shells besides the connection's own: each takes one of its data channels. */
-export const EXTRA_SHELLS = 2;
+/** At most this many shells besides the connection's own: each takes one of its data channels (4 of 9, while a burst of submits lasts). */
+export const EXTRA_SHELLS = 4;
 /** Extra shells idle this long are closed. */
 const IDLE_CLOSE_MS = 2000;
 
