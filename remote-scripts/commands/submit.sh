@@ -381,13 +381,15 @@ mv -f "$@" "$staging/native-id" "$job_dir/"
 # The reply's state. The direct plugin (the bundle's, loaded above) is asked here, its word handed to
 # job_state_into as status's prefetch hands words over (lib/answers.sh): job_state_into would ask it in
 # nested subshells, a quarter of a library session's submit on a loaded host (0.16 of 0.62 s).
-if test "$plugin" = direct && queue_state "$job_dir" "$native_id" >"$staging/word" && read_state_into "$staging/word"; then
+if test "$plugin" = direct; then
+	direct_state_into "$job_dir" "$native_id"
 	prefetched=yes
-	plugin_answers=" $id:$state_line:$native_id "
+	plugin_answers=" $id:$direct_state:$native_id "
 fi
-rm -rf "$job_dir/submitter" "$staging"
-# A quick job may have ended before native-id was there: its end record is written now (lib/state.sh).
-end_record_sync "$job_dir"
+# A quick job may have ended before native-id was there: its end record is written now (lib/state.sh),
+# its temporary name cleared by this rm (one exec for both).
+rm -rf "$job_dir/submitter" "$staging" "$job_dir/end-record.tmp.$$"
+end_record_sync "$job_dir" cleared
 if test "$native_id" = array; then
 	array_launch "$job_dir"
 	array_members_into "$id"

@@ -401,10 +401,17 @@ exec_job() {
 	# end in "bad interpreter" or "not found" (127); its #! line is honoured without the exec bit too.
 	_exec_job_line=
 	{ IFS= read -r _exec_job_line <"$_exec_job_script"; } 2>/dev/null || true
+	# A line that ends in a printable character (or none) has no CR at its end: no fork for $(printf
+	# '\r') then. A shell without character classes matches no such pattern, and forks as before.
 	case $_exec_job_line in
-	*"$cr")
-		say "the job's script ${_exec_job_script#./} has Windows (CRLF) line endings; convert it (dos2unix ${_exec_job_script#./}, or sed 's/\r\$//') and submit again"
-		exit 126
+	'' | *[[:print:]]) ;;
+	*)
+		case $_exec_job_line in
+		*"$(printf '\r')")
+			say "the job's script ${_exec_job_script#./} has Windows (CRLF) line endings; convert it (dos2unix ${_exec_job_script#./}, or sed 's/\r\$//') and submit again"
+			exit 126
+			;;
+		esac
 		;;
 	esac
 	if test -x "$_exec_job_script"; then
@@ -739,7 +746,6 @@ usage_passed_rss=${TEJ_USAGE_RSS:-}
 unset TEJ_USAGE_TIME TEJ_USAGE_ENV TEJ_USAGE_RSS
 meta=$job_dir/meta
 job_shell=${TEJ_SHELL:-/bin/sh}
-cr=$(printf '\r')
 kill_grace=${TEJ_KILL_GRACE:-10}
 check_seconds "$kill_grace" TEJ_KILL_GRACE
 time_limit=

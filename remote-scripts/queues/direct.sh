@@ -68,10 +68,17 @@ queue_submit() {
 # queue_state JOB_DIR PID: running while the wrapper runs, else lost (the state files settle the rest).
 # A job with dependencies (meta/after) is queued until its wrapper writes start (job_state_into).
 queue_state() {
+	direct_state_into "$1" "$2"
+	echo "$direct_state"
+}
+
+# direct_state_into JOB_DIR PID: set direct_state to queue_state's word, in this shell: submit.sh asks
+# it for its reply with no subshell and no file to pass the word through
+direct_state_into() {
 	if wrapper_runs "$1" "$2"; then
-		if test -f "$1/meta/after"; then echo queued; else echo running; fi
+		if test -f "$1/meta/after"; then direct_state=queued; else direct_state=running; fi
 	else
-		echo lost
+		direct_state=lost
 	fi
 }
 

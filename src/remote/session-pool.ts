@@ -4,14 +4,16 @@
 // request at a time, and a submit is mostly the host's work (tar, mkdir, mv, starting the wrapper):
 // shells side by side keep the host's cores busy, where one shell left them idle between requests.
 //
-// A submit waits for an idle shell of the pool; more shells are opened only while submits wait, and
-// closed again once the pool has been idle for IDLE_CLOSE_MS, which gives their channels back to
-// uploads and downloads.
-import type { ShellSession } from '../transport/shell-session.js';
+// A submit takes an idle shell of the pool, else goes pipelined behind the submit a shell runs (at most
+// PIPELINE_DEPTH on one: the shell finds the next request there as it ends one, where it waited a
+// round trip, and on a loaded client the client's turn, for it). More shells are opened only while
+// every shell is busy, and closed again once the pool has been idle for IDLE_CLOSE_MS, which gives their
+// channels back to uploads and downloads.
+import { PIPELINE_DEPTH, type ShellSession } from '../transport/shell-session.js';
 import type { RunResult, Transport } from '../transport/transport.js';
 
-/** At most this many shells besides the connection's own: each takes one of its data channels. */
-export const EXTRA_SHELLS = 2;
+/** At most this many shells besides the connection's own: each takes one of its data channels (4 of 9, while a burst of submits lasts). */
+export const EXTRA_SHELLS = 4;
 /** Extra shells idle this long are closed. */
 const IDLE_CLOSE_MS = 2000;
 
@@ -19,7 +21,8 @@ interface Member {
   session: ShellSession;
   /** The queue's physical path, as this shell's probe found it. */
   root: string;
-  busy: boolean;
+  /** Submits written to it or about to be, their replies not yet in. */
+  inflight: number;
   extra: boolean;
 }
 
@@ -44,19 +47,20 @@ export class ShellPool {
     primary: { session: ShellSession; root: string },
     private readonly prepare: (session: ShellSession) => Promise<string | undefined>,
   ) {
-    this.members.push({ ...primary, busy: false, extra: false });
+    this.members.push({ ...primary, inflight: 0, extra: false });
   }
 
   /**
-   * Runs `script(root)` on an idle shell of the pool, in order of arrival; `onWritten` as for
-   * ShellSession.run. A request that fails (its shell ended: the connection broke) fails the pool: the
-   * submits waiting fail with it, and the caller retries them over a new connection.
+   * Runs `script(root)` on a shell of the pool (an idle one, else pipelined behind another), in order of
+   * arrival; `onWritten` as for ShellSession.run. A request that fails (its shell ended: the connection
+   * broke) fails the pool: the submits waiting fail with it, and the caller retries them over a new
+   * connection (a submit's id and nonce make its retry safe: it finds the job its first try made).
    */
   async run(script: (root: string) => string, onWritten?: () => void): Promise<RunResult> {
     const member = await this.acquire();
     let result: RunResult;
     try {
-      result = await member.session.run(script(member.root), onWritten);
+      result = await member.session.run(script(member.root), onWritten, { pipelined: true });
     } catch (e) {
       this.fail(e as Error);
       throw e;
@@ -81,24 +85,29 @@ export class ShellPool {
   private acquire(): Promise<Member> {
     if (this.broken) return Promise.reject(this.broken);
     clearTimeout(this.idleTimer);
-    const idle = this.members.find((m) => !m.busy);
+    const idle = this.members.find((m) => m.inflight === 0);
     if (idle) {
-      idle.busy = true;
+      idle.inflight++;
       return Promise.resolve(idle);
     }
-    const got = new Promise<Member>((resolve, reject) => this.waiting.push({ resolve, reject }));
-    // One more shell for those waiting, while the pool may grow (one at a time: a load costs the host too).
+    // Every shell is busy: one more shell, while the pool may grow (one at a time: a load costs the host
+    // too); meanwhile behind the least busy shell, when one has room.
     if (this.opening === 0 && !this.noMore && this.members.length < 1 + EXTRA_SHELLS) void this.grow();
-    return got;
+    const least = this.members.reduce<Member | undefined>((a, m) => (m.inflight < PIPELINE_DEPTH && (!a || m.inflight < a.inflight) ? m : a), undefined);
+    if (least) {
+      least.inflight++;
+      return Promise.resolve(least);
+    }
+    return new Promise<Member>((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   private release(member: Member): void {
     const next = this.waiting.shift();
-    if (next) return next.resolve(member); // stays busy, for the next submit
-    member.busy = false;
-    if (this.members.every((m) => !m.busy) && this.members.some((m) => m.extra)) {
+    if (next) return next.resolve(member); // its count stays: the next submit's
+    member.inflight--;
+    if (this.members.every((m) => m.inflight === 0) && this.members.some((m) => m.extra)) {
       this.idleTimer = setTimeout(() => {
-        for (const m of this.members.filter((x) => x.extra && !x.busy)) this.drop(m);
+        for (const m of this.members.filter((x) => x.extra && x.inflight === 0)) this.drop(m);
       }, IDLE_CLOSE_MS);
       this.idleTimer.unref();
     }
@@ -122,7 +131,7 @@ export class ShellPool {
       const session = await opened;
       const root = await this.prepare(session).catch(() => undefined);
       if (root === undefined || this.noMore) session.close();
-      else member = { session, root, busy: true, extra: true };
+      else member = { session, root, inflight: 1, extra: true };
     } catch {
       // no shell: the ones there are serve
     } finally {

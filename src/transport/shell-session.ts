@@ -31,8 +31,17 @@ export interface Preloaded {
   probe?: { queue: string; stdout: string };
 }
 
+/**
+ * How many pipelined requests (run with `pipelined`) may be on their way to the shell at once: the next
+ * is written while the one before runs, so that the shell finds it there when it is done, instead of
+ * waiting a round trip (and, on a loaded client, for the client's turn on a CPU) for it.
+ */
+export const PIPELINE_DEPTH = 2;
+
 interface Pending {
   script: string;
+  /** May be written while other pipelined requests run (PIPELINE_DEPTH). */
+  pipelined?: boolean;
   /** A load (`load`), or a request run in the shell itself (`runHere`). */
   where?: 'load' | 'here';
   /** Called once the request has been written to the shell's stdin (not while it waits its turn). */
@@ -79,7 +88,8 @@ export class ShellSession {
   private readonly out = new Inbox();
   private readonly err = new Inbox();
   private readonly queue: Pending[] = [];
-  private current?: Pending & { stdout?: Buffer; status?: string; stderr?: Buffer };
+  /** Written, in order, their replies not yet whole: the first is the one running. */
+  private readonly inflight: (Pending & { stdout?: Buffer; status?: string; stderr?: Buffer })[] = [];
   private ready = false;
   private readyOut = false;
   private readyErr = false;
@@ -132,12 +142,14 @@ export class ShellSession {
   /**
    * Runs `script` in a subshell with stdin from /dev/null; one request at a time, in order. `onWritten`
    * is called when the request leaves for the host: before the shell is ready, or behind another
-   * request, it waits here, and a client that exits meanwhile has sent nothing.
+   * request, it waits here, and a client that exits meanwhile has sent nothing. A `pipelined` request
+   * leaves as soon as the ones before it are pipelined too and fewer than PIPELINE_DEPTH: it still runs
+   * after them, in order, and its reply is its own (the shell reads it only once they are done).
    */
-  run(script: string, onWritten?: () => void): Promise<RunResult> {
+  run(script: string, onWritten?: () => void, options: { pipelined?: boolean } = {}): Promise<RunResult> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
-      this.queue.push({ script, onWritten, resolve, reject });
+      this.queue.push({ script, onWritten, pipelined: options.pipelined, resolve, reject });
       this.pump();
     });
   }
@@ -172,15 +184,14 @@ export class ShellSession {
 
   /** Whether a request is running or waiting: one more would wait for them. */
   get busy(): boolean {
-    return this.current !== undefined || this.queue.length > 0;
+    return this.inflight.length > 0 || this.queue.length > 0;
   }
 
   /** Fails every waiting request; the session cannot be used afterwards. */
   fail(error: Error): void {
     if (this.closed) return;
     this.closed = error;
-    const waiting = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
-    this.current = undefined;
+    const waiting = [...this.inflight.splice(0), ...this.queue.splice(0)];
     for (const p of waiting) p.reject(error);
   }
 
@@ -193,6 +204,12 @@ export class ShellSession {
     this.stdin.write(text);
   }
 
+  /** Whether NEXT may be written now: to an idle shell, or pipelined behind pipelined requests. */
+  private mayWrite(next: Pending): boolean {
+    if (this.inflight.length === 0) return true;
+    return next.pipelined === true && this.inflight.length < PIPELINE_DEPTH && this.inflight.every((p) => p.pipelined);
+  }
+
   private pump(): void {
     if (this.closed) return;
     if (!this.ready) {
@@ -203,10 +220,9 @@ export class ShellSession {
       if (!this.ready) return;
     }
     for (;;) {
-      if (!this.current) {
-        const next = this.queue.shift();
-        if (!next) return;
-        this.current = next;
+      while (this.queue.length > 0 && this.mayWrite(this.queue[0]!)) {
+        const next = this.queue.shift()!;
+        this.inflight.push(next);
         const t = this.token;
         const request =
           next.where === 'load'
@@ -217,7 +233,8 @@ export class ShellSession {
         this.write(`${request}; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`);
         next.onWritten?.();
       }
-      const c = this.current;
+      const c = this.inflight[0];
+      if (!c) return;
       c.stdout ??= this.out.take(this.mark);
       if (c.stdout === undefined) return;
       c.status ??= this.out.line();
@@ -225,7 +242,7 @@ export class ShellSession {
       c.stderr ??= this.err.take(this.mark);
       if (c.stderr === undefined) return;
       this.err.line(); // the newline after the stderr mark
-      this.current = undefined;
+      this.inflight.shift();
       const code = Number(c.status);
       c.resolve({ code: Number.isInteger(code) ? code : null, stdout: c.stdout, stderr: c.stderr.toString() });
     }

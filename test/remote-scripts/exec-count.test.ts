@@ -5,7 +5,7 @@
 // the host has it, costs four programs a job: env and time to probe them, env and time in the run they
 // measure (env gives the job TERM back, which time ignores: run-job.sh job_exec).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
 import { jobTar } from './_job-tar.js';
@@ -14,13 +14,17 @@ import { eachShell } from './_shells.js';
 
 const COUNTED = ['date', 'mv', 'rm', 'mkdir', 'ln', 'time', 'env'];
 
-/** A PATH whose COUNTED commands log `NAME ARGS...` to LOG, then run the real one. */
-function pathCounting(q: HelperQueue, log: string): string {
+/**
+ * A PATH whose COUNTED commands log `NAME ARGS...` to LOG, then run the real one. With `before`, the
+ * shim of mv first runs that shell code when its arguments name native-id (the submit's last move).
+ */
+function pathCounting(q: HelperQueue, log: string, before?: string): string {
   const bin = join(q.tmp, 'counting');
   mkdirSync(bin);
   for (const name of COUNTED) {
     const real = (q.env.PATH ?? '').split(delimiter).map((d) => join(d, name)).find((f) => existsSync(f));
-    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >>'${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const gate = name === 'mv' && before ? `case "$*" in *native-id*) ${before} ;; esac\n` : '';
+    writeFileSync(join(bin, name), `#!/bin/sh\n${gate}echo "${name} $*" >>'${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
   }
   return `${bin}${delimiter}${q.env.PATH}`;
 }
@@ -60,5 +64,26 @@ eachShell({ where: (s) => s.name === 'dash' || s.name === 'busybox sh' }, (shell
     assert.match(record, /^start=\d+$/m);
     assert.match(record, /^end=\d+$/m);
     assert.match(record, /^exit_code=0$/m);
+  });
+
+  test('a job that ends before its submit does: the submit writes its end record with one mv, its temporary name cleared by its one rm', async (t) => {
+    const q = await HelperQueue.setUp(shell);
+    t.after(() => q.cleanUp());
+    const log = join(q.tmp, 'ran');
+    // The submit's last move waits for the job's exit-code: the job has ended (and its wrapper found no
+    // native-id to write the end record with) before the submit writes native-id.
+    const exitCode = join(q.jobDir('quick'), 'exit-code');
+    const path = pathCounting(q, log, `while ! test -f '${exitCode}'; do sleep 0.05; done`);
+    const r = await q.run(['submit', 'quick', 'N0nce'], { input: await jobTar({ command: 'true' }), env: { PATH: path } });
+    assert.equal(r.code, 0, r.stderr);
+    const dir = q.jobDir('quick');
+    assert.match(readFileSync(join(dir, 'end-record'), 'utf8'), /^exit_code=0$/m);
+    const ran = readFileSync(log, 'utf8').trimEnd().split('\n');
+    const count = (name: string) => ran.filter((l) => l.startsWith(`${name} `)).length;
+    // submit: staging in, submitted/pid-start/native-id, the end record; the wrapper: exit-code
+    assert.equal(count('mv'), 4, ran.join('\n'));
+    // submit: submitter, staging and the end record's temporary name; the wrapper: its files
+    assert.equal(count('rm'), 2, ran.join('\n'));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
   });
 });

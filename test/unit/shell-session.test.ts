@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { ShellSession } from '../../src/transport/shell-session.js';
+import { PIPELINE_DEPTH, ShellSession } from '../../src/transport/shell-session.js';
 import { ConnectionError } from '../../src/errors.js';
 
 /** A local shell whose "login files" print banners on both streams before it starts reading requests. */
@@ -143,5 +143,47 @@ describe('ShellSession', () => {
     assert.equal(answered, false);
     session.fail(new ConnectionError('done'));
     await assert.rejects(r, ConnectionError);
+  });
+
+  test('writes pipelined requests while the one before runs, up to PIPELINE_DEPTH; any other request waits for them', async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const written: string[] = [];
+    const session = new ShellSession(stdin, stdout, stderr, 'test');
+    const token = /' ready (\w+)/.exec(String(stdin.read()))![1];
+    stdout.write(`\x1etej-ready-${token}\n`);
+    stderr.write(`\x1etej-ready-${token}\n`);
+    await new Promise((r) => setImmediate(r));
+    const names = Array.from({ length: PIPELINE_DEPTH + 1 }, (_, i) => `p${i}`);
+    const piped = names.map((n) => session.run(`echo ${n}`, () => written.push(n), { pipelined: true }));
+    const plain = session.run('echo plain', () => written.push('plain'));
+    assert.deepEqual(written, names.slice(0, PIPELINE_DEPTH), 'PIPELINE_DEPTH pipelined requests leave at once');
+    /** The shell's reply to one request: its stdout, its status, its stderr mark. */
+    const reply = async (out: string) => {
+      stdout.write(`${out}\x1etej-end-${token}:0\n`);
+      stderr.write(`\x1etej-end-${token}:\n`);
+      await new Promise((r) => setImmediate(r));
+    };
+    await reply('p0\n');
+    assert.deepEqual(written, names, 'one more leaves as the first ends');
+    for (const n of names.slice(1)) await reply(`${n}\n`);
+    assert.deepEqual(written, [...names, 'plain'], 'the plain request left only once the shell was idle');
+    await reply('plain\n');
+    assert.deepEqual((await Promise.all([...piped, plain])).map((r) => r.stdout.toString()), [...names, 'plain'].map((n) => `${n}\n`));
+  });
+
+  test('pipelined requests run in order on a real shell, each with its own reply; one that fails fails alone', async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    const scripts = ['echo a; echo A >&2', 'cat; exit 7', 'printf "%s" "$((1 +))"', 'echo d; exit 2', 'cat; echo e'];
+    // the second's cat finds the later requests waiting on the shell's stdin: it must not read them
+    const results = await Promise.all(scripts.map((s) => session.run(s, undefined, { pipelined: true })));
+    assert.deepEqual(
+      results.map((r) => [r.code, r.stdout.toString()]),
+      [[0, 'a\n'], [7, ''], [2, ''], [2, 'd\n'], [0, 'e\n']],
+    );
+    assert.equal(results[0]!.stderr, 'A\n');
+    assert.match(results[2]!.stderr, /arithmetic|syntax/i);
   });
 });
