@@ -22,8 +22,11 @@ const REUSED = new Set(['status', 'list', 'show', 'wait', 'kill', 'delete', 'log
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** The process's open handles by kind: a command that leaves more than it found is not followed by another. */
-const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'Timeout' && r !== 'Immediate').sort().join(',');
+/**
+ * The process's open handles and timers by kind: a command that leaves more than it found (a socket, a
+ * timer that would fire during the next command) is not followed by another.
+ */
+const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'Immediate').sort().join(',');
 
 async function runOne(m: WorkerRequest): Promise<boolean> {
   const before = handles();
@@ -49,7 +52,8 @@ async function runOne(m: WorkerRequest): Promise<boolean> {
   // The command's own signal handlers (runCli's) go with it: an idle worker dies of a late Ctrl-C.
   for (const s of SIGNALS) for (const l of process.listeners(s)) if (!listeners.get(s)!.includes(l)) process.removeListener(s, l);
   if (!REUSED.has(m.argv[0] ?? '')) return false;
-  // what the command opened (its channels to the master) closes within a few turns of the event loop
+  // What the command opened (its channels to the master) closes within a few turns of the event loop;
+  // the client has its EXIT already, so this waits on no one. Still open after ~0.4 s: not reused.
   for (let turn = 0; turn < 50 && handles() !== before; turn++) await new Promise((r) => setTimeout(r, turn < 10 ? 0 : 10));
   return handles() === before;
 }

@@ -32,6 +32,8 @@ interface Worker {
   release?: () => void;
   /** Whether it said 'ready' since its last command was given (it waits for the next). */
   ready: boolean;
+  /** Whether it said 'ready' once (it has started). */
+  started: boolean;
 }
 
 export class WorkerPool {
@@ -48,19 +50,26 @@ export class WorkerPool {
     return [...this.all].filter((w) => w.client).length;
   }
 
-  /** Starts a worker unless one is idle or starting for whoever waits. */
-  prepare(): void {
-    if (this.closed || this.idle.length + this.starting > this.waiting.length) return;
+  /**
+   * Workers that ended a command and have not said yet whether they take another (a few turns of their
+   * event loop): a command waits for one rather than have a worker started beside it.
+   */
+  private get settling(): number {
+    return [...this.all].filter((w) => w.started && !w.client && !w.ready).length;
+  }
+
+  /** Starts a worker unless there is one (idle, settling or starting) for each command that waits, and a spare. */
+  prepare(spare = true): void {
+    if (this.closed || this.idle.length + this.settling + this.starting >= this.waiting.length + (spare ? 1 : 0)) return;
     const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'tej.js'), '__persist-worker'], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const w: Worker = { child, ready: false };
+    const w: Worker = { child, ready: false, started: false };
     this.all.add(w);
     this.starting++;
-    let started = false;
     child.on('message', () => {
-      if (!started) {
-        started = true;
+      if (!w.started) {
+        w.started = true;
         this.starting--;
       }
       w.ready = true;
@@ -70,14 +79,14 @@ export class WorkerPool {
     this.route(w);
     child.once('close', (code, signal) => {
       this.all.delete(w);
-      if (!started) this.starting--;
+      if (!w.started) this.starting--;
       const at = this.idle.indexOf(w);
       if (at >= 0) this.idle.splice(at, 1);
       // A worker that ends during its command (a signal, a crash, process.exit) ends it with its status.
       const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
       if (w.client) this.finish(w, status);
       // one that could not even start fails whoever waits for it, rather than being started again
-      if (!started) this.waiting.shift()?.(undefined);
+      if (!w.started) this.waiting.shift()?.(undefined);
       else this.prepare(); // the next command's, once this one is over
       this.onChange();
     });
@@ -93,7 +102,7 @@ export class WorkerPool {
     const w = this.idle.pop();
     if (w) return Promise.resolve(w);
     const got = new Promise<Worker | undefined>((resolve) => this.waiting.push(resolve));
-    this.prepare();
+    this.prepare(false);
     return got;
   }
 
