@@ -77,8 +77,15 @@ async function bind(server: Server, path: string): Promise<boolean> {
       s.once('error', () => resolve(false));
     });
     if (alive) return false;
-    // Stale (its master was killed): remove it unless another master has just replaced it.
-    if (statSync(path, { throwIfNoEntry: false })?.ino === ino) unlinkSync(path);
+    // Stale (its master was killed, or failed its login and is exiting): remove it unless another master
+    // has just replaced it. Masters started at once race here: one that finds it gone tries to bind again.
+    if (statSync(path, { throwIfNoEntry: false })?.ino === ino) {
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
   }
 }
 
