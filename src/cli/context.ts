@@ -53,6 +53,11 @@ export async function splitDestination(positionals: string[], rest: number | 'so
 
 let userConfig: Promise<TejConfig> | undefined;
 
+/** Forgets the config file read: a --persist worker runs the next command with the file as it is then. */
+export function forgetUserConfig(): void {
+  userConfig = undefined;
+}
+
 /** The config file's settings for a destination (read once per run). */
 export async function destinationConfig(destination: string | undefined): Promise<HostConfig> {
   userConfig ??= loadConfig();

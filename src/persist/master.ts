@@ -77,8 +77,15 @@ async function bind(server: Server, path: string): Promise<boolean> {
       s.once('error', () => resolve(false));
     });
     if (alive) return false;
-    // Stale (its master was killed): remove it unless another master has just replaced it.
-    if (statSync(path, { throwIfNoEntry: false })?.ino === ino) unlinkSync(path);
+    // Stale (its master was killed, or failed its login and is exiting): remove it unless another master
+    // has just replaced it. Masters started at once race here: one that finds it gone tries to bind again.
+    if (statSync(path, { throwIfNoEntry: false })?.ino === ino) {
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
   }
 }
 
@@ -170,9 +177,9 @@ class Master {
         return;
       }
       const { argv, env, cwd, tty } = req;
-      log(this.args, `running '${String(argv[0])}' for a client`);
-      void this.workers.run({ argv, env, cwd, tty, master: this.args.socket }, sock, rest).then((ok) => {
-        if (!ok) refuse(sock, new Error('no worker could start'));
+      void this.workers.run({ argv, env, cwd, tty, master: this.args.socket }, sock, rest).then((pid) => {
+        if (pid === undefined) refuse(sock, new Error('no worker could start'));
+        else log(this.args, `worker ${pid} running '${String(argv[0])}' for a client`);
       });
     } else refuse(sock, new Error(`bad request: ${req.line.slice(0, 100)}`));
   }
@@ -202,8 +209,11 @@ class Master {
     let watched;
     let loaded: Warm | undefined;
     try {
+      // The next warm shell is loaded once this channel is done (done() above), not beside the command
+      // it serves: on two cores, that load's CPU (sshd, the host's sh) slowed the command down. A client
+      // that found none (another command holds it: a logs -f) has the next one loaded at once.
       loaded = warm ? await this.shell?.take() : undefined;
-      this.prepareShell();
+      if (warm && !loaded) this.prepareShell();
       watched = loaded?.watched ?? (await transport.execChannel(command));
     } catch (e) {
       refuse(sock, e);

@@ -330,6 +330,50 @@ describe('persistent connections', () => {
     assert.equal(mastersUnder(c.runtime).length, 1);
   });
 
+  it('runs command after command in one worker, each with its own environment, working directory, config file and exit code', async () => {
+    const c = await client();
+    const dir = await makeJob(join(sshHost.jobs, 'again'), { 'start.sh': 'echo again\n' });
+    ok(await c.run(['submit', 'h1', '--id', 'again', dir]));
+    ok(await c.run(['wait', 'h1', '--id', 'again']));
+    ok(await c.run(['list', 'h1', '--persist'])); // starts the master
+    const log = () => readFile(join(c.runtime, 'tej', readdirSync(join(c.runtime, 'tej')).find((f) => f.endsWith('.log'))!), 'utf8');
+    const through = (args: string[], env: Record<string, string> = {}, cwd?: string) =>
+      tej([...args, '--persist'], { home: c.home, cwd, env: { XDG_RUNTIME_DIR: c.runtime, ...env } });
+    const first = await through(['status', 'h1', '--id', 'again']);
+    assert.deepEqual([first.code, first.stderr], [0, '']);
+    assert.match(first.stdout, /^finished/);
+    // a config file the next command's environment names (XDG_CONFIG_HOME), read afresh: its queue has no helpers
+    const xdg = join(c.home, 'xdg');
+    await mkdir(join(xdg, 'tej'), { recursive: true });
+    await writeFile(join(xdg, 'tej', 'config.json'), JSON.stringify({ hosts: { h1: { queue: '~/elsewhere' } } }));
+    const other = await through(['status', 'h1', '--id', 'again'], { XDG_CONFIG_HOME: xdg });
+    assert.equal(other.code, 69, other.stderr);
+    // a missing job: that command's own exit code and message, none of the last one's
+    const missing = await through(['show', 'h1', '--id', 'nosuch']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /nosuch/);
+    assert.doesNotMatch(missing.stderr, /elsewhere/);
+    // the working directory: a download's relative destination
+    const here = join(c.home, 'here-again');
+    await mkdir(here);
+    const got = await through(['download', 'h1', '--id', 'again', 'tej.stdout:got.txt'], {}, here);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(await readFile(join(here, 'got.txt'), 'utf8'), 'again\n');
+    const last = await through(['status', 'h1', '--id', 'again', '--json']);
+    assert.equal(last.code, 0, last.stderr);
+    assert.match(last.stdout, /"state":\s*"finished"/);
+    // The status, show and status commands ran in the one worker the master started first; the
+    // download (which may leave more behind) in it too, after which it was replaced.
+    const workers = [...(await log()).matchAll(/worker (\d+) running '(\w+)'/g)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(
+      workers.map(([, command]) => command),
+      ['status', 'status', 'show', 'download', 'status'],
+    );
+    const pids = workers.map(([pid]) => pid);
+    assert.equal(new Set(pids.slice(0, 4)).size, 1, `one worker for the first four: ${pids.join(' ')}`);
+    assert.notEqual(pids[4], pids[3], 'a new worker after the download');
+  });
+
   it("runs a command through a master in a shell the master loaded with its own helpers: the queue's copy is not read", async () => {
     const c = await client();
     const dir = await makeJob(join(sshHost.jobs, 'warm'), { 'start.sh': 'echo warm\n' });
@@ -444,7 +488,8 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
       assert.match(r.stderr, /keyboard-interactive/);
       assert.match(r.stderr, /TEJ_ASKPASS/);
     }
-    assert.equal(mastersUnder(runtime).length, 0);
+    // the master that failed its login exits on its own, maybe after the CLI that it answered
+    await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
   });
 
   it('reads a submitted job before anyone is asked: a bad job fails without a prompt, a good one asks once', async () => {
