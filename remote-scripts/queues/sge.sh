@@ -398,14 +398,12 @@ queue_kill() {
 # longer queued by tej (Grid Engine queues it).
 sge_array_submit() {
 	_gas_dir=$1
-	sge_array_tasks=
-	_gas_m=0
-	while IFS= read -r _gas_i || test -n "$_gas_i"; do
-		is_task_index "$_gas_i" || continue
-		sge_array_tasks="$sge_array_tasks $_gas_i"
-		_gas_m=$((_gas_m + 1))
-	done <"$_gas_dir/meta/array/tasks"
-	sge_array_spec=1-$_gas_m
+	# (array_task_list_into: lib/array.sh, which calls this)
+	array_task_list_into "$_gas_dir"
+	# shellcheck disable=SC2154 # both set by array_task_list_into
+	sge_array_tasks=$array_task_list
+	# shellcheck disable=SC2154
+	sge_array_spec=1-$array_task_count
 	sge_array_throttle=
 	# shellcheck disable=SC2154 # state_line is set by read_state_into (common.sh)
 	! read_state_into "$_gas_dir/meta/array/max" || sge_array_throttle=$state_line
