@@ -4,8 +4,8 @@
 // Binding the socket is the lock: of two masters started at once, the second finds the first and leaves.
 // It exits after its idle time with no channel or command open, when the SSH connection drops, on
 // SIGTERM and on an 'exit' request (tej disconnect), and removes its socket and its aliases.
-import { appendFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { appendFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 import type { TejEvent } from '../events.js';
 import { buildStamp, PACKAGE_ROOT } from '../package-root.js';
@@ -13,8 +13,9 @@ import type { PromptRequest } from '../transport/prompt.js';
 import { REMOTE_COMMANDS, SESSION_COMMAND } from '../transport/remote-command.js';
 import { MAX_OPEN_CHANNELS, type SshTransport } from '../transport/ssh.js';
 import { VERSION } from '../version.js';
-import { encodeFrame, FRAME, takeLine } from './frame.js';
+import { encodeFrame, FRAME } from './frame.js';
 import { login, send } from './master-login.js';
+import { bind, readRequest } from './master-socket.js';
 import { aliasPath } from './paths.js';
 import { pipeChannel } from './relay.js';
 import { WarmShell, type Warm } from './warm-shell.js';
@@ -58,63 +59,6 @@ const BUILD = buildStamp();
 
 const refuse = (sock: Socket, e: unknown) => sock.end(encodeFrame(FRAME.ERROR, JSON.stringify(toWire(e))));
 
-/** Binds the socket; false when a live master holds it already. A stale socket is removed. */
-async function bind(server: Server, path: string): Promise<boolean> {
-  for (let attempt = 0; ; attempt++) {
-    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      server.once('error', resolve);
-      server.listen(path, () => {
-        server.removeListener('error', resolve);
-        resolve(undefined);
-      });
-    });
-    if (!error) return true;
-    if (error.code !== 'EADDRINUSE' || attempt >= 3) throw error;
-    const ino = statSync(path, { throwIfNoEntry: false })?.ino;
-    const alive = await new Promise<boolean>((resolve) => {
-      const s = netConnect(path);
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (alive) return false;
-    // Stale (its master was killed, or failed its login and is exiting): remove it unless another master
-    // has just replaced it. Masters started at once race here: one that finds it gone tries to bind again.
-    if (statSync(path, { throwIfNoEntry: false })?.ino === ino) {
-      try {
-        unlinkSync(path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
-    }
-  }
-}
-
-/** Reads a connection's first line (at most 64 KiB), then hands it and the bytes after it on. */
-function readRequest(sock: Socket, then: (req: Partial<Request> & { line: string }, rest: Buffer) => void): void {
-  let head: Buffer = Buffer.alloc(0);
-  const onHead = (chunk: Buffer) => {
-    head = Buffer.concat([head, chunk]);
-    let got;
-    try {
-      got = takeLine(head);
-    } catch {
-      sock.destroy();
-      return;
-    }
-    if (!got) return;
-    sock.removeListener('data', onHead);
-    sock.pause();
-    let req: Partial<Request>;
-    try {
-      req = JSON.parse(got.line) as Partial<Request>;
-    } catch {
-      req = {};
-    }
-    then({ ...req, line: got.line }, got.rest);
-  };
-  sock.on('data', onHead);
-}
-
 class Master {
   private up: SshTransport | undefined;
   private readonly sockets = new Set<Socket>();
@@ -149,7 +93,7 @@ class Master {
     this.sockets.add(sock);
     sock.on('close', () => this.sockets.delete(sock));
     sock.on('error', () => undefined);
-    readRequest(sock, (req, rest) => {
+    readRequest<Request>(sock, (req, rest) => {
       // at once, even during a login that waits for an answer
       if (req.op === 'exit') {
         sock.end(encodeFrame(FRAME.OPENED));
