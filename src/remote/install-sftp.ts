@@ -59,9 +59,16 @@ export async function installOverSftp(sftp: Sftp, queue: string, host: string, f
     const dirs = [...new Set(entries.map((f) => posix.dirname(f.path)).filter((d) => d !== '.'))].sort();
     // Directories of the queue must be real ones of ours: a symlink (lib -> elsewhere) would be written through.
     for (const d of dirs) {
-      const st = await sftp.lstat(`${root}/${d}`);
-      if (!st) await sftp.mkdir(`${root}/${d}`, 0o700);
-      else if (!st.isDirectory() || st.uid !== mine.uid) throw fail(`${root}/${d} is not a directory of yours (a symlink?): remove it, then run setup again`);
+      const path = `${root}/${d}`;
+      let st = await sftp.lstat(path);
+      if (!st) {
+        // Another setup (clients submitting at once to a new queue) may make it between lstat and mkdir:
+        // then this mkdir fails, and what is there is judged as any existing directory is.
+        const made = await sftp.mkdir(path, 0o700).then(() => undefined, (e: Error) => e);
+        st = await sftp.lstat(path);
+        if (!st) throw fail(`cannot create ${path}: ${made?.message ?? 'it is gone'}`);
+      }
+      if (!st.isDirectory() || st.uid !== mine.uid) throw fail(`${path} is not a directory of yours (a symlink?): remove it, then run setup again`);
       await sftp.mkdir(`${tmp}/${d}`, 0o700);
     }
     await Promise.all(entries.map((f) => sftp.writeNew(`${tmp}/${f.path}`, f.data, f.mode)));
