@@ -99,7 +99,7 @@ store_lacks() {
 # client sent store/plan, a line per file: HEADER-HASH new|old CONTENT-HASH new|old SIZE, and
 # store/new/HASH for each blob the store lacked. A file's tar header (its name, mode and mtime) is a
 # blob like its content: a later submit of the same file sends neither. The new blobs are checked
-# against their names, then one tar of headers, contents and padding is read by the host's tar (one
+# against their names while one tar of headers, contents and padding is read by the host's tar (one
 # cat for thousands of files, no file made per header). With KEEP, that tar is kept there (resubmit).
 # Fails with store_error set.
 store_place() {
@@ -115,19 +115,7 @@ store_place() {
 		return 1
 	fi
 	: >"$_store_s/names"
-	if test -d "$_store_s/new"; then
-		# shellcheck disable=SC2086,SC2011 # store_tool is a command and its options; names are hashes
-		(cd "$_store_s/new" && ls | xargs $store_tool) >"$_store_s/sums" || {
-			store_error="hashing the uploaded contents failed"
-			return 1
-		}
-		ls "$_store_s/new" >"$_store_s/names"
-		awk 'FILENAME != "-" { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } !($1 in ok) { bad = 1 } END { exit bad }' \
-			"$_store_s/sums" - <"$_store_s/names" || {
-			store_error="a file changed while it was sent (its content does not match the hash taken before)"
-			return 1
-		}
-	fi
+	test ! -d "$_store_s/new" || ls "$_store_s/new" >"$_store_s/names"
 	ln -s "$store_dir" "$_store_s/root"
 	# The list of files whose concatenation is the tar: each entry's header, its content, its padding,
 	# then the end blocks. Names hold no blanks: xargs reads them as they are.
@@ -161,12 +149,24 @@ store_place() {
 	# user and can rewrite a file of the store; what it wrote must not become a later job's input. The
 	# check runs beside the placement (two cores: 200 MB placed in 0.47 s, hashed in 0.2 s), and a
 	# changed content fails this submit before its job exists (its staging is removed, nothing started).
+	# The new contents are checked the same way, beside the placement too: a file the client changed
+	# after hashing it (or a torn blob) fails the submit before its job exists, and never enters the store
+	# (store_settle runs only after this).
 	sort -u "$_store_s/olds.all" >"$_store_s/olds"
+	: >"$_store_s/sums"
 	: >"$_store_s/oldsums"
 	_store_hashing=
-	if test -s "$_store_s/olds"; then
-		# shellcheck disable=SC2086 # store_tool is a command and its options; names are hashes
-		(cd "$store_dir/objects" && xargs $store_tool) <"$_store_s/olds" >"$_store_s/oldsums" 2>/dev/null &
+	if test -s "$_store_s/names" || test -s "$_store_s/olds"; then
+		(
+			# shellcheck disable=SC2086 # store_tool is a command and its options; names are hashes
+			if test -s "$_store_s/names"; then
+				(cd "$_store_s/new" && xargs $store_tool) <"$_store_s/names" >"$_store_s/sums" || : >"$_store_s/sums-failed"
+			fi
+			# shellcheck disable=SC2086
+			if test -s "$_store_s/olds"; then
+				(cd "$store_dir/objects" && xargs $store_tool) <"$_store_s/olds" >"$_store_s/oldsums" 2>/dev/null || true
+			fi
+		) &
 		_store_hashing=$!
 	fi
 	_store_placed=yes
@@ -177,6 +177,15 @@ store_place() {
 		! test -f "$_store_s/failed" || _store_placed=
 	fi
 	test -z "$_store_hashing" || wait "$_store_hashing" || true
+	if test -f "$_store_s/sums-failed"; then
+		store_error="hashing the uploaded contents failed"
+		return 1
+	fi
+	awk 'FILENAME != "-" { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } !($1 in ok) { bad = 1 } END { exit bad }' \
+		"$_store_s/sums" - <"$_store_s/names" || {
+		store_error="a file changed while it was sent (its content does not match the hash taken before)"
+		return 1
+	}
 	# A changed content is removed (the next submit sends it again) and this submit refused.
 	awk 'FILENAME != "-" { sub(/^\*/, "", $2); if ($1 == $2) ok[$1] = 1; next } $1 ~ /^[0-9a-f]+$/ && !($1 in ok) { print }' \
 		"$_store_s/oldsums" - <"$_store_s/olds" >"$_store_s/changed"
