@@ -90,27 +90,6 @@ export class Sftp {
     return this.call((cb) => this.sftp.rmdir(path, (e) => cb(e, undefined)));
   }
 
-  /** A handle to read `path`. */
-  openRead(path: string): Promise<Buffer> {
-    return this.call((cb) => this.sftp.open(path, 'r', cb));
-  }
-
-  /** Up to `length` bytes at `position` (fewer at the end of the file; none past it). */
-  read(handle: Buffer, length: number, position: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
-    return this.call<number>((cb) => this.sftp.read(handle, buf, 0, length, position, (e, n) => cb(e, n))).then(
-      (n) => buf.subarray(0, n),
-      (e: unknown) => {
-        if (sftpCode(e) === SFTP_STATUS.EOF) return buf.subarray(0, 0);
-        throw e;
-      },
-    );
-  }
-
-  closeHandle(handle: Buffer): Promise<void> {
-    return this.call((cb) => this.sftp.close(handle, (e) => cb(e, undefined)));
-  }
-
   end(): void {
     this.sftp.end();
   }
