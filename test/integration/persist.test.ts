@@ -14,17 +14,19 @@ import { makeClientHome, useSshHost } from '../helpers/lab.js';
 
 /** Pids of the masters whose command line names `dir` (their socket is under it). */
 function mastersUnder(dir: string): number[] {
-  const pids: number[] = [];
+  const found = new Map<number, number>(); // pid -> parent pid
   for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      const state = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (cmd.includes('__persist-master') && cmd.includes(dir) && state !== 'Z') pids.push(Number(p));
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      if (cmd.includes('__persist-master') && cmd.includes(dir) && stat[0] !== 'Z') found.set(Number(p), Number(stat[1]));
     } catch {
       // gone meanwhile
     }
   }
-  return pids;
+  // A worker the master is starting has the master's command line between its fork and its exec: a
+  // child of a master is not one (a master is started detached by a CLI, never by a master)
+  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
 }
 
 function sockets(runtime: string): string[] {
