@@ -13,10 +13,10 @@ import { eachShell, SHELLS } from './_shells.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'sge');
 
-/** Runs SCRIPT under the queue's shell with common.sh and queues/sge.sh loaded; PATH from env. */
+/** Runs SCRIPT under the queue's shell with common.sh, queues/sge.sh and lib/gridengine.sh (which the plugin loads where it uses it) loaded; PATH from env. */
 function withSgeLib(q: HelperQueue, script: string, env: NodeJS.ProcessEnv = {}) {
   const [cmd, ...pre] = q.shell.argv;
-  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/proc.sh"; . "$TEJ_ROOT/lib/state.sh"; . "$TEJ_ROOT/lib/answers.sh"; . "$TEJ_ROOT/lib/batch.sh"; . "$TEJ_ROOT/queues/sge.sh"; ${script}`], {
+  const r = spawnSync(cmd!, [...pre, '-c', `. "$TEJ_ROOT/lib/common.sh"; . "$TEJ_ROOT/lib/proc.sh"; . "$TEJ_ROOT/lib/state.sh"; . "$TEJ_ROOT/lib/answers.sh"; . "$TEJ_ROOT/lib/batch.sh"; . "$TEJ_ROOT/queues/sge.sh"; load_lib gridengine; ${script}`], {
     env: { ...q.env, TEJ_ROOT: q.root, ...env },
     cwd: q.tmp,
     encoding: 'utf8',
