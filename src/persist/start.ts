@@ -79,9 +79,13 @@ function startMaster(args: MasterArgs, options: PersistOptions): Promise<void> {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
     let settled = false;
+    // A prompt still open when the master is ready or gone is answered for nobody: its askpass is ended
+    // (else this CLI waited for it, up to its timeout, before it could report the master's end).
+    const asking = new AbortController();
     const settle = (error?: Error) => {
       if (settled) return;
       settled = true;
+      asking.abort();
       if (child.connected) child.disconnect();
       child.unref();
       if (error) reject(error);
@@ -93,7 +97,7 @@ function startMaster(args: MasterArgs, options: PersistOptions): Promise<void> {
       else if (m.type === 'event') options.onEvent?.(m.event);
       else if (m.type === 'prompt') {
         const reply = (r: FromParent) => child.connected && child.send(r);
-        prompter(m.request).then(
+        prompter(m.request, asking.signal).then(
           (answers) => reply({ type: 'answers', id: m.id, answers }),
           (e: unknown) => reply({ type: 'answers', id: m.id, error: toWire(e) }),
         );

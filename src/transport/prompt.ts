@@ -12,12 +12,16 @@ export interface PromptRequest {
   prompts: { prompt: string; echo: boolean }[];
 }
 
-/** Returns one answer per prompt, or throws (an AuthenticationError when nobody can answer). */
-export type Prompter = (request: PromptRequest) => Promise<string[]>;
+/**
+ * Returns one answer per prompt, or throws (an AuthenticationError when nobody can answer). `signal`
+ * aborts when the answer is no longer wanted (the --persist master that asked is gone): the default
+ * prompter then ends its TEJ_ASKPASS program, or stops reading the terminal.
+ */
+export type Prompter = (request: PromptRequest, signal?: AbortSignal) => Promise<string[]>;
 
-function askpass(program: string, prompt: string, host: string): Promise<string> {
+function askpass(program: string, prompt: string, host: string, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(program, [prompt], { timeout: 300_000 }, (err, stdout) => {
+    execFile(program, [prompt], { timeout: 300_000, ...(signal ? { signal } : {}) }, (err, stdout) => {
       if (err) {
         reject(new AuthenticationError(`TEJ_ASKPASS program ${program} failed for ${host}: ${err.message.split('\n')[0]}`, { cause: err }));
       } else {
@@ -27,7 +31,7 @@ function askpass(program: string, prompt: string, host: string): Promise<string>
   });
 }
 
-async function askTerminal(request: PromptRequest): Promise<string[]> {
+async function askTerminal(request: PromptRequest, signal?: AbortSignal): Promise<string[]> {
   let muted = false;
   // Echo what the user types unless the prompt is secret; the prompt itself is always shown.
   const output = new Writable({
@@ -39,6 +43,7 @@ async function askTerminal(request: PromptRequest): Promise<string[]> {
   // loaded only here: every login reaches this module, few get a prompt (readline is 4 modules of Node's)
   const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, output, terminal: true });
+  signal?.addEventListener('abort', () => rl.close(), { once: true });
   try {
     if (request.instructions) process.stderr.write(`${request.instructions}\n`);
     const answers: string[] = [];
@@ -62,14 +67,14 @@ export function canAnswerPrompts(prompt?: Prompter): boolean {
 }
 
 /** TEJ_ASKPASS, else the terminal when stdin and stderr are one; else an AuthenticationError. */
-export const defaultPrompter: Prompter = async (request) => {
+export const defaultPrompter: Prompter = async (request, signal) => {
   const program = process.env.TEJ_ASKPASS;
   if (program) {
     const answers: string[] = [];
-    for (const p of request.prompts) answers.push(await askpass(program, p.prompt, request.host));
+    for (const p of request.prompts) answers.push(await askpass(program, p.prompt, request.host, signal));
     return answers;
   }
-  if (process.stdin.isTTY && process.stderr.isTTY) return askTerminal(request);
+  if (process.stdin.isTTY && process.stderr.isTTY) return askTerminal(request, signal);
   const asked = request.prompts.map((p) => p.prompt.trim()).join(', ');
   throw new AuthenticationError(`${request.host} asks for ${asked || 'an answer'} (keyboard-interactive) and there is no terminal to ask on`, {
     hint: 'set TEJ_ASKPASS to a program that prints the answer to the prompt given as its argument, or run tej on a terminal',

@@ -578,13 +578,21 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
     await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
   });
 
-  it('lets tej disconnect end a master that is waiting for an answer', async () => {
-    // The askpass says it was asked, then holds its (empty) answer until the test opens its gate: the
-    // master waits for as long as the test needs, not for a set time (at most 60 s, if the test is gone).
+  it('lets tej disconnect end a master that is waiting for an answer, and the CLI end its askpass', async () => {
+    // The askpass says it was asked, then holds its (empty) answer until the test opens its gate (at most
+    // 10 minutes, if the test is gone), and says when it is ended. The CLI that started the master runs
+    // it: once the master is gone nobody wants its answer, and the CLI ends it rather than wait for it
+    // (it waited, and its exit with it, until the askpass gave up: 60 s in this test before).
     const wasAsked = join(sshHost.home, 'slowpass.asked');
+    const wasEnded = join(sshHost.home, 'slowpass.ended');
     const gate = join(sshHost.home, 'slowpass.gate');
-    await writeFile(join(sshHost.home, 'slowpass'), `#!/bin/sh\n: > '${wasAsked}'\ni=0\nwhile [ ! -e '${gate}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done\n`, { mode: 0o755 });
+    await writeFile(
+      join(sshHost.home, 'slowpass'),
+      `#!/bin/sh\ntrap ": > '${wasEnded}'; exit 143" TERM\n: > '${wasAsked}'\ni=0\nwhile [ ! -e '${gate}' ] && [ $i -lt 6000 ]; do sleep 0.1; i=$((i + 1)); done\n`,
+      { mode: 0o755 },
+    );
     try {
+      // killed after 2 minutes (then no 75): only an askpass that is ended lets it exit before
       const pending = tej(['list', 'h1', '--persist'], { home: sshHost.home, env: { XDG_RUNTIME_DIR: runtime, TEJ_ASKPASS: join(sshHost.home, 'slowpass') }, timeoutMs: 120_000 });
       await waitFor('the master to ask', async () => (existsSync(wasAsked) && existsSync(join(runtime, 'tej')) ? readdirSync(join(runtime, 'tej')).filter((f) => f.endsWith('.sock')) : []),
         (s) => s.length === 1, 60_000);
@@ -594,6 +602,7 @@ describe('keyboard-interactive logins (a key and a password, as two-factor hosts
       const r = await pending;
       assert.equal(r.code, 75, r.stderr);
       assert.match(r.stderr, /ended before it was ready/);
+      assert.ok(existsSync(wasEnded), 'the CLI ended its askpass');
       await waitFor('the master to exit', async () => mastersUnder(runtime), (p) => p.length === 0, 60_000);
     } finally {
       await writeFile(gate, '');
