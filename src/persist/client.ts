@@ -17,6 +17,7 @@ class SocketChannel extends Duplex {
   /** For a warm shell (warm-shell.ts): the sha256 of the load script the master ran in it, and its probe. */
   preloaded?: { loaded: string; probe?: { queue: string; stdout: string } };
   private exited = false;
+  private released = false;
 
   constructor(private readonly sock: Socket) {
     super({ emitClose: false, autoDestroy: false, allowHalfOpen: true });
@@ -36,8 +37,16 @@ class SocketChannel extends Duplex {
   }
 
   override _final(cb: (e?: Error | null) => void): void {
-    this.sock.write(encodeFrame(FRAME.STDIN_EOF));
+    if (!this.released) this.sock.write(encodeFrame(FRAME.STDIN_EOF));
     cb();
+  }
+
+  /** Gives a warm shell back to the master (ShellSession.close: idle, as it came), instead of ending its stdin. */
+  release(): void {
+    if (this.released || !this.preloaded) return void this.end();
+    this.released = true;
+    this.sock.write(encodeFrame(FRAME.RELEASE));
+    this.end();
   }
 
   // Destroyed by its reader (a download that failed locally): close the socket, so that the master

@@ -8,6 +8,11 @@ export const FRAME = {
   STDIN_EOF: 0x02,
   /** A signal the client got (payload: its name, SIGINT, SIGTERM or SIGHUP), for the command it runs (op 'run'). */
   SIGNAL: 0x03,
+  /**
+   * The client is done with its warm shell, idle between requests, holding the master's load (op exec
+   * with warm): the master keeps it for the next client instead of closing it (empty payload).
+   */
+  RELEASE: 0x04,
   /** Master to client. */
   OPENED: 0x10,
   STDOUT: 0x11,

@@ -5,12 +5,17 @@ import type { ClientChannel } from 'ssh2';
 import type { ExitWatchedChannel } from '../transport/ssh.js';
 import { encodeFrame, FRAME, FrameDecoder } from './frame.js';
 
-/** Relays one channel both ways; each side is paused while the other cannot take more. */
-export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Buffer, done: () => void): void {
+/**
+ * Relays one channel both ways; each side is paused while the other cannot take more. With `release`
+ * (a warm shell's channel), the client may give the channel back (FRAME.RELEASE): it is then cut off
+ * from the socket, left open and paused, and handed to `release`.
+ */
+export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Buffer, done: () => void, release?: () => void): void {
   const { channel } = watched;
   const decoder = new FrameDecoder();
   let ended = 0;
   let closed = false;
+  let released = false;
   const maybeExit = () => {
     if (!closed || ended < 2) return;
     // the status execChannel caught: an 'exit' listener added here could come after the event
@@ -22,19 +27,38 @@ export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Bu
       channel.stderr.pause();
     }
   };
-  channel.on('data', forward(FRAME.STDOUT));
-  channel.stderr.on('data', forward(FRAME.STDERR));
+  const onOut = forward(FRAME.STDOUT);
+  const onErr = forward(FRAME.STDERR);
+  const onEnd = () => (ended++, maybeExit());
+  const onClose = () => {
+    closed = true;
+    maybeExit();
+  };
+  const onDrain = () => sock.resume();
+  channel.on('data', onOut);
+  channel.stderr.on('data', onErr);
   sock.on('drain', () => {
+    if (released) return;
     channel.resume();
     channel.stderr.resume();
   });
-  channel.on('end', () => (ended++, maybeExit()));
-  channel.stderr.on('end', () => (ended++, maybeExit()));
-  channel.on('close', () => {
-    closed = true;
-    maybeExit();
-  });
+  channel.on('end', onEnd);
+  channel.stderr.on('end', onEnd);
+  channel.on('close', onClose);
+  const giveBack = () => {
+    released = true;
+    channel.removeListener('data', onOut);
+    channel.stderr.removeListener('data', onErr);
+    channel.removeListener('end', onEnd);
+    channel.stderr.removeListener('end', onEnd);
+    channel.removeListener('close', onClose);
+    channel.removeListener('drain', onDrain);
+    channel.pause();
+    channel.stderr.pause();
+    release!();
+  };
   const onFrames = (chunk: Buffer) => {
+    if (released) return; // the channel is the next client's
     let frames;
     try {
       frames = decoder.push(chunk);
@@ -46,9 +70,10 @@ export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Bu
       if (f.type === FRAME.STDIN) {
         if (!channel.write(f.payload)) sock.pause();
       } else if (f.type === FRAME.STDIN_EOF) channel.end();
+      else if (f.type === FRAME.RELEASE && release && !released && !closed && !watched.exit) return giveBack();
     }
   };
-  channel.on('drain', () => sock.resume());
+  channel.on('drain', onDrain);
   sock.on('data', onFrames);
   // The CLI went away (killed, or its transport closed): the remote command loses its channel too.
   // Closing a channel does not stop its command (sshd signals nothing without a terminal, and the
@@ -56,8 +81,10 @@ export function pipeChannel(watched: ExitWatchedChannel, sock: Socket, early: Bu
   // ends. A command still running is sent SIGTERM first (its login shell, if it did not exec, dies and
   // the command's parent changes, which the follow loop watches).
   sock.on('close', () => {
-    if (!watched.exit) signalChannel(channel, 'TERM');
-    channel.close();
+    if (!released) {
+      if (!watched.exit) signalChannel(channel, 'TERM');
+      channel.close();
+    }
     done();
   });
   if (early.length > 0) onFrames(early);

@@ -30,13 +30,8 @@ export interface Warm {
   probe?: { queue: string; stdout: string };
 }
 
-/**
- * Opens a session channel and runs the load in it through a ShellSession whose streams are cut off from
- * the channel afterwards: the channel is left paused, silent (the load's reply read whole), for a relay.
- */
-async function openLoaded(transport: SshTransport): Promise<Warm | undefined> {
-  const { script, sha256 } = await sessionLoad();
-  const watched = await transport.execChannel(SESSION_COMMAND);
+/** A ShellSession on a channel, through streams that detach() cuts off from it (the channel left paused, for a relay). */
+function attach(watched: ExitWatchedChannel, label: string, preloaded?: { loaded: string }) {
   const { channel } = watched;
   const out = new PassThrough();
   const err = new PassThrough();
@@ -47,20 +42,50 @@ async function openLoaded(transport: SshTransport): Promise<Warm | undefined> {
   channel.on('data', onOut);
   channel.stderr.on('data', onErr);
   input.on('data', onIn);
+  channel.resume();
+  channel.stderr.resume();
   const closed = new Promise<undefined>((resolve) => channel.once('close', () => resolve(undefined)));
-  const session = new ShellSession(input, out, err, transport.label);
+  const session = new ShellSession(input, out, err, label, preloaded);
+  const detach = () => {
+    channel.removeListener('data', onOut);
+    channel.stderr.removeListener('data', onErr);
+    input.removeListener('data', onIn);
+    channel.pause();
+    channel.stderr.pause();
+  };
+  return { session, closed, detach };
+}
+
+/** Opens a session channel and runs the load and the probe in it. */
+async function openLoaded(transport: SshTransport): Promise<Warm | undefined> {
+  const { script, sha256 } = await sessionLoad();
+  const watched = await transport.execChannel(SESSION_COMMAND);
+  const { session, closed, detach } = attach(watched, transport.label);
   const r = await Promise.race([session.load(script), closed]);
   const probe = r?.code === 0 ? await Promise.race([session.run(probeScript(shQuotePath(DEFAULT_QUEUE))), closed]) : undefined;
-  channel.removeListener('data', onOut);
-  channel.stderr.removeListener('data', onErr);
-  input.removeListener('data', onIn);
-  channel.pause();
-  channel.stderr.pause();
+  detach();
   if (r?.code !== 0 || watched.exit) {
-    channel.close();
+    watched.channel.close();
     return undefined;
   }
   return { watched, loaded: sha256, probe: probe?.code === 0 ? { queue: DEFAULT_QUEUE, stdout: probe.stdout.toString() } : undefined };
+}
+
+/**
+ * A shell a client gave back (FRAME.RELEASE: idle, its load its own, src/transport/shell-session.ts
+ * close): probed again (the queue may have been set up since), with marks of a new token. Anything
+ * else in its reply (bytes a process of the last client's left behind) and it is closed, not reused.
+ */
+async function reprobe(watched: ExitWatchedChannel, loaded: string, label: string): Promise<Warm | undefined> {
+  const { session, closed, detach } = attach(watched, label, { loaded });
+  const probe = await Promise.race([session.run(probeScript(shQuotePath(DEFAULT_QUEUE))), closed]);
+  detach();
+  const stdout = probe?.stdout.toString();
+  if (probe?.code !== 0 || probe.stderr !== '' || !(stdout === '' || stdout?.startsWith('proto=')) || watched.exit) {
+    watched.channel.close();
+    return undefined;
+  }
+  return { watched, loaded, probe: { queue: DEFAULT_QUEUE, stdout: stdout! } };
 }
 
 /** At most one loaded shell, kept for the next client; the master counts it as an open channel. */
@@ -78,7 +103,20 @@ export class WarmShell {
   /** Starts loading the next shell, unless one is there. */
   prepare(): void {
     if (this.next || this.closed) return;
-    const next: Promise<Warm | undefined> = openLoaded(this.transport).catch(() => undefined);
+    this.hold(openLoaded(this.transport));
+  }
+
+  /** Takes back a shell a client released: the next one handed out, unless one is held already. */
+  giveBack(warm: Warm): void {
+    if (this.next || this.closed) {
+      warm.watched.channel.close();
+      return;
+    }
+    this.hold(reprobe(warm.watched, warm.loaded, this.transport.label));
+  }
+
+  private hold(opening: Promise<Warm | undefined>): void {
+    const next = opening.catch(() => undefined);
     this.next = next;
     void next.then((w) => {
       if (!w) {

@@ -38,6 +38,11 @@ export interface Preloaded {
  */
 export const PIPELINE_DEPTH = 2;
 
+/** A shell's stdin that can give the shell back instead of ending it (a --persist master's channel). */
+export interface Releasable {
+  release(): void;
+}
+
 interface Pending {
   script: string;
   /** May be written while other pipelined requests run (PIPELINE_DEPTH). */
@@ -91,6 +96,8 @@ export class ShellSession {
   /** Written, in order, their replies not yet whole: the first is the one running. */
   private readonly inflight: (Pending & { stdout?: Buffer; status?: string; stderr?: Buffer })[] = [];
   private ready = false;
+  /** Whether load() ran here: a preloaded shell then holds more than its master's load. */
+  private loadedHere = false;
   private readyOut = false;
   private readyErr = false;
   private closed?: Error;
@@ -160,6 +167,7 @@ export class ShellSession {
    * It should only define: its stdin is /dev/null, and `set -e`/`set -u`/umask are reset after it.
    */
   load(script: string): Promise<RunResult> {
+    this.loadedHere = true;
     return this.request(script, 'load');
   }
 
@@ -195,9 +203,17 @@ export class ShellSession {
     for (const p of waiting) p.reject(error);
   }
 
+  /**
+   * Ends the shell; or, when it came preloaded from a --persist master and is as it came (idle between
+   * requests, nothing loaded into it here, never failed), gives it back to the master for its next
+   * client (src/persist/client.ts release, FRAME.RELEASE), which probes it again.
+   */
   close(): void {
+    const idle = this.preloaded !== undefined && !this.loadedHere && !this.closed && this.inflight.length === 0 && this.queue.length === 0;
     if (!this.closed) this.fail(new ConnectionError(`the remote shell on ${this.label} was closed`));
-    this.stdin.end();
+    const release = (this.stdin as Partial<Releasable>).release;
+    if (idle && release) release.call(this.stdin);
+    else this.stdin.end();
   }
 
   private write(text: string): void {
