@@ -376,6 +376,37 @@ describe('persistent connections', () => {
     assert.notEqual(pids[4], pids[3], 'a new worker after the download');
   });
 
+  it('serves command after command from the one warm shell its clients give back, probed again for each', async () => {
+    const c = await client();
+    const dir = await makeJob(join(sshHost.jobs, 'reuse'), { 'start.sh': 'echo reuse\n' });
+    ok(await c.run(['submit', 'h1', '--id', 'reuse', dir]));
+    ok(await c.run(['wait', 'h1', '--id', 'reuse']));
+    ok(await c.run(['list', 'h1', '--persist'])); // starts the master
+    // alice's channel processes (children of her sshd): between commands, the master's warm shell alone
+    const shells = async () =>
+      (await sshHost.lab.exec('h1', ['sh', '-c', 'for p in $(pgrep -u alice -x sshd); do pgrep -P "$p"; done'])).stdout.split('\n').filter(Boolean);
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const r = await c.run(['status', 'h1', '--id', 'reuse', '--persist']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^finished/);
+      for (const pid of await waitFor('the master to hold one shell', shells, (s) => s.length === 1)) seen.add(pid);
+    }
+    assert.equal(seen.size, 1, `one shell served every command: ${[...seen].join(' ')}`);
+    // The queue moved away after the given-back shell was probed: the command says so (69) as one without
+    // a master does, and the one after finds it back.
+    ok(await sshHost.lab.execAs('h1', 'alice', 'mv .tej .tej-away'));
+    try {
+      const gone = await c.run(['status', 'h1', '--id', 'reuse', '--persist']);
+      assert.equal(gone.code, 69, gone.stderr);
+    } finally {
+      await sshHost.lab.execAs('h1', 'alice', 'rm -rf .tej; mv .tej-away .tej');
+    }
+    const back = await c.run(['status', 'h1', '--id', 'reuse', '--persist']);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /^finished/);
+  });
+
   it("runs a command through a master in a shell the master loaded with its own helpers: the queue's copy is not read", async () => {
     const c = await client();
     const dir = await makeJob(join(sshHost.jobs, 'warm'), { 'start.sh': 'echo warm\n' });

@@ -186,4 +186,46 @@ describe('ShellSession', () => {
     assert.equal(results[0]!.stderr, 'A\n');
     assert.match(results[2]!.stderr, /arithmetic|syntax/i);
   });
+  test("gives a master's preloaded shell back when it is as it came, and ends any other", async () => {
+    // stdin as a --persist client's channel: release() gives the shell back (src/persist/client.ts)
+    const shell = (preloaded?: { loaded: string }) => {
+      const stdin = Object.assign(new PassThrough(), { released: 0, release: () => void stdin.released++ });
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      const session = new ShellSession(stdin, stdout, stderr, 'test', preloaded);
+      const lines: string[] = [];
+      stdin.on('data', (c: Buffer) => lines.push(c.toString()));
+      /** Answers the request written last, as the shell would, with exit status 0. */
+      const answer = () => {
+        const token = /tej-%s-%s:%s\\n' end ([0-9a-f]+)/.exec(lines.at(-1)!)![1];
+        stdout.write(`\x1etej-end-${token}:0\n`);
+        stderr.write(`\x1etej-end-${token}:\n`);
+      };
+      return { stdin, session, answer };
+    };
+    // idle, having run requests of its own: given back, its stdin not ended
+    const idle = shell({ loaded: 'abc' });
+    const r = idle.session.run('true');
+    idle.answer();
+    assert.equal((await r).code, 0);
+    idle.session.close();
+    assert.deepEqual([idle.stdin.released, idle.stdin.writableEnded], [1, false]);
+    // a request still running (an interrupted command): its reply would reach the next client
+    const busy = shell({ loaded: 'abc' });
+    const pending = busy.session.run('sleep 9').catch(() => undefined);
+    busy.session.close();
+    await pending;
+    assert.deepEqual([busy.stdin.released, busy.stdin.writableEnded], [0, true]);
+    // a load of its own (the master's was another build's): it holds more than the master's load
+    const loaded = shell({ loaded: 'abc' });
+    const l = loaded.session.load('f() { :; }');
+    loaded.answer();
+    await l;
+    loaded.session.close();
+    assert.deepEqual([loaded.stdin.released, loaded.stdin.writableEnded], [0, true]);
+    // a shell of its own (not a master's)
+    const own = shell();
+    own.session.close();
+    assert.deepEqual([own.stdin.released, own.stdin.writableEnded], [0, true]);
+  });
 });
