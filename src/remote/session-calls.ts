@@ -25,7 +25,8 @@ import {
 
 /** Whether SESSION came loaded with this bundle's helpers (a --persist master's warm shell). */
 function preloadedWith(session: ShellSession, bundle: Bundle): boolean {
-  return session.preloaded?.loaded === sessionLoadHash(bundle);
+  // the hash only for a warm shell: hashing the load script cost every other CLI command 3-4 ms of CPU
+  return session.preloaded !== undefined && session.preloaded.loaded === sessionLoadHash(bundle);
 }
 
 /** Sessions that hold this client's helpers: one load per session, whichever queue asked for it. */
