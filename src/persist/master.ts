@@ -153,8 +153,9 @@ class Master {
     let watched;
     let loaded: Warm | undefined;
     try {
-      // The next warm shell is loaded once this channel is done (done() above), not beside the command
-      // it serves: on two cores, that load's CPU (sshd, the host's sh) slowed the command down. A client
+      // The next warm shell is this one given back, else loaded once this channel is done (done() above),
+      // not beside the command it serves: on two cores, that load's CPU (sshd, the host's sh) slowed the
+      // command down. A client
       // that found none (another command holds it: a logs -f) has the next one loaded at once.
       loaded = warm ? await this.shell?.take() : undefined;
       if (warm && !loaded) this.prepareShell();

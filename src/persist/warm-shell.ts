@@ -5,8 +5,9 @@
 // payload) and runs its calls from memory only when that is the hash of its own load script: a command
 // through a master then skips the invocation (reading and checking program.sh and MANIFEST, the eval of
 // the whole program), as the calls after the first of a library session do. The master also probes the
-// default queue in it (as the client's first call would), and passes the answer on. Each shell serves one
-// client and is closed with its socket, like any relayed channel; the next one is loaded meanwhile.
+// default queue in it (as the client's first call would), and passes the answer on. A client that is done
+// with the shell and left it as it came gives it back (FRAME.RELEASE, relay.ts): probed again, it serves
+// the next client. Any other is closed with its socket, like any relayed channel, and a new one loaded.
 import { PassThrough } from 'node:stream';
 import { loadBundle } from '../remote/bundle.js';
 import { DEFAULT_QUEUE } from '../remote/call.js';
