@@ -1,6 +1,6 @@
 // The alias of a master's socket, apart from paths.ts so that the lean client loads nothing more.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { sha256Hex } from './sha256-lite.js';
 
 /**
  * The alias of a master's socket by the destination as typed (a symbolic link to `<h>.sock`): what a
@@ -8,5 +8,5 @@ import { sha256Hex } from './sha256-lite.js';
  * worker runs the command; the worker resolves the destination again as any CLI does.
  */
 export function aliasPath(dir: string, destination: string): string {
-  return join(dir, `${sha256Hex(`alias\0${destination}`).slice(0, 20)}.alias`);
+  return join(dir, `${createHash('sha256').update(`alias\0${destination}`).digest('hex').slice(0, 20)}.alias`);
 }
