@@ -5,9 +5,10 @@
 #   that a later submit sends only what the host lacks. Layout under $TEJ_ROOT/store: objects/HASH
 #   (0400, whole and verified: they appear only by rename), claims/NONCE (the hashes a submit in flight
 #   was told are here: eviction keeps them), pad/N (N zero bytes, tar padding), lock/ (held while
-#   claiming or evicting). Jobs never share an inode with the store: a submit places each file by
-#   extracting a tar whose contents are read from it (store_place), each content checked against its
-#   name as it is placed (a job can write the store).
+#   claiming, counting or evicting), bytes (the store's size as counted). Jobs never share an inode
+#   with the store: a submit places each file by extracting a tar whose contents are read from it
+#   (store_place), each content checked against its name as it is placed (a job can write the store);
+#   a new content is the job's file, written once from the upload, and the store gets a copy of it.
 # shellcheck disable=SC2034,SC2154 # sets store_* for its callers; reads state_line, self_pid, self_id
 
 # store_config: set store_dir, store_max (bytes; config's store_max_bytes=, default 2 GiB; 0 turns
@@ -72,36 +73,38 @@ store_lacks() {
 	# NONCE -: a question only (submit --dry-run): nothing claimed, nothing touched
 	test "$1" != - || _store_claim=/dev/null
 	shift
-	for _store_hash in "$@"; do
-		case $_store_hash in
-		*[!0-9a-f]*) die "$EX_DATAERR" "bad content hash '$_store_hash'" ;;
-		esac
-		test "${#_store_hash}" -eq 64 || die "$EX_DATAERR" "bad content hash '$_store_hash'"
-	done
 	store_lacking=
-	_store_i=0
+	test $# -gt 0 || return 0
+	# One awk for thousands of hashes (a loop of the shell's own tests cost 0.4 s for 4000 on a loaded
+	# host): the hashes the store holds are those ls finds among them.
+	printf '%s\n' "$@" >"$store_dir/asked.$$"
+	awk 'length($0) != 64 || $0 ~ /[^0-9a-f]/ { print; exit 1 }' "$store_dir/asked.$$" >"$store_dir/bad.$$" || {
+		read_state_into "$store_dir/bad.$$" || state_line=
+		rm -f "$store_dir/asked.$$" "$store_dir/bad.$$"
+		die "$EX_DATAERR" "bad content hash '$state_line'"
+	}
 	store_lock
-	for _store_hash in "$@"; do
-		if test -f "$store_dir/objects/$_store_hash"; then
-			printf '%s\n' "$_store_hash"
-		else
-			store_lacking=$store_lacking${store_lacking:+,}$_store_i
-		fi
-		_store_i=$((_store_i + 1))
-	done >"$_store_claim"
+	(cd "$store_dir/objects" && xargs ls -d 2>/dev/null) <"$store_dir/asked.$$" >"$store_dir/held.$$" || true
+	store_lacking=$(awk -v claim="$_store_claim" '
+		FILENAME != "-" { held[$0] = 1; next }
+		$0 in held { print > claim; next }
+		{ out = out sep (FNR - 1); sep = "," }
+		END { printf "%s", out }' "$store_dir/held.$$" - <"$store_dir/asked.$$")
 	if test "$_store_claim" != /dev/null && test -s "$_store_claim"; then
 		(cd "$store_dir/objects" && xargs touch -c) <"$_store_claim" || true
 	fi
 	store_unlock
+	rm -f "$store_dir/asked.$$" "$store_dir/held.$$" "$store_dir/bad.$$"
 }
 
 # store_place UPLOAD [KEEP]: put the files the upload names in UPLOAD/store into UPLOAD/work. The
-# client sent store/plan, a line per file: HEADER-HASH new|old CONTENT-HASH new|old SIZE, and
-# store/new/HASH for each blob the store lacked. A file's tar header (its name, mode and mtime) is a
-# blob like its content: a later submit of the same file sends neither. The new blobs are checked
-# against their names while one tar of headers, contents and padding is read by the host's tar (one
-# cat for thousands of files, no file made per header). With KEEP, that tar is kept there (resubmit).
-# Fails with store_error set.
+# client sent store/plan, a line per file placed from blobs: HEADER-HASH new|old CONTENT-HASH new|old
+# SIZE, and store/new/HASH for each blob the store lacked: a header as a file, a content as a hard link
+# to the job's file in work/ (sent there whole). A file's tar header (its name, mode and mtime) is a
+# blob like its content: a later submit of the same file sends neither. The store's copies of the new
+# blobs are made and checked against their names while one tar of headers, contents and padding is
+# read by the host's tar (one cat for thousands of files, no file made per header). With KEEP, that
+# tar is kept there (resubmit). Fails with store_error set.
 store_place() {
 	_store_s=$1/store
 	store_error=
@@ -159,8 +162,13 @@ store_place() {
 	if test -s "$_store_s/names" || test -s "$_store_s/olds"; then
 		(
 			# shellcheck disable=SC2086 # store_tool is a command and its options; names are hashes
+			# The store's copy of each new blob is made here (a content's name in new/ is a hard link to
+			# the job's file, written once from the stream; GNU cp copies in the kernel), and that copy is
+			# what is hashed and later stored.
 			if test -s "$_store_s/names"; then
-				(cd "$_store_s/new" && xargs $store_tool) <"$_store_s/names" >"$_store_s/sums" || : >"$_store_s/sums-failed"
+				# shellcheck disable=SC2016 # expanded by the shell xargs runs
+				{ mkdir "$_store_s/in" && (cd "$_store_s/new" && xargs sh -c 'cp "$@" "$0"' "$_store_s/in") <"$_store_s/names" &&
+					(cd "$_store_s/in" && xargs $store_tool) <"$_store_s/names" >"$_store_s/sums"; } || : >"$_store_s/sums-failed"
 			fi
 			# shellcheck disable=SC2086
 			if test -s "$_store_s/olds"; then
@@ -200,18 +208,29 @@ store_place() {
 	}
 }
 
-# store_settle UPLOAD NONCE: after store_place, move the new contents into the store (a rename: whole
-# or absent), drop NONCE's claim, and evict down to the cap when the store grew.
+# store_settle UPLOAD NONCE: after store_place, move the store's copies of the new contents into the
+# store (a rename: whole or absent), drop NONCE's claim, and evict down to the cap when the store grew
+# past it. store/bytes counts the store's bytes (each settle adds its own, store_evict counts them all
+# again), so that a submit under the cap does not list the whole store (0.6 s for 4000 blobs on a
+# loaded host). A count that is off only moves when eviction runs: what is evicted is always chosen
+# from the listing itself.
 store_settle() {
 	_store_s=$1/store
-	if test -s "$_store_s/names"; then
-		# shellcheck disable=SC2016 # expanded by the shell xargs runs
-		(cd "$_store_s/new" && xargs sh -c 'mv -f "$@" "$0"' "$store_dir/objects") <"$_store_s/names" || true
-		rm -f "$store_dir/claims/$2"
-		store_evict "$store_max" || true
-	else
-		rm -f "$store_dir/claims/$2"
-	fi
+	rm -f "$store_dir/claims/$2"
+	test -s "$_store_s/names" || return 0
+	_store_added=$( (cd "$_store_s/in" && ls -n) | awk '{ s += $5 } END { printf "%.0f", s }')
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	(cd "$_store_s/in" && xargs sh -c 'chmod 400 "$@" && mv -f "$@" "$0"' "$store_dir/objects") <"$_store_s/names" || true
+	store_lock
+	_store_count=
+	read_state_into "$store_dir/bytes" && _store_count=$state_line
+	case $_store_count$_store_added in
+	'' | *[!0-9]*) _store_count=over ;;
+	*) _store_count=$(awk -v a="$_store_count" -v b="$_store_added" -v max="$store_max" 'BEGIN { if (a + b > max) print "over"; else printf "%.0f", a + b }') ;;
+	esac
+	test "$_store_count" = over || printf '%s\n' "$_store_count" >"$store_dir/bytes"
+	store_unlock
+	test "$_store_count" != over || store_evict "$store_max" || true
 }
 
 # store_evict MAX: remove the least recently used contents until the store holds at most MAX bytes,
@@ -240,6 +259,7 @@ store_evict() {
 	if test -s "$store_dir/lock/victims"; then
 		(cd "$store_dir/objects" && xargs rm -f) <"$store_dir/lock/victims" || true
 	fi
+	printf '%s\n' "${_store_out%% *}" >"$store_dir/bytes"
 	store_unlock
 	# shellcheck disable=SC2086 # three numbers
 	set -- $_store_out
