@@ -209,7 +209,8 @@ store_settle() {
 	printf '%s %s\n' "$self_pid" "$self_id" >"$_store_a/owner"
 	(store_adopt "$_store_a") </dev/null >/dev/null 2>&1 &
 	proc_identity_into "$!" || proc_id=
-	printf '%s %s\n' "$!" "$proc_id" >"$_store_a/owner.tmp" && mv -f "$_store_a/owner.tmp" "$_store_a/owner"
+	# the adopter may be done (and its directory gone) already
+	{ printf '%s %s\n' "$!" "$proc_id" >"$_store_a/owner.tmp" && mv -f "$_store_a/owner.tmp" "$_store_a/owner"; } 2>/dev/null || true
 }
 
 # store_adopt DIR: copy the blobs named in DIR/new (a header as a file, a content as a hard link to a
@@ -222,6 +223,7 @@ store_settle() {
 # chosen from the listing itself.
 store_adopt() {
 	mkdir "$1/in" || return 0
+	: >"$1/sums"
 	# shellcheck disable=SC2016,SC2086 # expanded by the shell xargs runs; store_tool is a command and its options
 	{ (cd "$1/new" && xargs sh -c 'cp "$@" "$0"' "$1/in") <"$1/names" &&
 		(cd "$1/in" && xargs $store_tool) <"$1/names" >"$1/sums"; } || true
