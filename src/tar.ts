@@ -20,7 +20,8 @@ export function tar(): typeof tarStream {
 
 export interface TarEntry {
   name: string;
-  type: 'file' | 'directory' | 'symlink';
+  /** 'link': a hard link to the entry named linkname, extracted earlier (the content store's new blobs). */
+  type: 'file' | 'directory' | 'symlink' | 'link';
   mode: number;
   mtime: Date;
   /** A file's content length; ignored for other types. */
@@ -85,7 +86,7 @@ const USTAR_BLOCK = (() => {
 })();
 /** The checksum of USTAR_BLOCK, its checksum field counted as spaces. */
 const USTAR_SUM = USTAR_BLOCK.reduce((sum, byte) => sum + byte, 8 * 32);
-const TYPEFLAG = { file: '0', symlink: '2', directory: '5' } as const;
+const TYPEFLAG = { file: '0', link: '1', symlink: '2', directory: '5' } as const;
 const ASCII = /^[\x01-\x7f]*$/;
 const MAX_OCTAL_11 = 8 ** 11;
 

@@ -51,6 +51,8 @@ gc)
 	case $max in
 	'' | *[!0-9]*) die "$EX_USAGE" "bad size: '$max' (bytes)" ;;
 	esac
+	# what a submit sent just before is being copied into the store (store_adopt): trimmed too
+	test ! -d "$store_dir/adopting" || store_adopted
 	store_evict "$max"
 	emit store on
 	emit store_bytes "$store_bytes"

@@ -4,7 +4,7 @@
 // to the contents it holds into the tar it extracts.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ProtocolError } from '../errors.js';
 import type { QueueCalls } from '../remote/call.js';
 import { HashCache } from './hash-cache.js';
@@ -108,8 +108,10 @@ export interface StoreUpload extends StoreParts {
 }
 
 /**
- * The upload's store part: a line of store/plan per file of HASHES (its header's blob, its content's
- * blob, its size); each blob the host lacks travels once, as store/new/HASH. Files without a hash
+ * The upload's store part: a line of store/plan per file of HASHES placed from blobs (its header's blob,
+ * its content's blob, its size); a header the host lacks travels as store/new/HASH. A content the host
+ * lacks travels once, in work/ with its file (the job's copy, written once), named for the store by a
+ * hard link store/new/HASH; another file of that content is placed from that link. Files without a hash
  * travel in work/ as before.
  */
 export function storeUpload(plan: JobPlan, hashes: ContentHashes, headers: StoreHeaders, answer: StoreAnswer): StoreUpload {
@@ -124,10 +126,9 @@ export function storeUpload(plan: JobPlan, hashes: ContentHashes, headers: Store
   let reusedBytes = 0;
   const where = (hash: string) => (answer.lacking.has(hash) ? 'new' : 'old');
   const blob = (hash: string, part: Omit<PackPart, 'entry'>, size: number) => {
-    if (!answer.lacking.has(hash) || sent.has(hash)) return false;
+    if (!answer.lacking.has(hash) || sent.has(hash)) return;
     sent.add(hash);
     fresh.push({ entry: { name: `store/new/${hash}`, type: 'file', size, mode: 0o400, mtime: now }, ...part });
-    return true;
   };
   for (const e of plan.entries) {
     const hash = hashes.get(e.path);
@@ -139,13 +140,20 @@ export function storeUpload(plan: JobPlan, hashes: ContentHashes, headers: Store
       }
       continue;
     }
-    placed.add(e.path);
-    lines.push(`${head.hash} ${where(head.hash)} ${hash} ${where(hash)} ${e.size}\n`);
     blob(head.hash, { content: head.header }, head.header.length);
-    if (blob(hash, { path: join(plan.dir, e.path) }, e.size)) {
+    if (answer.lacking.has(hash) && !sent.has(hash)) {
+      // A new content travels in work/ as any file does: the host writes it once, as the job's copy,
+      // and the hard link store/new/HASH names it for the store, which keeps a copy of its own once
+      // that copy's hash is checked (lib/store.sh, store_place).
+      sent.add(hash);
+      fresh.push({ entry: { name: `store/new/${hash}`, type: 'link', linkname: `work/${e.path}`, mode: 0o400, mtime: now } });
       uploadedBytes += e.size;
       uploadedFiles += 1;
-    } else if (!answer.lacking.has(hash)) {
+      continue;
+    }
+    placed.add(e.path);
+    lines.push(`${head.hash} ${where(head.hash)} ${hash} ${where(hash)} ${e.size}\n`);
+    if (!answer.lacking.has(hash)) {
       reusedFiles += 1;
       reusedBytes += e.size;
     }

@@ -41,6 +41,10 @@ describe('the content store over real SSH', () => {
     const out = ok(await run(['submit', 'h1', '--id', id, '--store', '--json', ...extra, dir]));
     return JSON.parse(out) as { state: string; uploaded_bytes: number; reused_files: number };
   };
+  /** Returns once the store's copies of what the last submit sent are made (a store question waits for them). */
+  const settled = async (dir: string) => {
+    ok(await run(['submit', 'h1', '--id', 'settled', '--store', '--dry-run', dir]));
+  };
   /** Every store object's content hashes to its name. */
   const storeIntact = async () => {
     const out = await sh('cd ~/.tej/store/objects && for f in *; do test -f "$f" || continue; set -- $(sha256sum "$f"); test "$1" = "$f" || echo "BAD $f"; done; echo ok');
@@ -77,8 +81,11 @@ describe('the content store over real SSH', () => {
   });
 
   it('a job that appends to an input changes neither the store nor the next job copy', async () => {
-    const dir = makeData('append', 4, 'echo more >> data/f0; echo more >> data/f1\n');
+    // the job appends once the store has its copies (made after the job started: store_adopt)
+    const dir = makeData('append', 4, 'while ! test -e "$HOME/append.gate"; do sleep 0.1; done; echo more >> data/f0; echo more >> data/f1\n');
     await submit(dir, 'ap-1');
+    await settled(dir);
+    await sh('touch ~/append.gate');
     ok(await run(['wait', 'h1', '--id', 'ap-1']));
     assert.notEqual((await remoteSums('ap-1')).f0, localSums(dir).f0, 'the job did append');
     const next = await submit(dir, 'ap-2', ['--script', 'true']);
@@ -106,6 +113,7 @@ describe('the content store over real SSH', () => {
     await sh(`printf 'store_max_bytes=${4 * FILE_BYTES}\\n' >> ~/.tej/config`);
     const other = makeData('evict-other', 6, 'true\n');
     await submit(other, 'ev-2');
+    await settled(other); // ev-2's contents are stored, and the store trimmed, after its job started
     const held = Number((await sh('cat ~/.tej/store/objects/* | wc -c')).trim());
     assert.ok(held <= 4 * FILE_BYTES, `the store holds ${held} bytes, over its cap`);
     assert.deepEqual(await remoteSums('ev-1'), localSums(dir), 'the running job keeps its files');

@@ -80,6 +80,7 @@ describe('the content store', { concurrency: SHELLS.length }, () => {
         assert.equal(hashes.size, 5, 'start.sh is under 1 KiB: it travels');
         await q.ok(['submit', 'one', 'n1'], await upload(q, plan, hashes, 'n1'));
         sameTree(dir, join(q.jobDir('one'), 'work'));
+        await q.ok(['store', 'lacks', '-', 'a'.repeat(64)]); // waits for the store's copies (store_adopt)
         assert.equal(readdirSync(join(q.root, 'store', 'objects')).length, 4 + 5, 'b.bin and same.bin: one content; a header each');
         assert.deepEqual(readdirSync(join(q.root, 'store', 'claims')), [], 'the claim is dropped');
 
@@ -93,17 +94,17 @@ describe('the content store', { concurrency: SHELLS.length }, () => {
         sameTree(dir, join(q.jobDir('two'), 'work'));
         assert.deepEqual(readFileSync(join(q.jobDir('one'), 'work', 'b.bin')), Buffer.alloc(1500, 2), 'the first job keeps its own');
 
-        // a content changed after it was hashed (same size): refused, no job, nothing stored
+        // a content changed after it was hashed (same size): the job gets it as it was sent (as without
+        // the store); the store's copy does not match the name the client gave it, and is not kept
         writeFileSync(join(dir, 'c.bin'), Buffer.alloc(2048, 7));
         plan = await planJob(dir);
         hashes = await hashContents(plan);
         writeFileSync(join(dir, 'c.bin'), Buffer.alloc(2048, 8));
-        const before = readdirSync(join(q.root, 'store', 'objects')).sort();
-        const bad = await q.run(['submit', 'three', 'n3'], { input: await upload(q, plan, hashes, 'n3') });
-        assert.equal(bad.code, 65, bad.stderr);
-        assert.match(bad.stderr, /changed while it was sent/);
-        assert.deepEqual(readdirSync(join(q.root, 'store', 'objects')).sort(), before);
-        assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['one', 'two']);
+        await q.ok(['submit', 'three', 'n3'], await upload(q, plan, hashes, 'n3'));
+        assert.deepEqual(readFileSync(join(q.jobDir('three'), 'work', 'c.bin')), Buffer.alloc(2048, 8));
+        await q.ok(['store', 'lacks', '-', hashes.get('c.bin')!]); // waits for the adoption to end
+        assert.ok(!readdirSync(join(q.root, 'store', 'objects')).includes(hashes.get('c.bin')!), 'the wrong content is not stored');
+        assert.deepEqual(readdirSync(join(q.root, 'store', 'adopting')), [], 'the adoption is over');
 
         // a content of the store rewritten since (a job runs as the queue's user and can): never placed;
         // removed, the submit refused, and the next submit sends it again
@@ -117,9 +118,10 @@ describe('the content store', { concurrency: SHELLS.length }, () => {
         assert.equal(poisoned.code, 65, poisoned.stderr);
         assert.match(poisoned.stderr, /1 contents of the store .* were changed or removed since they were stored/);
         assert.ok(!readdirSync(join(q.root, 'store', 'objects')).includes(aBin), 'the changed content is removed');
-        assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['one', 'two']);
+        assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['one', 'three', 'two']);
         await q.ok(['submit', 'five', 'n5'], await upload(q, plan, hashes, 'n5'));
         assert.deepEqual(readFileSync(join(q.jobDir('five'), 'work', 'a.bin')), Buffer.alloc(1024, 1), "the job gets the client's content");
+        await q.ok(['store', 'lacks', '-', 'a'.repeat(64)]); // five sent a.bin again: its copy is stored now
         // the same with --keep-input (the placed tar is written to a file first, while the check runs)
         chmodSync(stored, 0o600);
         writeFileSync(stored, Buffer.alloc(1024, 6));
@@ -127,7 +129,7 @@ describe('the content store', { concurrency: SHELLS.length }, () => {
         assert.equal(kept.code, 65, kept.stderr);
         assert.match(kept.stderr, /1 contents of the store .* were changed or removed since they were stored/);
         assert.ok(!readdirSync(join(q.root, 'store', 'objects')).includes(aBin), 'the changed content is removed');
-        assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['five', 'one', 'two']);
+        assert.deepEqual(readdirSync(join(q.root, 'jobs')).sort(), ['five', 'one', 'three', 'two']);
         assert.deepEqual(readdirSync(join(q.root, 'staging')), [], 'nothing of the refused submit is left');
 
         const gc = await q.ok(['store', 'gc', '0']);
