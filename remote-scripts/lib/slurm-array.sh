@@ -49,6 +49,15 @@ slurm_array_submit() {
 	now_into
 	slurm_array_after=
 	slurm_array_blocks "$(slurm_max_array_size)" <"$_sas_dir/meta/array/tasks" >"$_sas_dir/blocks"
+	# every task's directory is ready before the first sbatch: Slurm may start a task at once, and its
+	# wrapper refuses a directory without the work, meta and attempt it runs from (the task was then lost)
+	array_task_list_into "$_sas_dir"
+	for _sas_i in $array_task_list; do
+		array_task_prepare "$_sas_dir" "$_sas_i" slurm || return
+		cp "$_sas_dir/attempt" "$_sas_dir/$_sas_i/attempt" 2>/dev/null || :
+		: >"$_sas_dir/$_sas_i/native-open"
+		printf '%s\n' "$now_value" >"$_sas_dir/$_sas_i/submitted"
+	done
 	while read -r slurm_array_offset _sas_list; do
 		slurm_array_spec=$_sas_list$_sas_throttle
 		_sas_id=$(queue_submit "$_sas_dir" </dev/null) || return
@@ -58,10 +67,6 @@ slurm_array_submit() {
 		printf '%s\n' "$_sas_list" | tr , '\n' | awk -F- '{ b = (NF > 1) ? $2 : $1; for (i = $1; i <= b; i++) print i }' |
 			while read -r _sas_i; do
 				_sas_t=$_sas_dir/$((_sas_i + slurm_array_offset))
-				array_task_prepare "$_sas_dir" "$((_sas_i + slurm_array_offset))" slurm || return
-				cp "$_sas_dir/attempt" "$_sas_t/attempt" 2>/dev/null || :
-				: >"$_sas_t/native-open"
-				printf '%s\n' "$now_value" >"$_sas_t/submitted"
 				printf '%s_%s\n' "$_sas_id" "$_sas_i" >"$_sas_t/native-id"
 				rm -f "$_sas_t/queued"
 			done || return
