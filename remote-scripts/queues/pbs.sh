@@ -18,6 +18,10 @@ queue_check() {
 			return "$EX_UNAVAILABLE"
 		fi
 	done
+	# setup recorded the dialect it detected (queue_config): no qstat --version on every submit. config is
+	# in a job's reach, but this only checks that the plugin the client named fits this host's qstat: a
+	# rewritten line skips a check and steers nothing else (pbs_dialect reads it anyway)
+	pbs_recorded_dialect >/dev/null && return 0
 	pbs_detect >/dev/null || {
 		say "qstat here is not PBS's nor Torque's (qstat --version names neither)"
 		return "$EX_UNAVAILABLE"
@@ -41,9 +45,9 @@ queue_config() {
 	printf 'pbs_dialect=%s\n' "$_queue_config_dialect"
 }
 
-# pbs_dialect: the dialect setup recorded (config is writable by a job: only the two known words count;
-# anything else is detected again)
-pbs_dialect() {
+# pbs_recorded_dialect: print the dialect setup recorded in config (a job can write it: only the two
+# known words count); fail when it holds none
+pbs_recorded_dialect() {
 	_pbs_dialect=
 	if test -f "$TEJ_ROOT/config"; then
 		while IFS= read -r _pbs_dialect_line || test -n "$_pbs_dialect_line"; do
@@ -54,8 +58,12 @@ pbs_dialect() {
 			_pbs_dialect_line=
 		done <"$TEJ_ROOT/config"
 	fi
-	test -n "$_pbs_dialect" || _pbs_dialect=$(pbs_detect) || _pbs_dialect=torque
-	echo "$_pbs_dialect"
+	test -n "$_pbs_dialect" && echo "$_pbs_dialect"
+}
+
+# pbs_dialect: the dialect setup recorded (pbs_recorded_dialect), else detected again
+pbs_dialect() {
+	pbs_recorded_dialect || pbs_detect || echo torque
 }
 
 # pbs_word LETTER: the tej word for a job_state letter of qstat: queued, running, ended (the wrapper's

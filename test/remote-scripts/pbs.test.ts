@@ -117,6 +117,26 @@ describe('the pbs plugin without a PBS server', { concurrency: SHELLS.length }, 
       assert.equal(withPbsLib(q, 'queue_config', '', torque).stdout, 'pbs_dialect=torque\n');
     });
 
+    test('checks the host with qstat --version only when setup recorded no dialect: not on every submit', (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const bin = fakeQstat(q, 'SGE 8.1.9');
+      // qstat counts its calls; qsub and qdel only need to exist
+      writeFileSync(join(bin, 'qstat'), `#!/bin/sh\necho "qstat $*" >> "${q.tmp}/calls"\necho 'SGE 8.1.9'\n`);
+      for (const c of ['qsub', 'qdel']) symlinkSync(join(bin, 'qstat'), join(bin, c));
+      const config = (text: string) => writeFileSync(join(q.root, 'config'), text);
+      const check = () => {
+        writeFileSync(join(q.tmp, 'calls'), '');
+        const r = withPbsLib(q, 'st=0; queue_check 2>/dev/null || st=$?; echo $st', '', bin);
+        return [r.stdout.trim(), readFileSync(join(q.tmp, 'calls'), 'utf8')];
+      };
+      config('plugin=pbs\npbs_dialect=torque\n');
+      assert.deepEqual(check(), ['0', '']);
+      // no dialect recorded (or a word that is neither): detected, here Grid Engine's qstat, refused
+      config('plugin=pbs\npbs_dialect=$(id)\n');
+      assert.deepEqual(check(), ['69', 'qstat --version\n']);
+    });
+
     test('setup suggests pbs on a Torque login node without sbatch, and records the dialect when it is chosen', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
