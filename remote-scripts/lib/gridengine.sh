@@ -55,31 +55,50 @@ sge_owned() {
 # sge_hold_into META: set sge_hold to qsub's -hold_jid value for META/after (JOBID,JOBID...), empty
 # without dependencies or for a rerun (sge_hold_none: met once). Grid Engine releases the job once each
 # of those jobs has left the queue however it ended (an array: all its tasks); `ok` is the job's
-# wrapper's to judge (after_wait, lib/after.sh). A dependency that has ended already, or that Grid Engine
-# has forgotten, holds nothing (qsub takes an unknown id and ignores it).
+# wrapper's to judge (after_wait, lib/after.sh). Only ids that qstat shows as tej's for the dependency
+# (sge_owned, sge_jobs: name and context), never native-id or native-ids as read (a job can rewrite
+# them: a forged id would hold the dependant on another job of the user; the dependency's own jobs are
+# then found by name and context). A dependency that has ended
+# already, or that Grid Engine has forgotten, holds nothing (its wrapper waits all the same). Fails with
+# 75 (sge_hold_bad) when qstat does not answer.
 sge_hold_into() {
 	sge_hold=
+	sge_hold_bad=
 	test -z "${sge_hold_none:-}" || return 0
 	test -f "$1/after" || return 0
 	while read -r _sh_id _sh_mode _sh_rest; do
 		is_job_id "$_sh_id" || continue
 		_sh_dir=$TEJ_ROOT/jobs/$_sh_id
 		read_state_into "$_sh_dir/native-id" || continue
+		_sh_rc=0
 		if test "$state_line" = array; then
-			# each Grid Engine job of the array (its own, and the reruns of its tasks): digits only, from a
-			# regular file (a task can write it)
-			_sh_ids=
-			test -f "$_sh_dir/native-ids" || continue
-			while IFS= read -r _sh_sid || test -n "$_sh_sid"; do
-				case $_sh_sid in '' | *[!0-9]*) ;; *) _sh_ids="$_sh_ids $_sh_sid" ;; esac
-			done <"$_sh_dir/native-ids"
+			# each Grid Engine job qstat shows as the array's (its own, and the reruns of its tasks)
+			_sh_ids=$(sge_jobs "$_sh_dir" </dev/null) || _sh_rc=$?
 		else
 			test ! -f "$_sh_dir/exit-code" || continue
-			# a task (JOBID.T): its array job, all tasks (-hold_jid takes no task)
+			# a task (JOBID.T): its array job, all tasks (-hold_jid takes no task); asked afresh for each
+			# dependency (sge_owned keeps one directory's answer)
+			sge_owned_dir=
+			sge_owned "$_sh_dir" "$state_line" </dev/null || _sh_rc=$?
 			_sh_ids=${state_line%%.*}
-			case $_sh_ids in '' | *[!0-9]*) continue ;; esac
+			if test "$_sh_rc" = 1; then
+				# a rewritten id: the Grid Engine jobs tej made for it (a task: for its array), by name and context
+				_sh_rc=0
+				_sh_own=$_sh_dir
+				case $_sh_id in */*) _sh_own=${_sh_dir%/*} ;; esac
+				_sh_ids=$(sge_jobs "$_sh_own" </dev/null) || _sh_rc=$?
+			fi
 		fi
+		case $_sh_rc in
+		0) ;;
+		1) continue ;;
+		*)
+			sge_hold_bad="qstat did not answer: cannot tell the Grid Engine jobs of $_sh_id; try again"
+			return "$EX_TEMPFAIL"
+			;;
+		esac
 		for _sh_sid in $_sh_ids; do
+			case $_sh_sid in '' | *[!0-9]*) continue ;; esac
 			sge_hold="${sge_hold:+$sge_hold,}$_sh_sid"
 		done
 	done <"$1/after"

@@ -213,7 +213,8 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" -P "$_qs_v"; fi
 	# --after: Grid Engine holds the job until its dependencies have ended (lib/gridengine.sh)
 	load_lib gridengine
-	sge_hold_into "$_qs_meta"
+	# shellcheck disable=SC2154 # sge_hold_bad is set by sge_hold_into
+	sge_hold_into "$_qs_meta" || { say "$sge_hold_bad" && return "$EX_TEMPFAIL"; }
 	# shellcheck disable=SC2154 # set by sge_hold_into
 	test -z "$sge_hold" || set -- "$@" -hold_jid "$sge_hold"
 	# tej's own plumbing: the name and context find the job again after a qsub that got no answer.

@@ -136,17 +136,32 @@ sge_owned_dir=; st=0; sge_owned "$d/3" 5.3 || st=$?; echo "task $st"`;
       assert.equal(readFileSync(join(q.tmp, 'calls'), 'utf8'), ['5', '5', '6', '7', '8', '9', '05', '5'].map((n) => `qstat -j ${n}\n`).join(''));
     });
 
-    test('holds a job with -hold_jid for its dependencies: a job not ended, each Grid Engine job of an array, a task\'s array', async (t) => {
+    test('holds a job with -hold_jid only on what qstat shows as its dependencies\' own jobs: a job not ended, each of an array\'s, a task\'s array', async (t) => {
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
-      const script = `j=$TEJ_ROOT/jobs; mkdir -p "$j/a" "$j/b" "$j/arr/2" "$j/new/meta"
-echo 11 > "$j/a/native-id"; echo 12 > "$j/b/native-id"; echo 0 > "$j/b/exit-code"
-echo array > "$j/arr/native-id"; printf '13\\n14\\n--user=x\\n' > "$j/arr/native-ids"; echo 13.2 > "$j/arr/2/native-id"
-printf 'a ok\\nb any\\narr ok\\narr/2 any\\n' > "$j/new/meta/after"
-sge_hold_into "$j/new/meta"; echo "hold=$sge_hold"; sge_hold_none=yes; sge_hold_into "$j/new/meta"; echo "rerun=$sge_hold"`;
-      const r = withSgeLib(q, script);
+      // qstat -j N answers from $QJ/N ("do not exist" without one), -xml from $QJ/xml
+      const bin = fakeBin(q, {
+        qstat: `echo "qstat $*" >> "$QJ/calls"; case $1 in
+-j) if test -f "$QJ/$2"; then cat "$QJ/$2"; else printf 'Following jobs do not exist: \\n%s\\n' "$2" >&2; exit 1; fi ;;
+*) test ! -f "$QJ/down" || exit 1; cat "$QJ/xml" ;;
+esac`,
+      });
+      const script = `j=$TEJ_ROOT/jobs; QJ=$PWD/qj; export QJ; mkdir -p "$QJ" "$j/a" "$j/b" "$j/f" "$j/arr/2" "$j/new/meta"
+me=$(id -un)
+jobj() { printf 'job_number: %s\\nowner: %s\\njob_name: %s\\ncontext: %s\\n' "$1" "$me" "$2" "$3" > "$QJ/$1"; }
+jobj 11 a "$(sge_context "$j/a")"; jobj 13 arr "$(sge_context "$j/arr")"; jobj 14 arr "$(sge_context "$j/arr")"
+jobj 15 arr "tej_attempt=none,tej_dir=1"; jobj 17 victim ""; mkdir "$j/g"; jobj 18 g "$(sge_context "$j/g")"
+printf '<job_list><JB_job_number>%s</JB_job_number>\\n<JB_name>%s</JB_name></job_list>\\n' 13 arr 14 arr 15 arr 17 victim 18 g > "$QJ/xml"
+echo 11 > "$j/a/native-id"; echo 12 > "$j/b/native-id"; echo 0 > "$j/b/exit-code"; echo 17 > "$j/f/native-id"; echo 17 > "$j/g/native-id"
+echo array > "$j/arr/native-id"; printf '13\\n17\\n--user=x\\n' > "$j/arr/native-ids"; echo 13.2 > "$j/arr/2/native-id"
+printf 'a ok\\nb any\\nf ok\\ng ok\\narr ok\\narr/2 any\\n' > "$j/new/meta/after"
+sge_hold_into "$j/new/meta"; echo "hold=$sge_hold"; sge_hold_none=yes; sge_hold_into "$j/new/meta"; echo "rerun=$sge_hold"
+sge_hold_none=; touch "$QJ/down"; printf 'arr ok\\n' > "$j/new/meta/after"; st=0; sge_hold_into "$j/new/meta" || st=$?; echo "down=$st $sge_hold_bad"`;
+      const r = withSgeLib(q, script, { PATH: `${bin}:${process.env.PATH}` });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'hold=11,13,14,13\nrerun=\n');
+      // f's and g's native-id (17) and the array's native-ids line 17 are another job of the user's: never
+      // held on; g's own job (18) is found by name and context, f has none
+      assert.equal(r.stdout, 'hold=11,18,13,14,13\nrerun=\ndown=75 qstat did not answer: cannot tell the Grid Engine jobs of arr; try again\n');
     });
 
     test('setup suggests sge where qstat -help names Grid Engine and Slurm is not set up', async (t) => {
