@@ -1,7 +1,7 @@
 #!/bin/sh
-# Summary: What the sge plugin (queues/sge.sh) adds to plain submit and kill: qdel only of the jobs tej
-#   made (sge_owned), dependencies as qsub -hold_jid (sge_hold_into), the rerun of an array's task
-#   (sge_array_rerun)
+# Summary: What the sge plugin (queues/sge.sh) adds to plain submit, status and kill: qdel only of the
+#   jobs tej made (sge_owned), states only of the jobs listed under the job's name (sge_xml_lines,
+#   sge_join), dependencies as qsub -hold_jid (sge_hold_into), the rerun of an array's task (sge_array_rerun)
 # Usage: load_lib gridengine   (queues/sge.sh loads it; function definitions only)
 # Output (proto 1): nothing by itself
 # Exit: sge_array_rerun fails with qsub's status (queue_submit)
@@ -31,6 +31,45 @@ sge_owned_into() {
 		$1 == "context:" { sub(/^context:[ \t]*/, ""); c = $0 }
 		END { if (o == me && n == name) print "," c "," }')
 	case $_soi_line in *",$_soi_dir,"*) sge_owned_bases=" ${2%%.*} " ;; esac
+}
+
+# sge_xml_lines: read `qstat -u USER -xml`, print "ID STATE QUEUE NAME" for each job (QUEUE - while it
+# has none), "JOBID.T STATE QUEUE NAME" for each task T of an array (<tasks>: one running task, or the
+# pending ones as ranges and lists: 2-6:1, 2,3,5,6, 2-10:4); NAME is the whole job name, which the plain
+# listing cuts at 10 characters (fixtures/sge/qstat-u-xml-*.txt)
+sge_xml_lines() {
+	awk 'function val(v) { v = $0; gsub(/^[^>]*>|<\/[^<]*$/, "", v); return v }
+		/<job_list[ >]/ { id = ""; st = ""; q = "-"; nm = ""; t = ""; next }
+		/<JB_job_number>/ { id = val() } /<JB_name>/ { nm = val() } /<state>/ { st = val() }
+		/<queue_name>/ { if (val() != "") q = val() } /<tasks>/ { t = val() }
+		/<\/job_list>/ { if (id !~ /^[0-9]+$/) next
+			if (t == "") { print id, st, q, nm; next }
+			n = split(t, parts, ","); for (k = 1; k <= n; k++) { r = parts[k]; step = 1
+				if (split(r, rs, ":") > 1) { r = rs[1]; step = rs[2] + 0 } if (step < 1) step = 1
+				m = split(r, ab, "-"); b = (m > 1) ? ab[2] : ab[1]
+				for (i = ab[1] + 0; i <= b + 0; i += step) print id "." i, st, q, nm } }'
+}
+
+# sge_join XML_LINES: read "NATIVE_ID JOB_DIR" lines, print "NATIVE_STATE NATIVE_ID JOB_DIR" lines from
+# sge_xml_lines' (NATIVE_STATE - when qstat has no such job). native-id is in the job's reach: a state
+# counts only when qstat lists that id under the job's name (its array's for a task; the listing holds
+# no context, and a qstat -j per job would cost a call each). A rewritten id gives the state of the job
+# listed under the job's name (not for a task), with its id; else "? - JOB_DIR" (the id is another job's:
+# no qacct either).
+sge_join() {
+	{
+		printf '%s\n' "$1" | sed 's/^/S /'
+		sed 's/^/J /'
+	} | awk -v jobs="$TEJ_ROOT/jobs/" '
+		$1 == "S" && NF >= 5 { st[$2] = $3; nm[$2] = $5; if ($2 !~ /\./ && !($5 in byname)) byname[$5] = $2; next }
+		$1 == "J" && NF >= 3 { id = $2; dir = substr($0, length($1) + length($2) + 3)
+			own = dir; rel = (index(dir, jobs) == 1) ? substr(dir, length(jobs) + 1) : ""
+			task = (rel ~ /\//); if (task) sub(/\/[^\/]*$/, "", own)
+			name = own; sub(/.*\//, "", name)
+			if ((id in st) && nm[id] == name) print st[id], id, dir
+			else if (!task && (name in byname)) print st[byname[name]], byname[name], dir
+			else if (id in st) print "?", "-", dir
+			else print "-", id, dir }'
 }
 
 # sge_owned DIR NATIVE: whether NATIVE (JOBID or JOBID.T, read from files the job can write) is a Grid

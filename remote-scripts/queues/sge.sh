@@ -259,14 +259,17 @@ sge_lines() {
 				for (i = ab[1] + 0; i <= b + 0; i += step) print $1 "." i, $5, q } }'
 }
 
-# sge_acct_state NATIVE_ID: failed=N from qacct (0: the job ran and ended, 37: the qmaster enforced h_rt,
-# 100: qdel, other: the job failed before it ran), - when qacct has no record (not yet written, or the
-# job never ran)
+# sge_acct_state NATIVE_ID NAME: failed=N from qacct's record of that id named NAME (0: the job ran and
+# ended, 37: the qmaster enforced h_rt, 100: qdel, other: the job failed before it ran), - when qacct
+# has no such record (not yet written, the job never ran, or the id is another job's)
 sge_acct_state() {
+	_sge_acct_name=$2
 	case $1 in
 	*.*) set -- "${1%%.*}" -t "${1#*.}" ;; # an array's task (sge_array_submit, below)
+	*) set -- "$1" ;;
 	esac
-	_sge_acct=$(qacct -j "$@" 2>/dev/null | awk '$1 == "failed" { print $2; exit }') || _sge_acct=
+	_sge_acct=$(qacct -j "$@" 2>/dev/null | awk -v name="$_sge_acct_name" '$1 == "jobname" { n = $2 }
+		$1 == "failed" && n == name { print $2; exit }') || _sge_acct=
 	case $_sge_acct in
 	'' | *[!0-9]*) echo - ;;
 	*) echo "failed=$_sge_acct" ;;
@@ -276,28 +279,35 @@ sge_acct_state() {
 # queue_states: read "NATIVE_ID JOB_DIR" lines, print "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE is
 # - when unknown). One qstat call for all of them, and one qacct per job that qstat no longer shows (its
 # end is then settled: qacct is asked once per job, but for one that ran and that qacct does not know
-# yet).
+# yet). A state only from a job listed, or recorded, under the job's name (sge_join, lib/gridengine.sh).
 queue_states() {
 	_qss_in=$(cat)
 	test -n "$_qss_in" || return 0
+	load_lib gridengine
 	_qss_ok=yes
-	_qss_qstat=$(qstat -u "$(id -un)" 2>/dev/null) || _qss_ok=no
-	# "ID STATE" of the listing's job lines (after two header lines), then the input's "J ID DIR"
-	_qss_joined=$(
-		{
-			printf '%s\n' "$_qss_qstat" | sge_lines | sed 's/^/S /'
-			printf '%s\n' "$_qss_in" | sed 's/^/J /'
-		} | awk '$1 == "S" { st[$2] = $3; next }
-			$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
-	)
+	# -xml: the plain listing cuts names at 10 characters
+	_qss_qstat=$(qstat -u "$(id -un)" -xml 2>/dev/null) || _qss_ok=no
+	_qss_joined=$(printf '%s\n' "$_qss_in" | sge_join "$(printf '%s\n' "$_qss_qstat" | sge_xml_lines)")
 	printf '%s\n' "$_qss_joined" | while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
-		test -n "$_qss_id" || continue
+		test -n "$_qss_dir" || continue
 		if test "$_qss_ok" != yes; then
 			# qstat did not answer: the state files are all there is; settle nothing.
 			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+		elif test "$_qss_state" = '?'; then
+			# qstat lists that id as another job's (the job rewrote native-id): the job's own files answer
+			# (kill finds its own Grid Engine job by name and context); with its exit code, it closes on
+			# the wrapper's record
+			_qss_state=-
+			if test -f "$_qss_dir/exit-code"; then
+				_qss_word=gone
+				native_settle "$_qss_dir" gone -
+			elif test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
 		else
 			if test "$_qss_state" = - && has_cmd qacct; then
-				_qss_state=$(sge_acct_state "$_qss_id")
+				# named after the job, or its array for a task (as sge_join)
+				_qss_name=${_qss_dir#"$TEJ_ROOT/jobs/"}
+				test "$_qss_name" != "$_qss_dir" || _qss_name=${_qss_dir##*/}
+				_qss_state=$(sge_acct_state "$_qss_id" "${_qss_name%%/*}")
 			fi
 			_qss_word=$(sge_word "$_qss_state")
 			if test "$_qss_state" = - && test -f "$_qss_dir/start" && ! test -f "$_qss_dir/exit-code"; then

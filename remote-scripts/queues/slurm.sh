@@ -276,7 +276,8 @@ slurm_settle() {
 # reason tells a time limit (TIMEOUT) from the rest. native-id is in the job's reach: a state counts only
 # when squeue shows that id as tej's for the job (named after it, its array for a task, and commented
 # "tej DIR ...": slurm_comment), as kill asks (slurm_owned). A rewritten id gives the state of the job
-# that squeue shows so (found by name and comment; not for a task), with its id; else "- - JOB_DIR".
+# that squeue shows so (found by name and comment; not for a task), with its id; else "? - JOB_DIR" (the
+# id is another job's: slurm_foreign).
 # NATIVE_STATE - when squeue has no such job (sacct may know it: slurm_sacct_join).
 slurm_join() {
 	{
@@ -307,14 +308,14 @@ slurm_join() {
 			found = ""
 			if (!task) { n = split(byname[name], c, " "); for (k = 1; k <= n && found == ""; k++) if (mine(c[k], own, name)) found = c[k] }
 			if (found != "") print st[found], found, dir
-			else if (id in st) print "-", "-", dir
+			else if (id in st) print "?", "-", dir
 			else print "-", id, dir }'
 }
 
 # slurm_sacct_join SACCT_LINES: read slurm_join's lines, print "NATIVE_STATE NATIVE_ID SQUEUE_STATE
 # JOB_DIR" lines: a job squeue no longer lists takes the state that sacct's "JOBIDRAW|STATE|JOBNAME"
 # line for its id gives (its first word: "CANCELLED by 42"), when the name is the job's (its array's for
-# a task); an id that sacct shows under another name is not the job's ("- -").
+# a task); an id that sacct shows under another name is not the job's ("? -").
 slurm_sacct_join() {
 	{
 		printf '%s\n' "$1" | sed 's/^/A|/'
@@ -326,7 +327,7 @@ slurm_sacct_join() {
 				own = dir; rel = (index(dir, jobs) == 1) ? substr(dir, length(jobs) + 1) : ""
 				if (rel ~ /\//) sub(/\/[^\/]*$/, "", own)
 				name = own; sub(/.*\//, "", name)
-				if (snm[id] == name) print sst[id], id, s, dir; else print "-", "-", s, dir
+				if (snm[id] == name) print sst[id], id, s, dir; else print "?", "-", s, dir
 			} else print s, id, s, dir }'
 }
 
@@ -360,6 +361,15 @@ queue_states() {
 		if test "$_qss_ok" != yes; then
 			# squeue did not answer: the state files are all there is; settle nothing.
 			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+		elif test "$_qss_state" = '?'; then
+			# Slurm shows that id as another job's (the job rewrote native-id): the job's own files answer
+			# (kill then finds its own Slurm job by name and comment); once it has its exit code, it closes
+			# on the wrapper's record
+			_qss_state=-
+			if test -f "$_qss_dir/exit-code"; then
+				_qss_word=gone
+				slurm_settle "$_qss_dir" gone -
+			elif test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
 		else
 			# no fork per job: an array's thousand tasks are a thousand lines
 			slurm_word_into "$_qss_state"

@@ -56,9 +56,9 @@ describe('the pbs plugin without a PBS server', { concurrency: SHELLS.length }, 
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
       const expected: Record<string, string> = {
-        'openpbs-qstat-f.txt': '1.vbox Q\n',
-        'torque-qstat-f.txt': '4.torque.example C\n5.torque.example R\n6[].torque.example Q\n',
-        'slurm-torque-qstat-f.txt': '1 R\n2 C\n',
+        'openpbs-qstat-f.txt': '1.vbox Q STDIN\n',
+        'torque-qstat-f.txt': '4.torque.example C STDIN\n5.torque.example R STDIN\n6[].torque.example Q STDIN\n',
+        'slurm-torque-qstat-f.txt': '1 R tj1\n2 C tj2\n',
       };
       for (const [file, out] of Object.entries(expected)) {
         const r = withPbsLib(q, 'pbs_parse_full', readFileSync(join(FIXTURES, file), 'utf8'));
@@ -67,7 +67,7 @@ describe('the pbs plugin without a PBS server', { concurrency: SHELLS.length }, 
       }
       // PBS Pro's JSON of the same job names the same state
       const json = JSON.parse(readFileSync(join(FIXTURES, 'openpbs-qstat-x-f-F-json.json'), 'utf8')) as { Jobs: Record<string, { job_state: string }> };
-      assert.deepEqual(Object.entries(json.Jobs).map(([id, j]) => `${id} ${j.job_state}\n`).join(''), expected['openpbs-qstat-f.txt']);
+      assert.deepEqual(Object.entries(json.Jobs).map(([id, j]) => `${id} ${j.job_state} STDIN\n`).join(''), expected['openpbs-qstat-f.txt']);
     });
 
     test('asks for cpus, memory, gpus and time as one -l in each dialect, with -q and -A', (t) => {
