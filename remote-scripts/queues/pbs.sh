@@ -360,14 +360,11 @@ queue_states() {
 				# qstat did not answer: the state files are all there is; settle nothing.
 				if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
 			elif test "$_qss_state" = '?'; then
-				# the server shows that id as another job's (the job rewrote native-id): the job's own
-				# files answer (kill finds its own PBS job by its tag); with its exit code, it closes on
-				# the wrapper's record
+				# the server shows that id as another job's: the job's own files answer (lib/batch.sh)
 				_qss_state=-
-				if test -f "$_qss_dir/exit-code"; then
-					_qss_word=gone
-					pbs_settle "$_qss_dir" gone -
-				elif test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+				batch_foreign_into "$_qss_dir" pbs_settle
+				# shellcheck disable=SC2154 # set by batch_foreign_into (lib/batch.sh)
+				_qss_word=$batch_word
 			else
 				_qss_word=$(pbs_word "$_qss_state")
 				pbs_settle "$_qss_dir" "$_qss_word" "$_qss_state"

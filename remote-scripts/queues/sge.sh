@@ -294,14 +294,11 @@ queue_states() {
 			# qstat did not answer: the state files are all there is; settle nothing.
 			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
 		elif test "$_qss_state" = '?'; then
-			# qstat lists that id as another job's (the job rewrote native-id): the job's own files answer
-			# (kill finds its own Grid Engine job by name and context); with its exit code, it closes on
-			# the wrapper's record
+			# qstat lists that id as another job's: the job's own files answer (lib/batch.sh)
 			_qss_state=-
-			if test -f "$_qss_dir/exit-code"; then
-				_qss_word=gone
-				native_settle "$_qss_dir" gone -
-			elif test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+			batch_foreign_into "$_qss_dir" native_settle
+			# shellcheck disable=SC2154 # set by batch_foreign_into (lib/batch.sh)
+			_qss_word=$batch_word
 		else
 			if test "$_qss_state" = - && has_cmd qacct; then
 				# named after the job, or its array for a task (as sge_join)

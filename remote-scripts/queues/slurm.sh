@@ -362,14 +362,11 @@ queue_states() {
 			# squeue did not answer: the state files are all there is; settle nothing.
 			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
 		elif test "$_qss_state" = '?'; then
-			# Slurm shows that id as another job's (the job rewrote native-id): the job's own files answer
-			# (kill then finds its own Slurm job by name and comment); once it has its exit code, it closes
-			# on the wrapper's record
+			# Slurm shows that id as another job's: the job's own files answer (lib/batch.sh)
 			_qss_state=-
-			if test -f "$_qss_dir/exit-code"; then
-				_qss_word=gone
-				slurm_settle "$_qss_dir" gone -
-			elif test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+			batch_foreign_into "$_qss_dir" slurm_settle
+			# shellcheck disable=SC2154 # set by batch_foreign_into (lib/batch.sh)
+			_qss_word=$batch_word
 		else
 			# no fork per job: an array's thousand tasks are a thousand lines
 			slurm_word_into "$_qss_state"
