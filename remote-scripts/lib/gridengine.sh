@@ -74,8 +74,8 @@ sge_join() {
 
 # sge_owned DIR NATIVE: whether NATIVE (JOBID or JOBID.T, read from files the job can write) is a Grid
 # Engine job tej submitted for the job in DIR, or for its array when DIR is a task's (ID/N: by the id the
-# caller named, not by a file). Asks qstat -j unless sge_owned_bases holds that directory's jobs already
-# (sge_array_kill: one qstat for an array's tasks). 1 when it is not, 2 when qstat does not answer. So
+# caller named, not by a file). Asks qstat -j unless sge_owned_bases holds that directory's answer already
+# (sge_owned_dir: the last directory asked about). 1 when it is not, 2 when qstat does not answer. So
 # `kill` deletes only what tej made for this job (docs/protocol.md, "Grid Engine").
 sge_owned() {
 	_so_dir=$1

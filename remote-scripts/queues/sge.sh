@@ -435,26 +435,41 @@ sge_array_submit() {
 	sge_array_throttle=
 }
 
-# sge_array_kill DIR GRACE: qdel the Grid Engine array of DIR (only an id of native-ids that qstat says
-# is this array's: a task can write native-ids), then kill_job each task that has not ended
+# sge_array_kill DIR GRACE: end the Grid Engine array of DIR with one ownership listing and one qdel,
+# not a kill per task: each task not ended is marked killed first (Grid Engine's KILL ends its wrapper
+# with it, which then records nothing), then one qdel of every job sge_jobs shows as the array's (its
+# own and its reruns; never an id read from native-ids, which a task can write), then one qstat a
+# second until none is listed, then each such task's end
 sge_array_kill() {
-	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_mine=
-	# what the tasks' kills below check their native ids against (sge_owned: no qstat per task)
-	# shellcheck disable=SC2034 # read by sge_owned (lib/gridengine.sh)
-	sge_owned_dir=$1
-	# shellcheck disable=SC2034
-	sge_owned_bases=" $(printf '%s' "$_gak_mine" | tr '\n' ' ') "
+	array_members_into "${1##*/}" || array_members=
+	for _gak_id in $array_members; do
+		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || test -f "$TEJ_ROOT/jobs/$_gak_id/killed" ||
+			write_state "$TEJ_ROOT/jobs/$_gak_id/killed" "$(now)"
+	done
+	_gak_status=0
+	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_status=$?
+	test "$_gak_status" != 2 || die "$EX_TEMPFAIL" "qstat did not answer: the Grid Engine jobs of ${1##*/} are not deleted; try again"
 	while IFS= read -r _gak_id || test -n "$_gak_id"; do
 		case $_gak_id in '' | *[!0-9]*) continue ;; esac
 		case " $(printf '%s' "$_gak_mine" | tr '\n' ' ') " in
-		*" $_gak_id "*) qdel "$_gak_id" >/dev/null 2>&1 || : ;;
+		*" $_gak_id "*) ;;
 		*) say "not deleting Grid Engine job $_gak_id: qstat does not show it as the array ${1##*/}" ;;
 		esac
 	done <"$1/native-ids"
-	array_members_into "${1##*/}" || return 0
-	# shellcheck disable=SC2154 # array_members is set by array_members_into (array.sh)
+	if test -n "$_gak_mine"; then
+		# shellcheck disable=SC2086 # digits from qstat's listing, one word each
+		qdel $_gak_mine >/dev/null 2>&1 || :
+		_gak_left=$(($2 + 90))
+		while test "$_gak_left" -gt 0; do
+			_gak_listed=$(qstat -u "$(id -un)" 2>/dev/null) || break
+			printf '%s\n' "$_gak_listed" | sge_lines | awk -v ids=" $(printf '%s' "$_gak_mine" | tr '\n' ' ') " '
+				{ b = $1; sub(/\..*/, "", b); if (index(ids, " " b " ")) found = 1 } END { exit !found }' || break
+			sleep 1
+			_gak_left=$((_gak_left - 1))
+		done
+	fi
 	for _gak_id in $array_members; do
-		# as sge whatever its plugin file says (a task can write it)
-		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_gak_id" "$2" sge) || true
+		_gak_dir=$TEJ_ROOT/jobs/$_gak_id
+		test -f "$_gak_dir/exit-code" || test -f "$_gak_dir/end" || write_state "$_gak_dir/end" "$(now)"
 	done
 }
