@@ -6,7 +6,7 @@
 # Output (proto 1): nothing by itself
 # Not in the libraries embedded in a batch script (LIBS): the batch script never submits.
 # shellcheck shell=sh
-# shellcheck disable=SC2034 # sets batch_out, batch_found, batch_first for the plugins
+# shellcheck disable=SC2034 # sets batch_out, batch_found, batch_first, batch_word for the plugins
 
 # batch_script_code: the batch script's lines that set "$@" to the wrapper's command line. From the
 # helper program they hold the texts of the libraries and of the wrapper, single-quoted (each ' as
@@ -149,4 +149,19 @@ batch_abandon() {
 	for _ba_id in $_ba_ids; do
 		"$3" "$_ba_id" "$1" || return 1
 	done
+}
+
+# batch_foreign_into JOB_DIR SETTLE: set batch_word for a job whose native id the scheduler shows as
+# another job's (the job rewrote native-id: queue_states takes no state from it): the job's own files
+# answer, running once started, else queued, nothing settled (kill then finds its own job by name);
+# once it has its exit code, gone, closed by "SETTLE JOB_DIR gone -" on the wrapper's record
+batch_foreign_into() {
+	if test -f "$1/exit-code"; then
+		batch_word=gone
+		"$2" "$1" gone -
+	elif test -f "$1/start"; then
+		batch_word=running
+	else
+		batch_word=queued
+	fi
 }

@@ -18,6 +18,10 @@ queue_check() {
 			return "$EX_UNAVAILABLE"
 		fi
 	done
+	# setup recorded the dialect it detected (queue_config): no qstat --version on every submit. config is
+	# in a job's reach, but this only checks that the plugin the client named fits this host's qstat: a
+	# rewritten line skips a check and steers nothing else (pbs_dialect reads it anyway)
+	pbs_recorded_dialect >/dev/null && return 0
 	pbs_detect >/dev/null || {
 		say "qstat here is not PBS's nor Torque's (qstat --version names neither)"
 		return "$EX_UNAVAILABLE"
@@ -41,9 +45,9 @@ queue_config() {
 	printf 'pbs_dialect=%s\n' "$_queue_config_dialect"
 }
 
-# pbs_dialect: the dialect setup recorded (config is writable by a job: only the two known words count;
-# anything else is detected again)
-pbs_dialect() {
+# pbs_recorded_dialect: print the dialect setup recorded in config (a job can write it: only the two
+# known words count); fail when it holds none
+pbs_recorded_dialect() {
 	_pbs_dialect=
 	if test -f "$TEJ_ROOT/config"; then
 		while IFS= read -r _pbs_dialect_line || test -n "$_pbs_dialect_line"; do
@@ -54,8 +58,12 @@ pbs_dialect() {
 			_pbs_dialect_line=
 		done <"$TEJ_ROOT/config"
 	fi
-	test -n "$_pbs_dialect" || _pbs_dialect=$(pbs_detect) || _pbs_dialect=torque
-	echo "$_pbs_dialect"
+	test -n "$_pbs_dialect" && echo "$_pbs_dialect"
+}
+
+# pbs_dialect: the dialect setup recorded (pbs_recorded_dialect), else detected again
+pbs_dialect() {
+	pbs_recorded_dialect || pbs_detect || echo torque
 }
 
 # pbs_word LETTER: the tej word for a job_state letter of qstat: queued, running, ended (the wrapper's
@@ -72,11 +80,12 @@ pbs_word() {
 	esac
 }
 
-# pbs_parse_full: read `qstat -f` output, print "ID LETTER" for each job (Job Id: lines and job_state =
-# lines, Torque's, PBS Pro's and Slurm's wrappers' alike)
+# pbs_parse_full: read `qstat -f` output, print "ID LETTER NAME" for each job (Job Id:, Job_Name = and
+# job_state = lines, Torque's, PBS Pro's and Slurm's wrappers' alike; NAME - when it has none)
 pbs_parse_full() {
-	awk '/^Job Id:/ { id = $3; next }
-		id != "" && $1 == "job_state" && $2 == "=" { print id, $3; id = "" }'
+	awk '/^Job Id:/ { id = $3; name = "-"; next }
+		id != "" && $1 == "Job_Name" && $2 == "=" { name = $3 }
+		id != "" && $1 == "job_state" && $2 == "=" { print id, $3, name; id = "" }'
 }
 
 # pbs_tag JOB_DIR: the job name that ties a PBS job to its tej job directory and to the submit attempt
@@ -288,7 +297,7 @@ pbs_settle() {
 }
 
 # pbs_qstat ID...: one `qstat -f` about all the ids (PBS Pro: -x, so that finished jobs are shown too),
-# as "ID LETTER" lines; fail when the server did not answer (no job, and an error other than unknown ids)
+# as "ID LETTER NAME" lines; fail when the server did not answer (no job, and an error other than unknown ids)
 pbs_qstat() {
 	if test "$(pbs_dialect)" = pbspro; then set -- -x -f "$@"; else set -- -f "$@"; fi
 	_pbs_qstat_rc=0
@@ -325,26 +334,54 @@ queue_states() {
 	_qss_states=$(set -f && pbs_qstat $_qss_t $_qss_ids) || _qss_ok=no
 	# A task of Slurm's wrappers that has not run (pending:ID) is queued while the array's pending record
 	# is there (when that record is the last task itself, the task not yet launched is that one), and
-	# ended once the record has ended or is gone: the task never ran.
+	# ended once the record has ended or is gone: the task never ran. native-id is in the job's reach: a
+	# record counts only when it is named with the job's tag (its array's for a task: pbs_tag; Torque
+	# names subjobs TAG-N or TAG[N]); a record named otherwise is another job's (?: the job's own files
+	# answer).
 	{
 		printf '%s\n' "$_qss_states" | sed 's/^/S /'
+		pbs_tags_of "$_qss_keys" | sed 's/^/T /'
 		printf '%s\n' "$_qss_keys" | sed 's/^/K /'
-	} | awk '$1 == "S" && NF == 3 { st[$2] = $3; next }
-		$1 == "K" && NF >= 5 { k = $2
-			if (k ~ /^pending:/) { k = substr(k, 9); s = (k in st && st[k] ~ /^[QHRSE]$/) ? "Q" : "C" }
-			else s = (k in st) ? st[k] : "-"
-			sub(/^K [^ ]+ [^ ]+ /, ""); print s, $0 }' |
+	} | awk -v jobs="$TEJ_ROOT/jobs/" '
+		function mine(k, tag,   n, r) { n = nm[k]; if (index(n, tag) != 1) return 0
+			r = substr(n, length(tag) + 1); return r == "" || r ~ /^-[0-9]+$/ || r ~ /^\[[0-9]+\]$/ }
+		$1 == "S" && NF >= 4 { st[$2] = $3; nm[$2] = $4; next }
+		$1 == "T" && NF >= 3 { tag[substr($0, length($2) + 4)] = $2; next }
+		$1 == "K" && NF >= 5 { k = $2; line = $0; sub(/^K [^ ]+ [^ ]+ /, "", line)
+			dir = substr(line, index(line, " ") + 1); own = dir
+			if (index(dir, jobs) == 1 && substr(dir, length(jobs) + 1) ~ /\//) sub(/\/[^\/]*$/, "", own)
+			t = (own in tag) ? tag[own] : "-"
+			if (k ~ /^pending:/) { k = substr(k, 9); s = (k in st && mine(k, t) && st[k] ~ /^[QHRSE]$/) ? "Q" : "C" }
+			else s = (k in st) ? (mine(k, t) ? st[k] : "?") : "-"
+			print s, line }' |
 		while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
 			test -n "$_qss_dir" || continue
 			if test "$_qss_ok" != yes; then
 				# qstat did not answer: the state files are all there is; settle nothing.
 				if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+			elif test "$_qss_state" = '?'; then
+				# the server shows that id as another job's: the job's own files answer (lib/batch.sh)
+				_qss_state=-
+				batch_foreign_into "$_qss_dir" pbs_settle
+				# shellcheck disable=SC2154 # set by batch_foreign_into (lib/batch.sh)
+				_qss_word=$batch_word
 			else
 				_qss_word=$(pbs_word "$_qss_state")
 				pbs_settle "$_qss_dir" "$_qss_word" "$_qss_state"
 			fi
 			printf '%s %s %s\n' "$_qss_word" "$_qss_state" "$_qss_dir"
 		done
+}
+
+# pbs_tags_of KEY_LINES: for each job directory of pbs_array_keys' lines (its array's for a task), once,
+# "TAG JOB_DIR" (pbs_tag)
+pbs_tags_of() {
+	printf '%s\n' "$1" | awk -v jobs="$TEJ_ROOT/jobs/" 'NF >= 4 { sub(/^[^ ]+ [^ ]+ [^ ]+ /, ""); own = $0
+			if (index(own, jobs) == 1 && substr(own, length(jobs) + 1) ~ /\//) sub(/\/[^\/]*$/, "", own)
+			if (!seen[own]++) print own }' | while IFS= read -r _pto_dir; do
+		_pto_tag=$(pbs_tag "$_pto_dir") || continue
+		printf '%s %s\n' "$_pto_tag" "$_pto_dir"
+	done
 }
 
 # queue_state JOB_DIR NATIVE_ID: one job through queue_states
@@ -356,7 +393,8 @@ queue_state() {
 # qstat does not answer
 pbs_letter() {
 	_pbs_letter=$(pbs_qstat "$1") || return
-	printf '%s\n' "${_pbs_letter#* }"
+	_pbs_letter=${_pbs_letter#* }
+	printf '%s\n' "${_pbs_letter%% *}"
 }
 
 # pbs_owned_into JOB_DIR NATIVE_ID: set pbs_owned_id to the id that qdel ends the job in JOB_DIR by, when

@@ -213,7 +213,8 @@ queue_submit() {
 	if _qs_v=$(read_state "$_qs_meta/slurm/account"); then set -- "$@" -P "$_qs_v"; fi
 	# --after: Grid Engine holds the job until its dependencies have ended (lib/gridengine.sh)
 	load_lib gridengine
-	sge_hold_into "$_qs_meta"
+	# shellcheck disable=SC2154 # sge_hold_bad is set by sge_hold_into
+	sge_hold_into "$_qs_meta" || { say "$sge_hold_bad" && return "$EX_TEMPFAIL"; }
 	# shellcheck disable=SC2154 # set by sge_hold_into
 	test -z "$sge_hold" || set -- "$@" -hold_jid "$sge_hold"
 	# tej's own plumbing: the name and context find the job again after a qsub that got no answer.
@@ -258,14 +259,17 @@ sge_lines() {
 				for (i = ab[1] + 0; i <= b + 0; i += step) print $1 "." i, $5, q } }'
 }
 
-# sge_acct_state NATIVE_ID: failed=N from qacct (0: the job ran and ended, 37: the qmaster enforced h_rt,
-# 100: qdel, other: the job failed before it ran), - when qacct has no record (not yet written, or the
-# job never ran)
+# sge_acct_state NATIVE_ID NAME: failed=N from qacct's record of that id named NAME (0: the job ran and
+# ended, 37: the qmaster enforced h_rt, 100: qdel, other: the job failed before it ran), - when qacct
+# has no such record (not yet written, the job never ran, or the id is another job's)
 sge_acct_state() {
+	_sge_acct_name=$2
 	case $1 in
 	*.*) set -- "${1%%.*}" -t "${1#*.}" ;; # an array's task (sge_array_submit, below)
+	*) set -- "$1" ;;
 	esac
-	_sge_acct=$(qacct -j "$@" 2>/dev/null | awk '$1 == "failed" { print $2; exit }') || _sge_acct=
+	_sge_acct=$(qacct -j "$@" 2>/dev/null | awk -v name="$_sge_acct_name" '$1 == "jobname" { n = $2 }
+		$1 == "failed" && n == name { print $2; exit }') || _sge_acct=
 	case $_sge_acct in
 	'' | *[!0-9]*) echo - ;;
 	*) echo "failed=$_sge_acct" ;;
@@ -275,28 +279,32 @@ sge_acct_state() {
 # queue_states: read "NATIVE_ID JOB_DIR" lines, print "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE is
 # - when unknown). One qstat call for all of them, and one qacct per job that qstat no longer shows (its
 # end is then settled: qacct is asked once per job, but for one that ran and that qacct does not know
-# yet).
+# yet). A state only from a job listed, or recorded, under the job's name (sge_join, lib/gridengine.sh).
 queue_states() {
 	_qss_in=$(cat)
 	test -n "$_qss_in" || return 0
+	load_lib gridengine
 	_qss_ok=yes
-	_qss_qstat=$(qstat -u "$(id -un)" 2>/dev/null) || _qss_ok=no
-	# "ID STATE" of the listing's job lines (after two header lines), then the input's "J ID DIR"
-	_qss_joined=$(
-		{
-			printf '%s\n' "$_qss_qstat" | sge_lines | sed 's/^/S /'
-			printf '%s\n' "$_qss_in" | sed 's/^/J /'
-		} | awk '$1 == "S" { st[$2] = $3; next }
-			$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
-	)
+	# -xml: the plain listing cuts names at 10 characters
+	_qss_qstat=$(qstat -u "$(id -un)" -xml 2>/dev/null) || _qss_ok=no
+	_qss_joined=$(printf '%s\n' "$_qss_in" | sge_join "$(printf '%s\n' "$_qss_qstat" | sge_xml_lines)")
 	printf '%s\n' "$_qss_joined" | while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
-		test -n "$_qss_id" || continue
+		test -n "$_qss_dir" || continue
 		if test "$_qss_ok" != yes; then
 			# qstat did not answer: the state files are all there is; settle nothing.
 			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+		elif test "$_qss_state" = '?'; then
+			# qstat lists that id as another job's: the job's own files answer (lib/batch.sh)
+			_qss_state=-
+			batch_foreign_into "$_qss_dir" native_settle
+			# shellcheck disable=SC2154 # set by batch_foreign_into (lib/batch.sh)
+			_qss_word=$batch_word
 		else
 			if test "$_qss_state" = - && has_cmd qacct; then
-				_qss_state=$(sge_acct_state "$_qss_id")
+				# named after the job, or its array for a task (as sge_join)
+				_qss_name=${_qss_dir#"$TEJ_ROOT/jobs/"}
+				test "$_qss_name" != "$_qss_dir" || _qss_name=${_qss_dir##*/}
+				_qss_state=$(sge_acct_state "$_qss_id" "${_qss_name%%/*}")
 			fi
 			_qss_word=$(sge_word "$_qss_state")
 			if test "$_qss_state" = - && test -f "$_qss_dir/start" && ! test -f "$_qss_dir/exit-code"; then
@@ -431,26 +439,41 @@ sge_array_submit() {
 	sge_array_throttle=
 }
 
-# sge_array_kill DIR GRACE: qdel the Grid Engine array of DIR (only an id of native-ids that qstat says
-# is this array's: a task can write native-ids), then kill_job each task that has not ended
+# sge_array_kill DIR GRACE: end the Grid Engine array of DIR with one ownership listing and one qdel,
+# not a kill per task: each task not ended is marked killed first (Grid Engine's KILL ends its wrapper
+# with it, which then records nothing), then one qdel of every job sge_jobs shows as the array's (its
+# own and its reruns; never an id read from native-ids, which a task can write), then one qstat a
+# second until none is listed, then each such task's end
 sge_array_kill() {
-	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_mine=
-	# what the tasks' kills below check their native ids against (sge_owned: no qstat per task)
-	# shellcheck disable=SC2034 # read by sge_owned (lib/gridengine.sh)
-	sge_owned_dir=$1
-	# shellcheck disable=SC2034
-	sge_owned_bases=" $(printf '%s' "$_gak_mine" | tr '\n' ' ') "
+	array_members_into "${1##*/}" || array_members=
+	for _gak_id in $array_members; do
+		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || test -f "$TEJ_ROOT/jobs/$_gak_id/killed" ||
+			write_state "$TEJ_ROOT/jobs/$_gak_id/killed" "$(now)"
+	done
+	_gak_status=0
+	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_status=$?
+	test "$_gak_status" != 2 || die "$EX_TEMPFAIL" "qstat did not answer: the Grid Engine jobs of ${1##*/} are not deleted; try again"
 	while IFS= read -r _gak_id || test -n "$_gak_id"; do
 		case $_gak_id in '' | *[!0-9]*) continue ;; esac
 		case " $(printf '%s' "$_gak_mine" | tr '\n' ' ') " in
-		*" $_gak_id "*) qdel "$_gak_id" >/dev/null 2>&1 || : ;;
+		*" $_gak_id "*) ;;
 		*) say "not deleting Grid Engine job $_gak_id: qstat does not show it as the array ${1##*/}" ;;
 		esac
 	done <"$1/native-ids"
-	array_members_into "${1##*/}" || return 0
-	# shellcheck disable=SC2154 # array_members is set by array_members_into (array.sh)
+	if test -n "$_gak_mine"; then
+		# shellcheck disable=SC2086 # digits from qstat's listing, one word each
+		qdel $_gak_mine >/dev/null 2>&1 || :
+		_gak_left=$(($2 + 90))
+		while test "$_gak_left" -gt 0; do
+			_gak_listed=$(qstat -u "$(id -un)" 2>/dev/null) || break
+			printf '%s\n' "$_gak_listed" | sge_lines | awk -v ids=" $(printf '%s' "$_gak_mine" | tr '\n' ' ') " '
+				{ b = $1; sub(/\..*/, "", b); if (index(ids, " " b " ")) found = 1 } END { exit !found }' || break
+			sleep 1
+			_gak_left=$((_gak_left - 1))
+		done
+	fi
 	for _gak_id in $array_members; do
-		# as sge whatever its plugin file says (a task can write it)
-		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || (kill_job "$TEJ_ROOT/jobs/$_gak_id" "$2" sge) || true
+		_gak_dir=$TEJ_ROOT/jobs/$_gak_id
+		test -f "$_gak_dir/exit-code" || test -f "$_gak_dir/end" || write_state "$_gak_dir/end" "$(now)"
 	done
 }

@@ -272,56 +272,101 @@ slurm_settle() {
 }
 
 # slurm_join SQUEUE_LINES: read "NATIVE_ID JOB_DIR" lines, print "NATIVE_STATE NATIVE_ID JOB_DIR" lines
-# from squeue's "ID STATE REASON" lines (NATIVE_STATE - when squeue has no such job). A job that Slurm is
-# ending shows as COMPLETING: its reason tells a time limit (TIMEOUT) from the rest.
+# from squeue's "ID STATE REASON|NAME|COMMENT" lines. A job that Slurm is ending shows as COMPLETING: its
+# reason tells a time limit (TIMEOUT) from the rest. native-id is in the job's reach: a state counts only
+# when squeue shows that id as tej's for the job (named after it, its array for a task, and commented
+# "tej DIR ...": slurm_comment), as kill asks (slurm_owned). A rewritten id gives the state of the job
+# that squeue shows so (found by name and comment; not for a task), with its id; else "? - JOB_DIR" (the
+# id is another job's: slurm_foreign).
+# NATIVE_STATE - when squeue has no such job (sacct may know it: slurm_sacct_join).
 slurm_join() {
 	{
 		printf '%s\n' "$1" | sed 's/^/S /'
 		sed 's/^/J /'
-	} | awk '$1 == "S" && NF >= 3 { s = $3; if (s == "COMPLETING" && $4 == "TimeLimit") s = "TIMEOUT"
-			if ($4 == "DependencyNeverSatisfied") s = "DEPENDENCY_NEVER_SATISFIED"; st[$2] = s
+	} | awk -v jobs="$TEJ_ROOT/jobs/" '
+		function mine(i, own, name) { return (i in st) && nm[i] == name && (co[i] == "tej " own || index(co[i], "tej " own " ") == 1) }
+		$1 == "S" { l = substr($0, 3); p = index(l, "|"); if (!p) next
+			r = substr(l, p + 1); q = index(r, "|"); if (!q) next
+			name = substr(r, 1, q - 1); cm = substr(r, q + 1)
+			if (split(substr(l, 1, p - 1), f, " ") < 2) next
+			s = f[2]; if (s == "COMPLETING" && f[3] == "TimeLimit") s = "TIMEOUT"
+			if (f[3] == "DependencyNeverSatisfied") s = "DEPENDENCY_NEVER_SATISFIED"
 			# the pending tasks of an array, as one line: JOBID_[1,3-11%3] (lib/slurm-array.sh)
-			if ($2 ~ /^[0-9]+_\[[0-9,-]+(%[0-9]+)?\]$/) {
-				j = $2; sub(/_.*/, "", j); l = $2; sub(/^[0-9]+_\[/, "", l); sub(/(%[0-9]+)?\]$/, "", l)
-				n = split(l, r, ","); for (k = 1; k <= n; k++) { m = split(r[k], ab, "-"); b = (m > 1) ? ab[2] : ab[1]
-					for (i = ab[1] + 0; i <= b + 0; i++) st[j "_" i] = s } }
+			if (f[1] ~ /^[0-9]+_\[[0-9,-]+(%[0-9]+)?\]$/) {
+				j = f[1]; sub(/_.*/, "", j); t = f[1]; sub(/^[0-9]+_\[/, "", t); sub(/(%[0-9]+)?\]$/, "", t)
+				n = split(t, rg, ","); for (k = 1; k <= n; k++) { m = split(rg[k], ab, "-"); b = (m > 1) ? ab[2] : ab[1]
+					for (i = ab[1] + 0; i <= b + 0; i++) { st[j "_" i] = s; nm[j "_" i] = name; co[j "_" i] = cm } }
+				next }
+			st[f[1]] = s; nm[f[1]] = name; co[f[1]] = cm
+			if (f[1] !~ /_/) byname[name] = byname[name] " " f[1]
 			next }
-		$1 == "J" && NF >= 3 { s = ($2 in st) ? st[$2] : "-"; sub(/^J /, ""); print s, $0 }'
+		$1 == "J" && NF >= 3 { id = $2; dir = substr($0, length($1) + length($2) + 3)
+			own = dir; rel = (index(dir, jobs) == 1) ? substr(dir, length(jobs) + 1) : ""
+			task = (rel ~ /\//); if (task) sub(/\/[^\/]*$/, "", own)
+			name = own; sub(/.*\//, "", name)
+			if (mine(id, own, name)) { print st[id], id, dir; next }
+			found = ""
+			if (!task) { n = split(byname[name], c, " "); for (k = 1; k <= n && found == ""; k++) if (mine(c[k], own, name)) found = c[k] }
+			if (found != "") print st[found], found, dir
+			else if (id in st) print "?", "-", dir
+			else print "-", id, dir }'
+}
+
+# slurm_sacct_join SACCT_LINES: read slurm_join's lines, print "NATIVE_STATE NATIVE_ID SQUEUE_STATE
+# JOB_DIR" lines: a job squeue no longer lists takes the state that sacct's "JOBIDRAW|STATE|JOBNAME"
+# line for its id gives (its first word: "CANCELLED by 42"), when the name is the job's (its array's for
+# a task); an id that sacct shows under another name is not the job's ("? -").
+slurm_sacct_join() {
+	{
+		printf '%s\n' "$1" | sed 's/^/A|/'
+		sed 's/^/J /'
+	} | awk -v jobs="$TEJ_ROOT/jobs/" '
+		/^A\|/ { n = split($0, f, "|"); if (n >= 4) { split(f[3], w, " "); sst[f[2]] = w[1]; snm[f[2]] = f[4] } next }
+		$1 == "J" && NF >= 4 { s = $2; id = $3; dir = substr($0, length($1) + length($2) + length($3) + 4)
+			if (s == "-" && id in sst) {
+				own = dir; rel = (index(dir, jobs) == 1) ? substr(dir, length(jobs) + 1) : ""
+				if (rel ~ /\//) sub(/\/[^\/]*$/, "", own)
+				name = own; sub(/.*\//, "", name)
+				if (snm[id] == name) print sst[id], id, s, dir; else print "?", "-", s, dir
+			} else print s, id, s, dir }'
 }
 
 # queue_states: read "NATIVE_ID JOB_DIR" lines, print "WORD NATIVE_STATE JOB_DIR" lines (NATIVE_STATE is
 # - when unknown). One squeue call for all of them, and one sacct call (when there is a working sacct) for
-# the jobs that squeue no longer knows.
+# the jobs that squeue no longer knows; a state only from what they show as tej's for the job (slurm_join).
 queue_states() {
 	_qss_in=$(cat)
 	test -n "$_qss_in" || return 0
 	_qss_ok=yes
-	_qss_squeue=$(squeue -h -t all -u "$(id -un)" -o '%i %T %r' 2>/dev/null) || _qss_ok=no
+	_qss_squeue=$(squeue -h -t all -u "$(id -un)" -o '%i %T %r|%j|%k' 2>/dev/null) || _qss_ok=no
 	_qss_joined=$(printf '%s\n' "$_qss_in" | slurm_join "$_qss_squeue")
 	_qss_unknown=
 	if test "$_qss_ok" = yes; then
-		_qss_unknown=$(printf '%s\n' "$_qss_joined" | awk '$1 == "-" { printf "%s%s", sep, $2; sep = "," }')
+		_qss_unknown=$(printf '%s\n' "$_qss_joined" | awk '$1 == "-" && $2 != "-" { printf "%s%s", sep, $2; sep = "," }')
 	fi
 	_qss_sacct=
 	if test -n "$_qss_unknown" && has_cmd sacct; then
-		_qss_sacct=$(sacct -n -P -X -o JobIDRaw,State -j "$_qss_unknown" 2>/dev/null) || _qss_sacct=
+		_qss_sacct=$(sacct -n -P -X -o JobIDRaw,State,JobName -j "$_qss_unknown" 2>/dev/null) || _qss_sacct=
 	fi
+	# "STATE ID SQUEUE_STATE DIR": sacct's state for the jobs squeue no longer lists
+	_qss_joined=$(printf '%s\n' "$_qss_joined" | slurm_sacct_join "$_qss_sacct")
 	# the usage of the jobs that may settle now: one more sacct (lib/sacct.sh)
 	# (lib/sacct.sh: a library of the commands only, never the wrapper's: load_lib)
 	if test "$_qss_ok" = yes; then
 		load_lib sacct
 		sacct_usage_ask "$(sacct_usage_ids "$_qss_joined")"
 	fi
-	printf '%s\n' "$_qss_joined" | while IFS=' ' read -r _qss_state _qss_id _qss_dir; do
-		test -n "$_qss_id" || continue
-		_qss_squeue_state=$_qss_state
-		if test "$_qss_state" = - && test -n "$_qss_sacct"; then
-			_qss_state=$(printf '%s\n' "$_qss_sacct" | awk -F'|' -v id="$_qss_id" '$1 == id { split($2, w, " "); print w[1]; exit }')
-			test -n "$_qss_state" || _qss_state=-
-		fi
+	printf '%s\n' "$_qss_joined" | while IFS=' ' read -r _qss_state _qss_id _qss_squeue_state _qss_dir; do
+		test -n "$_qss_dir" || continue
 		if test "$_qss_ok" != yes; then
 			# squeue did not answer: the state files are all there is; settle nothing.
 			if test -f "$_qss_dir/start"; then _qss_word=running; else _qss_word=queued; fi
+		elif test "$_qss_state" = '?'; then
+			# Slurm shows that id as another job's: the job's own files answer (lib/batch.sh)
+			_qss_state=-
+			batch_foreign_into "$_qss_dir" slurm_settle
+			# shellcheck disable=SC2154 # set by batch_foreign_into (lib/batch.sh)
+			_qss_word=$batch_word
 		else
 			# no fork per job: an array's thousand tasks are a thousand lines
 			slurm_word_into "$_qss_state"

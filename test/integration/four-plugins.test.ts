@@ -65,6 +65,8 @@ describe('one job directory under direct, slurm, pbs and sge', () => {
       assert.equal((await state(t, g)).state, 'killed', t.plugin);
       counts[t.plugin] = { submit: submitCalls, status: statusCalls, kill: killCalls };
       if (t.plugin !== 'direct') assert.equal(statusCalls.length, 1, `${t.plugin} status: ${statusCalls.join(' ')}`);
+      // pbs: setup recorded the dialect, so no qstat --version per submit: qsub, and qstat for the reply's state
+      if (t.plugin === 'pbs') assert.deepEqual(submitCalls, ['qsub', 'qstat'], `pbs submit: ${submitCalls.join(' ')}`);
     }
     // for the closing note of issue 18
     for (const [plugin, c] of Object.entries(counts)) {

@@ -43,8 +43,8 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     const dir = await gated('thr', 'test "$TEJ_TASK_INDEX" != 3 || exit 3\n');
     await takeCalls(lab, 'p1', 'alice');
     assert.equal(ok(await run(['submit', 'p1', '--id', 'thr', '--array', '0-3%2', dir])).trim(), 'thr');
-    // qstat --version (queue_check: is this PBS or Torque?), then the one qsub
-    assert.deepEqual(await takeCalls(lab, 'p1', 'alice'), ['qstat', 'qsub']);
+    // the one qsub: setup recorded the dialect, so no qstat --version (queue_check) per submit
+    assert.deepEqual(await takeCalls(lab, 'p1', 'alice'), ['qsub']);
     const two = await waitFor('2 running', () => tasks('thr'), (ts) => counts(ts).running === 2, 120_000);
     assert.equal(counts(two).queued, 2, JSON.stringify(two));
     // the wrappers print the Slurm id of the array: task N is Slurm's ID_N
@@ -124,7 +124,7 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     assert.equal((await onHost('test -e ~/later.ran')).code, 1);
   });
 
-  it('kills a single job that rewrote its native-id to another job of the user, and not that other job', async () => {
+  it('kills a single job that rewrote its native-id to another job of the user, and not that other job; status shows no state of that job', async () => {
     const victim = await gated('victim');
     ok(await run(['submit', 'p1', '--id', 'victim', victim]));
     const victimId = (await waitFor('victim running', () => tasks('victim'), (ts) => ts[0]!.state === 'running', 120_000))[0]!.native_id!;
@@ -133,6 +133,12 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     });
     ok(await run(['submit', 'p1', '--id', 'liar', liar]));
     await waitFor('the liar rewrote its native-id', () => onHost('test -f ~/lied'), (r) => r.code === 0, 120_000);
+    // status takes no state from the victim's record (R, named with another tag), which the liar's id
+    // names: the liar's own files answer (running)
+    const s = JSON.parse((await run(['status', 'p1', '--id', 'liar', '--json'])).stdout) as { state: string; native_id: string; native_state: string | null };
+    assert.equal(s.native_id, victimId);
+    assert.equal(s.state, 'running', JSON.stringify(s));
+    assert.ok(s.native_state === null || s.native_state === '-', JSON.stringify(s));
     ok(await run(['kill', 'p1', '--id', 'liar']));
     assert.equal((await tasks('liar'))[0]!.state, 'killed');
     assert.equal(await slurmState(victimId), 'RUNNING');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeJob, tej, ok } from '../helpers/cli.js';
+import { makeJob, tej, ok, waitFor } from '../helpers/cli.js';
 import { afterHarness, anyCase, chainCase, neverMetCase, type AfterHarness, type HeldCheck } from '../helpers/after-cases.js';
 import { arrayTasks } from '../helpers/array-tasks.js';
 import { countCalls, takeCalls } from '../helpers/scheduler-calls.js';
@@ -55,8 +55,9 @@ describe('submit --after on the sge plugin against a real Grid Engine', () => {
     await h.submit('map', { log: 'map.log', gate: 'map.gate', array: '0-2' });
     await takeCalls(lab, 'g1', 'alice');
     await h.submit('reduce', { log: 'map.log', after: ['map'] });
-    // one qsub, and one qstat for the state submit replies with
-    assert.deepEqual(await takeCalls(lab, 'g1', 'alice'), ['qsub', 'qstat'], 'a submit --after is one qsub');
+    // the array's Grid Engine jobs (sge_jobs: the listing, qstat -j of the one named after it), one
+    // qsub, and one qstat for the state submit replies with
+    assert.deepEqual(await takeCalls(lab, 'g1', 'alice'), ['qstat', 'qstat', 'qsub', 'qstat'], 'a submit --after is one qsub');
     const mapId = (await arrayTasks(run, 'g1', 'map'))[0]!.native_id!.split('.')[0];
     assert.equal(await holds((await h.json('reduce')).native_id!), mapId);
     await sh('touch ~/map.gate');
@@ -73,5 +74,30 @@ describe('submit --after on the sge plugin against a real Grid Engine', () => {
     const f = await h.wait('freduce');
     assert.equal(f.code, 4, f.stdout + f.stderr);
     assert.match(f.stdout, /^freduce\tfinished \(exit 125, not run: dependency fmap\/1 failed\)/);
+  });
+  // native-id and native-ids are in a job's reach: a dependant is held only on what qstat shows as its
+  // dependencies' own Grid Engine jobs (named after them, their directory in the context), never on
+  // another job of the user that an id was rewritten to
+  it("holds a dependant only on its dependencies' own Grid Engine jobs when a job and a task rewrote their ids", async () => {
+    // the victim: alice's own Grid Engine job, not tej's, on user hold (it takes no slot)
+    const victim = (await sh("cd /tmp && echo 'sleep 300' | qsub -h -terse -N victim -S /bin/sh -o /dev/null -j y")).trim();
+    assert.match(victim, /^\d+$/);
+    const rest = 'touch "$HOME/$TEJ_TASK_INDEX.forged"\nwhile [ ! -e "$HOME/forge.gate" ]; do sleep 0.2; done\n';
+    const goThen = 'while [ ! -e "$HOME/forge.go" ]; do sleep 0.2; done\n';
+    const one = await makeJob(join(jobs, 'fone'), { 'start.sh': `${goThen}echo ${victim} > "$TEJ_QUEUE/jobs/$TEJ_JOB_ID/native-id"\n${rest.replace('$TEJ_TASK_INDEX', 'one')}` });
+    const arr = await makeJob(join(jobs, 'farr'), { 'start.sh': `${goThen}test "$TEJ_TASK_INDEX" != 0 || echo ${victim} >> "$TEJ_QUEUE/jobs/\${TEJ_JOB_ID%/*}/native-ids"\n${rest}` });
+    ok(await run(['submit', 'g1', '--id', 'fone', one]));
+    ok(await run(['submit', 'g1', '--id', 'farr', '--array', '0-1', arr]));
+    const realOne = (await h.json('fone')).native_id!;
+    const realArr = (await arrayTasks(run, 'g1', 'farr'))[0]!.native_id!.split('.')[0]!;
+    await sh('touch ~/forge.go');
+    await waitFor('the ids to be rewritten', () => lab.execAs('g1', 'alice', 'test -e ~/one.forged && test -e ~/0.forged'), (r) => r.code === 0);
+    assert.equal((await h.json('fone')).native_id, victim);
+    await h.submit('fdep', { log: 'fdep.log', after: ['fone', 'farr'] });
+    const held = (await holds((await h.json('fdep')).native_id!))?.split(',').sort();
+    assert.deepEqual(held, [realOne, realArr].sort(), `held on ${held?.join(',')}; the victim is ${victim}`);
+    await sh(`qdel ${victim} >/dev/null; touch ~/forge.gate`);
+    const w = await h.wait('fdep');
+    assert.equal(w.code, 0, w.stdout + w.stderr);
   });
 });

@@ -196,9 +196,9 @@ describe('the sge plugin against a real Grid Engine', () => {
     assert.deepEqual(await calls(['list', 'g1']), []);
   });
 
-  it("kills a job that rewrote its native-id to another Grid Engine job of the user without deleting that one", async () => {
-    // the victim: a plain Grid Engine job of alice's, not tej's
-    const victim = (await lab.execAs('g1', 'alice', "cd /tmp && echo 'sleep 300' | qsub -terse -N victim -S /bin/sh -o /dev/null -j y")).stdout.trim();
+  it("kills a job that rewrote its native-id to another Grid Engine job of the user without deleting that one; status shows its own state", async () => {
+    // the victim: a plain Grid Engine job of alice's, not tej's, on user hold (hqw)
+    const victim = (await lab.execAs('g1', 'alice', "cd /tmp && echo 'sleep 300' | qsub -h -terse -N victim -S /bin/sh -o /dev/null -j y")).stdout.trim();
     assert.match(victim, /^\d+$/);
     const id = await submit('forger', {
       'start.sh': `while [ ! -e ~/forge.go ]; do sleep 0.2; done\necho ${victim} > "$TEJ_QUEUE/jobs/$TEJ_JOB_ID/native-id"\ntouch ~/forged\nsleep 300\n`,
@@ -206,7 +206,10 @@ describe('the sge plugin against a real Grid Engine', () => {
     const real = await nativeId(id);
     await lab.execAs('g1', 'alice', 'touch ~/forge.go');
     await waitFor('the job to forge its native-id', () => lab.execAs('g1', 'alice', 'test -e ~/forged'), (r) => r.code === 0);
-    assert.equal((await json(id)).native_id, victim);
+    const s = await json(id);
+    assert.equal(s.native_id, victim);
+    // the state of the job listed under its name (running), not the victim's (hqw)
+    assert.deepEqual([s.state, s.native_state], ['running', 'r'], JSON.stringify(s));
     const k = await run(['kill', 'g1', '--id', id]);
     assert.equal(k.code, 0, k.stderr);
     // the victim is still there; the job's own Grid Engine job (found by its name and context) is not

@@ -206,14 +206,17 @@ chmod 755 ~/testbin/sbatch && mkfifo ~/sbatch-gate ~/sbatch-late-gate && echo 'P
 
   // A job that points its native-id at another Slurm job of the user: kill asks squeue whether that job is
   // the one tej made for it (its name and comment), and cancels its own, found by them, instead.
-  it('kills a job that rewrote its native-id as another job of the user, and not that job', async () => {
-    const bystander = await submit('bystander2', { 'start.sh': 'sleep 120\n' });
+  // status too gives the job's own state (RUNNING), never the held bystander's (PENDING).
+  it('kills a job that rewrote its native-id as another job of the user, and not that job; status shows its own state', async () => {
+    const bystander = await submit('bystander2', { 'start.sh': 'sleep 120\n' }, ['--sbatch-arg=--hold']);
     const bystanderNative = await nativeId(bystander);
     // it forges once its own id has been read (~/forger2.go)
     const forger = await submit('forger2', { 'start.sh': `while ! test -f "$HOME/forger2.go"; do sleep 0.2; done\nprintf '%s\\n' ${bystanderNative} > ../native-id\n: > forged\nsleep 120\n` });
     const forgerNative = await nativeId(forger);
     ok(await lab.execAs('s1', 'alice', 'touch ~/forger2.go'));
     await waitFor('the forged native-id', () => lab.execAs('s1', 'alice', `test -e ~/.tej/jobs/${forger}/work/forged && cat ~/.tej/jobs/${forger}/native-id`), (r) => r.stdout === `${bystanderNative}\n`);
+    const s = await json(forger);
+    assert.deepEqual([s.state, s.native_state], ['running', 'RUNNING'], JSON.stringify(s));
     ok(await run(['kill', 's1', '--id', forger]));
     assert.equal(await squeue(forgerNative, '%T'), 'CANCELLED');
     assert.match(await squeue(bystanderNative, '%T'), /^(RUNNING|PENDING)$/);

@@ -95,7 +95,9 @@ describe('pbs arrays without a PBS server', { concurrency: SHELLS.length }, () =
         writeFileSync(join(q.root, 'config'), `plugin=pbs\npbs_dialect=${c.dialect}\n`);
         const dirs = arrayDirs(q, c.ids, c.launched);
         const input = c.ids.map((id, n) => `${id} ${dirs[n]}`).join('\n');
-        const r = withPbs(q, `printf '%s\\n' '${input}' | queue_states`, fakeServer(q, c.fixture));
+        const bin = fakeServer(q, c.fixture);
+        writeFileSync(join(q.tmp, 'tag'), withPbs(q, `pbs_tag "${join(q.root, 'jobs', 'arr')}"`, bin).stdout.trim());
+        const r = withPbs(q, `printf '%s\\n' '${input}' | queue_states`, bin);
         assert.equal(r.stdout, c.words.map((w, n) => `${w} ${dirs[n]}\n`).join(''), r.stderr);
         assert.equal(calls(q), `${c.args}\n`);
         // an ended task is settled: its letter kept, native-open gone; the others stay open
@@ -103,6 +105,12 @@ describe('pbs arrays without a PBS server', { concurrency: SHELLS.length }, () =
         if (word === 'ended') assert.equal(readFileSync(join(dirs[0]!, 'native-state'), 'utf8').trim(), letter);
         assert.equal(existsSync(join(dirs[0]!, 'native-open')), word !== 'ended');
         assert.equal(existsSync(join(dirs[2]!, 'native-open')), true);
+        // the records named with another tag: none is the array's (as for tasks that rewrote their
+        // native-id to another job's), so no state from them: the tasks' own files answer (none has
+        // started: queued); a task not yet run has no array record: ended unrun
+        writeFileSync(join(q.tmp, 'tag'), 'tej1');
+        const other = withPbs(q, `printf '%s\\n' '${input}' | queue_states`, bin);
+        assert.equal(other.stdout, c.ids.map((_, n) => `${c.launched[n] === null ? 'ended C' : 'queued -'} ${dirs[n]}\n`).join(''), other.stderr);
       });
     }
 

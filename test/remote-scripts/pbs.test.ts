@@ -56,9 +56,9 @@ describe('the pbs plugin without a PBS server', { concurrency: SHELLS.length }, 
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
       const expected: Record<string, string> = {
-        'openpbs-qstat-f.txt': '1.vbox Q\n',
-        'torque-qstat-f.txt': '4.torque.example C\n5.torque.example R\n6[].torque.example Q\n',
-        'slurm-torque-qstat-f.txt': '1 R\n2 C\n',
+        'openpbs-qstat-f.txt': '1.vbox Q STDIN\n',
+        'torque-qstat-f.txt': '4.torque.example C STDIN\n5.torque.example R STDIN\n6[].torque.example Q STDIN\n',
+        'slurm-torque-qstat-f.txt': '1 R tj1\n2 C tj2\n',
       };
       for (const [file, out] of Object.entries(expected)) {
         const r = withPbsLib(q, 'pbs_parse_full', readFileSync(join(FIXTURES, file), 'utf8'));
@@ -67,7 +67,7 @@ describe('the pbs plugin without a PBS server', { concurrency: SHELLS.length }, 
       }
       // PBS Pro's JSON of the same job names the same state
       const json = JSON.parse(readFileSync(join(FIXTURES, 'openpbs-qstat-x-f-F-json.json'), 'utf8')) as { Jobs: Record<string, { job_state: string }> };
-      assert.deepEqual(Object.entries(json.Jobs).map(([id, j]) => `${id} ${j.job_state}\n`).join(''), expected['openpbs-qstat-f.txt']);
+      assert.deepEqual(Object.entries(json.Jobs).map(([id, j]) => `${id} ${j.job_state} STDIN\n`).join(''), expected['openpbs-qstat-f.txt']);
     });
 
     test('asks for cpus, memory, gpus and time as one -l in each dialect, with -q and -A', (t) => {
@@ -115,6 +115,26 @@ describe('the pbs plugin without a PBS server', { concurrency: SHELLS.length }, 
       config('plugin=pbs\npbs_dialect=pbspro; touch pwned\npbs_dialect=$(id)\n');
       assert.equal(withPbsLib(q, 'pbs_dialect', '', torque).stdout, 'torque\n');
       assert.equal(withPbsLib(q, 'queue_config', '', torque).stdout, 'pbs_dialect=torque\n');
+    });
+
+    test('checks the host with qstat --version only when setup recorded no dialect: not on every submit', (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const bin = fakeQstat(q, 'SGE 8.1.9');
+      // qstat counts its calls; qsub and qdel only need to exist
+      writeFileSync(join(bin, 'qstat'), `#!/bin/sh\necho "qstat $*" >> "${q.tmp}/calls"\necho 'SGE 8.1.9'\n`);
+      for (const c of ['qsub', 'qdel']) symlinkSync(join(bin, 'qstat'), join(bin, c));
+      const config = (text: string) => writeFileSync(join(q.root, 'config'), text);
+      const check = () => {
+        writeFileSync(join(q.tmp, 'calls'), '');
+        const r = withPbsLib(q, 'st=0; queue_check 2>/dev/null || st=$?; echo $st', '', bin);
+        return [r.stdout.trim(), readFileSync(join(q.tmp, 'calls'), 'utf8')];
+      };
+      config('plugin=pbs\npbs_dialect=torque\n');
+      assert.deepEqual(check(), ['0', '']);
+      // no dialect recorded (or a word that is neither): detected, here Grid Engine's qstat, refused
+      config('plugin=pbs\npbs_dialect=$(id)\n');
+      assert.deepEqual(check(), ['69', 'qstat --version\n']);
     });
 
     test('setup suggests pbs on a Torque login node without sbatch, and records the dialect when it is chosen', async (t) => {

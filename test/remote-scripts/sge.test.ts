@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { HelperQueue, parseReply } from './_queue.js';
@@ -91,28 +92,44 @@ describe('the sge plugin without Grid Engine', { concurrency: SHELLS.length }, (
       assert.equal(check.status, 0, check.stdout + check.stderr);
     });
 
-    test("joins a recorded qstat listing to the jobs asked about, with one qstat call and qacct for the rest", async (t) => {
+    test('joins a recorded qstat -xml listing to the jobs asked about, with one qstat call and qacct for the rest, by the job\'s name', async (t) => {
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
-      const jobs = ['a', 'b', 'c', 'd', 'e'].map((id) => {
-        const dir = join(q.tmp, 'q', 'jobs', id);
+      // fixtures/sge/qstat-u-xml-mixed.txt lists 1 tejA (r), 2 a-very-long-job-name.x (qw), 3 tejC (hqw),
+      // array 4 arr (task 1 r, 2-6 qw), array 5 stepd (hqw)
+      const names = ['tejA', 'a-very-long-job-name.x', 'seven', 'nine', 'forged', 'eight', 'arr/2', 'arr/1'];
+      const jobs = names.map((id) => {
+        const dir = join(q.root, 'jobs', id);
         mkdirSync(dir, { recursive: true });
         return dir;
       });
-      writeFileSync(join(jobs[4]!, 'start'), '100\n'); // e ran, recorded no end, and qacct knows it not yet
-      // fixtures/sge/qstat-u-running-queued-held.txt lists jobs 1 (r), 2 (qw) and 3 (hqw)
+      for (const i of [3, 4, 5]) writeFileSync(join(jobs[i]!, 'start'), '100\n'); // ran, recorded no end
       const bin = fakeBin(q, {
-        qstat: `echo qstat >> "${q.tmp}/calls"; cat "${join(FIXTURES, 'qstat-u-running-queued-held.txt')}"`,
-        qacct: `echo "qacct $*" >> "${q.tmp}/calls"; case $2 in 7) printf 'jobnumber 7\\nfailed       37  : qmaster enforced h_rt, h_cpu, or h_vmem limit\\n' ;; *) echo "error: job id $2 not found" >&2; exit 1 ;; esac`,
+        qstat: `echo "qstat $*" >> "${q.tmp}/calls"; cat "${join(FIXTURES, 'qstat-u-xml-mixed.txt')}"`,
+        qacct: `echo "qacct $*" >> "${q.tmp}/calls"; case $2 in 7) printf 'jobname      seven\\njobnumber 7\\nfailed       37  : qmaster enforced h_rt, h_cpu, or h_vmem limit\\n' ;;
+8) printf 'jobname      other\\njobnumber 8\\nfailed       0\\n' ;; *) echo "error: job id $2 not found" >&2; exit 1 ;; esac`,
       });
-      const asked = ['1', '2', '3', '7', '9'].map((n, i) => `${n} ${jobs[i]}`).join('\n');
+      // tejA's native-id says 3 (tejC's), forged's 1 (tejA's): each is listed under another name
+      const asked = ['3', '2', '7', '9', '1', '8', '4.3', '4.1'].map((n, i) => `${n} ${jobs[i]}`).join('\n');
       const r = withSgeLib(q, `printf '%s\\n' '${asked}' | queue_states`, { PATH: `${bin}:${process.env.PATH}` });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, [`running r ${jobs[0]}`, `queued qw ${jobs[1]}`, `queued hqw ${jobs[2]}`, `timeout failed=37 ${jobs[3]}`, `lost - ${jobs[4]}`].join('\n') + '\n');
-      assert.equal(readFileSync(join(q.tmp, 'calls'), 'utf8'), 'qstat\nqacct -j 7\nqacct -j 9\n');
-      assert.equal(readFileSync(join(jobs[3]!, 'native-state'), 'utf8'), 'failed=37\n');
-      assert.ok(readdirSync(jobs[3]!).includes('timed-out'));
-      assert.ok(!readdirSync(jobs[4]!).includes('native-state'), 'not settled: qacct is asked again next time');
+      // forged: 1 is listed as tejA's, so its own files answer (it ran: running), nothing settled
+      assert.equal(r.stdout, [`running r ${jobs[0]}`, `queued qw ${jobs[1]}`, `timeout failed=37 ${jobs[2]}`, `lost - ${jobs[3]}`, `running - ${jobs[4]}`, `lost - ${jobs[5]}`,
+        `queued qw ${jobs[6]}`, `running r ${jobs[7]}`].join('\n') + '\n');
+      // no qacct for an id listed under another name; qacct's record of 8 is another job's
+      assert.equal(readFileSync(join(q.tmp, 'calls'), 'utf8'), `qstat -u ${userInfo().username} -xml\nqacct -j 7\nqacct -j 9\nqacct -j 8\n`);
+      assert.equal(readFileSync(join(jobs[2]!, 'native-state'), 'utf8'), 'failed=37\n');
+      assert.ok(readdirSync(jobs[2]!).includes('timed-out'));
+      assert.ok(!readdirSync(jobs[3]!).includes('native-state'), 'not settled: qacct is asked again next time');
+    });
+
+    test('reads every job and task of a recorded qstat -xml listing, names whole', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const lines = (f: string) => withSgeLib(q, `sge_xml_lines < "${join(FIXTURES, f)}"`).stdout;
+      assert.equal(lines('qstat-u-xml-mixed.txt'), ['1 r all.q@g1 tejA', '4.1 r all.q@g1 arr', '2 qw - a-very-long-job-name.x', '3 hqw - tejC',
+        '4.2 qw - arr', '4.3 qw - arr', '4.4 qw - arr', '4.5 qw - arr', '4.6 qw - arr', '5.2 hqw - stepd', '5.6 hqw - stepd', '5.10 hqw - stepd', ''].join('\n'));
+      assert.match(lines('qstat-u-xml-task-lists.txt'), /^4\.2 qw - arr\n4\.3 qw - arr\n4\.5 qw - arr\n4\.6 qw - arr\n5\.2 hqw - stepd\n5\.10 hqw - stepd\n$/m);
     });
 
     test('qdel only of what qstat -j shows as tej\'s: the user\'s, named after the job (its array for a task), with its directory in the context', async (t) => {
@@ -136,17 +153,32 @@ sge_owned_dir=; st=0; sge_owned "$d/3" 5.3 || st=$?; echo "task $st"`;
       assert.equal(readFileSync(join(q.tmp, 'calls'), 'utf8'), ['5', '5', '6', '7', '8', '9', '05', '5'].map((n) => `qstat -j ${n}\n`).join(''));
     });
 
-    test('holds a job with -hold_jid for its dependencies: a job not ended, each Grid Engine job of an array, a task\'s array', async (t) => {
+    test('holds a job with -hold_jid only on what qstat shows as its dependencies\' own jobs: a job not ended, each of an array\'s, a task\'s array', async (t) => {
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
-      const script = `j=$TEJ_ROOT/jobs; mkdir -p "$j/a" "$j/b" "$j/arr/2" "$j/new/meta"
-echo 11 > "$j/a/native-id"; echo 12 > "$j/b/native-id"; echo 0 > "$j/b/exit-code"
-echo array > "$j/arr/native-id"; printf '13\\n14\\n--user=x\\n' > "$j/arr/native-ids"; echo 13.2 > "$j/arr/2/native-id"
-printf 'a ok\\nb any\\narr ok\\narr/2 any\\n' > "$j/new/meta/after"
-sge_hold_into "$j/new/meta"; echo "hold=$sge_hold"; sge_hold_none=yes; sge_hold_into "$j/new/meta"; echo "rerun=$sge_hold"`;
-      const r = withSgeLib(q, script);
+      // qstat -j N answers from $QJ/N ("do not exist" without one), -xml from $QJ/xml
+      const bin = fakeBin(q, {
+        qstat: `echo "qstat $*" >> "$QJ/calls"; case $1 in
+-j) if test -f "$QJ/$2"; then cat "$QJ/$2"; else printf 'Following jobs do not exist: \\n%s\\n' "$2" >&2; exit 1; fi ;;
+*) test ! -f "$QJ/down" || exit 1; cat "$QJ/xml" ;;
+esac`,
+      });
+      const script = `j=$TEJ_ROOT/jobs; QJ=$PWD/qj; export QJ; mkdir -p "$QJ" "$j/a" "$j/b" "$j/f" "$j/arr/2" "$j/new/meta"
+me=$(id -un)
+jobj() { printf 'job_number: %s\\nowner: %s\\njob_name: %s\\ncontext: %s\\n' "$1" "$me" "$2" "$3" > "$QJ/$1"; }
+jobj 11 a "$(sge_context "$j/a")"; jobj 13 arr "$(sge_context "$j/arr")"; jobj 14 arr "$(sge_context "$j/arr")"
+jobj 15 arr "tej_attempt=none,tej_dir=1"; jobj 17 victim ""; mkdir "$j/g"; jobj 18 g "$(sge_context "$j/g")"
+printf '<job_list><JB_job_number>%s</JB_job_number>\\n<JB_name>%s</JB_name></job_list>\\n' 13 arr 14 arr 15 arr 17 victim 18 g > "$QJ/xml"
+echo 11 > "$j/a/native-id"; echo 12 > "$j/b/native-id"; echo 0 > "$j/b/exit-code"; echo 17 > "$j/f/native-id"; echo 17 > "$j/g/native-id"
+echo array > "$j/arr/native-id"; printf '13\\n17\\n--user=x\\n' > "$j/arr/native-ids"; echo 13.2 > "$j/arr/2/native-id"
+printf 'a ok\\nb any\\nf ok\\ng ok\\narr ok\\narr/2 any\\n' > "$j/new/meta/after"
+sge_hold_into "$j/new/meta"; echo "hold=$sge_hold"; sge_hold_none=yes; sge_hold_into "$j/new/meta"; echo "rerun=$sge_hold"
+sge_hold_none=; touch "$QJ/down"; printf 'arr ok\\n' > "$j/new/meta/after"; st=0; sge_hold_into "$j/new/meta" || st=$?; echo "down=$st $sge_hold_bad"`;
+      const r = withSgeLib(q, script, { PATH: `${bin}:${process.env.PATH}` });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'hold=11,13,14,13\nrerun=\n');
+      // f's and g's native-id (17) and the array's native-ids line 17 are another job of the user's: never
+      // held on; g's own job (18) is found by name and context, f has none
+      assert.equal(r.stdout, 'hold=11,18,13,14,13\nrerun=\ndown=75 qstat did not answer: cannot tell the Grid Engine jobs of arr; try again\n');
     });
 
     test('setup suggests sge where qstat -help names Grid Engine and Slurm is not set up', async (t) => {

@@ -64,12 +64,30 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
     test("joins squeue's answer to the jobs asked about, a time limit seen while Slurm ends the job as TIMEOUT", async (t) => {
       const q = new HelperQueue(shell);
       t.after(() => q.cleanUp());
-      const squeueOut = ['5 COMPLETING TimeLimit', '6 RUNNING None', '8 COMPLETING None', '9 PENDING Resources'].join('\n');
+      const j = `${q.root}/jobs`;
+      const squeueOut = [`5 COMPLETING TimeLimit|a|tej ${j}/a 1`, `6 RUNNING None|other|`, `8 COMPLETING None|c|tej ${j}/c`, `9 PENDING Resources|d|tej ${j}/d x`].join('\n');
       writeFileSync(join(q.tmp, 'squeue.txt'), squeueOut);
-      writeFileSync(join(q.tmp, 'asked.txt'), '5 /q/jobs/a\n7 /q u e/jobs/b\n8 /q/jobs/c\n9 /q/jobs/d\n');
+      writeFileSync(join(q.tmp, 'asked.txt'), `5 ${j}/a\n7 /q u e/jobs/b\n8 ${j}/c\n9 ${j}/d\n`);
       const r = withSlurmLib(q, 'slurm_join "$(cat squeue.txt)" < asked.txt');
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'TIMEOUT 5 /q/jobs/a\n- 7 /q u e/jobs/b\nCOMPLETING 8 /q/jobs/c\nPENDING 9 /q/jobs/d\n');
+      assert.equal(r.stdout, `TIMEOUT 5 ${j}/a\n- 7 /q u e/jobs/b\nCOMPLETING 8 ${j}/c\nPENDING 9 ${j}/d\n`);
+    });
+
+    test('takes a state only from what squeue and sacct show as the job\'s own: a rewritten native-id gives no other job\'s', async (t) => {
+      const q = new HelperQueue(shell);
+      t.after(() => q.cleanUp());
+      const j = `${q.root}/jobs`;
+      // 20: another job of the user's; 21: forger's own (found by name and comment); 22: named after
+      // forger2 with another directory; 30_[1-2]: the pending tasks of array arr, 31_1 another's task
+      const squeueOut = [`20 PENDING JobHeldUser|victim|`, `21 RUNNING None|forger|tej ${j}/forger 1`, `22 RUNNING None|forger2|tej ${j}/forger2x 1`,
+        `30_[1-2] PENDING None|arr|tej ${j}/arr 1`, `31_1 RUNNING None|arr|tej /elsewhere/jobs/arr 1`].join('\n');
+      writeFileSync(join(q.tmp, 'squeue.txt'), squeueOut);
+      writeFileSync(join(q.tmp, 'asked.txt'), [`20 ${j}/forger`, `20 ${j}/forger2`, `21 ${j}/other`, `30_2 ${j}/arr/1`, `31_1 ${j}/arr/0`, `40 ${j}/old`, `41 ${j}/old2`, ''].join('\n'));
+      const r = withSlurmLib(q, 'slurm_join "$(cat squeue.txt)" < asked.txt > joined.txt; cat joined.txt; echo; slurm_sacct_join "$(printf \'40|CANCELLED by 5|old\\n41|COMPLETED|victim\\n\')" < joined.txt');
+      assert.equal(r.code, 0, r.stderr);
+      // ?: the id is another job's (queue_states then answers from the job's own files)
+      assert.equal(r.stdout, [`RUNNING 21 ${j}/forger`, `? - ${j}/forger2`, `? - ${j}/other`, `PENDING 30_2 ${j}/arr/1`, `? - ${j}/arr/0`, `- 40 ${j}/old`, `- 41 ${j}/old2`, '',
+        `RUNNING 21 RUNNING ${j}/forger`, `? - ? ${j}/forger2`, `? - ? ${j}/other`, `PENDING 30_2 PENDING ${j}/arr/1`, `? - ? ${j}/arr/0`, `CANCELLED 40 - ${j}/old`, `? - - ${j}/old2`, ''].join('\n'));
     });
 
     test('writes a batch script that passes shellcheck and holds no job data', async (t) => {
@@ -166,7 +184,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       const bin = join(q.tmp, 'fakebin');
       mkdirSync(bin);
       const calls = join(q.tmp, 'squeue-calls');
-      writeFileSync(join(bin, 'squeue'), `#!/bin/sh\necho squeue >> '${calls}'\necho "1 RUNNING None"\n`, { mode: 0o755 });
+      writeFileSync(join(bin, 'squeue'), `#!/bin/sh\necho squeue >> '${calls}'\necho '1 RUNNING None|j1|tej ${q.jobDir('j1')} 1'\n`, { mode: 0o755 });
       writeFileSync(join(bin, 'sacct'), `#!/bin/sh\necho sacct >> '${calls}'\n`, { mode: 0o755 });
       for (const id of ['j1', 'j2', 'j3', 'j4']) fakeJob(q, id, { plugin: 'slurm', 'native-id': id === 'j1' ? '1' : '7', start: '101' });
       const env = { PATH: `${bin}:${process.env.PATH}` };
