@@ -1,6 +1,7 @@
 #!/bin/sh
 # Summary: What the batch-scheduler plugins (slurm, sge, pbs) share: the wrapper part of their batch
-#   scripts, the submit retry loop that never makes a duplicate job, and find/abandon of a submit attempt
+#   scripts, the submit retry loop that never makes a duplicate job, find/abandon of a submit attempt,
+#   and the tasks of an array made ready before the scheduler has them
 # Usage: sourced by queues/slurm.sh, sge.sh and pbs.sh as they are loaded (from the helper program:
 #   tej_lib_batch, src/remote/program.ts); function definitions only
 # Output (proto 1): nothing by itself
@@ -164,4 +165,18 @@ batch_foreign_into() {
 	else
 		batch_word=queued
 	fi
+}
+
+# array_tasks_prepare DIR PLUGIN "I1 I2 ...": prepare those tasks of the array in DIR for a batch
+# scheduler, before it is called: it may start a task at once, and a wrapper refuses a directory without
+# the work, meta and attempt it runs from (the task was then lost, never started). Each also gets
+# native-open and submitted (now_value: now_into first); its native id comes with the scheduler's answer.
+array_tasks_prepare() {
+	for _array_tp_i in $3; do
+		array_task_prepare "$1" "$_array_tp_i" "$2" || return 1
+		cp "$1/attempt" "$1/$_array_tp_i/attempt" 2>/dev/null || :
+		: >"$1/$_array_tp_i/native-open"
+		# shellcheck disable=SC2154 # now_value is set by now_into (common.sh)
+		printf '%s\n' "$now_value" >"$1/$_array_tp_i/submitted"
+	done
 }

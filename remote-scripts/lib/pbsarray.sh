@@ -26,14 +26,8 @@ pbs_array_submit() {
 	! read_state_into "$_pas_dir/meta/array/max" || _pas_max=$state_line
 	case $_pas_max in [1-9] | [1-9]*[0-9]) pbs_array_spec=$pbs_array_spec%$_pas_max ;; esac
 	now_into
-	# every task's directory is ready before qsub: the server may start a task at once (its wrapper runs
-	# only with the attempt it was started for)
-	for _pas_i in $pbs_array_tasks; do
-		array_task_prepare "$_pas_dir" "$_pas_i" pbs || return
-		cp "$_pas_dir/attempt" "$_pas_dir/$_pas_i/attempt" 2>/dev/null || :
-		: >"$_pas_dir/$_pas_i/native-open"
-		printf '%s\n' "$now_value" >"$_pas_dir/$_pas_i/submitted"
-	done
+	# every task's directory is ready before qsub (array_tasks_prepare, lib/batch.sh)
+	array_tasks_prepare "$_pas_dir" pbs "$pbs_array_tasks" || return
 	_pas_id=$(queue_submit "$_pas_dir" </dev/null) || return
 	printf '%s\n' "$_pas_id" >"$_pas_dir/native-ids"
 	_pas_t=0

@@ -49,15 +49,9 @@ slurm_array_submit() {
 	now_into
 	slurm_array_after=
 	slurm_array_blocks "$(slurm_max_array_size)" <"$_sas_dir/meta/array/tasks" >"$_sas_dir/blocks"
-	# every task's directory is ready before the first sbatch: Slurm may start a task at once, and its
-	# wrapper refuses a directory without the work, meta and attempt it runs from (the task was then lost)
+	# every task's directory is ready before the first sbatch (array_tasks_prepare, lib/batch.sh)
 	array_task_list_into "$_sas_dir"
-	for _sas_i in $array_task_list; do
-		array_task_prepare "$_sas_dir" "$_sas_i" slurm || return
-		cp "$_sas_dir/attempt" "$_sas_dir/$_sas_i/attempt" 2>/dev/null || :
-		: >"$_sas_dir/$_sas_i/native-open"
-		printf '%s\n' "$now_value" >"$_sas_dir/$_sas_i/submitted"
-	done
+	array_tasks_prepare "$_sas_dir" slurm "$array_task_list" || return
 	while read -r slurm_array_offset _sas_list; do
 		slurm_array_spec=$_sas_list$_sas_throttle
 		_sas_id=$(queue_submit "$_sas_dir" </dev/null) || return

@@ -417,15 +417,8 @@ sge_array_submit() {
 	! read_state_into "$_gas_dir/meta/array/max" || sge_array_throttle=$state_line
 	case $sge_array_throttle in [1-9] | [1-9]*[0-9]) ;; *) sge_array_throttle= ;; esac
 	now_into
-	# every task's directory is ready before qsub: Grid Engine may start a task at once, and its wrapper
-	# refuses a directory without the work, meta and attempt it runs from (the task was then lost)
-	for _gas_i in $sge_array_tasks; do
-		array_task_prepare "$_gas_dir" "$_gas_i" sge || return
-		cp "$_gas_dir/attempt" "$_gas_dir/$_gas_i/attempt" 2>/dev/null || :
-		: >"$_gas_dir/$_gas_i/native-open"
-		# shellcheck disable=SC2154 # now_value is set by now_into (common.sh)
-		printf '%s\n' "$now_value" >"$_gas_dir/$_gas_i/submitted"
-	done
+	# every task's directory is ready before qsub (array_tasks_prepare, lib/batch.sh)
+	array_tasks_prepare "$_gas_dir" sge "$sge_array_tasks" || return
 	_gas_id=$(queue_submit "$_gas_dir" </dev/null) || return
 	printf '%s\n' "$_gas_id" >"$_gas_dir/native-ids"
 	_gas_t=0
