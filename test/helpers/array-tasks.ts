@@ -8,6 +8,8 @@ export interface TaskJson {
   state: string;
   exit_code: number | null;
   native_id: string | null;
+  /** the scheduler's last word on the task (null: none, or it forgot the task) */
+  native_state: string | null;
 }
 
 /** The tasks of array ID on HOST, one `status --json` line each, through RUN (the CLI as some user). */

@@ -4,14 +4,32 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { truncate } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { truncate, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CHANNEL_SHELL, makeJob, ok, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
 import { useSshHost } from '../helpers/lab.js';
 
-/** A local HTTP server that records the path and body of every POST. */
+/**
+ * The direct plugin, whose submit returns only once ~/NAME.go exists: the job has started, and the
+ * client waits for the host's answer until the test lets it come. A Ctrl-C after the upload's end then
+ * lands before the answer, however loaded the machine (the client could otherwise have its answer
+ * before the test reads its stderr line).
+ */
+function gatedPlugin(name: string): string {
+  const direct = readFileSync(new URL('../../remote-scripts/queues/direct.sh', import.meta.url), 'utf8');
+  const renamed = direct.replace(/^queue_submit\(\) \{$/m, 'direct_submit() {');
+  assert.notEqual(renamed, direct, 'direct.sh defines queue_submit');
+  return `${renamed}
+queue_submit() {
+	direct_submit "$@"
+	while ! test -f "$HOME/${name}.go"; do sleep 0.1; done
+}
+`;
+}
+
 /** An HTTP server that records the POSTs it gets, on ADDRESS (the lab's gateway: the host posts webhooks itself). */
 async function recorder(address: string): Promise<{ server: Server; url: string; posts: { path: string; body: string }[] }> {
   const posts: { path: string; body: string }[] = [];
@@ -108,8 +126,12 @@ describe('a job is hostile input; the client acts only on what it submitted', ()
     );
     assert.equal((await run(['status', 'h1', '--id', 'int-early'])).code, 66);
 
+    // the host answers only once the test lets it (gatedPlugin): the interrupt comes before its answer
+    await writeFile(join(sshHost.jobs, 'gated.sh'), gatedPlugin('int-late'));
+    ok(await run(['setup', 'h1', '--plugin-file', join(sshHost.jobs, 'gated.sh')]));
     const small = await makeJob(join(sshHost.jobs, 'small'), { 'start.sh': 'true\n' });
-    const late = await interruptAt(['submit', 'h1', '--id', 'int-late', small], sshHost.home, /sending the end of job int-late/);
+    const late = await interruptAt(['submit', 'h1', '--plugin', 'gated', '--id', 'int-late', small], sshHost.home, /sending the end of job int-late/);
+    ok(await sshHost.lab.execAs('h1', 'alice', 'touch ~/int-late.go'));
     assert.ok(late.seen, late.stderr);
     assert.equal(late.code, 130, late.stderr);
     assert.equal(late.stdout, 'int-late\n', 'the id, as a submit prints it');

@@ -55,7 +55,10 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     assert.equal((await run(['status', 'p1', '--id', 'thr'])).stdout, '4 tasks: 2 running, 2 queued\n');
     assert.deepEqual(await takeCalls(lab, 'p1', 'alice'), ['qstat']);
     ok(await onHost('touch ~/thr.go'));
-    const ended = await waitFor('all ended', () => tasks('thr'), (ts) => counts(ts).finished === 4, 180_000);
+    // ended, and each end confirmed by the server: a task's exit code can be there while qstat still
+    // shows its job as running (R, E) until Slurm completes it
+    const running = (t: { native_state: string | null }) => /^[QHWTREBSU]$/.test(t.native_state ?? '');
+    const ended = await waitFor('all ended and confirmed', () => tasks('thr'), (ts) => counts(ts).finished === 4 && !ts.some(running), 180_000);
     assert.deepEqual(ended.map((t) => [t.id, t.state, t.exit_code]), [
       ['thr/0', 'finished', 0], ['thr/1', 'finished', 0], ['thr/2', 'finished', 0], ['thr/3', 'finished', 3],
     ]);
