@@ -152,11 +152,19 @@ job_state_into() {
 		return 0
 	fi
 	if ! test -f "$1/native-id"; then
+		# submit moves `submitter` from its staging directory into the job's: absent from the job's, then
+		# from staging, it may have moved in between, and is read in the job's once more. Else a live
+		# submit counted as dead, and the job's start was given up under it (launch_void): its wrapper
+		# ran nothing, and the job, once submit wrote native-id, was lost.
 		if read_state_into "$1/submitter"; then
 			# shellcheck disable=SC2154 # set by read_state_into (common.sh)
 			_job_state_submitter=$state_line
+		elif _job_state_submitter=$(staging_submitter "${1##*/}"); then
+			:
+		elif read_state_into "$1/submitter"; then
+			_job_state_submitter=$state_line
 		else
-			_job_state_submitter=$(staging_submitter "${1##*/}") || _job_state_submitter=
+			_job_state_submitter=
 		fi
 		if submitter_alive "$_job_state_submitter"; then
 			job_state_value=submitting
