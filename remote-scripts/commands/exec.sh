@@ -8,7 +8,8 @@
 #   shell, which runs on the terminal that is this helper's stdin
 # Exit: after the markers, the command's own status (128+N when signal N killed it, 127 not found, 126
 #   not executable); before them: 64 usage; 65 bad id or metadata; 66 no such job, or its directory is
-#   gone; 69 queue not set up; 75 the job is still being submitted
+#   gone; 69 queue not set up, or a running job's scheduler shows no job of tej's for it (queue_own_id);
+#   75 the job is still being submitted, or its scheduler did not answer
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -137,6 +138,11 @@ fi
 # Where: the plugin of the job says (queue_exec: inside a Slurm allocation); a plugin that cannot be
 # loaded any more, or without queue_exec (the default), runs the command here.
 load_job_queue "$job_dir"
+# a running job's command runs in the allocation of the job tej made for it, never in another job's
+# whose id this one wrote into its native-id
+if test "$state" = running && test -n "$job_native"; then
+	job_own_native "$job_dir" "$id"
+fi
 
 cd -P "$work" || die "$EX_NOINPUT" "cannot enter the directory of job $id"
 test -z "${TEJ_UMASK:-}" || umask "$TEJ_UMASK"

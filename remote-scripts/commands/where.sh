@@ -5,7 +5,8 @@
 #   address of the machine it runs on as this host reaches it (127.0.0.1 for direct, the first node of
 #   a Slurm allocation), from the plugin's queue_node
 # Exit: 0 ok (any state); 64 usage; 65 bad id; 66 no such job; 69 queue not set up, or the plugin cannot
-#   tell the node of a running job
+#   tell the node of a running job (its scheduler shows no job of tej's for it: queue_own_id); 75 the
+#   scheduler did not answer
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -34,6 +35,8 @@ if test "$state" = running; then
 	# The plugin of the job says (queue_node); one that cannot be loaded any more, or without
 	# queue_node (the default), runs jobs on this host.
 	load_job_queue "$job_dir"
+	# never the node of another job whose id this one wrote into its native-id
+	job_own_native "$job_dir" "$id"
 	node=$(queue_node "$job_dir" "$job_native") || die "$EX_UNAVAILABLE" "cannot tell which node job $id runs on"
 	# The client checks the name too: one word, nothing a job could smuggle a second line into.
 	case $node in

@@ -300,6 +300,15 @@ queue_defaults() {
 	queue_node() {
 		echo 127.0.0.1
 	}
+	# queue_own_id JOB_DIR NATIVE_ID: print the native id of the job the plugin made for JOB_DIR, as its
+	# scheduler shows it: NATIVE_ID (read from files the job can write) when the scheduler shows that
+	# job as tej's for JOB_DIR, else the one it shows by the job's name; 1 when there is none, 2 when
+	# the scheduler does not answer. where, exec and shell ask it before queue_node, queue_exec and
+	# queue_shell. Optional: this default vouches for NATIVE_ID (direct: the wrapper's pid, which the
+	# job's state proved by its start time).
+	queue_own_id() {
+		printf '%s\n' "$2"
+	}
 	# queue_shell JOB_DIR NATIVE_ID STATE SHELL [ARGS...]: as queue_exec, for an interactive shell whose
 	# stdin, stdout and stderr are a terminal (exec --shell); a plugin that runs it elsewhere must give it
 	# a terminal there (slurm: srun --pty). Optional: this default runs it here.
@@ -417,6 +426,19 @@ load_job_queue() {
 	else
 		queue_defaults
 	fi
+}
+
+# job_own_native JOB_DIR ID: set job_native (the job's native id, from job_state_into) to the one its
+# plugin's scheduler shows as tej's for the job (queue_own_id), or die: 69 when it shows none, 75 when
+# it does not answer. The plugin is loaded (load_job_queue).
+job_own_native() {
+	_job_own_status=0
+	job_native=$(queue_own_id "$1" "$job_native") || _job_own_status=$?
+	case $_job_own_status in
+	0) ;;
+	1) die "$EX_UNAVAILABLE" "the scheduler shows no job of tej's for job $2: it may have ended just now ('tej status --id $2' tells)" ;;
+	*) die "$EX_TEMPFAIL" "the scheduler did not answer about job $2: try again" ;;
+	esac
 }
 
 # load_own_plugin NAME: run the user's own plugin from the text read once and checked against the sha256

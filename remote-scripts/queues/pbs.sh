@@ -475,6 +475,30 @@ queue_kill() {
 	wait_end_record "$1"
 }
 
+# queue_own_id JOB_DIR NATIVE_ID: the id qstat shows as the PBS job tej made for the job
+# (pbs_owned_into: native-id is in the job's reach), else the one qstat shows by the job's tag (pbs_find;
+# none for a task); a task under Slurm's wrappers (its own Slurm id) when qstat shows that id with its
+# array's tag; 1 none, 2 no answer
+queue_own_id() {
+	_qoi_status=0
+	pbs_owned_into "$1" "$2" || _qoi_status=$?
+	case $_qoi_status in
+	0) printf '%s\n' "$pbs_owned_id" ;;
+	1)
+		case ${1#"$TEJ_ROOT/jobs/"} in */*) return 1 ;; esac
+		pbs_find "$1"
+		;;
+	3)
+		# _po_ids: the ids pbs_owned_into found with the array's tag
+		case " $(printf '%s\n' "$_po_ids" | tr '\n' ' ') " in
+		*" $2 "*) printf '%s\n' "$2" ;;
+		*) return 1 ;;
+		esac
+		;;
+	*) return 2 ;;
+	esac
+}
+
 # queue_node JOB_DIR NATIVE_ID: the first host of a running job's exec_host (qstat -f: Torque's
 # node/0+node/1, PBS Pro's node/0*2+other/0, Slurm's wrappers' node/2), where the batch script and so
 # the job itself run. No queue_exec: neither dialect runs a command inside a running job from outside

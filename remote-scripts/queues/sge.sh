@@ -334,6 +334,23 @@ sge_listed() {
 	printf '%s\n' "$_sge_listed" | sge_lines | awk -v id="$1" '$1 == id { print $2; exit }'
 }
 
+# queue_own_id JOB_DIR NATIVE_ID: NATIVE_ID when qstat shows it as the Grid Engine job tej made for the
+# job (sge_owned, lib/gridengine.sh: native-id is in the job's reach; a task's, its array's), else the
+# one qstat shows by the job's name and context (sge_find; none for a task); 1 none, 2 no answer
+queue_own_id() {
+	load_lib gridengine
+	_qoi_status=0
+	sge_owned "$1" "$2" || _qoi_status=$?
+	case $_qoi_status in
+	0) printf '%s\n' "$2" ;;
+	1)
+		case ${1#"$TEJ_ROOT/jobs/"} in */*) return 1 ;; esac
+		sge_find "$1"
+		;;
+	*) return 2 ;;
+	esac
+}
+
 # queue_node JOB_DIR NATIVE_ID: the host a running job runs on (qstat's queue column, QUEUE@HOST)
 queue_node() {
 	case $2 in

@@ -434,16 +434,13 @@ queue_node() {
 # queue_kill JOB_DIR NATIVE_ID GRACE: scancel (a queued job too), then wait for Slurm to end it: Slurm
 # sends TERM, then KILL after its KillWait. The wrapper survives the TERM and records the end.
 queue_kill() {
-	# only a Slurm job tej made for this job (slurm_owned): native-id is in the job's reach; a job that
-	# rewrote it is found by its name and comment (a task by its array's kill: slurm_array_kill)
+	# only a Slurm job tej made for this job (slurm_own_id_into): native-id is in the job's reach (a task
+	# is killed with its array: slurm_array_kill)
 	_qk_owned=0
-	slurm_owned "$1" "$2" || _qk_owned=$?
+	slurm_own_id_into "$1" "$2" || _qk_owned=$?
 	case $_qk_owned in
-	0) ;;
-	1)
-		_qk_found=$(slurm_find "$1") || return 0
-		set -- "$1" "$_qk_found" "$3"
-		;;
+	0) set -- "$1" "$slurm_own_id" "$3" ;;
+	1) return 0 ;;
 	*) return "$EX_TEMPFAIL" ;;
 	esac
 	if ! scancel "$2" 2>"$1/scancel.err"; then
@@ -488,6 +485,28 @@ slurm_owned_into() {
 $_so_out
 EOF_SO
 	slurm_owned_bases="$slurm_owned_bases "
+}
+
+# slurm_own_id_into DIR NATIVE: set slurm_own_id to the Slurm job tej made for the job in DIR: NATIVE
+# (read from files the job can write) when slurm_owned confirms it, else the one squeue shows by the
+# job's name and comment (slurm_find: a job that rewrote its native-id). 1 when Slurm has none, 2 when
+# squeue does not answer.
+slurm_own_id_into() {
+	slurm_own_id=
+	_soi_status=0
+	slurm_owned "$1" "$2" || _soi_status=$?
+	case $_soi_status in
+	0) slurm_own_id=$2 ;;
+	1) slurm_own_id=$(slurm_find "$1") || return ;;
+	*) return 2 ;;
+	esac
+}
+
+# queue_own_id JOB_DIR NATIVE_ID: slurm_own_id_into, printed (where, exec and shell run only in or
+# about the allocation of a job tej made for this one)
+queue_own_id() {
+	slurm_own_id_into "$1" "$2" || return
+	printf '%s\n' "$slurm_own_id"
 }
 
 # slurm_owned DIR NATIVE: whether NATIVE (JOBID or JOBID_N, read from files the job can write) is a

@@ -53,6 +53,28 @@ describe('tej exec and tej shell on a real Slurm', { concurrency: true }, () => 
     assert.match(outside.stdout.split('\n')[1]!, new RegExp(`/jobs/${id}/work$`));
   });
 
+  it("runs a job's command in its own allocation, not in another job's whose id it wrote into its native-id", async () => {
+    const victim = await makeJob(join(slurm.jobs, 'sx-victim'), { 'start.sh': 'while ! test -f stop; do sleep 0.2; done\n' });
+    ok(await run(['submit', 's1', '--id', 'sx-victim', victim]));
+    const victimId = (await waitFor('sx-victim running', () => statusOf('sx-victim'), (s) => s.state === 'running', 120_000)).native_id!;
+    const liar = await makeJob(join(slurm.jobs, 'sx-liar'), {
+      'start.sh': `echo ${victimId} > "$TEJ_QUEUE/jobs/sx-liar/native-id"\nwhile ! test -f stop; do sleep 0.2; done\n`,
+    });
+    ok(await run(['submit', 's1', '--id', 'sx-liar', liar]));
+    try {
+      await waitFor('sx-liar running with the forged id', () => statusOf('sx-liar'), (s) => s.state === 'running' && s.native_id === victimId, 120_000);
+      const own = (await slurm.lab.execAs('s1', 'alice', 'squeue -h -n sx-liar -o %i')).stdout.trim();
+      assert.match(own, /^\d+$/);
+      assert.notEqual(own, victimId);
+      const inside = await run(['exec', 's1', '--id', 'sx-liar', '--', 'sh', '-c', 'echo "$SLURM_JOB_ID"']);
+      assert.equal(inside.code, 0, inside.stderr);
+      assert.equal(inside.stdout, `${own}\n`, 'the step ran in the liar\'s own allocation');
+    } finally {
+      ok(await run(['exec', 's1', '--id', 'sx-liar', '--', 'touch', 'stop']));
+      ok(await run(['exec', 's1', '--id', 'sx-victim', '--', 'touch', 'stop']));
+    }
+  });
+
   it("runs a queued job's command on the login node, in its directory", async () => {
     const id = 'sx-held';
     const dir = await makeJob(join(slurm.jobs, id), {
