@@ -37,6 +37,21 @@ describe('ShellSession', () => {
     for (let i = 0; i < 256; i++) assert.equal(r.stdout[i], i);
   });
 
+  test("keeps each reply whole while the next ones arrive into the same buffer (pipelined, many chunks each)", async (t) => {
+    const { child, session } = startShell();
+    t.after(() => child.kill());
+    // 600 KB each, of one byte value per request: a reply taken as a view of the inbox's buffer must
+    // not be written over by the replies read after it
+    const fills = [0x41, 0x42, 0x43, 0x44];
+    const results = await Promise.all(fills.map((f) => session.run(`head -c 600000 /dev/zero | tr '\\0' '\\${f.toString(8)}'; printf 'e%s' ${f} >&2`, undefined, { pipelined: true })));
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.length, 600_000);
+      assert.ok(r.stdout.every((b) => b === fills[i]), `reply ${i} holds only ${String.fromCharCode(fills[i]!)}`);
+      assert.equal(r.stderr, `e${fills[i]}`);
+    }
+  });
+
   test('runs queued requests in order, each in a fresh shell that cannot read the next request', async (t) => {
     const { child, session } = startShell();
     t.after(() => child.kill());
