@@ -126,9 +126,13 @@ class NamespaceLab<N extends string> implements Lab<N> {
   async exec(host: N, cmd: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (!(host in this.hosts)) throw new Error(`lab ${this.name}: no host '${host}'`);
     // init.pid is "PID START": enter only the process lab.sh started, never one that reuses its pid
-    const [pid, start] = (await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch(() => '')).trim().split(' ');
-    if (!pid || !start || startTime(Number(pid)) !== start) {
-      throw new Error(`lab ${this.name}: host '${host}' is not running${await this.initWords(host)}${this.whatHappened(host)}`);
+    const recorded = await readFile(join(this.dir, 'hosts', host, 'init.pid'), 'utf8').catch((e: NodeJS.ErrnoException) => `(${e.code})`);
+    const [pid, start] = recorded.trim().split(' ');
+    const now = pid ? startTime(Number(pid)) : '';
+    if (!pid || !start || now !== start) {
+      // what was compared, for the flake seen twice right after `up done` with the host's processes alive
+      const compared = `\n  init.pid held ${JSON.stringify(recorded)}; pid ${pid || '-'} has start time ${JSON.stringify(now)} (${now ? 'another process' : 'gone or a zombie'})`;
+      throw new Error(`lab ${this.name}: host '${host}' is not running${compared}${await this.initWords(host)}${this.whatHappened(host)}`);
     }
     return run('nsenter', ['-t', pid, '-m', '-u', '-n', '-p', '-i', '--', 'env', '-i', 'HOME=/root', ...HOST_ENV, ...cmd], opts);
   }
