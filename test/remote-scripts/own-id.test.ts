@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { HelperQueue } from './_queue.js';
-import { eachShell, SHELLS } from './_shells.js';
+import { eachShell, type Shell, SHELLS } from './_shells.js';
 
 /** Stand-ins in DIR/bin that print $STUB/<name>.out (exit 1 when $STUB/<name>.fail exists); qstat -j ID prints $STUB/qstat-j-ID. */
 function stubs(dir: string): string {
@@ -58,36 +58,45 @@ function withPlugin(q: HelperQueue, plugin: string, stub: string, script: string
 /** "CODE:OUTPUT" of queue_own_id for each NATIVE on the job dir ID (one line each). */
 const ASK = (id: string, natives: string[]) => natives.map((n) => `o=$(queue_own_id "$J/${id}" '${n}') && echo "0:$o" || echo "$?:"`).join('; ');
 
+/** A queue with the jobs liar (attempt a1) and victim (a9), and an empty stand-in directory. */
+function liarQueue(shell: Shell, t: TestContext): { q: HelperQueue; stub: string } {
+  const q = new HelperQueue(shell);
+  t.after(() => q.cleanUp());
+  jobDir(q, 'liar', 'a1');
+  jobDir(q, 'victim', 'a9');
+  const stub = join(q.tmp, 'stub');
+  mkdirSync(stub);
+  return { q, stub };
+}
+
+/**
+ * With the scheduler's listing EMPTIED (FILE and what it then holds), a forged id gives none (1); with
+ * the scheduler down (CMD.fail), the job's own id gives no answer (2).
+ */
+function noneThenDown(q: HelperQueue, plugin: string, stub: string, emptied: [file: string, content: string], cmd: string, forged: string, own: string): void {
+  writeFileSync(join(stub, emptied[0]), emptied[1]);
+  assert.equal(withPlugin(q, plugin, stub, ASK('liar', [forged])).stdout, '1:\n', 'none of its own: none');
+  writeFileSync(join(stub, `${cmd}.fail`), '');
+  assert.equal(withPlugin(q, plugin, stub, ASK('liar', [own])).stdout, '2:\n', 'no answer');
+}
+
 describe('queue_own_id: the job tej made, never the one a job named', { concurrency: SHELLS.length }, () => {
   eachShell((shell) => {
     test('slurm: the id squeue shows with the job\'s name and comment; a forged one gives the job\'s own', async (t) => {
-      const q = new HelperQueue(shell);
-      t.after(() => q.cleanUp());
-      jobDir(q, 'liar', 'a1');
-      jobDir(q, 'victim', 'a9');
+      const { q, stub } = liarQueue(shell, t);
       jobDir(q, 'arr', 'a2');
       mkdirSync(join(q.jobDir('arr'), '1'));
-      const stub = join(q.tmp, 'stub');
-      mkdirSync(stub);
       const j = join(q.root, 'jobs');
       // %F %k and %i %k alike: a job's own id, then its comment (slurm_comment)
       writeFileSync(join(stub, 'squeue.out'), `20 tej ${j}/victim a9\n21 tej ${j}/liar a1\n30 tej ${j}/arr a2\n`);
       const r = withPlugin(q, 'slurm', stub, `${ASK('liar', ['21', '20', '20_1'])}; ${ASK('arr/1', ['30_1', '20_1'])}`);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, ['0:21', '0:21', '0:21', '0:30_1', '1:', ''].join('\n'));
-      writeFileSync(join(stub, 'squeue.out'), `20 tej ${j}/victim a9\n`);
-      assert.equal(withPlugin(q, 'slurm', stub, ASK('liar', ['20'])).stdout, '1:\n', 'none of its own: none');
-      writeFileSync(join(stub, 'squeue.fail'), '');
-      assert.equal(withPlugin(q, 'slurm', stub, ASK('liar', ['21'])).stdout, '2:\n', 'no answer');
+      noneThenDown(q, 'slurm', stub, ['squeue.out', `20 tej ${j}/victim a9\n`], 'squeue', '20', '21');
     });
 
     test('sge: the id qstat -j shows as this user\'s, with the job\'s name and context; a forged one gives the job\'s own', async (t) => {
-      const q = new HelperQueue(shell);
-      t.after(() => q.cleanUp());
-      jobDir(q, 'liar', 'a1');
-      jobDir(q, 'victim', 'a9');
-      const stub = join(q.tmp, 'stub');
-      mkdirSync(stub);
+      const { q, stub } = liarQueue(shell, t);
       // the -j records and the -xml listing, from the plugin's own sge_context
       const made = withPlugin(q, 'sge', stub, `me=$(id -un)
 for x in 20:victim 21:liar; do n=\${x%%:*} name=\${x#*:}
@@ -98,19 +107,11 @@ printf '<job_info>\\n<queue_info>\\n<job_list state="running">\\n<JB_job_number>
       const r = withPlugin(q, 'sge', stub, ASK('liar', ['21', '20', '20.3', '99']));
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, ['0:21', '0:21', '0:21', '0:21', ''].join('\n'));
-      writeFileSync(join(stub, 'qstat.xml'), '<job_info>\n</job_info>\n');
-      assert.equal(withPlugin(q, 'sge', stub, ASK('liar', ['20'])).stdout, '1:\n', 'none of its own: none');
-      writeFileSync(join(stub, 'qstat.fail'), '');
-      assert.equal(withPlugin(q, 'sge', stub, ASK('liar', ['21'])).stdout, '2:\n', 'no answer');
+      noneThenDown(q, 'sge', stub, ['qstat.xml', '<job_info>\n</job_info>\n'], 'qstat', '20', '21');
     });
 
     test('pbs: the id qstat -f shows as this user\'s with the job\'s tag; a forged one gives the job\'s own', async (t) => {
-      const q = new HelperQueue(shell);
-      t.after(() => q.cleanUp());
-      jobDir(q, 'liar', 'a1');
-      jobDir(q, 'victim', 'a9');
-      const stub = join(q.tmp, 'stub');
-      mkdirSync(stub);
+      const { q, stub } = liarQueue(shell, t);
       const made = withPlugin(q, 'pbs', stub, `me=$(id -un)
 for x in 20:victim 21:liar; do n=\${x%%:*} name=\${x#*:}
 	printf 'Job Id: %s.server\\n    Job_Name = %s\\n    Job_Owner = %s@login\\n    job_state = R\\n\\n' "$n" "$(pbs_tag "$J/$name")" "$me"
@@ -119,18 +120,11 @@ done >"$STUB/qstat.out"`);
       const r = withPlugin(q, 'pbs', stub, ASK('liar', ['21.server', '20.server', '-x']));
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, ['0:21.server', '0:21.server', '0:21.server', ''].join('\n'));
-      writeFileSync(join(stub, 'qstat.out'), '');
-      assert.equal(withPlugin(q, 'pbs', stub, ASK('liar', ['20.server'])).stdout, '1:\n', 'none of its own: none');
-      writeFileSync(join(stub, 'qstat.fail'), '');
-      assert.equal(withPlugin(q, 'pbs', stub, ASK('liar', ['21.server'])).stdout, '2:\n', 'no answer');
+      noneThenDown(q, 'pbs', stub, ['qstat.out', ''], 'qstat', '20.server', '21.server');
     });
 
     test('where and exec die with 69 when the scheduler shows none, 75 when it does not answer (job_own_native)', async (t) => {
-      const q = new HelperQueue(shell);
-      t.after(() => q.cleanUp());
-      jobDir(q, 'liar', 'a1');
-      const stub = join(q.tmp, 'stub');
-      mkdirSync(stub);
+      const { q, stub } = liarQueue(shell, t);
       writeFileSync(join(stub, 'squeue.out'), '');
       const none = withPlugin(q, 'slurm', stub, 'job_native=20; job_own_native "$J/liar" liar; echo "not reached"');
       assert.equal(none.code, 69, none.stderr);
