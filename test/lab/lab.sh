@@ -319,7 +319,13 @@ host_start_once() {  # NAME: fails when init dies before its start time is read
     "$BIN/hostinit.sh" > "$h/log/init.log" 2>&1 < /dev/null &
   up=$!
   echo "$up $(pid_start "$up")" > "$h/unshare.pid"
-  for _ in $(seq 1 300); do c=$(pgrep -P "$up" || true); [ -n "$c" ] && break; sleep 0.01; done
+  # unshare's child: PID 1 of the host's new pid namespace (NSpid ends in 1), one pid, nothing else
+  for _ in $(seq 1 300); do
+    c=$(pgrep -P "$up" || true)
+    [[ $c =~ ^[0-9]+$ ]] && [ "$(awk '$1 == "NSpid:" { print $NF }' "/proc/$c/status" 2>/dev/null)" = 1 ] && break
+    c=""
+    sleep 0.01
+  done
   [ -n "$c" ] || return 1
   # The start time must be read: an init.pid without it names no process (ours, lab.ts's exec), and
   # one CI run had its host declared dead from the start when the read came back empty once. Empty
@@ -531,6 +537,7 @@ restart)
   known "$1"; T0=$(now); T1=$(date +%Y-%m-%dT%H:%M:%S)
   event "restart $1"
   host_stop "$1"; host_start "$1"; host_wait "$1" "$T1"; log "$1 restarted in $(since "$T0")s"
+  event "restart done: $1=init $(cat "$LAB/hosts/$1/init.pid")"
   ;;
 exec)
   [ $# -ge 2 ] || die "usage: lab.sh exec HOST CMD..."
