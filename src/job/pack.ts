@@ -50,7 +50,9 @@ export async function scanJobDir(dir: string, exclude: (path: string, isDirector
       // Decided from the directory entry alone: an excluded file is never opened, an excluded directory never walked.
       if (exclude(path, dirent.isDirectory())) continue;
       const st = lstatSync(full);
-      const base = { path, mode: st.mode & 0o777, mtime: st.mtime };
+      // mtimeMs floored: Node's st.mtime rounds to the nearest millisecond, so that a time of x.9996 s
+      // went into the tar header as x + 1 (tar and the host's files keep whole seconds, cut down)
+      const base = { path, mode: st.mode & 0o777, mtime: new Date(Math.floor(st.mtimeMs)) };
       if (st.isDirectory()) {
         try {
           accessSync(full, constants.R_OK | constants.X_OK);

@@ -2,7 +2,7 @@
 // since the scan is refused, never sent torn (the tar header promised the scan's size).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -65,6 +65,21 @@ describe('packJob', () => {
     assert.equal(readFileSync(join(out, 'work', ...Array.from({ length: 12 }, (_, i) => `level${i}`), 'x'.repeat(90)), 'utf8'), 'deep');
     assert.equal(readlinkSync(join(out, 'work', 'farlink')), `../${'t'.repeat(120)}`);
     assert.ok(existsSync(join(out, 'end-N0nce')));
+  });
+
+  it("gives each file its mtime's whole seconds, cut down as tar does, also just before a second's end", async () => {
+    const dir = makeJob('mtimes', { 'start.sh': 'exit 0\n', 'late.txt': 'x', 'early.txt': 'y' });
+    // x.9996 s: Node's Stats.mtime rounds it to the next second's first millisecond
+    utimesSync(join(dir, 'late.txt'), 1_600_000_000, 1_600_000_000.9996);
+    utimesSync(join(dir, 'early.txt'), 1_600_000_000, 1_600_000_000.0004);
+    const archive = await drain(packJob(await scanJobDir(dir), { script: 'start.sh' }, 'N0nce'));
+    const out = join(root, 'mtimes-out');
+    mkdirSync(out);
+    writeFileSync(join(root, 'mtimes.tar'), archive);
+    execFileSync('tar', ['xf', join(root, 'mtimes.tar'), '-C', out]);
+    for (const f of ['late.txt', 'early.txt']) {
+      assert.equal(Math.floor(statSync(join(out, 'work', f)).mtimeMs / 1000), 1_600_000_000, `${f}: ${statSync(join(dir, f)).mtimeMs}`);
+    }
   });
 
   const changes = { grew: (f: string) => appendFileSync(f, 'more'), shrank: (f: string) => truncateSync(f, 3) };
