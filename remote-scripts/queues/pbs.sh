@@ -401,14 +401,18 @@ pbs_letter() {
 # qstat shows NATIVE_ID (read from a file the job can write) as a job tej submitted for it: this user's,
 # named with the job's tag (pbs_jobs). A task of an array (ID/N) is its array's: the array 123[].server of
 # its 123[N].server. 1 when it is not, 2 when qstat does not answer, 3 for a task under Slurm's wrappers
-# (123_N), which no qdel ends alone. So `kill` deletes only what tej made for this job.
+# (123_N), which no qdel ends alone. So `kill` deletes only what tej made for this job. Sets
+# pbs_owned_ids too: pbs_jobs' ids for the job (its array's for a task), " ID ID ... ", for a caller that
+# judges a wrappers' task itself (queue_own_id).
 pbs_owned_into() {
 	pbs_owned_id=
+	pbs_owned_ids=' '
 	_po_dir=$1
 	case ${1#"$TEJ_ROOT/jobs/"} in */*) _po_dir=${1%/*} ;; esac
 	_po_status=0
 	_po_ids=$(pbs_jobs "$_po_dir") || _po_status=$?
 	case $_po_status in 0) ;; 1) return 1 ;; *) return 2 ;; esac
+	pbs_owned_ids=" $(printf '%s\n' "$_po_ids" | tr '\n' ' ') "
 	pbs_id_ok "$2" || return 1
 	case $2 in
 	*\[[0-9]*\]*) _po_key=${2%%\[*}[]${2#*\]} ;;
@@ -418,7 +422,7 @@ pbs_owned_into() {
 	*) _po_key=$2 ;;
 	esac
 	# the array, or the subjob itself when qstat lists subjobs
-	case " $(printf '%s\n' "$_po_ids" | tr '\n' ' ') " in
+	case $pbs_owned_ids in
 	*" $_po_key "* | *" $2 "*) pbs_owned_id=$2 ;;
 	*) return 1 ;;
 	esac
@@ -489,8 +493,8 @@ queue_own_id() {
 		pbs_find "$1"
 		;;
 	3)
-		# _po_ids: the ids pbs_owned_into found with the array's tag
-		case " $(printf '%s\n' "$_po_ids" | tr '\n' ' ') " in
+		# the ids pbs_owned_into found with the array's tag
+		case $pbs_owned_ids in
 		*" $2 "*) printf '%s\n' "$2" ;;
 		*) return 1 ;;
 		esac
