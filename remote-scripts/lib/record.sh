@@ -2,7 +2,7 @@
 # Summary: Status records: one job (emit_job_record) or many, the ended ones read in one awk (emit_job_records)
 #   (sourced after common.sh, proc.sh, state.sh and answers.sh)
 # Usage: . "$TEJ_ROOT/lib/record.sh"   (function definitions only)
-#   emit_job_records ID..., emit_job_record ID, record_file KEY FILE
+#   emit_job_records ID..., emit_job_record ID, job_record_into ID, record_file KEY FILE
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
 # shellcheck shell=sh
@@ -19,12 +19,18 @@ record_file() {
 	fi
 }
 
-# emit_job_record ID: the status record of one job (state=absent when it does not exist)
+# emit_job_record ID: print the status record of one job (job_record_into)
 emit_job_record() {
-	emit id "$1"
+	job_record_into "$1"
+	printf '%s' "$job_record"
+}
+
+# job_record_into ID: set job_record to the status record of one job, its id= line first (state=absent
+# when it does not exist)
+job_record_into() {
 	_emit_job_record_dir=$TEJ_ROOT/jobs/$1
 	if ! test -d "$_emit_job_record_dir"; then
-		emit state absent
+		job_record="id=$1${nl}state=absent$nl"
 		return 0
 	fi
 	# One moment of the job: the state, its files, then the state again. A job that moved on in between
@@ -40,7 +46,7 @@ emit_job_record() {
 		fi
 		job_state_into "$_emit_job_record_dir"
 		_emit_job_record_state=$job_state_value
-		job_record="state=$_emit_job_record_state$nl"
+		job_record="id=$1${nl}state=$_emit_job_record_state$nl"
 		# A running job's duration runs to the host's clock: the first such record reads it, once per call
 		# (status prints no now= in its header, so that a status of ended jobs forks nothing for it).
 		if test "$_emit_job_record_state" = running; then
@@ -82,7 +88,6 @@ emit_job_record() {
 			break
 		fi
 	done
-	printf '%s' "$job_record"
 }
 
 # ended_records: print the status records of the jobs listed in ended_batch ("ID STATE HOW" lines),

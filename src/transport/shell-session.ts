@@ -15,14 +15,19 @@
 // requests: its script is first run whole in a subshell, and only one that got to its end (no syntax
 // error, no exit) runs again in the shell; afterwards `set +eu` and the umask from before undo what it may
 // have set. The session's reply framing is the same. A request of runHere() runs in the shell itself
-// too, `{ eval '<script>'; } </dev/null`: no fork, for the functions of the load that are written to
-// leave the shell as they found it.
+// too, `{ eval '<script>'; } </dev/null 2>/dev/null`: no fork, for the functions of the load that are
+// written to leave the shell as they found it. Those put their reply in $tej_here, which goes out with
+// the stdout mark in one printf, and say nothing on stderr (no stderr mark): one write, so one packet
+// of the channel for the whole call, where a reply printed piece by piece and two marks took five, each
+// a wake-up and a decryption for the client (without ssh2's binding, a cipher made per packet).
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { ConnectionError } from '../errors.js';
 import { Inbox } from './inbox.js';
 import { shEvalLine, shLine, shQuote } from './quote.js';
 import type { RunResult } from './transport.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** What a --persist master's warm shell holds (src/persist/warm-shell.ts). */
 export interface Preloaded {
@@ -144,7 +149,8 @@ export class ShellSession {
    * Runs a one-line `script` in the session's shell itself, with stdin from /dev/null and no fork: a
    * subshell's fork costs more than the round trip. The script must be one whose every path is known:
    * no exit, no exec, no cd, nothing that fails under `set -e` or reads stdin (it would end or derail
-   * the session); only a function of the load written for it (remote-scripts/lib/session.sh).
+   * the session); only a function of the load written for it (remote-scripts/lib/session.sh). Its reply
+   * is what it prints then what it left in $tej_here; its stderr is dropped (the reply's stderr is '').
    */
   runHere(script: string): Promise<RunResult> {
     if (script.includes('\n')) return Promise.reject(new Error('runHere takes a one-line script'));
@@ -209,13 +215,12 @@ export class ShellSession {
         const next = this.queue.shift()!;
         this.inflight.push(next);
         const t = this.token;
-        const request =
-          next.where === 'load'
-            ? loadLine(next.script)
-            : next.where === 'here'
-              ? `{ eval ${shQuote(next.script)}; } </dev/null`
-              : `( ${shEvalLine(next.script)} ) </dev/null`;
-        this.write(`${request}; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`);
+        if (next.where === 'here') {
+          this.write(`tej_here=; { eval ${shQuote(next.script)}; } </dev/null 2>/dev/null; s=$?; printf '%s\\036tej-%s-%s:%s\\n' "$tej_here" end ${t} "$s"; tej_here=\n`);
+        } else {
+          const request = next.where === 'load' ? loadLine(next.script) : `( ${shEvalLine(next.script)} ) </dev/null`;
+          this.write(`${request}; s=$?; printf '\\036tej-%s-%s:%s\\n' end ${t} "$s"; printf '\\036tej-%s-%s:\\n' end ${t} >&2\n`);
+        }
         next.onWritten?.();
       }
       const c = this.inflight[0];
@@ -224,9 +229,12 @@ export class ShellSession {
       if (c.stdout === undefined) return;
       c.status ??= this.out.line();
       if (c.status === undefined) return; // the mark is here, its status line not yet
-      c.stderr ??= this.err.take(this.mark);
-      if (c.stderr === undefined) return;
-      this.err.line(); // the newline after the stderr mark
+      if (c.where === 'here') c.stderr ??= EMPTY;
+      else {
+        c.stderr ??= this.err.take(this.mark);
+        if (c.stderr === undefined) return;
+        this.err.line(); // the newline after the stderr mark
+      }
       this.inflight.shift();
       const code = Number(c.status);
       c.resolve({ code: Number.isInteger(code) ? code : null, stdout: c.stdout, stderr: c.stderr.toString() });

@@ -85,5 +85,46 @@ describe('the session shell', { concurrency: SHELLS.length }, () => {
       else assert.deepEqual(between.filter((l) => /\bexecve\(/.test(l)).map((l) => /execve\("[^"]*\/([^/"]+)"/.exec(l)?.[1]), forks.map(() => 'printf'));
       assert.ok(lines.slice(end).some((l) => /\b(clone3?|v?fork)\(/.test(l)), 'the subshell calls after the marks fork');
     });
+
+    test("takes an ended job's record from its end-record when it is well-formed, else from the files", async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      const files = { start: '101\n', end: '102\n', 'exit-code': '0\n' };
+      // an end-record that says other than the files: which of the two the record shows tells which was read
+      const record = (lines: string[]) => `tej-end-record=1\n${lines.join('\n')}`;
+      const cases: [string, string | undefined][] = [
+        ['good', record(['plugin=direct', 'native_id=42', 'exit_code=7', 'labels=a=b', 'usage=x y', ''])],
+        ['lastline', record(['plugin=direct', 'exit_code=7'])], // no newline after its last line: taken, as awk's getline takes it
+        ['header', 'tej-end-record=2\nexit_code=7\n'],
+        ['order', record(['exit_code=7', 'plugin=direct', ''])],
+        ['twice', record(['exit_code=7', 'exit_code=8', ''])],
+        ['unknown', record(['exit_code=7', 'state=running', ''])],
+        ['noeq', record(['exit_code=7', 'plugin', ''])],
+        ['emptykey', record(['=7', ''])],
+        ['dir', undefined],
+      ];
+      for (const [id, text] of cases) {
+        fakeJob(q, id, files);
+        if (text === undefined) mkdirSync(join(q.jobDir(id), 'end-record'));
+        else writeFileSync(join(q.jobDir(id), 'end-record'), text);
+      }
+      fakeJob(q, 'task', { ...files, queued: '' });
+      writeFileSync(join(q.jobDir('task'), 'end-record'), record(['exit_code=7', '']));
+      const { session, close } = await loadedShell(q, shell, join(q.tmp, 'trace'));
+      t.after(close);
+      const ids = [...cases.map(([id]) => id), 'task'];
+      const here = await session.runHere(sessionStatusScript(q.root, ids));
+      assert.equal(here.code, 0, here.stderr);
+      const records = here.stdout.toString().split(/\n(?=id=)/);
+      const exitCodes = Object.fromEntries(records.slice(1).map((r) => [/^id=(.*)$/m.exec(r)?.[1], /^exit_code=(.*)$/m.exec(r)?.[1]]));
+      assert.deepEqual(exitCodes, { good: '7', lastline: '7', header: '0', order: '0', twice: '0', unknown: '0', noeq: '0', emptykey: '0', dir: '0', task: '0' });
+      assert.match(here.stdout.toString(), /^id=good\nstate=finished\nplugin=direct\nnative_id=42\nexit_code=7\nlabels=a=b\nusage=x y\nid=lastline\n/m);
+      // a record from the files is the one the subshell path reads from them (one job a call: no awk)
+      for (const r of records.slice(1).filter((x) => /^exit_code=0$/m.test(x))) {
+        const id = /^id=(.*)$/m.exec(r)![1]!;
+        const sub = await session.run(sessionCallScript(q.root, 'status', [id]));
+        assert.equal(sub.code, 0, sub.stderr);
+        assert.equal(`${r.replace(/\n?$/, '\n')}`, sub.stdout.toString().replace(/^tej-proto=1\n/, ''), id);
+      }
+    });
   });
 });

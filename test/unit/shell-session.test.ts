@@ -111,12 +111,14 @@ describe('ShellSession', () => {
     assert.equal((await session.run('echo still here')).stdout.toString(), 'still here\n');
   });
 
-  test('runHere runs in the shell itself, with stdin from /dev/null, its output and status framed as run', async (t) => {
+  test('runHere runs in the shell itself, with stdin from /dev/null, its output then $tej_here and its status framed as run, its stderr dropped', async (t) => {
     const { child, session } = startShell();
     t.after(() => child.kill());
-    const r = await session.runHere("kept=\"it's\"; echo \"out $$\"; echo err >&2; read -r line; echo \"read:$line\"; false");
+    const r = await session.runHere("kept=\"it's\"; echo \"out $$\"; echo err >&2; read -r line; echo \"read:$line\"; tej_here=here; false");
     const pid = (await session.run('echo "$$"')).stdout.toString().trim();
-    assert.deepEqual([r.code, r.stdout.toString(), r.stderr], [1, `out ${pid}\nread:\n`, 'err\n']);
+    assert.deepEqual([r.code, r.stdout.toString(), r.stderr], [1, `out ${pid}\nread:\nhere`, '']);
+    // $tej_here is the request's own; what the shell said on stderr reaches no later request
+    assert.deepEqual([(await session.runHere('echo "[$tej_here]"')).stdout.toString(), (await session.run('echo ok')).stderr], ['[]\n', '']);
     assert.equal((await session.run('echo "$kept"')).stdout.toString(), "it's\n"); // a subshell would have lost it
     assert.equal((await session.runHere('echo next')).stdout.toString(), 'next\n');
     await assert.rejects(session.runHere('echo a\necho b'), /one-line/);
