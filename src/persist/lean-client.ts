@@ -59,11 +59,12 @@ export function leanAlias(args: string[], env: NodeJS.ProcessEnv = process.env):
 export function runThroughMaster(args: string[]): Promise<boolean> {
   const path = leanAlias(args);
   if (!path) return Promise.resolve(false);
-  const root = packageRoot();
-  // package-root.ts and version.ts cost this process more than the rest of it (the CommonJS loader)
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   return new Promise((resolve) => {
+    // Connecting first: the request is made while the connection is under way.
     const sock = connect(path);
+    const root = packageRoot();
+    // package-root.ts and version.ts cost this process more than the rest of it (the CommonJS loader)
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     const decoder = new FrameDecoder();
     let opened = false;
     let exited = false;
@@ -106,7 +107,9 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
         else if (f.type === FRAME.EXIT) {
           exited = true;
           process.exitCode = (JSON.parse(f.payload.toString()) as { code: number }).code;
-          sock.end();
+          // The master ends its side after EXIT: nothing is left to read or say, so no need to wait
+          // for the close of ours (output still being written to stdout keeps the process until it is).
+          sock.destroy();
         } else if (f.type === FRAME.ERROR) sock.destroy();
       }
     });
