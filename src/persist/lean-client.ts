@@ -4,10 +4,11 @@
 // exit code. It loads neither yargs nor ssh2 nor the commands (the cost of a command through a master
 // was mostly that). Whatever it cannot tell for sure (no master, another tej, an unusual command line)
 // it leaves to the full CLI, before anything has run: the result is then the same, only slower.
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { EXIT } from '../errors.js';
 import { aliasPath } from './alias.js';
@@ -56,6 +57,45 @@ export function leanAlias(args: string[], env: NodeJS.ProcessEnv = process.env):
 }
 
 /** Runs the command through a master's worker; false (nothing run, nothing printed) to use the full CLI. */
+/**
+ * Whether output to fd 1 and 2 is written with writeSync rather than process.stdout and stderr: making
+ * those streams cost this process 2-3 ms (of a 40 ms command), and a blocking write is their backpressure.
+ */
+const direct = { 1: true, 2: true };
+const outTty = isatty(1);
+const errTty = isatty(2);
+
+/**
+ * Writes DATA to FD whole; undefined once written, or what is left when FD is non-blocking (EAGAIN: the
+ * stream then takes it, with its backpressure). A reader that stopped early (`tej logs -f | head`) ends
+ * tej quietly, as main.ts does; one that stopped reading stderr loses what was for it.
+ */
+function writeDirect(fd: 1 | 2, data: Buffer): Buffer | undefined {
+  let at = 0;
+  try {
+    while (at < data.length) at += writeSync(fd, data, at);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN') return data.subarray(at);
+    if (code !== 'EPIPE') throw e;
+    if (fd === 1) process.exit(0);
+    return undefined;
+  }
+}
+
+/** process.stdout or stderr, made on first use, stdout's EPIPE ending tej quietly as writeDirect's does. */
+function stream(fd: 1 | 2): NodeJS.WriteStream {
+  if (fd === 2) return process.stderr;
+  if (process.stdout.listenerCount('error') === 0) {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(0);
+    });
+  }
+  return process.stdout;
+}
+
 export function runThroughMaster(args: string[]): Promise<boolean> {
   const path = leanAlias(args);
   if (!path) return Promise.resolve(false);
@@ -75,11 +115,15 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
       argv: args,
       env: process.env as Record<string, string>,
       cwd: process.cwd(),
-      tty: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true, columns: process.stdout.columns || process.stderr.columns },
+      tty: { stdout: outTty, stderr: errTty, columns: outTty ? process.stdout.columns : errTty ? process.stderr.columns : undefined },
     };
     sock.on('connect', () => sock.write(`${JSON.stringify(request)}\n`));
-    const write = (out: NodeJS.WriteStream, data: Buffer) => {
-      if (!out.write(data)) {
+    const write = (fd: 1 | 2, data: Buffer) => {
+      const rest = direct[fd] ? writeDirect(fd, data) : data;
+      if (rest === undefined) return;
+      direct[fd] = false; // in order from now on: what is left, and all after it, through the stream
+      const out = stream(fd);
+      if (!out.write(rest)) {
         sock.pause();
         out.once('drain', () => sock.resume());
       }
@@ -97,13 +141,8 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
           if (f.type !== FRAME.OPENED) return sock.destroy(); // FRAME.ERROR: refused before anything ran
           opened = true;
           for (const s of SIGNALS) process.on(s, () => sock.write(encodeFrame(FRAME.SIGNAL, s)));
-          // A reader that stops early (`tej logs -f | head`) ends tej quietly, as main.ts does.
-          process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-            if (e.code !== 'EPIPE') throw e;
-            process.exit(0);
-          });
-        } else if (f.type === FRAME.STDOUT) write(process.stdout, f.payload);
-        else if (f.type === FRAME.STDERR) write(process.stderr, f.payload);
+        } else if (f.type === FRAME.STDOUT) write(1, f.payload);
+        else if (f.type === FRAME.STDERR) write(2, f.payload);
         else if (f.type === FRAME.EXIT) {
           exited = true;
           process.exitCode = (JSON.parse(f.payload.toString()) as { code: number }).code;
