@@ -24,8 +24,13 @@ if test -z "${tej_in_memory:-}"; then
 fi
 
 test $# -ge 1 || die "$EX_USAGE" "usage: tej-remote status <job-id>..."
+# check_job_id for each, an id without a task number decided inline (a call each was a third of this
+# loop's 8-14 ms for 4000 ids); anything else is check_job_id's, which says what is wrong
 for id in "$@"; do
-	check_job_id "$id"
+	case $id in
+	*/* | '' | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]* | *..*) check_job_id "$id" ;;
+	*) test "${#id}" -le 128 || check_job_id "$id" ;;
+	esac
 done
 require_setup
 

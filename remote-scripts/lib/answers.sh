@@ -49,6 +49,8 @@ prefetch_states() {
 	plugin_answers=
 	_prefetch_plugins=
 	for _prefetch_id in ${1+"$@"}; do
+		# an ended job's, the most common in a long list, without needs_plugin's call
+		test -f "$TEJ_ROOT/jobs/$_prefetch_id/exit-code" && ! test -f "$TEJ_ROOT/jobs/$_prefetch_id/native-open" && continue
 		needs_plugin "$TEJ_ROOT/jobs/$_prefetch_id" || continue
 		read_state_into "$TEJ_ROOT/jobs/$_prefetch_id/plugin" || continue
 		_prefetch_p=$state_line

@@ -92,8 +92,9 @@ array_members_into() {
 # time (dash: 0.2-0.3 s of a status of 4000 jobs).
 array_expand_into() {
 	array_ids=
+	# is_array, inline: a call each was a third of this loop's time for the 4000 ids of a status
 	for _array_expand_id in ${1+"$@"}; do
-		is_array "$TEJ_ROOT/jobs/$_array_expand_id" && break
+		test -f "$TEJ_ROOT/jobs/$_array_expand_id/meta/array/tasks" && break
 		_array_expand_id=
 	done
 	if test -z "${_array_expand_id:-}"; then

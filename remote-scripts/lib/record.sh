@@ -101,6 +101,8 @@ job_record_into() {
 # malformed). The awk prints only at its end: when it fails (a malformed end-record, a file that became
 # a directory), it prints nothing and the shell reads that batch one job at a time, from the files. A
 # batch of a few jobs is read by the shell too: the awk's fork and exec cost more than their reads.
+# Each record is one string made of short appends, one element of the awk's o: an element a line took
+# gawk twice the time (12.6 ms against 6.7 for 4000 records here).
 ended_records() {
 	ended_batch=$ended_batch$ended_part
 	ended_part=
@@ -114,7 +116,7 @@ ended_records() {
 		}
 		{
 			d = jobs "/" $1 "/"
-			o[++k] = "id=" $1 "\nstate=" $2
+			rec = "id=" $1 "\nstate=" $2
 			if ($3 == "E") {
 				f = d "end-record"
 				if ((getline line < f) <= 0 || line != "tej-end-record=1") { bad = 1; exit }
@@ -124,18 +126,20 @@ ended_records() {
 					kk = substr(line, 1, eq - 1)
 					if (eq < 2 || !(kk in at) || at[kk] <= last) { bad = 1; exit }
 					last = at[kk]
-					o[++k] = line
+					rec = rec "\n" line
 				}
 				close(f)
 				if (r < 0) { bad = 1; exit }
+				o[++k] = rec
 				next
 			}
 			for (i = 1; i <= n; i++) {
 				f = d file[i]
 				line = ""
-				if ((r = (getline line < f)) > 0) o[++k] = key[i] "=" line
+				if ((r = (getline line < f)) > 0) rec = rec "\n" key[i] "=" line
 				close(f)
 			}
+			o[++k] = rec
 		}
 		END {
 			if (bad) exit 3
@@ -158,7 +162,8 @@ ended_records() {
 # their end-record when it is a regular file, else when each record file is a regular file or missing
 # (plain_record_files), and the others one by one. Without awk, every job goes one by one. For a job
 # with an end-record this loop costs five stat(2)s (exit-code, native-open, end-record, killed,
-# timed-out) and the awk one open, against some 50 system calls through the files.
+# timed-out) and the awk one open, against some 50 system calls through the files. (The end-record
+# alone does not say the job ended: a job can write one, and its record must say no more than its files.)
 emit_job_records() {
 	ended_batch=
 	ended_part=
@@ -198,8 +203,8 @@ emit_job_records() {
 			ended_part=
 			;;
 		esac
-		# batches of 1000, for the awk
-		test "$_emit_job_records_n" -lt 1000 || {
+		# batches of 4000, for the awk (a gawk starts in ~2 ms here)
+		test "$_emit_job_records_n" -lt 4000 || {
 			ended_records
 			_emit_job_records_n=0
 		}
