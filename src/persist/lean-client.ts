@@ -117,7 +117,8 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
       cwd: process.cwd(),
       tty: { stdout: outTty, stderr: errTty, columns: outTty ? process.stdout.columns : errTty ? process.stderr.columns : undefined },
     };
-    sock.on('connect', () => sock.write(`${JSON.stringify(request)}\n`));
+    // queued by the socket until it is connected (a refused one ends in 'close', unopened)
+    sock.write(`${JSON.stringify(request)}\n`);
     const write = (fd: 1 | 2, data: Buffer) => {
       const rest = direct[fd] ? writeDirect(fd, data) : data;
       if (rest === undefined) return;
