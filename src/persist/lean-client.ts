@@ -56,7 +56,6 @@ export function leanAlias(args: string[], env: NodeJS.ProcessEnv = process.env):
   return aliasPath(dir, destination);
 }
 
-/** Runs the command through a master's worker; false (nothing run, nothing printed) to use the full CLI. */
 /**
  * Whether output to fd 1 and 2 is written with writeSync rather than process.stdout and stderr: making
  * those streams cost this process 2-3 ms (of a 40 ms command), and a blocking write is their backpressure.
@@ -96,6 +95,7 @@ function stream(fd: 1 | 2): NodeJS.WriteStream {
   return process.stdout;
 }
 
+/** Runs the command through a master's worker; false (nothing run, nothing printed) to use the full CLI. */
 export function runThroughMaster(args: string[]): Promise<boolean> {
   const path = leanAlias(args);
   if (!path) return Promise.resolve(false);
