@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { truncate, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CHANNEL_SHELL, makeJob, ok, tej, TEJ_BIN, type TejRun, waitFor } from '../helpers/cli.js';
+import { directPluginWith } from '../helpers/direct-plugin.js';
 import { useSshHost } from '../helpers/lab.js';
 
 /**
@@ -19,15 +19,7 @@ import { useSshHost } from '../helpers/lab.js';
  * before the test reads its stderr line).
  */
 function gatedPlugin(name: string): string {
-  const direct = readFileSync(new URL('../../remote-scripts/queues/direct.sh', import.meta.url), 'utf8');
-  const renamed = direct.replace(/^queue_submit\(\) \{$/m, 'direct_submit() {');
-  assert.notEqual(renamed, direct, 'direct.sh defines queue_submit');
-  return `${renamed}
-queue_submit() {
-	direct_submit "$@"
-	while ! test -f "$HOME/${name}.go"; do sleep 0.1; done
-}
-`;
+  return directPluginWith(`\tdirect_queue_submit "$@"\n\twhile ! test -f "$HOME/${name}.go"; do sleep 0.1; done`);
 }
 
 /** An HTTP server that records the POSTs it gets, on ADDRESS (the lab's gateway: the host posts webhooks itself). */

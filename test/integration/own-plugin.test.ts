@@ -7,11 +7,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
+import { directPluginWith } from '../helpers/direct-plugin.js';
 import { useSshHost } from '../helpers/lab.js';
 
 const DIRECT = readFileSync(new URL('../../remote-scripts/queues/direct.sh', import.meta.url), 'utf8');
 /** The direct plugin, which also notes each job it submits in the queue's mine-used. */
-const MINE = DIRECT.replace(/^queue_submit\(\) \{$/m, 'queue_submit() {\n\tprintf \'%s\\n\' "${1##*/}" >>"$TEJ_ROOT/mine-used"');
+const MINE = directPluginWith('\tprintf \'%s\\n\' "${1##*/}" >>"$TEJ_ROOT/mine-used"\n\tdirect_queue_submit "$@"');
 
 describe('own queue plugins', () => {
   const sshHost = useSshHost();

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { type JobFixture, jobTar } from './_job-tar.js';
 import { HelperQueue, parseReply, TEST_HASH, waitFor } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
+import { directPluginWith } from '../helpers/direct-plugin.js';
 
 /**
  * The direct plugin behind a gate: its queue_submit starts the job, writes the native id to
@@ -16,18 +17,12 @@ import { eachShell, SHELLS } from './_shells.js';
  * the direct plugin).
  */
 async function installGatedPlugin(q: HelperQueue): Promise<void> {
-  const direct = readFileSync(join(q.root, 'queues', 'direct.sh'), 'utf8');
-  assert.match(direct, /^queue_submit\(\) \{$/m);
-  const gated = `${direct.replace(/^queue_submit\(\) \{$/m, 'direct_queue_submit() {')}
-queue_submit() {
-	_gate_native=$(direct_queue_submit "$1") || return
-	if test -n "\${TEJ_GATE:-}"; then
-		printf '%s\\n' "$_gate_native" >"$TEJ_GATE/started.tmp" && mv "$TEJ_GATE/started.tmp" "$TEJ_GATE/started"
-		read -r _gate_line <"$TEJ_GATE/fifo" || :
-	fi
-	printf '%s\\n' "$_gate_native"
-}
-`;
+  const gated = directPluginWith(`\t_gate_native=$(direct_queue_submit "$1") || return
+\tif test -n "\${TEJ_GATE:-}"; then
+\t\tprintf '%s\\n' "$_gate_native" >"$TEJ_GATE/started.tmp" && mv "$TEJ_GATE/started.tmp" "$TEJ_GATE/started"
+\t\tread -r _gate_line <"$TEJ_GATE/fifo" || :
+\tfi
+\tprintf '%s\\n' "$_gate_native"`);
   writeFileSync(join(q.root, 'queues', 'gated.sh'), gated);
   // any run lists it in MANIFEST, as installed
   assert.equal((await q.run(['list'])).code, 0);
