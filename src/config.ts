@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseDestination } from './destination.js';
 import { ConfigError } from './errors.js';
+import { FileMemo } from './file-memo.js';
 import { JOB_SPEC_SCHEMA, type JobSpec } from './job/spec.js';
 
 export type Resources = Pick<JobSpec, 'time_limit' | 'cpus' | 'memory' | 'max_processes' | 'cpu_time' | 'gpus' | 'slurm'>;
@@ -55,8 +56,14 @@ export async function validateConfig(data: unknown, file: string): Promise<TejCo
   });
 }
 
+const checkedConfigs = new FileMemo<TejConfig>();
+
 /** Reads the configuration file; none at all is an empty configuration. */
-export async function loadConfig(file: string = configPath()): Promise<TejConfig> {
+export function loadConfig(file: string = configPath()): Promise<TejConfig> {
+  return checkedConfigs.get(file, () => readConfig(file));
+}
+
+async function readConfig(file: string): Promise<TejConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { parseDestination, type Destination } from '../destination.js';
 import { ConfigError } from '../errors.js';
+import { FileMemo } from '../file-memo.js';
 
 export interface SshTarget {
   /** What the user typed, for messages. */
@@ -35,11 +36,24 @@ function positive<K extends string>(key: K, value: string | undefined, scale: nu
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
+let username: string | undefined;
+/** This process's user name, asked once (os.userInfo reads the passwd database each time). */
+function localUser(): string {
+  username ??= userInfo().username;
+  return username;
+}
+
 export function sshDir(): string {
   return join(homedir(), '.ssh');
 }
 
-export async function loadSshConfig(file = join(sshDir(), 'config')): Promise<SSHConfig> {
+const parsedConfigs = new FileMemo<SSHConfig>();
+
+export function loadSshConfig(file = join(sshDir(), 'config')): Promise<SSHConfig> {
+  return parsedConfigs.get(file, () => readSshConfig(file));
+}
+
+async function readSshConfig(file: string): Promise<SSHConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -75,7 +89,7 @@ function expandTokens(path: string, target: { host: string; user: string; port: 
         case 'd': return home;
         case 'h': return target.host;
         case 'r': return target.user;
-        case 'u': return userInfo().username;
+        case 'u': return localUser();
         case 'p': return String(target.port);
         case '%': return '%';
         default: return whole;
@@ -98,7 +112,7 @@ export function resolveTarget(dest: Destination, config: SSHConfig, alias: strin
   const c = config.compute(dest.host, { ignoreCase: true, matchExec: false }) as Record<string, string | string[] | undefined>;
   const host = first(c.hostname) ?? dest.host;
   const port = dest.port ?? Number(first(c.port) ?? 22);
-  const user = dest.user ?? first(c.user) ?? userInfo().username;
+  const user = dest.user ?? first(c.user) ?? localUser();
   const t = { host, user, port };
   const explicit = list(c.identityfile).map((f) => expandTokens(f, t));
   const identityFiles = explicit.length > 0 ? explicit : DEFAULT_KEYS.map((k) => join(sshDir(), k));
