@@ -2,7 +2,8 @@
 // a hundred small modules (yargs and tej's own) than on their code; one file starts ~70 ms sooner.
 // ssh2 stays in a chunk of its own, loaded only when a host is used; ajv and tar-stream stay external
 // and load on first use. The library (dist/index.js) is not bundled.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -27,6 +28,24 @@ await build({
   // cliui's ESM build wraps help text every N characters, mid-word; its CommonJS build wraps at words
   alias: { cliui: fileURLToPath(new URL('../node_modules/cliui/build/index.cjs', import.meta.url)) },
   logLevel: 'warning',
+  plugins: [
+    {
+      // yargs guesses a version when it is made (tej then sets its own): it lists the directory above
+      // its node_modules, in a checkout the working directory, and up, for a package.json, and reads the
+      // first it finds. That cost every command a readdir of the user's directory (20000 entries read
+      // here) and hung on a FIFO named package.json (anyone can make one in /tmp). tej reads no
+      // package.json through yargs (no pkgConf): its shim finds none.
+      name: 'yargs-no-package-lookup',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, (a) => {
+          const text = readFileSync(a.path, 'utf8');
+          const patched = text.replace('findUp: escalade,', 'findUp: () => undefined,');
+          if (patched === text) throw new Error(`scripts/bundle.mjs: ${a.path} no longer has 'findUp: escalade,'`);
+          return { contents: patched, loader: 'js', resolveDir: dirname(a.path) };
+        });
+      },
+    },
+  ],
 });
 
 // The lean client (a command through a running --persist master) as one CommonJS file that bin/tej.js

@@ -1,6 +1,9 @@
-// `tej --help` wraps at word boundaries, to the terminal's width (80 when it is not a terminal).
+// `tej --help` wraps at word boundaries, to the terminal's width (80 when it is not a terminal); yargs reads nothing of the working directory.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { TEJ_BIN } from '../helpers/cli.js';
 
@@ -42,4 +45,23 @@ test('a command\'s help, a mistyped command and no command at all read the same 
   const none = tej();
   assert.equal(none.status, 64);
   assert.match(none.stderr, /name a command/);
+});
+
+// yargs guesses a version when it is made by listing directories for a package.json and reading the
+// first it finds (scripts/bundle.mjs): in a directory anyone can write to, a FIFO of that name hung
+// every command there, and SIGTERM could not end it (Node's handler never ran).
+test('a FIFO named package.json in the working directory neither hangs a command nor is opened', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tej-cwd-'));
+  try {
+    assert.equal(spawnSync('mkfifo', [join(dir, 'package.json')]).status, 0);
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    for (const args of [['status', 'local', '--id', 'none'], ['--help']]) {
+      const r = spawnSync(process.execPath, [TEJ_BIN, ...args], { cwd: dir, env: { PATH: process.env.PATH, HOME: home }, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+      assert.equal(r.signal, null, `tej ${args.join(' ')} was still running after 30 s`);
+      assert.ok(r.status === 0 || /^tej: /m.test(r.stderr), `tej ${args.join(' ')}: ${r.status} ${r.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
