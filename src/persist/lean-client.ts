@@ -147,8 +147,10 @@ export function runThroughMaster(args: string[]): Promise<boolean> {
         else if (f.type === FRAME.EXIT) {
           exited = true;
           process.exitCode = (JSON.parse(f.payload.toString()) as { code: number }).code;
-          // The master ends its side after EXIT: nothing is left to read or say, so no need to wait
-          // for the close of ours (output still being written to stdout keeps the process until it is).
+          // The master ends its side after EXIT: nothing is left to read or say. All the output written
+          // with writeSync: done now (the socket's close took another turn of the loop, 0.7 ms); else
+          // what a stream still holds keeps the process until it is written.
+          if (direct[1] && direct[2]) process.exit();
           sock.destroy();
         } else if (f.type === FRAME.ERROR) sock.destroy();
       }

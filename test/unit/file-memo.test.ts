@@ -44,14 +44,30 @@ describe('FileMemo', () => {
     assert.deepEqual([await memo.get(file, make), await memo.get(file, make)], [1, 2]);
   });
 
-  it('keeps nothing for a missing file or a FIFO, and does not open them', async () => {
-    const memo = new FileMemo<number>();
+  it('keeps the absence of a file until one is there, and nothing for a FIFO, which it does not open', async () => {
+    const memo = new FileMemo<number>(() => Date.now() + 60_000);
     made = 0;
     const missing = join(dir, 'none');
-    assert.deepEqual([await memo.get(missing, make), await memo.get(missing, make)], [1, 2]);
+    assert.deepEqual([await memo.get(missing, make), await memo.get(missing, make)], [1, 1]);
+    writeFileSync(missing, 'Host a\n');
+    assert.equal(await memo.get(missing, make), 2);
     const fifo = join(dir, 'fifo');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     assert.equal(memo.identity(fifo), undefined);
     assert.deepEqual([await memo.get(fifo, make), await memo.get(fifo, make)], [3, 4]);
+  });
+
+  it('keeps nothing made while the file changed', async () => {
+    const memo = new FileMemo<number>(() => Date.now() + 60_000);
+    const file = join(dir, 'moving');
+    writeFileSync(file, 'Host a\n');
+    made = 0;
+    const changing = async () => {
+      writeFileSync(file, 'Host bb\n'); // as if an editor saved while it was read
+      return ++made;
+    };
+    assert.equal(await memo.get(file, changing), 1);
+    assert.equal(await memo.get(file, make), 2);
+    assert.equal(await memo.get(file, make), 2);
   });
 });
