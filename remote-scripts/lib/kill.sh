@@ -229,7 +229,9 @@ EOF
 }
 
 # tree_alive: whether a process of tree_pids runs on (without /proc, after one ps: tree_scan; when ps
-# cannot be asked, a tree that had members counts as alive)
+# cannot be asked, a tree that had members counts as alive), or, with /proc, one that carries the job's
+# environment and is in no round yet (tree_marked): bash blocks TERM while it forks, so a job shell
+# stopped there forks once more when let go, and a TERM trap can start a process as the shell dies.
 tree_alive() {
 	if ! has_proc; then
 		case $tree_pids in
@@ -245,7 +247,9 @@ tree_alive() {
 	for _tree_alive_w in $tree_pids; do
 		proc_alive "${_tree_alive_w%%:*}" "${_tree_alive_w#*:}" && return 0
 	done
-	return 1
+	_tree_alive_known=$tree_pids
+	tree_marked
+	test "$tree_pids" != "$_tree_alive_known"
 }
 
 # kill_job DIR GRACE [PLUGIN]: kill a running or queued job, sweep what is left of a lost one (its wrapper is

@@ -42,6 +42,19 @@ describe('a userland without setsid', { concurrency: SHELLS.length }, () => {
       assert.deepEqual(sleeps(q), [], 'no process of the job is left once the state says timeout');
     });
 
+    // A process the job starts while the time limit's TERM ends it is in no round of the tree walk: a
+    // TERM trap's, here; a bash stopped while it forked, in CI (it blocks TERM around a fork, so it
+    // forks once more when let go). Before: timeout said at once, with `sleep 1005` running on.
+    test('a time limit also ends what the job starts as its TERM ends it, before it says timeout', async (t) => {
+      const q = await HelperQueue.setUp(shell, { bare: true, env: { TEJ_KILL_GRACE: '1' } });
+      t.after(() => q.cleanUp());
+      const late = ["trap '( trap \"\" TERM; sleep 1005 ) & exit 0' TERM", 'sleep 1000 &', 'echo ready > ready', 'wait', ''].join('\n');
+      await q.submit('late', { script: 'run.sh', timeLimit: 2, files: { 'run.sh': late } });
+      await q.waitState('late', ['timeout'], 120_000);
+      assert.equal(q.jobFile('late', 'work/ready'), 'ready\n', 'the job had started');
+      assert.deepEqual(q.commandLines().filter((c) => /sleep 100[05]/.test(c)), [], 'no process of the job is left once the state says timeout');
+    });
+
     test('delete --kill removes the job only once its processes are gone', async (t) => {
       const q = await HelperQueue.setUp(shell, { bare: true });
       t.after(() => q.cleanUp());
