@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-const DIRECT = readFileSync(new URL('../../remote-scripts/queues/direct.sh', import.meta.url), 'utf8');
+/** remote-scripts/queues/direct.sh as shipped. */
+export const DIRECT_PLUGIN = readFileSync(new URL('../../remote-scripts/queues/direct.sh', import.meta.url), 'utf8');
 
 /** direct.sh with `queue_submit() {\n<BODY>\n}` calling `direct_queue_submit "$@"` where BODY says. */
 export function directPluginWith(body: string): string {
-  const renamed = DIRECT.replace(/^queue_submit\(\) \{$/m, 'direct_queue_submit() {');
-  assert.notEqual(renamed, DIRECT, 'direct.sh defines queue_submit');
+  const renamed = DIRECT_PLUGIN.replace(/^queue_submit\(\) \{$/m, 'direct_queue_submit() {');
+  assert.notEqual(renamed, DIRECT_PLUGIN, 'direct.sh defines queue_submit');
   return `${renamed}\nqueue_submit() {\n${body}\n}\n`;
 }

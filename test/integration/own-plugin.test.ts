@@ -7,10 +7,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { makeJob, ok, tej, waitFor } from '../helpers/cli.js';
-import { directPluginWith } from '../helpers/direct-plugin.js';
+import { DIRECT_PLUGIN as DIRECT, directPluginWith } from '../helpers/direct-plugin.js';
 import { useSshHost } from '../helpers/lab.js';
 
-const DIRECT = readFileSync(new URL('../../remote-scripts/queues/direct.sh', import.meta.url), 'utf8');
 /** The direct plugin, which also notes each job it submits in the queue's mine-used. */
 const MINE = directPluginWith('\tprintf \'%s\\n\' "${1##*/}" >>"$TEJ_ROOT/mine-used"\n\tdirect_queue_submit "$@"');
 
@@ -31,7 +30,7 @@ describe('own queue plugins', () => {
 
   it('a plugin only dropped into queues/ is not sourced, even listed in the host MANIFEST by a job', async () => {
     // What a job can do as the queue's user: plant a plugin, list it in MANIFEST, make it the default.
-    const evil = DIRECT.replace(/^queue_submit\(\) \{$/m, 'queue_submit() {\n\ttouch /tmp/pwned-plugin');
+    const evil = directPluginWith('\ttouch /tmp/pwned-plugin\n\tdirect_queue_submit "$@"');
     const dir = await makeJob(join(sshHost.jobs, 'planter'), {
       'evil.sh': evil,
       'start.sh':
