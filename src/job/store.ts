@@ -62,11 +62,14 @@ export interface StoreAnswer {
   lacking: Set<string>;
 }
 
-/** Asks the host which of BLOBS (sha256s) it lacks; undefined when it keeps no store (no sha256 tool there). */
+/**
+ * Asks the host which of BLOBS (sha256s) it lacks; undefined when it keeps no store (no sha256 tool there).
+ * A submit's question (a nonce, not `-`) is its first call: it sets up a queue not there yet, as submit does.
+ */
 export async function askStore(q: Pick<QueueCalls, 'host' | 'call' | 'retrying'>, nonce: string, blobs: string[]): Promise<StoreAnswer | undefined> {
   const distinct = [...new Set(blobs)];
   // as arguments: through a library session's shell, with no channel of its own (they travel on stdin)
-  const { reply } = await q.retrying('store', () => q.call('store', ['lacks', nonce, ...distinct]));
+  const { reply } = await q.retrying('store', () => q.call('store', ['lacks', nonce, ...distinct], { autoSetup: nonce !== '-' }));
   const r = reply!.header;
   if (r.store !== 'on') return undefined;
   const lacking = new Set<string>();

@@ -51,6 +51,16 @@ describe('the content store over real SSH', () => {
     assert.equal(out.trim(), 'ok');
   };
 
+  it('a first submit that uses the store sets up a queue that is not there yet, as every submit does', async () => {
+    // The store's question went first, as a call that never sets up: "no tej queue", exit 69.
+    const dir = makeData('fresh', 2, 'true\n');
+    const r = await run(['submit', 'h1', '--queue', '~/fresh-queue', '--id', 'fr-1', '--store', '--json', dir]);
+    const out = JSON.parse(ok(r)) as { uploaded_bytes: number; reused_files: number };
+    assert.deepEqual([out.uploaded_bytes, out.reused_files], [2 * FILE_BYTES + 5, 0]);
+    assert.equal(await sh('cd ~/fresh-queue/jobs/fr-1/work/data && sha256sum f0 f1 | cut -c1-64 | tr "\\n" " "'), `${Object.values(localSums(dir)).join(' ')} `);
+    await sh('rm -rf ~/fresh-queue');
+  });
+
   it('a second submit sends only the changed file; the job gets every file whole, with its mode and mtime', async () => {
     const dir = makeData('second', 20, 'true\n');
     chmodSync(join(dir, 'data', 'f3'), 0o755);
