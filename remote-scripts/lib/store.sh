@@ -101,6 +101,15 @@ store_lacks() {
 	rm -f "$store_dir/asked.$$" "$store_dir/held.$$" "$store_dir/bad.$$"
 }
 
+# store_cat: the files named on stdin, one after the other, on stdout (xargs cat). GNU cat allocates
+# its 128 KiB buffer afresh for each file, just over glibc malloc's mmap threshold: a mmap, a page
+# fault for each of its pages and a munmap per file, 0.25 ms on a virtual machine (4000 files: 1.0 s
+# of system time, against 0.05 s with the buffer kept on the heap, as these tunables do). Other C
+# libraries ignore the variable.
+store_cat() {
+	GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=8388608 xargs cat
+}
+
 # store_place UPLOAD [KEEP]: put the files the upload names in UPLOAD/store into UPLOAD/work. The
 # client sent store/plan, a line per file placed from blobs: HEADER-HASH new|old CONTENT-HASH new|old
 # SIZE, and store/new/HASH for each blob the store lacked: a header as a file, a content as a hard link
@@ -171,9 +180,9 @@ store_place() {
 	fi
 	_store_placed=yes
 	if test -n "${2:-}"; then
-		(cd "$_store_s" && xargs cat <list) >"$2" && untar "$1/work" <"$2" || _store_placed=
+		(cd "$_store_s" && store_cat <list) >"$2" && untar "$1/work" <"$2" || _store_placed=
 	else
-		{ (cd "$_store_s" && xargs cat <list) || : >"$_store_s/failed"; } | untar "$1/work" || _store_placed=
+		{ (cd "$_store_s" && store_cat <list) || : >"$_store_s/failed"; } | untar "$1/work" || _store_placed=
 		! test -f "$_store_s/failed" || _store_placed=
 	fi
 	test -z "$_store_hashing" || wait "$_store_hashing" || true
