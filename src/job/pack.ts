@@ -1,6 +1,6 @@
 // Packs a job directory and its metadata into the one tar stream that `submit` reads: meta/..., work/...,
 // and last the empty `end-<nonce>` marker that proves the stream arrived whole.
-import { accessSync, closeSync, constants, createReadStream, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 export type { JobMeta } from './meta.js';
@@ -145,12 +145,29 @@ function changedSize(path: string): InvalidInputError {
 }
 
 /**
+ * Opens a file the scan found regular, for reading. Non-blocking: a FIFO put in its place since would
+ * wait for a writer, on the main thread for ever (Ctrl-C's handler never runs); it is refused instead.
+ */
+export function openRegular(path: string): number {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) {
+      throw new InvalidInputError(`'${path}' is no longer a regular file`, { hint: 'submit when nothing changes the job directory' });
+    }
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
  * Reads a file of `size` bytes into buf at off, with one read of size + 1 (open, read, close): a regular
  * file reads short only at its end, so that one read also shows it has not grown. buf must have a
  * byte to spare after the file; it is written only when the file grew, which fails the pack.
  */
 function readInto(path: string, size: number, buf: Buffer, off: number): void {
-  const fd = openSync(path, 'r');
+  const fd = openRegular(path);
   try {
     let got = 0;
     for (;;) {
@@ -168,7 +185,7 @@ function readInto(path: string, size: number, buf: Buffer, off: number): void {
 /** A file bigger than a chunk, as it is read (the tar header promised the scan's size: checked). */
 async function* streamFile(path: string, size: number): AsyncGenerator<Buffer> {
   let got = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, { fd: openRegular(path), highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     got += chunk.length;
     if (got > size) throw changedSize(path);
     yield chunk;

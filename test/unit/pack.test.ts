@@ -91,6 +91,18 @@ describe('packJob', () => {
       await assert.rejects(drain(packJob(scan, { script: 'start.sh' }, 'N0nce')), /log\.txt' changed size while it was being sent/);
     });
   }
+
+  // Opening a FIFO for reading waits for a writer: on the main thread for ever (Ctrl-C's handler never
+  // runs), on the thread pool as long. Small files are read in place, big ones streamed.
+  for (const [what, size] of [['small', 1000], ['big', 3 << 20]] as const) {
+    it(`refuses a ${what} file that became a FIFO after the scan, at once`, async () => {
+      const dir = makeJob(`fifo-${what}`, { 'start.sh': 'exit 0\n', 'log.txt': 'x'.repeat(size) });
+      const scan = await scanJobDir(dir);
+      rmSync(join(dir, 'log.txt'));
+      execFileSync('mkfifo', [join(dir, 'log.txt')]);
+      await assert.rejects(drain(packJob(scan, { script: 'start.sh' }, 'N0nce')), /log\.txt' is no longer a regular file/);
+    });
+  }
 });
 
 describe('prepack', () => {
