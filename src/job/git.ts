@@ -1,7 +1,8 @@
 // Provenance: when the job directory is in a git work tree, the commit, branch, dirty flag and
 // `git diff HEAD` (capped) go into the job's record. git runs with execFile, never through a shell.
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 export interface GitInfo {
   commit: string | null;
@@ -56,7 +57,21 @@ export function gitInfo(dir: string, maxDiff = MAX_DIFF_BYTES): Promise<GitInfo 
   return p;
 }
 
+/**
+ * Whether git could find a work tree around DIR: a `.git` (directory, or the file of a linked work tree
+ * or submodule) in it or above it, or the environment naming one. No: git is not run at all (a spawn
+ * cost a submit 25-30 ms of its main thread here, more page faults after it).
+ */
+function mayBeInWorkTree(dir: string): boolean {
+  if (process.env.GIT_DIR !== undefined || process.env.GIT_WORK_TREE !== undefined) return true;
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
+  }
+}
+
 async function readGitInfo(dir: string, maxDiff: number): Promise<GitInfo | undefined> {
+  if (!mayBeInWorkTree(dir)) return undefined;
   const inside = await git(dir, ['rev-parse', '--is-inside-work-tree']);
   if (!inside.ok || inside.stdout.trim() !== 'true') return undefined;
   const [head, branch, prefix, status] = await Promise.all([

@@ -2,7 +2,7 @@
 // library session's 200 submits of a directory ran 200 gits side by side, most of their CPU time.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -37,4 +37,41 @@ test('provenance readings of one directory made at once run git once between the
   assert.equal(runs(), 2);
   assert.equal(after?.dirty, false);
   assert.match(after?.commit ?? '', /^[0-9a-f]{40}$/);
+});
+
+test('a directory in no work tree runs no git; one below a .git, or with GIT_DIR set, does', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tej-git-none-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const log = join(dir, 'runs');
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >>'${log}'\nexec '${real}' "$@"\n`);
+  chmodSync(join(bin, 'git'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  t.after(() => (process.env.PATH = path));
+  const runs = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+
+  const plain = join(dir, 'plain', 'job');
+  mkdirSync(plain, { recursive: true });
+  assert.equal(await gitInfo(plain), undefined);
+  assert.equal(runs(), 0, 'no git run for a directory with no .git around it');
+
+  const repo = join(dir, 'repo');
+  execFileSync(real, ['init', '-q', repo]);
+  const deep = join(repo, 'a', 'b');
+  mkdirSync(deep, { recursive: true });
+  assert.equal((await gitInfo(deep))?.path, 'a/b');
+
+  // GIT_DIR names a repository from anywhere: git decides
+  const before = runs();
+  process.env.GIT_DIR = join(repo, '.git');
+  process.env.GIT_WORK_TREE = repo;
+  t.after(() => {
+    delete process.env.GIT_DIR;
+    delete process.env.GIT_WORK_TREE;
+  });
+  await gitInfo(plain);
+  assert.ok(runs() > before, 'git asked when GIT_DIR is set');
 });
