@@ -84,6 +84,8 @@ export class RemoteUnavailableError extends TejError {
   override code = 'E_UNAVAILABLE';
   override exitCode = EXIT.UNAVAILABLE;
 }
+/** No queue at the path asked for on the host (only setup and submit create one). */
+export class NoQueueError extends RemoteUnavailableError {}
 export class JobExistsError extends TejError {
   override code = 'E_JOB_EXISTS';
   override exitCode = EXIT.CANTCREAT;

@@ -1,6 +1,6 @@
 // Helper installation: the bundle copied into a queue directory, and the errors for a directory that is
 // not a tej queue, or holds none, or holds one this client must not run or upgrade.
-import { EXIT, ProtocolError, RemoteUnavailableError } from '../errors.js';
+import { EXIT, NoQueueError, ProtocolError, RemoteUnavailableError } from '../errors.js';
 import { remoteError } from '../protocol/exit-codes.js';
 import { shQuotePath } from '../transport/quote.js';
 import type { RunOptions, RunResult } from '../transport/transport.js';
@@ -19,8 +19,8 @@ function setupCommand(queue: string, host: string): string {
 }
 
 /** No queue at `queue` (a call other than submit and setup never creates one). */
-export function noQueueError(queue: string, host: string): RemoteUnavailableError {
-  return new RemoteUnavailableError(`no tej queue at ${queue} on ${host}`, {
+export function noQueueError(queue: string, host: string): NoQueueError {
+  return new NoQueueError(`no tej queue at ${queue} on ${host}`, {
     hint: `check --queue, or run '${setupCommand(queue, host)}' to create it`,
   });
 }

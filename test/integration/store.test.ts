@@ -52,8 +52,14 @@ describe('the content store over real SSH', () => {
   };
 
   it('a first submit that uses the store sets up a queue that is not there yet, as every submit does', async () => {
-    // The store's question went first, as a call that never sets up: "no tej queue", exit 69.
+    // The store's question went first, as a call that never sets up: "no tej queue", exit 69; and a
+    // dry run with --store said the same.
     const dir = makeData('fresh', 2, 'true\n');
+    // a dry run first: everything would travel, and it sets up nothing
+    const dry = await run(['submit', 'h1', '--queue', '~/fresh-queue', '--id', 'fr-1', '--store', '--dry-run', '--json', dir]);
+    const would = JSON.parse(ok(dry)) as { uploaded_bytes: number; reused_files: number };
+    assert.deepEqual([would.uploaded_bytes, would.reused_files], [2 * FILE_BYTES + 5, 0]);
+    assert.equal(await sh('test -e ~/fresh-queue || echo none'), 'none\n');
     const r = await run(['submit', 'h1', '--queue', '~/fresh-queue', '--id', 'fr-1', '--store', '--json', dir]);
     const out = JSON.parse(ok(r)) as { uploaded_bytes: number; reused_files: number };
     assert.deepEqual([out.uploaded_bytes, out.reused_files], [2 * FILE_BYTES + 5, 0]);

@@ -1,15 +1,25 @@
 // `tej submit --dry-run`: what would be sent, file by file, then the totals. Nothing is contacted, but
 // with --store: then the host's content store says which files it holds (those would not travel).
 import type { JobPlan } from '../../job/plan.js';
+import { NoQueueError } from '../../errors.js';
 import type { QueueCalls } from '../../remote/call.js';
 import { askStore, hashContents, storeBlobs, storeHeaders } from '../../job/store.js';
 import { formatBytes } from '../progress.js';
 import { printJson } from '../render.js';
 
-/** The files of PLAN the host's content store holds already (by content), or undefined without a store. */
+/**
+ * The files of PLAN the host's content store holds already (by content), or undefined without a store;
+ * none where the queue is not set up yet (the submit would set it up, and send everything).
+ */
 export async function storedFiles(q: Pick<QueueCalls, 'host' | 'call' | 'retrying'>, plan: JobPlan): Promise<Set<string> | undefined> {
   const hashes = await hashContents(plan);
-  const answer = await askStore(q, '-', storeBlobs(hashes, storeHeaders(plan, hashes)));
+  let answer;
+  try {
+    answer = await askStore(q, '-', storeBlobs(hashes, storeHeaders(plan, hashes)));
+  } catch (e) {
+    if (e instanceof NoQueueError) return new Set();
+    throw e;
+  }
   if (!answer) return undefined;
   return new Set([...hashes].filter(([, h]) => !answer.lacking.has(h)).map(([path]) => path));
 }
