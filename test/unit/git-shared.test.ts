@@ -5,30 +5,36 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { gitInfo } from '../../src/job/git.js';
 
-test('provenance readings of one directory made at once run git once between them, and later ones afresh', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tej-git-shared-'));
+/** A temporary directory and a git first on PATH that logs each run's arguments (`runs`: their lines). */
+function loggingGit(t: TestContext, prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  // a git that logs each run, first on PATH
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   const log = join(dir, 'runs');
   const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
   writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >>'${log}'\nexec '${real}' "$@"\n`);
   chmodSync(join(bin, 'git'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  t.after(() => (process.env.PATH = path));
+  const runs = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+  return { dir, real, runs };
+}
+
+test('provenance readings of one directory made at once run git once between them, and later ones afresh', async (t) => {
+  const { dir, real, runs: lines } = loggingGit(t, 'tej-git-shared-');
   const job = join(dir, 'job');
   mkdirSync(job);
   execFileSync(real, ['init', '-q', job]);
   writeFileSync(join(job, 'start.sh'), 'exit 0\n');
-  const path = process.env.PATH;
-  process.env.PATH = `${bin}:${path}`;
-  t.after(() => (process.env.PATH = path));
 
   const at = await Promise.all(Array.from({ length: 20 }, () => gitInfo(job)));
   assert.ok(at.every((g) => g?.dirty === true && g.commit === null), 'each submit has the provenance');
-  const runs = () => readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('rev-parse --is-inside-work-tree')).length;
+  const runs = () => lines().filter((l) => l.includes('rev-parse --is-inside-work-tree')).length;
   assert.equal(runs(), 1);
   // a later submit reads it again: the tree may have changed since
   execFileSync(real, ['-C', job, 'add', '.']);
@@ -40,18 +46,8 @@ test('provenance readings of one directory made at once run git once between the
 });
 
 test('a directory in no work tree runs no git; one below a .git, or with GIT_DIR set, does', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tej-git-none-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  const log = join(dir, 'runs');
-  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-  writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >>'${log}'\nexec '${real}' "$@"\n`);
-  chmodSync(join(bin, 'git'), 0o755);
-  const path = process.env.PATH;
-  process.env.PATH = `${bin}:${path}`;
-  t.after(() => (process.env.PATH = path));
-  const runs = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+  const { dir, real, runs: lines } = loggingGit(t, 'tej-git-none-');
+  const runs = () => lines().length;
 
   const plain = join(dir, 'plain', 'job');
   mkdirSync(plain, { recursive: true });
