@@ -31,7 +31,7 @@ export function usesStore(plan: JobPlan, store: boolean | undefined): boolean {
  * hash cache (src/job/hash-cache.ts) knows unchanged. Reads are synchronous, through one buffer, in
  * slices of HASH_SLICE_MS with a turn of the event loop between them (the SSH handshake runs beside
  * this). 2000 files of 100 KiB took 2.5-2.9 s through a read stream each: 50000 page faults for the
- * streams' fresh 1 MiB buffers, and four trips to the thread pool per file; this way 0.8-0.95 s in all
+ * streams' fresh 1 MiB buffers, and four trips to the thread pool per file; this way 0.7-1.1 s in all
  * for a `submit --dry-run --store` (connection and the store's answer included).
  */
 export async function hashContents(plan: JobPlan): Promise<ContentHashes> {

@@ -43,7 +43,7 @@ let cached: Promise<Bundle> | undefined;
 /**
  * The bundle, read once per process. Synchronous reads of the 45 small files: a readFile and a stat
  * each through the thread pool took 15-17 ms of every command here (90 round trips and their
- * callbacks), these 2-3 ms.
+ * callbacks), these 6-9 ms.
  */
 export function loadBundle(): Promise<Bundle> {
   cached ??= (async () => {
