@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir } from '../ssh/ssh2-load.js';
+import { cacheDir } from '../code-cache.js';
 
 const RACY_MS = 2000;
 /** Past this many entries the cache starts over (a cache, never a store of record). */
