@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // CommonJS (bin/package.json): Node runs a CommonJS entry without starting its ESM loader, so that
 // `tej --version` answers before anything else is loaded, as fast as `node -e 0` (an ES module entry
-// cost ~15% more: bench, "CLI start-up"). Everything else is the ES module bundle, imported.
+// cost ~15% more: bench, "CLI start-up"). A command runs in the CLI's bundle, one CommonJS file run with
+// a V8 code cache (src/code-cache.ts); a --persist master and its workers are ES modules.
 'use strict';
 const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
@@ -15,6 +16,11 @@ if (args.length === 1 && args[0] === '--version') {
   const persist = args.some((a) => a === '--persist' || a.startsWith('--persist=')) || !!process.env.TEJ_PERSIST;
   (async () => {
     // persist-lean is CommonJS: required, it does not start the ESM loader (scripts/bundle.mjs)
-    if (!(persist && (await require('../dist/bundle/persist-lean.cjs').runThroughMaster(args)))) await import('../dist/bundle/tej.js');
+    if (!(persist && (await require('../dist/bundle/persist-lean.cjs').runThroughMaster(args)))) runCli();
   })();
+}
+
+function runCli() {
+  const file = require.resolve('../dist/bundle/tej.cjs');
+  require('../dist/bundle/code-cache.cjs').runWithCodeCache(file, require('node:fs').readFileSync(file, 'utf8'), 'cli');
 }

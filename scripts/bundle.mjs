@@ -1,7 +1,9 @@
-// Bundles the CLI into dist/bundle/ (after tsc has built dist/): Node's ESM loader spends more time on
-// a hundred small modules (yargs and tej's own) than on their code; one file starts ~70 ms sooner.
-// ssh2 stays in a chunk of its own, loaded only when a host is used; ajv and tar-stream stay external
-// and load on first use. The library (dist/index.js) is not bundled.
+// Bundles the CLI into dist/bundle/ (after tsc has built dist/): Node's loaders spend more time on a
+// hundred small modules (yargs and tej's own) than on their code; one file starts ~70 ms sooner. The CLI
+// is one CommonJS file, which bin/tej.js runs with a V8 code cache (src/code-cache.ts): an ES module
+// cannot have one in Node 20, and compiling the bundle afresh cost every command ~25 ms. ssh2 is a file
+// of its own, loaded only when a host is used; ajv and tar-stream stay external and load on first use.
+// The library (dist/index.js) is not bundled.
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
@@ -10,21 +12,12 @@ import { build } from 'esbuild';
 
 const outdir = fileURLToPath(new URL('../dist/bundle/', import.meta.url));
 rmSync(outdir, { recursive: true, force: true }); // chunk names are hashed: old ones would pile up
-await build({
-  entryPoints: {
-    tej: fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)),
-    // the persistent-connection master (bin/tej.js __persist-master)
-    'persist-master': fileURLToPath(new URL('../dist/persist/master-main.js', import.meta.url)),
-    // the master's worker, which runs a command for a lean client (bin/tej.js __persist-worker)
-    'persist-worker': fileURLToPath(new URL('../dist/persist/worker-main.js', import.meta.url)),
-  },
+
+// What the CLI's builds share: cliui and yargs as the CLI needs them.
+const cli = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
-  outdir,
-  external: ['ssh2', 'ajv'],
   // cliui's ESM build wraps help text every N characters, mid-word; its CommonJS build wraps at words
   alias: { cliui: fileURLToPath(new URL('../node_modules/cliui/build/index.cjs', import.meta.url)) },
   logLevel: 'warning',
@@ -46,6 +39,47 @@ await build({
       },
     },
   ],
+};
+
+// A CommonJS build of modules that find the package from their own place (import.meta.url): the URL of
+// the file they are bundled in
+const commonJsUrl = {
+  define: { 'import.meta.url': '__tejFileUrl' },
+  banner: { js: `var __tejFileUrl = require('node:url').pathToFileURL(__filename).href;` },
+};
+
+await build({
+  ...cli,
+  ...commonJsUrl,
+  entryPoints: [fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))],
+  format: 'cjs',
+  outfile: `${outdir}tej.cjs`,
+  external: ['ssh2', 'ajv'],
+});
+
+// The code cache's runner, for bin/tej.js
+await build({
+  entryPoints: [fileURLToPath(new URL('../dist/code-cache.js', import.meta.url))],
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outfile: `${outdir}code-cache.cjs`,
+  logLevel: 'warning',
+});
+
+await build({
+  ...cli,
+  entryPoints: {
+    // the persistent-connection master (bin/tej.js __persist-master)
+    'persist-master': fileURLToPath(new URL('../dist/persist/master-main.js', import.meta.url)),
+    // the master's worker, which runs a command for a lean client (bin/tej.js __persist-worker)
+    'persist-worker': fileURLToPath(new URL('../dist/persist/worker-main.js', import.meta.url)),
+  },
+  splitting: true,
+  format: 'esm',
+  outdir,
+  external: ['ssh2', 'ajv'],
 });
 
 // The lean client (a command through a running --persist master) as one CommonJS file that bin/tej.js
@@ -59,8 +93,7 @@ await build({
   target: 'node20',
   outfile: `${outdir}persist-lean.cjs`,
   // its package root is found from its own place, as from the module's (lean-client.ts packageRoot)
-  define: { 'import.meta.url': '__tejLeanUrl' },
-  banner: { js: `var __tejLeanUrl = require('node:url').pathToFileURL(__filename).href;` },
+  ...commonJsUrl,
   logLevel: 'warning',
 });
 

@@ -2,6 +2,7 @@
 // validated with ajv against schema/config.schema.json. Precedence: CLI flags > tej.json > the host's
 // entry > defaults.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { packageJson } from './package-root.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -37,8 +38,9 @@ type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: strin
 let validator: Validator | undefined;
 
 async function compile(): Promise<Validator> {
-  const { default: Ajv } = await import('ajv');
-  const ajv = new (Ajv as unknown as typeof import('ajv').default)({ allErrors: true, strict: false });
+  // required, not imported: the CLI's bundle is CommonJS, run without Node's ES module loader
+  const Ajv = (createRequire(import.meta.url)('ajv') as typeof import('ajv')).default;
+  const ajv = new Ajv({ allErrors: true, strict: false });
   ajv.addSchema(JOB_SPEC_SCHEMA); // config.schema.json refers to its field definitions
   return ajv.compile(CONFIG_SCHEMA) as Validator;
 }

@@ -25,13 +25,14 @@ export function packageJson<T = Record<string, unknown>>(path: string): T {
 }
 
 /**
- * The build of the package as it is now: its CLI bundle's entry file (inode, size, mtime). A rebuild or
- * an upgrade in place (the same version at the same root) renames the bundle's chunks, and a process
- * started from the old entry fails to load one: a --persist master compares this with its own start's.
+ * The build of the package as it is now: the entry file of a --persist master's workers (inode, size,
+ * mtime). A rebuild or an upgrade in place (the same version at the same root) renames the bundle's
+ * chunks, and a process started from the old entry fails to load one: a master compares this with its
+ * own start's.
  */
 export function buildStamp(): string {
   try {
-    const s = statSync(join(PACKAGE_ROOT, 'dist', 'bundle', 'tej.js'), { bigint: true });
+    const s = statSync(join(PACKAGE_ROOT, 'dist', 'bundle', 'persist-worker.js'), { bigint: true });
     return `${s.ino}:${s.size}:${s.mtimeNs}`;
   } catch {
     return 'none';

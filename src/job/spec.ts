@@ -1,5 +1,6 @@
 // tej.json: read, validated with ajv against schema/tej.schema.json, errors rendered with field paths.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { packageJson } from '../package-root.js';
 import { join } from 'node:path';
 import { ConfigError, InvalidInputError } from '../errors.js';
@@ -43,8 +44,9 @@ let validator: Validator | undefined;
 
 async function compile(): Promise<Validator> {
   // ajv is loaded on first use: most commands never read a tej.json.
-  const { default: Ajv } = await import('ajv');
-  const ajv = new (Ajv as unknown as typeof import('ajv').default)({ allErrors: true, strict: false });
+  // required, not imported: the CLI's bundle is CommonJS, run without Node's ES module loader
+  const Ajv = (createRequire(import.meta.url)('ajv') as typeof import('ajv')).default;
+  const ajv = new Ajv({ allErrors: true, strict: false });
   return ajv.compile(JOB_SPEC_SCHEMA) as Validator;
 }
 

@@ -1,6 +1,7 @@
 // Answers to keyboard-interactive prompts (one-time codes, passwords): from the program TEJ_ASKPASS
 // names (called with the prompt as its argument, like SSH_ASKPASS), else asked on the terminal.
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { AuthenticationError } from '../errors.js';
 
@@ -41,7 +42,7 @@ async function askTerminal(request: PromptRequest, signal?: AbortSignal): Promis
     },
   });
   // loaded only here: every login reaches this module, few get a prompt (readline is 4 modules of Node's)
-  const { createInterface } = await import('node:readline');
+  const { createInterface } = createRequire(import.meta.url)('node:readline') as typeof import('node:readline');
   const rl = createInterface({ input: process.stdin, output, terminal: true });
   signal?.addEventListener('abort', () => rl.close(), { once: true });
   try {
