@@ -26,7 +26,7 @@ import { invocationScript, withInlineStdin, type Arg } from './protocol/invocati
 import { parseReply, recordsById } from './protocol/reply.js';
 import { loadUserPlugins, PLUGIN_NAME, pluginCheck, type UserPlugins } from './remote/user-plugins.js';
 import { loadBundle } from './remote/bundle.js';
-import { DEFAULT_QUEUE, retryPolicy, runFailure, type CallOptions, type CallResult, type QueueCalls } from './remote/call.js';
+import { DEFAULT_QUEUE, HelpersOutdatedError, retryPolicy, runFailure, type CallOptions, type CallResult, type QueueCalls } from './remote/call.js';
 import { installHelpersVia } from './remote/install-sftp.js';
 import { modifiedPluginError, newerQueueError, noQueueError, notAQueueError } from './remote/install.js';
 import { installPlugin, readPluginFile, setupResult, type SetupOptions, type SetupResult } from './remote/setup.js';
@@ -167,6 +167,7 @@ export class Queue {
         const reply = parseReply(text, this.host);
         if (reply.proto > PROTO) throw newerQueueError(this.path, this.host, reply.proto);
         if (attempt > 0) throw remoteError(this.host, { command: what, code: result.code, stderr: result.stderr }, 'protocol mismatch');
+        if (options.repair === false) throw new HelpersOutdatedError(`the tej helpers in ${this.path} on ${this.host} are to be installed again`);
         if (reply.header.hash === 'modified') {
           // A helper no longer matches MANIFEST: never run it; put the shipped one back.
           this.onEvent?.({ kind: 'warning', host: this.host, message: `the tej helpers in ${this.path} were modified after they were installed; reinstalling them` });

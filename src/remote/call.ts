@@ -1,7 +1,7 @@
 // What an operation on a queue (src/job/submit.ts, src/download/fetch.ts, ...) needs of the Queue that
 // runs it (src/queue.ts): one helper call, the retry of a call safe to repeat, and its events.
 import type { Options as RetryOptions } from 'p-retry';
-import { ConnectionError, InvalidInputError, TejError } from '../errors.js';
+import { ConnectionError, InvalidInputError, ProtocolError, TejError } from '../errors.js';
 import type { EventHandler } from '../events.js';
 import type { Arg } from '../protocol/invocation.js';
 import type { Reply } from '../protocol/reply.js';
@@ -15,7 +15,17 @@ export const DEFAULT_QUEUE = '~/.tej';
  * a channel of its own (opening one costs the host a fork of sshd and a login shell); `onSend` is told
  * just before it goes. A transport without a session sends it as stdin.
  */
-export type CallOptions = RunOptions & { autoSetup?: boolean; streamMarker?: boolean; inline?: Buffer; onSend?: () => void };
+export type CallOptions = RunOptions & {
+  autoSetup?: boolean;
+  /** false: a queue whose helpers need installing again throws HelpersOutdatedError instead (a call beside another that installs). */
+  repair?: boolean;
+  streamMarker?: boolean;
+  inline?: Buffer;
+  onSend?: () => void;
+};
+
+/** A call made with `repair: false` found the queue's helpers to install again (older, or modified). */
+export class HelpersOutdatedError extends ProtocolError {}
 
 export interface CallResult {
   result: RunResult;

@@ -67,6 +67,19 @@ describe('the content store over real SSH', () => {
     await sh('rm -rf ~/fresh-queue');
   });
 
+  it('a submit that uses the store puts back modified helpers once, then lands its job', async () => {
+    // The store's question and the submit's channel go out together: the question reinstalls, the
+    // submit (which never installs beside it) follows it.
+    const dir = makeData('modified', 2, 'true\n');
+    await sh(`printf '\\n# changed\\n' >> ~/.tej/commands/submit.sh`);
+    const r = await run(['submit', 'h1', '--id', 'md-1', '--store', '--json', dir]);
+    const out = JSON.parse(ok(r)) as { id: string; uploaded_bytes: number };
+    assert.equal(out.id, 'md-1');
+    assert.equal(r.stderr.match(/modified after they were installed; reinstalling them/g)?.length, 1, r.stderr);
+    assert.equal(await sh('cd ~/.tej && sha256sum -c MANIFEST >/dev/null && grep -c "# changed" commands/submit.sh || true'), '0\n');
+    assert.deepEqual(await remoteSums('md-1'), localSums(dir));
+  });
+
   it('a second submit sends only the changed file; the job gets every file whole, with its mode and mtime', async () => {
     const dir = makeData('second', 20, 'true\n');
     chmodSync(join(dir, 'data', 'f3'), 0o755);
