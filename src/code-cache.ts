@@ -5,29 +5,17 @@
 // for another build (its name holds the hash of both, and V8 rejects data that does not fit) is ignored,
 // and one that cannot be written is not written. Caches of other builds are removed once a day old.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { readRegular } from './regular-file.js';
 
 /** The directory of tej's caches: $XDG_CACHE_HOME/tej, else ~/.cache/tej. */
 export function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'tej');
-}
-
-/** A regular file's bytes; undefined for anything else (a FIFO is opened without waiting for a writer). */
-export function readRegular(file: string): Buffer | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-    return fstatSync(fd).isFile() ? readFileSync(fd) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /** Writes FILE whole or not at all (a temporary name, renamed); any failure is ignored. */

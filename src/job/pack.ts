@@ -1,11 +1,12 @@
 // Packs a job directory and its metadata into the one tar stream that `submit` reads: meta/..., work/...,
 // and last the empty `end-<nonce>` marker that proves the stream arrived whole.
-import { accessSync, closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, lstatSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 export type { JobMeta } from './meta.js';
 import { TAR_BLOCK, TAR_END, specialTarHeader, tarHeader, tarPadded, writeUstarHeader, type TarEntry } from '../tar.js';
 import { InvalidInputError, LocalPathNotFoundError } from '../errors.js';
+import { openIfRegular } from '../regular-file.js';
 import { metaFiles, type JobMeta } from './meta.js';
 
 export interface ScannedEntry {
@@ -149,15 +150,8 @@ function changedSize(path: string): InvalidInputError {
  * wait for a writer, on the main thread for ever (Ctrl-C's handler never runs); it is refused instead.
  */
 export function openRegular(path: string): number {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    if (!fstatSync(fd).isFile()) {
-      throw new InvalidInputError(`'${path}' is no longer a regular file`, { hint: 'submit when nothing changes the job directory' });
-    }
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
+  const fd = openIfRegular(path);
+  if (fd === undefined) throw new InvalidInputError(`'${path}' is no longer a regular file`, { hint: 'submit when nothing changes the job directory' });
   return fd;
 }
 

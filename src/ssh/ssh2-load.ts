@@ -4,8 +4,9 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Client, ParsedKey } from 'ssh2';
-import { readRegular, runWithCodeCache } from '../code-cache.js';
+import { runWithCodeCache } from '../code-cache.js';
 import { PACKAGE_ROOT } from '../package-root.js';
+import { readRegular } from '../regular-file.js';
 
 /** What tej uses of ssh2 (scripts/ssh2-entry.cjs). */
 export interface Ssh2 {

@@ -106,7 +106,7 @@ describe('ssh2 load', { skip: existsSync(BUNDLE) ? false : 'dist/bundle/ssh2.cjs
     const pkg = join(dir, 'pkg');
     for (const d of ['src/ssh', 'dist/bundle', 'remote-scripts']) mkdirSync(join(pkg, d), { recursive: true });
     writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
-    for (const f of ['src/ssh/ssh2-load.ts', 'src/code-cache.ts', 'src/package-root.ts']) copyFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), join(pkg, f));
+    for (const f of ['src/ssh/ssh2-load.ts', 'src/code-cache.ts', 'src/regular-file.ts', 'src/package-root.ts']) copyFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), join(pkg, f));
     symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(pkg, 'node_modules'));
     const source = readFileSync(BUNDLE, 'utf8');
     assert.match(source, /^\/\/ ssh2@\d/);
