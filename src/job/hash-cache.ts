@@ -48,11 +48,16 @@ export class HashCache {
 
   /** The hash of PATH when the cache holds one for the file as it is now. */
   get(path: string): string | undefined {
-    const e = this.entries[path];
-    if (!Array.isArray(e) || e.length !== 5) return undefined;
+    return this.lookup(path).hash;
+  }
+
+  /** get(), and the file's identity now (for set(), when there is no hash): one stat. */
+  lookup(path: string): { hash: string | undefined; stat: Entry | undefined } {
     const { stat } = this.key(path);
-    if (!stat || stat[0] !== e[0] || stat[1] !== e[1] || stat[2] !== e[2] || stat[3] !== e[3]) return undefined;
-    return /^[0-9a-f]{64}$/.test(e[4]) ? e[4] : undefined;
+    const e = this.entries[path];
+    if (!stat || !Array.isArray(e) || e.length !== 5) return { hash: undefined, stat };
+    if (stat[0] !== e[0] || stat[1] !== e[1] || stat[2] !== e[2] || stat[3] !== e[3]) return { hash: undefined, stat };
+    return { hash: /^[0-9a-f]{64}$/.test(e[4]) ? e[4] : undefined, stat };
   }
 
   /** Records HASH for PATH as STAT (taken before it was read) says it was, unless racily recent. */

@@ -47,13 +47,12 @@ export async function hashContents(plan: JobPlan): Promise<ContentHashes> {
   };
   for (const e of files) {
     const path = resolve(plan.dir, e.path);
-    const known = cache.get(path);
-    if (known) {
-      out.set(e.path, known);
+    const known = cache.lookup(path);
+    if (known.hash) {
+      out.set(e.path, known.hash);
     } else {
-      const before = cache.stat(path);
       const hex = await hashFile(path, buf, pause);
-      cache.set(path, before, hex);
+      cache.set(path, known.stat, hex);
       out.set(e.path, hex);
     }
     await pause();
