@@ -13,9 +13,16 @@ import { build } from 'esbuild';
 const outdir = fileURLToPath(new URL('../dist/bundle/', import.meta.url));
 rmSync(outdir, { recursive: true, force: true }); // chunk names are hashed: old ones would pile up
 
-// What the CLI's builds share: cliui and yargs as the CLI needs them.
+// The shipped helpers' hashes, computed once here rather than in every command (src/remote/built.ts)
+const { loadBundle, helperLines } = await import('../dist/remote/bundle.js');
+const { helperProgram } = await import('../dist/remote/program.js');
+const shipped = await loadBundle();
+const builtHelpers = { bundle: shipped.hash, program: helperProgram(shipped).sha256, lines: helperLines(shipped) };
+
+// What the CLI's builds share: cliui and yargs as the CLI needs them, and the helpers' hashes.
 const cli = {
   bundle: true,
+  define: { TEJ_BUILT_HELPERS: JSON.stringify(builtHelpers) },
   platform: 'node',
   target: 'node20',
   // cliui's ESM build wraps help text every N characters, mid-word; its CommonJS build wraps at words
@@ -51,6 +58,7 @@ const commonJsUrl = {
 await build({
   ...cli,
   ...commonJsUrl,
+  define: { ...cli.define, ...commonJsUrl.define },
   entryPoints: [fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))],
   format: 'cjs',
   outfile: `${outdir}tej.cjs`,

@@ -3,7 +3,7 @@
 // the reply format when the queue is absent, foreign or not this client's (docs/protocol.md).
 import { EXIT } from '../errors.js';
 import { helperLines, type Bundle } from '../remote/bundle.js';
-import { helperProgram, PROGRAM_FILE, readChecked } from '../remote/program.js';
+import { PROGRAM_FILE, programSha256, readChecked } from '../remote/program.js';
 import { shQuote, shQuotePath } from '../transport/quote.js';
 import { PROTO } from '../version.js';
 
@@ -30,7 +30,7 @@ export function invocationScript(bundle: Bundle, queue: string, command: string,
   //   installed protocol and hash (hash=modified when VERSION claims this very bundle), and the client
   //   reinstalls (or refuses a newer queue).
   // A host with no sha256 tool relies on VERSION's hash.
-  const check = readChecked('tej_program', `"$Q/${PROGRAM_FILE}"`, helperProgram(bundle).sha256, { dir: '"$Q"', lines: helperLines(bundle) });
+  const check = readChecked('tej_program', `"$Q/${PROGRAM_FILE}"`, programSha256(bundle), { dir: '"$Q"', lines: helperLines(bundle) });
   const mismatch =
     `p=0; h=; while IFS= read -r l || test -n "$l"; do case $l in proto=*) p=\${l#proto=} ;; hash=*) h=\${l#hash=} ;; esac; l=; done <"$Q/VERSION"; ` +
     `printf 'tej-proto=%s\\n' "$p"; if test "$h" = ${hash}; then printf 'hash=modified\\n'; ` +

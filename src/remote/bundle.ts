@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { Readable } from 'node:stream';
 import { tarArchive, type TarEntry } from '../tar.js';
-import { helperProgram, PROGRAM_FILE } from './program.js';
+import { builtFor } from './built.js';
+import { helperProgram, PROGRAM_FILE, programSha256 } from './program.js';
 import { PROTO, VERSION } from '../version.js';
 
 export interface BundleFile {
@@ -77,7 +78,7 @@ const manifests = new WeakMap<Bundle, string>();
 export function manifest(bundle: Bundle): string {
   let text = manifests.get(bundle);
   if (text === undefined) {
-    text = `${helperLines(bundle).join('\n')}\n${helperProgram(bundle).sha256}  ${PROGRAM_FILE}\n`;
+    text = `${helperLines(bundle).join('\n')}\n${programSha256(bundle)}  ${PROGRAM_FILE}\n`;
     manifests.set(bundle, text);
   }
   return text;
@@ -89,7 +90,7 @@ const lines = new WeakMap<Bundle, string[]>();
 export function helperLines(bundle: Bundle): string[] {
   let l = lines.get(bundle);
   if (l === undefined) {
-    l = bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}`);
+    l = builtFor(bundle)?.lines ?? bundle.files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}`);
     lines.set(bundle, l);
   }
   return l;

@@ -9,6 +9,7 @@
 // lib/run-job.sh on disk (docs/protocol.md, "The helper program").
 import { createHash } from 'node:crypto';
 import type { Bundle } from './bundle.js';
+import { builtFor } from './built.js';
 import { shQuote } from '../transport/quote.js';
 
 /** The installed program's name, in the queue directory. */
@@ -85,6 +86,11 @@ export function helperProgram(bundle: Bundle): { text: string; sha256: string } 
     programs.set(bundle, p);
   }
   return p;
+}
+
+/** helperProgram(bundle).sha256, without building the program when the CLI's build computed it (built.ts). */
+export function programSha256(bundle: Bundle): string {
+  return builtFor(bundle)?.program ?? helperProgram(bundle).sha256;
 }
 
 /**
