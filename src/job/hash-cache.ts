@@ -46,12 +46,7 @@ export class HashCache {
     }
   }
 
-  /** The hash of PATH when the cache holds one for the file as it is now. */
-  get(path: string): string | undefined {
-    return this.lookup(path).hash;
-  }
-
-  /** get(), and the file's identity now (for set(), when there is no hash): one stat. */
+  /** The hash of PATH when the cache holds one for the file as it is now, and its identity now (for set()): one stat. */
   lookup(path: string): { hash: string | undefined; stat: Entry | undefined } {
     const { stat } = this.key(path);
     const e = this.entries[path];
@@ -70,11 +65,6 @@ export class HashCache {
     if (changedMs > this.started - RACY_MS) return;
     this.entries[path] = [before[0], before[1], before[2], before[3], hash];
     this.changed = true;
-  }
-
-  /** The file's identity now, for set(). */
-  stat(path: string): Entry | undefined {
-    return this.key(path).stat;
   }
 
   /** Writes the cache back (a temp file renamed: concurrent submits each leave a whole one). */

@@ -22,26 +22,26 @@ describe('HashCache', () => {
     writeFileSync(f, 'one');
     utimesSync(f, 1_600_000_000, 1_600_000_000);
     const c = HashCache.load(Date.now() + 10_000); // as if hashed 10 s after the last change
-    c.set(f, c.stat(f), H);
+    c.set(f, c.lookup(f).stat, H);
     c.save();
-    assert.equal(HashCache.load().get(f), H);
+    assert.equal(HashCache.load().lookup(f).hash, H);
     writeFileSync(f, 'two'); // same size
     utimesSync(f, 1_600_000_000, 1_600_000_000); // even with the old mtime back: its ctime moved
-    assert.equal(HashCache.load().get(f), undefined);
+    assert.equal(HashCache.load().lookup(f).hash, undefined);
     // and a file changed just now (ctime) is not cached, whatever its mtime says
     const d = HashCache.load();
-    d.set(f, d.stat(f), H);
+    d.set(f, d.lookup(f).stat, H);
     d.save();
-    assert.equal(HashCache.load().get(f), undefined);
+    assert.equal(HashCache.load().lookup(f).hash, undefined);
   });
 
   it('does not cache a file modified within the last seconds (a second write could keep its stat)', () => {
     const f = join(root, 'fresh');
     writeFileSync(f, 'now');
     const c = HashCache.load();
-    c.set(f, c.stat(f), H);
+    c.set(f, c.lookup(f).stat, H);
     c.save();
-    assert.equal(HashCache.load().get(f), undefined);
+    assert.equal(HashCache.load().lookup(f).hash, undefined);
   });
 });
 
