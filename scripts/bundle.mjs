@@ -19,15 +19,17 @@ const { helperProgram } = await import('../dist/remote/program.js');
 const shipped = await loadBundle();
 const builtHelpers = { bundle: shipped.hash, program: helperProgram(shipped).sha256, lines: helperLines(shipped) };
 
+// What every build here is: one file for Node 20, quiet unless something is wrong
+const node = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
+// the same, as CommonJS
+const commonJs = { ...node, format: 'cjs' };
+
 // What the CLI's builds share: cliui and yargs as the CLI needs them, and the helpers' hashes.
 const cli = {
-  bundle: true,
+  ...node,
   define: { TEJ_BUILT_HELPERS: JSON.stringify(builtHelpers) },
-  platform: 'node',
-  target: 'node20',
   // cliui's ESM build wraps help text every N characters, mid-word; its CommonJS build wraps at words
   alias: { cliui: fileURLToPath(new URL('../node_modules/cliui/build/index.cjs', import.meta.url)) },
-  logLevel: 'warning',
   plugins: [
     {
       // yargs guesses a version when it is made (tej then sets its own): it lists the directory above
@@ -67,13 +69,9 @@ await build({
 
 // The code cache's runner, for bin/tej.js
 await build({
+  ...commonJs,
   entryPoints: [fileURLToPath(new URL('../dist/code-cache.js', import.meta.url))],
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
   outfile: `${outdir}code-cache.cjs`,
-  logLevel: 'warning',
 });
 
 await build({
@@ -94,15 +92,11 @@ await build({
 // requires: importing it as an ES module started Node's ESM loader, 8 ms of CPU of each such command
 // (20 runs: 84-86 ms for node with the CommonJS file, 93-94 ms with the module, 76-78 for node -e 0).
 await build({
+  ...commonJs,
   entryPoints: [fileURLToPath(new URL('../dist/persist/lean-client.js', import.meta.url))],
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
   outfile: `${outdir}persist-lean.cjs`,
   // its package root is found from its own place, as from the module's (lean-client.ts packageRoot)
   ...commonJsUrl,
-  logLevel: 'warning',
 });
 
 // ssh2 as one CommonJS file (src/ssh/ssh2-load.ts runs it with a V8 code cache): its ~40 modules each
@@ -113,15 +107,11 @@ await build({
 const requireHere = createRequire(import.meta.url);
 const ssh2Lib = requireHere.resolve('ssh2/lib/client.js').replace(/client\.js$/, '');
 await build({
+  ...commonJs,
   entryPoints: [fileURLToPath(new URL('./ssh2-entry.cjs', import.meta.url))],
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
   outfile: `${outdir}ssh2.cjs`,
   // read by src/ssh/ssh2-load.ts, which uses the bundle only with the ssh2 it was built from installed
   banner: { js: `// ssh2@${requireHere('ssh2/package.json').version}` },
-  logLevel: 'warning',
   plugins: [
     {
       name: 'ssh2-lean',
