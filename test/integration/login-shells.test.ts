@@ -97,6 +97,32 @@ describe('every login shell', { concurrency: true }, () => {
         assert.doesNotMatch(ok(await run(['list', host])), new RegExp(`^${kid}\\s`, 'm'));
       });
 
+      it('a second submit through the content store sends only the changed file, and the job gets every file whole', async () => {
+        // The store's question (a hash per file) and the upload's plan are what a --store submit adds
+        // to a plain one: the same constant commands, whatever the login shell.
+        const files = Object.fromEntries(['a', 'b', 'c'].map((n) => [`data/${n}.bin`, `${n}\n`.repeat(2048)]));
+        const dir = await makeJob(join(sshHost.jobs, `store-${shell}`), { 'start.sh': 'cat data/*.bin | wc -c > out.txt\n', ...files });
+        const submit = async (id: string) =>
+          JSON.parse(ok(await run(['submit', host, '--id', id, '--store', '--json', dir]))) as { uploaded_bytes: number; reused_files: number };
+        const first = await submit(`store1-${shell}`);
+        assert.equal(first.reused_files, 0);
+        await makeJob(dir, { 'data/b.bin': 'changed\n'.repeat(1024) });
+        // a dry run waits for the store's copies of what the first submit sent, then says what would travel
+        const dry = JSON.parse(ok(await run(['submit', host, '--id', `store2-${shell}`, '--store', '--dry-run', '--json', dir]))) as typeof first;
+        assert.equal(dry.reused_files, 2, 'a.bin and c.bin are in the store');
+        const second = await submit(`store2-${shell}`);
+        assert.deepEqual([second.reused_files, second.uploaded_bytes], [dry.reused_files, dry.uploaded_bytes]);
+        // b.bin's new 8 KiB and the tar's framing travel; neither 4 KiB of a.bin nor of c.bin does
+        const sizes = `${JSON.stringify({ first, second })}`;
+        assert.ok(second.uploaded_bytes >= 8192 && second.uploaded_bytes < 8192 + 4096, sizes);
+        assert.equal((await run(['wait', host, '--id', `store2-${shell}`])).code, 0);
+        assert.equal(ok(await run(['download', host, '--id', `store2-${shell}`, 'out.txt:'])).trim(), String(2 * 4096 + 8192));
+        for (const n of ['a', 'b', 'c']) {
+          const got = ok(await run(['download', host, '--id', `store2-${shell}`, `data/${n}.bin:`]));
+          assert.equal(got, n === 'b' ? 'changed\n'.repeat(1024) : files[`data/${n}.bin`], `${n}.bin`);
+        }
+      });
+
       const downloadsNames = (names: string[], tag: string) => async () => {
         // printf, not echo: dash's echo reads backslashes as escapes.
         const start = names.map((n) => `printf '%s\\n' ${shQuote(`content of ${n}`)} > ${shQuote(n)}\n`).join('');
