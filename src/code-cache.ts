@@ -1,9 +1,10 @@
 // Running a one-file CommonJS build as require would, compiled with a V8 code cache kept in the user's
 // cache directory: the CLI's bundle (bin/tej.js) and ssh2's (src/ssh/ssh2-load.ts). V8 then deserializes
 // the code it compiled the last time instead of compiling it again at every command. The cache is only
-// ever a shortcut: one that is missing, unreadable, not a regular file, corrupt, made by another Node or
-// for another build (its name holds the hash of both, and V8 rejects data that does not fit) is ignored,
-// and one that cannot be written is not written. Caches of other builds are removed once a day old.
+// ever a shortcut: one that is missing, unreadable, not a regular file, corrupt, made by another Node,
+// for another build or for another install (its name holds the hash of all three, and V8 rejects data
+// that does not fit) is ignored, and one that cannot be written is not written. Caches of other builds
+// are removed once a day old.
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -62,7 +63,9 @@ export interface CachedRun<T> {
 
 /** Runs FILE, a CommonJS file whose text is SOURCE, with the code cache NAME-HASH.v8; returns its exports. */
 export function runWithCodeCache<T>(file: string, source: string, name: string): CachedRun<T> {
-  const key = createHash('sha256').update(`${process.version}\0${process.arch}\0`).update(source).digest('hex').slice(0, 32);
+  // The file's path too: V8 gives a script made from a cache the name it was compiled under, so an
+  // install that took another's cache of the same build would name that install in its stack traces.
+  const key = createHash('sha256').update(`${process.version}\0${process.arch}\0${file}\0`).update(source).digest('hex').slice(0, 32);
   const dir = cacheDir();
   const cacheFile = join(dir, `${name}-${key}.v8`);
   const cachedData = readRegular(cacheFile);

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TEJ_BIN } from '../helpers/cli.js';
 
+const CODE_CACHE = join(TEJ_BIN, '..', '..', 'dist', 'bundle', 'code-cache.cjs');
+
 describe('the CLI bundle and its code cache', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tej-cli-cache-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +57,25 @@ describe('the CLI bundle and its code cache', () => {
     assert.equal(spawnSync('mkfifo', [path]).status, 0);
     help(cache); // a FIFO opened for reading would wait for a writer for ever
     assert.ok(statSync(path).isFile(), 'a cache took its place');
+  });
+
+  it('each install has its own cache: a script names its own file in stack traces, not the other install\'s', () => {
+    // V8 gives a script made from a cache the file name it was compiled under; two installs of the same
+    // build once shared one cache, and the second named the first's files in its stack traces.
+    const cache = join(dir, 'installs');
+    const where = (install: string): string => {
+      const file = join(dir, install, 'm.cjs');
+      mkdirSync(join(dir, install), { recursive: true });
+      writeFileSync(file, 'module.exports = () => new Error("here").stack.split("\\n")[1];\n');
+      const probe = `const { runWithCodeCache } = require(${JSON.stringify(CODE_CACHE)});
+        const f = ${JSON.stringify(file)};
+        process.stdout.write(runWithCodeCache(f, require('node:fs').readFileSync(f, 'utf8'), 'probe').exports());`;
+      const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cache }, timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    for (const install of ['one', 'two', 'one', 'two']) assert.match(where(install), new RegExp(`\\(${join(dir, install, 'm.cjs')}:1:`), install);
+    assert.equal(readdirSync(join(cache, 'tej')).filter((f) => f.startsWith('probe-')).length, 2, 'one cache for each');
   });
 
   it('removes the caches of other builds once they are a day old, and keeps newer ones', () => {
