@@ -428,18 +428,38 @@ pbs_owned_into() {
 	esac
 }
 
-# queue_kill JOB_DIR NATIVE_ID GRACE: qdel (a queued job too) a job that qstat shows as tej's for JOB_DIR
-# (pbs_owned_into; a job that rewrote its native-id is found by its tag), then wait for the server to end
-# it (it sends TERM, then KILL after its kill delay). The wrapper records the end it saw.
+# pbs_own_id_into JOB_DIR NATIVE_ID: set pbs_own_id to the PBS job tej made for the job in JOB_DIR: the
+# id qdel ends it by when qstat shows NATIVE_ID (read from a file the job can write) as that job
+# (pbs_owned_into), else the first that qstat shows with the job's tag (a job that rewrote its native-id;
+# pbs_owned_ids, from the same qstat as pbs_owned_into's: pbs_find's answer without asking again; none
+# for a task, whose jobs are its array's); 1 none, 2 qstat does not answer, 3 a task under Slurm's
+# wrappers (pbs_owned_into), which the caller judges. queue_kill's and queue_own_id's one check.
+pbs_own_id_into() {
+	pbs_own_id=
+	_poi_status=0
+	pbs_owned_into "$1" "$2" || _poi_status=$?
+	case $_poi_status in
+	0) pbs_own_id=$pbs_owned_id ;;
+	1)
+		case ${1#"$TEJ_ROOT/jobs/"} in */*) return 1 ;; esac
+		# " ID ID ... ": the first (no word splitting: a PBS Pro array's id holds brackets)
+		pbs_own_id=${pbs_owned_ids# }
+		pbs_own_id=${pbs_own_id%% *}
+		test -n "$pbs_own_id" || return 1
+		;;
+	*) return "$_poi_status" ;;
+	esac
+}
+
+# queue_kill JOB_DIR NATIVE_ID GRACE: qdel (a queued job too) the job that qstat shows as tej's for
+# JOB_DIR (pbs_own_id_into), then wait for the server to end it (it sends TERM, then KILL after its kill
+# delay). The wrapper records the end it saw.
 queue_kill() {
 	_qk_owned=0
-	pbs_owned_into "$1" "$2" || _qk_owned=$?
+	pbs_own_id_into "$1" "$2" || _qk_owned=$?
 	case $_qk_owned in
-	0) set -- "$1" "$pbs_owned_id" "$3" ;;
-	1)
-		_qk_found=$(pbs_find "$1") || return 0
-		set -- "$1" "$_qk_found" "$3"
-		;;
+	0) set -- "$1" "$pbs_own_id" "$3" ;;
+	1) return 0 ;;
 	3)
 		# the array's kill (lib/pbsarray.sh) has deleted it with the array
 		if test -f "${1%/*}/killed"; then
@@ -480,18 +500,14 @@ queue_kill() {
 }
 
 # queue_own_id JOB_DIR NATIVE_ID: the id qstat shows as the PBS job tej made for the job
-# (pbs_owned_into: native-id is in the job's reach), else the one qstat shows by the job's tag (pbs_find;
-# none for a task); a task under Slurm's wrappers (its own Slurm id) when qstat shows that id with its
+# (pbs_own_id_into); a task under Slurm's wrappers (its own Slurm id) when qstat shows that id with its
 # array's tag; 1 none, 2 no answer
 queue_own_id() {
 	_qoi_status=0
-	pbs_owned_into "$1" "$2" || _qoi_status=$?
+	pbs_own_id_into "$1" "$2" || _qoi_status=$?
 	case $_qoi_status in
-	0) printf '%s\n' "$pbs_owned_id" ;;
-	1)
-		case ${1#"$TEJ_ROOT/jobs/"} in */*) return 1 ;; esac
-		pbs_find "$1"
-		;;
+	0) printf '%s\n' "$pbs_own_id" ;;
+	1) return 1 ;;
 	3)
 		# the ids pbs_owned_into found with the array's tag
 		case $pbs_owned_ids in

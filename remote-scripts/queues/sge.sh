@@ -334,21 +334,33 @@ sge_listed() {
 	printf '%s\n' "$_sge_listed" | sge_lines | awk -v id="$1" '$1 == id { print $2; exit }'
 }
 
-# queue_own_id JOB_DIR NATIVE_ID: NATIVE_ID when qstat shows it as the Grid Engine job tej made for the
-# job (sge_owned, lib/gridengine.sh: native-id is in the job's reach; a task's, its array's), else the
-# one qstat shows by the job's name and context (sge_find; none for a task); 1 none, 2 no answer
-queue_own_id() {
+# sge_own_id_into JOB_DIR NATIVE_ID: set sge_own_id to the Grid Engine job tej made for the job in
+# JOB_DIR: NATIVE_ID when qstat shows it as that job (sge_owned, lib/gridengine.sh: native-id is in the
+# job's reach; a task's, its array's), else the one qstat shows by the job's name and context (a job
+# that rewrote its native-id: sge_find; none for a task, whose jobs are its array's); 1 none, 2 qstat
+# does not answer. queue_kill's and queue_own_id's one check.
+sge_own_id_into() {
 	load_lib gridengine
-	_qoi_status=0
-	sge_owned "$1" "$2" || _qoi_status=$?
-	case $_qoi_status in
-	0) printf '%s\n' "$2" ;;
+	sge_own_id=
+	_soi_status=0
+	sge_owned "$1" "$2" || _soi_status=$?
+	case $_soi_status in
+	0) sge_own_id=$2 ;;
 	1)
 		case ${1#"$TEJ_ROOT/jobs/"} in */*) return 1 ;; esac
-		sge_find "$1"
+		_soi_status=0
+		sge_own_id=$(sge_find "$1") || _soi_status=$?
+		case $_soi_status in 0) ;; 1) return 1 ;; *) return 2 ;; esac
 		;;
 	*) return 2 ;;
 	esac
+}
+
+# queue_own_id JOB_DIR NATIVE_ID: the Grid Engine job tej made for the job (sge_own_id_into); 1 none, 2
+# no answer
+queue_own_id() {
+	sge_own_id_into "$1" "$2" || return
+	printf '%s\n' "$sge_own_id"
 }
 
 # queue_node JOB_DIR NATIVE_ID: the host a running job runs on (qstat's queue column, QUEUE@HOST)
@@ -368,20 +380,15 @@ queue_node() {
 # KILL to the batch script's group, the wrapper and the job with it (kill records the end; the job gets
 # no grace, and has no exit code).
 queue_kill() {
-	# only a Grid Engine job tej made for this job (sge_owned, lib/gridengine.sh): native-id is in the
-	# job's reach; a job that rewrote it is found by its name and context (a task by its array's kill)
-	load_lib gridengine
+	# only a Grid Engine job tej made for this job (sge_own_id_into; a task's by its array's kill)
 	_qk_owned=0
-	sge_owned "$1" "$2" || _qk_owned=$?
+	sge_own_id_into "$1" "$2" || _qk_owned=$?
 	case $_qk_owned in
-	0) ;;
+	0) set -- "$1" "$sge_own_id" "$3" ;;
 	1)
-		if ! _qk_found=$(sge_find "$1"); then
-			# shellcheck disable=SC2154 # set by sge_owned_into (lib/gridengine.sh): the job exists, not as tej's
-			test -z "${sge_owned_seen:-}" || say "not deleting Grid Engine job $2: qstat does not show it as tej's job ${1#"$TEJ_ROOT/jobs/"}"
-			return 0
-		fi
-		set -- "$1" "$_qk_found" "$3"
+		# shellcheck disable=SC2154 # set by sge_owned_into (lib/gridengine.sh): the job exists, not as tej's
+		test -z "${sge_owned_seen:-}" || say "not deleting Grid Engine job $2: qstat does not show it as tej's job ${1#"$TEJ_ROOT/jobs/"}"
+		return 0
 		;;
 	*) return "$EX_TEMPFAIL" ;;
 	esac

@@ -7,13 +7,17 @@
 // the real ones print (the real ones: test/integration/slurm-exec.test.ts and the sge/pbs suites).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { HelperQueue } from './_queue.js';
 import { eachShell, type Shell, SHELLS } from './_shells.js';
 
-/** Stand-ins in DIR/bin that print $STUB/<name>.out (exit 1 when $STUB/<name>.fail exists); qstat -j ID prints $STUB/qstat-j-ID. */
+/**
+ * Stand-ins in DIR/bin that print $STUB/<name>.out (exit 1 when $STUB/<name>.fail exists); qstat -j ID
+ * prints $STUB/qstat-j-ID, qstat -xml $STUB/qstat.xml (exit 1 when $STUB/qstat-xml.fail exists). Each
+ * call is written to $STUB/calls.
+ */
 function stubs(dir: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
@@ -21,6 +25,7 @@ function stubs(dir: string): string {
     writeFileSync(
       join(bin, name),
       `#!/bin/sh
+echo "${name} $*" >>"$STUB/calls"
 test ! -e "$STUB/${name}.fail" || { echo "${name}: cannot reach the controller" >&2; exit 1; }
 if test "${name}" = qstat; then
 	for a in "$@"; do
@@ -28,7 +33,7 @@ if test "${name}" = qstat; then
 			echo "Following jobs do not exist: $a" >&2; exit 1 ;; esac
 		prev=$a
 	done
-	case " $* " in *" -xml "*) cat "$STUB/qstat.xml"; exit 0 ;; esac
+	case " $* " in *" -xml "*) test ! -e "$STUB/qstat-xml.fail" || exit 1; cat "$STUB/qstat.xml"; exit 0 ;; esac
 fi
 cat "$STUB/${name}.out"
 `,
@@ -57,6 +62,16 @@ function withPlugin(q: HelperQueue, plugin: string, stub: string, script: string
 
 /** "CODE:OUTPUT" of queue_own_id for each NATIVE on the job dir ID (one line each). */
 const ASK = (id: string, natives: string[]) => natives.map((n) => `o=$(queue_own_id "$J/${id}" '${n}') && echo "0:$o" || echo "$?:"`).join('; ');
+
+/** qstat -j records of 20 (victim's) and 21 (liar's) and the -xml listing of both, from the plugin's own sge_context. */
+function sgeRecords(q: HelperQueue, stub: string): void {
+  const made = withPlugin(q, 'sge', stub, `me=$(id -un)
+for x in 20:victim 21:liar; do n=\${x%%:*} name=\${x#*:}
+	printf 'job_number: %s\\nowner: %s\\njob_name: %s\\ncontext: PATH=/bin,%s\\n' "$n" "$me" "$name" "$(sge_context "$J/$name")" >"$STUB/qstat-j-$n"
+done
+printf '<job_info>\\n<queue_info>\\n<job_list state="running">\\n<JB_job_number>20</JB_job_number>\\n<JB_name>victim</JB_name>\\n</job_list>\\n<job_list state="running">\\n<JB_job_number>21</JB_job_number>\\n<JB_name>liar</JB_name>\\n</job_list>\\n</queue_info>\\n</job_info>\\n' >"$STUB/qstat.xml"`);
+  assert.equal(made.code, 0, made.stderr);
+}
 
 /** A queue with the jobs liar (attempt a1) and victim (a9), and an empty stand-in directory. */
 function liarQueue(shell: Shell, t: TestContext): { q: HelperQueue; stub: string } {
@@ -97,17 +112,21 @@ describe('queue_own_id: the job tej made, never the one a job named', { concurre
 
     test('sge: the id qstat -j shows as this user\'s, with the job\'s name and context; a forged one gives the job\'s own', async (t) => {
       const { q, stub } = liarQueue(shell, t);
-      // the -j records and the -xml listing, from the plugin's own sge_context
-      const made = withPlugin(q, 'sge', stub, `me=$(id -un)
-for x in 20:victim 21:liar; do n=\${x%%:*} name=\${x#*:}
-	printf 'job_number: %s\\nowner: %s\\njob_name: %s\\ncontext: PATH=/bin,%s\\n' "$n" "$me" "$name" "$(sge_context "$J/$name")" >"$STUB/qstat-j-$n"
-done
-printf '<job_info>\\n<queue_info>\\n<job_list state="running">\\n<JB_job_number>20</JB_job_number>\\n<JB_name>victim</JB_name>\\n</job_list>\\n<job_list state="running">\\n<JB_job_number>21</JB_job_number>\\n<JB_name>liar</JB_name>\\n</job_list>\\n</queue_info>\\n</job_info>\\n' >"$STUB/qstat.xml"`);
-      assert.equal(made.code, 0, made.stderr);
+      sgeRecords(q, stub);
       const r = withPlugin(q, 'sge', stub, ASK('liar', ['21', '20', '20.3', '99']));
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, ['0:21', '0:21', '0:21', '0:21', ''].join('\n'));
       noneThenDown(q, 'sge', stub, ['qstat.xml', '<job_info>\n</job_info>\n'], 'qstat', '20', '21');
+    });
+
+    test('sge: kill asks what queue_own_id asks: a forged id whose job\'s own qstat cannot list is no answer (75), never nothing to kill', async (t) => {
+      const { q, stub } = liarQueue(shell, t);
+      sgeRecords(q, stub);
+      // qstat -j 20 says victim's; the listing that would find liar's own fails
+      writeFileSync(join(stub, 'qstat-xml.fail'), '');
+      const r = withPlugin(q, 'sge', stub, `${ASK('liar', ['20'])}; st=0; queue_kill "$J/liar" 20 0 || st=$?; echo "kill:$st"`);
+      assert.equal(r.stdout, '2:\nkill:75\n', r.stderr);
+      assert.doesNotMatch(readFileSync(join(stub, 'calls'), 'utf8'), /qdel/);
     });
 
     test('pbs: the id qstat -f shows as this user\'s with the job\'s tag; a forged one gives the job\'s own', async (t) => {
@@ -121,6 +140,15 @@ done >"$STUB/qstat.out"`);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, ['0:21.server', '0:21.server', '0:21.server', ''].join('\n'));
       noneThenDown(q, 'pbs', stub, ['qstat.out', ''], 'qstat', '20.server', '21.server');
+    });
+
+    test('pbs: a forged id gives the job\'s own from the same qstat -f that judged it (one listing)', async (t) => {
+      const { q, stub } = liarQueue(shell, t);
+      const made = withPlugin(q, 'pbs', stub, `printf 'Job Id: 21.server\\n    Job_Name = %s\\n    Job_Owner = %s@login\\n\\n' "$(pbs_tag "$J/liar")" "$(id -un)" >"$STUB/qstat.out"`);
+      assert.equal(made.code, 0, made.stderr);
+      const r = withPlugin(q, 'pbs', stub, ASK('liar', ['20.server']));
+      assert.equal(r.stdout, '0:21.server\n', r.stderr);
+      assert.equal(readFileSync(join(stub, 'calls'), 'utf8'), 'qstat -f\n');
     });
 
     test('where and exec die with 69 when the scheduler shows none, 75 when it does not answer (job_own_native)', async (t) => {
