@@ -259,8 +259,13 @@ kill_job() {
 	job_state_into "$1"
 	previous_state=$job_state_value
 	_kill_job_native=$job_native
+	# killed is written before the job is signalled (its end then reads killed, never an exit of 143)
+	_kill_job_marked=
 	case $previous_state in
-	running | queued) write_state "$1/killed" "$(now)" ;;
+	running | queued)
+		test -f "$1/killed" || _kill_job_marked=yes
+		write_state "$1/killed" "$(now)"
+		;;
 	lost) ;;
 	submitting) die "$EX_TEMPFAIL" "job ${1##*/} is being submitted: nothing was killed (kill it once its submit ends)" ;;
 	*)
@@ -273,8 +278,25 @@ kill_job() {
 	test -n "$_kill_job_plugin" || _kill_job_plugin=$(read_state "$1/plugin") || _kill_job_plugin=
 	if test -n "$_kill_job_plugin" && plugin_installed "$_kill_job_plugin"; then
 		load_queue "$_kill_job_plugin"
-		queue_kill "$1" "$_kill_job_native" "$2" ||
-			die "$EX_FAILURE" "could not kill job ${1##*/}"
+		_kill_job_status=0
+		queue_kill "$1" "$_kill_job_native" "$2" || _kill_job_status=$?
+		case $_kill_job_status in
+		0) ;;
+		"$EX_TEMPFAIL" | "$EX_UNAVAILABLE")
+			# queue_kill did nothing (its scheduler did not answer, or cannot end this job alone): the job
+			# runs on, and a killed mark this kill wrote would make its end read killed; not so for a task
+			# of an array being killed, whose scheduler job the array's kill has ended
+			case ${1#"$TEJ_ROOT/jobs/"} in */*) test ! -f "${1%/*}/killed" || _kill_job_marked= ;; esac
+			test -z "$_kill_job_marked" || rm -f "$1/killed"
+			if test "$_kill_job_status" = "$EX_TEMPFAIL"; then
+				die "$EX_TEMPFAIL" "the scheduler did not answer: job ${1#"$TEJ_ROOT/jobs/"} was not killed; try again"
+			fi
+			die "$EX_UNAVAILABLE" "job ${1#"$TEJ_ROOT/jobs/"} was not killed"
+			;;
+		*) die "$EX_FAILURE" "could not kill job ${1##*/}" ;;
+		esac
+		# a concurrent kill that did nothing may have taken the mark away meanwhile
+		test "$previous_state" = lost || test -f "$1/killed" || write_state "$1/killed" "$(now)"
 	fi
 	# The wrapper records the end when it survives the kill; when it was killed too, kill records it.
 	test "$previous_state" = lost || test -f "$1/end" || write_state "$1/end" "$(now)"

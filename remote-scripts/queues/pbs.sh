@@ -466,8 +466,7 @@ queue_kill() {
 			wait_end_record "$1"
 			return 0
 		fi
-		# kill_job wrote killed: the task runs on
-		rm -f "$1/killed"
+		# the task runs on (kill_job takes back the killed mark it wrote)
 		say "a task of an array cannot be deleted alone through Slurm's Torque wrappers (qdel ends its whole array or nothing): kill the array ${1%/*}"
 		return "$EX_UNAVAILABLE"
 		;;

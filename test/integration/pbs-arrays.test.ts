@@ -108,7 +108,7 @@ describe('arrays and kill on the pbs plugin (Slurm\'s Torque wrappers)', () => {
     await waitFor('both running', () => tasks('one'), (ts) => counts(ts).running === 2, 120_000);
     for (const task of ['one/0', 'one/1']) {
       const refused = await run(['kill', 'p1', '--id', task]);
-      assert.notEqual(refused.code, 0, refused.stdout);
+      assert.equal(refused.code, 69, refused.stdout + refused.stderr);
       assert.match(refused.stderr, /a task of an array cannot be deleted alone through Slurm's Torque wrappers/);
     }
     assert.deepEqual((await tasks('one')).map((t) => t.state), ['running', 'running']);

@@ -1,6 +1,6 @@
 // kill and delete: the whole process group ends, the grace period, the states before and after.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { HelperQueue, parseReply, waitFor } from './_queue.js';
@@ -124,6 +124,75 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       const missing = await q.run(['delete', 'nosuch']);
       assert.equal(missing.code, 66);
       assert.equal((await q.run(['delete'])).code, 64);
+    });
+
+    test("kill says 'try again' (75) or 'not killed' (69) when the plugin's queue_kill did nothing, and takes back the killed mark it wrote", async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      // A plugin whose job runs until its queue_kill succeeds; queue_kill exits as ../kill-status says.
+      const calls = join(q.tmp, 'calls');
+      writeFileSync(
+        join(q.root, 'queues', 'batchy.sh'),
+        [
+          'queue_check() { return 0; }',
+          'queue_state() { if test -f "$1/gone"; then echo killed; else echo running; fi; }',
+          'queue_kill() {',
+          '  echo "queue_kill ${1##*/} $2" >> "$TEJ_ROOT/../calls"',
+          '  read -r st < "$TEJ_ROOT/../kill-status"',
+          '  test "$st" != taken || { rm -f "$1/killed"; st=0; }',
+          '  test "$st" != 0 || touch "$1/gone"',
+          '  return "$st"',
+          '}',
+        ].join('\n') + '\n',
+      );
+      const job = (id: string, dir = q.jobDir(id)) => {
+        mkdirSync(join(dir, 'meta'), { recursive: true });
+        for (const [name, value] of Object.entries({ plugin: 'batchy', 'native-id': `n-${id.replace('/', '_')}`, submitted: '100', start: '101' })) writeFileSync(join(dir, name), `${value}\n`);
+      };
+      const status = join(q.tmp, 'kill-status');
+      job('busy');
+      for (const [code, said] of [
+        [75, /^tej-remote: the scheduler did not answer: job busy was not killed; try again$/m],
+        [69, /^tej-remote: job busy was not killed$/m],
+      ] as const) {
+        writeFileSync(status, `${code}\n`);
+        const r = await q.run(['kill', 'busy']);
+        assert.equal(r.code, code, r.stderr);
+        assert.match(r.stderr, said);
+        assert.ok(!existsSync(join(q.jobDir('busy'), 'killed')), `${code}: no killed mark is left`);
+        assert.ok(!existsSync(join(q.jobDir('busy'), 'end')), `${code}: no end`);
+        assert.equal((await q.status('busy')).state, 'running');
+        // the same through delete --kill: nothing is deleted
+        const d = await q.run(['delete', 'busy', '--kill']);
+        assert.equal(d.code, code, d.stderr);
+        assert.ok(existsSync(q.jobDir('busy')), `${code}: delete --kill left the job`);
+        assert.equal((await q.status('busy')).state, 'running');
+      }
+      assert.equal(readFileSync(calls, 'utf8'), 'queue_kill busy n-busy\n'.repeat(4));
+
+      // Another failure may have signalled the job: the mark stays, and the command says 1.
+      writeFileSync(status, '1\n');
+      const failed = await q.run(['kill', 'busy']);
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.match(failed.stderr, /could not kill job busy/);
+      assert.ok(existsSync(join(q.jobDir('busy'), 'killed')));
+
+      // A mark taken away while queue_kill ran (a concurrent kill that did nothing) is written again.
+      job('twin');
+      writeFileSync(status, 'taken\n');
+      const k = await q.ok(['kill', 'twin']);
+      assert.deepEqual(k.records, [{ id: 'twin', previous_state: 'running', state: 'killed' }]);
+      assert.ok(existsSync(join(q.jobDir('twin'), 'killed')));
+
+      // A task of an array being killed keeps its mark: the array's kill ended its scheduler job.
+      mkdirSync(q.jobDir('arr'));
+      writeFileSync(join(q.jobDir('arr'), 'killed'), '100\n');
+      job('arr/1', join(q.jobDir('arr'), '1'));
+      writeFileSync(status, '75\n');
+      const task = await q.run(['kill', 'arr/1']);
+      assert.equal(task.code, 75, task.stderr);
+      assert.match(task.stderr, /job arr\/1 was not killed; try again/);
+      assert.ok(existsSync(join(q.jobDir('arr'), '1', 'killed')), 'the task of a killed array keeps its mark');
     });
   });
 });
