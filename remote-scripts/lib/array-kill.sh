@@ -12,7 +12,11 @@
 # running ones get kill_job (lib/kill.sh)
 array_kill() {
 	array_lock "$1" || die "$EX_TEMPFAIL" "the array ${1##*/} is locked: try again"
-	test -f "$1/killed" || write_state "$1/killed" "$(now)"
+	array_kill_marked=
+	if ! test -f "$1/killed"; then
+		write_state "$1/killed" "$(now)"
+		array_kill_marked=yes
+	fi
 	array_unlock "$1"
 	# a Slurm array (lib/slurm-array.sh), a Grid Engine one (queues/sge.sh), a PBS one (lib/pbsarray.sh)
 	if test -f "$1/native-ids"; then
@@ -34,6 +38,15 @@ array_kill() {
 		# the array's plugin, not the task's file
 		(kill_job "$1/${_array_kill_r##*/}" "$2" direct) || true
 	done
+}
+
+# array_kill_refused DIR MESSAGE: for a scheduler's array kill that asked which jobs are the array's and
+# got no answer, before it marked or deleted anything: take back the array's killed mark if array_kill
+# wrote it (its tasks start as before: a launch that saw the mark meanwhile only waits for the next
+# status), and exit 75 with MESSAGE
+array_kill_refused() {
+	test -z "${array_kill_marked:-}" || rm -f "$1/killed"
+	die "$EX_TEMPFAIL" "$2"
 }
 
 # array_kill_queued TASK_DIR: kill a task not started yet: it never starts (killed, under the lock)

@@ -92,12 +92,16 @@ pbs_array_keys() {
 # each task that has not ended. Each such task is marked killed first: the server's TERM may end a task,
 # and its wrapper record that end, before kill_job reaches it.
 pbs_array_kill() {
+	# asked before any task is marked: a qstat that does not answer leaves the tasks running as they were
+	_pk_status=0
+	_pk_mine=$(pbs_jobs "$1" 2>/dev/null) || _pk_status=$?
+	test "$_pk_status" != 2 || array_kill_refused "$1" "qstat did not answer: nothing of the array ${1##*/} was killed; try again"
 	array_members_into "${1##*/}" || array_members=
 	for _pk_id in $array_members; do
 		test -f "$TEJ_ROOT/jobs/$_pk_id/exit-code" || write_state "$TEJ_ROOT/jobs/$_pk_id/killed" "$(now)"
 	done
 	# ids that qstat printed (123[].server: read, never split, so never globbed)
-	pbs_jobs "$1" 2>/dev/null | while IFS= read -r _pk_id; do
+	printf '%s\n' "$_pk_mine" | while IFS= read -r _pk_id; do
 		if pbs_id_ok "$_pk_id"; then qdel "$_pk_id" >/dev/null 2>&1 || :; fi
 	done
 	for _pk_id in $array_members; do

@@ -99,7 +99,7 @@ EOF_SAR
 slurm_array_kill() {
 	load_queue slurm
 	slurm_owned_dir=
-	slurm_owned_into "$1" || die "$EX_TEMPFAIL" "squeue did not answer: nothing of the array ${1##*/} was killed; try again"
+	slurm_owned_into "$1" || array_kill_refused "$1" "squeue did not answer: nothing of the array ${1##*/} was killed; try again"
 	# shellcheck disable=SC2086 # digits only
 	test -z "${slurm_owned_bases# }" || scancel $slurm_owned_bases 2>/dev/null || :
 	if array_members_into "${1##*/}"; then

@@ -462,14 +462,15 @@ sge_array_submit() {
 # own and its reruns; never an id read from native-ids, which a task can write), then one qstat a
 # second until none is listed, then each such task's end
 sge_array_kill() {
+	# asked before any task is marked: a qstat that does not answer leaves the tasks running as they were
+	_gak_status=0
+	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_status=$?
+	test "$_gak_status" != 2 || array_kill_refused "$1" "qstat did not answer: nothing of the array ${1##*/} was killed; try again"
 	array_members_into "${1##*/}" || array_members=
 	for _gak_id in $array_members; do
 		test -f "$TEJ_ROOT/jobs/$_gak_id/exit-code" || test -f "$TEJ_ROOT/jobs/$_gak_id/killed" ||
 			write_state "$TEJ_ROOT/jobs/$_gak_id/killed" "$(now)"
 	done
-	_gak_status=0
-	_gak_mine=$(sge_jobs "$1" 2>/dev/null) || _gak_status=$?
-	test "$_gak_status" != 2 || die "$EX_TEMPFAIL" "qstat did not answer: the Grid Engine jobs of ${1##*/} are not deleted; try again"
 	while IFS= read -r _gak_id || test -n "$_gak_id"; do
 		case $_gak_id in '' | *[!0-9]*) continue ;; esac
 		case " $(printf '%s' "$_gak_mine" | tr '\n' ' ') " in
