@@ -244,6 +244,21 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.equal((await run(['status', 'h1', '--id', 'sk_1'])).code, 66);
   });
 
+  it('delete over several jobs goes on past one that refuses, and exits with its code', async () => {
+    await submit('sg_a', { 'start.sh': 'true\n' });
+    await submit('sg_b', { 'start.sh': 'sleep 1032\n' });
+    await submit('sg_c', { 'start.sh': 'true\n' });
+    await waitFor('a and c ended, b running', () => run(['status', 'h1', '--id', 'sg_*', '--json']), (r) => jsonLines(r.stdout).map((j) => j.state).join(' ') === 'finished running finished');
+    const del = await run(['delete', 'h1', '--id', 'sg_*', '--json']);
+    assert.equal(del.code, 75, del.stderr);
+    assert.deepEqual(del.stdout.trim().split('\n').map((l) => JSON.parse(l)), [{ id: 'sg_a', deleted: true }, { id: 'sg_c', deleted: true }]);
+    assert.match(del.stderr, /^tej: job sg_b is running \(delete --kill kills it first\)/m);
+    assert.equal((await run(['status', 'h1', '--id', 'sg_a'])).code, 66);
+    assert.equal((await run(['status', 'h1', '--id', 'sg_c'])).code, 66);
+    assert.equal(jsonLines((await run(['status', 'h1', '--id', 'sg_b', '--json'])).stdout)[0]!.state, 'running');
+    ok(await run(['delete', 'h1', '--id', 'sg_b', '--kill']));
+  });
+
   it('resubmit runs a job again from its uploaded inputs under a new id; --failed reruns the failed ones', async () => {
     await submit('rs_ok', { 'start.sh': 'cat in.txt; echo changed > in.txt\n', 'in.txt': 'pristine\n', 'tej.json': '{"labels": {"batch": "rs"}}' });
     await submit('rs_bad', { 'start.sh': 'exit 9\n', 'tej.json': '{"labels": {"batch": "rs"}}' });

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { JobNotFoundError, UsageError } from '../../src/errors.js';
+import { AuthenticationError, ConnectionError, JobNotFoundError, JobRunningError, ProtocolError, UsageError } from '../../src/errors.js';
 import { gitInfo } from '../../src/job/git.js';
 import { JOB_OUTPUT_SCHEMA, jobOutput } from '../../src/job/output.js';
 import { globToRegExp, isFailed, matches, parseLabelSelector, parseSince, resolveSelection } from '../../src/job/select.js';
@@ -13,6 +13,7 @@ import { toJobStatus } from '../../src/job/status.js';
 import { plainLine, table } from '../../src/cli/commands/list.js';
 import { rerunId } from '../../src/cli/commands/resubmit.js';
 import { hasEnded, nextDelay } from '../../src/cli/commands/wait.js';
+import { forEachId } from '../../src/cli/select.js';
 
 const at = (s: string) => new Date(s);
 const JOBS: JobStatus[] = [
@@ -161,5 +162,64 @@ describe('git provenance', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('forEachId: kill and delete over several jobs', () => {
+  /** Runs forEachId over IDS with EACH, capturing stderr and the exit code it sets. */
+  async function over(ids: string[], each: (id: string) => Promise<void>): Promise<{ done: string[]; stderr: string; exitCode: number | undefined; thrown?: unknown }> {
+    const done: string[] = [];
+    let stderr = '';
+    const write = process.stderr.write.bind(process.stderr);
+    const saved = process.exitCode;
+    process.exitCode = undefined;
+    process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+    let thrown: unknown;
+    try {
+      await forEachId(ids, false, async (id) => {
+        await each(id);
+        done.push(id);
+      });
+    } catch (err) {
+      thrown = err;
+    } finally {
+      process.stderr.write = write;
+    }
+    const exitCode = process.exitCode as number | undefined;
+    process.exitCode = saved;
+    return { done, stderr, exitCode, thrown };
+  }
+
+  it("goes on past a job's refusal, prints it, and exits with the first refusal's code", async () => {
+    const r = await over(['a', 'b', 'c', 'd'], async (id) => {
+      if (id === 'b') throw new JobRunningError('the scheduler did not answer: job b was not killed; try again (on h1)');
+      if (id === 'c') throw new JobNotFoundError('no such job: c (on h1)');
+    });
+    assert.deepEqual(r.done, ['a', 'd']);
+    assert.equal(r.thrown, undefined);
+    assert.equal(r.exitCode, 75);
+    assert.match(r.stderr, /tej: the scheduler did not answer: job b was not killed; try again \(on h1\)/);
+    assert.match(r.stderr, /tej: no such job: c \(on h1\)/);
+  });
+
+  it('stops at a lost connection, a failed login or a protocol mismatch, and at a bug', async () => {
+    for (const err of [new ConnectionError('connection lost'), new AuthenticationError('host key changed'), new ProtocolError('protocol mismatch'), new TypeError('bug')]) {
+      const r = await over(['a', 'b', 'c'], async (id) => {
+        if (id === 'b') throw err;
+      });
+      assert.deepEqual(r.done, ['a'], String(err));
+      assert.equal(r.thrown, err);
+      assert.equal(r.stderr, '');
+    }
+  });
+
+  it('one id: its error as it is, printed by the command line as any error', async () => {
+    const err = new JobRunningError('job x is running');
+    const r = await over(['x'], async () => {
+      throw err;
+    });
+    assert.equal(r.thrown, err);
+    assert.equal(r.stderr, '');
+    assert.equal(r.exitCode, undefined);
   });
 });

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
-import { type SelectArgs, selectIds, selectOptions } from '../select.js';
+import { forEachId, type SelectArgs, selectIds, selectOptions } from '../select.js';
 
 interface Args extends GlobalArgs, SelectArgs {
   destination?: string[];
@@ -18,11 +18,11 @@ export const deleteCommand: CommandModule<GlobalArgs, Args> = {
     const { destination } = await splitDestination(argv.destination ?? [], 0);
     await withQueue(destination, argv, async (q) => {
       const ids = await selectIds(q, argv);
-      for (const id of ids) {
+      await forEachId(ids, argv.verbose, async (id) => {
         await q.delete(id, { kill: argv.kill });
         if (argv.json) printJson({ id, deleted: true });
         else if (!argv.quiet) process.stderr.write(`tej: deleted ${id}\n`);
-      }
+      });
     });
   },
 };

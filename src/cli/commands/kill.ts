@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { jobOutput } from '../../job/output.js';
 import { type GlobalArgs, splitDestination, withQueue } from '../context.js';
 import { printJson } from '../render.js';
-import { type SelectArgs, selectIds, selectOptions } from '../select.js';
+import { forEachId, type SelectArgs, selectIds, selectOptions } from '../select.js';
 
 /** --grace: whole seconds, 0 to a day. */
 export function parseGrace(value: unknown): number {
@@ -30,7 +30,7 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
     const grace = argv.grace === undefined ? undefined : parseGrace(argv.grace);
     await withQueue(destination, argv, async (q) => {
       const ids = await selectIds(q, argv);
-      for (const id of ids) {
+      await forEachId(ids, argv.verbose, async (id) => {
         const r = await q.kill(id, { grace });
         if (argv.json) printJson(jobOutput(id, (await q.status(id)) ?? undefined, { previous_state: r.previousState }));
         // "killed" only when this kill ended the job (the helper refuses a job still being submitted)
@@ -39,7 +39,7 @@ export const killCommand: CommandModule<GlobalArgs, Args> = {
           if (wasLive && r.state === 'killed') process.stdout.write(`${id}: killed\n`);
           else process.stdout.write(`${id}: not running (already ${wasLive ? r.state : r.previousState})\n`);
         }
-      }
+      });
     });
   },
 };
