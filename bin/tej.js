@@ -22,5 +22,5 @@ if (args.length === 1 && args[0] === '--version') {
 
 function runCli() {
   const file = require.resolve('../dist/bundle/tej.cjs');
-  require('../dist/bundle/code-cache.cjs').runWithCodeCache(file, require('node:fs').readFileSync(file, 'utf8'), 'cli');
+  require('../dist/bundle/code-cache.cjs').runWithCodeCache(file, require('node:fs').readFileSync(file), 'cli');
 }

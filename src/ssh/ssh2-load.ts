@@ -19,7 +19,7 @@ export const SSH2_BUNDLE = join(PACKAGE_ROOT, 'dist', 'bundle', 'ssh2.cjs');
 /** How the last load went, for tests: whether it used the bundle and whether V8 took the cache. */
 export const ssh2LoadInfo: { bundle?: boolean; cacheFile?: string; cacheUsed?: boolean } = {};
 
-function loadBundled(source: string): Ssh2 {
+function loadBundled(source: Buffer): Ssh2 {
   const run = runWithCodeCache<Ssh2>(SSH2_BUNDLE, source, 'ssh2');
   Object.assign(ssh2LoadInfo, { bundle: true, cacheFile: run.cacheFile, cacheUsed: run.cacheUsed });
   return run.exports;
@@ -38,10 +38,10 @@ let loaded: Ssh2 | undefined;
 /** ssh2, loaded once. */
 export async function loadSsh2Module(): Promise<Ssh2> {
   if (!loaded) {
-    const source = readRegular(SSH2_BUNDLE)?.toString();
+    const source = readRegular(SSH2_BUNDLE);
     // The bundle requires ssh2's native binding from the ssh2 installed: only when that is the version
     // it was built from (its first line, `// ssh2@VERSION`); an ssh2 upgraded without a rebuild is used whole.
-    const built = source === undefined ? undefined : /^\/\/ ssh2@(\S+)\n/.exec(source)?.[1];
+    const built = source === undefined ? undefined : /^\/\/ ssh2@(\S+)\n/.exec(source.subarray(0, 200).toString('latin1'))?.[1];
     if (source !== undefined && built !== undefined && built === installedVersion()) {
       loaded = loadBundled(source);
     } else {
