@@ -240,10 +240,12 @@ export class Queue {
     return killResult(reply!, id);
   }
 
-  /** Deletes the job and everything it wrote; a running job only with `kill`. */
-  async delete(id: string, options: { kill?: boolean } = {}): Promise<void> {
+  /** Deletes the job and everything it wrote; a running job only with `kill` (`grace`: as kill's). */
+  async delete(id: string, options: { kill?: boolean; grace?: number } = {}): Promise<void> {
     checkJobId(id);
-    await this.call('delete', options.kill ? [id, '--kill'] : [id]);
+    const args = options.kill ? [id, '--kill'] : [id];
+    if (options.grace !== undefined) args.push('--grace', String(options.grace));
+    await this.call('delete', args);
   }
 
   /** Downloads each request (`path`, `path:`, `path:dest`); `stdout` receives the `path:` ones. */

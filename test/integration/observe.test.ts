@@ -256,7 +256,11 @@ describe('observing and selecting jobs over real SSH', () => {
     assert.equal((await run(['status', 'h1', '--id', 'sg_a'])).code, 66);
     assert.equal((await run(['status', 'h1', '--id', 'sg_c'])).code, 66);
     assert.equal(jsonLines((await run(['status', 'h1', '--id', 'sg_b', '--json'])).stdout)[0]!.state, 'running');
-    ok(await run(['delete', 'h1', '--id', 'sg_b', '--kill']));
+    const noKill = await run(['delete', 'h1', '--id', 'sg_b', '--grace', '1']);
+    assert.equal(noKill.code, 64);
+    assert.match(noKill.stderr, /--grace goes with --kill/);
+    ok(await run(['delete', 'h1', '--id', 'sg_b', '--kill', '--grace', '0']));
+    assert.equal((await run(['status', 'h1', '--id', 'sg_b'])).code, 66);
   });
 
   it('resubmit runs a job again from its uploaded inputs under a new id; --failed reruns the failed ones', async () => {
