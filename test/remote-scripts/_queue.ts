@@ -173,6 +173,20 @@ export class HelperQueue {
     return join(this.root, 'jobs', id);
   }
 
+  /** A job dir as a plugin left it: plugin batchy, native-id n-ID, submitted, and FILES (a line each). */
+  fakeJob(id: string, files: Record<string, string>): void {
+    mkdirSync(join(this.jobDir(id), 'work'), { recursive: true });
+    mkdirSync(join(this.jobDir(id), 'meta'), { recursive: true });
+    for (const [name, value] of Object.entries({ plugin: 'batchy', 'native-id': `n-${id}`, submitted: '100', ...files })) {
+      writeFileSync(join(this.jobDir(id), name), `${value}\n`);
+    }
+  }
+
+  /** Installs queues/NAME.sh made of LINES (listed in MANIFEST before the next run: listNewPlugins). */
+  writePlugin(name: string, lines: string[]): void {
+    writeFileSync(join(this.root, 'queues', `${name}.sh`), lines.join('\n') + '\n');
+  }
+
   jobFile(id: string, name: string): string {
     return readFileSync(join(this.jobDir(id), name), 'utf8');
   }

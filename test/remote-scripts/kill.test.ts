@@ -131,26 +131,19 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       t.after(() => q.cleanUp());
       // A plugin whose job runs until its queue_kill succeeds; queue_kill exits as ../kill-status says.
       const calls = join(q.tmp, 'calls');
-      writeFileSync(
-        join(q.root, 'queues', 'batchy.sh'),
-        [
-          'queue_check() { return 0; }',
-          'queue_state() { if test -f "$1/gone"; then echo killed; else echo running; fi; }',
-          'queue_kill() {',
-          '  echo "queue_kill ${1##*/} $2" >> "$TEJ_ROOT/../calls"',
-          '  read -r st < "$TEJ_ROOT/../kill-status"',
-          '  test "$st" != taken || { rm -f "$1/killed"; st=0; }',
-          '  test "$st" != 0 || touch "$1/gone"',
-          '  return "$st"',
-          '}',
-        ].join('\n') + '\n',
-      );
-      const job = (id: string, dir = q.jobDir(id)) => {
-        mkdirSync(join(dir, 'meta'), { recursive: true });
-        for (const [name, value] of Object.entries({ plugin: 'batchy', 'native-id': `n-${id.replace('/', '_')}`, submitted: '100', start: '101' })) writeFileSync(join(dir, name), `${value}\n`);
-      };
+      q.writePlugin('batchy', [
+        'queue_check() { return 0; }',
+        'queue_state() { if test -f "$1/gone"; then echo killed; else echo running; fi; }',
+        'queue_kill() {',
+        '  echo "queue_kill ${1##*/} $2" >> "$TEJ_ROOT/../calls"',
+        '  read -r st < "$TEJ_ROOT/../kill-status"',
+        '  test "$st" != taken || { rm -f "$1/killed"; st=0; }',
+        '  test "$st" != 0 || touch "$1/gone"',
+        '  return "$st"',
+        '}',
+      ]);
       const status = join(q.tmp, 'kill-status');
-      job('busy');
+      q.fakeJob('busy', { start: '101' });
       for (const [code, said] of [
         [75, /^tej-remote: the scheduler did not answer: job busy was not killed; try again$/m],
         [69, /^tej-remote: job busy was not killed$/m],
@@ -178,7 +171,7 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       assert.ok(existsSync(join(q.jobDir('busy'), 'killed')));
 
       // A mark taken away while queue_kill ran (a concurrent kill that did nothing) is written again.
-      job('twin');
+      q.fakeJob('twin', { start: '101' });
       writeFileSync(status, 'taken\n');
       const k = await q.ok(['kill', 'twin']);
       assert.deepEqual(k.records, [{ id: 'twin', previous_state: 'running', state: 'killed' }]);
@@ -187,7 +180,7 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       // A task of an array being killed keeps its mark: the array's kill ended its scheduler job.
       mkdirSync(q.jobDir('arr'));
       writeFileSync(join(q.jobDir('arr'), 'killed'), '100\n');
-      job('arr/1', join(q.jobDir('arr'), '1'));
+      q.fakeJob('arr/1', { start: '101' });
       writeFileSync(status, '75\n');
       const task = await q.run(['kill', 'arr/1']);
       assert.equal(task.code, 75, task.stderr);

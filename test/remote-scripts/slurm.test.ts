@@ -10,15 +10,6 @@ import { jobTar } from './_job-tar.js';
 import { HelperQueue, parseReply } from './_queue.js';
 import { eachShell, SHELLS } from './_shells.js';
 
-/** A job dir as a plugin left it: native-id, plugin and the given state files. */
-function fakeJob(q: HelperQueue, id: string, files: Record<string, string>): void {
-  mkdirSync(join(q.jobDir(id), 'work'), { recursive: true });
-  mkdirSync(join(q.jobDir(id), 'meta'), { recursive: true });
-  for (const [name, value] of Object.entries({ plugin: 'batchy', 'native-id': `n-${id}`, submitted: '100', ...files })) {
-    writeFileSync(join(q.jobDir(id), name), `${value}\n`);
-  }
-}
-
 /** Runs SCRIPT under the queue's shell with common.sh and queues/slurm.sh loaded. */
 function withSlurmLib(q: HelperQueue, script: string) {
   const [cmd, ...pre] = q.shell.argv;
@@ -186,7 +177,7 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       const calls = join(q.tmp, 'squeue-calls');
       writeFileSync(join(bin, 'squeue'), `#!/bin/sh\necho squeue >> '${calls}'\necho '1 RUNNING None|j1|tej ${q.jobDir('j1')} 1'\n`, { mode: 0o755 });
       writeFileSync(join(bin, 'sacct'), `#!/bin/sh\necho sacct >> '${calls}'\n`, { mode: 0o755 });
-      for (const id of ['j1', 'j2', 'j3', 'j4']) fakeJob(q, id, { plugin: 'slurm', 'native-id': id === 'j1' ? '1' : '7', start: '101' });
+      for (const id of ['j1', 'j2', 'j3', 'j4']) q.fakeJob(id, { plugin: 'slurm', 'native-id': id === 'j1' ? '1' : '7', start: '101' });
       const env = { PATH: `${bin}:${process.env.PATH}` };
       for (const args of [['show', 'j1', 'j2', 'j3'], ['show', '--brief', 'j1', 'j2'], ['status', 'j1', 'j2', 'j3', 'j4'], ['list']]) {
         writeFileSync(calls, '');
@@ -202,27 +193,24 @@ describe('the slurm plugin without Slurm', { concurrency: SHELLS.length }, () =>
       t.after(() => q.cleanUp());
       const calls = join(q.tmp, 'calls');
       // A plugin that answers for many jobs at once, from each job's plugin-says, and logs its input.
-      writeFileSync(
-        join(q.root, 'queues', 'batchy.sh'),
-        [
-          'queue_check() { return 0; }',
-          'queue_state() { echo "queue_state $1" >> "$TEJ_ROOT/../calls"; echo lost; }',
-          'queue_states() {',
-          '  echo "queue_states" >> "$TEJ_ROOT/../calls"',
-          '  while read -r native dir; do',
-          '    echo "  $native ${dir##*/}" >> "$TEJ_ROOT/../calls"',
-          '    printf "%s %s %s\\n" "$(cat "$dir/plugin-says")" "NATIVE_$native" "$dir"',
-          '  done',
-          '}',
-        ].join('\n') + '\n',
-      );
-      fakeJob(q, 'a', { 'plugin-says': 'queued' });
-      fakeJob(q, 'b', { 'plugin-says': 'running', start: '101' });
-      fakeJob(q, 'c', { 'plugin-says': 'timeout', start: '101' });
+      q.writePlugin('batchy', [
+        'queue_check() { return 0; }',
+        'queue_state() { echo "queue_state $1" >> "$TEJ_ROOT/../calls"; echo lost; }',
+        'queue_states() {',
+        '  echo "queue_states" >> "$TEJ_ROOT/../calls"',
+        '  while read -r native dir; do',
+        '    echo "  $native ${dir##*/}" >> "$TEJ_ROOT/../calls"',
+        '    printf "%s %s %s\\n" "$(cat "$dir/plugin-says")" "NATIVE_$native" "$dir"',
+        '  done',
+        '}',
+      ]);
+      q.fakeJob('a', { 'plugin-says': 'queued' });
+      q.fakeJob('b', { 'plugin-says': 'running', start: '101' });
+      q.fakeJob('c', { 'plugin-says': 'timeout', start: '101' });
       // ended: no question, unless the plugin still has to confirm the end (native-open)
-      fakeJob(q, 'd', { 'plugin-says': 'running', start: '101', end: '102', 'exit-code': '0' });
-      fakeJob(q, 'e', { 'plugin-says': 'running', start: '101', end: '102', 'exit-code': '1', 'native-open': '100' });
-      fakeJob(q, 'f', { 'plugin-says': 'ended', start: '101', end: '102', 'exit-code': '0', 'native-state': 'DONE' });
+      q.fakeJob('d', { 'plugin-says': 'running', start: '101', end: '102', 'exit-code': '0' });
+      q.fakeJob('e', { 'plugin-says': 'running', start: '101', end: '102', 'exit-code': '1', 'native-open': '100' });
+      q.fakeJob('f', { 'plugin-says': 'ended', start: '101', end: '102', 'exit-code': '0', 'native-state': 'DONE' });
 
       const list = await q.ok(['list']);
       assert.equal(readFileSync(calls, 'utf8'), 'queue_states\n  n-a a\n  n-b b\n  n-c c\n  n-e e\n');
