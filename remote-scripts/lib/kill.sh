@@ -258,6 +258,8 @@ tree_alive() {
 kill_job() {
 	job_state_into "$1"
 	previous_state=$job_state_value
+	# the job as its owner names it: a task is ARRAY/N
+	_kill_job_name=${1#"$TEJ_ROOT/jobs/"}
 	_kill_job_native=$job_native
 	# killed is written before the job is signalled (its end then reads killed, never an exit of 143)
 	_kill_job_marked=
@@ -267,7 +269,7 @@ kill_job() {
 		write_state "$1/killed" "$(now)"
 		;;
 	lost) ;;
-	submitting) die "$EX_TEMPFAIL" "job ${1##*/} is being submitted: nothing was killed (kill it once its submit ends)" ;;
+	submitting) die "$EX_TEMPFAIL" "job $_kill_job_name is being submitted: nothing was killed (kill it once its submit ends)" ;;
 	*)
 		state=$previous_state
 		return 0
@@ -286,14 +288,14 @@ kill_job() {
 			# queue_kill did nothing (its scheduler did not answer, or cannot end this job alone): the job
 			# runs on, and a killed mark this kill wrote would make its end read killed; not so for a task
 			# of an array being killed, whose scheduler job the array's kill has ended
-			case ${1#"$TEJ_ROOT/jobs/"} in */*) test ! -f "${1%/*}/killed" || _kill_job_marked= ;; esac
+			case $_kill_job_name in */*) test ! -f "${1%/*}/killed" || _kill_job_marked= ;; esac
 			test -z "$_kill_job_marked" || rm -f "$1/killed"
 			if test "$_kill_job_status" = "$EX_TEMPFAIL"; then
-				die "$EX_TEMPFAIL" "the scheduler did not answer: job ${1#"$TEJ_ROOT/jobs/"} was not killed; try again"
+				die "$EX_TEMPFAIL" "the scheduler did not answer: job $_kill_job_name was not killed; try again"
 			fi
-			die "$EX_UNAVAILABLE" "job ${1#"$TEJ_ROOT/jobs/"} was not killed"
+			die "$EX_UNAVAILABLE" "job $_kill_job_name was not killed"
 			;;
-		*) die "$EX_FAILURE" "could not kill job ${1##*/}" ;;
+		*) die "$EX_FAILURE" "could not kill job $_kill_job_name" ;;
 		esac
 		# a concurrent kill that did nothing may have taken the mark away meanwhile
 		test "$previous_state" = lost || test -f "$1/killed" || write_state "$1/killed" "$(now)"

@@ -186,6 +186,11 @@ describe('kill and delete', { concurrency: SHELLS.length }, () => {
       assert.equal(task.code, 75, task.stderr);
       assert.match(task.stderr, /job arr\/1 was not killed; try again/);
       assert.ok(existsSync(join(q.jobDir('arr'), '1', 'killed')), 'the task of a killed array keeps its mark');
+      // Every message names a task as its owner does, ARRAY/N.
+      writeFileSync(status, '1\n');
+      const taskFailed = await q.run(['kill', 'arr/1']);
+      assert.equal(taskFailed.code, 1, taskFailed.stderr);
+      assert.match(taskFailed.stderr, /^tej-remote: could not kill job arr\/1$/m);
     });
   });
 });
