@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { loadBundle } from '../../src/remote/bundle.js';
 import { SESSION_MISS, sessionCallScript, sessionLoadScript, sessionStatusScript } from '../../src/remote/session.js';
 import { ShellSession } from '../../src/transport/shell-session.js';
-import { HelperQueue } from './_queue.js';
+import { HelperQueue, parseReply } from './_queue.js';
 import { eachShell, SHELLS, type Shell } from './_shells.js';
 
 /** A job dir as its plugin and wrapper left it. */
@@ -51,7 +51,10 @@ describe('the session shell', { concurrency: SHELLS.length }, () => {
       const settled = ['e1', 'e2', 'nosuch', 'e3'];
       await session.runHere('echo fast-begin');
       const here = await session.runHere(sessionStatusScript(q.root, settled));
-      const misses = await Promise.all([['e1', 'running'], ['open'], ['e1', '../x'], []].map((ids) => session.runHere(sessionStatusScript(q.root, ids))));
+      // up to 64 jobs; more are the subshell's, whose one awk reads them all (this shell's read takes a
+      // byte at a time, and its appends copy the reply so far: 4000 jobs took 3 s)
+      const most = await session.runHere(sessionStatusScript(q.root, Array<string>(64).fill('e1')));
+      const misses = await Promise.all([['e1', 'running'], ['open'], ['e1', '../x'], [], Array<string>(65).fill('e1')].map((ids) => session.runHere(sessionStatusScript(q.root, ids))));
       await session.runHere('echo fast-end');
 
       // the same records as the subshell path and the helper
@@ -63,7 +66,9 @@ describe('the session shell', { concurrency: SHELLS.length }, () => {
       assert.match(here.stdout.toString(), /^id=e2\nstate=killed\n/m);
       assert.match(here.stdout.toString(), /^id=nosuch\nstate=absent\n/m);
 
-      // a job not settled, an id that is not one, no id: a miss that printed nothing
+      assert.equal(most.code, 0, most.stderr);
+      assert.equal(parseReply(most.stdout.toString()).records.length, 64);
+      // a job not settled, an id that is not one, no id, 65 jobs: a miss that printed nothing
       for (const m of misses) assert.deepEqual([m.code, m.stdout.toString()], [SESSION_MISS, '']);
 
       // the shell as the libraries left it: what later calls inherit
