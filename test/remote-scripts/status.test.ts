@@ -185,6 +185,39 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       assert.equal(records[5]!.end, undefined);
     });
 
+    test('a status of 500 jobs and more reads its second half beside the first: the same records, in order', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      writeFileSync(join(q.root, 'queues', 'fake.sh'), 'queue_check() { return 0; }\nqueue_state() { echo running; }\n');
+      // In each twenty: a running job (its plugin asked), an absent one, a killed one, then ended ones, every
+      // other one with an end-record (read by the awk: eight and more ended jobs in a row).
+      const ids = Array.from({ length: 600 }, (_, i) => `j${i}`);
+      for (const [i, id] of ids.entries()) {
+        if (i % 20 === 0) fakeJob(q, id, { start: '101' });
+        else if (i % 20 === 1) continue;
+        else if (i % 20 === 2) fakeJob(q, id, { start: '101', end: '103', 'exit-code': '137', killed: '103' });
+        else fakeJob(q, id, { start: '101', end: String(1000 + i), 'exit-code': String(i % 256) });
+        if (i % 20 > 2 && i % 2 === 1) writeFileSync(join(q.jobDir(id), 'end-record'), `tej-end-record=1\nplugin=fake\nend=${1000 + i}\nexit_code=${i % 256}\n`);
+      }
+      const records = async (part: string[]) => (await q.ok(['status', ...part])).records.map(({ now: _now, ...r }) => r);
+      const whole = await records(ids);
+      assert.deepEqual(whole.map((r) => r.id), ids);
+      // each half alone is under 500: read as before, in one shell
+      assert.deepEqual(whole, [...(await records(ids.slice(0, 300))), ...(await records(ids.slice(300)))]);
+      assert.deepEqual(whole.slice(0, 4).map((r) => r.state), ['running', 'absent', 'killed', 'finished']);
+      assert.deepEqual(whole[598], { id: 'j598', state: 'finished', plugin: 'fake', native_id: '42', submitted: '100', start: '101', end: '1598', exit_code: String(598 % 256) });
+      assert.deepEqual(whole[599], { id: 'j599', state: 'finished', plugin: 'fake', end: '1599', exit_code: String(599 % 256) });
+
+      // Records of the second half that stop short of its last line (the half died): exit 74, not a reply
+      // that leaves jobs out. (A cat that drops the last line of what it reads from stdin.)
+      const bin = join(q.tmp, 'short-cat');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'cat'), `#!/bin/sh\ntest $# -eq 0 || exec /bin/cat "$@"\nexec sed '$d'\n`, { mode: 0o755 });
+      const short = await q.run(['status', ...ids], { env: { PATH: `${bin}${delimiter}${q.env.PATH}` } });
+      assert.equal(short.code, 74, short.stderr);
+      assert.match(short.stderr, /the status of the jobs after j299 could not be read/);
+    });
+
     test('a job still moving in is submitting while its submitter runs, else incomplete', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
