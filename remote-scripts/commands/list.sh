@@ -2,7 +2,7 @@
 # Summary: Report the state of every job of the queue, sorted by id
 # Usage: tej-remote list
 # Output (stdout, proto 1): tej-proto=1, now=, then one status record per job (see status.sh)
-# Exit: 0 ok; 64 usage; 69 queue not set up
+# Exit: 0 ok; 64 usage; 69 queue not set up; 74 as status
 # shellcheck source-path=SCRIPTDIR
 set -eu
 TEJ_ROOT=${TEJ_ROOT:-$(cd -P "$(dirname "$0")/.." && pwd -P)}
@@ -37,10 +37,5 @@ done
 # An array's id stands for its tasks (lib/array.sh).
 # shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
 array_expand_into $ids
-ids=$array_ids
-# One question per plugin for all the jobs (slurm: one squeue), before any record is printed.
 # shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
-prefetch_states $ids
-emit_proto
-# shellcheck disable=SC2086 # as above
-emit_job_records $ids
+job_records $array_ids

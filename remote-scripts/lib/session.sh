@@ -17,7 +17,7 @@
 # (no native-open: state.sh job_state_into reads nothing else for them). Anything else, and a queue not
 # set up, is a miss; the subshell path then answers as the helper would, with its errors. So are more
 # than session_status_max jobs: this shell's read takes a file a byte at a time (0.3 ms a job here), the
-# subshell's one awk reads them all, on two cores from 500 (commands/status.sh); 4000 took 3 s here.
+# subshell's one awk reads them all, on two cores from 500 (lib/record.sh job_records); 4000 took 3 s.
 session_status_max=64
 session_status() {
 	TEJ_ROOT=$1

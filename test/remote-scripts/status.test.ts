@@ -207,6 +207,10 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       assert.deepEqual(whole.slice(0, 4).map((r) => r.state), ['running', 'absent', 'killed', 'finished']);
       assert.deepEqual(whole[598], { id: 'j598', state: 'finished', plugin: 'fake', native_id: '42', submitted: '100', start: '101', end: '1598', exit_code: String(598 % 256) });
       assert.deepEqual(whole[599], { id: 'j599', state: 'finished', plugin: 'fake', end: '1599', exit_code: String(599 % 256) });
+      // list, of the 570 jobs there, in halves too: the same records, sorted by id
+      const listed = (await q.ok(['list'])).records.map(({ now: _now, ...r }) => r);
+      const byId = (a: { id?: string }, b: { id?: string }) => (a.id! < b.id! ? -1 : 1);
+      assert.deepEqual(listed, whole.filter((r) => r.state !== 'absent').sort(byId));
 
       // Records of the second half that stop short of its last line (the half died): exit 74, not a reply
       // that leaves jobs out. (A cat that drops the last line of what it reads from stdin.)
