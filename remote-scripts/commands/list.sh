@@ -26,16 +26,27 @@ test $# -eq 0 || die "$EX_USAGE" "usage: tej-remote list"
 require_setup
 
 # Globs expand sorted; LC_ALL=C (common.sh) makes the order bytewise.
+# The ids appended in parts of 50: one append to the whole list each copies all of it (twice in dash),
+# 78 ms for 4000 ids here, 27 in parts.
 ids=
+part=
+n=0
 for dir in "$TEJ_ROOT"/jobs/*/; do
 	test -d "$dir" || continue
 	dir=${dir%/}
 	id=${dir##*/}
 	is_job_id "$id" || continue
-	ids="$ids $id"
+	part="$part $id"
+	n=$((n + 1))
+	case $n in
+	*50 | *00)
+		ids=$ids$part
+		part=
+		;;
+	esac
 done
 # An array's id stands for its tasks (lib/array.sh).
 # shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
-array_expand_into $ids
+array_expand_into $ids$part
 # shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
 job_records $array_ids
