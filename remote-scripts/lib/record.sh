@@ -2,9 +2,11 @@
 # Summary: Status records: one job (emit_job_record) or many, the ended ones read in one awk (emit_job_records)
 #   (sourced after common.sh, proc.sh, state.sh and answers.sh)
 # Usage: . "$TEJ_ROOT/lib/record.sh"   (function definitions only)
-#   emit_job_records ID..., emit_job_record ID, job_record_into ID, record_file KEY FILE
+#   job_records ID..., emit_job_records ID..., emit_job_record ID, job_record_into ID, record_file KEY FILE
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
+# Length: over 250 lines: one concept, the records of one job, of many (one awk) and of very many (two
+#   halves side by side), each the way that is fast for its count
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # reads the variables of state.sh and answers.sh (job_state_value, job_native, answer_native)
 
