@@ -52,9 +52,10 @@ export function invocationScript(bundle: Bundle, queue: string, command: string,
 
 /**
  * A printf format that prints `data` exactly: printable ASCII as itself, every other byte (and `\`, `%`,
- * `'`) as an octal escape, which POSIX printf supports; so the format is one line and needs no quoting
- * but single quotes. A digit right after an escape is escaped too (busybox reads `\0` and up to four
- * digits), and NUL, the tar's commonest byte, is the short `\0` when no digit follows.
+ * `'`, and a `-` that would begin the format) as an octal escape, which POSIX printf supports; so the
+ * format is one line, needs no quoting but single quotes, and is never read as an option. A digit right
+ * after an escape is escaped too (busybox reads `\0` and up to four digits), and NUL, the tar's
+ * commonest byte, is the short `\0` when no digit follows.
  */
 export function printfFormat(data: Uint8Array): string {
   // Written byte by byte into one buffer (at most 4 bytes per byte): a string per byte cost 1 ms per
@@ -65,7 +66,8 @@ export function printfFormat(data: Uint8Array): string {
   for (let i = 0; i < data.length; i++) {
     const b = data[i]!;
     const digit = b >= 0x30 && b <= 0x39;
-    if (b >= 0x20 && b < 0x7f && b !== 0x5c && b !== 0x25 && b !== 0x27 && !(digit && escaped)) {
+    // a leading `-` is escaped too: printf would take the format for an option (dash: "Illegal option")
+    if (b >= 0x20 && b < 0x7f && b !== 0x5c && b !== 0x25 && b !== 0x27 && !(digit && escaped) && !(b === 0x2d && i === 0)) {
       out[at++] = b;
       escaped = false;
       continue;
