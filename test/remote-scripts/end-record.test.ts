@@ -140,6 +140,39 @@ describe('the end record', { concurrency: SHELLS.length }, () => {
       assert.equal(parseReply(expected).records.at(-1)!.exit_code, undefined);
     });
 
+    test('the jobs the prefetch found ended are read without their files tested again, and only for the jobs it read', async (t) => {
+      // emit_job_records takes prefetch_states' word that a job ended for good (lib/answers.sh,
+      // prefetch_unsettled): a job deleted between the two is absent, not a record of nothing; after
+      // a prefetch of other jobs, a running job's forged end record is not read.
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      const ids = Array.from({ length: 10 }, (_, i) => `e${i}`);
+      for (const id of ids) endedJob(q, id, { 'exit-code': id.slice(1) });
+      for (const id of ids) sync(q, id);
+      rmSync(endRecord(q, 'e7')); // read from its files (F)
+      endedJob(q, 'running', { plugin: 'removed' });
+      rmSync(join(q.jobDir('running'), 'exit-code'));
+      writeFileSync(endRecord(q, 'running'), 'tej-end-record=1\nexit_code=0\n');
+      const libs = '. "$TEJ_ROOT/lib/answers.sh"; . "$TEJ_ROOT/lib/record.sh"; ';
+      const records = (out: string) => new Map(parseReply(`tej-proto=1\n${out}`).records.map((r) => [r.id!, r]));
+      // e3 (its end record) and e7 (its files) deleted after the prefetch
+      const gone = records(withLibs(q, `${libs}prefetch_states "$@"; rm -rf "$TEJ_ROOT/jobs/e3" "$TEJ_ROOT/jobs/e7"; emit_job_records "$@"`, ...ids, 'running'));
+      assert.deepEqual([...gone.keys()], [...ids, 'running']);
+      assert.equal(gone.get('e3')!.state, 'absent');
+      assert.equal(gone.get('e7')!.state, 'absent');
+      assert.equal(gone.get('e5')!.exit_code, '5');
+      assert.notEqual(gone.get('running')!.state, 'finished');
+      assert.equal(gone.get('running')!.exit_code, undefined);
+      // a prefetch of other jobs (the running one not among them) says nothing of these (eight ended
+      // ones and the running one: enough for the awk, were it taken for ended)
+      const rest = ['e0', 'e1', 'e2', 'e4', 'running', 'e5', 'e6', 'e8', 'e9'];
+      const other = records(withLibs(q, `${libs}prefetch_states e0 e1; emit_job_records "$@"`, ...rest));
+      assert.deepEqual([...other.keys()], rest);
+      assert.equal(other.get('running')!.exit_code, undefined);
+      assert.notEqual(other.get('running')!.state, 'finished');
+      assert.equal(other.get('e9')!.exit_code, '9');
+    });
+
     test('a FIFO or a directory in the end record\'s place neither blocks a status nor changes it', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
