@@ -81,9 +81,9 @@ prefetch_states() {
 		esac
 	done
 	prefetch_unsettled="$prefetch_unsettled$_prefetch_part "
-	# for which list of jobs (emit_job_records takes the list only for the same jobs)
-	prefetch_unsettled_for=$#
-	test $# -eq 0 || eval "prefetch_unsettled_for=\"\$prefetch_unsettled_for \$1 \${$#}\""
+	# for which jobs (emit_job_records takes the list only for exactly these)
+	# (${1+...}: posh takes an empty $* for an unset parameter under set -u)
+	prefetch_unsettled_for="${1+$*}"
 	for _prefetch_p in $_prefetch_plugins; do
 		plugin_installed "$_prefetch_p" || continue
 		_prefetch_in=

@@ -176,9 +176,7 @@ emit_job_records() {
 	# through them (in the same order), the others ended for good without two more stat(2)s each
 	_emit_job_records_rest=
 	if test -n "$prefetch_unsettled"; then
-		_emit_job_records_for=$#
-		test $# -eq 0 || eval "_emit_job_records_for=\"\$_emit_job_records_for \$1 \${$#}\""
-		test "$_emit_job_records_for" != "$prefetch_unsettled_for" || _emit_job_records_rest=$prefetch_unsettled
+		test "${1+$*}" != "$prefetch_unsettled_for" || _emit_job_records_rest=$prefetch_unsettled
 		prefetch_unsettled=
 	fi
 	for _emit_job_records_id in ${1+"$@"}; do
@@ -192,15 +190,16 @@ emit_job_records() {
 				;;
 			*)
 				# its end-record, else its files, which the awk reads (a job deleted meanwhile has
-				# neither exit-code nor end-record: one by one, absent)
-				if test -f "$_emit_job_records_dir/end-record"; then
+				# neither exit-code nor end-record: one by one, absent); without awk, one by one
+				if test -z "$_emit_job_records_awk"; then
+					:
+				elif test -f "$_emit_job_records_dir/end-record"; then
 					_emit_job_records_how=E
 				elif test -f "$_emit_job_records_dir/exit-code" && plain_record_files "$_emit_job_records_dir"; then
 					_emit_job_records_how=F
 				fi
 				;;
 			esac
-			test -n "$_emit_job_records_awk" || _emit_job_records_how=
 		elif test -n "$_emit_job_records_awk" && test -f "$_emit_job_records_dir/exit-code" && ! test -f "$_emit_job_records_dir/native-open"; then
 			# plugin_answer_into, inline: the prefetch asked the plugin about the job before it ended
 			case $plugin_answers in
