@@ -53,7 +53,8 @@ describe('npm run bench --quick', () => {
       assert.equal(x.within, (x.bound.max_ratio === undefined || x.ratio <= x.bound.max_ratio) && rateOk, `${x.name}: within its bound`);
       if (x.bound.min_jobs_per_second !== undefined) assert.equal(typeof x.jobs_per_second, 'number', `${x.name}: the rate its bound is on`);
     }
-    assert.match(json.results.find((x) => /submit \d+ jobs/.test(x.name))!.note ?? '', /^tej: \d+ jobs\/s$/);
+    // the rate beside what the machine allows a job started over SSH (the OpenSSH loop's own rate)
+    assert.match(json.results.find((x) => /submit \d+ jobs/.test(x.name))!.note ?? '', /^tej: \d+ jobs\/s; the OpenSSH loop: \d+ jobs\/s$/);
     const md = await readFile(join(out, 'results.md'), 'utf8');
     assert.equal(md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| case')).length, json.results.length);
   });
