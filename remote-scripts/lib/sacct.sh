@@ -56,7 +56,9 @@ sacct_usage_for() {
 # or with IDS (comma-separated) one per id of IDS, in that order ("ID none -" for one sacct did not
 # list). MaxRSS is bytes with a unit of 1024s (99412K; bare: bytes, as --noconvert prints it), times are
 # [D-][HH:]MM:SS[.mmm]; a field that is empty or not in that form is - (fixtures/slurm/: what Slurm 22.05
-# prints).
+# prints). A job J's line is J (an array task: A_T; a pending array: A_[1-3]), its batch step's J.batch;
+# a step without MaxRSS (no poll of the gatherer saw it: a job of a moment) has usage -: the wrapper
+# measured it. (No comment inside the awk text: the helper program drops comment lines, test/unit/program-comments.test.ts.)
 sacct_usage_parse() {
 	awk -F'|' -v ids="${1:-}" '
 	function bytes(v,   u, n) {
@@ -74,7 +76,6 @@ sacct_usage_parse() {
 		s = (n == 3) ? p[1] * 3600 + p[2] * 60 + p[3] : p[1] * 60 + p[2]
 		return sprintf("%.3f", d * 86400 + s)
 	}
-	# the batch step of job J: J.batch; the job itself: J (an array task: A_T; a pending array: A_[1-3])
 	NF >= 7 && $1 ~ /^[0-9]+(_[0-9]+)?$/ {
 		split($7, w, " ")
 		state[$1] = (w[1] ~ /^(PENDING|RUNNING|REQUEUED|RESIZING|SUSPENDED|COMPLETING|CONFIGURING|SIGNALING|STAGE_OUT)$/) ? "open" : "final"
@@ -84,7 +85,6 @@ sacct_usage_parse() {
 	NF >= 7 && $1 ~ /^[0-9]+(_[0-9]+)?\.batch$/ {
 		j = substr($1, 1, length($1) - 6)
 		r = bytes($2); u = seconds($4); s = seconds($5); e = seconds($6)
-		# no MaxRSS: no poll of the gatherer saw the step (a job of a moment); the wrapper measured it
 		usage[j] = (r == "-") ? "-" : "sacct " r " " u " " s " " e
 	}
 	END {

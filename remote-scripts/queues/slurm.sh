@@ -278,7 +278,8 @@ slurm_settle() {
 # "tej DIR ...": slurm_comment), as kill asks (slurm_owned). A rewritten id gives the state of the job
 # that squeue shows so (found by name and comment; not for a task), with its id; else "? - JOB_DIR" (the
 # id is another job's: slurm_foreign).
-# NATIVE_STATE - when squeue has no such job (sacct may know it: slurm_sacct_join).
+# NATIVE_STATE - when squeue has no such job (sacct may know it: slurm_sacct_join). The pending tasks of
+# an array are one line, JOBID_[1,3-11%3] (lib/slurm-array.sh).
 slurm_join() {
 	{
 		printf '%s\n' "$1" | sed 's/^/S /'
@@ -291,7 +292,6 @@ slurm_join() {
 			if (split(substr(l, 1, p - 1), f, " ") < 2) next
 			s = f[2]; if (s == "COMPLETING" && f[3] == "TimeLimit") s = "TIMEOUT"
 			if (f[3] == "DependencyNeverSatisfied") s = "DEPENDENCY_NEVER_SATISFIED"
-			# the pending tasks of an array, as one line: JOBID_[1,3-11%3] (lib/slurm-array.sh)
 			if (f[1] ~ /^[0-9]+_\[[0-9,-]+(%[0-9]+)?\]$/) {
 				j = f[1]; sub(/_.*/, "", j); t = f[1]; sub(/^[0-9]+_\[/, "", t); sub(/(%[0-9]+)?\]$/, "", t)
 				n = split(t, rg, ","); for (k = 1; k <= n; k++) { m = split(rg[k], ab, "-"); b = (m > 1) ? ab[2] : ab[1]
