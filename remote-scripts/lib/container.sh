@@ -139,13 +139,26 @@ container_exec() {
 		# job would be PID 1 of the container, which ignores TERM: --init puts catatonit there, which
 		# passes on the TERM podman relays from kill or a time limit; the container ends with the job.
 		# Named after the job and its wrapper ($$ in its subshell), so that a kill finds it (container_kill).
+		podman_log_driver_into
 		job_run "$container_bin" --log-level=error run --rm --init --pull=never --env-host --userns=keep-id \
-			--name "tej-$job_id-$$" \
+			${podman_log_driver:+"$podman_log_driver"} --name "tej-$job_id-$$" \
 			-v "$job_dir/work:/work" -v "$scratch:$scratch" -w /work "$container_image" "$@"
 		;;
 	esac
 	say "unknown container runtime '$container_runtime'"
 	exit 126
+}
+
+# podman_log_driver_into: set podman_log_driver to --log-driver=passthrough where podman has it (4.0 and
+# later), else empty. With it the container's stdin, stdout and stderr are the wrapper's own (the job's
+# files), as for any job; without it conmon relays them to podman run's attach, and a run under load
+# lost all of a short-lived container's output (tej.stdout empty, exit code and files there), and
+# conmon kept a copy of everything the job printed in its own log.
+podman_log_driver_into() {
+	podman_log_driver=
+	case $("$container_bin" --version 2>/dev/null) in
+	*" version "[4-9].* | *" version "[1-9][0-9]*.*) podman_log_driver=--log-driver=passthrough ;;
+	esac
 }
 
 # container_kill JOB_DIR WRAPPER_PID: KILL the job's podman container (named tej-ID-PID by container_exec).
