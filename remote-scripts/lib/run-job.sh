@@ -532,14 +532,20 @@ signal_job() {
 	if test -n "$pgid"; then
 		signal_group "$1" "$pgid" 2>/dev/null || true
 	else
-		has_proc || ps_form_into || true
-		# The runner is a root while it is our child (once reaped, its pid may be a stranger's).
-		_signal_job_root=
-		if our_child "$child"; then _signal_job_root=$child; fi
-		# shellcheck disable=SC2016 # expanded by the new shell
-		_signal_job_pids=$(tree_shell 'tree_kill "$@" >/dev/null 2>&1
-printf "%s\n" "$tree_pids"' "$1" ${_signal_job_root:+"$_signal_job_root"}) && tree_pids=$_signal_job_pids
+		signal_job_tree "$1"
 	fi
+}
+
+# signal_job_tree SIGNAL: the tree below the runner and the processes with the job's environment
+# (tree_kill), whether or not we lead a group
+signal_job_tree() {
+	has_proc || ps_form_into || true
+	# The runner is a root while it is our child (once reaped, its pid may be a stranger's).
+	_signal_job_root=
+	if our_child "$child"; then _signal_job_root=$child; fi
+	# shellcheck disable=SC2016 # expanded by the new shell
+	_signal_job_pids=$(tree_shell 'tree_kill "$@" >/dev/null 2>&1
+printf "%s\n" "$tree_pids"' "$1" ${_signal_job_root:+"$_signal_job_root"}) && tree_pids=$_signal_job_pids
 }
 
 # job_left: whether a process of the job is left besides the wrapper and its children: in the
@@ -576,11 +582,16 @@ job_left_print() {
 }
 
 # kill_job_processes: the end of the grace period after the time limit: SIGKILL the job. As the
-# group's leader, the wrapper records the end first, then kills the group and itself with it (a /proc
-# scan for the others would run while children die, which crashes posh). Without a group, the wrapper
+# group's leader, the wrapper KILLs the job's processes it can name without itself first (the tree
+# below the runner and what carries the job's environment, frozen first: signal_job_tree, from a new
+# shell, as a /proc scan from a subshell of the wrapper crashes posh), records the end, then kills the
+# group and itself with it. Recorded before that first KILL, the end (a slow notify-command, a webhook)
+# showed the state timeout while a process that ignored the TERM ran on. Without a group, the wrapper
 # kills the tree and waits until it is gone: the end is recorded once nothing of the job runs.
 kill_job_processes() {
 	if test -n "$pgid"; then
+		container_kill "$job_dir" $$
+		signal_job_tree KILL
 		finish 137 no-exit
 		signal_group KILL "$pgid"
 	else

@@ -158,6 +158,18 @@ describe('run-job.sh', { concurrency: SHELLS.length }, () => {
       assert.ok(!existsSync(`${q.env.TMPDIR}/tej-${process.getuid!()}/stubborn`), 'the scratch dir is removed');
     });
 
+    // Seen in CI (userland.test.ts, bash --posix): timeout shown while `sleep 1005`, which ignored the
+    // TERM, still ran. The group's KILL came after the end was recorded; a slow notify-command makes
+    // that window seconds long.
+    test('a job that ignores TERM is gone before its timeout is recorded, however long the end takes', async (t) => {
+      const q = await HelperQueue.setUp(shell, { env: { TEJ_KILL_GRACE: '1' } });
+      t.after(() => q.cleanUp());
+      await q.submit('slowend', { command: 'trap "" TERM; sleep 100023 & wait', timeLimit: 1, meta: { 'notify-command': 'sleep 4' } });
+      const done = await q.waitState('slowend', ['timeout', 'finished'], 60_000);
+      assert.equal(done.state, 'timeout');
+      assert.deepEqual(q.commandLines().filter((c) => c.includes('sleep 100023')), [], 'no process of the job is left once the state says timeout');
+    });
+
     test('a job without a time limit is left alone by the timer', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
