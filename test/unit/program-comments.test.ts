@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { loadBundle, type Bundle } from '../../src/remote/bundle.js';
 import { helperProgram, withoutCommentLines } from '../../src/remote/program.js';
+import { sessionLoadScript } from '../../src/remote/session.js';
 
 /** bash's print of TEXT parsed as the body of a function (TEXT on stdin: it is too long for an argument). */
 function printed(text: string): string {
@@ -16,7 +17,7 @@ function printed(text: string): string {
   return r.stdout;
 }
 
-/** The bundle's helpers: its shell files, which the program holds (session.sh is sent apart, and stripped alike). */
+/** The bundle's helpers: its shell files, which the program holds (lib/session.sh goes apart, in a session's load). */
 const helpersOf = (bundle: Bundle) => bundle.files.filter((f) => f.path === 'tej-remote' || f.path.endsWith('.sh'));
 
 test('every helper without its comment lines is the same function to bash', async () => {
@@ -51,4 +52,12 @@ test('the program is the helpers without their comments, batch scripts whole', a
   assert.ok(text.length < sources * 0.7, `${text.length} bytes of ${sources}: the comments were not taken out`);
   assert.match(text, /^#!\/bin\/sh$/m);
   assert.match(text, /^# tej batch script: runs the tej job wrapper in the Slurm allocation$/m);
+});
+
+test("a session's load sends lib/session.sh without its comment lines too", async () => {
+  const bundle = await loadBundle();
+  const load = sessionLoadScript(bundle);
+  const comments = bundle.files.find((f) => f.path === 'lib/session.sh')!.data.toString().split('\n').filter((l) => /^[ \t]*#/.test(l) && !l.startsWith('#!')); // (#!/bin/sh is a batch script's too)
+  assert.ok(comments.length > 5, `${comments.length} comment lines in lib/session.sh`);
+  assert.deepEqual(comments.filter((l) => load.split('\n').includes(l)), []);
 });
