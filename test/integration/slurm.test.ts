@@ -62,7 +62,8 @@ describe('the slurm plugin against a real Slurm', { concurrency: true }, () => {
     }
     // alice's sbatch: for the job named slurmgap, it submits the job, says so in ~/sbatch-gap.id and
     // blocks on the FIFO ~/sbatch-gate before it prints the id (the submit helper is killed meanwhile);
-    // for slurmrefused, it submits the job and fails as if Slurm had refused it; for slurmlate, it
+    // for slurmrefused, it submits the job held (else Slurm may start it, and show it COMPLETING as it
+    // ends it, before the submit's scancel) and fails as if Slurm had refused it; for slurmlate, it
     // blocks on the FIFO ~/sbatch-late-gate before it submits anything
     const gated = await lab.execAs('s1', 'alice', `mkdir -p ~/testbin && cat > ~/testbin/sbatch <<'END'
 #!/bin/sh
@@ -75,7 +76,7 @@ case " $* " in
   exit 0
   ;;
 *" --job-name=slurmrefused "*)
-  /usr/bin/sbatch "$@" >/dev/null || exit
+  /usr/bin/sbatch --hold "$@" >/dev/null || exit
   echo 'sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified' >&2
   exit 1
   ;;
