@@ -47,6 +47,4 @@ for dir in "$TEJ_ROOT"/jobs/*/; do
 done
 # An array's id stands for its tasks (lib/array.sh).
 # shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
-array_expand_into $ids$part
-# shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
-job_records $array_ids
+job_records_expanding $ids$part

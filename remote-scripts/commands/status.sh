@@ -36,7 +36,4 @@ done
 require_setup
 
 # An array's id stands for its tasks (lib/array.sh).
-array_expand_into "$@"
-# shellcheck disable=SC2086 # job ids hold no blanks and no glob characters
-set -- $array_ids
-job_records ${1+"$@"}
+job_records_expanding "$@"

@@ -222,6 +222,36 @@ describe('status and list', { concurrency: SHELLS.length }, () => {
       assert.match(short.stderr, /the status of the jobs after j299 could not be read/);
     });
 
+    test('a status of 500 ids and more expands the arrays among them in its halves: every record, tasks in place', async (t) => {
+      const q = await HelperQueue.setUp(shell);
+      t.after(() => q.cleanUp());
+      writeFileSync(join(q.root, 'queues', 'fake.sh'), 'queue_check() { return 0; }\nqueue_state() { echo running; }\n');
+      // an array in each half (250 ids each)
+      const ids = Array.from({ length: 500 }, (_, i) => (i === 100 ? 'arrA' : i === 400 ? 'arrB' : `j${i}`));
+      const ended = (id: string, end: number, code: number) => ({ id, state: 'finished', plugin: 'fake', native_id: '42', submitted: '100', start: '101', end: String(end), exit_code: String(code) });
+      const expected = [];
+      for (const [i, id] of ids.entries()) {
+        if (!id.startsWith('arr')) {
+          fakeJob(q, id, { start: '101', end: String(1000 + i), 'exit-code': String(i % 256) });
+          expected.push(ended(id, 1000 + i, i % 256));
+          continue;
+        }
+        // an array of three ended tasks, handed to a scheduler (native-ids: no task for status to start)
+        mkdirSync(join(q.jobDir(id), 'meta', 'array'), { recursive: true });
+        writeFileSync(join(q.jobDir(id), 'meta', 'array', 'tasks'), '0\n1\n2\n');
+        writeFileSync(join(q.jobDir(id), 'native-ids'), '7\n');
+        for (const n of [0, 1, 2]) {
+          fakeJob(q, `${id}/${n}`, { start: '101', end: String(2000 + n), 'exit-code': String(n) });
+          expected.push(ended(`${id}/${n}`, 2000 + n, n));
+        }
+      }
+      const whole = (await q.ok(['status', ...ids])).records.map(({ now: _now, ...r }) => r);
+      assert.deepEqual(whole, expected);
+      // list too: the arrays' tasks, not the arrays
+      const listed = (await q.ok(['list'])).records.map((r) => r.id);
+      assert.deepEqual([...listed].sort(), expected.map((r) => r.id).sort());
+    });
+
     test('a job still moving in is submitting while its submitter runs, else incomplete', async (t) => {
       const q = await HelperQueue.setUp(shell);
       t.after(() => q.cleanUp());
