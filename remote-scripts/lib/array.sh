@@ -75,15 +75,27 @@ array_create() {
 }
 
 # array_members_into ID: set array_members to the ids of the tasks of the array ID ("ID/N ..."), in
-# order; fail when ID is no array. The one list of an array's members (dependencies use it too).
+# order; fail when ID is no array. The one list of an array's members (dependencies use it too). The
+# ids go to a part of 50, parts to the list: one append per task copied the whole list each time (an
+# array of 20000 tasks: 1.8 s of every status of it, in dash).
 array_members_into() {
 	array_members=
 	is_array "$TEJ_ROOT/jobs/$1" || return 1
+	_array_members_part=
+	_array_members_n=0
 	while IFS= read -r _array_members_i || test -n "$_array_members_i"; do
 		is_task_index "$_array_members_i" || continue
 		test -d "$TEJ_ROOT/jobs/$1/$_array_members_i" || continue # a deleted task
-		array_members="$array_members $1/$_array_members_i"
+		_array_members_part="$_array_members_part $1/$_array_members_i"
+		_array_members_n=$((_array_members_n + 1))
+		case $_array_members_n in
+		*50 | *00)
+			array_members=$array_members$_array_members_part
+			_array_members_part=
+			;;
+		esac
 	done <"$TEJ_ROOT/jobs/$1/meta/array/tasks"
+	array_members=$array_members$_array_members_part
 }
 
 # array_expand_into ID...: set array_ids to the ids with each array's replaced by its tasks; an array
@@ -105,14 +117,26 @@ array_expand_into() {
 		IFS=$_array_expand_ifs
 		return 0
 	fi
+	# the ids that are no array in parts of 50 too (array_members_into)
+	_array_expand_part=
+	_array_expand_n=0
 	for _array_expand_id in ${1+"$@"}; do
 		if array_members_into "$_array_expand_id"; then
 			array_launch "$TEJ_ROOT/jobs/$_array_expand_id"
-			array_ids="$array_ids$array_members"
+			array_ids=$array_ids$_array_expand_part$array_members
+			_array_expand_part=
 		else
-			array_ids="$array_ids $_array_expand_id"
+			_array_expand_part="$_array_expand_part $_array_expand_id"
+			_array_expand_n=$((_array_expand_n + 1))
+			case $_array_expand_n in
+			*50 | *00)
+				array_ids=$array_ids$_array_expand_part
+				_array_expand_part=
+				;;
+			esac
 		fi
 	done
+	array_ids=$array_ids$_array_expand_part
 }
 
 # array_lock DIR: take the array's lock (mkdir); its holder's "PID START" in lock/owner. A lock whose
