@@ -6,6 +6,8 @@
 #   array_task_end JOB_DIR (killing and rerunning tasks: lib/array-kill.sh)
 # Output (proto 1): nothing by itself
 # Exit: nothing by itself
+# Length: over 250 lines: one concept, an array's tasks on the direct plugin, from their creation to
+#   their listing (in parts: an array may have tens of thousands) and their start, under one lock
 # Layout of an array jobs/ID (docs/protocol.md, "Arrays"): work/ and meta/ as uploaded once, meta/array/
 #   tasks (the task indexes, one a line, in the order they start), max (K), env/N/NAME (a task's own
 #   environment: sweeps); count (of tasks), next (how many tasks were started), running/N (the tasks
