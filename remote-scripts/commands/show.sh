@@ -36,9 +36,23 @@ done
 require_setup
 
 # emit_json KEY FILE: a JSON file as one value; newlines between JSON tokens are insignificant, and
-# a JSON string holds none
+# a JSON string holds none. The client writes one line: one without a CR is read by the shell (a show
+# of an array of 20000 tasks ran a tr for each); any other file goes through tr, which drops every
+# newline and CR.
+show_cr=$(printf '\r')
 emit_json() {
 	test -f "$2" || return 0
+	_emit_json_line=
+	_emit_json_more=
+	if { IFS= read -r _emit_json_line && ! IFS= read -r _emit_json_more; } <"$2" 2>/dev/null && test -z "$_emit_json_more"; then
+		case $_emit_json_line in
+		*"$show_cr"*) ;;
+		*)
+			printf '%s=%s\n' "$1" "$_emit_json_line"
+			return 0
+			;;
+		esac
+	fi
 	printf '%s=' "$1"
 	tr -d '\n\r' <"$2"
 	printf '\n'
@@ -58,8 +72,11 @@ for id in "$@"; do
 	dir=$TEJ_ROOT/jobs/$id
 	test -d "$dir" || continue
 	emit work_dir "$dir/work"
-	out=$(read_state "$dir/meta/stdout") || out=tej.stdout
-	err=$(read_state "$dir/meta/stderr") || err=tej.stderr
+	# read_state_into, not $(read_state): no subshell for each job
+	out=tej.stdout
+	! read_state_into "$dir/meta/stdout" || out=$state_line
+	err=tej.stderr
+	! read_state_into "$dir/meta/stderr" || err=$state_line
 	emit stdout "$out"
 	emit stderr "$err"
 	job_record=

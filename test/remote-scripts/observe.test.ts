@@ -1,7 +1,7 @@
 // show, logs, resubmit, labels in status records, and the notify command of run-job.sh.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { processAlive } from './_processes.js';
@@ -63,6 +63,25 @@ describe('show, logs, resubmit, notify', { concurrency: SHELLS.length }, () => {
       assert.equal(brief.records[0]!.spec, rec.spec);
       assert.equal((await q.run(['show', 'bad/id'])).code, 65);
       assert.equal((await q.run(['show'])).code, 64);
+      // one line of printable ASCII is read by the shell, any other goes through tr: the same value,
+      // without its newlines and CRs, whatever the file (a job can rewrite it)
+      const json = (text: string) => writeFileSync(join(q.root, 'jobs', 'lab', 'meta', 'spec.json'), text);
+      const spec = async () => (await q.ok(['show', '--brief', 'lab'])).records[0]!.spec;
+      for (const [text, value] of [
+        ['{"a":"b c"}\n', '{"a":"b c"}'],
+        ['{"a":"b c"}', '{"a":"b c"}'],
+        ['{"a":"b\r"}\n', '{"a":"b"}'],
+        ['{"a":\r\n"b"}\r\n', '{"a":"b"}'],
+        ['{"a":"é"}\n', '{"a":"é"}'],
+        ['{"a":"b"}\n\n', '{"a":"b"}'],
+        ['{"a":\t"b"}\n', '{"a":\t"b"}'],
+        ['', ''],
+      ] as const) {
+        json(text);
+        assert.equal(await spec(), value, JSON.stringify(text));
+      }
+      rmSync(join(q.root, 'jobs', 'lab', 'meta', 'spec.json'));
+      assert.equal(await spec(), undefined, 'no file, no key');
     });
 
     test('logs prints the output file, or stderr, and exits 66 for a missing job', async (t) => {
