@@ -70,10 +70,16 @@ eachShell({ where: (s) => s.name === 'dash' || s.name === 'busybox sh' }, (shell
     const q = await HelperQueue.setUp(shell);
     t.after(() => q.cleanUp());
     const log = join(q.tmp, 'ran');
-    // The submit's last move waits for the job's exit-code: the job has ended (and its wrapper found no
-    // native-id to write the end record with) before the submit writes native-id.
+    // The submit's last move waits for the job's exit-code, then for its wrapper to be gone (its pid and
+    // start time, in the staging directory beside native-id): the job has ended, and its wrapper found
+    // no native-id to write the end record with, before the submit writes native-id. (Waiting for
+    // exit-code alone, the move could come between the wrapper's exit-code and its look for native-id:
+    // both wrote the end record, one mv more, seen in CI under busybox sh.)
     const exitCode = join(q.jobDir('quick'), 'exit-code');
-    const path = pathCounting(q, log, `while ! test -f '${exitCode}'; do sleep 0.05; done`);
+    const gone =
+      `for a in "$@"; do case $a in */native-id) s=\${a%/native-id} ;; esac; done; read -r pid < "$s/native-id"; read -r start < "$s/pid-start"; ` +
+      `while test "$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null | cut -d' ' -f20)" = "$start"; do sleep 0.05; done`;
+    const path = pathCounting(q, log, `while ! test -f '${exitCode}'; do sleep 0.05; done; ${gone}`);
     const r = await q.run(['submit', 'quick', 'N0nce'], { input: await jobTar({ command: 'true' }), env: { PATH: path } });
     assert.equal(r.code, 0, r.stderr);
     const dir = q.jobDir('quick');
