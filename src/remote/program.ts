@@ -28,7 +28,8 @@ export const COMMAND_LIBS = ['batch', 'gridengine', 'pbsarray', 'sacct', 'store'
 /** The commands of the dispatcher, each a function tej_cmd_<name> of the program. */
 export const COMMANDS = ['delete', 'download', 'exec', 'fetch', 'files', 'kill', 'list', 'logs', 'resubmit', 'setup', 'show', 'status', 'store', 'submit', 'where', 'claim'] as const;
 
-function text(bundle: Bundle, path: string): string {
+/** The helper at PATH of the bundle without its comment lines (withoutCommentLines), as the program holds it. */
+export function helperText(bundle: Bundle, path: string): string {
   const f = bundle.files.find((x) => x.path === path);
   if (!f) throw new Error(`the helper bundle has no ${path}`);
   return withoutCommentLines(f.data.toString());
@@ -75,9 +76,9 @@ export function bundlePlugins(bundle: Bundle): string[] {
  */
 export function wrapperTexts(bundle: Bundle): { TEJ_CODE_LIBS: string; TEJ_CODE_RUN_JOB: string; TEJ_CODE_DIRECT: string } {
   return {
-    TEJ_CODE_LIBS: LIBS.map((l) => text(bundle, l)).join('\n'),
-    TEJ_CODE_RUN_JOB: text(bundle, 'lib/run-job.sh'),
-    TEJ_CODE_DIRECT: text(bundle, 'queues/direct.sh'),
+    TEJ_CODE_LIBS: LIBS.map((l) => helperText(bundle, l)).join('\n'),
+    TEJ_CODE_RUN_JOB: helperText(bundle, 'lib/run-job.sh'),
+    TEJ_CODE_DIRECT: helperText(bundle, 'queues/direct.sh'),
   };
 }
 
@@ -102,10 +103,10 @@ export function helperProgram(bundle: Bundle): { text: string; sha256: string } 
       `tej_text_run_job=${shQuote(wrapper.TEJ_CODE_RUN_JOB)}`,
       `tej_text_direct=${shQuote(wrapper.TEJ_CODE_DIRECT)}`,
       'eval "tej_libs() {\n$tej_text_libs\n}"',
-      `tej_remote() {\n${text(bundle, 'tej-remote')}\n}`,
-      ...COMMANDS.map((c) => `tej_cmd_${c}() {\n${text(bundle, `commands/${c}.sh`)}\n}`),
-      ...COMMAND_LIBS.map((name) => `tej_lib_${name}() {\n${text(bundle, `lib/${name}.sh`)}\n}`),
-      ...plugins.map((name, i) => `tej_plugin_${i}() {\n${text(bundle, `queues/${name}.sh`)}\n}`),
+      `tej_remote() {\n${helperText(bundle, 'tej-remote')}\n}`,
+      ...COMMANDS.map((c) => `tej_cmd_${c}() {\n${helperText(bundle, `commands/${c}.sh`)}\n}`),
+      ...COMMAND_LIBS.map((name) => `tej_lib_${name}() {\n${helperText(bundle, `lib/${name}.sh`)}\n}`),
+      ...plugins.map((name, i) => `tej_plugin_${i}() {\n${helperText(bundle, `queues/${name}.sh`)}\n}`),
       `tej_plugin_known() {\n\tcase $1 in\n\t${plugins.map(shQuote).join(' | ') || "''"}) return 0 ;;\n\tesac\n\treturn 1\n}`,
       `tej_plugin() {\n\tcase $1 in\n${plugins.map((name, i) => `\t${shQuote(name)}) tej_plugin_${i} ;;\n`).join('')}\tesac\n}`,
     ];

@@ -8,7 +8,7 @@
 // stream): status, list, show, kill, delete, where.
 import { createHash } from 'node:crypto';
 import type { Bundle } from './bundle.js';
-import { helperProgram, withoutCommentLines } from './program.js';
+import { helperProgram, helperText } from './program.js';
 import { printfFormat } from '../protocol/invocation.js';
 import { shQuote } from '../transport/quote.js';
 import { PROTO } from '../version.js';
@@ -49,9 +49,7 @@ export function sessionLoadScript(bundle: Bundle): string {
     '\tesac',
     '}',
   ].join('\n');
-  const here = bundle.files.find((f) => f.path === SESSION_LIB);
-  if (!here) throw new Error(`the helper bundle has no ${SESSION_LIB}`);
-  return `${helperProgram(bundle).text}${call}\n${withoutCommentLines(here.data.toString())}\ntej_umask=$(umask)\ntej_libs\nusage_session_tools`;
+  return `${helperProgram(bundle).text}${call}\n${helperText(bundle, SESSION_LIB)}\ntej_umask=$(umask)\ntej_libs\nusage_session_tools`;
 }
 
 /** session_status's code when it leaves the call to the subshell path (remote-scripts/lib/session.sh). */
